@@ -1,0 +1,134 @@
+# ghostwatch build. `make` builds build/ghostwatch (libbpf linked statically); `make test` runs every
+# test; `make run` starts the live debug view; `make bench` measures. Sources are found by wildcard,
+# so a new agent/*.c, bpf/*.bpf.c, proto/*.proto, tests/unit/test_*.c or tests/fuzz/fuzz_*.c needs no
+# edit here.
+
+BUILD    ?= build
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PROTOC_C ?= protoc-c
+PYTHON   ?= /usr/bin/python3
+ARCH     := x86
+
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+PROTOS     := $(wildcard proto/*.proto)
+PROTO_C    := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
+PROTO_H    := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.h)
+AGENT_SRCS := $(wildcard agent/*.c)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+
+GENERATED  := $(SKELS) $(PROTO_H)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
+CPPFLAGS  := -D_GNU_SOURCE -DGW_VERSION=\"$(VERSION)\" -Iagent -Ibpf -I$(BUILD)/bpf -I$(BUILD)/proto
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIBS        := -lbpf -lelf -lz -lyaml -lprotobuf-c
+STATIC_LIBS := -static $(LIBS)
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-Ibpf -Ibpf/vmlinux/$(ARCH)
+
+# Objects per flavour: release (linked static) and asan (sanitizers, dynamic).
+rel_obj  = $(patsubst %.c,$(BUILD)/obj/rel/%.o,$(1))
+asan_obj = $(patsubst %.c,$(BUILD)/obj/asan/%.o,$(1))
+
+LIB_SRCS      := $(filter-out agent/main.c,$(AGENT_SRCS)) $(PROTO_C)
+REL_LIB_OBJS  := $(call rel_obj,$(LIB_SRCS))
+ASAN_LIB_OBJS := $(call asan_obj,$(LIB_SRCS))
+UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BUILD)/ghostwatch
+
+asan: $(BUILD)/asan/ghostwatch
+
+unit: $(UNIT_BINS)
+
+fuzz: $(FUZZ_BINS)
+
+# --- BPF -------------------------------------------------------------------------------------------
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name gw_$* > $@
+
+# --- protobuf --------------------------------------------------------------------------------------
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto | $(BUILD)/proto
+	$(PROTOC_C) --proto_path=proto --c_out=$(BUILD)/proto $<
+
+# --- userspace -------------------------------------------------------------------------------------
+$(BUILD)/obj/rel/%.o: %.c | $(GENERATED)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/asan/%.o: %.c | $(GENERATED)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+# Generated protobuf-c code is not ours to keep -Wextra clean.
+$(BUILD)/obj/rel/$(BUILD)/proto/%.o: $(BUILD)/proto/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -O2 -g -c $< -o $@
+
+$(BUILD)/obj/asan/$(BUILD)/proto/%.o: $(BUILD)/proto/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/ghostwatch: $(call rel_obj,agent/main.c) $(REL_LIB_OBJS)
+	$(CC) $(CFLAGS) $^ $(STATIC_LIBS) -o $@
+
+$(BUILD)/asan/ghostwatch: $(call asan_obj,agent/main.c) $(ASAN_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/testing.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) $< $(ASAN_LIB_OBJS) $(LIBS) -o $@
+
+# libFuzzer targets: each links only the module it fuzzes (named in its first line: "// fuzz: agent/x.c").
+$(BUILD)/fuzz/%: tests/fuzz/%.c | $(GENERATED)
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined $< \
+		$$(sed -n '1s|^// fuzz: ||p' $<) $(LIBS) -o $@
+
+$(BUILD)/bpf $(BUILD)/proto:
+	@mkdir -p $@
+
+# --- workflows -------------------------------------------------------------------------------------
+deps:
+	@tools/deps.sh
+
+test: deps
+	$(MAKE) all asan unit fuzz
+	tools/run-tests.sh
+
+run: deps
+	$(MAKE) all
+	$(BUILD)/ghostwatch debug
+
+bench: deps
+	$(MAKE) all
+	bench/run.sh
+
+vmlinux-h:
+	tests/vm/fetch-kernel.sh && \
+	$(BPFTOOL) btf dump file tests/vm/cache/vmlinux format c > bpf/vmlinux/$(ARCH)/vmlinux.h
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * gw_events.h - the wire format between ghostwatch's BPF programs and the agent.
+ *
+ * Included by every bpf/ *.bpf.c file and by agent/. Every record in the ring buffer starts with
+ * struct gw_event_hdr; `size` is the number of bytes actually written, so records can be
+ * variable-length (exec argv) and the reader can check it before trusting any field.
+ * Fixed-width types only, and a _Static_assert on every struct size, so a layout change is a
+ * compile error on both sides rather than garbage at run time.
+ */
+#ifndef GW_EVENTS_H
+#define GW_EVENTS_H
+
+#ifdef __BPF__
+/* vmlinux.h already defines the kernel's __u8..__u64 */
+#else
+#include <linux/types.h>
+#endif
+
+#define GW_COMM_LEN 16
+#define GW_PATH_MAX 512	     /* exe and cwd, reassembled from dentry names */
+#define GW_PATH_DEPTH 32     /* dentry components walked before flagging truncation */
+#define GW_ARGV_MAX 4096     /* NUL-separated argv bytes copied from the new image */
+#define GW_TTY_LEN 16
+
+/*
+ * Record types. Ranges are per domain so a new kind slots in without renumbering:
+ * 1-15 process, 16-31 network, 32-47 devices, 48-63 input cadence.
+ */
+enum gw_event_type {
+	GW_EV_EXEC = 1,
+	GW_EV_EXIT = 2,
+	GW_EV_FORK = 3,
+};
+
+/*
+ * Drop categories: a failed bpf_ringbuf_reserve/output *is* the drop (the ring buffer has no
+ * lost-event callback), so every program counts its failures here, per CPU, and the agent reports
+ * the sums. Same ranges of meaning as the event types.
+ */
+enum gw_drop_category {
+	GW_DROP_EXEC = 0,
+	GW_DROP_EXIT = 1,
+	GW_DROP_FORK = 2,
+	GW_DROP_CATEGORY_MAX = 16,
+};
+
+/* Flags on exec records. */
+#define GW_EXEC_ARGV_TRUNCATED (1u << 0)
+#define GW_EXEC_CWD_TRUNCATED  (1u << 1) /* deeper than GW_PATH_DEPTH or longer than GW_PATH_MAX */
+#define GW_EXEC_CWD_MISSING    (1u << 2) /* could not be read at all (kernel thread, fs gone) */
+#define GW_EXEC_EXE_TRUNCATED  (1u << 3)
+
+struct gw_event_hdr {
+	__u16 type;	/* enum gw_event_type */
+	__u16 size;	/* bytes of this record, header included */
+	__u32 cpu;
+	__u64 ktime_ns;	/* bpf_ktime_get_boot_ns(): CLOCK_BOOTTIME */
+};
+
+/* Who a task is: the fields every process-related record carries. */
+struct gw_task_ids {
+	__u32 pid;		/* tgid: what userspace calls the pid */
+	__u32 tid;
+	__u32 ppid;		/* real_parent's tgid */
+	__u32 uid;
+	__u32 gid;
+	__u32 auid;		/* loginuid: survives su/sudo; (u32)-1 when unset */
+	__u32 session_id;	/* audit session id */
+	__u32 pad;
+	__u64 start_boottime_ns;	/* group leader's start time (CLOCK_BOOTTIME) */
+	__u64 parent_start_boottime_ns;	/* real_parent's group leader's start time */
+	__u64 cgroup_id;	/* cgroup v2 id */
+	char comm[GW_COMM_LEN];
+};
+
+struct gw_exec_event {
+	struct gw_event_hdr hdr;
+	struct gw_task_ids task;
+	__u32 flags;		/* GW_EXEC_* */
+	__u32 argv_size;	/* bytes used in argv[] (NUL-separated) */
+	__u32 exe_depth;	/* components in exe_parts */
+	__u32 cwd_depth;
+	char tty[GW_TTY_LEN];
+	/*
+	 * Paths come as dentry names leaf first, each NUL-terminated ("ls\0bin\0usr\0"), because
+	 * appending is what the verifier allows cheaply; the agent reverses them.
+	 */
+	char exe_parts[GW_PATH_MAX];
+	char cwd_parts[GW_PATH_MAX];
+	char argv[GW_ARGV_MAX];	/* only argv_size bytes are sent */
+};
+
+struct gw_exit_event {
+	struct gw_event_hdr hdr;
+	struct gw_task_ids task;
+	__u32 exit_code;	/* (status >> 8) & 0xff */
+	__u32 exit_signal;	/* status & 0x7f; 0 for a normal exit */
+	__u32 core_dumped;
+	__u32 pad;
+};
+
+struct gw_fork_event {
+	struct gw_event_hdr hdr;
+	struct gw_task_ids task;	/* the child */
+};
+
+_Static_assert(sizeof(struct gw_event_hdr) == 16, "gw_event_hdr layout");
+_Static_assert(sizeof(struct gw_task_ids) == 72, "gw_task_ids layout");
+_Static_assert(sizeof(struct gw_exec_event) == 16 + 72 + 16 + GW_TTY_LEN + 2 * GW_PATH_MAX + GW_ARGV_MAX,
+	       "gw_exec_event layout");
+_Static_assert(sizeof(struct gw_exit_event) == 16 + 72 + 16, "gw_exit_event layout");
+_Static_assert(sizeof(struct gw_fork_event) == 16 + 72, "gw_fork_event layout");
+
+/* Offset of argv within the exec record: the record is sent up to argv + argv_size. */
+#define GW_EXEC_FIXED_SIZE (sizeof(struct gw_exec_event) - GW_ARGV_MAX)
+
+#endif /* GW_EVENTS_H */

@@ -1,0 +1,257 @@
+#include "flow_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <uthash.h>
+#include <utlist.h>
+
+#define DEFAULT_WINDOW_NS (10ull * 1000000000ull)
+
+struct flow_entry {
+	struct flow flow;			/* flow.key is the hash key */
+	UT_hash_handle hh;
+	struct flow_entry *lru_prev, *lru_next;	/* most recently updated first */
+	struct flow_entry *proc_prev, *proc_next;	/* flows of the same process */
+	struct proc_flows *owner;
+};
+
+/* Index of a process's flows, so an exit flushes them without scanning the table. */
+struct proc_flows {
+	uint64_t process_id;
+	struct flow_entry *flows;
+	UT_hash_handle hh;
+	struct proc_flows *next_free;
+};
+
+struct flow_table {
+	size_t capacity;
+	uint64_t window_ns;
+	uint64_t window_start_ns;
+	flow_emit_fn emit;
+	void *ctx;
+	struct flow_entry *pool, *free_flows;	/* free list through lru_next */
+	struct proc_flows *proc_pool, *free_procs;
+	struct flow_entry *by_key;
+	struct proc_flows *by_process;
+	struct flow_entry *lru;
+	struct flow_table_stats stats;
+};
+
+struct flow_table *flow_table_new(size_t capacity, uint64_t window_ns, flow_emit_fn emit, void *ctx,
+				  uint64_t now_ns)
+{
+	struct flow_table *t;
+
+	if (!capacity || !emit)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->pool = calloc(capacity, sizeof(*t->pool));
+	t->proc_pool = calloc(capacity, sizeof(*t->proc_pool));
+	if (!t->pool || !t->proc_pool) {
+		free(t->pool);
+		free(t->proc_pool);
+		free(t);
+		return NULL;
+	}
+	t->capacity = capacity;
+	t->window_ns = window_ns ? window_ns : DEFAULT_WINDOW_NS;
+	t->window_start_ns = now_ns;
+	t->emit = emit;
+	t->ctx = ctx;
+	for (size_t i = 0; i < capacity; i++) {
+		t->pool[i].lru_next = t->free_flows;
+		t->free_flows = &t->pool[i];
+		t->proc_pool[i].next_free = t->free_procs;
+		t->free_procs = &t->proc_pool[i];
+	}
+	return t;
+}
+
+void flow_table_free(struct flow_table *t)
+{
+	if (!t)
+		return;
+	HASH_CLEAR(hh, t->by_key);
+	HASH_CLEAR(hh, t->by_process);
+	free(t->pool);
+	free(t->proc_pool);
+	free(t);
+}
+
+void flow_key_init(struct flow_key *k, uint64_t process_id, uint8_t protocol,
+		   enum flow_direction dir, const struct gw_ip *remote, uint16_t remote_port)
+{
+	memset(k, 0, sizeof(*k));
+	k->process_id = process_id;
+	k->protocol = protocol;
+	k->direction = (uint8_t)dir;
+	k->remote = *remote;
+	k->remote_port = remote_port;
+}
+
+/* Emit one flow and return its entry (and its process index, if now empty) to the free lists. */
+static void retire(struct flow_table *t, struct flow_entry *e, enum flow_flush_reason why)
+{
+	struct proc_flows *p = e->owner;
+
+	t->emit(&e->flow, why, t->ctx);
+	t->stats.flows_emitted++;
+	HASH_DELETE(hh, t->by_key, e);
+	DL_DELETE2(t->lru, e, lru_prev, lru_next);
+	DL_DELETE2(p->flows, e, proc_prev, proc_next);
+	if (!p->flows) {
+		HASH_DELETE(hh, t->by_process, p);
+		p->next_free = t->free_procs;
+		t->free_procs = p;
+	}
+	e->lru_next = t->free_flows;
+	t->free_flows = e;
+	t->stats.size--;
+}
+
+static struct flow_entry *create(struct flow_table *t, const struct flow_key *k, uint64_t now_ns)
+{
+	struct flow_entry *e;
+	struct proc_flows *p;
+
+	if (!t->free_flows) {
+		t->stats.evictions++;
+		retire(t, t->lru->lru_prev, FLOW_FLUSH_EVICTED); /* head->prev is the tail */
+	}
+	e = t->free_flows;
+	t->free_flows = e->lru_next;
+	memset(e, 0, sizeof(*e));
+	e->flow.key = *k;
+	e->flow.first_seen_ns = now_ns;
+	HASH_ADD(hh, t->by_key, flow.key, sizeof(e->flow.key), e);
+
+	HASH_FIND(hh, t->by_process, &k->process_id, sizeof(k->process_id), p);
+	if (!p) {
+		/* at most one index entry per live flow, so the pool cannot run dry before the flows do */
+		p = t->free_procs;
+		t->free_procs = p->next_free;
+		memset(p, 0, sizeof(*p));
+		p->process_id = k->process_id;
+		HASH_ADD(hh, t->by_process, process_id, sizeof(p->process_id), p);
+	}
+	e->owner = p;
+	DL_APPEND2(p->flows, e, proc_prev, proc_next);
+	t->stats.flows_created++;
+	t->stats.size++;
+	return e;
+}
+
+void flow_table_add(struct flow_table *t, const struct flow_key *k, const struct flow_sample *s,
+		    uint64_t now_ns)
+{
+	struct flow_entry *e;
+	struct flow *f;
+
+	HASH_FIND(hh, t->by_key, k, sizeof(*k), e);
+	if (e)
+		DL_DELETE2(t->lru, e, lru_prev, lru_next);
+	else
+		e = create(t, k, now_ns);
+	DL_PREPEND2(t->lru, e, lru_prev, lru_next);
+
+	f = &e->flow;
+	if (s->pid)
+		f->pid = s->pid;
+	if (now_ns > f->last_seen_ns)
+		f->last_seen_ns = now_ns;
+	f->connections += s->connections;
+	if (s->failure > FLOW_FAIL_NONE && s->failure < FLOW_FAIL_MAX)
+		f->failures[s->failure]++;
+	f->bytes_sent += s->bytes_sent;
+	f->bytes_received += s->bytes_received;
+	if (s->rtt_us) {
+		if (!f->rtt_samples || s->rtt_us < f->rtt_min_us)
+			f->rtt_min_us = s->rtt_us;
+		if (s->rtt_us > f->rtt_max_us)
+			f->rtt_max_us = s->rtt_us;
+		f->rtt_sum_us += s->rtt_us;
+		f->rtt_samples++;
+	}
+	if (s->dns_name && s->dns_name[0]) {
+		strncpy(f->dns_name, s->dns_name, DNS_NAME_MAX);
+		f->dns_name[DNS_NAME_MAX] = '\0';
+	}
+}
+
+size_t flow_table_flush_all(struct flow_table *t, enum flow_flush_reason why, uint64_t now_ns)
+{
+	size_t n = 0;
+
+	/* oldest first, so consumers see flows in the order they went quiet */
+	while (t->lru) {
+		retire(t, t->lru->lru_prev, why);
+		n++;
+	}
+	t->window_start_ns = now_ns;
+	return n;
+}
+
+size_t flow_table_tick(struct flow_table *t, uint64_t now_ns)
+{
+	if (now_ns - t->window_start_ns < t->window_ns)
+		return 0;
+	return flow_table_flush_all(t, FLOW_FLUSH_WINDOW, now_ns);
+}
+
+size_t flow_table_flush_process(struct flow_table *t, uint64_t process_id)
+{
+	struct proc_flows *p;
+	size_t n = 0;
+
+	HASH_FIND(hh, t->by_process, &process_id, sizeof(process_id), p);
+	if (!p)
+		return 0;
+	/* retire() returns p to the free list when its last flow goes: stop there */
+	for (;;) {
+		struct flow_entry *e = p->flows;
+		bool last = e->proc_next == NULL;
+
+		retire(t, e, FLOW_FLUSH_PROCESS_EXIT);
+		n++;
+		if (last)
+			break;
+	}
+	return n;
+}
+
+uint32_t flow_rtt_avg_us(const struct flow *f)
+{
+	return f->rtt_samples ? (uint32_t)(f->rtt_sum_us / f->rtt_samples) : 0;
+}
+
+const char *flow_failure_name(enum flow_failure f)
+{
+	switch (f) {
+	case FLOW_FAIL_NONE: return "ok";
+	case FLOW_FAIL_REFUSED: return "refused";
+	case FLOW_FAIL_TIMEOUT: return "timeout";
+	case FLOW_FAIL_RESET: return "reset";
+	case FLOW_FAIL_OTHER: return "other";
+	case FLOW_FAIL_MAX: break;
+	}
+	return "unknown";
+}
+
+const char *flow_flush_reason_name(enum flow_flush_reason r)
+{
+	switch (r) {
+	case FLOW_FLUSH_WINDOW: return "window";
+	case FLOW_FLUSH_PROCESS_EXIT: return "process_exit";
+	case FLOW_FLUSH_EVICTED: return "evicted";
+	case FLOW_FLUSH_SHUTDOWN: return "shutdown";
+	}
+	return "unknown";
+}
+
+void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *out)
+{
+	*out = t->stats;
+}

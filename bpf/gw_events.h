@@ -31,6 +31,12 @@ enum gw_event_type {
 	GW_EV_EXEC = 1,
 	GW_EV_EXIT = 2,
 	GW_EV_FORK = 3,
+	/* network (bpf/network.bpf.c) */
+	GW_EV_TCP_CONNECT = 16,	/* outbound attempt finished: established or failed (result) */
+	GW_EV_TCP_ACCEPT = 17,	/* inbound connection established on a listener */
+	GW_EV_TCP_CLOSE = 18,	/* a tracked connection closed: bytes and RTT */
+	GW_EV_UDP_SEND = 19,	/* first datagram/connect per socket and peer */
+	GW_EV_DNS_ANSWER = 20,	/* a bounded slice of a port-53 response delivered to a local socket */
 };
 
 /*
@@ -42,6 +48,9 @@ enum gw_drop_category {
 	GW_DROP_EXEC = 0,
 	GW_DROP_EXIT = 1,
 	GW_DROP_FORK = 2,
+	GW_DROP_TCP = 3,	/* also: connection-tracking map full (the connection loses its record) */
+	GW_DROP_UDP = 4,
+	GW_DROP_DNS = 5,
 	GW_DROP_CATEGORY_MAX = 16,
 };
 
@@ -111,6 +120,82 @@ _Static_assert(sizeof(struct gw_exec_event) == 16 + 72 + 16 + GW_TTY_LEN + 2 * G
 	       "gw_exec_event layout");
 _Static_assert(sizeof(struct gw_exit_event) == 16 + 72 + 16, "gw_exit_event layout");
 _Static_assert(sizeof(struct gw_fork_event) == 16 + 72, "gw_fork_event layout");
+
+/* ---- network ------------------------------------------------------------------------------- */
+
+#define GW_DNS_PAYLOAD_MAX 512	/* bytes of a DNS message copied; the parser handles a cut */
+
+/* Who did it, for records made in process context (or remembered from it). */
+struct gw_net_task {
+	__u32 pid;		/* tgid; 0 when the owner is unknown */
+	__u32 tid;
+	__u32 uid;
+	__u32 gid;
+	__u64 start_boottime_ns;	/* group leader's, for the stable process id */
+	__u64 cgroup_id;
+	char comm[GW_COMM_LEN];
+};
+
+/* Addresses are 16 bytes, IPv4 stored v4-mapped (::ffff:a.b.c.d); ports in host order. */
+struct gw_net_tuple {
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__u16 local_port;
+	__u16 remote_port;
+	__u16 family;		/* the socket's: AF_INET or AF_INET6 */
+	__u8 protocol;		/* IPPROTO_TCP, IPPROTO_UDP */
+	__u8 direction;		/* 0 outbound, 1 inbound */
+	__u32 netns;		/* network namespace inode number */
+	__u32 pad;
+};
+
+enum gw_tcp_result {
+	GW_TCP_OK = 0,
+	GW_TCP_REFUSED = 1,
+	GW_TCP_TIMEOUT = 2,
+	GW_TCP_RESET = 3,
+	GW_TCP_OTHER = 4,	/* aborted before it completed (closed while connecting, unreachable) */
+};
+
+/* GW_EV_TCP_CONNECT, GW_EV_TCP_ACCEPT and GW_EV_TCP_CLOSE. */
+struct gw_tcp_event {
+	struct gw_event_hdr hdr;
+	struct gw_net_task task;
+	struct gw_net_tuple tuple;
+	__u32 result;		/* enum gw_tcp_result */
+	__u32 sk_err;		/* the socket's errno when it failed */
+	__u64 bytes_sent;	/* CLOSE: tcp_sock.bytes_acked */
+	__u64 bytes_received;	/* CLOSE: tcp_sock.bytes_received */
+	__u32 srtt_us;		/* CLOSE: smoothed RTT (tcp_sock.srtt_us >> 3) */
+	__u32 pad;
+	__u64 duration_ns;	/* CONNECT: SYN to result; CLOSE: since established */
+};
+
+#define GW_UDP_HOOK_CONNECT 0
+#define GW_UDP_HOOK_SENDMSG 1
+
+struct gw_udp_event {
+	struct gw_event_hdr hdr;
+	struct gw_net_task task;
+	struct gw_net_tuple tuple;
+	__u32 hook;		/* GW_UDP_HOOK_* */
+	__u32 pad;
+};
+
+struct gw_dns_event {
+	struct gw_event_hdr hdr;
+	struct gw_net_tuple tuple;	/* remote = the DNS server, local = the receiving socket */
+	__u16 payload_len;	/* bytes of L4 payload in the packet */
+	__u16 captured_len;	/* bytes in data[] */
+	__u32 pad;
+	__u8 data[GW_DNS_PAYLOAD_MAX];	/* UDP: the message; TCP: the segment (2-byte length first) */
+};
+
+_Static_assert(sizeof(struct gw_net_task) == 48, "gw_net_task layout");
+_Static_assert(sizeof(struct gw_net_tuple) == 48, "gw_net_tuple layout");
+_Static_assert(sizeof(struct gw_tcp_event) == 16 + 48 + 48 + 40, "gw_tcp_event layout");
+_Static_assert(sizeof(struct gw_udp_event) == 16 + 48 + 48 + 8, "gw_udp_event layout");
+_Static_assert(sizeof(struct gw_dns_event) == 16 + 48 + 8 + GW_DNS_PAYLOAD_MAX, "gw_dns_event layout");
 
 /* Offset of argv within the exec record: the record is sent up to argv + argv_size. */
 #define GW_EXEC_FIXED_SIZE (sizeof(struct gw_exec_event) - GW_ARGV_MAX)

@@ -20,12 +20,20 @@ static const char *const record_names[GW_RECORD_TYPE_MAX] = {
 	[GW_EV_EXEC] = "exec",
 	[GW_EV_EXIT] = "exit",
 	[GW_EV_FORK] = "fork",
+	[GW_EV_TCP_CONNECT] = "tcp_connect",
+	[GW_EV_TCP_ACCEPT] = "tcp_accept",
+	[GW_EV_TCP_CLOSE] = "tcp_close",
+	[GW_EV_UDP_SEND] = "udp_send",
+	[GW_EV_DNS_ANSWER] = "dns_answer",
 };
 
 static const char *const drop_names[GW_DROP_CATEGORY_MAX] = {
 	[GW_DROP_EXEC] = "exec",
 	[GW_DROP_EXIT] = "exit",
 	[GW_DROP_FORK] = "fork",
+	[GW_DROP_TCP] = "tcp",
+	[GW_DROP_UDP] = "udp",
+	[GW_DROP_DNS] = "dns",
 };
 
 uint64_t gw_now_boottime_ns(void)
@@ -57,6 +65,7 @@ void gw_options_defaults(struct gw_options *o)
 	o->proc_grace_s = 30;
 	o->ancestors_max = 8;
 	o->proc_root = "/proc";
+	net_options_defaults(&o->net);
 }
 
 int agent_init(struct gw_agent *a, const struct gw_options *opt)
@@ -75,7 +84,7 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt)
 	proc_table_init(&a->procs, opt->proc_table_max, (uint64_t)opt->proc_grace_s * 1000000000ULL);
 	if (gw_arena_init(&a->arena, ARENA_BYTES))
 		return -ENOMEM;
-	return 0;
+	return net_init(&a->net, a, &opt->net);
 }
 
 int agent_add_sink(struct gw_agent *a, struct gw_sink sink)
@@ -111,6 +120,20 @@ int agent_dispatch_record(struct gw_agent *a, const void *data, size_t size)
 		break;
 	case GW_EV_EXIT:
 		ret = process_handle_exit(a, data, hdr->size);
+		if (!ret) {
+			const struct gw_exit_event *x = data;
+
+			net_on_process_exit(&a->net,
+					    gw_process_id(&a->boot, x->task.pid, x->task.start_boottime_ns),
+					    gw_now_boottime_ns());
+		}
+		break;
+	case GW_EV_TCP_CONNECT:
+	case GW_EV_TCP_ACCEPT:
+	case GW_EV_TCP_CLOSE:
+	case GW_EV_UDP_SEND:
+	case GW_EV_DNS_ANSWER:
+		ret = net_handle_record(&a->net, data, hdr->size);
 		break;
 	case GW_EV_FORK:
 		ret = process_handle_fork(a, data, hdr->size);
@@ -182,8 +205,11 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 {
 	uint64_t drops[GW_DROP_CATEGORY_MAX + 2];
 	const char *dnames[GW_DROP_CATEGORY_MAX + 2];
-	static const char *const evict_names[] = { "proc_exited", "proc_live" };
-	uint64_t evictions[2] = { a->procs.evicted_exited, a->procs.evicted_live };
+	static const char *const evict_names[] = { "proc_exited", "proc_live", "flows", "dns_cache" };
+	uint64_t evictions[4] = { a->procs.evicted_exited, a->procs.evicted_live };
+	const char *net_names[48];
+	uint64_t net_values[48];
+	size_t n_net = net_counters(&a->net, net_names, net_values, 48);
 	gw_event_t *ev = gw_arena_alloc(&a->arena, sizeof(*ev));
 	Ghostwatch__V1__AgentStats *st = gw_arena_alloc(&a->arena, sizeof(*st));
 
@@ -195,7 +221,15 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 	st->events = counters_proto(a, record_names, a->counters.records, GW_RECORD_TYPE_MAX,
 				    &st->n_events, false);
 	st->drops = counters_proto(a, dnames, drops, GW_DROP_CATEGORY_MAX + 2, &st->n_drops, true);
-	st->evictions = counters_proto(a, evict_names, evictions, 2, &st->n_evictions, true);
+	for (size_t i = 0; i < n_net; i++) {
+		if (!strcmp(net_names[i], "flow_evictions"))
+			evictions[2] = net_values[i];
+		else if (!strcmp(net_names[i], "dns_cache_evictions"))
+			evictions[3] = net_values[i];
+	}
+	st->evictions = counters_proto(a, evict_names, evictions, 4, &st->n_evictions, true);
+	if (a->opt.net.enabled)
+		st->network = counters_proto(a, net_names, net_values, n_net, &st->n_network, true);
 	st->hooks = gw_arena_alloc(&a->arena, (size_t)a->hooks.n_status * sizeof(*st->hooks));
 	for (int i = 0; st->hooks && i < a->hooks.n_status; i++) {
 		Ghostwatch__V1__HookStatus *h = gw_arena_alloc(&a->arena, sizeof(*h));
@@ -255,6 +289,7 @@ void agent_tick(struct gw_agent *a, uint64_t now_ns)
 		proc_table_evict_expired(&a->procs, now_ns);
 		a->last_evict_ns = now_ns;
 	}
+	net_tick(&a->net, now_ns);
 	if (a->opt.stats_interval_s &&
 	    now_ns - a->last_stats_ns >= (uint64_t)a->opt.stats_interval_s * 1000000000ULL) {
 		emit_stats(a);
@@ -278,6 +313,9 @@ int agent_start(struct gw_agent *a)
 		fprintf(stderr, "ghostwatch: %s\n", err);
 		return ret;
 	}
+	/* network hooks failing leave the process hooks running: the status says why */
+	if (net_start(&a->net))
+		fprintf(stderr, "ghostwatch: network hooks unavailable, continuing without them\n");
 	ret = hooks_open_ring(&a->hooks, on_ring_record, a);
 	if (ret) {
 		fprintf(stderr, "ghostwatch: ring buffer: %s\n", strerror(-ret));
@@ -384,6 +422,7 @@ int agent_run(struct gw_agent *a)
 		}
 	}
 	drain_ring(a);
+	net_shutdown(&a->net);
 	emit_stats(a);
 	flush_sinks(a);
 	return ret;
@@ -391,6 +430,7 @@ int agent_run(struct gw_agent *a)
 
 void agent_destroy(struct gw_agent *a)
 {
+	net_destroy(&a->net);
 	hooks_close(&a->hooks);
 	proc_table_free(&a->procs);
 	gw_arena_free(&a->arena);

@@ -21,6 +21,7 @@
 
 #include "arena.h"
 #include "hooks.h"
+#include "network.h"
 #include "proc_id.h"
 #include "proc_table.h"
 
@@ -48,6 +49,7 @@ struct gw_options {
 	uint32_t proc_grace_s;
 	uint32_t ancestors_max;	   /* ancestry depth attached to exec events */
 	const char *proc_root;
+	struct gw_net_options net;
 };
 
 void gw_options_defaults(struct gw_options *o);
@@ -67,6 +69,7 @@ struct gw_agent {
 	struct gw_sink sinks[GW_MAX_SINKS];
 	int n_sinks;
 	struct gw_counters counters;
+	struct gw_net net;
 	uint64_t next_event_id;
 	uint64_t started_ns;	/* CLOCK_BOOTTIME */
 	uint64_t last_stats_ns;

@@ -99,6 +99,88 @@ static void write_exit(struct debug_view *v, const Ghostwatch__V1__ProcessExit *
 	gw_display_escape(v->out, p->exe);
 }
 
+/* ---- network ---- */
+
+static void write_peer(struct debug_view *v, const char *addr, uint32_t port, const char *name)
+{
+	fprintf(v->out, strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port);
+	if (name && *name) {
+		fputs(" (", v->out);
+		gw_display_escape(v->out, name);
+		fputc(')', v->out);
+	}
+}
+
+static void write_net_process(struct debug_view *v, const Ghostwatch__V1__Process *p)
+{
+	if (p) {
+		write_process_head(v, p);
+		if (p->exe && *p->exe) {
+			fputc(' ', v->out);
+			gw_display_escape(v->out, p->exe);
+		}
+	} else {
+		fputs("       ?       ? (owner unknown)", v->out);
+	}
+}
+
+static void write_connect(struct debug_view *v, const Ghostwatch__V1__Connection *c)
+{
+	bool failed = strcmp(c->result, "ok") && strcmp(c->result, "sent");
+
+	write_tag(v, failed ? C_RED : C_CYAN, c->direction[0] == 'i' ? "accept" : "conn");
+	write_net_process(v, c->process);
+	fprintf(v->out, "  %s %s ", c->protocol, c->direction[0] == 'i' ? "<-" : "->");
+	write_peer(v, c->remote_address, c->remote_port, c->dns_name);
+	fputs(" ", v->out);
+	color(v, failed ? C_RED : C_GREEN);
+	fputs(c->result, v->out);
+	color(v, C_RESET);
+	if (c->duration_ns)
+		fprintf(v->out, " %.1fms", (double)c->duration_ns / 1e6);
+	color(v, C_DIM);
+	fprintf(v->out, "  local=");
+	write_peer(v, c->local_address, c->local_port, NULL);
+	color(v, C_RESET);
+}
+
+static void write_bytes(struct debug_view *v, const char *label, uint64_t n)
+{
+	if (n >= 1u << 20)
+		fprintf(v->out, " %s=%.1fMiB", label, (double)n / (1u << 20));
+	else if (n >= 1u << 10)
+		fprintf(v->out, " %s=%.1fKiB", label, (double)n / (1u << 10));
+	else
+		fprintf(v->out, " %s=%lluB", label, (unsigned long long)n);
+}
+
+static void write_flow(struct debug_view *v, const Ghostwatch__V1__Flow *f)
+{
+	uint64_t failed = f->failed_refused + f->failed_timeout + f->failed_reset + f->failed_other;
+
+	write_tag(v, C_DIM, "flow");
+	if (f->process)
+		write_process_head(v, f->process);
+	else
+		fputs("       ?       ? (owner unknown)", v->out);
+	fprintf(v->out, "  %s %s ", f->protocol, f->direction[0] == 'i' ? "<-" : "->");
+	write_peer(v, f->remote_address, f->remote_port, f->dns_name);
+	fprintf(v->out, " conns=%llu", (unsigned long long)f->connections);
+	if (failed)
+		fprintf(v->out, " failed=%llu(refused=%llu timeout=%llu reset=%llu other=%llu)",
+			(unsigned long long)failed, (unsigned long long)f->failed_refused,
+			(unsigned long long)f->failed_timeout, (unsigned long long)f->failed_reset,
+			(unsigned long long)f->failed_other);
+	write_bytes(v, "tx", f->bytes_sent);
+	write_bytes(v, "rx", f->bytes_received);
+	if (f->rtt_max_us)
+		fprintf(v->out, " rtt=%.2f/%.2f/%.2fms", f->rtt_min_us / 1e3, f->rtt_avg_us / 1e3,
+			f->rtt_max_us / 1e3);
+	color(v, C_DIM);
+	fprintf(v->out, "  [%s]", f->flush_reason);
+	color(v, C_RESET);
+}
+
 static void write_stats(struct debug_view *v, const Ghostwatch__V1__AgentStats *s)
 {
 	write_tag(v, C_DIM, "stats");
@@ -128,6 +210,12 @@ void debug_view_write_compact(struct debug_view *v, const gw_event_t *ev)
 		break;
 	case GHOSTWATCH__V1__EVENT__KIND_STATS:
 		write_stats(v, ev->stats);
+		break;
+	case GHOSTWATCH__V1__EVENT__KIND_CONNECT:
+		write_connect(v, ev->connect);
+		break;
+	case GHOSTWATCH__V1__EVENT__KIND_FLOW:
+		write_flow(v, ev->flow);
 		break;
 	default: {
 		const char *type = gw_json_oneof_name(&ev->base);

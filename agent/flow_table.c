@@ -201,6 +201,14 @@ size_t flow_table_tick(struct flow_table *t, uint64_t now_ns)
 	return flow_table_flush_all(t, FLOW_FLUSH_WINDOW, now_ns);
 }
 
+bool flow_table_has_process(const struct flow_table *t, uint64_t process_id)
+{
+	struct proc_flows *p;
+
+	HASH_FIND(hh, t->by_process, &process_id, sizeof(process_id), p);
+	return p != NULL;
+}
+
 size_t flow_table_flush_process(struct flow_table *t, uint64_t process_id)
 {
 	struct proc_flows *p;

@@ -104,6 +104,7 @@ void flow_table_add(struct flow_table *t, const struct flow_key *k, const struct
 size_t flow_table_tick(struct flow_table *t, uint64_t now_ns);
 /* Emit and forget every flow now (window end forced, or shutdown). */
 size_t flow_table_flush_all(struct flow_table *t, enum flow_flush_reason why, uint64_t now_ns);
+bool flow_table_has_process(const struct flow_table *t, uint64_t process_id);
 /* Emit and forget every flow of one process. */
 size_t flow_table_flush_process(struct flow_table *t, uint64_t process_id);
 

@@ -37,6 +37,11 @@ static void usage(FILE *out)
 	      "  --wakeup-bytes=BYTES    wake the reader once this much is pending (default 262144)\n"
 	      "  --proc-grace=SECONDS    keep exited processes this long for late events (default 30)\n"
 	      "  --proc-table-max=N      process table capacity (default 65536)\n"
+	      "  --no-network            do not trace connections, datagrams or DNS answers\n"
+	      "  --tcp-hooks=FLAVOUR     tcp hooks: auto (tp_btf, tp), tp_btf, tp\n"
+	      "  --flow-window=SECONDS   emit aggregated flows this often (default 10)\n"
+	      "  --flow-table-max=N      flows kept per window before the oldest is emitted early\n"
+	      "                          (default 16384)\n"
 	      "\n"
 	      "  -h, --help              this help\n"
 	      "  -V, --version           print the version\n",
@@ -70,6 +75,10 @@ enum {
 	OPT_WAKEUP,
 	OPT_PROC_GRACE,
 	OPT_PROC_MAX,
+	OPT_NO_NETWORK,
+	OPT_TCP_HOOKS,
+	OPT_FLOW_WINDOW,
+	OPT_FLOW_MAX,
 };
 
 static const struct option debug_options[] = {
@@ -83,6 +92,10 @@ static const struct option debug_options[] = {
 	{ "wakeup-bytes", required_argument, NULL, OPT_WAKEUP },
 	{ "proc-grace", required_argument, NULL, OPT_PROC_GRACE },
 	{ "proc-table-max", required_argument, NULL, OPT_PROC_MAX },
+	{ "no-network", no_argument, NULL, OPT_NO_NETWORK },
+	{ "tcp-hooks", required_argument, NULL, OPT_TCP_HOOKS },
+	{ "flow-window", required_argument, NULL, OPT_FLOW_WINDOW },
+	{ "flow-table-max", required_argument, NULL, OPT_FLOW_MAX },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -159,6 +172,32 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			if (parse_u64("proc-table-max", optarg, 16, 1u << 24, &n))
 				return -1;
 			o->proc_table_max = (uint32_t)n;
+			break;
+		case OPT_NO_NETWORK:
+			o->net.enabled = false;
+			break;
+		case OPT_TCP_HOOKS:
+			if (!strcmp(optarg, "auto"))
+				o->net.hooks.tcp_flavour = GW_HOOK_AUTO;
+			else if (!strcmp(optarg, "tp_btf"))
+				o->net.hooks.tcp_flavour = GW_HOOK_TP_BTF;
+			else if (!strcmp(optarg, "tp"))
+				o->net.hooks.tcp_flavour = GW_HOOK_TP;
+			else {
+				fprintf(stderr, "ghostwatch: --tcp-hooks: '%s' is not auto, tp_btf or tp\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_FLOW_WINDOW:
+			if (parse_u64("flow-window", optarg, 1, 86400, &n))
+				return -1;
+			o->net.flow_window_s = (uint32_t)n;
+			break;
+		case OPT_FLOW_MAX:
+			if (parse_u64("flow-table-max", optarg, 16, 1u << 22, &n))
+				return -1;
+			o->net.flow_table_max = (uint32_t)n;
 			break;
 		case 'h':
 			usage(stdout);

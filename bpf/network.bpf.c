@@ -34,9 +34,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the agent before load. */
-const volatile __u32 gw_net_capture_dns = 1;
-
 struct conn_state {
 	struct gw_net_task task;
 	__u64 start_ns;
@@ -153,11 +150,16 @@ static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const st
 	sock_tuple(sk, &e->tuple, st->direction);
 	e->result = result;
 	e->sk_err = sk_err;
-	e->duration_ns = e->hdr.ktime_ns - st->start_ns;
+	e->duration_ns = type == GW_EV_TCP_ACCEPT ? 0 : e->hdr.ktime_ns - st->start_ns;
 	if (with_counters) {
 		const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 
-		e->bytes_sent = BPF_CORE_READ(tp, bytes_acked);
+		__u64 acked = BPF_CORE_READ(tp, bytes_acked);
+
+		/* an active open's SYN is counted in bytes_acked; report payload (FINs stay: +1) */
+		if (st->direction == 0 && acked)
+			acked--;
+		e->bytes_sent = acked;
 		e->bytes_received = BPF_CORE_READ(tp, bytes_received);
 		e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
 	} else {
@@ -306,7 +308,17 @@ static __always_inline void udp_seen_once(struct bpf_sock_addr *ctx, bool v6, __
 	if (ctx->sk) {
 		struct bpf_sock *sk = ctx->sk;
 
+		/* set once the socket is bound; an unbound socket shows the wildcard address */
 		e->tuple.local_port = sk->src_port;
+		if (v6) {
+			__u32 l[4] = { sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3] };
+
+			__builtin_memcpy(e->tuple.local_addr, l, 16);
+		} else {
+			v4_mapped(e->tuple.local_addr, sk->src_ip4);
+		}
+	} else if (!v6) {
+		v4_mapped(e->tuple.local_addr, 0);
 	}
 	e->hook = hook;
 	e->pad = 0;
@@ -363,8 +375,6 @@ int gw_dns_ingress(struct __sk_buff *skb)
 	__u8 proto;
 	__u16 sport;
 
-	if (!gw_net_capture_dns)
-		return 1;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr ip;
 

@@ -1,0 +1,245 @@
+#include "net_hooks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "network.skel.h"
+
+#define OWN_CGROUP2_MOUNT "/run/ghostwatch/cgroup2"
+
+enum net_sig { NET_TCP, NET_UDP, NET_DNS };
+
+struct net_choice {
+	enum gw_hook_flavour tcp;	/* GW_HOOK_AUTO: off */
+	bool udp;
+	bool dns;
+	uint64_t wakeup_bytes;
+};
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice *c)
+{
+	struct gw_network *skel = gw_network__open();
+	struct bpf_program *p;
+
+	if (!skel)
+		return NULL;
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, false);
+	bpf_program__set_autoload(skel->progs.gw_tcp_state_btf, c->tcp == GW_HOOK_TP_BTF);
+	bpf_program__set_autoload(skel->progs.gw_tcp_state_tp, c->tcp == GW_HOOK_TP);
+	bpf_program__set_autoload(skel->progs.gw_udp_connect4, c->udp);
+	bpf_program__set_autoload(skel->progs.gw_udp_connect6, c->udp);
+	bpf_program__set_autoload(skel->progs.gw_udp_sendmsg4, c->udp);
+	bpf_program__set_autoload(skel->progs.gw_udp_sendmsg6, c->udp);
+	bpf_program__set_autoload(skel->progs.gw_dns_ingress, c->dns);
+	skel->rodata->gw_wakeup_bytes = c->wakeup_bytes;
+	if (hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops)) {
+		gw_network__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+/* 0 when the object loads with exactly this choice; the kernel's -errno otherwise. */
+static int try_load(struct gw_hooks *h, const struct net_choice *c)
+{
+	libbpf_print_fn_t old = libbpf_set_print(quiet);
+	struct gw_network *skel = open_with(h, c);
+	int err = skel ? gw_network__load(skel) : -errno;
+
+	gw_network__destroy(skel);
+	libbpf_set_print(old);
+	return err;
+}
+
+int net_find_cgroup2_root(const char *mountinfo, char *path, size_t path_size)
+{
+	char line[1024];
+	FILE *f = fopen(mountinfo, "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char root[256], mnt[256], *sep = strstr(line, " - ");
+		char fstype[32];
+
+		/* fields: id parent maj:min root mountpoint opts... - fstype source superopts */
+		if (!sep || sscanf(line, "%*s %*s %*s %255s %255s", root, mnt) != 2 ||
+		    sscanf(sep + 3, "%31s", fstype) != 1)
+			continue;
+		if (strcmp(fstype, "cgroup2") || strcmp(root, "/"))
+			continue;
+		snprintf(path, path_size, "%s", mnt);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+static int open_root_cgroup(struct gw_net_hooks *nh, char *err, size_t err_size)
+{
+	if (net_find_cgroup2_root("/proc/self/mountinfo", nh->cgroup_path, sizeof(nh->cgroup_path))) {
+		mkdir("/run/ghostwatch", 0700);
+		mkdir(OWN_CGROUP2_MOUNT, 0700);
+		if (mount("cgroup2", OWN_CGROUP2_MOUNT, "cgroup2", 0, NULL)) {
+			snprintf(err, err_size, "no cgroup2 mounted and mounting one at %s failed: %s",
+				 OWN_CGROUP2_MOUNT, strerror(errno));
+			return -errno;
+		}
+		snprintf(nh->cgroup_path, sizeof(nh->cgroup_path), "%s", OWN_CGROUP2_MOUNT);
+		nh->mounted_cgroup = true;
+		fprintf(stderr, "ghostwatch: no cgroup2 hierarchy was mounted; mounted one at %s\n",
+			OWN_CGROUP2_MOUNT);
+	}
+	nh->cgroup_fd = open(nh->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (nh->cgroup_fd < 0) {
+		snprintf(err, err_size, "opening %.100s: %s", nh->cgroup_path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int attach(struct gw_net_hooks *nh, struct bpf_program *p, bool cgroup)
+{
+	struct bpf_link *l;
+
+	if (nh->n_links == GW_NET_MAX_LINKS)
+		return -ENOSPC;
+	l = cgroup ? bpf_program__attach_cgroup(p, nh->cgroup_fd) : bpf_program__attach(p);
+	if (!l)
+		return -errno;
+	nh->links[nh->n_links++] = l;
+	return 0;
+}
+
+int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_net_hook_options *o,
+		   char *err, size_t err_size)
+{
+	struct net_choice c = { .udp = o->udp, .dns = o->dns, .wakeup_bytes = o->wakeup_bytes };
+	char why_tcp[160] = "", why_udp[160] = "", why_dns[160] = "", hook[64];
+	int ret;
+
+	memset(nh, 0, sizeof(*nh));
+	nh->cgroup_fd = -1;
+	if ((c.udp || c.dns) && open_root_cgroup(nh, why_udp, sizeof(why_udp))) {
+		snprintf(why_dns, sizeof(why_dns), "%s", why_udp);
+		c.udp = c.dns = false;
+	}
+	/* TCP: first flavour of the chain that loads on its own */
+	for (enum gw_hook_flavour f = o->tcp_flavour == GW_HOOK_AUTO ? GW_HOOK_TP_BTF : o->tcp_flavour;
+	     f <= GW_HOOK_TP; f++) {
+		struct net_choice only = { .tcp = f, .wakeup_bytes = o->wakeup_bytes };
+
+		if (f == GW_HOOK_RAW_TP)
+			continue; /* raw_tp gives no more than tp_btf here and needs its own body */
+		ret = try_load(h, &only);
+		if (!ret) {
+			c.tcp = f;
+			break;
+		}
+		if (!why_tcp[0])
+			snprintf(why_tcp, sizeof(why_tcp), "%s refused: %s", hooks_flavour_name(f),
+				 strerror(-ret));
+		if (o->tcp_flavour != GW_HOOK_AUTO)
+			break;
+	}
+	if (c.udp && (ret = try_load(h, &(struct net_choice){ .udp = true,
+							     .wakeup_bytes = o->wakeup_bytes }))) {
+		snprintf(why_udp, sizeof(why_udp), "cgroup/sock_addr refused: %s", strerror(-ret));
+		c.udp = false;
+	}
+	if (c.dns && (ret = try_load(h, &(struct net_choice){ .dns = true,
+							     .wakeup_bytes = o->wakeup_bytes }))) {
+		snprintf(why_dns, sizeof(why_dns), "cgroup_skb refused: %s", strerror(-ret));
+		c.dns = false;
+	}
+
+	nh->skel = open_with(h, &c);
+	if (!nh->skel || (ret = gw_network__load(nh->skel))) {
+		ret = nh->skel ? ret : -errno;
+		snprintf(err, err_size, "loading the network BPF object: %s", strerror(-ret));
+		net_hooks_close(nh);
+		return ret;
+	}
+
+	if (c.tcp != GW_HOOK_AUTO) {
+		struct bpf_program *p = c.tcp == GW_HOOK_TP_BTF ? nh->skel->progs.gw_tcp_state_btf :
+								  nh->skel->progs.gw_tcp_state_tp;
+
+		ret = attach(nh, p, false);
+		if (ret) {
+			snprintf(why_tcp, sizeof(why_tcp), "attaching %s: %s",
+				 hooks_flavour_name(c.tcp), strerror(-ret));
+			c.tcp = GW_HOOK_AUTO;
+		}
+	}
+	if (c.tcp != GW_HOOK_AUTO) {
+		snprintf(hook, sizeof(hook), "%s/inet_sock_set_state",
+			 c.tcp == GW_HOOK_TP ? "tp/sock" : hooks_flavour_name(c.tcp));
+		hooks_set_status(h, "tcp", hook, why_tcp);
+	} else {
+		hooks_set_status(h, "tcp", "none", why_tcp[0] ? why_tcp : "no flavour loads here");
+	}
+
+	if (c.udp) {
+		struct bpf_program *progs[] = { nh->skel->progs.gw_udp_connect4,
+						nh->skel->progs.gw_udp_connect6,
+						nh->skel->progs.gw_udp_sendmsg4,
+						nh->skel->progs.gw_udp_sendmsg6 };
+
+		for (size_t i = 0; i < 4 && c.udp; i++) {
+			ret = attach(nh, progs[i], true);
+			if (ret) {
+				snprintf(why_udp, sizeof(why_udp), "attaching %s to %.60s: %s",
+					 bpf_program__section_name(progs[i]), nh->cgroup_path,
+					 strerror(-ret));
+				c.udp = false;
+			}
+		}
+	}
+	snprintf(hook, sizeof(hook), "cgroup/connect4,6+sendmsg4,6@%.34s", nh->cgroup_path);
+	hooks_set_status(h, "udp", c.udp ? hook : o->udp ? "none" : "off",
+			 c.udp ? "" : o->udp ? why_udp : "disabled by configuration");
+
+	if (c.dns && (ret = attach(nh, nh->skel->progs.gw_dns_ingress, true))) {
+		snprintf(why_dns, sizeof(why_dns), "attaching cgroup_skb/ingress: %s", strerror(-ret));
+		c.dns = false;
+	}
+	snprintf(hook, sizeof(hook), "cgroup_skb/ingress@%.44s", nh->cgroup_path);
+	hooks_set_status(h, "dns", c.dns ? hook : o->dns ? "none" : "off",
+			 c.dns ? "" : o->dns ? why_dns : "disabled by configuration");
+	return 0;
+}
+
+void net_hooks_close(struct gw_net_hooks *nh)
+{
+	for (int i = 0; i < nh->n_links; i++)
+		bpf_link__destroy(nh->links[i]);
+	nh->n_links = 0;
+	gw_network__destroy(nh->skel);
+	nh->skel = NULL;
+	if (nh->cgroup_fd >= 0)
+		close(nh->cgroup_fd);
+	nh->cgroup_fd = -1;
+	if (nh->mounted_cgroup)
+		umount2(nh->cgroup_path, MNT_DETACH);
+	nh->mounted_cgroup = false;
+}

@@ -1,0 +1,49 @@
+/*
+ * net_hooks.h - loading and attaching the network BPF object (bpf/network.bpf.c) with a run-time
+ * fallback chain per signal, and finding (or mounting) the root cgroup v2 its cgroup programs
+ * attach to.
+ *
+ * Signals and their chains (what is live is recorded with hooks_set_status()):
+ *   tcp:  tp_btf/inet_sock_set_state, then tp/sock/inet_sock_set_state
+ *   udp:  cgroup/connect4, connect6, sendmsg4, sendmsg6 on the root cgroup v2
+ *   dns:  cgroup_skb/ingress on the root cgroup v2
+ * A signal that cannot be served is reported with the kernel's reason; the others still run.
+ */
+#ifndef GW_NET_HOOKS_H
+#define GW_NET_HOOKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hooks.h"
+
+#define GW_NET_MAX_LINKS 8
+
+struct gw_net_hook_options {
+	enum gw_hook_flavour tcp_flavour;	/* AUTO, TP_BTF or TP */
+	bool udp;
+	bool dns;
+	uint64_t wakeup_bytes;	/* the agent's ring wakeup threshold */
+};
+
+struct gw_network;	/* the generated skeleton */
+
+struct gw_net_hooks {
+	struct gw_network *skel;
+	struct bpf_link *links[GW_NET_MAX_LINKS];
+	int n_links;
+	int cgroup_fd;
+	char cgroup_path[256];
+	bool mounted_cgroup;	/* we mounted cgroup2 ourselves (none was mounted) */
+};
+
+/* Loads after the process hooks (whose ring and drop counters it shares). 0 or -errno + err. */
+int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_net_hook_options *o,
+		   char *err, size_t err_size);
+
+/* Finds a mounted cgroup2 root in `mountinfo`; 0 and the path, or -ENOENT. */
+int net_find_cgroup2_root(const char *mountinfo, char *path, size_t path_size);
+
+void net_hooks_close(struct gw_net_hooks *nh);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * network.h - the agent's network domain: turns TCP/UDP/DNS records into Connection events, folds
+ * them into the flow table (flow_table.c) and the DNS answers into the address -> name cache
+ * (dns_cache.c), and emits Flow events every window, when a process exits and at shutdown.
+ *
+ * Owns the network BPF hooks (net_hooks.c), the flow table, the DNS cache and their counters.
+ * A process's flows are flushed a short grace after its exit record, because its sockets close
+ * (and report bytes) only after the exit tracepoint fires.
+ */
+#ifndef GW_NETWORK_H
+#define GW_NETWORK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns_cache.h"
+#include "dns_parse.h"
+#include "flow_table.h"
+#include "net_hooks.h"
+
+struct gw_agent;
+
+struct gw_net_options {
+	bool enabled;
+	struct gw_net_hook_options hooks;
+	uint32_t flow_window_s;		/* default 10 */
+	uint32_t flow_table_max;
+	uint32_t dns_cache_max;
+	uint32_t dns_min_ttl_s;
+	uint32_t exit_flush_grace_ms;
+};
+
+void net_options_defaults(struct gw_net_options *o);
+
+#define GW_NET_PENDING_EXITS 1024
+
+struct gw_net_pending_exit {
+	uint64_t process_id;
+	uint64_t flush_at_ns;
+};
+
+/* Counters reported in AgentStats.network. */
+enum gw_net_counter {
+	NET_DNS_ANSWERS,	/* port-53 payloads received from the kernel */
+	NET_DNS_PARSED,		/* parsed completely */
+	NET_DNS_ADDRESSES,	/* addresses put in the cache */
+	NET_DNS_NAMES_SANITIZED,
+	NET_DNS_UNRELATED_ADDRS,
+	NET_CONNECT_UNKNOWN_OWNER,	/* inbound on a listener older than the agent */
+	NET_EXIT_FLUSH_IMMEDIATE,	/* pending-exit queue full: flushed without the grace */
+	NET_COUNTER_MAX
+};
+
+struct gw_net {
+	struct gw_net_options opt;
+	struct gw_net_hooks hooks;
+	struct flow_table *flows;
+	struct dns_cache *dns;
+	struct gw_agent *agent;		/* for the flow emit callback */
+	uint64_t dns_rejected[DNS_RESULT_MAX];	/* [DNS_OK] unused */
+	uint64_t counters[NET_COUNTER_MAX];
+	struct gw_net_pending_exit pending[GW_NET_PENDING_EXITS];
+	size_t pending_head, pending_count;
+};
+
+int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *o);
+/* Loads the hooks (after the process hooks). Failures are reported per signal; 0 or -errno. */
+int net_start(struct gw_net *n);
+void net_destroy(struct gw_net *n);
+
+/* Records of types 16-31; 0 handled, -1 malformed. */
+int net_handle_record(struct gw_net *n, const void *data, size_t size);
+void net_on_process_exit(struct gw_net *n, uint64_t process_id, uint64_t now_ns);
+void net_tick(struct gw_net *n, uint64_t now_ns);
+/* Emits every remaining flow (agent stopping). */
+void net_shutdown(struct gw_net *n);
+
+/* Feeds one DNS payload (as captured) to the parser and cache; exposed for tests. */
+enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t len, bool tcp,
+			       uint64_t now_ns);
+
+/* name/value pairs for AgentStats.network; returns how many were written (<= max). */
+size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values, size_t max);
+
+#endif

@@ -135,7 +135,7 @@ int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_
 {
 	struct net_choice c = { .udp = o->udp, .dns = o->dns, .wakeup_bytes = o->wakeup_bytes };
 	char why_tcp[160] = "", why_udp[160] = "", why_dns[160] = "", hook[64];
-	int ret;
+	int ret = 0;
 
 	memset(nh, 0, sizeof(*nh));
 	nh->cgroup_fd = -1;
@@ -184,6 +184,11 @@ int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_
 		struct bpf_program *p = c.tcp == GW_HOOK_TP_BTF ? nh->skel->progs.gw_tcp_state_btf :
 								  nh->skel->progs.gw_tcp_state_tp;
 
+		bool mounted = false;
+
+		/* the classic tracepoint resolves its id through tracefs */
+		if (c.tcp == GW_HOOK_TP && !hooks_ensure_tracefs(&mounted) && mounted)
+			hooks_set_status(h, "tracefs", "mounted:/sys/kernel/tracing", NULL);
 		ret = attach(nh, p, false);
 		if (ret) {
 			snprintf(why_tcp, sizeof(why_tcp), "attaching %s: %s",

@@ -1,0 +1,359 @@
+"""Network telemetry end to end: real sockets on loopback and in network namespaces made here,
+assertions on the Connection and Flow events and the stats the agent emitted.
+
+Namespaces are named gwt-<random>, use 10.231.x.y addresses, carry traffic only between this host
+and themselves, and are deleted after each test (also on failure).
+"""
+import os
+import random
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from conftest import counter  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+PY = "/usr/bin/python3"
+RMM_NAME = "relay.example-rmm.test"
+
+# Flows close a window every 2 s in these tests so nothing waits for the 10 s default.
+AGENT_ARGS = ("--flow-window=2", "--no-forks")
+
+
+def marker():
+    return "gw-net-" + uuid.uuid4().hex[:10]
+
+
+def connects(agent, pid=None, **fields):
+    def pred(e):
+        if e.get("type") != "connect":
+            return False
+        c = e["connect"]
+        if pid is not None and (c.get("process") or {}).get("pid") != pid:
+            return False
+        return all(c.get(k) == v for k, v in fields.items())
+    return pred
+
+
+def flows(pid=None, **fields):
+    def pred(e):
+        if e.get("type") != "flow":
+            return False
+        f = e["flow"]
+        if pid is not None and (f.get("process") or {}).get("pid") != pid:
+            return False
+        return all(f.get(k) == v for k, v in fields.items())
+    return pred
+
+
+def run_script(code, *args, netns=None, timeout=60):
+    """Runs a Python snippet as its own process (argv carries a marker); returns (pid, stdout)."""
+    cmd = [PY, "-c", textwrap.dedent(code), *args]
+    if netns:
+        cmd = ["ip", "netns", "exec", netns] + cmd
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate(timeout=timeout)
+    assert p.returncode == 0, f"script failed: {err}"
+    return p.pid, out
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+class Netns:
+    """Network namespaces and veth links made for one test; everything is removed on close()."""
+
+    def __init__(self):
+        self.names = []
+        self.tag = uuid.uuid4().hex[:6]
+
+    def subnet(self):
+        return f"10.231.{random.randint(1, 250)}"
+
+    def add(self, role):
+        name = f"gwt-{role}-{self.tag}"
+        sh("ip", "netns", "add", name)
+        self.names.append(name)
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+        return name
+
+    def link_host(self, ns):
+        """veth between this host and ns: returns (host_ip, ns_ip)."""
+        net, a, b = self.subnet(), f"gwh{self.tag}{len(self.names)}", f"gwn{self.tag}{len(self.names)}"
+        sh("ip", "link", "add", a, "type", "veth", "peer", "name", b, "netns", ns)
+        sh("ip", "addr", "add", f"{net}.1/30", "dev", a)
+        sh("ip", "link", "set", a, "up")
+        sh("ip", "-n", ns, "addr", "add", f"{net}.2/30", "dev", b)
+        sh("ip", "-n", ns, "link", "set", b, "up")
+        return f"{net}.1", f"{net}.2"
+
+    def link_pair(self, ns_a, ns_b):
+        """veth between two namespaces: returns (ip_a, ip_b)."""
+        net, a, b = self.subnet(), f"gwa{self.tag}", f"gwb{self.tag}"
+        sh("ip", "link", "add", a, "netns", ns_a, "type", "veth", "peer", "name", b, "netns", ns_b)
+        sh("ip", "-n", ns_a, "addr", "add", f"{net}.1/30", "dev", a)
+        sh("ip", "-n", ns_a, "link", "set", a, "up")
+        sh("ip", "-n", ns_b, "addr", "add", f"{net}.2/30", "dev", b)
+        sh("ip", "-n", ns_b, "link", "set", b, "up")
+        return f"{net}.1", f"{net}.2"
+
+    def resolv_conf(self, ns, nameserver):
+        d = Path("/etc/netns") / ns
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "resolv.conf").write_text(f"nameserver {nameserver}\noptions timeout:2 attempts:1\n")
+
+    def close(self):
+        for name in self.names:
+            subprocess.run(["ip", "netns", "pids", name], capture_output=True)
+            for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True,
+                                      text=True).stdout.split():
+                subprocess.run(["kill", "-9", pid], capture_output=True)
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+            d = Path("/etc/netns") / name
+            if d.is_dir():
+                for f in d.iterdir():
+                    f.unlink()
+                d.rmdir()
+
+
+@pytest.fixture
+def netns():
+    n = Netns()
+    yield n
+    n.close()
+
+
+@pytest.fixture
+def net_agent(agent_factory):
+    return agent_factory(*AGENT_ARGS)
+
+
+def start_in_ns(ns, *cmd):
+    p = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    assert line.strip() == "ready", p.stderr.read() if p.poll() is not None else line
+    return p
+
+
+# ---- tests ---------------------------------------------------------------------------------------
+
+def test_hooks_reported(net_agent):
+    hooks = net_agent.hooks()
+    assert hooks["tcp"].endswith("inet_sock_set_state"), hooks
+    assert hooks["udp"].startswith("cgroup/connect4"), hooks
+    assert hooks["dns"].startswith("cgroup_skb/ingress"), hooks
+
+
+@pytest.mark.parametrize("tcp_hooks", ["auto", "tp"])
+def test_tcp_connect_and_refused_attributed(agent_factory, tcp_hooks):
+    agent = agent_factory(*AGENT_ARGS, f"--tcp-hooks={tcp_hooks}")
+    expect = "tp_btf/inet_sock_set_state" if tcp_hooks == "auto" else "tp/sock/inet_sock_set_state"
+    assert agent.hooks()["tcp"] == expect
+    m = marker()
+    pid, out = run_script("""
+        import socket, sys
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+        port = srv.getsockname()[1]
+        c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
+        c.sendall(b"x" * 1000); a.recv(4096); c.close(); a.close()
+        closed = socket.socket(); closed.bind(("127.0.0.1", 0)); dead = closed.getsockname()[1]
+        closed.close()
+        try:
+            socket.create_connection(("127.0.0.1", dead))
+            raise SystemExit("connect to a closed port succeeded")
+        except ConnectionRefusedError:
+            pass
+        print(port, dead)
+    """, m)
+    port, dead = map(int, out.split())
+    ok = agent.wait_for(connects(agent, pid, remote_port=port, hook="tcp_connect"),
+                        what="tcp connect")["connect"]
+    assert ok["result"] == "ok" and ok["protocol"] == "tcp" and ok["direction"] == "outbound"
+    assert ok["remote_address"] == "127.0.0.1" and ok["family"] == "ipv4"
+    proc = ok["process"]
+    assert proc["exe"] == os.path.realpath(PY)
+    assert proc["argv"][-1] == m and proc["argv"][:2] == [PY, "-c"]
+    assert proc["ppid"] == os.getpid()
+
+    refused = agent.wait_for(connects(agent, pid, remote_port=dead), what="refused connect")
+    assert refused["connect"]["result"] == "refused" and refused["connect"]["error"] == 111
+
+    acc = agent.wait_for(connects(agent, pid, hook="tcp_accept"), what="accept")["connect"]
+    assert acc["direction"] == "inbound" and acc["local_port"] == port
+
+    # the flows come when the process exit is flushed (or the window ends)
+    f = agent.wait_for(flows(pid, remote_port=port, direction="outbound"), timeout=8,
+                       what="outbound flow")["flow"]
+    assert f["connections"] == "1" and int(f["bytes_sent"]) >= 1000
+    assert f["rtt_max_us"] > 0 and f["rtt_min_us"] <= f["rtt_avg_us"] <= f["rtt_max_us"]
+    fr = agent.wait_for(flows(pid, remote_port=dead), timeout=8, what="refused flow")["flow"]
+    assert fr["failed_refused"] == "1"
+
+
+def test_udp_sendto_and_connect(net_agent):
+    m = marker()
+    pid, out = run_script("""
+        import socket
+        sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sink.bind(("127.0.0.1", 0))
+        port = sink.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for _ in range(5):
+            u.sendto(b"ping", ("127.0.0.1", port))   # first packet only is reported
+        v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        v.connect(("127.0.0.1", port + 0)); v.send(b"pong")
+        print(port)
+    """, m)
+    port = int(out)
+    sent = net_agent.wait_for(connects(net_agent, pid, hook="udp_sendmsg", remote_port=port),
+                              what="udp sendmsg")["connect"]
+    assert sent["protocol"] == "udp" and sent["result"] == "sent"
+    assert sent["process"]["argv"][-1] == m
+    net_agent.wait_for(connects(net_agent, pid, hook="udp_connect", remote_port=port),
+                       what="udp connect")
+    time.sleep(0.5)
+    assert len(net_agent.find(connects(net_agent, pid, hook="udp_sendmsg"))) == 1
+    f = net_agent.wait_for(flows(pid, protocol="udp", remote_port=port), timeout=8,
+                           what="udp flow")["flow"]
+    assert f["connections"] == "2"  # one socket by sendto, one by connect
+
+
+def test_ipv6_loopback(net_agent):
+    m = marker()
+    pid, out = run_script("""
+        import socket
+        srv = socket.socket(socket.AF_INET6); srv.bind(("::1", 0)); srv.listen()
+        port = srv.getsockname()[1]
+        c = socket.create_connection(("::1", port)); a, _ = srv.accept(); c.close(); a.close()
+        # a dual-stack socket reaching an IPv4 peer: v4-mapped, reported as IPv4
+        s4 = socket.socket(); s4.bind(("127.0.0.1", 0)); s4.listen(); p4 = s4.getsockname()[1]
+        d = socket.socket(socket.AF_INET6); d.connect(("::ffff:127.0.0.1", p4)); d.close()
+        print(port, p4)
+    """, m)
+    port, p4 = map(int, out.split())
+    c = net_agent.wait_for(connects(net_agent, pid, remote_port=port, hook="tcp_connect"),
+                           what="v6 connect")["connect"]
+    assert c["family"] == "ipv6" and c["remote_address"] == "::1" and c["result"] == "ok"
+    mapped = net_agent.wait_for(connects(net_agent, pid, remote_port=p4, hook="tcp_connect"),
+                                what="v4-mapped connect")["connect"]
+    assert mapped["family"] == "ipv6" and mapped["remote_address"] == "127.0.0.1"
+
+
+def test_netns_peer_and_upload_bytes(net_agent, netns):
+    ns = netns.add("peer")
+    host_ip, peer_ip = netns.link_host(ns)
+    server = start_in_ns(ns, PY, str(HERE / "dns_responder.py"), peer_ip, peer_ip, "8443")
+    try:
+        mib = 8
+        m = marker()
+        pid, _ = run_script(f"""
+            import socket
+            c = socket.create_connection(("{peer_ip}", 8443), timeout=10)
+            c.sendall(b"z" * ({mib} << 20)); c.shutdown(socket.SHUT_WR); c.recv(1); c.close()
+            try:
+                socket.create_connection(("{peer_ip}", 8444), timeout=5)
+            except ConnectionRefusedError:
+                pass
+        """, m)
+        c = net_agent.wait_for(connects(net_agent, pid, remote_address=peer_ip, remote_port=8443),
+                               what="connect to the netns peer")["connect"]
+        assert c["result"] == "ok" and c["local_address"] == host_ip
+        acc = net_agent.wait_for(connects(net_agent, server.pid, hook="tcp_accept"),
+                                 what="accept inside the netns")["connect"]
+        assert acc["remote_address"] == host_ip and acc["netns"] != c["netns"]
+        net_agent.wait_for(connects(net_agent, pid, remote_port=8444, result="refused"),
+                           what="refused by the netns peer")
+        f = net_agent.wait_for(flows(pid, remote_address=peer_ip, remote_port=8443), timeout=8,
+                               what="upload flow")["flow"]
+        assert int(f["bytes_sent"]) >= mib << 20, f
+        assert f["rtt_max_us"] > 0
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_dns_name_on_connection_and_flow(net_agent, netns):
+    client_ns, server_ns = netns.add("cli"), netns.add("dns")
+    client_ip, server_ip = netns.link_pair(client_ns, server_ns)
+    netns.resolv_conf(client_ns, server_ip)
+    server = start_in_ns(server_ns, PY, str(HERE / "dns_responder.py"), server_ip, server_ip,
+                         "8443")
+    try:
+        m = marker()
+        pid, out = run_script(f"""
+            import socket
+            ip = socket.getaddrinfo("{RMM_NAME}", 8443, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+            c = socket.create_connection((ip, 8443), timeout=10); c.sendall(b"hello"); c.close()
+            print(ip)
+        """, m, netns=client_ns)
+        assert out.strip() == server_ip
+        c = net_agent.wait_for(connects(net_agent, pid, remote_port=8443), what="connect")["connect"]
+        assert c["dns_name"] == RMM_NAME, c
+        assert c["remote_address"] == server_ip
+        f = net_agent.wait_for(flows(pid, remote_port=8443), timeout=8, what="flow")["flow"]
+        assert f["dns_name"] == RMM_NAME
+        # the resolver's own datagram to port 53 is a udp connection of the same process
+        net_agent.wait_for(connects(net_agent, pid, protocol="udp", remote_port=53),
+                           what="udp query")
+    finally:
+        server.kill()
+        server.wait()
+    rc, stats = net_agent.stop()
+    assert rc == 0
+    assert counter(stats, "network", "dns_parsed") >= 1
+    assert counter(stats, "network", "dns_addresses") >= 1
+
+
+def test_malformed_dns_counted_and_agent_survives(net_agent, netns):
+    client_ns, server_ns = netns.add("cli"), netns.add("bad")
+    _, server_ip = netns.link_pair(client_ns, server_ns)
+    server = start_in_ns(server_ns, PY, str(HERE / "dns_responder.py"), server_ip, server_ip)
+    try:
+        run_script(f"""
+            import socket, struct
+            def query(name):
+                q = struct.pack(">HHHHHH", 7, 0x100, 1, 0, 0, 0)
+                for label in name.split("."):
+                    q += bytes([len(label)]) + label.encode()
+                return q + b"\\0\\0\\1\\0\\1"
+            for kind in ("truncated", "loop", "label") * 3:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+                s.sendto(query("bad-" + kind + ".example-rmm.test"), ("{server_ip}", 53))
+                s.recv(4096)
+                s.close()
+        """, marker(), netns=client_ns)
+    finally:
+        server.kill()
+        server.wait()
+    time.sleep(0.5)
+    # still alive and still working after hostile input
+    pid, _ = run_script("import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
+                        ".sendto(b'x', ('127.0.0.1', 9))", marker())
+    net_agent.wait_for(connects(net_agent, pid, protocol="udp"), what="udp after bad dns")
+    rc, stats = net_agent.stop()
+    assert rc == 0
+    assert counter(stats, "network", "dns_malformed_truncated") >= 3
+    assert counter(stats, "network", "dns_malformed_pointer_loop") >= 3
+    assert counter(stats, "network", "dns_malformed_label_type") >= 3
+
+
+def test_no_network_flag_turns_it_off(agent_factory):
+    agent = agent_factory("--no-network")
+    assert agent.hooks()["tcp"] == "off"
+    m = marker()
+    pid, _ = run_script("""
+        import socket
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+        socket.create_connection(s.getsockname()).close()
+    """, m)
+    agent.wait_for(lambda e: e.get("type") == "exit" and e["exit"]["process"]["pid"] == pid,
+                   what="exit")
+    assert not agent.find(lambda e: e.get("type") == "connect")

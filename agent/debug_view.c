@@ -163,8 +163,18 @@ static void write_flow(struct debug_view *v, const Ghostwatch__V1__Flow *f)
 		write_process_head(v, f->process);
 	else
 		fputs("       ?       ? (owner unknown)", v->out);
-	fprintf(v->out, "  %s %s ", f->protocol, f->direction[0] == 'i' ? "<-" : "->");
-	write_peer(v, f->remote_address, f->remote_port, f->dns_name);
+	if (f->direction[0] == 'i') {
+		fprintf(v->out, "  %s :%u <- ", f->protocol, f->local_port);
+		fputs(f->remote_address, v->out);
+		if (f->dns_name && *f->dns_name) {
+			fputs(" (", v->out);
+			gw_display_escape(v->out, f->dns_name);
+			fputc(')', v->out);
+		}
+	} else {
+		fprintf(v->out, "  %s -> ", f->protocol);
+		write_peer(v, f->remote_address, f->remote_port, f->dns_name);
+	}
 	fprintf(v->out, " conns=%llu", (unsigned long long)f->connections);
 	if (failed)
 		fprintf(v->out, " failed=%llu(refused=%llu timeout=%llu reset=%llu other=%llu)",

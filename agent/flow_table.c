@@ -82,14 +82,14 @@ void flow_table_free(struct flow_table *t)
 }
 
 void flow_key_init(struct flow_key *k, uint64_t process_id, uint8_t protocol,
-		   enum flow_direction dir, const struct gw_ip *remote, uint16_t remote_port)
+		   enum flow_direction dir, const struct gw_ip *remote, uint16_t port)
 {
 	memset(k, 0, sizeof(*k));
 	k->process_id = process_id;
 	k->protocol = protocol;
 	k->direction = (uint8_t)dir;
 	k->remote = *remote;
-	k->remote_port = remote_port;
+	k->port = port;
 }
 
 /* Emit one flow and return its entry (and its process index, if now empty) to the free lists. */

@@ -1,7 +1,9 @@
 /*
  * flow_table.h - aggregates connections into flows per process, protocol, peer and direction.
  *
- * One flow = (process id, protocol, remote address, remote port, direction) over one window. Each
+ * One flow = (process id, protocol, remote address, port, direction) over one window, where the port
+ * is the service's: the peer's port outbound, the local (listening) port inbound, since an inbound
+ * peer's ephemeral port would make every accepted connection a flow of its own. Each
  * connection attempt, its result, and its byte/RTT figures at close are folded in with
  * flow_table_add(); the table hands finished flows to an emit callback:
  *  - every window (default 10 s) via flow_table_tick(): all flows, then the table starts afresh, so a
@@ -46,7 +48,7 @@ enum flow_flush_reason {
 struct flow_key {
 	uint64_t process_id;
 	struct gw_ip remote;
-	uint16_t remote_port;
+	uint16_t port;		/* outbound: the peer's; inbound: ours (the listener's) */
 	uint8_t protocol;	/* IPPROTO_TCP, IPPROTO_UDP */
 	uint8_t direction;	/* enum flow_direction */
 	uint32_t pad;
@@ -96,7 +98,7 @@ struct flow_table *flow_table_new(size_t capacity, uint64_t window_ns, flow_emit
 void flow_table_free(struct flow_table *t);
 
 void flow_key_init(struct flow_key *k, uint64_t process_id, uint8_t protocol,
-		   enum flow_direction dir, const struct gw_ip *remote, uint16_t remote_port);
+		   enum flow_direction dir, const struct gw_ip *remote, uint16_t port);
 
 void flow_table_add(struct flow_table *t, const struct flow_key *k, const struct flow_sample *s,
 		    uint64_t now_ns);

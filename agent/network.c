@@ -183,7 +183,10 @@ static void emit_flow(const struct flow *f, enum flow_flush_reason why, void *ct
 	m->protocol = (char *)proto_name(f->key.protocol);
 	m->direction = (char *)direction_name(f->key.direction);
 	m->remote_address = arena_ip(a, &f->key.remote);
-	m->remote_port = f->key.remote_port;
+	if (f->key.direction == FLOW_INBOUND)
+		m->local_port = f->key.port;
+	else
+		m->remote_port = f->key.port;
 	m->dns_name = gw_arena_text(&a->arena, f->dns_name, strlen(f->dns_name));
 	m->first_seen_ns = boot_to_wall_ns(f->first_seen_ns);
 	m->last_seen_ns = boot_to_wall_ns(f->last_seen_ns);
@@ -258,7 +261,8 @@ static void add_to_flow(struct gw_net *n, const struct gw_net_task *task,
 	struct flow_key k;
 
 	flow_key_init(&k, task_process_id(n->agent, task), tu->protocol,
-		      tu->direction ? FLOW_INBOUND : FLOW_OUTBOUND, remote, tu->remote_port);
+		      tu->direction ? FLOW_INBOUND : FLOW_OUTBOUND, remote,
+		      tu->direction ? tu->local_port : tu->remote_port);
 	s->pid = task->pid;
 	flow_table_add(n->flows, &k, s, ktime_ns);
 }

@@ -41,9 +41,14 @@ struct conn_state {
 	__u8 pad[7];
 };
 
-/* Sockets we saw start (connect or accept), keyed by struct sock address. */
+/*
+ * Sockets we saw start (connect or accept), keyed by struct sock address. A plain hash, not an LRU:
+ * every tracked socket reaches CLOSE, where its entry goes, so the map only fills under a flood of
+ * open connections, and then the failed insert is counted as a drop instead of an LRU silently
+ * forgetting an open connection (an LRU update also costs more: its lists take a lock).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct conn_state);
@@ -108,22 +113,46 @@ static __always_inline void v4_mapped(__u8 out[16], __u32 addr_be)
 	__builtin_memcpy(out + 12, &addr_be, 4);
 }
 
-static __always_inline void sock_tuple(const struct sock *sk, struct gw_net_tuple *tu, __u8 direction)
+/*
+ * The TCP code below is inlined into both tracepoint flavours with `btf` a constant: tp_btf hands
+ * us a BTF pointer we may load from directly, the classic tracepoint only an address that must go
+ * through bpf_probe_read_kernel (BPF_CORE_READ). A direct load is a plain instruction where a probe
+ * read is a helper call, and the emit path reads a dozen fields.
+ */
+#define SK_RD(btf, sk, field) ((btf) ? (sk)->field : BPF_CORE_READ(sk, field))
+
+static __always_inline __u32 sk_netns(const struct sock *sk, bool btf)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return btf ? sk->__sk_common.skc_net.net->ns.inum :
+		     BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+static __always_inline void sock_tuple(const struct sock *sk, struct gw_net_tuple *tu, __u8 direction,
+				       bool btf)
+{
+	__u16 family = SK_RD(btf, sk, __sk_common.skc_family);
 
 	tu->family = family;
 	tu->protocol = IPPROTO_TCP_;
 	tu->direction = direction;
-	tu->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	tu->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	tu->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	tu->local_port = SK_RD(btf, sk, __sk_common.skc_num);
+	tu->remote_port = bpf_ntohs(SK_RD(btf, sk, __sk_common.skc_dport));
+	tu->netns = sk_netns(sk, btf);
 	if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(&tu->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&tu->remote_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		if (btf) {
+			__builtin_memcpy(tu->local_addr,
+					 sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+			__builtin_memcpy(tu->remote_addr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8,
+					 16);
+		} else {
+			BPF_CORE_READ_INTO(&tu->local_addr, sk,
+					   __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+			BPF_CORE_READ_INTO(&tu->remote_addr, sk,
+					   __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		}
 	} else {
-		v4_mapped(tu->local_addr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
-		v4_mapped(tu->remote_addr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+		v4_mapped(tu->local_addr, SK_RD(btf, sk, __sk_common.skc_rcv_saddr));
+		v4_mapped(tu->remote_addr, SK_RD(btf, sk, __sk_common.skc_daddr));
 	}
 }
 
@@ -139,7 +168,7 @@ static __always_inline __u32 result_of(int sk_err)
 }
 
 static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const struct conn_state *st,
-				     __u32 result, int sk_err, bool with_counters)
+				     __u32 result, int sk_err, bool with_counters, bool btf)
 {
 	struct gw_tcp_event *e = gw_reserve(sizeof(*e), GW_DROP_TCP);
 
@@ -147,21 +176,29 @@ static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const st
 		return;
 	gw_fill_hdr(&e->hdr, type, sizeof(*e));
 	e->task = st->task;
-	sock_tuple(sk, &e->tuple, st->direction);
+	sock_tuple(sk, &e->tuple, st->direction, btf);
 	e->result = result;
 	e->sk_err = sk_err;
 	e->duration_ns = type == GW_EV_TCP_ACCEPT ? 0 : e->hdr.ktime_ns - st->start_ns;
 	if (with_counters) {
-		const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+		struct tcp_sock *tp = btf ? bpf_skc_to_tcp_sock((void *)sk) : (struct tcp_sock *)sk;
+		__u64 acked = 0;
 
-		__u64 acked = BPF_CORE_READ(tp, bytes_acked);
-
+		e->bytes_received = 0;
+		e->srtt_us = 0;
+		if (btf && tp) {
+			acked = tp->bytes_acked;
+			e->bytes_received = tp->bytes_received;
+			e->srtt_us = tp->srtt_us >> 3;
+		} else if (!btf) {
+			acked = BPF_CORE_READ(tp, bytes_acked);
+			e->bytes_received = BPF_CORE_READ(tp, bytes_received);
+			e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+		}
 		/* an active open's SYN is counted in bytes_acked; report payload (FINs stay: +1) */
 		if (st->direction == 0 && acked)
 			acked--;
 		e->bytes_sent = acked;
-		e->bytes_received = BPF_CORE_READ(tp, bytes_received);
-		e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
 	} else {
 		e->bytes_sent = 0;
 		e->bytes_received = 0;
@@ -171,22 +208,19 @@ static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const st
 	gw_submit(e);
 }
 
-static __always_inline struct listen_key listen_key_of(const struct sock *sk)
+static __always_inline struct listen_key listen_key_of(const struct sock *sk, bool btf)
 {
 	struct listen_key k = {
-		.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
-		.port = BPF_CORE_READ(sk, __sk_common.skc_num),
+		.netns = sk_netns(sk, btf),
+		.port = SK_RD(btf, sk, __sk_common.skc_num),
 	};
 	return k;
 }
 
-static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, bool btf)
 {
 	__u64 key = (__u64)sk;
 	struct conn_state *st;
-
-	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP_)
-		return 0;
 
 	if (newstate == TCP_SYN_SENT) {
 		/* connect(): we are in the calling task */
@@ -198,7 +232,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	}
 	if (newstate == TCP_LISTEN) {
-		struct listen_key lk = listen_key_of(sk);
+		struct listen_key lk = listen_key_of(sk, btf);
 		struct gw_net_task owner = {};
 
 		fill_task(&owner);
@@ -207,7 +241,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	}
 	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
-		struct listen_key lk = listen_key_of(sk);
+		struct listen_key lk = listen_key_of(sk, btf);
 
 		bpf_map_delete_elem(&listen_owner, &lk);
 		return 0;
@@ -216,18 +250,18 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		st = bpf_map_lookup_elem(&conn_owner, &key);
 		if (!st)
 			return 0; /* connect began before we were loaded */
-		emit_tcp(sk, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, false);
+		emit_tcp(sk, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, false, btf);
 		st->start_ns = bpf_ktime_get_boot_ns();
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
-		struct listen_key lk = listen_key_of(sk);
+		struct listen_key lk = listen_key_of(sk, btf);
 		struct gw_net_task *owner = bpf_map_lookup_elem(&listen_owner, &lk);
 		struct conn_state fresh = { .start_ns = bpf_ktime_get_boot_ns(), .direction = 1 };
 
 		if (owner)
 			fresh.task = *owner; /* else pid 0: listener predates the agent */
-		emit_tcp(sk, GW_EV_TCP_ACCEPT, &fresh, GW_TCP_OK, 0, false);
+		emit_tcp(sk, GW_EV_TCP_ACCEPT, &fresh, GW_TCP_OK, 0, false, btf);
 		if (bpf_map_update_elem(&conn_owner, &key, &fresh, BPF_ANY))
 			gw_count_drop(GW_DROP_TCP);
 		return 0;
@@ -238,29 +272,42 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		st = bpf_map_lookup_elem(&conn_owner, &key);
 		if (!st)
 			return 0;
-		sk_err = BPF_CORE_READ(sk, sk_err);
+		sk_err = SK_RD(btf, sk, sk_err);
 		if (oldstate == TCP_SYN_SENT)
 			emit_tcp(sk, GW_EV_TCP_CONNECT, st, sk_err ? result_of(sk_err) : GW_TCP_OTHER,
-				 sk_err, false);
+				 sk_err, false, btf);
 		else
-			emit_tcp(sk, GW_EV_TCP_CLOSE, st, result_of(sk_err), sk_err, true);
+			emit_tcp(sk, GW_EV_TCP_CLOSE, st, result_of(sk_err), sk_err, true, btf);
 		bpf_map_delete_elem(&conn_owner, &key);
 	}
 	return 0;
 }
 
+/* Transitions nothing here reacts to (FIN_WAIT*, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSING, SYN_RECV
+ * of a new child) are most of the tracepoint's traffic: leave before touching the socket. */
+static __always_inline bool interesting(int oldstate, int newstate)
+{
+	return newstate == TCP_SYN_SENT || newstate == TCP_LISTEN || newstate == TCP_CLOSE ||
+	       (newstate == TCP_ESTABLISHED && (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV));
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(gw_tcp_state_btf, const struct sock *sk, int oldstate, int newstate)
 {
-	return on_state(sk, oldstate, newstate);
+	if (!interesting(oldstate, newstate))
+		return 0;
+	/* a BTF pointer: read directly, no probe-read helper call */
+	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_TCP_)
+		return 0;
+	return on_state(sk, oldstate, newstate, true);
 }
 
 SEC("tp/sock/inet_sock_set_state")
 int gw_tcp_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	if (ctx->protocol != IPPROTO_TCP_)
+	if (ctx->protocol != IPPROTO_TCP_ || !interesting(ctx->oldstate, ctx->newstate))
 		return 0;
-	return on_state((const struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate);
+	return on_state((const struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, false);
 }
 
 /* ---- UDP and other connectionless sends --------------------------------------------------- */

@@ -197,6 +197,10 @@ def test_tcp_connect_and_refused_attributed(agent_factory, tcp_hooks):
     assert f["rtt_max_us"] > 0 and f["rtt_min_us"] <= f["rtt_avg_us"] <= f["rtt_max_us"]
     fr = agent.wait_for(flows(pid, remote_port=dead), timeout=8, what="refused flow")["flow"]
     assert fr["failed_refused"] == "1"
+    # inbound flows are keyed by our listening port, not the peer's ephemeral one
+    fin = agent.wait_for(flows(pid, direction="inbound", local_port=port), timeout=8,
+                         what="inbound flow")["flow"]
+    assert fin["remote_port"] == 0 and int(fin["bytes_received"]) >= 1000
 
 
 def test_udp_sendto_and_connect(net_agent):

@@ -132,7 +132,7 @@ TEST(full_table_evicts_lru_and_emits_it)
 	flow_table_add(t, &c, &(struct flow_sample){ .connections = 1 }, 4);
 	REQUIRE(out.n == 1);
 	CHECK(out.why[0] == FLOW_FLUSH_EVICTED);
-	CHECK(out.flows[0].key.remote_port == 2);
+	CHECK(out.flows[0].key.port == 2);
 	flow_table_get_stats(t, &st);
 	CHECK(st.evictions == 1);
 	CHECK(st.size == 2);

@@ -37,8 +37,9 @@ char LICENSE[] SEC("license") = "GPL";
 struct conn_state {
 	struct gw_net_task task;
 	__u64 start_ns;
+	__u16 local_port;	/* the kernel clears skc_num before CLOSE is traced */
 	__u8 direction;
-	__u8 pad[7];
+	__u8 pad[5];
 };
 
 /*
@@ -177,6 +178,8 @@ static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const st
 	gw_fill_hdr(&e->hdr, type, sizeof(*e));
 	e->task = st->task;
 	sock_tuple(sk, &e->tuple, st->direction, btf);
+	if (!e->tuple.local_port)
+		e->tuple.local_port = st->local_port;
 	e->result = result;
 	e->sk_err = sk_err;
 	e->duration_ns = type == GW_EV_TCP_ACCEPT ? 0 : e->hdr.ktime_ns - st->start_ns;
@@ -252,12 +255,14 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			return 0; /* connect began before we were loaded */
 		emit_tcp(sk, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, false, btf);
 		st->start_ns = bpf_ktime_get_boot_ns();
+		st->local_port = SK_RD(btf, sk, __sk_common.skc_num);
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
 		struct listen_key lk = listen_key_of(sk, btf);
 		struct gw_net_task *owner = bpf_map_lookup_elem(&listen_owner, &lk);
-		struct conn_state fresh = { .start_ns = bpf_ktime_get_boot_ns(), .direction = 1 };
+		struct conn_state fresh = { .start_ns = bpf_ktime_get_boot_ns(), .direction = 1,
+					    .local_port = lk.port };
 
 		if (owner)
 			fresh.task = *owner; /* else pid 0: listener predates the agent */

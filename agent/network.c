@@ -152,11 +152,10 @@ static gw_event_t *new_event(struct gw_agent *a)
 	return ev;
 }
 
-static uint64_t boot_to_wall_ns(uint64_t boot_ns)
+/* The same mapping the agent uses for every record's time, so flows line up with connections. */
+static uint64_t boot_to_wall_ns(const struct gw_agent *a, uint64_t boot_ns)
 {
-	uint64_t now_boot = gw_now_boottime_ns(), now_wall = gw_now_realtime_ns();
-
-	return boot_ns <= now_boot ? now_wall - (now_boot - boot_ns) : now_wall;
+	return boot_ns + (uint64_t)a->realtime_offset_ns;
 }
 
 static void emit_flow(const struct flow *f, enum flow_flush_reason why, void *ctx)
@@ -188,8 +187,8 @@ static void emit_flow(const struct flow *f, enum flow_flush_reason why, void *ct
 	else
 		m->remote_port = f->key.port;
 	m->dns_name = gw_arena_text(&a->arena, f->dns_name, strlen(f->dns_name));
-	m->first_seen_ns = boot_to_wall_ns(f->first_seen_ns);
-	m->last_seen_ns = boot_to_wall_ns(f->last_seen_ns);
+	m->first_seen_ns = boot_to_wall_ns(a, f->first_seen_ns);
+	m->last_seen_ns = boot_to_wall_ns(a, f->last_seen_ns);
 	m->connections = f->connections;
 	m->failed_refused = f->failures[FLOW_FAIL_REFUSED];
 	m->failed_timeout = f->failures[FLOW_FAIL_TIMEOUT];

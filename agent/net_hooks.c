@@ -234,6 +234,11 @@ int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_
 	return 0;
 }
 
+int net_hooks_listen_map_fd(const struct gw_net_hooks *nh)
+{
+	return nh->skel ? bpf_map__fd(nh->skel->maps.listen_owner) : -1;
+}
+
 void net_hooks_close(struct gw_net_hooks *nh)
 {
 	for (int i = 0; i < nh->n_links; i++)

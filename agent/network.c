@@ -6,8 +6,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <bpf/bpf.h>
+
 #include "agent.h"
 #include "gw_events.h"
+#include "net_listeners.h"
 #include "process_events.h"
 
 #define NS_PER_S 1000000000ull
@@ -49,6 +52,27 @@ int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *
 	return 0;
 }
 
+static void seed_listener(const struct net_listener *l, void *ctx)
+{
+	struct gw_net *n = ctx;
+	struct gw_listen_key key = { .netns = l->netns, .port = l->port };
+	struct proc_entry *e = process_lookup(n->agent, l->pid);
+	struct gw_net_task t = { 0 };
+
+	if (!e)
+		return;
+	t.pid = t.tid = l->pid;
+	t.uid = e->uid;
+	t.gid = e->gid;
+	t.start_boottime_ns = e->start_ns;
+	t.cgroup_id = e->cgroup_id;
+	_Static_assert(sizeof(t.comm) == sizeof(e->comm), "comm sizes");
+	memcpy(t.comm, e->comm, sizeof(t.comm));
+	/* NOEXIST: a listen() the hook already saw is fresher than /proc */
+	if (!bpf_map_update_elem(net_hooks_listen_map_fd(&n->hooks), &key, &t, BPF_NOEXIST))
+		n->counters[NET_LISTENERS_SEEDED]++;
+}
+
 int net_start(struct gw_net *n)
 {
 	char err[256];
@@ -64,8 +88,14 @@ int net_start(struct gw_net *n)
 		hooks_set_status(&n->agent->hooks, "tcp", "none", err);
 		hooks_set_status(&n->agent->hooks, "udp", "none", err);
 		hooks_set_status(&n->agent->hooks, "dns", "none", err);
+		return ret;
 	}
-	return ret;
+	/* after the hooks are attached, so a listener cannot fall between the scan and the hook */
+	if (net_hooks_listen_map_fd(&n->hooks) >= 0 &&
+	    (ret = net_find_listeners(n->agent->opt.proc_root, seed_listener, n)) < 0)
+		fprintf(stderr, "ghostwatch: finding listeners in %s: %s (accepts on older listeners "
+				"will have no owner)\n", n->agent->opt.proc_root, strerror(-ret));
+	return 0;
 }
 
 void net_destroy(struct gw_net *n)
@@ -413,6 +443,7 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 		[NET_DNS_UNRELATED_ADDRS] = "dns_unrelated_addresses",
 		[NET_CONNECT_UNKNOWN_OWNER] = "inbound_unknown_owner",
 		[NET_EXIT_FLUSH_IMMEDIATE] = "exit_flush_immediate",
+		[NET_LISTENERS_SEEDED] = "listeners_seeded",
 	};
 	static const char *const malformed_names[DNS_RESULT_MAX] = {
 		[DNS_ERR_TRUNCATED] = "dns_malformed_truncated",

@@ -171,6 +171,13 @@ struct gw_tcp_event {
 	__u64 duration_ns;	/* CONNECT: SYN to result; CLOSE: since established */
 };
 
+/* Key of the kernel's listener-owner map (bpf/network.bpf.c), which the agent also seeds from /proc. */
+struct gw_listen_key {
+	__u32 netns;
+	__u16 port;
+	__u16 pad;
+};
+
 #define GW_UDP_HOOK_CONNECT 0
 #define GW_UDP_HOOK_SENDMSG 1
 
@@ -195,6 +202,7 @@ _Static_assert(sizeof(struct gw_net_task) == 48, "gw_net_task layout");
 _Static_assert(sizeof(struct gw_net_tuple) == 48, "gw_net_tuple layout");
 _Static_assert(sizeof(struct gw_tcp_event) == 16 + 48 + 48 + 40, "gw_tcp_event layout");
 _Static_assert(sizeof(struct gw_udp_event) == 16 + 48 + 48 + 8, "gw_udp_event layout");
+_Static_assert(sizeof(struct gw_listen_key) == 8, "gw_listen_key layout");
 _Static_assert(sizeof(struct gw_dns_event) == 16 + 48 + 8 + GW_DNS_PAYLOAD_MAX, "gw_dns_event layout");
 
 /* Offset of argv within the exec record: the record is sent up to argv + argv_size. */

@@ -55,18 +55,12 @@ struct {
 	__type(value, struct conn_state);
 } conn_owner SEC(".maps");
 
-struct listen_key {
-	__u32 netns;
-	__u16 port;
-	__u16 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
-	__type(key, struct listen_key);
+	__type(key, struct gw_listen_key);
 	__type(value, struct gw_net_task);
-} listen_owner SEC(".maps");
+} listen_owner SEC(".maps");	/* also seeded by the agent from /proc at start */
 
 struct udp_seen_key {
 	__u64 cookie;
@@ -211,9 +205,9 @@ static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const st
 	gw_submit(e);
 }
 
-static __always_inline struct listen_key listen_key_of(const struct sock *sk, bool btf)
+static __always_inline struct gw_listen_key listen_key_of(const struct sock *sk, bool btf)
 {
-	struct listen_key k = {
+	struct gw_listen_key k = {
 		.netns = sk_netns(sk, btf),
 		.port = SK_RD(btf, sk, __sk_common.skc_num),
 	};
@@ -235,7 +229,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	}
 	if (newstate == TCP_LISTEN) {
-		struct listen_key lk = listen_key_of(sk, btf);
+		struct gw_listen_key lk = listen_key_of(sk, btf);
 		struct gw_net_task owner = {};
 
 		fill_task(&owner);
@@ -244,7 +238,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	}
 	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
-		struct listen_key lk = listen_key_of(sk, btf);
+		struct gw_listen_key lk = listen_key_of(sk, btf);
 
 		bpf_map_delete_elem(&listen_owner, &lk);
 		return 0;
@@ -259,7 +253,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
-		struct listen_key lk = listen_key_of(sk, btf);
+		struct gw_listen_key lk = listen_key_of(sk, btf);
 		struct gw_net_task *owner = bpf_map_lookup_elem(&listen_owner, &lk);
 		struct conn_state fresh = { .start_ns = bpf_ktime_get_boot_ns(), .direction = 1,
 					    .local_port = lk.port };

@@ -361,3 +361,27 @@ def test_no_network_flag_turns_it_off(agent_factory):
     agent.wait_for(lambda e: e.get("type") == "exit" and e["exit"]["process"]["pid"] == pid,
                    what="exit")
     assert not agent.find(lambda e: e.get("type") == "connect")
+
+
+def test_listener_older_than_agent_is_attributed(agent_factory):
+    """A tool listening before the agent started (boot, or an agent restart) still owns its accepts."""
+    m = marker()
+    server = subprocess.Popen([PY, "-c", textwrap.dedent("""
+        import socket, sys
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+        print(s.getsockname()[1], flush=True)
+        while True:
+            c, _ = s.accept(); c.close()
+    """), m], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline())
+        agent = agent_factory(*AGENT_ARGS)
+        socket.create_connection(("127.0.0.1", port)).close()
+        acc = agent.wait_for(connects(agent, server.pid, hook="tcp_accept", local_port=port),
+                             what="accept on the pre-existing listener")["connect"]
+        assert acc["process"]["argv"][-1] == m
+        rc, stats = agent.stop()
+        assert rc == 0 and counter(stats, "network", "listeners_seeded") >= 1
+    finally:
+        server.kill()
+        server.wait()

@@ -1,0 +1,136 @@
+/* Unit tests for agent/net_listeners.c over a fake /proc tree: LISTEN rows, owners, namespaces. */
+#include "testing.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "net_listeners.h"
+
+static char root[] = "/tmp/gw-test-listeners-XXXXXX";
+
+static void write_file(const char *rel, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void mk(const char *rel)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	mkdir(path, 0755);
+}
+
+static void link_to(const char *target, const char *rel)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	if (symlink(target, path))
+		perror("symlink");
+}
+
+#define HDR "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+
+static void build_tree(void)
+{
+	const char *dirs[] = { "100", "100/ns", "100/net", "100/fd", "200", "200/ns", "200/fd",
+			       "300", "300/ns", "300/net", "300/fd", "self" };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		mk(dirs[i]);
+	write_file("100/ns/net", "");
+	write_file("100/net/tcp", HDR
+		   "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5555 1\n"
+		   "   1: 0100007F:9C40 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 6666 1\n");
+	write_file("100/net/tcp6", HDR
+		   "   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7777 1\n");
+	link_to("socket:[5555]", "100/fd/3");
+	link_to("socket:[7777]", "100/fd/4");
+	link_to("socket:[6666]", "100/fd/5");
+	link_to("/dev/null", "100/fd/0");
+	/* same namespace (ns/net resolves to the same inode), shares the 8080 listener */
+	link_to("../../100/ns/net", "200/ns/net");
+	link_to("socket:[5555]", "200/fd/7");
+	/* another namespace: a listener nobody holds, and garbage rows */
+	write_file("300/ns/net", "");
+	write_file("300/net/tcp", HDR
+		   "   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 8888 1\n"
+		   "garbage\n"
+		   "   1: nocolon 00000000:0000 0A 0 0 0 0 0 9999\n"
+		   "   2: 00000000:FFFFF 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 9998 1\n");
+}
+
+struct found {
+	struct net_listener l[8];
+	int n;
+};
+
+static void collect(const struct net_listener *l, void *ctx)
+{
+	struct found *f = ctx;
+
+	if (f->n < 8)
+		f->l[f->n] = *l;
+	f->n++;
+}
+
+TEST(finds_listeners_and_lowest_owner)
+{
+	struct found f = { 0 };
+	struct stat ns100;
+	char path[512];
+	int port8080 = 0, port22 = 0;
+
+	REQUIRE(net_find_listeners(root, collect, &f) == 2);
+	REQUIRE(f.n == 2);
+	snprintf(path, sizeof(path), "%s/100/ns/net", root);
+	REQUIRE(stat(path, &ns100) == 0);
+	for (int i = 0; i < 2; i++) {
+		CHECK(f.l[i].pid == 100);
+		CHECK(f.l[i].netns == (uint32_t)ns100.st_ino);
+		port8080 += f.l[i].port == 8080;
+		port22 += f.l[i].port == 22;
+	}
+	CHECK(port8080 == 1 && port22 == 1);
+}
+
+TEST(missing_root_is_an_error)
+{
+	struct found f = { 0 };
+
+	CHECK(net_find_listeners("/nonexistent-gw-proc", collect, &f) < 0);
+	CHECK(f.n == 0);
+}
+
+int main(void)
+{
+	int rc;
+
+	if (!mkdtemp(root)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	build_tree();
+	RUN(finds_listeners_and_lowest_owner);
+	RUN(missing_root_is_an_error);
+	rc = test_summary();
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+		if (system(cmd))
+			rc = 1;
+	}
+	return rc;
+}

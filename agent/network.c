@@ -10,7 +10,7 @@
 
 #include "agent.h"
 #include "gw_events.h"
-#include "net_listeners.h"
+#include "net_sockets.h"
 #include "process_events.h"
 
 #define NS_PER_S 1000000000ull
@@ -31,6 +31,7 @@ void net_options_defaults(struct gw_net_options *o)
 }
 
 static void emit_flow(const struct flow *f, enum flow_flush_reason why, void *ctx);
+static void seed_from_procfs(struct gw_net *n);
 
 int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *o)
 {
@@ -52,27 +53,6 @@ int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *
 	return 0;
 }
 
-static void seed_listener(const struct net_listener *l, void *ctx)
-{
-	struct gw_net *n = ctx;
-	struct gw_listen_key key = { .netns = l->netns, .port = l->port };
-	struct proc_entry *e = process_lookup(n->agent, l->pid);
-	struct gw_net_task t = { 0 };
-
-	if (!e)
-		return;
-	t.pid = t.tid = l->pid;
-	t.uid = e->uid;
-	t.gid = e->gid;
-	t.start_boottime_ns = e->start_ns;
-	t.cgroup_id = e->cgroup_id;
-	_Static_assert(sizeof(t.comm) == sizeof(e->comm), "comm sizes");
-	memcpy(t.comm, e->comm, sizeof(t.comm));
-	/* NOEXIST: a listen() the hook already saw is fresher than /proc */
-	if (!bpf_map_update_elem(net_hooks_listen_map_fd(&n->hooks), &key, &t, BPF_NOEXIST))
-		n->counters[NET_LISTENERS_SEEDED]++;
-}
-
 int net_start(struct gw_net *n)
 {
 	char err[256];
@@ -90,16 +70,19 @@ int net_start(struct gw_net *n)
 		hooks_set_status(&n->agent->hooks, "dns", "none", err);
 		return ret;
 	}
-	/* after the hooks are attached, so a listener cannot fall between the scan and the hook */
-	if (net_hooks_listen_map_fd(&n->hooks) >= 0 &&
-	    (ret = net_find_listeners(n->agent->opt.proc_root, seed_listener, n)) < 0)
-		fprintf(stderr, "ghostwatch: finding listeners in %s: %s (accepts on older listeners "
-				"will have no owner)\n", n->agent->opt.proc_root, strerror(-ret));
+	/* after the hooks are attached, so a socket cannot fall between the scan and the hooks */
+	seed_from_procfs(n);
 	return 0;
 }
 
 void net_destroy(struct gw_net *n)
 {
+	struct gw_net_open *o, *tmp;
+
+	HASH_ITER(hh, n->open_at_start, o, tmp) {
+		HASH_DEL(n->open_at_start, o);
+		free(o);
+	}
 	net_hooks_close(&n->hooks);
 	flow_table_free(n->flows);
 	n->flows = NULL;
@@ -296,14 +279,161 @@ static void add_to_flow(struct gw_net *n, const struct gw_net_task *task,
 	flow_table_add(n->flows, &k, s, ktime_ns);
 }
 
-static int handle_tcp(struct gw_net *n, const struct gw_tcp_event *r, size_t size)
+/* ---- sockets older than the agent ----------------------------------------------------------- */
+
+static bool task_from_table(struct gw_agent *a, uint32_t pid, struct gw_net_task *t)
 {
+	struct proc_entry *e = process_lookup(a, pid);
+
+	memset(t, 0, sizeof(*t));
+	if (!e)
+		return false;
+	t->pid = t->tid = pid;
+	t->uid = e->uid;
+	t->gid = e->gid;
+	t->start_boottime_ns = e->start_ns; /* tick resolution: yields the same process id */
+	t->cgroup_id = e->cgroup_id;
+	_Static_assert(sizeof(t->comm) == sizeof(e->comm), "comm sizes");
+	memcpy(t->comm, e->comm, sizeof(t->comm));
+	return true;
+}
+
+static void open_key(struct gw_net_open_key *k, uint32_t netns, const struct gw_ip *remote,
+		     uint16_t remote_port)
+{
+	memset(k, 0, sizeof(*k));
+	k->netns = netns;
+	k->remote_port = remote_port;
+	k->remote = *remote;
+}
+
+struct socket_list {
+	struct net_socket *v;
+	size_t n, cap;
+};
+
+static void collect_socket(const struct net_socket *s, void *ctx)
+{
+	struct socket_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct net_socket *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *s;
+}
+
+static bool is_listening(const struct socket_list *l, uint32_t netns, uint16_t port)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].state == NET_TCP_LISTEN && l->v[i].netns == netns &&
+		    l->v[i].local_port == port)
+			return true;
+	return false;
+}
+
+/* The sockets /proc shows at start: listeners go to the kernel's owner map (so their accepts are
+ * attributed), established connections are reported now and remembered for their close. */
+static void seed_from_procfs(struct gw_net *n)
+{
+	struct socket_list l = { 0 };
+	int map_fd = net_hooks_listen_map_fd(&n->hooks);
+	int ret;
+
+	ret = net_scan_sockets(n->agent->opt.proc_root,
+			       1u << NET_TCP_LISTEN | 1u << NET_TCP_ESTABLISHED, collect_socket, &l);
+	if (ret < 0) {
+		fprintf(stderr, "ghostwatch: reading sockets under %s: %s (connections older than the "
+				"agent will have no owner)\n", n->agent->opt.proc_root, strerror(-ret));
+		return;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const struct net_socket *s = &l.v[i];
+		struct gw_net_task t;
+
+		if (!task_from_table(n->agent, s->pid, &t))
+			continue;
+		if (s->state == NET_TCP_LISTEN) {
+			struct gw_listen_key key = { .netns = s->netns, .port = s->local_port };
+
+			/* NOEXIST: a listen() the hook already saw is fresher than /proc */
+			if (map_fd >= 0 && !bpf_map_update_elem(map_fd, &key, &t, BPF_NOEXIST))
+				n->counters[NET_LISTENERS_SEEDED]++;
+			continue;
+		}
+
+		struct gw_net_tuple tu = {
+			.local_port = s->local_port,
+			.remote_port = s->remote_port,
+			.family = s->family,
+			.protocol = IPPROTO_TCP,
+			.direction = is_listening(&l, s->netns, s->local_port) ? FLOW_INBOUND
+										: FLOW_OUTBOUND,
+			.netns = s->netns,
+		};
+		struct flow_sample fs = { .connections = 1 };
+		struct gw_net_open *o;
+
+		memcpy(tu.local_addr, s->local.b, 16);
+		memcpy(tu.remote_addr, s->remote.b, 16);
+		gw_arena_reset(&n->agent->arena);
+		emit_connection(n, &t, &tu, NULL, "ok", "procfs", 0, 0);
+		add_to_flow(n, &t, &tu, &s->remote, &fs, gw_now_boottime_ns());
+		n->counters[NET_OPEN_AT_START]++;
+
+		o = calloc(1, sizeof(*o));
+		if (!o)
+			continue;
+		open_key(&o->key, s->netns, &s->remote, s->remote_port);
+		o->task = t;
+		o->local_port = s->local_port;
+		o->direction = tu.direction;
+		HASH_ADD(hh, n->open_at_start, key, sizeof(o->key), o);
+	}
+	free(l.v);
+}
+
+/* A close the kernel could not attribute: one of the connections /proc showed at start? */
+static bool claim_open_at_start(struct gw_net *n, struct gw_tcp_event *r)
+{
+	struct gw_net_open_key k;
+	struct gw_net_open *o;
+	struct gw_ip remote;
+
+	gw_ip_from_v6(&remote, r->tuple.remote_addr);
+	open_key(&k, r->tuple.netns, &remote, r->tuple.remote_port);
+	HASH_FIND(hh, n->open_at_start, &k, sizeof(k), o);
+	if (!o)
+		return false;
+	r->task = o->task;
+	r->tuple.direction = o->direction;
+	if (!r->tuple.local_port)
+		r->tuple.local_port = o->local_port;
+	HASH_DEL(n->open_at_start, o);
+	free(o);
+	return true;
+}
+
+static int handle_tcp(struct gw_net *n, const struct gw_tcp_event *rec, size_t size)
+{
+	struct gw_tcp_event copy, *r = &copy;
 	struct flow_sample s = { 0 };
 	struct gw_ip remote;
 	const char *name;
 
 	if (size < sizeof(*r))
 		return -1;
+	memcpy(&copy, rec, sizeof(copy));
+	if (r->hdr.type == GW_EV_TCP_CLOSE && r->tuple.direction > FLOW_INBOUND &&
+	    !claim_open_at_start(n, r)) {
+		n->counters[NET_CLOSE_UNKNOWN_OWNER]++;
+		return 0;
+	}
 	gw_ip_from_v6(&remote, r->tuple.remote_addr);
 	name = dns_cache_get(n->dns, &remote, r->hdr.ktime_ns);
 	if (r->hdr.type == GW_EV_TCP_CLOSE) {
@@ -444,6 +574,8 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 		[NET_CONNECT_UNKNOWN_OWNER] = "inbound_unknown_owner",
 		[NET_EXIT_FLUSH_IMMEDIATE] = "exit_flush_immediate",
 		[NET_LISTENERS_SEEDED] = "listeners_seeded",
+		[NET_OPEN_AT_START] = "connections_open_at_start",
+		[NET_CLOSE_UNKNOWN_OWNER] = "close_unknown_owner",
 	};
 	static const char *const malformed_names[DNS_RESULT_MAX] = {
 		[DNS_ERR_TRUNCATED] = "dns_malformed_truncated",

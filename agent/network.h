@@ -14,7 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uthash.h>
+
 #include "dns_cache.h"
+#include "gw_events.h"
 #include "dns_parse.h"
 #include "flow_table.h"
 #include "net_hooks.h"
@@ -35,6 +38,27 @@ void net_options_defaults(struct gw_net_options *o);
 
 #define GW_NET_PENDING_EXITS 1024
 
+/*
+ * A TCP connection that was open when the agent started, as /proc showed it: its close comes from
+ * the kernel without an owner and is matched here. Not by local port: the kernel has cleared it by
+ * the time the close is traced. Two such connections to one peer and port may swap entries; both
+ * are usually the same process's.
+ */
+struct gw_net_open_key {
+	uint32_t netns;
+	uint16_t remote_port;
+	uint16_t pad;
+	struct gw_ip remote;
+};
+
+struct gw_net_open {
+	struct gw_net_open_key key;
+	struct gw_net_task task;
+	uint16_t local_port;
+	uint8_t direction;
+	UT_hash_handle hh;
+};
+
 struct gw_net_pending_exit {
 	uint64_t process_id;
 	uint64_t flush_at_ns;
@@ -50,6 +74,8 @@ enum gw_net_counter {
 	NET_CONNECT_UNKNOWN_OWNER,	/* inbound on a listener older than the agent */
 	NET_EXIT_FLUSH_IMMEDIATE,	/* pending-exit queue full: flushed without the grace */
 	NET_LISTENERS_SEEDED,		/* listeners older than the agent, owners read from /proc */
+	NET_OPEN_AT_START,		/* established connections older than the agent */
+	NET_CLOSE_UNKNOWN_OWNER,	/* a close no start or /proc row explains: not attributed */
 	NET_COUNTER_MAX
 };
 
@@ -61,6 +87,7 @@ struct gw_net {
 	struct gw_agent *agent;		/* for the flow emit callback */
 	uint64_t dns_rejected[DNS_RESULT_MAX];	/* [DNS_OK] unused */
 	uint64_t counters[NET_COUNTER_MAX];
+	struct gw_net_open *open_at_start;	/* uthash by key; entries go when they close */
 	struct gw_net_pending_exit pending[GW_NET_PENDING_EXITS];
 	size_t pending_head, pending_count;
 };

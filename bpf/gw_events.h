@@ -144,7 +144,7 @@ struct gw_net_tuple {
 	__u16 remote_port;
 	__u16 family;		/* the socket's: AF_INET or AF_INET6 */
 	__u8 protocol;		/* IPPROTO_TCP, IPPROTO_UDP */
-	__u8 direction;		/* 0 outbound, 1 inbound */
+	__u8 direction;		/* 0 outbound, 1 inbound, 2 unknown (a connection older than the agent) */
 	__u32 netns;		/* network namespace inode number */
 	__u32 pad;
 };

@@ -176,7 +176,7 @@ static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const st
 		e->tuple.local_port = st->local_port;
 	e->result = result;
 	e->sk_err = sk_err;
-	e->duration_ns = type == GW_EV_TCP_ACCEPT ? 0 : e->hdr.ktime_ns - st->start_ns;
+	e->duration_ns = type == GW_EV_TCP_ACCEPT || !st->start_ns ? 0 : e->hdr.ktime_ns - st->start_ns;
 	if (with_counters) {
 		struct tcp_sock *tp = btf ? bpf_skc_to_tcp_sock((void *)sk) : (struct tcp_sock *)sk;
 		__u64 acked = 0;
@@ -269,9 +269,20 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		int sk_err;
 
 		st = bpf_map_lookup_elem(&conn_owner, &key);
-		if (!st)
-			return 0;
 		sk_err = SK_RD(btf, sk, sk_err);
+		if (!st) {
+			/*
+			 * Opened before we were loaded (or its insert failed and was counted): report it
+			 * without an owner; the agent matches it against the sockets /proc showed at
+			 * start. Only sockets older than the agent take this path, so it stays rare.
+			 */
+			struct conn_state unknown = { .direction = 2 };
+
+			if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
+				emit_tcp(sk, GW_EV_TCP_CLOSE, &unknown, result_of(sk_err), sk_err, true,
+					 btf);
+			return 0;
+		}
 		if (oldstate == TCP_SYN_SENT)
 			emit_tcp(sk, GW_EV_TCP_CONNECT, st, sk_err ? result_of(sk_err) : GW_TCP_OTHER,
 				 sk_err, false, btf);

@@ -385,3 +385,43 @@ def test_listener_older_than_agent_is_attributed(agent_factory):
     finally:
         server.kill()
         server.wait()
+
+
+def test_connection_older_than_agent_reported_and_closed(agent_factory):
+    """An RMM session already up when the agent starts is reported at start and its bytes at close."""
+    m = marker()
+    proc = subprocess.Popen([PY, "-c", textwrap.dedent("""
+        import socket, sys, threading
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+        port = srv.getsockname()[1]
+        def sink():
+            a, _ = srv.accept()
+            while a.recv(1 << 16):
+                pass
+            a.close()
+        t = threading.Thread(target=sink); t.start()
+        c = socket.create_connection(("127.0.0.1", port))
+        print(port, c.getsockname()[1], flush=True)
+        sys.stdin.readline()          # the agent starts now
+        c.sendall(b"u" * (1 << 20)); c.close(); t.join()
+    """), m], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        port, cport = map(int, proc.stdout.readline().split())
+        agent = agent_factory(*AGENT_ARGS)
+        seen = agent.wait_for(connects(agent, proc.pid, hook="procfs", remote_port=port),
+                              what="connection open at start")["connect"]
+        assert seen["direction"] == "outbound" and seen["local_port"] == cport
+        assert seen["process"]["argv"][-1] == m
+        inbound = agent.wait_for(connects(agent, proc.pid, hook="procfs", local_port=port),
+                                 what="the accepted side, open at start")["connect"]
+        assert inbound["direction"] == "inbound"
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        proc.wait(30)
+        f = agent.wait_for(lambda e: flows(proc.pid, remote_port=port)(e) and
+                           int(e["flow"]["bytes_sent"]) >= 1 << 20, timeout=8,
+                           what="bytes of the older connection")["flow"]
+        assert f["direction"] == "outbound"
+    finally:
+        proc.kill()
+        proc.wait()

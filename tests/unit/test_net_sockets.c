@@ -1,4 +1,4 @@
-/* Unit tests for agent/net_listeners.c over a fake /proc tree: LISTEN rows, owners, namespaces. */
+/* Unit tests for agent/net_sockets.c over a fake /proc tree: states, addresses, owners, namespaces. */
 #include "testing.h"
 
 #include <stdio.h>
@@ -6,9 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "net_listeners.h"
+#include "net_sockets.h"
+#include <sys/socket.h>
 
-static char root[] = "/tmp/gw-test-listeners-XXXXXX";
+static char root[] = "/tmp/gw-test-sockets-XXXXXX";
 
 static void write_file(const char *rel, const char *text)
 {
@@ -52,7 +53,7 @@ static void build_tree(void)
 	write_file("100/ns/net", "");
 	write_file("100/net/tcp", HDR
 		   "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5555 1\n"
-		   "   1: 0100007F:9C40 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 6666 1\n");
+		   "   1: 0100007F:9C40 0200E70A:1F90 01 00000000:00000000 00:00000000 00000000     0        0 6666 1\n");
 	write_file("100/net/tcp6", HDR
 		   "   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7777 1\n");
 	link_to("socket:[5555]", "100/fd/3");
@@ -72,11 +73,11 @@ static void build_tree(void)
 }
 
 struct found {
-	struct net_listener l[8];
+	struct net_socket l[8];
 	int n;
 };
 
-static void collect(const struct net_listener *l, void *ctx)
+static void collect(const struct net_socket *l, void *ctx)
 {
 	struct found *f = ctx;
 
@@ -92,24 +93,44 @@ TEST(finds_listeners_and_lowest_owner)
 	char path[512];
 	int port8080 = 0, port22 = 0;
 
-	REQUIRE(net_find_listeners(root, collect, &f) == 2);
+	REQUIRE(net_scan_sockets(root, 1u << NET_TCP_LISTEN, collect, &f) == 2);
 	REQUIRE(f.n == 2);
 	snprintf(path, sizeof(path), "%s/100/ns/net", root);
 	REQUIRE(stat(path, &ns100) == 0);
 	for (int i = 0; i < 2; i++) {
 		CHECK(f.l[i].pid == 100);
 		CHECK(f.l[i].netns == (uint32_t)ns100.st_ino);
-		port8080 += f.l[i].port == 8080;
-		port22 += f.l[i].port == 22;
+		CHECK(f.l[i].state == NET_TCP_LISTEN);
+		if (f.l[i].local_port == 8080) {
+			port8080++;
+			CHECK(f.l[i].family == AF_INET);
+		}
+		if (f.l[i].local_port == 22) {
+			port22++;
+			CHECK(f.l[i].family == AF_INET6);
+		}
 	}
 	CHECK(port8080 == 1 && port22 == 1);
+}
+
+TEST(established_rows_carry_addresses)
+{
+	struct found f = { 0 };
+	char buf[GW_IP_STR_LEN];
+
+	REQUIRE(net_scan_sockets(root, 1u << NET_TCP_ESTABLISHED, collect, &f) == 1);
+	CHECK(f.l[0].pid == 100);
+	CHECK_STR(gw_ip_format(&f.l[0].local, buf, sizeof(buf)), "127.0.0.1");
+	CHECK(f.l[0].local_port == 40000);
+	CHECK_STR(gw_ip_format(&f.l[0].remote, buf, sizeof(buf)), "10.231.0.2");
+	CHECK(f.l[0].remote_port == 8080);
 }
 
 TEST(missing_root_is_an_error)
 {
 	struct found f = { 0 };
 
-	CHECK(net_find_listeners("/nonexistent-gw-proc", collect, &f) < 0);
+	CHECK(net_scan_sockets("/nonexistent-gw-proc", ~0u, collect, &f) < 0);
 	CHECK(f.n == 0);
 }
 
@@ -123,6 +144,7 @@ int main(void)
 	}
 	build_tree();
 	RUN(finds_listeners_and_lowest_owner);
+	RUN(established_rows_carry_addresses);
 	RUN(missing_root_is_an_error);
 	rc = test_summary();
 	{

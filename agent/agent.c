@@ -25,6 +25,7 @@ static const char *const record_names[GW_RECORD_TYPE_MAX] = {
 	[GW_EV_TCP_CLOSE] = "tcp_close",
 	[GW_EV_UDP_SEND] = "udp_send",
 	[GW_EV_DNS_ANSWER] = "dns_answer",
+	[GW_EV_DNS_QUERY] = "dns_query",
 };
 
 static const char *const drop_names[GW_DROP_CATEGORY_MAX] = {
@@ -135,6 +136,7 @@ int agent_dispatch_record(struct gw_agent *a, const void *data, size_t size)
 	case GW_EV_TCP_CLOSE:
 	case GW_EV_UDP_SEND:
 	case GW_EV_DNS_ANSWER:
+	case GW_EV_DNS_QUERY:
 		ret = net_handle_record(&a->net, data, hdr->size);
 		break;
 	case GW_EV_FORK:

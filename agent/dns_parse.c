@@ -256,6 +256,39 @@ enum dns_result dns_parse_tcp_response(const uint8_t *seg, size_t len, struct dn
 	return dns_parse_response(seg + 2, msg_len, out);
 }
 
+enum dns_result dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *out)
+{
+	bool sanitized;
+	size_t pos;
+	enum dns_result r;
+
+	memset(out, 0, sizeof(*out));
+	if (len < DNS_HEADER_LEN)
+		return DNS_ERR_TRUNCATED;
+	uint16_t flags = rd16(msg + 2);
+
+	if ((flags & 0x8000) || ((flags >> 11) & 0xf) != 0)
+		return DNS_ERR_NOT_RESPONSE;
+	if (rd16(msg + 4) != 1)
+		return DNS_ERR_NO_QUESTION;
+	out->id = rd16(msg);
+	r = read_name(msg, len, DNS_HEADER_LEN, out->qname, &pos, &sanitized);
+	if (r != DNS_OK)
+		return r;
+	if (len - pos < 4)
+		return DNS_ERR_TRUNCATED;
+	out->qtype = rd16(msg + pos);
+	return DNS_OK;
+}
+
+enum dns_result dns_parse_tcp_query(const uint8_t *seg, size_t len, struct dns_query *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < 2 || rd16(seg) < DNS_HEADER_LEN)
+		return DNS_ERR_TCP_FRAMING;
+	return dns_parse_query(seg + 2, len - 2 < rd16(seg) ? len - 2 : rd16(seg), out);
+}
+
 const char *dns_result_name(enum dns_result r)
 {
 	static const char *const names[DNS_RESULT_MAX] = {

@@ -75,6 +75,18 @@ enum dns_result dns_parse_response(const uint8_t *msg, size_t len, struct dns_re
 /* Same for a DNS-over-TCP segment that starts with the 2-byte length prefix (RFC 1035 4.2.2). */
 enum dns_result dns_parse_tcp_response(const uint8_t *seg, size_t len, struct dns_response *out);
 
+/* The question of a query a local process sent: what an answer must match to be believed. */
+struct dns_query {
+	uint16_t id;
+	uint16_t qtype;
+	char qname[DNS_NAME_MAX + 1];
+};
+
+/* Parse a query (QR clear, opcode QUERY, one question). DNS_ERR_NOT_RESPONSE is reused for "not
+ * a query" so the reasons stay one enum. */
+enum dns_result dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *out);
+enum dns_result dns_parse_tcp_query(const uint8_t *seg, size_t len, struct dns_query *out);
+
 /* Stable snake_case name of a result for counters ("truncated", "pointer_loop", ...). */
 const char *dns_result_name(enum dns_result r);
 

@@ -48,6 +48,7 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 	bpf_program__set_autoload(skel->progs.gw_udp_sendmsg4, c->udp);
 	bpf_program__set_autoload(skel->progs.gw_udp_sendmsg6, c->udp);
 	bpf_program__set_autoload(skel->progs.gw_dns_ingress, c->dns);
+	bpf_program__set_autoload(skel->progs.gw_dns_egress, c->dns);
 	skel->rodata->gw_wakeup_bytes = c->wakeup_bytes;
 	if (hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops)) {
 		gw_network__destroy(skel);
@@ -228,9 +229,16 @@ int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_
 		snprintf(why_dns, sizeof(why_dns), "attaching cgroup_skb/ingress: %s", strerror(-ret));
 		c.dns = false;
 	}
-	snprintf(hook, sizeof(hook), "cgroup_skb/ingress@%.44s", nh->cgroup_path);
+	/* without the queries, answers are taken unverified: say so */
+	if (c.dns && (ret = attach(nh, nh->skel->progs.gw_dns_egress, true)))
+		snprintf(why_dns, sizeof(why_dns),
+			 "cgroup_skb/egress: %s; answers are not matched to queries", strerror(-ret));
+	else if (c.dns)
+		nh->dns_queries = true;
+	snprintf(hook, sizeof(hook), "cgroup_skb/ingress%s@%.36s", nh->dns_queries ? "+egress" : "",
+		 nh->cgroup_path);
 	hooks_set_status(h, "dns", c.dns ? hook : o->dns ? "none" : "off",
-			 c.dns ? "" : o->dns ? why_dns : "disabled by configuration");
+			 c.dns ? why_dns : o->dns ? why_dns : "disabled by configuration");
 	return 0;
 }
 

@@ -6,7 +6,7 @@
  * Signals and their chains (what is live is recorded with hooks_set_status()):
  *   tcp:  tp_btf/inet_sock_set_state, then tp/sock/inet_sock_set_state
  *   udp:  cgroup/connect4, connect6, sendmsg4, sendmsg6 on the root cgroup v2
- *   dns:  cgroup_skb/ingress on the root cgroup v2
+ *   dns:  cgroup_skb/ingress (answers) and egress (the queries they must match) on the root cgroup v2
  * A signal that cannot be served is reported with the kernel's reason; the others still run.
  */
 #ifndef GW_NET_HOOKS_H
@@ -35,6 +35,7 @@ struct gw_net_hooks {
 	int cgroup_fd;
 	char cgroup_path[256];
 	bool mounted_cgroup;	/* we mounted cgroup2 ourselves (none was mounted) */
+	bool dns_queries;	/* egress capture live: answers can be matched to questions */
 };
 
 /* Loads after the process hooks (whose ring and drop counters it shares). 0 or -errno + err. */

@@ -46,7 +46,8 @@ int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *
 	n->flows = flow_table_new(o->flow_table_max, (uint64_t)o->flow_window_s * NS_PER_S, emit_flow,
 				  n, now);
 	n->dns = dns_cache_new(o->dns_cache_max, o->dns_min_ttl_s);
-	if (!n->flows || !n->dns) {
+	n->queries = dns_pending_new(4096);
+	if (!n->flows || !n->dns || !n->queries) {
 		net_destroy(n);
 		return -ENOMEM;
 	}
@@ -88,6 +89,8 @@ void net_destroy(struct gw_net *n)
 	n->flows = NULL;
 	dns_cache_free(n->dns);
 	n->dns = NULL;
+	dns_pending_free(n->queries);
+	n->queries = NULL;
 }
 
 /* ---- building messages ---------------------------------------------------------------------- */
@@ -473,7 +476,7 @@ static int handle_udp(struct gw_net *n, const struct gw_udp_event *r, size_t siz
 }
 
 enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t len, bool tcp,
-			       uint64_t now_ns)
+			       const struct gw_ip *server, uint16_t local_port, uint64_t now_ns)
 {
 	struct dns_response resp;
 	enum dns_result res;
@@ -485,6 +488,11 @@ enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t 
 		n->counters[NET_DNS_PARSED]++;
 	else if ((unsigned int)res < DNS_RESULT_MAX)
 		n->dns_rejected[res]++;
+	if ((res == DNS_OK || res == DNS_ERR_TRUNCATED) && n->hooks.dns_queries &&
+	    !dns_pending_match(n->queries, server, local_port, &resp, now_ns)) {
+		n->counters[NET_DNS_UNSOLICITED]++;
+		return res;
+	}
 	/* a message cut by the capture slice still carries the answers it completed */
 	if (res == DNS_OK || res == DNS_ERR_TRUNCATED) {
 		dns_cache_put_response(n->dns, &resp, now_ns);
@@ -497,9 +505,25 @@ enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t 
 
 static int handle_dns(struct gw_net *n, const struct gw_dns_event *r, size_t size)
 {
+	bool tcp = r->tuple.protocol == IPPROTO_TCP;
+	struct gw_ip server;
+
 	if (size < sizeof(*r) || r->captured_len > GW_DNS_PAYLOAD_MAX)
 		return -1;
-	net_ingest_dns(n, r->data, r->captured_len, r->tuple.protocol == IPPROTO_TCP,
+	gw_ip_from_v6(&server, r->tuple.remote_addr);
+	if (r->hdr.type == GW_EV_DNS_QUERY) {
+		struct dns_query q;
+		enum dns_result res = tcp ? dns_parse_tcp_query(r->data, r->captured_len, &q) :
+					    dns_parse_query(r->data, r->captured_len, &q);
+
+		n->counters[NET_DNS_QUERIES]++;
+		if (res == DNS_OK)
+			dns_pending_add(n->queries, &server, r->tuple.local_port, &q, r->hdr.ktime_ns);
+		else
+			n->counters[NET_DNS_QUERIES_UNPARSED]++;
+		return 0;
+	}
+	net_ingest_dns(n, r->data, r->captured_len, tcp, &server, r->tuple.local_port,
 		       r->hdr.ktime_ns);
 	return 0;
 }
@@ -518,6 +542,7 @@ int net_handle_record(struct gw_net *n, const void *data, size_t size)
 	case GW_EV_UDP_SEND:
 		return handle_udp(n, data, size);
 	case GW_EV_DNS_ANSWER:
+	case GW_EV_DNS_QUERY:
 		return handle_dns(n, data, size);
 	default:
 		return -1;
@@ -566,7 +591,10 @@ void net_shutdown(struct gw_net *n)
 size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values, size_t max)
 {
 	static const char *const counter_names[NET_COUNTER_MAX] = {
+		[NET_DNS_QUERIES] = "dns_queries",
+		[NET_DNS_QUERIES_UNPARSED] = "dns_queries_unparsed",
 		[NET_DNS_ANSWERS] = "dns_answers",
+		[NET_DNS_UNSOLICITED] = "dns_answers_unsolicited",
 		[NET_DNS_PARSED] = "dns_parsed",
 		[NET_DNS_ADDRESSES] = "dns_addresses",
 		[NET_DNS_NAMES_SANITIZED] = "dns_names_sanitized",
@@ -611,6 +639,13 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 	PUT("dns_cache_hits", ds.hits);
 	PUT("dns_cache_misses", ds.misses);
 	PUT("dns_cache_evictions", ds.evictions);
+	if (n->queries) {
+		struct dns_pending_stats ps;
+
+		dns_pending_get_stats(n->queries, &ps);
+		PUT("dns_pending_queries", ps.size);
+		PUT("dns_pending_evictions", ps.evictions);
+	}
 	PUT("flow_table_size", fs.size);
 	PUT("flows_emitted", fs.flows_emitted);
 	PUT("flow_evictions", fs.evictions);

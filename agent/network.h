@@ -19,6 +19,7 @@
 #include "dns_cache.h"
 #include "gw_events.h"
 #include "dns_parse.h"
+#include "dns_pending.h"
 #include "flow_table.h"
 #include "net_hooks.h"
 
@@ -66,7 +67,10 @@ struct gw_net_pending_exit {
 
 /* Counters reported in AgentStats.network. */
 enum gw_net_counter {
+	NET_DNS_QUERIES,	/* port-53 payloads sent */
+	NET_DNS_QUERIES_UNPARSED,
 	NET_DNS_ANSWERS,	/* port-53 payloads received from the kernel */
+	NET_DNS_UNSOLICITED,	/* well-formed answers to no question we saw: not believed */
 	NET_DNS_PARSED,		/* parsed completely */
 	NET_DNS_ADDRESSES,	/* addresses put in the cache */
 	NET_DNS_NAMES_SANITIZED,
@@ -84,6 +88,7 @@ struct gw_net {
 	struct gw_net_hooks hooks;
 	struct flow_table *flows;
 	struct dns_cache *dns;
+	struct dns_pending *queries;	/* questions asked, for verifying answers */
 	struct gw_agent *agent;		/* for the flow emit callback */
 	uint64_t dns_rejected[DNS_RESULT_MAX];	/* [DNS_OK] unused */
 	uint64_t counters[NET_COUNTER_MAX];
@@ -104,9 +109,10 @@ void net_tick(struct gw_net *n, uint64_t now_ns);
 /* Emits every remaining flow (agent stopping). */
 void net_shutdown(struct gw_net *n);
 
-/* Feeds one DNS payload (as captured) to the parser and cache; exposed for tests. */
+/* Feeds one captured DNS answer from `server` to local port `local_port` to the parser and, when it
+ * answers a question we saw (or queries are not captured), to the cache. */
 enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t len, bool tcp,
-			       uint64_t now_ns);
+			       const struct gw_ip *server, uint16_t local_port, uint64_t now_ns);
 
 /* name/value pairs for AgentStats.network; returns how many were written (<= max). */
 size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values, size_t max);

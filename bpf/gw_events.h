@@ -37,6 +37,7 @@ enum gw_event_type {
 	GW_EV_TCP_CLOSE = 18,	/* a tracked connection closed: bytes and RTT */
 	GW_EV_UDP_SEND = 19,	/* first datagram/connect per socket and peer */
 	GW_EV_DNS_ANSWER = 20,	/* a bounded slice of a port-53 response delivered to a local socket */
+	GW_EV_DNS_QUERY = 21,	/* a bounded slice of a query a local socket sent to port 53 */
 };
 
 /*
@@ -191,7 +192,7 @@ struct gw_udp_event {
 
 struct gw_dns_event {
 	struct gw_event_hdr hdr;
-	struct gw_net_tuple tuple;	/* remote = the DNS server, local = the receiving socket */
+	struct gw_net_tuple tuple;	/* remote = the DNS server, local = the local socket */
 	__u16 payload_len;	/* bytes of L4 payload in the packet */
 	__u16 captured_len;	/* bytes in data[] */
 	__u32 pad;

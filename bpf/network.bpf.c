@@ -423,10 +423,15 @@ struct {
 	__type(value, struct dns_scratch);
 } dns_scratch SEC(".maps");
 
-SEC("cgroup_skb/ingress")
-int gw_dns_ingress(struct __sk_buff *skb)
+/*
+ * One body for both directions: answers (ingress, source port 53) feed the cache; queries (egress,
+ * destination port 53) let the agent accept only answers to questions a local process asked, so a
+ * forged answer sent to any open UDP port cannot rename someone's connection.
+ */
+static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 {
 	struct gw_net_tuple tu = {};
+	__u16 dport;
 	__u64 l4_off, payload_off, payload_len, n;
 	__u32 zero = 0;
 	__u8 proto;
@@ -441,8 +446,8 @@ int gw_dns_ingress(struct __sk_buff *skb)
 			return 1; /* not a first fragment: no L4 header here */
 		proto = ip.protocol;
 		l4_off = (ip.ihl & 0xf) * 4;
-		v4_mapped(tu.remote_addr, ip.saddr);
-		v4_mapped(tu.local_addr, ip.daddr);
+		v4_mapped(tu.remote_addr, egress ? ip.daddr : ip.saddr);
+		v4_mapped(tu.local_addr, egress ? ip.saddr : ip.daddr);
 		tu.family = AF_INET;
 		payload_len = bpf_ntohs(ip.tot_len);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
@@ -452,8 +457,8 @@ int gw_dns_ingress(struct __sk_buff *skb)
 			return 1;
 		proto = ip6.nexthdr; /* extension headers in front of DNS replies are not followed */
 		l4_off = sizeof(ip6);
-		__builtin_memcpy(tu.remote_addr, &ip6.saddr, 16);
-		__builtin_memcpy(tu.local_addr, &ip6.daddr, 16);
+		__builtin_memcpy(tu.remote_addr, egress ? &ip6.daddr : &ip6.saddr, 16);
+		__builtin_memcpy(tu.local_addr, egress ? &ip6.saddr : &ip6.daddr, 16);
 		tu.family = AF_INET6;
 		payload_len = sizeof(ip6) + bpf_ntohs(ip6.payload_len);
 	} else {
@@ -466,9 +471,9 @@ int gw_dns_ingress(struct __sk_buff *skb)
 		if (bpf_skb_load_bytes(skb, l4_off, &uh, sizeof(uh)))
 			return 1;
 		sport = bpf_ntohs(uh.source);
-		if (sport != DNS_PORT)
+		dport = bpf_ntohs(uh.dest);
+		if ((egress ? dport : sport) != DNS_PORT)
 			return 1;
-		tu.local_port = bpf_ntohs(uh.dest);
 		payload_off = l4_off + sizeof(uh);
 	} else if (proto == IPPROTO_TCP_) {
 		struct tcphdr th;
@@ -476,16 +481,17 @@ int gw_dns_ingress(struct __sk_buff *skb)
 		if (bpf_skb_load_bytes(skb, l4_off, &th, sizeof(th)))
 			return 1;
 		sport = bpf_ntohs(th.source);
-		if (sport != DNS_PORT)
+		dport = bpf_ntohs(th.dest);
+		if ((egress ? dport : sport) != DNS_PORT)
 			return 1;
-		tu.local_port = bpf_ntohs(th.dest);
 		payload_off = l4_off + th.doff * 4;
 	} else {
 		return 1;
 	}
-	tu.remote_port = sport;
+	tu.local_port = egress ? sport : dport;
+	tu.remote_port = DNS_PORT;
 	tu.protocol = proto;
-	tu.direction = 1;
+	tu.direction = egress ? 0 : 1;
 
 	if (payload_len > skb->len)
 		payload_len = skb->len;
@@ -504,7 +510,7 @@ int gw_dns_ingress(struct __sk_buff *skb)
 		return 1;
 	if (bpf_skb_load_bytes(skb, payload_off, s->ev.data, n))
 		return 1;
-	gw_fill_hdr(&s->ev.hdr, GW_EV_DNS_ANSWER, sizeof(s->ev));
+	gw_fill_hdr(&s->ev.hdr, egress ? GW_EV_DNS_QUERY : GW_EV_DNS_ANSWER, sizeof(s->ev));
 	s->ev.tuple = tu;
 	s->ev.payload_len = payload_len > 0xffff ? 0xffff : payload_len;
 	s->ev.captured_len = n;
@@ -512,4 +518,16 @@ int gw_dns_ingress(struct __sk_buff *skb)
 	/* fixed size keeps the verifier simple; DNS answers are few compared to connections */
 	gw_output(&s->ev, sizeof(s->ev), GW_DROP_DNS);
 	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int gw_dns_ingress(struct __sk_buff *skb)
+{
+	return dns_capture(skb, false);
+}
+
+SEC("cgroup_skb/egress")
+int gw_dns_egress(struct __sk_buff *skb)
+{
+	return dns_capture(skb, true);
 }

@@ -425,3 +425,45 @@ def test_connection_older_than_agent_reported_and_closed(agent_factory):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_forged_dns_answer_is_not_believed(net_agent, netns):
+    """An 'answer' nobody asked for, sent from port 53 to an open UDP port, must not name a flow."""
+    client_ns, attacker_ns = netns.add("cli"), netns.add("atk")
+    client_ip, attacker_ip = netns.link_pair(client_ns, attacker_ns)
+    server = start_in_ns(attacker_ns, PY, "-c", textwrap.dedent(f"""
+        import socket
+        s = socket.socket(); s.bind(("{attacker_ip}", 8443)); s.listen()
+        print("ready", flush=True)
+        while True:
+            s.accept()[0].close()
+    """))
+    try:
+        victim = subprocess.Popen(["ip", "netns", "exec", client_ns, PY, "-c", textwrap.dedent("""
+            import socket, sys
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 5353))
+            print("ready", flush=True)
+            u.recv(4096)   # the forged answer arrives at this open port
+        """)], stdout=subprocess.PIPE, text=True)
+        assert victim.stdout.readline().strip() == "ready"
+        subprocess.run(["ip", "netns", "exec", attacker_ns, PY, "-c", textwrap.dedent(f"""
+            import socket, struct, sys
+            sys.path.insert(0, "{HERE}")
+            from dns_responder import answer, encode_name
+            q = struct.pack(">HHHHHH", 0x4242, 0x100, 1, 0, 0, 0) + encode_name("{RMM_NAME}") + b"\\0\\1\\0\\1"
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("{attacker_ip}", 53))
+            s.sendto(answer(q, "{attacker_ip}"), ("{client_ip}", 5353))
+        """)], check=True, timeout=20)
+        victim.wait(10)
+        m = marker()
+        pid, _ = run_script(f"""
+            import socket
+            socket.create_connection(("{attacker_ip}", 8443), timeout=10).close()
+        """, m, netns=client_ns)
+        c = net_agent.wait_for(connects(net_agent, pid, remote_port=8443), what="connect")["connect"]
+        assert c["dns_name"] == "", "a forged answer named the connection"
+    finally:
+        server.kill()
+        server.wait()
+    rc, stats = net_agent.stop()
+    assert rc == 0 and counter(stats, "network", "dns_answers_unsolicited") >= 1

@@ -1,7 +1,8 @@
 // fuzz: agent/dns_parse.c agent/dns_cache.c agent/net_addr.c
 /*
  * libFuzzer target for the DNS response parser (and the cache it feeds). The first input byte picks
- * the framing (even: UDP payload, odd: DNS-over-TCP with its length prefix) so one corpus covers both.
+ * the framing (even: UDP payload, odd: DNS-over-TCP with its length prefix) so one corpus covers both;
+ * bit 1 also runs the query parser over the same bytes.
  * Checks the parser's promises: qname NUL-terminated within DNS_NAME_MAX, addresses bounded.
  */
 #include <stdint.h>
@@ -20,6 +21,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	if (data[0] & 2) {
+		struct dns_query q;
+
+		res = data[0] & 1 ? dns_parse_tcp_query(data + 1, size - 1, &q) :
+				    dns_parse_query(data + 1, size - 1, &q);
+		if ((unsigned int)res >= DNS_RESULT_MAX || strlen(q.qname) > DNS_NAME_MAX)
+			abort();
+	}
 	if (data[0] & 1)
 		res = dns_parse_tcp_response(data + 1, size - 1, &r);
 	else

@@ -424,6 +424,22 @@ struct {
 } dns_scratch SEC(".maps");
 
 /*
+ * Headers are read straight from the packet when they are in its linear part (always, for what
+ * reaches a socket or leaves one: the stack has pulled them), which is a bounds check instead of a
+ * helper call on every packet of the host; bpf_skb_load_bytes is the fallback.
+ */
+static __always_inline int load_hdr(struct __sk_buff *skb, __u32 off, void *dst, __u32 len)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+
+	if (off <= 64 && data + off + len <= end) {
+		__builtin_memcpy(dst, data + off, len);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, off, dst, len);
+}
+
+/*
  * One body for both directions: answers (ingress, source port 53) feed the cache; queries (egress,
  * destination port 53) let the agent accept only answers to questions a local process asked, so a
  * forged answer sent to any open UDP port cannot rename someone's connection.
@@ -440,7 +456,7 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr ip;
 
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+		if (load_hdr(skb, 0, &ip, sizeof(ip)))
 			return 1;
 		if (ip.frag_off & bpf_htons(0x1fff))
 			return 1; /* not a first fragment: no L4 header here */
@@ -453,7 +469,7 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
 
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+		if (load_hdr(skb, 0, &ip6, sizeof(ip6)))
 			return 1;
 		proto = ip6.nexthdr; /* extension headers in front of DNS replies are not followed */
 		l4_off = sizeof(ip6);
@@ -468,7 +484,7 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 	if (proto == IPPROTO_UDP_) {
 		struct udphdr uh;
 
-		if (bpf_skb_load_bytes(skb, l4_off, &uh, sizeof(uh)))
+		if (load_hdr(skb, l4_off, &uh, sizeof(uh)))
 			return 1;
 		sport = bpf_ntohs(uh.source);
 		dport = bpf_ntohs(uh.dest);
@@ -478,7 +494,7 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 	} else if (proto == IPPROTO_TCP_) {
 		struct tcphdr th;
 
-		if (bpf_skb_load_bytes(skb, l4_off, &th, sizeof(th)))
+		if (load_hdr(skb, l4_off, &th, sizeof(th)))
 			return 1;
 		sport = bpf_ntohs(th.source);
 		dport = bpf_ntohs(th.dest);

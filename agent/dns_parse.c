@@ -190,7 +190,7 @@ static enum dns_result parse_answers(const uint8_t *msg, size_t len, size_t pos,
 			struct cname *c = &s->cnames[s->n_cnames];
 			size_t end;
 
-			/* the target may point back into the message, but its own bytes stay in rdata */
+			/* the target may point back into the message; its own bytes stay in rdata */
 			r = read_name(msg, pos + rdlen, pos, c->target, &end, &sanitized);
 			if (r == DNS_ERR_TRUNCATED)
 				return DNS_ERR_BAD_RDATA;

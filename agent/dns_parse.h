@@ -57,7 +57,8 @@ struct dns_response {
 	uint16_t id;
 	uint8_t rcode;
 	uint16_t qtype;
-	char qname[DNS_NAME_MAX + 1];	/* lower-cased; bytes outside 0x21-0x7e and '.' in a label -> '?' */
+	/* lower-cased; bytes outside 0x21-0x7e, and '.' inside a label, become '?' */
+	char qname[DNS_NAME_MAX + 1];
 	size_t n_addrs;
 	struct dns_addr addrs[DNS_MAX_ADDRS];
 	uint32_t addrs_dropped;		/* matching addresses beyond DNS_MAX_ADDRS */

@@ -130,7 +130,7 @@ static struct flow_entry *create(struct flow_table *t, const struct flow_key *k,
 
 	HASH_FIND(hh, t->by_process, &k->process_id, sizeof(k->process_id), p);
 	if (!p) {
-		/* at most one index entry per live flow, so the pool cannot run dry before the flows do */
+		/* one index entry per live flow at most: this pool cannot run dry before flows do */
 		p = t->free_procs;
 		t->free_procs = p->next_free;
 		memset(p, 0, sizeof(*p));

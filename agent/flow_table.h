@@ -57,7 +57,7 @@ struct flow_key {
 /* One observation folded into a flow. Zero fields mean "nothing to add". */
 struct flow_sample {
 	uint32_t pid;
-	uint32_t connections;		/* attempts started (SYN sent, accept, first UDP packet) */
+	uint32_t connections;		/* attempts started: SYN sent, accept, first datagram */
 	enum flow_failure failure;	/* the attempt's failure, if any */
 	uint64_t bytes_sent;
 	uint64_t bytes_received;

@@ -351,8 +351,9 @@ static void seed_from_procfs(struct gw_net *n)
 	ret = net_scan_sockets(n->agent->opt.proc_root,
 			       1u << NET_TCP_LISTEN | 1u << NET_TCP_ESTABLISHED, collect_socket, &l);
 	if (ret < 0) {
-		fprintf(stderr, "ghostwatch: reading sockets under %s: %s (connections older than the "
-				"agent will have no owner)\n", n->agent->opt.proc_root, strerror(-ret));
+		fprintf(stderr,
+			"ghostwatch: reading sockets under %s: %s (connections older than the agent "
+			"will have no owner)\n", n->agent->opt.proc_root, strerror(-ret));
 		return;
 	}
 	for (size_t i = 0; i < l.n; i++) {
@@ -518,7 +519,8 @@ static int handle_dns(struct gw_net *n, const struct gw_dns_event *r, size_t siz
 
 		n->counters[NET_DNS_QUERIES]++;
 		if (res == DNS_OK)
-			dns_pending_add(n->queries, &server, r->tuple.local_port, &q, r->hdr.ktime_ns);
+			dns_pending_add(n->queries, &server, r->tuple.local_port, &q,
+					r->hdr.ktime_ns);
 		else
 			n->counters[NET_DNS_QUERIES_UNPARSED]++;
 		return 0;

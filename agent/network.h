@@ -77,7 +77,7 @@ enum gw_net_counter {
 	NET_DNS_UNRELATED_ADDRS,
 	NET_CONNECT_UNKNOWN_OWNER,	/* inbound on a listener older than the agent */
 	NET_EXIT_FLUSH_IMMEDIATE,	/* pending-exit queue full: flushed without the grace */
-	NET_LISTENERS_SEEDED,		/* listeners older than the agent, owners read from /proc */
+	NET_LISTENERS_SEEDED,		/* listeners older than the agent, owners from /proc */
 	NET_OPEN_AT_START,		/* established connections older than the agent */
 	NET_CLOSE_UNKNOWN_OWNER,	/* a close no start or /proc row explains: not attributed */
 	NET_COUNTER_MAX

@@ -95,7 +95,8 @@ static __always_inline void fill_task(struct gw_net_task *t)
 	if (bpf_core_field_exists(leader->start_boottime))
 		t->start_boottime_ns = BPF_CORE_READ(leader, start_boottime);
 	else
-		t->start_boottime_ns = BPF_CORE_READ((struct task_struct___old *)leader, real_start_time);
+		t->start_boottime_ns =
+			BPF_CORE_READ((struct task_struct___old *)leader, real_start_time);
 	t->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
 }
@@ -176,7 +177,9 @@ static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const st
 		e->tuple.local_port = st->local_port;
 	e->result = result;
 	e->sk_err = sk_err;
-	e->duration_ns = type == GW_EV_TCP_ACCEPT || !st->start_ns ? 0 : e->hdr.ktime_ns - st->start_ns;
+	e->duration_ns = 0;
+	if (type != GW_EV_TCP_ACCEPT && st->start_ns)
+		e->duration_ns = e->hdr.ktime_ns - st->start_ns;
 	if (with_counters) {
 		struct tcp_sock *tp = btf ? bpf_skc_to_tcp_sock((void *)sk) : (struct tcp_sock *)sk;
 		__u64 acked = 0;
@@ -272,15 +275,16 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		sk_err = SK_RD(btf, sk, sk_err);
 		if (!st) {
 			/*
-			 * Opened before we were loaded (or its insert failed and was counted): report it
+			 * Opened before we were loaded (or its insert failed, counted): report it
 			 * without an owner; the agent matches it against the sockets /proc showed at
 			 * start. Only sockets older than the agent take this path, so it stays rare.
 			 */
 			struct conn_state unknown = { .direction = 2 };
 
-			if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
-				emit_tcp(sk, GW_EV_TCP_CLOSE, &unknown, result_of(sk_err), sk_err, true,
-					 btf);
+			if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV &&
+			    oldstate != TCP_CLOSE)
+				emit_tcp(sk, GW_EV_TCP_CLOSE, &unknown, result_of(sk_err), sk_err,
+					 true, btf);
 			return 0;
 		}
 		if (oldstate == TCP_SYN_SENT)
@@ -368,7 +372,8 @@ static __always_inline void udp_seen_once(struct bpf_sock_addr *ctx, bool v6, __
 		/* set once the socket is bound; an unbound socket shows the wildcard address */
 		e->tuple.local_port = sk->src_port;
 		if (v6) {
-			__u32 l[4] = { sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3] };
+			__u32 l[4] = { sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2],
+				       sk->src_ip6[3] };
 
 			__builtin_memcpy(e->tuple.local_addr, l, 16);
 		} else {

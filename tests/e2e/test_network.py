@@ -240,15 +240,20 @@ def test_ipv6_loopback(net_agent):
         # a dual-stack socket reaching an IPv4 peer: v4-mapped, reported as IPv4
         s4 = socket.socket(); s4.bind(("127.0.0.1", 0)); s4.listen(); p4 = s4.getsockname()[1]
         d = socket.socket(socket.AF_INET6); d.connect(("::ffff:127.0.0.1", p4)); d.close()
-        print(port, p4)
+        u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::1", 0))
+        socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b"v6", u.getsockname())
+        print(port, p4, u.getsockname()[1])
     """, m)
-    port, p4 = map(int, out.split())
+    port, p4, uport = map(int, out.split())
     c = net_agent.wait_for(connects(net_agent, pid, remote_port=port, hook="tcp_connect"),
                            what="v6 connect")["connect"]
     assert c["family"] == "ipv6" and c["remote_address"] == "::1" and c["result"] == "ok"
     mapped = net_agent.wait_for(connects(net_agent, pid, remote_port=p4, hook="tcp_connect"),
                                 what="v4-mapped connect")["connect"]
     assert mapped["family"] == "ipv6" and mapped["remote_address"] == "127.0.0.1"
+    u = net_agent.wait_for(connects(net_agent, pid, protocol="udp", remote_port=uport),
+                           what="v6 datagram")["connect"]
+    assert u["family"] == "ipv6" and u["remote_address"] == "::1" and u["hook"] == "udp_sendmsg"
 
 
 def test_netns_peer_and_upload_bytes(net_agent, netns):

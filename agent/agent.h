@@ -20,6 +20,7 @@
 #include "ghostwatch.pb-c.h"
 
 #include "arena.h"
+#include "detections.h"
 #include "hooks.h"
 #include "proc_id.h"
 #include "proc_table.h"
@@ -48,6 +49,8 @@ struct gw_options {
 	uint32_t proc_grace_s;
 	uint32_t ancestors_max;	   /* ancestry depth attached to exec events */
 	const char *proc_root;
+	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
+	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
 };
 
 void gw_options_defaults(struct gw_options *o);
@@ -67,6 +70,7 @@ struct gw_agent {
 	struct gw_sink sinks[GW_MAX_SINKS];
 	int n_sinks;
 	struct gw_counters counters;
+	struct gw_detections detections;
 	uint64_t next_event_id;
 	uint64_t started_ns;	/* CLOCK_BOOTTIME */
 	uint64_t last_stats_ns;

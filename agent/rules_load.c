@@ -514,7 +514,7 @@ static int parse_flow(struct parse_ctx *c, yaml_node_t *n, struct gw_flow_cond *
 				return -1;
 		} else if (!strcmp(k, "direction")) {
 			static const char *const dirs[] = { "outbound", "inbound", "any" };
-			int d;
+			int d = 0;
 
 			if (get_enum(c, v, k, dirs, 3, &d))
 				return -1;
@@ -746,7 +746,7 @@ static int parse_rule(struct parse_ctx *c, yaml_node_t *n, struct gw_rule *r)
 	for (size_t i = 0; i < nkv; i++) {
 		const char *k = kv[i].key;
 		yaml_node_t *v = kv[i].value;
-		int e, rc = 0;
+		int e = 0, rc = 0;
 
 		if (!strcmp(k, "id"))
 			rc = get_string(c, v, k, 64, &r->id);

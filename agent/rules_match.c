@@ -581,7 +581,12 @@ static void exec_ids(const struct gw_matcher *m, const struct idlist *ids,
 	for (uint32_t i = 0; i < ids->n; i++) {
 		const struct gw_rule *r = &m->rs->rules[ids->v[i]];
 
-		if (exec_rest_matches(r, in))
+		if (!exec_rest_matches(r, in))
+			continue;
+		/* Say when the argv (or parent) condition took part, not only the selector. */
+		if (r->exec.argv_sequence.n && value)
+			out_add(o, r, "argv sequence after", value);
+		else
 			out_add(o, r, why, value);
 	}
 }

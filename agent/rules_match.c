@@ -585,7 +585,7 @@ static void exec_ids(const struct gw_matcher *m, const struct idlist *ids,
 			continue;
 		/* Say when the argv (or parent) condition took part, not only the selector. */
 		if (r->exec.argv_sequence.n && value)
-			out_add(o, r, "argv sequence after", value);
+			out_add(o, r, "argv sequence with", value);
 		else
 			out_add(o, r, why, value);
 	}

@@ -216,7 +216,7 @@ def emit_rules(path, header, rules):
             else:
                 out.append(f"        {k}: {q(v)}")
     Path(path).write_text("\n".join(out) + "\n")
-    return len(rules)
+    return rules
 
 
 def rule(rid, title, category, vendor, severity, technique, confidence, sources, kind, cond, comment=None):
@@ -377,7 +377,7 @@ def gen_vpn(ind, out_dir):
              "vpn", "Astrill", "high", "T1572", "medium", asrc, "exec",
              {"names": ["asproxy", ".asproxy-real", "asovpnc", "aswgvpnc", "openweb"]}),
         rule("GW-VPN-0005", "Astrill download or web service contacted", "vpn", "Astrill", "medium", "T1090",
-             "medium", asrc + ["vpn.json astrill_vpn_client_artifacts.domains_seen"], "flow",
+             "medium", asrc, "flow",
              {"dns_suffixes": ["astrill.com", "astrilldownloads.com", "astrill4u.com"]}),
         rule("GW-VPN-0006", "Connection to a published Astrill VPN exit used by DPRK IT workers", "vpn",
              "Astrill", "high", "T1090", "medium", sorted({i["source"] for i in ips if i["source"].startswith("http")}), "flow",
@@ -395,6 +395,14 @@ def gen_vpn(ind, out_dir):
     ]
     return emit_rules(out_dir / "vpn.yaml", header, rules)
 
+
+# The structural tell: composite boot keyboard + absolute pointer 0..32767 (+ storage / NIC).
+STRUCT_SOURCES = [
+    "pikvm/kvmd@f14596e823fce502811bc2f7e2bdbefaf1c0430a kvmd/plugins/hid/otg/__init__.py (mouse absolute=True default)",
+    "tiny-pilot/tinypilot@79974fb87485204635b9dfa2a7758bcce32e2b0b debian-pkg/opt/tinypilot-privileged/init-usb-gadget (keyboard + absolute mouse 0..32767)",
+    "LivingInSyn/ipkvm-watch@532186ca70c3b6224210046dfef974d6c708161b _device_output/jetkvm_lsusb (boot keyboard, absolute mouse, mass storage)",
+    "LivingInSyn/ipkvm-watch@66a1c5cd37fa7342244fafe0bec85544e4b48fd3 _device_output/comet_lsusb (RNDIS, boot keyboard, absolute mouse, mass storage)",
+]
 
 # ---- IP-KVM -------------------------------------------------------------------------------------
 def gen_ipkvm(ind, out_dir):
@@ -435,17 +443,17 @@ def gen_ipkvm(ind, out_dir):
       srcs("PiKVM")[:1] + ["LivingInSyn/ipkvm-watch _device_output/comet_lsusb"],
       {"usb_ids": ["1d6b:0104"], "serials": ["CAFEBABE"]})
     r(12, "Linux composite gadget 1d6b:0104 presenting a boot keyboard and an absolute pointer", "generic",
-      "high", "medium", ["ipkvm.json notes: 1d6b:0104 is any Linux USB gadget; match it with the HID mix",
+      "high", "medium", ["usbids/usbids@5e867ca4d3c3a41986391970475a4a66bee0995d usb.ids: 1d6b:0104 Multifunction Composite Gadget (any Linux USB gadget)",
                          srcs("PiKVM")[4], srcs("TinyPilot")[0]],
       {"usb_ids": ["1d6b:0104", "1d6b:0106"], "structure": kvm},
       comment="1d6b:0104 alone is any Linux USB gadget (a Pi in gadget mode): never matched alone.")
     r(13, "Composite USB device with a boot keyboard and an absolute pointer (0..32767): IP-KVM shape",
       "generic", "medium", "medium",
-      ["ipkvm.json behavioural_hints_from_sources (PiKVM, TinyPilot, BliKVM, JetKVM absolute_mouse)"],
+      STRUCT_SOURCES,
       {"structure": kvm},
       comment="The structural tell, any identity. QEMU's usb-tablet is absolute but has no keyboard.")
     r(14, "Composite keyboard + absolute pointer that also carries mass storage or a USB NIC", "generic",
-      "high", "medium", ["ipkvm.json behavioural_hints_from_sources"],
+      "high", "medium", STRUCT_SOURCES,
       {"structure": dict(kvm, storage_or_network=True)})
     r(15, "WCH CH9329 UART-to-HID chip (USB KVMs: Openterface, NanoKVM-USB)", "CH9329", "medium", "low",
       dev["WCH"]["sources"], {"usb_ids": ["1a86:e129"]})
@@ -522,13 +530,53 @@ def gen_jigglers(ind, out_dir):
     return emit_rules(out_dir / "jigglers.yaml", header, rules)
 
 
+def match_summary(kind, cond):
+    parts = []
+    for k, v in cond.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{k2}={str(v2).lower() if isinstance(v2, bool) else v2}" for k2, v2 in v.items())
+        elif isinstance(v, list):
+            v = ", ".join(str(x) for x in v)
+        parts.append(f"{k}: {v}")
+    return f"{kind}: " + "; ".join(parts)
+
+
+def cell(text, limit=None):
+    text = str(text).replace("|", "\\|").replace("\n", " ")
+    if limit and len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return text
+
+
+def write_index(out_dir, rules):
+    """The rule table of rules/README.md, between its BEGIN/END RULE INDEX markers."""
+    readme = out_dir / "README.md"
+    if not readme.exists():
+        return
+    lines = ["", "| id | title | category | severity | ATT&CK | confidence | match | sources |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rules:
+        kind, cond = r["match"]
+        lines.append("| " + " | ".join([
+            r["id"], cell(r["title"]), r["category"], r["severity"], r["technique"],
+            r["confidence"], cell(match_summary(kind, cond), 160),
+            cell("; ".join(r["sources"]))]) + " |")
+    lines.append("")
+    text = readme.read_text()
+    begin, end = "<!-- BEGIN RULE INDEX -->", "<!-- END RULE INDEX -->"
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(head + begin + "\n".join(lines) + end + tail)
+
+
 def main():
     ind = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/indicators")
     out = Path(sys.argv[2] if len(sys.argv) > 2 else Path(__file__).resolve().parents[1] / "rules")
     out.mkdir(exist_ok=True)
-    n = {f: g(ind, out) for f, g in (("rmm", gen_rmm), ("vpn", gen_vpn), ("ipkvm", gen_ipkvm),
-                                      ("jigglers", gen_jigglers))}
-    print(" ".join(f"{k}.yaml: {v} rules" for k, v in n.items()))
+    made = {f: g(ind, out) for f, g in (("rmm", gen_rmm), ("vpn", gen_vpn), ("ipkvm", gen_ipkvm),
+                                         ("jigglers", gen_jigglers))}
+    write_index(out, [r for rules in made.values() for r in rules])
+    print(" ".join(f"{k}.yaml: {len(v)} rules" for k, v in made.items()))
 
 
 if __name__ == "__main__":

@@ -285,6 +285,7 @@ int agent_start(struct gw_agent *a)
 	if (ret < 0)
 		fprintf(stderr, "ghostwatch: reading %s: %s (continuing without a seed)\n",
 			a->opt.proc_root, strerror(-ret));
+	detections_scan_running(a);
 	ret = hooks_load_process(&a->hooks, &a->opt.hooks, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "ghostwatch: %s\n", err);

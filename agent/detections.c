@@ -228,8 +228,29 @@ static void observe(struct gw_agent *a, const struct gw_match *mt, size_t n, con
 
 /* ---- events in --------------------------------------------------------------------------- */
 
+static void match_process(struct gw_agent *a, const struct proc_entry *e,
+			  enum gw_evidence_kind kind, uint64_t event_id, uint64_t time_ns);
+
 void detections_on_exec(struct gw_agent *a, const struct proc_entry *e, uint64_t event_id,
 			uint64_t time_ns)
+{
+	match_process(a, e, GW_EVIDENCE_EXEC, event_id, time_ns);
+}
+
+void detections_scan_running(struct gw_agent *a)
+{
+	struct proc_entry *e, *tmp;
+	uint64_t now = gw_now_realtime_ns();
+
+	HASH_ITER(hh, a->procs.by_pid, e, tmp)
+	{
+		gw_arena_reset(&a->arena);
+		match_process(a, e, GW_EVIDENCE_PROCFS, 0, now);
+	}
+}
+
+static void match_process(struct gw_agent *a, const struct proc_entry *e,
+			  enum gw_evidence_kind kind, uint64_t event_id, uint64_t time_ns)
 {
 	struct gw_match mt[GW_MATCH_MAX];
 	const struct proc_entry *parent = proc_table_get(&a->procs, e->ppid);
@@ -256,8 +277,8 @@ void detections_on_exec(struct gw_agent *a, const struct proc_entry *e, uint64_t
 	}
 	n = gw_match_exec(a->detections.matcher, &in, mt, GW_MATCH_MAX);
 	if (n)
-		observe(a, mt, n, e->exe && *e->exe ? e->exe : e->comm, e->id, GW_EVIDENCE_EXEC,
-			event_id, time_ns);
+		observe(a, mt, n, e->exe && *e->exe ? e->exe : e->comm, e->id, kind, event_id,
+			time_ns);
 }
 
 void detections_on_flow(struct gw_agent *a, const struct gw_flow_input *in, const char *subject,

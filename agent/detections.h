@@ -55,6 +55,10 @@ void detections_on_device(struct gw_agent *a, const struct gw_device_input *in,
 void detections_on_netif(struct gw_agent *a, const char *ifname, uint64_t event_id,
 			 uint64_t time_ns);
 
+/* Processes that were running before the agent (the process table's /proc seed): matched once at
+ * start, evidence kind "procfs" with event_id 0. */
+void detections_scan_running(struct gw_agent *a);
+
 /* Closes finding windows and ages the score; call from agent_tick. */
 void detections_tick(struct gw_agent *a, uint64_t realtime_ns);
 

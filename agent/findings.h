@@ -23,6 +23,7 @@ enum gw_evidence_kind {
 	GW_EVIDENCE_DEVICE,
 	GW_EVIDENCE_NETIF,
 	GW_EVIDENCE_FINDING, /* a combination points at the findings it combines */
+	GW_EVIDENCE_PROCFS,  /* a process already running at start, read from /proc (event_id 0) */
 };
 const char *gw_evidence_kind_name(enum gw_evidence_kind k);
 

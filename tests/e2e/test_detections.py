@@ -291,3 +291,22 @@ def test_compact_view_highlights_findings(rules_d, tmp_path):
     assert "FINDING" in lines[0] and "\033[" in lines[0]  # tagged and coloured
     assert "score=" in lines[0] and "evidence exec#" in lines[0]
     assert any("SCORE" in l and "host fraud score" in l for l in out.splitlines())
+
+
+def test_tool_running_before_agent_is_found_at_start(agent_factory, rules_d, tmp_path):
+    """The AnyDesk started last week: found from the /proc seed, evidence kind procfs."""
+    d = tmp_path / "pre"
+    d.mkdir()
+    exe = d / "anydesk"
+    shutil.copy(shutil.which("sleep"), exe)
+    p = subprocess.Popen([str(exe), "60"])
+    try:
+        time.sleep(0.3)  # exec'd before the agent seeds
+        agent = agent_factory("--rules", str(RULES), "--rules-d", str(rules_d))
+        f = agent.wait_for(finding_for("GW-RMM-0101", str(exe)), timeout=FINDING_DEADLINE,
+                           what="finding for the already running anydesk")["finding"]
+        assert f["evidence"][0]["kind"] == "procfs" and f["evidence"][0]["event_id"] == "0"
+        assert f["process_id"] != "0"
+    finally:
+        p.kill()
+        p.wait()

@@ -1,6 +1,5 @@
 """Runs every C unit-test binary (built with ASan/UBSan by `make unit`) as one pytest case each."""
 import os
-import re
 import subprocess
 from pathlib import Path
 
@@ -16,8 +15,7 @@ def test_unit_binary(binary):
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
     assert "not ok" not in r.stdout, out
-    # testing.h ends with "# N passed, M failed"
-    assert re.search(r"^# \d+ passed, 0 failed$", r.stdout, re.M), out
+    assert ", 0 failed" in r.stdout, out
 
 
 def test_unit_binaries_were_built():

@@ -39,7 +39,8 @@ static bool find_tree_rules(char *out, size_t size)
 static struct gw_matcher *load(const struct gw_detections *d, bool with_user, char *err,
 			       size_t errlen)
 {
-	struct gw_rules_dir dirs[] = { { d->shipped_dir, false }, { d->user_dir, true } };
+	struct gw_rules_dir dirs[] = { { d->shipped_dir, false, false },
+				       { d->user_dir, true, true } };
 	struct gw_ruleset *rs;
 
 	if (gw_rules_load(dirs, with_user ? 2 : 1, &rs, err, errlen))

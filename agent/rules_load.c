@@ -1006,7 +1006,27 @@ out:
 	return rc;
 }
 
-static int read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
+/*
+ * Rules decide what gets reported: a file or directory another user can write would let that user
+ * switch detections off. Only the agent's own user (or root) may own them, and no group/other write.
+ */
+static int check_owner(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(err, errlen, "%s:1: owned by uid %u, not by root or the agent's user", path,
+			 (unsigned)st->st_uid);
+		return -1;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "%s:1: writable by group or others (mode %04o)", path,
+			 (unsigned)(st->st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+static int read_file(const char *path, bool strict_owner, char **data, size_t *len, char *err,
+		     size_t errlen)
 {
 	struct stat st;
 	ssize_t got;
@@ -1019,6 +1039,10 @@ static int read_file(const char *path, char **data, size_t *len, char *err, size
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s:1: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (strict_owner && check_owner(path, &st, err, errlen)) {
 		close(fd);
 		return -1;
 	}
@@ -1056,8 +1080,13 @@ static int load_dir(struct gw_ruleset *rs, const struct gw_rules_dir *dir, char 
 		    size_t errlen)
 {
 	struct dirent **names = NULL;
-	int n = scandir(dir->path, &names, yaml_name, alphasort), rc = 0;
+	struct stat st;
+	int n, rc = 0;
 
+	if (dir->strict_owner && stat(dir->path, &st) == 0 &&
+	    check_owner(dir->path, &st, err, errlen))
+		return -1;
+	n = scandir(dir->path, &names, yaml_name, alphasort);
 	if (n < 0) {
 		if (dir->optional && errno == ENOENT)
 			return 0;
@@ -1078,7 +1107,7 @@ static int load_dir(struct gw_ruleset *rs, const struct gw_rules_dir *dir, char 
 
 		if (!rc) {
 			snprintf(path, sizeof(path), "%s/%s", dir->path, names[i]->d_name);
-			rc = read_file(path, &data, &len, err, errlen) ||
+			rc = read_file(path, dir->strict_owner, &data, &len, err, errlen) ||
 			     gw_rules_parse_buffer(rs, path, data, len, false, err, errlen);
 			rs->n_files += !rc;
 			free(data);

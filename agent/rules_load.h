@@ -151,6 +151,10 @@ struct gw_ruleset {
 struct gw_rules_dir {
 	const char *path;
 	bool optional;
+	/* Directory and files must be owned by root or the agent's user and not group/other
+	 * writable (for /etc/ghostwatch/rules.d: whoever can write there decides what is reported).
+	 * Off for the shipped directory, which may be a developer's checkout. */
+	bool strict_owner;
 };
 int gw_rules_load(const struct gw_rules_dir *dirs, size_t n_dirs, struct gw_ruleset **out, char *err,
 		  size_t errlen);

@@ -6,18 +6,24 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char err[1024];
 
-static struct gw_ruleset *load_one(const char *dir, bool optional)
+static struct gw_ruleset *load_one_as(const char *dir, bool optional, bool strict_owner)
 {
-	struct gw_rules_dir d[] = { { dir, optional } };
+	struct gw_rules_dir d[] = { { dir, optional, strict_owner } };
 	struct gw_ruleset *rs = NULL;
 
 	err[0] = 0;
 	if (gw_rules_load(d, 1, &rs, err, sizeof(err)))
 		return NULL;
 	return rs;
+}
+
+static struct gw_ruleset *load_one(const char *dir, bool optional)
+{
+	return load_one_as(dir, optional, false);
 }
 
 static const struct gw_rule *find(const struct gw_ruleset *rs, const char *id)
@@ -233,7 +239,7 @@ TEST(duplicate_id_in_one_directory_rejected)
 TEST(user_dir_overrides_and_disables_by_id)
 {
 	char *user = make_temp_dir();
-	struct gw_rules_dir dirs[] = { { shipped_rules_dir(), false }, { user, true } };
+	struct gw_rules_dir dirs[] = { { shipped_rules_dir(), false, false }, { user, true, true } };
 	struct gw_ruleset *rs = NULL;
 	const struct gw_rule *r;
 	size_t shipped_n;
@@ -277,11 +283,31 @@ TEST(user_dir_overrides_and_disables_by_id)
 	remove_temp_dir(user);
 }
 
+TEST(writable_by_others_rejected)
+{
+	char *dir = make_temp_dir();
+	char path[4096];
+
+	write_file(dir, "a.yaml", good_rule);
+	snprintf(path, sizeof(path), "%s/a.yaml", dir);
+	REQUIRE(chmod(path, 0666) == 0);
+	CHECK(load_one_as(dir, false, true) == NULL);
+	CHECK(strstr(err, "a.yaml:1: writable by group or others (mode 0666)") != NULL);
+	REQUIRE(chmod(path, 0644) == 0);
+	REQUIRE(chmod(dir, 0777) == 0);
+	CHECK(load_one_as(dir, false, true) == NULL);
+	CHECK(strstr(err, ":1: writable by group or others (mode 0777)") != NULL);
+	REQUIRE(chmod(dir, 0755) == 0);
+	gw_ruleset_free(load_one_as(dir, false, true));
+	CHECK(err[0] == 0);
+	remove_temp_dir(dir);
+}
+
 /* A failed reload leaves the caller's ruleset (and matcher) untouched: all-or-nothing. */
 TEST(failed_reload_keeps_old_rules)
 {
 	char *user = make_temp_dir();
-	struct gw_rules_dir dirs[] = { { shipped_rules_dir(), false }, { user, true } };
+	struct gw_rules_dir dirs[] = { { shipped_rules_dir(), false, false }, { user, true, true } };
 	struct gw_ruleset *rs = NULL, *next;
 	struct gw_matcher *live;
 	struct gw_match mt[GW_MATCH_MAX];
@@ -352,6 +378,7 @@ int main(void)
 	RUN(too_many_rules_rejected);
 	RUN(duplicate_id_in_one_directory_rejected);
 	RUN(user_dir_overrides_and_disables_by_id);
+	RUN(writable_by_others_rejected);
 	RUN(failed_reload_keeps_old_rules);
 	RUN(truncated_shipped_file_never_crashes);
 	return test_summary();

@@ -204,7 +204,7 @@ TEST(ports_protocol_and_direction)
 TEST(cidr_v4_v6_and_mapped)
 {
 	char *dir = make_temp_dir();
-	struct gw_rules_dir d[] = { { dir, false } };
+	struct gw_rules_dir d[] = { { dir, false, false } };
 	struct gw_ruleset *rs;
 	struct gw_matcher *m, *keep = shipped;
 	char err[512];
@@ -447,7 +447,7 @@ TEST(match_cost_is_reported)
 
 int main(void)
 {
-	struct gw_rules_dir d[] = { { shipped_rules_dir(), false } };
+	struct gw_rules_dir d[] = { { shipped_rules_dir(), false, false } };
 	struct gw_ruleset *rs;
 	char err[512];
 

@@ -110,11 +110,13 @@ if [[ $AGENT != none ]] && ! file -L "$AGENT" | grep -q 'statically linked'; the
 fi
 
 # Input fingerprint: a change in any of these means rebuilding.
+# Contents only, not paths: build/ghostwatch and $PWD/build/ghostwatch are the same input.
+content_hashes() { sha256sum "$@" | cut -d' ' -f1; }
 fingerprint=$({
 	echo "kver $KVER"
-	sha256sum "$0" "$HERE/init" "$BUSYBOX"
-	[[ $AGENT == none ]] && echo "agent none" || sha256sum "$AGENT"
-	((${#agent_libs[@]})) && sha256sum "${agent_libs[@]}"
+	content_hashes "$0" "$HERE/init" "$BUSYBOX"
+	if [[ $AGENT == none ]]; then echo "agent none"; else content_hashes "$AGENT"; fi
+	if ((${#agent_libs[@]})); then content_hashes "${agent_libs[@]}"; fi
 	echo "$modlist"
 } | sha256sum | cut -d' ' -f1)
 

@@ -292,6 +292,9 @@ class Guest:
         self._agent = None  # dict: pid, out_offset, err_offset
         self.kernel_release = None
         self.timings = {}
+        self.plugged = []      # QEMU device ids from device_add, for reset()
+        self.gadgets = {}      # name -> Gadget, for reset()
+        self.recordings = []   # InputRecording, for reset()
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -435,6 +438,20 @@ class Guest:
         self.qmp_client = self.cmd_sock = None
         self._agent = None
 
+    def reset(self):
+        """Back to the state after boot: stops the agent and input recordings, unplugs what
+        device_add plugged and removes gadgets made with make_gadget. Test fixtures call this."""
+        if self._agent:
+            self.stop_agent()
+        if self.recordings:
+            self.sh("kill " + " ".join(str(r.pid) for r in self.recordings) + " 2>/dev/null; "
+                    "rm -f /tmp/gw-input-*.bin")
+            self.recordings = []
+        for name in list(self.gadgets):
+            self.remove_gadget(self.gadgets[name])
+        for id in list(self.plugged):
+            self.device_del(id)
+
     def __enter__(self):
         if self.proc is None:
             self.boot()
@@ -517,11 +534,15 @@ class Guest:
         """Hot-plugs a QEMU device. USB devices go on the xHCI bus unless bus= is given."""
         if driver.startswith("usb-") and "bus" not in props:
             props["bus"] = "xhci.0"
-        return self.qmp("device_add", driver=driver, id=id, **props)
+        ret = self.qmp("device_add", driver=driver, id=id, **props)
+        self.plugged.append(id)
+        return ret
 
     def device_del(self, id, timeout=10.0):
         """Unplugs a device and waits for QEMU's DEVICE_DELETED."""
         self.qmp("device_del", id=id)
+        if id in self.plugged:
+            self.plugged.remove(id)
         self.qmp_client.wait_event("DEVICE_DELETED", lambda d: d.get("device") == id, timeout)
 
     def input_send_event(self, events, device=None, head=None):
@@ -540,18 +561,38 @@ class Guest:
     USB_ATTRS = ("idVendor", "idProduct", "bcdDevice", "manufacturer", "product", "serial",
                  "busnum", "devnum", "speed", "bDeviceClass")
 
-    def usb_devices(self):
-        """Every USB device in /sys/bus/usb/devices as dicts (sysfs attribute names, plus "path")."""
-        attrs = " ".join(self.USB_ATTRS)
-        script = ("for d in /sys/bus/usb/devices/*; do [ -f $d/idVendor ] || continue; "
-                  "printf '%s' ${d##*/}; "
-                  f"for a in {attrs}; do printf '\\t%s' \"$(cat $d/$a 2>/dev/null)\"; done; echo; done")
-        rows = []
-        for line in self.check(script).splitlines():
-            fields = line.split("\t")
-            if len(fields) == len(self.USB_ATTRS) + 1:
-                rows.append(dict(zip(("path",) + self.USB_ATTRS, fields)))
+    def _sysfs_attrs(self, pattern, attrs):
+        """{instance: {attr: value}} for sysfs files pattern/attr (pattern has one '*'), read with
+        a single grep: forking a cat per file costs ~10 ms each under TCG."""
+        globs = " ".join(f"{pattern}/{a}" for a in attrs)
+        prefix, _, suffix = pattern.partition("*")
+        rx = re.compile("^" + re.escape(prefix) + r"([^/]*)" + re.escape(suffix) + r"/(.+?):(.*)$")
+        rows = {}
+        rc, out = self.sh(f"grep -H '' {globs} 2>/dev/null")
+        for line in out.splitlines():
+            m = rx.match(line)
+            if m and m.group(2) in attrs:
+                rows.setdefault(m.group(1), {})[m.group(2)] = m.group(3)
         return rows
+
+    def usb_devices(self):
+        """Every USB device in /sys/bus/usb/devices as dicts (sysfs attribute names, plus "path";
+        attributes a device lacks, e.g. serial, are "")."""
+        rows = self._sysfs_attrs("/sys/bus/usb/devices/*", self.USB_ATTRS)
+        return [dict({"path": p}, **{a: r.get(a, "") for a in self.USB_ATTRS})
+                for p, r in sorted(rows.items()) if "idVendor" in r]
+
+    INPUT_ATTRS = {"name": "name", "phys": "phys", "bustype": "id/bustype", "vendor": "id/vendor",
+                   "product": "id/product", "ev": "capabilities/ev", "key": "capabilities/key",
+                   "abs": "capabilities/abs", "rel": "capabilities/rel"}
+
+    def input_devices(self):
+        """Input devices with an evdev node: dicts with dev (/dev/input/eventN), name, phys,
+        bustype/vendor/product (hex strings) and ev/key/abs/rel capability bitmaps (as in sysfs)."""
+        rows = self._sysfs_attrs("/sys/class/input/event*/device", list(self.INPUT_ATTRS.values()))
+        return [dict({"dev": f"/dev/input/event{n}"},
+                     **{k: r.get(a, "") for k, a in self.INPUT_ATTRS.items()})
+                for n, r in sorted(rows.items(), key=lambda kv: int(kv[0]))]
 
     def wait_usb_device(self, present=True, timeout=15.0, **match):
         """Waits until a USB device whose sysfs attributes equal `match` (e.g. product="QEMU USB
@@ -570,17 +611,6 @@ class Guest:
                                                f"{d['product']!r}" for d in self.usb_devices()))
             time.sleep(0.05)
 
-    def input_devices(self):
-        """Input devices with an evdev node: dicts with dev (/dev/input/eventN), name, phys,
-        bustype/vendor/product (hex strings) and ev/key/abs/rel capability bitmaps."""
-        script = ("for e in /sys/class/input/event*; do d=$e/device; printf '/dev/input/%s' ${e##*/}; "
-                  "for a in name phys id/bustype id/vendor id/product capabilities/ev capabilities/key "
-                  "capabilities/abs capabilities/rel; do printf '\\t%s' \"$(cat $d/$a 2>/dev/null)\"; "
-                  "done; echo; done")
-        keys = ("dev", "name", "phys", "bustype", "vendor", "product", "ev", "key", "abs", "rel")
-        return [dict(zip(keys, line.split("\t"))) for line in self.check(script).splitlines()
-                if line.count("\t") == len(keys) - 1]
-
     def find_input_event(self, name, timeout=10.0):
         """/dev/input/eventN of the input device whose name contains `name`."""
         deadline = time.monotonic() + timeout
@@ -597,7 +627,9 @@ class Guest:
         """Starts reading raw input events from an evdev node in the guest (background cat)."""
         path = f"/tmp/gw-input-{next(self._ids)}.bin"
         pid = self.check(f"cat {shlex.quote(dev)} > {path} 2>/dev/null & echo $!").strip()
-        return InputRecording(self, dev, int(pid), path)
+        rec = InputRecording(self, dev, int(pid), path)
+        self.recordings.append(rec)
+        return rec
 
     # --- gadgets ----------------------------------------------------------------------------------
 
@@ -666,6 +698,7 @@ class Guest:
         devs = dict(re.findall(r"^HIDG=(\S+)=(\S+)$", out, re.M))
         gadget = Gadget(name, bound, vid, pid, serial, product,
                         {k: {"instance": i, "dev": devs.get(i)} for k, i in instances.items()})
+        self.gadgets[name] = gadget
         if wait:
             gadget.usb = self.wait_usb_device(timeout=timeout, idVendor=f"{vid:04x}",
                                               idProduct=f"{pid:04x}", serial=serial)
@@ -684,6 +717,7 @@ class Guest:
         guest's USB core has dropped the device."""
         name = gadget.name if isinstance(gadget, Gadget) else gadget
         self.check(self._remove_gadget_script(name), timeout=timeout)
+        self.gadgets.pop(name, None)
         if isinstance(gadget, Gadget):
             self.wait_usb_device(present=False, timeout=timeout, idVendor=f"{gadget.vid:04x}",
                                  idProduct=f"{gadget.pid:04x}", serial=gadget.serial)

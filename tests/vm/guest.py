@@ -78,9 +78,11 @@ def _kill_leftover_guests():
 class QMP:
     """A minimal synchronous QMP client. Asynchronous events are kept in .events."""
 
-    def __init__(self, path, timeout=10.0):
+    def __init__(self, path, timeout=10.0, alive=lambda: None):
+        """alive() is called while waiting for the socket and should raise if QEMU died."""
         deadline = time.monotonic() + timeout
         while True:
+            alive()
             try:
                 self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 self.sock.connect(str(path))
@@ -108,6 +110,8 @@ class QMP:
                 chunk = self.sock.recv(65536)
             except socket.timeout:
                 continue
+            except OSError as e:
+                raise GuestError(f"QMP: {e} (QEMU exited?)")
             if not chunk:
                 raise GuestError("QMP: connection closed (QEMU exited?)")
             self.buf += chunk
@@ -289,7 +293,7 @@ class Guest:
         self._ids = itertools.count(1)
         self._token = secrets.token_hex(3)
         self._cmd_lock = threading.Lock()
-        self._agent = None  # dict: pid, out_offset, err_offset
+        self._agent = None  # running agent: pid, argv, out/err = offsets in agent.out/.err
         self.kernel_release = None
         self.timings = {}
         self.plugged = []      # QEMU device ids from device_add, for reset()
@@ -351,7 +355,11 @@ class Guest:
                                      stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         log.close()
         try:
-            self.qmp_client = QMP(self.run_dir / "qmp.sock", timeout=10)
+            try:
+                self.qmp_client = QMP(self.run_dir / "qmp.sock", timeout=20, alive=self._check_alive)
+            except GuestError as e:
+                time.sleep(0.2)  # let QEMU finish dying so the log explains why
+                raise self._error(GuestError, f"QMP handshake failed: {str(e).splitlines()[0]}")
             self._connect_cmd(deadline=t0 + self.boot_timeout)
             ready = self._read_until(re.compile(rb"@@GW:READY (\S+) (\S+)@@\n"),
                                      t0 + self.boot_timeout, "guest READY")
@@ -555,6 +563,23 @@ class Guest:
         if head is not None:
             args["head"] = head
         return self.qmp("input-send-event", **args)
+
+    def play_input(self, steps, interval, device=None):
+        """Sends steps[i] (a list of events) at t0 + i*interval, scheduled on absolute times so
+        QMP round trips do not accumulate drift. Returns the host send times (monotonic s)."""
+        t0 = time.monotonic()
+        sent = []
+        for i, events in enumerate(steps):
+            delay = t0 + i * interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            sent.append(time.monotonic())
+            self.input_send_event(events, device=device)
+        return sent
+
+    def dmesg(self, lines=50):
+        """The last lines of the guest kernel log."""
+        return self.sh(f"dmesg | tail -n {int(lines)}")[1]
 
     # --- sysfs views ------------------------------------------------------------------------------
 

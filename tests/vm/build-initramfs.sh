@@ -109,12 +109,26 @@ if [[ $AGENT != none ]] && ! file -L "$AGENT" | grep -q 'statically linked'; the
 	mapfile -t agent_libs < <(ldd "$AGENT" | grep -o '/[^ ]*' | sort -u)
 fi
 
+# Guest test tools (tests/vm/guest-tools/*.c -> /usr/bin/<name> in the guest), built static.
+TOOLS_SRC=$HERE/guest-tools
+TOOLS_OUT=$CACHE/guest-tools
+mkdir -p "$TOOLS_OUT"
+tool_srcs=("$TOOLS_SRC"/*.c)
+for src in "${tool_srcs[@]}"; do
+	bin=$TOOLS_OUT/$(basename "$src" .c)
+	if [[ ! -x $bin || $src -nt $bin ]]; then
+		say "compiling guest tool $(basename "$bin")"
+		${CC:-cc} -static -O2 -s -Wall -Wextra -Werror -o "$bin" "$src" ||
+			die "cannot build $src (needs a C compiler and static libc: apt-get install gcc libc6-dev)"
+	fi
+done
+
 # Input fingerprint: a change in any of these means rebuilding.
 # Contents only, not paths: build/ghostwatch and $PWD/build/ghostwatch are the same input.
 content_hashes() { sha256sum "$@" | cut -d' ' -f1; }
 fingerprint=$({
 	echo "kver $KVER"
-	content_hashes "$0" "$HERE/init" "$BUSYBOX"
+	content_hashes "$0" "$HERE/init" "$BUSYBOX" "${tool_srcs[@]}"
 	if [[ $AGENT == none ]]; then echo "agent none"; else content_hashes "$AGENT"; fi
 	if ((${#agent_libs[@]})); then content_hashes "${agent_libs[@]}"; fi
 	echo "$modlist"
@@ -135,6 +149,9 @@ while read -r rel _; do
 	cp "$MODROOT/$rel" "$STAGE/lib/modules/$rel"
 done <<<"$modlist"
 echo "$modlist" >"$STAGE/etc/gw-modules"
+for src in "${tool_srcs[@]}"; do
+	install -m 0755 "$TOOLS_OUT/$(basename "$src" .c)" "$STAGE/usr/bin/"
+done
 echo "$KVER" >"$STAGE/etc/gw-kver"
 if [[ $AGENT != none ]]; then
 	install -m 0755 "$AGENT" "$STAGE/ghostwatch"

@@ -255,6 +255,34 @@ class InputRecording:
         return self.events()
 
 
+class GuestProcess:
+    """A guest tool running in the background (run_uinput/run_uhid). .pid is what the agent
+    should attribute the device and its input to."""
+
+    def __init__(self, guest, pid, out_path, ready_line):
+        self.guest, self.pid, self.out_path = guest, pid, out_path
+        self.ready = ready_line.split()  # e.g. ["READY", "input7", "123"]
+
+    def output(self):
+        return self.guest.sh(f"cat {self.out_path}")[1]
+
+    def wait(self, timeout=30.0):
+        """Waits for the tool to finish; returns its output (raises if it did not print DONE)."""
+        try:
+            self.guest.wait_sh(f"grep -q '^DONE' {self.out_path} || ! kill -0 {self.pid} 2>/dev/null",
+                               timeout=timeout)
+        except GuestTimeout:
+            self.kill()
+            raise
+        out = self.output()
+        if "DONE" not in out:
+            raise GuestError(f"guest tool {self.pid} failed:\n{out}")
+        return out
+
+    def kill(self):
+        self.guest.sh(f"kill {self.pid} 2>/dev/null; true")
+
+
 class Gadget:
     """A USB gadget defined through configfs in the guest and bound to a dummy_hcd UDC, so the guest
     kernel enumerates it exactly like a device plugged into a laptop."""
@@ -299,6 +327,7 @@ class Guest:
         self.plugged = []      # QEMU device ids from device_add, for reset()
         self.gadgets = {}      # name -> Gadget, for reset()
         self.recordings = []   # InputRecording, for reset()
+        self.tools = []        # GuestProcess (uinput/uhid tools), for reset()
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -455,6 +484,10 @@ class Guest:
             self.sh("kill " + " ".join(str(r.pid) for r in self.recordings) + " 2>/dev/null; "
                     "rm -f /tmp/gw-input-*.bin")
             self.recordings = []
+        if self.tools:
+            self.sh("kill " + " ".join(str(t.pid) for t in self.tools) + " 2>/dev/null; "
+                    "rm -f /tmp/gw-tool-*.out")
+            self.tools = []
         for name in list(self.gadgets):
             self.remove_gadget(self.gadgets[name])
         for id in list(self.plugged):
@@ -655,6 +688,45 @@ class Guest:
         rec = InputRecording(self, dev, int(pid), path)
         self.recordings.append(rec)
         return rec
+
+    # --- virtual input devices (uinput, uhid) ---------------------------------------------------
+
+    def _run_tool(self, argv, timeout):
+        out = f"/tmp/gw-tool-{next(self._ids)}.out"
+        cmd = " ".join(shlex.quote(a) for a in argv)
+        pid = int(self.check(f"{cmd} > {out} 2>&1 & echo $!").strip())
+        try:
+            line = self.wait_sh(f"grep -m1 '^READY' {out} || {{ ! kill -0 {pid} 2>/dev/null && "
+                                f"cat {out} && exit 1; }}", timeout=timeout)
+        except GuestTimeout as e:
+            self.sh(f"kill {pid} 2>/dev/null")
+            raise GuestError(f"{argv[0]} did not create its device: {e}")
+        if not line.startswith("READY"):
+            raise GuestError(f"{argv[0]} failed:\n{line}")
+        proc = GuestProcess(self, pid, out, line.strip())
+        self.tools.append(proc)
+        return proc
+
+    def run_uinput(self, kind, steps=(), name="gw-uinput test device", vid=0x1234, pid=0x5678,
+                   bus=0x06, hold=0.5, timeout=10.0):
+        """Runs gw-uinput in the background: creates a uinput device (kind keyboard, mouse_rel or
+        mouse_abs; bus 0x06 = BUS_VIRTUAL), plays steps ("rel:0:5", "key:30:1", "syn",
+        "sleep:100"), keeps it `hold` s, destroys it. Returns once the device exists; .ready is
+        ["READY", "<inputN>", "<pid>"]."""
+        argv = ["gw-uinput", "--kind", kind, "--name", name, "--vid", str(vid), "--pid", str(pid),
+                "--bus", str(bus), "--hold", str(int(hold * 1000)), *steps]
+        return self._run_tool(argv, timeout)
+
+    def run_uhid(self, report_desc, steps=(), name="gw-uhid test device", vid=0x1234, pid=0x5678,
+                 bus=0x05, uniq="", hold=0.5, timeout=10.0):
+        """Runs gw-uhid in the background: a HID device with any bus (0x05 = Bluetooth, 0x03 =
+        USB), IDs and report descriptor (e.g. MOUSE_REL_REPORT_DESC); steps are input reports
+        (bytes) or sleeps in seconds (float)."""
+        args = [f"r:{s.hex()}" if isinstance(s, bytes) else f"sleep:{int(s * 1000)}" for s in steps]
+        argv = ["gw-uhid", "--rdesc", report_desc.hex(), "--name", name, "--vid", str(vid),
+                "--pid", str(pid), "--bus", str(bus), "--uniq", uniq,
+                "--hold", str(int(hold * 1000)), *args]
+        return self._run_tool(argv, timeout)
 
     # --- gadgets ----------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Tests of the QEMU guest harness itself: if these pass, the device (issue 4) and input cadence
 (issue 7) tests can trust what the guest shows them. One guest is booted for the whole session."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -9,10 +10,10 @@ import time
 
 import pytest
 
-from guest import (EV_ABS, EV_KEY, EV_SYN, GuestError, abs_event, btn_event, key_event,
-                   mouse_abs_report)
+from guest import (EV_ABS, EV_KEY, EV_REL, EV_SYN, MOUSE_REL_REPORT_DESC, GuestError, abs_event,
+                   btn_event, key_event, mouse_abs_report, mouse_rel_report)
 
-ABS_X, ABS_Y, BTN_LEFT, KEY_A = 0, 1, 0x110, 30
+ABS_X, ABS_Y, REL_X, BTN_LEFT, KEY_A = 0, 1, 0, 0x110, 30
 
 
 def test_command_round_trip(vm):
@@ -153,6 +154,33 @@ def test_gadget_hid_reports_reach_evdev_with_guest_timing(vm):
     assert [e.value for e in xs] == [16000, 16100, 16000, 16100, 16000, 16100], events
     gaps = [b.time - a.time for a, b in zip(xs, xs[1:])]
     assert all(0.08 < gap < 0.2 for gap in gaps), gaps
+
+
+def test_uinput_virtual_device(vm):
+    dev = vm.run_uinput("mouse_rel", name="gw test jiggler", vid=0x1234, pid=0xabcd, hold=0.3,
+                        steps=["sleep:1500"] + ["rel:0:1", "syn", "sleep:50", "rel:0:-1", "syn"] * 3)
+    sysname, pid = dev.ready[1], int(dev.ready[2])
+    assert sysname.startswith("input") and pid == dev.pid
+    info = [d for d in vm.input_devices() if d["name"] == "gw test jiggler"]
+    assert info and info[0]["bustype"] == "0006" and info[0]["product"] == "abcd", info
+    assert re.search(r"^event\d+$", vm.check(f"ls /sys/class/input/{sysname}/"), re.M)
+    rec = vm.record_input(info[0]["dev"])
+    out = dev.wait(timeout=15)
+    assert "DONE 12" in out
+    xs = [e.value for e in rec.stop() if e.type == EV_REL and e.code == REL_X]
+    assert xs == [1, -1] * 3
+    assert not [d for d in vm.input_devices() if d["name"] == "gw test jiggler"]
+
+
+def test_uhid_bluetooth_mouse(vm):
+    dev = vm.run_uhid(MOUSE_REL_REPORT_DESC, name="gw BT mouse", vid=0x046D, pid=0xB016,
+                      bus=0x05, uniq="aa:bb:cc:dd:ee:ff", hold=1,
+                      steps=[0.3] + [mouse_rel_report(5, 0), 0.05, mouse_rel_report(-5, 0)] * 2)
+    hid = vm.check("ls /sys/bus/hid/devices/").split()
+    assert any(h.upper().startswith("0005:046D:B016.") for h in hid), hid
+    info = [d for d in vm.input_devices() if d["name"] == "gw BT mouse"]
+    assert info and info[0]["bustype"] == "0005", info
+    assert "DONE 4" in dev.wait(timeout=15)
 
 
 def test_agent_stream_plumbing(vm):

@@ -127,7 +127,7 @@ bench: deps
 # The QEMU test guest (tests/vm): Debian kernel fetched into tests/vm/cache, initramfs around the agent.
 vm: $(BUILD)/ghostwatch
 	tests/vm/fetch-kernel.sh
-	GW_AGENT=$(BUILD)/ghostwatch tests/vm/build-initramfs.sh
+	GW_VM_AGENT=$(BUILD)/ghostwatch tests/vm/build-initramfs.sh
 
 vmlinux-h:
 	tests/vm/fetch-kernel.sh && \

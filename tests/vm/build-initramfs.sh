@@ -5,8 +5,9 @@
 # agent as /ghostwatch (plus its loader and libraries if it is dynamically linked).
 #
 # Rebuilds only when an input changed (script, init, busybox, agent, kernel release, module list).
-#   GW_AGENT=path      agent binary (default build/ghostwatch; run `make` first)
-#   GW_AGENT=none      no agent: an initramfs for working on the harness itself
+#   GW_VM_AGENT=path   agent binary (default build/ghostwatch; run `make` first). Not GW_AGENT:
+#                      that one names the e2e tests' agent (ASan build) on this host.
+#   GW_VM_AGENT=none   no agent: an initramfs for working on the harness itself
 #   FORCE=1            rebuild even if nothing changed
 # Needs tests/vm/fetch-kernel.sh to have run (cache/KVER, cache/kernel-$KVER/).
 set -euo pipefail
@@ -16,7 +17,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${GW_VM_CACHE:-$HERE/cache}
 OUT=$CACHE/initramfs.cpio.gz
 STAMP=$CACHE/initramfs.stamp
-AGENT=${GW_AGENT:-$ROOT/build/ghostwatch}
+AGENT=${GW_VM_AGENT:-$ROOT/build/ghostwatch}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 
 # Modules the tests need. Dependencies are added automatically; "name=params" passes parameters.
@@ -46,7 +47,7 @@ MODROOT=$CACHE/kernel-$KVER/lib/modules/$KVER
 command -v objcopy >/dev/null || die "objcopy missing (apt-get install binutils)"
 command -v cpio >/dev/null || die "cpio missing (apt-get install cpio)"
 if [[ $AGENT != none ]]; then
-	[[ -x $AGENT ]] || die "agent binary $AGENT missing: run \`make\` first (or GW_AGENT=none for a harness-only image)"
+	[[ -x $AGENT ]] || die "agent binary $AGENT missing: run \`make\` first (or GW_VM_AGENT=none for a harness-only image)"
 fi
 
 # Resolve the module list: name -> .ko path, depends from .modinfo, depth-first so every module

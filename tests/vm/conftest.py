@@ -4,9 +4,10 @@
 ONE guest for every VM test. `vm` (per test): the same guest, put back in a clean state after the
 test (agent stopped, hot-plugged devices and gadgets removed), so tests do not leak into each other.
 
-    GW_SKIP_VM=1        skip the VM tests (loudly)
-    GW_AGENT=path       agent binary to put in the guest (default build/ghostwatch)
-    GW_AGENT=none       harness-only image: agent tests skip
+    GW_SKIP_VM=1          skip the VM tests (loudly)
+    GW_VM_AGENT=path      agent binary to put in the guest (default build/ghostwatch, the static
+                          release build; GW_AGENT is the e2e tests' agent on this host)
+    GW_VM_AGENT=none      harness-only image: agent tests skip
 """
 import os
 import subprocess
@@ -44,11 +45,11 @@ def guest():
         reason = "qemu-system-x86_64 is not installed (make deps installs qemu-system-x86)"
         _banner("SKIPPED: " + reason)
         pytest.skip(reason)
-    agent = os.environ.get("GW_AGENT", str(Path(os.environ.get("BUILD", ROOT / "build")) / "ghostwatch"))
+    agent = os.environ.get("GW_VM_AGENT", str(Path(os.environ.get("BUILD", ROOT / "build")) / "ghostwatch"))
     if agent != "none" and not os.access(agent, os.X_OK):
         pytest.fail(f"{agent} missing: build the agent first (`make`), then `make vm` or run the tests; "
-                    "GW_AGENT=none boots a harness-only guest", pytrace=False)
-    env = dict(os.environ, GW_AGENT=agent)
+                    "GW_VM_AGENT=none boots a harness-only guest", pytrace=False)
+    env = dict(os.environ, GW_VM_AGENT=agent)
 
     r = _run_step([str(HERE / "fetch-kernel.sh")], env, "fetch_kernel_s")
     if r.returncode != 0:
@@ -93,8 +94,8 @@ def vm(guest):
 def agent_guest(vm):
     """The guest, for tests that need the agent binary in it."""
     if not getattr(vm, "has_agent", False):
-        _banner("agent test SKIPPED: the guest image was built with GW_AGENT=none")
-        pytest.skip("no agent in the guest image (GW_AGENT=none)")
+        _banner("agent test SKIPPED: the guest image was built with GW_VM_AGENT=none")
+        pytest.skip("no agent in the guest image (GW_VM_AGENT=none)")
     return vm
 
 

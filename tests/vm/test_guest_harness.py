@@ -202,13 +202,22 @@ def test_agent_stream_plumbing(vm):
     assert vm.stop_agent(sig="TERM") == 128 + signal.SIGTERM
 
 
-def test_agent_traces_exec_in_stock_debian_kernel(agent_guest):
+# Every process hook flavour of the agent's fallback chain, on a real distro kernel.
+HOOK_FLAVOURS = ["auto", "tp_btf", "raw_tp", "tp"]
+
+
+@pytest.mark.parametrize("flavour", HOOK_FLAVOURS)
+def test_agent_traces_exec_in_stock_debian_kernel(agent_guest, flavour):
     """The agent's process BPF hooks load and fire on the stock Debian 6.1 kernel."""
     vm = agent_guest
-    vm.start_agent(["debug", "--json"])
+    t0 = time.monotonic()
+    vm.start_agent(["debug", "--json", f"--hooks={flavour}"])
     stats = vm.wait_for_event(lambda e: e["type"] == "stats", timeout=30, what="startup stats")
+    vm.timings[f"agent_start_{flavour}_s"] = time.monotonic() - t0
     hooks = {h["signal"]: h for h in stats["stats"]["hooks"]}
-    assert hooks["exec"]["hook"] and not hooks["exec"]["error"], hooks
+    want = "tp_btf" if flavour == "auto" else flavour
+    assert hooks["exec"]["hook"] == f"{want}/sched_process_exec", hooks
+    assert not hooks["exec"]["error"], hooks
     marker = f"gw-vm-probe-{os.getpid()}-{time.monotonic_ns()}"
     # A real binary under a unique name (busybox would refuse an unknown applet name).
     vm.check(f"mkdir -p /tmp/p && cp /ghostwatch /tmp/p/{marker} && /tmp/p/{marker} version")
@@ -219,7 +228,8 @@ def test_agent_traces_exec_in_stock_debian_kernel(agent_guest):
     assert proc["exe"] == f"/tmp/p/{marker}"
     assert proc["pid"] > 1
     assert vm.stop_agent() == 0, vm.agent_stderr()
-    vm.timings["agent_hooks"] = " ".join(f"{s}={h['hook']}" for s, h in sorted(hooks.items()))
+    if flavour == "auto":
+        vm.timings["agent_hooks"] = " ".join(f"{s}={h['hook']}" for s, h in sorted(hooks.items()))
 
 
 def test_qemu_never_outlives_its_test_process(guest, tmp_path):

@@ -17,19 +17,33 @@ mkdir -p "$CACHE/debs"
 say() { echo "fetch-kernel: $*"; }
 die() { echo "fetch-kernel: ERROR: $*" >&2; exit 1; }
 
+# When the archive cannot give us KVER (offline, or the ABI was superseded and removed), keep
+# testing with the kernel already unpacked here, if any, rather than failing.
+fall_back_or_die() {
+	local have
+	have=$(cat "$CACHE/KVER" 2>/dev/null || true)
+	if [[ -z ${KVER_PINNED:-} && -n $have && -f $CACHE/kernel-$have/.unpacked && -f $CACHE/vmlinux &&
+		$(cat "$CACHE/vmlinux.kver" 2>/dev/null) == "$have" ]]; then
+		echo "fetch-kernel: WARNING: $* -- using the cached kernel $have instead" >&2
+		exit 0
+	fi
+	die "$*"
+}
+
 for tool in apt-get apt-cache dpkg-deb /usr/bin/python3; do
 	command -v "$tool" >/dev/null || die "$tool is missing (this needs a Debian/Ubuntu host)"
 done
 
+KVER_PINNED=${KVER:-}
 if [[ -z ${KVER:-} ]]; then
 	# linux-image-amd64 is a metapackage; its one Depends is the real, versioned image package.
 	dep=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\(.*\)$/\1/p' | head -n1)
 	if [[ -z $dep ]]; then
 		say "linux-image-amd64 unknown to apt; running apt-get update"
-		apt-get update -q >/dev/null || die "apt-get update failed (no access to the Debian archive?)"
+		apt-get update -q >/dev/null || fall_back_or_die "apt-get update failed (no access to the Debian archive?)"
 		dep=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\(.*\)$/\1/p' | head -n1)
 	fi
-	[[ -n $dep ]] || die "cannot resolve linux-image-amd64 to a versioned kernel package; set KVER"
+	[[ -n $dep ]] || fall_back_or_die "cannot resolve linux-image-amd64 to a versioned kernel package; set KVER"
 	KVER=$dep
 fi
 PKG=linux-image-$KVER
@@ -43,7 +57,7 @@ if [[ -n $deb ]]; then
 else
 	say "apt-get download $PKG"
 	(cd "$CACHE/debs" && apt-get download -q -o APT::Sandbox::User=root "$PKG") ||
-		die "apt-get download $PKG failed (package gone from the archive? try: apt-get update, or KVER=...)"
+		fall_back_or_die "apt-get download $PKG failed (package gone from the archive? try: apt-get update, or KVER=...)"
 	deb=$(ls "$CACHE"/debs/"${PKG}"_*.deb | head -n1)
 fi
 

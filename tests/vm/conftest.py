@@ -79,15 +79,30 @@ def guest():
         g.shutdown()
 
 
+def _recover(guest, why):
+    """Replaces a dead or wedged guest with a fresh boot so one bad test does not fail the rest."""
+    _banner(f"{why}; logs in {guest.run_dir}; rebooting the guest")
+    try:
+        guest.reboot()
+        _timings["reboots"] = _timings.get("reboots", 0) + 1
+    except GuestError as e:
+        pytest.fail(f"guest reboot failed: {e}", pytrace=False)
+
+
 @pytest.fixture
 def vm(guest):
-    """The session guest, cleaned up after the test (agent, devices, gadgets)."""
+    """The session guest, cleaned up after the test (agent, devices, gadgets). A guest that an
+    earlier test killed or wedged is rebooted first."""
     if not guest.running:
-        pytest.fail(f"the guest is no longer running (an earlier test killed it?); logs in {guest.run_dir}",
-                    pytrace=False)
+        _recover(guest, "the guest is no longer running (an earlier test killed it?)")
     yield guest
-    if guest.running:
+    if not guest.running:
+        _recover(guest, "the guest died during the test")
+        return
+    try:
         guest.reset()
+    except GuestError as e:
+        _recover(guest, f"cleaning up after the test failed ({str(e).splitlines()[0]})")
 
 
 @pytest.fixture

@@ -124,7 +124,10 @@ class QMP:
             msg = {"execute": cmd, "id": msg_id}
             if arguments:
                 msg["arguments"] = arguments
-            self.sock.sendall(json.dumps(msg).encode() + b"\n")
+            try:
+                self.sock.sendall(json.dumps(msg).encode() + b"\n")
+            except OSError as e:
+                raise GuestError(f"QMP {cmd}: {e} (QEMU exited?)")
             deadline = time.monotonic() + timeout
             while True:
                 reply = self._read_msg(max(0.01, deadline - time.monotonic()))
@@ -442,6 +445,9 @@ class Guest:
             except socket.timeout:
                 self._check_alive()
                 continue
+            except OSError as e:
+                self._check_alive()
+                raise self._error(GuestError, f"command port: {e} while waiting for {what}")
             if not chunk:
                 self._check_alive()
                 raise self._error(GuestError, f"command port closed while waiting for {what}")
@@ -493,6 +499,15 @@ class Guest:
         for id in list(self.plugged):
             self.device_del(id)
 
+    def reboot(self):
+        """A fresh guest in place of this one (new QEMU, new run dir): for recovering after a
+        test wedged or killed the guest."""
+        self.shutdown()
+        self._buf = b""
+        self.plugged, self.gadgets, self.recordings, self.tools = [], {}, [], []
+        self._last_agent = {}
+        return self.boot()
+
     def __enter__(self):
         if self.proc is None:
             self.boot()
@@ -518,7 +533,11 @@ class Guest:
             cid = f"{self._token}-{next(self._ids)}"
             tmo = max(1, int(timeout + 0.999))
             line = f"{cid} {tmo} {base64.b64encode(cmd.encode()).decode()}\n"
-            self.cmd_sock.sendall(line.encode())
+            try:
+                self.cmd_sock.sendall(line.encode())
+            except OSError as e:
+                self._check_alive()
+                raise self._error(GuestError, f"command port: {e}")
             deadline = time.monotonic() + tmo + 15  # TCG is slow; the guest kills at tmo
             self._read_until(re.compile(rb"\n@@GW:" + re.escape(cid.encode()) + rb":BEGIN@@\n"),
                              deadline, f"reply to {cmd[:80]!r}")
@@ -551,6 +570,13 @@ class Guest:
         if rc != 0:
             raise GuestTimeout(f"guest condition not met in {timeout} s: {cmd}\nlast output: {out[-2000:]}")
         return out
+
+    def get_file(self, path, timeout=60):
+        """The bytes of a guest file."""
+        rc, out = self.sh(f"base64 {shlex.quote(path)}", timeout=timeout)
+        if rc != 0:
+            raise GuestError(f"cannot read {path} in the guest: {out.strip()}")
+        return base64.b64decode(out)
 
     def put_file(self, path, data, mode=0o644):
         """Writes bytes (or str) to `path` in the guest."""

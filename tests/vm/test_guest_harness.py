@@ -1,5 +1,6 @@
 """Tests of the QEMU guest harness itself: if these pass, the device (issue 4) and input cadence
 (issue 7) tests can trust what the guest shows them. One guest is booted for the whole session."""
+import hashlib
 import os
 import re
 import signal
@@ -230,6 +231,28 @@ def test_agent_traces_exec_in_stock_debian_kernel(agent_guest, flavour):
     assert vm.stop_agent() == 0, vm.agent_stderr()
     if flavour == "auto":
         vm.timings["agent_hooks"] = " ".join(f"{s}={h['hook']}" for s, h in sorted(hooks.items()))
+
+
+def test_file_transfer(vm):
+    blob = bytes(range(256)) * 300
+    vm.put_file("/tmp/blob.bin", blob)
+    assert vm.check("md5sum /tmp/blob.bin").split()[0] == hashlib.md5(blob).hexdigest()
+    assert vm.get_file("/tmp/blob.bin") == blob
+    with pytest.raises(GuestError, match="cannot read"):
+        vm.get_file("/nonexistent")
+
+
+def test_dead_guest_fails_fast_and_reboots(vm):
+    old_pid, old_dir = vm.proc.pid, vm.run_dir
+    vm.proc.kill()
+    vm.proc.wait(10)
+    t0 = time.monotonic()
+    with pytest.raises(GuestError, match="QEMU is not running|command port closed"):
+        vm.sh("true")
+    assert time.monotonic() - t0 < 5
+    vm.reboot()
+    assert vm.running and vm.proc.pid != old_pid and vm.run_dir != old_dir
+    assert vm.sh("echo back") == (0, "back\n")
 
 
 def test_qemu_never_outlives_its_test_process(guest, tmp_path):

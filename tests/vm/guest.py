@@ -846,17 +846,25 @@ class Guest:
                                  idProduct=f"{gadget.pid:04x}", serial=gadget.serial)
 
     def gadget_send_reports(self, gadget, kind, reports, interval=0.0, timeout=30.0):
-        """Writes HID input reports to a gadget function's /dev/hidgN from inside the guest,
-        `interval` seconds apart (timed in the guest, so host round trips add no jitter). Someone
-        must hold the matching /dev/input/eventN open (record_input, or the agent) or usbhid does
-        not poll and the second write blocks."""
-        dev = gadget.hidg(kind)
-        lines = [f"exec 4>{dev}"]
-        for i, r in enumerate(reports):
-            if i and interval > 0:
-                lines.append(f"usleep {int(interval * 1e6)}")
-            lines.append(f"printf '{_printf_octal(r)}' >&4")
-        self.check("\n".join(lines), timeout=timeout)
+        """Writes HID input reports to a gadget function's /dev/hidgN from inside the guest
+        (gw-hidg-play): `interval` seconds apart, and/or with explicit pauses given as floats
+        (seconds) among the reports. Timed on absolute deadlines in the guest, so neither host
+        round trips nor write time add drift. Someone must hold the matching /dev/input/eventN
+        open (record_input, or the agent's reader) or usbhid does not poll and writes block."""
+        steps = []
+        for item in reports:
+            if isinstance(item, (int, float)):
+                steps.append(f"sleep:{int(item * 1000)}")
+                continue
+            if steps and interval > 0 and not steps[-1].startswith("sleep:"):
+                steps.append(f"sleep:{int(interval * 1000)}")
+            steps.append(f"r:{bytes(item).hex()}")
+        rc, out = self.sh(" ".join(shlex.quote(a) for a in ["gw-hidg-play", gadget.hidg(kind), *steps]),
+                          timeout=timeout)
+        if rc != 0 or "DONE" not in out:
+            hint = " (killed at the timeout: is the matching input node held open?)" if rc == 137 else ""
+            raise GuestError(f"gw-hidg-play on {gadget.hidg(kind)} failed, rc {rc}{hint}:\n{out}")
+        return int(out.split("DONE")[1].split()[0])
 
     # --- the agent --------------------------------------------------------------------------------
 

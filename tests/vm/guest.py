@@ -984,3 +984,48 @@ class Guest:
             return int(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
             raise GuestError(f"agent {pid} did not report an exit code: {out}" + self._agent_context())
+
+
+def _main():
+    """Command line for poking at the guest by hand:
+        /usr/bin/python3 tests/vm/guest.py                     interactive: lines run in the guest,
+                                                                "qmp CMD {json args}" goes to QMP
+        /usr/bin/python3 tests/vm/guest.py -c 'dmesg | tail'   run commands, print, shut down
+        ... --plug usb-tablet                                   hot-plug devices first
+    Needs `make vm` (kernel + initramfs) first."""
+    import argparse
+    ap = argparse.ArgumentParser(description=_main.__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-c", dest="commands", action="append", default=[], help="guest command")
+    ap.add_argument("--plug", action="append", default=[], help="QEMU USB device to hot-plug")
+    ap.add_argument("--verbose-kernel", action="store_true", help="boot without 'quiet'")
+    opts = ap.parse_args()
+    with Guest(quiet=not opts.verbose_kernel) as g:
+        print(f"guest up in {g.timings['boot_s']:.1f} s, kernel {g.kernel_release}, logs in {g.run_dir}")
+        for i, driver in enumerate(opts.plug):
+            g.device_add(driver, f"plug{i}")
+        rc = 0
+        for cmd in opts.commands:
+            rc, out = g.sh(cmd, timeout=120)
+            print(out, end="")
+        if opts.commands:
+            return rc
+        while True:
+            try:
+                line = input("guest# ")
+            except EOFError:
+                print()
+                return 0
+            try:
+                if line.startswith("qmp "):
+                    name, _, args = line[4:].strip().partition(" ")
+                    print(json.dumps(g.qmp(name, **(json.loads(args) if args else {})), indent=1))
+                elif line.strip():
+                    rc, out = g.sh(line, timeout=300)
+                    print(out + (f"[rc {rc}]" if rc else ""), end="" if rc == 0 else "\n")
+            except GuestError as e:
+                print(f"error: {e}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -7,6 +7,8 @@
  *  - it builds a Ghostwatch__V1__Event (strings and sub-messages from agent->arena) and calls
  *    agent_emit(), which stamps event_id and time (the kernel's time of the record being
  *    dispatched, else now) and hands it to every sink (debug view, batches);
+ *  - to be matched against the rules, it calls detections_on_exec/flow/device/netif()
+ *    (detections.h) right after agent_emit(), with the emitted event's id and time as evidence;
  *  - periodic work (flow windows, evictions) goes in agent_tick(), called every tick_ms;
  *  - its drops and evictions are reported by agent_fill_stats().
  */

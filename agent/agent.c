@@ -210,8 +210,10 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 {
 	uint64_t drops[GW_DROP_CATEGORY_MAX + 2];
 	const char *dnames[GW_DROP_CATEGORY_MAX + 2];
-	static const char *const evict_names[] = { "proc_exited", "proc_live", "flows", "dns_cache" };
-	uint64_t evictions[4] = { a->procs.evicted_exited, a->procs.evicted_live };
+	static const char *const evict_names[] = { "proc_exited", "proc_live", "findings", "flows",
+						   "dns_cache" };
+	struct gw_findings_stats fstats = { 0 };
+	uint64_t evictions[5] = { 0 };
 	const char *net_names[48];
 	uint64_t net_values[48];
 	size_t n_net = net_counters(&a->net, net_names, net_values, 48);
@@ -220,6 +222,11 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 
 	if (!ev || !st)
 		return NULL;
+	if (a->detections.findings)
+		gw_findings_get_stats(a->detections.findings, &fstats);
+	evictions[0] = a->procs.evicted_exited;
+	evictions[1] = a->procs.evicted_live;
+	evictions[2] = fstats.evicted;
 	ghostwatch__v1__event__init(ev);
 	ghostwatch__v1__agent_stats__init(st);
 	collect_drops(a, drops, dnames);
@@ -228,11 +235,11 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 	st->drops = counters_proto(a, dnames, drops, GW_DROP_CATEGORY_MAX + 2, &st->n_drops, true);
 	for (size_t i = 0; i < n_net; i++) {
 		if (!strcmp(net_names[i], "flow_evictions"))
-			evictions[2] = net_values[i];
-		else if (!strcmp(net_names[i], "dns_cache_evictions"))
 			evictions[3] = net_values[i];
+		else if (!strcmp(net_names[i], "dns_cache_evictions"))
+			evictions[4] = net_values[i];
 	}
-	st->evictions = counters_proto(a, evict_names, evictions, 4, &st->n_evictions, true);
+	st->evictions = counters_proto(a, evict_names, evictions, 5, &st->n_evictions, true);
 	if (a->opt.net.enabled)
 		st->network = counters_proto(a, net_names, net_values, n_net, &st->n_network, true);
 	st->hooks = gw_arena_alloc(&a->arena, (size_t)a->hooks.n_status * sizeof(*st->hooks));
@@ -292,6 +299,7 @@ void agent_tick(struct gw_agent *a, uint64_t now_ns)
 {
 	if (now_ns - a->last_evict_ns >= 1000000000ULL) {
 		proc_table_evict_expired(&a->procs, now_ns);
+		detections_tick(a, gw_now_realtime_ns());
 		a->last_evict_ns = now_ns;
 	}
 	net_tick(&a->net, now_ns);
@@ -309,10 +317,16 @@ int agent_start(struct gw_agent *a)
 	char err[256];
 	int ret;
 
+	ret = detections_init(&a->detections, a->opt.rules_dir, a->opt.rules_user_dir, NULL);
+	if (ret) {
+		fprintf(stderr, "ghostwatch: detections: out of memory\n");
+		return -ENOMEM;
+	}
 	ret = procfs_seed(&a->procs, &a->boot, a->opt.proc_root);
 	if (ret < 0)
 		fprintf(stderr, "ghostwatch: reading %s: %s (continuing without a seed)\n",
 			a->opt.proc_root, strerror(-ret));
+	detections_scan_running(a);
 	ret = hooks_load_process(&a->hooks, &a->opt.hooks, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "ghostwatch: %s\n", err);
@@ -388,6 +402,8 @@ static void handle_signals(struct gw_agent *a)
 	while (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 			a->stopping = true;
+		else if (si.ssi_signo == SIGHUP)
+			detections_reload(a);
 	}
 }
 
@@ -437,6 +453,7 @@ void agent_destroy(struct gw_agent *a)
 {
 	net_destroy(&a->net);
 	hooks_close(&a->hooks);
+	detections_free(&a->detections);
 	proc_table_free(&a->procs);
 	gw_arena_free(&a->arena);
 	if (a->epoll_fd >= 0)

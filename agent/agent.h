@@ -7,6 +7,8 @@
  *  - it builds a Ghostwatch__V1__Event (strings and sub-messages from agent->arena) and calls
  *    agent_emit(), which stamps event_id and time (the kernel's time of the record being
  *    dispatched, else now) and hands it to every sink (debug view, batches);
+ *  - to be matched against the rules, it calls detections_on_exec/flow/device/netif()
+ *    (detections.h) right after agent_emit(), with the emitted event's id and time as evidence;
  *  - periodic work (flow windows, evictions) goes in agent_tick(), called every tick_ms;
  *  - its drops and evictions are reported by agent_fill_stats().
  */
@@ -21,6 +23,7 @@
 #include "ghostwatch.pb-c.h"
 
 #include "arena.h"
+#include "detections.h"
 #include "hooks.h"
 #include "network.h"
 #include "proc_id.h"
@@ -51,6 +54,8 @@ struct gw_options {
 	uint32_t ancestors_max;	   /* ancestry depth attached to exec events */
 	const char *proc_root;
 	struct gw_net_options net;
+	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
+	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
 };
 
 void gw_options_defaults(struct gw_options *o);
@@ -71,6 +76,7 @@ struct gw_agent {
 	int n_sinks;
 	struct gw_counters counters;
 	struct gw_net net;
+	struct gw_detections detections;
 	uint64_t next_event_id;
 	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
 	uint64_t record_time_ns;    /* wall time of the record being dispatched, 0 outside */

@@ -42,6 +42,10 @@ static void usage(FILE *out)
 	      "  --flow-window=SECONDS   emit aggregated flows this often (default 10)\n"
 	      "  --flow-table-max=N      flows kept per window before the oldest is emitted early\n"
 	      "                          (default 16384)\n"
+	      "  --rules=DIR             shipped rule files (default: rules/ of the build tree, else\n"
+	      "                          /usr/share/ghostwatch/rules)\n"
+	      "  --rules-d=DIR           local rules that add or override by id (default\n"
+	      "                          /etc/ghostwatch/rules.d); SIGHUP reloads both\n"
 	      "\n"
 	      "  -h, --help              this help\n"
 	      "  -V, --version           print the version\n",
@@ -79,6 +83,8 @@ enum {
 	OPT_TCP_HOOKS,
 	OPT_FLOW_WINDOW,
 	OPT_FLOW_MAX,
+	OPT_RULES,
+	OPT_RULES_D,
 };
 
 static const struct option debug_options[] = {
@@ -96,6 +102,8 @@ static const struct option debug_options[] = {
 	{ "tcp-hooks", required_argument, NULL, OPT_TCP_HOOKS },
 	{ "flow-window", required_argument, NULL, OPT_FLOW_WINDOW },
 	{ "flow-table-max", required_argument, NULL, OPT_FLOW_MAX },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "rules-d", required_argument, NULL, OPT_RULES_D },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -198,6 +206,12 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			if (parse_u64("flow-table-max", optarg, 16, 1u << 22, &n))
 				return -1;
 			o->net.flow_table_max = (uint32_t)n;
+			break;
+		case OPT_RULES:
+			o->rules_dir = optarg;
+			break;
+		case OPT_RULES_D:
+			o->rules_user_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);

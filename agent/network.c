@@ -9,6 +9,8 @@
 #include <bpf/bpf.h>
 
 #include "agent.h"
+#include "detections.h"
+#include "rules_load.h"
 #include "gw_events.h"
 #include "net_sockets.h"
 #include "process_events.h"
@@ -234,6 +236,30 @@ static enum flow_failure failure_of(uint32_t tcp_result)
 	}
 }
 
+/*
+ * Hand a connection to the rules (detections.h), right after its event so the finding's evidence
+ * names it. Inbound, the port that says what it is is ours (RustDesk listening on 21118), not the
+ * peer's ephemeral one, so that is the port the rules see. Subject: the process's exe (one finding
+ * per tool, not per peer).
+ */
+static void match_connection(struct gw_agent *a, const Ghostwatch__V1__Connection *c,
+			     const struct gw_net_tuple *tu, const char *dns_name, const gw_event_t *ev)
+{
+	bool inbound = tu->direction == FLOW_INBOUND;
+	struct gw_flow_input in = {
+		.protocol = tu->protocol,
+		.family = AF_INET6, /* 16 bytes, v4-mapped for IPv4: the matcher handles both */
+		.direction = inbound ? GW_DIR_INBOUND : GW_DIR_OUTBOUND,
+		.remote_port = inbound ? tu->local_port : tu->remote_port,
+		.dns_name = dns_name,
+	};
+	const Ghostwatch__V1__Process *p = c->process;
+	const char *subject = p && p->exe && *p->exe ? p->exe : p && p->comm ? p->comm : "unknown";
+
+	memcpy(in.remote_addr, tu->remote_addr, 16);
+	detections_on_flow(a, &in, subject, p ? p->process_id : 0, ev->event_id, ev->time_ns);
+}
+
 static void emit_connection(struct gw_net *n, const struct gw_net_task *task,
 			    const struct gw_net_tuple *tu, const char *dns_name, const char *result,
 			    const char *hook, uint64_t duration_ns, uint32_t error)
@@ -267,6 +293,7 @@ static void emit_connection(struct gw_net *n, const struct gw_net_task *task,
 	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_CONNECT;
 	ev->connect = c;
 	agent_emit(a, ev);
+	match_connection(a, c, tu, dns_name, ev);
 }
 
 static void add_to_flow(struct gw_net *n, const struct gw_net_task *task,

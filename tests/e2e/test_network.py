@@ -472,3 +472,17 @@ def test_forged_dns_answer_is_not_believed(net_agent, netns):
         server.wait()
     rc, stats = net_agent.stop()
     assert rc == 0 and counter(stats, "network", "dns_answers_unsolicited") >= 1
+
+
+def test_connection_reaches_the_rules(net_agent):
+    """A datagram to RustDesk's rendezvous port raises the rule's finding, evidence = the connect."""
+    m = marker()
+    pid, _ = run_script("""
+        import socket
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 21116))
+    """, m)
+    c = net_agent.wait_for(connects(net_agent, pid, remote_port=21116), what="udp to 21116")
+    f = net_agent.wait_for(lambda e: e.get("type") == "finding" and
+                           e["finding"]["rule_id"] == "GW-RMM-0214", what="RustDesk finding")
+    finding = f["finding"]
+    assert c["event_id"] in [ev["event_id"] for ev in finding.get("evidence", [])], finding

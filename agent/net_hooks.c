@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -58,14 +59,81 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 }
 
 /* 0 when the object loads with exactly this choice; the kernel's -errno otherwise. */
-static int try_load(struct gw_hooks *h, const struct net_choice *c)
+#define VERIFIER_LOG_BYTES (4u << 20)
+
+/* The verifier's own words for a refusal: its last two lines before the instruction count (the
+ * instruction it stopped at, and why). */
+static void last_log_line(const char *log, char *out, size_t out_size)
+{
+	const char *end = log + strlen(log), *lines[2];
+	int lens[2], n = 0;
+
+	while (end > log && n < 2) {
+		const char *line_end, *line;
+
+		while (end > log && (end[-1] == '\n' || end[-1] == ' '))
+			end--;
+		line_end = end;
+		while (end > log && end[-1] != '\n')
+			end--;
+		line = end;
+		if (line_end > line && strncmp(line, "processed ", 10) &&
+		    strncmp(line, "verification time", 17) && strncmp(line, "stack depth", 11)) {
+			lines[n] = line;
+			lens[n++] = (int)(line_end - line);
+		}
+	}
+	if (n == 2)
+		snprintf(out, out_size, "%.*s | %.*s", lens[1], lines[1], lens[0], lines[0]);
+	else if (n == 1)
+		snprintf(out, out_size, "%.*s", lens[0], lines[0]);
+}
+
+/*
+ * Why a choice does not load: loads it once more with the verifier log on (only after a failure:
+ * a log costs verification time, and old kernels fail a load whose log overflows).
+ */
+static void refusal_reason(struct gw_hooks *h, const struct net_choice *c, char *out,
+			   size_t out_size)
+{
+	libbpf_print_fn_t old = libbpf_set_print(quiet);
+	struct gw_network *skel = open_with(h, c);
+	char *log = skel ? calloc(1, VERIFIER_LOG_BYTES) : NULL;
+	struct bpf_program *p;
+
+	out[0] = '\0';
+	if (log) {
+		bpf_object__for_each_program(p, skel->obj) {
+			if (!bpf_program__autoload(p))
+				continue;
+			log[0] = '\0';
+			bpf_program__set_log_buf(p, log, VERIFIER_LOG_BYTES);
+			bpf_program__set_log_level(p, 1);
+			break; /* one buffer: the choices probed here hold one kind of program */
+		}
+		if (gw_network__load(skel))
+			last_log_line(log, out, out_size);
+	}
+	free(log);
+	gw_network__destroy(skel);
+	libbpf_set_print(old);
+}
+
+static int try_load(struct gw_hooks *h, const struct net_choice *c, char *why, size_t why_size,
+		    const char *what)
 {
 	libbpf_print_fn_t old = libbpf_set_print(quiet);
 	struct gw_network *skel = open_with(h, c);
 	int err = skel ? gw_network__load(skel) : -errno;
+	char verifier[200];
 
 	gw_network__destroy(skel);
 	libbpf_set_print(old);
+	if (err && why && !why[0]) {
+		refusal_reason(h, c, verifier, sizeof(verifier));
+		snprintf(why, why_size, "%s refused: %s%s%s%s", what, strerror(-err),
+			 verifier[0] ? " (verifier: " : "", verifier, verifier[0] ? ")" : "");
+	}
 	return err;
 }
 
@@ -151,27 +219,20 @@ int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_
 
 		if (f == GW_HOOK_RAW_TP)
 			continue; /* raw_tp gives no more than tp_btf here and needs its own body */
-		ret = try_load(h, &only);
+		ret = try_load(h, &only, why_tcp, sizeof(why_tcp), hooks_flavour_name(f));
 		if (!ret) {
 			c.tcp = f;
 			break;
 		}
-		if (!why_tcp[0])
-			snprintf(why_tcp, sizeof(why_tcp), "%s refused: %s", hooks_flavour_name(f),
-				 strerror(-ret));
 		if (o->tcp_flavour != GW_HOOK_AUTO)
 			break;
 	}
-	if (c.udp && (ret = try_load(h, &(struct net_choice){ .udp = true,
-							     .wakeup_bytes = o->wakeup_bytes }))) {
-		snprintf(why_udp, sizeof(why_udp), "cgroup/sock_addr refused: %s", strerror(-ret));
+	if (c.udp && try_load(h, &(struct net_choice){ .udp = true, .wakeup_bytes = o->wakeup_bytes },
+			      why_udp, sizeof(why_udp), "cgroup/sock_addr"))
 		c.udp = false;
-	}
-	if (c.dns && (ret = try_load(h, &(struct net_choice){ .dns = true,
-							     .wakeup_bytes = o->wakeup_bytes }))) {
-		snprintf(why_dns, sizeof(why_dns), "cgroup_skb refused: %s", strerror(-ret));
+	if (c.dns && try_load(h, &(struct net_choice){ .dns = true, .wakeup_bytes = o->wakeup_bytes },
+			      why_dns, sizeof(why_dns), "cgroup_skb"))
 		c.dns = false;
-	}
 
 	nh->skel = open_with(h, &c);
 	if (!nh->skel || (ret = gw_network__load(nh->skel))) {

@@ -486,3 +486,30 @@ def test_connection_reaches_the_rules(net_agent):
                            e["finding"]["rule_id"] == "GW-RMM-0214", what="RustDesk finding")
     finding = f["finding"]
     assert c["event_id"] in [ev["event_id"] for ev in finding.get("evidence", [])], finding
+
+
+def test_connect_timeout_is_classified(net_agent, netns):
+    """SYNs dropped by a listener whose accept queue is full: the connect times out."""
+    ns = netns.add("tmo")
+    sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.tcp_syn_retries=1")
+    m = marker()
+    pid, out = run_script("""
+        import errno, socket, time
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(0)   # never accepts
+        port = srv.getsockname()[1]
+        fill = socket.create_connection(("127.0.0.1", port))   # the one queue slot
+        c = socket.socket(); c.settimeout(30)
+        try:
+            c.connect(("127.0.0.1", port))
+            print("connected", port)
+        except OSError as e:
+            print(errno.errorcode.get(e.errno, e.errno) if e.errno else "timeout", port)
+    """, m, netns=ns, timeout=60)
+    what, port = out.split()
+    assert what == "ETIMEDOUT", out
+    c = net_agent.wait_for(connects(net_agent, pid, remote_port=int(port), result="timeout"),
+                           what="timed-out connect")["connect"]
+    assert c["error"] == 110 and int(c["duration_ns"]) > 1_000_000_000
+    # the queue-filling connection may have closed an earlier window's flow of the same key
+    net_agent.wait_for(flows(pid, remote_port=int(port), direction="outbound",
+                             failed_timeout="1"), timeout=8, what="flow with the timeout")

@@ -513,3 +513,23 @@ def test_connect_timeout_is_classified(net_agent, netns):
     # the queue-filling connection may have closed an earlier window's flow of the same key
     net_agent.wait_for(flows(pid, remote_port=int(port), direction="outbound",
                              failed_timeout="1"), timeout=8, what="flow with the timeout")
+
+
+def test_reset_by_peer_is_counted(net_agent):
+    m = marker()
+    pid, out = run_script("""
+        import socket, struct
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+        port = srv.getsockname()[1]
+        c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); a.close()
+        try:
+            c.recv(10)
+        except ConnectionResetError:
+            pass
+        c.close()
+        print(port)
+    """, m)
+    port = int(out)
+    net_agent.wait_for(flows(pid, remote_port=port, direction="outbound", failed_reset="1"),
+                       timeout=8, what="outbound flow with the reset")

@@ -205,10 +205,11 @@ def report(path):
                 if (r["workload"], r["rate"], r["config"]) == (workload, rate, "baseline")}
         base_cpu = med([r["loop"]["cpu_total_us"] / max(r["loop"]["ops"], 1)
                         for r in base.values()])
-        rows.append([workload, str(rate), "no agent", fmt(med([r["loop"]["achieved_rate"]
-                                                               for r in base.values()])),
-                     fmt(base_cpu), "1.00", "–", "–", "–", "–", "–", "–", "–",
-                     fmt(med([r["loop"]["late_ticks"] for r in base.values()]), ".0f")])
+        if base:
+            rows.append([workload, str(rate), "no agent", fmt(med([r["loop"]["achieved_rate"]
+                                                                   for r in base.values()])),
+                         fmt(base_cpu), "1.00", "–", "–", "–", "–", "–", "–", "–",
+                         fmt(med([r["loop"]["late_ticks"] for r in base.values()]), ".0f")])
         for config in configs:
             runs = [r for r in recs
                     if (r["workload"], r["rate"], r["config"]) == (workload, rate, config)]
@@ -237,8 +238,9 @@ def report(path):
             cpu = [m["cpu_pct"] for m in ms]
             rows.append([
                 workload, str(rate), config,
-                fmt(med([r["loop"]["achieved_rate"] for r in runs])),
-                fmt(med([r["loop"]["cpu_total_us"] / max(r["loop"]["ops"], 1) for r in runs])),
+                fmt(med([r["loop"]["achieved_rate"] or None for r in runs])),
+                fmt(med([r["loop"]["cpu_total_us"] / r["loop"]["ops"] if r["loop"]["ops"]
+                         else None for r in runs])),
                 fmt(med(ratios), ".3f"),
                 f"{fmt(med(cpu), '.2f')} ({fmt(min(cpu), '.2f')}–{fmt(max(cpu), '.2f')})",
                 fmt(med([m["us_per_event"] for m in ms]), ".2f"),

@@ -4,7 +4,7 @@
 # and prints the table.
 #
 # Knobs (environment):
-#   BENCH_WORKLOADS      workloads to run, in order              (default: exec)
+#   BENCH_WORKLOADS      workloads to run, in order              (default: idle exec)
 #   BENCH_EXEC_RATES     exec/s                                  (default: 200 500 1000)
 #   BENCH_CONNECT_RATES  loopback connects/s                     (default: 2000 10000)
 #   BENCH_SECONDS        seconds per run                         (default: 10)
@@ -16,7 +16,7 @@
 #
 # A workload is two functions: workload_<name>_rates (prints its rates) and
 # workload_<name>_run RATE SECONDS (runs the generator, prints its one JSON line). Add both and name
-# the workload in BENCH_WORKLOADS.
+# the workload in BENCH_WORKLOADS. A workload_<name>_no_baseline function skips the no-agent run.
 #
 # Needs root: kernel.bpf_stats_enabled is set to 1 for the BPF run times and put back as it was on
 # any exit.
@@ -26,13 +26,22 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 OUT=$BUILD/bench
 PY=/usr/bin/python3
-WORKLOADS=${BENCH_WORKLOADS:-exec}
+WORKLOADS=${BENCH_WORKLOADS:-idle exec}
 SECS=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-3}
 SETTLE=${BENCH_SETTLE:-1}
 read -r -a AGENT <<<"${BENCH_AGENT:-$BUILD/ghostwatch debug --json}"
 
 # --- workloads -------------------------------------------------------------------------------------
+# idle: no load, so the agent's floor (timers, background activity of this shared host).
+workload_idle_rates() { echo 0; }
+workload_idle_no_baseline() { :; }
+workload_idle_run() {
+	sleep "$2"
+	printf '{"workload":"idle","target_rate":0,"ops":0,"failures":0,"wall_s":%s,' "$2"
+	printf '"achieved_rate":0,"cpu_self_us":0,"cpu_children_us":0,"cpu_total_us":0,"late_ticks":0}\n'
+}
+
 workload_exec_rates() { echo "${BENCH_EXEC_RATES:-200 500 1000}"; }
 workload_exec_run() { "$OUT/exec_rate" --rate "$1" --seconds "$2"; }
 
@@ -142,7 +151,7 @@ echo "bench: workloads '$WORKLOADS', $SECS s per run, $RUNS rounds, agent: ${AGE
 for w in $WORKLOADS; do
 	for rate in $("workload_${w}_rates"); do
 		for ((run = 1; run <= RUNS; run++)); do
-			run_baseline "$w" "$rate" "$run"
+			declare -F "workload_${w}_no_baseline" >/dev/null || run_baseline "$w" "$rate" "$run"
 			for i in "${!VARIANT_NAMES[@]}"; do
 				run_with_agent "$w" "$rate" "$run" "${VARIANT_NAMES[$i]}" "${VARIANT_ARGS[$i]}"
 			done

@@ -208,7 +208,7 @@ def report(path):
         if base:
             rows.append([workload, str(rate), "no agent", fmt(med([r["loop"]["achieved_rate"]
                                                                    for r in base.values()])),
-                         fmt(base_cpu), "1.00", "–", "–", "–", "–", "–", "–", "–",
+                         fmt(base_cpu), "1.00", "–", "–", "–", "–", "–", "–", "–", "–",
                          fmt(med([r["loop"]["late_ticks"] for r in base.values()]), ".0f")])
         for config in configs:
             runs = [r for r in recs
@@ -243,6 +243,7 @@ def report(path):
                          else None for r in runs])),
                 fmt(med(ratios), ".3f"),
                 f"{fmt(med(cpu), '.2f')} ({fmt(min(cpu), '.2f')}–{fmt(max(cpu), '.2f')})",
+                fmt(med([m["cpu_ticks_pct"] for m in ms]), ".1f"),
                 fmt(med([m["us_per_event"] for m in ms]), ".2f"),
                 fmt(med([m["events"] for m in ms]), ".0f"),
                 fmt(med([m["drops"] for m in ms]), ".0f"),
@@ -253,7 +254,8 @@ def report(path):
                 fmt(med([r["loop"]["late_ticks"] for r in runs]), ".0f"),
             ])
     head = ["workload", "target/s", "config", "achieved/s", "loop CPU µs/op",
-            "loop slowdown", "agent CPU % of a core (min–max)", "agent CPU µs/event",
+            "loop slowdown", "agent CPU % of a core (min–max)", "same from stat ticks",
+            "agent CPU µs/event",
             "events", "drops", "BPF ns/run per program", "BPF µs/op", "agent RSS MiB",
             "late ticks"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -262,7 +264,9 @@ def report(path):
     out.append("")
     out.append(f"Medians of {runs} rounds; each round runs every configuration back to back, and "
                "the slowdown is the ratio of loop CPU per op (own + children) with the agent to "
-               "without it in the same round.")
+               "without it in the same round. Agent CPU is schedstat run time (ns) over the "
+               "loop's wall time; the stat-ticks column is the 10 ms-granular utime+stime "
+               "cross-check.")
     for n in sorted(notes):
         out.append(f"Note: {n}.")
     print("\n".join(out))

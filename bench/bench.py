@@ -96,9 +96,11 @@ def counters(obj):
 
 
 def agent_summary(paths):
-    """The last `stats` object any of the agent's outputs holds, else its summary line."""
-    stats = None
-    summary_line = None
+    """The agent's final counters: its last `stats` JSON object if one reached the file (stdout is
+    /dev/null in the bench, so usually not), else its summary line on stderr, which reads
+    `summary: events exec=N exit=N fork=N; drops exec=N ... (total N); evicted proc_exited=N ...`.
+    Also the `live hooks:` line, so the report says which hooks were measured."""
+    stats = summary_line = hooks = None
     for path in paths:
         try:
             text = read(path)
@@ -113,25 +115,35 @@ def agent_summary(paths):
                     continue
                 if obj.get("type") == "stats":
                     stats = obj.get("stats", obj)
+            elif "live hooks:" in line:
+                hooks = line.split("live hooks:", 1)[1].strip()
             elif re.search(r"\bevents?\b", line) and re.search(r"\bdrops?\b", line):
                 summary_line = line
     if stats is not None:
-        return {"events": counters(stats.get("events")), "drops": counters(stats.get("drops")),
-                "source": "stats"}
-    if summary_line is not None:
-        return parse_summary_line(summary_line)
-    return None
+        out = {"events": counters(stats.get("events")), "drops": counters(stats.get("drops")),
+               "source": "stats"}
+    elif summary_line is not None:
+        out = parse_summary_line(summary_line)
+    else:
+        return None
+    out["hooks"] = hooks
+    return out
 
 
 def parse_summary_line(line):
-    """`... events: exec=N exit=N ... drops: exec=N ...` -> the two counter sets."""
-    m = re.search(r"\bevents?\b[:=]?\s*(.*?)\s*\bdrops?\b[:=]?\s*(.*)$", line)
-    pair = re.compile(r"([\w./-]+)[=:]\s*(\d+)")
-    if not m:
-        return None
-    return {"events": {k: int(v) for k, v in pair.findall(m.group(1))},
-            "drops": {k: int(v) for k, v in pair.findall(m.group(2))},
-            "source": "summary line"}
+    """Each ';'-separated part is a heading word followed by name=value pairs."""
+    out = {"events": {}, "drops": {}, "source": "summary line"}
+    pair = re.compile(r"([\w./-]+)=(\d+)")
+    for part in line.split(";"):
+        part = part.split(":", 1)[1] if part.lstrip().startswith("summary:") else part
+        words = part.split()
+        if not words:
+            continue
+        head = words[0].rstrip(":").lower()
+        key = "events" if head.startswith("event") else "drops" if head.startswith("drop") \
+            else head
+        out[key] = {k: int(v) for k, v in pair.findall(part)}
+    return out
 
 
 def record(args):
@@ -230,6 +242,8 @@ def report(path):
                 if r["agent"]["exit_status"] != 0:
                     notes.add(f"{config}: the agent exited with status "
                               f"{r['agent']['exit_status']} in round {r['run']} at {rate}/s")
+                if r["agent"]["summary"] and r["agent"]["summary"].get("hooks"):
+                    notes.add(f"{config}: live hooks {r['agent']['summary']['hooks']}")
                 if r["agent"]["summary"] is None:
                     notes.add(f"{config}: no event/drop summary could be parsed from the agent")
             progs = sorted({n for m in ms for n in m["bpf_progs"]})

@@ -10,8 +10,10 @@
 #   BENCH_SECONDS        seconds per run                         (default: 10)
 #   BENCH_RUNS           rounds; each runs every configuration   (default: 3)
 #   BENCH_AGENT          agent command line, stdout to /dev/null (default: build/ghostwatch debug --json)
-#   BENCH_VARIANTS       extra agent configurations, ';'-separated "name=extra args"
-#                        (e.g. "wake-every-record=--wakeup-bytes 0"); "agent" (no extra args) always runs
+#   BENCH_VARIANTS       extra agent configurations, ';'-separated "name=extra args"; "agent" (no
+#                        extra args) always runs. Default: wake-every-record=--wakeup-bytes=0, the
+#                        ring buffer waking the reader on every record, to show what the
+#                        BPF_RB_NO_WAKEUP discipline saves. BENCH_VARIANTS= (empty) runs "agent" only.
 #   BENCH_SETTLE         seconds to let the agent finish starting (/proc seed) before measuring (1)
 #
 # A workload is two functions: workload_<name>_rates (prints its rates) and
@@ -77,7 +79,7 @@ sysctl -q -w kernel.bpf_stats_enabled=1
 # Agent variants: "agent" plus BENCH_VARIANTS. Parallel arrays: name, extra args.
 VARIANT_NAMES=(agent)
 VARIANT_ARGS=("")
-IFS=';' read -r -a extra <<<"${BENCH_VARIANTS:-}"
+IFS=';' read -r -a extra <<<"${BENCH_VARIANTS-wake-every-record=--wakeup-bytes=0}"
 for v in "${extra[@]}"; do
 	[[ -n $v ]] || continue
 	VARIANT_NAMES+=("${v%%=*}")

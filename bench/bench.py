@@ -212,6 +212,7 @@ def report(path):
 
     rows = []
     notes = set()
+    foreign = []  # tracing programs loaded by other people during each agent run
     for workload, rate in keys:
         base = {r["run"]: r for r in recs
                 if (r["workload"], r["rate"], r["config"]) == (workload, rate, "baseline")}
@@ -220,7 +221,7 @@ def report(path):
         if base:
             rows.append([workload, str(rate), "no agent", fmt(med([r["loop"]["achieved_rate"]
                                                                    for r in base.values()])),
-                         fmt(base_cpu), "1.00", "–", "–", "–", "–", "–", "–", "–", "–",
+                         fmt(base_cpu), "1.00", "–", "–", "–", "–", "–", "–", "–", "–", "–",
                          fmt(med([r["loop"]["late_ticks"] for r in base.values()]), ".0f")])
         for config in configs:
             runs = [r for r in recs
@@ -237,8 +238,7 @@ def report(path):
                     # ratio within one round is what means something.
                     ratios.append((r["loop"]["cpu_total_us"] / max(r["loop"]["ops"], 1)) /
                                   (b["loop"]["cpu_total_us"] / max(b["loop"]["ops"], 1)))
-                if m["foreign"]:
-                    notes.add(f"{m['foreign']} tracing programs of other users were loaded")
+                foreign.append(m["foreign"])
                 if r["agent"]["exit_status"] != 0:
                     notes.add(f"{config}: the agent exited with status "
                               f"{r['agent']['exit_status']} in round {r['run']} at {rate}/s")
@@ -263,6 +263,8 @@ def report(path):
                 fmt(med([m["drops"] for m in ms]), ".0f"),
                 bpf,
                 fmt(med([m["bpf_us_per_op"] for m in ms]), ".2f"),
+                fmt(med([m["bpf_us_per_op"] for m in ms]) and base_cpu and
+                    100.0 * med([m["bpf_us_per_op"] for m in ms]) / base_cpu, ".1f"),
                 fmt(med([m["rss_kib"] for m in ms]) and med([m["rss_kib"] for m in ms]) / 1024,
                     ".1f"),
                 fmt(med([r["loop"]["late_ticks"] for r in runs]), ".0f"),
@@ -270,7 +272,7 @@ def report(path):
     head = ["workload", "target/s", "config", "achieved/s", "loop CPU µs/op",
             "loop slowdown", "agent CPU % of a core (min–max)", "same from stat ticks",
             "agent CPU µs/event",
-            "events", "drops", "BPF ns/run per program", "BPF µs/op", "agent RSS MiB",
+            "events", "drops", "BPF ns/run per program", "BPF µs/op", "BPF % of op cost", "agent RSS MiB",
             "late ticks"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -278,9 +280,14 @@ def report(path):
     out.append("")
     out.append(f"Medians of {runs} rounds; each round runs every configuration back to back, and "
                "the slowdown is the ratio of loop CPU per op (own + children) with the agent to "
-               "without it in the same round. Agent CPU is schedstat run time (ns) over the "
+               "without it in the same round; BPF % of op cost is the agent's BPF run time per op over "
+               "the no-agent loop CPU per op, a steadier estimate of the same slowdown. Agent CPU is schedstat run time (ns) over the "
                "loop's wall time; the stat-ticks column is the 10 ms-granular utime+stime "
                "cross-check.")
+    if any(foreign):
+        out.append(f"Note: other people's tracing programs loaded during the agent runs: "
+                   f"{min(foreign)}–{max(foreign)} (they may hook the same paths; this host is "
+                   f"shared).")
     for n in sorted(notes):
         out.append(f"Note: {n}.")
     print("\n".join(out))

@@ -6,6 +6,7 @@
   bench.py agent-summary LOG...    the agent's final event and drop counters, parsed from its output
   bench.py record ...              one raw result line (see run.sh) from the pieces above
   bench.py report RAW.jsonl        the Markdown table of medians, to stdout
+  bench.py hold-stats              keep BPF run-time stats on until killed (see below)
 
 CPU time: /proc/PID/stat utime+stime tick at 10 ms (CLK_TCK 100), too coarse for an agent that
 should use well under 1% of a core over a 10 s window, so the figure used is the sum over the
@@ -15,10 +16,15 @@ are recorded alongside as a cross-check.
 BPF programs: the agent's own, found through the prog_id of the bpf-prog and bpf_link fds it holds
 (/proc/PID/fdinfo), not by name: on this shared machine other people load programs of the same
 name. Their run_time_ns / run_cnt come from `bpftool prog show --json` (kernel.bpf_stats_enabled=1,
-set by run.sh).
+set by run.sh). Other people on this host set and reset that sysctl too, which switched the stats
+off in the middle of runs; the sysctl and BPF_ENABLE_STATS each hold their own reference on the
+kernel's stats switch, so run.sh also keeps a BPF_ENABLE_STATS fd open (hold-stats) for the whole
+bench, and a program whose run count did not move is reported as unknown, never as 0 ns.
 """
+import ctypes
 import json
 import os
+import signal
 import re
 import statistics
 import subprocess
@@ -81,6 +87,24 @@ def snapshot(pid):
     hwm = re.search(r"^VmHWM:\s*(\d+)", read(f"/proc/{pid}/status"), re.M)
     return {"cpu_ns": cpu_ns, "cpu_ticks_us": cpu_ticks_us, "progs": progs,
             "rss_hwm_kib": int(hwm.group(1)) if hwm else None}
+
+
+SYS_BPF_X86_64 = 321
+BPF_ENABLE_STATS = 32
+BPF_STATS_RUN_TIME = 0
+
+
+def hold_stats():
+    """bpf(BPF_ENABLE_STATS): run-time stats stay on while the returned fd is open."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = ctypes.c_uint32(BPF_STATS_RUN_TIME)
+    fd = libc.syscall(SYS_BPF_X86_64, BPF_ENABLE_STATS, ctypes.byref(attr), ctypes.sizeof(attr))
+    if fd < 0:
+        sys.exit(f"bench.py: BPF_ENABLE_STATS: {os.strerror(ctypes.get_errno())}")
+    print("holding", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        signal.pause()
 
 
 def foreign_progs(pid):
@@ -184,7 +208,9 @@ def agent_metrics(rec):
         pb = b["progs"].get(pid_, {"run_time_ns": 0, "run_cnt": 0})
         runs = pe["run_cnt"] - pb["run_cnt"]
         progs[pe["name"]] = (pe["run_time_ns"] - pb["run_time_ns"], runs)
-    bpf_ns = sum(t for t, _ in progs.values())
+    # A run count that did not move means the stats were off (or nothing ran): unknown, not 0.
+    stats_seen = bool(progs) and all(r > 0 for _, r in progs.values())
+    bpf_ns = sum(t for t, _ in progs.values()) if stats_seen else None
     return {
         "cpu_pct": 100.0 * cpu_ns / 1e9 / wall,
         "cpu_ticks_pct": 100.0 * (e["cpu_ticks_us"] - b["cpu_ticks_us"]) / 1e6 / wall,
@@ -192,7 +218,8 @@ def agent_metrics(rec):
         "events": events,
         "drops": drops,
         "bpf_progs": {n: (t / r if r else None) for n, (t, r) in progs.items()},
-        "bpf_us_per_op": bpf_ns / 1e3 / loop["ops"] if progs and loop["ops"] else None,
+        "bpf_us_per_op": bpf_ns / 1e3 / loop["ops"] if bpf_ns is not None and loop["ops"]
+        else None,
         "rss_kib": e.get("rss_hwm_kib"),
         "foreign": a["foreign_progs"],
     }
@@ -305,6 +332,8 @@ def main():
         record(args)
     elif cmd == "report":
         report(args[0])
+    elif cmd == "hold-stats":
+        hold_stats()
     else:
         sys.exit(f"bench.py: unknown command {cmd}")
 

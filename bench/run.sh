@@ -65,16 +65,22 @@ RESULTS=$OUT/results.md
 : >"$RAW"
 
 AGENT_PID=
+STATS_HOLDER_PID=
 STATS_BEFORE=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
 	if [[ -n $AGENT_PID ]] && kill -0 "$AGENT_PID" 2>/dev/null; then
 		kill -KILL "$AGENT_PID" 2>/dev/null || true
 	fi
+	[[ -z $STATS_HOLDER_PID ]] || kill -TERM "$STATS_HOLDER_PID" 2>/dev/null || true
 	sysctl -q -w kernel.bpf_stats_enabled="$STATS_BEFORE" || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 sysctl -q -w kernel.bpf_stats_enabled=1
+# Others on this host flip the sysctl too; a BPF_ENABLE_STATS fd keeps the stats on regardless.
+coproc STATS_HOLDER { exec $PY bench/bench.py hold-stats; }
+STATS_HOLDER_PID=$STATS_HOLDER_PID
+read -r -u "${STATS_HOLDER[0]}" _ || die "could not enable BPF run-time stats (BPF_ENABLE_STATS)"
 
 # Agent variants: "agent" plus BENCH_VARIANTS. Parallel arrays: name, extra args.
 VARIANT_NAMES=(agent)

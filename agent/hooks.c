@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
 #include <bpf/bpf.h>
 
 #include "process.skel.h"
@@ -64,6 +69,36 @@ static struct bpf_program *signal_prog(struct gw_process *skel, int sig, enum gw
 	default:
 		return NULL;
 	}
+}
+
+int hooks_attach(struct gw_hooks *h, struct bpf_program *prog)
+{
+	struct bpf_link *link;
+
+	if (h->n_links == GW_HOOK_LINKS_MAX)
+		return -ENOSPC;
+	link = bpf_program__attach(prog);
+	if (!link)
+		return -errno;
+	h->links[h->n_links++] = link;
+	return 0;
+}
+
+#define TRACEFS_MAGIC_NUMBER 0x74726163
+
+int hooks_ensure_tracefs(bool *mounted)
+{
+	struct statfs st;
+
+	*mounted = false;
+	if (!statfs("/sys/kernel/tracing", &st) && st.f_type == TRACEFS_MAGIC_NUMBER)
+		return 0;
+	if (!access("/sys/kernel/debug/tracing/events", F_OK))
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		return -errno;
+	*mounted = true;
+	return 0;
 }
 
 static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -186,10 +221,17 @@ int hooks_load_process(struct gw_hooks *h, const struct gw_hook_options *opt, ch
 					 why[sig][0] ? why[sig] : "no flavour serves it here");
 			continue;
 		}
-		if (!bpf_program__attach(p)) {
-			ret = -errno;
+		if (chosen[sig] == GW_HOOK_TP) {
+			bool mounted;
+
+			if (!hooks_ensure_tracefs(&mounted) && mounted)
+				hooks_set_status(h, "tracefs", "mounted:/sys/kernel/tracing", NULL);
+		}
+		ret = hooks_attach(h, p);
+		if (ret) {
 			snprintf(err, err_size, "attaching %s/%s: %s", hooks_flavour_name(chosen[sig]),
-				 tracepoints[sig], strerror(errno));
+				 tracepoints[sig], strerror(-ret));
+			hooks_close(h);
 			gw_process__destroy(skel);
 			return ret;
 		}
@@ -239,6 +281,9 @@ int hooks_read_drops(const struct gw_hooks *h, uint64_t out[GW_DROP_CATEGORY_MAX
 
 void hooks_close(struct gw_hooks *h)
 {
+	for (int i = 0; i < h->n_links; i++)
+		bpf_link__destroy(h->links[i]);
+	h->n_links = 0;
 	ring_buffer__free(h->ring);
 	h->ring = NULL;
 	gw_process__destroy(h->process);

@@ -44,9 +44,13 @@ struct gw_hook_status {
 
 struct gw_process;
 
+#define GW_HOOK_LINKS_MAX 32
+
 struct gw_hooks {
 	struct gw_process *process;
 	struct ring_buffer *ring;
+	struct bpf_link *links[GW_HOOK_LINKS_MAX];
+	int n_links;
 	int events_fd;
 	int drops_fd;
 	struct gw_hook_status status[GW_HOOK_STATUS_MAX];
@@ -56,6 +60,13 @@ struct gw_hooks {
 /* Loads and attaches the process programs; 0, or -errno with a message in err. */
 int hooks_load_process(struct gw_hooks *h, const struct gw_hook_options *opt, char *err,
 		       size_t err_size);
+
+/* Attaches `prog`, keeping the link so hooks_close() detaches it; 0 or -errno. */
+int hooks_attach(struct gw_hooks *h, struct bpf_program *prog);
+
+/* Mounts tracefs when it is missing: classic tracepoints are resolved through it. Returns 0 when
+ * it is (now) available; `mounted` says whether this call mounted it. */
+int hooks_ensure_tracefs(bool *mounted);
 
 /* Before loading another domain's object: make it use the shared ring buffer and drop counters. */
 int hooks_share_maps(const struct gw_hooks *h, struct bpf_map *events, struct bpf_map *drops);

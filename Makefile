@@ -47,7 +47,7 @@ ASAN_LIB_OBJS := $(call asan_obj,$(LIB_SRCS))
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all asan unit fuzz test run deps bench bench-net clean vmlinux-h vm
+.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h vm
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -139,11 +139,6 @@ run: deps
 bench: deps
 	$(MAKE) all bench-tools
 	bench/run.sh
-
-# The network benchmark (loopback connects at 2k and 10k/s with and without the agent).
-bench-net: deps
-	$(MAKE) all
-	NET_BENCH_SECONDS=$${NET_BENCH_SECONDS:-5} NET_BENCH_RUNS=$${NET_BENCH_RUNS:-3} bench/connect_bench.sh
 
 # The QEMU test guest (tests/vm): Debian kernel fetched into tests/vm/cache, initramfs around the agent.
 vm: $(BUILD)/ghostwatch

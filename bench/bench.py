@@ -208,9 +208,10 @@ def agent_metrics(rec):
         pb = b["progs"].get(pid_, {"run_time_ns": 0, "run_cnt": 0})
         runs = pe["run_cnt"] - pb["run_cnt"]
         progs[pe["name"]] = (pe["run_time_ns"] - pb["run_time_ns"], runs)
-    # A run count that did not move means the stats were off (or nothing ran): unknown, not 0.
-    stats_seen = bool(progs) and all(r > 0 for _, r in progs.values())
-    bpf_ns = sum(t for t, _ in progs.values()) if stats_seen else None
+    # No run count moving at all means the stats were off: unknown, not 0. One program idle in a
+    # workload (the network object's sendmsg6 under a TCP loop) is not: it cost nothing.
+    stats_seen = any(r > 0 for _, r in progs.values())
+    bpf_ns = sum(t for t, r in progs.values() if r > 0) if stats_seen else None
     return {
         "cpu_pct": 100.0 * cpu_ns / 1e9 / wall,
         "cpu_ticks_pct": 100.0 * (e["cpu_ticks_us"] - b["cpu_ticks_us"]) / 1e6 / wall,

@@ -165,8 +165,8 @@ struct gw_tcp_event {
 	struct gw_net_tuple tuple;
 	__u32 result;		/* enum gw_tcp_result */
 	__u32 sk_err;		/* the socket's errno when it failed */
-	__u64 bytes_sent;	/* CLOSE: tcp_sock.bytes_acked less an active open's SYN */
-	__u64 bytes_received;	/* CLOSE: tcp_sock.bytes_received (a received FIN counts 1) */
+	__u64 bytes_sent;	/* CLOSE: payload acked (bytes_acked less SYN and FIN) */
+	__u64 bytes_received;	/* CLOSE: payload received (bytes_received less FIN) */
 	__u32 srtt_us;		/* CLOSE: smoothed RTT (tcp_sock.srtt_us >> 3) */
 	__u32 pad;
 	__u64 duration_ns;	/* CONNECT: SYN to result; CLOSE: since established */

@@ -163,8 +163,27 @@ static __always_inline __u32 result_of(int sk_err)
 	}
 }
 
+/*
+ * bytes_acked and bytes_received count sequence space, and SYN and FIN take one each: an active
+ * open's SYN is always in bytes_acked, our FIN is once it was acknowledged, the peer's FIN is in
+ * bytes_received once it arrived. The state the socket closes from says which happened (FIN_WAIT2
+ * and CLOSING reach CLOSE through TIME_WAIT after the peer's FIN; LAST_ACK on the ACK of ours).
+ */
+static __always_inline bool our_fin_acked(int oldstate)
+{
+	return oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING || oldstate == TCP_LAST_ACK ||
+	       oldstate == TCP_TIME_WAIT;
+}
+
+static __always_inline bool peer_fin_received(int oldstate)
+{
+	return oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING || oldstate == TCP_LAST_ACK ||
+	       oldstate == TCP_TIME_WAIT || oldstate == TCP_CLOSE_WAIT;
+}
+
 static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const struct conn_state *st,
-				     __u32 result, int sk_err, bool with_counters, bool btf)
+				     __u32 result, int sk_err, bool with_counters, bool btf,
+				     int oldstate)
 {
 	struct gw_tcp_event *e = gw_reserve(sizeof(*e), GW_DROP_TCP);
 
@@ -195,9 +214,13 @@ static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const st
 			e->bytes_received = BPF_CORE_READ(tp, bytes_received);
 			e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
 		}
-		/* an active open's SYN is counted in bytes_acked; report payload (FINs stay: +1) */
+		/* payload only: see our_fin_acked() */
 		if (st->direction == 0 && acked)
 			acked--;
+		if (our_fin_acked(oldstate) && acked)
+			acked--;
+		if (peer_fin_received(oldstate) && e->bytes_received)
+			e->bytes_received--;
 		e->bytes_sent = acked;
 	} else {
 		e->bytes_sent = 0;
@@ -250,7 +273,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		st = bpf_map_lookup_elem(&conn_owner, &key);
 		if (!st)
 			return 0; /* connect began before we were loaded */
-		emit_tcp(sk, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, false, btf);
+		emit_tcp(sk, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, false, btf, 0);
 		st->start_ns = bpf_ktime_get_boot_ns();
 		st->local_port = SK_RD(btf, sk, __sk_common.skc_num);
 		return 0;
@@ -263,7 +286,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 
 		if (owner)
 			fresh.task = *owner; /* else pid 0: listener predates the agent */
-		emit_tcp(sk, GW_EV_TCP_ACCEPT, &fresh, GW_TCP_OK, 0, false, btf);
+		emit_tcp(sk, GW_EV_TCP_ACCEPT, &fresh, GW_TCP_OK, 0, false, btf, 0);
 		if (bpf_map_update_elem(&conn_owner, &key, &fresh, BPF_ANY))
 			gw_count_drop(GW_DROP_TCP);
 		return 0;
@@ -284,14 +307,15 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV &&
 			    oldstate != TCP_CLOSE)
 				emit_tcp(sk, GW_EV_TCP_CLOSE, &unknown, result_of(sk_err), sk_err,
-					 true, btf);
+					 true, btf, oldstate);
 			return 0;
 		}
 		if (oldstate == TCP_SYN_SENT)
 			emit_tcp(sk, GW_EV_TCP_CONNECT, st, sk_err ? result_of(sk_err) : GW_TCP_OTHER,
-				 sk_err, false, btf);
+				 sk_err, false, btf, 0);
 		else
-			emit_tcp(sk, GW_EV_TCP_CLOSE, st, result_of(sk_err), sk_err, true, btf);
+			emit_tcp(sk, GW_EV_TCP_CLOSE, st, result_of(sk_err), sk_err, true, btf,
+				 oldstate);
 		bpf_map_delete_elem(&conn_owner, &key);
 	}
 	return 0;

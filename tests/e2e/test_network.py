@@ -193,14 +193,16 @@ def test_tcp_connect_and_refused_attributed(agent_factory, tcp_hooks):
     # the flows come when the process exit is flushed (or the window ends)
     f = agent.wait_for(flows(pid, remote_port=port, direction="outbound"), timeout=8,
                        what="outbound flow")["flow"]
-    assert f["connections"] == "1" and int(f["bytes_sent"]) >= 1000
+    # exact: payload only, the SYN and both FINs taken out of the kernel's sequence-space counters
+    assert f["connections"] == "1" and f["bytes_sent"] == "1000" and f["bytes_received"] == "0", f
     assert f["rtt_max_us"] > 0 and f["rtt_min_us"] <= f["rtt_avg_us"] <= f["rtt_max_us"]
     fr = agent.wait_for(flows(pid, remote_port=dead), timeout=8, what="refused flow")["flow"]
     assert fr["failed_refused"] == "1"
     # inbound flows are keyed by our listening port, not the peer's ephemeral one
     fin = agent.wait_for(flows(pid, direction="inbound", local_port=port), timeout=8,
                          what="inbound flow")["flow"]
-    assert fin["remote_port"] == 0 and int(fin["bytes_received"]) >= 1000
+    assert fin["remote_port"] == 0 and fin["bytes_received"] == "1000", fin
+    assert fin["bytes_sent"] == "0", fin
 
 
 def test_udp_sendto_and_connect(net_agent):

@@ -20,6 +20,7 @@
 #include "ghostwatch.pb-c.h"
 
 #include "arena.h"
+#include "device_hooks.h"
 #include "hooks.h"
 #include "proc_id.h"
 #include "proc_table.h"
@@ -48,6 +49,8 @@ struct gw_options {
 	uint32_t proc_grace_s;
 	uint32_t ancestors_max;	   /* ancestry depth attached to exec events */
 	const char *proc_root;
+	enum gw_device_mode device_mode; /* devices: auto (fentry, kprobe, uevent) or forced */
+	const char *sys_root;		 /* sysfs, for device inventory and enrichment */
 };
 
 void gw_options_defaults(struct gw_options *o);
@@ -58,11 +61,14 @@ struct gw_counters {
 	uint64_t emitted;
 };
 
+struct gw_devices;
+
 struct gw_agent {
 	struct gw_options opt;
 	struct gw_boot boot;
 	struct gw_hooks hooks;
 	struct proc_table procs;
+	struct gw_devices *devices;	/* device_events.h */
 	struct gw_arena arena;
 	struct gw_sink sinks[GW_MAX_SINKS];
 	int n_sinks;

@@ -10,7 +10,7 @@ enum fp_tag {
 	FP_KIND = 1, FP_VENDOR, FP_PRODUCT_ID, FP_BCD_DEVICE, FP_CLASS, FP_MANUFACTURER, FP_PRODUCT,
 	FP_INTERFACE, FP_HID_DESCRIPTORS, FP_SERIAL, FP_BUS, FP_NAME, FP_REPORT_DESCRIPTOR,
 	FP_EDID_MANUFACTURER, FP_EDID_PRODUCT_CODE, FP_EDID_NAME, FP_EDID_SERIAL_NUMBER,
-	FP_EDID_SERIAL,
+	FP_EDID_SERIAL, FP_VERSION, FP_CAPABILITY_BITS,
 };
 
 static void fp_field(EVP_MD_CTX *ctx, enum fp_tag tag, const void *data, size_t len)
@@ -114,6 +114,27 @@ int gw_fingerprint_hid(const struct gw_hid_info *h, struct gw_fingerprints *fp)
 	if (fp_fork(&p))
 		return fp_end(&p, fp, -1);
 	fp_str(p.instance, FP_SERIAL, h->uniq);
+	return fp_end(&p, fp, 0);
+}
+
+int gw_fingerprint_input(const struct gw_input_info *in, struct gw_fingerprints *fp)
+{
+	struct fp_pair p;
+	uint64_t bits[4 + GW_INPUT_KEY_WORDS] = { in->ev_bits, in->rel_bits, in->abs_bits,
+						  in->prop_bits };
+
+	if (fp_begin(&p, "input"))
+		return -1;
+	memcpy(bits + 4, in->key_bits, sizeof(in->key_bits));
+	fp_u32(p.model, FP_BUS, in->bustype);
+	fp_u32(p.model, FP_VENDOR, in->vendor_id);
+	fp_u32(p.model, FP_PRODUCT_ID, in->product_id);
+	fp_u32(p.model, FP_VERSION, in->version);
+	fp_str(p.model, FP_NAME, in->dev_name);
+	fp_field(p.model, FP_CAPABILITY_BITS, bits, sizeof(bits));
+	if (fp_fork(&p))
+		return fp_end(&p, fp, -1);
+	fp_str(p.instance, FP_SERIAL, in->uniq);
 	return fp_end(&p, fp, 0);
 }
 

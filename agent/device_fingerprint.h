@@ -5,7 +5,8 @@
  * Two per device:
  *  - model: what the device claims to be, without the serial: VID, PID, bcdDevice, classes,
  *    manufacturer, product, interface classes and the HID report descriptors (for USB); bus, VID,
- *    PID, name and report descriptor (for HID); manufacturer, product code and name (for monitors).
+ *    PID, name and report descriptor (for HID); bus, VID, PID, version, name and capability bits
+ *    (for input); manufacturer, product code and name (for monitors).
  *    Every PiKVM with default settings has the same model fingerprint.
  *  - instance: the model plus the serial. Equal instance fingerprints on two hosts mean one box
  *    moved, or a cloned/default serial.
@@ -31,6 +32,7 @@ struct gw_fingerprints {
 /* Return 0, or -1 when libcrypto fails (out of memory). */
 int gw_fingerprint_usb(const struct gw_usb_info *usb, struct gw_fingerprints *fp);
 int gw_fingerprint_hid(const struct gw_hid_info *hid, struct gw_fingerprints *fp);
+int gw_fingerprint_input(const struct gw_input_info *in, struct gw_fingerprints *fp);
 int gw_fingerprint_monitor(const struct gw_edid *edid, struct gw_fingerprints *fp);
 
 /* digest = SHA-256(digest || data): folds a list of blobs into one digest, order-sensitive. */

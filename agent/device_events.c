@@ -1,0 +1,1030 @@
+#include "device_events.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "gw_events.h"
+#include "process_events.h"
+#include "text_sanitize.h"
+
+/* ---- naming --------------------------------------------------------------------------------- */
+
+const char *usb_interface_class_name(uint8_t cls, uint8_t subclass, uint8_t protocol, char *buf,
+				     size_t size)
+{
+	switch (cls) {
+	case 0x01: return "audio";
+	case 0x02:
+		return subclass == 0x06 ? "cdc_ethernet" : subclass == 0x0d ? "cdc_ncm" :
+		       subclass == 0x0c ? "cdc_eem" : subclass == 0x02 ? "cdc_acm" : "cdc";
+	case 0x03:
+		if (subclass == 1 && protocol == 1)
+			return "hid_boot_keyboard";
+		if (subclass == 1 && protocol == 2)
+			return "hid_boot_mouse";
+		return "hid";
+	case 0x06: return "image";
+	case 0x07: return "printer";
+	case 0x08: return "mass_storage";
+	case 0x09: return "hub";
+	case 0x0a: return "cdc_data";
+	case 0x0b: return "smart_card";
+	case 0x0e: return "video";
+	case 0xe0: return subclass == 0x01 && protocol == 0x03 ? "rndis" : "wireless";
+	case 0xef: return subclass == 0x04 && protocol == 0x01 ? "rndis" : "misc";
+	case 0xff: return "vendor";
+	default:
+		snprintf(buf, size, "class_0x%02x", cls);
+		return buf;
+	}
+}
+
+static const char *usb_speed_text(uint8_t speed)
+{
+	/* enum usb_device_speed, as sysfs prints it */
+	static const char *const mbps[] = { "", "1.5", "12", "480", "480", "5000", "10000" };
+
+	return speed < sizeof(mbps) / sizeof(mbps[0]) ? mbps[speed] : "";
+}
+
+/* ---- proto building (everything in the arena, strings point at live scratch) --------------- */
+
+#define ARENA_NEW(a, type, init)                                                                \
+	({                                                                                      \
+		type *p_ = gw_arena_alloc(&(a)->arena, sizeof(type));                            \
+		if (p_)                                                                         \
+			init(p_);                                                               \
+		p_;                                                                             \
+	})
+
+static char *arena_printf(struct gw_agent *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static char *arena_printf(struct gw_agent *a, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	return gw_arena_text(&a->arena, tmp, sizeof(tmp));
+}
+
+static Ghostwatch__V1__HidFacts *hid_facts_proto(struct gw_agent *a, uint32_t caps,
+						 struct gw_hid_range x, struct gw_hid_range y,
+						 uint32_t report_ids, size_t size, bool malformed)
+{
+	Ghostwatch__V1__HidFacts *f = ARENA_NEW(a, Ghostwatch__V1__HidFacts,
+						ghostwatch__v1__hid_facts__init);
+	static const char *const names[] = { "keyboard", "mouse", "rel_xy", "abs_xy", "buttons",
+					     "wheel", "digitizer", "touch", "consumer", "system",
+					     "vendor", "joystick", "leds" };
+	size_t n = sizeof(names) / sizeof(names[0]);
+
+	if (!f)
+		return NULL;
+	f->capabilities = gw_arena_alloc(&a->arena, n * sizeof(char *));
+	for (size_t i = 0; f->capabilities && i < n; i++)
+		if (caps & (1u << i))
+			f->capabilities[f->n_capabilities++] = (char *)names[i];
+	if (caps & GW_HID_ABS_XY) {
+		f->abs_x_min = x.min;
+		f->abs_x_max = x.max;
+		f->abs_y_min = y.min;
+		f->abs_y_max = y.max;
+	}
+	f->report_ids = report_ids;
+	f->descriptor_size = (uint32_t)size;
+	f->descriptor_malformed = malformed;
+	return f;
+}
+
+static Ghostwatch__V1__UsbDevice *usb_proto(struct gw_agent *a, const struct gw_usb_info *u)
+{
+	Ghostwatch__V1__UsbDevice *m = ARENA_NEW(a, Ghostwatch__V1__UsbDevice,
+						 ghostwatch__v1__usb_device__init);
+
+	if (!m)
+		return NULL;
+	m->sysfs_name = (char *)u->name;
+	m->vendor_id = u->vendor_id;
+	m->product_id = u->product_id;
+	m->vid_pid = arena_printf(a, "%04x:%04x", u->vendor_id, u->product_id);
+	m->bcd_device = u->bcd_device;
+	m->device_class = u->dev_class;
+	m->device_subclass = u->dev_subclass;
+	m->device_protocol = u->dev_protocol;
+	m->usb_version = (char *)u->usb_version;
+	m->manufacturer = (char *)u->manufacturer;
+	m->product = (char *)u->product;
+	m->serial = (char *)u->serial;
+	m->strings_escaped = u->string_flags & GW_DEV_STR_ESCAPED;
+	m->strings_truncated = u->string_flags & GW_DEV_STR_TRUNCATED;
+	m->busnum = u->busnum;
+	m->devnum = u->devnum;
+	m->port_path = (char *)u->port_path;
+	m->speed = (char *)u->speed;
+	m->removable = (char *)u->removable;
+	if (u->n_interfaces)
+		m->interfaces = gw_arena_alloc(&a->arena, u->n_interfaces * sizeof(*m->interfaces));
+	for (unsigned i = 0; m->interfaces && i < u->n_interfaces; i++) {
+		const struct gw_usb_interface *itf = &u->interfaces[i];
+		Ghostwatch__V1__UsbInterface *mi = ARENA_NEW(a, Ghostwatch__V1__UsbInterface,
+							     ghostwatch__v1__usb_interface__init);
+		char buf[16];
+
+		if (!mi)
+			break;
+		mi->number = itf->number;
+		mi->interface_class = itf->iface_class;
+		mi->interface_subclass = itf->iface_subclass;
+		mi->interface_protocol = itf->iface_protocol;
+		mi->class_name = gw_arena_text(&a->arena,
+					       usb_interface_class_name(itf->iface_class,
+									itf->iface_subclass,
+									itf->iface_protocol, buf,
+									sizeof(buf)), 32);
+		mi->driver = (char *)itf->driver;
+		m->interfaces[m->n_interfaces++] = mi;
+	}
+	if (u->n_hid)
+		m->hid = hid_facts_proto(a, u->hid_caps, u->abs_x, u->abs_y, 0, 0, false);
+	return m;
+}
+
+static Ghostwatch__V1__HidDevice *hid_proto(struct gw_agent *a, const struct gw_hid_info *h)
+{
+	Ghostwatch__V1__HidDevice *m = ARENA_NEW(a, Ghostwatch__V1__HidDevice,
+						 ghostwatch__v1__hid_device__init);
+	char buf[16];
+
+	if (!m)
+		return NULL;
+	m->sysfs_name = (char *)h->name;
+	m->bus = gw_arena_text(&a->arena, gw_bus_type_name(h->bus, buf, sizeof(buf)), 16);
+	m->vendor_id = h->vendor_id;
+	m->product_id = h->product_id;
+	m->name = (char *)h->hid_name;
+	m->phys = (char *)h->phys;
+	m->uniq = (char *)h->uniq;
+	m->usb_parent = (char *)h->usb_parent;
+	m->facts = hid_facts_proto(a, h->facts.caps, h->facts.abs_x, h->facts.abs_y,
+				   h->facts.n_report_ids, h->descriptor_len, h->facts.errors != 0);
+	return m;
+}
+
+static Ghostwatch__V1__InputDevice *input_proto(struct gw_agent *a, const struct gw_input_info *in,
+						const int32_t abs_range[4])
+{
+	static const char *const class_names[] = { "keyboard", "rel_pointer", "abs_pointer",
+						   "touchscreen", "touchpad" };
+	static const struct { unsigned bit; const char *name; } ev_names[] = {
+		{ 1, "EV_KEY" }, { 2, "EV_REL" }, { 3, "EV_ABS" }, { 4, "EV_MSC" }, { 5, "EV_SW" },
+		{ 0x11, "EV_LED" }, { 0x12, "EV_SND" }, { 0x14, "EV_REP" }, { 0x15, "EV_FF" },
+	};
+	Ghostwatch__V1__InputDevice *m = ARENA_NEW(a, Ghostwatch__V1__InputDevice,
+						   ghostwatch__v1__input_device__init);
+	char buf[16];
+
+	if (!m)
+		return NULL;
+	m->sysfs_name = (char *)in->name;
+	m->name = (char *)in->dev_name;
+	m->phys = (char *)in->phys;
+	m->uniq = (char *)in->uniq;
+	m->bus = gw_arena_text(&a->arena, gw_bus_type_name(in->bustype, buf, sizeof(buf)), 16);
+	m->bus_type = in->bustype;
+	m->vendor_id = in->vendor_id;
+	m->product_id = in->product_id;
+	m->version = in->version;
+	m->virtual_ = in->is_virtual;
+	m->usb_parent = (char *)in->usb_parent;
+	m->capabilities = gw_arena_alloc(&a->arena, 5 * sizeof(char *));
+	for (unsigned i = 0; m->capabilities && i < 5; i++)
+		if (in->classes & (1u << i))
+			m->capabilities[m->n_capabilities++] = (char *)class_names[i];
+	m->event_types = gw_arena_alloc(&a->arena, 9 * sizeof(char *));
+	for (unsigned i = 0; m->event_types && i < 9; i++)
+		if (in->ev_bits >> ev_names[i].bit & 1)
+			m->event_types[m->n_event_types++] = (char *)ev_names[i].name;
+	if (abs_range) {
+		m->abs_x_min = abs_range[0];
+		m->abs_x_max = abs_range[1];
+		m->abs_y_min = abs_range[2];
+		m->abs_y_max = abs_range[3];
+	}
+	return m;
+}
+
+static Ghostwatch__V1__Monitor *monitor_proto(struct gw_agent *a, const struct gw_monitor_info *mi)
+{
+	Ghostwatch__V1__Monitor *m = ARENA_NEW(a, Ghostwatch__V1__Monitor,
+					       ghostwatch__v1__monitor__init);
+
+	if (!m)
+		return NULL;
+	m->connector = (char *)mi->name;
+	m->status = (char *)mi->status;
+	m->manufacturer = (char *)mi->edid.manufacturer;
+	m->product_code = mi->edid.product_code;
+	m->serial_number = mi->edid.serial_number;
+	m->monitor_name = (char *)mi->edid.monitor_name;
+	m->monitor_serial = (char *)mi->edid.monitor_serial;
+	m->week = mi->edid.week;
+	m->year = mi->edid.year;
+	m->checksum_ok = mi->edid.checksum_ok;
+	return m;
+}
+
+/* A fresh Event holding a DeviceEvent; the arena must have been reset by the caller. */
+static Ghostwatch__V1__DeviceEvent *new_device_event(struct gw_agent *a, gw_event_t **evp,
+						     const char *action, enum gw_device_source src,
+						     enum gw_device_kind kind,
+						     const struct gw_fingerprints *fp)
+{
+	gw_event_t *ev = ARENA_NEW(a, gw_event_t, ghostwatch__v1__event__init);
+	Ghostwatch__V1__DeviceEvent *d = ARENA_NEW(a, Ghostwatch__V1__DeviceEvent,
+						   ghostwatch__v1__device_event__init);
+
+	if (!ev || !d)
+		return NULL;
+	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_DEVICE;
+	ev->device = d;
+	d->action = (char *)action;
+	d->source = (char *)device_source_name(src);
+	d->kind = (char *)device_kind_name(kind);
+	if (fp) {
+		char hex[GW_FP_HEX_LEN];
+
+		gw_fingerprint_hex(fp->model, hex);
+		d->model_fingerprint = gw_arena_text(&a->arena, hex, sizeof(hex));
+		gw_fingerprint_hex(fp->instance, hex);
+		d->instance_fingerprint = gw_arena_text(&a->arena, hex, sizeof(hex));
+	}
+	*evp = ev;
+	return d;
+}
+
+static void emit_device(struct gw_agent *a, gw_event_t *ev, const char *action)
+{
+	struct gw_devices *d = a->devices;
+
+	if (!strcmp(action, "inventory"))
+		d->inventory++;
+	else if (!strcmp(action, "attach"))
+		d->attached++;
+	else
+		d->detached++;
+	agent_emit(a, ev);
+}
+
+/* Remembers a device's identity for its detach. */
+static void remember(struct gw_agent *a, enum gw_device_kind kind, const char *name,
+		     uint32_t vid, uint32_t pid, const char *s0, const char *s1, const char *s2,
+		     const struct gw_fingerprints *fp)
+{
+	struct device_entry *e = device_table_put(&a->devices->table, kind, name);
+
+	if (!e)
+		return;
+	e->vendor_id = vid;
+	e->product_id = pid;
+	snprintf(e->str[0], sizeof(e->str[0]), "%s", s0);
+	snprintf(e->str[1], sizeof(e->str[1]), "%s", s1);
+	snprintf(e->str[2], sizeof(e->str[2]), "%s", s2);
+	gw_fingerprint_hex(fp->model, e->model_fp);
+	gw_fingerprint_hex(fp->instance, e->instance_fp);
+}
+
+/* The identity recorded at attach as fingerprints of a detach event; forgets the device. */
+static void forget(struct gw_agent *a, Ghostwatch__V1__DeviceEvent *dev, enum gw_device_kind kind,
+		   const char *name)
+{
+	struct device_entry *e = device_table_get(&a->devices->table, kind, name);
+
+	if (!e)
+		return;
+	if (dev) {
+		dev->model_fingerprint = gw_arena_text(&a->arena, e->model_fp, sizeof(e->model_fp));
+		dev->instance_fingerprint = gw_arena_text(&a->arena, e->instance_fp,
+							  sizeof(e->instance_fp));
+	}
+	device_table_remove(&a->devices->table, e);
+}
+
+/* ---- the process behind a device ------------------------------------------------------------ */
+
+static Ghostwatch__V1__Process *task_process(struct gw_agent *a, const struct gw_task_ids *t)
+{
+	struct proc_entry *e = process_lookup(a, t->pid);
+	Ghostwatch__V1__Process *p;
+
+	if (e)
+		return process_proto(a, e);
+	/* gone already (a short-lived uinput tool): what the record itself says */
+	p = ARENA_NEW(a, Ghostwatch__V1__Process, ghostwatch__v1__process__init);
+	if (!p)
+		return NULL;
+	p->process_id = gw_process_id(&a->boot, t->pid, t->start_boottime_ns);
+	p->parent_process_id = gw_process_id(&a->boot, t->ppid, t->parent_start_boottime_ns);
+	p->pid = t->pid;
+	p->ppid = t->ppid;
+	p->tid = t->tid;
+	p->uid = t->uid;
+	p->gid = t->gid;
+	p->auid = t->auid;
+	p->session_id = t->session_id;
+	p->comm = gw_arena_text(&a->arena, t->comm, sizeof(t->comm));
+	p->source = "device_hook";
+	return p;
+}
+
+/* The uevent path does not say who created a uinput device: a process holding /dev/uinput open
+ * is the best available answer (the creator keeps it open for the device's lifetime). */
+static Ghostwatch__V1__Process *uinput_holder(struct gw_agent *a)
+{
+	DIR *proc = opendir(a->opt.proc_root);
+	struct dirent *de;
+	uint32_t found = 0;
+
+	if (!proc)
+		return NULL;
+	while (!found && (de = readdir(proc))) {
+		char path[300], link[64];
+		DIR *fds;
+		struct dirent *fd;
+		char *end;
+		unsigned long pid = strtoul(de->d_name, &end, 10);
+
+		if (*end || !pid)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/fd", a->opt.proc_root, de->d_name);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while ((fd = readdir(fds))) {
+			char fdpath[600];
+			ssize_t n;
+
+			snprintf(fdpath, sizeof(fdpath), "%s/%s", path, fd->d_name);
+			n = readlink(fdpath, link, sizeof(link) - 1);
+			if (n > 0) {
+				link[n] = '\0';
+				if (!strcmp(link, "/dev/uinput") || !strcmp(link, "/dev/input/uinput")) {
+					found = (uint32_t)pid;
+					break;
+				}
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	if (found) {
+		struct proc_entry *e = process_lookup(a, found);
+		Ghostwatch__V1__Process *p = e ? process_proto(a, e) : NULL;
+
+		if (p)
+			p->source = "uinput_holder";
+		return p;
+	}
+	return NULL;
+}
+
+/* ---- USB ------------------------------------------------------------------------------------ */
+
+static void emit_usb(struct gw_agent *a, const char *action, enum gw_device_source src,
+		     const struct gw_usb_info *u, uint64_t seqnum, int32_t result)
+{
+	struct gw_fingerprints fp;
+	Ghostwatch__V1__DeviceEvent *dev;
+	bool detach = !strcmp(action, "detach");
+	gw_event_t *ev;
+
+	if (gw_fingerprint_usb(u, &fp))
+		memset(&fp, 0, sizeof(fp));
+	dev = new_device_event(a, &ev, action, src, GW_DEVKIND_USB, detach ? NULL : &fp);
+	if (!dev)
+		return;
+	dev->usb = usb_proto(a, u);
+	dev->uevent_seqnum = seqnum;
+	dev->kernel_result = result;
+	if (detach)
+		forget(a, dev, GW_DEVKIND_USB, u->name);
+	else if (result == 0)
+		remember(a, GW_DEVKIND_USB, u->name, u->vendor_id, u->product_id, u->manufacturer,
+			 u->product, u->serial, &fp);
+	emit_device(a, ev, action);
+}
+
+/* A USB device from a BPF record: sysfs for what the record lacks, the record when it is gone. */
+static void usb_from_record(struct gw_agent *a, const struct gw_usb_event *r,
+			    struct gw_usb_info *u, bool enrich)
+{
+	char name[GW_DEV_NAME_MAX], devpath[sizeof(r->devpath) + 1];
+
+	memcpy(devpath, r->devpath, sizeof(r->devpath));
+	devpath[sizeof(r->devpath)] = '\0';
+	/* root hubs are "usb<bus>", others "<bus>-<port path>" */
+	if (r->level == 0)
+		snprintf(name, sizeof(name), "usb%u", r->busnum);
+	else
+		snprintf(name, sizeof(name), "%u-%.16s", r->busnum, devpath);
+	if (!enrich || gw_sysfs_read_usb(a->devices->sys_root, name, u)) {
+		memset(u, 0, sizeof(*u));
+		if (enrich)
+			a->devices->sysfs_gone++;
+		snprintf(u->name, sizeof(u->name), "%s", name);
+		snprintf(u->port_path, sizeof(u->port_path), "%.16s", devpath);
+		snprintf(u->speed, sizeof(u->speed), "%s", usb_speed_text(r->speed));
+		snprintf(u->usb_version, sizeof(u->usb_version), "%x.%02x", r->bcd_usb >> 8,
+			 r->bcd_usb & 0xff);
+		u->string_flags |= gw_text_sanitize(u->manufacturer, sizeof(u->manufacturer),
+						    r->manufacturer, sizeof(r->manufacturer));
+		u->string_flags |= gw_text_sanitize(u->product, sizeof(u->product), r->product,
+						    sizeof(r->product));
+		u->string_flags |= gw_text_sanitize(u->serial, sizeof(u->serial), r->serial,
+						    sizeof(r->serial));
+		/* GW_TEXT_* and GW_DEV_STR_* share their bit values */
+	}
+	u->vendor_id = r->vendor_id;
+	u->product_id = r->product_id;
+	u->bcd_device = r->bcd_device;
+	u->dev_class = r->dev_class;
+	u->dev_subclass = r->dev_subclass;
+	u->dev_protocol = r->dev_protocol;
+	u->busnum = r->busnum;
+	u->devnum = r->devnum;
+}
+
+/* A detach reports the identity it had at attach when the table knows it. */
+static void usb_identity_from_table(struct gw_agent *a, struct gw_usb_info *u)
+{
+	struct device_entry *e = device_table_get(&a->devices->table, GW_DEVKIND_USB, u->name);
+
+	if (!e)
+		return;
+	if (!u->vendor_id && !u->product_id) {
+		u->vendor_id = (uint16_t)e->vendor_id;
+		u->product_id = (uint16_t)e->product_id;
+	}
+	if (!u->manufacturer[0])
+		snprintf(u->manufacturer, sizeof(u->manufacturer), "%s", e->str[0]);
+	if (!u->product[0])
+		snprintf(u->product, sizeof(u->product), "%s", e->str[1]);
+	if (!u->serial[0])
+		snprintf(u->serial, sizeof(u->serial), "%s", e->str[2]);
+}
+
+/* ---- HID ------------------------------------------------------------------------------------ */
+
+static void emit_hid(struct gw_agent *a, const char *action, enum gw_device_source src,
+		     const struct gw_hid_info *h, uint64_t seqnum, int32_t result,
+		     Ghostwatch__V1__Process *creator)
+{
+	struct gw_fingerprints fp;
+	Ghostwatch__V1__DeviceEvent *dev;
+	bool detach = !strcmp(action, "detach");
+	gw_event_t *ev;
+
+	if (gw_fingerprint_hid(h, &fp))
+		memset(&fp, 0, sizeof(fp));
+	dev = new_device_event(a, &ev, action, src, GW_DEVKIND_HID, detach ? NULL : &fp);
+	if (!dev)
+		return;
+	dev->hid = hid_proto(a, h);
+	dev->uevent_seqnum = seqnum;
+	dev->kernel_result = result;
+	dev->process = creator;
+	if (detach)
+		forget(a, dev, GW_DEVKIND_HID, h->name);
+	else if (result == 0)
+		remember(a, GW_DEVKIND_HID, h->name, h->vendor_id, h->product_id, h->hid_name,
+			 h->phys, h->uniq, &fp);
+	emit_device(a, ev, action);
+}
+
+/* ---- input ---------------------------------------------------------------------------------- */
+
+static void emit_input(struct gw_agent *a, const char *action, enum gw_device_source src,
+		       const struct gw_input_info *in, const int32_t *abs_range, uint64_t seqnum,
+		       int32_t result, Ghostwatch__V1__Process *creator)
+{
+	struct gw_fingerprints fp;
+	Ghostwatch__V1__DeviceEvent *dev;
+	bool detach = !strcmp(action, "detach");
+	gw_event_t *ev;
+
+	if (gw_fingerprint_input(in, &fp))
+		memset(&fp, 0, sizeof(fp));
+	dev = new_device_event(a, &ev, action, src, GW_DEVKIND_INPUT, detach ? NULL : &fp);
+	if (!dev)
+		return;
+	dev->input = input_proto(a, in, abs_range);
+	dev->uevent_seqnum = seqnum;
+	dev->kernel_result = result;
+	dev->process = creator;
+	if (detach)
+		forget(a, dev, GW_DEVKIND_INPUT, in->name);
+	else if (result == 0)
+		remember(a, GW_DEVKIND_INPUT, in->name, in->vendor_id, in->product_id, in->dev_name,
+			 in->phys, in->uniq, &fp);
+	emit_device(a, ev, action);
+}
+
+static void input_identity_from_table(struct gw_agent *a, struct gw_input_info *in)
+{
+	struct device_entry *e = device_table_get(&a->devices->table, GW_DEVKIND_INPUT, in->name);
+
+	if (!e)
+		return;
+	in->vendor_id = (uint16_t)e->vendor_id;
+	in->product_id = (uint16_t)e->product_id;
+	snprintf(in->dev_name, sizeof(in->dev_name), "%s", e->str[0]);
+	snprintf(in->phys, sizeof(in->phys), "%s", e->str[1]);
+	snprintf(in->uniq, sizeof(in->uniq), "%s", e->str[2]);
+}
+
+/* ---- BPF records ---------------------------------------------------------------------------- */
+
+static enum gw_device_source record_source(const struct gw_device_common *c)
+{
+	return c->hook == GW_DEV_HOOK_KPROBE ? GW_DEVSRC_KPROBE : GW_DEVSRC_FENTRY;
+}
+
+static int handle_usb_record(struct gw_agent *a, const struct gw_usb_event *r)
+{
+	struct gw_usb_info *u = &a->devices->usb;
+	bool attach = r->dev.action == GW_DEV_ATTACH;
+
+	usb_from_record(a, r, u, attach);
+	if (!attach)
+		usb_identity_from_table(a, u);
+	emit_usb(a, attach ? "attach" : "detach", record_source(&r->dev), u, 0, r->dev.ret);
+	return 0;
+}
+
+static void hid_from_record(struct gw_agent *a, const struct gw_hid_event *r, struct gw_hid_info *h,
+			    bool enrich)
+{
+	char name[GW_DEV_NAME_MAX];
+
+	gw_text_sanitize(name, sizeof(name), r->sysfs_name, sizeof(r->sysfs_name));
+	if (!enrich || gw_sysfs_read_hid(a->devices->sys_root, name, h)) {
+		if (enrich)
+			a->devices->sysfs_gone++;
+		memset(h, 0, offsetof(struct gw_hid_info, descriptor));
+		snprintf(h->name, sizeof(h->name), "%s", name);
+	}
+	h->bus = r->bus;
+	h->vendor_id = r->vendor_id;
+	h->product_id = r->product_id;
+	h->string_flags |= gw_text_sanitize(h->hid_name, sizeof(h->hid_name), r->name,
+					    sizeof(r->name));
+	h->string_flags |= gw_text_sanitize(h->phys, sizeof(h->phys), r->phys, sizeof(r->phys));
+	h->string_flags |= gw_text_sanitize(h->uniq, sizeof(h->uniq), r->uniq, sizeof(r->uniq));
+}
+
+static int handle_hid_record(struct gw_agent *a, const struct gw_hid_event *r)
+{
+	struct gw_hid_info *h = &a->devices->hid;
+	bool attach = r->dev.action == GW_DEV_ATTACH;
+	/* uhid devices (bus virtual) are created by a process: say which */
+	bool software = r->bus == 0x06;
+
+	hid_from_record(a, r, h, attach);
+	emit_hid(a, attach ? "attach" : "detach", record_source(&r->dev), h, 0, r->dev.ret,
+		 software ? task_process(a, &r->dev.task) : NULL);
+	return 0;
+}
+
+static int handle_input_record(struct gw_agent *a, const struct gw_input_event *r)
+{
+	struct gw_input_info *in = &a->devices->input, sys;
+	bool attach = r->dev.action == GW_DEV_ATTACH;
+	int32_t abs_range[4] = { r->abs_x_min, r->abs_x_max, r->abs_y_min, r->abs_y_max };
+
+	memset(in, 0, sizeof(*in));
+	gw_text_sanitize(in->name, sizeof(in->name), r->sysfs_name, sizeof(r->sysfs_name));
+	in->string_flags |= gw_text_sanitize(in->dev_name, sizeof(in->dev_name), r->name,
+					     sizeof(r->name));
+	in->string_flags |= gw_text_sanitize(in->phys, sizeof(in->phys), r->phys, sizeof(r->phys));
+	in->string_flags |= gw_text_sanitize(in->uniq, sizeof(in->uniq), r->uniq, sizeof(r->uniq));
+	in->bustype = r->bustype;
+	in->vendor_id = r->vendor_id;
+	in->product_id = r->product_id;
+	in->version = r->version;
+	in->is_virtual = !r->has_parent;
+	in->ev_bits = r->ev_bits;
+	in->rel_bits = r->rel_bits;
+	in->abs_bits = r->abs_bits;
+	in->prop_bits = r->prop_bits;
+	memcpy(in->key_bits, r->key_bits, sizeof(r->key_bits));
+	in->classes = gw_input_classify(in);
+	if (attach && !gw_sysfs_read_input(a->devices->sys_root, in->name, &sys)) {
+		memcpy(in->devpath, sys.devpath, sizeof(in->devpath));
+		memcpy(in->usb_parent, sys.usb_parent, sizeof(in->usb_parent));
+	}
+	emit_input(a, attach ? "attach" : "detach", record_source(&r->dev), in,
+		   (r->abs_bits & 3) == 3 ? abs_range : NULL, 0, r->dev.ret,
+		   in->is_virtual ? task_process(a, &r->dev.task) : NULL);
+	return 0;
+}
+
+int devices_handle_record(struct gw_agent *a, const void *data, size_t size)
+{
+	const struct gw_event_hdr *hdr = data;
+
+	if (!a->devices)
+		return -1;
+	switch (hdr->type) {
+	case GW_EV_DEVICE_USB:
+		if (size < sizeof(struct gw_usb_event))
+			return -1;
+		return handle_usb_record(a, data);
+	case GW_EV_DEVICE_HID:
+		if (size < sizeof(struct gw_hid_event))
+			return -1;
+		return handle_hid_record(a, data);
+	case GW_EV_DEVICE_INPUT:
+		if (size < sizeof(struct gw_input_event))
+			return -1;
+		return handle_input_record(a, data);
+	default:
+		return -1;
+	}
+}
+
+/* ---- monitors ------------------------------------------------------------------------------- */
+
+struct monitor_scan {
+	struct gw_agent *a;
+	const char *action;	/* "inventory" or "attach" */
+	enum gw_device_source src;
+	uint64_t seqnum;
+};
+
+static void scan_connector(const char *name, void *ctx)
+{
+	struct monitor_scan *s = ctx;
+	struct gw_agent *a = s->a;
+	struct gw_devices *d = a->devices;
+	struct gw_monitor_info *m = &d->monitor;
+	struct gw_fingerprints fp;
+	struct device_entry *e;
+	Ghostwatch__V1__DeviceEvent *dev;
+	char hex[GW_FP_HEX_LEN];
+	gw_event_t *ev;
+
+	if (gw_sysfs_read_monitor(d->sys_root, name, m) || !m->has_edid)
+		return;
+	if (gw_fingerprint_monitor(&m->edid, &fp))
+		return;
+	gw_fingerprint_hex(fp.instance, hex);
+	e = device_table_get(&d->table, GW_DEVKIND_MONITOR, name);
+	if (e && !strcmp(e->instance_fp, hex)) {
+		e->generation = d->monitor_generation;
+		return; /* unchanged */
+	}
+	gw_arena_reset(&a->arena);
+	dev = new_device_event(a, &ev, s->action, s->src, GW_DEVKIND_MONITOR, &fp);
+	if (!dev)
+		return;
+	dev->monitor = monitor_proto(a, m);
+	dev->uevent_seqnum = s->seqnum;
+	remember(a, GW_DEVKIND_MONITOR, name, m->edid.product_code, 0, m->edid.manufacturer,
+		 m->edid.monitor_name, m->edid.monitor_serial, &fp);
+	e = device_table_get(&d->table, GW_DEVKIND_MONITOR, name);
+	if (e)
+		e->generation = d->monitor_generation;
+	emit_device(a, ev, s->action);
+}
+
+/* Connectors have no hot-plug uevent of their own: the card says "change" and we look again. */
+static void rescan_monitors(struct gw_agent *a, const char *action, enum gw_device_source src,
+			    uint64_t seqnum)
+{
+	struct gw_devices *d = a->devices;
+	struct monitor_scan s = { a, action, src, seqnum };
+	struct device_entry *e, *tmp;
+
+	d->monitor_generation++;
+	gw_sysfs_list(d->sys_root, GW_SYSFS_DRM, scan_connector, &s);
+	HASH_ITER(hh, d->table.by_key, e, tmp) {
+		Ghostwatch__V1__DeviceEvent *dev;
+		gw_event_t *ev;
+
+		if (e->kind != GW_DEVKIND_MONITOR || e->generation == d->monitor_generation)
+			continue;
+		gw_arena_reset(&a->arena);
+		dev = new_device_event(a, &ev, "detach", src, GW_DEVKIND_MONITOR, NULL);
+		if (dev) {
+			struct gw_monitor_info *m = &d->monitor;
+
+			memset(m, 0, sizeof(*m));
+			snprintf(m->name, sizeof(m->name), "%s", e->name);
+			snprintf(m->edid.manufacturer, sizeof(m->edid.manufacturer), "%.3s", e->str[0]);
+			/* these came from EDID text fields, so they fit */
+			snprintf(m->edid.monitor_name, sizeof(m->edid.monitor_name), "%.*s",
+				 (int)sizeof(m->edid.monitor_name) - 1, e->str[1]);
+			snprintf(m->edid.monitor_serial, sizeof(m->edid.monitor_serial), "%.*s",
+				 (int)sizeof(m->edid.monitor_serial) - 1, e->str[2]);
+			m->edid.product_code = (uint16_t)e->vendor_id;
+			dev->monitor = monitor_proto(a, m);
+			dev->uevent_seqnum = seqnum;
+			forget(a, dev, GW_DEVKIND_MONITOR, e->name);
+			emit_device(a, ev, "detach");
+		} else {
+			device_table_remove(&d->table, e);
+		}
+	}
+}
+
+/* ---- uevents -------------------------------------------------------------------------------- */
+
+/* The last component of a devpath: the sysfs name. NULL when there is none. */
+static const char *devpath_name(const char *devpath)
+{
+	const char *slash = strrchr(devpath, '/');
+	const char *name = slash ? slash + 1 : devpath;
+
+	return *name && strlen(name) < GW_DEV_NAME_MAX ? name : NULL;
+}
+
+static void usb_identity_from_uevent(const struct gw_uevent *ev, struct gw_usb_info *u)
+{
+	const char *product = gw_uevent_get(ev, "PRODUCT"), *s;
+	unsigned vid, pid, bcd;
+
+	/* PRODUCT=vid/pid/bcd in hex without leading zeros */
+	if (product && sscanf(product, "%x/%x/%x", &vid, &pid, &bcd) == 3) {
+		u->vendor_id = (uint16_t)vid;
+		u->product_id = (uint16_t)pid;
+		u->bcd_device = (uint16_t)bcd;
+	}
+	if ((s = gw_uevent_get(ev, "BUSNUM")))
+		u->busnum = (uint32_t)strtoul(s, NULL, 10);
+	if ((s = gw_uevent_get(ev, "DEVNUM")))
+		u->devnum = (uint32_t)strtoul(s, NULL, 10);
+}
+
+static void handle_usb_uevent(struct gw_agent *a, const struct gw_uevent *ev, const char *name)
+{
+	struct gw_usb_info *u = &a->devices->usb;
+
+	/* interfaces are folded into their device; root hubs are part of the controller */
+	if (!ev->devtype || strcmp(ev->devtype, "usb_device"))
+		return;
+	if (ev->action == GW_UEVENT_BIND) {
+		/* "bind" of the device comes after its configuration is set and its interfaces (and
+		 * their HID children) exist; at "add" they do not yet */
+		if (gw_sysfs_read_usb(a->devices->sys_root, name, u)) {
+			a->devices->sysfs_gone++;
+			usb_identity_from_uevent(ev, u);
+		}
+		emit_usb(a, "attach", GW_DEVSRC_UEVENT, u, ev->seqnum, 0);
+	} else if (ev->action == GW_UEVENT_REMOVE) {
+		memset(u, 0, sizeof(*u));
+		snprintf(u->name, sizeof(u->name), "%s", name);
+		usb_identity_from_uevent(ev, u);
+		usb_identity_from_table(a, u);
+		emit_usb(a, "detach", GW_DEVSRC_UEVENT, u, ev->seqnum, 0);
+	}
+}
+
+static void handle_hid_uevent(struct gw_agent *a, const struct gw_uevent *ev, const char *name)
+{
+	struct gw_hid_info *h = &a->devices->hid;
+
+	if (ev->action == GW_UEVENT_BIND) {
+		/* the report descriptor is only readable once a driver has parsed it */
+		if (gw_sysfs_read_hid(a->devices->sys_root, name, h))
+			a->devices->sysfs_gone++;
+		emit_hid(a, "attach", GW_DEVSRC_UEVENT, h, ev->seqnum, 0, NULL);
+	} else if (ev->action == GW_UEVENT_REMOVE) {
+		struct device_entry *e = device_table_get(&a->devices->table, GW_DEVKIND_HID, name);
+		unsigned bus = 0, vid = 0, pid = 0;
+
+		memset(h, 0, offsetof(struct gw_hid_info, descriptor));
+		snprintf(h->name, sizeof(h->name), "%s", name);
+		if (sscanf(name, "%4x:%4x:%4x", &bus, &vid, &pid) == 3) {
+			h->bus = (uint16_t)bus;
+			h->vendor_id = vid;
+			h->product_id = pid;
+		}
+		if (e) {
+			snprintf(h->hid_name, sizeof(h->hid_name), "%s", e->str[0]);
+			snprintf(h->phys, sizeof(h->phys), "%s", e->str[1]);
+			snprintf(h->uniq, sizeof(h->uniq), "%s", e->str[2]);
+		}
+		emit_hid(a, "detach", GW_DEVSRC_UEVENT, h, ev->seqnum, 0, NULL);
+	}
+}
+
+static void handle_input_uevent(struct gw_agent *a, const struct gw_uevent *ev, const char *name)
+{
+	struct gw_input_info *in = &a->devices->input;
+
+	/* inputN is the device; eventN, mouseN, jsN are its handlers' nodes */
+	if (strncmp(name, "input", 5))
+		return;
+	if (ev->action == GW_UEVENT_ADD) {
+		if (gw_sysfs_read_input(a->devices->sys_root, name, in))
+			a->devices->sysfs_gone++;
+		emit_input(a, "attach", GW_DEVSRC_UEVENT, in, NULL, ev->seqnum, 0,
+			   in->is_virtual ? uinput_holder(a) : NULL);
+	} else if (ev->action == GW_UEVENT_REMOVE) {
+		memset(in, 0, sizeof(*in));
+		snprintf(in->name, sizeof(in->name), "%s", name);
+		in->is_virtual = strncmp(ev->devpath, "/devices/virtual/", 17) == 0;
+		input_identity_from_table(a, in);
+		emit_input(a, "detach", GW_DEVSRC_UEVENT, in, NULL, ev->seqnum, 0, NULL);
+	}
+}
+
+void devices_handle_uevents(struct gw_agent *a)
+{
+	struct gw_devices *d = a->devices;
+	enum gw_uevent_read_result r;
+
+	if (!d || d->uevents.fd < 0)
+		return;
+	while ((r = gw_uevent_listener_read(&d->uevents, &d->uevent)) != GW_UEVENT_READ_AGAIN &&
+	       r != GW_UEVENT_READ_ERROR) {
+		const struct gw_uevent *ev = &d->uevent;
+		const char *name;
+
+		if (r != GW_UEVENT_READ_EVENT)
+			continue;
+		name = devpath_name(ev->devpath);
+		if (!name)
+			continue;
+		gw_arena_reset(&a->arena);
+		switch (gw_uevent_subsystem_bit(ev->subsystem)) {
+		case GW_UEVENT_SUBSYS_USB:
+			handle_usb_uevent(a, ev, name);
+			break;
+		case GW_UEVENT_SUBSYS_HID:
+			handle_hid_uevent(a, ev, name);
+			break;
+		case GW_UEVENT_SUBSYS_INPUT:
+			handle_input_uevent(a, ev, name);
+			break;
+		case GW_UEVENT_SUBSYS_DRM:
+			rescan_monitors(a, "attach", GW_DEVSRC_UEVENT, ev->seqnum);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+int devices_uevent_fd(const struct gw_agent *a)
+{
+	return a->devices ? a->devices->uevents.fd : -1;
+}
+
+/* ---- inventory ------------------------------------------------------------------------------ */
+
+static void inventory_usb(const char *name, void *ctx)
+{
+	struct gw_agent *a = ctx;
+
+	if (gw_sysfs_read_usb(a->devices->sys_root, name, &a->devices->usb))
+		return;
+	gw_arena_reset(&a->arena);
+	emit_usb(a, "inventory", GW_DEVSRC_SYSFS, &a->devices->usb, 0, 0);
+}
+
+static void inventory_hid(const char *name, void *ctx)
+{
+	struct gw_agent *a = ctx;
+
+	if (gw_sysfs_read_hid(a->devices->sys_root, name, &a->devices->hid))
+		return;
+	gw_arena_reset(&a->arena);
+	emit_hid(a, "inventory", GW_DEVSRC_SYSFS, &a->devices->hid, 0, 0, NULL);
+}
+
+static void inventory_input(const char *name, void *ctx)
+{
+	struct gw_agent *a = ctx;
+	struct gw_input_info *in = &a->devices->input;
+
+	if (gw_sysfs_read_input(a->devices->sys_root, name, in))
+		return;
+	gw_arena_reset(&a->arena);
+	emit_input(a, "inventory", GW_DEVSRC_SYSFS, in, NULL, 0, 0,
+		   in->is_virtual ? uinput_holder(a) : NULL);
+}
+
+static void emit_inventory(struct gw_agent *a)
+{
+	gw_sysfs_list(a->devices->sys_root, GW_SYSFS_USB, inventory_usb, a);
+	gw_sysfs_list(a->devices->sys_root, GW_SYSFS_HID, inventory_hid, a);
+	gw_sysfs_list(a->devices->sys_root, GW_SYSFS_INPUT, inventory_input, a);
+	rescan_monitors(a, "inventory", GW_DEVSRC_SYSFS, 0);
+}
+
+/* ---- lifecycle and counters ----------------------------------------------------------------- */
+
+int devices_start(struct gw_agent *a)
+{
+	static const unsigned subsys_bit[GW_DEVSIG_COUNT] = {
+		GW_UEVENT_SUBSYS_USB, GW_UEVENT_SUBSYS_HID, GW_UEVENT_SUBSYS_INPUT };
+	struct gw_devices *d = calloc(1, sizeof(*d));
+	unsigned want = GW_UEVENT_SUBSYS_DRM;
+	int err;
+
+	if (!d)
+		return -ENOMEM;
+	a->devices = d;
+	d->sys_root = a->opt.sys_root;
+	d->uevents.fd = -1;
+	device_table_init(&d->table, GW_DEVICE_TABLE_MAX);
+	device_hooks_load(&d->hooks, &a->hooks, &a->opt.hooks, a->opt.device_mode);
+	for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++)
+		if (d->hooks.live[sig] == GW_DEVSRC_NONE)
+			want |= subsys_bit[sig];
+	err = gw_uevent_listener_open(&d->uevents, want, GW_UEVENT_RCVBUF_BYTES);
+	for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++) {
+		enum gw_device_source src = d->hooks.live[sig];
+
+		if (src == GW_DEVSRC_NONE)
+			src = err ? GW_DEVSRC_NONE : GW_DEVSRC_UEVENT;
+		hooks_set_status(&a->hooks, device_signal_name(sig), device_hook_name(sig, src),
+				 d->hooks.why[sig]);
+	}
+	if (err) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "uevent listener: %s", strerror(-err));
+		hooks_set_status(&a->hooks, "device_monitor", "none", why);
+		fprintf(stderr, "ghostwatch: %s\n", why);
+	} else {
+		hooks_set_status(&a->hooks, "device_monitor", "uevent", NULL);
+	}
+	emit_inventory(a);
+	return 0;
+}
+
+void devices_stop(struct gw_agent *a)
+{
+	struct gw_devices *d = a->devices;
+
+	if (!d)
+		return;
+	device_hooks_close(&d->hooks);
+	gw_uevent_listener_close(&d->uevents);
+	device_table_free(&d->table);
+	free(d);
+	a->devices = NULL;
+}
+
+size_t devices_event_counters(const struct gw_agent *a, const char **names, uint64_t *values)
+{
+	const struct gw_devices *d = a->devices;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	names[n] = "device_inventory";
+	values[n++] = d->inventory;
+	names[n] = "device_attach";
+	values[n++] = d->attached;
+	names[n] = "device_detach";
+	values[n++] = d->detached;
+	names[n] = "uevent_accepted";
+	values[n++] = d->uevents.stats.accepted;
+	names[n] = "uevent_ignored";
+	values[n++] = d->uevents.stats.ignored;
+	return n;
+}
+
+size_t devices_drop_counters(const struct gw_agent *a, const char **names, uint64_t *values)
+{
+	const struct gw_devices *d = a->devices;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	names[n] = "uevent_forged";
+	values[n++] = d->uevents.stats.forged;
+	names[n] = "uevent_malformed";
+	values[n++] = d->uevents.stats.malformed;
+	names[n] = "uevent_truncated";
+	values[n++] = d->uevents.stats.truncated;
+	names[n] = "uevent_overflow";
+	values[n++] = d->uevents.stats.overflows;
+	names[n] = "device_sysfs_gone";
+	values[n++] = d->sysfs_gone;
+	names[n] = "device_table_full";
+	values[n++] = d->table.not_remembered;
+	return n;
+}

@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "device.skel.h"
@@ -114,7 +116,9 @@ static struct gw_device *try_flavour(const struct gw_hooks *h, const struct gw_h
 void device_hooks_load(struct gw_device_hooks *dh, const struct gw_hooks *h,
 		       const struct gw_hook_options *opt, enum gw_device_mode mode)
 {
-	libbpf_print_fn_t old = libbpf_set_print(silent_print);
+	/* the refusals are expected and summarised in `why`; GW_BPF_VERBOSE=1 shows libbpf's log */
+	bool verbose = getenv("GW_BPF_VERBOSE") != NULL;
+	libbpf_print_fn_t old = verbose ? NULL : libbpf_set_print(silent_print);
 
 	memset(dh, 0, sizeof(*dh));
 	for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++) {
@@ -148,7 +152,8 @@ void device_hooks_load(struct gw_device_hooks *dh, const struct gw_hooks *h,
 							 device_source_name(src), step, strerror(errno));
 		}
 	}
-	libbpf_set_print(old);
+	if (!verbose)
+		libbpf_set_print(old);
 }
 
 void device_hooks_close(struct gw_device_hooks *dh)

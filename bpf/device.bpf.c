@@ -203,12 +203,18 @@ int BPF_PROG(gw_usb_new_fexit, struct usb_device *udev, int ret)
 	return 0;
 }
 
+/* usb_disconnect takes a struct usb_device **: the verifier does not let fentry read a
+ * pointer-to-pointer argument from the context (6.1), so fetch it raw with bpf_get_func_arg (5.17+;
+ * older kernels fall back to the kprobe flavour). */
 SEC("fentry/usb_disconnect")
-int BPF_PROG(gw_usb_disconnect_fentry, struct usb_device **pdev)
+int gw_usb_disconnect_fentry(__u64 *ctx)
 {
 	struct usb_device *udev = NULL;
+	__u64 pdev = 0;
 
-	bpf_probe_read_kernel(&udev, sizeof(udev), pdev);
+	if (bpf_get_func_arg(ctx, 0, &pdev) || !pdev)
+		return 0;
+	bpf_probe_read_kernel(&udev, sizeof(udev), (void *)pdev);
 	emit_usb(udev, GW_DEV_DETACH, GW_DEV_HOOK_FENTRY, 0);
 	return 0;
 }

@@ -175,6 +175,7 @@ static Ghostwatch__V1__HidDevice *hid_proto(struct gw_agent *a, const struct gw_
 	m->phys = (char *)h->phys;
 	m->uniq = (char *)h->uniq;
 	m->usb_parent = (char *)h->usb_parent;
+	m->virtual_ = h->is_virtual;
 	m->facts = hid_facts_proto(a, h->facts.caps, h->facts.abs_x, h->facts.abs_y,
 				   h->facts.n_report_ids, h->descriptor_len, h->facts.errors != 0);
 	return m;
@@ -346,16 +347,20 @@ static Ghostwatch__V1__Process *task_process(struct gw_agent *a, const struct gw
 	return p;
 }
 
-/* The uevent path does not say who created a uinput device: a process holding /dev/uinput open
- * is the best available answer (the creator keeps it open for the device's lifetime). */
-static Ghostwatch__V1__Process *uinput_holder(struct gw_agent *a)
+/* The uevent path does not say who created a uinput device, and uhid adds its devices from a
+ * kernel worker: a process holding the device node open is the best available answer (the
+ * creator keeps it open for the device's lifetime). node is "uinput" or "uhid". */
+static Ghostwatch__V1__Process *node_holder(struct gw_agent *a, const char *node)
 {
+	char dev_path[32], alt_path[32];
 	DIR *proc = opendir(a->opt.proc_root);
 	struct dirent *de;
 	uint32_t found = 0;
 
 	if (!proc)
 		return NULL;
+	snprintf(dev_path, sizeof(dev_path), "/dev/%s", node);
+	snprintf(alt_path, sizeof(alt_path), "/dev/input/%s", node);
 	while (!found && (de = readdir(proc))) {
 		char path[300], link[64];
 		DIR *fds;
@@ -377,7 +382,7 @@ static Ghostwatch__V1__Process *uinput_holder(struct gw_agent *a)
 			n = readlink(fdpath, link, sizeof(link) - 1);
 			if (n > 0) {
 				link[n] = '\0';
-				if (!strcmp(link, "/dev/uinput") || !strcmp(link, "/dev/input/uinput")) {
+				if (!strcmp(link, dev_path) || !strcmp(link, alt_path)) {
 					found = (uint32_t)pid;
 					break;
 				}
@@ -391,7 +396,7 @@ static Ghostwatch__V1__Process *uinput_holder(struct gw_agent *a)
 		Ghostwatch__V1__Process *p = e ? process_proto(a, e) : NULL;
 
 		if (p)
-			p->source = "uinput_holder";
+			p->source = !strcmp(node, "uhid") ? "uhid_holder" : "uinput_holder";
 		return p;
 	}
 	return NULL;
@@ -538,6 +543,14 @@ static void emit_input(struct gw_agent *a, const char *action, enum gw_device_so
 	emit_device(a, ev, action);
 }
 
+/* The holder of the node behind a software input device: uhid's inputs hang under its misc device. */
+static Ghostwatch__V1__Process *input_creator(struct gw_agent *a, const struct gw_input_info *in)
+{
+	if (!in->is_virtual)
+		return NULL;
+	return node_holder(a, strstr(in->devpath, "/misc/uhid/") ? "uhid" : "uinput");
+}
+
 static void input_identity_from_table(struct gw_agent *a, struct gw_input_info *in)
 {
 	struct device_entry *e = device_table_get(&a->devices->table, GW_DEVKIND_INPUT, in->name);
@@ -589,18 +602,19 @@ static void hid_from_record(struct gw_agent *a, const struct gw_hid_event *r, st
 					    sizeof(r->name));
 	h->string_flags |= gw_text_sanitize(h->phys, sizeof(h->phys), r->phys, sizeof(r->phys));
 	h->string_flags |= gw_text_sanitize(h->uniq, sizeof(h->uniq), r->uniq, sizeof(r->uniq));
+	if (!strncmp(r->parent_name, "uhid", sizeof(r->parent_name)))
+		h->is_virtual = true;
 }
 
 static int handle_hid_record(struct gw_agent *a, const struct gw_hid_event *r)
 {
 	struct gw_hid_info *h = &a->devices->hid;
 	bool attach = r->dev.action == GW_DEV_ATTACH;
-	/* uhid devices (bus virtual) are created by a process: say which */
-	bool software = r->bus == 0x06;
 
 	hid_from_record(a, r, h, attach);
+	/* a uhid device is added by a kernel worker: its creator is whoever holds /dev/uhid */
 	emit_hid(a, attach ? "attach" : "detach", record_source(&r->dev), h, 0, r->dev.ret,
-		 software ? task_process(a, &r->dev.task) : NULL);
+		 attach && h->is_virtual ? node_holder(a, "uhid") : NULL);
 	return 0;
 }
 
@@ -609,6 +623,7 @@ static int handle_input_record(struct gw_agent *a, const struct gw_input_event *
 	struct gw_input_info *in = &a->devices->input, sys;
 	bool attach = r->dev.action == GW_DEV_ATTACH;
 	int32_t abs_range[4] = { r->abs_x_min, r->abs_x_max, r->abs_y_min, r->abs_y_max };
+	bool uhid = false;
 
 	memset(in, 0, sizeof(*in));
 	gw_text_sanitize(in->name, sizeof(in->name), r->sysfs_name, sizeof(r->sysfs_name));
@@ -630,10 +645,16 @@ static int handle_input_record(struct gw_agent *a, const struct gw_input_event *
 	if (attach && !gw_sysfs_read_input(a->devices->sys_root, in->name, &sys)) {
 		memcpy(in->devpath, sys.devpath, sizeof(in->devpath));
 		memcpy(in->usb_parent, sys.usb_parent, sizeof(in->usb_parent));
+		/* a parent under /devices/virtual: a uhid device's input node */
+		uhid = sys.is_virtual && !in->is_virtual;
+		in->is_virtual |= sys.is_virtual;
 	}
+	/* uinput registers in its creator's ioctl, so the task is the creator; uhid does it from a
+	 * kernel worker, so ask who holds /dev/uhid */
 	emit_input(a, attach ? "attach" : "detach", record_source(&r->dev), in,
 		   (r->abs_bits & 3) == 3 ? abs_range : NULL, 0, r->dev.ret,
-		   in->is_virtual ? task_process(a, &r->dev.task) : NULL);
+		   uhid ? node_holder(a, "uhid") :
+		   !r->has_parent ? task_process(a, &r->dev.task) : NULL);
 	return 0;
 }
 
@@ -806,7 +827,8 @@ static void handle_hid_uevent(struct gw_agent *a, const struct gw_uevent *ev, co
 		/* the report descriptor is only readable once a driver has parsed it */
 		if (gw_sysfs_read_hid(a->devices->sys_root, name, h))
 			a->devices->sysfs_gone++;
-		emit_hid(a, "attach", GW_DEVSRC_UEVENT, h, ev->seqnum, 0, NULL);
+		emit_hid(a, "attach", GW_DEVSRC_UEVENT, h, ev->seqnum, 0,
+			 h->is_virtual ? node_holder(a, "uhid") : NULL);
 	} else if (ev->action == GW_UEVENT_REMOVE) {
 		struct device_entry *e = device_table_get(&a->devices->table, GW_DEVKIND_HID, name);
 		unsigned bus = 0, vid = 0, pid = 0;
@@ -837,8 +859,7 @@ static void handle_input_uevent(struct gw_agent *a, const struct gw_uevent *ev, 
 	if (ev->action == GW_UEVENT_ADD) {
 		if (gw_sysfs_read_input(a->devices->sys_root, name, in))
 			a->devices->sysfs_gone++;
-		emit_input(a, "attach", GW_DEVSRC_UEVENT, in, NULL, ev->seqnum, 0,
-			   in->is_virtual ? uinput_holder(a) : NULL);
+		emit_input(a, "attach", GW_DEVSRC_UEVENT, in, NULL, ev->seqnum, 0, input_creator(a, in));
 	} else if (ev->action == GW_UEVENT_REMOVE) {
 		memset(in, 0, sizeof(*in));
 		snprintf(in->name, sizeof(in->name), "%s", name);
@@ -909,7 +930,8 @@ static void inventory_hid(const char *name, void *ctx)
 	if (gw_sysfs_read_hid(a->devices->sys_root, name, &a->devices->hid))
 		return;
 	gw_arena_reset(&a->arena);
-	emit_hid(a, "inventory", GW_DEVSRC_SYSFS, &a->devices->hid, 0, 0, NULL);
+	emit_hid(a, "inventory", GW_DEVSRC_SYSFS, &a->devices->hid, 0, 0,
+		 a->devices->hid.is_virtual ? node_holder(a, "uhid") : NULL);
 }
 
 static void inventory_input(const char *name, void *ctx)
@@ -920,8 +942,7 @@ static void inventory_input(const char *name, void *ctx)
 	if (gw_sysfs_read_input(a->devices->sys_root, name, in))
 		return;
 	gw_arena_reset(&a->arena);
-	emit_input(a, "inventory", GW_DEVSRC_SYSFS, in, NULL, 0, 0,
-		   in->is_virtual ? uinput_holder(a) : NULL);
+	emit_input(a, "inventory", GW_DEVSRC_SYSFS, in, NULL, 0, 0, input_creator(a, in));
 }
 
 static void emit_inventory(struct gw_agent *a)

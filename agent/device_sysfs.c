@@ -85,18 +85,21 @@ static int open_dir(const char *sysroot, const char *sub, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-/* The USB device a sysfs device belongs to: the nearest "<bus>-<ports>" component of its real path. */
-static void usb_parent_of(int dirfd, char *out, size_t size)
+/* The USB device a sysfs device belongs to: the nearest "<bus>-<ports>" component of its real path.
+ * Returns whether that path is a software device's (under /devices/virtual/). */
+static bool usb_parent_of(int dirfd, char *out, size_t size)
 {
 	char self[64], real[GW_DEV_PATH_MAX];
 	char *comp, *save = NULL;
+	bool is_virtual;
 
 	out[0] = '\0';
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", dirfd);
 	ssize_t n = readlink(self, real, sizeof(real) - 1);
 	if (n <= 0)
-		return;
+		return false;
 	real[n] = '\0';
+	is_virtual = strstr(real, "/devices/virtual/") != NULL;
 	for (comp = strtok_r(real, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
 		const char *dash = strchr(comp, '-');
 
@@ -106,6 +109,7 @@ static void usb_parent_of(int dirfd, char *out, size_t size)
 		    strspn(dash + 1, "0123456789.") == strlen(dash + 1) && dash[1])
 			snprintf(out, size, "%s", comp);
 	}
+	return is_virtual;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -208,7 +212,7 @@ static int read_hid_dir(int fd, const char *name, struct gw_hid_info *h)
 	/* read_attr_raw NUL-terminates, so one byte less than the buffer is what fits */
 	h->descriptor_len = n > 0 ? (size_t)n : 0;
 	gw_hid_report_parse(h->descriptor, h->descriptor_len, &h->facts);
-	usb_parent_of(fd, h->usb_parent, sizeof(h->usb_parent));
+	h->is_virtual = usb_parent_of(fd, h->usb_parent, sizeof(h->usb_parent));
 	return 0;
 }
 

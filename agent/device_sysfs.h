@@ -62,6 +62,7 @@ struct gw_hid_info {
 	char uniq[GW_DEV_STR_MAX];
 	unsigned string_flags;
 	char usb_parent[GW_DEV_NAME_MAX];	/* USB device it belongs to, "" if none */
+	bool is_virtual;		/* under /devices/virtual: made by a process through uhid */
 	struct gw_hid_facts facts;
 	size_t descriptor_len;
 	uint8_t descriptor[GW_HID_DESCRIPTOR_MAX];

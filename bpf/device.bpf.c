@@ -136,6 +136,7 @@ static __always_inline void emit_hid(struct hid_device___gw *hdev, __u32 action,
 	bpf_probe_read_kernel_str(e->phys, sizeof(e->phys), hdev->phys);
 	bpf_probe_read_kernel_str(e->uniq, sizeof(e->uniq), hdev->uniq);
 	read_str(e->sysfs_name, sizeof(e->sysfs_name), BPF_CORE_READ(hdev, dev.kobj.name));
+	read_str(e->parent_name, sizeof(e->parent_name), BPF_CORE_READ(hdev, dev.parent, kobj.name));
 	gw_submit(e);
 }
 

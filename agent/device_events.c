@@ -869,6 +869,31 @@ static void handle_input_uevent(struct gw_agent *a, const struct gw_uevent *ev, 
 	}
 }
 
+void devices_handle_uevent(struct gw_agent *a, const struct gw_uevent *ev)
+{
+	const char *name = devpath_name(ev->devpath);
+
+	if (!name)
+		return;
+	gw_arena_reset(&a->arena);
+	switch (gw_uevent_subsystem_bit(ev->subsystem)) {
+	case GW_UEVENT_SUBSYS_USB:
+		handle_usb_uevent(a, ev, name);
+		break;
+	case GW_UEVENT_SUBSYS_HID:
+		handle_hid_uevent(a, ev, name);
+		break;
+	case GW_UEVENT_SUBSYS_INPUT:
+		handle_input_uevent(a, ev, name);
+		break;
+	case GW_UEVENT_SUBSYS_DRM:
+		rescan_monitors(a, "attach", GW_DEVSRC_UEVENT, ev->seqnum);
+		break;
+	default:
+		break;
+	}
+}
+
 void devices_handle_uevents(struct gw_agent *a)
 {
 	struct gw_devices *d = a->devices;
@@ -877,33 +902,9 @@ void devices_handle_uevents(struct gw_agent *a)
 	if (!d || d->uevents.fd < 0)
 		return;
 	while ((r = gw_uevent_listener_read(&d->uevents, &d->uevent)) != GW_UEVENT_READ_AGAIN &&
-	       r != GW_UEVENT_READ_ERROR) {
-		const struct gw_uevent *ev = &d->uevent;
-		const char *name;
-
-		if (r != GW_UEVENT_READ_EVENT)
-			continue;
-		name = devpath_name(ev->devpath);
-		if (!name)
-			continue;
-		gw_arena_reset(&a->arena);
-		switch (gw_uevent_subsystem_bit(ev->subsystem)) {
-		case GW_UEVENT_SUBSYS_USB:
-			handle_usb_uevent(a, ev, name);
-			break;
-		case GW_UEVENT_SUBSYS_HID:
-			handle_hid_uevent(a, ev, name);
-			break;
-		case GW_UEVENT_SUBSYS_INPUT:
-			handle_input_uevent(a, ev, name);
-			break;
-		case GW_UEVENT_SUBSYS_DRM:
-			rescan_monitors(a, "attach", GW_DEVSRC_UEVENT, ev->seqnum);
-			break;
-		default:
-			break;
-		}
-	}
+	       r != GW_UEVENT_READ_ERROR)
+		if (r == GW_UEVENT_READ_EVENT)
+			devices_handle_uevent(a, &d->uevent);
 }
 
 int devices_uevent_fd(const struct gw_agent *a)

@@ -176,6 +176,8 @@ def test_inventory_from_sysfs(agent_factory, tmp_path):
     agent = agent_factory(f"--sys-root={root}")
     usb = agent.wait_for(lambda e: e.get("type") == "device" and e["device"]["kind"] == "usb"
                          and e["device"]["usb"]["sysfs_name"] == "1-4", what="PiKVM inventory")
+    # the inventory ends with the monitors, then the startup stats
+    agent.wait_for(lambda e: e.get("type") == "stats", what="startup stats")
     d = usb["device"]
     assert d["action"] == "inventory" and d["source"] == "sysfs"
     u = d["usb"]

@@ -31,10 +31,11 @@ struct hid_device___gw {
 } __attribute__((preserve_access_index));
 
 /* Entry pointers per thread for the kretprobe flavour; one map per function since they nest
- * (input_register_device runs inside hid_add_device inside usb_new_device, on one thread). */
+ * (input_register_device runs inside hid_add_device inside usb_new_device, on one thread). LRU: a
+ * kretprobe that never fires (maxactive exhausted) must not leave the map full for good. */
 #define PTR_BY_TID_MAP(name)                                                                    \
 	struct {                                                                                \
-		__uint(type, BPF_MAP_TYPE_HASH);                                                \
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);                                            \
 		__uint(max_entries, 1024);                                                      \
 		__type(key, __u64);                                                             \
 		__type(value, __u64);                                                           \

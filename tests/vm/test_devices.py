@@ -228,3 +228,19 @@ def test_uhid_bluetooth_device_virtual(agent_guest):
                             after=mark, what="uhid input attach")
     assert inp["device"]["input"]["bus"] == "bluetooth" and inp["device"]["input"]["virtual"]
     tool.wait()
+
+
+def test_kvm_composite_with_storage_and_network(agent_guest):
+    """A PiKVM/TinyPilot-style composite: keyboard, absolute mouse, mass storage and a CDC ECM
+    network function, with the interface classes named."""
+    vm = agent_guest
+    start_agent(vm)
+    mark = len(vm.agent_events())
+    vm.make_gadget("kvmfull", 0x1d6b, 0x0104, "PiKVM", "PiKVM Composite Device", "CAFEBABE",
+                   functions=["keyboard", "mouse_abs", "mass_storage", "ecm"])
+    ev = vm.wait_for_event(device_event("usb", "attach", vid_pid="1d6b:0104"), timeout=30,
+                           after=mark, what="composite attach")
+    names = [i["class_name"] for i in ev["device"]["usb"]["interfaces"]]
+    assert names[:2] == ["hid_boot_keyboard", "hid"], names
+    assert "mass_storage" in names and "cdc_ethernet" in names and "cdc_data" in names, names
+    assert {"keyboard", "abs_xy"} <= set(ev["device"]["usb"]["hid"]["capabilities"])

@@ -59,8 +59,4 @@ int devices_handle_record(struct gw_agent *a, const void *data, size_t size);
 size_t devices_event_counters(const struct gw_agent *a, const char **names, uint64_t *values);
 size_t devices_drop_counters(const struct gw_agent *a, const char **names, uint64_t *values);
 
-/* "hid_boot_keyboard", "mass_storage", "cdc_ethernet", "rndis", ... */
-const char *usb_interface_class_name(uint8_t cls, uint8_t subclass, uint8_t protocol, char *buf,
-				     size_t size);
-
 #endif

@@ -421,6 +421,29 @@ uint32_t gw_input_classify(const struct gw_input_info *in)
 	return cls;
 }
 
+/* "device" is the input device's parent: for HID inputs, the HID device with its descriptor. */
+static void read_parent_abs_range(int input_fd, struct gw_input_info *in)
+{
+	uint8_t *desc = malloc(GW_HID_DESCRIPTOR_MAX + 1);
+	struct gw_hid_facts facts;
+	int parent = openat(input_fd, "device", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ssize_t n = -1;
+
+	if (parent >= 0 && desc)
+		n = read_attr_raw(parent, "report_descriptor", desc, GW_HID_DESCRIPTOR_MAX + 1);
+	if (n > 0) {
+		gw_hid_report_parse(desc, (size_t)n, &facts);
+		if (facts.caps & GW_HID_ABS_XY) {
+			in->has_abs_range = true;
+			in->abs_x = facts.abs_x;
+			in->abs_y = facts.abs_y;
+		}
+	}
+	if (parent >= 0)
+		close(parent);
+	free(desc);
+}
+
 int gw_sysfs_read_input(const char *sysroot, const char *name, struct gw_input_info *in)
 {
 	char raw[ATTR_MAX], self[64];
@@ -471,6 +494,8 @@ int gw_sysfs_read_input(const char *sysroot, const char *name, struct gw_input_i
 	if (read_attr_raw(fd, "properties", raw, sizeof(raw)) > 0)
 		gw_sysfs_parse_bitmap(raw, &in->prop_bits, 1);
 	in->classes = gw_input_classify(in);
+	if ((in->abs_bits & 3) == 3)
+		read_parent_abs_range(fd, in);
 	close(fd);
 	return 0;
 }

@@ -88,6 +88,9 @@ struct gw_input_info {
 	uint64_t ev_bits, rel_bits, abs_bits, prop_bits;
 	uint64_t key_bits[GW_INPUT_KEY_WORDS];
 	uint32_t classes;		/* GW_INPUT_* */
+	/* absolute X/Y range: sysfs has no absinfo, the parent HID's report descriptor has it */
+	bool has_abs_range;
+	struct gw_hid_range abs_x, abs_y;
 };
 
 struct gw_monitor_info {

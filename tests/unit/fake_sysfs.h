@@ -194,6 +194,8 @@ static void build_tree(void)
 	link_to("bus/usb/devices/usb1", "devices/pci0000:00/0000:00:04.0/usb1");
 	link_to("bus/hid/devices/0003:1D6B:0104.0001", KBD_HID);
 	link_to("bus/hid/devices/0003:1D6B:0104.0002", MOUSE_HID);
+	link_to(KBD_HID "/input/input3/device", KBD_HID);
+	link_to(MOUSE_HID "/input/input4/device", MOUSE_HID);
 	link_to("class/input/input3", KBD_HID "/input/input3");
 	link_to("class/input/input4", MOUSE_HID "/input/input4");
 	link_to("class/input/input9", UINPUT);

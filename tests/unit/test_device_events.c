@@ -3,6 +3,7 @@
  * that records what the agent emitted. */
 #include "agent.h"
 #include "device_events.h"
+#include "device_proto.h"
 #include "fake_sysfs.h"
 #include "testing.h"
 

@@ -83,8 +83,13 @@ TEST(input_devices)
 	CHECK(in.classes == GW_INPUT_KEYBOARD);
 	CHECK(strncmp(in.devpath, "/devices/pci0000:00/", 20) == 0);
 
+	CHECK(!in.has_abs_range);
+
 	REQUIRE(gw_sysfs_read_input(root, "input4", &in) == 0);
 	CHECK(in.classes == GW_INPUT_ABS_POINTER);
+	/* sysfs has no absinfo: the range comes from the parent HID's report descriptor */
+	CHECK(in.has_abs_range);
+	CHECK(in.abs_x.min == 0 && in.abs_x.max == 32767 && in.abs_y.max == 32767);
 
 	REQUIRE(gw_sysfs_read_input(root, "input9", &in) == 0);
 	CHECK(in.is_virtual);

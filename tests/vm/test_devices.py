@@ -94,10 +94,10 @@ def test_qemu_hid_devices_hotplug(agent_guest, mode):
     kbd = attached["usb-kbd"]["device"]["usb"]
     assert "keyboard" in kbd["hid"]["capabilities"]
     assert "abs_xy" not in attached["usb-mouse"]["device"]["usb"]["hid"]["capabilities"]
-    if mode != "uevent":
-        # the BPF record carries the input device's absinfo
-        tab_in = vm.wait_for_event(device_event("input", "attach", name="QEMU QEMU USB Tablet"))
-        assert tab_in["device"]["input"]["abs_x_max"] == 32767
+    # BPF: the input device's absinfo; uevent: the parent HID's report descriptor
+    tab_in = vm.wait_for_event(device_event("input", "attach", name="QEMU QEMU USB Tablet"))
+    assert (tab_in["device"]["input"]["abs_x_max"], tab_in["device"]["input"]["abs_y_max"]) == \
+        (32767, 32767)
 
     # unplug: the detach carries the identity and fingerprint it had at attach
     mark = len(vm.agent_events())

@@ -4,6 +4,8 @@ devices, and devices plugged in before the agent started. Every scenario runs th
 (fentry, kprobe, and the uevent fallback with BPF device hooks disabled), and the events must carry
 the full identity and say which path produced them.
 """
+import time
+
 import pytest
 
 from guest import MOUSE_REL_REPORT_DESC
@@ -62,9 +64,12 @@ def test_qemu_hid_devices_hotplug(agent_guest, mode):
     attached = {}
     for i, (driver, product, iface, caps) in enumerate(QEMU_DEVICES):
         mark = len(vm.agent_events())
+        t0 = time.monotonic()
         vm.device_add(driver, f"{mode}{i}")
         ev = vm.wait_for_event(device_event("usb", "attach", product=product), timeout=30,
                                after=mark, what=f"usb attach of {product}")
+        # device_add -> the agent's event on the host (includes the harness's output polling)
+        vm.timings[f"device_event_{mode}_{driver}_s"] = time.monotonic() - t0
         d = ev["device"]
         u = d["usb"]
         assert d["source"] == mode

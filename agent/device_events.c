@@ -96,59 +96,71 @@ static Ghostwatch__V1__Process *task_process(struct gw_agent *a, const struct gw
 	return p;
 }
 
+/* Does process `pid` (a /proc entry name) hold dev_path or alt_path open? */
+static bool holds_node(const char *proc_root, const char *pid, const char *dev_path,
+		       const char *alt_path)
+{
+	char path[300], fdpath[600], link[64];
+	struct dirent *fd;
+	bool found = false;
+	DIR *fds;
+
+	snprintf(path, sizeof(path), "%s/%s/fd", proc_root, pid);
+	fds = opendir(path);
+	if (!fds)
+		return false;
+	while (!found && (fd = readdir(fds))) {
+		ssize_t n;
+
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, fd->d_name);
+		n = readlink(fdpath, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			found = !strcmp(link, dev_path) || !strcmp(link, alt_path);
+		}
+	}
+	closedir(fds);
+	return found;
+}
+
 /* The uevent path does not say who created a uinput device, and uhid adds its devices from a
  * kernel worker: a process holding the device node open is the best available answer (the
- * creator keeps it open for the device's lifetime). node is "uinput" or "uhid". */
+ * creator keeps it open for the device's lifetime). With several holders (a desktop's input
+ * daemon and the new tool), the most recently started one is the likeliest creator.
+ * node is "uinput" or "uhid". */
 static Ghostwatch__V1__Process *node_holder(struct gw_agent *a, const char *node)
 {
 	char dev_path[32], alt_path[32];
 	DIR *proc = opendir(a->opt.proc_root);
+	uint32_t best_pid = 0;
+	uint64_t best_start = 0;
+	Ghostwatch__V1__Process *p;
+	struct proc_entry *e;
 	struct dirent *de;
-	uint32_t found = 0;
 
 	if (!proc)
 		return NULL;
 	snprintf(dev_path, sizeof(dev_path), "/dev/%s", node);
 	snprintf(alt_path, sizeof(alt_path), "/dev/input/%s", node);
-	while (!found && (de = readdir(proc))) {
-		char path[300], link[64];
-		DIR *fds;
-		struct dirent *fd;
+	while ((de = readdir(proc))) {
 		char *end;
 		unsigned long pid = strtoul(de->d_name, &end, 10);
 
-		if (*end || !pid)
+		if (*end || !pid || !holds_node(a->opt.proc_root, de->d_name, dev_path, alt_path))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/fd", a->opt.proc_root, de->d_name);
-		fds = opendir(path);
-		if (!fds)
-			continue;
-		while ((fd = readdir(fds))) {
-			char fdpath[600];
-			ssize_t n;
-
-			snprintf(fdpath, sizeof(fdpath), "%s/%s", path, fd->d_name);
-			n = readlink(fdpath, link, sizeof(link) - 1);
-			if (n > 0) {
-				link[n] = '\0';
-				if (!strcmp(link, dev_path) || !strcmp(link, alt_path)) {
-					found = (uint32_t)pid;
-					break;
-				}
-			}
+		e = process_lookup(a, (uint32_t)pid);
+		if (e && (!best_pid || e->start_ns > best_start)) {
+			best_pid = e->pid;
+			best_start = e->start_ns;
 		}
-		closedir(fds);
 	}
 	closedir(proc);
-	if (found) {
-		struct proc_entry *e = process_lookup(a, found);
-		Ghostwatch__V1__Process *p = e ? process_proto(a, e) : NULL;
-
-		if (p)
-			p->source = !strcmp(node, "uhid") ? "uhid_holder" : "uinput_holder";
-		return p;
-	}
-	return NULL;
+	/* looked up again: loading other holders may have evicted an earlier entry */
+	e = best_pid ? process_lookup(a, best_pid) : NULL;
+	if (!e || !(p = process_proto(a, e)))
+		return NULL;
+	p->source = !strcmp(node, "uhid") ? "uhid_holder" : "uinput_holder";
+	return p;
 }
 
 /* ---- USB ------------------------------------------------------------------------------------ */

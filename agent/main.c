@@ -40,6 +40,10 @@ static void usage(FILE *out)
 	      "  --device-hooks=MODE     devices: auto (fentry, kprobe, then uevent), fentry, kprobe,\n"
 	      "                          uevent (no BPF device hooks: the kernel's uevents only)\n"
 	      "  --sys-root=DIR          sysfs to read devices from (default /sys)\n"
+	      "  --rules=DIR             shipped rule files (default: rules/ of the build tree, else\n"
+	      "                          /usr/share/ghostwatch/rules)\n"
+	      "  --rules-d=DIR           local rules that add or override by id (default\n"
+	      "                          /etc/ghostwatch/rules.d); SIGHUP reloads both\n"
 	      "\n"
 	      "  -h, --help              this help\n"
 	      "  -V, --version           print the version\n",
@@ -75,6 +79,8 @@ enum {
 	OPT_PROC_MAX,
 	OPT_DEVICE_HOOKS,
 	OPT_SYS_ROOT,
+	OPT_RULES,
+	OPT_RULES_D,
 };
 
 static const struct option debug_options[] = {
@@ -90,6 +96,8 @@ static const struct option debug_options[] = {
 	{ "proc-table-max", required_argument, NULL, OPT_PROC_MAX },
 	{ "device-hooks", required_argument, NULL, OPT_DEVICE_HOOKS },
 	{ "sys-root", required_argument, NULL, OPT_SYS_ROOT },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "rules-d", required_argument, NULL, OPT_RULES_D },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -184,6 +192,12 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			break;
 		case OPT_SYS_ROOT:
 			o->sys_root = optarg;
+			break;
+		case OPT_RULES:
+			o->rules_dir = optarg;
+			break;
+		case OPT_RULES_D:
+			o->rules_user_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);

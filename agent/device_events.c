@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "detections.h"
 #include "device_proto.h"
 #include "gw_events.h"
 #include "process_events.h"
@@ -36,7 +37,7 @@ static void emit_device(struct gw_agent *a, gw_event_t *ev, const char *action)
 }
 
 /* Remembers a device's identity for its detach. */
-static void remember(struct gw_agent *a, enum gw_device_kind kind, const char *name,
+static void remember(struct gw_agent *a, enum gw_devkind kind, const char *name,
 		     uint32_t vid, uint32_t pid, const char *s0, const char *s1, const char *s2,
 		     const struct gw_fingerprints *fp)
 {
@@ -54,7 +55,7 @@ static void remember(struct gw_agent *a, enum gw_device_kind kind, const char *n
 }
 
 /* The identity recorded at attach as fingerprints of a detach event; forgets the device. */
-static void forget(struct gw_agent *a, Ghostwatch__V1__DeviceEvent *dev, enum gw_device_kind kind,
+static void forget(struct gw_agent *a, Ghostwatch__V1__DeviceEvent *dev, enum gw_devkind kind,
 		   const char *name)
 {
 	struct device_entry *e = device_table_get(&a->devices->table, kind, name);
@@ -163,6 +164,73 @@ static Ghostwatch__V1__Process *node_holder(struct gw_agent *a, const char *node
 	return p;
 }
 
+/* ---- detections ----------------------------------------------------------------------------- */
+
+/* Hands an emitted USB device (attach or inventory) to the rules: identity and interface mix. */
+static void detect_usb(struct gw_agent *a, const struct gw_usb_info *u, const gw_event_t *ev)
+{
+	struct gw_device_input in = {
+		.kind = GW_DEVICE_USB, .has_ids = true, .vid = u->vendor_id, .pid = u->product_id,
+		.manufacturer = u->manufacturer, .product = u->product, .serial = u->serial,
+		.n_interfaces = u->n_interfaces,
+		.has_absolute_pointer = u->hid_caps & GW_HID_ABS_XY,
+		.absolute_max = u->hid_caps & GW_HID_ABS_XY ? (uint32_t)u->abs_x.max : 0,
+	};
+	char subject[GW_DEV_NAME_MAX + 2 * GW_DEV_STR_MAX + 32];
+
+	if (!a->detections.matcher)
+		return;
+	for (unsigned i = 0; i < u->n_interfaces; i++) {
+		const struct gw_usb_interface *itf = &u->interfaces[i];
+
+		switch (itf->iface_class) {
+		case 0x01: in.interfaces |= GW_DEV_IF_AUDIO; break;
+		case 0x02: case 0x0a: case 0xe0: in.interfaces |= GW_DEV_IF_NET; break;
+		case 0x08: in.interfaces |= GW_DEV_IF_MASS_STORAGE; break;
+		case 0x0e: in.interfaces |= GW_DEV_IF_VIDEO; break;
+		case 0xef:
+			/* RNDIS in a misc-class interface */
+			if (itf->iface_subclass == 0x04)
+				in.interfaces |= GW_DEV_IF_NET;
+			break;
+		case 0x03:
+			if (itf->iface_subclass == 1 && itf->iface_protocol == 1) {
+				in.has_boot_keyboard = true;
+				in.interfaces |= GW_DEV_IF_HID_KEYBOARD;
+			} else if (itf->iface_protocol == 2) {
+				in.interfaces |= GW_DEV_IF_HID_MOUSE;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	/* HID interfaces without the boot protocol still say what they are in their descriptors */
+	if (u->hid_caps & GW_HID_KEYBOARD)
+		in.interfaces |= GW_DEV_IF_HID_KEYBOARD;
+	if (u->hid_caps & GW_HID_MOUSE)
+		in.interfaces |= GW_DEV_IF_HID_MOUSE;
+	snprintf(subject, sizeof(subject), "usb %s %04x:%04x %s %s", u->name, u->vendor_id,
+		 u->product_id, u->manufacturer, u->product);
+	detections_on_device(a, &in, subject, ev->event_id, ev->time_ns);
+}
+
+static void detect_monitor(struct gw_agent *a, const struct gw_monitor_info *m,
+			   const gw_event_t *ev)
+{
+	struct gw_device_input in = {
+		.kind = GW_DEVICE_MONITOR, .edid_monitor_name = m->edid.monitor_name,
+		.edid_mfg = m->edid.manufacturer, .edid_product_code = m->edid.product_code,
+	};
+	char subject[GW_DEV_NAME_MAX + GW_EDID_TEXT_MAX + 16];
+
+	if (!a->detections.matcher)
+		return;
+	snprintf(subject, sizeof(subject), "monitor %s %s %s", m->name, m->edid.manufacturer,
+		 m->edid.monitor_name);
+	detections_on_device(a, &in, subject, ev->event_id, ev->time_ns);
+}
+
 /* ---- USB ------------------------------------------------------------------------------------ */
 
 static void emit_usb(struct gw_agent *a, const char *action, enum gw_device_source src,
@@ -187,6 +255,8 @@ static void emit_usb(struct gw_agent *a, const char *action, enum gw_device_sour
 		remember(a, GW_DEVKIND_USB, u->name, u->vendor_id, u->product_id, u->manufacturer,
 			 u->product, u->serial, &fp);
 	emit_device(a, ev, action);
+	if (!detach && result == 0)
+		detect_usb(a, u, ev);
 }
 
 /* A USB device from a BPF record: sysfs for what the record lacks, the record when it is gone. */
@@ -491,6 +561,7 @@ static void scan_connector(const char *name, void *ctx)
 	if (e)
 		e->generation = d->monitor_generation;
 	emit_device(a, ev, s->action);
+	detect_monitor(a, m, ev);
 }
 
 /* Connectors have no hot-plug uevent of their own: the card says "change" and we look again. */

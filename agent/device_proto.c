@@ -221,7 +221,7 @@ Ghostwatch__V1__Monitor *monitor_proto(struct gw_agent *a, const struct gw_monit
 /* A fresh Event holding a DeviceEvent; the arena must have been reset by the caller. */
 Ghostwatch__V1__DeviceEvent *new_device_event(struct gw_agent *a, gw_event_t **evp,
 						     const char *action, enum gw_device_source src,
-						     enum gw_device_kind kind,
+						     enum gw_devkind kind,
 						     const struct gw_fingerprints *fp)
 {
 	gw_event_t *ev = ARENA_NEW(a, gw_event_t, ghostwatch__v1__event__init);

@@ -37,7 +37,7 @@ Ghostwatch__V1__Monitor *monitor_proto(struct gw_agent *a, const struct gw_monit
  * fingerprints when fp is not NULL); NULL when the arena is full. */
 Ghostwatch__V1__DeviceEvent *new_device_event(struct gw_agent *a, gw_event_t **evp,
 					      const char *action, enum gw_device_source src,
-					      enum gw_device_kind kind,
+					      enum gw_devkind kind,
 					      const struct gw_fingerprints *fp);
 
 #endif

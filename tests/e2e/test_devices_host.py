@@ -215,6 +215,13 @@ def test_inventory_from_sysfs(agent_factory, tmp_path):
     assert odd["product"] == "Evil\\xff\\x1b[2J"
     assert odd["strings_escaped"] and odd["strings_truncated"]
     assert len(odd["manufacturer"]) < 300
+    # the shipped IP-KVM rules see the inventory: the device event is the finding's evidence
+    findings = {e["finding"]["rule_id"]: e["finding"]
+                for e in agent.find(lambda e: e.get("type") == "finding")}
+    for rule, evidence in (("GW-KVM-0001", usb), ("GW-KVM-0013", usb), ("GW-KVM-0016", mon[0])):
+        assert rule in findings, sorted(findings)
+        assert findings[rule]["evidence"][0]["kind"] == "device"
+        assert findings[rule]["evidence"][0]["event_id"] == evidence["event_id"]
     rc, stats = agent.stop()
     assert rc == 0
     assert counter(stats, "events", "device_inventory") == 2 + 2 + 3 + 1

@@ -5,10 +5,14 @@ devices, and devices plugged in before the agent started. Every scenario runs th
 the full identity and say which path produced them.
 """
 import time
+from pathlib import Path
 
 import pytest
 
 from guest import MOUSE_REL_REPORT_DESC
+
+ROOT = Path(__file__).resolve().parents[2]
+GUEST_RULES = "/tmp/gw-rules"
 
 MODES = ["fentry", "kprobe", "uevent"]
 USB_HOOK = {"fentry": "fexit/usb_new_device", "kprobe": "kretprobe/usb_new_device",
@@ -22,10 +26,16 @@ QEMU_DEVICES = [
 ]
 
 
-def start_agent(vm, mode="auto"):
-    """Starts the agent with the device hooks forced to `mode`; returns {signal: hook}."""
+def start_agent(vm, mode="auto", rules=False):
+    """Starts the agent with the device hooks forced to `mode` (and, with rules, the shipped
+    IP-KVM rules copied into the guest); returns {signal: hook}."""
+    extra = []
+    if rules:
+        vm.check(f"mkdir -p {GUEST_RULES} {GUEST_RULES}.d")
+        vm.put_file(f"{GUEST_RULES}/ipkvm.yaml", (ROOT / "rules" / "ipkvm.yaml").read_bytes())
+        extra = [f"--rules={GUEST_RULES}", f"--rules-d={GUEST_RULES}.d"]
     vm.start_agent(["debug", "--json", "--no-forks", "--stats-interval=0",
-                    f"--device-hooks={mode}"])
+                    f"--device-hooks={mode}", *extra])
     stats = vm.wait_for_event(lambda e: e["type"] == "stats", timeout=60, what="startup stats")
     return {h["signal"]: h for h in stats["stats"]["hooks"]}
 
@@ -129,11 +139,12 @@ def make_pikvm(vm, name):
 
 def test_pikvm_gadget_through_every_path(agent_guest):
     """The PiKVM identity (1d6b:0104, PiKVM / PiKVM Composite Device / CAFEBABE, boot keyboard +
-    absolute mouse) seen by fentry, kprobe and the uevent fallback, with the same fingerprints."""
+    absolute mouse) seen by fentry, kprobe and the uevent fallback, with the same fingerprints,
+    and the IP-KVM rules firing on the device event."""
     vm = agent_guest
     fingerprints = {}
     for mode in MODES:
-        check_paths(start_agent(vm, mode), mode)
+        check_paths(start_agent(vm, mode, rules=True), mode)
         mark = len(vm.agent_events())
         gadget = make_pikvm(vm, f"kvmd{mode}")
         ev = vm.wait_for_event(device_event("usb", "attach", vid_pid="1d6b:0104"), timeout=30,
@@ -157,6 +168,14 @@ def test_pikvm_gadget_through_every_path(agent_guest):
         caps = sorted(c for e in inputs for c in e["device"]["input"]["capabilities"])
         assert caps == ["abs_pointer", "keyboard"], caps
         fingerprints[mode] = (d["model_fingerprint"], d["instance_fingerprint"])
+        # the detections see the device: identity rule and the structural (IP-KVM shape) rule,
+        # with this device event as evidence
+        for rule in ("GW-KVM-0001", "GW-KVM-0013"):
+            f = vm.wait_for_event(lambda e: e["type"] == "finding"
+                                  and e["finding"]["rule_id"] == rule, timeout=10, after=mark,
+                                  what=f"finding {rule} via {mode}")["finding"]
+            assert f["evidence"][0]["kind"] == "device"
+            assert f["evidence"][0]["event_id"] == ev["event_id"]
         vm.remove_gadget(gadget)
         vm.wait_for_event(device_event("usb", "detach", vid_pid="1d6b:0104"), timeout=20,
                           after=mark, what=f"PiKVM detach via {mode}")

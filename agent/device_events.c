@@ -287,6 +287,7 @@ static void usb_from_record(struct gw_agent *a, const struct gw_usb_event *r,
 						    sizeof(r->product));
 		u->string_flags |= gw_text_sanitize(u->serial, sizeof(u->serial), r->serial,
 						    sizeof(r->serial));
+		u->authorized = true; /* unknown once gone; a blocked device reads 0 while present */
 		/* GW_TEXT_* and GW_DEV_STR_* share their bit values */
 	}
 	u->vendor_id = r->vendor_id;
@@ -647,6 +648,11 @@ static void handle_usb_uevent(struct gw_agent *a, const struct gw_uevent *ev, co
 			usb_identity_from_uevent(ev, u);
 		}
 		emit_usb(a, "attach", GW_DEVSRC_UEVENT, u, ev->seqnum, 0);
+	} else if (ev->action == GW_UEVENT_ADD) {
+		/* a device blocked by policy (authorized=0) is never configured, so no bind follows:
+		 * report it at add, it is exactly what someone tried to plug in */
+		if (!gw_sysfs_read_usb(a->devices->sys_root, name, u) && !u->authorized)
+			emit_usb(a, "attach", GW_DEVSRC_UEVENT, u, ev->seqnum, 0);
 	} else if (ev->action == GW_UEVENT_REMOVE) {
 		memset(u, 0, sizeof(*u));
 		snprintf(u->name, sizeof(u->name), "%s", name);

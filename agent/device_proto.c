@@ -107,6 +107,7 @@ Ghostwatch__V1__UsbDevice *usb_proto(struct gw_agent *a, const struct gw_usb_inf
 	m->port_path = (char *)u->port_path;
 	m->speed = (char *)u->speed;
 	m->removable = (char *)u->removable;
+	m->authorized = u->authorized;
 	if (u->n_interfaces)
 		m->interfaces = gw_arena_alloc(&a->arena, u->n_interfaces * sizeof(*m->interfaces));
 	for (unsigned i = 0; m->interfaces && i < u->n_interfaces; i++) {

@@ -342,6 +342,7 @@ int gw_sysfs_read_usb(const char *sysroot, const char *name, struct gw_usb_info 
 		snprintf(u->port_path, sizeof(u->port_path), "%s", dash + 1);
 	read_attr_text(fd, "speed", u->speed, sizeof(u->speed));
 	read_attr_text(fd, "removable", u->removable, sizeof(u->removable));
+	u->authorized = read_attr_ulong(fd, "authorized", 10, 1) != 0;
 	read_interfaces(fd, u);
 	close(fd);
 	return 0;

@@ -45,6 +45,7 @@ struct gw_usb_info {
 	char port_path[32];		/* "1.2": ports from the root hub */
 	char speed[16];			/* Mbit/s as sysfs writes it: "1.5", "12", "480", "5000" */
 	char removable[16];		/* "removable", "fixed", "unknown", "" when not reported */
+	bool authorized;		/* false: blocked by policy (USBGuard), never configured */
 	uint8_t n_interfaces;
 	struct gw_usb_interface interfaces[GW_USB_MAX_INTERFACES];
 	uint32_t hid_caps;		/* union of GW_HID_* over the HID children of its interfaces */

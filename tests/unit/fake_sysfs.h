@@ -91,6 +91,7 @@ static const uint8_t abs_mouse[] = {
 #define MOUSE_IF USB_DEV "/1-1:1.1"
 #define MOUSE_HID MOUSE_IF "/0003:1D6B:0104.0002"
 #define ODD_DEV "devices/pci0000:00/0000:00:04.0/usb1/1-2"
+#define BLOCKED_DEV "devices/pci0000:00/0000:00:04.0/usb1/1-3"
 #define UINPUT "devices/virtual/input/input9"
 #define CONNECTOR "devices/pci0000:00/0000:00:02.0/drm/card0/card0-HDMI-A-1"
 
@@ -186,6 +187,13 @@ static void build_tree(void)
 	puts_attr("devices/pci0000:00/0000:00:02.0/drm/card0/card0-DP-1", "status",
 		  "disconnected\n");
 	put("devices/pci0000:00/0000:00:02.0/drm/card0/card0-DP-1/edid", "", 0);
+
+	/* a device USBGuard blocked: authorized 0, never configured */
+	puts_attr(BLOCKED_DEV, "idVendor", "1d6b\n");
+	puts_attr(BLOCKED_DEV, "idProduct", "0104\n");
+	puts_attr(BLOCKED_DEV, "product", "Blocked Gadget\n");
+	puts_attr(BLOCKED_DEV, "authorized", "0\n");
+	link_to("bus/usb/devices/1-3", BLOCKED_DEV);
 
 	link_to("bus/usb/devices/1-1", USB_DEV);
 	link_to("bus/usb/devices/1-1:1.0", KBD_IF);

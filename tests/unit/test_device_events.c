@@ -13,7 +13,7 @@ struct seen {
 	char action[16], kind[16], source[16], name[64], product[64], fp[80];
 	uint64_t seqnum;
 	uint32_t vid, pid, creator_pid;
-	bool is_virtual, has_abs;
+	bool is_virtual, has_abs, authorized;
 	int32_t abs_max;
 };
 
@@ -43,6 +43,7 @@ static void capture(struct gw_agent *a, const gw_event_t *ev, void *ctx)
 		s->vid = d->usb->vendor_id;
 		s->pid = d->usb->product_id;
 		s->has_abs = d->usb->hid && d->usb->hid->abs_x_max;
+		s->authorized = d->usb->authorized;
 	} else if (d->hid) {
 		snprintf(s->name, sizeof(s->name), "%s", d->hid->sysfs_name);
 		snprintf(s->product, sizeof(s->product), "%s", d->hid->name);
@@ -88,7 +89,7 @@ TEST(inventory_reports_everything_present)
 {
 	const struct seen *s;
 
-	CHECK(n_seen == 2 + 2 + 3 + 1);
+	CHECK(n_seen == 3 + 2 + 3 + 1);
 	REQUIRE((s = find("inventory", "usb", "1-1")));
 	CHECK_STR(s->product, "PiKVM Composite Device");
 	CHECK_STR(s->source, "sysfs");
@@ -115,6 +116,20 @@ TEST(usb_attach_waits_for_bind)
 	CHECK(s->seqnum == 5 && s->has_abs);
 	/* the same fingerprint as the inventory's */
 	CHECK_STR(s->fp, find("inventory", "usb", "1-1")->fp);
+}
+
+TEST(blocked_usb_reported_at_add)
+{
+	const struct seen *s;
+
+	/* authorized=0 (USBGuard): never configured, so no bind will come */
+	CHECK(FEED("add@/devices/pci0000:00/0000:00:04.0/usb1/1-3\0SUBSYSTEM=usb\0"
+		   "DEVTYPE=usb_device\0SEQNUM=6\0") == 1);
+	REQUIRE((s = find("attach", "usb", "1-3")));
+	CHECK_STR(s->product, "Blocked Gadget");
+	CHECK(!s->authorized);
+	REQUIRE((s = find("attach", "usb", "1-1")));
+	CHECK(s->authorized);
 }
 
 TEST(usb_remove_keeps_identity)
@@ -197,7 +212,7 @@ TEST(counters_and_class_names)
 
 	REQUIRE(n >= 3);
 	CHECK_STR(names[0], "device_inventory");
-	CHECK(values[0] == 8);
+	CHECK(values[0] == 9);
 	CHECK(devices_drop_counters(agent, names, values) <= GW_DEVICE_COUNTERS_MAX);
 	CHECK_STR(usb_interface_class_name(3, 1, 1, buf, sizeof(buf)), "hid_boot_keyboard");
 	CHECK_STR(usb_interface_class_name(3, 1, 2, buf, sizeof(buf)), "hid_boot_mouse");
@@ -225,6 +240,7 @@ int main(void)
 		return 1;
 	RUN(inventory_reports_everything_present);
 	RUN(usb_attach_waits_for_bind);
+	RUN(blocked_usb_reported_at_add);
 	RUN(usb_remove_keeps_identity);
 	RUN(hid_and_input_uevents);
 	RUN(monitor_rescans_on_drm_change);

@@ -28,6 +28,10 @@ TEST(usb_device_full_identity)
 	CHECK(u.hid_caps & GW_HID_ABS_XY);
 	CHECK(u.abs_x.max == 32767 && u.abs_y.max == 32767);
 	CHECK(u.string_flags == 0);
+	CHECK(u.authorized);
+	REQUIRE(gw_sysfs_read_usb(root, "1-3", &u) == 0);
+	CHECK(!u.authorized);
+	CHECK(u.n_interfaces == 0);
 }
 
 TEST(odd_strings_bounded_and_escaped)
@@ -142,8 +146,8 @@ TEST(listing_in_name_order)
 	char out[512];
 
 	out[0] = '\0';
-	CHECK(gw_sysfs_list(root, GW_SYSFS_USB, collect, out) == 2);
-	CHECK_STR(out, "1-1 1-2 ");
+	CHECK(gw_sysfs_list(root, GW_SYSFS_USB, collect, out) == 3);
+	CHECK_STR(out, "1-1 1-2 1-3 ");
 	out[0] = '\0';
 	CHECK(gw_sysfs_list(root, GW_SYSFS_HID, collect, out) == 2);
 	out[0] = '\0';

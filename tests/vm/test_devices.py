@@ -268,3 +268,22 @@ def test_kvm_composite_with_storage_and_network(agent_guest):
     assert names[:2] == ["hid_boot_keyboard", "hid"], names
     assert "mass_storage" in names and "cdc_ethernet" in names and "cdc_data" in names, names
     assert {"keyboard", "abs_xy"} <= set(ev["device"]["usb"]["hid"]["capabilities"])
+
+
+@pytest.mark.parametrize("mode", ["fentry", "uevent"])
+def test_blocked_device_reported(agent_guest, mode):
+    """A device that policy blocks (authorized_default=0, what USBGuard sets) is never configured
+    and never bound; it is still reported, as not authorized."""
+    vm = agent_guest
+    check_paths(start_agent(vm, mode), mode)
+    mark = len(vm.agent_events())
+    vm.check("for h in /sys/bus/usb/devices/usb*; do echo 0 > $h/authorized_default; done")
+    try:
+        vm.device_add("usb-kbd", f"blocked{mode}")
+        ev = vm.wait_for_event(device_event("usb", "attach", product="QEMU USB Keyboard"),
+                               timeout=30, after=mark, what="blocked keyboard attach")
+        u = ev["device"]["usb"]
+        assert ev["device"]["source"] == mode
+        assert u["authorized"] is False and not u.get("interfaces"), u
+    finally:
+        vm.check("for h in /sys/bus/usb/devices/usb*; do echo 1 > $h/authorized_default; done")

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "device_events.h"
 #include "gw_events.h"
 #include "process_events.h"
 #include "procfs.h"
@@ -26,6 +27,9 @@ static const char *const record_names[GW_RECORD_TYPE_MAX] = {
 	[GW_EV_UDP_SEND] = "udp_send",
 	[GW_EV_DNS_ANSWER] = "dns_answer",
 	[GW_EV_DNS_QUERY] = "dns_query",
+	[GW_EV_DEVICE_USB] = "device_usb",
+	[GW_EV_DEVICE_HID] = "device_hid",
+	[GW_EV_DEVICE_INPUT] = "device_input",
 };
 
 static const char *const drop_names[GW_DROP_CATEGORY_MAX] = {
@@ -35,6 +39,9 @@ static const char *const drop_names[GW_DROP_CATEGORY_MAX] = {
 	[GW_DROP_TCP] = "tcp",
 	[GW_DROP_UDP] = "udp",
 	[GW_DROP_DNS] = "dns",
+	[GW_DROP_DEVICE_USB] = "device_usb",
+	[GW_DROP_DEVICE_HID] = "device_hid",
+	[GW_DROP_DEVICE_INPUT] = "device_input",
 };
 
 uint64_t gw_now_boottime_ns(void)
@@ -67,6 +74,8 @@ void gw_options_defaults(struct gw_options *o)
 	o->ancestors_max = 8;
 	o->proc_root = "/proc";
 	net_options_defaults(&o->net);
+	o->device_mode = GW_DEVMODE_AUTO;
+	o->sys_root = "/sys";
 }
 
 int agent_init(struct gw_agent *a, const struct gw_options *opt)
@@ -142,6 +151,11 @@ int agent_dispatch_record(struct gw_agent *a, const void *data, size_t size)
 	case GW_EV_FORK:
 		ret = process_handle_fork(a, data, hdr->size);
 		break;
+	case GW_EV_DEVICE_USB:
+	case GW_EV_DEVICE_HID:
+	case GW_EV_DEVICE_INPUT:
+		ret = devices_handle_record(a, data, hdr->size);
+		break;
 	default:
 		ret = -1;
 	}
@@ -193,10 +207,13 @@ static Ghostwatch__V1__Counter **counters_proto(struct gw_agent *a, const char *
 	return list;
 }
 
+#define DROP_SLOTS (GW_DROP_CATEGORY_MAX + 2 + GW_DEVICE_COUNTERS_MAX)
+
 /* Drops per category: kernel ring-buffer failures plus what userspace refused. */
-static void collect_drops(struct gw_agent *a, uint64_t drops[GW_DROP_CATEGORY_MAX + 2],
-			  const char *names[GW_DROP_CATEGORY_MAX + 2])
+static void collect_drops(struct gw_agent *a, uint64_t drops[DROP_SLOTS], const char *names[DROP_SLOTS])
 {
+	size_t n;
+
 	hooks_read_drops(&a->hooks, drops);
 	for (int i = 0; i < GW_DROP_CATEGORY_MAX; i++)
 		names[i] = drop_names[i];
@@ -204,16 +221,22 @@ static void collect_drops(struct gw_agent *a, uint64_t drops[GW_DROP_CATEGORY_MA
 	drops[GW_DROP_CATEGORY_MAX] = a->counters.bad_records;
 	names[GW_DROP_CATEGORY_MAX + 1] = "arena_full";
 	drops[GW_DROP_CATEGORY_MAX + 1] = a->arena.failed;
+	n = devices_drop_counters(a, names + GW_DROP_CATEGORY_MAX + 2, drops + GW_DROP_CATEGORY_MAX + 2);
+	for (size_t i = GW_DROP_CATEGORY_MAX + 2 + n; i < DROP_SLOTS; i++) {
+		names[i] = NULL;
+		drops[i] = 0;
+	}
 }
 
 gw_event_t *agent_build_stats(struct gw_agent *a)
 {
-	uint64_t drops[GW_DROP_CATEGORY_MAX + 2];
-	const char *dnames[GW_DROP_CATEGORY_MAX + 2];
+	uint64_t drops[DROP_SLOTS], events[GW_RECORD_TYPE_MAX + GW_DEVICE_COUNTERS_MAX];
+	const char *dnames[DROP_SLOTS], *enames[GW_RECORD_TYPE_MAX + GW_DEVICE_COUNTERS_MAX];
 	static const char *const evict_names[] = { "proc_exited", "proc_live", "findings", "flows",
 						   "dns_cache" };
 	struct gw_findings_stats fstats = { 0 };
 	uint64_t evictions[5] = { 0 };
+	size_t n_events;
 	const char *net_names[48];
 	uint64_t net_values[48];
 	size_t n_net = net_counters(&a->net, net_names, net_values, 48);
@@ -230,9 +253,12 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 	ghostwatch__v1__event__init(ev);
 	ghostwatch__v1__agent_stats__init(st);
 	collect_drops(a, drops, dnames);
-	st->events = counters_proto(a, record_names, a->counters.records, GW_RECORD_TYPE_MAX,
-				    &st->n_events, false);
-	st->drops = counters_proto(a, dnames, drops, GW_DROP_CATEGORY_MAX + 2, &st->n_drops, true);
+	memcpy(enames, record_names, sizeof(record_names));
+	memcpy(events, a->counters.records, sizeof(a->counters.records));
+	n_events = GW_RECORD_TYPE_MAX +
+		   devices_event_counters(a, enames + GW_RECORD_TYPE_MAX, events + GW_RECORD_TYPE_MAX);
+	st->events = counters_proto(a, enames, events, n_events, &st->n_events, false);
+	st->drops = counters_proto(a, dnames, drops, DROP_SLOTS, &st->n_drops, true);
 	for (size_t i = 0; i < n_net; i++) {
 		if (!strcmp(net_names[i], "flow_evictions"))
 			evictions[3] = net_values[i];
@@ -273,8 +299,9 @@ static void emit_stats(struct gw_agent *a)
 
 void agent_print_summary(struct gw_agent *a, FILE *out)
 {
-	uint64_t drops[GW_DROP_CATEGORY_MAX + 2], total = 0;
-	const char *names[GW_DROP_CATEGORY_MAX + 2];
+	uint64_t drops[DROP_SLOTS], total = 0, events[GW_DEVICE_COUNTERS_MAX];
+	const char *names[DROP_SLOTS], *enames[GW_DEVICE_COUNTERS_MAX];
+	size_t n_events = devices_event_counters(a, enames, events);
 
 	collect_drops(a, drops, names);
 	fprintf(out, "summary: events");
@@ -282,8 +309,10 @@ void agent_print_summary(struct gw_agent *a, FILE *out)
 		if (record_names[i])
 			fprintf(out, " %s=%llu", record_names[i],
 				(unsigned long long)a->counters.records[i]);
+	for (size_t i = 0; i < n_events; i++)
+		fprintf(out, " %s=%llu", enames[i], (unsigned long long)events[i]);
 	fprintf(out, "; drops");
-	for (int i = 0; i < GW_DROP_CATEGORY_MAX + 2; i++) {
+	for (int i = 0; i < DROP_SLOTS; i++) {
 		if (!names[i])
 			continue;
 		total += drops[i];
@@ -340,7 +369,8 @@ int agent_start(struct gw_agent *a)
 		fprintf(stderr, "ghostwatch: ring buffer: %s\n", strerror(-ret));
 		return ret;
 	}
-	return 0;
+	/* after the ring exists; emits the inventory */
+	return devices_start(a);
 }
 
 /* No-op: the handler only exists so that a signal inherited as ignored (a daemon started with
@@ -385,6 +415,9 @@ static int setup_loop(struct gw_agent *a)
 		return -errno;
 	ev.data.fd = ring_buffer__epoll_fd(a->hooks.ring);
 	if (epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		return -errno;
+	ev.data.fd = devices_uevent_fd(a);
+	if (ev.data.fd >= 0 && epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
 	return 0;
 }
@@ -437,6 +470,9 @@ int agent_run(struct gw_agent *a)
 					ret = -errno;
 				drain_ring(a);
 				agent_tick(a, gw_now_boottime_ns());
+			} else if (evs[i].data.fd == devices_uevent_fd(a)) {
+				devices_handle_uevents(a);
+				flush_sinks(a);
 			} else {
 				drain_ring(a);
 			}
@@ -452,6 +488,7 @@ int agent_run(struct gw_agent *a)
 void agent_destroy(struct gw_agent *a)
 {
 	net_destroy(&a->net);
+	devices_stop(a);
 	hooks_close(&a->hooks);
 	detections_free(&a->detections);
 	proc_table_free(&a->procs);

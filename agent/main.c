@@ -43,6 +43,9 @@ static void usage(FILE *out)
 	      "  --flow-window=SECONDS   emit aggregated flows this often (default 10)\n"
 	      "  --flow-table-max=N      flows kept per window before the oldest is emitted early\n"
 	      "                          (default 16384)\n"
+	      "  --device-hooks=MODE     devices: auto (fentry, kprobe, then uevent), fentry, kprobe,\n"
+	      "                          uevent (no BPF device hooks: the kernel's uevents only)\n"
+	      "  --sys-root=DIR          sysfs to read devices from (default /sys)\n"
 	      "  --rules=DIR             shipped rule files (default: rules/ of the build tree, else\n"
 	      "                          /usr/share/ghostwatch/rules)\n"
 	      "  --rules-d=DIR           local rules that add or override by id (default\n"
@@ -85,6 +88,8 @@ enum {
 	OPT_TCP_HOOKS,
 	OPT_FLOW_WINDOW,
 	OPT_FLOW_MAX,
+	OPT_DEVICE_HOOKS,
+	OPT_SYS_ROOT,
 	OPT_RULES,
 	OPT_RULES_D,
 };
@@ -105,6 +110,8 @@ static const struct option debug_options[] = {
 	{ "tcp-hooks", required_argument, NULL, OPT_TCP_HOOKS },
 	{ "flow-window", required_argument, NULL, OPT_FLOW_WINDOW },
 	{ "flow-table-max", required_argument, NULL, OPT_FLOW_MAX },
+	{ "device-hooks", required_argument, NULL, OPT_DEVICE_HOOKS },
+	{ "sys-root", required_argument, NULL, OPT_SYS_ROOT },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "rules-d", required_argument, NULL, OPT_RULES_D },
 	{ "help", no_argument, NULL, 'h' },
@@ -212,6 +219,24 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			if (parse_u64("flow-table-max", optarg, 16, 1u << 22, &n))
 				return -1;
 			o->net.flow_table_max = (uint32_t)n;
+			break;
+		case OPT_DEVICE_HOOKS:
+			if (!strcmp(optarg, "auto"))
+				o->device_mode = GW_DEVMODE_AUTO;
+			else if (!strcmp(optarg, "fentry"))
+				o->device_mode = GW_DEVMODE_FENTRY;
+			else if (!strcmp(optarg, "kprobe"))
+				o->device_mode = GW_DEVMODE_KPROBE;
+			else if (!strcmp(optarg, "uevent"))
+				o->device_mode = GW_DEVMODE_UEVENT;
+			else {
+				fprintf(stderr, "ghostwatch: --device-hooks: '%s' is not auto, fentry, "
+						"kprobe or uevent\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_SYS_ROOT:
+			o->sys_root = optarg;
 			break;
 		case OPT_RULES:
 			o->rules_dir = optarg;

@@ -78,6 +78,7 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt)
 	a->hooks.events_fd = a->hooks.drops_fd = -1;
 	a->next_event_id = 1;
 	a->started_ns = gw_now_boottime_ns();
+	a->realtime_offset_ns = (int64_t)(gw_now_realtime_ns() - a->started_ns);
 	err = gw_boot_init(&a->boot, NULL);
 	if (err)
 		return err;
@@ -98,7 +99,7 @@ int agent_add_sink(struct gw_agent *a, struct gw_sink sink)
 void agent_emit(struct gw_agent *a, gw_event_t *ev)
 {
 	ev->event_id = a->next_event_id++;
-	ev->time_ns = gw_now_realtime_ns();
+	ev->time_ns = a->record_time_ns ? a->record_time_ns : gw_now_realtime_ns();
 	for (int i = 0; i < a->n_sinks; i++)
 		a->sinks[i].emit(a, ev, a->sinks[i].ctx);
 	a->counters.emitted++;
@@ -114,6 +115,7 @@ int agent_dispatch_record(struct gw_agent *a, const void *data, size_t size)
 		return 0;
 	}
 	gw_arena_reset(&a->arena);
+	a->record_time_ns = hdr->ktime_ns + (uint64_t)a->realtime_offset_ns;
 	switch (hdr->type) {
 	case GW_EV_EXEC:
 		ret = process_handle_exec(a, data, hdr->size);
@@ -132,6 +134,7 @@ int agent_dispatch_record(struct gw_agent *a, const void *data, size_t size)
 	default:
 		ret = -1;
 	}
+	a->record_time_ns = 0;
 	if (ret)
 		a->counters.bad_records++;
 	else

@@ -5,7 +5,8 @@
  * How a domain plugs in (process, network, devices, ...):
  *  - its BPF records are dispatched by type in agent_dispatch_record() (agent.c);
  *  - it builds a Ghostwatch__V1__Event (strings and sub-messages from agent->arena) and calls
- *    agent_emit(), which stamps event_id and time and hands it to every sink (debug view, batches);
+ *    agent_emit(), which stamps event_id and time (the kernel's time of the record being
+ *    dispatched, else now) and hands it to every sink (debug view, batches);
  *  - periodic work (flow windows, evictions) goes in agent_tick(), called every tick_ms;
  *  - its drops and evictions are reported by agent_fill_stats().
  */
@@ -74,6 +75,8 @@ struct gw_agent {
 	int n_sinks;
 	struct gw_counters counters;
 	uint64_t next_event_id;
+	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
+	uint64_t record_time_ns;    /* wall time of the record being dispatched, 0 outside */
 	uint64_t started_ns;	/* CLOCK_BOOTTIME */
 	uint64_t last_stats_ns;
 	uint64_t last_evict_ns;

@@ -52,6 +52,8 @@ struct gw_options {
 	const char *proc_root;
 	enum gw_device_mode device_mode; /* devices: auto (fentry, kprobe, uevent) or forced */
 	const char *sys_root;		 /* sysfs, for device inventory and enrichment */
+	uint32_t cadence_window_s;	 /* input cadence window; 0: cadence off */
+	uint32_t cadence_idle_ms;	 /* quiet before a pointer burst for it to start "after idle" */
 };
 
 void gw_options_defaults(struct gw_options *o);
@@ -63,6 +65,7 @@ struct gw_counters {
 };
 
 struct gw_devices;
+struct cadence_domain;
 
 struct gw_agent {
 	struct gw_options opt;
@@ -70,6 +73,7 @@ struct gw_agent {
 	struct gw_hooks hooks;
 	struct proc_table procs;
 	struct gw_devices *devices;	/* device_events.h */
+	struct cadence_domain *cadence;	/* cadence.h */
 	struct gw_arena arena;
 	struct gw_sink sinks[GW_MAX_SINKS];
 	int n_sinks;

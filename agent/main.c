@@ -40,6 +40,9 @@ static void usage(FILE *out)
 	      "  --device-hooks=MODE     devices: auto (fentry, kprobe, then uevent), fentry, kprobe,\n"
 	      "                          uevent (no BPF device hooks: the kernel's uevents only)\n"
 	      "  --sys-root=DIR          sysfs to read devices from (default /sys)\n"
+	      "  --cadence-window=SECONDS  input cadence window (default 60; 0 = no input cadence)\n"
+	      "  --cadence-idle=MS       quiet before a pointer burst that makes it \"after idle\"\n"
+	      "                          (default 1000)\n"
 	      "\n"
 	      "  -h, --help              this help\n"
 	      "  -V, --version           print the version\n",
@@ -75,6 +78,8 @@ enum {
 	OPT_PROC_MAX,
 	OPT_DEVICE_HOOKS,
 	OPT_SYS_ROOT,
+	OPT_CADENCE_WINDOW,
+	OPT_CADENCE_IDLE,
 };
 
 static const struct option debug_options[] = {
@@ -90,6 +95,8 @@ static const struct option debug_options[] = {
 	{ "proc-table-max", required_argument, NULL, OPT_PROC_MAX },
 	{ "device-hooks", required_argument, NULL, OPT_DEVICE_HOOKS },
 	{ "sys-root", required_argument, NULL, OPT_SYS_ROOT },
+	{ "cadence-window", required_argument, NULL, OPT_CADENCE_WINDOW },
+	{ "cadence-idle", required_argument, NULL, OPT_CADENCE_IDLE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -184,6 +191,16 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			break;
 		case OPT_SYS_ROOT:
 			o->sys_root = optarg;
+			break;
+		case OPT_CADENCE_WINDOW:
+			if (parse_u64("cadence-window", optarg, 0, 86400, &n))
+				return -1;
+			o->cadence_window_s = (uint32_t)n;
+			break;
+		case OPT_CADENCE_IDLE:
+			if (parse_u64("cadence-idle", optarg, 0, 3600000, &n))
+				return -1;
+			o->cadence_idle_ms = (uint32_t)n;
 			break;
 		case 'h':
 			usage(stdout);

@@ -43,6 +43,10 @@ static void usage(FILE *out)
 	      "  --cadence-window=SECONDS  input cadence window (default 60; 0 = no input cadence)\n"
 	      "  --cadence-idle=MS       quiet before a pointer burst that makes it \"after idle\"\n"
 	      "                          (default 1000)\n"
+	      "  --rules=DIR             shipped rule files (default: rules/ of the build tree, else\n"
+	      "                          /usr/share/ghostwatch/rules)\n"
+	      "  --rules-d=DIR           local rules that add or override by id (default\n"
+	      "                          /etc/ghostwatch/rules.d); SIGHUP reloads both\n"
 	      "\n"
 	      "  -h, --help              this help\n"
 	      "  -V, --version           print the version\n",
@@ -80,6 +84,8 @@ enum {
 	OPT_SYS_ROOT,
 	OPT_CADENCE_WINDOW,
 	OPT_CADENCE_IDLE,
+	OPT_RULES,
+	OPT_RULES_D,
 };
 
 static const struct option debug_options[] = {
@@ -97,6 +103,8 @@ static const struct option debug_options[] = {
 	{ "sys-root", required_argument, NULL, OPT_SYS_ROOT },
 	{ "cadence-window", required_argument, NULL, OPT_CADENCE_WINDOW },
 	{ "cadence-idle", required_argument, NULL, OPT_CADENCE_IDLE },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "rules-d", required_argument, NULL, OPT_RULES_D },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -201,6 +209,12 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			if (parse_u64("cadence-idle", optarg, 0, 3600000, &n))
 				return -1;
 			o->cadence_idle_ms = (uint32_t)n;
+			break;
+		case OPT_RULES:
+			o->rules_dir = optarg;
+			break;
+		case OPT_RULES_D:
+			o->rules_user_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -42,7 +42,13 @@ die() { echo "build-initramfs: ERROR: $*" >&2; exit 1; }
 KVER=$(cat "$CACHE/KVER")
 MODROOT=$CACHE/kernel-$KVER/lib/modules/$KVER
 [[ -d $MODROOT ]] || die "$MODROOT missing: run tests/vm/fetch-kernel.sh"
-[[ -x $BUSYBOX ]] && file -L "$BUSYBOX" | grep -q 'statically linked' ||
+# ldd rather than file(1): libc-bin is always installed, file is not.
+is_static() {
+	local out
+	out=$(ldd "$1" 2>&1 || true)
+	[[ $out == *"not a dynamic executable"* || $out == *"statically linked"* ]]
+}
+[[ -x $BUSYBOX ]] && is_static "$BUSYBOX" ||
 	die "$BUSYBOX is not a static busybox (apt-get install busybox-static)"
 command -v objcopy >/dev/null || die "objcopy missing (apt-get install binutils)"
 command -v cpio >/dev/null || die "cpio missing (apt-get install cpio)"
@@ -106,7 +112,7 @@ PY
 
 # Dynamic agent: bring its loader and libraries so it runs either way.
 agent_libs=()
-if [[ $AGENT != none ]] && ! file -L "$AGENT" | grep -q 'statically linked'; then
+if [[ $AGENT != none ]] && ! is_static "$AGENT"; then
 	mapfile -t agent_libs < <(ldd "$AGENT" | grep -o '/[^ ]*' | sort -u)
 fi
 

@@ -31,7 +31,10 @@ def _banner(msg):
 
 def _run_step(argv, env, what):
     t0 = time.monotonic()
-    r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    try:
+        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired as e:
+        r = subprocess.CompletedProcess(argv, 124, "", f"{argv[0]} timed out after 600 s")
     _timings[what] = time.monotonic() - t0
     return r
 

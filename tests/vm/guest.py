@@ -846,17 +846,25 @@ class Guest:
                                  idProduct=f"{gadget.pid:04x}", serial=gadget.serial)
 
     def gadget_send_reports(self, gadget, kind, reports, interval=0.0, timeout=30.0):
-        """Writes HID input reports to a gadget function's /dev/hidgN from inside the guest,
-        `interval` seconds apart (timed in the guest, so host round trips add no jitter). Someone
-        must hold the matching /dev/input/eventN open (record_input, or the agent) or usbhid does
-        not poll and the second write blocks."""
-        dev = gadget.hidg(kind)
-        lines = [f"exec 4>{dev}"]
-        for i, r in enumerate(reports):
-            if i and interval > 0:
-                lines.append(f"usleep {int(interval * 1e6)}")
-            lines.append(f"printf '{_printf_octal(r)}' >&4")
-        self.check("\n".join(lines), timeout=timeout)
+        """Writes HID input reports to a gadget function's /dev/hidgN from inside the guest
+        (gw-hidg-play): `interval` seconds apart, and/or with explicit pauses given as floats
+        (seconds) among the reports. Timed on absolute deadlines in the guest, so neither host
+        round trips nor write time add drift. Someone must hold the matching /dev/input/eventN
+        open (record_input, or the agent's reader) or usbhid does not poll and writes block."""
+        steps = []
+        for item in reports:
+            if isinstance(item, (int, float)):
+                steps.append(f"sleep:{int(item * 1000)}")
+                continue
+            if steps and interval > 0 and not steps[-1].startswith("sleep:"):
+                steps.append(f"sleep:{int(interval * 1000)}")
+            steps.append(f"r:{bytes(item).hex()}")
+        rc, out = self.sh(" ".join(shlex.quote(a) for a in ["gw-hidg-play", gadget.hidg(kind), *steps]),
+                          timeout=timeout)
+        if rc != 0 or "DONE" not in out:
+            hint = " (killed at the timeout: is the matching input node held open?)" if rc == 137 else ""
+            raise GuestError(f"gw-hidg-play on {gadget.hidg(kind)} failed, rc {rc}{hint}:\n{out}")
+        return int(out.split("DONE")[1].split()[0])
 
     # --- the agent --------------------------------------------------------------------------------
 
@@ -976,3 +984,48 @@ class Guest:
             return int(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
             raise GuestError(f"agent {pid} did not report an exit code: {out}" + self._agent_context())
+
+
+def _main():
+    """Command line for poking at the guest by hand:
+        /usr/bin/python3 tests/vm/guest.py                     interactive: lines run in the guest,
+                                                                "qmp CMD {json args}" goes to QMP
+        /usr/bin/python3 tests/vm/guest.py -c 'dmesg | tail'   run commands, print, shut down
+        ... --plug usb-tablet                                   hot-plug devices first
+    Needs `make vm` (kernel + initramfs) first."""
+    import argparse
+    ap = argparse.ArgumentParser(description=_main.__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-c", dest="commands", action="append", default=[], help="guest command")
+    ap.add_argument("--plug", action="append", default=[], help="QEMU USB device to hot-plug")
+    ap.add_argument("--verbose-kernel", action="store_true", help="boot without 'quiet'")
+    opts = ap.parse_args()
+    with Guest(quiet=not opts.verbose_kernel) as g:
+        print(f"guest up in {g.timings['boot_s']:.1f} s, kernel {g.kernel_release}, logs in {g.run_dir}")
+        for i, driver in enumerate(opts.plug):
+            g.device_add(driver, f"plug{i}")
+        rc = 0
+        for cmd in opts.commands:
+            rc, out = g.sh(cmd, timeout=120)
+            print(out, end="")
+        if opts.commands:
+            return rc
+        while True:
+            try:
+                line = input("guest# ")
+            except EOFError:
+                print()
+                return 0
+            try:
+                if line.startswith("qmp "):
+                    name, _, args = line[4:].strip().partition(" ")
+                    print(json.dumps(g.qmp(name, **(json.loads(args) if args else {})), indent=1))
+                elif line.strip():
+                    rc, out = g.sh(line, timeout=300)
+                    print(out + (f"[rc {rc}]" if rc else ""), end="" if rc == 0 else "\n")
+            except GuestError as e:
+                print(f"error: {e}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

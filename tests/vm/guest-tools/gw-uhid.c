@@ -27,11 +27,16 @@ static void die(const char *what)
 	exit(1);
 }
 
-static void sleep_ms(long ms)
+/* Sleeps advance an absolute schedule, so the time spent writing does not accumulate. */
+static void advance_and_wait(struct timespec *deadline, long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	deadline->tv_sec += ms / 1000;
+	deadline->tv_nsec += (ms % 1000) * 1000000L;
+	if (deadline->tv_nsec >= 1000000000L) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, deadline, NULL) == EINTR)
 		;
 }
 
@@ -119,12 +124,15 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	long sent = 0;
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
 
 	for (int i = optind; i < argc; i++) {
 		const char *step = argv[i];
 
 		if (!strncmp(step, "sleep:", 6)) {
-			sleep_ms(strtol(step + 6, NULL, 0));
+			advance_and_wait(&deadline, strtol(step + 6, NULL, 0));
 			continue;
 		}
 		memset(&ev, 0, sizeof(ev));
@@ -139,7 +147,7 @@ int main(int argc, char **argv)
 		send_event(fd, &ev);
 		sent++;
 	}
-	sleep_ms(hold_ms);
+	advance_and_wait(&deadline, hold_ms);
 	memset(&ev, 0, sizeof(ev));
 	ev.type = UHID_DESTROY;
 	send_event(fd, &ev);

@@ -34,11 +34,16 @@ static void xioctl(int fd, unsigned long req, long arg, const char *what)
 		die(what);
 }
 
-static void sleep_ms(long ms)
+/* Sleeps advance an absolute schedule, so the time spent writing does not accumulate. */
+static void advance_and_wait(struct timespec *deadline, long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	deadline->tv_sec += ms / 1000;
+	deadline->tv_nsec += (ms % 1000) * 1000000L;
+	if (deadline->tv_nsec >= 1000000000L) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, deadline, NULL) == EINTR)
 		;
 }
 
@@ -136,6 +141,9 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	long written = 0;
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
 
 	for (int i = optind; i < argc; i++) {
 		const char *step = argv[i];
@@ -143,7 +151,7 @@ int main(int argc, char **argv)
 		char type[16];
 
 		if (!strncmp(step, "sleep:", 6)) {
-			sleep_ms(strtol(step + 6, NULL, 0));
+			advance_and_wait(&deadline, strtol(step + 6, NULL, 0));
 			continue;
 		}
 		if (!strcmp(step, "syn")) {
@@ -159,7 +167,7 @@ int main(int argc, char **argv)
 			die("write event");
 		written++;
 	}
-	sleep_ms(hold_ms);
+	advance_and_wait(&deadline, hold_ms);
 	ioctl(fd, UI_DEV_DESTROY);
 	close(fd);
 	printf("DONE %ld\n", written);

@@ -174,6 +174,7 @@ void debug_view_write_compact(struct debug_view *v, const gw_event_t *ev)
 	case GHOSTWATCH__V1__EVENT__KIND_DEVICE:
 		write_tag(v, strcmp(ev->device->action, "detach") ? C_CYAN : C_YELLOW, "device");
 		device_view_write(v->out, ev->device);
+		break;
 	case GHOSTWATCH__V1__EVENT__KIND_FINDING:
 		write_finding(v, ev->finding);
 		break;

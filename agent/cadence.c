@@ -8,6 +8,7 @@
 #include <uthash.h>
 
 #include "agent.h"
+#include "detections.h"
 #include "process_events.h"
 
 #define CADENCE_NAME_LEN 32
@@ -24,9 +25,6 @@ struct cadence_device {
 	uint64_t creator_id;
 	char creator_comm[16];
 	struct cadence_history history;
-	uint64_t jiggler_raised_ns;	/* boot time of the last jiggler finding, 0 never */
-	uint64_t inject_raised_ns;
-	uint32_t inject_pid;
 	UT_hash_handle hh;
 };
 
@@ -223,98 +221,71 @@ static uint32_t *arena_u32s(struct gw_agent *a, const uint32_t *src, size_t n)
 }
 
 /*
- * The one place findings leave this module. The detections module's gw_findings_observe() takes
- * a rule from its rule set; once it is on main, this is where a cadence observation is handed to it.
+ * The module's two built-in rules, raised through the detections' findings table (deduplicated per
+ * rule + subject per window, scored). Injected input is a strong sign of a remote operator but the
+ * tool doing it (AnyDesk, RustDesk, ...) usually has its own exec/flow finding too: confidence low
+ * keeps it out of the "several RMM vendors" combination, so one tool is not counted twice.
  */
-static void cadence_raise(struct gw_agent *a, Ghostwatch__V1__CadenceFinding *f)
-{
-	gw_event_t *ev = gw_arena_alloc(&a->arena, sizeof(*ev));
+static const struct gw_rule jiggler_rule = {
+	.id = (char *)"GW-CADENCE-JIGGLER",
+	.title = (char *)"periodic synthetic pointer motion",
+	.vendor = (char *)"jiggler",
+	.technique = (char *)"",
+	.enabled = true,
+	.category = GW_CAT_JIGGLER,
+	.severity = GW_SEV_MEDIUM,
+	.confidence = GW_CONF_MEDIUM,
+};
 
-	if (!ev)
-		return;
-	ghostwatch__v1__event__init(ev);
-	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_CADENCE_FINDING;
-	ev->cadence_finding = f;
-	agent_emit(a, ev);
+static const struct gw_rule virtual_input_rule = {
+	.id = (char *)"GW-CADENCE-VIRTUAL-INPUT",
+	.title = (char *)"input injected through a virtual device",
+	.vendor = (char *)"virtual input",
+	.technique = (char *)"T1219",
+	.enabled = true,
+	.category = GW_CAT_RMM,
+	.severity = GW_SEV_MEDIUM,
+	.confidence = GW_CONF_LOW,
+};
+
+static void raise_jiggler(struct gw_agent *a, const Ghostwatch__V1__InputCadence *m,
+			  const struct cadence_motion *sum, const struct cadence_jiggler *j,
+			  uint64_t event_id, uint64_t time_ns)
+{
+	char subject[320], why[256];
+
+	snprintf(subject, sizeof(subject), "%s \"%s\" (%s%s%s)", m->device, m->device_name,
+		 m->device_kind, m->usb_identity[0] ? ": " : "", m->usb_identity);
+	snprintf(why, sizeof(why),
+		 "%llu bursts, %llu of %llu finished still, period %u ms +-%.0f%%, no keys or clicks, "
+		 "after idle",
+		 (unsigned long long)sum->bursts, (unsigned long long)sum->still,
+		 (unsigned long long)sum->finished, j->period.mean_ms, j->period.jitter * 100);
+	detections_on_behaviour(a, &jiggler_rule, why, subject,
+				m->injector ? m->injector->process_id : 0, GW_EVIDENCE_CADENCE,
+				event_id, time_ns);
 	a->cadence->findings++;
 }
 
-static Ghostwatch__V1__CadenceFinding *finding_new(struct gw_agent *a,
-						   const Ghostwatch__V1__InputCadence *m)
+/* "input injected by <process> through a virtual device": the process is the subject. */
+static void raise_injection(struct gw_agent *a, const Ghostwatch__V1__InputCadence *m,
+			    uint64_t event_id, uint64_t time_ns)
 {
-	Ghostwatch__V1__CadenceFinding *f = gw_arena_alloc(&a->arena, sizeof(*f));
-	char subject[320];
+	const Ghostwatch__V1__Process *p = m->injector;
+	const char *who = p->exe && p->exe[0] ? p->exe : p->comm;
+	uint32_t rtt_us = rtt_of(a->cadence, p->process_id);
+	char subject[320], why[160], rtt[48] = "";
 
-	if (!f)
-		return NULL;
-	ghostwatch__v1__cadence_finding__init(f);
-	snprintf(subject, sizeof(subject), "%s \"%s\" (%s%s%s)", m->device, m->device_name,
-		 m->device_kind, m->usb_identity[0] ? ": " : "", m->usb_identity);
-	f->subject = gw_arena_text(&a->arena, subject, sizeof(subject));
-	f->device = m->device;
-	f->device_kind = m->device_kind;
-	f->first_seen_ns = m->window_start_ns;
-	f->last_seen_ns = m->window_end_ns;
-	f->bursts = m->bursts;
-	f->burst_period_mean_ms = m->burst_period_mean_ms;
-	f->burst_period_jitter = m->burst_period_jitter;
-	return f;
-}
-
-static void raise_jiggler(struct gw_agent *a, const Ghostwatch__V1__InputCadence *m,
-			  const struct cadence_motion *sum, const struct cadence_jiggler *j)
-{
-	Ghostwatch__V1__CadenceFinding *f = finding_new(a, m);
-	char matched[256], title[384];
-
-	if (!f)
-		return;
-	f->rule_id = "GW-CADENCE-JIGGLER";
-	snprintf(title, sizeof(title), "periodic synthetic pointer motion on %s", f->subject);
-	f->title = gw_arena_text(&a->arena, title, sizeof(title));
-	f->category = "jiggler";
-	f->severity = "medium";
-	f->confidence = !strcmp(m->device_kind, "ip_kvm") || !strcmp(m->device_kind, "uinput") ?
-				"high" : "medium";
-	snprintf(matched, sizeof(matched),
-		 "%llu bursts, %llu of %llu finished ones still, period %u ms +-%.0f%%, no keys or "
-		 "clicks, after idle",
-		 (unsigned long long)sum->bursts, (unsigned long long)sum->still,
-		 (unsigned long long)sum->finished, j->period.mean_ms, j->period.jitter * 100);
-	f->matched = gw_arena_text(&a->arena, matched, sizeof(matched));
-	f->bursts = (uint32_t)sum->bursts;
-	f->burst_period_mean_ms = j->period.mean_ms;
-	f->burst_period_jitter = j->period.jitter;
-	if (m->injector) {
-		f->process = m->injector;
-		f->process_id = m->injector->process_id;
-	}
-	cadence_raise(a, f);
-}
-
-static void raise_injection(struct gw_agent *a, const Ghostwatch__V1__InputCadence *m)
-{
-	Ghostwatch__V1__CadenceFinding *f = finding_new(a, m);
-	char title[384], matched[128];
-	const char *who = m->injector->exe && m->injector->exe[0] ? m->injector->exe :
-							   m->injector->comm;
-
-	if (!f)
-		return;
-	f->rule_id = "GW-CADENCE-VIRTUAL-INPUT";
-	snprintf(title, sizeof(title), "input injected by %s (pid %u) through a virtual device %s",
-		 who ? who : "?", m->injector->pid, m->device);
-	f->title = gw_arena_text(&a->arena, title, sizeof(title));
-	f->category = "rmm";
-	f->severity = "medium";
-	f->confidence = "high";
-	snprintf(matched, sizeof(matched), "%u key presses, %u clicks, %u motion events written",
-		 m->key_presses, m->clicks, m->rel_events + m->abs_events);
-	f->matched = gw_arena_text(&a->arena, matched, sizeof(matched));
-	f->process = m->injector;
-	f->process_id = m->injector->process_id;
-	f->remote_rtt_us = rtt_of(a->cadence, f->process_id);
-	cadence_raise(a, f);
+	snprintf(subject, sizeof(subject), "%s (pid %u) via %s \"%s\"", who ? who : "?", p->pid,
+		 m->device, m->device_name);
+	if (rtt_us)
+		snprintf(rtt, sizeof(rtt), ", remote operator RTT %u.%03u ms", rtt_us / 1000,
+			 rtt_us % 1000);
+	snprintf(why, sizeof(why), "%u key presses, %u clicks, %u motion events written%s",
+		 m->key_presses, m->clicks, m->rel_events + m->abs_events, rtt);
+	detections_on_behaviour(a, &virtual_input_rule, why, subject, p->process_id,
+				GW_EVIDENCE_CADENCE, event_id, time_ns);
+	a->cadence->findings++;
 }
 
 int cadence_handle_record(struct gw_agent *a, const void *data, size_t size)
@@ -430,17 +401,11 @@ int cadence_handle_record(struct gw_agent *a, const void *data, size_t size)
 	ev->cadence = m;
 	agent_emit(a, ev);
 	c->windows++;
-
-	if (j.jiggler && dev && (!dev->jiggler_raised_ns || now - dev->jiggler_raised_ns >= c->dedup_ns)) {
-		dev->jiggler_raised_ns = now;
-		raise_jiggler(a, m, &sum, &j);
-	}
-	if (m->injector && dev && w->events &&
-	    (dev->inject_pid != w->writer_pid || now - dev->inject_raised_ns >= c->dedup_ns)) {
-		dev->inject_pid = w->writer_pid;
-		dev->inject_raised_ns = now;
-		raise_injection(a, m);
-	}
+	/* every window in which it holds: the findings table counts and deduplicates */
+	if (j.jiggler)
+		raise_jiggler(a, m, &sum, &j, ev->event_id, ev->time_ns);
+	if (m->injector && w->events)
+		raise_injection(a, m, ev->event_id, ev->time_ns);
 	return 0;
 }
 
@@ -471,7 +436,6 @@ int cadence_start(struct gw_agent *a)
 	cadence_jiggler_defaults(&c->params);
 	c->window_ns = (uint64_t)a->opt.cadence_window_s * 1000000000ULL;
 	c->horizon_ns = c->window_ns * 10 > 600000000000ULL ? c->window_ns * 10 : 600000000000ULL;
-	c->dedup_ns = 600000000000ULL;
 	c->last_drain_ns = gw_now_boottime_ns();
 	cadence_hooks_load(&c->hooks, &a->hooks, &a->opt.hooks,
 			   (uint64_t)a->opt.cadence_idle_ms * 1000000ULL, !a->opt.cadence_window_s);
@@ -517,7 +481,7 @@ size_t cadence_event_counters(const struct gw_agent *a, const char **names, uint
 		return 0;
 	names[0] = "cadence_windows";
 	values[0] = c->windows;
-	names[1] = "cadence_findings";
+	names[1] = "cadence_findings_observed";
 	values[1] = c->findings;
 	names[2] = "cadence_read_errors";
 	values[2] = c->hooks.read_errors;

@@ -3,13 +3,11 @@
  * aggregates (cadence_hooks.h), turns them into InputCadence events with typing-rhythm and
  * pointer-burst features (cadence_features.h), knows each device's kind from the device events
  * the agent emits (it watches them as a sink: USB, IP-KVM gadget, uinput with its creator,
- * Bluetooth), and raises CadenceFinding events: "periodic synthetic pointer motion" (a jiggler,
- * naming the device) and "input injected by <process> through a virtual device".
- *
- * Until the detections module (findings.h) is on main, findings are emitted here as CadenceFinding
- * events (cadence_raise in cadence.c is the one place to route them through it instead).
+ * Bluetooth), and raises findings through the detections (built-in rules GW-CADENCE-JIGGLER:
+ * "periodic synthetic pointer motion", naming the device, and GW-CADENCE-VIRTUAL-INPUT: input
+ * injected by a process, the subject, through a virtual device).
  * Remote operator distance: the network module reports a process's connection RTT through
- * cadence_note_rtt(); a virtual-input finding for that process carries it.
+ * cadence_note_rtt(); a virtual-input finding for that process carries it in `matched`.
  */
 #ifndef GW_CADENCE_H
 #define GW_CADENCE_H
@@ -32,7 +30,7 @@ struct cadence_domain {
 	struct cadence_usb *usb;	/* by USB sysfs name: the identity behind an input device */
 	struct cadence_rtt *rtt;	/* by process id */
 	size_t n_devices, n_usb, n_rtt;
-	uint64_t window_ns, horizon_ns, dedup_ns;
+	uint64_t window_ns, horizon_ns;
 	uint64_t last_drain_ns;
 	uint64_t windows, findings, not_remembered;
 };

@@ -42,9 +42,16 @@ def _cadence(vm, device, after=0):
 
 
 def _findings(vm, rule, device=None):
-    return [e["cadence_finding"] for e in vm.agent_events()
-            if e.get("type") == "cadence_finding" and e["cadence_finding"].get("rule_id") == rule
-            and (device is None or e["cadence_finding"].get("device") == device)]
+    """Findings of a cadence rule; `device` (inputN) is named in the subject."""
+    return [e["finding"] for e in vm.agent_events()
+            if e.get("type") == "finding" and e["finding"].get("rule_id") == rule
+            and (device is None or re.search(rf"\b{device}\b", e["finding"].get("subject", "")))]
+
+
+def _wait_finding(vm, rule, device, timeout=20):
+    return vm.wait_for_event(lambda e: e["type"] == "finding" and e["finding"]["rule_id"] == rule
+                             and re.search(rf"\b{device}\b", e["finding"]["subject"]),
+                             timeout=timeout, what=f"{rule} finding for {device}")["finding"]
 
 
 # Fields that are identity or bookkeeping, not measured input: a test tool's argv names what it
@@ -67,7 +74,7 @@ def _assert_private(vm, numbers):
         assert not re.search(rf"(?<![\d.]){n}(?![\d.])", text), \
             f"injected value {n} appears in the agent's output"
     for e in vm.agent_events():
-        if e.get("type") in ("cadence", "cadence_finding"):
+        if e.get("type") in ("cadence", "finding"):
             keys = set(e[e["type"]])
             assert not keys & {"code", "codes", "key_code", "x", "y", "position", "value"}, keys
 
@@ -96,13 +103,12 @@ def test_pikvm_style_relative_jiggle_is_flagged(agent_guest):
     # PiKVM relative mode: (+10,+10),(-10,-10) x5, 100 ms apart, net zero; period 60 s -> 2.5 s
     burst = [[rel_event("x", 10 * s), rel_event("y", 10 * s)] for s in (1, -1) * 5]
     _periodic(vm, burst, period=2.5, repeats=5)
-    f = vm.wait_for_event(lambda e: e["type"] == "cadence_finding" and
-                          e["cadence_finding"]["rule_id"] == "GW-CADENCE-JIGGLER" and
-                          e["cadence_finding"]["device"] == mouse, timeout=20, what="jiggler finding")
-    f = f["cadence_finding"]
-    assert f["category"] == "jiggler" and "periodic synthetic pointer motion" in f["title"]
-    assert "QEMU USB Mouse" in f["subject"], f
-    assert 2300 <= f["burst_period_mean_ms"] <= 2700, f
+    f = _wait_finding(vm, "GW-CADENCE-JIGGLER", mouse)
+    assert f["category"] == "jiggler" and f["title"] == "periodic synthetic pointer motion", f
+    assert "QEMU USB Mouse" in f["subject"] and "0627:0001" in f["subject"], f
+    period = int(re.search(r"period (\d+) ms", f["matched"]).group(1))
+    assert 2300 <= period <= 2700, f
+    assert f["evidence"][0]["kind"] == "cadence", f
     windows = _cadence(vm, mouse)
     assert sum(w["rel_events"] for w in windows) >= 40
     assert sum(w["clicks"] for w in windows) == 0
@@ -121,10 +127,8 @@ def test_jetkvm_style_absolute_hop_is_flagged_and_position_stays_private(agent_g
     # JetKVM: absolute (1,1) then (0,0), every 20 s -> 2 s
     hop = [[abs_event("x", 1), abs_event("y", 1)], [abs_event("x", 0), abs_event("y", 0)]]
     _periodic(vm, hop, period=2.0, repeats=6)
-    f = vm.wait_for_event(lambda e: e["type"] == "cadence_finding" and
-                          e["cadence_finding"]["rule_id"] == "GW-CADENCE-JIGGLER" and
-                          e["cadence_finding"]["device"] == tablet, timeout=20, what="jiggler finding")
-    assert "QEMU USB Tablet" in f["cadence_finding"]["subject"]
+    f = _wait_finding(vm, "GW-CADENCE-JIGGLER", tablet)
+    assert "QEMU USB Tablet" in f["subject"], f
     windows = _cadence(vm, tablet)
     assert sum(w["bursts_same_target"] for w in windows) >= 3, windows
     assert sum(w["abs_events"] for w in windows) >= 20
@@ -212,16 +216,13 @@ def test_uinput_injection_is_attributed_to_its_process(agent_guest):
         steps += [f"key:{code}:1", "syn", "sleep:60", f"key:{code}:0", "syn", "sleep:150"]
     tool = vm.run_uinput("keyboard", name="gw cadence injector", steps=steps, hold=3.0)
     name, pid = tool.ready[1], int(tool.ready[2])
-    f = vm.wait_for_event(lambda e: e["type"] == "cadence_finding" and
-                          e["cadence_finding"]["rule_id"] == "GW-CADENCE-VIRTUAL-INPUT" and
-                          e["cadence_finding"]["device"] == name, timeout=20,
-                          what="virtual input finding")["cadence_finding"]
-    assert f["process"]["pid"] == pid, f
-    assert f["category"] == "rmm" and f"pid {pid}" in f["title"], f
-    assert "gw-uinput" in f["title"], f
+    f = _wait_finding(vm, "GW-CADENCE-VIRTUAL-INPUT", name)
+    assert f["category"] == "rmm" and f["title"] == "input injected through a virtual device", f
+    assert f["subject"].startswith(f"/usr/bin/gw-uinput (pid {pid}) via {name}"), f
     w = next(c for c in _cadence(vm, name) if c["key_presses"])
     assert w["device_kind"] == "uinput", w
     assert w["creator"]["pid"] == pid and w["injector"]["pid"] == pid, w
+    assert f["process_id"] == w["injector"]["process_id"], (f, w)
     tool.wait()
     vm.stop_agent()
     _assert_private(vm, SECRET_KEYS)

@@ -487,5 +487,9 @@ size_t cadence_event_counters(const struct gw_agent *a, const char **names, uint
 	values[2] = c->hooks.read_errors;
 	names[3] = "cadence_not_remembered";
 	values[3] = c->not_remembered;
+	/* the program's cumulative cost; the kernel counts it only with kernel.bpf_stats_enabled=1 */
+	names[4] = "cadence_bpf_run_cnt";
+	names[5] = "cadence_bpf_run_time_ns";
+	cadence_hooks_prog_stats(&c->hooks, &values[5], &values[4]);
 	return GW_CADENCE_COUNTERS;
 }

@@ -46,7 +46,7 @@ int cadence_handle_record(struct gw_agent *a, const void *data, size_t size);
 /* The network module's hook: the smoothed RTT of a process's remote connections. */
 void cadence_note_rtt(struct gw_agent *a, uint64_t process_id, uint32_t rtt_us);
 
-#define GW_CADENCE_COUNTERS 4
+#define GW_CADENCE_COUNTERS 6
 size_t cadence_event_counters(const struct gw_agent *a, const char **names, uint64_t *values);
 
 /* "usb", "usb_gadget", "ip_kvm", "uinput", "bluetooth", "unknown" from what the device reported. */

@@ -125,31 +125,32 @@ bool cadence_hooks_live(const struct cadence_hooks *ch)
 int cadence_hooks_drain(struct cadence_hooks *ch, uint64_t now_boot_ns,
 			void (*fn)(const struct gw_cadence_record *rec, void *ctx), void *ctx)
 {
-	struct gw_cadence_key key, next, *prev = NULL;
+	static const struct gw_cadence_window empty;
 	struct gw_cadence_record rec;
-	uint32_t current;
+	uint32_t old;
 	int fd, n = 0;
 
 	if (!ch->skel)
 		return 0;
 	fd = bpf_map__fd(ch->skel->maps.cadence_windows);
-	/* the kernel fills the new generation from now on; everything older is a finished window */
-	current = ++ch->skel->bss->cadence_gen;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (key.gen == current)
-			continue;
+	/* the kernel fills the other half from now on; this half is a finished window */
+	old = ch->skel->bss->cadence_gen++;
+	for (uint32_t slot = 0; slot < GW_CADENCE_SLOTS; slot++) {
+		uint32_t idx = slot * 2 + (old & 1);
+
 		memset(&rec, 0, sizeof(rec));
-		if (bpf_map_lookup_and_delete_elem(fd, &key, &rec.w) &&
-		    (bpf_map_lookup_elem(fd, &key, &rec.w) || bpf_map_delete_elem(fd, &key))) {
+		if (bpf_map_lookup_elem(fd, &idx, &rec.w)) {
 			ch->read_errors++;
 			continue;
 		}
+		if (!rec.w.first_ns)
+			continue;
+		if (bpf_map_update_elem(fd, &idx, &empty, BPF_ANY))
+			ch->read_errors++;
 		rec.hdr.type = GW_EV_CADENCE_WINDOW;
 		rec.hdr.size = sizeof(rec);
 		rec.hdr.ktime_ns = rec.w.last_ns ? rec.w.last_ns : now_boot_ns;
-		rec.dev = key.dev;
+		rec.dev = rec.w.dev;
 		rec.w.name[sizeof(rec.w.name) - 1] = 0;
 		fn(&rec, ctx);
 		ch->drained++;

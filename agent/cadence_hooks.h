@@ -7,8 +7,8 @@
  * fentry refused, no kprobes) the cadence signal is unavailable and the reasons are kept for the
  * hook status. The program shares the process object's ring buffer and drop counters.
  *
- * Draining flips the window generation the kernel fills, then reads and deletes every entry of the
- * older generations: one record per device that had input in the window.
+ * Draining flips the half of the window array the kernel fills, then reads and zeroes every used
+ * slot of the other half: one record per device that had input in the window.
  */
 #ifndef GW_CADENCE_HOOKS_H
 #define GW_CADENCE_HOOKS_H

@@ -14,6 +14,8 @@
  * created BPF_F_WRONLY (no process can read it back through the bpf syscall) and never in
  * `cadence_windows`, the map the agent reads: that one holds counts, timing histograms and the class
  * of |net displacement| of a burst. No record with a code or a coordinate is ever written.
+ *
+ * Per event: one hash lookup (the state), one array lookup (the window slot), two cheap helpers.
  */
 #include "gw_bpf_common.h"
 
@@ -47,6 +49,8 @@ struct cadence_state {
 	__s32 end_x, end_y;	/* where the previous burst ended */
 	__u32 burst_steps;
 	__u32 flags;
+	__u32 slot;		/* this device's slot in cadence_windows */
+	__u32 pad;
 	__u32 held_code[HELD_SLOTS];
 	__u64 held_ns[HELD_SLOTS];
 };
@@ -57,6 +61,7 @@ struct cadence_state {
 #define ST_BURST_REL	(1u << 3)
 #define ST_BURST_ABS	(1u << 4)
 #define ST_BURST_BTN	(1u << 5) /* a key or click inside the burst */
+#define ST_SLOT_SET	(1u << 6)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -66,21 +71,24 @@ struct {
 	__type(value, struct cadence_state);
 } cadence_state SEC(".maps");
 
+/* An array, so that the per-event window lookup is an address computation rather than a second
+ * hash lookup. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 2048); /* devices x 2 generations */
-	__type(key, struct gw_cadence_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * GW_CADENCE_SLOTS);
+	__type(key, __u32);
 	__type(value, struct gw_cadence_window);
 } cadence_windows SEC(".maps");
 
-/* Set by the agent: the window generation being filled; it bumps this, then drains the old one. */
+/* Set by the agent: the window generation being filled; it bumps this, then drains the old half. */
 __u32 cadence_gen;
+/* Next slot to hand out (wraps: past GW_CADENCE_SLOTS devices seen, a shared slot is refused). */
+__u32 cadence_next_slot;
 /* Set by the agent before load: quiet needed before a burst for it to count as "after idle". */
 const volatile __u64 cadence_idle_ns = 1000000000ULL;
 
-/* Initial values for map inserts (never written). */
+/* Initial value for state inserts (never written). */
 static struct cadence_state zero_state;
-static struct gw_cadence_window zero_window;
 
 static __always_inline __u32 log2_bucket(__u64 ns)
 {
@@ -127,22 +135,21 @@ static __always_inline __s64 abs64(__s64 v)
 	return v < 0 ? -v : v;
 }
 
-static __always_inline struct gw_cadence_window *window_of(struct input_dev *dev, __u64 now)
+static __always_inline struct gw_cadence_window *window_of(struct input_dev *dev,
+							   struct cadence_state *s, __u64 now)
 {
-	struct gw_cadence_key key = { .dev = (__u64)dev, .gen = cadence_gen };
-	struct gw_cadence_window *w = bpf_map_lookup_elem(&cadence_windows, &key);
+	__u32 idx = s->slot * 2 + (cadence_gen & 1);
+	struct gw_cadence_window *w = bpf_map_lookup_elem(&cadence_windows, &idx);
 
-	if (w)
-		return w;
-	if (bpf_map_update_elem(&cadence_windows, &key, &zero_window, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&cadence_windows, &key)) {
-		gw_count_drop(GW_DROP_CADENCE_WINDOW);
+	if (!w)
 		return NULL;
-	}
-	w = bpf_map_lookup_elem(&cadence_windows, &key);
-	if (w && !w->first_ns) {
+	if (!w->first_ns) {
 		w->first_ns = now;
+		w->dev = (__u64)dev;
 		bpf_probe_read_kernel_str(w->name, sizeof(w->name), BPF_CORE_READ(dev, dev.kobj.name));
+	} else if (w->dev != (__u64)dev) {
+		gw_count_drop(GW_DROP_CADENCE_WINDOW); /* more devices than slots: not mixed in */
+		return NULL;
 	}
 	return w;
 }
@@ -159,7 +166,14 @@ static __always_inline struct cadence_state *state_of(struct input_dev *dev)
 		gw_count_drop(GW_DROP_CADENCE_STATE);
 		return NULL;
 	}
-	return bpf_map_lookup_elem(&cadence_state, &key);
+	s = bpf_map_lookup_elem(&cadence_state, &key);
+	if (s && !(s->flags & ST_SLOT_SET)) {
+		/* not atomic (a fetch-add result needs BPF v3): two devices first seen at the same
+		 * instant on two CPUs may get one slot, and the second is then refused and counted */
+		s->slot = cadence_next_slot++ % GW_CADENCE_SLOTS;
+		s->flags |= ST_SLOT_SET;
+	}
+	return s;
 }
 
 /* The previous burst is over (motion resumed after the gap): its shape goes into the window. */
@@ -225,7 +239,7 @@ static __always_inline void start_burst(struct cadence_state *s, struct gw_caden
 	s->burst_start_ns = now;
 	s->burst_dx = s->burst_dy = 0;
 	s->burst_steps = 0;
-	s->flags &= ST_ABS_KNOWN | ST_END_KNOWN;
+	s->flags &= ST_ABS_KNOWN | ST_END_KNOWN | ST_SLOT_SET;
 	if (s->flags & ST_ABS_KNOWN) {
 		s->start_x = s->abs_x;
 		s->start_y = s->abs_y;
@@ -322,9 +336,11 @@ static __always_inline void on_input(struct input_dev *dev, __u32 type, __u32 co
 	if (!motion && !key && !button && !wheel)
 		return;
 	now = bpf_ktime_get_boot_ns();
-	w = window_of(dev, now);
 	s = state_of(dev);
-	if (!w || !s)
+	if (!s)
+		return;
+	w = window_of(dev, s, now);
+	if (!w)
 		return;
 	w->events++;
 	w->last_ns = now;

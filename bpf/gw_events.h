@@ -218,16 +218,14 @@ _Static_assert(sizeof(struct gw_input_event) == 16 + 88 + 16 + 32 + 8 * GW_DEV_K
 #define GW_CADENCE_COALESCE_NS 2000000ULL /* a key this soon after the previous one: coalesced */
 #define GW_CADENCE_BURST_GAP_NS 500000000ULL /* motion after this much quiet starts a new burst */
 
-/* The window map's key: the device (kernel pointer, only an identity) and the window generation
- * the agent flips when it drains (double buffering without a second map). */
-struct gw_cadence_key {
-	__u64 dev;
-	__u32 gen;
-	__u32 pad;
-};
+/* The window map is an array of GW_CADENCE_SLOTS device slots x 2: the kernel fills half
+ * (cadence_gen & 1) while the agent drains and zeroes the other (double buffering in one map). A
+ * device gets its slot when the kernel first sees it; the entry names the device it holds. */
+#define GW_CADENCE_SLOTS 256
 
 struct gw_cadence_window {
 	char name[GW_DEV_NAME_LEN];	/* sysfs name of the input device, "input7" */
+	__u64 dev;			/* the struct input_dev (an identity, never dereferenced) */
 	__u64 first_ns, last_ns;	/* boot time of the first and last event in the window */
 	__u32 writer_pid;		/* task that delivered the last event: a uinput writer */
 	__u32 events;			/* key, button and motion events counted */
@@ -259,8 +257,7 @@ struct gw_cadence_record {
 	struct gw_cadence_window w;
 };
 
-_Static_assert(sizeof(struct gw_cadence_key) == 16, "gw_cadence_key layout");
-_Static_assert(sizeof(struct gw_cadence_window) == GW_DEV_NAME_LEN + 16 + 4 * 20 + 16 +
+_Static_assert(sizeof(struct gw_cadence_window) == GW_DEV_NAME_LEN + 8 + 16 + 4 * 20 + 16 +
 	       4 * (GW_CADENCE_NET_CLASSES + 2 * GW_CADENCE_HIST_BUCKETS) + 4, "gw_cadence_window layout");
 _Static_assert(sizeof(struct gw_cadence_record) == 16 + 8 + sizeof(struct gw_cadence_window),
 	       "gw_cadence_record layout");

@@ -56,6 +56,8 @@ static int try_flavour(struct cadence_hooks *ch, const struct gw_hooks *h,
 	prog = f->fentry ? skel->progs.gw_cadence_fentry : skel->progs.gw_cadence_kprobe;
 	bpf_program__set_autoload(f->fentry ? skel->progs.gw_cadence_kprobe :
 					      skel->progs.gw_cadence_fentry, false);
+	bpf_program__set_autoload(skel->progs.gw_cadence_bench, false);
+	bpf_program__set_autoload(skel->progs.gw_cadence_bench_empty, false);
 	skel->rodata->gw_wakeup_bytes = opt->wakeup_bytes;
 	skel->rodata->cadence_idle_ns = idle_ns;
 	err = hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops);

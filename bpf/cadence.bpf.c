@@ -10,8 +10,8 @@
  * missed).
  *
  * Privacy: the key code and the coordinates are used here, transiently, to pair a key's press with
- * its release and to sum a burst's displacement. They are stored only in `cadence_state`, which is
- * created BPF_F_WRONLY (no process can read it back through the bpf syscall) and never in
+ * its release and to sum a burst's displacement. They are stored only in `cadence_state`, which the
+ * agent never reads (created BPF_F_WRONLY: the agent's own handle cannot) and never in
  * `cadence_windows`, the map the agent reads: that one holds counts, timing histograms and the class
  * of |net displacement| of a burst. No record with a code or a coordinate is ever written.
  *
@@ -374,5 +374,24 @@ int BPF_KPROBE(gw_cadence_kprobe, struct input_dev *dev, unsigned int type, unsi
 	       int value)
 {
 	on_input(dev, type, code, value);
+	return 0;
+}
+
+/*
+ * Benchmark entry points (bench/cadence_cost.c), never attached: BPF_PROG_TEST_RUN runs them with
+ * synthetic (dev, type, code, value) arguments, so the per-event cost can be measured natively on a
+ * kernel that refuses fentry and has no input devices, against the empty program as the baseline.
+ */
+SEC("raw_tp")
+int gw_cadence_bench(struct bpf_raw_tracepoint_args *ctx)
+{
+	on_input((struct input_dev *)ctx->args[0], ctx->args[1], ctx->args[2], (int)ctx->args[3]);
+	return 0;
+}
+
+SEC("raw_tp")
+int gw_cadence_bench_empty(struct bpf_raw_tracepoint_args *ctx)
+{
+	(void)ctx;
 	return 0;
 }

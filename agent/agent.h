@@ -57,6 +57,7 @@ struct gw_options {
 	const char *sys_root;		 /* sysfs, for device inventory and enrichment */
 	uint32_t cadence_window_s;	 /* input cadence window; 0: cadence off */
 	uint32_t cadence_idle_ms;	 /* quiet before a pointer burst for it to start "after idle" */
+	int cadence_hooks;		 /* enum cadence_hook_mode: auto, fentry, kprobe */
 	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
 	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
 };

@@ -438,7 +438,9 @@ int cadence_start(struct gw_agent *a)
 	c->horizon_ns = c->window_ns * 10 > 600000000000ULL ? c->window_ns * 10 : 600000000000ULL;
 	c->last_drain_ns = gw_now_boottime_ns();
 	cadence_hooks_load(&c->hooks, &a->hooks, &a->opt.hooks,
-			   (uint64_t)a->opt.cadence_idle_ms * 1000000ULL, !a->opt.cadence_window_s);
+			   (uint64_t)a->opt.cadence_idle_ms * 1000000ULL,
+			   a->opt.cadence_window_s ? (enum cadence_hook_mode)a->opt.cadence_hooks :
+						     CADENCE_HOOKS_OFF);
 	hooks_set_status(&a->hooks, "input_cadence", c->hooks.live,
 			 cadence_hooks_live(&c->hooks) ? c->hooks.why :
 			 c->hooks.why[0] ? c->hooks.why : "no hook loaded");

@@ -83,7 +83,8 @@ static int try_flavour(struct cadence_hooks *ch, const struct gw_hooks *h,
 }
 
 void cadence_hooks_load(struct cadence_hooks *ch, const struct gw_hooks *h,
-			const struct gw_hook_options *opt, uint64_t idle_ns, bool disabled)
+			const struct gw_hook_options *opt, uint64_t idle_ns,
+			enum cadence_hook_mode mode)
 {
 	bool verbose = getenv("GW_BPF_VERBOSE") != NULL;
 	libbpf_print_fn_t old = verbose ? NULL : libbpf_set_print(silent_print);
@@ -91,7 +92,7 @@ void cadence_hooks_load(struct cadence_hooks *ch, const struct gw_hooks *h,
 
 	memset(ch, 0, sizeof(*ch));
 	snprintf(ch->live, sizeof(ch->live), "none");
-	if (disabled) {
+	if (mode == CADENCE_HOOKS_OFF) {
 		snprintf(ch->why, sizeof(ch->why), "disabled by configuration");
 		goto out;
 	}
@@ -101,8 +102,12 @@ void cadence_hooks_load(struct cadence_hooks *ch, const struct gw_hooks *h,
 	}
 	for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
 		const char *step;
-		int err = try_flavour(ch, h, opt, idle_ns, &chain[i], &step);
+		int err;
 
+		if ((mode == CADENCE_HOOKS_FENTRY && !chain[i].fentry) ||
+		    (mode == CADENCE_HOOKS_KPROBE && chain[i].fentry))
+			continue;
+		err = try_flavour(ch, h, opt, idle_ns, &chain[i], &step);
 		if (!err) {
 			snprintf(ch->live, sizeof(ch->live), "%s/%s",
 				 chain[i].fentry ? "fentry" : "kprobe", chain[i].func);

@@ -30,9 +30,18 @@ struct cadence_hooks {
 	uint64_t drained, read_errors;
 };
 
+/* Which flavours to try: the whole chain, or only fentry or only kprobe ones (testing). */
+enum cadence_hook_mode {
+	CADENCE_HOOKS_AUTO = 0,
+	CADENCE_HOOKS_FENTRY,
+	CADENCE_HOOKS_KPROBE,
+	CADENCE_HOOKS_OFF,
+};
+
 /* Tries the chain; never fails as a whole (cadence is then unavailable, with the reason). */
 void cadence_hooks_load(struct cadence_hooks *ch, const struct gw_hooks *h,
-			const struct gw_hook_options *opt, uint64_t idle_ns, bool disabled);
+			const struct gw_hook_options *opt, uint64_t idle_ns,
+			enum cadence_hook_mode mode);
 bool cadence_hooks_live(const struct cadence_hooks *ch);
 
 /* Flips the window and calls `fn` with a record per device of the finished window. */

@@ -226,3 +226,27 @@ def test_uinput_injection_is_attributed_to_its_process(agent_guest):
     tool.wait()
     vm.stop_agent()
     _assert_private(vm, SECRET_KEYS)
+
+
+def test_kprobe_fallback_measures_the_same_input(agent_guest):
+    """The fallback flavour on the same kernel: kprobe/input_handle_event (what a kernel that
+    refuses fentry gets) counts the same keys and motion."""
+    vm = agent_guest
+    kbd = _plug(vm, "usb-kbd", "cad-kbd1", "QEMU USB Keyboard")
+    tablet = _plug(vm, "usb-tablet", "cad-tab1", "QEMU USB Tablet")
+    vm.start_agent(AGENT_ARGS + ["--cadence-hooks=kprobe"])
+    vm.wait_for_event(lambda e: e["type"] == "stats", timeout=30, what="start stats")
+    assert "input_cadence=kprobe/input_handle_event" in vm.agent_stderr(), vm.agent_stderr()
+    for ch in "abcdef":
+        vm.input_send_event([key_event(ch, True)])
+        time.sleep(0.05)
+        vm.input_send_event([key_event(ch, False)])
+        time.sleep(0.1)
+    vm.play_input([[abs_event("x", 100 * i), abs_event("y", 200)] for i in range(1, 6)], interval=0.05)
+    vm.wait_for_event(lambda e: sum(w["key_presses"] for w in _cadence(vm, kbd)) >= 6 and
+                      sum(w["abs_events"] for w in _cadence(vm, tablet)) >= 5,
+                      timeout=15, what="windows measured through the kprobe")
+    windows = _cadence(vm, kbd) + _cadence(vm, tablet)
+    assert all(w["hook"] == "kprobe/input_handle_event" for w in windows), windows
+    assert sum(w["key_presses"] for w in _cadence(vm, kbd)) == 6
+    assert any(w.get("hold_median_us", 0) >= 20000 for w in _cadence(vm, kbd))

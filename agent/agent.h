@@ -52,6 +52,7 @@ struct gw_options {
 	uint32_t proc_table_max;
 	uint32_t proc_grace_s;
 	uint32_t ancestors_max;	   /* ancestry depth attached to exec events */
+	bool emit_forks;	   /* forks always update the process table; events only if asked */
 	const char *proc_root;
 	enum gw_device_mode device_mode; /* devices: auto (fentry, kprobe, uevent) or forced */
 	const char *sys_root;		 /* sysfs, for device inventory and enrichment */

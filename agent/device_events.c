@@ -9,41 +9,11 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "detections.h"
+#include "device_proto.h"
 #include "gw_events.h"
 #include "process_events.h"
 #include "text_sanitize.h"
-
-/* ---- naming --------------------------------------------------------------------------------- */
-
-const char *usb_interface_class_name(uint8_t cls, uint8_t subclass, uint8_t protocol, char *buf,
-				     size_t size)
-{
-	switch (cls) {
-	case 0x01: return "audio";
-	case 0x02:
-		return subclass == 0x06 ? "cdc_ethernet" : subclass == 0x0d ? "cdc_ncm" :
-		       subclass == 0x0c ? "cdc_eem" : subclass == 0x02 ? "cdc_acm" : "cdc";
-	case 0x03:
-		if (subclass == 1 && protocol == 1)
-			return "hid_boot_keyboard";
-		if (subclass == 1 && protocol == 2)
-			return "hid_boot_mouse";
-		return "hid";
-	case 0x06: return "image";
-	case 0x07: return "printer";
-	case 0x08: return "mass_storage";
-	case 0x09: return "hub";
-	case 0x0a: return "cdc_data";
-	case 0x0b: return "smart_card";
-	case 0x0e: return "video";
-	case 0xe0: return subclass == 0x01 && protocol == 0x03 ? "rndis" : "wireless";
-	case 0xef: return subclass == 0x04 && protocol == 0x01 ? "rndis" : "misc";
-	case 0xff: return "vendor";
-	default:
-		snprintf(buf, size, "class_0x%02x", cls);
-		return buf;
-	}
-}
 
 static const char *usb_speed_text(uint8_t speed)
 {
@@ -51,225 +21,6 @@ static const char *usb_speed_text(uint8_t speed)
 	static const char *const mbps[] = { "", "1.5", "12", "480", "480", "5000", "10000" };
 
 	return speed < sizeof(mbps) / sizeof(mbps[0]) ? mbps[speed] : "";
-}
-
-/* ---- proto building (everything in the arena, strings point at live scratch) --------------- */
-
-#define ARENA_NEW(a, type, init)                                                                \
-	({                                                                                      \
-		type *p_ = gw_arena_alloc(&(a)->arena, sizeof(type));                            \
-		if (p_)                                                                         \
-			init(p_);                                                               \
-		p_;                                                                             \
-	})
-
-static char *arena_printf(struct gw_agent *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static char *arena_printf(struct gw_agent *a, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	return gw_arena_text(&a->arena, tmp, sizeof(tmp));
-}
-
-static Ghostwatch__V1__HidFacts *hid_facts_proto(struct gw_agent *a, uint32_t caps,
-						 struct gw_hid_range x, struct gw_hid_range y,
-						 uint32_t report_ids, size_t size, bool malformed)
-{
-	Ghostwatch__V1__HidFacts *f = ARENA_NEW(a, Ghostwatch__V1__HidFacts,
-						ghostwatch__v1__hid_facts__init);
-	static const char *const names[] = { "keyboard", "mouse", "rel_xy", "abs_xy", "buttons",
-					     "wheel", "digitizer", "touch", "consumer", "system",
-					     "vendor", "joystick", "leds" };
-	size_t n = sizeof(names) / sizeof(names[0]);
-
-	if (!f)
-		return NULL;
-	f->capabilities = gw_arena_alloc(&a->arena, n * sizeof(char *));
-	for (size_t i = 0; f->capabilities && i < n; i++)
-		if (caps & (1u << i))
-			f->capabilities[f->n_capabilities++] = (char *)names[i];
-	if (caps & GW_HID_ABS_XY) {
-		f->abs_x_min = x.min;
-		f->abs_x_max = x.max;
-		f->abs_y_min = y.min;
-		f->abs_y_max = y.max;
-	}
-	f->report_ids = report_ids;
-	f->descriptor_size = (uint32_t)size;
-	f->descriptor_malformed = malformed;
-	return f;
-}
-
-static Ghostwatch__V1__UsbDevice *usb_proto(struct gw_agent *a, const struct gw_usb_info *u)
-{
-	Ghostwatch__V1__UsbDevice *m = ARENA_NEW(a, Ghostwatch__V1__UsbDevice,
-						 ghostwatch__v1__usb_device__init);
-
-	if (!m)
-		return NULL;
-	m->sysfs_name = (char *)u->name;
-	m->vendor_id = u->vendor_id;
-	m->product_id = u->product_id;
-	m->vid_pid = arena_printf(a, "%04x:%04x", u->vendor_id, u->product_id);
-	m->bcd_device = u->bcd_device;
-	m->device_class = u->dev_class;
-	m->device_subclass = u->dev_subclass;
-	m->device_protocol = u->dev_protocol;
-	m->usb_version = (char *)u->usb_version;
-	m->manufacturer = (char *)u->manufacturer;
-	m->product = (char *)u->product;
-	m->serial = (char *)u->serial;
-	m->strings_escaped = u->string_flags & GW_DEV_STR_ESCAPED;
-	m->strings_truncated = u->string_flags & GW_DEV_STR_TRUNCATED;
-	m->busnum = u->busnum;
-	m->devnum = u->devnum;
-	m->port_path = (char *)u->port_path;
-	m->speed = (char *)u->speed;
-	m->removable = (char *)u->removable;
-	if (u->n_interfaces)
-		m->interfaces = gw_arena_alloc(&a->arena, u->n_interfaces * sizeof(*m->interfaces));
-	for (unsigned i = 0; m->interfaces && i < u->n_interfaces; i++) {
-		const struct gw_usb_interface *itf = &u->interfaces[i];
-		Ghostwatch__V1__UsbInterface *mi = ARENA_NEW(a, Ghostwatch__V1__UsbInterface,
-							     ghostwatch__v1__usb_interface__init);
-		char buf[16];
-
-		if (!mi)
-			break;
-		mi->number = itf->number;
-		mi->interface_class = itf->iface_class;
-		mi->interface_subclass = itf->iface_subclass;
-		mi->interface_protocol = itf->iface_protocol;
-		mi->class_name = gw_arena_text(&a->arena,
-					       usb_interface_class_name(itf->iface_class,
-									itf->iface_subclass,
-									itf->iface_protocol, buf,
-									sizeof(buf)), 32);
-		mi->driver = (char *)itf->driver;
-		m->interfaces[m->n_interfaces++] = mi;
-	}
-	if (u->n_hid)
-		m->hid = hid_facts_proto(a, u->hid_caps, u->abs_x, u->abs_y, 0, 0, false);
-	return m;
-}
-
-static Ghostwatch__V1__HidDevice *hid_proto(struct gw_agent *a, const struct gw_hid_info *h)
-{
-	Ghostwatch__V1__HidDevice *m = ARENA_NEW(a, Ghostwatch__V1__HidDevice,
-						 ghostwatch__v1__hid_device__init);
-	char buf[16];
-
-	if (!m)
-		return NULL;
-	m->sysfs_name = (char *)h->name;
-	m->bus = gw_arena_text(&a->arena, gw_bus_type_name(h->bus, buf, sizeof(buf)), 16);
-	m->vendor_id = h->vendor_id;
-	m->product_id = h->product_id;
-	m->name = (char *)h->hid_name;
-	m->phys = (char *)h->phys;
-	m->uniq = (char *)h->uniq;
-	m->usb_parent = (char *)h->usb_parent;
-	m->facts = hid_facts_proto(a, h->facts.caps, h->facts.abs_x, h->facts.abs_y,
-				   h->facts.n_report_ids, h->descriptor_len, h->facts.errors != 0);
-	return m;
-}
-
-static Ghostwatch__V1__InputDevice *input_proto(struct gw_agent *a, const struct gw_input_info *in,
-						const int32_t abs_range[4])
-{
-	static const char *const class_names[] = { "keyboard", "rel_pointer", "abs_pointer",
-						   "touchscreen", "touchpad" };
-	static const struct { unsigned bit; const char *name; } ev_names[] = {
-		{ 1, "EV_KEY" }, { 2, "EV_REL" }, { 3, "EV_ABS" }, { 4, "EV_MSC" }, { 5, "EV_SW" },
-		{ 0x11, "EV_LED" }, { 0x12, "EV_SND" }, { 0x14, "EV_REP" }, { 0x15, "EV_FF" },
-	};
-	Ghostwatch__V1__InputDevice *m = ARENA_NEW(a, Ghostwatch__V1__InputDevice,
-						   ghostwatch__v1__input_device__init);
-	char buf[16];
-
-	if (!m)
-		return NULL;
-	m->sysfs_name = (char *)in->name;
-	m->name = (char *)in->dev_name;
-	m->phys = (char *)in->phys;
-	m->uniq = (char *)in->uniq;
-	m->bus = gw_arena_text(&a->arena, gw_bus_type_name(in->bustype, buf, sizeof(buf)), 16);
-	m->bus_type = in->bustype;
-	m->vendor_id = in->vendor_id;
-	m->product_id = in->product_id;
-	m->version = in->version;
-	m->virtual_ = in->is_virtual;
-	m->usb_parent = (char *)in->usb_parent;
-	m->capabilities = gw_arena_alloc(&a->arena, 5 * sizeof(char *));
-	for (unsigned i = 0; m->capabilities && i < 5; i++)
-		if (in->classes & (1u << i))
-			m->capabilities[m->n_capabilities++] = (char *)class_names[i];
-	m->event_types = gw_arena_alloc(&a->arena, 9 * sizeof(char *));
-	for (unsigned i = 0; m->event_types && i < 9; i++)
-		if (in->ev_bits >> ev_names[i].bit & 1)
-			m->event_types[m->n_event_types++] = (char *)ev_names[i].name;
-	if (abs_range) {
-		m->abs_x_min = abs_range[0];
-		m->abs_x_max = abs_range[1];
-		m->abs_y_min = abs_range[2];
-		m->abs_y_max = abs_range[3];
-	}
-	return m;
-}
-
-static Ghostwatch__V1__Monitor *monitor_proto(struct gw_agent *a, const struct gw_monitor_info *mi)
-{
-	Ghostwatch__V1__Monitor *m = ARENA_NEW(a, Ghostwatch__V1__Monitor,
-					       ghostwatch__v1__monitor__init);
-
-	if (!m)
-		return NULL;
-	m->connector = (char *)mi->name;
-	m->status = (char *)mi->status;
-	m->manufacturer = (char *)mi->edid.manufacturer;
-	m->product_code = mi->edid.product_code;
-	m->serial_number = mi->edid.serial_number;
-	m->monitor_name = (char *)mi->edid.monitor_name;
-	m->monitor_serial = (char *)mi->edid.monitor_serial;
-	m->week = mi->edid.week;
-	m->year = mi->edid.year;
-	m->checksum_ok = mi->edid.checksum_ok;
-	return m;
-}
-
-/* A fresh Event holding a DeviceEvent; the arena must have been reset by the caller. */
-static Ghostwatch__V1__DeviceEvent *new_device_event(struct gw_agent *a, gw_event_t **evp,
-						     const char *action, enum gw_device_source src,
-						     enum gw_device_kind kind,
-						     const struct gw_fingerprints *fp)
-{
-	gw_event_t *ev = ARENA_NEW(a, gw_event_t, ghostwatch__v1__event__init);
-	Ghostwatch__V1__DeviceEvent *d = ARENA_NEW(a, Ghostwatch__V1__DeviceEvent,
-						   ghostwatch__v1__device_event__init);
-
-	if (!ev || !d)
-		return NULL;
-	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_DEVICE;
-	ev->device = d;
-	d->action = (char *)action;
-	d->source = (char *)device_source_name(src);
-	d->kind = (char *)device_kind_name(kind);
-	if (fp) {
-		char hex[GW_FP_HEX_LEN];
-
-		gw_fingerprint_hex(fp->model, hex);
-		d->model_fingerprint = gw_arena_text(&a->arena, hex, sizeof(hex));
-		gw_fingerprint_hex(fp->instance, hex);
-		d->instance_fingerprint = gw_arena_text(&a->arena, hex, sizeof(hex));
-	}
-	*evp = ev;
-	return d;
 }
 
 static void emit_device(struct gw_agent *a, gw_event_t *ev, const char *action)
@@ -286,7 +37,7 @@ static void emit_device(struct gw_agent *a, gw_event_t *ev, const char *action)
 }
 
 /* Remembers a device's identity for its detach. */
-static void remember(struct gw_agent *a, enum gw_device_kind kind, const char *name,
+static void remember(struct gw_agent *a, enum gw_devkind kind, const char *name,
 		     uint32_t vid, uint32_t pid, const char *s0, const char *s1, const char *s2,
 		     const struct gw_fingerprints *fp)
 {
@@ -304,7 +55,7 @@ static void remember(struct gw_agent *a, enum gw_device_kind kind, const char *n
 }
 
 /* The identity recorded at attach as fingerprints of a detach event; forgets the device. */
-static void forget(struct gw_agent *a, Ghostwatch__V1__DeviceEvent *dev, enum gw_device_kind kind,
+static void forget(struct gw_agent *a, Ghostwatch__V1__DeviceEvent *dev, enum gw_devkind kind,
 		   const char *name)
 {
 	struct device_entry *e = device_table_get(&a->devices->table, kind, name);
@@ -346,55 +97,138 @@ static Ghostwatch__V1__Process *task_process(struct gw_agent *a, const struct gw
 	return p;
 }
 
-/* The uevent path does not say who created a uinput device: a process holding /dev/uinput open
- * is the best available answer (the creator keeps it open for the device's lifetime). */
-static Ghostwatch__V1__Process *uinput_holder(struct gw_agent *a)
+/* Does process `pid` (a /proc entry name) hold dev_path or alt_path open? */
+static bool holds_node(const char *proc_root, const char *pid, const char *dev_path,
+		       const char *alt_path)
 {
+	char path[300], fdpath[600], link[64];
+	struct dirent *fd;
+	bool found = false;
+	DIR *fds;
+
+	snprintf(path, sizeof(path), "%s/%s/fd", proc_root, pid);
+	fds = opendir(path);
+	if (!fds)
+		return false;
+	while (!found && (fd = readdir(fds))) {
+		ssize_t n;
+
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, fd->d_name);
+		n = readlink(fdpath, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			found = !strcmp(link, dev_path) || !strcmp(link, alt_path);
+		}
+	}
+	closedir(fds);
+	return found;
+}
+
+/* The uevent path does not say who created a uinput device, and uhid adds its devices from a
+ * kernel worker: a process holding the device node open is the best available answer (the
+ * creator keeps it open for the device's lifetime). With several holders (a desktop's input
+ * daemon and the new tool), the most recently started one is the likeliest creator.
+ * node is "uinput" or "uhid". */
+static Ghostwatch__V1__Process *node_holder(struct gw_agent *a, const char *node)
+{
+	char dev_path[32], alt_path[32];
 	DIR *proc = opendir(a->opt.proc_root);
+	uint32_t best_pid = 0;
+	uint64_t best_start = 0;
+	Ghostwatch__V1__Process *p;
+	struct proc_entry *e;
 	struct dirent *de;
-	uint32_t found = 0;
 
 	if (!proc)
 		return NULL;
-	while (!found && (de = readdir(proc))) {
-		char path[300], link[64];
-		DIR *fds;
-		struct dirent *fd;
+	snprintf(dev_path, sizeof(dev_path), "/dev/%s", node);
+	snprintf(alt_path, sizeof(alt_path), "/dev/input/%s", node);
+	while ((de = readdir(proc))) {
 		char *end;
 		unsigned long pid = strtoul(de->d_name, &end, 10);
 
-		if (*end || !pid)
+		if (*end || !pid || !holds_node(a->opt.proc_root, de->d_name, dev_path, alt_path))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/fd", a->opt.proc_root, de->d_name);
-		fds = opendir(path);
-		if (!fds)
-			continue;
-		while ((fd = readdir(fds))) {
-			char fdpath[600];
-			ssize_t n;
-
-			snprintf(fdpath, sizeof(fdpath), "%s/%s", path, fd->d_name);
-			n = readlink(fdpath, link, sizeof(link) - 1);
-			if (n > 0) {
-				link[n] = '\0';
-				if (!strcmp(link, "/dev/uinput") || !strcmp(link, "/dev/input/uinput")) {
-					found = (uint32_t)pid;
-					break;
-				}
-			}
+		e = process_lookup(a, (uint32_t)pid);
+		if (e && (!best_pid || e->start_ns > best_start)) {
+			best_pid = e->pid;
+			best_start = e->start_ns;
 		}
-		closedir(fds);
 	}
 	closedir(proc);
-	if (found) {
-		struct proc_entry *e = process_lookup(a, found);
-		Ghostwatch__V1__Process *p = e ? process_proto(a, e) : NULL;
+	/* looked up again: loading other holders may have evicted an earlier entry */
+	e = best_pid ? process_lookup(a, best_pid) : NULL;
+	if (!e || !(p = process_proto(a, e)))
+		return NULL;
+	p->source = !strcmp(node, "uhid") ? "uhid_holder" : "uinput_holder";
+	return p;
+}
 
-		if (p)
-			p->source = "uinput_holder";
-		return p;
+/* ---- detections ----------------------------------------------------------------------------- */
+
+/* Hands an emitted USB device (attach or inventory) to the rules: identity and interface mix. */
+static void detect_usb(struct gw_agent *a, const struct gw_usb_info *u, const gw_event_t *ev)
+{
+	struct gw_device_input in = {
+		.kind = GW_DEVICE_USB, .has_ids = true, .vid = u->vendor_id, .pid = u->product_id,
+		.manufacturer = u->manufacturer, .product = u->product, .serial = u->serial,
+		.n_interfaces = u->n_interfaces,
+		.has_absolute_pointer = u->hid_caps & GW_HID_ABS_XY,
+		.absolute_max = u->hid_caps & GW_HID_ABS_XY ? (uint32_t)u->abs_x.max : 0,
+	};
+	char subject[GW_DEV_NAME_MAX + 2 * GW_DEV_STR_MAX + 32];
+
+	if (!a->detections.matcher)
+		return;
+	for (unsigned i = 0; i < u->n_interfaces; i++) {
+		const struct gw_usb_interface *itf = &u->interfaces[i];
+
+		switch (itf->iface_class) {
+		case 0x01: in.interfaces |= GW_DEV_IF_AUDIO; break;
+		case 0x02: case 0x0a: case 0xe0: in.interfaces |= GW_DEV_IF_NET; break;
+		case 0x08: in.interfaces |= GW_DEV_IF_MASS_STORAGE; break;
+		case 0x0e: in.interfaces |= GW_DEV_IF_VIDEO; break;
+		case 0xef:
+			/* RNDIS in a misc-class interface */
+			if (itf->iface_subclass == 0x04)
+				in.interfaces |= GW_DEV_IF_NET;
+			break;
+		case 0x03:
+			if (itf->iface_subclass == 1 && itf->iface_protocol == 1) {
+				in.has_boot_keyboard = true;
+				in.interfaces |= GW_DEV_IF_HID_KEYBOARD;
+			} else if (itf->iface_protocol == 2) {
+				in.interfaces |= GW_DEV_IF_HID_MOUSE;
+			}
+			break;
+		default:
+			break;
+		}
 	}
-	return NULL;
+	/* HID interfaces without the boot protocol still say what they are in their descriptors */
+	if (u->hid_caps & GW_HID_KEYBOARD)
+		in.interfaces |= GW_DEV_IF_HID_KEYBOARD;
+	if (u->hid_caps & GW_HID_MOUSE)
+		in.interfaces |= GW_DEV_IF_HID_MOUSE;
+	snprintf(subject, sizeof(subject), "usb %s %04x:%04x %s %s", u->name, u->vendor_id,
+		 u->product_id, u->manufacturer, u->product);
+	detections_on_device(a, &in, subject, ev->event_id, ev->time_ns);
+}
+
+static void detect_monitor(struct gw_agent *a, const struct gw_monitor_info *m,
+			   const gw_event_t *ev)
+{
+	struct gw_device_input in = {
+		.kind = GW_DEVICE_MONITOR, .edid_monitor_name = m->edid.monitor_name,
+		.edid_mfg = m->edid.manufacturer, .edid_product_code = m->edid.product_code,
+	};
+	char subject[GW_DEV_NAME_MAX + GW_EDID_TEXT_MAX + 16];
+
+	if (!a->detections.matcher)
+		return;
+	snprintf(subject, sizeof(subject), "monitor %s %s %s", m->name, m->edid.manufacturer,
+		 m->edid.monitor_name);
+	detections_on_device(a, &in, subject, ev->event_id, ev->time_ns);
 }
 
 /* ---- USB ------------------------------------------------------------------------------------ */
@@ -421,6 +255,8 @@ static void emit_usb(struct gw_agent *a, const char *action, enum gw_device_sour
 		remember(a, GW_DEVKIND_USB, u->name, u->vendor_id, u->product_id, u->manufacturer,
 			 u->product, u->serial, &fp);
 	emit_device(a, ev, action);
+	if (!detach && result == 0)
+		detect_usb(a, u, ev);
 }
 
 /* A USB device from a BPF record: sysfs for what the record lacks, the record when it is gone. */
@@ -451,6 +287,7 @@ static void usb_from_record(struct gw_agent *a, const struct gw_usb_event *r,
 						    sizeof(r->product));
 		u->string_flags |= gw_text_sanitize(u->serial, sizeof(u->serial), r->serial,
 						    sizeof(r->serial));
+		u->authorized = true; /* unknown once gone; a blocked device reads 0 while present */
 		/* GW_TEXT_* and GW_DEV_STR_* share their bit values */
 	}
 	u->vendor_id = r->vendor_id;
@@ -513,7 +350,7 @@ static void emit_hid(struct gw_agent *a, const char *action, enum gw_device_sour
 /* ---- input ---------------------------------------------------------------------------------- */
 
 static void emit_input(struct gw_agent *a, const char *action, enum gw_device_source src,
-		       const struct gw_input_info *in, const int32_t *abs_range, uint64_t seqnum,
+		       const struct gw_input_info *in, uint64_t seqnum,
 		       int32_t result, Ghostwatch__V1__Process *creator)
 {
 	struct gw_fingerprints fp;
@@ -526,7 +363,7 @@ static void emit_input(struct gw_agent *a, const char *action, enum gw_device_so
 	dev = new_device_event(a, &ev, action, src, GW_DEVKIND_INPUT, detach ? NULL : &fp);
 	if (!dev)
 		return;
-	dev->input = input_proto(a, in, abs_range);
+	dev->input = input_proto(a, in);
 	dev->uevent_seqnum = seqnum;
 	dev->kernel_result = result;
 	dev->process = creator;
@@ -536,6 +373,14 @@ static void emit_input(struct gw_agent *a, const char *action, enum gw_device_so
 		remember(a, GW_DEVKIND_INPUT, in->name, in->vendor_id, in->product_id, in->dev_name,
 			 in->phys, in->uniq, &fp);
 	emit_device(a, ev, action);
+}
+
+/* The holder of the node behind a software input device: uhid's inputs hang under its misc device. */
+static Ghostwatch__V1__Process *input_creator(struct gw_agent *a, const struct gw_input_info *in)
+{
+	if (!in->is_virtual)
+		return NULL;
+	return node_holder(a, strstr(in->devpath, "/misc/uhid/") ? "uhid" : "uinput");
 }
 
 static void input_identity_from_table(struct gw_agent *a, struct gw_input_info *in)
@@ -589,18 +434,19 @@ static void hid_from_record(struct gw_agent *a, const struct gw_hid_event *r, st
 					    sizeof(r->name));
 	h->string_flags |= gw_text_sanitize(h->phys, sizeof(h->phys), r->phys, sizeof(r->phys));
 	h->string_flags |= gw_text_sanitize(h->uniq, sizeof(h->uniq), r->uniq, sizeof(r->uniq));
+	if (!strncmp(r->parent_name, "uhid", sizeof(r->parent_name)))
+		h->is_virtual = true;
 }
 
 static int handle_hid_record(struct gw_agent *a, const struct gw_hid_event *r)
 {
 	struct gw_hid_info *h = &a->devices->hid;
 	bool attach = r->dev.action == GW_DEV_ATTACH;
-	/* uhid devices (bus virtual) are created by a process: say which */
-	bool software = r->bus == 0x06;
 
 	hid_from_record(a, r, h, attach);
+	/* a uhid device is added by a kernel worker: its creator is whoever holds /dev/uhid */
 	emit_hid(a, attach ? "attach" : "detach", record_source(&r->dev), h, 0, r->dev.ret,
-		 software ? task_process(a, &r->dev.task) : NULL);
+		 attach && h->is_virtual ? node_holder(a, "uhid") : NULL);
 	return 0;
 }
 
@@ -608,7 +454,7 @@ static int handle_input_record(struct gw_agent *a, const struct gw_input_event *
 {
 	struct gw_input_info *in = &a->devices->input, sys;
 	bool attach = r->dev.action == GW_DEV_ATTACH;
-	int32_t abs_range[4] = { r->abs_x_min, r->abs_x_max, r->abs_y_min, r->abs_y_max };
+	bool uhid = false;
 
 	memset(in, 0, sizeof(*in));
 	gw_text_sanitize(in->name, sizeof(in->name), r->sysfs_name, sizeof(r->sysfs_name));
@@ -627,13 +473,25 @@ static int handle_input_record(struct gw_agent *a, const struct gw_input_event *
 	in->prop_bits = r->prop_bits;
 	memcpy(in->key_bits, r->key_bits, sizeof(r->key_bits));
 	in->classes = gw_input_classify(in);
+	/* the kernel's absinfo, straight from the record */
+	if ((r->abs_bits & 3) == 3) {
+		in->has_abs_range = true;
+		in->abs_x = (struct gw_hid_range){ r->abs_x_min, r->abs_x_max };
+		in->abs_y = (struct gw_hid_range){ r->abs_y_min, r->abs_y_max };
+	}
 	if (attach && !gw_sysfs_read_input(a->devices->sys_root, in->name, &sys)) {
 		memcpy(in->devpath, sys.devpath, sizeof(in->devpath));
 		memcpy(in->usb_parent, sys.usb_parent, sizeof(in->usb_parent));
+		/* a parent under /devices/virtual: a uhid device's input node */
+		uhid = sys.is_virtual && !in->is_virtual;
+		in->is_virtual |= sys.is_virtual;
 	}
+	/* uinput registers in its creator's ioctl, so the task is the creator; uhid does it from a
+	 * kernel worker, so ask who holds /dev/uhid */
 	emit_input(a, attach ? "attach" : "detach", record_source(&r->dev), in,
-		   (r->abs_bits & 3) == 3 ? abs_range : NULL, 0, r->dev.ret,
-		   in->is_virtual ? task_process(a, &r->dev.task) : NULL);
+		   0, r->dev.ret,
+		   uhid ? node_holder(a, "uhid") :
+		   !r->has_parent ? task_process(a, &r->dev.task) : NULL);
 	return 0;
 }
 
@@ -704,6 +562,7 @@ static void scan_connector(const char *name, void *ctx)
 	if (e)
 		e->generation = d->monitor_generation;
 	emit_device(a, ev, s->action);
+	detect_monitor(a, m, ev);
 }
 
 /* Connectors have no hot-plug uevent of their own: the card says "change" and we look again. */
@@ -789,6 +648,11 @@ static void handle_usb_uevent(struct gw_agent *a, const struct gw_uevent *ev, co
 			usb_identity_from_uevent(ev, u);
 		}
 		emit_usb(a, "attach", GW_DEVSRC_UEVENT, u, ev->seqnum, 0);
+	} else if (ev->action == GW_UEVENT_ADD) {
+		/* a device blocked by policy (authorized=0) is never configured, so no bind follows:
+		 * report it at add, it is exactly what someone tried to plug in */
+		if (!gw_sysfs_read_usb(a->devices->sys_root, name, u) && !u->authorized)
+			emit_usb(a, "attach", GW_DEVSRC_UEVENT, u, ev->seqnum, 0);
 	} else if (ev->action == GW_UEVENT_REMOVE) {
 		memset(u, 0, sizeof(*u));
 		snprintf(u->name, sizeof(u->name), "%s", name);
@@ -806,7 +670,8 @@ static void handle_hid_uevent(struct gw_agent *a, const struct gw_uevent *ev, co
 		/* the report descriptor is only readable once a driver has parsed it */
 		if (gw_sysfs_read_hid(a->devices->sys_root, name, h))
 			a->devices->sysfs_gone++;
-		emit_hid(a, "attach", GW_DEVSRC_UEVENT, h, ev->seqnum, 0, NULL);
+		emit_hid(a, "attach", GW_DEVSRC_UEVENT, h, ev->seqnum, 0,
+			 h->is_virtual ? node_holder(a, "uhid") : NULL);
 	} else if (ev->action == GW_UEVENT_REMOVE) {
 		struct device_entry *e = device_table_get(&a->devices->table, GW_DEVKIND_HID, name);
 		unsigned bus = 0, vid = 0, pid = 0;
@@ -837,14 +702,38 @@ static void handle_input_uevent(struct gw_agent *a, const struct gw_uevent *ev, 
 	if (ev->action == GW_UEVENT_ADD) {
 		if (gw_sysfs_read_input(a->devices->sys_root, name, in))
 			a->devices->sysfs_gone++;
-		emit_input(a, "attach", GW_DEVSRC_UEVENT, in, NULL, ev->seqnum, 0,
-			   in->is_virtual ? uinput_holder(a) : NULL);
+		emit_input(a, "attach", GW_DEVSRC_UEVENT, in, ev->seqnum, 0, input_creator(a, in));
 	} else if (ev->action == GW_UEVENT_REMOVE) {
 		memset(in, 0, sizeof(*in));
 		snprintf(in->name, sizeof(in->name), "%s", name);
 		in->is_virtual = strncmp(ev->devpath, "/devices/virtual/", 17) == 0;
 		input_identity_from_table(a, in);
-		emit_input(a, "detach", GW_DEVSRC_UEVENT, in, NULL, ev->seqnum, 0, NULL);
+		emit_input(a, "detach", GW_DEVSRC_UEVENT, in, ev->seqnum, 0, NULL);
+	}
+}
+
+void devices_handle_uevent(struct gw_agent *a, const struct gw_uevent *ev)
+{
+	const char *name = devpath_name(ev->devpath);
+
+	if (!name)
+		return;
+	gw_arena_reset(&a->arena);
+	switch (gw_uevent_subsystem_bit(ev->subsystem)) {
+	case GW_UEVENT_SUBSYS_USB:
+		handle_usb_uevent(a, ev, name);
+		break;
+	case GW_UEVENT_SUBSYS_HID:
+		handle_hid_uevent(a, ev, name);
+		break;
+	case GW_UEVENT_SUBSYS_INPUT:
+		handle_input_uevent(a, ev, name);
+		break;
+	case GW_UEVENT_SUBSYS_DRM:
+		rescan_monitors(a, "attach", GW_DEVSRC_UEVENT, ev->seqnum);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -856,33 +745,9 @@ void devices_handle_uevents(struct gw_agent *a)
 	if (!d || d->uevents.fd < 0)
 		return;
 	while ((r = gw_uevent_listener_read(&d->uevents, &d->uevent)) != GW_UEVENT_READ_AGAIN &&
-	       r != GW_UEVENT_READ_ERROR) {
-		const struct gw_uevent *ev = &d->uevent;
-		const char *name;
-
-		if (r != GW_UEVENT_READ_EVENT)
-			continue;
-		name = devpath_name(ev->devpath);
-		if (!name)
-			continue;
-		gw_arena_reset(&a->arena);
-		switch (gw_uevent_subsystem_bit(ev->subsystem)) {
-		case GW_UEVENT_SUBSYS_USB:
-			handle_usb_uevent(a, ev, name);
-			break;
-		case GW_UEVENT_SUBSYS_HID:
-			handle_hid_uevent(a, ev, name);
-			break;
-		case GW_UEVENT_SUBSYS_INPUT:
-			handle_input_uevent(a, ev, name);
-			break;
-		case GW_UEVENT_SUBSYS_DRM:
-			rescan_monitors(a, "attach", GW_DEVSRC_UEVENT, ev->seqnum);
-			break;
-		default:
-			break;
-		}
-	}
+	       r != GW_UEVENT_READ_ERROR)
+		if (r == GW_UEVENT_READ_EVENT)
+			devices_handle_uevent(a, &d->uevent);
 }
 
 int devices_uevent_fd(const struct gw_agent *a)
@@ -909,7 +774,8 @@ static void inventory_hid(const char *name, void *ctx)
 	if (gw_sysfs_read_hid(a->devices->sys_root, name, &a->devices->hid))
 		return;
 	gw_arena_reset(&a->arena);
-	emit_hid(a, "inventory", GW_DEVSRC_SYSFS, &a->devices->hid, 0, 0, NULL);
+	emit_hid(a, "inventory", GW_DEVSRC_SYSFS, &a->devices->hid, 0, 0,
+		 a->devices->hid.is_virtual ? node_holder(a, "uhid") : NULL);
 }
 
 static void inventory_input(const char *name, void *ctx)
@@ -920,8 +786,7 @@ static void inventory_input(const char *name, void *ctx)
 	if (gw_sysfs_read_input(a->devices->sys_root, name, in))
 		return;
 	gw_arena_reset(&a->arena);
-	emit_input(a, "inventory", GW_DEVSRC_SYSFS, in, NULL, 0, 0,
-		   in->is_virtual ? uinput_holder(a) : NULL);
+	emit_input(a, "inventory", GW_DEVSRC_SYSFS, in, 0, 0, input_creator(a, in));
 }
 
 static void emit_inventory(struct gw_agent *a)

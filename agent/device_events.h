@@ -48,6 +48,8 @@ void devices_stop(struct gw_agent *a);
 int devices_uevent_fd(const struct gw_agent *a);
 /* Drains the listener: call when its fd is readable. */
 void devices_handle_uevents(struct gw_agent *a);
+/* One accepted uevent (from the listener, or a test). */
+void devices_handle_uevent(struct gw_agent *a, const struct gw_uevent *ev);
 
 /* BPF records GW_EV_DEVICE_*; 0, or -1 for a malformed record. */
 int devices_handle_record(struct gw_agent *a, const void *data, size_t size);
@@ -56,9 +58,5 @@ int devices_handle_record(struct gw_agent *a, const void *data, size_t size);
 /* Counters for AgentStats: what was seen (events) and what was refused or lost (drops). */
 size_t devices_event_counters(const struct gw_agent *a, const char **names, uint64_t *values);
 size_t devices_drop_counters(const struct gw_agent *a, const char **names, uint64_t *values);
-
-/* "hid_boot_keyboard", "mass_storage", "cdc_ethernet", "rndis", ... */
-const char *usb_interface_class_name(uint8_t cls, uint8_t subclass, uint8_t protocol, char *buf,
-				     size_t size);
 
 #endif

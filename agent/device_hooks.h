@@ -2,7 +2,8 @@
  * device_hooks.h - loading the BPF device hooks (bpf/device.bpf.c) with a per-signal fallback chain:
  * fentry/fexit, else kprobe/kretprobe, else nothing (the uevent listener then covers the signal).
  *
- * Each signal (usb, hid, input) gets its own instance of the object, so a kernel that refuses one
+ * All three signals (usb, hid, input) in fentry are tried as one instance first; when the kernel
+ * refuses that, each signal gets its own instance down the chain, so a kernel that refuses one
  * (hid not loaded, usbcore built without BTF) keeps the others. The functions live in modules
  * (usbcore, hid): the programs load only once those are loaded, and a refusal is recorded with the
  * reason. The instances share the process object's ring buffer and drop counters.
@@ -41,7 +42,7 @@ enum gw_device_mode {
 struct gw_device;
 
 struct gw_device_hooks {
-	struct gw_device *skel[GW_DEVSIG_COUNT];
+	struct gw_device *skel[GW_DEVSIG_COUNT];	/* per signal; only [0] when one serves all */
 	enum gw_device_source live[GW_DEVSIG_COUNT]; /* FENTRY, KPROBE or NONE */
 	char why[GW_DEVSIG_COUNT][256];		     /* why better flavours were refused */
 };

@@ -85,18 +85,21 @@ static int open_dir(const char *sysroot, const char *sub, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-/* The USB device a sysfs device belongs to: the nearest "<bus>-<ports>" component of its real path. */
-static void usb_parent_of(int dirfd, char *out, size_t size)
+/* The USB device a sysfs device belongs to: the nearest "<bus>-<ports>" component of its real path.
+ * Returns whether that path is a software device's (under /devices/virtual/). */
+static bool usb_parent_of(int dirfd, char *out, size_t size)
 {
 	char self[64], real[GW_DEV_PATH_MAX];
 	char *comp, *save = NULL;
+	bool is_virtual;
 
 	out[0] = '\0';
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", dirfd);
 	ssize_t n = readlink(self, real, sizeof(real) - 1);
 	if (n <= 0)
-		return;
+		return false;
 	real[n] = '\0';
+	is_virtual = strstr(real, "/devices/virtual/") != NULL;
 	for (comp = strtok_r(real, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
 		const char *dash = strchr(comp, '-');
 
@@ -106,6 +109,7 @@ static void usb_parent_of(int dirfd, char *out, size_t size)
 		    strspn(dash + 1, "0123456789.") == strlen(dash + 1) && dash[1])
 			snprintf(out, size, "%s", comp);
 	}
+	return is_virtual;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -208,7 +212,7 @@ static int read_hid_dir(int fd, const char *name, struct gw_hid_info *h)
 	/* read_attr_raw NUL-terminates, so one byte less than the buffer is what fits */
 	h->descriptor_len = n > 0 ? (size_t)n : 0;
 	gw_hid_report_parse(h->descriptor, h->descriptor_len, &h->facts);
-	usb_parent_of(fd, h->usb_parent, sizeof(h->usb_parent));
+	h->is_virtual = usb_parent_of(fd, h->usb_parent, sizeof(h->usb_parent));
 	return 0;
 }
 
@@ -338,6 +342,7 @@ int gw_sysfs_read_usb(const char *sysroot, const char *name, struct gw_usb_info 
 		snprintf(u->port_path, sizeof(u->port_path), "%s", dash + 1);
 	read_attr_text(fd, "speed", u->speed, sizeof(u->speed));
 	read_attr_text(fd, "removable", u->removable, sizeof(u->removable));
+	u->authorized = read_attr_ulong(fd, "authorized", 10, 1) != 0;
 	read_interfaces(fd, u);
 	close(fd);
 	return 0;
@@ -417,6 +422,29 @@ uint32_t gw_input_classify(const struct gw_input_info *in)
 	return cls;
 }
 
+/* "device" is the input device's parent: for HID inputs, the HID device with its descriptor. */
+static void read_parent_abs_range(int input_fd, struct gw_input_info *in)
+{
+	uint8_t *desc = malloc(GW_HID_DESCRIPTOR_MAX + 1);
+	struct gw_hid_facts facts;
+	int parent = openat(input_fd, "device", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ssize_t n = -1;
+
+	if (parent >= 0 && desc)
+		n = read_attr_raw(parent, "report_descriptor", desc, GW_HID_DESCRIPTOR_MAX + 1);
+	if (n > 0) {
+		gw_hid_report_parse(desc, (size_t)n, &facts);
+		if (facts.caps & GW_HID_ABS_XY) {
+			in->has_abs_range = true;
+			in->abs_x = facts.abs_x;
+			in->abs_y = facts.abs_y;
+		}
+	}
+	if (parent >= 0)
+		close(parent);
+	free(desc);
+}
+
 int gw_sysfs_read_input(const char *sysroot, const char *name, struct gw_input_info *in)
 {
 	char raw[ATTR_MAX], self[64];
@@ -467,6 +495,8 @@ int gw_sysfs_read_input(const char *sysroot, const char *name, struct gw_input_i
 	if (read_attr_raw(fd, "properties", raw, sizeof(raw)) > 0)
 		gw_sysfs_parse_bitmap(raw, &in->prop_bits, 1);
 	in->classes = gw_input_classify(in);
+	if ((in->abs_bits & 3) == 3)
+		read_parent_abs_range(fd, in);
 	close(fd);
 	return 0;
 }

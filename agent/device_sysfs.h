@@ -45,6 +45,7 @@ struct gw_usb_info {
 	char port_path[32];		/* "1.2": ports from the root hub */
 	char speed[16];			/* Mbit/s as sysfs writes it: "1.5", "12", "480", "5000" */
 	char removable[16];		/* "removable", "fixed", "unknown", "" when not reported */
+	bool authorized;		/* false: blocked by policy (USBGuard), never configured */
 	uint8_t n_interfaces;
 	struct gw_usb_interface interfaces[GW_USB_MAX_INTERFACES];
 	uint32_t hid_caps;		/* union of GW_HID_* over the HID children of its interfaces */
@@ -62,6 +63,7 @@ struct gw_hid_info {
 	char uniq[GW_DEV_STR_MAX];
 	unsigned string_flags;
 	char usb_parent[GW_DEV_NAME_MAX];	/* USB device it belongs to, "" if none */
+	bool is_virtual;		/* under /devices/virtual: made by a process through uhid */
 	struct gw_hid_facts facts;
 	size_t descriptor_len;
 	uint8_t descriptor[GW_HID_DESCRIPTOR_MAX];
@@ -87,6 +89,9 @@ struct gw_input_info {
 	uint64_t ev_bits, rel_bits, abs_bits, prop_bits;
 	uint64_t key_bits[GW_INPUT_KEY_WORDS];
 	uint32_t classes;		/* GW_INPUT_* */
+	/* absolute X/Y range: sysfs has no absinfo, the parent HID's report descriptor has it */
+	bool has_abs_range;
+	struct gw_hid_range abs_x, abs_y;
 };
 
 struct gw_monitor_info {

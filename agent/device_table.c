@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *device_kind_name(enum gw_device_kind kind)
+const char *device_kind_name(enum gw_devkind kind)
 {
 	switch (kind) {
 	case GW_DEVKIND_USB: return "usb";
@@ -15,7 +15,7 @@ const char *device_kind_name(enum gw_device_kind kind)
 	}
 }
 
-static void make_key(char *key, size_t size, enum gw_device_kind kind, const char *name)
+static void make_key(char *key, size_t size, enum gw_devkind kind, const char *name)
 {
 	snprintf(key, size, "%d:%.*s", (int)kind, GW_DEV_NAME_MAX - 1, name);
 }
@@ -37,7 +37,7 @@ void device_table_free(struct device_table *t)
 	t->count = 0;
 }
 
-struct device_entry *device_table_get(struct device_table *t, enum gw_device_kind kind,
+struct device_entry *device_table_get(struct device_table *t, enum gw_devkind kind,
 				      const char *name)
 {
 	char key[GW_DEV_NAME_MAX + 4];
@@ -48,7 +48,7 @@ struct device_entry *device_table_get(struct device_table *t, enum gw_device_kin
 	return e;
 }
 
-struct device_entry *device_table_put(struct device_table *t, enum gw_device_kind kind,
+struct device_entry *device_table_put(struct device_table *t, enum gw_devkind kind,
 				      const char *name)
 {
 	struct device_entry *e = device_table_get(t, kind, name);

@@ -16,7 +16,7 @@
 #include "device_fingerprint.h"
 #include "device_sysfs.h"
 
-enum gw_device_kind {
+enum gw_devkind {
 	GW_DEVKIND_USB = 1,
 	GW_DEVKIND_HID,
 	GW_DEVKIND_INPUT,
@@ -25,7 +25,7 @@ enum gw_device_kind {
 
 struct device_entry {
 	char key[GW_DEV_NAME_MAX + 4];	/* "<kind>:<name>" */
-	enum gw_device_kind kind;
+	enum gw_devkind kind;
 	char name[GW_DEV_NAME_MAX];
 	uint32_t vendor_id, product_id;
 	/* usb: manufacturer, product, serial; hid/input: name, phys, uniq; monitor: mfg, name, serial */
@@ -44,13 +44,13 @@ struct device_table {
 
 void device_table_init(struct device_table *t, size_t max);
 void device_table_free(struct device_table *t);
-struct device_entry *device_table_get(struct device_table *t, enum gw_device_kind kind,
+struct device_entry *device_table_get(struct device_table *t, enum gw_devkind kind,
 				      const char *name);
 /* Inserts or returns the existing entry (to be overwritten); NULL when full. */
-struct device_entry *device_table_put(struct device_table *t, enum gw_device_kind kind,
+struct device_entry *device_table_put(struct device_table *t, enum gw_devkind kind,
 				      const char *name);
 void device_table_remove(struct device_table *t, struct device_entry *e);
 
-const char *device_kind_name(enum gw_device_kind kind);
+const char *device_kind_name(enum gw_devkind kind);
 
 #endif

@@ -47,7 +47,7 @@ struct gw_flow_input {
 #define GW_DEV_IF_AUDIO (1u << 4)
 #define GW_DEV_IF_VIDEO (1u << 5)
 
-enum gw_match_device_kind { GW_DEVICE_USB, GW_DEVICE_MONITOR };
+enum gw_device_kind { GW_DEVICE_USB, GW_DEVICE_MONITOR };
 
 /*
  * A device attach (or inventory entry). USB: ids, strings and the structure of its interfaces
@@ -55,7 +55,7 @@ enum gw_match_device_kind { GW_DEVICE_USB, GW_DEVICE_MONITOR };
  * EDID of a connected display.
  */
 struct gw_device_input {
-	enum gw_match_device_kind kind;
+	enum gw_device_kind kind;
 	bool has_ids;
 	uint16_t vid, pid;
 	const char *manufacturer, *product, *serial;

@@ -31,10 +31,11 @@ struct hid_device___gw {
 } __attribute__((preserve_access_index));
 
 /* Entry pointers per thread for the kretprobe flavour; one map per function since they nest
- * (input_register_device runs inside hid_add_device inside usb_new_device, on one thread). */
+ * (input_register_device runs inside hid_add_device inside usb_new_device, on one thread). LRU: a
+ * kretprobe that never fires (maxactive exhausted) must not leave the map full for good. */
 #define PTR_BY_TID_MAP(name)                                                                    \
 	struct {                                                                                \
-		__uint(type, BPF_MAP_TYPE_HASH);                                                \
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);                                            \
 		__uint(max_entries, 1024);                                                      \
 		__type(key, __u64);                                                             \
 		__type(value, __u64);                                                           \
@@ -136,6 +137,7 @@ static __always_inline void emit_hid(struct hid_device___gw *hdev, __u32 action,
 	bpf_probe_read_kernel_str(e->phys, sizeof(e->phys), hdev->phys);
 	bpf_probe_read_kernel_str(e->uniq, sizeof(e->uniq), hdev->uniq);
 	read_str(e->sysfs_name, sizeof(e->sysfs_name), BPF_CORE_READ(hdev, dev.kobj.name));
+	read_str(e->parent_name, sizeof(e->parent_name), BPF_CORE_READ(hdev, dev.parent, kobj.name));
 	gw_submit(e);
 }
 

@@ -178,6 +178,7 @@ struct gw_hid_event {
 	char phys[64];
 	char uniq[64];
 	char sysfs_name[GW_DEV_NAME_LEN];
+	char parent_name[GW_DEV_NAME_LEN];	/* "uhid" for a HID device made by a process */
 };
 
 /* input_register_device (exit) / input_unregister_device. */
@@ -200,7 +201,7 @@ _Static_assert(sizeof(struct gw_device_common) == 16 + 72, "gw_device_common lay
 _Static_assert(sizeof(struct gw_usb_event) == 16 + 88 + 8 + 4 + 4 + 8 + 16 + 3 * GW_DEV_STR_LEN,
 	       "gw_usb_event layout");
 _Static_assert(sizeof(struct gw_hid_event) == 16 + 88 + 4 + 20 + GW_DEV_STR_LEN + 128 +
-	       GW_DEV_NAME_LEN, "gw_hid_event layout");
+	       2 * GW_DEV_NAME_LEN, "gw_hid_event layout");
 _Static_assert(sizeof(struct gw_input_event) == 16 + 88 + 16 + 32 + 8 * GW_DEV_KEY_WORDS + 16 +
 	       GW_DEV_STR_LEN + 128 + GW_DEV_NAME_LEN, "gw_input_event layout");
 

@@ -150,7 +150,6 @@ def test_kernel_uevent_received_and_irrelevant_one_ignored(agent):
     # the kernel's "add@/devices/virtual/net/lo" was read and accepted as kernel-sent, but net is
     # not a device subsystem we report
     assert counter(stats, "events", "uevent_ignored") >= 1, stats
-    assert counter(stats, "drops", "uevent_forged") == 0, stats
     assert not devices(agent, action="attach")
 
 
@@ -164,10 +163,12 @@ def test_forged_uevent_rejected_and_counted(agent):
     time.sleep(0.5)
     rc, stats = agent.stop()
     assert rc == 0
-    assert counter(stats, "drops", "uevent_forged") == 2, stats
+    # >= : anything else on this host forging uevents meanwhile is refused too
+    assert counter(stats, "drops", "uevent_forged") >= 2, stats
     assert not devices(agent), "a forged uevent produced a device event"
     summary = [l for l in agent.stderr.splitlines() if l.startswith("summary:")]
-    assert summary and "uevent_forged=2" in summary[0], agent.stderr
+    assert summary and "uevent_forged=" in summary[0], agent.stderr
+    assert "uevent_forged=0 " not in summary[0] and "uevent_forged=1 " not in summary[0]
 
 
 def test_inventory_from_sysfs(agent_factory, tmp_path):
@@ -175,6 +176,8 @@ def test_inventory_from_sysfs(agent_factory, tmp_path):
     agent = agent_factory(f"--sys-root={root}")
     usb = agent.wait_for(lambda e: e.get("type") == "device" and e["device"]["kind"] == "usb"
                          and e["device"]["usb"]["sysfs_name"] == "1-4", what="PiKVM inventory")
+    # the inventory ends with the monitors, then the startup stats
+    agent.wait_for(lambda e: e.get("type") == "stats", what="startup stats")
     d = usb["device"]
     assert d["action"] == "inventory" and d["source"] == "sysfs"
     u = d["usb"]
@@ -212,6 +215,13 @@ def test_inventory_from_sysfs(agent_factory, tmp_path):
     assert odd["product"] == "Evil\\xff\\x1b[2J"
     assert odd["strings_escaped"] and odd["strings_truncated"]
     assert len(odd["manufacturer"]) < 300
+    # the shipped IP-KVM rules see the inventory: the device event is the finding's evidence
+    findings = {e["finding"]["rule_id"]: e["finding"]
+                for e in agent.find(lambda e: e.get("type") == "finding")}
+    for rule, evidence in (("GW-KVM-0001", usb), ("GW-KVM-0013", usb), ("GW-KVM-0016", mon[0])):
+        assert rule in findings, sorted(findings)
+        assert findings[rule]["evidence"][0]["kind"] == "device"
+        assert findings[rule]["evidence"][0]["event_id"] == evidence["event_id"]
     rc, stats = agent.stop()
     assert rc == 0
     assert counter(stats, "events", "device_inventory") == 2 + 2 + 3 + 1

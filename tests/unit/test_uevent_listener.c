@@ -143,6 +143,30 @@ TEST(live_kernel_uevent_and_forgery)
 	CHECK(l.fd == -1);
 }
 
+/* A receive buffer too small for a burst: the kernel drops, recvmsg says ENOBUFS, we count it. */
+TEST(live_overflow_counted)
+{
+	struct gw_uevent_listener l;
+	int fd;
+
+	if (geteuid() != 0) {
+		printf("# SKIP live_overflow_counted: needs root to trigger uevents\n");
+		return;
+	}
+	REQUIRE(gw_uevent_listener_open(&l, GW_UEVENT_SUBSYS_ALL_DEVICES, 1) == 0);
+	CHECK(l.rcvbuf_bytes < 8192); /* the kernel's minimum, a couple of messages */
+	for (int i = 0; i < 50; i++) {
+		fd = open("/sys/class/net/lo/uevent", O_WRONLY);
+		REQUIRE(fd >= 0);
+		CHECK(write(fd, "change", 6) == 6);
+		close(fd);
+	}
+	CHECK(drain(&l, 1000) >= 0);
+	CHECK(l.stats.overflows >= 1);
+	CHECK(l.stats.ignored >= 1);
+	gw_uevent_listener_close(&l);
+}
+
 int main(void)
 {
 	RUN(kernel_message_accepted);
@@ -150,5 +174,6 @@ int main(void)
 	RUN(irrelevant_and_malformed_counted);
 	RUN(subsystem_bits);
 	RUN(live_kernel_uevent_and_forgery);
+	RUN(live_overflow_counted);
 	return test_summary();
 }

@@ -7,6 +7,7 @@
 #include "agent.h"
 #include "cadence.h"
 #include "cadence_features.h"
+#include "cadence_view.h"
 #include "testing.h"
 
 #define MS 1000000ULL
@@ -411,6 +412,42 @@ TEST(truncated_record_is_refused)
 	free(a);
 }
 
+TEST(compact_line_for_the_debug_view)
+{
+	Ghostwatch__V1__InputCadence c = GHOSTWATCH__V1__INPUT_CADENCE__INIT;
+	Ghostwatch__V1__Process p = GHOSTWATCH__V1__PROCESS__INIT;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	REQUIRE(out);
+	c.device = (char *)"input9";
+	c.device_name = (char *)"evil\x1b[2Jname";
+	c.device_kind = (char *)"uinput";
+	c.key_presses = 6;
+	c.key_interval_median_us = 185364;
+	c.coalesced_fraction = 0.5;
+	c.hold_median_us = 65536;
+	c.bursts = 3;
+	c.bursts_still = 2;
+	c.bursts_finished = 2;
+	c.burst_period_mean_ms = 2000;
+	c.burst_period_jitter = 0.01;
+	c.jiggler_likeness = 0.8;
+	p.comm = (char *)"gw-uinput";
+	p.pid = 412;
+	c.injector = &p;
+	c.hook = (char *)"fentry/input_handle_event";
+	cadence_view_write(out, &c);
+	fclose(out);
+	CHECK(strstr(buf, " input9 \"evil") == buf);
+	CHECK(!strchr(buf, '\x1b')); /* a device-chosen name cannot drive the terminal */
+	CHECK(strstr(buf, "uinput keys=6 interval=185ms coalesced=50% hold=65ms") != NULL);
+	CHECK(strstr(buf, "bursts=3 still=2/2 period=2000ms+-1% jiggler=0.80") != NULL);
+	CHECK(strstr(buf, "injector=gw-uinput[412] via=fentry/input_handle_event") != NULL);
+	free(buf);
+}
+
 int main(void)
 {
 	RUN(quantiles_of_a_log2_histogram);
@@ -424,5 +461,6 @@ int main(void)
 	RUN(human_window_raises_nothing);
 	RUN(virtual_device_input_is_attributed_to_the_writer);
 	RUN(truncated_record_is_refused);
+	RUN(compact_line_for_the_debug_view);
 	return test_summary();
 }

@@ -11,7 +11,7 @@ import random
 import re
 import time
 
-from guest import abs_event, btn_event, key_event, keyboard_report, rel_event
+from guest import abs_event, btn_event, key_event, keyboard_report, mouse_abs_report, rel_event
 
 AGENT_ARGS = ["debug", "--json", "--stats-interval=0", "--cadence-window=2", "--cadence-idle=500"]
 
@@ -115,6 +115,28 @@ def test_pikvm_style_relative_jiggle_is_flagged(agent_guest):
     assert any(w["jiggler_likeness"] == 1 for w in windows)
     still = sum(w["bursts_still"] for w in windows)
     assert still >= 2 and still == sum(w["bursts_finished"] for w in windows), windows
+
+
+def test_pikvm_gadget_absolute_jiggle_is_flagged_as_ip_kvm(agent_guest):
+    """PiKVM's own absolute jiggle (+-100 units on 0..32767, 11 moves 100 ms apart, ends where it
+    started) from a PiKVM-identity gadget: the finding names the IP-KVM."""
+    vm = agent_guest
+    g = vm.make_gadget("cadjig", 0x1D6B, 0x0104, "PiKVM", "PiKVM Composite Device", "CAFEBABE",
+                       functions=["mouse_abs"])
+    kvm, dev = _input_name(vm, "PiKVM Composite Device")
+    vm.record_input(dev)
+    _start(vm)
+    p = 16000
+    burst = [mouse_abs_report(p + d, p + d) for d in (100, -100) * 5] + [mouse_abs_report(p, p)]
+    reports = [mouse_abs_report(p, p), 1.5]
+    for _ in range(5):
+        reports += burst + [1.5]
+    vm.gadget_send_reports(g, "mouse_abs", reports, interval=0.1, timeout=40)
+    f = _wait_finding(vm, "GW-CADENCE-JIGGLER", kvm)
+    assert "(ip_kvm: 1d6b:0104 PiKVM / PiKVM Composite Device)" in f["subject"], f
+    windows = _cadence(vm, kvm)
+    assert all(w["device_kind"] == "ip_kvm" for w in windows), windows
+    assert sum(w["bursts_still"] for w in windows) >= 3, windows
 
 
 def test_jetkvm_style_absolute_hop_is_flagged_and_position_stays_private(agent_guest):

@@ -31,7 +31,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIBS        := -lbpf -lelf -lz -lyaml -lprotobuf-c -lcrypto
+LIBS        := -lbpf -lelf -lz -lyaml -lprotobuf-c -lcrypto -lm
 STATIC_LIBS := -static $(LIBS)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -47,7 +47,7 @@ ASAN_LIB_OBJS := $(call asan_obj,$(LIB_SRCS))
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h vm
+.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h vm bench-cadence
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -144,6 +144,14 @@ bench: deps
 vm: $(BUILD)/ghostwatch
 	tests/vm/fetch-kernel.sh
 	GW_VM_AGENT=$(BUILD)/ghostwatch tests/vm/build-initramfs.sh
+
+# Input cadence: native BPF cost per input event (BPF_PROG_TEST_RUN; BENCHMARKS.md "Input cadence").
+$(BUILD)/bench/cadence_cost: bench/cadence_cost.c | $(GENERATED)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(STATIC_LIBS) -o $@
+
+bench-cadence: $(BUILD)/bench/cadence_cost
+	$(BUILD)/bench/cadence_cost
 
 vmlinux-h:
 	tests/vm/fetch-kernel.sh && \

@@ -23,8 +23,8 @@
 #include "ghostwatch.pb-c.h"
 
 #include "arena.h"
-#include "detections.h"
 #include "device_hooks.h"
+#include "detections.h"
 #include "hooks.h"
 #include "network.h"
 #include "proc_id.h"
@@ -56,10 +56,13 @@ struct gw_options {
 	bool emit_forks;	   /* forks always update the process table; events only if asked */
 	const char *proc_root;
 	struct gw_net_options net;
-	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
-	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
 	enum gw_device_mode device_mode; /* devices: auto (fentry, kprobe, uevent) or forced */
 	const char *sys_root;		 /* sysfs, for device inventory and enrichment */
+	uint32_t cadence_window_s;	 /* input cadence window; 0: cadence off */
+	uint32_t cadence_idle_ms;	 /* quiet before a pointer burst for it to start "after idle" */
+	int cadence_hooks;		 /* enum cadence_hook_mode: auto, fentry, kprobe */
+	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
+	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
 };
 
 void gw_options_defaults(struct gw_options *o);
@@ -71,6 +74,7 @@ struct gw_counters {
 };
 
 struct gw_devices;
+struct cadence_domain;
 
 struct gw_agent {
 	struct gw_options opt;
@@ -78,6 +82,7 @@ struct gw_agent {
 	struct gw_hooks hooks;
 	struct proc_table procs;
 	struct gw_devices *devices;	/* device_events.h */
+	struct cadence_domain *cadence;	/* cadence.h */
 	struct gw_arena arena;
 	struct gw_sink sinks[GW_MAX_SINKS];
 	int n_sinks;

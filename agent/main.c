@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cadence_hooks.h"
 #include "debug_view.h"
 
 #define EXIT_USAGE 2
@@ -46,6 +47,10 @@ static void usage(FILE *out)
 	      "  --device-hooks=MODE     devices: auto (fentry, kprobe, then uevent), fentry, kprobe,\n"
 	      "                          uevent (no BPF device hooks: the kernel's uevents only)\n"
 	      "  --sys-root=DIR          sysfs to read devices from (default /sys)\n"
+	      "  --cadence-window=SECONDS  input cadence window (default 60; 0 = no input cadence)\n"
+	      "  --cadence-idle=MS       quiet before a pointer burst that makes it \"after idle\"\n"
+	      "                          (default 1000)\n"
+	      "  --cadence-hooks=MODE    input cadence hooks: auto (fentry, then kprobe), fentry, kprobe\n"
 	      "  --rules=DIR             shipped rule files (default: rules/ of the build tree, else\n"
 	      "                          /usr/share/ghostwatch/rules)\n"
 	      "  --rules-d=DIR           local rules that add or override by id (default\n"
@@ -90,6 +95,9 @@ enum {
 	OPT_FLOW_MAX,
 	OPT_DEVICE_HOOKS,
 	OPT_SYS_ROOT,
+	OPT_CADENCE_WINDOW,
+	OPT_CADENCE_IDLE,
+	OPT_CADENCE_HOOKS,
 	OPT_RULES,
 	OPT_RULES_D,
 };
@@ -112,6 +120,9 @@ static const struct option debug_options[] = {
 	{ "flow-table-max", required_argument, NULL, OPT_FLOW_MAX },
 	{ "device-hooks", required_argument, NULL, OPT_DEVICE_HOOKS },
 	{ "sys-root", required_argument, NULL, OPT_SYS_ROOT },
+	{ "cadence-window", required_argument, NULL, OPT_CADENCE_WINDOW },
+	{ "cadence-idle", required_argument, NULL, OPT_CADENCE_IDLE },
+	{ "cadence-hooks", required_argument, NULL, OPT_CADENCE_HOOKS },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "rules-d", required_argument, NULL, OPT_RULES_D },
 	{ "help", no_argument, NULL, 'h' },
@@ -237,6 +248,29 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			break;
 		case OPT_SYS_ROOT:
 			o->sys_root = optarg;
+			break;
+		case OPT_CADENCE_WINDOW:
+			if (parse_u64("cadence-window", optarg, 0, 86400, &n))
+				return -1;
+			o->cadence_window_s = (uint32_t)n;
+			break;
+		case OPT_CADENCE_IDLE:
+			if (parse_u64("cadence-idle", optarg, 0, 3600000, &n))
+				return -1;
+			o->cadence_idle_ms = (uint32_t)n;
+			break;
+		case OPT_CADENCE_HOOKS:
+			if (!strcmp(optarg, "auto"))
+				o->cadence_hooks = CADENCE_HOOKS_AUTO;
+			else if (!strcmp(optarg, "fentry"))
+				o->cadence_hooks = CADENCE_HOOKS_FENTRY;
+			else if (!strcmp(optarg, "kprobe"))
+				o->cadence_hooks = CADENCE_HOOKS_KPROBE;
+			else {
+				fprintf(stderr, "ghostwatch: --cadence-hooks: '%s' is not auto, fentry or "
+						"kprobe\n", optarg);
+				return -1;
+			}
 			break;
 		case OPT_RULES:
 			o->rules_dir = optarg;

@@ -7,9 +7,8 @@
  * "periodic synthetic pointer motion", naming the device, and GW-CADENCE-VIRTUAL-INPUT: input
  * injected by a process, the subject, through a virtual device).
  * Remote operator distance: a process's connection RTT is handed in through cadence_note_rtt(); a
- * virtual-input finding for that process carries it in `matched`. The network module (issue 3,
- * branch net) is not merged here yet; its Flow events carry process_id and rtt_avg_us, so the
- * integration is one call from where it emits a flow (or from this module's sink, on a Flow event).
+ * virtual-input finding for that process carries it in `matched`. The network module calls it at
+ * each TCP close with the connection's smoothed RTT (network.c; loopback peers are left out).
  */
 #ifndef GW_CADENCE_H
 #define GW_CADENCE_H

@@ -26,6 +26,15 @@ bool gw_ip_equal(const struct gw_ip *a, const struct gw_ip *b)
 	return memcmp(a->b, b->b, sizeof(a->b)) == 0;
 }
 
+bool gw_ip_is_loopback(const struct gw_ip *ip)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+
+	if (gw_ip_is_v4(ip))
+		return ip->b[12] == 127;
+	return memcmp(ip->b, v6_loopback, sizeof(v6_loopback)) == 0;
+}
+
 const char *gw_ip_format(const struct gw_ip *ip, char *out, size_t out_len)
 {
 	const char *s;

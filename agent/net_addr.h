@@ -23,6 +23,8 @@ void gw_ip_from_v4(struct gw_ip *ip, const uint8_t v4[4]);
 void gw_ip_from_v6(struct gw_ip *ip, const uint8_t v6[16]);
 bool gw_ip_is_v4(const struct gw_ip *ip);
 bool gw_ip_equal(const struct gw_ip *a, const struct gw_ip *b);
+/* 127.0.0.0/8 (also v4-mapped) or ::1. */
+bool gw_ip_is_loopback(const struct gw_ip *ip);
 /* "10.0.0.1" for v4/v4-mapped, "fe80::1" otherwise; out must hold GW_IP_STR_LEN bytes. */
 const char *gw_ip_format(const struct gw_ip *ip, char *out, size_t out_len);
 

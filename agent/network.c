@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "agent.h"
+#include "cadence.h"
 #include "detections.h"
 #include "rules_load.h"
 #include "gw_events.h"
@@ -472,6 +473,10 @@ static int handle_tcp(struct gw_net *n, const struct gw_tcp_event *rec, size_t s
 		s.bytes_received = r->bytes_received;
 		s.rtt_us = r->srtt_us;
 		s.failure = failure_of(r->result);
+		/* how far away the peer is, for a virtual-input finding on this process (cadence.h);
+		 * a loopback RTT says nothing about an operator */
+		if (r->srtt_us && r->task.pid && !gw_ip_is_loopback(&remote))
+			cadence_note_rtt(n->agent, task_process_id(n->agent, &r->task), r->srtt_us);
 	} else {
 		bool inbound = r->hdr.type == GW_EV_TCP_ACCEPT;
 

@@ -87,6 +87,12 @@ TEST(v6_and_mapped_keys)
 	dns_cache_put(c, &plain, "four.test", 300, 0);
 	CHECK_STR(dns_cache_get(c, &v6, 1), "six.test");
 	CHECK_STR(dns_cache_get(c, &mapped, 1), "four.test"); /* dual-stack socket to a v4 peer */
+	{
+		struct gw_ip lo4 = v4(127, 0, 0, 53), lo6 = { { [15] = 1 } };
+
+		CHECK(gw_ip_is_loopback(&lo4) && gw_ip_is_loopback(&lo6));
+		CHECK(!gw_ip_is_loopback(&plain) && !gw_ip_is_loopback(&v6));
+	}
 	dns_cache_free(c);
 }
 

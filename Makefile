@@ -31,8 +31,13 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIBS        := -lbpf -lelf -lz -lyaml -lprotobuf-c
-STATIC_LIBS := -static $(LIBS)
+# libnats ships only as a shared library, so the release binary links everything it can statically
+# (libbpf, libelf, zlib, libyaml, protobuf-c) and libnats with the OpenSSL it uses dynamically.
+# The QEMU harness copies what `ldd build/ghostwatch` lists into its initramfs.
+STATIC_PART := -lbpf -lelf -lz -lyaml -lprotobuf-c
+DYNAMIC_PART := -lnats -lssl -lcrypto -lpthread
+LIBS        := $(STATIC_PART) $(DYNAMIC_PART)
+STATIC_LIBS := -Wl,-Bstatic $(STATIC_PART) -Wl,-Bdynamic $(DYNAMIC_PART)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ibpf -Ibpf/vmlinux/$(ARCH)

@@ -166,17 +166,24 @@ static int build_options(struct gw_forwarder *f, const struct gw_config *cfg, ch
 			 size_t errlen)
 {
 	const char *servers[GW_CONFIG_MAX_URLS];
-	char name[300];
+	char name[300], inbox[300];
 	natsStatus s;
 
 	for (size_t i = 0; i < cfg->n_collector_urls; i++)
 		servers[i] = cfg->collector_urls[i];
 	snprintf(name, sizeof(name), "ghostwatch-agent %s", f->host.host_id);
+	/*
+	 * PubAcks come back on our inbox. A fleet server lets an agent subscribe only below
+	 * _GW_INBOX.<host-id> (deploy/nats/gen-accounts.sh), so no host can read another's replies.
+	 */
+	snprintf(inbox, sizeof(inbox), "_GW_INBOX.%s", f->host.host_id);
 	s = natsOptions_Create(&f->opts);
 	if (s == NATS_OK)
 		s = natsOptions_SetServers(f->opts, servers, (int)cfg->n_collector_urls);
 	if (s == NATS_OK)
 		s = natsOptions_SetName(f->opts, name);
+	if (s == NATS_OK)
+		s = natsOptions_SetCustomInboxPrefix(f->opts, inbox);
 	if (s == NATS_OK)
 		s = natsOptions_SetSecure(f->opts, true);
 	if (s == NATS_OK && (s = natsOptions_LoadCATrustedCertificates(f->opts, cfg->tls_ca)) != NATS_OK) {

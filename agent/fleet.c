@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +211,7 @@ int fleet_run(const char *config_path, bool check_only)
 	struct gw_options opt;
 	struct fleet fl = { 0 };
 	struct gw_agent *a = NULL;
+	sigset_t mask;
 	int ret = 1;
 
 	gw_log_init(&fl.log, GW_LOG_INFO);
@@ -232,6 +235,15 @@ int fleet_run(const char *config_path, bool check_only)
 		gw_config_free(fl.cfg);
 		return 0;
 	}
+	/*
+	 * The event loop reads SIGINT/SIGTERM/SIGHUP from a signalfd, which only works if no thread
+	 * can take them: block them before the forwarder's (and cnats') threads inherit the mask.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	fl.config_path = strdup(config_path);
 	if (!fl.config_path || start_forwarder(&fl, fl.cfg, NULL))
 		goto out;

@@ -52,7 +52,7 @@ ASAN_LIB_OBJS := $(call asan_obj,$(LIB_SRCS))
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h
+.PHONY: all asan unit fuzz test run deps bench bench-tools clean vmlinux-h
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -100,7 +100,7 @@ $(BUILD)/asan/ghostwatch: $(call asan_obj,agent/main.c) $(ASAN_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/testing.h
+$(BUILD)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) $< $(ASAN_LIB_OBJS) $(LIBS) -o $@
 
@@ -109,6 +109,15 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c | $(GENERATED)
 	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined $< \
 		$$(sed -n '1s|^// fuzz: ||p' $<) $(LIBS) -o $@
+
+# Benchmark tools: bench/*.c, linked like the release binary (tests/unit/*.h for shared workloads).
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+
+bench-tools: $(BENCH_BINS)
+
+$(BUILD)/bench/%: bench/%.c $(REL_LIB_OBJS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $< $(REL_LIB_OBJS) $(STATIC_LIBS) -o $@
 
 $(BUILD)/bpf $(BUILD)/proto:
 	@mkdir -p $@
@@ -126,7 +135,7 @@ run: deps
 	$(BUILD)/ghostwatch debug
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all bench-tools
 	bench/run.sh
 
 vmlinux-h:

@@ -11,12 +11,21 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #define CURSOR_MAGIC 0x43535747u /* "GWSC" */
 #define CURSOR_VERSION 1u
 #define CURSOR_SIZE 64u
+/*
+ * An ack only rewrites the cursor file every this many acks or this long (and always when a
+ * segment is deleted, when the spool goes idle and at close): a rename per batch capped a backlog
+ * drain at ~2k batches/s here. A crash re-sends at most that many batches, which JetStream's
+ * duplicate window discards.
+ */
+#define CURSOR_EVERY_ACKS 64u
+#define CURSOR_EVERY_NS 250000000ull
 
 struct segment {
 	uint64_t id;
@@ -50,6 +59,9 @@ struct gw_spool {
 
 	int read_fd;
 	uint64_t read_seg;
+
+	unsigned cursor_unsaved_acks;
+	uint64_t cursor_saved_ns;
 
 	uint8_t *scratch; /* payload buffer for scans */
 	size_t scratch_cap;
@@ -167,6 +179,14 @@ static int read_record(struct gw_spool *s, int fd, uint64_t size, uint64_t off, 
 	return 1;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static int write_cursor(struct gw_spool *s)
 {
 	uint8_t buf[CURSOR_SIZE] = { 0 };
@@ -192,6 +212,10 @@ static int write_cursor(struct gw_spool *s)
 		rc = -errno;
 	if (!rc && renameat(s->dirfd, "cursor.tmp", s->dirfd, "cursor"))
 		rc = -errno;
+	if (!rc) {
+		s->cursor_unsaved_acks = 0;
+		s->cursor_saved_ns = mono_ns();
+	}
 	return rc;
 }
 
@@ -507,6 +531,8 @@ void gw_spool_close(struct gw_spool *s)
 {
 	if (!s)
 		return;
+	if (s->cursor_unsaved_acks && s->n_segs)
+		write_cursor(s);
 	if (s->active_fd >= 0) {
 		if (s->unsynced)
 			fdatasync(s->active_fd);
@@ -716,7 +742,7 @@ int gw_spool_peek(struct gw_spool *s, struct gw_spool_record *rec)
 		int rc;
 
 		if (is_active && s->cursor_off >= s->active_synced)
-			return 0;
+			return s->cursor_unsaved_acks ? write_cursor(s) : 0;
 		if (s->cursor_off >= seg->bytes) {
 			rc = advance_past_cursor_segment(s);
 			if (rc)
@@ -798,7 +824,10 @@ int gw_spool_ack(struct gw_spool *s, const struct gw_spool_record *rec)
 		s->st.segments = s->n_segs;
 		return 0;
 	}
-	return write_cursor(s);
+	if (++s->cursor_unsaved_acks >= CURSOR_EVERY_ACKS ||
+	    mono_ns() - s->cursor_saved_ns >= CURSOR_EVERY_NS)
+		return write_cursor(s);
+	return 0;
 }
 
 void gw_spool_get_stats(const struct gw_spool *s, struct gw_spool_stats *st)

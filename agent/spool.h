@@ -19,8 +19,10 @@
  * restarts even when every segment has been acknowledged and deleted.
  *
  * Durability: gw_spool_sync() fdatasyncs the active segment; callers append a group of batches and
- * sync once. The cursor is renamed without fsync: after a power loss it may be behind, which only
- * re-sends batches that JetStream's duplicate window (Nats-Msg-Id) discards.
+ * sync once. The cursor is renamed without fsync, and after an ack only every 64 acks / 250 ms (and
+ * whenever a segment is deleted, the spool goes idle, or it is closed): after a crash or power loss
+ * it may be a little behind, which only re-sends batches that JetStream's duplicate window
+ * (Nats-Msg-Id) discards.
  *
  * Not thread-safe: the forwarder serialises access with its own lock.
  */

@@ -48,6 +48,13 @@ struct gw_forwarder {
 	natsOptions *opts;
 	natsConnection *nc;
 	jsCtx *js;
+	/*
+	 * Connections whose closed callback has run (under qlock, signalled on qcond). cnats delivers
+	 * callbacks on its own thread after natsConnection_Close() returns; the closed callback is the
+	 * last one, so a connection is only destroyed (and f freed) once it has been counted here.
+	 */
+	uint64_t closed_conns;
+	uint64_t closes_requested;
 	unsigned reconnect_rng;
 	unsigned connects_pending; /* connections started before the server answered */
 
@@ -153,6 +160,41 @@ static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus
 		last && *last ? ": " : "", last && *last ? last : "");
 }
 
+static void on_closed(natsConnection *nc, void *closure)
+{
+	struct gw_forwarder *f = closure;
+
+	(void)nc;
+	pthread_mutex_lock(&f->qlock);
+	f->closed_conns++;
+	pthread_cond_broadcast(&f->qcond);
+	pthread_mutex_unlock(&f->qlock);
+}
+
+/* Closes nc and waits (bounded) until cnats has delivered its last callback for it. */
+static void close_and_destroy(struct gw_forwarder *f, natsConnection *nc, jsCtx *js)
+{
+	struct timespec ts;
+
+	if (!nc) {
+		jsCtx_Destroy(js);
+		return;
+	}
+	pthread_mutex_lock(&f->qlock);
+	if (!natsConnection_IsClosed(nc))
+		f->closes_requested++;
+	pthread_mutex_unlock(&f->qlock);
+	natsConnection_Close(nc);
+	deadline_after(&ts, 5000);
+	pthread_mutex_lock(&f->qlock);
+	while (f->closed_conns < f->closes_requested)
+		if (pthread_cond_timedwait(&f->qcond, &f->qlock, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&f->qlock);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+}
+
 static int64_t reconnect_delay(natsConnection *nc, int attempts, void *closure)
 {
 	struct gw_forwarder *f = closure;
@@ -212,6 +254,8 @@ static int build_options(struct gw_forwarder *f, const struct gw_config *cfg, ch
 		s = natsOptions_SetDisconnectedCB(f->opts, on_disconnected, f);
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectedCB(f->opts, on_reconnected, f);
+	if (s == NATS_OK)
+		s = natsOptions_SetClosedCB(f->opts, on_closed, f);
 	if (s == NATS_OK)
 		s = natsOptions_SetErrorHandler(f->opts, on_async_error, f);
 	if (s != NATS_OK) {
@@ -375,8 +419,7 @@ static bool ensure_connection(struct gw_forwarder *f, unsigned *attempt, unsigne
 		if (*attempt == 0 || *attempt % LOG_EVERY_N_FAILURES == 0)
 			gw_err(f->log, "forwarder: cannot connect to the collector: %s",
 			       nats_GetLastError(NULL));
-		if (nc)
-			natsConnection_Destroy(nc);
+		close_and_destroy(f, nc, NULL);
 		publisher_wait(f, backoff_ms(f->reconnect_min_ms, f->reconnect_max_ms, (*attempt)++, rng));
 		return false;
 	}
@@ -405,8 +448,7 @@ static void drop_connection(struct gw_forwarder *f)
 	f->js = NULL;
 	pthread_mutex_unlock(&f->qlock);
 	atomic_store(&f->connected, false);
-	jsCtx_Destroy(js);
-	natsConnection_Destroy(nc);
+	close_and_destroy(f, nc, js);
 }
 
 static void *publisher_main(void *arg)
@@ -492,10 +534,7 @@ static void *publisher_main(void *arg)
 
 static void forwarder_free(struct gw_forwarder *f)
 {
-	if (f->js)
-		jsCtx_Destroy(f->js);
-	if (f->nc)
-		natsConnection_Destroy(f->nc);
+	close_and_destroy(f, f->nc, f->js);
 	if (f->opts)
 		natsOptions_Destroy(f->opts);
 	for (size_t i = 0; i < f->q_len; i++)
@@ -620,8 +659,10 @@ void gw_forwarder_stop(struct gw_forwarder *f, struct gw_forwarder_carry *carry)
 	f->stopping = true;
 	pthread_cond_broadcast(&f->qcond);
 	/* a publish waiting for its PubAck returns at once when its connection closes */
-	if (f->nc)
+	if (f->nc && !natsConnection_IsClosed(f->nc)) {
+		f->closes_requested++;
 		natsConnection_Close(f->nc);
+	}
 	pthread_mutex_unlock(&f->qlock);
 	pthread_mutex_lock(&f->slock);
 	pthread_cond_broadcast(&f->scond);

@@ -456,7 +456,6 @@ int main(void)
 	RUN(queue_drops_are_reported_in_later_batches);
 	client_close();
 	stop_server();
-	nats_CloseAndWait(2000);
 	sh("rm -rf '%s'", tmp);
 	return test_summary();
 }

@@ -52,7 +52,7 @@ ASAN_LIB_OBJS := $(call asan_obj,$(LIB_SRCS))
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all asan unit fuzz test run deps bench bench-tools clean vmlinux-h
+.PHONY: all asan unit fuzz test run deps bench bench-tools clean vmlinux-h vm
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -137,6 +137,11 @@ run: deps
 bench: deps
 	$(MAKE) all bench-tools
 	bench/run.sh
+
+# The QEMU test guest (tests/vm): Debian kernel fetched into tests/vm/cache, initramfs around the agent.
+vm: $(BUILD)/ghostwatch
+	tests/vm/fetch-kernel.sh
+	GW_VM_AGENT=$(BUILD)/ghostwatch tests/vm/build-initramfs.sh
 
 vmlinux-h:
 	tests/vm/fetch-kernel.sh && \

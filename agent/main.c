@@ -39,6 +39,10 @@ static void usage(FILE *out)
 	      "  --wakeup-bytes=BYTES    wake the reader once this much is pending (default 262144)\n"
 	      "  --proc-grace=SECONDS    keep exited processes this long for late events (default 30)\n"
 	      "  --proc-table-max=N      process table capacity (default 65536)\n"
+	      "  --rules=DIR             shipped rule files (default: rules/ of the build tree, else\n"
+	      "                          /usr/share/ghostwatch/rules)\n"
+	      "  --rules-d=DIR           local rules that add or override by id (default\n"
+	      "                          /etc/ghostwatch/rules.d); SIGHUP reloads both\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -77,6 +81,8 @@ enum {
 	OPT_WAKEUP,
 	OPT_PROC_GRACE,
 	OPT_PROC_MAX,
+	OPT_RULES,
+	OPT_RULES_D,
 };
 
 static const struct option debug_options[] = {
@@ -90,6 +96,8 @@ static const struct option debug_options[] = {
 	{ "wakeup-bytes", required_argument, NULL, OPT_WAKEUP },
 	{ "proc-grace", required_argument, NULL, OPT_PROC_GRACE },
 	{ "proc-table-max", required_argument, NULL, OPT_PROC_MAX },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "rules-d", required_argument, NULL, OPT_RULES_D },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -166,6 +174,12 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			if (parse_u64("proc-table-max", optarg, 16, 1u << 24, &n))
 				return -1;
 			o->proc_table_max = (uint32_t)n;
+			break;
+		case OPT_RULES:
+			o->rules_dir = optarg;
+			break;
+		case OPT_RULES_D:
+			o->rules_user_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -209,6 +209,7 @@ int process_handle_exec(struct gw_agent *a, const struct gw_exec_event *rec, siz
 	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_EXEC;
 	ev->exec = exec;
 	agent_emit(a, ev);
+	detections_on_exec(a, e, ev->event_id, ev->time_ns);
 	return 0;
 }
 

@@ -31,6 +31,7 @@ struct fleet {
 	uint64_t oversize_drops;  /* one event larger than a batch may be */
 	uint64_t nomem_drops;
 	uint64_t reloads, reload_failures;
+	uint64_t queue_full_logs;
 };
 
 static bool signal_enabled(const struct gw_config *cfg, int kind)
@@ -65,8 +66,9 @@ static void cut_batch(struct fleet *fl, struct gw_agent *a, bool reset_arena)
 		return;
 	}
 	fl->batches++;
-	if (gw_forwarder_submit(fl->fwd, d) == -ENOBUFS)
-		gw_warn(&fl->log, "batch queue full (spool writer stalled?): window dropped, counted");
+	if (gw_forwarder_submit(fl->fwd, d) == -ENOBUFS && fl->queue_full_logs++ % 100 == 0)
+		gw_warn(&fl->log, "batch queue full (spool writer stalled?): window dropped and "
+				  "counted (%" PRIu64 " time(s))", fl->queue_full_logs);
 }
 
 static void fleet_emit(struct gw_agent *a, const gw_event_t *ev, void *ctx)

@@ -122,6 +122,22 @@ $(BUILD)/bench/%: bench/%.c $(REL_LIB_OBJS) $(wildcard tests/unit/*.h)
 $(BUILD)/bpf $(BUILD)/proto:
 	@mkdir -p $@
 
+# --- bench (load generators for `make bench`; see bench/run.sh) ------------------------------------
+BENCH_GEN_SRCS := $(filter-out bench/pacer.c bench/true_static.c,$(wildcard bench/*.c))
+BENCH_BINS     := $(BENCH_GEN_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/true_static
+
+.PHONY: bench-tools
+bench-tools: $(BENCH_BINS)
+
+# The exec target: no libc, static, so an exec is the kernel's exec path and little else.
+$(BUILD)/bench/true_static: bench/true_static.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -nostdlib -fno-stack-protector -fno-asynchronous-unwind-tables $(WARN) $< -o $@
+
+$(BUILD)/bench/%: bench/%.c bench/pacer.c bench/pacer.h
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE -O2 -g -std=gnu11 $(WARN) -pthread $< bench/pacer.c -o $@
+
 # --- workflows -------------------------------------------------------------------------------------
 deps:
 	@tools/deps.sh

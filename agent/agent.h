@@ -51,6 +51,7 @@ struct gw_options {
 	uint32_t proc_table_max;
 	uint32_t proc_grace_s;
 	uint32_t ancestors_max;	   /* ancestry depth attached to exec events */
+	bool emit_forks;	   /* forks always update the process table; events only if asked */
 	const char *proc_root;
 	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
 	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */

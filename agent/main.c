@@ -34,7 +34,8 @@ static void usage(FILE *out)
 	      "  --duration=SECONDS      stop after this long (default: run until signalled)\n"
 	      "  --stats-interval=SECONDS  emit agent stats this often (default 60, 0 = start/exit only)\n"
 	      "  --hooks=FLAVOUR         process hooks: auto (tp_btf, raw_tp, tp), tp_btf, raw_tp, tp\n"
-	      "  --no-forks              do not trace forks (exec and exit only)\n"
+	      "  --forks                 also print fork events (forks always feed the process table)\n"
+	      "  --no-forks              do not trace forks at all (exec and exit only)\n"
 	      "  --ringbuf-size=BYTES    ring buffer size, power of two >= 4096 (default 8388608)\n"
 	      "  --wakeup-bytes=BYTES    wake the reader once this much is pending (default 262144)\n"
 	      "  --proc-grace=SECONDS    keep exited processes this long for late events (default 30)\n"
@@ -76,6 +77,7 @@ enum {
 	OPT_DURATION,
 	OPT_STATS_INTERVAL,
 	OPT_HOOKS,
+	OPT_FORKS,
 	OPT_NO_FORKS,
 	OPT_RINGBUF,
 	OPT_WAKEUP,
@@ -91,6 +93,7 @@ static const struct option debug_options[] = {
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "hooks", required_argument, NULL, OPT_HOOKS },
+	{ "forks", no_argument, NULL, OPT_FORKS },
 	{ "no-forks", no_argument, NULL, OPT_NO_FORKS },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "wakeup-bytes", required_argument, NULL, OPT_WAKEUP },
@@ -146,6 +149,9 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 					optarg);
 				return -1;
 			}
+			break;
+		case OPT_FORKS:
+			o->emit_forks = true;
 			break;
 		case OPT_NO_FORKS:
 			o->hooks.trace_forks = false;

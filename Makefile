@@ -52,7 +52,7 @@ ASAN_LIB_OBJS := $(call asan_obj,$(LIB_SRCS))
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all asan unit fuzz test run deps bench bench-tools clean vmlinux-h vm
+.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h vm
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -110,24 +110,21 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c | $(GENERATED)
 	$(CLANG) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined $< \
 		$$(sed -n '1s|^// fuzz: ||p' $<) $(LIBS) -o $@
 
-# Benchmark tools: bench/*.c, linked like the release binary (tests/unit/*.h for shared workloads).
-BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
-
-bench-tools: $(BENCH_BINS)
-
-$(BUILD)/bench/%: bench/%.c $(REL_LIB_OBJS) $(wildcard tests/unit/*.h)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $< $(REL_LIB_OBJS) $(STATIC_LIBS) -o $@
-
 $(BUILD)/bpf $(BUILD)/proto:
 	@mkdir -p $@
 
 # --- bench (load generators for `make bench`; see bench/run.sh) ------------------------------------
-BENCH_GEN_SRCS := $(filter-out bench/pacer.c bench/true_static.c,$(wildcard bench/*.c))
-BENCH_BINS     := $(BENCH_GEN_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/true_static
+BENCH_GEN_SRCS := $(filter-out bench/pacer.c bench/true_static.c bench/fleet_bench.c,$(wildcard bench/*.c))
+BENCH_BINS     := $(BENCH_GEN_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/true_static \
+		  $(BUILD)/bench/fleet_bench
 
 .PHONY: bench-tools
 bench-tools: $(BENCH_BINS)
+
+# The fleet path without BPF (bench/fleet.py): the agent's objects, linked like the release binary.
+$(BUILD)/bench/fleet_bench: bench/fleet_bench.c $(REL_LIB_OBJS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $< $(REL_LIB_OBJS) $(STATIC_LIBS) -o $@
 
 # The exec target: no libc, static, so an exec is the kernel's exec path and little else.
 $(BUILD)/bench/true_static: bench/true_static.c

@@ -1,7 +1,7 @@
 /*
  * workload.h - a synthetic but realistic process workload for batch tests and benchmarks: a
  * developer's shell running git, ls, grep, compilers, curl... Each "process life" is three events
- * (fork, exec with argv, exe, cwd and three ancestors, exit), as the agent emits them.
+ * (fork, exec with argv, exe, cwd and three ancestors by reference, exit), as the agent emits them.
  */
 #ifndef GW_TEST_WORKLOAD_H
 #define GW_TEST_WORKLOAD_H
@@ -92,7 +92,7 @@ static int add_process_life(struct gw_batch_builder *b, struct workload *w)
 	Ghostwatch__V1__Process proc, forked, anc[3];
 	char *bash_argv[] = { "-bash" }, *sshd_argv[] = { "sshd: alice@pts/0" },
 	     *sys_argv[] = { "/sbin/init" };
-	Ghostwatch__V1__Process *ancp[3] = { &anc[0], &anc[1], &anc[2] };
+	Ghostwatch__V1__ProcessRef refs[3], *ancp[3] = { &refs[0], &refs[1], &refs[2] };
 	Ghostwatch__V1__ProcessFork fork = GHOSTWATCH__V1__PROCESS_FORK__INIT;
 	Ghostwatch__V1__ProcessExec exec = GHOSTWATCH__V1__PROCESS_EXEC__INIT;
 	Ghostwatch__V1__ProcessExit exit_ = GHOSTWATCH__V1__PROCESS_EXIT__INIT;
@@ -106,6 +106,17 @@ static int add_process_life(struct gw_batch_builder *b, struct workload *w)
 	anc[2].uid = anc[2].gid = 0;
 	anc[2].auid = 4294967295u;
 	anc[2].tty = "";
+	/* exec events carry their ancestry by reference (the full records came earlier) */
+	for (int i = 0; i < 3; i++) {
+		ghostwatch__v1__process_ref__init(&refs[i]);
+		refs[i].process_id = anc[i].process_id;
+		refs[i].pid = anc[i].pid;
+		refs[i].uid = anc[i].uid;
+		refs[i].auid = anc[i].auid;
+		refs[i].comm = anc[i].comm;
+		refs[i].exe = anc[i].exe;
+		refs[i].source = anc[i].source;
+	}
 
 	fill_process(&forked, pid, 2210, "bash", "/usr/bin/bash", bash_argv, 1, "fork");
 	fork.process = &forked;

@@ -150,6 +150,7 @@ run: deps
 bench: deps
 	$(MAKE) all bench-tools
 	bench/run.sh
+	[ "$${BENCH_FLEET:-1}" = 0 ] || $(PYTHON) bench/fleet.py
 
 # The QEMU test guest (tests/vm): Debian kernel fetched into tests/vm/cache, initramfs around the agent.
 vm: $(BUILD)/ghostwatch

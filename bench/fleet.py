@@ -10,7 +10,8 @@ Measures, in one run on this machine:
   3. the real agent: `ghostwatch run` (release build, 1 s windows) under an exec loop, against
      `ghostwatch debug --json >/dev/null` under the same loop (the baseline): CPU per batch and per
      event, bytes per event on the wire as stored in the stream.
---write replaces the "Fleet" section of BENCHMARKS.md (between its markers) with the results.
+Results go to build/bench/fleet.md; --write also replaces the "Fleet" section of BENCHMARKS.md
+(between its markers). `make bench` runs it after bench/run.sh (BENCH_FLEET=0 skips it).
 """
 import argparse
 import os
@@ -245,5 +246,7 @@ if __name__ == "__main__":
     res = run()
     md = markdown(res)
     print(md)
+    (BUILD / "bench").mkdir(parents=True, exist_ok=True)
+    (BUILD / "bench" / "fleet.md").write_text(md)
     if bench_args.write:
         write_section(md)

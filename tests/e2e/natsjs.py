@@ -77,24 +77,27 @@ def free_port():
 class NatsServer:
     """nats-server on 127.0.0.1 with mutual TLS (verify) and JetStream in `work`."""
 
-    def __init__(self, work: Path, pki: Path, port=None):
+    def __init__(self, work: Path, pki: Path, port=None, name="gw-test", extra=""):
         self.work = work
         self.pki = pki
         self.port = port or free_port()
+        self.name = name
         self.proc = None
-        self.conf = work / "nats.conf"
+        self.conf = work / f"{name}.conf"
+        self.log = work / f"{name}.log"
         self.conf.write_text(
+            f'server_name: {name}\n'
             f'listen: 127.0.0.1:{self.port}\n'
-            f'jetstream {{ store_dir: "{work / "js"}" }}\n'
+            f'jetstream {{ store_dir: "{work / ("js-" + name)}" }}\n'
             f'tls {{ cert_file: "{pki / "server.pem"}"\n key_file: "{pki / "server.key"}"\n'
-            f' ca_file: "{pki / "ca.pem"}"\n verify: true\n timeout: 3 }}\n')
+            f' ca_file: "{pki / "ca.pem"}"\n verify: true\n timeout: 3 }}\n' + extra)
 
     @property
     def url(self):
         return f"tls://127.0.0.1:{self.port}"
 
     def start(self):
-        log = open(self.work / "nats.log", "ab")
+        log = open(self.log, "ab")
         self.proc = subprocess.Popen([shutil.which("nats-server") or "nats-server", "-c",
                                       str(self.conf)], stdout=log, stderr=log)
         deadline = time.monotonic() + 10
@@ -106,13 +109,26 @@ class NatsServer:
                 if self.proc.poll() is not None:
                     break
                 time.sleep(0.02)
-        raise AssertionError("nats-server did not start: " + (self.work / "nats.log").read_text())
+        raise AssertionError("nats-server did not start: " + self.log.read_text())
 
-    def stop(self):
+    def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(sig)
             self.proc.wait(10)
         self.proc = None
+
+
+def nats_cluster(work: Path, pki: Path, n=3):
+    """n JetStream nodes on loopback, routed to each other (routes in plain TCP: loopback only)."""
+    ports = [free_port() for _ in range(n)]
+    routes = [free_port() for _ in range(n)]
+    nodes = []
+    for i in range(n):
+        others = ", ".join(f"nats-route://127.0.0.1:{routes[j]}" for j in range(n) if j != i)
+        extra = (f"cluster {{ name: gwtest\n listen: 127.0.0.1:{routes[i]}\n"
+                 f" routes: [{others}] }}\n")
+        nodes.append(NatsServer(work, pki, ports[i], name=f"n{i + 1}", extra=extra))
+    return nodes
 
 
 # ---- a minimal NATS client ------------------------------------------------------------------------
@@ -197,10 +213,10 @@ class NatsClient:
         _, data = self.request(f"$JS.API.{api}", json.dumps(body).encode())
         return json.loads(data)
 
-    def create_stream(self, name=STREAM, subjects=(SUBJECT_PREFIX + ".>",)):
+    def create_stream(self, name=STREAM, subjects=(SUBJECT_PREFIX + ".>",), replicas=1):
         r = self.js(f"STREAM.CREATE.{name}", {
             "name": name, "subjects": list(subjects), "storage": "file", "retention": "limits",
-            "num_replicas": 1, "duplicate_window": 120 * 10**9})
+            "num_replicas": replicas, "duplicate_window": 120 * 10**9})
         if "error" in r and r["error"].get("err_code") != 10058:  # 10058: already exists
             raise AssertionError(r)
         return r

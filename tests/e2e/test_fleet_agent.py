@@ -4,7 +4,7 @@ started and stopped here) -> the stream, read back by a small test client (natsj
 Covers: real execs attributed to the host; a collector outage of ~10 s while events keep coming
 (every batch arrives, none twice); SIGKILL of the agent (spooled batches delivered, seq continues);
 a garbled spool tail (recovered and counted, the rest delivered); bad configs refused at start and
-on SIGHUP.
+on SIGHUP; a 3-node JetStream cluster (R3 stream) losing the agent's node mid-stream.
 """
 import os
 import shutil
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import AGENT  # noqa: E402
 from natsjs import (STREAM, SUBJECT_PREFIX, NatsClient, NatsServer, decode_batch,  # noqa: E402
-                    make_pki)
+                    make_pki, nats_cluster)
 
 HOST = "e2e-host"
 
@@ -53,7 +53,7 @@ def client(server, pki):
 
 def write_config(path: Path, server, pki, spool: Path, **over):
     cfg = {
-        "urls": f"[{server.url}]",
+        "urls": f"[{server.url}]" if server else None,
         "cert": pki / f"agent-{HOST}.pem",
         "key": pki / f"agent-{HOST}.key",
         "window": 1,
@@ -354,3 +354,70 @@ def test_bad_config_refused_at_start_and_on_reload(tmp_path, server, pki, agents
     assert off not in seen, "process events still forwarded after signals.process: false"
     c.close()
     assert a.stop() == 0, a.log[-3000:]
+
+
+def test_cluster_node_killed_mid_stream_loses_nothing(tmp_path, pki, agents):
+    """3 nodes, an R3 stream; the node the agent publishes to is SIGKILLed mid-stream."""
+    nodes = nats_cluster(tmp_path, pki)
+    for n in nodes:
+        n.start()
+    try:
+        c = None
+        deadline = time.monotonic() + 30
+        while True:  # JetStream needs a meta leader before it takes an R3 stream
+            try:
+                c = NatsClient(nodes[0].port, pki / "ca.pem", pki / "collector.pem",
+                               pki / "collector.key")
+                r = c.js(f"STREAM.CREATE.{STREAM}", {
+                    "name": STREAM, "subjects": [SUBJECT_PREFIX + ".>"], "storage": "file",
+                    "num_replicas": 3, "duplicate_window": 120 * 10**9})
+                if "error" not in r:
+                    break
+            except (OSError, TimeoutError):
+                r = "no reply"
+            if c:
+                c.close()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no R3 stream: {r}")
+            time.sleep(0.5)
+        urls = "[" + ", ".join(n.url for n in nodes) + "]"
+        a = FleetAgent(write_config(tmp_path / "gw.yaml", None, pki, tmp_path / "spool",
+                                    urls=urls))
+        agents.append(a)
+        before = [new_marker() for _ in range(2)]
+        for m in before:
+            run_marker(m)
+        wait_markers(c, before)
+        connected = [l for l in a.lines if "forwarder: connected to" in l][-1]
+        victim = next(n for n in nodes if f":{n.port}" in connected)
+        survivor = next(n for n in nodes if n is not victim)
+        c.close()
+        victim.stop(signal.SIGKILL)
+        during = []
+        for _ in range(10):
+            m = new_marker()
+            run_marker(m)
+            during.append(m)
+            time.sleep(0.3)
+        deadline = time.monotonic() + 30
+        while True:  # the stream may be electing a new leader if the victim led it
+            c = NatsClient(survivor.port, pki / "ca.pem", pki / "collector.pem",
+                           pki / "collector.key")
+            try:
+                c.stream_state()
+                break
+            except (OSError, TimeoutError, KeyError):
+                c.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        batches, seen = wait_markers(c, before + during, timeout=60)
+        missing = [m for m in before + during if m not in seen]
+        assert not missing, f"lost when {victim.name} died: {missing}\n{a.log[-3000:]}"
+        assert all(n == 1 for n in seen.values()), seen
+        assert_seq_clean(batches)
+        c.close()
+        assert a.stop() == 0, a.log[-3000:]
+    finally:
+        for n in nodes:
+            n.stop()

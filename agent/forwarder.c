@@ -59,7 +59,7 @@ struct gw_forwarder {
 	unsigned connects_pending; /* connections started before the server answered */
 
 	atomic_uint_fast64_t published, published_events, duplicates, publish_errors,
-		bytes_published, disconnects, reconnects;
+		bytes_published, disconnects, reconnects, async_errors;
 	atomic_bool connected;
 
 	pthread_t writer, publisher;
@@ -155,6 +155,9 @@ static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus
 	const char *last = NULL;
 
 	(void)sub;
+	/* a refused publish is reported on every retry: log the first and then every Nth */
+	if (atomic_fetch_add(&f->async_errors, 1) % LOG_EVERY_N_FAILURES)
+		return;
 	natsConnection_GetLastError(nc, &last);
 	gw_warn(f->log, "forwarder: collector reported: %s%s%s", natsStatus_GetText(err),
 		last && *last ? ": " : "", last && *last ? last : "");

@@ -77,7 +77,8 @@ def free_port():
 class NatsServer:
     """nats-server on 127.0.0.1 with mutual TLS (verify) and JetStream in `work`."""
 
-    def __init__(self, work: Path, pki: Path, port=None, name="gw-test", extra=""):
+    def __init__(self, work: Path, pki: Path, port=None, name="gw-test", extra="",
+                 verify="verify"):
         self.work = work
         self.pki = pki
         self.port = port or free_port()
@@ -90,7 +91,7 @@ class NatsServer:
             f'listen: 127.0.0.1:{self.port}\n'
             f'jetstream {{ store_dir: "{work / ("js-" + name)}" }}\n'
             f'tls {{ cert_file: "{pki / "server.pem"}"\n key_file: "{pki / "server.key"}"\n'
-            f' ca_file: "{pki / "ca.pem"}"\n verify: true\n timeout: 3 }}\n' + extra)
+            f' ca_file: "{pki / "ca.pem"}"\n {verify}: true\n timeout: 3 }}\n' + extra)
 
     @property
     def url(self):

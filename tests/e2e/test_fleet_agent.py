@@ -421,3 +421,42 @@ def test_cluster_node_killed_mid_stream_loses_nothing(tmp_path, pki, agents):
     finally:
         for n in nodes:
             n.stop()
+
+
+def test_agent_may_publish_only_to_its_own_subject(tmp_path, pki, agents):
+    """verify_and_map: CN=<host> may publish only to <prefix>.<host> and read replies only under
+    _GW_INBOX.<host> (what the fleet's accounts allow). The agent's PubAcks must arrive there, and
+    an agent whose host_id is not its certificate's CN gets nothing into the stream."""
+    accounts = (
+        "accounts { GW { jetstream: enabled\n users: [\n"
+        f'  {{ user: "CN={HOST}", permissions: {{ publish: {{ allow: ["{SUBJECT_PREFIX}.{HOST}"] }}'
+        f', subscribe: {{ allow: ["_GW_INBOX.{HOST}.>"] }} }} }}\n'
+        '  { user: "CN=ghostwatch-collector" }\n ] } }\n')
+    server = NatsServer(tmp_path, pki, verify="verify_and_map", extra=accounts).start()
+    try:
+        c = client(server, pki)
+        a = FleetAgent(write_config(tmp_path / "gw.yaml", server, pki, tmp_path / "spool"))
+        agents.append(a)
+        m = new_marker()
+        run_marker(m)
+        batches, seen = wait_markers(c, [m])
+        assert seen.get(m) == 1, a.log[-3000:]
+        assert_seq_clean(batches)
+        assert a.stop() == 0, a.log[-3000:]
+
+        # same certificate, another host's id: refused by the server, kept in the spool
+        cfg = write_config(tmp_path / "rogue.yaml", server, pki, tmp_path / "spool-rogue")
+        cfg.write_text(cfg.read_text().replace(f"host_id: {HOST}", "host_id: other-host"))
+        r = FleetAgent(cfg)
+        agents.append(r)
+        r.wait_log("differs from the certificate CN", 5)
+        before = c.stream_state()["messages"]
+        run_marker(new_marker())
+        time.sleep(4)
+        assert c.stream_state()["messages"] == before
+        assert "Permissions Violation for Publish" in r.log, r.log[-3000:]
+        assert r.stop() == 0, r.log[-3000:]
+        assert "waiting=0" not in r.log.split("fleet summary")[-1]
+        c.close()
+    finally:
+        server.stop()

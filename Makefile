@@ -32,7 +32,8 @@ CFLAGS    += -std=gnu11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # libnats ships only as a shared library, so the release binary links everything it can statically
-# (libbpf, libelf, zlib, libyaml, protobuf-c) and libnats with the OpenSSL it uses dynamically.
+# (libbpf, libelf, zlib, libyaml, protobuf-c) and libnats with the OpenSSL it uses dynamically
+# (one libcrypto for libnats and the agent's own hashing).
 # The QEMU harness copies what `ldd build/ghostwatch` lists into its initramfs.
 STATIC_PART := -lbpf -lelf -lz -lyaml -lprotobuf-c
 DYNAMIC_PART := -lnats -lssl -lcrypto -lpthread

@@ -624,6 +624,7 @@ bool gw_config_transport_changed(const struct gw_config *a, const struct gw_conf
 	return !str_eq(a->subject_prefix, b->subject_prefix) || !str_eq(a->tls_cert, b->tls_cert) ||
 	       !str_eq(a->tls_key, b->tls_key) || !str_eq(a->tls_ca, b->tls_ca) ||
 	       !str_eq(a->tls_server_name, b->tls_server_name) || !str_eq(a->host_id, b->host_id) ||
+	       !str_eq(a->spool_dir, b->spool_dir) ||
 	       a->publish_timeout_ms != b->publish_timeout_ms ||
 	       a->reconnect_min_ms != b->reconnect_min_ms ||
 	       a->reconnect_max_ms != b->reconnect_max_ms ||

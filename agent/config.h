@@ -85,8 +85,8 @@ void gw_config_free(struct gw_config *cfg);
 const char *gw_log_level_name(enum gw_log_level level);
 
 /*
- * Whether two configs need a new NATS connection (servers, TLS material, subject or identity
- * changed); everything else is applied in place on reload.
+ * Whether two configs need a new forwarder (servers, TLS material, subject, identity or spool
+ * directory changed); everything else is applied in place on reload.
  */
 bool gw_config_transport_changed(const struct gw_config *a, const struct gw_config *b);
 

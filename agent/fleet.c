@@ -146,6 +146,11 @@ static void fleet_reload(struct gw_agent *a, void *ctx)
 	if (gw_config_transport_changed(prev, next)) {
 		struct gw_forwarder_carry carry;
 
+		if (strcmp(prev->spool_dir, next->spool_dir) != 0)
+			gw_warn(&fl->log, "reload: spool.dir moves to %s; batches still unsent in %s "
+					  "go out when an agent runs with that directory again",
+				next->spool_dir, prev->spool_dir);
+
 		gw_forwarder_stop(fl->fwd, &carry);
 		fl->fwd = NULL;
 		if (start_forwarder(fl, next, &carry)) {

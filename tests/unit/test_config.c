@@ -185,10 +185,13 @@ TEST(transport_change_detection)
 	struct gw_config *a = parse("batch:\n  window_seconds: 5\n");
 	struct gw_config *b = parse("batch:\n  window_seconds: 9\nlog_level: debug\n");
 	struct gw_config *c = parse("collector:\n  urls: tls://10.1.1.1:4222\n");
+	struct gw_config *d = parse("spool:\n  dir: /srv/gw-spool\n");
 
-	REQUIRE(a && b && c);
+	REQUIRE(a && b && c && d);
 	CHECK(!gw_config_transport_changed(a, b));
 	CHECK(gw_config_transport_changed(a, c));
+	CHECK(gw_config_transport_changed(a, d));
+	gw_config_free(d);
 	gw_config_free(a);
 	gw_config_free(b);
 	gw_config_free(c);

@@ -454,8 +454,11 @@ static void handle_signals(struct gw_agent *a)
 	while (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 			a->stopping = true;
-		else if (si.ssi_signo == SIGHUP)
+		else if (si.ssi_signo == SIGHUP) {
 			detections_reload(a);
+			if (a->on_hangup)
+				a->on_hangup(a, a->hangup_ctx);
+		}
 	}
 }
 

@@ -99,6 +99,9 @@ struct gw_agent {
 	int timer_fd;
 	int signal_fd;
 	bool stopping;
+	/* SIGHUP, called from the event loop (fleet mode reloads its config); NULL: ignored. */
+	void (*on_hangup)(struct gw_agent *a, void *ctx);
+	void *hangup_ctx;
 };
 
 uint64_t gw_now_boottime_ns(void);

@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "cadence_hooks.h"
 #include "debug_view.h"
+#include "fleet.h"
 
 #define EXIT_USAGE 2
 
@@ -25,6 +26,7 @@ static void usage(FILE *out)
 	      "\n"
 	      "commands:\n"
 	      "  debug              live view of events on this host (Ctrl-C to stop)\n"
+	      "  run                fleet daemon: batches to the collector over NATS JetStream\n"
 	      "  version            print the version\n"
 	      "\n"
 	      "debug options:\n"
@@ -55,6 +57,11 @@ static void usage(FILE *out)
 	      "                          /usr/share/ghostwatch/rules)\n"
 	      "  --rules-d=DIR           local rules that add or override by id (default\n"
 	      "                          /etc/ghostwatch/rules.d); SIGHUP reloads both\n"
+	      "\n"
+	      "run options:\n"
+	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
+	      "                          SIGHUP reloads it, a bad edit keeps the running config\n"
+	      "  --check                 validate the config and certificate, then exit\n"
 	      "\n"
 	      "  -h, --help              this help\n"
 	      "  -V, --version           print the version\n",
@@ -339,6 +346,41 @@ static int cmd_debug(int argc, char **argv)
 	return ret ? 1 : 0;
 }
 
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option run_options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = "/etc/ghostwatch/ghostwatch.yaml";
+	bool check = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", run_options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'k':
+			check = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ghostwatch: run: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return fleet_run(config, check);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -355,6 +397,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "debug"))
 		return cmd_debug(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
 	fprintf(stderr, "ghostwatch: unknown command '%s' (see ghostwatch --help)\n", argv[1]);
 	return EXIT_USAGE;
 }

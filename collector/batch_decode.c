@@ -1,0 +1,261 @@
+#include "batch_decode.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "strbuf.h"
+
+static const char *const verdict_names[BATCH_VERDICT_COUNT] = {
+	[BATCH_OK] = "ok",
+	[BATCH_BAD_SUBJECT] = "bad_subject",
+	[BATCH_TOO_LARGE] = "too_large",
+	[BATCH_BAD_ZLIB] = "bad_zlib",
+	[BATCH_INFLATE_CAP] = "inflate_cap",
+	[BATCH_BAD_PROTOBUF] = "bad_protobuf",
+	[BATCH_DECODE_MEMORY] = "decode_memory",
+	[BATCH_NO_HOST] = "no_host",
+	[BATCH_BAD_HOST_ID] = "bad_host_id",
+	[BATCH_HOST_MISMATCH] = "host_mismatch",
+	[BATCH_BAD_SEQ] = "bad_seq",
+	[BATCH_BAD_MSG_ID] = "bad_msg_id",
+	[BATCH_TOO_MANY_EVENTS] = "too_many_events",
+};
+
+void batch_limits_default(struct batch_limits *lim)
+{
+	lim->max_compressed = 4u << 20;
+	lim->max_inflated = 32u << 20;
+	lim->max_decode_memory = 256u << 20;
+	lim->max_events = 200000;
+}
+
+const char *batch_verdict_name(enum batch_verdict v)
+{
+	return v < BATCH_VERDICT_COUNT ? verdict_names[v] : "invalid";
+}
+
+enum batch_verdict batch_verdict_from_name(const char *name)
+{
+	for (int v = 0; v < BATCH_VERDICT_COUNT; v++)
+		if (strcmp(verdict_names[v], name) == 0)
+			return v;
+	return BATCH_VERDICT_COUNT;
+}
+
+bool host_id_valid(const char *id, size_t len)
+{
+	if (len == 0 || len > GW_HOST_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+const char *subject_host_id(const char *subject)
+{
+	size_t plen = strlen(GW_SUBJECT_PREFIX);
+
+	if (!subject || strncmp(subject, GW_SUBJECT_PREFIX, plen) != 0)
+		return NULL;
+	subject += plen;
+	return host_id_valid(subject, strlen(subject)) ? subject : NULL;
+}
+
+static enum batch_verdict reject(enum batch_verdict v, char *detail, size_t detail_len,
+				 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum batch_verdict reject(enum batch_verdict v, char *detail, size_t detail_len,
+				 const char *fmt, ...)
+{
+	if (detail && detail_len) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(detail, detail_len, fmt, ap);
+		va_end(ap);
+	}
+	return v;
+}
+
+/* Inflates a complete zlib stream into out, never past out->max bytes. */
+static enum batch_verdict inflate_capped(const void *data, size_t len, struct strbuf *out,
+					 char *detail, size_t detail_len)
+{
+	z_stream zs;
+	int rc;
+
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit(&zs) != Z_OK)
+		return reject(BATCH_BAD_ZLIB, detail, detail_len, "inflateInit failed");
+	zs.next_in = (Bytef *)data;
+	zs.avail_in = len > UINT32_MAX ? UINT32_MAX : (uInt)len;
+	do {
+		size_t want = out->len < 65536 ? 65536 : out->len;
+
+		if (out->max && want > out->max - out->len)
+			want = out->max - out->len;
+		if (want == 0) {
+			/* Output is at the cap: one more byte of output means it is over. */
+			unsigned char probe;
+			zs.next_out = &probe;
+			zs.avail_out = 1;
+			rc = inflate(&zs, Z_NO_FLUSH);
+			if (zs.avail_out == 0) {
+				inflateEnd(&zs);
+				return reject(BATCH_INFLATE_CAP, detail, detail_len,
+					      "inflates past %zu bytes (from %zu)", out->max, len);
+			}
+			break;
+		}
+		if (!strbuf_reserve(out, want)) {
+			inflateEnd(&zs);
+			return reject(BATCH_DECODE_MEMORY, detail, detail_len,
+				      "no memory for %zu inflated bytes", out->len + want);
+		}
+		zs.next_out = (Bytef *)out->data + out->len;
+		zs.avail_out = want;
+		rc = inflate(&zs, Z_NO_FLUSH);
+		out->len += want - zs.avail_out;
+	} while (rc == Z_OK);
+	inflateEnd(&zs);
+
+	if (rc != Z_STREAM_END)
+		return reject(BATCH_BAD_ZLIB, detail, detail_len, "zlib: %s after %zu bytes",
+			      rc == Z_BUF_ERROR ? "truncated stream" : zs.msg ? zs.msg : "error",
+			      out->len);
+	if (zs.avail_in != 0)
+		return reject(BATCH_BAD_ZLIB, detail, detail_len,
+			      "%u trailing bytes after the zlib stream", zs.avail_in);
+	return BATCH_OK;
+}
+
+/* protobuf-c allocator that refuses to hand out more than a budget: a small message can otherwise
+ * expand (millions of empty repeated sub-messages) into far more memory than its size. */
+struct budget_alloc {
+	size_t used;
+	size_t budget;
+	bool refused;
+};
+
+struct budget_hdr {
+	size_t size;
+	max_align_t align;
+};
+
+static void *budget_malloc(void *data, size_t size)
+{
+	struct budget_alloc *b = data;
+	struct budget_hdr *h;
+
+	if (size > b->budget - b->used) {
+		b->refused = true;
+		return NULL;
+	}
+	h = malloc(offsetof(struct budget_hdr, align) + size);
+	if (!h)
+		return NULL;
+	h->size = size;
+	b->used += size;
+	return (char *)h + offsetof(struct budget_hdr, align);
+}
+
+static void budget_free(void *data, void *ptr)
+{
+	struct budget_alloc *b = data;
+	struct budget_hdr *h;
+
+	if (!ptr)
+		return;
+	h = (struct budget_hdr *)((char *)ptr - offsetof(struct budget_hdr, align));
+	b->used -= h->size;
+	free(h);
+}
+
+enum batch_verdict batch_decode(const void *data, size_t len, const char *subject,
+				const char *msg_id, bool check_msg_id,
+				const struct batch_limits *lim, Ghostwatch__V1__Batch **out,
+				size_t *inflated_len, char *detail, size_t detail_len)
+{
+	struct strbuf raw;
+	struct budget_alloc budget = { 0, lim->max_decode_memory, false };
+	ProtobufCAllocator alloc = { budget_malloc, budget_free, &budget };
+	Ghostwatch__V1__Batch *b;
+	enum batch_verdict v;
+	const char *sub_host;
+
+	*out = NULL;
+	if (detail && detail_len)
+		detail[0] = '\0';
+	sub_host = subject_host_id(subject);
+	if (!sub_host)
+		return reject(BATCH_BAD_SUBJECT, detail, detail_len, "subject is not "
+			      GW_SUBJECT_PREFIX "<host id>");
+	if (len > lim->max_compressed)
+		return reject(BATCH_TOO_LARGE, detail, detail_len, "%zu bytes compressed (cap %zu)",
+			      len, lim->max_compressed);
+
+	strbuf_init(&raw, lim->max_inflated);
+	v = inflate_capped(data, len, &raw, detail, detail_len);
+	if (v != BATCH_OK) {
+		strbuf_free(&raw);
+		return v;
+	}
+	b = ghostwatch__v1__batch__unpack(&alloc, raw.len, (const uint8_t *)raw.data);
+	size_t raw_len = raw.len;
+	if (inflated_len)
+		*inflated_len = raw_len;
+	strbuf_free(&raw);
+	if (!b) {
+		if (budget.refused)
+			return reject(BATCH_DECODE_MEMORY, detail, detail_len,
+				      "decoding needs more than %zu bytes", budget.budget);
+		return reject(BATCH_BAD_PROTOBUF, detail, detail_len,
+			      "%zu inflated bytes are not a Batch", raw_len);
+	}
+
+	if (!b->host)
+		v = reject(BATCH_NO_HOST, detail, detail_len, "batch has no host identity");
+	else if (!host_id_valid(b->host->host_id, strlen(b->host->host_id)))
+		v = reject(BATCH_BAD_HOST_ID, detail, detail_len, "batch host_id is not a valid id");
+	else if (strcmp(b->host->host_id, sub_host) != 0)
+		v = reject(BATCH_HOST_MISMATCH, detail, detail_len,
+			   "batch claims host '%s' on the subject of '%s'", b->host->host_id,
+			   sub_host);
+	else if (b->seq == 0)
+		v = reject(BATCH_BAD_SEQ, detail, detail_len, "batch seq is 0");
+	else if (b->n_events > lim->max_events)
+		v = reject(BATCH_TOO_MANY_EVENTS, detail, detail_len, "%zu events (cap %zu)",
+			   b->n_events, lim->max_events);
+	if (v == BATCH_OK && check_msg_id) {
+		char want[GW_HOST_ID_MAX + 32];
+		snprintf(want, sizeof(want), "%s:%" PRIu64, b->host->host_id, b->seq);
+		if (!msg_id || strcmp(msg_id, want) != 0)
+			v = reject(BATCH_BAD_MSG_ID, detail, detail_len,
+				   "Nats-Msg-Id is '%.80s', expected '%s'", msg_id ? msg_id : "",
+				   want);
+	}
+	if (v != BATCH_OK) {
+		ghostwatch__v1__batch__free_unpacked(b, &alloc);
+		return v;
+	}
+	*out = b;
+	return BATCH_OK;
+}
+
+void batch_free(Ghostwatch__V1__Batch *batch)
+{
+	/* Every block carries budget_malloc's size header, so it must go back through budget_free;
+	 * the decode's budget is gone by now and nothing reads this one. */
+	struct budget_alloc spent = { SIZE_MAX / 2, SIZE_MAX, false };
+	ProtobufCAllocator alloc = { budget_malloc, budget_free, &spent };
+
+	if (batch)
+		ghostwatch__v1__batch__free_unpacked(batch, &alloc);
+}

@@ -1,0 +1,418 @@
+#include "consumer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fleet_view.h"
+#include "ndjson_writer.h"
+#include "pb_json.h"
+#include "strbuf.h"
+
+#define SUBJECT_FILTER GW_SUBJECT_PREFIX ">"
+
+void collector_opts_default(struct collector_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->nats.servers = "tls://127.0.0.1:4222";
+	o->nats.inbox_prefix = "_GW_INBOX.collector";
+	o->nats.name = "ghostwatch-collector";
+	o->nats.retry_forever = true;
+	o->stream = "GHOSTWATCH";
+	o->durable = "ghostwatch-collector";
+	o->replicas = 1;
+	o->max_age_ns = 7ll * 24 * 3600 * 1000000000ll;
+	o->max_stream_bytes = 10ll << 30;
+	o->duplicate_window_ns = 2ll * 60 * 1000000000ll;
+	o->out_name = "events";
+	o->max_file_bytes = 64u << 20;
+	o->fetch_batch = 128;
+	o->ack_wait_ns = 30ll * 1000000000ll;
+	o->stats_interval_s = 30;
+	batch_limits_default(&o->limits);
+	clog_init(&o->log, CLOG_INFO);
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* What one collector process holds while it runs. */
+struct collector {
+	struct collector_opts *o;
+	natsConnection *nc;
+	jsCtx *js;
+	natsSubscription *sub;
+	struct ndjson_writer out;
+	struct fleet_view view;
+	int sig_fd;
+	bool state_dirty;
+	uint64_t last_save_ns, last_stats_ns, last_msg_ns;
+	uint64_t rejected_logged;
+	uint64_t write_failures;
+};
+
+static int ensure_stream(struct collector *c)
+{
+	const struct collector_opts *o = c->o;
+	jsStreamInfo *si = NULL;
+	jsStreamConfig cfg;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	const char *subjects[] = { SUBJECT_FILTER };
+
+	s = js_GetStreamInfo(&si, c->js, o->stream, NULL, &jerr);
+	if (s == NATS_OK) {
+		if (si->Config->Replicas != o->replicas)
+			gwc_log(&o->log, CLOG_WARN,
+			     "stream %s exists with %" PRId64 " replicas (asked for %d): left as is",
+			     o->stream, si->Config->Replicas, o->replicas);
+		gwc_log(&o->log, CLOG_INFO, "stream %s: %" PRIu64 " messages, %" PRIu64 " bytes",
+		     o->stream, si->State.Msgs, si->State.Bytes);
+		jsStreamInfo_Destroy(si);
+		return 0;
+	}
+	if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
+		gwc_log(&o->log, CLOG_ERROR, "stream info %s: %s (%d) %s", o->stream,
+		     natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
+		return -1;
+	}
+	jsStreamConfig_Init(&cfg);
+	cfg.Name = o->stream;
+	cfg.Description = "ghostwatch agent telemetry batches (zlib protobuf Batch)";
+	cfg.Subjects = subjects;
+	cfg.SubjectsLen = 1;
+	cfg.Retention = js_LimitsPolicy;
+	cfg.Storage = js_FileStorage;
+	cfg.Replicas = o->replicas;
+	cfg.MaxAge = o->max_age_ns;
+	cfg.MaxBytes = o->max_stream_bytes;
+	cfg.MaxMsgSize = (int32_t)o->limits.max_compressed;
+	cfg.Duplicates = o->duplicate_window_ns;
+	cfg.Discard = js_DiscardOld;
+	cfg.DenyDelete = true;
+	cfg.DenyPurge = true;
+	s = js_AddStream(&si, c->js, &cfg, NULL, &jerr);
+	if (s != NATS_OK) {
+		gwc_log(&o->log, CLOG_ERROR, "creating stream %s: %s (%d) %s", o->stream,
+		     natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
+		return -1;
+	}
+	gwc_log(&o->log, CLOG_INFO,
+	     "created stream %s (subjects %s, file storage, %d replicas, duplicate window %" PRId64
+	     " s)",
+	     o->stream, SUBJECT_FILTER, o->replicas, o->duplicate_window_ns / 1000000000);
+	jsStreamInfo_Destroy(si);
+	return 0;
+}
+
+static int bind_consumer(struct collector *c)
+{
+	const struct collector_opts *o = c->o;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	jsSubOptions_Init(&so);
+	so.Stream = o->stream;
+	so.Config.Durable = o->durable;
+	so.Config.AckPolicy = js_AckExplicit;
+	so.Config.AckWait = o->ack_wait_ns;
+	so.Config.MaxAckPending = 4 * o->fetch_batch * 16;
+	so.Config.DeliverPolicy = js_DeliverAll;
+	s = js_PullSubscribe(&c->sub, c->js, SUBJECT_FILTER, o->durable, NULL, &so, &jerr);
+	if (s != NATS_OK) {
+		gwc_log(&o->log, CLOG_ERROR, "binding durable consumer %s: %s (%d) %s", o->durable,
+		     natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
+		return -1;
+	}
+	gwc_log(&o->log, CLOG_INFO, "bound to durable pull consumer %s on stream %s", o->durable,
+	     o->stream);
+	return 0;
+}
+
+static void save_state(struct collector *c, bool force)
+{
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	int rc;
+
+	if (!c->state_dirty || (!force && now - c->last_save_ns < 1000000000ull))
+		return;
+	rc = fleet_view_save(&c->view, c->o->state_path);
+	if (rc < 0) {
+		gwc_log(&c->o->log, CLOG_ERROR, "saving state %s: %s", c->o->state_path, strerror(-rc));
+		return;
+	}
+	c->state_dirty = false;
+	c->last_save_ns = now;
+}
+
+static uint64_t rejected_total(const struct fleet_view *v)
+{
+	uint64_t n = 0;
+
+	for (int r = 1; r < BATCH_VERDICT_COUNT; r++)
+		n += v->rejected[r];
+	return n;
+}
+
+static void log_stats(struct collector *c, const char *when)
+{
+	gwc_log(&c->o->log, CLOG_INFO,
+	     "%s: batches=%" PRIu64 " events=%" PRIu64 " repeats=%" PRIu64 " rejected=%" PRIu64
+	     " hosts=%u bytes_written=%" PRIu64 " rotations=%" PRIu64 " write_failures=%" PRIu64,
+	     when, c->view.batches, c->view.events, c->view.repeats, rejected_total(&c->view),
+	     HASH_COUNT(c->view.hosts), c->out.bytes_written, c->out.rotations, c->write_failures);
+}
+
+/* One message of a fetched group and what to do with it once the group's output is on disk. */
+struct pending {
+	natsMsg *msg;
+	Ghostwatch__V1__Batch *batch;	/* accepted and new: record after the write */
+	bool repeat;
+	enum batch_verdict verdict;
+};
+
+static bool seen_in_group(const struct pending *p, size_t n, const Ghostwatch__V1__Batch *b)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i].batch && p[i].batch->seq == b->seq &&
+		    strcmp(p[i].batch->host->host_id, b->host->host_id) == 0)
+			return true;
+	return false;
+}
+
+static void process_group(struct collector *c, natsMsgList *list, struct strbuf *lines,
+			  struct pending *p)
+{
+	const struct collector_opts *o = c->o;
+	uint64_t wall = now_ns(CLOCK_REALTIME);
+	char detail[256];
+	int rc = 0;
+
+	strbuf_reset(lines);
+	for (int i = 0; i < list->Count; i++) {
+		natsMsg *m = list->Msgs[i];
+		const char *subject = natsMsg_GetSubject(m);
+		const char *msg_id = NULL;
+		Ghostwatch__V1__Batch *b = NULL;
+		size_t inflated = 0;
+
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].msg = m;
+		if (natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id) != NATS_OK)
+			msg_id = NULL;
+		p[i].verdict = batch_decode(natsMsg_GetData(m), natsMsg_GetDataLength(m), subject,
+					    msg_id, true, &o->limits, &b, &inflated, detail,
+					    sizeof(detail));
+		if (p[i].verdict != BATCH_OK) {
+			const char *host = subject_host_id(subject);
+			fleet_view_reject(&c->view, host, p[i].verdict, wall);
+			c->state_dirty = true;
+			/* A hostile or broken agent could flood the log: the counters always
+			 * count, the log shows the first 100 and then every 1000th. */
+			if (c->rejected_logged < 100 || c->rejected_logged % 1000 == 0)
+				gwc_log(&o->log, CLOG_WARN,
+				     "rejected batch on %.120s (%d bytes): %s: %s", subject,
+				     natsMsg_GetDataLength(m), batch_verdict_name(p[i].verdict),
+				     detail);
+			c->rejected_logged++;
+			continue;
+		}
+		if (fleet_view_seen(&c->view, b->host->host_id, b->seq) ||
+		    seen_in_group(p, i, b)) {
+			gwc_log(&o->log, CLOG_DEBUG, "repeat of %s seq %" PRIu64 ": not written again",
+			     b->host->host_id, b->seq);
+			p[i].repeat = true;
+			fleet_view_repeat(&c->view, b->host->host_id, wall);
+			c->state_dirty = true;
+			batch_free(b);
+			continue;
+		}
+		p[i].batch = b;
+		for (size_t e = 0; e < b->n_events; e++)
+			event_json_line(lines, b->events[e], b->host, b->seq);
+		gwc_log(&o->log, CLOG_DEBUG, "batch %s seq %" PRIu64 ": %zu events, %d -> %zu bytes",
+		     b->host->host_id, b->seq, b->n_events, natsMsg_GetDataLength(m), inflated);
+	}
+
+	if (lines->failed)
+		rc = -ENOMEM;
+	if (!rc && lines->len)
+		rc = ndjson_writer_write(&c->out, lines->data, lines->len);
+	if (!rc && lines->len)
+		rc = ndjson_writer_sync(&c->out);
+	if (rc) {
+		c->write_failures++;
+		gwc_log(&o->log, CLOG_ERROR,
+		     "writing %zu bytes of NDJSON to %s: %s: the group is not acked and will be "
+		     "redelivered",
+		     lines->len, c->out.live_path, strerror(-rc));
+	}
+
+	for (int i = 0; i < list->Count; i++) {
+		if (p[i].verdict != BATCH_OK) {
+			natsMsg_Term(p[i].msg, NULL);	/* kept in the stream, never redelivered */
+		} else if (rc && p[i].batch) {
+			natsMsg_NakWithDelay(p[i].msg, 1000, NULL);
+		} else {
+			if (p[i].batch) {
+				fleet_view_record(&c->view, p[i].batch, wall);
+				c->state_dirty = true;
+			}
+			natsMsg_Ack(p[i].msg, NULL);
+		}
+		batch_free(p[i].batch);
+		p[i].batch = NULL;
+	}
+	if (rc)
+		sleep(1);	/* let a full disk drain instead of spinning on redeliveries */
+}
+
+static bool stop_requested(struct collector *c)
+{
+	struct signalfd_siginfo si;
+
+	while (read(c->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+			gwc_log(&c->o->log, CLOG_INFO, "signal %u: stopping", si.ssi_signo);
+			return true;
+		}
+	}
+	return false;
+}
+
+static int setup(struct collector *c)
+{
+	struct collector_opts *o = c->o;
+	char err[512];
+	jsOptions jo;
+	sigset_t mask;
+	int rc;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	c->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (c->sig_fd < 0) {
+		gwc_log(&o->log, CLOG_ERROR, "signalfd: %s", strerror(errno));
+		return -1;
+	}
+
+	rc = fleet_view_load(&c->view, o->state_path, NULL);
+	if (rc == -ENOENT) {
+		gwc_log(&o->log, CLOG_INFO, "no state file %s yet: starting an empty fleet view",
+		     o->state_path);
+	} else if (rc < 0) {
+		gwc_log(&o->log, CLOG_ERROR, "state file %s is unreadable (%s): move it away to start "
+		     "afresh", o->state_path, strerror(-rc));
+		return -1;
+	}
+
+	rc = ndjson_writer_open(&c->out, o->out_dir, o->out_name, o->max_file_bytes, o->keep_files);
+	if (rc < 0) {
+		gwc_log(&o->log, CLOG_ERROR, "opening output %s/%s.ndjson: %s", o->out_dir, o->out_name,
+		     strerror(-rc));
+		return -1;
+	}
+
+	if (nats_conn_open(&c->nc, &o->nats, err, sizeof(err)) != NATS_OK) {
+		gwc_log(&o->log, CLOG_ERROR, "nats %s: %s", o->nats.servers, err);
+		return -1;
+	}
+	gwc_log(&o->log, CLOG_INFO, "connected to %s with mutual TLS", o->nats.servers);
+	jsOptions_Init(&jo);
+	jo.Wait = 5000;
+	if (natsConnection_JetStream(&c->js, c->nc, &jo) != NATS_OK) {
+		gwc_log(&o->log, CLOG_ERROR, "JetStream context: %s", nats_GetLastError(NULL));
+		return -1;
+	}
+	if (ensure_stream(c) < 0 || bind_consumer(c) < 0)
+		return -1;
+	return 0;
+}
+
+static void teardown(struct collector *c)
+{
+	/* Destroy, not Unsubscribe: cnats deletes a durable it created on Unsubscribe, and the
+	 * durable must outlive this process (the other collectors, and the next start of this
+	 * one, continue from its position). The collector's account may not delete it anyway. */
+	natsSubscription_Destroy(c->sub);
+	if (c->nc)
+		natsConnection_FlushTimeout(c->nc, 2000);
+	jsCtx_Destroy(c->js);
+	natsConnection_Destroy(c->nc);
+	ndjson_writer_close(&c->out);
+	fleet_view_free(&c->view);
+	if (c->sig_fd >= 0)
+		close(c->sig_fd);
+}
+
+int collector_run(struct collector_opts *o)
+{
+	struct collector c = { .o = o, .sig_fd = -1 };
+	struct strbuf lines;
+	struct pending *p;
+	int rc = 0;
+
+	fleet_view_init(&c.view);
+	c.out.fd = c.out.dir_fd = -1;
+	strbuf_init(&lines, 0);
+	p = calloc(o->fetch_batch, sizeof(*p));
+	if (!p || setup(&c) < 0) {
+		rc = 1;
+		goto out;
+	}
+	c.last_msg_ns = c.last_stats_ns = now_ns(CLOCK_MONOTONIC);
+	c.state_dirty = true;	/* a state file from the first second on, so `report` works */
+	save_state(&c, true);
+
+	while (!stop_requested(&c)) {
+		natsMsgList list = { 0 };
+		jsErrCode jerr = 0;
+		natsStatus s = natsSubscription_Fetch(&list, c.sub, o->fetch_batch, 1000, &jerr);
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+		if (s == NATS_OK && list.Count > 0) {
+			process_group(&c, &list, &lines, p);
+			natsMsgList_Destroy(&list);
+			c.last_msg_ns = now;
+		} else if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0)) {
+			natsMsgList_Destroy(&list);
+			if (o->idle_exit_s && now - c.last_msg_ns > o->idle_exit_s * 1000000000ull) {
+				gwc_log(&o->log, CLOG_INFO, "idle for %d s: exiting", o->idle_exit_s);
+				break;
+			}
+		} else {
+			natsMsgList_Destroy(&list);
+			gwc_log(&o->log, CLOG_WARN, "fetch: %s (%d): %s; retrying", natsStatus_GetText(s),
+			     jerr, nats_GetLastError(NULL));
+			usleep(500000);
+		}
+		save_state(&c, false);
+		if (o->stats_interval_s && now - c.last_stats_ns > o->stats_interval_s * 1000000000ull) {
+			log_stats(&c, "stats");
+			c.last_stats_ns = now;
+		}
+	}
+	c.state_dirty = true;
+	save_state(&c, true);
+	log_stats(&c, "exit");
+out:
+	teardown(&c);
+	strbuf_free(&lines);
+	free(p);
+	return rc;
+}

@@ -1,0 +1,87 @@
+/*
+ * fleet_view.h - what the collector knows about every host in the fleet: when it was last seen,
+ * which batch sequence numbers arrived (as a sorted list of ranges, so holes are gaps = data lost
+ * and a second arrival of a number is a repeat), events per type (devices, findings, ...), the
+ * agent's own reported losses, and batches rejected per reason. Persisted to a text state file
+ * (atomic rename); several state files (one per collector sharing the durable consumer) load into
+ * one view, their ranges unioned, so `report` shows gaps and repeats across the whole deployment.
+ *
+ * Gaps are counted between the lowest and highest seq seen for a host (a collector that starts
+ * after a host has been sending for a while does not count the history it never saw). A host's
+ * range list is bounded (FLEET_MAX_RANGES): past it the oldest hole is taken as final, folded
+ * into gaps_folded, and the ranges merged.
+ */
+#ifndef GWC_FLEET_VIEW_H
+#define GWC_FLEET_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <uthash.h>
+
+#include "batch_decode.h"
+
+#define FLEET_MAX_RANGES 256
+#define FLEET_MAX_TYPES 32
+#define FLEET_TYPE_NAME 32
+
+struct seq_range {
+	uint64_t lo, hi;
+};
+
+struct type_count {
+	char name[FLEET_TYPE_NAME];
+	uint64_t count;
+};
+
+struct fleet_host {
+	char id[GW_HOST_ID_MAX + 1];
+	char *hostname, *machine_id, *boot_id, *agent_version, *kernel_release, *cert_identity;
+	uint64_t first_seen_ns, last_seen_ns;	/* collector wall clock at arrival */
+	uint64_t batches, repeats, events, rejected;
+	uint64_t gaps_folded;
+	uint64_t spool_dropped_batches, spool_dropped_events;	/* the agent's size-cap losses */
+	uint64_t agent_drops;	/* sum of drop counters in the host's latest AgentStats */
+	struct seq_range *ranges;
+	size_t n_ranges, cap_ranges;
+	struct type_count types[FLEET_MAX_TYPES];
+	size_t n_types;
+	UT_hash_handle hh;
+};
+
+struct fleet_view {
+	struct fleet_host *hosts;
+	uint64_t batches, events, repeats, unknown_events;
+	uint64_t rejected[BATCH_VERDICT_COUNT];
+};
+
+void fleet_view_init(struct fleet_view *v);
+void fleet_view_free(struct fleet_view *v);
+
+struct fleet_host *fleet_view_host(struct fleet_view *v, const char *host_id);
+bool fleet_view_seen(const struct fleet_view *v, const char *host_id, uint64_t seq);
+/* A batch that was written out. */
+void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, uint64_t now_ns);
+/* A batch that arrived again (already seen: not written a second time). */
+void fleet_view_repeat(struct fleet_view *v, const char *host_id, uint64_t now_ns);
+/* A rejected message; host_id is the subject's (authenticated) host, NULL if none. */
+void fleet_view_reject(struct fleet_view *v, const char *host_id, enum batch_verdict why,
+		       uint64_t now_ns);
+
+uint64_t fleet_host_gaps(const struct fleet_host *h);
+uint64_t fleet_host_first_seq(const struct fleet_host *h);
+uint64_t fleet_host_last_seq(const struct fleet_host *h);
+/* Events of the types whose name starts with prefix ("device", "finding"). */
+uint64_t fleet_host_type_count(const struct fleet_host *h, const char *prefix);
+
+/* 0 or -errno. save writes path.tmp, fsyncs, renames. load merges into v (a missing file is
+ * -ENOENT, a malformed line -EINVAL with *bad_line set). */
+int fleet_view_save(const struct fleet_view *v, const char *path);
+int fleet_view_load(struct fleet_view *v, const char *path, int *bad_line);
+
+/* Both sort the hosts by id. */
+void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns);
+void fleet_view_report_json(struct fleet_view *v, FILE *out);
+
+#endif

@@ -1,0 +1,159 @@
+/* Unit tests of the collector's fleet view (gaps, repeats, merging state files), its JSON string
+ * escaping and its batch decoder limits. */
+#include <stdlib.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "batch_decode.h"
+#include "fleet_view.h"
+#include "pb_json.h"
+#include "strbuf.h"
+#include "testing.h"
+
+static Ghostwatch__V1__HostIdentity host_a = GHOSTWATCH__V1__HOST_IDENTITY__INIT;
+
+static void record(struct fleet_view *v, uint64_t seq)
+{
+	Ghostwatch__V1__Batch b = GHOSTWATCH__V1__BATCH__INIT;
+
+	host_a.host_id = "host-a";
+	host_a.hostname = "laptop 7";
+	b.host = &host_a;
+	b.seq = seq;
+	fleet_view_record(v, &b, 1000 + seq);
+}
+
+TEST(gaps_and_repeats)
+{
+	struct fleet_view v;
+	struct fleet_host *h;
+
+	fleet_view_init(&v);
+	for (uint64_t s = 1; s <= 10; s++)
+		if (s != 4 && s != 7 && s != 8)
+			record(&v, s);
+	record(&v, 5);
+	h = fleet_view_host(&v, "host-a");
+	REQUIRE(h);
+	CHECK(fleet_host_gaps(h) == 3);
+	CHECK(h->repeats == 1);
+	CHECK(fleet_host_first_seq(h) == 1 && fleet_host_last_seq(h) == 10);
+	CHECK(fleet_view_seen(&v, "host-a", 5));
+	CHECK(!fleet_view_seen(&v, "host-a", 7));
+	CHECK(!fleet_view_seen(&v, "host-b", 1));
+	record(&v, 7);	/* a late arrival fills the hole */
+	CHECK(fleet_host_gaps(h) == 2);
+	CHECK(h->n_ranges == 3);
+	fleet_view_free(&v);
+}
+
+TEST(range_list_is_bounded)
+{
+	struct fleet_view v;
+	struct fleet_host *h;
+
+	fleet_view_init(&v);
+	for (uint64_t s = 1; s <= 4 * FLEET_MAX_RANGES; s += 2)
+		record(&v, s);	/* every other seq lost */
+	h = fleet_view_host(&v, "host-a");
+	REQUIRE(h);
+	CHECK(h->n_ranges <= FLEET_MAX_RANGES);
+	CHECK(fleet_host_gaps(h) == 2 * FLEET_MAX_RANGES - 1);
+	fleet_view_free(&v);
+}
+
+TEST(state_files_merge)
+{
+	struct fleet_view a, b, m;
+	char pa[] = "/tmp/gwc-state-a-XXXXXX", pb[] = "/tmp/gwc-state-b-XXXXXX";
+	struct fleet_host *h;
+
+	close(mkstemp(pa));
+	close(mkstemp(pb));
+	fleet_view_init(&a);
+	fleet_view_init(&b);
+	fleet_view_init(&m);
+	/* two collectors split 1..20 between them, both got 10, nobody got 15 */
+	for (uint64_t s = 1; s <= 20; s++) {
+		if (s == 15)
+			continue;
+		record(s % 2 ? &a : &b, s);
+	}
+	record(&b, 10 + 1);	/* 11 went to a and to b */
+	fleet_view_reject(&a, "host-a", BATCH_BAD_ZLIB, 5);
+	REQUIRE(fleet_view_save(&a, pa) == 0);
+	REQUIRE(fleet_view_save(&b, pb) == 0);
+	REQUIRE(fleet_view_load(&m, pa, NULL) == 0);
+	REQUIRE(fleet_view_load(&m, pb, NULL) == 0);
+	h = fleet_view_host(&m, "host-a");
+	REQUIRE(h);
+	CHECK(fleet_host_gaps(h) == 1);
+	CHECK(h->repeats == 1);
+	CHECK(h->batches == 20);
+	CHECK(h->rejected == 1);
+	CHECK(m.rejected[BATCH_BAD_ZLIB] == 1);
+	CHECK_STR(h->hostname, "laptop 7");
+	unlink(pa);
+	unlink(pb);
+	fleet_view_free(&a);
+	fleet_view_free(&b);
+	fleet_view_free(&m);
+}
+
+TEST(json_strings_stay_one_valid_line)
+{
+	struct strbuf sb;
+	const char in[] = "a\"b\\c\nd\x01\xff\xc3\xa9";
+
+	strbuf_init(&sb, 0);
+	strbuf_json_string(&sb, in, sizeof(in) - 1);
+	CHECK_STR(sb.data, "\"a\\\"b\\\\c\\nd\\u0001\\u00ff\xc3\xa9\"");
+	strbuf_free(&sb);
+}
+
+TEST(decoder_caps_a_zlib_bomb)
+{
+	struct batch_limits lim;
+	size_t n = 8 << 20;
+	uint8_t *zeros = calloc(1, n);
+	uLongf zlen = compressBound(n);
+	uint8_t *z = malloc(zlen);
+	Ghostwatch__V1__Batch *b;
+	char detail[128];
+
+	REQUIRE(zeros && z);
+	REQUIRE(compress2(z, &zlen, zeros, n, 9) == Z_OK);
+	batch_limits_default(&lim);
+	lim.max_inflated = 1 << 20;
+	CHECK(batch_decode(z, zlen, "ghostwatch.v1.telemetry.host-a", NULL, false, &lim, &b, NULL,
+			   detail, sizeof(detail)) == BATCH_INFLATE_CAP);
+	CHECK(b == NULL);
+	CHECK(batch_decode(z, zlen / 2, "ghostwatch.v1.telemetry.host-a", NULL, false, &lim, &b,
+			   NULL, detail, sizeof(detail)) != BATCH_OK);
+	CHECK(batch_decode(z, zlen, "ghostwatch.v1.telemetry.a.b", NULL, false, &lim, &b, NULL,
+			   detail, sizeof(detail)) == BATCH_BAD_SUBJECT);
+	free(zeros);
+	free(z);
+}
+
+TEST(host_ids_are_subject_tokens)
+{
+	CHECK(host_id_valid("host-a_1", 8));
+	CHECK(!host_id_valid("a.b", 3));
+	CHECK(!host_id_valid("a*", 2));
+	CHECK(!host_id_valid("", 0));
+	CHECK(subject_host_id("ghostwatch.v1.telemetry.host-a") != NULL);
+	CHECK(subject_host_id("ghostwatch.v1.telemetry.>") == NULL);
+	CHECK(subject_host_id("other.host-a") == NULL);
+}
+
+int main(void)
+{
+	RUN(gaps_and_repeats);
+	RUN(range_list_is_bounded);
+	RUN(state_files_merge);
+	RUN(json_strings_stay_one_valid_line);
+	RUN(decoder_caps_a_zlib_bomb);
+	RUN(host_ids_are_subject_tokens);
+	return test_summary();
+}

@@ -292,11 +292,52 @@ static bool stop_requested(struct collector *c)
 	return false;
 }
 
+static void sleep_interruptible(struct collector *c, unsigned ms, bool *stop)
+{
+	for (unsigned waited = 0; waited < ms && !*stop; waited += 100) {
+		usleep(100000);
+		*stop = stop_requested(c);
+	}
+}
+
+/* Connects, makes sure the stream exists and binds the durable consumer. nats-server may not be
+ * up yet (or a cluster may still be electing its JetStream leader): retry with backoff until it
+ * works or a signal says stop. */
+static int connect_and_bind(struct collector *c, bool *stop)
+{
+	struct collector_opts *o = c->o;
+	unsigned backoff_ms = 500;
+	char err[512];
+
+	while (!*stop) {
+		jsOptions jo;
+
+		if (nats_conn_open(&c->nc, &o->nats, err, sizeof(err)) != NATS_OK) {
+			gwc_log(&o->log, CLOG_WARN, "nats %s: %s; retrying in %u ms", o->nats.servers,
+				err, backoff_ms);
+			goto retry;
+		}
+		gwc_log(&o->log, CLOG_INFO, "connected to %s with mutual TLS", o->nats.servers);
+		jsOptions_Init(&jo);
+		jo.Wait = 5000;
+		if (natsConnection_JetStream(&c->js, c->nc, &jo) == NATS_OK && ensure_stream(c) == 0 &&
+		    bind_consumer(c) == 0)
+			return 0;
+		gwc_log(&o->log, CLOG_WARN, "JetStream not ready; retrying in %u ms", backoff_ms);
+		jsCtx_Destroy(c->js);
+		c->js = NULL;
+		natsConnection_Destroy(c->nc);
+		c->nc = NULL;
+retry:
+		sleep_interruptible(c, backoff_ms, stop);
+		backoff_ms = backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2;
+	}
+	return -1;
+}
+
 static int setup(struct collector *c)
 {
 	struct collector_opts *o = c->o;
-	char err[512];
-	jsOptions jo;
 	sigset_t mask;
 	int rc;
 
@@ -314,33 +355,19 @@ static int setup(struct collector *c)
 	rc = fleet_view_load(&c->view, o->state_path, NULL);
 	if (rc == -ENOENT) {
 		gwc_log(&o->log, CLOG_INFO, "no state file %s yet: starting an empty fleet view",
-		     o->state_path);
+			o->state_path);
 	} else if (rc < 0) {
-		gwc_log(&o->log, CLOG_ERROR, "state file %s is unreadable (%s): move it away to start "
-		     "afresh", o->state_path, strerror(-rc));
+		gwc_log(&o->log, CLOG_ERROR, "state file %s is unreadable (%s): move it away to "
+			"start afresh", o->state_path, strerror(-rc));
 		return -1;
 	}
 
 	rc = ndjson_writer_open(&c->out, o->out_dir, o->out_name, o->max_file_bytes, o->keep_files);
 	if (rc < 0) {
-		gwc_log(&o->log, CLOG_ERROR, "opening output %s/%s.ndjson: %s", o->out_dir, o->out_name,
-		     strerror(-rc));
+		gwc_log(&o->log, CLOG_ERROR, "opening output %s/%s.ndjson: %s", o->out_dir,
+			o->out_name, strerror(-rc));
 		return -1;
 	}
-
-	if (nats_conn_open(&c->nc, &o->nats, err, sizeof(err)) != NATS_OK) {
-		gwc_log(&o->log, CLOG_ERROR, "nats %s: %s", o->nats.servers, err);
-		return -1;
-	}
-	gwc_log(&o->log, CLOG_INFO, "connected to %s with mutual TLS", o->nats.servers);
-	jsOptions_Init(&jo);
-	jo.Wait = 5000;
-	if (natsConnection_JetStream(&c->js, c->nc, &jo) != NATS_OK) {
-		gwc_log(&o->log, CLOG_ERROR, "JetStream context: %s", nats_GetLastError(NULL));
-		return -1;
-	}
-	if (ensure_stream(c) < 0 || bind_consumer(c) < 0)
-		return -1;
 	return 0;
 }
 
@@ -365,6 +392,7 @@ int collector_run(struct collector_opts *o)
 	struct collector c = { .o = o, .sig_fd = -1 };
 	struct strbuf lines;
 	struct pending *p;
+	bool stop = false;
 	int rc = 0;
 
 	fleet_view_init(&c.view);
@@ -375,11 +403,13 @@ int collector_run(struct collector_opts *o)
 		rc = 1;
 		goto out;
 	}
-	c.last_msg_ns = c.last_stats_ns = now_ns(CLOCK_MONOTONIC);
-	c.state_dirty = true;	/* a state file from the first second on, so `report` works */
+	c.state_dirty = true;	/* a state file from the start on, so `report` works */
 	save_state(&c, true);
+	if (connect_and_bind(&c, &stop) < 0)
+		goto out;	/* stopped by a signal before nats-server was reachable */
+	c.last_msg_ns = c.last_stats_ns = now_ns(CLOCK_MONOTONIC);
 
-	while (!stop_requested(&c)) {
+	while (!stop && !(stop = stop_requested(&c))) {
 		natsMsgList list = { 0 };
 		jsErrCode jerr = 0;
 		natsStatus s = natsSubscription_Fetch(&list, c.sub, o->fetch_batch, 1000, &jerr);

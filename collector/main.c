@@ -46,6 +46,7 @@ static void usage(FILE *f)
 		"  --max-batch-bytes N     reject compressed batches larger than this (default 4M)\n"
 		"  --max-inflated-bytes N  reject batches that inflate past this (default 32M)\n"
 		"  --max-events N          reject batches with more events (default 200000)\n"
+		"  --max-decode-bytes N    reject batches whose decoding needs more memory (default 256M)\n"
 		"  --idle-exit SECONDS     exit after this long without messages (benchmarks)\n"
 		"  --stats-interval S      log counters every S seconds (default 30, 0 = never)\n"
 		"  --log-level LEVEL       debug, info, warn, error (default info)\n"
@@ -84,7 +85,7 @@ enum {
 	OPT_SERVER = 256, OPT_CA, OPT_CERT, OPT_KEY, OPT_STREAM, OPT_REPLICAS, OPT_MAX_AGE,
 	OPT_MAX_STREAM_BYTES, OPT_DUP_WINDOW, OPT_DURABLE, OPT_OUT_DIR, OPT_OUT_NAME,
 	OPT_MAX_FILE_BYTES, OPT_KEEP, OPT_STATE, OPT_FETCH, OPT_ACK_WAIT, OPT_MAX_BATCH,
-	OPT_MAX_INFLATED, OPT_MAX_EVENTS, OPT_IDLE_EXIT, OPT_STATS_INTERVAL, OPT_LOG_LEVEL,
+	OPT_MAX_INFLATED, OPT_MAX_EVENTS, OPT_MAX_DECODE, OPT_IDLE_EXIT, OPT_STATS_INTERVAL, OPT_LOG_LEVEL,
 };
 
 static const struct option run_opts[] = {
@@ -108,6 +109,7 @@ static const struct option run_opts[] = {
 	{ "max-batch-bytes", required_argument, NULL, OPT_MAX_BATCH },
 	{ "max-inflated-bytes", required_argument, NULL, OPT_MAX_INFLATED },
 	{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
+	{ "max-decode-bytes", required_argument, NULL, OPT_MAX_DECODE },
 	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -168,6 +170,7 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 		case OPT_MAX_BATCH:
 		case OPT_MAX_INFLATED:
 		case OPT_MAX_EVENTS:
+		case OPT_MAX_DECODE:
 			if (!size_ok || v == 0 || v > (1ull << 40))
 				return bad_value(name, optarg, "not a positive size");
 			if (c == OPT_MAX_STREAM_BYTES)
@@ -180,6 +183,8 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 				o->limits.max_inflated = v;
 			else if (c == OPT_MAX_EVENTS)
 				o->limits.max_events = v;
+			else if (c == OPT_MAX_DECODE)
+				o->limits.max_decode_memory = v;
 			else
 				return bad_value(name, optarg, "too large");
 			break;
@@ -294,8 +299,10 @@ int main(int argc, char **argv)
 
 		collector_opts_default(&o);
 		rc = parse_run(argc - 1, argv + 1, &o, &state_alloc);
-		if (rc == 0)
+		if (rc == 0) {
 			rc = collector_run(&o);
+			nats_Close();	/* the library's threads and globals: a clean exit under ASan */
+		}
 		else if (rc < 0)
 			rc = 0;
 		free(state_alloc);

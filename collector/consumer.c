@@ -58,6 +58,7 @@ struct collector {
 	int sig_fd;
 	bool state_dirty;
 	uint64_t last_save_ns, last_stats_ns, last_msg_ns;
+	uint64_t first_group_ns, last_group_done_ns;	/* busy time, for throughput figures */
 	uint64_t rejected_logged;
 	uint64_t write_failures;
 };
@@ -170,9 +171,11 @@ static void log_stats(struct collector *c, const char *when)
 {
 	gwc_log(&c->o->log, CLOG_INFO,
 	     "%s: batches=%" PRIu64 " events=%" PRIu64 " repeats=%" PRIu64 " rejected=%" PRIu64
-	     " hosts=%u bytes_written=%" PRIu64 " rotations=%" PRIu64 " write_failures=%" PRIu64,
+	     " hosts=%u bytes_written=%" PRIu64 " rotations=%" PRIu64 " write_failures=%" PRIu64
+	     " busy_s=%.3f",
 	     when, c->view.batches, c->view.events, c->view.repeats, rejected_total(&c->view),
-	     HASH_COUNT(c->view.hosts), c->out.bytes_written, c->out.rotations, c->write_failures);
+	     HASH_COUNT(c->view.hosts), c->out.bytes_written, c->out.rotations, c->write_failures,
+	     (c->last_group_done_ns - c->first_group_ns) / 1e9);
 }
 
 /* One message of a fetched group and what to do with it once the group's output is on disk. */
@@ -416,9 +419,12 @@ int collector_run(struct collector_opts *o)
 		uint64_t now = now_ns(CLOCK_MONOTONIC);
 
 		if (s == NATS_OK && list.Count > 0) {
+			if (!c.first_group_ns)
+				c.first_group_ns = now;
 			process_group(&c, &list, &lines, p);
 			natsMsgList_Destroy(&list);
 			c.last_msg_ns = now;
+			c.last_group_done_ns = now_ns(CLOCK_MONOTONIC);
 		} else if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0)) {
 			natsMsgList_Destroy(&list);
 			if (o->idle_exit_s && now - c.last_msg_ns > o->idle_exit_s * 1000000000ull) {

@@ -65,20 +65,20 @@ static void value(struct strbuf *sb, const ProtobufCFieldDescriptor *f, const vo
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
-		strbuf_printf(sb, "%" PRId32, *(const int32_t *)p);
+		strbuf_i64(sb, *(const int32_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		strbuf_printf(sb, "%" PRIu32, *(const uint32_t *)p);
+		strbuf_u64(sb, *(const uint32_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		strbuf_printf(sb, "%" PRId64, *(const int64_t *)p);
+		strbuf_i64(sb, *(const int64_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		strbuf_printf(sb, "%" PRIu64, *(const uint64_t *)p);
+		strbuf_u64(sb, *(const uint64_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_FLOAT:
 		json_double(sb, *(const float *)p);
@@ -199,7 +199,8 @@ void event_json_line(struct strbuf *sb, const Ghostwatch__V1__Event *ev,
 	strbuf_json_string(sb, host->host_id, strlen(host->host_id));
 	strbuf_puts(sb, ",\"hostname\":");
 	strbuf_json_string(sb, host->hostname, strlen(host->hostname));
-	strbuf_printf(sb, ",\"batch_seq\":%" PRIu64, batch_seq);
+	strbuf_puts(sb, ",\"batch_seq\":");
+	strbuf_u64(sb, batch_seq);
 	fields(sb, &ev->base, &first);
 	strbuf_puts(sb, "}\n");
 }

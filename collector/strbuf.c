@@ -125,6 +125,33 @@ static size_t utf8_seq_len(const unsigned char *s, size_t left)
 	return n;
 }
 
+void strbuf_u64(struct strbuf *sb, uint64_t v)
+{
+	char buf[20];
+	size_t n = sizeof(buf);
+
+	do {
+		buf[--n] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	strbuf_append(sb, buf + n, sizeof(buf) - n);
+}
+
+void strbuf_i64(struct strbuf *sb, int64_t v)
+{
+	if (v < 0) {
+		strbuf_putc(sb, '-');
+		strbuf_u64(sb, -(uint64_t)v);
+	} else {
+		strbuf_u64(sb, v);
+	}
+}
+
+static bool json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 void strbuf_json_string(struct strbuf *sb, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -133,7 +160,17 @@ void strbuf_json_string(struct strbuf *sb, const char *str, size_t len)
 	strbuf_putc(sb, '"');
 	for (size_t i = 0; i < len;) {
 		unsigned char c = s[i];
-		size_t n = utf8_seq_len(s + i, len - i);
+		size_t n, run = 0;
+
+		/* the common case, plain printable ASCII, goes in one append per run */
+		while (i + run < len && json_plain(s[i + run]))
+			run++;
+		if (run) {
+			strbuf_append(sb, s + i, run);
+			i += run;
+			continue;
+		}
+		n = utf8_seq_len(s + i, len - i);
 
 		if (n > 1) {
 			strbuf_append(sb, s + i, n);

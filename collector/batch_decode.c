@@ -178,12 +178,13 @@ static void budget_free(void *data, void *ptr)
 	free(h);
 }
 
-enum batch_verdict batch_decode(const void *data, size_t len, const char *subject,
+enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t len,
+				const char *subject,
 				const char *msg_id, bool check_msg_id,
 				const struct batch_limits *lim, Ghostwatch__V1__Batch **out,
 				size_t *inflated_len, char *detail, size_t detail_len)
 {
-	struct strbuf raw;
+	struct strbuf own, *raw = scratch ? scratch : &own;
 	struct budget_alloc budget = { 0, lim->max_decode_memory, false };
 	ProtobufCAllocator alloc = { budget_malloc, budget_free, &budget };
 	Ghostwatch__V1__Batch *b;
@@ -201,17 +202,23 @@ enum batch_verdict batch_decode(const void *data, size_t len, const char *subjec
 		return reject(BATCH_TOO_LARGE, detail, detail_len, "%zu bytes compressed (cap %zu)",
 			      len, lim->max_compressed);
 
-	strbuf_init(&raw, lim->max_inflated);
-	v = inflate_capped(data, len, &raw, detail, detail_len);
+	if (scratch)
+		strbuf_reset(scratch);
+	else
+		strbuf_init(&own, 0);
+	raw->max = lim->max_inflated;
+	v = inflate_capped(data, len, raw, detail, detail_len);
 	if (v != BATCH_OK) {
-		strbuf_free(&raw);
+		if (!scratch)
+			strbuf_free(&own);
 		return v;
 	}
-	b = ghostwatch__v1__batch__unpack(&alloc, raw.len, (const uint8_t *)raw.data);
-	size_t raw_len = raw.len;
+	b = ghostwatch__v1__batch__unpack(&alloc, raw->len, (const uint8_t *)raw->data);
+	size_t raw_len = raw->len;
 	if (inflated_len)
 		*inflated_len = raw_len;
-	strbuf_free(&raw);
+	if (!scratch)
+		strbuf_free(&own);
 	if (!b) {
 		if (budget.refused)
 			return reject(BATCH_DECODE_MEMORY, detail, detail_len,

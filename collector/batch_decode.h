@@ -58,13 +58,18 @@ bool host_id_valid(const char *id, size_t len);
  * GW_SUBJECT_PREFIX followed by a valid host id. */
 const char *subject_host_id(const char *subject);
 
+struct strbuf;
+
 /*
  * Decodes data (len bytes, zlib-compressed protobuf Batch) that arrived on `subject` with the
  * Nats-Msg-Id header `msg_id` (NULL when absent; pass check_msg_id=false to skip that check).
- * On BATCH_OK *out is the batch (free with batch_free()) and *inflated_len its protobuf size.
- * Otherwise *out is NULL and detail (if not NULL) holds a one-line explanation.
+ * scratch (may be NULL) is a buffer reused across calls for the inflated bytes: it saves a large
+ * malloc/free per message. On BATCH_OK *out is the batch (free with batch_free()) and
+ * *inflated_len its protobuf size. Otherwise *out is NULL and detail (if not NULL) holds a
+ * one-line explanation.
  */
-enum batch_verdict batch_decode(const void *data, size_t len, const char *subject,
+enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t len,
+				const char *subject,
 				const char *msg_id, bool check_msg_id,
 				const struct batch_limits *lim, Ghostwatch__V1__Batch **out,
 				size_t *inflated_len, char *detail, size_t detail_len);

@@ -60,6 +60,7 @@ struct collector {
 	uint64_t last_save_ns, last_stats_ns, last_msg_ns;
 	uint64_t first_group_ns, last_group_done_ns;	/* busy time, for throughput figures */
 	uint64_t rejected_logged;
+	struct strbuf inflated;	/* scratch for batch_decode, reused */
 	uint64_t write_failures;
 };
 
@@ -215,9 +216,9 @@ static void process_group(struct collector *c, natsMsgList *list, struct strbuf 
 		p[i].msg = m;
 		if (natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id) != NATS_OK)
 			msg_id = NULL;
-		p[i].verdict = batch_decode(natsMsg_GetData(m), natsMsg_GetDataLength(m), subject,
-					    msg_id, true, &o->limits, &b, &inflated, detail,
-					    sizeof(detail));
+		p[i].verdict = batch_decode(&c->inflated, natsMsg_GetData(m),
+					    natsMsg_GetDataLength(m), subject, msg_id, true,
+					    &o->limits, &b, &inflated, detail, sizeof(detail));
 		if (p[i].verdict != BATCH_OK) {
 			const char *host = subject_host_id(subject);
 			fleet_view_reject(&c->view, host, p[i].verdict, wall);
@@ -312,6 +313,7 @@ static int connect_and_bind(struct collector *c, bool *stop)
 	unsigned backoff_ms = 500;
 	char err[512];
 
+	o->nats.log = &o->log;
 	while (!*stop) {
 		jsOptions jo;
 
@@ -386,6 +388,7 @@ static void teardown(struct collector *c)
 	natsConnection_Destroy(c->nc);
 	ndjson_writer_close(&c->out);
 	fleet_view_free(&c->view);
+	strbuf_free(&c->inflated);
 	if (c->sig_fd >= 0)
 		close(c->sig_fd);
 }
@@ -399,6 +402,7 @@ int collector_run(struct collector_opts *o)
 	int rc = 0;
 
 	fleet_view_init(&c.view);
+	strbuf_init(&c.inflated, 0);
 	c.out.fd = c.out.dir_fd = -1;
 	strbuf_init(&lines, 0);
 	p = calloc(o->fetch_batch, sizeof(*p));

@@ -6,6 +6,21 @@
 
 #define MAX_SERVERS 16
 
+/* These run on the library's threads; the logger is read-only after start. */
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	gwc_log(closure, CLOG_WARN, "disconnected from nats-server: reconnecting");
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+	char url[256] = "";
+
+	natsConnection_GetConnectedUrl(nc, url, sizeof(url));
+	gwc_log(closure, CLOG_INFO, "reconnected to %s", url);
+}
+
 static natsStatus fail(natsStatus s, const char *what, char *err, size_t err_len)
 {
 	natsStatus last;
@@ -70,6 +85,10 @@ natsStatus nats_conn_open(natsConnection **nc, const struct nats_conn_opts *o, c
 		s = natsOptions_SetReconnectJitter(opts, 250, 500);
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectBufSize(opts, 64 << 20);
+	if (s == NATS_OK && o->log)
+		s = natsOptions_SetDisconnectedCB(opts, on_disconnected, (void *)o->log);
+	if (s == NATS_OK && o->log)
+		s = natsOptions_SetReconnectedCB(opts, on_reconnected, (void *)o->log);
 	if (s != NATS_OK) {
 		fail(s, "setting connection options", err, err_len);
 		goto out;

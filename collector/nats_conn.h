@@ -11,6 +11,8 @@
 
 #include <nats/nats.h>
 
+#include "clog.h"
+
 struct nats_conn_opts {
 	const char *servers;	/* comma-separated URLs, tls://host:port */
 	const char *ca_file;
@@ -20,6 +22,7 @@ struct nats_conn_opts {
 	const char *name;	/* connection name shown by nats-server */
 	int connect_timeout_ms;
 	bool retry_forever;	/* reconnect forever once connected */
+	const struct clog *log;	/* if set, disconnects and reconnects are logged */
 };
 
 /* On failure returns the status and writes why (with nats' own error text) into err. */

@@ -24,7 +24,8 @@ void pb_json_message(struct strbuf *sb, const ProtobufCMessage *msg);
 const char *event_type_name(const Ghostwatch__V1__Event *ev);
 
 /* One NDJSON line (with '\n') for an event of a batch:
- *   {"type":"exec","host_id":...,"hostname":...,"batch_seq":N,"event_id":...,"time_ns":...,"exec":{...}}
+ *   {"type":"exec","host_id":..,"hostname":..,"batch_seq":N,"event_id":..,"time_ns":..,
+ *    "exec":{...}}
  * host_id and batch_seq tag every line so a SIEM can attribute and de-duplicate it. */
 void event_json_line(struct strbuf *sb, const Ghostwatch__V1__Event *ev,
 		     const Ghostwatch__V1__HostIdentity *host, uint64_t batch_seq);

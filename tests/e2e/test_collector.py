@@ -138,6 +138,46 @@ def test_an_agent_cannot_publish_as_another_host(tmp_path, pki, nats, started):
     assert {l["host_id"] for l in col.lines()} == {"host-a"}
 
 
+def test_an_agent_certificate_cannot_read_the_fleets_telemetry(tmp_path, pki, nats, started):
+    gen_col = start_collector(started, tmp_path / "col", pki, nats.url)  # creates the stream
+    gen(pki, nats.url, "host-a", 1, 2, 5)
+    wait_for(lambda: gen_col.report()["batches"] == 2, 20, "2 batches")
+    spy = Collector(tmp_path / "spy", pki, nats.url, durable="spy")
+    spy.args[spy.args.index("--cert") + 1] = str(pki / "agent-host-b.pem")
+    spy.args[spy.args.index("--key") + 1] = str(pki / "agent-host-b.key")
+    spy.logf = open(spy.log, "ab")
+    spy.proc = subprocess.Popen(spy.args, stdout=spy.logf, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: 'Violation - User "CN=host-b", Subject "$JS.API' in nats.log_text()
+                 or "_GW_INBOX.collector" in nats.log_text(), 20,
+                 "nats-server to refuse host-b the JetStream API")
+        time.sleep(1)
+        assert "bound to durable" not in spy.log_text()
+        assert ndjson_lines(spy.out) == []
+    finally:
+        spy.stop()
+
+
+def test_rotated_files_are_capped_and_lines_never_split(tmp_path, pki, nats, started):
+    col = start_collector(started, tmp_path / "col", pki, nats.url, "--max-file-bytes", "8K",
+                          "--keep", "2", "--fetch", "1")
+    gen(pki, nats.url, "host-a", 1, 30, 10)
+    wait_for(lambda: col.report()["batches"] == 30, 20, "30 batches")
+    files = sorted(col.out.glob("*.ndjson"))
+    assert len(files) == 3, files  # the live file and the 2 newest rotated ones
+    lines = ndjson_lines(col.out)  # every file ends on a whole line
+    assert 0 < len(lines) < 300
+    # rotation happens between batches: each file holds whole batches
+    for f in files:
+        seqs = collections.Counter(l["batch_seq"] for l in ndjson_lines_of(f))
+        assert set(seqs.values()) == {10}, (f, seqs)
+
+
+def ndjson_lines_of(path):
+    import json
+    return [json.loads(l) for l in path.read_bytes().splitlines()]
+
+
 def pb_varint(n):
     out = bytearray()
     while True:
@@ -297,7 +337,9 @@ def test_cluster_losing_a_node_mid_stream_loses_nothing(tmp_path, pki, started):
     nodes = cluster(tmp_path, pki)
     try:
         urls = ",".join(n.url for n in nodes)
-        col = start_collector(started, tmp_path / "col", pki, urls, "--replicas", "3")
+        # The collector is given only node 1, the one that dies: it must fail over to the
+        # servers the cluster advertised to it (the agents' publisher knows all three).
+        col = start_collector(started, tmp_path / "col", pki, nodes[0].url, "--replicas", "3")
         total, chunk, killed = 600, 50, False
         for seq in range(1, total + 1, chunk):
             if seq > total // 3 and not killed:
@@ -317,6 +359,8 @@ def test_cluster_losing_a_node_mid_stream_loses_nothing(tmp_path, pki, started):
         keys = event_keys(col.lines())
         assert len(keys) == total * 5 and len(set(keys)) == len(keys)
         assert "JetStream" in nodes[1].log_text()
+        log = col.log_text()
+        assert "3 replicas" in log
     finally:
         for n in nodes:
             n.stop()

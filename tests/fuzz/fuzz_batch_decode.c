@@ -46,14 +46,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Decode once without the Msg-Id check to learn host:seq, then with it, as the collector
 	 * does, so both the accept path and the Msg-Id rejection are reachable. */
-	v = batch_decode(msg, len, "ghostwatch.v1.telemetry.host-a", NULL, false, &lim, &b, NULL,
-			 detail, sizeof(detail));
+	v = batch_decode(NULL, msg, len, "ghostwatch.v1.telemetry.host-a", NULL, false, &lim, &b,
+			 NULL, detail, sizeof(detail));
 	if (v == BATCH_OK) {
 		snprintf(msg_id, sizeof(msg_id), "%s:%llu", b->host->host_id,
 			 (unsigned long long)b->seq);
 		batch_free(b);
-		v = batch_decode(msg, len, "ghostwatch.v1.telemetry.host-a", msg_id, true, &lim, &b,
-				 NULL, detail, sizeof(detail));
+		v = batch_decode(NULL, msg, len, "ghostwatch.v1.telemetry.host-a", msg_id, true,
+				 &lim, &b, NULL, detail, sizeof(detail));
 	}
 	if (v == BATCH_OK) {
 		struct strbuf sb;

@@ -125,13 +125,20 @@ TEST(decoder_caps_a_zlib_bomb)
 	REQUIRE(compress2(z, &zlen, zeros, n, 9) == Z_OK);
 	batch_limits_default(&lim);
 	lim.max_inflated = 1 << 20;
-	CHECK(batch_decode(z, zlen, "ghostwatch.v1.telemetry.host-a", NULL, false, &lim, &b, NULL,
-			   detail, sizeof(detail)) == BATCH_INFLATE_CAP);
+	CHECK(batch_decode(NULL, z, zlen, "ghostwatch.v1.telemetry.host-a", NULL, false, &lim, &b,
+			   NULL, detail, sizeof(detail)) == BATCH_INFLATE_CAP);
 	CHECK(b == NULL);
-	CHECK(batch_decode(z, zlen / 2, "ghostwatch.v1.telemetry.host-a", NULL, false, &lim, &b,
-			   NULL, detail, sizeof(detail)) != BATCH_OK);
-	CHECK(batch_decode(z, zlen, "ghostwatch.v1.telemetry.a.b", NULL, false, &lim, &b, NULL,
-			   detail, sizeof(detail)) == BATCH_BAD_SUBJECT);
+	CHECK(batch_decode(NULL, z, zlen / 2, "ghostwatch.v1.telemetry.host-a", NULL, false, &lim,
+			   &b, NULL, detail, sizeof(detail)) != BATCH_OK);
+	CHECK(batch_decode(NULL, z, zlen, "ghostwatch.v1.telemetry.a.b", NULL, false, &lim, &b,
+			   NULL, detail, sizeof(detail)) == BATCH_BAD_SUBJECT);
+	/* with a reused scratch buffer: the cap still holds, and a good batch after a bad one */
+	struct strbuf scratch;
+	strbuf_init(&scratch, 0);
+	CHECK(batch_decode(&scratch, z, zlen, "ghostwatch.v1.telemetry.host-a", NULL, false, &lim,
+			   &b, NULL, detail, sizeof(detail)) == BATCH_INFLATE_CAP);
+	CHECK(scratch.len <= lim.max_inflated);
+	strbuf_free(&scratch);
 	free(zeros);
 	free(z);
 }

@@ -1,0 +1,406 @@
+#include "agent.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gw_events.h"
+#include "process_events.h"
+#include "procfs.h"
+
+#define ARENA_BYTES (256 << 10)
+
+static const char *const record_names[GW_RECORD_TYPE_MAX] = {
+	[GW_EV_EXEC] = "exec",
+	[GW_EV_EXIT] = "exit",
+	[GW_EV_FORK] = "fork",
+};
+
+static const char *const drop_names[GW_DROP_CATEGORY_MAX] = {
+	[GW_DROP_EXEC] = "exec",
+	[GW_DROP_EXIT] = "exit",
+	[GW_DROP_FORK] = "fork",
+};
+
+uint64_t gw_now_boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t gw_now_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void gw_options_defaults(struct gw_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->hooks.ringbuf_bytes = 8u << 20;
+	o->hooks.wakeup_bytes = 256u << 10;
+	o->hooks.trace_forks = true;
+	o->hooks.process_flavour = GW_HOOK_AUTO;
+	o->tick_ms = 100;
+	o->stats_interval_s = 60;
+	o->proc_table_max = 65536;
+	o->proc_grace_s = 30;
+	o->ancestors_max = 8;
+	o->proc_root = "/proc";
+}
+
+int agent_init(struct gw_agent *a, const struct gw_options *opt)
+{
+	int err;
+
+	memset(a, 0, sizeof(*a));
+	a->opt = *opt;
+	a->epoll_fd = a->timer_fd = a->signal_fd = -1;
+	a->hooks.events_fd = a->hooks.drops_fd = -1;
+	a->next_event_id = 1;
+	a->started_ns = gw_now_boottime_ns();
+	a->realtime_offset_ns = (int64_t)(gw_now_realtime_ns() - a->started_ns);
+	err = gw_boot_init(&a->boot, NULL);
+	if (err)
+		return err;
+	proc_table_init(&a->procs, opt->proc_table_max, (uint64_t)opt->proc_grace_s * 1000000000ULL);
+	if (gw_arena_init(&a->arena, ARENA_BYTES))
+		return -ENOMEM;
+	return 0;
+}
+
+int agent_add_sink(struct gw_agent *a, struct gw_sink sink)
+{
+	if (a->n_sinks == GW_MAX_SINKS)
+		return -ENOSPC;
+	a->sinks[a->n_sinks++] = sink;
+	return 0;
+}
+
+void agent_emit(struct gw_agent *a, gw_event_t *ev)
+{
+	ev->event_id = a->next_event_id++;
+	ev->time_ns = a->record_time_ns ? a->record_time_ns : gw_now_realtime_ns();
+	for (int i = 0; i < a->n_sinks; i++)
+		a->sinks[i].emit(a, ev, a->sinks[i].ctx);
+	a->counters.emitted++;
+}
+
+int agent_dispatch_record(struct gw_agent *a, const void *data, size_t size)
+{
+	const struct gw_event_hdr *hdr = data;
+	int ret;
+
+	if (size < sizeof(*hdr) || hdr->size > size || hdr->type >= GW_RECORD_TYPE_MAX) {
+		a->counters.bad_records++;
+		return 0;
+	}
+	gw_arena_reset(&a->arena);
+	a->record_time_ns = hdr->ktime_ns + (uint64_t)a->realtime_offset_ns;
+	switch (hdr->type) {
+	case GW_EV_EXEC:
+		ret = process_handle_exec(a, data, hdr->size);
+		break;
+	case GW_EV_EXIT:
+		ret = process_handle_exit(a, data, hdr->size);
+		break;
+	case GW_EV_FORK:
+		ret = process_handle_fork(a, data, hdr->size);
+		break;
+	default:
+		ret = -1;
+	}
+	a->record_time_ns = 0;
+	if (ret)
+		a->counters.bad_records++;
+	else
+		a->counters.records[hdr->type]++;
+	return 0;
+}
+
+static int on_ring_record(void *ctx, void *data, size_t size)
+{
+	return agent_dispatch_record(ctx, data, size);
+}
+
+static void flush_sinks(struct gw_agent *a)
+{
+	for (int i = 0; i < a->n_sinks; i++)
+		if (a->sinks[i].flush)
+			a->sinks[i].flush(a, a->sinks[i].ctx);
+}
+
+/* Counters as a repeated Counter field, in the arena. */
+static Ghostwatch__V1__Counter **counters_proto(struct gw_agent *a, const char *const names[],
+						const uint64_t *values, size_t n, size_t *n_out,
+						bool keep_zero)
+{
+	Ghostwatch__V1__Counter **list = gw_arena_alloc(&a->arena, n * sizeof(*list));
+	size_t k = 0;
+
+	*n_out = 0;
+	if (!list)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		Ghostwatch__V1__Counter *c;
+
+		if (!names[i] || (!values[i] && !keep_zero))
+			continue;
+		c = gw_arena_alloc(&a->arena, sizeof(*c));
+		if (!c)
+			break;
+		ghostwatch__v1__counter__init(c);
+		c->name = (char *)names[i];
+		c->value = values[i];
+		list[k++] = c;
+	}
+	*n_out = k;
+	return list;
+}
+
+/* Drops per category: kernel ring-buffer failures plus what userspace refused. */
+static void collect_drops(struct gw_agent *a, uint64_t drops[GW_DROP_CATEGORY_MAX + 2],
+			  const char *names[GW_DROP_CATEGORY_MAX + 2])
+{
+	hooks_read_drops(&a->hooks, drops);
+	for (int i = 0; i < GW_DROP_CATEGORY_MAX; i++)
+		names[i] = drop_names[i];
+	names[GW_DROP_CATEGORY_MAX] = "bad_record";
+	drops[GW_DROP_CATEGORY_MAX] = a->counters.bad_records;
+	names[GW_DROP_CATEGORY_MAX + 1] = "arena_full";
+	drops[GW_DROP_CATEGORY_MAX + 1] = a->arena.failed;
+}
+
+gw_event_t *agent_build_stats(struct gw_agent *a)
+{
+	uint64_t drops[GW_DROP_CATEGORY_MAX + 2];
+	const char *dnames[GW_DROP_CATEGORY_MAX + 2];
+	static const char *const evict_names[] = { "proc_exited", "proc_live" };
+	uint64_t evictions[2] = { a->procs.evicted_exited, a->procs.evicted_live };
+	gw_event_t *ev = gw_arena_alloc(&a->arena, sizeof(*ev));
+	Ghostwatch__V1__AgentStats *st = gw_arena_alloc(&a->arena, sizeof(*st));
+
+	if (!ev || !st)
+		return NULL;
+	ghostwatch__v1__event__init(ev);
+	ghostwatch__v1__agent_stats__init(st);
+	collect_drops(a, drops, dnames);
+	st->events = counters_proto(a, record_names, a->counters.records, GW_RECORD_TYPE_MAX,
+				    &st->n_events, false);
+	st->drops = counters_proto(a, dnames, drops, GW_DROP_CATEGORY_MAX + 2, &st->n_drops, true);
+	st->evictions = counters_proto(a, evict_names, evictions, 2, &st->n_evictions, true);
+	st->hooks = gw_arena_alloc(&a->arena, (size_t)a->hooks.n_status * sizeof(*st->hooks));
+	for (int i = 0; st->hooks && i < a->hooks.n_status; i++) {
+		Ghostwatch__V1__HookStatus *h = gw_arena_alloc(&a->arena, sizeof(*h));
+
+		if (!h)
+			break;
+		ghostwatch__v1__hook_status__init(h);
+		h->signal = a->hooks.status[i].signal;
+		h->hook = a->hooks.status[i].hook;
+		h->error = a->hooks.status[i].error;
+		st->hooks[st->n_hooks++] = h;
+	}
+	st->process_table_size = a->procs.count;
+	st->uptime_ns = gw_now_boottime_ns() - a->started_ns;
+	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_STATS;
+	ev->stats = st;
+	return ev;
+}
+
+static void emit_stats(struct gw_agent *a)
+{
+	gw_event_t *ev;
+
+	gw_arena_reset(&a->arena);
+	ev = agent_build_stats(a);
+	if (ev)
+		agent_emit(a, ev);
+}
+
+void agent_print_summary(struct gw_agent *a, FILE *out)
+{
+	uint64_t drops[GW_DROP_CATEGORY_MAX + 2], total = 0;
+	const char *names[GW_DROP_CATEGORY_MAX + 2];
+
+	collect_drops(a, drops, names);
+	fprintf(out, "summary: events");
+	for (int i = 0; i < GW_RECORD_TYPE_MAX; i++)
+		if (record_names[i])
+			fprintf(out, " %s=%llu", record_names[i],
+				(unsigned long long)a->counters.records[i]);
+	fprintf(out, "; drops");
+	for (int i = 0; i < GW_DROP_CATEGORY_MAX + 2; i++) {
+		if (!names[i])
+			continue;
+		total += drops[i];
+		fprintf(out, " %s=%llu", names[i], (unsigned long long)drops[i]);
+	}
+	fprintf(out, " (total %llu); evicted proc_exited=%llu proc_live=%llu\n",
+		(unsigned long long)total, (unsigned long long)a->procs.evicted_exited,
+		(unsigned long long)a->procs.evicted_live);
+	fflush(out);
+}
+
+void agent_tick(struct gw_agent *a, uint64_t now_ns)
+{
+	if (now_ns - a->last_evict_ns >= 1000000000ULL) {
+		proc_table_evict_expired(&a->procs, now_ns);
+		a->last_evict_ns = now_ns;
+	}
+	if (a->opt.stats_interval_s &&
+	    now_ns - a->last_stats_ns >= (uint64_t)a->opt.stats_interval_s * 1000000000ULL) {
+		emit_stats(a);
+		a->last_stats_ns = now_ns;
+	}
+	if (a->opt.duration_s && now_ns - a->started_ns >= (uint64_t)a->opt.duration_s * 1000000000ULL)
+		a->stopping = true;
+}
+
+int agent_start(struct gw_agent *a)
+{
+	char err[256];
+	int ret;
+
+	ret = procfs_seed(&a->procs, &a->boot, a->opt.proc_root);
+	if (ret < 0)
+		fprintf(stderr, "ghostwatch: reading %s: %s (continuing without a seed)\n",
+			a->opt.proc_root, strerror(-ret));
+	ret = hooks_load_process(&a->hooks, &a->opt.hooks, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "ghostwatch: %s\n", err);
+		return ret;
+	}
+	ret = hooks_open_ring(&a->hooks, on_ring_record, a);
+	if (ret) {
+		fprintf(stderr, "ghostwatch: ring buffer: %s\n", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+/* No-op: the handler only exists so that a signal inherited as ignored (a daemon started with
+ * `&` from a script ignores SIGINT) is delivered again; signalfd reads it. */
+static void note_signal(int sig)
+{
+	(void)sig;
+}
+
+static int setup_loop(struct gw_agent *a)
+{
+	struct sigaction sa = { .sa_handler = note_signal };
+	struct itimerspec its = { 0 };
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	a->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (a->signal_fd < 0 || a->timer_fd < 0 || a->epoll_fd < 0)
+		return -errno;
+	its.it_interval.tv_sec = a->opt.tick_ms / 1000;
+	its.it_interval.tv_nsec = (long)(a->opt.tick_ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(a->timer_fd, 0, &its, NULL))
+		return -errno;
+	ev.data.fd = a->signal_fd;
+	if (epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, a->signal_fd, &ev))
+		return -errno;
+	ev.data.fd = a->timer_fd;
+	if (epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, a->timer_fd, &ev))
+		return -errno;
+	ev.data.fd = ring_buffer__epoll_fd(a->hooks.ring);
+	if (epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		return -errno;
+	return 0;
+}
+
+static void drain_ring(struct gw_agent *a)
+{
+	ring_buffer__consume(a->hooks.ring);
+	flush_sinks(a);
+}
+
+static void handle_signals(struct gw_agent *a)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+			a->stopping = true;
+	}
+}
+
+int agent_run(struct gw_agent *a)
+{
+	int ret = setup_loop(a);
+
+	if (ret) {
+		fprintf(stderr, "ghostwatch: event loop: %s\n", strerror(-ret));
+		return ret;
+	}
+	emit_stats(a);
+	flush_sinks(a);
+	a->last_stats_ns = gw_now_boottime_ns();
+	while (!a->stopping) {
+		struct epoll_event evs[4];
+		int n = epoll_wait(a->epoll_fd, evs, 4, -1);
+
+		if (n < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == a->signal_fd) {
+				handle_signals(a);
+			} else if (evs[i].data.fd == a->timer_fd) {
+				uint64_t expirations;
+
+				if (read(a->timer_fd, &expirations, sizeof(expirations)) < 0 &&
+				    errno != EAGAIN)
+					ret = -errno;
+				drain_ring(a);
+				agent_tick(a, gw_now_boottime_ns());
+			} else {
+				drain_ring(a);
+			}
+		}
+	}
+	drain_ring(a);
+	emit_stats(a);
+	flush_sinks(a);
+	return ret;
+}
+
+void agent_destroy(struct gw_agent *a)
+{
+	hooks_close(&a->hooks);
+	proc_table_free(&a->procs);
+	gw_arena_free(&a->arena);
+	if (a->epoll_fd >= 0)
+		close(a->epoll_fd);
+	if (a->timer_fd >= 0)
+		close(a->timer_fd);
+	if (a->signal_fd >= 0)
+		close(a->signal_fd);
+}

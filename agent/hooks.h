@@ -1,0 +1,85 @@
+/*
+ * hooks.h - loading ghostwatch's BPF programs and choosing, per signal, the best hook the running
+ * kernel accepts.
+ *
+ * Kernels differ (this build host refuses fentry and has no kprobes; distro kernels have both), so
+ * every signal has an ordered chain of attachment flavours, tried at run time, never chosen by
+ * kernel version. What is live for each signal, and why a better flavour was refused, is recorded
+ * as a status list that the agent prints at start and reports in its stats.
+ *
+ * The process object owns the shared ring buffer and drop counters; other domains' objects reuse
+ * them through hooks_share_maps() so the agent drains one ring.
+ */
+#ifndef GW_HOOKS_H
+#define GW_HOOKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <bpf/libbpf.h>
+
+#include "gw_events.h"
+
+enum gw_hook_flavour {
+	GW_HOOK_AUTO = 0,
+	GW_HOOK_TP_BTF,
+	GW_HOOK_RAW_TP,
+	GW_HOOK_TP,
+};
+
+struct gw_hook_options {
+	uint32_t ringbuf_bytes;		/* power of two, multiple of the page size */
+	uint64_t wakeup_bytes;		/* wake the reader once this much is pending */
+	bool trace_forks;
+	enum gw_hook_flavour process_flavour; /* AUTO: tp_btf, then raw_tp, then tp */
+};
+
+#define GW_HOOK_STATUS_MAX 16
+
+struct gw_hook_status {
+	char signal[24];
+	char hook[64];
+	char error[160];
+};
+
+struct gw_process;
+
+#define GW_HOOK_LINKS_MAX 32
+
+struct gw_hooks {
+	struct gw_process *process;
+	struct ring_buffer *ring;
+	struct bpf_link *links[GW_HOOK_LINKS_MAX];
+	int n_links;
+	int events_fd;
+	int drops_fd;
+	struct gw_hook_status status[GW_HOOK_STATUS_MAX];
+	int n_status;
+};
+
+/* Loads and attaches the process programs; 0, or -errno with a message in err. */
+int hooks_load_process(struct gw_hooks *h, const struct gw_hook_options *opt, char *err,
+		       size_t err_size);
+
+/* Attaches `prog`, keeping the link so hooks_close() detaches it; 0 or -errno. */
+int hooks_attach(struct gw_hooks *h, struct bpf_program *prog);
+
+/* Mounts tracefs when it is missing: classic tracepoints are resolved through it. Returns 0 when
+ * it is (now) available; `mounted` says whether this call mounted it. */
+int hooks_ensure_tracefs(bool *mounted);
+
+/* Before loading another domain's object: make it use the shared ring buffer and drop counters. */
+int hooks_share_maps(const struct gw_hooks *h, struct bpf_map *events, struct bpf_map *drops);
+
+int hooks_open_ring(struct gw_hooks *h, ring_buffer_sample_fn on_record, void *ctx);
+
+/* Sums the per-CPU drop counters. */
+int hooks_read_drops(const struct gw_hooks *h, uint64_t out[GW_DROP_CATEGORY_MAX]);
+
+void hooks_set_status(struct gw_hooks *h, const char *signal, const char *hook, const char *error);
+
+const char *hooks_flavour_name(enum gw_hook_flavour f);
+
+void hooks_close(struct gw_hooks *h);
+
+#endif

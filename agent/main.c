@@ -1,0 +1,242 @@
+/*
+ * main.c - the ghostwatch command line: `ghostwatch debug` (the live on-host view) and the
+ * informational flags. Exit status: 0 success, 1 runtime failure, 2 bad usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "debug_view.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *out)
+{
+	fputs("usage: ghostwatch <command> [options]\n"
+	      "\n"
+	      "Endpoint agent that traces processes, connections and devices with eBPF to expose\n"
+	      "remote-worker fraud (IP-KVMs, jigglers, remote-access tools, VPNs).\n"
+	      "\n"
+	      "commands:\n"
+	      "  debug              live view of events on this host (Ctrl-C to stop)\n"
+	      "  version            print the version\n"
+	      "\n"
+	      "debug options:\n"
+	      "  --json                  one JSON object per line (keys: proto field names + \"type\")\n"
+	      "  --color=WHEN            auto (default), always, never\n"
+	      "  --duration=SECONDS      stop after this long (default: run until signalled)\n"
+	      "  --stats-interval=SECONDS  emit agent stats this often (default 60, 0 = start/exit only)\n"
+	      "  --hooks=FLAVOUR         process hooks: auto (tp_btf, raw_tp, tp), tp_btf, raw_tp, tp\n"
+	      "  --no-forks              do not trace forks (exec and exit only)\n"
+	      "  --ringbuf-size=BYTES    ring buffer size, power of two >= 4096 (default 8388608)\n"
+	      "  --wakeup-bytes=BYTES    wake the reader once this much is pending (default 262144)\n"
+	      "  --proc-grace=SECONDS    keep exited processes this long for late events (default 30)\n"
+	      "  --proc-table-max=N      process table capacity (default 65536)\n"
+	      "\n"
+	      "  -h, --help              this help\n"
+	      "  -V, --version           print the version\n",
+	      out);
+}
+
+static int parse_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+		fprintf(stderr, "ghostwatch: --%s: '%s' is not a number in %" PRIu64 "..%" PRIu64 "\n",
+			flag, s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+enum {
+	OPT_JSON = 1000,
+	OPT_COLOR,
+	OPT_DURATION,
+	OPT_STATS_INTERVAL,
+	OPT_HOOKS,
+	OPT_NO_FORKS,
+	OPT_RINGBUF,
+	OPT_WAKEUP,
+	OPT_PROC_GRACE,
+	OPT_PROC_MAX,
+};
+
+static const struct option debug_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "hooks", required_argument, NULL, OPT_HOOKS },
+	{ "no-forks", no_argument, NULL, OPT_NO_FORKS },
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "wakeup-bytes", required_argument, NULL, OPT_WAKEUP },
+	{ "proc-grace", required_argument, NULL, OPT_PROC_GRACE },
+	{ "proc-table-max", required_argument, NULL, OPT_PROC_MAX },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct debug_view *v)
+{
+	const char *color = "auto";
+	uint64_t n;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", debug_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			v->json = true;
+			break;
+		case OPT_COLOR:
+			color = optarg;
+			if (strcmp(color, "auto") && strcmp(color, "always") && strcmp(color, "never")) {
+				fprintf(stderr, "ghostwatch: --color: '%s' is not auto, always or never\n",
+					color);
+				return -1;
+			}
+			break;
+		case OPT_DURATION:
+			if (parse_u64("duration", optarg, 1, 86400 * 365, &n))
+				return -1;
+			o->duration_s = (uint32_t)n;
+			break;
+		case OPT_STATS_INTERVAL:
+			if (parse_u64("stats-interval", optarg, 0, 86400, &n))
+				return -1;
+			o->stats_interval_s = (uint32_t)n;
+			break;
+		case OPT_HOOKS:
+			if (!strcmp(optarg, "auto"))
+				o->hooks.process_flavour = GW_HOOK_AUTO;
+			else if (!strcmp(optarg, "tp_btf"))
+				o->hooks.process_flavour = GW_HOOK_TP_BTF;
+			else if (!strcmp(optarg, "raw_tp"))
+				o->hooks.process_flavour = GW_HOOK_RAW_TP;
+			else if (!strcmp(optarg, "tp"))
+				o->hooks.process_flavour = GW_HOOK_TP;
+			else {
+				fprintf(stderr, "ghostwatch: --hooks: '%s' is not auto, tp_btf, raw_tp or tp\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_NO_FORKS:
+			o->hooks.trace_forks = false;
+			break;
+		case OPT_RINGBUF:
+			if (parse_u64("ringbuf-size", optarg, 4096, 1u << 30, &n))
+				return -1;
+			if (n & (n - 1)) {
+				fprintf(stderr, "ghostwatch: --ringbuf-size: %" PRIu64
+						" is not a power of two\n", n);
+				return -1;
+			}
+			o->hooks.ringbuf_bytes = (uint32_t)n;
+			break;
+		case OPT_WAKEUP:
+			if (parse_u64("wakeup-bytes", optarg, 0, 1u << 30, &n))
+				return -1;
+			o->hooks.wakeup_bytes = n;
+			break;
+		case OPT_PROC_GRACE:
+			if (parse_u64("proc-grace", optarg, 0, 86400, &n))
+				return -1;
+			o->proc_grace_s = (uint32_t)n;
+			break;
+		case OPT_PROC_MAX:
+			if (parse_u64("proc-table-max", optarg, 16, 1u << 24, &n))
+				return -1;
+			o->proc_table_max = (uint32_t)n;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -1; /* getopt printed why */
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ghostwatch: debug: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	v->color = !strcmp(color, "always") || (!strcmp(color, "auto") && isatty(STDOUT_FILENO));
+	if (v->json)
+		v->color = false;
+	return 0;
+}
+
+static void print_hooks(const struct gw_agent *a)
+{
+	fprintf(stderr, "ghostwatch %s: live hooks:", GW_VERSION);
+	for (int i = 0; i < a->hooks.n_status; i++)
+		fprintf(stderr, " %s=%s", a->hooks.status[i].signal, a->hooks.status[i].hook);
+	fputc('\n', stderr);
+	for (int i = 0; i < a->hooks.n_status; i++)
+		if (a->hooks.status[i].error[0])
+			fprintf(stderr, "ghostwatch:   %s: %s\n", a->hooks.status[i].signal,
+				a->hooks.status[i].error);
+}
+
+static int cmd_debug(int argc, char **argv)
+{
+	static char outbuf[1 << 16];
+	struct debug_view view = { .out = stdout };
+	struct gw_options opt;
+	struct gw_agent *a;
+	int ret;
+
+	gw_options_defaults(&opt);
+	if (parse_debug_args(argc, argv, &opt, &view))
+		return EXIT_USAGE;
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+
+	a = calloc(1, sizeof(*a));
+	if (!a || agent_init(a, &opt)) {
+		fprintf(stderr, "ghostwatch: cannot initialise: %s\n", strerror(errno));
+		free(a);
+		return 1;
+	}
+	agent_add_sink(a, debug_view_sink(&view));
+	ret = agent_start(a);
+	if (!ret) {
+		print_hooks(a);
+		ret = agent_run(a);
+		agent_print_summary(a, stderr);
+	}
+	fflush(stdout);
+	agent_destroy(a);
+	free(a);
+	return ret ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("ghostwatch %s\n", GW_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "debug"))
+		return cmd_debug(argc - 1, argv + 1);
+	fprintf(stderr, "ghostwatch: unknown command '%s' (see ghostwatch --help)\n", argv[1]);
+	return EXIT_USAGE;
+}

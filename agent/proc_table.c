@@ -1,0 +1,117 @@
+#include "proc_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void entry_free(struct proc_entry *e)
+{
+	free(e->exe);
+	free(e->cwd);
+	free(e->tty);
+	free(e->argv);
+	free(e);
+}
+
+static void entry_remove(struct proc_table *t, struct proc_entry *e)
+{
+	HASH_DEL(t->by_pid, e);
+	t->count--;
+	entry_free(e);
+}
+
+void proc_table_init(struct proc_table *t, size_t max, uint64_t grace_ns)
+{
+	memset(t, 0, sizeof(*t));
+	t->max = max ? max : 1;
+	t->grace_ns = grace_ns;
+}
+
+void proc_table_free(struct proc_table *t)
+{
+	struct proc_entry *e, *tmp;
+
+	HASH_ITER(hh, t->by_pid, e, tmp) {
+		entry_remove(t, e);
+	}
+}
+
+struct proc_entry *proc_table_get(struct proc_table *t, uint32_t pid)
+{
+	struct proc_entry *e;
+
+	HASH_FIND(hh, t->by_pid, &pid, sizeof(pid), e);
+	return e;
+}
+
+/* uthash keeps insertion order, so the first match from the head is the oldest. */
+static void make_room(struct proc_table *t)
+{
+	struct proc_entry *e, *tmp;
+
+	HASH_ITER(hh, t->by_pid, e, tmp) {
+		if (e->exited_ns) {
+			entry_remove(t, e);
+			t->evicted_exited++;
+			return;
+		}
+	}
+	if (t->by_pid) {
+		entry_remove(t, t->by_pid);
+		t->evicted_live++;
+	}
+}
+
+struct proc_entry *proc_table_put(struct proc_table *t, uint32_t pid)
+{
+	struct proc_entry *e = proc_table_get(t, pid);
+
+	if (e)
+		entry_remove(t, e);
+	if (t->count >= t->max)
+		make_room(t);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->pid = pid;
+	HASH_ADD(hh, t->by_pid, pid, sizeof(e->pid), e);
+	t->count++;
+	return e;
+}
+
+void proc_entry_set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? strdup(src) : NULL;
+}
+
+void proc_entry_set_argv(struct proc_entry *e, const char *packed, size_t len, uint32_t argc)
+{
+	free(e->argv);
+	e->argv = NULL;
+	e->argc = 0;
+	if (!argc)
+		return;
+	e->argv = malloc(len);
+	if (!e->argv)
+		return;
+	memcpy(e->argv, packed, len);
+	e->argc = argc;
+}
+
+void proc_table_mark_exited(struct proc_table *t, struct proc_entry *e, uint64_t now_ns)
+{
+	(void)t;
+	e->exited_ns = now_ns ? now_ns : 1;
+}
+
+void proc_table_evict_expired(struct proc_table *t, uint64_t now_ns)
+{
+	struct proc_entry *e, *tmp;
+
+	HASH_ITER(hh, t->by_pid, e, tmp) {
+		if (e->exited_ns && now_ns - e->exited_ns >= t->grace_ns) {
+			entry_remove(t, e);
+			t->evicted_exited++;
+		}
+	}
+}

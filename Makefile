@@ -137,17 +137,19 @@ clean:
 # cnats ships only a shared library, so the collector links dynamically (it runs on the collector
 # host, not on endpoints). collector/main.c is the CLI; the other collector/*.c are its modules.
 COLLECTOR_SRCS     := $(wildcard collector/*.c)
-COLLECTOR_LIB_SRCS := $(filter-out collector/main.c,$(COLLECTOR_SRCS)) $(PROTO_C)
+# It shares the agent's descriptor-driven JSON emitter, so its NDJSON has the shape of debug --json.
+COLLECTOR_LIB_SRCS := $(filter-out collector/main.c,$(COLLECTOR_SRCS)) agent/json_emit.c agent/text.c \
+	$(PROTO_C)
 COLLECTOR_LIBS     := -lnats -lprotobuf-c -lz -lssl -lcrypto
 COLLECTOR_TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
 all: $(BUILD)/ghostwatch-collector $(COLLECTOR_TOOLS)
 asan: $(BUILD)/asan/ghostwatch-collector
 
-$(BUILD)/ghostwatch-collector: $(call rel_obj,$(COLLECTOR_SRCS) $(PROTO_C))
+$(BUILD)/ghostwatch-collector: $(call rel_obj,collector/main.c $(COLLECTOR_LIB_SRCS))
 	$(CC) $(CFLAGS) $^ $(COLLECTOR_LIBS) -o $@
 
-$(BUILD)/asan/ghostwatch-collector: $(call asan_obj,$(COLLECTOR_SRCS) $(PROTO_C))
+$(BUILD)/asan/ghostwatch-collector: $(call asan_obj,collector/main.c $(COLLECTOR_LIB_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(COLLECTOR_LIBS) -o $@
 

@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "strbuf.h"
+#include "text.h"
 
 static const char *const verdict_names[BATCH_VERDICT_COUNT] = {
 	[BATCH_OK] = "ok",
@@ -178,6 +179,63 @@ static void budget_free(void *data, void *ptr)
 	free(h);
 }
 
+/* Replaces *sp by its UTF-8-sanitized copy (invalid bytes -> U+FFFD) when it is not valid UTF-8:
+ * protobuf-c does not check, and the NDJSON (and every SIEM after it) needs valid UTF-8. */
+static bool sanitize_string(char **sp, ProtobufCAllocator *a)
+{
+	size_t len;
+	char *clean;
+
+	if (!*sp)
+		return true;
+	len = strlen(*sp);
+	if (utf8_valid(*sp, len))
+		return true;
+	clean = a->alloc(a->allocator_data, 3 * len + 1);
+	if (!clean)
+		return false;
+	gw_utf8_sanitize(*sp, len, clean, 3 * len + 1);
+	a->free(a->allocator_data, *sp);
+	*sp = clean;
+	return true;
+}
+
+/* Walks every string of msg, recursively, through the descriptors. */
+static bool sanitize_message(ProtobufCMessage *msg, ProtobufCAllocator *a)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	char *base = (char *)msg;
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		void *p = base + f->offset;
+		size_t n = 1;
+
+		if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		/* oneof members share a union: only the set one may be looked at */
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)(base + f->quantifier_offset);
+			p = *(void **)p;
+			if (!p)
+				continue;
+		}
+		for (size_t j = 0; j < n; j++) {
+			void **elem = (void **)p + j;
+			if (f->type == PROTOBUF_C_TYPE_STRING) {
+				if (!sanitize_string((char **)elem, a))
+					return false;
+			} else if (*elem && !sanitize_message(*elem, a)) {
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
 enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t len,
 				const char *subject,
 				const char *msg_id, bool check_msg_id,
@@ -248,6 +306,9 @@ enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t
 				   "Nats-Msg-Id is '%.80s', expected '%s'", msg_id ? msg_id : "",
 				   want);
 	}
+	if (v == BATCH_OK && !sanitize_message(&b->base, &alloc))
+		v = reject(BATCH_DECODE_MEMORY, detail, detail_len,
+			   "sanitizing strings needs more than %zu bytes", budget.budget);
 	if (v != BATCH_OK) {
 		ghostwatch__v1__batch__free_unpacked(b, &alloc);
 		return v;

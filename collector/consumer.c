@@ -12,7 +12,7 @@
 
 #include "fleet_view.h"
 #include "ndjson_writer.h"
-#include "pb_json.h"
+#include "event_line.h"
 #include "strbuf.h"
 
 #define SUBJECT_FILTER GW_SUBJECT_PREFIX ">"
@@ -179,92 +179,46 @@ static void log_stats(struct collector *c, const char *when)
 	     (c->last_group_done_ns - c->first_group_ns) / 1e9);
 }
 
-/* One message of a fetched group and what to do with it once the group's output is on disk. */
+/* One message of a fetched group and what to do with it once its output is on disk. */
 struct pending {
 	natsMsg *msg;
 	Ghostwatch__V1__Batch *batch;	/* accepted and new: record after the write */
-	bool repeat;
 	enum batch_verdict verdict;
 };
 
-static bool seen_in_group(const struct pending *p, size_t n, const Ghostwatch__V1__Batch *b)
+/* Output of a chunk larger than this is written (and its messages acked) before the rest of the
+ * group is decoded, so a group of big batches cannot pile up in memory. */
+#define CHUNK_FLUSH_BYTES (32u << 20)
+
+static bool seen_in_chunk(const struct pending *p, int from, int to,
+			  const Ghostwatch__V1__Batch *b)
 {
-	for (size_t i = 0; i < n; i++)
+	for (int i = from; i < to; i++)
 		if (p[i].batch && p[i].batch->seq == b->seq &&
 		    strcmp(p[i].batch->host->host_id, b->host->host_id) == 0)
 			return true;
 	return false;
 }
 
-static void process_group(struct collector *c, natsMsgList *list, struct strbuf *lines,
-			  struct pending *p)
+/* Writes the chunk's NDJSON, makes it durable, then settles its messages: acked only once on
+ * disk, redelivered (nak) when the write failed, terminated when rejected. */
+static void commit_chunk(struct collector *c, struct pending *p, int from, int to, FILE *mem,
+			 char **buf, size_t *len)
 {
-	const struct collector_opts *o = c->o;
 	uint64_t wall = now_ns(CLOCK_REALTIME);
-	char detail[256];
-	int rc = 0;
+	int rc = fclose(mem) == 0 ? 0 : -ENOMEM;
 
-	strbuf_reset(lines);
-	for (int i = 0; i < list->Count; i++) {
-		natsMsg *m = list->Msgs[i];
-		const char *subject = natsMsg_GetSubject(m);
-		const char *msg_id = NULL;
-		Ghostwatch__V1__Batch *b = NULL;
-		size_t inflated = 0;
-
-		memset(&p[i], 0, sizeof(p[i]));
-		p[i].msg = m;
-		if (natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id) != NATS_OK)
-			msg_id = NULL;
-		p[i].verdict = batch_decode(&c->inflated, natsMsg_GetData(m),
-					    natsMsg_GetDataLength(m), subject, msg_id, true,
-					    &o->limits, &b, &inflated, detail, sizeof(detail));
-		if (p[i].verdict != BATCH_OK) {
-			const char *host = subject_host_id(subject);
-			fleet_view_reject(&c->view, host, p[i].verdict, wall);
-			c->state_dirty = true;
-			/* A hostile or broken agent could flood the log: the counters always
-			 * count, the log shows the first 100 and then every 1000th. */
-			if (c->rejected_logged < 100 || c->rejected_logged % 1000 == 0)
-				gwc_log(&o->log, CLOG_WARN,
-				     "rejected batch on %.120s (%d bytes): %s: %s", subject,
-				     natsMsg_GetDataLength(m), batch_verdict_name(p[i].verdict),
-				     detail);
-			c->rejected_logged++;
-			continue;
-		}
-		if (fleet_view_seen(&c->view, b->host->host_id, b->seq) ||
-		    seen_in_group(p, i, b)) {
-			gwc_log(&o->log, CLOG_DEBUG, "repeat of %s seq %" PRIu64 ": not written again",
-			     b->host->host_id, b->seq);
-			p[i].repeat = true;
-			fleet_view_repeat(&c->view, b->host->host_id, wall);
-			c->state_dirty = true;
-			batch_free(b);
-			continue;
-		}
-		p[i].batch = b;
-		for (size_t e = 0; e < b->n_events; e++)
-			event_json_line(lines, b->events[e], b->host, b->seq);
-		gwc_log(&o->log, CLOG_DEBUG, "batch %s seq %" PRIu64 ": %zu events, %d -> %zu bytes",
-		     b->host->host_id, b->seq, b->n_events, natsMsg_GetDataLength(m), inflated);
-	}
-
-	if (lines->failed)
-		rc = -ENOMEM;
-	if (!rc && lines->len)
-		rc = ndjson_writer_write(&c->out, lines->data, lines->len);
-	if (!rc && lines->len)
+	if (!rc && *len)
+		rc = ndjson_writer_write(&c->out, *buf, *len);
+	if (!rc && *len)
 		rc = ndjson_writer_sync(&c->out);
 	if (rc) {
 		c->write_failures++;
-		gwc_log(&o->log, CLOG_ERROR,
-		     "writing %zu bytes of NDJSON to %s: %s: the group is not acked and will be "
-		     "redelivered",
-		     lines->len, c->out.live_path, strerror(-rc));
+		gwc_log(&c->o->log, CLOG_ERROR,
+			"writing %zu bytes of NDJSON to %s: %s: not acked, will be redelivered", *len,
+			c->out.live_path, strerror(-rc));
 	}
-
-	for (int i = 0; i < list->Count; i++) {
+	for (int i = from; i < to; i++) {
 		if (p[i].verdict != BATCH_OK) {
 			natsMsg_Term(p[i].msg, NULL);	/* kept in the stream, never redelivered */
 		} else if (rc && p[i].batch) {
@@ -279,8 +233,84 @@ static void process_group(struct collector *c, natsMsgList *list, struct strbuf 
 		batch_free(p[i].batch);
 		p[i].batch = NULL;
 	}
+	free(*buf);
+	*buf = NULL;
+	*len = 0;
 	if (rc)
 		sleep(1);	/* let a full disk drain instead of spinning on redeliveries */
+}
+
+/* Decodes one message into p; accepted new batches get their NDJSON written to mem. */
+static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int from, int i,
+		       FILE *mem)
+{
+	const struct collector_opts *o = c->o;
+	uint64_t wall = now_ns(CLOCK_REALTIME);
+	const char *subject = natsMsg_GetSubject(m);
+	const char *msg_id = NULL;
+	Ghostwatch__V1__Batch *b = NULL;
+	size_t inflated = 0;
+	char detail[256];
+
+	memset(&p[i], 0, sizeof(p[i]));
+	p[i].msg = m;
+	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id) != NATS_OK)
+		msg_id = NULL;
+	p[i].verdict = batch_decode(&c->inflated, natsMsg_GetData(m), natsMsg_GetDataLength(m),
+				    subject, msg_id, true, &o->limits, &b, &inflated, detail,
+				    sizeof(detail));
+	if (p[i].verdict != BATCH_OK) {
+		fleet_view_reject(&c->view, subject_host_id(subject), p[i].verdict, wall);
+		c->state_dirty = true;
+		/* A hostile or broken agent could flood the log: the counters always count, the
+		 * log shows the first 100 and then every 1000th. */
+		if (c->rejected_logged < 100 || c->rejected_logged % 1000 == 0)
+			gwc_log(&o->log, CLOG_WARN, "rejected batch on %.120s (%d bytes): %s: %s",
+				subject, natsMsg_GetDataLength(m), batch_verdict_name(p[i].verdict),
+				detail);
+		c->rejected_logged++;
+		return;
+	}
+	if (fleet_view_seen(&c->view, b->host->host_id, b->seq) ||
+	    seen_in_chunk(p, from, i, b)) {
+		gwc_log(&o->log, CLOG_DEBUG, "repeat of %s seq %" PRIu64 ": not written again",
+			b->host->host_id, b->seq);
+		fleet_view_repeat(&c->view, b->host->host_id, wall);
+		c->state_dirty = true;
+		batch_free(b);
+		return;
+	}
+	p[i].batch = b;
+	batch_write_ndjson(mem, b);
+	gwc_log(&o->log, CLOG_DEBUG, "batch %s seq %" PRIu64 ": %zu events, %d -> %zu bytes",
+		b->host->host_id, b->seq, b->n_events, natsMsg_GetDataLength(m), inflated);
+}
+
+static void process_group(struct collector *c, natsMsgList *list, struct pending *p)
+{
+	FILE *mem = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int from = 0;
+
+	for (int i = 0; i < list->Count; i++) {
+		if (!mem) {
+			mem = open_memstream(&buf, &len);
+			if (!mem) {
+				gwc_log(&c->o->log, CLOG_ERROR, "open_memstream: %s: %d messages "
+					"left for redelivery", strerror(errno), list->Count - i);
+				for (int j = i; j < list->Count; j++)
+					natsMsg_NakWithDelay(list->Msgs[j], 1000, NULL);
+				return;
+			}
+			from = i;
+		}
+		decode_one(c, list->Msgs[i], p, from, i, mem);
+		if (i == list->Count - 1 || ftello(mem) > (off_t)CHUNK_FLUSH_BYTES) {
+			commit_chunk(c, p, from, i + 1, mem, &buf, &len);
+			mem = NULL;
+		}
+	}
 }
 
 static bool stop_requested(struct collector *c)
@@ -396,7 +426,6 @@ static void teardown(struct collector *c)
 int collector_run(struct collector_opts *o)
 {
 	struct collector c = { .o = o, .sig_fd = -1 };
-	struct strbuf lines;
 	struct pending *p;
 	bool stop = false;
 	int rc = 0;
@@ -404,7 +433,6 @@ int collector_run(struct collector_opts *o)
 	fleet_view_init(&c.view);
 	strbuf_init(&c.inflated, 0);
 	c.out.fd = c.out.dir_fd = -1;
-	strbuf_init(&lines, 0);
 	p = calloc(o->fetch_batch, sizeof(*p));
 	if (!p || setup(&c) < 0) {
 		rc = 1;
@@ -425,7 +453,7 @@ int collector_run(struct collector_opts *o)
 		if (s == NATS_OK && list.Count > 0) {
 			if (!c.first_group_ns)
 				c.first_group_ns = now;
-			process_group(&c, &list, &lines, p);
+			process_group(&c, &list, p);
 			natsMsgList_Destroy(&list);
 			c.last_msg_ns = now;
 			c.last_group_done_ns = now_ns(CLOCK_MONOTONIC);
@@ -452,7 +480,6 @@ int collector_run(struct collector_opts *o)
 	log_stats(&c, "exit");
 out:
 	teardown(&c);
-	strbuf_free(&lines);
 	free(p);
 	return rc;
 }

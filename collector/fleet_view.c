@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pb_json.h"
+#include "event_line.h"
 #include "strbuf.h"
 
 void fleet_view_init(struct fleet_view *v)

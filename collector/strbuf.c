@@ -137,14 +137,21 @@ void strbuf_u64(struct strbuf *sb, uint64_t v)
 	strbuf_append(sb, buf + n, sizeof(buf) - n);
 }
 
-void strbuf_i64(struct strbuf *sb, int64_t v)
+bool utf8_valid(const char *str, size_t len)
 {
-	if (v < 0) {
-		strbuf_putc(sb, '-');
-		strbuf_u64(sb, -(uint64_t)v);
-	} else {
-		strbuf_u64(sb, v);
+	const unsigned char *s = (const unsigned char *)str;
+
+	for (size_t i = 0; i < len;) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n = utf8_seq_len(s + i, len - i);
+		if (!n)
+			return false;
+		i += n;
 	}
+	return true;
 }
 
 static bool json_plain(unsigned char c)

@@ -343,16 +343,21 @@ def test_cluster_losing_a_node_mid_stream_loses_nothing(tmp_path, pki, started):
         total, chunk, killed = 600, 50, False
         for seq in range(1, total + 1, chunk):
             if seq > total // 3 and not killed:
+                wait_for(lambda: col.report()["batches"] > 0, 30, "the collector consuming")
                 nodes[0].kill()  # mid-stream, without warning
                 killed = True
-            # an agent re-sends what was not acked (its spool); Nats-Msg-Id makes that safe
-            for attempt in range(10):
+                t_kill = time.monotonic()
+            # an agent re-sends what was not acked (its spool) until the stream has a leader
+            # again (a raft election takes seconds); Nats-Msg-Id makes re-sending safe
+            deadline = time.monotonic() + 60
+            while True:
                 r = publish(pki, urls, "gen", "--host", "host-d", "--seq-from", str(seq),
                             "--count", str(chunk), "--events", "5", cert_host="host-d")
-                if r.returncode == 0:
+                if r.returncode == 0 or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
             assert r.returncode == 0, r.stdout + r.stderr
+        print(f"all batches acked {time.monotonic() - t_kill:.1f}s after the kill")
         wait_for(lambda: col.report()["batches"] >= total, 90, f"{total} batches", interval=0.5)
         d = host(col.report(), "host-d")
         assert (d["first_seq"], d["last_seq"], d["gaps"]) == (1, total, 0), d

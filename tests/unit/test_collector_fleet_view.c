@@ -6,7 +6,7 @@
 
 #include "batch_decode.h"
 #include "fleet_view.h"
-#include "pb_json.h"
+#include "event_line.h"
 #include "strbuf.h"
 #include "testing.h"
 
@@ -143,6 +143,43 @@ TEST(decoder_caps_a_zlib_bomb)
 	free(z);
 }
 
+TEST(decoded_strings_are_valid_utf8)
+{
+	Ghostwatch__V1__Batch b = GHOSTWATCH__V1__BATCH__INIT;
+	Ghostwatch__V1__HostIdentity id = GHOSTWATCH__V1__HOST_IDENTITY__INIT;
+	Ghostwatch__V1__Event ev = GHOSTWATCH__V1__EVENT__INIT, *evp = &ev;
+	Ghostwatch__V1__ProcessExec ex = GHOSTWATCH__V1__PROCESS_EXEC__INIT;
+	Ghostwatch__V1__Process pr = GHOSTWATCH__V1__PROCESS__INIT;
+	char *argv[] = { "ok", "bad\xff\xc3(" };
+	struct batch_limits lim;
+	Ghostwatch__V1__Batch *out = NULL;
+	uint8_t raw[512], z[1024];
+	uLongf zlen = sizeof(z);
+	size_t n;
+
+	id.host_id = "host-a";
+	id.hostname = "lap\xfetop";
+	pr.argv = argv;
+	pr.n_argv = 2;
+	ex.process = &pr;
+	ev.kind_case = GHOSTWATCH__V1__EVENT__KIND_EXEC;
+	ev.exec = &ex;
+	b.host = &id;
+	b.seq = 3;
+	b.events = &evp;
+	b.n_events = 1;
+	n = ghostwatch__v1__batch__pack(&b, raw);
+	REQUIRE(compress2(z, &zlen, raw, n, 6) == Z_OK);
+	batch_limits_default(&lim);
+	REQUIRE(batch_decode(NULL, z, zlen, "ghostwatch.v1.telemetry.host-a", "host-a:3", true, &lim,
+			     &out, NULL, NULL, 0) == BATCH_OK);
+	CHECK_STR(out->host->hostname, "lap\xef\xbf\xbdtop");
+	CHECK_STR(out->events[0]->exec->process->argv[0], "ok");
+	CHECK_STR(out->events[0]->exec->process->argv[1], "bad\xef\xbf\xbd\xef\xbf\xbd(");
+	CHECK_STR(event_type_name(out->events[0]), "exec");
+	batch_free(out);
+}
+
 TEST(host_ids_are_subject_tokens)
 {
 	CHECK(host_id_valid("host-a_1", 8));
@@ -161,6 +198,7 @@ int main(void)
 	RUN(state_files_merge);
 	RUN(json_strings_stay_one_valid_line);
 	RUN(decoder_caps_a_zlib_bomb);
+	RUN(decoded_strings_are_valid_utf8);
 	RUN(host_ids_are_subject_tokens);
 	return test_summary();
 }

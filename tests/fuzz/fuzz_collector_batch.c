@@ -1,4 +1,4 @@
-// fuzz: collector/batch_decode.c collector/strbuf.c collector/pb_json.c collector/fleet_view.c build/proto/ghostwatch.pb-c.c
+// fuzz: collector/batch_decode.c collector/strbuf.c collector/event_line.c collector/fleet_view.c agent/json_emit.c agent/text.c build/proto/ghostwatch.pb-c.c
 /*
  * The collector's batch decoder on hostile bytes, then everything the collector does with an
  * accepted batch (NDJSON rendering, fleet view, state save/load). Byte 0 picks the mode: even = the
@@ -16,7 +16,7 @@
 
 #include "../../collector/batch_decode.h"
 #include "../../collector/fleet_view.h"
-#include "../../collector/pb_json.h"
+#include "../../collector/event_line.h"
 #include "../../collector/strbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -56,21 +56,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 &lim, &b, NULL, detail, sizeof(detail));
 	}
 	if (v == BATCH_OK) {
-		struct strbuf sb;
 		struct fleet_view view;
 		char path[] = "/tmp/fuzz-state-XXXXXX";
 		int fd = mkstemp(path);
+		char *out = NULL;
+		size_t out_len = 0, lines = 0;
+		FILE *mem = open_memstream(&out, &out_len);
 
-		strbuf_init(&sb, 0);
-		for (size_t i = 0; i < b->n_events; i++)
-			event_json_line(&sb, b->events[i], b->host, b->seq);
-		/* every line is one line: no raw newline inside */
-		size_t lines = 0;
-		for (size_t i = 0; i < sb.len; i++)
-			lines += sb.data[i] == '\n';
-		if (lines != b->n_events)
+		if (!mem)
 			abort();
-		strbuf_free(&sb);
+		batch_write_ndjson(mem, b);
+		fclose(mem);
+		/* one event, one line: no raw newline inside, and all of it valid UTF-8 */
+		for (size_t i = 0; i < out_len; i++)
+			lines += out[i] == '\n';
+		if (lines != b->n_events || !utf8_valid(out, out_len))
+			abort();
+		free(out);
 
 		fleet_view_init(&view);
 		fleet_view_record(&view, b, 1);

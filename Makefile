@@ -165,3 +165,8 @@ $(BUILD)/tests/test_collector_%: tests/unit/test_collector_%.c $(call asan_obj,$
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Icollector -Itests/unit $(CFLAGS) $(SAN_FLAGS) $< \
 		$(call asan_obj,$(COLLECTOR_LIB_SRCS)) $(COLLECTOR_LIBS) -o $@
+
+# Collector throughput (batches/s, events/s) against a local nats-server; results in BENCHMARKS.md.
+bench-collector: all
+	$(PYTHON) bench/collector_bench.py
+.PHONY: bench-collector

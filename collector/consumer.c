@@ -61,6 +61,8 @@ struct collector {
 	uint64_t first_group_ns, last_group_done_ns;	/* busy time, for throughput figures */
 	uint64_t rejected_logged;
 	struct strbuf inflated;	/* scratch for batch_decode, reused */
+	struct strbuf lines;	/* NDJSON of the chunk being decoded, reused */
+	FILE *lines_out;	/* stdio stream appending to `lines` (the JSON emitter writes FILE*) */
 	uint64_t write_failures;
 };
 
@@ -202,21 +204,21 @@ static bool seen_in_chunk(const struct pending *p, int from, int to,
 
 /* Writes the chunk's NDJSON, makes it durable, then settles its messages: acked only once on
  * disk, redelivered (nak) when the write failed, terminated when rejected. */
-static void commit_chunk(struct collector *c, struct pending *p, int from, int to, FILE *mem,
-			 char **buf, size_t *len)
+static void commit_chunk(struct collector *c, struct pending *p, int from, int to)
 {
 	uint64_t wall = now_ns(CLOCK_REALTIME);
-	int rc = fclose(mem) == 0 ? 0 : -ENOMEM;
+	struct strbuf *lines = &c->lines;
+	int rc = fflush(c->lines_out) == 0 && !ferror(c->lines_out) && !lines->failed ? 0 : -ENOMEM;
 
-	if (!rc && *len)
-		rc = ndjson_writer_write(&c->out, *buf, *len);
-	if (!rc && *len)
+	if (!rc && lines->len)
+		rc = ndjson_writer_write(&c->out, lines->data, lines->len);
+	if (!rc && lines->len)
 		rc = ndjson_writer_sync(&c->out);
 	if (rc) {
 		c->write_failures++;
 		gwc_log(&c->o->log, CLOG_ERROR,
-			"writing %zu bytes of NDJSON to %s: %s: not acked, will be redelivered", *len,
-			c->out.live_path, strerror(-rc));
+			"writing %zu bytes of NDJSON to %s: %s: not acked, will be redelivered",
+			lines->len, c->out.live_path, strerror(-rc));
 	}
 	for (int i = from; i < to; i++) {
 		if (p[i].verdict != BATCH_OK) {
@@ -233,16 +235,14 @@ static void commit_chunk(struct collector *c, struct pending *p, int from, int t
 		batch_free(p[i].batch);
 		p[i].batch = NULL;
 	}
-	free(*buf);
-	*buf = NULL;
-	*len = 0;
+	clearerr(c->lines_out);
+	strbuf_reset(lines);
 	if (rc)
 		sleep(1);	/* let a full disk drain instead of spinning on redeliveries */
 }
 
-/* Decodes one message into p; accepted new batches get their NDJSON written to mem. */
-static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int from, int i,
-		       FILE *mem)
+/* Decodes one message into p; accepted new batches get their NDJSON appended to c->lines. */
+static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int from, int i)
 {
 	const struct collector_opts *o = c->o;
 	uint64_t wall = now_ns(CLOCK_REALTIME);
@@ -281,36 +281,32 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 		return;
 	}
 	p[i].batch = b;
-	batch_write_ndjson(mem, b);
+	batch_write_ndjson(c->lines_out, b);
 	gwc_log(&o->log, CLOG_DEBUG, "batch %s seq %" PRIu64 ": %zu events, %d -> %zu bytes",
 		b->host->host_id, b->seq, b->n_events, natsMsg_GetDataLength(m), inflated);
 }
 
 static void process_group(struct collector *c, natsMsgList *list, struct pending *p)
 {
-	FILE *mem = NULL;
-	char *buf = NULL;
-	size_t len = 0;
 	int from = 0;
 
 	for (int i = 0; i < list->Count; i++) {
-		if (!mem) {
-			mem = open_memstream(&buf, &len);
-			if (!mem) {
-				gwc_log(&c->o->log, CLOG_ERROR, "open_memstream: %s: %d messages "
-					"left for redelivery", strerror(errno), list->Count - i);
-				for (int j = i; j < list->Count; j++)
-					natsMsg_NakWithDelay(list->Msgs[j], 1000, NULL);
-				return;
-			}
-			from = i;
-		}
-		decode_one(c, list->Msgs[i], p, from, i, mem);
-		if (i == list->Count - 1 || ftello(mem) > (off_t)CHUNK_FLUSH_BYTES) {
-			commit_chunk(c, p, from, i + 1, mem, &buf, &len);
-			mem = NULL;
+		decode_one(c, list->Msgs[i], p, from, i);
+		fflush(c->lines_out);
+		if (i == list->Count - 1 || c->lines.len > CHUNK_FLUSH_BYTES) {
+			commit_chunk(c, p, from, i + 1);
+			from = i + 1;
 		}
 	}
+}
+
+/* fopencookie write callback: stdio's buffer drains into the collector's line buffer. */
+static ssize_t lines_write(void *cookie, const char *data, size_t len)
+{
+	struct strbuf *sb = cookie;
+
+	strbuf_append(sb, data, len);
+	return sb->failed ? 0 : (ssize_t)len;
 }
 
 static bool stop_requested(struct collector *c)
@@ -397,6 +393,12 @@ static int setup(struct collector *c)
 		return -1;
 	}
 
+	c->lines_out = fopencookie(&c->lines, "w", (cookie_io_functions_t){ .write = lines_write });
+	if (!c->lines_out || setvbuf(c->lines_out, NULL, _IOFBF, 1 << 16) != 0) {
+		gwc_log(&o->log, CLOG_ERROR, "line buffer: %s", strerror(errno));
+		return -1;
+	}
+
 	rc = ndjson_writer_open(&c->out, o->out_dir, o->out_name, o->max_file_bytes, o->keep_files);
 	if (rc < 0) {
 		gwc_log(&o->log, CLOG_ERROR, "opening output %s/%s.ndjson: %s", o->out_dir,
@@ -419,6 +421,9 @@ static void teardown(struct collector *c)
 	ndjson_writer_close(&c->out);
 	fleet_view_free(&c->view);
 	strbuf_free(&c->inflated);
+	if (c->lines_out)
+		fclose(c->lines_out);
+	strbuf_free(&c->lines);
 	if (c->sig_fd >= 0)
 		close(c->sig_fd);
 }
@@ -432,6 +437,7 @@ int collector_run(struct collector_opts *o)
 
 	fleet_view_init(&c.view);
 	strbuf_init(&c.inflated, 0);
+	strbuf_init(&c.lines, 0);
 	c.out.fd = c.out.dir_fd = -1;
 	p = calloc(o->fetch_batch, sizeof(*p));
 	if (!p || setup(&c) < 0) {

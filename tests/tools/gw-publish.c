@@ -146,7 +146,6 @@ static int build_batch(const char *host, const char *hostname, uint64_t seq, int
 	Ghostwatch__V1__Process *pr = calloc(n_events, sizeof(*pr));
 	char (*url)[96] = calloc(n_events, sizeof(*url));
 	char **argvs = calloc(n_events * 3, sizeof(char *));
-	char cn[96];
 	uLongf zlen;
 	int rc = -1;
 
@@ -157,14 +156,13 @@ static int build_batch(const char *host, const char *hostname, uint64_t seq, int
 	ghostwatch__v1__spool_state__init(&spool);
 	ghostwatch__v1__agent_stats__init(&stats);
 	ghostwatch__v1__counter__init(&drop);
-	snprintf(cn, sizeof(cn), "CN=%s", host);
 	id.host_id = (char *)host;
 	id.machine_id = "4c4c4544003957108052b4c04f4e3732";
 	id.hostname = (char *)hostname;
 	id.boot_id = "0b0e5a3c-6d1f-4d7e-9a51-3f3e1c2a9b10";
 	id.agent_version = "test-publisher";
 	id.kernel_release = "6.1.0-test";
-	id.cert_identity = cn;
+	id.cert_identity = (char *)host;	/* the certificate's subject CN, as the agent sends it */
 	drop.name = "exec";
 	drop.value = 0;
 	stats.drops = drops;

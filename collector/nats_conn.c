@@ -9,7 +9,9 @@
 /* These run on the library's threads; the logger is read-only after start. */
 static void on_disconnected(natsConnection *nc, void *closure)
 {
-	(void)nc;
+	/* also called when we close the connection ourselves at exit: not news */
+	if (natsConnection_IsClosed(nc))
+		return;
 	gwc_log(closure, CLOG_WARN, "disconnected from nats-server: reconnecting");
 }
 

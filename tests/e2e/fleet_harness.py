@@ -186,8 +186,8 @@ class Collector:
     def report(self):
         return report(self.state)
 
-    def lines(self):
-        return ndjson_lines(self.out)
+    def lines(self, containing=None):
+        return ndjson_lines(self.out, containing)
 
 
 def report(*state_files):
@@ -211,14 +211,16 @@ def host(rep, host_id):
     return None
 
 
-def ndjson_lines(out_dir):
-    """Every line of every NDJSON file (rotated and live), parsed; a broken line fails."""
+def ndjson_lines(out_dir, containing=None):
+    """Every line of every NDJSON file (rotated and live), parsed; a broken line fails.
+    `containing` (bytes) keeps only the lines that contain it, before parsing (big outputs)."""
     lines = []
     for f in sorted(Path(out_dir).glob("*.ndjson")):
         data = f.read_bytes()
         assert not data or data.endswith(b"\n"), f"{f} ends in half a line"
-        for raw in data.splitlines():
-            lines.append(json.loads(raw))
+        for raw in data.split(b"\n")[:-1]:
+            if containing is None or containing in raw:
+                lines.append(json.loads(raw))
     return lines
 
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -98,6 +99,62 @@ def test_batches_become_ndjson_attributed_to_their_host(tmp_path, pki, nats, sta
     assert a["cert_identity"] == "host-a" and a["hostname"] == "laptop-a"
     table = report_table(col.state)
     assert "host-a" in table and "laptop-b" in table and "rejected: 0" in table
+
+
+AGENT = Path(os.environ.get("GW_AGENT", BUILD / "asan" / "ghostwatch"))
+
+
+def agent_has_run_mode():
+    if not AGENT.exists():
+        return False
+    r = subprocess.run([str(AGENT), "--help"], capture_output=True, text=True, timeout=10)
+    return "\n  run " in r.stdout + r.stderr
+
+
+@pytest.mark.skipif(not agent_has_run_mode(),
+                    reason="SKIPPED LOUDLY: this build of ghostwatch has no `run` (fleet) mode yet; "
+                           "the collector path is covered by gw-publish in the other tests")
+@pytest.mark.skipif(os.geteuid() != 0, reason="SKIPPED LOUDLY: the agent needs root for BPF")
+def test_real_agent_execs_reach_the_collector(tmp_path, pki, nats, started):
+    """`ghostwatch run` on this host -> nats-server (deploy config, mTLS) -> collector NDJSON."""
+    col = start_collector(started, tmp_path / "col", pki, nats.url)
+    cfg = tmp_path / "agent.yaml"
+    cfg.write_text(f"""collector:
+  urls: [{nats.url}]
+tls:
+  cert: {pki}/agent-host-a.pem
+  key: {pki}/agent-host-a.key
+  ca: {pki}/ca.pem
+host_id: host-a
+spool:
+  dir: {tmp_path}/spool
+batch:
+  window_seconds: 1
+""")
+    log = open(tmp_path / "agent.log", "wb")
+    agent = subprocess.Popen([str(AGENT), "run", "--config", str(cfg)], stdout=log,
+                             stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: b"live hooks" in (tmp_path / "agent.log").read_bytes(), 30,
+                 "the agent's hooks to be live")
+        marker = f"gw-collector-e2e-{os.getpid()}"
+        for i in range(3):
+            subprocess.run(["/bin/sh", "-c", f": {marker} {i}"], check=True)
+
+        def marker_execs():
+            return [l for l in col.lines(containing=marker.encode()) if l["type"] == "exec"
+                    and marker in " ".join(l["exec"]["process"].get("argv", []))]
+        execs = wait_for(lambda: len(marker_execs()) == 3 and marker_execs(), 60,
+                         "the agent's execs in the collector's NDJSON", interval=0.5)
+        assert {l["host_id"] for l in execs} == {"host-a"}
+        assert all(l["exec"]["process"]["exe"] for l in execs)
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(15)
+        log.close()
+    rep = col.report()
+    a = host(rep, "host-a")
+    assert a["gaps"] == 0 and rep["rejected_total"] == 0, rep
 
 
 def test_clients_without_a_fleet_certificate_are_refused(tmp_path, pki, nats, started):

@@ -35,6 +35,11 @@ void gwc_log(const struct clog *lg, enum clog_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Messages quote what agents sent (Msg-Id headers, host names): one line, no terminal
+	 * escapes, whatever they contain. */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (lg->journald) {
 		fprintf(stderr, "<%d>%s: %s\n", syslog_prio[lvl], names[lvl], msg);
 	} else {

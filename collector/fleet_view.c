@@ -593,10 +593,26 @@ static void fmt_age(char *buf, size_t len, uint64_t now_ns, uint64_t then_ns)
 		snprintf(buf, len, "%" PRIu64 "d ago", s / 86400);
 }
 
+/* An agent-supplied name for a terminal table: at most `width` bytes, control characters (ESC
+ * sequences could rewrite the operator's screen) shown as '?', not cut inside a UTF-8 sequence. */
+static void display_cell(char *dst, size_t width, const char *src)
+{
+	size_t n = 0;
+
+	if (!src || !*src)
+		src = "-";
+	for (; src[n] && n < width; n++)
+		dst[n] = ((unsigned char)src[n] < 0x20 || src[n] == 0x7f) ? '?' : src[n];
+	if (src[n])
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;	/* src[n] continues a sequence: drop its start too */
+	dst[n] = '\0';
+}
+
 void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
 {
 	struct fleet_host *h;
-	char age[32], seqs[48];
+	char age[32], seqs[48], name[21];
 
 	HASH_SORT(v->hosts, host_cmp);
 	fprintf(out, "%-24s %-20s %-10s %-19s %8s %10s %6s %7s %8s %8s %7s %8s  %s\n", "HOST",
@@ -615,10 +631,11 @@ void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
 				 fleet_host_last_seq(h));
 		else
 			snprintf(seqs, sizeof(seqs), "-");
+		display_cell(name, sizeof(name) - 1, h->hostname);
 		fprintf(out,
-			"%-24s %-20.20s %-10s %-19s %8" PRIu64 " %10" PRIu64 " %6" PRIu64
+			"%-24s %-20s %-10s %-19s %8" PRIu64 " %10" PRIu64 " %6" PRIu64
 			" %7" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7" PRIu64 " %8" PRIu64 "  %s\n",
-			h->id, h->hostname && *h->hostname ? h->hostname : "-", age, seqs,
+			h->id, name, age, seqs,
 			h->batches, h->events, fleet_host_gaps(h), h->repeats, h->rejected,
 			h->spool_dropped_events, fleet_host_type_count(h, "device"),
 			fleet_host_type_count(h, "finding"), types.data ? types.data : "");

@@ -100,6 +100,14 @@ def test_batches_become_ndjson_attributed_to_their_host(tmp_path, pki, nats, sta
     table = report_table(col.state)
     assert "host-a" in table and "laptop-b" in table and "rejected: 0" in table
 
+    # a hostile host name: kept exactly in the NDJSON (JSON-escaped), defanged in the table
+    evil = "evil\x1b[2J\nname"
+    gen(pki, nats.url, "host-c", 1, 1, 2, "--hostname", evil)
+    wait_for(lambda: col.report()["batches"] == 18, 30, "host-c's batch")
+    assert {l["hostname"] for l in col.lines() if l["host_id"] == "host-c"} == {evil}
+    table = report_table(col.state)
+    assert "\x1b" not in table and "evil?[2J?name" in table, table
+
 
 AGENT = Path(os.environ.get("GW_AGENT", BUILD / "asan" / "ghostwatch"))
 

@@ -47,7 +47,7 @@ ASAN_LIB_OBJS := $(call asan_obj,$(LIB_SRCS))
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h
+.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h vm
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -108,6 +108,22 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c | $(GENERATED)
 $(BUILD)/bpf $(BUILD)/proto:
 	@mkdir -p $@
 
+# --- bench (load generators for `make bench`; see bench/run.sh) ------------------------------------
+BENCH_GEN_SRCS := $(filter-out bench/pacer.c bench/true_static.c,$(wildcard bench/*.c))
+BENCH_BINS     := $(BENCH_GEN_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/true_static
+
+.PHONY: bench-tools
+bench-tools: $(BENCH_BINS)
+
+# The exec target: no libc, static, so an exec is the kernel's exec path and little else.
+$(BUILD)/bench/true_static: bench/true_static.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -nostdlib -fno-stack-protector -fno-asynchronous-unwind-tables $(WARN) $< -o $@
+
+$(BUILD)/bench/%: bench/%.c bench/pacer.c bench/pacer.h
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE -O2 -g -std=gnu11 $(WARN) -pthread $< bench/pacer.c -o $@
+
 # --- workflows -------------------------------------------------------------------------------------
 deps:
 	@tools/deps.sh
@@ -121,8 +137,13 @@ run: deps
 	$(BUILD)/ghostwatch debug
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all bench-tools
 	bench/run.sh
+
+# The QEMU test guest (tests/vm): Debian kernel fetched into tests/vm/cache, initramfs around the agent.
+vm: $(BUILD)/ghostwatch
+	tests/vm/fetch-kernel.sh
+	GW_VM_AGENT=$(BUILD)/ghostwatch tests/vm/build-initramfs.sh
 
 vmlinux-h:
 	tests/vm/fetch-kernel.sh && \

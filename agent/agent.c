@@ -185,20 +185,26 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 {
 	uint64_t drops[GW_DROP_CATEGORY_MAX + 2];
 	const char *dnames[GW_DROP_CATEGORY_MAX + 2];
-	static const char *const evict_names[] = { "proc_exited", "proc_live" };
-	uint64_t evictions[2] = { a->procs.evicted_exited, a->procs.evicted_live };
+	static const char *const evict_names[] = { "proc_exited", "proc_live", "findings" };
+	struct gw_findings_stats fstats = { 0 };
+	uint64_t evictions[3];
 	gw_event_t *ev = gw_arena_alloc(&a->arena, sizeof(*ev));
 	Ghostwatch__V1__AgentStats *st = gw_arena_alloc(&a->arena, sizeof(*st));
 
 	if (!ev || !st)
 		return NULL;
+	if (a->detections.findings)
+		gw_findings_get_stats(a->detections.findings, &fstats);
+	evictions[0] = a->procs.evicted_exited;
+	evictions[1] = a->procs.evicted_live;
+	evictions[2] = fstats.evicted;
 	ghostwatch__v1__event__init(ev);
 	ghostwatch__v1__agent_stats__init(st);
 	collect_drops(a, drops, dnames);
 	st->events = counters_proto(a, record_names, a->counters.records, GW_RECORD_TYPE_MAX,
 				    &st->n_events, false);
 	st->drops = counters_proto(a, dnames, drops, GW_DROP_CATEGORY_MAX + 2, &st->n_drops, true);
-	st->evictions = counters_proto(a, evict_names, evictions, 2, &st->n_evictions, true);
+	st->evictions = counters_proto(a, evict_names, evictions, 3, &st->n_evictions, true);
 	st->hooks = gw_arena_alloc(&a->arena, (size_t)a->hooks.n_status * sizeof(*st->hooks));
 	for (int i = 0; st->hooks && i < a->hooks.n_status; i++) {
 		Ghostwatch__V1__HookStatus *h = gw_arena_alloc(&a->arena, sizeof(*h));
@@ -256,6 +262,7 @@ void agent_tick(struct gw_agent *a, uint64_t now_ns)
 {
 	if (now_ns - a->last_evict_ns >= 1000000000ULL) {
 		proc_table_evict_expired(&a->procs, now_ns);
+		detections_tick(a, gw_now_realtime_ns());
 		a->last_evict_ns = now_ns;
 	}
 	if (a->opt.stats_interval_s &&
@@ -272,10 +279,16 @@ int agent_start(struct gw_agent *a)
 	char err[256];
 	int ret;
 
+	ret = detections_init(&a->detections, a->opt.rules_dir, a->opt.rules_user_dir, NULL);
+	if (ret) {
+		fprintf(stderr, "ghostwatch: detections: out of memory\n");
+		return -ENOMEM;
+	}
 	ret = procfs_seed(&a->procs, &a->boot, a->opt.proc_root);
 	if (ret < 0)
 		fprintf(stderr, "ghostwatch: reading %s: %s (continuing without a seed)\n",
 			a->opt.proc_root, strerror(-ret));
+	detections_scan_running(a);
 	ret = hooks_load_process(&a->hooks, &a->opt.hooks, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "ghostwatch: %s\n", err);
@@ -348,6 +361,8 @@ static void handle_signals(struct gw_agent *a)
 	while (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 			a->stopping = true;
+		else if (si.ssi_signo == SIGHUP)
+			detections_reload(a);
 	}
 }
 
@@ -395,6 +410,7 @@ int agent_run(struct gw_agent *a)
 void agent_destroy(struct gw_agent *a)
 {
 	hooks_close(&a->hooks);
+	detections_free(&a->detections);
 	proc_table_free(&a->procs);
 	gw_arena_free(&a->arena);
 	if (a->epoll_fd >= 0)

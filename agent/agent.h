@@ -7,6 +7,8 @@
  *  - it builds a Ghostwatch__V1__Event (strings and sub-messages from agent->arena) and calls
  *    agent_emit(), which stamps event_id and time (the kernel's time of the record being
  *    dispatched, else now) and hands it to every sink (debug view, batches);
+ *  - to be matched against the rules, it calls detections_on_exec/flow/device/netif()
+ *    (detections.h) right after agent_emit(), with the emitted event's id and time as evidence;
  *  - periodic work (flow windows, evictions) goes in agent_tick(), called every tick_ms;
  *  - its drops and evictions are reported by agent_fill_stats().
  */
@@ -21,6 +23,7 @@
 #include "ghostwatch.pb-c.h"
 
 #include "arena.h"
+#include "detections.h"
 #include "hooks.h"
 #include "proc_id.h"
 #include "proc_table.h"
@@ -48,7 +51,10 @@ struct gw_options {
 	uint32_t proc_table_max;
 	uint32_t proc_grace_s;
 	uint32_t ancestors_max;	   /* ancestry depth attached to exec events */
+	bool emit_forks;	   /* forks always update the process table; events only if asked */
 	const char *proc_root;
+	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
+	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
 };
 
 void gw_options_defaults(struct gw_options *o);
@@ -68,6 +74,7 @@ struct gw_agent {
 	struct gw_sink sinks[GW_MAX_SINKS];
 	int n_sinks;
 	struct gw_counters counters;
+	struct gw_detections detections;
 	uint64_t next_event_id;
 	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
 	uint64_t record_time_ns;    /* wall time of the record being dispatched, 0 outside */

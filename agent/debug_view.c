@@ -13,6 +13,8 @@
 #define C_RED "\033[1;31m"
 #define C_CYAN "\033[36m"
 #define C_DIM "\033[2m"
+#define C_ALERT "\033[1;37;41m" /* findings stand out of the event stream */
+#define C_WARN "\033[1;30;43m"
 
 static void color(struct debug_view *v, const char *c)
 {
@@ -112,6 +114,45 @@ static void write_stats(struct debug_view *v, const Ghostwatch__V1__AgentStats *
 				(unsigned long long)s->drops[i]->value);
 }
 
+static void write_finding(struct debug_view *v, const Ghostwatch__V1__Finding *f)
+{
+	bool loud = !strcmp(f->severity, "high") || !strcmp(f->severity, "critical");
+
+	write_tag(v, loud ? C_ALERT : C_WARN, "FINDING");
+	color(v, loud ? C_RED : C_YELLOW);
+	fprintf(v->out, " %s %s ", f->severity, f->rule_id);
+	gw_display_escape(v->out, f->title);
+	color(v, C_RESET);
+	fputs("  subject=", v->out);
+	gw_display_escape(v->out, f->subject);
+	if (f->matched && *f->matched) {
+		fputs("  matched=", v->out);
+		gw_display_escape(v->out, f->matched);
+	}
+	fprintf(v->out, "  %s count=%llu score=%u", f->technique, (unsigned long long)f->count,
+		f->host_score);
+	if (strcmp(f->state, "new"))
+		fprintf(v->out, " (%s)", f->state);
+	color(v, C_DIM);
+	fputs("  evidence", v->out);
+	for (size_t i = 0; i < f->n_evidence; i++)
+		fprintf(v->out, " %s#%llu", f->evidence[i]->kind,
+			(unsigned long long)f->evidence[i]->event_id);
+	for (size_t i = 0; i < f->n_related_rule_ids; i++)
+		fprintf(v->out, "%s%s", i ? "," : "  combines ", f->related_rule_ids[i]);
+	color(v, C_RESET);
+}
+
+static void write_score(struct debug_view *v, const Ghostwatch__V1__FraudScore *s)
+{
+	write_tag(v, s->score >= 50 ? C_ALERT : C_WARN, "SCORE");
+	fprintf(v->out, " host fraud score %u/100", s->score);
+	for (size_t i = 0; i < s->n_points; i++)
+		fprintf(v->out, " %s=%llu", s->points[i]->name, (unsigned long long)s->points[i]->value);
+	fprintf(v->out, " pillars=%u x%u.%02u", s->pillars, s->multiplier_pct / 100,
+		s->multiplier_pct % 100);
+}
+
 void debug_view_write_compact(struct debug_view *v, const gw_event_t *ev)
 {
 	write_time(v, ev->time_ns);
@@ -128,6 +169,12 @@ void debug_view_write_compact(struct debug_view *v, const gw_event_t *ev)
 		break;
 	case GHOSTWATCH__V1__EVENT__KIND_STATS:
 		write_stats(v, ev->stats);
+		break;
+	case GHOSTWATCH__V1__EVENT__KIND_FINDING:
+		write_finding(v, ev->finding);
+		break;
+	case GHOSTWATCH__V1__EVENT__KIND_FRAUD_SCORE:
+		write_score(v, ev->fraud_score);
 		break;
 	default: {
 		const char *type = gw_json_oneof_name(&ev->base);

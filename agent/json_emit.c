@@ -7,6 +7,46 @@
 
 #include "text.h"
 
+/*
+ * The debug view writes every event through here, so output avoids printf and stdio locking:
+ * gw_json_write_typed_line() holds the stream lock once per line and everything below uses the
+ * _unlocked calls and a hand-rolled integer formatter.
+ */
+static void put_str(FILE *out, const char *s)
+{
+	fputs_unlocked(s, out);
+}
+
+static void put_u64(FILE *out, uint64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	fwrite_unlocked(p, 1, (size_t)(buf + sizeof(buf) - p), out);
+}
+
+static void put_i64(FILE *out, int64_t v)
+{
+	if (v < 0) {
+		fputc_unlocked('-', out);
+		put_u64(out, (uint64_t)0 - (uint64_t)v);
+	} else {
+		put_u64(out, (uint64_t)v);
+	}
+}
+
+static void put_key(FILE *out, const char *name, bool first)
+{
+	if (!first)
+		fputc_unlocked(',', out);
+	fputc_unlocked('"', out);
+	put_str(out, name);
+	put_str(out, "\":");
+}
+
 static const void *field_ptr(const ProtobufCMessage *msg, unsigned offset)
 {
 	return (const char *)msg + offset;
@@ -38,26 +78,26 @@ static void write_base64(FILE *out, const ProtobufCBinaryData *b)
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t i;
 
-	fputc('"', out);
+	fputc_unlocked('"', out);
 	for (i = 0; i + 2 < b->len; i += 3) {
 		uint32_t v = (uint32_t)b->data[i] << 16 | (uint32_t)b->data[i + 1] << 8 | b->data[i + 2];
 
-		fputc(tbl[v >> 18], out);
-		fputc(tbl[(v >> 12) & 63], out);
-		fputc(tbl[(v >> 6) & 63], out);
-		fputc(tbl[v & 63], out);
+		fputc_unlocked(tbl[v >> 18], out);
+		fputc_unlocked(tbl[(v >> 12) & 63], out);
+		fputc_unlocked(tbl[(v >> 6) & 63], out);
+		fputc_unlocked(tbl[v & 63], out);
 	}
 	if (i < b->len) {
 		uint32_t v = (uint32_t)b->data[i] << 16;
 
 		if (i + 1 < b->len)
 			v |= (uint32_t)b->data[i + 1] << 8;
-		fputc(tbl[v >> 18], out);
-		fputc(tbl[(v >> 12) & 63], out);
-		fputc(i + 1 < b->len ? tbl[(v >> 6) & 63] : '=', out);
-		fputc('=', out);
+		fputc_unlocked(tbl[v >> 18], out);
+		fputc_unlocked(tbl[(v >> 12) & 63], out);
+		fputc_unlocked(i + 1 < b->len ? tbl[(v >> 6) & 63] : '=', out);
+		fputc_unlocked('=', out);
 	}
-	fputc('"', out);
+	fputc_unlocked('"', out);
 }
 
 static void write_double(FILE *out, double v)
@@ -65,8 +105,10 @@ static void write_double(FILE *out, double v)
 	if (isfinite(v))
 		fprintf(out, "%.17g", v);
 	else
-		fputs("null", out);
+		put_str(out, "null");
 }
+
+static void write_message_unlocked(FILE *out, const ProtobufCMessage *msg);
 
 /* One value of field `f` stored at `p`. */
 static void write_value(FILE *out, const ProtobufCFieldDescriptor *f, const void *p)
@@ -75,20 +117,24 @@ static void write_value(FILE *out, const ProtobufCFieldDescriptor *f, const void
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
-		fprintf(out, "%" PRId32, *(const int32_t *)p);
+		put_i64(out, *(const int32_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		fprintf(out, "%" PRIu32, *(const uint32_t *)p);
+		put_u64(out, *(const uint32_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		fprintf(out, "\"%" PRId64 "\"", *(const int64_t *)p);
+		fputc_unlocked('"', out);
+		put_i64(out, *(const int64_t *)p);
+		fputc_unlocked('"', out);
 		break;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		fprintf(out, "\"%" PRIu64 "\"", *(const uint64_t *)p);
+		fputc_unlocked('"', out);
+		put_u64(out, *(const uint64_t *)p);
+		fputc_unlocked('"', out);
 		break;
 	case PROTOBUF_C_TYPE_FLOAT:
 		write_double(out, *(const float *)p);
@@ -97,24 +143,27 @@ static void write_value(FILE *out, const ProtobufCFieldDescriptor *f, const void
 		write_double(out, *(const double *)p);
 		break;
 	case PROTOBUF_C_TYPE_BOOL:
-		fputs(*(const protobuf_c_boolean *)p ? "true" : "false", out);
+		put_str(out, *(const protobuf_c_boolean *)p ? "true" : "false");
 		break;
 	case PROTOBUF_C_TYPE_ENUM: {
 		const ProtobufCEnumValue *ev =
 			protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)p);
 
-		if (ev)
-			fprintf(out, "\"%s\"", ev->name);
-		else
-			fprintf(out, "%d", *(const int *)p);
+		if (ev) {
+			fputc_unlocked('"', out);
+			put_str(out, ev->name);
+			fputc_unlocked('"', out);
+		} else {
+			put_i64(out, *(const int *)p);
+		}
 		break;
 	}
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(char *const *)p;
 
-		fputc('"', out);
+		fputc_unlocked('"', out);
 		gw_json_escape(out, s ? s : "");
-		fputc('"', out);
+		fputc_unlocked('"', out);
 		break;
 	}
 	case PROTOBUF_C_TYPE_BYTES:
@@ -124,9 +173,9 @@ static void write_value(FILE *out, const ProtobufCFieldDescriptor *f, const void
 		const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
 
 		if (m)
-			gw_json_write_message(out, m);
+			write_message_unlocked(out, m);
 		else
-			fputs("null", out);
+			put_str(out, "null");
 		break;
 	}
 	}
@@ -169,13 +218,14 @@ static void write_fields(FILE *out, const ProtobufCMessage *msg, bool first)
 
 			if (!n)
 				continue;
-			fprintf(out, "%s\"%s\":[", first ? "" : ",", f->name);
+			put_key(out, f->name, first);
+			fputc_unlocked('[', out);
 			for (size_t j = 0; j < n; j++) {
 				if (j)
-					fputc(',', out);
+					fputc_unlocked(',', out);
 				write_value(out, f, arr + j * value_size(f));
 			}
-			fputc(']', out);
+			fputc_unlocked(']', out);
 			first = false;
 			continue;
 		}
@@ -188,26 +238,39 @@ static void write_fields(FILE *out, const ProtobufCMessage *msg, bool first)
 			continue;
 		if (f->type == PROTOBUF_C_TYPE_MESSAGE && !*(void *const *)p)
 			continue;
-		fprintf(out, "%s\"%s\":", first ? "" : ",", f->name);
+		put_key(out, f->name, first);
 		write_value(out, f, p);
 		first = false;
 	}
 }
 
+static void write_message_unlocked(FILE *out, const ProtobufCMessage *msg)
+{
+	fputc_unlocked('{', out);
+	write_fields(out, msg, true);
+	fputc_unlocked('}', out);
+}
+
 void gw_json_write_message(FILE *out, const ProtobufCMessage *msg)
 {
-	fputc('{', out);
-	write_fields(out, msg, true);
-	fputc('}', out);
+	flockfile(out);
+	write_message_unlocked(out, msg);
+	funlockfile(out);
 }
 
 void gw_json_write_typed_line(FILE *out, const ProtobufCMessage *msg, const char *extra)
 {
 	const char *type = gw_json_oneof_name(msg);
 
-	fprintf(out, "{\"type\":\"%s\"", type ? type : "unknown");
-	if (extra && *extra)
-		fprintf(out, ",%s", extra);
+	flockfile(out);
+	put_str(out, "{\"type\":\"");
+	put_str(out, type ? type : "unknown");
+	fputc_unlocked('"', out);
+	if (extra && *extra) {
+		fputc_unlocked(',', out);
+		put_str(out, extra);
+	}
 	write_fields(out, msg, false);
-	fputs("}\n", out);
+	put_str(out, "}\n");
+	funlockfile(out);
 }

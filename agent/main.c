@@ -32,11 +32,16 @@ static void usage(FILE *out)
 	      "  --duration=SECONDS      stop after this long (default: run until signalled)\n"
 	      "  --stats-interval=SECONDS  emit agent stats this often (default 60, 0 = start/exit only)\n"
 	      "  --hooks=FLAVOUR         process hooks: auto (tp_btf, raw_tp, tp), tp_btf, raw_tp, tp\n"
-	      "  --no-forks              do not trace forks (exec and exit only)\n"
+	      "  --forks                 also print fork events (forks always feed the process table)\n"
+	      "  --no-forks              do not trace forks at all (exec and exit only)\n"
 	      "  --ringbuf-size=BYTES    ring buffer size, power of two >= 4096 (default 8388608)\n"
 	      "  --wakeup-bytes=BYTES    wake the reader once this much is pending (default 262144)\n"
 	      "  --proc-grace=SECONDS    keep exited processes this long for late events (default 30)\n"
 	      "  --proc-table-max=N      process table capacity (default 65536)\n"
+	      "  --rules=DIR             shipped rule files (default: rules/ of the build tree, else\n"
+	      "                          /usr/share/ghostwatch/rules)\n"
+	      "  --rules-d=DIR           local rules that add or override by id (default\n"
+	      "                          /etc/ghostwatch/rules.d); SIGHUP reloads both\n"
 	      "\n"
 	      "  -h, --help              this help\n"
 	      "  -V, --version           print the version\n",
@@ -65,11 +70,14 @@ enum {
 	OPT_DURATION,
 	OPT_STATS_INTERVAL,
 	OPT_HOOKS,
+	OPT_FORKS,
 	OPT_NO_FORKS,
 	OPT_RINGBUF,
 	OPT_WAKEUP,
 	OPT_PROC_GRACE,
 	OPT_PROC_MAX,
+	OPT_RULES,
+	OPT_RULES_D,
 };
 
 static const struct option debug_options[] = {
@@ -78,11 +86,14 @@ static const struct option debug_options[] = {
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "hooks", required_argument, NULL, OPT_HOOKS },
+	{ "forks", no_argument, NULL, OPT_FORKS },
 	{ "no-forks", no_argument, NULL, OPT_NO_FORKS },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "wakeup-bytes", required_argument, NULL, OPT_WAKEUP },
 	{ "proc-grace", required_argument, NULL, OPT_PROC_GRACE },
 	{ "proc-table-max", required_argument, NULL, OPT_PROC_MAX },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "rules-d", required_argument, NULL, OPT_RULES_D },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -132,6 +143,9 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 				return -1;
 			}
 			break;
+		case OPT_FORKS:
+			o->emit_forks = true;
+			break;
 		case OPT_NO_FORKS:
 			o->hooks.trace_forks = false;
 			break;
@@ -159,6 +173,12 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			if (parse_u64("proc-table-max", optarg, 16, 1u << 24, &n))
 				return -1;
 			o->proc_table_max = (uint32_t)n;
+			break;
+		case OPT_RULES:
+			o->rules_dir = optarg;
+			break;
+		case OPT_RULES_D:
+			o->rules_user_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -126,34 +126,35 @@ struct proc_entry *process_lookup(struct gw_agent *a, uint32_t pid)
 	return e ? e : procfs_load_process(&a->procs, &a->boot, a->opt.proc_root, pid);
 }
 
-/* Ancestors nearest first, following parent links only while the ids agree (pid reuse); the
- * parent comes complete, older ancestors without argv and cwd. */
+/* Ancestors nearest first, following parent links only while the ids agree (pid reuse). */
 static void attach_ancestors(struct gw_agent *a, const struct proc_entry *e,
 			     Ghostwatch__V1__ProcessExec *exec)
 {
 	uint32_t max = a->opt.ancestors_max, n = 0;
-	Ghostwatch__V1__Process **list;
+	Ghostwatch__V1__ProcessRef **list, *refs;
 	const struct proc_entry *cur = e;
 
 	if (!max)
 		return;
 	list = gw_arena_alloc(&a->arena, max * sizeof(*list));
-	if (!list)
+	refs = gw_arena_alloc(&a->arena, max * sizeof(*refs));
+	if (!list || !refs)
 		return;
 	while (n < max && cur->ppid && cur->ppid != cur->pid) {
 		const struct proc_entry *parent = proc_table_get(&a->procs, cur->ppid);
+		Ghostwatch__V1__ProcessRef *r = &refs[n];
 
 		if (!parent || parent->id != cur->parent_id)
 			break;
-		list[n] = process_proto(a, parent);
-		if (!list[n])
-			break;
-		/* Beyond the parent, identity is enough: full argv of every ancestor bloats events. */
-		if (n > 0) {
-			list[n]->n_argv = 0;
-			list[n]->cwd = "";
-		}
-		n++;
+		ghostwatch__v1__process_ref__init(r);
+		r->process_id = parent->id;
+		r->pid = parent->pid;
+		r->uid = parent->uid;
+		r->auid = parent->auid;
+		r->comm = (char *)parent->comm;
+		r->exe = parent->exe ? parent->exe : "";
+		r->source = (char *)(parent->source ? parent->source : "event");
+		list[n++] = r;
 		cur = parent;
 	}
 	exec->ancestors = list;
@@ -209,6 +210,7 @@ int process_handle_exec(struct gw_agent *a, const struct gw_exec_event *rec, siz
 	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_EXEC;
 	ev->exec = exec;
 	agent_emit(a, ev);
+	detections_on_exec(a, e, ev->event_id, ev->time_ns);
 	return 0;
 }
 
@@ -243,6 +245,8 @@ int process_handle_fork(struct gw_agent *a, const struct gw_fork_event *rec, siz
 		}
 		e->argv_truncated = parent->argv_truncated;
 	}
+	if (!a->opt.emit_forks)
+		return 0;
 
 	ev = new_event(a);
 	fork = gw_arena_alloc(&a->arena, sizeof(*fork));

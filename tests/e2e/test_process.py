@@ -101,7 +101,8 @@ def test_ancestry_through_a_shell(agent):
     assert ev["exec"]["process"]["parent_process_id"] == anc[0]["process_id"]
 
 
-def test_fork_without_exec_is_traced(agent):
+def test_fork_without_exec_is_traced(agent_factory):
+    agent = agent_factory("--forks")
     pid = os.fork()
     if pid == 0:
         os._exit(5)
@@ -111,6 +112,19 @@ def test_fork_without_exec_is_traced(agent):
     ex = agent.wait_for(exit_of(pid))["exit"]
     assert ex["exit_code"] == 5
     assert ex["process"]["exe"] == os.path.realpath(sys.executable)
+
+
+def test_forks_feed_the_table_without_being_printed(agent):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(6)
+    os.waitpid(pid, 0)
+    ex = agent.wait_for(exit_of(pid))["exit"]
+    # the child never exec'd: its identity came from the fork record, inherited from this process
+    assert ex["process"]["source"] == "fork"
+    assert ex["process"]["exe"] == os.path.realpath(sys.executable)
+    assert ex["process"]["ppid"] == os.getpid()
+    assert not agent.find(lambda e: e.get("type") == "fork")
 
 
 def test_long_argv_is_truncated_and_flagged(agent):

@@ -1,0 +1,342 @@
+#!/usr/bin/python3
+"""bench.py - the measuring half of bench/run.sh (run.sh drives processes, this reads and sums).
+
+  bench.py snapshot PID            one JSON line: PID's CPU time and its BPF programs' run stats
+  bench.py foreign-progs PID|-     how many tracing programs are loaded that PID does not own
+  bench.py agent-summary LOG...    the agent's final event and drop counters, parsed from its output
+  bench.py record ...              one raw result line (see run.sh) from the pieces above
+  bench.py report RAW.jsonl        the Markdown table of medians, to stdout
+  bench.py hold-stats              keep BPF run-time stats on until killed (see below)
+
+CPU time: /proc/PID/stat utime+stime tick at 10 ms (CLK_TCK 100), too coarse for an agent that
+should use well under 1% of a core over a 10 s window, so the figure used is the sum over the
+agent's threads of /proc/PID/task/*/schedstat field 1 (ns on CPU, user + kernel); the stat ticks
+are recorded alongside as a cross-check.
+
+BPF programs: the agent's own, found through the prog_id of the bpf-prog and bpf_link fds it holds
+(/proc/PID/fdinfo), not by name: on this shared machine other people load programs of the same
+name. Their run_time_ns / run_cnt come from `bpftool prog show --json` (kernel.bpf_stats_enabled=1,
+set by run.sh). Other people on this host set and reset that sysctl too, which switched the stats
+off in the middle of runs; the sysctl and BPF_ENABLE_STATS each hold their own reference on the
+kernel's stats switch, so run.sh also keeps a BPF_ENABLE_STATS fd open (hold-stats) for the whole
+bench, and a program whose run count did not move is reported as unknown, never as 0 ns.
+"""
+import ctypes
+import json
+import os
+import signal
+import re
+import statistics
+import subprocess
+import sys
+
+TRACING_TYPES = {"tracepoint", "raw_tracepoint", "tracing", "kprobe", "perf_event", "lsm"}
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def cpu_of(pid):
+    ns = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            ns += int(read(f"/proc/{pid}/task/{tid}/schedstat").split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that exited between listdir and read
+    stat = read(f"/proc/{pid}/stat")
+    fields = stat[stat.rindex(")") + 2:].split()  # comm may hold spaces: split after it
+    ticks = int(fields[11]) + int(fields[12])   # utime, stime (fields 14 and 15 of stat)
+    return ns, ticks * 1_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+def owned_prog_ids(pid):
+    ids = set()
+    fddir = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fddir):
+        try:
+            m = re.search(r"^prog_id:\s*(\d+)", read(f"{fddir}/{fd}"), re.M)
+        except OSError:
+            continue
+        if m:
+            ids.add(int(m.group(1)))
+    return ids
+
+
+def all_progs():
+    out = subprocess.run(["bpftool", "prog", "show", "--json"], capture_output=True, text=True)
+    try:
+        return json.loads(out.stdout or "[]")
+    except json.JSONDecodeError:
+        return []
+
+
+def snapshot(pid):
+    cpu_ns, cpu_ticks_us = cpu_of(pid)
+    ids = owned_prog_ids(pid)
+    progs = {}
+    for p in all_progs():
+        if p.get("id") in ids:
+            progs[str(p["id"])] = {
+                "name": p.get("name", "?"),
+                "type": p.get("type", "?"),
+                "run_time_ns": p.get("run_time_ns", 0),
+                "run_cnt": p.get("run_cnt", 0),
+            }
+    hwm = re.search(r"^VmHWM:\s*(\d+)", read(f"/proc/{pid}/status"), re.M)
+    return {"cpu_ns": cpu_ns, "cpu_ticks_us": cpu_ticks_us, "progs": progs,
+            "rss_hwm_kib": int(hwm.group(1)) if hwm else None}
+
+
+SYS_BPF_X86_64 = 321
+BPF_ENABLE_STATS = 32
+BPF_STATS_RUN_TIME = 0
+
+
+def hold_stats():
+    """bpf(BPF_ENABLE_STATS): run-time stats stay on while the returned fd is open."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = ctypes.c_uint32(BPF_STATS_RUN_TIME)
+    fd = libc.syscall(SYS_BPF_X86_64, BPF_ENABLE_STATS, ctypes.byref(attr), ctypes.sizeof(attr))
+    if fd < 0:
+        sys.exit(f"bench.py: BPF_ENABLE_STATS: {os.strerror(ctypes.get_errno())}")
+    print("holding", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        signal.pause()
+
+
+def foreign_progs(pid):
+    ids = owned_prog_ids(pid) if pid != "-" else set()
+    return sum(1 for p in all_progs() if p.get("type") in TRACING_TYPES and p.get("id") not in ids)
+
+
+def counters(obj):
+    """AgentStats counters: [{"name":..,"value":..}] in proto JSON, or a plain {name: value}."""
+    if isinstance(obj, dict):
+        return {k: int(v) for k, v in obj.items()}
+    return {c.get("name", "?"): int(c.get("value", 0)) for c in obj or []}
+
+
+def agent_summary(paths):
+    """The agent's final counters: its last `stats` JSON object if one reached the file (stdout is
+    /dev/null in the bench, so usually not), else its summary line on stderr, which reads
+    `summary: events exec=N exit=N fork=N; drops exec=N ... (total N); evicted proc_exited=N ...`.
+    Also the `live hooks:` line, so the report says which hooks were measured."""
+    stats = summary_line = hooks = None
+    for path in paths:
+        try:
+            text = read(path)
+        except OSError:
+            continue
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if obj.get("type") == "stats":
+                    stats = obj.get("stats", obj)
+            elif "live hooks:" in line:
+                hooks = line.split("live hooks:", 1)[1].strip()
+            elif re.search(r"\bevents?\b", line) and re.search(r"\bdrops?\b", line):
+                summary_line = line
+    if stats is not None:
+        out = {"events": counters(stats.get("events")), "drops": counters(stats.get("drops")),
+               "source": "stats"}
+    elif summary_line is not None:
+        out = parse_summary_line(summary_line)
+    else:
+        return None
+    out["hooks"] = hooks
+    return out
+
+
+def parse_summary_line(line):
+    """Each ';'-separated part is a heading word followed by name=value pairs."""
+    out = {"events": {}, "drops": {}, "source": "summary line"}
+    pair = re.compile(r"([\w./-]+)=(\d+)")
+    for part in line.split(";"):
+        part = part.split(":", 1)[1] if part.lstrip().startswith("summary:") else part
+        words = part.split()
+        if not words:
+            continue
+        head = words[0].rstrip(":").lower()
+        key = "events" if head.startswith("event") else "drops" if head.startswith("drop") \
+            else head
+        out[key] = {k: int(v) for k, v in pair.findall(part)}
+    return out
+
+
+def record(args):
+    """record WORKLOAD RATE RUN CONFIG LOOP_JSON [BEFORE AFTER SUMMARY FOREIGN AGENT_RC]"""
+    workload, rate, run, config, loop = args[:5]
+    rec = {"workload": workload, "rate": int(rate), "run": int(run), "config": config,
+           "loop": json.loads(loop)}
+    if len(args) > 5:
+        before, after, summary, foreign, rc = args[5:10]
+        rec["agent"] = {"before": json.loads(before), "after": json.loads(after),
+                        "summary": json.loads(summary), "foreign_progs": int(foreign),
+                        "exit_status": int(rc)}
+    print(json.dumps(rec, separators=(",", ":")))
+
+
+# ---- report -------------------------------------------------------------------------------------
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, spec=".1f", none="–"):
+    return none if x is None else format(x, spec)
+
+
+def agent_metrics(rec):
+    a = rec["agent"]
+    b, e = a["before"], a["after"]
+    loop = rec["loop"]
+    wall = loop["wall_s"]
+    cpu_ns = e["cpu_ns"] - b["cpu_ns"]
+    summary = a["summary"] or {}
+    events = sum(summary.get("events", {}).values()) if summary else None
+    drops = sum(summary.get("drops", {}).values()) if summary else None
+    progs = {}
+    for pid_, pe in e["progs"].items():
+        pb = b["progs"].get(pid_, {"run_time_ns": 0, "run_cnt": 0})
+        runs = pe["run_cnt"] - pb["run_cnt"]
+        progs[pe["name"]] = (pe["run_time_ns"] - pb["run_time_ns"], runs)
+    # A run count that did not move means the stats were off (or nothing ran): unknown, not 0.
+    stats_seen = bool(progs) and all(r > 0 for _, r in progs.values())
+    bpf_ns = sum(t for t, _ in progs.values()) if stats_seen else None
+    return {
+        "cpu_pct": 100.0 * cpu_ns / 1e9 / wall,
+        "cpu_ticks_pct": 100.0 * (e["cpu_ticks_us"] - b["cpu_ticks_us"]) / 1e6 / wall,
+        "us_per_event": cpu_ns / 1e3 / events if events else None,
+        "events": events,
+        "drops": drops,
+        "bpf_progs": {n: (t / r if r else None) for n, (t, r) in progs.items()},
+        "bpf_us_per_op": bpf_ns / 1e3 / loop["ops"] if bpf_ns is not None and loop["ops"]
+        else None,
+        "rss_kib": e.get("rss_hwm_kib"),
+        "foreign": a["foreign_progs"],
+    }
+
+
+def report(path):
+    recs = [json.loads(line) for line in open(path) if line.strip()]
+    keys = []
+    for r in recs:
+        k = (r["workload"], r["rate"])
+        if k not in keys:
+            keys.append(k)
+    configs = []
+    for r in recs:
+        if r["config"] != "baseline" and r["config"] not in configs:
+            configs.append(r["config"])
+
+    rows = []
+    notes = set()
+    foreign = []  # tracing programs loaded by other people during each agent run
+    for workload, rate in keys:
+        base = {r["run"]: r for r in recs
+                if (r["workload"], r["rate"], r["config"]) == (workload, rate, "baseline")}
+        base_cpu = med([r["loop"]["cpu_total_us"] / max(r["loop"]["ops"], 1)
+                        for r in base.values()])
+        if base:
+            rows.append([workload, str(rate), "no agent", fmt(med([r["loop"]["achieved_rate"]
+                                                                   for r in base.values()])),
+                         fmt(base_cpu), "1.00", "–", "–", "–", "–", "–", "–", "–", "–", "–",
+                         fmt(med([r["loop"]["late_ticks"] for r in base.values()]), ".0f")])
+        for config in configs:
+            runs = [r for r in recs
+                    if (r["workload"], r["rate"], r["config"]) == (workload, rate, config)]
+            if not runs:
+                continue
+            ratios, ms = [], []
+            for r in runs:
+                m = agent_metrics(r)
+                ms.append(m)
+                b = base.get(r["run"])
+                if b and b["loop"]["cpu_total_us"]:
+                    # Paired with the baseline of the same round: the machine is shared, so the
+                    # ratio within one round is what means something.
+                    ratios.append((r["loop"]["cpu_total_us"] / max(r["loop"]["ops"], 1)) /
+                                  (b["loop"]["cpu_total_us"] / max(b["loop"]["ops"], 1)))
+                foreign.append(m["foreign"])
+                if r["agent"]["exit_status"] != 0:
+                    notes.add(f"{config}: the agent exited with status "
+                              f"{r['agent']['exit_status']} in round {r['run']} at {rate}/s")
+                if r["agent"]["summary"] and r["agent"]["summary"].get("hooks"):
+                    notes.add(f"{config}: live hooks {r['agent']['summary']['hooks']}")
+                if r["agent"]["summary"] is None:
+                    notes.add(f"{config}: no event/drop summary could be parsed from the agent")
+            progs = sorted({n for m in ms for n in m["bpf_progs"]})
+            bpf = ", ".join(f"{n} {fmt(med([m['bpf_progs'].get(n) for m in ms]), '.0f')}"
+                            for n in progs) or "–"
+            cpu = [m["cpu_pct"] for m in ms]
+            rows.append([
+                workload, str(rate), config,
+                fmt(med([r["loop"]["achieved_rate"] or None for r in runs])),
+                fmt(med([r["loop"]["cpu_total_us"] / r["loop"]["ops"] if r["loop"]["ops"]
+                         else None for r in runs])),
+                fmt(med(ratios), ".3f"),
+                f"{fmt(med(cpu), '.2f')} ({fmt(min(cpu), '.2f')}–{fmt(max(cpu), '.2f')})",
+                fmt(med([m["cpu_ticks_pct"] for m in ms]), ".1f"),
+                fmt(med([m["us_per_event"] for m in ms]), ".2f"),
+                fmt(med([m["events"] for m in ms]), ".0f"),
+                fmt(med([m["drops"] for m in ms]), ".0f"),
+                bpf,
+                fmt(med([m["bpf_us_per_op"] for m in ms]), ".2f"),
+                fmt(med([m["bpf_us_per_op"] for m in ms]) and base_cpu and
+                    100.0 * med([m["bpf_us_per_op"] for m in ms]) / base_cpu, ".1f"),
+                fmt(med([m["rss_kib"] for m in ms]) and med([m["rss_kib"] for m in ms]) / 1024,
+                    ".1f"),
+                fmt(med([r["loop"]["late_ticks"] for r in runs]), ".0f"),
+            ])
+    head = ["workload", "target/s", "config", "achieved/s", "loop CPU µs/op",
+            "loop slowdown", "agent CPU % of a core (min–max)", "same from stat ticks",
+            "agent CPU µs/event",
+            "events", "drops", "BPF ns/run per program", "BPF µs/op", "BPF % of op cost", "agent RSS MiB",
+            "late ticks"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    runs = len({r["run"] for r in recs})
+    out.append("")
+    out.append(f"Medians of {runs} rounds; each round runs every configuration back to back, and "
+               "the slowdown is the ratio of loop CPU per op (own + children) with the agent to "
+               "without it in the same round; BPF % of op cost is the agent's BPF run time per op over "
+               "the no-agent loop CPU per op, a steadier estimate of the same slowdown. Agent CPU is schedstat run time (ns) over the "
+               "loop's wall time; the stat-ticks column is the 10 ms-granular utime+stime "
+               "cross-check.")
+    if any(foreign):
+        out.append(f"Note: other people's tracing programs loaded during the agent runs: "
+                   f"{min(foreign)}–{max(foreign)} (they may hook the same paths; this host is "
+                   f"shared).")
+    for n in sorted(notes):
+        out.append(f"Note: {n}.")
+    print("\n".join(out))
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "snapshot":
+        print(json.dumps(snapshot(args[0]), separators=(",", ":")))
+    elif cmd == "foreign-progs":
+        print(foreign_progs(args[0]))
+    elif cmd == "agent-summary":
+        print(json.dumps(agent_summary(args)))
+    elif cmd == "record":
+        record(args)
+    elif cmd == "report":
+        report(args[0])
+    elif cmd == "hold-stats":
+        hold_stats()
+    else:
+        sys.exit(f"bench.py: unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Fixtures for tests that run in the QEMU guest (see tests/vm/README.md).
+
+`guest` (session): fetches the Debian kernel, builds the initramfs around build/ghostwatch and boots
+ONE guest for every VM test. `vm` (per test): the same guest, put back in a clean state after the
+test (agent stopped, hot-plugged devices and gadgets removed), so tests do not leak into each other.
+
+    GW_SKIP_VM=1          skip the VM tests (loudly)
+    GW_VM_AGENT=path      agent binary to put in the guest (default build/ghostwatch, the static
+                          release build; GW_AGENT is the e2e tests' agent on this host)
+    GW_VM_AGENT=none      harness-only image: agent tests skip
+"""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from guest import ROOT, Guest, GuestError  # noqa: E402
+
+_timings = {}
+
+
+def _banner(msg):
+    sys.stderr.write(f"\n{'!' * 100}\n!! VM TESTS: {msg}\n{'!' * 100}\n")
+
+
+def _run_step(argv, env, what):
+    t0 = time.monotonic()
+    try:
+        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired as e:
+        r = subprocess.CompletedProcess(argv, 124, "", f"{argv[0]} timed out after 600 s")
+    _timings[what] = time.monotonic() - t0
+    return r
+
+
+@pytest.fixture(scope="session")
+def guest():
+    if os.environ.get("GW_SKIP_VM"):
+        _banner("SKIPPED because GW_SKIP_VM is set")
+        pytest.skip("VM tests skipped: GW_SKIP_VM is set")
+    if subprocess.run(["sh", "-c", "command -v qemu-system-x86_64"], capture_output=True).returncode:
+        reason = "qemu-system-x86_64 is not installed (make deps installs qemu-system-x86)"
+        _banner("SKIPPED: " + reason)
+        pytest.skip(reason)
+    agent = os.environ.get("GW_VM_AGENT", str(Path(os.environ.get("BUILD", ROOT / "build")) / "ghostwatch"))
+    if agent != "none" and not os.access(agent, os.X_OK):
+        pytest.fail(f"{agent} missing: build the agent first (`make`), then `make vm` or run the tests; "
+                    "GW_VM_AGENT=none boots a harness-only guest", pytrace=False)
+    env = dict(os.environ, GW_VM_AGENT=agent)
+
+    r = _run_step([str(HERE / "fetch-kernel.sh")], env, "fetch_kernel_s")
+    if r.returncode != 0:
+        reason = f"cannot get the Debian guest kernel (fetch-kernel.sh rc {r.returncode}): " + \
+            (r.stderr or r.stdout).strip()[-600:]
+        _banner("SKIPPED: " + reason)
+        pytest.skip(reason)
+    r = _run_step([str(HERE / "build-initramfs.sh")], env, "build_initramfs_s")
+    if r.returncode != 0:
+        pytest.fail(f"build-initramfs.sh failed (rc {r.returncode}):\n{r.stdout}\n{r.stderr}", pytrace=False)
+
+    g = Guest()
+    g.has_agent = agent != "none"
+    try:
+        g.boot()
+    except GuestError as e:
+        g.shutdown()
+        pytest.fail(f"guest did not boot: {e}", pytrace=False)
+    _timings["boot_s"] = g.timings["boot_s"]
+    _timings["run_dir"] = str(g.run_dir)
+    t0 = time.monotonic()
+    try:
+        yield g
+    finally:
+        _timings["session_with_guest_s"] = time.monotonic() - t0 + g.timings["boot_s"]
+        _timings.update({k: v for k, v in g.timings.items() if k not in _timings})
+        g.shutdown()
+
+
+def _recover(guest, why):
+    """Replaces a dead or wedged guest with a fresh boot so one bad test does not fail the rest."""
+    _banner(f"{why}; logs in {guest.run_dir}; rebooting the guest")
+    try:
+        guest.reboot()
+        _timings["reboots"] = _timings.get("reboots", 0) + 1
+    except GuestError as e:
+        pytest.fail(f"guest reboot failed: {e}", pytrace=False)
+
+
+@pytest.fixture
+def vm(guest):
+    """The session guest, cleaned up after the test (agent, devices, gadgets). A guest that an
+    earlier test killed or wedged is rebooted first."""
+    if not guest.running:
+        _recover(guest, "the guest is no longer running (an earlier test killed it?)")
+    yield guest
+    if not guest.running:
+        _recover(guest, "the guest died during the test")
+        return
+    try:
+        guest.reset()
+    except GuestError as e:
+        _recover(guest, f"cleaning up after the test failed ({str(e).splitlines()[0]})")
+
+
+@pytest.fixture
+def agent_guest(vm):
+    """The guest, for tests that need the agent binary in it."""
+    if not getattr(vm, "has_agent", False):
+        _banner("agent test SKIPPED: the guest image was built with GW_VM_AGENT=none")
+        pytest.skip("no agent in the guest image (GW_VM_AGENT=none)")
+    return vm
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _timings:
+        parts = [f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in _timings.items()]
+        terminalreporter.write_line("VM timings: " + " ".join(parts))

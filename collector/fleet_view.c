@@ -25,6 +25,8 @@ static void host_free(struct fleet_host *h)
 	free(h->kernel_release);
 	free(h->cert_identity);
 	free(h->ranges);
+	free(h->findings);
+	free(h->devices);
 	free(h);
 }
 
@@ -154,6 +156,117 @@ static void type_add(struct fleet_host *h, const char *name, uint64_t n)
 	h->types[h->n_types++].count = n;
 }
 
+static int severity_rank(const char *s)
+{
+	static const char *const order[] = { "info", "low", "medium", "high", "critical" };
+
+	for (int i = 0; i < 5; i++)
+		if (strcmp(s, order[i]) == 0)
+			return i + 1;
+	return 0;
+}
+
+static void finding_add(struct fleet_host *h, const char *rule_id, const char *severity,
+			uint64_t count)
+{
+	size_t i;
+
+	if (!rule_id || !*rule_id)
+		return;
+	for (i = 0; i < h->n_findings; i++)
+		if (strncmp(h->findings[i].rule_id, rule_id, FLEET_RULE_ID - 1) == 0)
+			break;
+	if (i == h->n_findings) {
+		if (!h->findings)
+			h->findings = calloc(FLEET_MAX_FINDINGS, sizeof(*h->findings));
+		if (!h->findings || h->n_findings == FLEET_MAX_FINDINGS) {
+			h->findings_dropped++;
+			return;
+		}
+		snprintf(h->findings[i].rule_id, FLEET_RULE_ID, "%s", rule_id);
+		h->n_findings++;
+	}
+	if (severity && *severity)
+		snprintf(h->findings[i].severity, sizeof(h->findings[i].severity), "%s", severity);
+	if (count > h->findings[i].count)
+		h->findings[i].count = count;
+}
+
+static void device_add(struct fleet_host *h, const char *id)
+{
+	if (!id || !*id)
+		return;
+	for (size_t i = 0; i < h->n_devices; i++)
+		if (strncmp(h->devices[i], id, FLEET_DEVICE_ID - 1) == 0)
+			return;
+	if (!h->devices)
+		h->devices = calloc(FLEET_MAX_DEVICES, sizeof(*h->devices));
+	if (!h->devices || h->n_devices == FLEET_MAX_DEVICES) {
+		h->devices_dropped++;
+		return;
+	}
+	snprintf(h->devices[h->n_devices++], FLEET_DEVICE_ID, "%s", id);
+}
+
+static void score_set(struct fleet_host *h, uint32_t score, uint64_t when_ns)
+{
+	if (h->has_score && when_ns < h->fraud_score_ns)
+		return;	/* an older score arriving late (redelivery, merge) */
+	h->has_score = true;
+	h->fraud_score = score;
+	h->fraud_score_ns = when_ns;
+}
+
+/* A string field of a message, looked up by name through its descriptor, or NULL. */
+static const char *string_field(const ProtobufCMessage *m, const char *name)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
+		m->descriptor, name);
+
+	if (!f || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED ||
+	    (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+		return NULL;
+	return *(char *const *)((const char *)m + f->offset);
+}
+
+/*
+ * Devices are read through the descriptors ("device" events: kind + model_fingerprint), so the
+ * fleet view needs no code change when the device schema grows; findings and the fraud score are
+ * typed.
+ */
+static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event *ev)
+{
+	const ProtobufCFieldDescriptor *f;
+	const ProtobufCMessage *member;
+	const char *kind, *fp;
+	char id[FLEET_DEVICE_ID];
+
+	switch (ev->kind_case) {
+	case GHOSTWATCH__V1__EVENT__KIND_FINDING:
+		if (ev->finding)
+			finding_add(h, ev->finding->rule_id, ev->finding->severity, ev->finding->count);
+		return;
+	case GHOSTWATCH__V1__EVENT__KIND_FRAUD_SCORE:
+		if (ev->fraud_score)
+			score_set(h, ev->fraud_score->score, ev->time_ns);
+		return;
+	default:
+		break;
+	}
+	f = protobuf_c_message_descriptor_get_field(ev->base.descriptor, ev->kind_case);
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || strncmp(f->name, "device", 6) != 0)
+		return;
+	member = *(ProtobufCMessage *const *)((const char *)ev + f->offset);
+	if (!member)
+		return;
+	fp = string_field(member, "model_fingerprint");
+	kind = string_field(member, "kind");
+	if (!fp || !*fp)
+		return;
+	snprintf(id, sizeof(id), "%.12s:%.16s", kind && *kind ? kind : "device", fp);
+	device_add(h, id);
+}
+
 static void touch(struct fleet_host *h, uint64_t now_ns)
 {
 	if (!h->first_seen_ns || now_ns < h->first_seen_ns)
@@ -189,6 +302,7 @@ void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, uin
 		type_add(h, t, 1);
 		if (strcmp(t, "unknown") == 0)
 			v->unknown_events++;
+		record_detections(h, b->events[i]);
 	}
 	if (b->spool) {
 		h->spool_dropped_batches += b->spool->dropped_batches;
@@ -246,14 +360,14 @@ uint64_t fleet_host_last_seq(const struct fleet_host *h)
 	return h->n_ranges ? h->ranges[h->n_ranges - 1].hi : 0;
 }
 
-uint64_t fleet_host_type_count(const struct fleet_host *h, const char *prefix)
+const char *fleet_host_worst_severity(const struct fleet_host *h)
 {
-	uint64_t n = 0;
+	const char *worst = "";
 
-	for (size_t i = 0; i < h->n_types; i++)
-		if (strncmp(h->types[i].name, prefix, strlen(prefix)) == 0)
-			n += h->types[i].count;
-	return n;
+	for (size_t i = 0; i < h->n_findings; i++)
+		if (severity_rank(h->findings[i].severity) > severity_rank(worst))
+			worst = h->findings[i].severity;
+	return worst;
 }
 
 /* ---- state file ------------------------------------------------------------------------------ */
@@ -267,6 +381,18 @@ static void put_enc(FILE *f, const char *key, const char *s)
 	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 		    strchr("-_.:/+", *p))
+			fputc(*p, f);
+		else
+			fprintf(f, "%%%02X", *p);
+	}
+}
+
+/* Percent-encodes s keeping only letters, digits, '-', '_' and '.'. */
+static void put_part(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-_.", *p))
 			fputc(*p, f);
 		else
 			fprintf(f, "%%%02X", *p);
@@ -356,6 +482,23 @@ int fleet_view_save(const struct fleet_view *v, const char *path)
 		for (size_t i = 0; i < h->n_types; i++)
 			fprintf(f, "%s%s:%" PRIu64, i ? "," : "", h->types[i].name,
 				h->types[i].count);
+		if (h->has_score)
+			fprintf(f, " score=%" PRIu32 " score_ns=%" PRIu64, h->fraud_score,
+				h->fraud_score_ns);
+		/* compound values: each part percent-encoded on its own, ':' and ',' separate */
+		fprintf(f, " findings_dropped=%" PRIu64 " findings=", h->findings_dropped);
+		for (size_t i = 0; i < h->n_findings; i++) {
+			fputs(i ? "," : "", f);
+			put_part(f, h->findings[i].rule_id);
+			fputc(':', f);
+			put_part(f, h->findings[i].severity);
+			fprintf(f, ":%" PRIu64, h->findings[i].count);
+		}
+		fprintf(f, " devices_dropped=%" PRIu64 " devices=", h->devices_dropped);
+		for (size_t i = 0; i < h->n_devices; i++) {
+			fputs(i ? "," : "", f);
+			put_part(f, h->devices[i]);
+		}
 		fprintf(f, "\n");
 	}
 	if (fflush(f) != 0 || fsync(fd) != 0)
@@ -416,10 +559,41 @@ static bool parse_types(struct fleet_host *h, char *s)
 	return true;
 }
 
+static bool parse_findings(struct fleet_host *h, char *s)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *sev = strchr(tok, ':'), *cnt = sev ? strchr(sev + 1, ':') : NULL;
+		uint64_t n;
+
+		if (!cnt)
+			return false;
+		*sev++ = '\0';
+		*cnt++ = '\0';
+		if (!dec_inplace(tok) || !dec_inplace(sev) || !parse_u64(cnt, &n))
+			return false;
+		finding_add(h, tok, sev, n);
+	}
+	return true;
+}
+
+static bool parse_devices(struct fleet_host *h, char *s)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!dec_inplace(tok))
+			return false;
+		device_add(h, tok);
+	}
+	return true;
+}
+
 static bool load_host(struct fleet_view *v, char *line)
 {
 	struct fleet_host *h = NULL;
-	uint64_t n, overlap = 0;
+	uint64_t n, overlap = 0, score = UINT64_MAX;
 	char *save = NULL;
 	bool newer = false;
 
@@ -436,7 +610,19 @@ static bool load_host(struct fleet_view *v, char *line)
 				return false;
 			continue;
 		}
-		if (!h || !dec_inplace(val))
+		if (!h)
+			return false;
+		if (strcmp(tok, "findings") == 0) {
+			if (!parse_findings(h, val))
+				return false;
+			continue;
+		}
+		if (strcmp(tok, "devices") == 0) {
+			if (!parse_devices(h, val))
+				return false;
+			continue;
+		}
+		if (!dec_inplace(val))
 			return false;
 		char **str = strcmp(tok, "hostname") == 0	  ? &h->hostname :
 			     strcmp(tok, "machine_id") == 0	  ? &h->machine_id :
@@ -487,6 +673,15 @@ static bool load_host(struct fleet_view *v, char *line)
 		} else if (strcmp(tok, "agent_drops") == 0) {
 			if (newer)
 				h->agent_drops = n;
+		} else if (strcmp(tok, "score") == 0) {
+			score = n;
+		} else if (strcmp(tok, "score_ns") == 0) {
+			if (score <= UINT32_MAX)
+				score_set(h, (uint32_t)score, n);
+		} else if (strcmp(tok, "findings_dropped") == 0) {
+			h->findings_dropped += n;
+		} else if (strcmp(tok, "devices_dropped") == 0) {
+			h->devices_dropped += n;
 		}
 		/* unknown numeric keys come from a newer collector: ignored */
 	}
@@ -612,12 +807,12 @@ static void display_cell(char *dst, size_t width, const char *src)
 void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
 {
 	struct fleet_host *h;
-	char age[32], seqs[48], name[21];
+	char age[32], seqs[48], name[21], score[16];
 
 	HASH_SORT(v->hosts, host_cmp);
-	fprintf(out, "%-24s %-20s %-10s %-19s %8s %10s %6s %7s %8s %8s %7s %8s  %s\n", "HOST",
-		"HOSTNAME", "LAST SEEN", "SEQ", "BATCHES", "EVENTS", "GAPS", "REPEATS", "REJECTED",
-		"SPOOLDROP", "DEVICES", "FINDINGS", "EVENT TYPES");
+	fprintf(out, "%-24s %-20s %-10s %-15s %8s %10s %6s %7s %8s %9s %5s %8s %7s %-8s  %s\n",
+		"HOST", "HOSTNAME", "LAST SEEN", "SEQ", "BATCHES", "EVENTS", "GAPS", "REPEATS",
+		"REJECTED", "SPOOLDROP", "SCORE", "FINDINGS", "DEVICES", "WORST", "EVENT TYPES");
 	for (h = v->hosts; h; h = h->hh.next) {
 		struct strbuf types;
 
@@ -632,13 +827,20 @@ void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
 		else
 			snprintf(seqs, sizeof(seqs), "-");
 		display_cell(name, sizeof(name) - 1, h->hostname);
+		if (h->has_score)
+			snprintf(score, sizeof(score), "%" PRIu32, h->fraud_score);
+		else
+			snprintf(score, sizeof(score), "-");
 		fprintf(out,
-			"%-24s %-20s %-10s %-19s %8" PRIu64 " %10" PRIu64 " %6" PRIu64
-			" %7" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7" PRIu64 " %8" PRIu64 "  %s\n",
-			h->id, name, age, seqs,
-			h->batches, h->events, fleet_host_gaps(h), h->repeats, h->rejected,
-			h->spool_dropped_events, fleet_host_type_count(h, "device"),
-			fleet_host_type_count(h, "finding"), types.data ? types.data : "");
+			"%-24s %-20s %-10s %-15s %8" PRIu64 " %10" PRIu64 " %6" PRIu64
+			" %7" PRIu64 " %8" PRIu64 " %9" PRIu64 " %5s %8" PRIu64 " %7" PRIu64
+			" %-8s  %s\n",
+			h->id, name, age, seqs, h->batches, h->events, fleet_host_gaps(h), h->repeats,
+			h->rejected, h->spool_dropped_events, score,
+			(uint64_t)h->n_findings + h->findings_dropped,
+			(uint64_t)h->n_devices + h->devices_dropped,
+			*fleet_host_worst_severity(h) ? fleet_host_worst_severity(h) : "-",
+			types.data ? types.data : "");
 		strbuf_free(&types);
 	}
 	fprintf(out, "\n%u hosts, %" PRIu64 " batches, %" PRIu64 " events, %" PRIu64
@@ -696,11 +898,31 @@ void fleet_view_report_json(struct fleet_view *v, FILE *out)
 			h->first_seen_ns, h->last_seen_ns, fleet_host_first_seq(h),
 			fleet_host_last_seq(h), h->batches, h->events, fleet_host_gaps(h),
 			h->repeats, h->rejected, h->spool_dropped_batches, h->spool_dropped_events,
-			h->agent_drops, fleet_host_type_count(h, "device"),
-			fleet_host_type_count(h, "finding"));
+			h->agent_drops, (uint64_t)h->n_devices + h->devices_dropped,
+			(uint64_t)h->n_findings + h->findings_dropped);
 		for (size_t i = 1; i < h->n_ranges; i++)
 			fprintf(out, "%s[%" PRIu64 ",%" PRIu64 "]", i > 1 ? "," : "",
 				h->ranges[i - 1].hi + 1, h->ranges[i].lo - 1);
+		fprintf(out, "],\"fraud_score\":");
+		if (h->has_score)
+			fprintf(out, "%" PRIu32, h->fraud_score);
+		else
+			fputs("null", out);
+		fprintf(out, ",\"worst_severity\":");
+		json_str(out, fleet_host_worst_severity(h));
+		fprintf(out, ",\"finding_rules\":[");
+		for (size_t i = 0; i < h->n_findings; i++) {
+			fprintf(out, "%s{\"rule_id\":", i ? "," : "");
+			json_str(out, h->findings[i].rule_id);
+			fprintf(out, ",\"severity\":");
+			json_str(out, h->findings[i].severity);
+			fprintf(out, ",\"count\":%" PRIu64 "}", h->findings[i].count);
+		}
+		fprintf(out, "],\"device_ids\":[");
+		for (size_t i = 0; i < h->n_devices; i++) {
+			fputs(i ? "," : "", out);
+			json_str(out, h->devices[i]);
+		}
 		fprintf(out, "],\"types\":{");
 		for (size_t i = 0; i < h->n_types; i++) {
 			fprintf(out, "%s", i ? "," : "");

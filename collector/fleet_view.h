@@ -1,8 +1,9 @@
 /*
  * fleet_view.h - what the collector knows about every host in the fleet: when it was last seen,
  * which batch sequence numbers arrived (as a sorted list of ranges, so holes are gaps = data lost
- * and a second arrival of a number is a repeat), events per type (devices, findings, ...), the
- * agent's own reported losses, and batches rejected per reason. Persisted to a text state file
+ * and a second arrival of a number is a repeat), events per type, its latest fraud score, the
+ * detection rules that fired, the distinct devices seen, the agent's own reported losses, and
+ * batches rejected per reason. Persisted to a text state file
  * (atomic rename); several state files (one per collector sharing the durable consumer) load into
  * one view, their ranges unioned, so `report` shows gaps and repeats across the whole deployment.
  *
@@ -25,6 +26,10 @@
 #define FLEET_MAX_RANGES 256
 #define FLEET_MAX_TYPES 32
 #define FLEET_TYPE_NAME 32
+#define FLEET_MAX_FINDINGS 32	/* distinct rules kept per host; more are counted */
+#define FLEET_MAX_DEVICES 64	/* distinct devices kept per host; more are counted */
+#define FLEET_RULE_ID 64
+#define FLEET_DEVICE_ID 48
 
 struct seq_range {
 	uint64_t lo, hi;
@@ -33,6 +38,13 @@ struct seq_range {
 struct type_count {
 	char name[FLEET_TYPE_NAME];
 	uint64_t count;
+};
+
+/* One detection rule that fired on a host (Finding events), latest state. */
+struct finding_summary {
+	char rule_id[FLEET_RULE_ID];
+	char severity[16];	/* info, low, medium, high, critical */
+	uint64_t count;		/* the finding's own match count, highest seen */
 };
 
 struct fleet_host {
@@ -47,6 +59,17 @@ struct fleet_host {
 	size_t n_ranges, cap_ranges;
 	struct type_count types[FLEET_MAX_TYPES];
 	size_t n_types;
+	/* detections: the latest fraud score, each rule that fired, each distinct device seen
+	 * ("<kind>:<model fingerprint>" of device events); allocated on first use */
+	bool has_score;
+	uint32_t fraud_score;
+	uint64_t fraud_score_ns;	/* event time of that score */
+	struct finding_summary *findings;
+	size_t n_findings;
+	uint64_t findings_dropped;
+	char (*devices)[FLEET_DEVICE_ID];
+	size_t n_devices;
+	uint64_t devices_dropped;
 	UT_hash_handle hh;
 };
 
@@ -72,8 +95,8 @@ void fleet_view_reject(struct fleet_view *v, const char *host_id, enum batch_ver
 uint64_t fleet_host_gaps(const struct fleet_host *h);
 uint64_t fleet_host_first_seq(const struct fleet_host *h);
 uint64_t fleet_host_last_seq(const struct fleet_host *h);
-/* Events of the types whose name starts with prefix ("device", "finding"). */
-uint64_t fleet_host_type_count(const struct fleet_host *h, const char *prefix);
+/* The most severe finding's severity, "" when there is none. */
+const char *fleet_host_worst_severity(const struct fleet_host *h);
 
 /* 0 or -errno. save writes path.tmp, fsyncs, renames. load merges into v (a missing file is
  * -ENOENT, a malformed line -EINVAL with *bad_line set). */

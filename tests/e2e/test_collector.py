@@ -71,8 +71,10 @@ def event_keys(lines):
 
 
 def test_batches_become_ndjson_attributed_to_their_host(tmp_path, pki, nats, started):
-    col = start_collector(started, tmp_path / "col", pki, nats.url, "--max-file-bytes", "40K")
-    gen(pki, nats.url, "host-a", 1, 12, 20, "--hostname", "laptop-a")
+    # small fetches so the 40K size rotation (between fetched groups) happens several times
+    col = start_collector(started, tmp_path / "col", pki, nats.url, "--max-file-bytes", "40K",
+                          "--fetch", "2")
+    gen(pki, nats.url, "host-a", 1, 12, 20, "--hostname", "laptop-a", "--detections")
     gen(pki, nats.url, "host-b", 1, 5, 20, "--hostname", "laptop-b")
     wait_for(lambda: col.report()["batches"] == 17, 30, "17 batches in the fleet view")
 
@@ -81,7 +83,7 @@ def test_batches_become_ndjson_attributed_to_their_host(tmp_path, pki, nats, sta
     assert len(set(event_keys(lines))) == len(lines), "an event was written twice"
     by_host = collections.Counter(l["host_id"] for l in lines)
     assert by_host == {"host-a": 240, "host-b": 100}
-    first = lines[0]
+    first = next(l for l in lines if l["type"] in ("exec", "exit"))
     # keys are the proto field names, plus "type" (the Event.kind member) and the batch tags
     assert first["type"] in ("exec", "exit")
     proc = first[first["type"]]["process"]
@@ -95,7 +97,13 @@ def test_batches_become_ndjson_attributed_to_their_host(tmp_path, pki, nats, sta
     rep = col.report()
     a = host(rep, "host-a")
     assert (a["first_seq"], a["last_seq"], a["gaps"], a["repeats"]) == (1, 12, 0, 0)
-    assert a["types"] == {"exec": 120, "exit": 120}
+    assert a["types"] == {"exec": 108, "exit": 108, "finding": 12, "fraud_score": 12}
+    # detections in the fleet view: the latest score, each rule that fired, the worst severity
+    assert a["fraud_score"] == 12 and a["worst_severity"] == "high" and a["findings"] == 1
+    assert a["finding_rules"] == [{"rule_id": "rmm.anydesk", "severity": "high", "count": 12}]
+    assert {l["type"] for l in lines} == {"exec", "exit", "finding", "fraud_score"}
+    f = next(l for l in lines if l["type"] == "finding")
+    assert f["finding"]["rule_id"] == "rmm.anydesk" and f["host_id"] == "host-a"
     assert a["cert_identity"] == "host-a" and a["hostname"] == "laptop-a"
     table = report_table(col.state)
     assert "host-a" in table and "laptop-b" in table and "rejected: 0" in table

@@ -5,8 +5,9 @@
  * ghostwatch.v1.telemetry.<host> with Nats-Msg-Id <host>:<seq>, waiting for the stream's ack.
  *
  *   gw-publish gen  --host H --seq-from N --count C --events E [--hostname X] [--subject S]
- *                   [--out DIR] [--no-publish] [--skip SEQ,...] CONNECTION
- *        builds C realistic batches (exec/exit/stats events) and publishes them; --out also writes
+ *                   [--out DIR] [--no-publish] [--skip SEQ,...] [--detections] CONNECTION
+ *        builds C realistic batches (exec/exit events; --detections makes the last two of each a
+ *        Finding and a FraudScore) and publishes them; --out also writes
  *        each one to DIR/H-<seq>.bin (wire form) and DIR/H-<seq>.pb (uncompressed protobuf) so a
  *        test can mutate them. --skip leaves the listed seqs out (to make gaps).
  *   gw-publish file --subject S [--msg-id ID] FILE... CONNECTION
@@ -129,10 +130,14 @@ static void fill_process(Ghostwatch__V1__Process *pr, uint64_t n, char **argv)
 	pr->source = "exec";
 }
 
-/* Builds batch seq of host with n_events alternating exec/exit events, packs and compresses it. */
+/* Builds batch seq of host with n_events alternating exec/exit events (the last two a Finding
+ * and a FraudScore when `detections`), packs and compresses it. */
 static int build_batch(const char *host, const char *hostname, uint64_t seq, int n_events,
-		       uint8_t **wire, size_t *wire_len, uint8_t **raw, size_t *raw_len)
+		       bool detections, uint8_t **wire, size_t *wire_len, uint8_t **raw,
+		       size_t *raw_len)
 {
+	Ghostwatch__V1__Finding finding;
+	Ghostwatch__V1__FraudScore score;
 	Ghostwatch__V1__Batch b;
 	Ghostwatch__V1__HostIdentity id;
 	Ghostwatch__V1__SpoolState spool;
@@ -198,6 +203,20 @@ static int build_batch(const char *host, const char *hostname, uint64_t seq, int
 			evs[i].exit = &xt[i];
 		}
 		evp[i] = &evs[i];
+	}
+	if (detections && n_events >= 2) {
+		ghostwatch__v1__finding__init(&finding);
+		finding.rule_id = "rmm.anydesk";
+		finding.title = "AnyDesk remote access tool";
+		finding.category = "rmm";
+		finding.severity = "high";
+		finding.count = seq;
+		ghostwatch__v1__fraud_score__init(&score);
+		score.score = (uint32_t)(seq % 100);
+		evs[n_events - 2].kind_case = GHOSTWATCH__V1__EVENT__KIND_FINDING;
+		evs[n_events - 2].finding = &finding;
+		evs[n_events - 1].kind_case = GHOSTWATCH__V1__EVENT__KIND_FRAUD_SCORE;
+		evs[n_events - 1].fraud_score = &score;
 	}
 	b.events = evp;
 	b.n_events = n_events;
@@ -280,12 +299,12 @@ int main(int argc, char **argv)
 	const char *out_dir = NULL, *skip = NULL, *inbox = NULL;
 	uint64_t seq_from = 1, count = 1;
 	int events = 50, c, rc = 0;
-	bool no_publish = false, gen;
+	bool no_publish = false, detections = false, gen;
 	struct pub p = { 0 };
 	char inbox_buf[128], subj_buf[160], err[512];
 	double t0;
 	enum { O_HOST = 256, O_SEQ, O_COUNT, O_EVENTS, O_HOSTNAME, O_SUBJECT, O_MSGID, O_OUT,
-	       O_NOPUB, O_SKIP, O_SERVER, O_CA, O_CERT, O_KEY, O_INBOX, O_WAIT };
+	       O_NOPUB, O_SKIP, O_SERVER, O_CA, O_CERT, O_KEY, O_INBOX, O_WAIT, O_DETECT };
 	static const struct option lo[] = {
 		{ "host", 1, NULL, O_HOST },	     { "seq-from", 1, NULL, O_SEQ },
 		{ "count", 1, NULL, O_COUNT },	     { "events", 1, NULL, O_EVENTS },
@@ -295,6 +314,7 @@ int main(int argc, char **argv)
 		{ "server", 1, NULL, O_SERVER },     { "ca", 1, NULL, O_CA },
 		{ "cert", 1, NULL, O_CERT },	     { "key", 1, NULL, O_KEY },
 		{ "inbox-prefix", 1, NULL, O_INBOX }, { "wait-each", 0, NULL, O_WAIT },
+		{ "detections", 0, NULL, O_DETECT },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -324,6 +344,7 @@ int main(int argc, char **argv)
 		case O_KEY: co.key_file = optarg; break;
 		case O_INBOX: inbox = optarg; break;
 		case O_WAIT: p.wait_each = true; break;
+		case O_DETECT: detections = true; break;
 		default: return 2;
 		}
 	}
@@ -375,8 +396,8 @@ int main(int argc, char **argv)
 
 			if (in_skip(skip, seq))
 				continue;
-			if (build_batch(host, hostname, seq, events, &wire, &wire_len, &raw,
-					&raw_len) < 0) {
+			if (build_batch(host, hostname, seq, events, detections, &wire, &wire_len,
+					&raw, &raw_len) < 0) {
 				fprintf(stderr, "gw-publish: building batch %" PRIu64 " failed\n", seq);
 				rc = 1;
 			}

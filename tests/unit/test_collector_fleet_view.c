@@ -100,6 +100,62 @@ TEST(state_files_merge)
 	fleet_view_free(&m);
 }
 
+TEST(findings_and_score_survive_save_and_merge)
+{
+	Ghostwatch__V1__Batch b = GHOSTWATCH__V1__BATCH__INIT;
+	Ghostwatch__V1__Event e1 = GHOSTWATCH__V1__EVENT__INIT, e2 = GHOSTWATCH__V1__EVENT__INIT;
+	Ghostwatch__V1__Event e3 = GHOSTWATCH__V1__EVENT__INIT;
+	Ghostwatch__V1__Event *evs[] = { &e1, &e2, &e3 };
+	Ghostwatch__V1__Finding f1 = GHOSTWATCH__V1__FINDING__INIT, f2 = GHOSTWATCH__V1__FINDING__INIT;
+	Ghostwatch__V1__FraudScore sc = GHOSTWATCH__V1__FRAUD_SCORE__INIT;
+	struct fleet_view v, back;
+	struct fleet_host *h;
+	char path[] = "/tmp/gwc-state-f-XXXXXX";
+
+	close(mkstemp(path));
+	host_a.host_id = "host-a";
+	f1.rule_id = "rmm.anydesk";
+	f1.severity = "high";
+	f1.count = 4;
+	f2.rule_id = "odd rule:id,with separators";
+	f2.severity = "critical";
+	f2.count = 1;
+	sc.score = 87;
+	e1.kind_case = GHOSTWATCH__V1__EVENT__KIND_FINDING;
+	e1.finding = &f1;
+	e2.kind_case = GHOSTWATCH__V1__EVENT__KIND_FINDING;
+	e2.finding = &f2;
+	e3.kind_case = GHOSTWATCH__V1__EVENT__KIND_FRAUD_SCORE;
+	e3.fraud_score = &sc;
+	e3.time_ns = 500;
+	b.host = &host_a;
+	b.seq = 1;
+	b.events = evs;
+	b.n_events = 3;
+	fleet_view_init(&v);
+	fleet_view_record(&v, &b, 10);
+	h = fleet_view_host(&v, "host-a");
+	REQUIRE(h && h->n_findings == 2 && h->has_score && h->fraud_score == 87);
+	CHECK_STR(fleet_host_worst_severity(h), "critical");
+	REQUIRE(fleet_view_save(&v, path) == 0);
+	fleet_view_init(&back);
+	REQUIRE(fleet_view_load(&back, path, NULL) == 0);
+	h = fleet_view_host(&back, "host-a");
+	REQUIRE(h && h->n_findings == 2);
+	CHECK_STR(h->findings[1].rule_id, "odd rule:id,with separators");
+	CHECK(h->findings[0].count == 4);
+	CHECK(h->has_score && h->fraud_score == 87 && h->fraud_score_ns == 500);
+	/* an older score does not replace a newer one */
+	sc.score = 3;
+	e3.time_ns = 100;
+	b.seq = 2;
+	fleet_view_record(&back, &b, 20);
+	CHECK(h->fraud_score == 87);
+	unlink(path);
+	fleet_view_free(&v);
+	fleet_view_free(&back);
+}
+
 TEST(json_strings_stay_one_valid_line)
 {
 	struct strbuf sb;
@@ -196,6 +252,7 @@ int main(void)
 	RUN(gaps_and_repeats);
 	RUN(range_list_is_bounded);
 	RUN(state_files_merge);
+	RUN(findings_and_score_survive_save_and_merge);
 	RUN(json_strings_stay_one_valid_line);
 	RUN(decoder_caps_a_zlib_bomb);
 	RUN(decoded_strings_are_valid_utf8);

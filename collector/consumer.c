@@ -79,16 +79,16 @@ static int ensure_stream(struct collector *c)
 	if (s == NATS_OK) {
 		if (si->Config->Replicas != o->replicas)
 			gwc_log(&o->log, CLOG_WARN,
-			     "stream %s exists with %" PRId64 " replicas (asked for %d): left as is",
-			     o->stream, si->Config->Replicas, o->replicas);
+				"stream %s exists with %" PRId64 " replicas (asked for %d): left as is",
+				o->stream, si->Config->Replicas, o->replicas);
 		gwc_log(&o->log, CLOG_INFO, "stream %s: %" PRIu64 " messages, %" PRIu64 " bytes",
-		     o->stream, si->State.Msgs, si->State.Bytes);
+			o->stream, si->State.Msgs, si->State.Bytes);
 		jsStreamInfo_Destroy(si);
 		return 0;
 	}
 	if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
 		gwc_log(&o->log, CLOG_ERROR, "stream info %s: %s (%d) %s", o->stream,
-		     natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
+			natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
 		return -1;
 	}
 	jsStreamConfig_Init(&cfg);
@@ -109,13 +109,13 @@ static int ensure_stream(struct collector *c)
 	s = js_AddStream(&si, c->js, &cfg, NULL, &jerr);
 	if (s != NATS_OK) {
 		gwc_log(&o->log, CLOG_ERROR, "creating stream %s: %s (%d) %s", o->stream,
-		     natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
+			natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
 		return -1;
 	}
 	gwc_log(&o->log, CLOG_INFO,
-	     "created stream %s (subjects %s, file storage, %d replicas, duplicate window %" PRId64
-	     " s)",
-	     o->stream, SUBJECT_FILTER, o->replicas, o->duplicate_window_ns / 1000000000);
+		"created stream %s (subjects %s, file storage, %d replicas, duplicate window %" PRId64
+		" s)",
+		o->stream, SUBJECT_FILTER, o->replicas, o->duplicate_window_ns / 1000000000);
 	jsStreamInfo_Destroy(si);
 	return 0;
 }
@@ -132,16 +132,18 @@ static int bind_consumer(struct collector *c)
 	so.Config.Durable = o->durable;
 	so.Config.AckPolicy = js_AckExplicit;
 	so.Config.AckWait = o->ack_wait_ns;
-	so.Config.MaxAckPending = 4 * o->fetch_batch * 16;
+	/* Unacked messages in flight across every collector bound to the durable: room for many
+	 * collectors' fetched groups, yet bounded so a stuck collector cannot hold the stream. */
+	so.Config.MaxAckPending = 64 * o->fetch_batch;
 	so.Config.DeliverPolicy = js_DeliverAll;
 	s = js_PullSubscribe(&c->sub, c->js, SUBJECT_FILTER, o->durable, NULL, &so, &jerr);
 	if (s != NATS_OK) {
 		gwc_log(&o->log, CLOG_ERROR, "binding durable consumer %s: %s (%d) %s", o->durable,
-		     natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
+			natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
 		return -1;
 	}
 	gwc_log(&o->log, CLOG_INFO, "bound to durable pull consumer %s on stream %s", o->durable,
-	     o->stream);
+		o->stream);
 	return 0;
 }
 
@@ -173,12 +175,12 @@ static uint64_t rejected_total(const struct fleet_view *v)
 static void log_stats(struct collector *c, const char *when)
 {
 	gwc_log(&c->o->log, CLOG_INFO,
-	     "%s: batches=%" PRIu64 " events=%" PRIu64 " repeats=%" PRIu64 " rejected=%" PRIu64
-	     " hosts=%u bytes_written=%" PRIu64 " rotations=%" PRIu64 " write_failures=%" PRIu64
-	     " busy_s=%.3f",
-	     when, c->view.batches, c->view.events, c->view.repeats, rejected_total(&c->view),
-	     HASH_COUNT(c->view.hosts), c->out.bytes_written, c->out.rotations, c->write_failures,
-	     (c->last_group_done_ns - c->first_group_ns) / 1e9);
+		"%s: batches=%" PRIu64 " events=%" PRIu64 " repeats=%" PRIu64 " rejected=%" PRIu64
+		" hosts=%u bytes_written=%" PRIu64 " rotations=%" PRIu64 " write_failures=%" PRIu64
+		" busy_s=%.3f",
+		when, c->view.batches, c->view.events, c->view.repeats, rejected_total(&c->view),
+		HASH_COUNT(c->view.hosts), c->out.bytes_written, c->out.rotations, c->write_failures,
+		(c->last_group_done_ns - c->first_group_ns) / 1e9);
 }
 
 /* One message of a fetched group and what to do with it once its output is on disk. */
@@ -472,7 +474,7 @@ int collector_run(struct collector_opts *o)
 		} else {
 			natsMsgList_Destroy(&list);
 			gwc_log(&o->log, CLOG_WARN, "fetch: %s (%d): %s; retrying", natsStatus_GetText(s),
-			     jerr, nats_GetLastError(NULL));
+				jerr, nats_GetLastError(NULL));
 			usleep(500000);
 		}
 		save_state(&c, false);

@@ -31,7 +31,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIBS        := -lbpf -lelf -lz -lyaml -lprotobuf-c
+LIBS        := -lbpf -lelf -lz -lyaml -lprotobuf-c -lcrypto
 STATIC_LIBS := -static $(LIBS)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "device_events.h"
 #include "gw_events.h"
 #include "process_events.h"
 #include "procfs.h"
@@ -20,12 +21,18 @@ static const char *const record_names[GW_RECORD_TYPE_MAX] = {
 	[GW_EV_EXEC] = "exec",
 	[GW_EV_EXIT] = "exit",
 	[GW_EV_FORK] = "fork",
+	[GW_EV_DEVICE_USB] = "device_usb",
+	[GW_EV_DEVICE_HID] = "device_hid",
+	[GW_EV_DEVICE_INPUT] = "device_input",
 };
 
 static const char *const drop_names[GW_DROP_CATEGORY_MAX] = {
 	[GW_DROP_EXEC] = "exec",
 	[GW_DROP_EXIT] = "exit",
 	[GW_DROP_FORK] = "fork",
+	[GW_DROP_DEVICE_USB] = "device_usb",
+	[GW_DROP_DEVICE_HID] = "device_hid",
+	[GW_DROP_DEVICE_INPUT] = "device_input",
 };
 
 uint64_t gw_now_boottime_ns(void)
@@ -57,6 +64,8 @@ void gw_options_defaults(struct gw_options *o)
 	o->proc_grace_s = 30;
 	o->ancestors_max = 8;
 	o->proc_root = "/proc";
+	o->device_mode = GW_DEVMODE_AUTO;
+	o->sys_root = "/sys";
 }
 
 int agent_init(struct gw_agent *a, const struct gw_options *opt)
@@ -117,6 +126,11 @@ int agent_dispatch_record(struct gw_agent *a, const void *data, size_t size)
 	case GW_EV_FORK:
 		ret = process_handle_fork(a, data, hdr->size);
 		break;
+	case GW_EV_DEVICE_USB:
+	case GW_EV_DEVICE_HID:
+	case GW_EV_DEVICE_INPUT:
+		ret = devices_handle_record(a, data, hdr->size);
+		break;
 	default:
 		ret = -1;
 	}
@@ -168,10 +182,13 @@ static Ghostwatch__V1__Counter **counters_proto(struct gw_agent *a, const char *
 	return list;
 }
 
+#define DROP_SLOTS (GW_DROP_CATEGORY_MAX + 2 + GW_DEVICE_COUNTERS_MAX)
+
 /* Drops per category: kernel ring-buffer failures plus what userspace refused. */
-static void collect_drops(struct gw_agent *a, uint64_t drops[GW_DROP_CATEGORY_MAX + 2],
-			  const char *names[GW_DROP_CATEGORY_MAX + 2])
+static void collect_drops(struct gw_agent *a, uint64_t drops[DROP_SLOTS], const char *names[DROP_SLOTS])
 {
+	size_t n;
+
 	hooks_read_drops(&a->hooks, drops);
 	for (int i = 0; i < GW_DROP_CATEGORY_MAX; i++)
 		names[i] = drop_names[i];
@@ -179,15 +196,21 @@ static void collect_drops(struct gw_agent *a, uint64_t drops[GW_DROP_CATEGORY_MA
 	drops[GW_DROP_CATEGORY_MAX] = a->counters.bad_records;
 	names[GW_DROP_CATEGORY_MAX + 1] = "arena_full";
 	drops[GW_DROP_CATEGORY_MAX + 1] = a->arena.failed;
+	n = devices_drop_counters(a, names + GW_DROP_CATEGORY_MAX + 2, drops + GW_DROP_CATEGORY_MAX + 2);
+	for (size_t i = GW_DROP_CATEGORY_MAX + 2 + n; i < DROP_SLOTS; i++) {
+		names[i] = NULL;
+		drops[i] = 0;
+	}
 }
 
 gw_event_t *agent_build_stats(struct gw_agent *a)
 {
-	uint64_t drops[GW_DROP_CATEGORY_MAX + 2];
-	const char *dnames[GW_DROP_CATEGORY_MAX + 2];
+	uint64_t drops[DROP_SLOTS], events[GW_RECORD_TYPE_MAX + GW_DEVICE_COUNTERS_MAX];
+	const char *dnames[DROP_SLOTS], *enames[GW_RECORD_TYPE_MAX + GW_DEVICE_COUNTERS_MAX];
 	static const char *const evict_names[] = { "proc_exited", "proc_live", "findings" };
 	struct gw_findings_stats fstats = { 0 };
 	uint64_t evictions[3];
+	size_t n_events;
 	gw_event_t *ev = gw_arena_alloc(&a->arena, sizeof(*ev));
 	Ghostwatch__V1__AgentStats *st = gw_arena_alloc(&a->arena, sizeof(*st));
 
@@ -201,9 +224,12 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 	ghostwatch__v1__event__init(ev);
 	ghostwatch__v1__agent_stats__init(st);
 	collect_drops(a, drops, dnames);
-	st->events = counters_proto(a, record_names, a->counters.records, GW_RECORD_TYPE_MAX,
-				    &st->n_events, false);
-	st->drops = counters_proto(a, dnames, drops, GW_DROP_CATEGORY_MAX + 2, &st->n_drops, true);
+	memcpy(enames, record_names, sizeof(record_names));
+	memcpy(events, a->counters.records, sizeof(a->counters.records));
+	n_events = GW_RECORD_TYPE_MAX +
+		   devices_event_counters(a, enames + GW_RECORD_TYPE_MAX, events + GW_RECORD_TYPE_MAX);
+	st->events = counters_proto(a, enames, events, n_events, &st->n_events, false);
+	st->drops = counters_proto(a, dnames, drops, DROP_SLOTS, &st->n_drops, true);
 	st->evictions = counters_proto(a, evict_names, evictions, 3, &st->n_evictions, true);
 	st->hooks = gw_arena_alloc(&a->arena, (size_t)a->hooks.n_status * sizeof(*st->hooks));
 	for (int i = 0; st->hooks && i < a->hooks.n_status; i++) {
@@ -236,8 +262,9 @@ static void emit_stats(struct gw_agent *a)
 
 void agent_print_summary(struct gw_agent *a, FILE *out)
 {
-	uint64_t drops[GW_DROP_CATEGORY_MAX + 2], total = 0;
-	const char *names[GW_DROP_CATEGORY_MAX + 2];
+	uint64_t drops[DROP_SLOTS], total = 0, events[GW_DEVICE_COUNTERS_MAX];
+	const char *names[DROP_SLOTS], *enames[GW_DEVICE_COUNTERS_MAX];
+	size_t n_events = devices_event_counters(a, enames, events);
 
 	collect_drops(a, drops, names);
 	fprintf(out, "summary: events");
@@ -245,8 +272,10 @@ void agent_print_summary(struct gw_agent *a, FILE *out)
 		if (record_names[i])
 			fprintf(out, " %s=%llu", record_names[i],
 				(unsigned long long)a->counters.records[i]);
+	for (size_t i = 0; i < n_events; i++)
+		fprintf(out, " %s=%llu", enames[i], (unsigned long long)events[i]);
 	fprintf(out, "; drops");
-	for (int i = 0; i < GW_DROP_CATEGORY_MAX + 2; i++) {
+	for (int i = 0; i < DROP_SLOTS; i++) {
 		if (!names[i])
 			continue;
 		total += drops[i];
@@ -299,7 +328,8 @@ int agent_start(struct gw_agent *a)
 		fprintf(stderr, "ghostwatch: ring buffer: %s\n", strerror(-ret));
 		return ret;
 	}
-	return 0;
+	/* after the ring exists; emits the inventory */
+	return devices_start(a);
 }
 
 /* No-op: the handler only exists so that a signal inherited as ignored (a daemon started with
@@ -344,6 +374,9 @@ static int setup_loop(struct gw_agent *a)
 		return -errno;
 	ev.data.fd = ring_buffer__epoll_fd(a->hooks.ring);
 	if (epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		return -errno;
+	ev.data.fd = devices_uevent_fd(a);
+	if (ev.data.fd >= 0 && epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
 	return 0;
 }
@@ -396,6 +429,9 @@ int agent_run(struct gw_agent *a)
 					ret = -errno;
 				drain_ring(a);
 				agent_tick(a, gw_now_boottime_ns());
+			} else if (evs[i].data.fd == devices_uevent_fd(a)) {
+				devices_handle_uevents(a);
+				flush_sinks(a);
 			} else {
 				drain_ring(a);
 			}
@@ -409,6 +445,7 @@ int agent_run(struct gw_agent *a)
 
 void agent_destroy(struct gw_agent *a)
 {
+	devices_stop(a);
 	hooks_close(&a->hooks);
 	detections_free(&a->detections);
 	proc_table_free(&a->procs);

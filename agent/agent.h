@@ -24,6 +24,7 @@
 
 #include "arena.h"
 #include "detections.h"
+#include "device_hooks.h"
 #include "hooks.h"
 #include "proc_id.h"
 #include "proc_table.h"
@@ -55,6 +56,8 @@ struct gw_options {
 	const char *proc_root;
 	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
 	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
+	enum gw_device_mode device_mode; /* devices: auto (fentry, kprobe, uevent) or forced */
+	const char *sys_root;		 /* sysfs, for device inventory and enrichment */
 };
 
 void gw_options_defaults(struct gw_options *o);
@@ -65,11 +68,14 @@ struct gw_counters {
 	uint64_t emitted;
 };
 
+struct gw_devices;
+
 struct gw_agent {
 	struct gw_options opt;
 	struct gw_boot boot;
 	struct gw_hooks hooks;
 	struct proc_table procs;
+	struct gw_devices *devices;	/* device_events.h */
 	struct gw_arena arena;
 	struct gw_sink sinks[GW_MAX_SINKS];
 	int n_sinks;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "device_view.h"
 #include "json_emit.h"
 #include "text.h"
 
@@ -169,6 +170,10 @@ void debug_view_write_compact(struct debug_view *v, const gw_event_t *ev)
 		break;
 	case GHOSTWATCH__V1__EVENT__KIND_STATS:
 		write_stats(v, ev->stats);
+		break;
+	case GHOSTWATCH__V1__EVENT__KIND_DEVICE:
+		write_tag(v, strcmp(ev->device->action, "detach") ? C_CYAN : C_YELLOW, "device");
+		device_view_write(v->out, ev->device);
 		break;
 	case GHOSTWATCH__V1__EVENT__KIND_FINDING:
 		write_finding(v, ev->finding);

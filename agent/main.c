@@ -38,6 +38,9 @@ static void usage(FILE *out)
 	      "  --wakeup-bytes=BYTES    wake the reader once this much is pending (default 262144)\n"
 	      "  --proc-grace=SECONDS    keep exited processes this long for late events (default 30)\n"
 	      "  --proc-table-max=N      process table capacity (default 65536)\n"
+	      "  --device-hooks=MODE     devices: auto (fentry, kprobe, then uevent), fentry, kprobe,\n"
+	      "                          uevent (no BPF device hooks: the kernel's uevents only)\n"
+	      "  --sys-root=DIR          sysfs to read devices from (default /sys)\n"
 	      "  --rules=DIR             shipped rule files (default: rules/ of the build tree, else\n"
 	      "                          /usr/share/ghostwatch/rules)\n"
 	      "  --rules-d=DIR           local rules that add or override by id (default\n"
@@ -76,6 +79,8 @@ enum {
 	OPT_WAKEUP,
 	OPT_PROC_GRACE,
 	OPT_PROC_MAX,
+	OPT_DEVICE_HOOKS,
+	OPT_SYS_ROOT,
 	OPT_RULES,
 	OPT_RULES_D,
 };
@@ -92,6 +97,8 @@ static const struct option debug_options[] = {
 	{ "wakeup-bytes", required_argument, NULL, OPT_WAKEUP },
 	{ "proc-grace", required_argument, NULL, OPT_PROC_GRACE },
 	{ "proc-table-max", required_argument, NULL, OPT_PROC_MAX },
+	{ "device-hooks", required_argument, NULL, OPT_DEVICE_HOOKS },
+	{ "sys-root", required_argument, NULL, OPT_SYS_ROOT },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "rules-d", required_argument, NULL, OPT_RULES_D },
 	{ "help", no_argument, NULL, 'h' },
@@ -173,6 +180,24 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			if (parse_u64("proc-table-max", optarg, 16, 1u << 24, &n))
 				return -1;
 			o->proc_table_max = (uint32_t)n;
+			break;
+		case OPT_DEVICE_HOOKS:
+			if (!strcmp(optarg, "auto"))
+				o->device_mode = GW_DEVMODE_AUTO;
+			else if (!strcmp(optarg, "fentry"))
+				o->device_mode = GW_DEVMODE_FENTRY;
+			else if (!strcmp(optarg, "kprobe"))
+				o->device_mode = GW_DEVMODE_KPROBE;
+			else if (!strcmp(optarg, "uevent"))
+				o->device_mode = GW_DEVMODE_UEVENT;
+			else {
+				fprintf(stderr, "ghostwatch: --device-hooks: '%s' is not auto, fentry, "
+						"kprobe or uevent\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_SYS_ROOT:
+			o->sys_root = optarg;
 			break;
 		case OPT_RULES:
 			o->rules_dir = optarg;

@@ -31,6 +31,10 @@ enum gw_event_type {
 	GW_EV_EXEC = 1,
 	GW_EV_EXIT = 2,
 	GW_EV_FORK = 3,
+	/* devices */
+	GW_EV_DEVICE_USB = 32,
+	GW_EV_DEVICE_HID = 33,
+	GW_EV_DEVICE_INPUT = 34,
 };
 
 /*
@@ -42,6 +46,10 @@ enum gw_drop_category {
 	GW_DROP_EXEC = 0,
 	GW_DROP_EXIT = 1,
 	GW_DROP_FORK = 2,
+	/* devices */
+	GW_DROP_DEVICE_USB = 6,
+	GW_DROP_DEVICE_HID = 7,
+	GW_DROP_DEVICE_INPUT = 8,
 	GW_DROP_CATEGORY_MAX = 16,
 };
 
@@ -111,6 +119,86 @@ _Static_assert(sizeof(struct gw_exec_event) == 16 + 72 + 16 + GW_TTY_LEN + 2 * G
 	       "gw_exec_event layout");
 _Static_assert(sizeof(struct gw_exit_event) == 16 + 72 + 16, "gw_exit_event layout");
 _Static_assert(sizeof(struct gw_fork_event) == 16 + 72, "gw_fork_event layout");
+
+/* ---- devices ------------------------------------------------------------------------------- */
+
+#define GW_DEV_STR_LEN 128	/* USB string descriptors as the kernel cached them (UTF-8) */
+#define GW_DEV_NAME_LEN 32	/* sysfs names: "1-1.2", "0003:1D6B:0104.0001", "input12" */
+#define GW_DEV_KEY_WORDS 6	/* keybit words copied: letters (word 0) up to BTN_TOUCH (word 5) */
+
+enum gw_device_action {
+	GW_DEV_ATTACH = 1,
+	GW_DEV_DETACH = 2,
+};
+
+/* Which BPF flavour produced a device record. */
+enum gw_device_hook {
+	GW_DEV_HOOK_FENTRY = 1,
+	GW_DEV_HOOK_KPROBE = 2,
+};
+
+/* What every device record carries: the action, the hook and the task the kernel ran it for (for a
+ * uinput device that is its creator; for USB a hub kworker). */
+struct gw_device_common {
+	__u32 action;		/* enum gw_device_action */
+	__u32 hook;		/* enum gw_device_hook */
+	__s32 ret;		/* return value at exit hooks (0 on entry hooks) */
+	__u32 pad;
+	struct gw_task_ids task;
+};
+
+/* usb_new_device (exit) / usb_disconnect. */
+struct gw_usb_event {
+	struct gw_event_hdr hdr;
+	struct gw_device_common dev;
+	__u16 vendor_id, product_id, bcd_device, bcd_usb;
+	__u8 dev_class, dev_subclass, dev_protocol, speed; /* speed: enum usb_device_speed */
+	__u8 num_configurations, level, portnum, pad;
+	__u32 busnum, devnum;
+	char devpath[16];	/* port path from the root hub, "1.2": sysfs name is busnum-devpath */
+	char manufacturer[GW_DEV_STR_LEN];
+	char product[GW_DEV_STR_LEN];
+	char serial[GW_DEV_STR_LEN];
+};
+
+/* hid_add_device (exit) / hid_destroy_device. */
+struct gw_hid_event {
+	struct gw_event_hdr hdr;
+	struct gw_device_common dev;
+	__u16 bus, pad;
+	__u32 vendor_id, product_id, version;
+	__u32 rsize;		/* size of the report descriptor the kernel parsed */
+	__u32 pad2;
+	char name[GW_DEV_STR_LEN];
+	char phys[64];
+	char uniq[64];
+	char sysfs_name[GW_DEV_NAME_LEN];
+	char parent_name[GW_DEV_NAME_LEN];	/* "uhid" for a HID device made by a process */
+};
+
+/* input_register_device (exit) / input_unregister_device. */
+struct gw_input_event {
+	struct gw_event_hdr hdr;
+	struct gw_device_common dev;
+	__u16 bustype, vendor_id, product_id, version;
+	__u32 has_parent;	/* 0: a software device under /devices/virtual (uinput) */
+	__u32 pad;
+	__u64 ev_bits, rel_bits, abs_bits, prop_bits;
+	__u64 key_bits[GW_DEV_KEY_WORDS];
+	__s32 abs_x_min, abs_x_max, abs_y_min, abs_y_max;
+	char name[GW_DEV_STR_LEN];
+	char phys[64];
+	char uniq[64];
+	char sysfs_name[GW_DEV_NAME_LEN];
+};
+
+_Static_assert(sizeof(struct gw_device_common) == 16 + 72, "gw_device_common layout");
+_Static_assert(sizeof(struct gw_usb_event) == 16 + 88 + 8 + 4 + 4 + 8 + 16 + 3 * GW_DEV_STR_LEN,
+	       "gw_usb_event layout");
+_Static_assert(sizeof(struct gw_hid_event) == 16 + 88 + 4 + 20 + GW_DEV_STR_LEN + 128 +
+	       2 * GW_DEV_NAME_LEN, "gw_hid_event layout");
+_Static_assert(sizeof(struct gw_input_event) == 16 + 88 + 16 + 32 + 8 * GW_DEV_KEY_WORDS + 16 +
+	       GW_DEV_STR_LEN + 128 + GW_DEV_NAME_LEN, "gw_input_event layout");
 
 /* Offset of argv within the exec record: the record is sent up to argv + argv_size. */
 #define GW_EXEC_FIXED_SIZE (sizeof(struct gw_exec_event) - GW_ARGV_MAX)

@@ -236,11 +236,146 @@ static bool sanitize_message(ProtobufCMessage *msg, ProtobufCAllocator *a)
 	return true;
 }
 
+static bool read_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		uint8_t byte;
+
+		if (*pos >= len)
+			return false;
+		byte = p[(*pos)++];
+		v |= (uint64_t)(byte & 0x7f) << shift;
+		if (!(byte & 0x80)) {
+			*out = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+struct span {
+	size_t off, len;
+};
+
+#define BATCH_EVENTS_FIELD 5	/* Batch.events */
+
+/*
+ * Unpacks a serialized Batch event by event: the top-level fields are walked by hand, every
+ * field but `events` is unpacked as one Batch, and each event on its own. An event this build
+ * cannot decode (corrupt, or written with an incompatible schema) costs that event, counted in
+ * *bad_events, not the whole batch.
+ */
+static enum batch_verdict unpack_batch(ProtobufCAllocator *alloc, struct budget_alloc *budget,
+				       const uint8_t *p, size_t len, size_t max_events,
+				       Ghostwatch__V1__Batch **out, size_t *bad_events,
+				       char *detail, size_t detail_len)
+{
+	struct strbuf rest;
+	struct span *events = NULL;
+	size_t n_events = 0, cap = 0, pos = 0, bad = 0;
+	Ghostwatch__V1__Batch *b = NULL;
+	enum batch_verdict v = BATCH_OK;
+
+	*out = NULL;
+	strbuf_init(&rest, len);
+	while (pos < len && v == BATCH_OK) {
+		size_t start = pos, value_off;
+		uint64_t tag, n = 0;
+
+		if (!read_varint(p, len, &pos, &tag) || tag >> 3 == 0 || tag >> 3 > UINT32_MAX) {
+			v = BATCH_BAD_PROTOBUF;
+			break;
+		}
+		switch (tag & 7) {
+		case 0:
+			if (!read_varint(p, len, &pos, &n))
+				v = BATCH_BAD_PROTOBUF;
+			break;
+		case 1:
+		case 5:
+			n = (tag & 7) == 1 ? 8 : 4;
+			if (len - pos < n)
+				v = BATCH_BAD_PROTOBUF;
+			pos += n;
+			break;
+		case 2:
+			if (!read_varint(p, len, &pos, &n) || n > len - pos) {
+				v = BATCH_BAD_PROTOBUF;
+				break;
+			}
+			value_off = pos;
+			pos += n;
+			if (tag >> 3 != BATCH_EVENTS_FIELD)
+				break;
+			if (n_events == max_events) {
+				v = BATCH_TOO_MANY_EVENTS;
+				break;
+			}
+			if (n_events == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct span *e = realloc(events, ncap * sizeof(*e));
+				if (!e) {
+					v = BATCH_DECODE_MEMORY;
+					break;
+				}
+				events = e;
+				cap = ncap;
+			}
+			events[n_events++] = (struct span){ value_off, n };
+			continue;
+		default:	/* groups (3, 4) do not exist in proto3; 6, 7 are not wire types */
+			v = BATCH_BAD_PROTOBUF;
+		}
+		if (v == BATCH_OK && tag >> 3 == BATCH_EVENTS_FIELD)
+			bad++;	/* events with the wrong wire type */
+		else if (v == BATCH_OK)
+			strbuf_append(&rest, p + start, pos - start);
+	}
+	if (v == BATCH_OK) {
+		b = ghostwatch__v1__batch__unpack(alloc, rest.len, (const uint8_t *)rest.data);
+		if (!b)
+			v = budget->refused ? BATCH_DECODE_MEMORY : BATCH_BAD_PROTOBUF;
+	}
+	if (v == BATCH_OK && n_events) {
+		b->events = alloc->alloc(alloc->allocator_data, n_events * sizeof(*b->events));
+		if (!b->events)
+			v = BATCH_DECODE_MEMORY;
+		for (size_t i = 0; v == BATCH_OK && i < n_events; i++) {
+			Ghostwatch__V1__Event *e = ghostwatch__v1__event__unpack(
+				alloc, events[i].len, p + events[i].off);
+			if (e)
+				b->events[b->n_events++] = e;
+			else if (budget->refused)
+				v = BATCH_DECODE_MEMORY;
+			else
+				bad++;
+		}
+	}
+	free(events);
+	strbuf_free(&rest);
+	if (v != BATCH_OK) {
+		if (b)
+			ghostwatch__v1__batch__free_unpacked(b, alloc);
+		if (v == BATCH_TOO_MANY_EVENTS)
+			return reject(v, detail, detail_len, "more than %zu events", max_events);
+		if (v == BATCH_DECODE_MEMORY)
+			return reject(v, detail, detail_len, "decoding needs more than %zu bytes",
+				      budget->budget);
+		return reject(v, detail, detail_len, "%zu inflated bytes are not a Batch", len);
+	}
+	if (bad_events)
+		*bad_events = bad;
+	*out = b;
+	return BATCH_OK;
+}
+
 enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t len,
 				const char *subject,
 				const char *msg_id, bool check_msg_id,
 				const struct batch_limits *lim, Ghostwatch__V1__Batch **out,
-				size_t *inflated_len, char *detail, size_t detail_len)
+				struct batch_info *info, char *detail, size_t detail_len)
 {
 	struct strbuf own, *raw = scratch ? scratch : &own;
 	struct budget_alloc budget = { 0, lim->max_decode_memory, false };
@@ -250,6 +385,8 @@ enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t
 	const char *sub_host;
 
 	*out = NULL;
+	if (info)
+		memset(info, 0, sizeof(*info));
 	if (detail && detail_len)
 		detail[0] = '\0';
 	sub_host = subject_host_id(subject);
@@ -271,19 +408,15 @@ enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t
 			strbuf_free(&own);
 		return v;
 	}
-	b = ghostwatch__v1__batch__unpack(&alloc, raw->len, (const uint8_t *)raw->data);
 	size_t raw_len = raw->len;
-	if (inflated_len)
-		*inflated_len = raw_len;
+	if (info)
+		info->inflated_len = raw_len;
+	v = unpack_batch(&alloc, &budget, (const uint8_t *)raw->data, raw_len, lim->max_events, &b,
+			 info ? &info->bad_events : NULL, detail, detail_len);
 	if (!scratch)
 		strbuf_free(&own);
-	if (!b) {
-		if (budget.refused)
-			return reject(BATCH_DECODE_MEMORY, detail, detail_len,
-				      "decoding needs more than %zu bytes", budget.budget);
-		return reject(BATCH_BAD_PROTOBUF, detail, detail_len,
-			      "%zu inflated bytes are not a Batch", raw_len);
-	}
+	if (v != BATCH_OK)
+		return v;
 
 	if (!b->host)
 		v = reject(BATCH_NO_HOST, detail, detail_len, "batch has no host identity");
@@ -295,9 +428,6 @@ enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t
 			   sub_host);
 	else if (b->seq == 0)
 		v = reject(BATCH_BAD_SEQ, detail, detail_len, "batch seq is 0");
-	else if (b->n_events > lim->max_events)
-		v = reject(BATCH_TOO_MANY_EVENTS, detail, detail_len, "%zu events (cap %zu)",
-			   b->n_events, lim->max_events);
 	if (v == BATCH_OK && check_msg_id) {
 		char want[GW_HOST_ID_MAX + 32];
 		snprintf(want, sizeof(want), "%s:%" PRIu64, b->host->host_id, b->seq);

@@ -60,19 +60,26 @@ const char *subject_host_id(const char *subject);
 
 struct strbuf;
 
+/* What decoding found besides the verdict. */
+struct batch_info {
+	size_t inflated_len;	/* protobuf size after inflate */
+	size_t bad_events;	/* events that did not decode (corrupt or incompatible schema):
+				 * dropped from the batch, the rest is kept */
+};
+
 /*
  * Decodes data (len bytes, zlib-compressed protobuf Batch) that arrived on `subject` with the
  * Nats-Msg-Id header `msg_id` (NULL when absent; pass check_msg_id=false to skip that check).
  * scratch (may be NULL) is a buffer reused across calls for the inflated bytes: it saves a large
- * malloc/free per message. On BATCH_OK *out is the batch (free with batch_free()) and
- * *inflated_len its protobuf size. Otherwise *out is NULL and detail (if not NULL) holds a
- * one-line explanation.
+ * malloc/free per message. On BATCH_OK *out is the batch (free with batch_free()) and *info (if
+ * not NULL) says how big it was and how many of its events had to be dropped. Otherwise *out is
+ * NULL and detail (if not NULL) holds a one-line explanation.
  */
 enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t len,
 				const char *subject,
 				const char *msg_id, bool check_msg_id,
 				const struct batch_limits *lim, Ghostwatch__V1__Batch **out,
-				size_t *inflated_len, char *detail, size_t detail_len);
+				struct batch_info *info, char *detail, size_t detail_len);
 
 void batch_free(Ghostwatch__V1__Batch *batch);
 

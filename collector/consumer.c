@@ -187,6 +187,7 @@ static void log_stats(struct collector *c, const char *when)
 struct pending {
 	natsMsg *msg;
 	Ghostwatch__V1__Batch *batch;	/* accepted and new: record after the write */
+	size_t bad_events;		/* of that batch, dropped as undecodable */
 	enum batch_verdict verdict;
 };
 
@@ -229,7 +230,7 @@ static void commit_chunk(struct collector *c, struct pending *p, int from, int t
 			natsMsg_NakWithDelay(p[i].msg, 1000, NULL);
 		} else {
 			if (p[i].batch) {
-				fleet_view_record(&c->view, p[i].batch, wall);
+				fleet_view_record(&c->view, p[i].batch, p[i].bad_events, wall);
 				c->state_dirty = true;
 			}
 			natsMsg_Ack(p[i].msg, NULL);
@@ -251,7 +252,7 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 	const char *subject = natsMsg_GetSubject(m);
 	const char *msg_id = NULL;
 	Ghostwatch__V1__Batch *b = NULL;
-	size_t inflated = 0;
+	struct batch_info info;
 	char detail[256];
 
 	memset(&p[i], 0, sizeof(p[i]));
@@ -259,7 +260,7 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id) != NATS_OK)
 		msg_id = NULL;
 	p[i].verdict = batch_decode(&c->inflated, natsMsg_GetData(m), natsMsg_GetDataLength(m),
-				    subject, msg_id, true, &o->limits, &b, &inflated, detail,
+				    subject, msg_id, true, &o->limits, &b, &info, detail,
 				    sizeof(detail));
 	if (p[i].verdict != BATCH_OK) {
 		fleet_view_reject(&c->view, subject_host_id(subject), p[i].verdict, wall);
@@ -283,9 +284,16 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 		return;
 	}
 	p[i].batch = b;
+	p[i].bad_events = info.bad_events;
+	if (info.bad_events)
+		gwc_log(&o->log, CLOG_WARN,
+			"batch %s seq %" PRIu64 ": %zu events could not be decoded (corrupt, or a "
+			"schema this collector does not share): dropped, the other %zu kept",
+			b->host->host_id, b->seq, info.bad_events, b->n_events);
 	batch_write_ndjson(c->lines_out, b);
 	gwc_log(&o->log, CLOG_DEBUG, "batch %s seq %" PRIu64 ": %zu events, %d -> %zu bytes",
-		b->host->host_id, b->seq, b->n_events, natsMsg_GetDataLength(m), inflated);
+		b->host->host_id, b->seq, b->n_events, natsMsg_GetDataLength(m),
+		info.inflated_len);
 }
 
 static void process_group(struct collector *c, natsMsgList *list, struct pending *p)

@@ -275,7 +275,8 @@ static void touch(struct fleet_host *h, uint64_t now_ns)
 		h->last_seen_ns = now_ns;
 }
 
-void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, uint64_t now_ns)
+void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, size_t bad_events,
+		       uint64_t now_ns)
 {
 	const Ghostwatch__V1__HostIdentity *id = b->host;
 	struct fleet_host *h = fleet_view_host(v, id->host_id);
@@ -297,6 +298,8 @@ void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, uin
 	v->batches++;
 	h->events += b->n_events;
 	v->events += b->n_events;
+	h->bad_events += bad_events;
+	v->bad_events += bad_events;
 	for (size_t i = 0; i < b->n_events; i++) {
 		const char *t = event_type_name(b->events[i]);
 		type_add(h, t, 1);
@@ -451,8 +454,8 @@ int fleet_view_save(const struct fleet_view *v, const char *path)
 	}
 	fprintf(f, STATE_MAGIC "\n");
 	fprintf(f, "totals batches=%" PRIu64 " events=%" PRIu64 " repeats=%" PRIu64
-		   " unknown_events=%" PRIu64 "\n",
-		v->batches, v->events, v->repeats, v->unknown_events);
+		   " unknown_events=%" PRIu64 " bad_events=%" PRIu64 "\n",
+		v->batches, v->events, v->repeats, v->unknown_events, v->bad_events);
 	fprintf(f, "rejected");
 	for (int r = 1; r < BATCH_VERDICT_COUNT; r++)
 		if (v->rejected[r])
@@ -468,11 +471,11 @@ int fleet_view_save(const struct fleet_view *v, const char *path)
 		put_enc(f, "agent_version", h->agent_version);
 		put_enc(f, "kernel_release", h->kernel_release);
 		put_enc(f, "cert_identity", h->cert_identity);
-		fprintf(f, " batches=%" PRIu64
+		fprintf(f, " bad_events=%" PRIu64 " batches=%" PRIu64
 			   " repeats=%" PRIu64 " events=%" PRIu64 " rejected=%" PRIu64
 			   " gaps_folded=%" PRIu64 " spool_dropped_batches=%" PRIu64
 			   " spool_dropped_events=%" PRIu64 " agent_drops=%" PRIu64 " ranges=",
-			h->batches, h->repeats, h->events,
+			h->bad_events, h->batches, h->repeats, h->events,
 			h->rejected, h->gaps_folded, h->spool_dropped_batches,
 			h->spool_dropped_events, h->agent_drops);
 		for (size_t i = 0; i < h->n_ranges; i++)
@@ -678,6 +681,8 @@ static bool load_host(struct fleet_view *v, char *line)
 		} else if (strcmp(tok, "score_ns") == 0) {
 			if (score <= UINT32_MAX)
 				score_set(h, (uint32_t)score, n);
+		} else if (strcmp(tok, "bad_events") == 0) {
+			h->bad_events += n;
 		} else if (strcmp(tok, "findings_dropped") == 0) {
 			h->findings_dropped += n;
 		} else if (strcmp(tok, "devices_dropped") == 0) {
@@ -718,6 +723,8 @@ static bool load_counts(struct fleet_view *v, char *line, bool rejected)
 			v->repeats += n;
 		} else if (strcmp(tok, "unknown_events") == 0) {
 			v->unknown_events += n;
+		} else if (strcmp(tok, "bad_events") == 0) {
+			v->bad_events += n;
 		}
 	}
 	return true;
@@ -810,9 +817,11 @@ void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
 	char age[32], seqs[48], name[21], score[16];
 
 	HASH_SORT(v->hosts, host_cmp);
-	fprintf(out, "%-24s %-20s %-10s %-15s %8s %10s %6s %7s %8s %9s %5s %8s %7s %-8s  %s\n",
+	fprintf(out,
+		"%-24s %-20s %-10s %-15s %8s %10s %6s %7s %8s %5s %9s %5s %8s %7s %-8s  %s\n",
 		"HOST", "HOSTNAME", "LAST SEEN", "SEQ", "BATCHES", "EVENTS", "GAPS", "REPEATS",
-		"REJECTED", "SPOOLDROP", "SCORE", "FINDINGS", "DEVICES", "WORST", "EVENT TYPES");
+		"REJECTED", "BADEV", "SPOOLDROP", "SCORE", "FINDINGS", "DEVICES", "WORST",
+		"EVENT TYPES");
 	for (h = v->hosts; h; h = h->hh.next) {
 		struct strbuf types;
 
@@ -833,10 +842,10 @@ void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
 			snprintf(score, sizeof(score), "-");
 		fprintf(out,
 			"%-24s %-20s %-10s %-15s %8" PRIu64 " %10" PRIu64 " %6" PRIu64
-			" %7" PRIu64 " %8" PRIu64 " %9" PRIu64 " %5s %8" PRIu64 " %7" PRIu64
-			" %-8s  %s\n",
+			" %7" PRIu64 " %8" PRIu64 " %5" PRIu64 " %9" PRIu64 " %5s %8" PRIu64
+			" %7" PRIu64 " %-8s  %s\n",
 			h->id, name, age, seqs, h->batches, h->events, fleet_host_gaps(h), h->repeats,
-			h->rejected, h->spool_dropped_events, score,
+			h->rejected, h->bad_events, h->spool_dropped_events, score,
 			(uint64_t)h->n_findings + h->findings_dropped,
 			(uint64_t)h->n_devices + h->devices_dropped,
 			*fleet_host_worst_severity(h) ? fleet_host_worst_severity(h) : "-",
@@ -844,8 +853,10 @@ void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
 		strbuf_free(&types);
 	}
 	fprintf(out, "\n%u hosts, %" PRIu64 " batches, %" PRIu64 " events, %" PRIu64
-		     " repeats, %" PRIu64 " events of unknown kind\n",
-		HASH_COUNT(v->hosts), v->batches, v->events, v->repeats, v->unknown_events);
+		     " repeats, %" PRIu64 " events of unknown kind, %" PRIu64
+		     " undecodable events dropped\n",
+		HASH_COUNT(v->hosts), v->batches, v->events, v->repeats, v->unknown_events,
+		v->bad_events);
 	uint64_t total = 0;
 	for (int r = 1; r < BATCH_VERDICT_COUNT; r++)
 		total += v->rejected[r];
@@ -892,12 +903,14 @@ void fleet_view_report_json(struct fleet_view *v, FILE *out)
 			",\"first_seen_ns\":%" PRIu64 ",\"last_seen_ns\":%" PRIu64
 			",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 ",\"batches\":%" PRIu64
 			",\"events\":%" PRIu64 ",\"gaps\":%" PRIu64 ",\"repeats\":%" PRIu64
-			",\"rejected\":%" PRIu64 ",\"spool_dropped_batches\":%" PRIu64
+			",\"rejected\":%" PRIu64 ",\"undecodable_events\":%" PRIu64
+			",\"spool_dropped_batches\":%" PRIu64
 			",\"spool_dropped_events\":%" PRIu64 ",\"agent_drops\":%" PRIu64
 			",\"devices\":%" PRIu64 ",\"findings\":%" PRIu64 ",\"missing\":[",
 			h->first_seen_ns, h->last_seen_ns, fleet_host_first_seq(h),
 			fleet_host_last_seq(h), h->batches, h->events, fleet_host_gaps(h),
-			h->repeats, h->rejected, h->spool_dropped_batches, h->spool_dropped_events,
+			h->repeats, h->rejected, h->bad_events, h->spool_dropped_batches,
+			h->spool_dropped_events,
 			h->agent_drops, (uint64_t)h->n_devices + h->devices_dropped,
 			(uint64_t)h->n_findings + h->findings_dropped);
 		for (size_t i = 1; i < h->n_ranges; i++)
@@ -932,8 +945,9 @@ void fleet_view_report_json(struct fleet_view *v, FILE *out)
 		fprintf(out, "}}");
 	}
 	fprintf(out, "],\"batches\":%" PRIu64 ",\"events\":%" PRIu64 ",\"repeats\":%" PRIu64
-		     ",\"unknown_events\":%" PRIu64 ",\"rejected\":{",
-		v->batches, v->events, v->repeats, v->unknown_events);
+		     ",\"unknown_events\":%" PRIu64 ",\"undecodable_events\":%" PRIu64
+		     ",\"rejected\":{",
+		v->batches, v->events, v->repeats, v->unknown_events, v->bad_events);
 	for (int r = 1; r < BATCH_VERDICT_COUNT; r++) {
 		total += v->rejected[r];
 		fprintf(out, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", batch_verdict_name(r),

@@ -52,6 +52,7 @@ struct fleet_host {
 	char *hostname, *machine_id, *boot_id, *agent_version, *kernel_release, *cert_identity;
 	uint64_t first_seen_ns, last_seen_ns;	/* collector wall clock at arrival */
 	uint64_t batches, repeats, events, rejected;
+	uint64_t bad_events;	/* events of accepted batches that did not decode */
 	uint64_t gaps_folded;
 	uint64_t spool_dropped_batches, spool_dropped_events;	/* the agent's size-cap losses */
 	uint64_t agent_drops;	/* sum of drop counters in the host's latest AgentStats */
@@ -75,7 +76,7 @@ struct fleet_host {
 
 struct fleet_view {
 	struct fleet_host *hosts;
-	uint64_t batches, events, repeats, unknown_events;
+	uint64_t batches, events, repeats, unknown_events, bad_events;
 	uint64_t rejected[BATCH_VERDICT_COUNT];
 };
 
@@ -84,8 +85,9 @@ void fleet_view_free(struct fleet_view *v);
 
 struct fleet_host *fleet_view_host(struct fleet_view *v, const char *host_id);
 bool fleet_view_seen(const struct fleet_view *v, const char *host_id, uint64_t seq);
-/* A batch that was written out. */
-void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, uint64_t now_ns);
+/* A batch that was written out; bad_events of its events could not be decoded. */
+void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, size_t bad_events,
+		       uint64_t now_ns);
 /* A batch that arrived again (already seen: not written a second time). */
 void fleet_view_repeat(struct fleet_view *v, const char *host_id, uint64_t now_ns);
 /* A rejected message; host_id is the subject's (authenticated) host, NULL if none. */

@@ -97,11 +97,12 @@ def test_batches_become_ndjson_attributed_to_their_host(tmp_path, pki, nats, sta
     rep = col.report()
     a = host(rep, "host-a")
     assert (a["first_seq"], a["last_seq"], a["gaps"], a["repeats"]) == (1, 12, 0, 0)
-    assert a["types"] == {"exec": 108, "exit": 108, "finding": 12, "fraud_score": 12}
+    assert a["types"] == {"exec": 108, "exit": 96, "device": 12, "finding": 12, "fraud_score": 12}
     # detections in the fleet view: the latest score, each rule that fired, the worst severity
     assert a["fraud_score"] == 12 and a["worst_severity"] == "high" and a["findings"] == 1
     assert a["finding_rules"] == [{"rule_id": "rmm.anydesk", "severity": "high", "count": 12}]
-    assert {l["type"] for l in lines} == {"exec", "exit", "finding", "fraud_score"}
+    assert a["devices"] == 1 and a["device_ids"] == ["usb:9f2c4e1ab7d03c55"]
+    assert {l["type"] for l in lines} == {"exec", "exit", "device", "finding", "fraud_score"}
     f = next(l for l in lines if l["type"] == "finding")
     assert f["finding"]["rule_id"] == "rmm.anydesk" and f["host_id"] == "host-a"
     assert a["cert_identity"] == "host-a" and a["hostname"] == "laptop-a"
@@ -302,9 +303,9 @@ def test_hostile_batches_are_rejected_counted_and_the_collector_keeps_serving(tm
         "seq_zero": (zlib.compress(host_a), "host-a:0", "bad_seq"),
         "other_hosts_batch": (other_host, "host-b:1", "host_mismatch"),
         "wrong_msg_id": (good, "host-a:999", "bad_msg_id"),
-        # 300k empty events: 600 KB inflated, far more once decoded into structures
-        "decode_memory": (zlib.compress(host_a + seq1 + b"\x2a\x00" * 300000), "host-a:1",
-                          "decode_memory"),
+        # one exec with 300k empty ancestors: 600 KB inflated, ~20 MB once decoded
+        "decode_memory": (zlib.compress(host_a + seq1 + pb_field(
+            5, pb_field(10, b"\x12\x00" * 300000))), "host-a:1", "decode_memory"),
         "too_many_events": (zlib.compress(host_a + seq1 + b"\x2a\x00" * 2000), "host-a:1",
                             "too_many_events"),
     }
@@ -329,7 +330,16 @@ def test_hostile_batches_are_rejected_counted_and_the_collector_keeps_serving(tm
     assert r.returncode != 0 and published_counts(r.stdout)[1] == 0, r.stdout + r.stderr
 
     gen(pki, nats.url, "host-a", 1, 5, 10)  # good batches after all of that
-    wait_for(lambda: col.report()["batches"] == 5, 30, "the 5 good batches")
+    # a good batch with one undecodable event inside: the batch is kept, that event counted
+    r = publish(pki, nats.url, "gen", "--host", "host-a", "--seq-from", "6", "--count", "1",
+                "--events", "10", "--no-publish", "--out", str(work))
+    assert r.returncode == 0, r.stderr
+    spoiled = (work / "host-a-6.pb").read_bytes() + pb_field(5, pb_field(10, b"\x12\x02\x28\x07"))
+    (work / "spoiled.bin").write_bytes(zlib.compress(spoiled))
+    r = publish(pki, nats.url, "file", "--subject", "ghostwatch.v1.telemetry.host-a",
+                "--msg-id", "host-a:6", str(work / "spoiled.bin"), cert_host="host-a")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_for(lambda: col.report()["batches"] == 6, 30, "the 6 good batches")
     wait_for(lambda: col.report()["rejected_total"] >= sum(expected.values()), 30,
              "every hostile batch counted")
     rep = col.report()
@@ -338,8 +348,9 @@ def test_hostile_batches_are_rejected_counted_and_the_collector_keeps_serving(tm
     # messages without a Msg-Id (most of the above) are rejected for their first fault found
     assert rep["rejected_total"] == len(hostile), rep["rejected"]
     a = host(rep, "host-a")
-    assert a["rejected"] == len(hostile) and a["batches"] == 5 and a["gaps"] == 0
-    assert len(col.lines()) == 50
+    assert a["rejected"] == len(hostile) and a["batches"] == 6 and a["gaps"] == 0
+    assert a["undecodable_events"] == 1 and rep["undecodable_events"] == 1
+    assert len(col.lines()) == 60
     assert col.alive()
     log = col.log_text()
     assert "inflate_cap" in log and "host_mismatch" in log

@@ -75,8 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(out);
 
 		fleet_view_init(&view);
-		fleet_view_record(&view, b, 1);
-		fleet_view_record(&view, b, 2);
+		fleet_view_record(&view, b, 0, 1);
+		fleet_view_record(&view, b, 1, 2);
 		if (fd >= 0) {
 			close(fd);
 			if (fleet_view_save(&view, path) == 0) {

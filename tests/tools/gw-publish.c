@@ -6,8 +6,8 @@
  *
  *   gw-publish gen  --host H --seq-from N --count C --events E [--hostname X] [--subject S]
  *                   [--out DIR] [--no-publish] [--skip SEQ,...] [--detections] CONNECTION
- *        builds C realistic batches (exec/exit events; --detections makes the last two of each a
- *        Finding and a FraudScore) and publishes them; --out also writes
+ *        builds C realistic batches (exec/exit events; --detections makes the last three of each
+ *        a USB device, a Finding and a FraudScore) and publishes them; --out also writes
  *        each one to DIR/H-<seq>.bin (wire form) and DIR/H-<seq>.pb (uncompressed protobuf) so a
  *        test can mutate them. --skip leaves the listed seqs out (to make gaps).
  *   gw-publish file --subject S [--msg-id ID] FILE... CONNECTION
@@ -130,14 +130,15 @@ static void fill_process(Ghostwatch__V1__Process *pr, uint64_t n, char **argv)
 	pr->source = "exec";
 }
 
-/* Builds batch seq of host with n_events alternating exec/exit events (the last two a Finding
- * and a FraudScore when `detections`), packs and compresses it. */
+/* Builds batch seq of host with n_events alternating exec/exit events (the last three a
+ * DeviceEvent, a Finding and a FraudScore when `detections`), packs and compresses it. */
 static int build_batch(const char *host, const char *hostname, uint64_t seq, int n_events,
 		       bool detections, uint8_t **wire, size_t *wire_len, uint8_t **raw,
 		       size_t *raw_len)
 {
 	Ghostwatch__V1__Finding finding;
 	Ghostwatch__V1__FraudScore score;
+	Ghostwatch__V1__DeviceEvent device;
 	Ghostwatch__V1__Batch b;
 	Ghostwatch__V1__HostIdentity id;
 	Ghostwatch__V1__SpoolState spool;
@@ -204,7 +205,16 @@ static int build_batch(const char *host, const char *hostname, uint64_t seq, int
 		}
 		evp[i] = &evs[i];
 	}
-	if (detections && n_events >= 2) {
+	if (detections && n_events >= 3) {
+		/* an IP-KVM's USB composite device, the same model in every batch */
+		ghostwatch__v1__device_event__init(&device);
+		device.action = "attach";
+		device.source = "uevent";
+		device.kind = "usb";
+		device.model_fingerprint =
+			"9f2c4e1ab7d03c55e8f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
+		evs[n_events - 3].kind_case = GHOSTWATCH__V1__EVENT__KIND_DEVICE;
+		evs[n_events - 3].device = &device;
 		ghostwatch__v1__finding__init(&finding);
 		finding.rule_id = "rmm.anydesk";
 		finding.title = "AnyDesk remote access tool";

@@ -20,7 +20,7 @@ static void record(struct fleet_view *v, uint64_t seq)
 	host_a.hostname = "laptop 7";
 	b.host = &host_a;
 	b.seq = seq;
-	fleet_view_record(v, &b, 1000 + seq);
+	fleet_view_record(v, &b, 0, 1000 + seq);
 }
 
 TEST(gaps_and_repeats)
@@ -133,7 +133,7 @@ TEST(findings_and_score_survive_save_and_merge)
 	b.events = evs;
 	b.n_events = 3;
 	fleet_view_init(&v);
-	fleet_view_record(&v, &b, 10);
+	fleet_view_record(&v, &b, 0, 10);
 	h = fleet_view_host(&v, "host-a");
 	REQUIRE(h && h->n_findings == 2 && h->has_score && h->fraud_score == 87);
 	CHECK_STR(fleet_host_worst_severity(h), "critical");
@@ -149,7 +149,7 @@ TEST(findings_and_score_survive_save_and_merge)
 	sc.score = 3;
 	e3.time_ns = 100;
 	b.seq = 2;
-	fleet_view_record(&back, &b, 20);
+	fleet_view_record(&back, &b, 0, 20);
 	CHECK(h->fraud_score == 87);
 	unlink(path);
 	fleet_view_free(&v);
@@ -236,6 +236,55 @@ TEST(decoded_strings_are_valid_utf8)
 	batch_free(out);
 }
 
+TEST(an_undecodable_event_costs_only_itself)
+{
+	Ghostwatch__V1__Batch b = GHOSTWATCH__V1__BATCH__INIT;
+	Ghostwatch__V1__HostIdentity id = GHOSTWATCH__V1__HOST_IDENTITY__INIT;
+	Ghostwatch__V1__Event e1 = GHOSTWATCH__V1__EVENT__INIT, e2 = GHOSTWATCH__V1__EVENT__INIT;
+	Ghostwatch__V1__Event *evs[] = { &e1, &e2 };
+	/* an exec whose ancestors[0] was written with the old schema (a Process: field 5 = tid, a
+	 * varint) where this schema has a ProcessRef (field 5 = comm, a string) */
+	static const uint8_t old_schema_event[] = { 0x2a, 0x06, 0x52, 0x04, 0x12, 0x02, 0x28, 0x07 };
+	/* and one whose inside is cut short (field 1 claims 5 bytes, 1 follows) */
+	static const uint8_t truncated_event[] = { 0x2a, 0x03, 0x0a, 0x05, 0x01 };
+	struct batch_limits lim;
+	struct batch_info info;
+	Ghostwatch__V1__Batch *out = NULL;
+	uint8_t raw[512], z[1024];
+	uLongf zlen = sizeof(z);
+	size_t n;
+
+	id.host_id = "host-a";
+	e1.event_id = 1;
+	e2.event_id = 2;
+	b.host = &id;
+	b.seq = 9;
+	b.events = evs;
+	b.n_events = 2;
+	n = ghostwatch__v1__batch__pack(&b, raw);
+	memcpy(raw + n, old_schema_event, sizeof(old_schema_event));
+	n += sizeof(old_schema_event);
+	memcpy(raw + n, truncated_event, sizeof(truncated_event));
+	n += sizeof(truncated_event);
+	REQUIRE(compress2(z, &zlen, raw, n, 6) == Z_OK);
+	batch_limits_default(&lim);
+	REQUIRE(batch_decode(NULL, z, zlen, "ghostwatch.v1.telemetry.host-a", "host-a:9", true, &lim,
+			     &out, &info, NULL, 0) == BATCH_OK);
+	CHECK(out->n_events == 2);
+	CHECK(out->events[0]->event_id == 1 && out->events[1]->event_id == 2);
+	CHECK(info.bad_events == 2);
+	batch_free(out);
+
+	/* a batch whose own framing is broken is still rejected as a whole */
+	raw[n++] = 0x2a;
+	raw[n++] = 0x7f;	/* an event claiming 127 bytes at the end */
+	zlen = sizeof(z);
+	REQUIRE(compress2(z, &zlen, raw, n, 6) == Z_OK);
+	CHECK(batch_decode(NULL, z, zlen, "ghostwatch.v1.telemetry.host-a", "host-a:9", true, &lim,
+			   &out, &info, NULL, 0) == BATCH_BAD_PROTOBUF);
+	CHECK(out == NULL);
+}
+
 TEST(host_ids_are_subject_tokens)
 {
 	CHECK(host_id_valid("host-a_1", 8));
@@ -256,6 +305,7 @@ int main(void)
 	RUN(json_strings_stay_one_valid_line);
 	RUN(decoder_caps_a_zlib_bomb);
 	RUN(decoded_strings_are_valid_utf8);
+	RUN(an_undecodable_event_costs_only_itself);
 	RUN(host_ids_are_subject_tokens);
 	return test_summary();
 }

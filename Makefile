@@ -31,8 +31,14 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIBS        := -lbpf -lelf -lz -lyaml -lprotobuf-c -lcrypto
-STATIC_LIBS := -static $(LIBS)
+# libnats ships only as a shared library, so the release binary links everything it can statically
+# (libbpf, libelf, zlib, libyaml, protobuf-c) and libnats with the OpenSSL it uses dynamically
+# (one libcrypto for libnats and the agent's own hashing).
+# The QEMU harness copies what `ldd build/ghostwatch` lists into its initramfs.
+STATIC_PART := -lbpf -lelf -lz -lyaml -lprotobuf-c
+DYNAMIC_PART := -lnats -lssl -lcrypto -lpthread -lm
+LIBS        := $(STATIC_PART) $(DYNAMIC_PART)
+STATIC_LIBS := -Wl,-Bstatic $(STATIC_PART) -Wl,-Bdynamic $(DYNAMIC_PART)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ibpf -Ibpf/vmlinux/$(ARCH)
@@ -47,7 +53,7 @@ ASAN_LIB_OBJS := $(call asan_obj,$(LIB_SRCS))
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h vm
+.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h vm bench-cadence
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -95,7 +101,7 @@ $(BUILD)/asan/ghostwatch: $(call asan_obj,agent/main.c) $(ASAN_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/testing.h
+$(BUILD)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) $< $(ASAN_LIB_OBJS) $(LIBS) -o $@
 
@@ -109,11 +115,17 @@ $(BUILD)/bpf $(BUILD)/proto:
 	@mkdir -p $@
 
 # --- bench (load generators for `make bench`; see bench/run.sh) ------------------------------------
-BENCH_GEN_SRCS := $(filter-out bench/pacer.c bench/true_static.c,$(wildcard bench/*.c))
-BENCH_BINS     := $(BENCH_GEN_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/true_static
+BENCH_GEN_SRCS := $(filter-out bench/pacer.c bench/true_static.c bench/fleet_bench.c,$(wildcard bench/*.c))
+BENCH_BINS     := $(BENCH_GEN_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/true_static \
+		  $(BUILD)/bench/fleet_bench
 
 .PHONY: bench-tools
 bench-tools: $(BENCH_BINS)
+
+# The fleet path without BPF (bench/fleet.py): the agent's objects, linked like the release binary.
+$(BUILD)/bench/fleet_bench: bench/fleet_bench.c $(REL_LIB_OBJS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $< $(REL_LIB_OBJS) $(STATIC_LIBS) -o $@
 
 # The exec target: no libc, static, so an exec is the kernel's exec path and little else.
 $(BUILD)/bench/true_static: bench/true_static.c
@@ -139,11 +151,20 @@ run: deps
 bench: deps
 	$(MAKE) all bench-tools
 	bench/run.sh
+	[ "$${BENCH_FLEET:-1}" = 0 ] || $(PYTHON) bench/fleet.py
 
 # The QEMU test guest (tests/vm): Debian kernel fetched into tests/vm/cache, initramfs around the agent.
 vm: $(BUILD)/ghostwatch
 	tests/vm/fetch-kernel.sh
 	GW_VM_AGENT=$(BUILD)/ghostwatch tests/vm/build-initramfs.sh
+
+# Input cadence: native BPF cost per input event (BPF_PROG_TEST_RUN; BENCHMARKS.md "Input cadence").
+$(BUILD)/bench/cadence_cost: bench/cadence_cost.c | $(GENERATED)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(STATIC_LIBS) -o $@
+
+bench-cadence: $(BUILD)/bench/cadence_cost
+	$(BUILD)/bench/cadence_cost
 
 vmlinux-h:
 	tests/vm/fetch-kernel.sh && \

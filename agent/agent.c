@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cadence.h"
 #include "device_events.h"
 #include "gw_events.h"
 #include "process_events.h"
@@ -24,6 +25,7 @@ static const char *const record_names[GW_RECORD_TYPE_MAX] = {
 	[GW_EV_DEVICE_USB] = "device_usb",
 	[GW_EV_DEVICE_HID] = "device_hid",
 	[GW_EV_DEVICE_INPUT] = "device_input",
+	[GW_EV_CADENCE_WINDOW] = "cadence_window",
 };
 
 static const char *const drop_names[GW_DROP_CATEGORY_MAX] = {
@@ -33,6 +35,8 @@ static const char *const drop_names[GW_DROP_CATEGORY_MAX] = {
 	[GW_DROP_DEVICE_USB] = "device_usb",
 	[GW_DROP_DEVICE_HID] = "device_hid",
 	[GW_DROP_DEVICE_INPUT] = "device_input",
+	[GW_DROP_CADENCE_WINDOW] = "cadence_window",
+	[GW_DROP_CADENCE_STATE] = "cadence_state",
 };
 
 uint64_t gw_now_boottime_ns(void)
@@ -66,6 +70,8 @@ void gw_options_defaults(struct gw_options *o)
 	o->proc_root = "/proc";
 	o->device_mode = GW_DEVMODE_AUTO;
 	o->sys_root = "/sys";
+	o->cadence_window_s = 60;
+	o->cadence_idle_ms = 1000;
 }
 
 int agent_init(struct gw_agent *a, const struct gw_options *opt)
@@ -130,6 +136,9 @@ int agent_dispatch_record(struct gw_agent *a, const void *data, size_t size)
 	case GW_EV_DEVICE_HID:
 	case GW_EV_DEVICE_INPUT:
 		ret = devices_handle_record(a, data, hdr->size);
+		break;
+	case GW_EV_CADENCE_WINDOW:
+		ret = cadence_handle_record(a, data, hdr->size);
 		break;
 	default:
 		ret = -1;
@@ -205,12 +214,14 @@ static void collect_drops(struct gw_agent *a, uint64_t drops[DROP_SLOTS], const 
 
 gw_event_t *agent_build_stats(struct gw_agent *a)
 {
-	uint64_t drops[DROP_SLOTS], events[GW_RECORD_TYPE_MAX + GW_DEVICE_COUNTERS_MAX];
-	const char *dnames[DROP_SLOTS], *enames[GW_RECORD_TYPE_MAX + GW_DEVICE_COUNTERS_MAX];
+	uint64_t drops[DROP_SLOTS];
+	uint64_t events[GW_RECORD_TYPE_MAX + GW_DEVICE_COUNTERS_MAX + GW_CADENCE_COUNTERS];
+	const char *dnames[DROP_SLOTS];
+	const char *enames[GW_RECORD_TYPE_MAX + GW_DEVICE_COUNTERS_MAX + GW_CADENCE_COUNTERS];
 	static const char *const evict_names[] = { "proc_exited", "proc_live", "findings" };
 	struct gw_findings_stats fstats = { 0 };
-	uint64_t evictions[3];
 	size_t n_events;
+	uint64_t evictions[3];
 	gw_event_t *ev = gw_arena_alloc(&a->arena, sizeof(*ev));
 	Ghostwatch__V1__AgentStats *st = gw_arena_alloc(&a->arena, sizeof(*st));
 
@@ -228,6 +239,7 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 	memcpy(events, a->counters.records, sizeof(a->counters.records));
 	n_events = GW_RECORD_TYPE_MAX +
 		   devices_event_counters(a, enames + GW_RECORD_TYPE_MAX, events + GW_RECORD_TYPE_MAX);
+	n_events += cadence_event_counters(a, enames + n_events, events + n_events);
 	st->events = counters_proto(a, enames, events, n_events, &st->n_events, false);
 	st->drops = counters_proto(a, dnames, drops, DROP_SLOTS, &st->n_drops, true);
 	st->evictions = counters_proto(a, evict_names, evictions, 3, &st->n_evictions, true);
@@ -299,6 +311,7 @@ void agent_tick(struct gw_agent *a, uint64_t now_ns)
 		emit_stats(a);
 		a->last_stats_ns = now_ns;
 	}
+	cadence_tick(a, now_ns, false);
 	if (a->opt.duration_s && now_ns - a->started_ns >= (uint64_t)a->opt.duration_s * 1000000000ULL)
 		a->stopping = true;
 }
@@ -326,6 +339,12 @@ int agent_start(struct gw_agent *a)
 	ret = hooks_open_ring(&a->hooks, on_ring_record, a);
 	if (ret) {
 		fprintf(stderr, "ghostwatch: ring buffer: %s\n", strerror(-ret));
+		return ret;
+	}
+	/* before the inventory, so it learns the kinds of the devices already present */
+	ret = cadence_start(a);
+	if (ret) {
+		fprintf(stderr, "ghostwatch: input cadence: cannot start\n");
 		return ret;
 	}
 	/* after the ring exists; emits the inventory */
@@ -394,8 +413,11 @@ static void handle_signals(struct gw_agent *a)
 	while (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 			a->stopping = true;
-		else if (si.ssi_signo == SIGHUP)
+		else if (si.ssi_signo == SIGHUP) {
 			detections_reload(a);
+			if (a->on_hangup)
+				a->on_hangup(a, a->hangup_ctx);
+		}
 	}
 }
 
@@ -438,6 +460,7 @@ int agent_run(struct gw_agent *a)
 		}
 	}
 	drain_ring(a);
+	cadence_tick(a, gw_now_boottime_ns(), true); /* the last, partial window */
 	emit_stats(a);
 	flush_sinks(a);
 	return ret;
@@ -445,6 +468,7 @@ int agent_run(struct gw_agent *a)
 
 void agent_destroy(struct gw_agent *a)
 {
+	cadence_stop(a);
 	devices_stop(a);
 	hooks_close(&a->hooks);
 	detections_free(&a->detections);

@@ -23,8 +23,8 @@
 #include "ghostwatch.pb-c.h"
 
 #include "arena.h"
-#include "detections.h"
 #include "device_hooks.h"
+#include "detections.h"
 #include "hooks.h"
 #include "proc_id.h"
 #include "proc_table.h"
@@ -54,10 +54,13 @@ struct gw_options {
 	uint32_t ancestors_max;	   /* ancestry depth attached to exec events */
 	bool emit_forks;	   /* forks always update the process table; events only if asked */
 	const char *proc_root;
-	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
-	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
 	enum gw_device_mode device_mode; /* devices: auto (fentry, kprobe, uevent) or forced */
 	const char *sys_root;		 /* sysfs, for device inventory and enrichment */
+	uint32_t cadence_window_s;	 /* input cadence window; 0: cadence off */
+	uint32_t cadence_idle_ms;	 /* quiet before a pointer burst for it to start "after idle" */
+	int cadence_hooks;		 /* enum cadence_hook_mode: auto, fentry, kprobe */
+	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
+	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
 };
 
 void gw_options_defaults(struct gw_options *o);
@@ -69,6 +72,7 @@ struct gw_counters {
 };
 
 struct gw_devices;
+struct cadence_domain;
 
 struct gw_agent {
 	struct gw_options opt;
@@ -76,6 +80,7 @@ struct gw_agent {
 	struct gw_hooks hooks;
 	struct proc_table procs;
 	struct gw_devices *devices;	/* device_events.h */
+	struct cadence_domain *cadence;	/* cadence.h */
 	struct gw_arena arena;
 	struct gw_sink sinks[GW_MAX_SINKS];
 	int n_sinks;
@@ -91,6 +96,9 @@ struct gw_agent {
 	int timer_fd;
 	int signal_fd;
 	bool stopping;
+	/* SIGHUP, called from the event loop (fleet mode reloads its config); NULL: ignored. */
+	void (*on_hangup)(struct gw_agent *a, void *ctx);
+	void *hangup_ctx;
 };
 
 uint64_t gw_now_boottime_ns(void);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cadence_view.h"
 #include "device_view.h"
 #include "json_emit.h"
 #include "text.h"
@@ -174,6 +175,10 @@ void debug_view_write_compact(struct debug_view *v, const gw_event_t *ev)
 	case GHOSTWATCH__V1__EVENT__KIND_DEVICE:
 		write_tag(v, strcmp(ev->device->action, "detach") ? C_CYAN : C_YELLOW, "device");
 		device_view_write(v->out, ev->device);
+		break;
+	case GHOSTWATCH__V1__EVENT__KIND_CADENCE:
+		write_tag(v, C_CYAN, "cadence");
+		cadence_view_write(v->out, ev->cadence);
 		break;
 	case GHOSTWATCH__V1__EVENT__KIND_FINDING:
 		write_finding(v, ev->finding);

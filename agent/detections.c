@@ -313,6 +313,16 @@ void detections_on_netif(struct gw_agent *a, const char *ifname, uint64_t event_
 		observe(a, mt, n, ifname, 0, GW_EVIDENCE_NETIF, event_id, time_ns);
 }
 
+void detections_on_behaviour(struct gw_agent *a, const struct gw_rule *rule, const char *why,
+			     const char *subject, uint64_t process_id, enum gw_evidence_kind kind,
+			     uint64_t event_id, uint64_t time_ns)
+{
+	struct gw_match mt = { rule, why, NULL };
+
+	if (a->detections.findings)
+		observe(a, &mt, 1, subject, process_id, kind, event_id, time_ns);
+}
+
 void detections_tick(struct gw_agent *a, uint64_t realtime_ns)
 {
 	struct gw_findings_sink sink = { emit_finding, emit_score, a };

@@ -55,6 +55,12 @@ void detections_on_device(struct gw_agent *a, const struct gw_device_input *in,
 void detections_on_netif(struct gw_agent *a, const char *ifname, uint64_t event_id,
 			 uint64_t time_ns);
 
+/* A behavioural detection that is not a rule file's match (input cadence: a jiggler, injected input):
+ * the domain's own built-in rule, why it held, and the event that shows it. */
+void detections_on_behaviour(struct gw_agent *a, const struct gw_rule *rule, const char *why,
+			     const char *subject, uint64_t process_id, enum gw_evidence_kind kind,
+			     uint64_t event_id, uint64_t time_ns);
+
 /* Processes that were running before the agent (the process table's /proc seed): matched once at
  * start, evidence kind "procfs" with event_id 0. */
 void detections_scan_running(struct gw_agent *a);

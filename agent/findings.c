@@ -121,9 +121,10 @@ struct gw_findings {
 
 const char *gw_evidence_kind_name(enum gw_evidence_kind k)
 {
-	static const char *const names[] = { "exec", "flow", "device", "netif", "finding", "procfs" };
+	static const char *const names[] = { "exec", "flow", "device", "netif", "finding", "procfs",
+					     "cadence" };
 
-	return k <= GW_EVIDENCE_PROCFS ? names[k] : "?";
+	return k <= GW_EVIDENCE_CADENCE ? names[k] : "?";
 }
 
 const char *gw_finding_state_name(enum gw_finding_state s)

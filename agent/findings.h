@@ -24,6 +24,7 @@ enum gw_evidence_kind {
 	GW_EVIDENCE_NETIF,
 	GW_EVIDENCE_FINDING, /* a combination points at the findings it combines */
 	GW_EVIDENCE_PROCFS,  /* a process already running at start, read from /proc (event_id 0) */
+	GW_EVIDENCE_CADENCE, /* an input cadence window (InputCadence event) */
 };
 const char *gw_evidence_kind_name(enum gw_evidence_kind k);
 

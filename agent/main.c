@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cadence_hooks.h"
 #include "debug_view.h"
+#include "fleet.h"
 
 #define EXIT_USAGE 2
 
@@ -24,6 +26,7 @@ static void usage(FILE *out)
 	      "\n"
 	      "commands:\n"
 	      "  debug              live view of events on this host (Ctrl-C to stop)\n"
+	      "  run                fleet daemon: batches to the collector over NATS JetStream\n"
 	      "  version            print the version\n"
 	      "\n"
 	      "debug options:\n"
@@ -41,10 +44,19 @@ static void usage(FILE *out)
 	      "  --device-hooks=MODE     devices: auto (fentry, kprobe, then uevent), fentry, kprobe,\n"
 	      "                          uevent (no BPF device hooks: the kernel's uevents only)\n"
 	      "  --sys-root=DIR          sysfs to read devices from (default /sys)\n"
+	      "  --cadence-window=SECONDS  input cadence window (default 60; 0 = no input cadence)\n"
+	      "  --cadence-idle=MS       quiet before a pointer burst that makes it \"after idle\"\n"
+	      "                          (default 1000)\n"
+	      "  --cadence-hooks=MODE    input cadence hooks: auto (fentry, then kprobe), fentry, kprobe\n"
 	      "  --rules=DIR             shipped rule files (default: rules/ of the build tree, else\n"
 	      "                          /usr/share/ghostwatch/rules)\n"
 	      "  --rules-d=DIR           local rules that add or override by id (default\n"
 	      "                          /etc/ghostwatch/rules.d); SIGHUP reloads both\n"
+	      "\n"
+	      "run options:\n"
+	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
+	      "                          SIGHUP reloads it, a bad edit keeps the running config\n"
+	      "  --check                 validate the config and certificate, then exit\n"
 	      "\n"
 	      "  -h, --help              this help\n"
 	      "  -V, --version           print the version\n",
@@ -81,6 +93,9 @@ enum {
 	OPT_PROC_MAX,
 	OPT_DEVICE_HOOKS,
 	OPT_SYS_ROOT,
+	OPT_CADENCE_WINDOW,
+	OPT_CADENCE_IDLE,
+	OPT_CADENCE_HOOKS,
 	OPT_RULES,
 	OPT_RULES_D,
 };
@@ -99,6 +114,9 @@ static const struct option debug_options[] = {
 	{ "proc-table-max", required_argument, NULL, OPT_PROC_MAX },
 	{ "device-hooks", required_argument, NULL, OPT_DEVICE_HOOKS },
 	{ "sys-root", required_argument, NULL, OPT_SYS_ROOT },
+	{ "cadence-window", required_argument, NULL, OPT_CADENCE_WINDOW },
+	{ "cadence-idle", required_argument, NULL, OPT_CADENCE_IDLE },
+	{ "cadence-hooks", required_argument, NULL, OPT_CADENCE_HOOKS },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "rules-d", required_argument, NULL, OPT_RULES_D },
 	{ "help", no_argument, NULL, 'h' },
@@ -199,6 +217,29 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 		case OPT_SYS_ROOT:
 			o->sys_root = optarg;
 			break;
+		case OPT_CADENCE_WINDOW:
+			if (parse_u64("cadence-window", optarg, 0, 86400, &n))
+				return -1;
+			o->cadence_window_s = (uint32_t)n;
+			break;
+		case OPT_CADENCE_IDLE:
+			if (parse_u64("cadence-idle", optarg, 0, 3600000, &n))
+				return -1;
+			o->cadence_idle_ms = (uint32_t)n;
+			break;
+		case OPT_CADENCE_HOOKS:
+			if (!strcmp(optarg, "auto"))
+				o->cadence_hooks = CADENCE_HOOKS_AUTO;
+			else if (!strcmp(optarg, "fentry"))
+				o->cadence_hooks = CADENCE_HOOKS_FENTRY;
+			else if (!strcmp(optarg, "kprobe"))
+				o->cadence_hooks = CADENCE_HOOKS_KPROBE;
+			else {
+				fprintf(stderr, "ghostwatch: --cadence-hooks: '%s' is not auto, fentry or "
+						"kprobe\n", optarg);
+				return -1;
+			}
+			break;
 		case OPT_RULES:
 			o->rules_dir = optarg;
 			break;
@@ -266,6 +307,41 @@ static int cmd_debug(int argc, char **argv)
 	return ret ? 1 : 0;
 }
 
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option run_options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = "/etc/ghostwatch/ghostwatch.yaml";
+	bool check = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", run_options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'k':
+			check = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ghostwatch: run: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return fleet_run(config, check);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -282,6 +358,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "debug"))
 		return cmd_debug(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
 	fprintf(stderr, "ghostwatch: unknown command '%s' (see ghostwatch --help)\n", argv[1]);
 	return EXIT_USAGE;
 }

@@ -35,6 +35,8 @@ enum gw_event_type {
 	GW_EV_DEVICE_USB = 32,
 	GW_EV_DEVICE_HID = 33,
 	GW_EV_DEVICE_INPUT = 34,
+	/* input cadence */
+	GW_EV_CADENCE_WINDOW = 48,	/* built by the agent from the drained window map */
 };
 
 /*
@@ -50,6 +52,9 @@ enum gw_drop_category {
 	GW_DROP_DEVICE_USB = 6,
 	GW_DROP_DEVICE_HID = 7,
 	GW_DROP_DEVICE_INPUT = 8,
+	/* input cadence: the in-kernel maps were full, the event was not counted */
+	GW_DROP_CADENCE_WINDOW = 9,
+	GW_DROP_CADENCE_STATE = 10,
 	GW_DROP_CATEGORY_MAX = 16,
 };
 
@@ -199,6 +204,64 @@ _Static_assert(sizeof(struct gw_hid_event) == 16 + 88 + 4 + 20 + GW_DEV_STR_LEN 
 	       2 * GW_DEV_NAME_LEN, "gw_hid_event layout");
 _Static_assert(sizeof(struct gw_input_event) == 16 + 88 + 16 + 32 + 8 * GW_DEV_KEY_WORDS + 16 +
 	       GW_DEV_STR_LEN + 128 + GW_DEV_NAME_LEN, "gw_input_event layout");
+
+/* ---- input cadence ------------------------------------------------------------------------- */
+
+/*
+ * Per input device and window, the kernel counts how input arrived: timing and counts only. Key
+ * codes and pointer coordinates stay in a kernel-only state map (created write-only for the
+ * syscall side) and never reach these structs: a burst's net displacement is kept as a class of
+ * |sum dx| + |sum dy|, never as a value.
+ */
+#define GW_CADENCE_HIST_BUCKETS 24	/* log2 microseconds: [2^i, 2^(i+1)) us, bucket 0 also < 1 us,
+					 * the last also everything longer (>= 8.4 s) */
+#define GW_CADENCE_NET_CLASSES 5	/* |net| of a burst: 0, 1-2, 3-16, 17-128, > 128 units */
+#define GW_CADENCE_COALESCE_NS 2000000ULL /* a key this soon after the previous one: coalesced */
+#define GW_CADENCE_BURST_GAP_NS 500000000ULL /* motion after this much quiet starts a new burst */
+
+/* The window map is an array of GW_CADENCE_SLOTS device slots x 2: the kernel fills half
+ * (cadence_gen & 1) while the agent drains and zeroes the other (double buffering in one map). A
+ * device gets its slot when the kernel first sees it; the entry names the device it holds. */
+#define GW_CADENCE_SLOTS 256
+
+struct gw_cadence_window {
+	char name[GW_DEV_NAME_LEN];	/* sysfs name of the input device, "input7" */
+	__u64 dev;			/* the struct input_dev (an identity, never dereferenced) */
+	__u64 first_ns, last_ns;	/* boot time of the first and last event in the window */
+	__u32 writer_pid;		/* task that delivered the last event: a uinput writer */
+	__u32 events;			/* key, button and motion events counted */
+	__u32 key_down, key_up, key_repeat;
+	__u32 keys_coalesced;		/* key downs < GW_CADENCE_COALESCE_NS after the previous */
+	__u32 clicks;			/* button presses (BTN_MOUSE.., BTN_TOUCH, ...) */
+	__u32 wheel;
+	__u32 rel_events, abs_events;	/* X/Y motion events */
+	__u32 bursts;			/* motion bursts started in the window */
+	__u32 bursts_after_idle;	/* ... with no input on the device for idle_ns before */
+	__u32 bursts_done;		/* bursts finalized in the window (at the next burst's start) */
+	__u32 bursts_same_target;	/* ... ending on the same absolute point as the previous one */
+	__u32 bursts_with_buttons;	/* ... with a key or click inside the burst */
+	__u32 burst_steps;		/* motion events in the finalized bursts */
+	__u32 idle_min_ms;		/* shortest quiet before a burst (0 when no burst) */
+	__u32 period_n;			/* burst start-to-start intervals measured */
+	__u32 period_min_ms, period_max_ms;
+	__u64 period_sum_ms, period_sumsq_ms;
+	__u32 net_class[GW_CADENCE_NET_CLASSES];
+	__u32 key_interval_hist[GW_CADENCE_HIST_BUCKETS]; /* key down to next key down */
+	__u32 hold_hist[GW_CADENCE_HIST_BUCKETS];	   /* key down to its key up */
+	__u32 bursts_still;	/* finalized bursts that moved back (|net| <= 2) or to the same target */
+};
+
+/* What the agent dispatches for each drained entry (not a ring-buffer record: the map is read). */
+struct gw_cadence_record {
+	struct gw_event_hdr hdr;
+	__u64 dev;
+	struct gw_cadence_window w;
+};
+
+_Static_assert(sizeof(struct gw_cadence_window) == GW_DEV_NAME_LEN + 8 + 16 + 4 * 20 + 16 +
+	       4 * (GW_CADENCE_NET_CLASSES + 2 * GW_CADENCE_HIST_BUCKETS) + 4, "gw_cadence_window layout");
+_Static_assert(sizeof(struct gw_cadence_record) == 16 + 8 + sizeof(struct gw_cadence_window),
+	       "gw_cadence_record layout");
 
 /* Offset of argv within the exec record: the record is sent up to argv + argv_size. */
 #define GW_EXEC_FIXED_SIZE (sizeof(struct gw_exec_event) - GW_ARGV_MAX)

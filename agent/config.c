@@ -1,0 +1,632 @@
+/* config.c - YAML config parsing (libyaml document API) and validation. See config.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <yaml.h>
+
+/* Bigger files are not configs; refusing them keeps a mistaken path from eating memory. */
+#define CONFIG_MAX_FILE_BYTES (1u << 20)
+
+enum key_kind {
+	KIND_STR,	/* non-empty string */
+	KIND_OPT_STR,	/* string, empty allowed (means "derive it") */
+	KIND_PATH,	/* absolute path */
+	KIND_URLS,	/* one URL or a list of them */
+	KIND_SUBJECT,	/* NATS subject prefix: dot-separated tokens, no wildcards */
+	KIND_TOKEN,	/* one NATS subject token, empty allowed */
+	KIND_BOOL,
+	KIND_U32,
+	KIND_SIZE,	/* bytes, with an optional K/M/G (binary) suffix */
+	KIND_LOG_LEVEL,
+};
+
+struct config_key {
+	const char *section; /* NULL for a top-level key */
+	const char *name;
+	enum key_kind kind;
+	size_t offset;
+	uint64_t min, max;
+};
+
+#define F(field) offsetof(struct gw_config, field)
+
+static const struct config_key config_keys[] = {
+	{ "collector", "urls", KIND_URLS, F(collector_urls), 0, 0 },
+	{ "collector", "subject_prefix", KIND_SUBJECT, F(subject_prefix), 0, 0 },
+	{ "collector", "publish_timeout_ms", KIND_U32, F(publish_timeout_ms), 100, 600000 },
+	{ "collector", "reconnect_min_ms", KIND_U32, F(reconnect_min_ms), 10, 600000 },
+	{ "collector", "reconnect_max_ms", KIND_U32, F(reconnect_max_ms), 10, 3600000 },
+	{ "collector", "connect_timeout_ms", KIND_U32, F(connect_timeout_ms), 100, 600000 },
+	{ "tls", "cert", KIND_PATH, F(tls_cert), 0, 0 },
+	{ "tls", "key", KIND_PATH, F(tls_key), 0, 0 },
+	{ "tls", "ca", KIND_PATH, F(tls_ca), 0, 0 },
+	{ "tls", "server_name", KIND_OPT_STR, F(tls_server_name), 0, 0 },
+	{ NULL, "host_id", KIND_TOKEN, F(host_id), 0, 0 },
+	{ "spool", "dir", KIND_PATH, F(spool_dir), 0, 0 },
+	{ "spool", "max_bytes", KIND_SIZE, F(spool_max_bytes), 1u << 20, 1ull << 40 },
+	{ "spool", "segment_bytes", KIND_SIZE, F(spool_segment_bytes), 64u << 10, 1ull << 30 },
+	{ "batch", "window_seconds", KIND_U32, F(window_seconds), 1, 3600 },
+	{ "batch", "max_events", KIND_U32, F(batch_max_events), 1, 1000000 },
+	{ "batch", "queue_batches", KIND_U32, F(queue_batches), 1, 100000 },
+	{ "signals", "process", KIND_BOOL, F(signal_process), 0, 0 },
+	{ "signals", "network", KIND_BOOL, F(signal_network), 0, 0 },
+	{ "signals", "devices", KIND_BOOL, F(signal_devices), 0, 0 },
+	{ "signals", "input", KIND_BOOL, F(signal_input), 0, 0 },
+	{ NULL, "log_level", KIND_LOG_LEVEL, F(log_level), 0, 0 },
+	{ NULL, "ringbuf_bytes", KIND_SIZE, F(ringbuf_bytes), 4096, 1u << 30 },
+	{ NULL, "stats_seconds", KIND_U32, F(stats_seconds), 1, 86400 },
+};
+
+#define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+static const char *const log_level_names[] = { "error", "warn", "info", "debug" };
+
+const char *gw_log_level_name(enum gw_log_level level)
+{
+	return (unsigned)level < 4 ? log_level_names[level] : "?";
+}
+
+static int set_str(char **slot, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return -1;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+int gw_config_defaults(struct gw_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->publish_timeout_ms = 5000;
+	cfg->reconnect_min_ms = 250;
+	cfg->reconnect_max_ms = 30000;
+	cfg->connect_timeout_ms = 5000;
+	cfg->spool_max_bytes = 256ull << 20;
+	cfg->spool_segment_bytes = 8ull << 20;
+	cfg->window_seconds = 10;
+	cfg->batch_max_events = 20000;
+	cfg->queue_batches = 64;
+	cfg->signal_process = true;
+	cfg->signal_network = true;
+	cfg->signal_devices = true;
+	cfg->signal_input = true;
+	cfg->log_level = GW_LOG_INFO;
+	cfg->ringbuf_bytes = 4u << 20;
+	cfg->stats_seconds = 60;
+	cfg->n_collector_urls = 1;
+	if (set_str(&cfg->collector_urls[0], "tls://127.0.0.1:4222") ||
+	    set_str(&cfg->subject_prefix, "ghostwatch.v1.telemetry") ||
+	    set_str(&cfg->tls_cert, "/etc/ghostwatch/tls/agent.crt") ||
+	    set_str(&cfg->tls_key, "/etc/ghostwatch/tls/agent.key") ||
+	    set_str(&cfg->tls_ca, "/etc/ghostwatch/tls/ca.crt") ||
+	    set_str(&cfg->tls_server_name, "") || set_str(&cfg->host_id, "") ||
+	    set_str(&cfg->spool_dir, "/var/lib/ghostwatch/spool") || set_str(&cfg->path, "(defaults)"))
+		return -1;
+	return 0;
+}
+
+void gw_config_free(struct gw_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_collector_urls; i++)
+		free(cfg->collector_urls[i]);
+	free(cfg->subject_prefix);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_ca);
+	free(cfg->tls_server_name);
+	free(cfg->host_id);
+	free(cfg->spool_dir);
+	free(cfg->path);
+	free(cfg);
+}
+
+struct parse_ctx {
+	const char *name;
+	char *err;
+	size_t errlen;
+	yaml_document_t *doc;
+	struct gw_config *cfg;
+	unsigned long key_line[N_KEYS]; /* 0 = not given; also catches duplicates */
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(struct parse_ctx *pc, unsigned long line,
+						      const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(pc->err, pc->errlen, "%s:%lu: ", pc->name, line);
+
+	if (n < 0 || (size_t)n >= pc->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(pc->err + n, pc->errlen - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static unsigned long node_line(const yaml_node_t *node)
+{
+	return (unsigned long)node->start_mark.line + 1;
+}
+
+static const char *kind_name(yaml_node_type_t t)
+{
+	switch (t) {
+	case YAML_SCALAR_NODE:
+		return "a scalar";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+/* The scalar's text, or NULL when it holds a NUL byte (never valid in any key we have). */
+static const char *scalar_text(const yaml_node_t *node)
+{
+	const char *s = (const char *)node->data.scalar.value;
+
+	return strlen(s) == node->data.scalar.length ? s : NULL;
+}
+
+static bool scalar_is_plain(const yaml_node_t *node)
+{
+	return node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = *s - '0';
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return *s ? 1 : 0; /* 1: digits followed by something */
+}
+
+/* "512", "64K", "64KiB", "8M", "8MiB", "1G", "1GiB" (binary multiples; "B" suffix allowed). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *suffix;
+		unsigned shift;
+	} units[] = { { "", 0 },    { "B", 0 },	    { "K", 10 },  { "KB", 10 },	 { "KiB", 10 },
+		      { "M", 20 },  { "MB", 20 },   { "MiB", 20 }, { "G", 30 },	 { "GB", 30 },
+		      { "GiB", 30 }, { "T", 40 },   { "TiB", 40 } };
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		unsigned d = *p - '0';
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	while (*p == ' ')
+		p++;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(p, units[i].suffix) == 0) {
+			if (units[i].shift && v > (UINT64_MAX >> units[i].shift))
+				return -1;
+			*out = v << units[i].shift;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static bool is_token_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '-' || c == '_';
+}
+
+static bool valid_token(const char *s)
+{
+	for (; *s; s++)
+		if (!is_token_char(*s))
+			return false;
+	return true;
+}
+
+static bool valid_subject_prefix(const char *s)
+{
+	bool token_empty = true;
+
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (token_empty)
+				return false;
+			token_empty = true;
+		} else if (is_token_char(*s)) {
+			token_empty = false;
+		} else {
+			return false;
+		}
+	}
+	return !token_empty;
+}
+
+/* tls://host:port or nats://host:port; host may be [v6]; port 1-65535 required. */
+static const char *url_problem(const char *url)
+{
+	const char *rest, *colon, *p;
+	uint64_t port;
+
+	if (strncmp(url, "tls://", 6) == 0)
+		rest = url + 6;
+	else if (strncmp(url, "nats://", 7) == 0)
+		rest = url + 7;
+	else
+		return "must start with tls:// or nats:// (TLS is always used)";
+	for (p = rest; *p; p++)
+		if (isspace((unsigned char)*p) || *p == '@' || *p == '/' || *p == ',')
+			return "must be scheme://host:port with no credentials, path, spaces or commas";
+	colon = strrchr(rest, ':');
+	if (!colon || colon == rest || (rest[0] == '[' && colon[-1] != ']'))
+		return "needs a host and a port (host:port)";
+	if (parse_u64(colon + 1, &port) != 0 || port == 0 || port > 65535)
+		return "port must be 1-65535";
+	return NULL;
+}
+
+static int apply_scalar(struct parse_ctx *pc, const struct config_key *k, yaml_node_t *node,
+			const char *key_text)
+{
+	unsigned long line = node_line(node);
+	void *slot = (char *)pc->cfg + k->offset;
+	const char *s;
+	uint64_t v;
+
+	if (node->type != YAML_SCALAR_NODE)
+		return fail(pc, line, "%s: expected a scalar, got %s", key_text, kind_name(node->type));
+	s = scalar_text(node);
+	if (!s)
+		return fail(pc, line, "%s: value contains a NUL byte", key_text);
+
+	switch (k->kind) {
+	case KIND_STR:
+	case KIND_OPT_STR:
+	case KIND_PATH:
+	case KIND_SUBJECT:
+	case KIND_TOKEN:
+		if (!*s && k->kind != KIND_OPT_STR && k->kind != KIND_TOKEN)
+			return fail(pc, line, "%s: must not be empty", key_text);
+		if (k->kind == KIND_PATH && s[0] != '/')
+			return fail(pc, line, "%s: must be an absolute path, got \"%s\"", key_text, s);
+		if (k->kind == KIND_SUBJECT && !valid_subject_prefix(s))
+			return fail(pc, line,
+				    "%s: must be dot-separated tokens of [A-Za-z0-9_-], got \"%s\"",
+				    key_text, s);
+		if (k->kind == KIND_TOKEN && (!valid_token(s) || strlen(s) > 64))
+			return fail(pc, line, "%s: must be at most 64 of [A-Za-z0-9_-], got \"%s\"",
+				    key_text, s);
+		if (set_str(slot, s))
+			return fail(pc, line, "out of memory");
+		return 0;
+	case KIND_BOOL:
+		if (!scalar_is_plain(node))
+			return fail(pc, line, "%s: expected true or false, got a quoted string",
+				    key_text);
+		if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))
+			*(bool *)slot = true;
+		else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))
+			*(bool *)slot = false;
+		else
+			return fail(pc, line, "%s: expected true or false, got \"%s\"", key_text, s);
+		return 0;
+	case KIND_U32:
+	case KIND_SIZE:
+		if (!scalar_is_plain(node))
+			return fail(pc, line, "%s: expected a number, got a quoted string", key_text);
+		if (k->kind == KIND_U32 ? parse_u64(s, &v) != 0 : parse_size(s, &v) != 0)
+			return fail(pc, line, "%s: expected %s, got \"%s\"", key_text,
+				    k->kind == KIND_U32 ? "a non-negative integer"
+							: "a size like 4096, 64KiB, 8MiB or 1GiB",
+				    s);
+		if (v < k->min || v > k->max)
+			return fail(pc, line, "%s: %" PRIu64 " is out of range [%" PRIu64 ", %" PRIu64 "]",
+				    key_text, v, k->min, k->max);
+		if (k->offset == F(ringbuf_bytes) && (v & (v - 1)))
+			return fail(pc, line, "%s: %" PRIu64 " must be a power of two", key_text, v);
+		if (k->kind == KIND_U32 || k->offset == F(ringbuf_bytes))
+			*(uint32_t *)slot = (uint32_t)v;
+		else
+			*(uint64_t *)slot = v;
+		return 0;
+	case KIND_LOG_LEVEL:
+		for (unsigned i = 0; i < 4; i++) {
+			if (!strcasecmp(s, log_level_names[i])) {
+				*(enum gw_log_level *)slot = (enum gw_log_level)i;
+				return 0;
+			}
+		}
+		return fail(pc, line, "%s: expected error, warn, info or debug, got \"%s\"", key_text,
+			    s);
+	case KIND_URLS:
+		break;
+	}
+	return fail(pc, line, "%s: internal: unhandled kind", key_text);
+}
+
+static int apply_urls(struct parse_ctx *pc, yaml_node_t *node, const char *key_text)
+{
+	struct gw_config *cfg = pc->cfg;
+	yaml_node_t *items[GW_CONFIG_MAX_URLS];
+	size_t n = 0;
+
+	if (node->type == YAML_SCALAR_NODE) {
+		items[n++] = node;
+	} else if (node->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = node->data.sequence.items.start;
+		     it < node->data.sequence.items.top; it++) {
+			if (n == GW_CONFIG_MAX_URLS)
+				return fail(pc, node_line(node), "%s: more than %d URLs", key_text,
+					    GW_CONFIG_MAX_URLS);
+			items[n++] = yaml_document_get_node(pc->doc, *it);
+		}
+	} else {
+		return fail(pc, node_line(node), "%s: expected a URL or a list of URLs, got %s",
+			    key_text, kind_name(node->type));
+	}
+	if (n == 0)
+		return fail(pc, node_line(node), "%s: needs at least one URL", key_text);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *s, *problem;
+
+		if (!items[i] || items[i]->type != YAML_SCALAR_NODE)
+			return fail(pc, items[i] ? node_line(items[i]) : node_line(node),
+				    "%s: each URL must be a scalar", key_text);
+		s = scalar_text(items[i]);
+		if (!s)
+			return fail(pc, node_line(items[i]), "%s: URL contains a NUL byte", key_text);
+		problem = url_problem(s);
+		if (problem)
+			return fail(pc, node_line(items[i]), "%s: \"%s\" %s", key_text, s, problem);
+	}
+	for (size_t i = 0; i < cfg->n_collector_urls; i++) {
+		free(cfg->collector_urls[i]);
+		cfg->collector_urls[i] = NULL;
+	}
+	cfg->n_collector_urls = 0;
+	for (size_t i = 0; i < n; i++) {
+		cfg->collector_urls[i] = strdup(scalar_text(items[i]));
+		if (!cfg->collector_urls[i])
+			return fail(pc, node_line(items[i]), "out of memory");
+		cfg->n_collector_urls = i + 1;
+	}
+	return 0;
+}
+
+static int apply_key(struct parse_ctx *pc, const char *section, yaml_node_t *key_node,
+		     yaml_node_t *value)
+{
+	const char *name;
+	char key_text[128];
+
+	if (!key_node || key_node->type != YAML_SCALAR_NODE || !(name = scalar_text(key_node)))
+		return fail(pc, key_node ? node_line(key_node) : 1, "keys must be plain strings");
+	snprintf(key_text, sizeof(key_text), "%s%s%s", section ? section : "", section ? "." : "",
+		 name);
+	if (!value)
+		return fail(pc, node_line(key_node), "%s: missing value", key_text);
+
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (strcmp(k->name, name) != 0 ||
+		    (section ? !k->section || strcmp(k->section, section) : k->section != NULL))
+			continue;
+		if (pc->key_line[i])
+			return fail(pc, node_line(key_node), "%s: duplicate key (first on line %lu)",
+				    key_text, pc->key_line[i]);
+		pc->key_line[i] = node_line(key_node);
+		if (k->kind == KIND_URLS)
+			return apply_urls(pc, value, key_text);
+		return apply_scalar(pc, k, value, key_text);
+	}
+	return fail(pc, node_line(key_node), "unknown key \"%s\"", key_text);
+}
+
+static bool is_section(const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (config_keys[i].section && !strcmp(config_keys[i].section, name))
+			return true;
+	return false;
+}
+
+static int walk_mapping(struct parse_ctx *pc, const char *section, yaml_node_t *map)
+{
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(pc->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(pc->doc, p->value);
+		const char *name = k && k->type == YAML_SCALAR_NODE ? scalar_text(k) : NULL;
+
+		if (!section && name && is_section(name)) {
+			if (!v || v->type != YAML_MAPPING_NODE)
+				return fail(pc, v ? node_line(v) : node_line(k),
+					    "%s: expected a mapping, got %s", name,
+					    v ? kind_name(v->type) : "nothing");
+			if (walk_mapping(pc, name, v))
+				return -1;
+			continue;
+		}
+		if (apply_key(pc, section, k, v))
+			return -1;
+	}
+	return 0;
+}
+
+static unsigned long line_of(const struct parse_ctx *pc, size_t offset)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (config_keys[i].offset == offset && pc->key_line[i])
+			return pc->key_line[i];
+	return 1;
+}
+
+/* Checks between keys: reported at the line of the key that is given (or line 1). */
+static int check_consistency(struct parse_ctx *pc)
+{
+	const struct gw_config *c = pc->cfg;
+
+	if (c->reconnect_min_ms > c->reconnect_max_ms)
+		return fail(pc, line_of(pc, F(reconnect_min_ms)),
+			    "collector.reconnect_min_ms (%u) is above reconnect_max_ms (%u)",
+			    c->reconnect_min_ms, c->reconnect_max_ms);
+	if (c->spool_segment_bytes * 2 > c->spool_max_bytes)
+		return fail(pc, line_of(pc, F(spool_segment_bytes)),
+			    "spool.segment_bytes (%" PRIu64 ") must be at most half of spool.max_bytes (%" PRIu64 ")",
+			    c->spool_segment_bytes, c->spool_max_bytes);
+	return 0;
+}
+
+struct gw_config *gw_config_parse(const char *name, const char *text, size_t len, char *err,
+				  size_t errlen)
+{
+	struct parse_ctx pc = { .name = name, .err = err, .errlen = errlen };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	struct gw_config *cfg;
+	int rc = -1;
+
+	if (errlen)
+		err[0] = '\0';
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg || gw_config_defaults(cfg) || set_str(&cfg->path, name)) {
+		gw_config_free(cfg);
+		snprintf(err, errlen, "%s:1: out of memory", name);
+		return NULL;
+	}
+	pc.cfg = cfg;
+
+	if (!yaml_parser_initialize(&parser)) {
+		fail(&pc, 1, "cannot initialise the YAML parser");
+		gw_config_free(cfg);
+		return NULL;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		fail(&pc, (unsigned long)parser.problem_mark.line + 1, "YAML syntax: %s%s%s",
+		     parser.problem ? parser.problem : "error", parser.context ? " " : "",
+		     parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		gw_config_free(cfg);
+		return NULL;
+	}
+	pc.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		rc = 0; /* empty file: all defaults */
+	} else if (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0) {
+		rc = 0;
+	} else if (root->type != YAML_MAPPING_NODE) {
+		fail(&pc, node_line(root), "the top level must be a mapping of keys, got %s",
+		     kind_name(root->type));
+	} else {
+		rc = walk_mapping(&pc, NULL, root);
+	}
+	if (rc == 0) {
+		/* One document per file: a second one is almost certainly a paste mistake. */
+		yaml_document_t extra;
+
+		if (!yaml_parser_load(&parser, &extra)) {
+			rc = fail(&pc, (unsigned long)parser.problem_mark.line + 1, "YAML syntax: %s",
+				  parser.problem ? parser.problem : "error");
+		} else {
+			if (yaml_document_get_root_node(&extra))
+				rc = fail(&pc, (unsigned long)extra.start_mark.line + 1,
+					  "only one YAML document is allowed");
+			yaml_document_delete(&extra);
+		}
+	}
+	if (rc == 0)
+		rc = check_consistency(&pc);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (rc) {
+		gw_config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct gw_config *gw_config_load(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	struct gw_config *cfg;
+	char *buf;
+	size_t len;
+
+	if (!f) {
+		snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(CONFIG_MAX_FILE_BYTES + 1);
+	if (!buf) {
+		fclose(f);
+		snprintf(err, errlen, "%s:0: out of memory", path);
+		return NULL;
+	}
+	len = fread(buf, 1, CONFIG_MAX_FILE_BYTES + 1, f);
+	if (ferror(f) || len > CONFIG_MAX_FILE_BYTES) {
+		snprintf(err, errlen, "%s:0: %s", path,
+			 ferror(f) ? "read error" : "larger than 1 MiB: not a config file");
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	cfg = gw_config_parse(path, buf, len, err, errlen);
+	free(buf);
+	return cfg;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+bool gw_config_transport_changed(const struct gw_config *a, const struct gw_config *b)
+{
+	if (a->n_collector_urls != b->n_collector_urls)
+		return true;
+	for (size_t i = 0; i < a->n_collector_urls; i++)
+		if (!str_eq(a->collector_urls[i], b->collector_urls[i]))
+			return true;
+	return !str_eq(a->subject_prefix, b->subject_prefix) || !str_eq(a->tls_cert, b->tls_cert) ||
+	       !str_eq(a->tls_key, b->tls_key) || !str_eq(a->tls_ca, b->tls_ca) ||
+	       !str_eq(a->tls_server_name, b->tls_server_name) || !str_eq(a->host_id, b->host_id) ||
+	       !str_eq(a->spool_dir, b->spool_dir) ||
+	       a->publish_timeout_ms != b->publish_timeout_ms ||
+	       a->reconnect_min_ms != b->reconnect_min_ms ||
+	       a->reconnect_max_ms != b->reconnect_max_ms ||
+	       a->connect_timeout_ms != b->connect_timeout_ms;
+}

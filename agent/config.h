@@ -1,0 +1,93 @@
+/*
+ * config.h - the fleet daemon's configuration (`ghostwatch run --config FILE`): what the YAML file
+ * may say, its defaults, and how it is checked.
+ *
+ * A config is parsed whole into a fresh heap struct and either accepted or rejected with one message
+ * "file:line: reason" (unknown key, wrong type, out-of-range value, inconsistent pair). Nothing is
+ * half-applied: on SIGHUP the agent loads a new struct and swaps it in only if it loaded, so a bad
+ * edit keeps the old config running. Every key has a default, so an empty file is a valid config.
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum gw_log_level {
+	GW_LOG_ERROR = 0,
+	GW_LOG_WARN = 1,
+	GW_LOG_INFO = 2,
+	GW_LOG_DEBUG = 3,
+};
+
+#define GW_CONFIG_MAX_URLS 16
+#define GW_CONFIG_ERR_LEN 512
+
+struct gw_config {
+	char *path; /* where it was loaded from, for messages */
+
+	/* collector: NATS JetStream servers, tried in order, TLS always on */
+	char *collector_urls[GW_CONFIG_MAX_URLS];
+	size_t n_collector_urls;
+	char *subject_prefix;		/* subject = <prefix>.<host_id> */
+	uint32_t publish_timeout_ms;	/* wait this long for a JetStream PubAck */
+	uint32_t reconnect_min_ms;	/* backoff starts here, doubles, jittered */
+	uint32_t reconnect_max_ms;
+	uint32_t connect_timeout_ms;
+
+	/* mutual TLS */
+	char *tls_cert;
+	char *tls_key;
+	char *tls_ca;
+	char *tls_server_name; /* expected server certificate name; empty = host of the URL */
+
+	/* identity: empty host_id = derived from /etc/machine-id */
+	char *host_id;
+
+	/* disk spool */
+	char *spool_dir;
+	uint64_t spool_max_bytes;	/* oldest segments are dropped (and counted) past this */
+	uint64_t spool_segment_bytes;	/* a segment is closed once it reaches this size */
+
+	/* batches */
+	uint32_t window_seconds;	/* a batch is cut every window */
+	uint32_t batch_max_events;	/* ... or earlier when it holds this many events */
+	uint32_t queue_batches;		/* batches between the event loop and the spool writer */
+
+	/* signals */
+	bool signal_process;
+	bool signal_network;
+	bool signal_devices;
+	bool signal_input;
+
+	/* agent */
+	enum gw_log_level log_level;
+	uint32_t ringbuf_bytes;		/* BPF ring buffer size, a power of two >= 4096 */
+	uint32_t stats_seconds;		/* how often AgentStats go into the batch stream */
+};
+
+/* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */
+int gw_config_defaults(struct gw_config *cfg);
+
+/*
+ * Loads a config file over the defaults. Returns a new config, or NULL with a message
+ * "file:line: reason" in err (always NUL-terminated).
+ */
+struct gw_config *gw_config_load(const char *path, char *err, size_t errlen);
+
+/* Same, from a buffer; `name` is used in messages in place of a path. */
+struct gw_config *gw_config_parse(const char *name, const char *text, size_t len, char *err,
+				  size_t errlen);
+
+void gw_config_free(struct gw_config *cfg);
+
+const char *gw_log_level_name(enum gw_log_level level);
+
+/*
+ * Whether two configs need a new forwarder (servers, TLS material, subject, identity or spool
+ * directory changed); everything else is applied in place on reload.
+ */
+bool gw_config_transport_changed(const struct gw_config *a, const struct gw_config *b);
+
+#endif

@@ -274,7 +274,7 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 		c->rejected_logged++;
 		return;
 	}
-	if (fleet_view_seen(&c->view, b->host->host_id, b->seq) ||
+	if (fleet_view_is_repeat(&c->view, b) ||
 	    seen_in_chunk(p, from, i, b)) {
 		gwc_log(&o->log, CLOG_DEBUG, "repeat of %s seq %" PRIu64 ": not written again",
 			b->host->host_id, b->seq);

@@ -108,6 +108,7 @@ static uint64_t ranges_add(struct fleet_host *h, uint64_t lo, uint64_t hi)
 	h->ranges[i] = (struct seq_range){ lo, hi };
 	h->n_ranges++;
 	while (h->n_ranges > FLEET_MAX_RANGES) {
+		h->first_range_folded = true;
 		h->gaps_folded += h->ranges[1].lo - h->ranges[0].hi - 1;
 		h->ranges[0].hi = h->ranges[1].hi;
 		memmove(&h->ranges[1], &h->ranges[2], (h->n_ranges - 2) * sizeof(*h->ranges));
@@ -126,10 +127,22 @@ bool fleet_view_seen(const struct fleet_view *v, const char *host_id, uint64_t s
 		return false;
 	/* Once holes were folded into the first range it no longer says which numbers arrived: a
 	 * late batch there is written (and counted as a repeat) rather than risk skipping it. */
-	for (size_t i = h->gaps_folded ? 1 : 0; i < h->n_ranges; i++)
+	for (size_t i = h->first_range_folded ? 1 : 0; i < h->n_ranges; i++)
 		if (seq >= h->ranges[i].lo && seq <= h->ranges[i].hi)
 			return true;
 	return false;
+}
+
+static bool is_seq_restart(const struct fleet_host *h, const Ghostwatch__V1__Batch *b)
+{
+	return h->max_window_end_ns && b->window_start_ns > h->max_window_end_ns;
+}
+
+bool fleet_view_is_repeat(const struct fleet_view *v, const Ghostwatch__V1__Batch *b)
+{
+	const struct fleet_host *h = find_host(v, b->host->host_id);
+
+	return h && fleet_view_seen(v, b->host->host_id, b->seq) && !is_seq_restart(h, b);
 }
 
 static void set_str(char **dst, const char *src)
@@ -290,10 +303,18 @@ void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, siz
 	set_str(&h->agent_version, id->agent_version);
 	set_str(&h->kernel_release, id->kernel_release);
 	set_str(&h->cert_identity, id->cert_identity);
+	if (fleet_view_seen(v, id->host_id, b->seq) && is_seq_restart(h, b)) {
+		h->gaps_folded = fleet_host_gaps(h);	/* the old run's losses stay counted */
+		h->n_ranges = 0;
+		h->first_range_folded = false;
+		h->seq_resets++;
+	}
 	if (ranges_add(h, b->seq, b->seq)) {
 		h->repeats++;
 		v->repeats++;
 	}
+	if (b->window_end_ns > h->max_window_end_ns)
+		h->max_window_end_ns = b->window_end_ns;
 	h->batches++;
 	v->batches++;
 	h->events += b->n_events;
@@ -471,6 +492,8 @@ int fleet_view_save(const struct fleet_view *v, const char *path)
 		put_enc(f, "agent_version", h->agent_version);
 		put_enc(f, "kernel_release", h->kernel_release);
 		put_enc(f, "cert_identity", h->cert_identity);
+		fprintf(f, " max_window_end_ns=%" PRIu64 " seq_resets=%" PRIu64 " first_folded=%d",
+			h->max_window_end_ns, h->seq_resets, h->first_range_folded);
 		fprintf(f, " bad_events=%" PRIu64 " batches=%" PRIu64
 			   " repeats=%" PRIu64 " events=%" PRIu64 " rejected=%" PRIu64
 			   " gaps_folded=%" PRIu64 " spool_dropped_batches=%" PRIu64
@@ -683,6 +706,14 @@ static bool load_host(struct fleet_view *v, char *line)
 				score_set(h, (uint32_t)score, n);
 		} else if (strcmp(tok, "bad_events") == 0) {
 			h->bad_events += n;
+		} else if (strcmp(tok, "max_window_end_ns") == 0) {
+			if (n > h->max_window_end_ns)
+				h->max_window_end_ns = n;
+		} else if (strcmp(tok, "first_folded") == 0) {
+			h->first_range_folded |= n != 0;
+		} else if (strcmp(tok, "seq_resets") == 0) {
+			if (n > h->seq_resets)
+				h->seq_resets = n;	/* every collector sees the same restarts */
 		} else if (strcmp(tok, "findings_dropped") == 0) {
 			h->findings_dropped += n;
 		} else if (strcmp(tok, "devices_dropped") == 0) {
@@ -830,7 +861,10 @@ void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
 			strbuf_printf(&types, "%s%s=%" PRIu64, i ? " " : "", h->types[i].name,
 				      h->types[i].count);
 		fmt_age(age, sizeof(age), now_ns, h->last_seen_ns);
-		if (h->n_ranges)
+		if (h->n_ranges && h->seq_resets)
+			snprintf(seqs, sizeof(seqs), "%" PRIu64 "-%" PRIu64 " r%" PRIu64,
+				 fleet_host_first_seq(h), fleet_host_last_seq(h), h->seq_resets);
+		else if (h->n_ranges)
 			snprintf(seqs, sizeof(seqs), "%" PRIu64 "-%" PRIu64, fleet_host_first_seq(h),
 				 fleet_host_last_seq(h));
 		else
@@ -903,13 +937,14 @@ void fleet_view_report_json(struct fleet_view *v, FILE *out)
 			",\"first_seen_ns\":%" PRIu64 ",\"last_seen_ns\":%" PRIu64
 			",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 ",\"batches\":%" PRIu64
 			",\"events\":%" PRIu64 ",\"gaps\":%" PRIu64 ",\"repeats\":%" PRIu64
+			",\"seq_resets\":%" PRIu64
 			",\"rejected\":%" PRIu64 ",\"undecodable_events\":%" PRIu64
 			",\"spool_dropped_batches\":%" PRIu64
 			",\"spool_dropped_events\":%" PRIu64 ",\"agent_drops\":%" PRIu64
 			",\"devices\":%" PRIu64 ",\"findings\":%" PRIu64 ",\"missing\":[",
 			h->first_seen_ns, h->last_seen_ns, fleet_host_first_seq(h),
 			fleet_host_last_seq(h), h->batches, h->events, fleet_host_gaps(h),
-			h->repeats, h->rejected, h->bad_events, h->spool_dropped_batches,
+			h->repeats, h->seq_resets, h->rejected, h->bad_events, h->spool_dropped_batches,
 			h->spool_dropped_events,
 			h->agent_drops, (uint64_t)h->n_devices + h->devices_dropped,
 			(uint64_t)h->n_findings + h->findings_dropped);

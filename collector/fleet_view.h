@@ -7,7 +7,8 @@
  * (atomic rename); several state files (one per collector sharing the durable consumer) load into
  * one view, their ranges unioned, so `report` shows gaps and repeats across the whole deployment.
  *
- * Gaps are counted between the lowest and highest seq seen for a host (a collector that starts
+ * A host whose seq restarts (wiped spool) is recognised by its newer window times (see
+ * fleet_host.seq_resets). Gaps are counted between the lowest and highest seq seen for a host (a collector that starts
  * after a host has been sending for a while does not count the history it never saw). A host's
  * range list is bounded (FLEET_MAX_RANGES): past it the oldest hole is taken as final, folded
  * into gaps_folded, and the ranges merged.
@@ -55,6 +56,12 @@ struct fleet_host {
 	uint64_t bad_events;	/* events of accepted batches that did not decode */
 	uint64_t gaps_folded;
 	uint64_t spool_dropped_batches, spool_dropped_events;	/* the agent's size-cap losses */
+	/* A wiped spool (agent reinstalled) starts seq again at 1. A batch whose seq was seen but
+	 * whose window starts after every window seen so far is such a restart, not a re-send:
+	 * the ranges start over (their gaps kept in gaps_folded) and seq_resets counts it. */
+	uint64_t max_window_end_ns;
+	uint64_t seq_resets;
+	bool first_range_folded;	/* ranges[0] swallowed holes (FLEET_MAX_RANGES) */
 	uint64_t agent_drops;	/* sum of drop counters in the host's latest AgentStats */
 	struct seq_range *ranges;
 	size_t n_ranges, cap_ranges;
@@ -85,6 +92,8 @@ void fleet_view_free(struct fleet_view *v);
 
 struct fleet_host *fleet_view_host(struct fleet_view *v, const char *host_id);
 bool fleet_view_seen(const struct fleet_view *v, const char *host_id, uint64_t seq);
+/* Whether b is a batch already written (seen, and not a restart of the host's seq). */
+bool fleet_view_is_repeat(const struct fleet_view *v, const Ghostwatch__V1__Batch *b);
 /* A batch that was written out; bad_events of its events could not be decoded. */
 void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, size_t bad_events,
 		       uint64_t now_ns);

@@ -12,7 +12,8 @@
 
 static Ghostwatch__V1__HostIdentity host_a = GHOSTWATCH__V1__HOST_IDENTITY__INIT;
 
-static void record(struct fleet_view *v, uint64_t seq)
+/* Records batch seq of host-a whose window is [start, start + 10). */
+static void record_window(struct fleet_view *v, uint64_t seq, uint64_t start)
 {
 	Ghostwatch__V1__Batch b = GHOSTWATCH__V1__BATCH__INIT;
 
@@ -20,7 +21,49 @@ static void record(struct fleet_view *v, uint64_t seq)
 	host_a.hostname = "laptop 7";
 	b.host = &host_a;
 	b.seq = seq;
+	b.window_start_ns = start;
+	b.window_end_ns = start + 10;
 	fleet_view_record(v, &b, 0, 1000 + seq);
+}
+
+static void record(struct fleet_view *v, uint64_t seq)
+{
+	record_window(v, seq, 100 * seq);
+}
+
+static bool is_repeat(struct fleet_view *v, uint64_t seq, uint64_t start)
+{
+	Ghostwatch__V1__Batch b = GHOSTWATCH__V1__BATCH__INIT;
+
+	b.host = &host_a;
+	b.seq = seq;
+	b.window_start_ns = start;
+	b.window_end_ns = start + 10;
+	return fleet_view_is_repeat(v, &b);
+}
+
+TEST(a_wiped_spool_restarting_seq_is_not_a_repeat)
+{
+	struct fleet_view v;
+	struct fleet_host *h;
+
+	fleet_view_init(&v);
+	for (uint64_t s = 1; s <= 10; s++)
+		if (s != 6)
+			record(&v, s);	/* windows 100..1010, seq 6 lost */
+	CHECK(is_repeat(&v, 3, 300));	/* a re-send: same (old) window */
+	CHECK(!is_repeat(&v, 1, 5000));	/* the reinstalled agent's first batch */
+	record_window(&v, 1, 5000);
+	record_window(&v, 2, 5100);
+	h = fleet_view_host(&v, "host-a");
+	REQUIRE(h);
+	CHECK(h->seq_resets == 1);
+	CHECK(h->repeats == 0);
+	CHECK(fleet_host_gaps(h) == 1);	/* the old run's lost seq 6 stays counted */
+	CHECK(fleet_host_first_seq(h) == 1 && fleet_host_last_seq(h) == 2);
+	CHECK(h->batches == 11);
+	CHECK(is_repeat(&v, 2, 5100));	/* and a re-send in the new run is a repeat again */
+	fleet_view_free(&v);
 }
 
 TEST(gaps_and_repeats)
@@ -299,6 +342,7 @@ TEST(host_ids_are_subject_tokens)
 int main(void)
 {
 	RUN(gaps_and_repeats);
+	RUN(a_wiped_spool_restarting_seq_is_not_a_repeat);
 	RUN(range_list_is_bounded);
 	RUN(state_files_merge);
 	RUN(findings_and_score_survive_save_and_merge);

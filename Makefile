@@ -106,7 +106,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) $(wildcard tests/unit/*.h)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) $< $(ASAN_LIB_OBJS) $(LIBS) -o $@
 
 # libFuzzer targets: each links only the module it fuzzes (named in its first line: "// fuzz: agent/x.c").
-$(BUILD)/fuzz/%: tests/fuzz/%.c | $(GENERATED)
+# The sources a target names are not known to make before it reads line 1, so every target depends
+# on all agent and collector sources: a change to the fuzzed module rebuilds its fuzzer.
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(AGENT_SRCS) $(wildcard collector/*.c) | $(GENERATED)
 	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined $< \
 		$$(sed -n '1s|^// fuzz: ||p' $<) $(LIBS) -o $@

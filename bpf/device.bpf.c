@@ -45,36 +45,14 @@ PTR_BY_TID_MAP(usb_new_by_tid);
 PTR_BY_TID_MAP(hid_add_by_tid);
 PTR_BY_TID_MAP(input_reg_by_tid);
 
-static __always_inline __u64 start_boottime_of(struct task_struct *task)
-{
-	return BPF_CORE_READ(task, group_leader, start_boottime);
-}
-
 /* The task the hook ran in: enough for the agent to find it in its process table. */
 static __always_inline void fill_common(struct gw_device_common *c, __u32 action, __u32 hook,
 					int ret)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-
 	c->action = action;
 	c->hook = hook;
 	c->ret = ret;
-	c->task.pid = BPF_CORE_READ(task, tgid);
-	c->task.tid = BPF_CORE_READ(task, pid);
-	c->task.ppid = BPF_CORE_READ(parent, tgid);
-	c->task.uid = BPF_CORE_READ(task, cred, uid.val);
-	c->task.gid = BPF_CORE_READ(task, cred, gid.val);
-	c->task.auid = (__u32)-1;
-	if (bpf_core_field_exists(task->loginuid))
-		c->task.auid = BPF_CORE_READ(task, loginuid.val);
-	c->task.session_id = (__u32)-1;
-	if (bpf_core_field_exists(task->sessionid))
-		c->task.session_id = BPF_CORE_READ(task, sessionid);
-	c->task.start_boottime_ns = start_boottime_of(task);
-	c->task.parent_start_boottime_ns = start_boottime_of(parent);
-	c->task.cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(c->task.comm, sizeof(c->task.comm));
+	gw_fill_task_ids((struct task_struct *)bpf_get_current_task(), &c->task);
 }
 
 static __always_inline void read_str(char *dst, __u32 size, const char *src)

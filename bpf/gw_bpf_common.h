@@ -80,4 +80,41 @@ static __always_inline void gw_fill_hdr(struct gw_event_hdr *hdr, __u16 type, __
 	hdr->ktime_ns = bpf_ktime_get_boot_ns();
 }
 
+/* Kernels before 5.5 call start_boottime real_start_time. */
+struct task_struct___pre55 {
+	__u64 real_start_time;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 gw_task_start_boottime(struct task_struct *task)
+{
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	if (bpf_core_field_exists(leader->start_boottime))
+		return BPF_CORE_READ(leader, start_boottime);
+	return BPF_CORE_READ((struct task_struct___pre55 *)leader, real_start_time);
+}
+
+/* Who `task` is, for any record that names a process (the agent keys its table on these). */
+static __always_inline void gw_fill_task_ids(struct task_struct *task, struct gw_task_ids *ids)
+{
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+
+	ids->pid = BPF_CORE_READ(task, tgid);
+	ids->tid = BPF_CORE_READ(task, pid);
+	ids->ppid = BPF_CORE_READ(parent, tgid);
+	ids->uid = BPF_CORE_READ(task, cred, uid.val);
+	ids->gid = BPF_CORE_READ(task, cred, gid.val);
+	ids->auid = (__u32)-1;
+	if (bpf_core_field_exists(task->loginuid))
+		ids->auid = BPF_CORE_READ(task, loginuid.val);
+	ids->session_id = (__u32)-1;
+	if (bpf_core_field_exists(task->sessionid))
+		ids->session_id = BPF_CORE_READ(task, sessionid);
+	ids->pad = 0;
+	ids->start_boottime_ns = gw_task_start_boottime(task);
+	ids->parent_start_boottime_ns = gw_task_start_boottime(parent);
+	ids->cgroup_id = bpf_get_current_cgroup_id();
+	BPF_CORE_READ_STR_INTO(&ids->comm, task, comm);
+}
+
 #endif /* GW_BPF_COMMON_H */

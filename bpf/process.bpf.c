@@ -21,41 +21,6 @@ struct {
 	__type(value, struct gw_exec_event);
 } exec_scratch SEC(".maps");
 
-/* Kernels before 5.5 call start_boottime real_start_time. */
-struct task_struct___pre55 {
-	__u64 real_start_time;
-} __attribute__((preserve_access_index));
-
-static __always_inline __u64 task_start_boottime(struct task_struct *task)
-{
-	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
-
-	if (bpf_core_field_exists(leader->start_boottime))
-		return BPF_CORE_READ(leader, start_boottime);
-	return BPF_CORE_READ((struct task_struct___pre55 *)leader, real_start_time);
-}
-
-static __always_inline void fill_task_ids(struct task_struct *task, struct gw_task_ids *ids)
-{
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-
-	ids->pid = BPF_CORE_READ(task, tgid);
-	ids->tid = BPF_CORE_READ(task, pid);
-	ids->ppid = BPF_CORE_READ(parent, tgid);
-	ids->uid = BPF_CORE_READ(task, cred, uid.val);
-	ids->gid = BPF_CORE_READ(task, cred, gid.val);
-	ids->auid = (__u32)-1;
-	if (bpf_core_field_exists(task->loginuid))
-		ids->auid = BPF_CORE_READ(task, loginuid.val);
-	ids->session_id = (__u32)-1;
-	if (bpf_core_field_exists(task->sessionid))
-		ids->session_id = BPF_CORE_READ(task, sessionid);
-	ids->start_boottime_ns = task_start_boottime(task);
-	ids->parent_start_boottime_ns = task_start_boottime(parent);
-	ids->cgroup_id = bpf_get_current_cgroup_id();
-	BPF_CORE_READ_STR_INTO(&ids->comm, task, comm);
-}
-
 /*
  * Append the dentry names of `path` to buf, leaf first, each NUL-terminated, crossing mount points
  * up to the root. Names are only appended while a whole NAME_MAX name still fits, so the fixed-size
@@ -137,7 +102,7 @@ static __always_inline int handle_exec(void)
 	if (!ev)
 		return 0;
 
-	fill_task_ids(task, &ev->task);
+	gw_fill_task_ids(task, &ev->task);
 	ev->flags = 0;
 
 	struct file *exe_file = BPF_CORE_READ(task, mm, exe_file);
@@ -204,7 +169,7 @@ static __always_inline int handle_fork(struct task_struct *child)
 	if (!ev)
 		return 0;
 	gw_fill_hdr(&ev->hdr, GW_EV_FORK, sizeof(*ev));
-	fill_task_ids(child, &ev->task);
+	gw_fill_task_ids(child, &ev->task);
 	gw_submit(ev);
 	return 0;
 }
@@ -222,7 +187,7 @@ static __always_inline int handle_exit(void)
 	if (!ev)
 		return 0;
 	gw_fill_hdr(&ev->hdr, GW_EV_EXIT, sizeof(*ev));
-	fill_task_ids(task, &ev->task);
+	gw_fill_task_ids(task, &ev->task);
 
 	__u32 code = BPF_CORE_READ(task, exit_code);
 

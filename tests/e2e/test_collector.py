@@ -305,7 +305,7 @@ def test_hostile_batches_are_rejected_counted_and_the_collector_keeps_serving(tm
         "wrong_msg_id": (good, "host-a:999", "bad_msg_id"),
         # one exec with 300k empty ancestors: 600 KB inflated, ~20 MB once decoded
         "decode_memory": (zlib.compress(host_a + seq1 + pb_field(
-            5, pb_field(10, b"\x12\x00" * 300000))), "host-a:1", "decode_memory"),
+            5, pb_field(10, b"\x1a\x00" * 300000))), "host-a:1", "decode_memory"),
         "too_many_events": (zlib.compress(host_a + seq1 + b"\x2a\x00" * 2000), "host-a:1",
                             "too_many_events"),
     }
@@ -330,11 +330,12 @@ def test_hostile_batches_are_rejected_counted_and_the_collector_keeps_serving(tm
     assert r.returncode != 0 and published_counts(r.stdout)[1] == 0, r.stdout + r.stderr
 
     gen(pki, nats.url, "host-a", 1, 5, 10)  # good batches after all of that
-    # a good batch with one undecodable event inside: the batch is kept, that event counted
+    # a good batch with one undecodable event inside (an ancestor whose comm, a string, comes as a
+    # varint): the batch is kept, that event counted
     r = publish(pki, nats.url, "gen", "--host", "host-a", "--seq-from", "6", "--count", "1",
                 "--events", "10", "--no-publish", "--out", str(work))
     assert r.returncode == 0, r.stderr
-    spoiled = (work / "host-a-6.pb").read_bytes() + pb_field(5, pb_field(10, b"\x12\x02\x28\x07"))
+    spoiled = (work / "host-a-6.pb").read_bytes() + pb_field(5, pb_field(10, b"\x1a\x02\x28\x07"))
     (work / "spoiled.bin").write_bytes(zlib.compress(spoiled))
     r = publish(pki, nats.url, "file", "--subject", "ghostwatch.v1.telemetry.host-a",
                 "--msg-id", "host-a:6", str(work / "spoiled.bin"), cert_host="host-a")

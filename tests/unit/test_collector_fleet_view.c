@@ -285,9 +285,12 @@ TEST(an_undecodable_event_costs_only_itself)
 	Ghostwatch__V1__HostIdentity id = GHOSTWATCH__V1__HOST_IDENTITY__INIT;
 	Ghostwatch__V1__Event e1 = GHOSTWATCH__V1__EVENT__INIT, e2 = GHOSTWATCH__V1__EVENT__INIT;
 	Ghostwatch__V1__Event *evs[] = { &e1, &e2 };
-	/* an exec whose ancestors[0] was written with the old schema (a Process: field 5 = tid, a
-	 * varint) where this schema has a ProcessRef (field 5 = comm, a string) */
+	/* an exec from an agent built before ancestors moved to field 3: field 2 is reserved now, so
+	 * the event decodes (without its ancestors) instead of being lost */
 	static const uint8_t old_schema_event[] = { 0x2a, 0x06, 0x52, 0x04, 0x12, 0x02, 0x28, 0x07 };
+	/* an exec whose ancestors[0] has comm (a string) sent as a varint: undecodable */
+	static const uint8_t wrong_wire_type_event[] = { 0x2a, 0x06, 0x52, 0x04, 0x1a, 0x02, 0x28,
+							 0x07 };
 	/* and one whose inside is cut short (field 1 claims 5 bytes, 1 follows) */
 	static const uint8_t truncated_event[] = { 0x2a, 0x03, 0x0a, 0x05, 0x01 };
 	struct batch_limits lim;
@@ -307,14 +310,17 @@ TEST(an_undecodable_event_costs_only_itself)
 	n = ghostwatch__v1__batch__pack(&b, raw);
 	memcpy(raw + n, old_schema_event, sizeof(old_schema_event));
 	n += sizeof(old_schema_event);
+	memcpy(raw + n, wrong_wire_type_event, sizeof(wrong_wire_type_event));
+	n += sizeof(wrong_wire_type_event);
 	memcpy(raw + n, truncated_event, sizeof(truncated_event));
 	n += sizeof(truncated_event);
 	REQUIRE(compress2(z, &zlen, raw, n, 6) == Z_OK);
 	batch_limits_default(&lim);
 	REQUIRE(batch_decode(NULL, z, zlen, "ghostwatch.v1.telemetry.host-a", "host-a:9", true, &lim,
 			     &out, &info, NULL, 0) == BATCH_OK);
-	CHECK(out->n_events == 2);
+	CHECK(out->n_events == 3);
 	CHECK(out->events[0]->event_id == 1 && out->events[1]->event_id == 2);
+	CHECK(out->events[2]->kind_case == GHOSTWATCH__V1__EVENT__KIND_EXEC);
 	CHECK(info.bad_events == 2);
 	batch_free(out);
 

@@ -4,13 +4,15 @@ assertions on the `finding` events (rule, evidence = the connect event) within 2
 
 Namespaces and addresses: tests/e2e/netns_helpers.py (10.231.x.y, removed after each test).
 """
+import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import ROOT  # noqa: E402
+from conftest import ROOT, counter  # noqa: E402
+import pytest  # noqa: E402
 from netns_helpers import DNS_RESPONDER, PY, netns, run_script, start_in_ns  # noqa: E402,F401
 
 FINDING_DEADLINE = 2.0  # seconds from the connection to its finding (issue #6)
@@ -121,3 +123,122 @@ def test_anydesk_relay_name_raises_finding_and_lookalike_none(agent_factory, tmp
         server.wait()
     rc, _ = agent.stop()
     assert rc == 0
+
+
+# ---- tunnel interfaces (a VPN client's tun0, NetBird's wt0) --------------------------------------
+
+SITE_NETIF_RULE = """version: 1
+rules:
+  - id: SITE-NETIF-0001
+    title: in-house test tunnel interface
+    category: vpn
+    vendor: SiteVPN
+    severity: low
+    technique: T1572
+    confidence: low
+    sources: [site policy]
+    match:
+      netif:
+        prefixes: [{prefix}]
+"""
+
+
+class Links:
+    """Interfaces made on this host for one test; all deleted on close()."""
+
+    def __init__(self):
+        self.names = []
+
+    def add(self, name, *kind):
+        """No kind: a tun device (ip tuntap); else `ip link add NAME type KIND...`."""
+        cmd = (["ip", "link", "add", name, "type", *kind] if kind
+               else ["ip", "tuntap", "add", "dev", name, "mode", "tun"])
+        subprocess.run(cmd, check=True, capture_output=True)
+        self.names.append(name)
+        return name
+
+    def close(self):
+        for name in self.names:
+            subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+@pytest.fixture
+def links():
+    made = Links()
+    yield made
+    made.close()
+
+
+def netif_finding(rule_id, ifname):
+    def pred(e):
+        return (e.get("type") == "finding" and e["finding"]["rule_id"] == rule_id
+                and e["finding"]["subject"] == ifname)
+    return pred
+
+
+def require_absent(*names):
+    present = [n for n in names if Path(f"/sys/class/net/{n}").exists()]
+    if present:
+        pytest.skip(f"SKIPPED LOUDLY: interface(s) {present} already exist on this shared host; "
+                    "the same path is covered by the site-rule tests in this file")
+
+
+@pytest.mark.parametrize("ifname,rule_id", [
+    ("tun0", "GW-VPN-0007"),  # Astrill / OpenVPN-style client tunnel
+    ("wt0", "GW-RMM-1707"),   # NetBird's WireGuard interface (a tun here: no wireguard module)
+])
+def test_tunnel_interface_raises_finding(agent_factory, tmp_path, links, ifname, rule_id):
+    require_absent(ifname)
+    agent = det_agent(agent_factory, tmp_path)
+    links.add(ifname)
+    t = time.monotonic()
+    f = agent.wait_for(netif_finding(rule_id, ifname), timeout=FINDING_DEADLINE + 1,
+                       what=f"finding {rule_id} for {ifname}")["finding"]
+    assert time.monotonic() - t <= FINDING_DEADLINE + 0.5, "finding came too late"
+    assert f["technique"] == "T1572" and f["state"] == "new"
+    assert f["evidence"][0]["kind"] == "netif" and "interface" in f["matched"], f
+    links.close()
+    rc, stats = agent.stop()
+    assert rc == 0
+    assert counter(stats, "events", "netif_added") >= 1
+
+
+def test_unremarkable_interfaces_raise_none(agent_factory, tmp_path, links):
+    agent = det_agent(agent_factory, tmp_path)
+    tag = uuid.uuid4().hex[:6]
+    veth = links.add(f"gwv{tag}", "veth", "peer", "name", f"gwp{tag}")
+    tap = f"gwd{tag}"
+    subprocess.run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"], check=True,
+                   capture_output=True)
+    links.names.append(tap)
+    time.sleep(FINDING_DEADLINE)
+    ours = {tap, veth, f"gwp{tag}"}
+    assert not agent.find(lambda e: e.get("type") == "finding" and e["finding"]["subject"] in ours)
+    links.close()
+    rc, stats = agent.stop()
+    assert rc == 0
+    assert counter(stats, "events", "netif_added") >= 3 and counter(stats, "events", "netif_removed") >= 3
+
+
+def test_site_rule_prefix_matches_added_and_already_present_interfaces(agent_factory, tmp_path,
+                                                                        links):
+    """A local rules.d netif prefix rule: an interface present before the agent starts is found by
+    the start inventory (/sys/class/net), one added later by its uevent; a renamed one too."""
+    prefix = "gwq" + uuid.uuid4().hex[:4]
+    before = links.add(prefix + "a")
+    rules_d = tmp_path / "rules.d"
+    rules_d.mkdir()
+    (rules_d / "site.yaml").write_text(SITE_NETIF_RULE.format(prefix=prefix))
+    agent = agent_factory("--rules", str(ROOT / "rules"), "--rules-d", str(rules_d), "--no-forks")
+    agent.wait_for(netif_finding("SITE-NETIF-0001", before), timeout=FINDING_DEADLINE,
+                   what="finding for the interface present at start")
+    later = links.add(prefix + "b", "veth", "peer", "name", prefix.replace("gwq", "gwo") + "b")
+    agent.wait_for(netif_finding("SITE-NETIF-0001", later), timeout=FINDING_DEADLINE + 1,
+                   what="finding for the interface added later")
+    plain = links.add("gwr" + uuid.uuid4().hex[:6])
+    renamed = prefix + "c"
+    subprocess.run(["ip", "link", "set", plain, "name", renamed], check=True, capture_output=True)
+    links.names.append(renamed)
+    agent.wait_for(netif_finding("SITE-NETIF-0001", renamed), timeout=FINDING_DEADLINE + 1,
+                   what="finding for the renamed interface")
+    assert not agent.find(lambda e: e.get("type") == "finding" and e["finding"]["subject"] == plain)

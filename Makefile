@@ -106,7 +106,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) $(wildcard tests/unit/*.h)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) $< $(ASAN_LIB_OBJS) $(LIBS) -o $@
 
 # libFuzzer targets: each links only the module it fuzzes (named in its first line: "// fuzz: agent/x.c").
-$(BUILD)/fuzz/%: tests/fuzz/%.c | $(GENERATED)
+# The sources a target names are not known to make before it reads line 1, so every target depends
+# on all agent and collector sources: a change to the fuzzed module rebuilds its fuzzer.
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(AGENT_SRCS) $(wildcard collector/*.c) | $(GENERATED)
 	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined $< \
 		$$(sed -n '1s|^// fuzz: ||p' $<) $(LIBS) -o $@
@@ -174,3 +176,41 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# --- collector (issue 5): build/ghostwatch-collector and its test publisher -------------------------
+# cnats ships only a shared library, so the collector links dynamically (it runs on the collector
+# host, not on endpoints). collector/main.c is the CLI; the other collector/*.c are its modules.
+COLLECTOR_SRCS     := $(wildcard collector/*.c)
+# It shares the agent's descriptor-driven JSON emitter, so its NDJSON has the shape of debug --json.
+COLLECTOR_LIB_SRCS := $(filter-out collector/main.c,$(COLLECTOR_SRCS)) agent/json_emit.c agent/text.c \
+	$(PROTO_C)
+COLLECTOR_LIBS     := -lnats -lprotobuf-c -lz -lssl -lcrypto
+COLLECTOR_TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
+
+all: $(BUILD)/ghostwatch-collector $(COLLECTOR_TOOLS)
+asan: $(BUILD)/asan/ghostwatch-collector
+
+$(BUILD)/ghostwatch-collector: $(call rel_obj,collector/main.c $(COLLECTOR_LIB_SRCS))
+	$(CC) $(CFLAGS) $^ $(COLLECTOR_LIBS) -o $@
+
+$(BUILD)/asan/ghostwatch-collector: $(call asan_obj,collector/main.c $(COLLECTOR_LIB_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(COLLECTOR_LIBS) -o $@
+
+# Test tools (tests/tools/*.c) link the collector modules, e.g. gw-publish (publishes batches).
+$(BUILD)/tools/%: $(call rel_obj,tests/tools/%.c $(COLLECTOR_LIB_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ $(COLLECTOR_LIBS) -o $@
+
+$(BUILD)/obj/rel/tests/tools/%.o: CPPFLAGS += -Icollector
+
+# Unit tests of collector modules (tests/unit/test_collector_*.c) link those instead of agent/.
+$(BUILD)/tests/test_collector_%: tests/unit/test_collector_%.c $(call asan_obj,$(COLLECTOR_LIB_SRCS)) tests/unit/testing.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Icollector -Itests/unit $(CFLAGS) $(SAN_FLAGS) $< \
+		$(call asan_obj,$(COLLECTOR_LIB_SRCS)) $(COLLECTOR_LIBS) -o $@
+
+# Collector throughput (batches/s, events/s) against a local nats-server; results in BENCHMARKS.md.
+bench-collector: all
+	$(PYTHON) bench/collector_bench.py
+.PHONY: bench-collector

@@ -1,0 +1,43 @@
+/*
+ * consumer.h - the collector's main loop: make sure the GHOSTWATCH stream exists, bind to the
+ * shared durable pull consumer, and for each fetched group of messages decode and validate every
+ * batch, write the accepted ones as NDJSON, fdatasync, and only then ack them (rejected ones are
+ * terminated so they are not redelivered, and counted). Several collector processes bound to the
+ * same durable split the stream between them.
+ */
+#ifndef GWC_CONSUMER_H
+#define GWC_CONSUMER_H
+
+#include <stdint.h>
+
+#include "batch_decode.h"
+#include "clog.h"
+#include "nats_conn.h"
+
+struct collector_opts {
+	struct nats_conn_opts nats;
+	const char *stream;
+	const char *durable;
+	int replicas;
+	int64_t max_age_ns;
+	int64_t max_stream_bytes;
+	int64_t duplicate_window_ns;
+	const char *out_dir;
+	const char *out_name;
+	uint64_t max_file_bytes;
+	unsigned keep_files;
+	const char *state_path;
+	int fetch_batch;
+	int64_t ack_wait_ns;
+	int idle_exit_s;	/* 0 = run until SIGINT/SIGTERM */
+	int stats_interval_s;
+	struct batch_limits limits;
+	struct clog log;
+};
+
+void collector_opts_default(struct collector_opts *o);
+
+/* Runs until SIGINT/SIGTERM (or idle_exit_s without messages). Returns the process exit code. */
+int collector_run(struct collector_opts *o);
+
+#endif

@@ -1,0 +1,992 @@
+#include "fleet_view.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "event_line.h"
+#include "strbuf.h"
+
+void fleet_view_init(struct fleet_view *v)
+{
+	memset(v, 0, sizeof(*v));
+}
+
+static void host_free(struct fleet_host *h)
+{
+	free(h->hostname);
+	free(h->machine_id);
+	free(h->boot_id);
+	free(h->agent_version);
+	free(h->kernel_release);
+	free(h->cert_identity);
+	free(h->ranges);
+	free(h->findings);
+	free(h->devices);
+	free(h);
+}
+
+void fleet_view_free(struct fleet_view *v)
+{
+	struct fleet_host *h, *tmp;
+
+	HASH_ITER(hh, v->hosts, h, tmp) {
+		HASH_DEL(v->hosts, h);
+		host_free(h);
+	}
+	fleet_view_init(v);
+}
+
+struct fleet_host *fleet_view_host(struct fleet_view *v, const char *host_id)
+{
+	struct fleet_host *h;
+	size_t len = strlen(host_id);
+
+	HASH_FIND(hh, v->hosts, host_id, len, h);
+	if (h || len > GW_HOST_ID_MAX)
+		return h;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	memcpy(h->id, host_id, len);
+	HASH_ADD(hh, v->hosts, id, len, h);
+	return h;
+}
+
+static const struct fleet_host *find_host(const struct fleet_view *v, const char *host_id)
+{
+	struct fleet_host *h;
+
+	HASH_FIND(hh, v->hosts, host_id, strlen(host_id), h);
+	return h;
+}
+
+/* Adds [lo, hi] to the host's ranges; returns how many of those numbers were already there. */
+static uint64_t ranges_add(struct fleet_host *h, uint64_t lo, uint64_t hi)
+{
+	uint64_t overlap = 0;
+	size_t first = h->n_ranges, last = 0, i;
+
+	for (i = 0; i < h->n_ranges; i++) {
+		struct seq_range *r = &h->ranges[i];
+		uint64_t a = r->lo > lo ? r->lo : lo, b = r->hi < hi ? r->hi : hi;
+
+		if (a <= b)
+			overlap += b - a + 1;
+		/* touching or overlapping ranges merge: [1,3] + [4,6] = [1,6] (seq 0 is never
+		 * valid, so lo - 1 and r->lo - 1 cannot wrap) */
+		if (r->hi >= lo - 1 && r->lo - 1 <= hi) {
+			if (first == h->n_ranges)
+				first = i;
+			last = i;
+		}
+	}
+	if (first < h->n_ranges) {
+		struct seq_range *r = &h->ranges[first];
+		r->lo = r->lo < lo ? r->lo : lo;
+		r->hi = h->ranges[last].hi > hi ? h->ranges[last].hi : hi;
+		memmove(&h->ranges[first + 1], &h->ranges[last + 1],
+			(h->n_ranges - last - 1) * sizeof(*r));
+		h->n_ranges -= last - first;
+		return overlap;
+	}
+	if (h->n_ranges == h->cap_ranges) {
+		size_t cap = h->cap_ranges ? h->cap_ranges * 2 : 4;
+		struct seq_range *p = realloc(h->ranges, (cap + 1) * sizeof(*p));
+		if (!p)
+			return 0;
+		h->ranges = p;
+		h->cap_ranges = cap;
+	}
+	for (i = 0; i < h->n_ranges && h->ranges[i].lo < lo; i++)
+		;
+	memmove(&h->ranges[i + 1], &h->ranges[i], (h->n_ranges - i) * sizeof(*h->ranges));
+	h->ranges[i] = (struct seq_range){ lo, hi };
+	h->n_ranges++;
+	while (h->n_ranges > FLEET_MAX_RANGES) {
+		h->first_range_folded = true;
+		h->gaps_folded += h->ranges[1].lo - h->ranges[0].hi - 1;
+		h->ranges[0].hi = h->ranges[1].hi;
+		memmove(&h->ranges[1], &h->ranges[2], (h->n_ranges - 2) * sizeof(*h->ranges));
+		h->n_ranges--;
+	}
+	return 0;
+}
+
+bool fleet_view_seen(const struct fleet_view *v, const char *host_id, uint64_t seq)
+{
+	const struct fleet_host *h = find_host(v, host_id);
+
+	if (!h)
+		return false;
+	if (h->n_ranges && seq < h->ranges[0].lo)
+		return false;
+	/* Once holes were folded into the first range it no longer says which numbers arrived: a
+	 * late batch there is written (and counted as a repeat) rather than risk skipping it. */
+	for (size_t i = h->first_range_folded ? 1 : 0; i < h->n_ranges; i++)
+		if (seq >= h->ranges[i].lo && seq <= h->ranges[i].hi)
+			return true;
+	return false;
+}
+
+static bool is_seq_restart(const struct fleet_host *h, const Ghostwatch__V1__Batch *b)
+{
+	return h->max_window_end_ns && b->window_start_ns > h->max_window_end_ns;
+}
+
+bool fleet_view_is_repeat(const struct fleet_view *v, const Ghostwatch__V1__Batch *b)
+{
+	const struct fleet_host *h = find_host(v, b->host->host_id);
+
+	return h && fleet_view_seen(v, b->host->host_id, b->seq) && !is_seq_restart(h, b);
+}
+
+static void set_str(char **dst, const char *src)
+{
+	if (!src || (*dst && strcmp(*dst, src) == 0))
+		return;
+	char *s = strdup(src);
+	if (s) {
+		free(*dst);
+		*dst = s;
+	}
+}
+
+static void type_add(struct fleet_host *h, const char *name, uint64_t n)
+{
+	for (size_t i = 0; i < h->n_types; i++)
+		if (strcmp(h->types[i].name, name) == 0) {
+			h->types[i].count += n;
+			return;
+		}
+	if (h->n_types == FLEET_MAX_TYPES)
+		return;
+	snprintf(h->types[h->n_types].name, FLEET_TYPE_NAME, "%s", name);
+	h->types[h->n_types++].count = n;
+}
+
+static int severity_rank(const char *s)
+{
+	static const char *const order[] = { "info", "low", "medium", "high", "critical" };
+
+	for (int i = 0; i < 5; i++)
+		if (strcmp(s, order[i]) == 0)
+			return i + 1;
+	return 0;
+}
+
+static void finding_add(struct fleet_host *h, const char *rule_id, const char *severity,
+			uint64_t count)
+{
+	size_t i;
+
+	if (!rule_id || !*rule_id)
+		return;
+	for (i = 0; i < h->n_findings; i++)
+		if (strncmp(h->findings[i].rule_id, rule_id, FLEET_RULE_ID - 1) == 0)
+			break;
+	if (i == h->n_findings) {
+		if (!h->findings)
+			h->findings = calloc(FLEET_MAX_FINDINGS, sizeof(*h->findings));
+		if (!h->findings || h->n_findings == FLEET_MAX_FINDINGS) {
+			h->findings_dropped++;
+			return;
+		}
+		snprintf(h->findings[i].rule_id, FLEET_RULE_ID, "%s", rule_id);
+		h->n_findings++;
+	}
+	if (severity && *severity)
+		snprintf(h->findings[i].severity, sizeof(h->findings[i].severity), "%s", severity);
+	if (count > h->findings[i].count)
+		h->findings[i].count = count;
+}
+
+static void device_add(struct fleet_host *h, const char *id)
+{
+	if (!id || !*id)
+		return;
+	for (size_t i = 0; i < h->n_devices; i++)
+		if (strncmp(h->devices[i], id, FLEET_DEVICE_ID - 1) == 0)
+			return;
+	if (!h->devices)
+		h->devices = calloc(FLEET_MAX_DEVICES, sizeof(*h->devices));
+	if (!h->devices || h->n_devices == FLEET_MAX_DEVICES) {
+		h->devices_dropped++;
+		return;
+	}
+	snprintf(h->devices[h->n_devices++], FLEET_DEVICE_ID, "%s", id);
+}
+
+static void score_set(struct fleet_host *h, uint32_t score, uint64_t when_ns)
+{
+	if (h->has_score && when_ns < h->fraud_score_ns)
+		return;	/* an older score arriving late (redelivery, merge) */
+	h->has_score = true;
+	h->fraud_score = score;
+	h->fraud_score_ns = when_ns;
+}
+
+/* A string field of a message, looked up by name through its descriptor, or NULL. */
+static const char *string_field(const ProtobufCMessage *m, const char *name)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
+		m->descriptor, name);
+
+	if (!f || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED ||
+	    (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+		return NULL;
+	return *(char *const *)((const char *)m + f->offset);
+}
+
+/*
+ * Devices are read through the descriptors ("device" events: kind + model_fingerprint), so the
+ * fleet view needs no code change when the device schema grows; findings and the fraud score are
+ * typed.
+ */
+static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event *ev)
+{
+	const ProtobufCFieldDescriptor *f;
+	const ProtobufCMessage *member;
+	const char *kind, *fp;
+	char id[FLEET_DEVICE_ID];
+
+	switch (ev->kind_case) {
+	case GHOSTWATCH__V1__EVENT__KIND_FINDING:
+		if (ev->finding)
+			finding_add(h, ev->finding->rule_id, ev->finding->severity, ev->finding->count);
+		return;
+	case GHOSTWATCH__V1__EVENT__KIND_FRAUD_SCORE:
+		if (ev->fraud_score)
+			score_set(h, ev->fraud_score->score, ev->time_ns);
+		return;
+	default:
+		break;
+	}
+	f = protobuf_c_message_descriptor_get_field(ev->base.descriptor, ev->kind_case);
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || strncmp(f->name, "device", 6) != 0)
+		return;
+	member = *(ProtobufCMessage *const *)((const char *)ev + f->offset);
+	if (!member)
+		return;
+	fp = string_field(member, "model_fingerprint");
+	kind = string_field(member, "kind");
+	if (!fp || !*fp)
+		return;
+	snprintf(id, sizeof(id), "%.12s:%.16s", kind && *kind ? kind : "device", fp);
+	device_add(h, id);
+}
+
+static void touch(struct fleet_host *h, uint64_t now_ns)
+{
+	if (!h->first_seen_ns || now_ns < h->first_seen_ns)
+		h->first_seen_ns = now_ns;
+	if (now_ns > h->last_seen_ns)
+		h->last_seen_ns = now_ns;
+}
+
+void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, size_t bad_events,
+		       uint64_t now_ns)
+{
+	const Ghostwatch__V1__HostIdentity *id = b->host;
+	struct fleet_host *h = fleet_view_host(v, id->host_id);
+
+	if (!h)
+		return;
+	touch(h, now_ns);
+	set_str(&h->hostname, id->hostname);
+	set_str(&h->machine_id, id->machine_id);
+	set_str(&h->boot_id, id->boot_id);
+	set_str(&h->agent_version, id->agent_version);
+	set_str(&h->kernel_release, id->kernel_release);
+	set_str(&h->cert_identity, id->cert_identity);
+	if (fleet_view_seen(v, id->host_id, b->seq) && is_seq_restart(h, b)) {
+		h->gaps_folded = fleet_host_gaps(h);	/* the old run's losses stay counted */
+		h->n_ranges = 0;
+		h->first_range_folded = false;
+		h->seq_resets++;
+	}
+	if (ranges_add(h, b->seq, b->seq)) {
+		h->repeats++;
+		v->repeats++;
+	}
+	if (b->window_end_ns > h->max_window_end_ns)
+		h->max_window_end_ns = b->window_end_ns;
+	h->batches++;
+	v->batches++;
+	h->events += b->n_events;
+	v->events += b->n_events;
+	h->bad_events += bad_events;
+	v->bad_events += bad_events;
+	for (size_t i = 0; i < b->n_events; i++) {
+		const char *t = event_type_name(b->events[i]);
+		type_add(h, t, 1);
+		if (strcmp(t, "unknown") == 0)
+			v->unknown_events++;
+		record_detections(h, b->events[i]);
+	}
+	if (b->spool) {
+		h->spool_dropped_batches += b->spool->dropped_batches;
+		h->spool_dropped_events += b->spool->dropped_events;
+	}
+	if (b->stats) {
+		uint64_t drops = 0;
+		for (size_t i = 0; i < b->stats->n_drops; i++)
+			drops += b->stats->drops[i]->value;
+		h->agent_drops = drops;
+	}
+}
+
+void fleet_view_repeat(struct fleet_view *v, const char *host_id, uint64_t now_ns)
+{
+	struct fleet_host *h = fleet_view_host(v, host_id);
+
+	v->repeats++;
+	if (h) {
+		touch(h, now_ns);
+		h->repeats++;
+	}
+}
+
+void fleet_view_reject(struct fleet_view *v, const char *host_id, enum batch_verdict why,
+		       uint64_t now_ns)
+{
+	if (why < BATCH_VERDICT_COUNT)
+		v->rejected[why]++;
+	if (host_id) {
+		struct fleet_host *h = fleet_view_host(v, host_id);
+		if (h) {
+			touch(h, now_ns);
+			h->rejected++;
+		}
+	}
+}
+
+uint64_t fleet_host_gaps(const struct fleet_host *h)
+{
+	uint64_t gaps = h->gaps_folded;
+
+	for (size_t i = 1; i < h->n_ranges; i++)
+		gaps += h->ranges[i].lo - h->ranges[i - 1].hi - 1;
+	return gaps;
+}
+
+uint64_t fleet_host_first_seq(const struct fleet_host *h)
+{
+	return h->n_ranges ? h->ranges[0].lo : 0;
+}
+
+uint64_t fleet_host_last_seq(const struct fleet_host *h)
+{
+	return h->n_ranges ? h->ranges[h->n_ranges - 1].hi : 0;
+}
+
+const char *fleet_host_worst_severity(const struct fleet_host *h)
+{
+	const char *worst = "";
+
+	for (size_t i = 0; i < h->n_findings; i++)
+		if (severity_rank(h->findings[i].severity) > severity_rank(worst))
+			worst = h->findings[i].severity;
+	return worst;
+}
+
+/* ---- state file ------------------------------------------------------------------------------ */
+
+#define STATE_MAGIC "# ghostwatch-collector state v1"
+
+/* Values are percent-encoded so a hostname with spaces or newlines stays one token. */
+static void put_enc(FILE *f, const char *key, const char *s)
+{
+	fprintf(f, " %s=", key);
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-_.:/+", *p))
+			fputc(*p, f);
+		else
+			fprintf(f, "%%%02X", *p);
+	}
+}
+
+/* Percent-encodes s keeping only letters, digits, '-', '_' and '.'. */
+static void put_part(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-_.", *p))
+			fputc(*p, f);
+		else
+			fprintf(f, "%%%02X", *p);
+	}
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decodes %XX in place; false on a bad escape or an embedded NUL. */
+static bool dec_inplace(char *s)
+{
+	char *w = s;
+
+	for (char *r = s; *r; r++) {
+		if (*r != '%') {
+			*w++ = *r;
+			continue;
+		}
+		int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			return false;
+		*w++ = (char)(hi << 4 | lo);
+		r += 2;
+	}
+	*w = '\0';
+	return true;
+}
+
+int fleet_view_save(const struct fleet_view *v, const char *path)
+{
+	char tmp[4096];
+	const struct fleet_host *h;
+	FILE *f;
+	int fd, e = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		e = -errno;
+		close(fd);
+		unlink(tmp);
+		return e;
+	}
+	fprintf(f, STATE_MAGIC "\n");
+	fprintf(f, "totals batches=%" PRIu64 " events=%" PRIu64 " repeats=%" PRIu64
+		   " unknown_events=%" PRIu64 " bad_events=%" PRIu64 "\n",
+		v->batches, v->events, v->repeats, v->unknown_events, v->bad_events);
+	fprintf(f, "rejected");
+	for (int r = 1; r < BATCH_VERDICT_COUNT; r++)
+		if (v->rejected[r])
+			fprintf(f, " %s=%" PRIu64, batch_verdict_name(r), v->rejected[r]);
+	fprintf(f, "\n");
+	for (h = v->hosts; h; h = h->hh.next) {
+		/* seen times first: load uses them to pick the newest identity strings */
+		fprintf(f, "host id=%s first_seen_ns=%" PRIu64 " last_seen_ns=%" PRIu64, h->id,
+			h->first_seen_ns, h->last_seen_ns);
+		put_enc(f, "hostname", h->hostname);
+		put_enc(f, "machine_id", h->machine_id);
+		put_enc(f, "boot_id", h->boot_id);
+		put_enc(f, "agent_version", h->agent_version);
+		put_enc(f, "kernel_release", h->kernel_release);
+		put_enc(f, "cert_identity", h->cert_identity);
+		fprintf(f, " max_window_end_ns=%" PRIu64 " seq_resets=%" PRIu64 " first_folded=%d",
+			h->max_window_end_ns, h->seq_resets, h->first_range_folded);
+		fprintf(f, " bad_events=%" PRIu64 " batches=%" PRIu64
+			   " repeats=%" PRIu64 " events=%" PRIu64 " rejected=%" PRIu64
+			   " gaps_folded=%" PRIu64 " spool_dropped_batches=%" PRIu64
+			   " spool_dropped_events=%" PRIu64 " agent_drops=%" PRIu64 " ranges=",
+			h->bad_events, h->batches, h->repeats, h->events,
+			h->rejected, h->gaps_folded, h->spool_dropped_batches,
+			h->spool_dropped_events, h->agent_drops);
+		for (size_t i = 0; i < h->n_ranges; i++)
+			fprintf(f, "%s%" PRIu64 "-%" PRIu64, i ? "," : "", h->ranges[i].lo,
+				h->ranges[i].hi);
+		fprintf(f, " types=");
+		for (size_t i = 0; i < h->n_types; i++)
+			fprintf(f, "%s%s:%" PRIu64, i ? "," : "", h->types[i].name,
+				h->types[i].count);
+		if (h->has_score)
+			fprintf(f, " score=%" PRIu32 " score_ns=%" PRIu64, h->fraud_score,
+				h->fraud_score_ns);
+		/* compound values: each part percent-encoded on its own, ':' and ',' separate */
+		fprintf(f, " findings_dropped=%" PRIu64 " findings=", h->findings_dropped);
+		for (size_t i = 0; i < h->n_findings; i++) {
+			fputs(i ? "," : "", f);
+			put_part(f, h->findings[i].rule_id);
+			fputc(':', f);
+			put_part(f, h->findings[i].severity);
+			fprintf(f, ":%" PRIu64, h->findings[i].count);
+		}
+		fprintf(f, " devices_dropped=%" PRIu64 " devices=", h->devices_dropped);
+		for (size_t i = 0; i < h->n_devices; i++) {
+			fputs(i ? "," : "", f);
+			put_part(f, h->devices[i]);
+		}
+		fprintf(f, "\n");
+	}
+	if (fflush(f) != 0 || fsync(fd) != 0)
+		e = -errno;
+	if (fclose(f) != 0 && !e)
+		e = -errno;
+	if (!e && rename(tmp, path) != 0)
+		e = -errno;
+	if (e)
+		unlink(tmp);
+	return e;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return !errno && !*end;
+}
+
+static bool parse_ranges(struct fleet_host *h, char *s, uint64_t *overlap)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(tok, '-');
+		uint64_t lo, hi;
+
+		if (!dash)
+			return false;
+		*dash = '\0';
+		if (!parse_u64(tok, &lo) || !parse_u64(dash + 1, &hi) || lo == 0 || lo > hi)
+			return false;
+		*overlap += ranges_add(h, lo, hi);
+	}
+	return true;
+}
+
+static bool parse_types(struct fleet_host *h, char *s)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strrchr(tok, ':');
+		uint64_t n;
+
+		if (!colon)
+			return false;
+		*colon = '\0';
+		if (!parse_u64(colon + 1, &n))
+			return false;
+		type_add(h, tok, n);
+	}
+	return true;
+}
+
+static bool parse_findings(struct fleet_host *h, char *s)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *sev = strchr(tok, ':'), *cnt = sev ? strchr(sev + 1, ':') : NULL;
+		uint64_t n;
+
+		if (!cnt)
+			return false;
+		*sev++ = '\0';
+		*cnt++ = '\0';
+		if (!dec_inplace(tok) || !dec_inplace(sev) || !parse_u64(cnt, &n))
+			return false;
+		finding_add(h, tok, sev, n);
+	}
+	return true;
+}
+
+static bool parse_devices(struct fleet_host *h, char *s)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!dec_inplace(tok))
+			return false;
+		device_add(h, tok);
+	}
+	return true;
+}
+
+static bool load_host(struct fleet_view *v, char *line)
+{
+	struct fleet_host *h = NULL;
+	uint64_t n, overlap = 0, score = UINT64_MAX;
+	char *save = NULL;
+	bool newer = false;
+
+	for (char *tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char *val = strchr(tok, '=');
+		if (!val)
+			return false;
+		*val++ = '\0';
+		if (strcmp(tok, "id") == 0) {
+			if (h || !host_id_valid(val, strlen(val)))
+				return false;
+			h = fleet_view_host(v, val);
+			if (!h)
+				return false;
+			continue;
+		}
+		if (!h)
+			return false;
+		if (strcmp(tok, "findings") == 0) {
+			if (!parse_findings(h, val))
+				return false;
+			continue;
+		}
+		if (strcmp(tok, "devices") == 0) {
+			if (!parse_devices(h, val))
+				return false;
+			continue;
+		}
+		if (!dec_inplace(val))
+			return false;
+		char **str = strcmp(tok, "hostname") == 0	  ? &h->hostname :
+			     strcmp(tok, "machine_id") == 0	  ? &h->machine_id :
+			     strcmp(tok, "boot_id") == 0	  ? &h->boot_id :
+			     strcmp(tok, "agent_version") == 0	  ? &h->agent_version :
+			     strcmp(tok, "kernel_release") == 0 ? &h->kernel_release :
+			     strcmp(tok, "cert_identity") == 0	  ? &h->cert_identity :
+								    NULL;
+		if (str) {
+			/* identity strings from the file that saw the host last */
+			if (!*str || !**str || newer)
+				set_str(str, val);
+			continue;
+		}
+		if (strcmp(tok, "ranges") == 0) {
+			if (!parse_ranges(h, val, &overlap))
+				return false;
+			continue;
+		}
+		if (strcmp(tok, "types") == 0) {
+			if (!parse_types(h, val))
+				return false;
+			continue;
+		}
+		if (!parse_u64(val, &n))
+			return false;
+		if (strcmp(tok, "first_seen_ns") == 0) {
+			if (n && (!h->first_seen_ns || n < h->first_seen_ns))
+				h->first_seen_ns = n;
+		} else if (strcmp(tok, "last_seen_ns") == 0) {
+			newer = n >= h->last_seen_ns;
+			if (newer)
+				h->last_seen_ns = n;
+		} else if (strcmp(tok, "batches") == 0) {
+			h->batches += n;
+		} else if (strcmp(tok, "repeats") == 0) {
+			h->repeats += n;
+		} else if (strcmp(tok, "events") == 0) {
+			h->events += n;
+		} else if (strcmp(tok, "rejected") == 0) {
+			h->rejected += n;
+		} else if (strcmp(tok, "gaps_folded") == 0) {
+			h->gaps_folded += n;
+		} else if (strcmp(tok, "spool_dropped_batches") == 0) {
+			h->spool_dropped_batches += n;
+		} else if (strcmp(tok, "spool_dropped_events") == 0) {
+			h->spool_dropped_events += n;
+		} else if (strcmp(tok, "agent_drops") == 0) {
+			if (newer)
+				h->agent_drops = n;
+		} else if (strcmp(tok, "score") == 0) {
+			score = n;
+		} else if (strcmp(tok, "score_ns") == 0) {
+			if (score <= UINT32_MAX)
+				score_set(h, (uint32_t)score, n);
+		} else if (strcmp(tok, "bad_events") == 0) {
+			h->bad_events += n;
+		} else if (strcmp(tok, "max_window_end_ns") == 0) {
+			if (n > h->max_window_end_ns)
+				h->max_window_end_ns = n;
+		} else if (strcmp(tok, "first_folded") == 0) {
+			h->first_range_folded |= n != 0;
+		} else if (strcmp(tok, "seq_resets") == 0) {
+			if (n > h->seq_resets)
+				h->seq_resets = n;	/* every collector sees the same restarts */
+		} else if (strcmp(tok, "findings_dropped") == 0) {
+			h->findings_dropped += n;
+		} else if (strcmp(tok, "devices_dropped") == 0) {
+			h->devices_dropped += n;
+		}
+		/* unknown numeric keys come from a newer collector: ignored */
+	}
+	if (!h)
+		return false;
+	/* The same seq held by two state files (two collectors both got it) is a repeat too. */
+	h->repeats += overlap;
+	v->repeats += overlap;
+	return true;
+}
+
+static bool load_counts(struct fleet_view *v, char *line, bool rejected)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char *val = strchr(tok, '=');
+		uint64_t n;
+
+		if (!val)
+			return false;
+		*val++ = '\0';
+		if (!parse_u64(val, &n))
+			return false;
+		if (rejected) {
+			enum batch_verdict r = batch_verdict_from_name(tok);
+			if (r < BATCH_VERDICT_COUNT)
+				v->rejected[r] += n;
+		} else if (strcmp(tok, "batches") == 0) {
+			v->batches += n;
+		} else if (strcmp(tok, "events") == 0) {
+			v->events += n;
+		} else if (strcmp(tok, "repeats") == 0) {
+			v->repeats += n;
+		} else if (strcmp(tok, "unknown_events") == 0) {
+			v->unknown_events += n;
+		} else if (strcmp(tok, "bad_events") == 0) {
+			v->bad_events += n;
+		}
+	}
+	return true;
+}
+
+int fleet_view_load(struct fleet_view *v, const char *path, int *bad_line)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0, rc = 0;
+
+	if (!f)
+		return -errno;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		bool ok;
+
+		lineno++;
+		if (len && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (lineno == 1) {
+			ok = strcmp(line, STATE_MAGIC) == 0;
+		} else if (strncmp(line, "totals ", 7) == 0) {
+			ok = load_counts(v, line + 7, false);
+		} else if (strncmp(line, "rejected", 8) == 0) {
+			ok = line[8] == '\0' || (line[8] == ' ' && load_counts(v, line + 9, true));
+		} else if (strncmp(line, "host ", 5) == 0) {
+			ok = load_host(v, line + 5);
+		} else {
+			ok = len == 0 || line[0] == '#';
+		}
+		if (!ok) {
+			if (bad_line)
+				*bad_line = lineno;
+			rc = -EINVAL;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+/* ---- report ---------------------------------------------------------------------------------- */
+
+static int host_cmp(struct fleet_host *a, struct fleet_host *b)
+{
+	return strcmp(a->id, b->id);
+}
+
+static void fmt_age(char *buf, size_t len, uint64_t now_ns, uint64_t then_ns)
+{
+	uint64_t s;
+
+	if (!then_ns) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	s = now_ns > then_ns ? (now_ns - then_ns) / 1000000000ull : 0;
+	if (s < 120)
+		snprintf(buf, len, "%" PRIu64 "s ago", s);
+	else if (s < 7200)
+		snprintf(buf, len, "%" PRIu64 "m ago", s / 60);
+	else if (s < 172800)
+		snprintf(buf, len, "%" PRIu64 "h ago", s / 3600);
+	else
+		snprintf(buf, len, "%" PRIu64 "d ago", s / 86400);
+}
+
+/* An agent-supplied name for a terminal table: at most `width` bytes, control characters (ESC
+ * sequences could rewrite the operator's screen) shown as '?', not cut inside a UTF-8 sequence. */
+static void display_cell(char *dst, size_t width, const char *src)
+{
+	size_t n = 0;
+
+	if (!src || !*src)
+		src = "-";
+	for (; src[n] && n < width; n++)
+		dst[n] = ((unsigned char)src[n] < 0x20 || src[n] == 0x7f) ? '?' : src[n];
+	if (src[n])
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;	/* src[n] continues a sequence: drop its start too */
+	dst[n] = '\0';
+}
+
+void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
+{
+	struct fleet_host *h;
+	char age[32], seqs[48], name[21], score[16];
+
+	HASH_SORT(v->hosts, host_cmp);
+	fprintf(out,
+		"%-24s %-20s %-10s %-15s %8s %10s %6s %7s %8s %5s %9s %5s %8s %7s %-8s  %s\n",
+		"HOST", "HOSTNAME", "LAST SEEN", "SEQ", "BATCHES", "EVENTS", "GAPS", "REPEATS",
+		"REJECTED", "BADEV", "SPOOLDROP", "SCORE", "FINDINGS", "DEVICES", "WORST",
+		"EVENT TYPES");
+	for (h = v->hosts; h; h = h->hh.next) {
+		struct strbuf types;
+
+		strbuf_init(&types, 0);
+		for (size_t i = 0; i < h->n_types; i++)
+			strbuf_printf(&types, "%s%s=%" PRIu64, i ? " " : "", h->types[i].name,
+				      h->types[i].count);
+		fmt_age(age, sizeof(age), now_ns, h->last_seen_ns);
+		if (h->n_ranges && h->seq_resets)
+			snprintf(seqs, sizeof(seqs), "%" PRIu64 "-%" PRIu64 " r%" PRIu64,
+				 fleet_host_first_seq(h), fleet_host_last_seq(h), h->seq_resets);
+		else if (h->n_ranges)
+			snprintf(seqs, sizeof(seqs), "%" PRIu64 "-%" PRIu64, fleet_host_first_seq(h),
+				 fleet_host_last_seq(h));
+		else
+			snprintf(seqs, sizeof(seqs), "-");
+		display_cell(name, sizeof(name) - 1, h->hostname);
+		if (h->has_score)
+			snprintf(score, sizeof(score), "%" PRIu32, h->fraud_score);
+		else
+			snprintf(score, sizeof(score), "-");
+		fprintf(out,
+			"%-24s %-20s %-10s %-15s %8" PRIu64 " %10" PRIu64 " %6" PRIu64
+			" %7" PRIu64 " %8" PRIu64 " %5" PRIu64 " %9" PRIu64 " %5s %8" PRIu64
+			" %7" PRIu64 " %-8s  %s\n",
+			h->id, name, age, seqs, h->batches, h->events, fleet_host_gaps(h), h->repeats,
+			h->rejected, h->bad_events, h->spool_dropped_events, score,
+			(uint64_t)h->n_findings + h->findings_dropped,
+			(uint64_t)h->n_devices + h->devices_dropped,
+			*fleet_host_worst_severity(h) ? fleet_host_worst_severity(h) : "-",
+			types.data ? types.data : "");
+		strbuf_free(&types);
+	}
+	fprintf(out, "\n%u hosts, %" PRIu64 " batches, %" PRIu64 " events, %" PRIu64
+		     " repeats, %" PRIu64 " events of unknown kind, %" PRIu64
+		     " undecodable events dropped\n",
+		HASH_COUNT(v->hosts), v->batches, v->events, v->repeats, v->unknown_events,
+		v->bad_events);
+	uint64_t total = 0;
+	for (int r = 1; r < BATCH_VERDICT_COUNT; r++)
+		total += v->rejected[r];
+	fprintf(out, "rejected: %" PRIu64, total);
+	for (int r = 1; r < BATCH_VERDICT_COUNT; r++)
+		if (v->rejected[r])
+			fprintf(out, " %s=%" PRIu64, batch_verdict_name(r), v->rejected[r]);
+	fprintf(out, "\n");
+}
+
+static void json_str(FILE *out, const char *s)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb, 0);
+	strbuf_json_string(&sb, s ? s : "", s ? strlen(s) : 0);
+	fputs(sb.data ? sb.data : "\"\"", out);
+	strbuf_free(&sb);
+}
+
+void fleet_view_report_json(struct fleet_view *v, FILE *out)
+{
+	struct fleet_host *h;
+	uint64_t total = 0;
+
+	HASH_SORT(v->hosts, host_cmp);
+	fprintf(out, "{\"hosts\":[");
+	for (h = v->hosts; h; h = h->hh.next) {
+		fprintf(out, "%s{\"host_id\":", h == v->hosts ? "" : ",");
+		json_str(out, h->id);
+		fprintf(out, ",\"hostname\":");
+		json_str(out, h->hostname);
+		fprintf(out, ",\"machine_id\":");
+		json_str(out, h->machine_id);
+		fprintf(out, ",\"boot_id\":");
+		json_str(out, h->boot_id);
+		fprintf(out, ",\"agent_version\":");
+		json_str(out, h->agent_version);
+		fprintf(out, ",\"kernel_release\":");
+		json_str(out, h->kernel_release);
+		fprintf(out, ",\"cert_identity\":");
+		json_str(out, h->cert_identity);
+		fprintf(out,
+			",\"first_seen_ns\":%" PRIu64 ",\"last_seen_ns\":%" PRIu64
+			",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 ",\"batches\":%" PRIu64
+			",\"events\":%" PRIu64 ",\"gaps\":%" PRIu64 ",\"repeats\":%" PRIu64
+			",\"seq_resets\":%" PRIu64
+			",\"rejected\":%" PRIu64 ",\"undecodable_events\":%" PRIu64
+			",\"spool_dropped_batches\":%" PRIu64
+			",\"spool_dropped_events\":%" PRIu64 ",\"agent_drops\":%" PRIu64
+			",\"devices\":%" PRIu64 ",\"findings\":%" PRIu64 ",\"missing\":[",
+			h->first_seen_ns, h->last_seen_ns, fleet_host_first_seq(h),
+			fleet_host_last_seq(h), h->batches, h->events, fleet_host_gaps(h),
+			h->repeats, h->seq_resets, h->rejected, h->bad_events, h->spool_dropped_batches,
+			h->spool_dropped_events,
+			h->agent_drops, (uint64_t)h->n_devices + h->devices_dropped,
+			(uint64_t)h->n_findings + h->findings_dropped);
+		for (size_t i = 1; i < h->n_ranges; i++)
+			fprintf(out, "%s[%" PRIu64 ",%" PRIu64 "]", i > 1 ? "," : "",
+				h->ranges[i - 1].hi + 1, h->ranges[i].lo - 1);
+		fprintf(out, "],\"fraud_score\":");
+		if (h->has_score)
+			fprintf(out, "%" PRIu32, h->fraud_score);
+		else
+			fputs("null", out);
+		fprintf(out, ",\"worst_severity\":");
+		json_str(out, fleet_host_worst_severity(h));
+		fprintf(out, ",\"finding_rules\":[");
+		for (size_t i = 0; i < h->n_findings; i++) {
+			fprintf(out, "%s{\"rule_id\":", i ? "," : "");
+			json_str(out, h->findings[i].rule_id);
+			fprintf(out, ",\"severity\":");
+			json_str(out, h->findings[i].severity);
+			fprintf(out, ",\"count\":%" PRIu64 "}", h->findings[i].count);
+		}
+		fprintf(out, "],\"device_ids\":[");
+		for (size_t i = 0; i < h->n_devices; i++) {
+			fputs(i ? "," : "", out);
+			json_str(out, h->devices[i]);
+		}
+		fprintf(out, "],\"types\":{");
+		for (size_t i = 0; i < h->n_types; i++) {
+			fprintf(out, "%s", i ? "," : "");
+			json_str(out, h->types[i].name);
+			fprintf(out, ":%" PRIu64, h->types[i].count);
+		}
+		fprintf(out, "}}");
+	}
+	fprintf(out, "],\"batches\":%" PRIu64 ",\"events\":%" PRIu64 ",\"repeats\":%" PRIu64
+		     ",\"unknown_events\":%" PRIu64 ",\"undecodable_events\":%" PRIu64
+		     ",\"rejected\":{",
+		v->batches, v->events, v->repeats, v->unknown_events, v->bad_events);
+	for (int r = 1; r < BATCH_VERDICT_COUNT; r++) {
+		total += v->rejected[r];
+		fprintf(out, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", batch_verdict_name(r),
+			v->rejected[r]);
+	}
+	fprintf(out, "},\"rejected_total\":%" PRIu64 "}\n", total);
+}

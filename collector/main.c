@@ -1,0 +1,314 @@
+/*
+ * ghostwatch-collector: the fleet's central collector. `run` consumes agent batches from NATS
+ * JetStream and writes NDJSON plus a fleet view; `report` prints the fleet view.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "consumer.h"
+#include "fleet_view.h"
+
+#ifndef GW_VERSION
+#define GW_VERSION "dev"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ghostwatch-collector run --out-dir DIR --ca FILE --cert FILE --key FILE [options]\n"
+		"       ghostwatch-collector report [--json] STATE_FILE [STATE_FILE ...]\n"
+		"       ghostwatch-collector --help | --version\n"
+		"\n"
+		"run: consume agent batches from the JetStream stream through a durable pull consumer\n"
+		"(shared by every collector given the same --durable), validate them, write one NDJSON\n"
+		"line per event to DIR/NAME.ndjson (rotated by size), keep the fleet view in the state file.\n"
+		"  --server URL[,URL...]   nats-server URLs (default tls://127.0.0.1:4222)\n"
+		"  --ca FILE               fleet CA certificate (PEM)\n"
+		"  --cert FILE --key FILE  the collector's client certificate and key\n"
+		"  --stream NAME           stream (default GHOSTWATCH; created if missing)\n"
+		"  --replicas N            stream replicas when creating it (1 or 3; default 1)\n"
+		"  --max-age SECONDS       stream retention (default 604800 = 7 days)\n"
+		"  --max-stream-bytes N    stream size cap (default 10G; K/M/G suffixes)\n"
+		"  --duplicate-window S    JetStream de-duplication window on Nats-Msg-Id (default 120)\n"
+		"  --durable NAME          durable consumer (default ghostwatch-collector)\n"
+		"  --out-dir DIR           NDJSON output directory (required)\n"
+		"  --out-name NAME         live file name without .ndjson (default events)\n"
+		"  --max-file-bytes N      rotate the live file past N bytes (default 64M)\n"
+		"  --keep N                keep N rotated files (default 0 = all)\n"
+		"  --state FILE            fleet view state (default DIR/fleet-state)\n"
+		"  --fetch N               messages per fetch (default 128)\n"
+		"  --ack-wait SECONDS      redeliver an unacked message after this (default 30)\n"
+		"  --max-batch-bytes N     reject compressed batches larger than this (default 4M)\n"
+		"  --max-inflated-bytes N  reject batches that inflate past this (default 32M)\n"
+		"  --max-events N          reject batches with more events (default 200000)\n"
+		"  --max-decode-bytes N    reject batches whose decoding needs more memory (default 256M)\n"
+		"  --idle-exit SECONDS     exit after this long without messages (benchmarks)\n"
+		"  --stats-interval S      log counters every S seconds (default 30, 0 = never)\n"
+		"  --log-level LEVEL       debug, info, warn, error (default info)\n"
+		"report: print the fleet view of one or more state files (several collectors' files\n"
+		"merge into one view: their sequence ranges are unioned). --json for machines.\n");
+}
+
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	uint64_t v, mul = 1;
+
+	errno = 0;
+	if (!*s || *s == '-')
+		return false;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	if (*end == 'K' || *end == 'k')
+		mul = 1ull << 10;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1ull << 20;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1ull << 30;
+	else if (*end)
+		return false;
+	if (mul > 1 && end[1])
+		return false;
+	if (v > UINT64_MAX / mul)
+		return false;
+	*out = v * mul;
+	return true;
+}
+
+enum {
+	OPT_SERVER = 256, OPT_CA, OPT_CERT, OPT_KEY, OPT_STREAM, OPT_REPLICAS, OPT_MAX_AGE,
+	OPT_MAX_STREAM_BYTES, OPT_DUP_WINDOW, OPT_DURABLE, OPT_OUT_DIR, OPT_OUT_NAME,
+	OPT_MAX_FILE_BYTES, OPT_KEEP, OPT_STATE, OPT_FETCH, OPT_ACK_WAIT, OPT_MAX_BATCH,
+	OPT_MAX_INFLATED, OPT_MAX_EVENTS, OPT_MAX_DECODE, OPT_IDLE_EXIT, OPT_STATS_INTERVAL, OPT_LOG_LEVEL,
+};
+
+static const struct option run_opts[] = {
+	{ "server", required_argument, NULL, OPT_SERVER },
+	{ "ca", required_argument, NULL, OPT_CA },
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "stream", required_argument, NULL, OPT_STREAM },
+	{ "replicas", required_argument, NULL, OPT_REPLICAS },
+	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
+	{ "max-stream-bytes", required_argument, NULL, OPT_MAX_STREAM_BYTES },
+	{ "duplicate-window", required_argument, NULL, OPT_DUP_WINDOW },
+	{ "durable", required_argument, NULL, OPT_DURABLE },
+	{ "out-dir", required_argument, NULL, OPT_OUT_DIR },
+	{ "out-name", required_argument, NULL, OPT_OUT_NAME },
+	{ "max-file-bytes", required_argument, NULL, OPT_MAX_FILE_BYTES },
+	{ "keep", required_argument, NULL, OPT_KEEP },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ "fetch", required_argument, NULL, OPT_FETCH },
+	{ "ack-wait", required_argument, NULL, OPT_ACK_WAIT },
+	{ "max-batch-bytes", required_argument, NULL, OPT_MAX_BATCH },
+	{ "max-inflated-bytes", required_argument, NULL, OPT_MAX_INFLATED },
+	{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
+	{ "max-decode-bytes", required_argument, NULL, OPT_MAX_DECODE },
+	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
+	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int bad_value(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, "ghostwatch-collector: --%s '%s': %s\n", opt, val, why);
+	return 2;
+}
+
+/* Parses `run` options into o; 0, or an exit code. */
+static int parse_run(int argc, char **argv, struct collector_opts *o, char **state_alloc)
+{
+	int c, idx = -1;
+	uint64_t v = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", run_opts, &idx)) != -1) {
+		const char *name = idx >= 0 && c >= 256 ? run_opts[idx].name : "";
+		bool size_ok = c >= 256 && optarg && parse_size(optarg, &v);
+
+		switch (c) {
+		case OPT_SERVER: o->nats.servers = optarg; break;
+		case OPT_CA: o->nats.ca_file = optarg; break;
+		case OPT_CERT: o->nats.cert_file = optarg; break;
+		case OPT_KEY: o->nats.key_file = optarg; break;
+		case OPT_STREAM: o->stream = optarg; break;
+		case OPT_DURABLE: o->durable = optarg; break;
+		case OPT_OUT_DIR: o->out_dir = optarg; break;
+		case OPT_OUT_NAME: o->out_name = optarg; break;
+		case OPT_STATE: o->state_path = optarg; break;
+		case OPT_LOG_LEVEL:
+			if (!clog_level_parse(optarg, &o->log.min))
+				return bad_value(name, optarg, "not one of debug, info, warn, error");
+			break;
+		case OPT_REPLICAS:
+			if (!size_ok || (v != 1 && v != 3 && v != 5))
+				return bad_value(name, optarg, "must be 1, 3 or 5");
+			o->replicas = v;
+			break;
+		case OPT_MAX_AGE:
+		case OPT_DUP_WINDOW:
+		case OPT_ACK_WAIT:
+			if (!size_ok || v == 0 || v > 100ull * 365 * 86400)
+				return bad_value(name, optarg, "not a number of seconds");
+			if (c == OPT_MAX_AGE)
+				o->max_age_ns = v * 1000000000ll;
+			else if (c == OPT_DUP_WINDOW)
+				o->duplicate_window_ns = v * 1000000000ll;
+			else
+				o->ack_wait_ns = v * 1000000000ll;
+			break;
+		case OPT_MAX_STREAM_BYTES:
+		case OPT_MAX_FILE_BYTES:
+		case OPT_MAX_BATCH:
+		case OPT_MAX_INFLATED:
+		case OPT_MAX_EVENTS:
+		case OPT_MAX_DECODE:
+			if (!size_ok || v == 0 || v > (1ull << 40))
+				return bad_value(name, optarg, "not a positive size");
+			if (c == OPT_MAX_STREAM_BYTES)
+				o->max_stream_bytes = v;
+			else if (c == OPT_MAX_FILE_BYTES)
+				o->max_file_bytes = v;
+			else if (c == OPT_MAX_BATCH && v < (1u << 31))
+				o->limits.max_compressed = v;
+			else if (c == OPT_MAX_INFLATED)
+				o->limits.max_inflated = v;
+			else if (c == OPT_MAX_EVENTS)
+				o->limits.max_events = v;
+			else if (c == OPT_MAX_DECODE)
+				o->limits.max_decode_memory = v;
+			else
+				return bad_value(name, optarg, "too large");
+			break;
+		case OPT_KEEP:
+		case OPT_FETCH:
+		case OPT_IDLE_EXIT:
+		case OPT_STATS_INTERVAL:
+			if (!size_ok || v > 1000000 || (c == OPT_FETCH && v == 0))
+				return bad_value(name, optarg, "not a count in range");
+			if (c == OPT_KEEP)
+				o->keep_files = v;
+			else if (c == OPT_FETCH)
+				o->fetch_batch = v;
+			else if (c == OPT_IDLE_EXIT)
+				o->idle_exit_s = v;
+			else
+				o->stats_interval_s = v;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		idx = -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ghostwatch-collector: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!o->out_dir || !o->nats.ca_file || !o->nats.cert_file || !o->nats.key_file) {
+		fprintf(stderr, "ghostwatch-collector run: --out-dir, --ca, --cert and --key are "
+				"required (see --help)\n");
+		return 2;
+	}
+	if (!o->state_path) {
+		if (asprintf(state_alloc, "%s/fleet-state", o->out_dir) < 0)
+			return 1;
+		o->state_path = *state_alloc;
+	}
+	return 0;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	struct fleet_view v;
+	struct timespec ts;
+	bool json = false;
+	int files = 0;
+
+	fleet_view_init(&v);
+	for (int i = 1; i < argc; i++) {
+		int bad_line = 0, rc;
+
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			fleet_view_free(&v);
+			return 0;
+		}
+		rc = fleet_view_load(&v, argv[i], &bad_line);
+		if (rc < 0) {
+			if (rc == -EINVAL)
+				fprintf(stderr, "ghostwatch-collector report: %s:%d: not a state "
+						"file line\n", argv[i], bad_line);
+			else
+				fprintf(stderr, "ghostwatch-collector report: %s: %s\n", argv[i],
+					strerror(-rc));
+			fleet_view_free(&v);
+			return 1;
+		}
+		files++;
+	}
+	if (!files) {
+		fprintf(stderr, "ghostwatch-collector report: give at least one state file\n");
+		fleet_view_free(&v);
+		return 2;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (json)
+		fleet_view_report_json(&v, stdout);
+	else
+		fleet_view_report_table(&v, stdout, (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec);
+	fleet_view_free(&v);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("ghostwatch-collector %s\n", GW_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "report") == 0)
+		return cmd_report(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0) {
+		struct collector_opts o;
+		char *state_alloc = NULL;
+		int rc;
+
+		collector_opts_default(&o);
+		rc = parse_run(argc - 1, argv + 1, &o, &state_alloc);
+		if (rc == 0) {
+			rc = collector_run(&o);
+			nats_Close();	/* the library's threads and globals: a clean exit under ASan */
+		}
+		else if (rc < 0)
+			rc = 0;
+		free(state_alloc);
+		return rc;
+	}
+	fprintf(stderr, "ghostwatch-collector: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,241 @@
+"""Helpers for fleet tests: a test PKI, nats-server (single node or a 3-node cluster) rendered from
+the real configs in deploy/nats/, the collector, and gw-publish standing in for agents.
+
+Everything listens on 127.0.0.1 ports picked free at run time and lives in a pytest tmp_path.
+Every process a test starts is stopped by the fixture that started it, by its own pid.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("BUILD", ROOT / "build"))
+DEPLOY = ROOT / "deploy"
+
+
+def collector_binary():
+    """The ASan build by default (hostile input must not corrupt memory); GW_COLLECTOR overrides."""
+    env = os.environ.get("GW_COLLECTOR")
+    if env:
+        return Path(env)
+    asan = BUILD / "asan" / "ghostwatch-collector"
+    return asan if asan.exists() else BUILD / "ghostwatch-collector"
+
+
+PUBLISH = BUILD / "tools" / "gw-publish"
+HOSTS = ["host-a", "host-b", "host-c", "host-d"]
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def make_pki(dirpath, hosts=HOSTS):
+    subprocess.run([str(DEPLOY / "pki" / "make-test-ca.sh"), str(dirpath), *hosts], check=True,
+                   capture_output=True, timeout=60)
+    return Path(dirpath)
+
+
+def wait_for(pred, timeout, what, interval=0.1):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class NatsServer:
+    """One nats-server process from a deploy/nats config with paths and ports rewritten."""
+
+    def __init__(self, workdir, pki, template, port, cluster_port=None, route_ports=None):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = port
+        self.url = f"tls://127.0.0.1:{port}"
+        self.log = self.dir / "nats.log"
+        text = Path(template).read_text()
+        text = text.replace("/etc/ghostwatch/pki", str(pki))
+        text = re.sub(r'store_dir: "[^"]*"', f'store_dir: "{self.dir / "store"}"', text)
+        text = re.sub(r"^listen: \S+", f"listen: 127.0.0.1:{port}", text, flags=re.M)
+        if cluster_port:
+            text = re.sub(r"^  listen: \S+", f"  listen: 127.0.0.1:{cluster_port}", text,
+                          flags=re.M)
+            routes = "\n".join(f'    "nats-route://127.0.0.1:{p}"' for p in route_ports)
+            text = re.sub(r"routes: \[.*?\]", f"routes: [\n{routes}\n  ]", text, flags=re.S)
+        self.conf = self.dir / "nats.conf"
+        self.conf.write_text(text)
+        accounts = subprocess.run([str(DEPLOY / "nats" / "gen-accounts.sh"), *HOSTS],
+                                  check=True, capture_output=True, text=True).stdout
+        (self.dir / "accounts.conf").write_text(accounts)
+        self.proc = None
+
+    def start(self):
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(["nats-server", "-c", str(self.conf)], stdout=self.logf,
+                                     stderr=subprocess.STDOUT, cwd=self.dir)
+        wait_for(self._listening, 10, f"nats-server on {self.port}")
+        return self
+
+    def _listening(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"nats-server exited: {self.log.read_text()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc:
+            self.logf.close()
+
+    def log_text(self):
+        return self.log.read_text(errors="replace")
+
+
+def single_node(tmp_path, pki):
+    (port,) = free_ports(1)
+    return NatsServer(tmp_path / "nats", pki, DEPLOY / "nats" / "single.conf", port).start()
+
+
+def cluster(tmp_path, pki):
+    ports = free_ports(6)
+    client, routes = ports[:3], ports[3:]
+    nodes = [NatsServer(tmp_path / f"nats{i + 1}", pki,
+                        DEPLOY / "nats" / "cluster" / f"node{i + 1}.conf", client[i],
+                        cluster_port=routes[i], route_ports=routes) for i in range(3)]
+    for n in nodes:
+        n.start()
+    return nodes
+
+
+class Collector:
+    def __init__(self, workdir, pki, servers, *extra, durable="ghostwatch-collector"):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.out = self.dir / "out"
+        self.state = self.dir / "fleet-state"
+        self.log = self.dir / "collector.log"
+        self.args = [str(collector_binary()), "run", "--server", servers,
+                     "--ca", str(pki / "ca.pem"), "--cert", str(pki / "collector.pem"),
+                     "--key", str(pki / "collector.key"), "--out-dir", str(self.out),
+                     "--state", str(self.state), "--durable", durable, "--log-level", "debug",
+                     *extra]
+        self.proc = None
+
+    def start(self):
+        self.logf = open(self.log, "ab")
+        env = dict(os.environ, ASAN_OPTIONS="abort_on_error=0:exitcode=66")
+        self.proc = subprocess.Popen(self.args, stdout=self.logf, stderr=subprocess.STDOUT,
+                                     env=env)
+        wait_for(lambda: self.alive() and "bound to durable" in self.log_text(), 30,
+                 "the collector to bind its consumer")
+        return self
+
+    def alive(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"collector exited {self.proc.returncode}: "
+                                 f"{self.log_text()[-3000:]}")
+        return True
+
+    def stop(self):
+        """SIGTERM; returns the exit code (66 = a sanitizer report)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc:
+            self.logf.close()
+            return self.proc.returncode
+        return None
+
+    def log_text(self):
+        return self.log.read_text(errors="replace")
+
+    def report(self):
+        return report(self.state)
+
+    def lines(self, containing=None):
+        return ndjson_lines(self.out, containing)
+
+
+def report(*state_files):
+    r = subprocess.run([str(collector_binary()), "report", "--json", *map(str, state_files)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def report_table(*state_files):
+    r = subprocess.run([str(collector_binary()), "report", *map(str, state_files)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def host(rep, host_id):
+    for h in rep["hosts"]:
+        if h["host_id"] == host_id:
+            return h
+    return None
+
+
+def ndjson_lines(out_dir, containing=None):
+    """Every line of every NDJSON file (rotated and live), parsed; a broken line fails.
+    `containing` (bytes) keeps only the lines that contain it, before parsing (big outputs)."""
+    lines = []
+    for f in sorted(Path(out_dir).glob("*.ndjson")):
+        data = f.read_bytes()
+        assert not data or data.endswith(b"\n"), f"{f} ends in half a line"
+        for raw in data.split(b"\n")[:-1]:
+            if containing is None or containing in raw:
+                lines.append(json.loads(raw))
+    return lines
+
+
+def publish(pki, servers, *args, cert_host="host-a", cert=None, timeout=120):
+    """Runs gw-publish with an agent certificate; returns CompletedProcess."""
+    cert = cert or f"agent-{cert_host}"
+    cmd = [str(PUBLISH), *args, "--server", servers, "--ca", str(pki / "ca.pem")]
+    if cert != "none":
+        cmd += ["--cert", str(pki / f"{cert}.pem"), "--key", str(pki / f"{cert}.key")]
+    else:
+        cmd += ["--cert", "", "--key", ""]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def published_counts(stdout):
+    m = re.search(r"published (\d+) acked (\d+) failed (\d+) duplicates (\d+)", stdout)
+    assert m, stdout
+    return tuple(int(x) for x in m.groups())

@@ -17,6 +17,7 @@
 
 #define FIELD_EVENTS 5
 #define FIELD_STATS 6
+#define FIELD_FRAUD_SCORE 40
 #define WIRE_LEN 2
 
 /* Room kept for the header fields and stats when deciding a draft is full. */
@@ -238,12 +239,27 @@ struct gw_batch_draft *gw_batch_cut(struct gw_batch_builder *b, uint64_t end_ns,
 	return d;
 }
 
+int gw_batch_draft_set_score(struct gw_batch_draft *d, const Ghostwatch__V1__FraudScore *score)
+{
+	size_t size = ghostwatch__v1__fraud_score__get_packed_size(score);
+	uint8_t *p = malloc(2 + varint_len(size) + size); /* field 40: a two-byte tag */
+
+	if (!p)
+		return -ENOMEM;
+	free(d->score);
+	d->score = p;
+	d->score_len = put_len_field_header(p, FIELD_FRAUD_SCORE, size);
+	d->score_len += ghostwatch__v1__fraud_score__pack(score, p + d->score_len);
+	return 0;
+}
+
 void gw_batch_draft_free(struct gw_batch_draft *d)
 {
 	if (!d)
 		return;
 	free(d->events);
 	free(d->stats);
+	free(d->score);
 	free(d);
 }
 
@@ -265,7 +281,7 @@ int gw_batch_encode(const struct gw_batch_draft *d, const Ghostwatch__V1__HostId
 	head.window_end_ns = d->window_end_ns;
 	head.spool = (Ghostwatch__V1__SpoolState *)spool;
 	head_len = ghostwatch__v1__batch__get_packed_size(&head);
-	raw_size = head_len + d->events_len + d->stats_len;
+	raw_size = head_len + d->events_len + d->stats_len + d->score_len;
 	raw = malloc(raw_size ? raw_size : 1);
 	if (!raw)
 		return -ENOMEM;
@@ -274,6 +290,8 @@ int gw_batch_encode(const struct gw_batch_draft *d, const Ghostwatch__V1__HostId
 		memcpy(raw + head_len, d->events, d->events_len);
 	if (d->stats_len)
 		memcpy(raw + head_len + d->events_len, d->stats, d->stats_len);
+	if (d->score_len)
+		memcpy(raw + head_len + d->events_len + d->stats_len, d->score, d->score_len);
 
 	z_len = compressBound(raw_size);
 	z = malloc(z_len);

@@ -61,6 +61,8 @@ struct gw_batch_draft {
 	uint64_t window_end_ns;
 	uint8_t *stats; /* encoded Batch.stats field, or NULL */
 	size_t stats_len;
+	uint8_t *score; /* encoded Batch.fraud_score field, or NULL */
+	size_t score_len;
 };
 
 struct gw_batch_builder {
@@ -86,6 +88,9 @@ int gw_batch_add(struct gw_batch_builder *b, const Ghostwatch__V1__Event *ev);
  */
 struct gw_batch_draft *gw_batch_cut(struct gw_batch_builder *b, uint64_t end_ns,
 				    const Ghostwatch__V1__AgentStats *stats);
+/* The host's fraud score when the window was cut (Batch.fraud_score). 0 or -ENOMEM (then the
+ * batch goes without it). */
+int gw_batch_draft_set_score(struct gw_batch_draft *d, const Ghostwatch__V1__FraudScore *score);
 void gw_batch_draft_free(struct gw_batch_draft *d);
 
 /*

@@ -174,21 +174,18 @@ static void emit_finding(const struct gw_finding *f, void *ctx)
 	agent_emit(a, ev);
 }
 
-static void emit_score(const struct gw_score *s, void *ctx)
+/* The FraudScore message for s, in the arena; NULL when it is full. */
+static Ghostwatch__V1__FraudScore *score_pb(struct gw_agent *a, const struct gw_score *s)
 {
 	static const char *const names[GW_CAT_COUNT] = {
 		[GW_CAT_RMM] = "rmm",	  [GW_CAT_TUNNEL] = "tunnel",	[GW_CAT_VPN] = "vpn",
 		[GW_CAT_IPKVM] = "ipkvm", [GW_CAT_JIGGLER] = "jiggler",
 	};
-	struct gw_agent *a = ctx;
-	gw_event_t *ev = gw_arena_alloc(&a->arena, sizeof(*ev));
 	Ghostwatch__V1__FraudScore *m = gw_arena_alloc(&a->arena, sizeof(*m));
 	Ghostwatch__V1__Counter **pts = gw_arena_alloc(&a->arena, GW_CAT_COUNT * sizeof(*pts));
 
-	a->detections.score = s->score;
-	if (!ev || !m || !pts)
-		return;
-	ghostwatch__v1__event__init(ev);
+	if (!m || !pts)
+		return NULL;
 	ghostwatch__v1__fraud_score__init(m);
 	m->score = s->score;
 	m->pillars = s->pillars;
@@ -205,6 +202,28 @@ static void emit_score(const struct gw_score *s, void *ctx)
 		pts[m->n_points++] = k;
 	}
 	m->points = pts;
+	return m;
+}
+
+Ghostwatch__V1__FraudScore *detections_fraud_score(struct gw_agent *a, uint64_t realtime_ns)
+{
+	struct gw_score s = { 0 };
+
+	if (a->detections.findings)
+		gw_findings_score(a->detections.findings, realtime_ns, &s);
+	return score_pb(a, &s);
+}
+
+static void emit_score(const struct gw_score *s, void *ctx)
+{
+	struct gw_agent *a = ctx;
+	gw_event_t *ev = gw_arena_alloc(&a->arena, sizeof(*ev));
+	Ghostwatch__V1__FraudScore *m;
+
+	a->detections.score = s->score;
+	if (!ev || !(m = score_pb(a, s)))
+		return;
+	ghostwatch__v1__event__init(ev);
 	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_FRAUD_SCORE;
 	ev->fraud_score = m;
 	agent_emit(a, ev);

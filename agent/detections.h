@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "findings.h"
+#include "ghostwatch.pb-c.h"
 #include "rules_match.h"
 
 struct gw_agent;
@@ -64,6 +65,10 @@ void detections_on_behaviour(struct gw_agent *a, const struct gw_rule *rule, con
 /* Processes that were running before the agent (the process table's /proc seed): matched once at
  * start, evidence kind "procfs" with event_id 0. */
 void detections_scan_running(struct gw_agent *a);
+
+/* The host's fraud score now (what every fleet batch carries), built in the agent's arena;
+ * NULL when the arena is full. All zero before any finding or without detections. */
+Ghostwatch__V1__FraudScore *detections_fraud_score(struct gw_agent *a, uint64_t realtime_ns);
 
 /* Closes finding windows and ages the score; call from agent_tick. */
 void detections_tick(struct gw_agent *a, uint64_t realtime_ns);

@@ -732,6 +732,9 @@ void devices_handle_uevent(struct gw_agent *a, const struct gw_uevent *ev)
 	case GW_UEVENT_SUBSYS_DRM:
 		rescan_monitors(a, "attach", GW_DEVSRC_UEVENT, ev->seqnum);
 		break;
+	case GW_UEVENT_SUBSYS_NET:
+		netif_on_uevent(a, ev, &a->devices->netifs);
+		break;
 	default:
 		break;
 	}
@@ -795,6 +798,7 @@ static void emit_inventory(struct gw_agent *a)
 	gw_sysfs_list(a->devices->sys_root, GW_SYSFS_HID, inventory_hid, a);
 	gw_sysfs_list(a->devices->sys_root, GW_SYSFS_INPUT, inventory_input, a);
 	rescan_monitors(a, "inventory", GW_DEVSRC_SYSFS, 0);
+	netif_inventory(a, a->devices->sys_root, &a->devices->netifs);
 }
 
 /* ---- lifecycle and counters ----------------------------------------------------------------- */
@@ -804,7 +808,7 @@ int devices_start(struct gw_agent *a)
 	static const unsigned subsys_bit[GW_DEVSIG_COUNT] = {
 		GW_UEVENT_SUBSYS_USB, GW_UEVENT_SUBSYS_HID, GW_UEVENT_SUBSYS_INPUT };
 	struct gw_devices *d = calloc(1, sizeof(*d));
-	unsigned want = GW_UEVENT_SUBSYS_DRM;
+	unsigned want = GW_UEVENT_SUBSYS_DRM | GW_UEVENT_SUBSYS_NET;
 	int err;
 
 	if (!d)
@@ -865,6 +869,12 @@ size_t devices_event_counters(const struct gw_agent *a, const char **names, uint
 	values[n++] = d->attached;
 	names[n] = "device_detach";
 	values[n++] = d->detached;
+	names[n] = "netif_inventory";
+	values[n++] = d->netifs.inventory;
+	names[n] = "netif_added";
+	values[n++] = d->netifs.added;
+	names[n] = "netif_removed";
+	values[n++] = d->netifs.removed;
 	names[n] = "uevent_accepted";
 	values[n++] = d->uevents.stats.accepted;
 	names[n] = "uevent_ignored";

@@ -17,6 +17,7 @@
 #include "device_hooks.h"
 #include "device_sysfs.h"
 #include "device_table.h"
+#include "netif_watch.h"
 #include "uevent_listener.h"
 
 struct gw_agent;
@@ -30,6 +31,7 @@ struct gw_devices {
 	const char *sys_root;
 	uint32_t monitor_generation;
 	uint64_t inventory, attached, detached;
+	struct gw_netif_counts netifs; /* interfaces: no BPF hook, always from the listener */
 	uint64_t sysfs_gone;	/* enrichment found the device already gone: reported from the record */
 	/* scratch for one event at a time: too big for the stack */
 	struct gw_uevent uevent;
@@ -40,7 +42,8 @@ struct gw_devices {
 };
 
 /* Loads the hooks (after the process hooks), opens the uevent listener for what they do not
- * cover, records the live path per signal as hook status, and emits the inventory. */
+ * cover and for network interfaces (netif_watch.h: no hook of their own), records the live path
+ * per signal as hook status, and emits the inventory. */
 int devices_start(struct gw_agent *a);
 void devices_stop(struct gw_agent *a);
 

@@ -51,7 +51,9 @@ static bool signal_enabled(const struct gw_config *cfg, int kind)
 static void cut_batch(struct fleet *fl, struct gw_agent *a, bool reset_arena)
 {
 	const Ghostwatch__V1__AgentStats *stats = NULL;
+	const Ghostwatch__V1__FraudScore *score;
 	struct gw_batch_draft *d;
+	uint64_t now;
 	gw_event_t *sev;
 
 	if (reset_arena)
@@ -59,12 +61,16 @@ static void cut_batch(struct fleet *fl, struct gw_agent *a, bool reset_arena)
 	sev = agent_build_stats(a);
 	if (sev)
 		stats = sev->stats;
-	d = gw_batch_cut(&fl->builder, gw_now_realtime_ns(), stats);
+	now = gw_now_realtime_ns();
+	score = detections_fraud_score(a, now);
+	d = gw_batch_cut(&fl->builder, now, stats);
 	fl->window_started_ns = gw_now_boottime_ns();
 	if (!d) {
 		fl->nomem_drops++;
 		return;
 	}
+	if (score && gw_batch_draft_set_score(d, score))
+		fl->nomem_drops++;
 	fl->batches++;
 	if (gw_forwarder_submit(fl->fwd, d) == -ENOBUFS && fl->queue_full_logs++ % 100 == 0)
 		gw_warn(&fl->log, "batch queue full (spool writer stalled?): window dropped and "

@@ -22,6 +22,8 @@ unsigned gw_uevent_subsystem_bit(const char *subsystem)
 		return GW_UEVENT_SUBSYS_INPUT;
 	if (strcmp(subsystem, "drm") == 0)
 		return GW_UEVENT_SUBSYS_DRM;
+	if (strcmp(subsystem, "net") == 0)
+		return GW_UEVENT_SUBSYS_NET;
 	return 0;
 }
 

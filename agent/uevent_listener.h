@@ -7,7 +7,7 @@
  * is dropped and counted as forged. The socket gets a 1 MiB receive buffer (SO_RCVBUFFORCE, else
  * SO_RCVBUF); when the kernel still overflows it, recvmsg fails with ENOBUFS and that is counted as
  * an overflow (an unknown number of uevents lost). Only the subsystems asked for (usb, hid, input,
- * drm) are passed on; the rest are counted as ignored.
+ * drm, net) are passed on; the rest are counted as ignored.
  */
 #ifndef GW_UEVENT_LISTENER_H
 #define GW_UEVENT_LISTENER_H
@@ -28,6 +28,7 @@ struct ucred;
 #define GW_UEVENT_SUBSYS_HID   (1u << 1)
 #define GW_UEVENT_SUBSYS_INPUT (1u << 2)
 #define GW_UEVENT_SUBSYS_DRM   (1u << 3)
+#define GW_UEVENT_SUBSYS_NET   (1u << 4) /* network interfaces (netif_watch.h) */
 #define GW_UEVENT_SUBSYS_ALL_DEVICES                                                            \
 	(GW_UEVENT_SUBSYS_USB | GW_UEVENT_SUBSYS_HID | GW_UEVENT_SUBSYS_INPUT | GW_UEVENT_SUBSYS_DRM)
 

@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """A tiny authoritative DNS responder for the network e2e tests (runs inside a test netns).
 
-    dns_responder.py BIND_IP ANSWER_IP [TCP_PORT]
+    dns_responder.py BIND_IP ANSWER_IP [TCP_PORT [NAME...]]
 
 Answers A queries for relay.example-rmm.test with ANSWER_IP (through a CNAME, so the test also
 covers chain resolution: relay.example-rmm.test CNAME edge.cdn-rmm.test, edge.cdn-rmm.test A ip),
 answers other A/AAAA queries with an empty NOERROR, and answers queries for names starting with
 "bad-<kind>." with deliberately malformed messages (truncated, pointer loop, oversized label).
-With TCP_PORT it also accepts TCP connections there, reads until EOF, and closes.
+With TCP_PORT it also accepts TCP connections there, reads until EOF, and closes. Each further NAME
+is answered with a plain A record ANSWER_IP (the detection tests' vendor relay names).
 Prints "ready" once listening.
 """
 import socket
@@ -36,7 +37,7 @@ def parse_question(msg):
     return ".".join(labels).lower(), qtype, msg[12:pos + 5]
 
 
-def answer(query, answer_ip):
+def answer(query, answer_ip, direct_names=()):
     qid = query[:2]
     name, qtype, question = parse_question(query)
     if name.startswith("bad-"):
@@ -59,6 +60,9 @@ def answer(query, answer_ip):
         rr2 = struct.pack(">H", 0xC000 | cname_off) + struct.pack(">HHIH", 1, 1, 5, 4) + \
             socket.inet_aton(answer_ip)
         return qid + struct.pack(">HHHHH", 0x8180, 1, 2, 0, 0) + question + rr1 + rr2
+    if name in direct_names and qtype == 1:
+        rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 5, 4) + socket.inet_aton(answer_ip)
+        return qid + struct.pack(">HHHHH", 0x8180, 1, 1, 0, 0) + question + rr
     return qid + struct.pack(">HHHHH", 0x8180, 1, 0, 0, 0) + question
 
 
@@ -72,6 +76,7 @@ def serve_tcp(srv):
 
 def main():
     bind_ip, answer_ip = sys.argv[1], sys.argv[2]
+    direct_names = {n.lower() for n in sys.argv[4:]}
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind((bind_ip, 53))
     if len(sys.argv) > 3:
@@ -84,7 +89,7 @@ def main():
     while True:
         msg, peer = udp.recvfrom(4096)
         try:
-            udp.sendto(answer(msg, answer_ip), peer)
+            udp.sendto(answer(msg, answer_ip, direct_names), peer)
         except (IndexError, struct.error):
             pass
 

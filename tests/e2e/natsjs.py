@@ -292,7 +292,7 @@ def _str(f, n):
     return _one(f, n, b"").decode(errors="replace")
 
 
-KINDS = {10: "exec", 11: "exit", 12: "fork", 90: "stats"}
+KINDS = {10: "exec", 11: "exit", 12: "fork", 40: "finding", 41: "fraud_score", 90: "stats"}
 HOST_FIELDS = ["host_id", "machine_id", "hostname", "boot_id", "agent_version", "kernel_release",
                "cert_identity"]
 SPOOL_FIELDS = ["bytes", "segments", "dropped_batches", "dropped_events", "unacked_batches",
@@ -305,6 +305,7 @@ def decode_batch(data: bytes):
     f = pb_fields(raw)
     host = pb_fields(_one(f, 1, b""))
     spool = pb_fields(_one(f, 7, b""))
+    score = pb_fields(_one(f, 40, b""))
     events = []
     for eb in f.get(5, []):
         e = pb_fields(eb)
@@ -320,6 +321,9 @@ def decode_batch(data: bytes):
                     ev["argv"] = [a.decode(errors="replace") for a in p.get(15, [])]
                 if name == "exit":
                     ev["exit_code"] = _one(body, 2)
+                if name == "finding":
+                    ev["rule_id"] = _str(body, 1)
+                    ev["subject"] = _str(body, 8)
         events.append(ev)
     return {
         "seq": _one(f, 2),
@@ -328,6 +332,8 @@ def decode_batch(data: bytes):
         "host": {k: _str(host, i + 1) for i, k in enumerate(HOST_FIELDS)},
         "spool": {k: _one(spool, i + 1) for i, k in enumerate(SPOOL_FIELDS)},
         "has_stats": 6 in f,
+        # Batch.fraud_score: None when absent, else its score and RMM vendor count
+        "fraud_score": {"score": _one(score, 1), "rmm_vendors": _one(score, 5)} if 40 in f else None,
         "events": events,
         "raw_len": len(raw),
         "wire_len": len(data),

@@ -202,6 +202,38 @@ def test_execs_arrive_attributed_to_the_host(tmp_path, server, pki, agents):
     assert "fleet summary" in a.log
 
 
+def test_batches_carry_the_host_fraud_score(tmp_path, server, pki, agents):
+    """Every batch reports the score; after an RMM tool runs, the batch that carries its finding
+    (and every later one) reports a score above zero."""
+    c = client(server, pki)
+    cfg = write_config(tmp_path / "gw.yaml", server, pki, tmp_path / "spool")
+    a = FleetAgent(cfg)
+    agents.append(a)
+    m = new_marker()
+    run_marker(m)
+    first, _ = wait_markers(c, [m])
+    assert all(b["fraud_score"] is not None for b in first), "a batch without fraud_score"
+    tool = tmp_path / "bin" / "anydesk"
+    tool.parent.mkdir()
+    shutil.copy("/bin/true", tool)
+    subprocess.run([str(tool)], check=True)
+    deadline = time.monotonic() + 20
+    while True:
+        batches = stream_batches(c)
+        hit = [i for i, b in enumerate(batches)
+               if any(e["type"] == "finding" and e["rule_id"] == "GW-RMM-0101"
+                      and e["subject"] == str(tool) for e in b["events"])]
+        if hit and len(batches) > hit[0] + 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert hit, a.log[-2000:]
+    assert all(b["fraud_score"] is not None for b in batches)
+    assert all(b["fraud_score"]["score"] > 0 for b in batches[hit[0]:]), \
+        [b["fraud_score"] for b in batches]
+    c.close()
+    assert a.stop() == 0, a.log[-3000:]
+
+
 def test_outage_loses_nothing_and_duplicates_nothing(tmp_path, server, pki, agents):
     c = client(server, pki)
     a = FleetAgent(write_config(tmp_path / "gw.yaml", server, pki, tmp_path / "spool"))

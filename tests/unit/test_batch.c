@@ -99,11 +99,24 @@ TEST(round_trip)
 	struct gw_batch_builder b;
 	struct gw_batch_draft *d;
 	Ghostwatch__V1__Batch *out;
+	Ghostwatch__V1__FraudScore score = GHOSTWATCH__V1__FRAUD_SCORE__INIT;
+	Ghostwatch__V1__Counter rmm = GHOSTWATCH__V1__COUNTER__INIT, kvm = GHOSTWATCH__V1__COUNTER__INIT;
+	Ghostwatch__V1__Counter *points[2] = { &rmm, &kvm };
 	uint8_t *z;
 	size_t z_len;
 
 	gw_host_identity_to_pb(&h, &hpb);
 	fill_stats(&st, c, cp);
+	rmm.name = "rmm";
+	rmm.value = 24;
+	kvm.name = "ipkvm";
+	kvm.value = 25;
+	score.score = 73;
+	score.pillars = 2;
+	score.multiplier_pct = 150;
+	score.rmm_vendors = 2;
+	score.n_points = 2;
+	score.points = points;
 	spool.dropped_batches = 3;
 	spool.queue_dropped_events = 9;
 	gw_batch_builder_init(&b, 100, 1111);
@@ -111,6 +124,7 @@ TEST(round_trip)
 		REQUIRE(add_process_life(&b, &w) == 0);
 	d = gw_batch_cut(&b, 2222, &st);
 	REQUIRE(d);
+	REQUIRE(gw_batch_draft_set_score(d, &score) == 0);
 	CHECK(d->n_events == 15);
 	CHECK(b.n_events == 0 && b.window_start_ns == 2222);
 	REQUIRE(gw_batch_encode(d, &hpb, 77, &spool, Z_DEFAULT_COMPRESSION, &z, &z_len, NULL) == 0);
@@ -131,6 +145,12 @@ TEST(round_trip)
 	CHECK(out->stats->n_drops == 3 && out->stats->process_table_size == 412);
 	REQUIRE(out->spool);
 	CHECK(out->spool->dropped_batches == 3 && out->spool->queue_dropped_events == 9);
+	REQUIRE(out->fraud_score);
+	CHECK(out->fraud_score->score == 73 && out->fraud_score->pillars == 2);
+	CHECK(out->fraud_score->rmm_vendors == 2 && out->fraud_score->multiplier_pct == 150);
+	REQUIRE(out->fraud_score->n_points == 2);
+	CHECK_STR(out->fraud_score->points[1]->name, "ipkvm");
+	CHECK(out->fraud_score->points[1]->value == 25);
 	ghostwatch__v1__batch__free_unpacked(out, NULL);
 	free(z);
 	gw_batch_draft_free(d);

@@ -5,6 +5,7 @@
 #include "device_events.h"
 #include "device_proto.h"
 #include "fake_sysfs.h"
+#include "rules_testdir.h"
 #include "testing.h"
 
 #define MAX_SEEN 64
@@ -20,6 +21,10 @@ struct seen {
 static struct seen seen[MAX_SEEN];
 static int n_seen;
 
+/* findings the detections raised (rule id and subject), e.g. for interfaces */
+static char finding_rule[MAX_SEEN][24], finding_subject[MAX_SEEN][24];
+static int n_findings;
+
 static void capture(struct gw_agent *a, const gw_event_t *ev, void *ctx)
 {
 	const Ghostwatch__V1__DeviceEvent *d = ev->device;
@@ -27,6 +32,13 @@ static void capture(struct gw_agent *a, const gw_event_t *ev, void *ctx)
 
 	(void)a;
 	(void)ctx;
+	if (ev->kind_case == GHOSTWATCH__V1__EVENT__KIND_FINDING && n_findings < MAX_SEEN) {
+		snprintf(finding_rule[n_findings], sizeof(finding_rule[0]), "%s", ev->finding->rule_id);
+		snprintf(finding_subject[n_findings], sizeof(finding_subject[0]), "%s",
+			 ev->finding->subject);
+		n_findings++;
+		return;
+	}
 	if (ev->kind_case != GHOSTWATCH__V1__EVENT__KIND_DEVICE || n_seen == MAX_SEEN)
 		return;
 	s = &seen[n_seen++];
@@ -203,6 +215,42 @@ TEST(monitor_rescans_on_drm_change)
 	CHECK_STR(s->product, "TinyPilot");
 }
 
+static bool found(const char *rule, const char *subject)
+{
+	for (int i = 0; i < n_findings; i++)
+		if (!strcmp(finding_rule[i], rule) && !strcmp(finding_subject[i], subject))
+			return true;
+	return false;
+}
+
+TEST(net_uevents_reach_the_netif_rules)
+{
+	const struct gw_netif_counts *c = &agent->devices->netifs;
+	uint64_t added = c->added;
+	int before = n_findings;
+
+	/* a tunnel appears: the shipped tun0 rule, and no device event */
+	CHECK(FEED("add@/devices/virtual/net/tun0\0SUBSYSTEM=net\0INTERFACE=tun0\0IFINDEX=9\0") == 0);
+	CHECK(found("GW-VPN-0007", "tun0"));
+	CHECK(c->added == added + 1);
+	/* a rename is a new name: NetBird's wt0 */
+	CHECK(FEED("move@/devices/virtual/net/wt0\0SUBSYSTEM=net\0INTERFACE=wt0\0"
+		   "DEVPATH_OLD=/devices/virtual/net/tun7\0") == 0);
+	CHECK(found("GW-RMM-1707", "wt0"));
+	/* an ordinary interface: counted, no finding */
+	before = n_findings;
+	CHECK(FEED("add@/devices/virtual/net/eth9\0SUBSYSTEM=net\0INTERFACE=eth9\0") == 0);
+	CHECK(n_findings == before && c->added == added + 3);
+	/* names the kernel would never give an interface are not believed */
+	CHECK(FEED("add@/devices/virtual/net/x\0SUBSYSTEM=net\0INTERFACE=tun0/../x\0") == 0);
+	CHECK(FEED("add@/devices/virtual/net/y\0SUBSYSTEM=net\0INTERFACE=a-name-far-too-long\0") ==
+	      0);
+	CHECK(FEED("add@/devices/virtual/net/z\0SUBSYSTEM=net\0") == 0);
+	CHECK(n_findings == before && c->added == added + 3);
+	CHECK(FEED("remove@/devices/virtual/net/tun0\0SUBSYSTEM=net\0INTERFACE=tun0\0") == 0);
+	CHECK(c->removed == 1);
+}
+
 TEST(counters_and_class_names)
 {
 	const char *names[GW_DEVICE_COUNTERS_MAX];
@@ -236,6 +284,8 @@ int main(void)
 	if (!agent || agent_init(agent, &opt))
 		return 1;
 	agent_add_sink(agent, (struct gw_sink){ .emit = capture });
+	if (detections_init(&agent->detections, shipped_rules_dir(), "/nonexistent-gw-rules.d", NULL))
+		return 1;
 	if (devices_start(agent))
 		return 1;
 	RUN(inventory_reports_everything_present);
@@ -244,6 +294,7 @@ int main(void)
 	RUN(usb_remove_keeps_identity);
 	RUN(hid_and_input_uevents);
 	RUN(monitor_rescans_on_drm_change);
+	RUN(net_uevents_reach_the_netif_rules);
 	RUN(counters_and_class_names);
 	rc = test_summary();
 	agent_destroy(agent);

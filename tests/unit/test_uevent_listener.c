@@ -83,6 +83,8 @@ TEST(subsystem_bits)
 	CHECK(gw_uevent_subsystem_bit("hid") == GW_UEVENT_SUBSYS_HID);
 	CHECK(gw_uevent_subsystem_bit("input") == GW_UEVENT_SUBSYS_INPUT);
 	CHECK(gw_uevent_subsystem_bit("drm") == GW_UEVENT_SUBSYS_DRM);
+	CHECK(gw_uevent_subsystem_bit("net") == GW_UEVENT_SUBSYS_NET);
+	CHECK(gw_uevent_subsystem_bit("netx") == 0);
 	CHECK(gw_uevent_subsystem_bit("usbmisc") == 0);
 	CHECK(gw_uevent_subsystem_bit(NULL) == 0);
 }

@@ -9,32 +9,16 @@
 #include <unistd.h>
 
 #include "device_fingerprint.h"
+#include "small_file.h"
 #include "text_sanitize.h"
 
 /* sysfs attributes we read are small; one page is the kernel's own limit for show() */
 #define ATTR_MAX 4096
 
-/* Reads an attribute of dirfd into buf (NUL-terminated), up to size-1 bytes. Returns the length
- * read, or -1 when it does not exist or cannot be read. */
+/* Attributes are read without following links: a symlink under a device is never an attribute. */
 static ssize_t read_attr_raw(int dirfd, const char *attr, void *buf, size_t size)
 {
-	int fd = openat(dirfd, attr, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	size_t got = 0;
-
-	if (fd < 0)
-		return -1;
-	while (got < size - 1) {
-		ssize_t n = read(fd, (char *)buf + got, size - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	((char *)buf)[got] = '\0';
-	return (ssize_t)got;
+	return gw_read_small_file(dirfd, attr, O_NOFOLLOW, buf, size);
 }
 
 /* A text attribute without its trailing newline, sanitized into dst; returns GW_TEXT_* flags. */

@@ -11,27 +11,12 @@
 #include <unistd.h>
 
 #include "gw_events.h"
+#include "small_file.h"
 #include "text.h"
 
 static ssize_t read_file(const char *path, char *buf, size_t size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
-
-	if (fd < 0)
-		return -1;
-	while (got < size - 1) {
-		ssize_t n = read(fd, buf + got, size - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[got] = 0;
-	return (ssize_t)got;
+	return gw_read_small_file(AT_FDCWD, path, 0, buf, size);
 }
 
 static uint32_t read_u32_file(const char *path, uint32_t dflt)
@@ -115,7 +100,6 @@ static uint32_t status_id(const char *status, const char *key)
 
 static void load_cmdline(struct proc_entry *e, const char *path)
 {
-	static const size_t cap = GW_ARGV_MAX;
 	char raw[GW_ARGV_MAX + 1], clean[3 * GW_ARGV_MAX + 1];
 	ssize_t n = read_file(path, raw, sizeof(raw));
 	size_t o = 0, i = 0;
@@ -123,7 +107,7 @@ static void load_cmdline(struct proc_entry *e, const char *path)
 
 	if (n <= 0)
 		return;
-	e->argv_truncated = (size_t)n >= cap;
+	e->argv_truncated = (size_t)n >= GW_ARGV_MAX;
 	while (i < (size_t)n) {
 		size_t len = strnlen(raw + i, (size_t)n - i);
 

@@ -1,4 +1,4 @@
-// fuzz: agent/device_sysfs.c agent/device_fingerprint.c agent/hid_report.c agent/edid.c agent/text_sanitize.c
+// fuzz: agent/device_sysfs.c agent/small_file.c agent/device_fingerprint.c agent/hid_report.c agent/edid.c agent/text_sanitize.c
 /* Input capability bitmaps as sysfs prints them ("120013", "3 0 0 fffe"), from a kernel we do not
  * control; then classification and the input fingerprint over whatever came out. */
 #include <stdint.h>

@@ -15,11 +15,13 @@ are recorded alongside as a cross-check.
 
 BPF programs: the agent's own, found through the prog_id of the bpf-prog and bpf_link fds it holds
 (/proc/PID/fdinfo), not by name: on this shared machine other people load programs of the same
-name. Their run_time_ns / run_cnt come from `bpftool prog show --json` (kernel.bpf_stats_enabled=1,
-set by run.sh). Other people on this host set and reset that sysctl too, which switched the stats
-off in the middle of runs; the sysctl and BPF_ENABLE_STATS each hold their own reference on the
-kernel's stats switch, so run.sh also keeps a BPF_ENABLE_STATS fd open (hold-stats) for the whole
-bench, and a program whose run count did not move is reported as unknown, never as 0 ns.
+name. Their run_time_ns / run_cnt come from `bpftool prog show --json`, and only in the one
+configuration run.sh runs with kernel.bpf_stats_enabled=1 (two clock reads per program run would
+otherwise count in every slowdown). Other people on this host set and reset that sysctl too, which
+switched the stats off in the middle of runs; the sysctl and BPF_ENABLE_STATS each hold their own
+reference on the kernel's stats switch, so run.sh also keeps a BPF_ENABLE_STATS fd open (hold-stats)
+for that configuration's runs, and a program whose run count did not move is reported as unknown,
+never as 0 ns.
 """
 import ctypes
 import json

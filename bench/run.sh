@@ -15,13 +15,17 @@
 #                        ring buffer waking the reader on every record, to show what the
 #                        BPF_RB_NO_WAKEUP discipline saves. BENCH_VARIANTS= (empty) runs "agent" only.
 #   BENCH_SETTLE         seconds to let the agent finish starting (/proc seed) before measuring (1)
+#   BENCH_STATS_CONFIG   name of the extra configuration that runs the plain agent with
+#                        kernel.bpf_stats_enabled=1, the only one whose BPF ns/run is measured
+#                        (default: bpf-stats; empty: none). Every other run has the stats off: they
+#                        cost two clock reads per program run, which would count in the slowdown.
 #
 # A workload is two functions: workload_<name>_rates (prints its rates) and
 # workload_<name>_run RATE SECONDS (runs the generator, prints its one JSON line). Add both and name
 # the workload in BENCH_WORKLOADS. A workload_<name>_no_baseline function skips the no-agent run.
 #
-# Needs root: kernel.bpf_stats_enabled is set to 1 for the BPF run times and put back as it was on
-# any exit.
+# Needs root: kernel.bpf_stats_enabled is set to 0, to 1 for the stats configuration only, and put
+# back as it was on any exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,6 +71,28 @@ RESULTS=$OUT/results.md
 AGENT_PID=
 STATS_HOLDER_PID=
 STATS_BEFORE=$(sysctl -n kernel.bpf_stats_enabled)
+stats_off() {
+	if [[ -n $STATS_HOLDER_PID ]]; then
+		kill -TERM "$STATS_HOLDER_PID" 2>/dev/null || true
+		wait "$STATS_HOLDER_PID" 2>/dev/null || true
+		STATS_HOLDER_PID=
+	fi
+	sysctl -q -w kernel.bpf_stats_enabled=0
+}
+# Others on this host flip the sysctl too; a BPF_ENABLE_STATS fd keeps the stats on regardless.
+stats_on() {
+	local ready=$OUT/stats-holder.ready i
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	: >"$ready"
+	$PY bench/bench.py hold-stats >"$ready" &
+	STATS_HOLDER_PID=$!
+	for ((i = 0; i < 300; i++)); do
+		grep -qs holding "$ready" && return 0
+		kill -0 "$STATS_HOLDER_PID" 2>/dev/null || break
+		sleep 0.01
+	done
+	die "could not enable BPF run-time stats (BPF_ENABLE_STATS)"
+}
 cleanup() {
 	if [[ -n $AGENT_PID ]] && kill -0 "$AGENT_PID" 2>/dev/null; then
 		kill -KILL "$AGENT_PID" 2>/dev/null || true
@@ -76,21 +102,26 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-sysctl -q -w kernel.bpf_stats_enabled=1
-# Others on this host flip the sysctl too; a BPF_ENABLE_STATS fd keeps the stats on regardless.
-coproc STATS_HOLDER { exec $PY bench/bench.py hold-stats; }
-STATS_HOLDER_PID=$STATS_HOLDER_PID
-read -r -u "${STATS_HOLDER[0]}" _ || die "could not enable BPF run-time stats (BPF_ENABLE_STATS)"
+stats_off
 
-# Agent variants: "agent" plus BENCH_VARIANTS. Parallel arrays: name, extra args.
+# Agent variants: "agent" plus BENCH_VARIANTS, plus the stats configuration. Parallel arrays: name,
+# extra args, whether BPF run-time stats are on.
 VARIANT_NAMES=(agent)
 VARIANT_ARGS=("")
+VARIANT_STATS=(0)
 IFS=';' read -r -a extra <<<"${BENCH_VARIANTS-wake-every-record=--wakeup-bytes=0}"
 for v in "${extra[@]}"; do
 	[[ -n $v ]] || continue
 	VARIANT_NAMES+=("${v%%=*}")
 	VARIANT_ARGS+=("${v#*=}")
+	VARIANT_STATS+=(0)
 done
+STATS_CONFIG=${BENCH_STATS_CONFIG-bpf-stats}
+if [[ -n $STATS_CONFIG ]]; then
+	VARIANT_NAMES+=("$STATS_CONFIG")
+	VARIANT_ARGS+=("")
+	VARIANT_STATS+=(1)
+fi
 
 # Ready = the agent holds at least one BPF program fd; then BENCH_SETTLE more seconds for its /proc
 # seed. A stand-in without BPF (e.g. BENCH_AGENT="sleep 1000") is accepted after 3 s.
@@ -133,9 +164,10 @@ run_baseline() {
 }
 
 run_with_agent() {
-	local w=$1 rate=$2 run=$3 name=$4 args=$5 log before after loop summary foreign
+	local w=$1 rate=$2 run=$3 name=$4 args=$5 stats=$6 log before after loop summary foreign
 	local -a extra_args
 	read -r -a extra_args <<<"$args"
+	[[ $stats -eq 0 ]] || stats_on
 	log=$OUT/logs/$w-$rate-$name-$run.stderr
 	"${AGENT[@]}" "${extra_args[@]}" >/dev/null 2>"$log" &
 	AGENT_PID=$!
@@ -144,6 +176,7 @@ run_with_agent() {
 	before=$($PY bench/bench.py snapshot "$AGENT_PID")
 	loop=$("workload_${w}_run" "$rate" "$SECS")
 	after=$($PY bench/bench.py snapshot "$AGENT_PID")
+	[[ $stats -eq 0 ]] || stats_off
 	stop_agent "$AGENT_PID"
 	AGENT_PID=
 	summary=$($PY bench/bench.py agent-summary "$log")
@@ -161,7 +194,8 @@ for w in $WORKLOADS; do
 		for ((run = 1; run <= RUNS; run++)); do
 			declare -F "workload_${w}_no_baseline" >/dev/null || run_baseline "$w" "$rate" "$run"
 			for i in "${!VARIANT_NAMES[@]}"; do
-				run_with_agent "$w" "$rate" "$run" "${VARIANT_NAMES[$i]}" "${VARIANT_ARGS[$i]}"
+				run_with_agent "$w" "$rate" "$run" "${VARIANT_NAMES[$i]}" "${VARIANT_ARGS[$i]}" \
+					"${VARIANT_STATS[$i]}"
 			done
 		done
 	done
@@ -173,9 +207,11 @@ done
 	echo "Host: $(uname -r), $(nproc) CPUs, load average at start $LOAD_START," \
 		"at end $(cut -d' ' -f1-3 /proc/loadavg). Agent: \`${AGENT[*]} > /dev/null\`."
 	for i in "${!VARIANT_NAMES[@]}"; do
-		[[ $i -eq 0 ]] || echo "Variant ${VARIANT_NAMES[$i]}: extra args \`${VARIANT_ARGS[$i]}\`."
+		[[ $i -eq 0 || ${VARIANT_STATS[$i]} -eq 1 ]] ||
+			echo "Variant ${VARIANT_NAMES[$i]}: extra args \`${VARIANT_ARGS[$i]}\`."
 	done
-	echo "Workloads: $WORKLOADS; $SECS s per run; kernel.bpf_stats_enabled=1 during every run."
+	echo "Workloads: $WORKLOADS; $SECS s per run; kernel.bpf_stats_enabled=1 only in the" \
+		"${STATS_CONFIG:-(none)} configuration (the plain agent), 0 in every other run."
 	echo
 	$PY bench/bench.py report "$RAW"
 } >"$RESULTS"

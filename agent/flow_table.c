@@ -144,6 +144,17 @@ static struct flow_entry *create(struct flow_table *t, const struct flow_key *k,
 	return e;
 }
 
+static void add_rtt(struct flow *f, uint32_t min_us, uint32_t max_us, uint64_t sum_us,
+		    uint64_t samples)
+{
+	if (!f->rtt_samples || min_us < f->rtt_min_us)
+		f->rtt_min_us = min_us;
+	if (max_us > f->rtt_max_us)
+		f->rtt_max_us = max_us;
+	f->rtt_sum_us += sum_us;
+	f->rtt_samples += samples;
+}
+
 void flow_table_add(struct flow_table *t, const struct flow_key *k, const struct flow_sample *s,
 		    uint64_t now_ns)
 {
@@ -165,16 +176,14 @@ void flow_table_add(struct flow_table *t, const struct flow_key *k, const struct
 	f->connections += s->connections;
 	if (s->failure > FLOW_FAIL_NONE && s->failure < FLOW_FAIL_MAX)
 		f->failures[s->failure]++;
+	for (int i = FLOW_FAIL_NONE + 1; i < FLOW_FAIL_MAX; i++)
+		f->failures[i] += s->failures[i];
 	f->bytes_sent += s->bytes_sent;
 	f->bytes_received += s->bytes_received;
-	if (s->rtt_us) {
-		if (!f->rtt_samples || s->rtt_us < f->rtt_min_us)
-			f->rtt_min_us = s->rtt_us;
-		if (s->rtt_us > f->rtt_max_us)
-			f->rtt_max_us = s->rtt_us;
-		f->rtt_sum_us += s->rtt_us;
-		f->rtt_samples++;
-	}
+	if (s->rtt_us)
+		add_rtt(f, s->rtt_us, s->rtt_us, s->rtt_us, 1);
+	if (s->rtt_samples)
+		add_rtt(f, s->rtt_min_us, s->rtt_max_us, s->rtt_sum_us, s->rtt_samples);
 	if (s->dns_name && s->dns_name[0]) {
 		strncpy(f->dns_name, s->dns_name, DNS_NAME_MAX);
 		f->dns_name[DNS_NAME_MAX] = '\0';

@@ -54,14 +54,22 @@ struct flow_key {
 	uint32_t pad;
 };
 
-/* One observation folded into a flow. Zero fields mean "nothing to add". */
+/*
+ * One observation folded into a flow, or several already summed (the kernel folds repeated TCP
+ * connections, see struct gw_tcp_fold). Zero fields mean "nothing to add".
+ */
 struct flow_sample {
 	uint32_t pid;
-	uint32_t connections;		/* attempts started: SYN sent, accept, first datagram */
-	enum flow_failure failure;	/* the attempt's failure, if any */
+	uint64_t connections;		/* attempts started: SYN sent, accept, first datagram */
+	enum flow_failure failure;	/* one attempt's failure, if any */
+	uint64_t failures[FLOW_FAIL_MAX];	/* failures already counted, added as they are */
 	uint64_t bytes_sent;
 	uint64_t bytes_received;
-	uint32_t rtt_us;		/* smoothed RTT at close; 0 = not measured */
+	uint32_t rtt_us;		/* one smoothed RTT at close; 0 = not measured */
+	uint32_t rtt_min_us;		/* or several: min/max/sum over rtt_samples */
+	uint32_t rtt_max_us;
+	uint64_t rtt_sum_us;
+	uint64_t rtt_samples;
 	const char *dns_name;		/* NULL = unknown */
 };
 
@@ -77,7 +85,7 @@ struct flow {
 	uint32_t rtt_min_us;
 	uint32_t rtt_max_us;
 	uint64_t rtt_sum_us;
-	uint32_t rtt_samples;
+	uint64_t rtt_samples;
 	char dns_name[DNS_NAME_MAX + 1];	/* empty = unknown */
 };
 

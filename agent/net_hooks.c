@@ -308,6 +308,26 @@ int net_hooks_listen_map_fd(const struct gw_net_hooks *nh)
 	return nh->skel ? bpf_map__fd(nh->skel->maps.listen_owner) : -1;
 }
 
+int net_hooks_fold_map_fd(const struct gw_net_hooks *nh, unsigned int which)
+{
+	if (!nh->skel)
+		return -1;
+	return bpf_map__fd(which & 1 ? nh->skel->maps.tcp_fold_1 : nh->skel->maps.tcp_fold_0);
+}
+
+unsigned int net_hooks_fold_live(const struct gw_net_hooks *nh)
+{
+	return nh->skel && nh->skel->bss ? __atomic_load_n(&nh->skel->bss->gw_tcp_fold_gen,
+							   __ATOMIC_RELAXED) & 1 : 0;
+}
+
+void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which)
+{
+	/* .bss is mmapped by the skeleton: the programs see the store at once */
+	if (nh->skel && nh->skel->bss)
+		__atomic_store_n(&nh->skel->bss->gw_tcp_fold_gen, which & 1, __ATOMIC_RELEASE);
+}
+
 void net_hooks_close(struct gw_net_hooks *nh)
 {
 	for (int i = 0; i < nh->n_links; i++)

@@ -48,6 +48,15 @@ int net_find_cgroup2_root(const char *mountinfo, char *path, size_t path_size);
 /* fd of the listener-owner map (struct gw_listen_key -> struct gw_net_task), -1 if not loaded. */
 int net_hooks_listen_map_fd(const struct gw_net_hooks *nh);
 
+/*
+ * The two maps repeated TCP connections are folded into (struct gw_tcp_fold_key -> struct
+ * gw_tcp_fold, see gw_events.h): fd of map 0 or 1 (-1 if not loaded), which one the programs write,
+ * and making another one live.
+ */
+int net_hooks_fold_map_fd(const struct gw_net_hooks *nh, unsigned int which);
+unsigned int net_hooks_fold_live(const struct gw_net_hooks *nh);
+void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which);
+
 void net_hooks_close(struct gw_net_hooks *nh);
 
 #endif

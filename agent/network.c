@@ -601,10 +601,94 @@ void net_on_process_exit(struct gw_net *n, uint64_t process_id, uint64_t now_ns)
 	n->pending[slot].flush_at_ns = now_ns + (uint64_t)n->opt.exit_flush_grace_ms * NS_PER_MS;
 }
 
+/* ---- connections the kernel folded (struct gw_tcp_fold) ------------------------------------ */
+
+static void fold_ingest(struct gw_net *n, const struct gw_tcp_fold *v)
+{
+	struct flow_sample s = { 0 };
+	struct gw_ip remote;
+
+	gw_ip_from_v6(&remote, v->tuple.remote_addr);
+	s.connections = v->attempts;
+	for (uint32_t r = GW_TCP_OK + 1; r < GW_TCP_RESULT_MAX; r++)
+		s.failures[failure_of(r)] += v->failures[r];
+	s.bytes_sent = v->bytes_sent;
+	s.bytes_received = v->bytes_received;
+	if (v->rtt_samples) {
+		s.rtt_samples = v->rtt_samples;
+		s.rtt_sum_us = v->rtt_sum_us;
+		s.rtt_min_us = v->rtt_min_us;
+		s.rtt_max_us = v->rtt_max_us;
+		if (v->task.pid && !gw_ip_is_loopback(&remote))
+			cadence_note_rtt(n->agent, task_process_id(n->agent, &v->task),
+					 (uint32_t)(v->rtt_sum_us / v->rtt_samples));
+	}
+	if (v->tuple.direction == FLOW_INBOUND && !v->task.pid)
+		n->counters[NET_CONNECT_UNKNOWN_OWNER] += v->attempts;
+	n->counters[NET_TCP_ATTEMPTS_FOLDED] += v->attempts;
+	n->counters[NET_TCP_CLOSES_FOLDED] += v->closes;
+	n->counters[NET_TCP_FOLD_ENTRIES]++;
+	s.dns_name = dns_cache_get(n->dns, &remote, v->last_ns);
+	add_to_flow(n, &v->task, &v->tuple, &remote, &s, v->last_ns);
+}
+
+#define FOLD_BATCH 128
+
+/* Read and delete every entry of one fold map into the flow table. */
+static void fold_drain(struct gw_net *n, int fd)
+{
+	struct gw_tcp_fold_key keys[FOLD_BATCH], key, next;
+	struct gw_tcp_fold vals[FOLD_BATCH];
+	uint32_t cursor = 0;
+	bool first = true;
+
+	for (;;) {
+		uint32_t count = FOLD_BATCH;
+		int ret = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &cursor, &cursor, keys,
+							  vals, &count, NULL);
+
+		for (uint32_t i = 0; i < count && i < FOLD_BATCH; i++)
+			fold_ingest(n, &vals[i]);
+		first = false;
+		if (!ret)
+			continue;
+		if (ret == -ENOENT)
+			return;
+		break; /* no batch operations (before 5.6), or a bucket larger than the batch */
+	}
+	/* one key at a time: get the first key again each round, since it is deleted */
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &vals[0]) || bpf_map_delete_elem(fd, &key)) {
+			n->counters[NET_TCP_FOLD_DRAIN_ERRORS]++;
+			return;
+		}
+		fold_ingest(n, &vals[0]);
+	}
+}
+
+/*
+ * The map that was live during the last tick has been idle for this one: drain it, then make it
+ * the live one again. Two maps in turn, so the one being read and deleted is never written.
+ */
+static void fold_rotate(struct gw_net *n, bool drain_both)
+{
+	unsigned int live = net_hooks_fold_live(&n->hooks);
+	int idle_fd = net_hooks_fold_map_fd(&n->hooks, live ^ 1);
+
+	if (idle_fd < 0)
+		return;
+	fold_drain(n, idle_fd);
+	net_hooks_fold_set_live(&n->hooks, live ^ 1);
+	if (drain_both)
+		fold_drain(n, net_hooks_fold_map_fd(&n->hooks, live));
+}
+
 void net_tick(struct gw_net *n, uint64_t now_ns)
 {
 	if (!n->flows)
 		return;
+	fold_rotate(n, false);
 	/* exits are queued in time order, so the due ones are at the head */
 	while (n->pending_count && n->pending[n->pending_head].flush_at_ns <= now_ns) {
 		flow_table_flush_process(n->flows, n->pending[n->pending_head].process_id);
@@ -619,6 +703,7 @@ void net_shutdown(struct gw_net *n)
 	if (!n->flows)
 		return;
 	n->pending_count = 0;
+	fold_rotate(n, true);
 	flow_table_flush_all(n->flows, FLOW_FLUSH_SHUTDOWN, gw_now_boottime_ns());
 }
 
@@ -638,6 +723,10 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 		[NET_LISTENERS_SEEDED] = "listeners_seeded",
 		[NET_OPEN_AT_START] = "connections_open_at_start",
 		[NET_CLOSE_UNKNOWN_OWNER] = "close_unknown_owner",
+		[NET_TCP_ATTEMPTS_FOLDED] = "tcp_attempts_folded",
+		[NET_TCP_CLOSES_FOLDED] = "tcp_closes_folded",
+		[NET_TCP_FOLD_ENTRIES] = "tcp_fold_entries",
+		[NET_TCP_FOLD_DRAIN_ERRORS] = "tcp_fold_drain_errors",
 	};
 	static const char *const malformed_names[DNS_RESULT_MAX] = {
 		[DNS_ERR_TRUNCATED] = "dns_malformed_truncated",

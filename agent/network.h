@@ -5,7 +5,8 @@
  *
  * Owns the network BPF hooks (net_hooks.c), the flow table, the DNS cache and their counters.
  * A process's flows are flushed a short grace after its exit record, because its sockets close
- * (and report bytes) only after the exit tracepoint fires.
+ * (and report bytes) only after the exit tracepoint fires. Repeated TCP connections the kernel
+ * folded (struct gw_tcp_fold) are drained into the flow table every tick, well within that grace.
  */
 #ifndef GW_NETWORK_H
 #define GW_NETWORK_H
@@ -80,6 +81,10 @@ enum gw_net_counter {
 	NET_LISTENERS_SEEDED,		/* listeners older than the agent, owners from /proc */
 	NET_OPEN_AT_START,		/* established connections older than the agent */
 	NET_CLOSE_UNKNOWN_OWNER,	/* a close no start or /proc row explains: not attributed */
+	NET_TCP_ATTEMPTS_FOLDED,	/* connects/accepts counted in the kernel, not sent one by one */
+	NET_TCP_CLOSES_FOLDED,		/* closes whose bytes and RTT the kernel summed */
+	NET_TCP_FOLD_ENTRIES,		/* fold-map entries drained into flows */
+	NET_TCP_FOLD_DRAIN_ERRORS,	/* a fold map could not be read (its entries wait a round) */
 	NET_COUNTER_MAX
 };
 

@@ -169,6 +169,7 @@ enum gw_tcp_result {
 	GW_TCP_TIMEOUT = 2,
 	GW_TCP_RESET = 3,
 	GW_TCP_OTHER = 4,	/* aborted before it completed (closed while connecting, unreachable) */
+	GW_TCP_RESULT_MAX = 5,
 };
 
 /* GW_EV_TCP_CONNECT, GW_EV_TCP_ACCEPT and GW_EV_TCP_CLOSE. */
@@ -183,6 +184,52 @@ struct gw_tcp_event {
 	__u32 srtt_us;		/* CLOSE: smoothed RTT (tcp_sock.srtt_us >> 3) */
 	__u32 pad;
 	__u64 duration_ns;	/* CONNECT: SYN to result; CLOSE: since established */
+};
+
+/*
+ * Repeated TCP connections folded in the kernel (bpf/network.bpf.c), because a ring record per
+ * connect, accept and close was most of the cost of tracing a busy connection loop.
+ *
+ * Per (process, peer, service port, direction): the first attempt with each result in an agent tick
+ * still goes to the ring as a GW_EV_TCP_CONNECT/ACCEPT record (the live view's line, a rule's
+ * match); the next ones are only counted in `attempts`/`failures` here. Every close's bytes and RTT
+ * are summed here instead of costing a GW_EV_TCP_CLOSE record (only closes of connections older
+ * than the agent still come as records). When the map is full the program falls back to records,
+ * so nothing is lost.
+ *
+ * Two maps, tcp_fold_0 and tcp_fold_1; the programs write the one gw_tcp_fold_gen (.bss) names.
+ * On each tick the agent drains the other one, which has been idle for a whole tick, and then makes
+ * it the live one: no program is still writing into a map while it is read and deleted.
+ */
+#define GW_TCP_FOLD_MAX 8192
+
+struct gw_tcp_fold_key {
+	__u32 pid;			/* tgid */
+	__u32 netns;
+	__u64 start_boottime_ns;	/* with pid: the process */
+	__u8 remote_addr[16];		/* IPv4 as v4-mapped */
+	__u16 port;			/* the service's: the peer's outbound, ours inbound */
+	__u8 direction;			/* 0 outbound, 1 inbound */
+	__u8 pad[5];
+};
+
+struct gw_tcp_fold {
+	struct gw_net_task task;	/* of the connection that made the entry */
+	struct gw_net_tuple tuple;	/* its addresses and ports */
+	__u64 first_ns;			/* boot clock */
+	__u64 last_ns;
+	__u64 attempts;			/* attempts counted here and not sent as records */
+	__u64 failures[GW_TCP_RESULT_MAX];	/* by enum gw_tcp_result, [GW_TCP_OK] unused: folded attempts
+					 * that failed, and closes that ended in an error */
+	__u64 closes;
+	__u64 bytes_sent;		/* payload, as in struct gw_tcp_event */
+	__u64 bytes_received;
+	__u64 rtt_sum_us;
+	__u64 rtt_samples;
+	__u32 rtt_min_us;		/* min and max race between CPUs: the sums do not */
+	__u32 rtt_max_us;
+	__u32 reported;			/* bit per enum gw_tcp_result: already sent as a record */
+	__u32 pad;
 };
 
 /* Key of the kernel's listener-owner map (bpf/network.bpf.c), which the agent also seeds from /proc. */
@@ -217,6 +264,8 @@ _Static_assert(sizeof(struct gw_net_tuple) == 48, "gw_net_tuple layout");
 _Static_assert(sizeof(struct gw_tcp_event) == 16 + 48 + 48 + 40, "gw_tcp_event layout");
 _Static_assert(sizeof(struct gw_udp_event) == 16 + 48 + 48 + 8, "gw_udp_event layout");
 _Static_assert(sizeof(struct gw_listen_key) == 8, "gw_listen_key layout");
+_Static_assert(sizeof(struct gw_tcp_fold_key) == 40, "gw_tcp_fold_key layout");
+_Static_assert(sizeof(struct gw_tcp_fold) == 48 + 48 + 24 + 40 + 40 + 16, "gw_tcp_fold layout");
 _Static_assert(sizeof(struct gw_dns_event) == 16 + 48 + 8 + GW_DNS_PAYLOAD_MAX, "gw_dns_event layout");
 
 /* ---- devices ------------------------------------------------------------------------------- */

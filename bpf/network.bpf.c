@@ -181,9 +181,42 @@ static __always_inline bool peer_fin_received(int oldstate)
 	       oldstate == TCP_TIME_WAIT || oldstate == TCP_CLOSE_WAIT;
 }
 
-static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const struct conn_state *st,
-				     __u32 result, int sk_err, bool with_counters, bool btf,
-				     int oldstate)
+struct tcp_counters {
+	__u64 bytes_sent;
+	__u64 bytes_received;
+	__u32 srtt_us;
+};
+
+static __always_inline void read_counters(const struct sock *sk, __u8 direction, int oldstate,
+					  bool btf, struct tcp_counters *c)
+{
+	struct tcp_sock *tp = btf ? bpf_skc_to_tcp_sock((void *)sk) : (struct tcp_sock *)sk;
+	__u64 acked = 0;
+
+	c->bytes_received = 0;
+	c->srtt_us = 0;
+	if (btf && tp) {
+		acked = tp->bytes_acked;
+		c->bytes_received = tp->bytes_received;
+		c->srtt_us = tp->srtt_us >> 3;
+	} else if (!btf) {
+		acked = BPF_CORE_READ(tp, bytes_acked);
+		c->bytes_received = BPF_CORE_READ(tp, bytes_received);
+		c->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	}
+	/* payload only: see our_fin_acked() */
+	if (direction == 0 && acked)
+		acked--;
+	if (our_fin_acked(oldstate) && acked)
+		acked--;
+	if (peer_fin_received(oldstate) && c->bytes_received)
+		c->bytes_received--;
+	c->bytes_sent = acked;
+}
+
+static __always_inline void emit_tcp(const struct gw_net_tuple *tu, __u16 type,
+				     const struct conn_state *st, __u32 result, int sk_err,
+				     const struct tcp_counters *c)
 {
 	struct gw_tcp_event *e = gw_reserve(sizeof(*e), GW_DROP_TCP);
 
@@ -191,7 +224,7 @@ static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const st
 		return;
 	gw_fill_hdr(&e->hdr, type, sizeof(*e));
 	e->task = st->task;
-	sock_tuple(sk, &e->tuple, st->direction, btf);
+	e->tuple = *tu;
 	if (!e->tuple.local_port)
 		e->tuple.local_port = st->local_port;
 	e->result = result;
@@ -199,36 +232,123 @@ static __always_inline void emit_tcp(const struct sock *sk, __u16 type, const st
 	e->duration_ns = 0;
 	if (type != GW_EV_TCP_ACCEPT && st->start_ns)
 		e->duration_ns = e->hdr.ktime_ns - st->start_ns;
-	if (with_counters) {
-		struct tcp_sock *tp = btf ? bpf_skc_to_tcp_sock((void *)sk) : (struct tcp_sock *)sk;
-		__u64 acked = 0;
-
-		e->bytes_received = 0;
-		e->srtt_us = 0;
-		if (btf && tp) {
-			acked = tp->bytes_acked;
-			e->bytes_received = tp->bytes_received;
-			e->srtt_us = tp->srtt_us >> 3;
-		} else if (!btf) {
-			acked = BPF_CORE_READ(tp, bytes_acked);
-			e->bytes_received = BPF_CORE_READ(tp, bytes_received);
-			e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-		}
-		/* payload only: see our_fin_acked() */
-		if (st->direction == 0 && acked)
-			acked--;
-		if (our_fin_acked(oldstate) && acked)
-			acked--;
-		if (peer_fin_received(oldstate) && e->bytes_received)
-			e->bytes_received--;
-		e->bytes_sent = acked;
-	} else {
-		e->bytes_sent = 0;
-		e->bytes_received = 0;
-		e->srtt_us = 0;
-	}
+	e->bytes_sent = c ? c->bytes_sent : 0;
+	e->bytes_received = c ? c->bytes_received : 0;
+	e->srtt_us = c ? c->srtt_us : 0;
 	e->pad = 0;
 	gw_submit(e);
+}
+
+/* ---- folding repeated connections (struct gw_tcp_fold in gw_events.h) ---------------------- */
+
+__u32 gw_tcp_fold_gen;	/* which fold map is live: flipped by the agent every tick */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GW_TCP_FOLD_MAX);
+	__type(key, struct gw_tcp_fold_key);
+	__type(value, struct gw_tcp_fold);
+} tcp_fold_0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GW_TCP_FOLD_MAX);
+	__type(key, struct gw_tcp_fold_key);
+	__type(value, struct gw_tcp_fold);
+} tcp_fold_1 SEC(".maps");
+
+/* Zeroed template for a new entry: too big to build on the stack next to the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gw_tcp_fold);
+} tcp_fold_scratch SEC(".maps");
+
+/* The live map's entry for this connection's process, peer and direction, made if missing; NULL
+ * when the map is full (the caller then sends a record, as without folding). */
+static __always_inline struct gw_tcp_fold *fold_entry(const struct gw_net_task *task,
+						      const struct gw_net_tuple *tu, __u64 now)
+{
+	struct gw_tcp_fold_key k = {
+		.pid = task->pid,
+		.netns = tu->netns,
+		.start_boottime_ns = task->start_boottime_ns,
+		.port = tu->direction ? tu->local_port : tu->remote_port,
+		.direction = tu->direction,
+	};
+	void *map = (gw_tcp_fold_gen & 1) ? (void *)&tcp_fold_1 : (void *)&tcp_fold_0;
+	struct gw_tcp_fold *v;
+	__u32 zero = 0;
+
+	__builtin_memcpy(k.remote_addr, tu->remote_addr, 16);
+	v = bpf_map_lookup_elem(map, &k);
+	if (v)
+		return v;
+	v = bpf_map_lookup_elem(&tcp_fold_scratch, &zero);
+	if (!v)
+		return NULL;
+	__builtin_memset(v, 0, sizeof(*v));
+	v->task = *task;
+	v->tuple = *tu;
+	v->first_ns = now;
+	v->rtt_min_us = (__u32)-1;
+	/* EEXIST: another CPU made it first, which is as good */
+	bpf_map_update_elem(map, &k, v, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, &k);
+}
+
+/*
+ * An attempt (connect result or accept). True when it was folded into the live map's entry; false
+ * when it must go out as a record: the first of its key and result this tick, or no room to fold.
+ * `reported` is set without an atomic: a race costs one extra record, never a lost or double count
+ * (each attempt is either a record or an `attempts` increment).
+ */
+static __always_inline bool fold_attempt(const struct gw_net_task *task,
+					 const struct gw_net_tuple *tu, __u32 result)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct gw_tcp_fold *v = fold_entry(task, tu, now);
+	__u32 bit = 1u << (result & 7);
+
+	if (!v)
+		return false;
+	v->last_ns = now;
+	if (!(v->reported & bit)) {
+		v->reported |= bit;
+		return false;
+	}
+	__sync_fetch_and_add(&v->attempts, 1);
+	if (result > GW_TCP_OK && result < GW_TCP_RESULT_MAX)
+		__sync_fetch_and_add(&v->failures[result], 1);
+	return true;
+}
+
+/* A close's bytes and RTT. False when there was no room (send a record). */
+static __always_inline bool fold_close(const struct gw_net_task *task,
+				       const struct gw_net_tuple *tu, __u32 result,
+				       const struct tcp_counters *c)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct gw_tcp_fold *v = fold_entry(task, tu, now);
+
+	if (!v)
+		return false;
+	v->last_ns = now;
+	__sync_fetch_and_add(&v->closes, 1);
+	__sync_fetch_and_add(&v->bytes_sent, c->bytes_sent);
+	__sync_fetch_and_add(&v->bytes_received, c->bytes_received);
+	if (c->srtt_us) {
+		__sync_fetch_and_add(&v->rtt_sum_us, c->srtt_us);
+		__sync_fetch_and_add(&v->rtt_samples, 1);
+		if (c->srtt_us < v->rtt_min_us)
+			v->rtt_min_us = c->srtt_us;
+		if (c->srtt_us > v->rtt_max_us)
+			v->rtt_max_us = c->srtt_us;
+	}
+	if (result > GW_TCP_OK && result < GW_TCP_RESULT_MAX)
+		__sync_fetch_and_add(&v->failures[result], 1);
+	return true;
 }
 
 static __always_inline struct gw_listen_key listen_key_of(const struct sock *sk, bool btf)
@@ -243,6 +363,7 @@ static __always_inline struct gw_listen_key listen_key_of(const struct sock *sk,
 static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, bool btf)
 {
 	__u64 key = (__u64)sk;
+	struct gw_net_tuple tu = {};
 	struct conn_state *st;
 
 	if (newstate == TCP_SYN_SENT) {
@@ -273,9 +394,11 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		st = bpf_map_lookup_elem(&conn_owner, &key);
 		if (!st)
 			return 0; /* connect began before we were loaded */
-		emit_tcp(sk, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, false, btf, 0);
-		st->start_ns = bpf_ktime_get_boot_ns();
 		st->local_port = SK_RD(btf, sk, __sk_common.skc_num);
+		sock_tuple(sk, &tu, 0, btf);
+		if (!fold_attempt(&st->task, &tu, GW_TCP_OK))
+			emit_tcp(&tu, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, NULL);
+		st->start_ns = bpf_ktime_get_boot_ns();
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
@@ -286,16 +409,21 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 
 		if (owner)
 			fresh.task = *owner; /* else pid 0: listener predates the agent */
-		emit_tcp(sk, GW_EV_TCP_ACCEPT, &fresh, GW_TCP_OK, 0, false, btf, 0);
+		sock_tuple(sk, &tu, 1, btf);
+		if (!fold_attempt(&fresh.task, &tu, GW_TCP_OK))
+			emit_tcp(&tu, GW_EV_TCP_ACCEPT, &fresh, GW_TCP_OK, 0, NULL);
 		if (bpf_map_update_elem(&conn_owner, &key, &fresh, BPF_ANY))
 			gw_count_drop(GW_DROP_TCP);
 		return 0;
 	}
 	if (newstate == TCP_CLOSE) {
+		struct tcp_counters c;
+		__u32 result;
 		int sk_err;
 
 		st = bpf_map_lookup_elem(&conn_owner, &key);
 		sk_err = SK_RD(btf, sk, sk_err);
+		result = result_of(sk_err);
 		if (!st) {
 			/*
 			 * Opened before we were loaded (or its insert failed, counted): report it
@@ -305,17 +433,26 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			struct conn_state unknown = { .direction = 2 };
 
 			if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV &&
-			    oldstate != TCP_CLOSE)
-				emit_tcp(sk, GW_EV_TCP_CLOSE, &unknown, result_of(sk_err), sk_err,
-					 true, btf, oldstate);
+			    oldstate != TCP_CLOSE) {
+				sock_tuple(sk, &tu, 2, btf);
+				read_counters(sk, 2, oldstate, btf, &c);
+				emit_tcp(&tu, GW_EV_TCP_CLOSE, &unknown, result, sk_err, &c);
+			}
 			return 0;
 		}
-		if (oldstate == TCP_SYN_SENT)
-			emit_tcp(sk, GW_EV_TCP_CONNECT, st, sk_err ? result_of(sk_err) : GW_TCP_OTHER,
-				 sk_err, false, btf, 0);
-		else
-			emit_tcp(sk, GW_EV_TCP_CLOSE, st, result_of(sk_err), sk_err, true, btf,
-				 oldstate);
+		sock_tuple(sk, &tu, st->direction, btf);
+		if (!tu.local_port)
+			tu.local_port = st->local_port; /* cleared before CLOSE is traced */
+		if (oldstate == TCP_SYN_SENT) {
+			if (!sk_err)
+				result = GW_TCP_OTHER;
+			if (!fold_attempt(&st->task, &tu, result))
+				emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result, sk_err, NULL);
+		} else {
+			read_counters(sk, st->direction, oldstate, btf, &c);
+			if (!fold_close(&st->task, &tu, result, &c))
+				emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result, sk_err, &c);
+		}
 		bpf_map_delete_elem(&conn_owner, &key);
 	}
 	return 0;

@@ -145,6 +145,57 @@ def test_udp_sendto_and_connect(net_agent):
     assert f["connections"] == "2"  # one socket by sendto, one by connect
 
 
+def test_repeated_connections_fold_without_losing_any(net_agent):
+    """A loop of connections to one listener: the kernel folds the repeats (gw_tcp_fold), so only
+    the first of each tick comes as a connect event, yet the flows count every connection and byte
+    exactly once, refusals included."""
+    m = marker()
+    n, refused_n = 300, 20
+    pid, out = run_script(f"""
+        import socket
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(512)
+        port = srv.getsockname()[1]
+        for _ in range({n}):
+            c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
+            c.sendall(b"q" * 100); a.recv(4096); c.close(); a.close()
+        closed = socket.socket(); closed.bind(("127.0.0.1", 0)); dead = closed.getsockname()[1]
+        closed.close()
+        for _ in range({refused_n}):
+            try:
+                socket.create_connection(("127.0.0.1", dead))
+            except ConnectionRefusedError:
+                pass
+        print(port, dead)
+    """, m)
+    port, dead = map(int, out.split())
+
+    def total(direction, **match):
+        fs = [e["flow"] for e in net_agent.find(flows(pid, direction=direction, **match))]
+        return (sum(int(f["connections"]) for f in fs), sum(int(f["bytes_sent"]) for f in fs),
+                sum(int(f["bytes_received"]) for f in fs),
+                sum(int(f["failed_refused"]) for f in fs))
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (total("outbound", remote_port=port)[0] < n or
+                                           total("inbound", local_port=port)[0] < n or
+                                           total("outbound", remote_port=dead)[0] < refused_n):
+        time.sleep(0.2)
+    time.sleep(0.5)  # anything counted twice would arrive by now
+    assert total("outbound", remote_port=port) == (n, 100 * n, 0, 0)
+    assert total("inbound", local_port=port) == (n, 0, 100 * n, 0)
+    assert total("outbound", remote_port=dead) == (refused_n, 0, 0, refused_n)
+
+    lines = net_agent.find(connects(net_agent, pid, remote_port=port, hook="tcp_connect"))
+    accepts = net_agent.find(connects(net_agent, pid, hook="tcp_accept", local_port=port))
+    refusals = net_agent.find(connects(net_agent, pid, remote_port=dead, result="refused"))
+    # at least the first of each, fewer than one per connection: the rest were folded
+    assert 1 <= len(lines) < n and 1 <= len(accepts) < n and 1 <= len(refusals) < refused_n
+    _, stats = net_agent.stop()
+    folded = counter(stats, "network", "tcp_attempts_folded")
+    assert folded >= (n - len(lines)) + (n - len(accepts)) + (refused_n - len(refusals)), folded
+    assert counter(stats, "network", "tcp_closes_folded") >= 2 * n
+
+
 def test_ipv6_loopback(net_agent):
     m = marker()
     pid, out = run_script("""

@@ -72,6 +72,38 @@ TEST(aggregates_connections_failures_bytes_rtt)
 	flow_table_free(t);
 }
 
+/* What the kernel folded (struct gw_tcp_fold) arrives summed: counts add, RTT extremes combine. */
+TEST(presummed_samples_combine_with_single_ones)
+{
+	struct emitted out = { 0 };
+	struct flow_table *t = flow_table_new(16, 10 * S, collect, &out, 0);
+	struct flow_key k = key(42, 1, 443);
+
+	REQUIRE(t);
+	flow_table_add(t, &k, &(struct flow_sample){ .connections = 1, .rtt_us = 200 }, 1 * S);
+	flow_table_add(t, &k, &(struct flow_sample){
+		.connections = 40,
+		.failures = { [FLOW_FAIL_REFUSED] = 3, [FLOW_FAIL_TIMEOUT] = 2 },
+		.bytes_sent = 4000, .bytes_received = 9,
+		.rtt_min_us = 50, .rtt_max_us = 900, .rtt_sum_us = 3800, .rtt_samples = 10,
+	}, 2 * S);
+	flow_table_add(t, &k, &(struct flow_sample){ .failure = FLOW_FAIL_REFUSED }, 3 * S);
+	CHECK(flow_table_flush_all(t, FLOW_FLUSH_SHUTDOWN, 4 * S) == 1);
+	REQUIRE(out.n == 1);
+	const struct flow *f = &out.flows[0];
+
+	CHECK(f->connections == 41);
+	CHECK(f->failures[FLOW_FAIL_REFUSED] == 4);
+	CHECK(f->failures[FLOW_FAIL_TIMEOUT] == 2);
+	CHECK(f->failures[FLOW_FAIL_RESET] == 0);
+	CHECK(f->bytes_sent == 4000 && f->bytes_received == 9);
+	CHECK(f->rtt_samples == 11);
+	CHECK(f->rtt_min_us == 50 && f->rtt_max_us == 900);
+	CHECK(flow_rtt_avg_us(f) == 4000 / 11);
+	CHECK(f->last_seen_ns == 3 * S);
+	flow_table_free(t);
+}
+
 TEST(distinct_keys_are_distinct_flows)
 {
 	struct emitted out = { 0 };
@@ -159,6 +191,7 @@ TEST(names)
 int main(void)
 {
 	RUN(aggregates_connections_failures_bytes_rtt);
+	RUN(presummed_samples_combine_with_single_ones);
 	RUN(distinct_keys_are_distinct_flows);
 	RUN(process_exit_flushes_only_that_process);
 	RUN(full_table_evicts_lru_and_emits_it);

@@ -615,9 +615,23 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 	struct gw_net_tuple tu = {};
 	__u16 dport;
 	__u64 l4_off, payload_off, payload_len, n;
-	__u32 zero = 0;
+	__u32 zero = 0, saddr = 0, daddr = 0;
+	struct ipv6hdr ip6;
 	__u8 proto;
 	__u16 sport;
+	__u32 rport = skb->remote_port; /* the socket's peer port, network order */
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	rport >>= 16; /* the context rewrite leaves it in the upper half on little endian */
+#endif
+	/*
+	 * These programs run for every packet of the host. A connected socket whose peer is not port
+	 * 53 (almost all TCP, connected UDP) is done with one load through skb->sk, before the packet
+	 * is touched; unconnected sockets (peer port 0), which a resolver may use with sendto and
+	 * recvfrom, go on to the headers.
+	 */
+	if (rport && rport != bpf_htons(DNS_PORT))
+		return 1;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr ip;
@@ -628,19 +642,15 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 			return 1; /* not a first fragment: no L4 header here */
 		proto = ip.protocol;
 		l4_off = (ip.ihl & 0xf) * 4;
-		v4_mapped(tu.remote_addr, egress ? ip.daddr : ip.saddr);
-		v4_mapped(tu.local_addr, egress ? ip.saddr : ip.daddr);
+		saddr = ip.saddr;
+		daddr = ip.daddr;
 		tu.family = AF_INET;
 		payload_len = bpf_ntohs(ip.tot_len);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-
 		if (load_hdr(skb, 0, &ip6, sizeof(ip6)))
 			return 1;
 		proto = ip6.nexthdr; /* extension headers in front of DNS replies are not followed */
 		l4_off = sizeof(ip6);
-		__builtin_memcpy(tu.remote_addr, egress ? &ip6.daddr : &ip6.saddr, 16);
-		__builtin_memcpy(tu.local_addr, egress ? &ip6.saddr : &ip6.daddr, 16);
 		tu.family = AF_INET6;
 		payload_len = sizeof(ip6) + bpf_ntohs(ip6.payload_len);
 	} else {
@@ -669,6 +679,13 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 		payload_off = l4_off + th.doff * 4;
 	} else {
 		return 1;
+	}
+	if (tu.family == AF_INET) {
+		v4_mapped(tu.remote_addr, egress ? daddr : saddr);
+		v4_mapped(tu.local_addr, egress ? saddr : daddr);
+	} else {
+		__builtin_memcpy(tu.remote_addr, egress ? &ip6.daddr : &ip6.saddr, 16);
+		__builtin_memcpy(tu.local_addr, egress ? &ip6.saddr : &ip6.daddr, 16);
 	}
 	tu.local_port = egress ? sport : dport;
 	tu.remote_port = DNS_PORT;

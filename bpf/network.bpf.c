@@ -37,16 +37,15 @@ char LICENSE[] SEC("license") = "GPL";
 struct conn_state {
 	struct gw_net_task task;
 	__u64 start_ns;
-	__u16 local_port;	/* the kernel clears skc_num before CLOSE is traced */
-	__u8 direction;
-	__u8 pad[5];
 };
 
 /*
- * Sockets we saw start (connect or accept), keyed by struct sock address. A plain hash, not an LRU:
+ * Outbound connections we saw start, keyed by struct sock address. A plain hash, not an LRU:
  * every tracked socket reaches CLOSE, where its entry goes, so the map only fills under a flood of
  * open connections, and then the failed insert is counted as a drop instead of an LRU silently
  * forgetting an open connection (an LRU update also costs more: its lists take a lock).
+ * Accepted connections need no entry: their listener's owner (listen_owner, by netns and local
+ * port) is their owner, and the local port survives in inet_sport until CLOSE.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -81,10 +80,9 @@ struct task_struct___old {
 	u64 real_start_time;
 } __attribute__((preserve_access_index));
 
-static __always_inline void fill_task(struct gw_net_task *t)
+/* `btf`: a tracing program, which may read the task through its BTF pointer instead of helpers. */
+static __always_inline void fill_task(struct gw_net_task *t, bool btf)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 uid_gid = bpf_get_current_uid_gid();
 
@@ -92,11 +90,18 @@ static __always_inline void fill_task(struct gw_net_task *t)
 	t->tid = (__u32)pid_tgid;
 	t->uid = (__u32)uid_gid;
 	t->gid = uid_gid >> 32;
-	if (bpf_core_field_exists(leader->start_boottime))
-		t->start_boottime_ns = BPF_CORE_READ(leader, start_boottime);
-	else
-		t->start_boottime_ns =
-			BPF_CORE_READ((struct task_struct___old *)leader, real_start_time);
+	if (btf && bpf_core_field_exists(struct task_struct, start_boottime)) {
+		t->start_boottime_ns = bpf_get_current_task_btf()->group_leader->start_boottime;
+	} else {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+		if (bpf_core_field_exists(leader->start_boottime))
+			t->start_boottime_ns = BPF_CORE_READ(leader, start_boottime);
+		else
+			t->start_boottime_ns = BPF_CORE_READ((struct task_struct___old *)leader,
+							     real_start_time);
+	}
 	t->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
 }
@@ -131,7 +136,16 @@ static __always_inline void sock_tuple(const struct sock *sk, struct gw_net_tupl
 	tu->family = family;
 	tu->protocol = IPPROTO_TCP_;
 	tu->direction = direction;
-	tu->local_port = SK_RD(btf, sk, __sk_common.skc_num);
+	/* inet_sport, not skc_num: the kernel clears skc_num before CLOSE is traced */
+	if (btf) {
+		/* the verifier knows sk as struct sock: reach inet_sock through the checked cast */
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+
+		tu->local_port = tp ? bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport) : 0;
+	} else {
+		tu->local_port =
+			bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+	}
 	tu->remote_port = bpf_ntohs(SK_RD(btf, sk, __sk_common.skc_dport));
 	tu->netns = sk_netns(sk, btf);
 	if (family == AF_INET6) {
@@ -225,8 +239,6 @@ static __always_inline void emit_tcp(const struct gw_net_tuple *tu, __u16 type,
 	gw_fill_hdr(&e->hdr, type, sizeof(*e));
 	e->task = st->task;
 	e->tuple = *tu;
-	if (!e->tuple.local_port)
-		e->tuple.local_port = st->local_port;
 	e->result = result;
 	e->sk_err = sk_err;
 	e->duration_ns = 0;
@@ -305,9 +317,8 @@ static __always_inline struct gw_tcp_fold *fold_entry(const struct gw_net_task *
  * (each attempt is either a record or an `attempts` increment).
  */
 static __always_inline bool fold_attempt(const struct gw_net_task *task,
-					 const struct gw_net_tuple *tu, __u32 result)
+					 const struct gw_net_tuple *tu, __u32 result, __u64 now)
 {
-	__u64 now = bpf_ktime_get_boot_ns();
 	struct gw_tcp_fold *v = fold_entry(task, tu, now);
 	__u32 bit = 1u << (result & 7);
 
@@ -327,9 +338,8 @@ static __always_inline bool fold_attempt(const struct gw_net_task *task,
 /* A close's bytes and RTT. False when there was no room (send a record). */
 static __always_inline bool fold_close(const struct gw_net_task *task,
 				       const struct gw_net_tuple *tu, __u32 result,
-				       const struct tcp_counters *c)
+				       const struct tcp_counters *c, __u64 now)
 {
-	__u64 now = bpf_ktime_get_boot_ns();
 	struct gw_tcp_fold *v = fold_entry(task, tu, now);
 
 	if (!v)
@@ -362,15 +372,15 @@ static __always_inline struct gw_listen_key listen_key_of(const struct sock *sk,
 
 static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, bool btf)
 {
-	__u64 key = (__u64)sk;
+	__u64 key = (__u64)sk, now = bpf_ktime_get_boot_ns();
 	struct gw_net_tuple tu = {};
 	struct conn_state *st;
 
 	if (newstate == TCP_SYN_SENT) {
 		/* connect(): we are in the calling task */
-		struct conn_state fresh = { .start_ns = bpf_ktime_get_boot_ns() };
+		struct conn_state fresh = { .start_ns = now };
 
-		fill_task(&fresh.task);
+		fill_task(&fresh.task, btf);
 		if (bpf_map_update_elem(&conn_owner, &key, &fresh, BPF_ANY))
 			gw_count_drop(GW_DROP_TCP);
 		return 0;
@@ -379,7 +389,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		struct gw_listen_key lk = listen_key_of(sk, btf);
 		struct gw_net_task owner = {};
 
-		fill_task(&owner);
+		fill_task(&owner, btf);
 		if (bpf_map_update_elem(&listen_owner, &lk, &owner, BPF_ANY))
 			gw_count_drop(GW_DROP_TCP);
 		return 0;
@@ -394,66 +404,71 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		st = bpf_map_lookup_elem(&conn_owner, &key);
 		if (!st)
 			return 0; /* connect began before we were loaded */
-		st->local_port = SK_RD(btf, sk, __sk_common.skc_num);
 		sock_tuple(sk, &tu, 0, btf);
-		if (!fold_attempt(&st->task, &tu, GW_TCP_OK))
+		if (!fold_attempt(&st->task, &tu, GW_TCP_OK, now))
 			emit_tcp(&tu, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, NULL);
-		st->start_ns = bpf_ktime_get_boot_ns();
+		st->start_ns = now;
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
 		struct gw_listen_key lk = listen_key_of(sk, btf);
 		struct gw_net_task *owner = bpf_map_lookup_elem(&listen_owner, &lk);
-		struct conn_state fresh = { .start_ns = bpf_ktime_get_boot_ns(), .direction = 1,
-					    .local_port = lk.port };
+		struct conn_state fresh = { .start_ns = now };
 
 		if (owner)
 			fresh.task = *owner; /* else pid 0: listener predates the agent */
 		sock_tuple(sk, &tu, 1, btf);
-		if (!fold_attempt(&fresh.task, &tu, GW_TCP_OK))
+		if (!fold_attempt(&fresh.task, &tu, GW_TCP_OK, now))
 			emit_tcp(&tu, GW_EV_TCP_ACCEPT, &fresh, GW_TCP_OK, 0, NULL);
-		if (bpf_map_update_elem(&conn_owner, &key, &fresh, BPF_ANY))
-			gw_count_drop(GW_DROP_TCP);
 		return 0;
 	}
 	if (newstate == TCP_CLOSE) {
+		int sk_err = SK_RD(btf, sk, sk_err);
+		__u32 result = result_of(sk_err);
+		struct conn_state other = {};
 		struct tcp_counters c;
-		__u32 result;
-		int sk_err;
 
 		st = bpf_map_lookup_elem(&conn_owner, &key);
-		sk_err = SK_RD(btf, sk, sk_err);
-		result = result_of(sk_err);
-		if (!st) {
-			/*
-			 * Opened before we were loaded (or its insert failed, counted): report it
-			 * without an owner; the agent matches it against the sockets /proc showed at
-			 * start. Only sockets older than the agent take this path, so it stays rare.
-			 */
-			struct conn_state unknown = { .direction = 2 };
-
-			if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV &&
-			    oldstate != TCP_CLOSE) {
-				sock_tuple(sk, &tu, 2, btf);
-				read_counters(sk, 2, oldstate, btf, &c);
-				emit_tcp(&tu, GW_EV_TCP_CLOSE, &unknown, result, sk_err, &c);
+		if (st) {
+			sock_tuple(sk, &tu, 0, btf);
+			if (oldstate == TCP_SYN_SENT) {
+				if (!sk_err)
+					result = GW_TCP_OTHER;
+				if (!fold_attempt(&st->task, &tu, result, now))
+					emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result, sk_err, NULL);
+			} else {
+				read_counters(sk, 0, oldstate, btf, &c);
+				if (!fold_close(&st->task, &tu, result, &c, now))
+					emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result, sk_err, &c);
 			}
+			bpf_map_delete_elem(&conn_owner, &key);
 			return 0;
 		}
-		sock_tuple(sk, &tu, st->direction, btf);
-		if (!tu.local_port)
-			tu.local_port = st->local_port; /* cleared before CLOSE is traced */
-		if (oldstate == TCP_SYN_SENT) {
-			if (!sk_err)
-				result = GW_TCP_OTHER;
-			if (!fold_attempt(&st->task, &tu, result))
-				emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result, sk_err, NULL);
-		} else {
-			read_counters(sk, st->direction, oldstate, btf, &c);
-			if (!fold_close(&st->task, &tu, result, &c))
-				emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result, sk_err, &c);
+		if (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV || oldstate == TCP_CLOSE)
+			return 0; /* never established: nothing was reported for it */
+		/* accepted on a listener we know: its owner owns the connection */
+		sock_tuple(sk, &tu, 1, btf);
+		{
+			struct gw_listen_key lk = { .netns = tu.netns, .port = tu.local_port };
+			struct gw_net_task *owner = bpf_map_lookup_elem(&listen_owner, &lk);
+
+			if (owner) {
+				read_counters(sk, 1, oldstate, btf, &c);
+				if (!fold_close(owner, &tu, result, &c, now)) {
+					other.task = *owner;
+					emit_tcp(&tu, GW_EV_TCP_CLOSE, &other, result, sk_err, &c);
+				}
+				return 0;
+			}
 		}
-		bpf_map_delete_elem(&conn_owner, &key);
+		/*
+		 * Opened before we were loaded (or its insert failed, counted): report it without an
+		 * owner; the agent matches it against the sockets /proc showed at start. Only sockets
+		 * older than the agent take this path, so it stays rare.
+		 */
+		tu.direction = 2;
+		read_counters(sk, 2, oldstate, btf, &c);
+		emit_tcp(&tu, GW_EV_TCP_CLOSE, &other, result, sk_err, &c);
 	}
 	return 0;
 }
@@ -516,7 +531,7 @@ static __always_inline void udp_seen_once(struct bpf_sock_addr *ctx, bool v6, __
 	if (!e)
 		return;
 	gw_fill_hdr(&e->hdr, GW_EV_UDP_SEND, sizeof(*e));
-	fill_task(&e->task);
+	fill_task(&e->task, false);
 	__builtin_memset(&e->tuple, 0, sizeof(e->tuple));
 	__builtin_memcpy(e->tuple.remote_addr, k.addr, 16);
 	e->tuple.remote_port = k.port;

@@ -99,6 +99,8 @@ def test_tcp_connect_and_refused_attributed(agent_factory, tcp_hooks):
 
     refused = agent.wait_for(connects(agent, pid, remote_port=dead), what="refused connect")
     assert refused["connect"]["result"] == "refused" and refused["connect"]["error"] == 111
+    # read from inet_sport, which the kernel keeps after it has released the port
+    assert refused["connect"]["local_port"] > 0, refused
 
     acc = agent.wait_for(connects(agent, pid, hook="tcp_accept"), what="accept")["connect"]
     assert acc["direction"] == "inbound" and acc["local_port"] == port

@@ -218,6 +218,7 @@ def agent_metrics(rec):
         "cpu_pct": 100.0 * cpu_ns / 1e9 / wall,
         "cpu_ticks_pct": 100.0 * (e["cpu_ticks_us"] - b["cpu_ticks_us"]) / 1e6 / wall,
         "us_per_event": cpu_ns / 1e3 / events if events else None,
+        "us_per_op": cpu_ns / 1e3 / loop["ops"] if loop["ops"] else None,
         "events": events,
         "drops": drops,
         "bpf_progs": {n: (t / r if r else None) for n, (t, r) in progs.items()},
@@ -251,7 +252,7 @@ def report(path):
         if base:
             rows.append([workload, str(rate), "no agent", fmt(med([r["loop"]["achieved_rate"]
                                                                    for r in base.values()])),
-                         fmt(base_cpu), "1.00", "–", "–", "–", "–", "–", "–", "–", "–", "–",
+                         fmt(base_cpu), "1.00", "–", "–", "–", "–", "–", "–", "–", "–", "–", "–",
                          fmt(med([r["loop"]["late_ticks"] for r in base.values()]), ".0f")])
         for config in configs:
             runs = [r for r in recs
@@ -289,6 +290,7 @@ def report(path):
                 f"{fmt(med(cpu), '.2f')} ({fmt(min(cpu), '.2f')}–{fmt(max(cpu), '.2f')})",
                 fmt(med([m["cpu_ticks_pct"] for m in ms]), ".1f"),
                 fmt(med([m["us_per_event"] for m in ms]), ".2f"),
+                fmt(med([m["us_per_op"] for m in ms]), ".3f"),
                 fmt(med([m["events"] for m in ms]), ".0f"),
                 fmt(med([m["drops"] for m in ms]), ".0f"),
                 bpf,
@@ -301,7 +303,7 @@ def report(path):
             ])
     head = ["workload", "target/s", "config", "achieved/s", "loop CPU µs/op",
             "loop slowdown", "agent CPU % of a core (min–max)", "same from stat ticks",
-            "agent CPU µs/event",
+            "agent CPU µs/event", "agent CPU µs/op",
             "events", "drops", "BPF ns/run per program", "BPF µs/op", "BPF % of op cost", "agent RSS MiB",
             "late ticks"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

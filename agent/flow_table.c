@@ -190,6 +190,11 @@ void flow_table_add(struct flow_table *t, const struct flow_key *k, const struct
 	}
 }
 
+uint64_t flow_table_window_end(const struct flow_table *t)
+{
+	return t->window_start_ns + t->window_ns;
+}
+
 size_t flow_table_flush_all(struct flow_table *t, enum flow_flush_reason why, uint64_t now_ns)
 {
 	size_t n = 0;

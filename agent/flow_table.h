@@ -110,6 +110,8 @@ void flow_key_init(struct flow_key *k, uint64_t process_id, uint8_t protocol,
 
 void flow_table_add(struct flow_table *t, const struct flow_key *k, const struct flow_sample *s,
 		    uint64_t now_ns);
+/* When the current window ends (boot clock). */
+uint64_t flow_table_window_end(const struct flow_table *t);
 /* Emit and forget every flow if the window has elapsed. Returns the number emitted. */
 size_t flow_table_tick(struct flow_table *t, uint64_t now_ns);
 /* Emit and forget every flow now (window end forced, or shutdown). */

@@ -22,6 +22,7 @@ struct net_choice {
 	enum gw_hook_flavour tcp;	/* GW_HOOK_AUTO: off */
 	bool udp;
 	bool dns;
+	bool sample;	/* iter/tcp: bytes of open connections */
 	uint64_t wakeup_bytes;
 };
 
@@ -50,6 +51,7 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 	bpf_program__set_autoload(skel->progs.gw_udp_sendmsg6, c->udp);
 	bpf_program__set_autoload(skel->progs.gw_dns_ingress, c->dns);
 	bpf_program__set_autoload(skel->progs.gw_dns_egress, c->dns);
+	bpf_program__set_autoload(skel->progs.gw_tcp_sample, c->sample);
 	skel->rodata->gw_wakeup_bytes = c->wakeup_bytes;
 	if (hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops)) {
 		gw_network__destroy(skel);
@@ -203,7 +205,8 @@ int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_
 		   char *err, size_t err_size)
 {
 	struct net_choice c = { .udp = o->udp, .dns = o->dns, .wakeup_bytes = o->wakeup_bytes };
-	char why_tcp[160] = "", why_udp[160] = "", why_dns[160] = "", hook[64];
+	char why_tcp[160] = "", why_udp[160] = "", why_dns[160] = "", why_sample[160] = "";
+	char hook[64];
 	int ret = 0;
 
 	memset(nh, 0, sizeof(*nh));
@@ -227,6 +230,10 @@ int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_
 		if (o->tcp_flavour != GW_HOOK_AUTO)
 			break;
 	}
+	/* sampling open connections needs the TCP hook's owners; without it bytes come at close */
+	c.sample = c.tcp != GW_HOOK_AUTO &&
+		   !try_load(h, &(struct net_choice){ .sample = true, .wakeup_bytes = o->wakeup_bytes },
+			     why_sample, sizeof(why_sample), "iter/tcp");
 	if (c.udp && try_load(h, &(struct net_choice){ .udp = true, .wakeup_bytes = o->wakeup_bytes },
 			      why_udp, sizeof(why_udp), "cgroup/sock_addr"))
 		c.udp = false;
@@ -265,6 +272,17 @@ int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_
 	} else {
 		hooks_set_status(h, "tcp", "none", why_tcp[0] ? why_tcp : "no flavour loads here");
 	}
+
+	if (c.sample) {
+		nh->sample_link = bpf_program__attach_iter(nh->skel->progs.gw_tcp_sample, NULL);
+		if (!nh->sample_link) {
+			snprintf(why_sample, sizeof(why_sample), "attaching iter/tcp: %s",
+				 strerror(errno));
+			c.sample = false;
+		}
+	}
+	hooks_set_status(h, "tcp_open_bytes", c.sample ? "iter/tcp" : "none",
+			 c.sample ? "" : why_sample[0] ? why_sample : "no TCP hook");
 
 	if (c.udp) {
 		struct bpf_program *progs[] = { nh->skel->progs.gw_udp_connect4,
@@ -328,8 +346,28 @@ void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which)
 		__atomic_store_n(&nh->skel->bss->gw_tcp_fold_gen, which & 1, __ATOMIC_RELEASE);
 }
 
+int net_hooks_sample(struct gw_net_hooks *nh)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	if (!nh->sample_link)
+		return -ENOENT;
+	fd = bpf_iter_create(bpf_link__fd(nh->sample_link));
+	if (fd < 0)
+		return -errno;
+	/* the program writes nothing: reading to the end is what walks the sockets */
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
 void net_hooks_close(struct gw_net_hooks *nh)
 {
+	bpf_link__destroy(nh->sample_link);
+	nh->sample_link = NULL;
 	for (int i = 0; i < nh->n_links; i++)
 		bpf_link__destroy(nh->links[i]);
 	nh->n_links = 0;

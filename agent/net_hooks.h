@@ -7,6 +7,8 @@
  *   tcp:  tp_btf/inet_sock_set_state, then tp/sock/inet_sock_set_state
  *   udp:  cgroup/connect4, connect6, sendmsg4, sendmsg6 on the root cgroup v2
  *   dns:  cgroup_skb/ingress (answers) and egress (the queries they must match) on the root cgroup v2
+ *   tcp_open_bytes: iter/tcp, run by the agent once per flow window, so the bytes of connections
+ *         that stay open reach the flows while they are open (else they come at close)
  * A signal that cannot be served is reported with the kernel's reason; the others still run.
  */
 #ifndef GW_NET_HOOKS_H
@@ -36,6 +38,7 @@ struct gw_net_hooks {
 	char cgroup_path[256];
 	bool mounted_cgroup;	/* we mounted cgroup2 ourselves (none was mounted) */
 	bool dns_queries;	/* egress capture live: answers can be matched to questions */
+	struct bpf_link *sample_link;	/* iter/tcp over open connections, NULL if not live */
 };
 
 /* Loads after the process hooks (whose ring and drop counters it shares). 0 or -errno + err. */
@@ -56,6 +59,10 @@ int net_hooks_listen_map_fd(const struct gw_net_hooks *nh);
 int net_hooks_fold_map_fd(const struct gw_net_hooks *nh, unsigned int which);
 unsigned int net_hooks_fold_live(const struct gw_net_hooks *nh);
 void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which);
+
+/* Folds the bytes open connections moved since the last call into the live fold map (iter/tcp).
+ * 0, -ENOENT when the iterator is not live, or -errno. */
+int net_hooks_sample(struct gw_net_hooks *nh);
 
 void net_hooks_close(struct gw_net_hooks *nh);
 

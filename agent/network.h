@@ -6,7 +6,9 @@
  * Owns the network BPF hooks (net_hooks.c), the flow table, the DNS cache and their counters.
  * A process's flows are flushed a short grace after its exit record, because its sockets close
  * (and report bytes) only after the exit tracepoint fires. Repeated TCP connections the kernel
- * folded (struct gw_tcp_fold) are drained into the flow table every tick, well within that grace.
+ * folded (struct gw_tcp_fold) are drained into the flow table every tick, well within that grace;
+ * open connections are walked once per flow window, just before it ends, for the bytes they moved,
+ * so a long upload shows in the windows it happens in, not only at its close.
  */
 #ifndef GW_NETWORK_H
 #define GW_NETWORK_H
@@ -85,6 +87,8 @@ enum gw_net_counter {
 	NET_TCP_CLOSES_FOLDED,		/* closes whose bytes and RTT the kernel summed */
 	NET_TCP_FOLD_ENTRIES,		/* fold-map entries drained into flows */
 	NET_TCP_FOLD_DRAIN_ERRORS,	/* a fold map could not be read (its entries wait a round) */
+	NET_TCP_OPEN_SAMPLES,		/* walks of open connections for their bytes so far */
+	NET_TCP_OPEN_SAMPLE_ERRORS,	/* walks that failed (those bytes then come at close) */
 	NET_COUNTER_MAX
 };
 
@@ -97,6 +101,7 @@ struct gw_net {
 	struct gw_agent *agent;		/* for the flow emit callback */
 	uint64_t dns_rejected[DNS_RESULT_MAX];	/* [DNS_OK] unused */
 	uint64_t counters[NET_COUNTER_MAX];
+	uint64_t sampled_window_end_ns;	/* the window the last walk of open connections was for */
 	struct gw_net_open *open_at_start;	/* uthash by key; entries go when they close */
 	struct gw_net_pending_exit pending[GW_NET_PENDING_EXITS];
 	size_t pending_head, pending_count;

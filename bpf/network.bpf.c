@@ -277,6 +277,28 @@ struct {
 	__type(value, struct gw_tcp_fold);
 } tcp_fold_scratch SEC(".maps");
 
+/*
+ * Bytes of connections that stay open. Without this a long upload would show only when its
+ * connection closes; the agent runs gw_tcp_sample (an iter/tcp program) once per flow window,
+ * which folds each tracked connection's progress since its last sample into the live fold map and
+ * remembers what it counted here, per socket; CLOSE takes the remembered part off its own figures,
+ * so every byte is counted once. gw_tcp_sampled_n (entries made minus removed) lets CLOSE skip the
+ * lookup while no connection has been sampled.
+ */
+struct tcp_sampled {
+	__u64 sent;
+	__u64 received;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct tcp_sampled);
+} tcp_sampled SEC(".maps");
+
+__s64 gw_tcp_sampled_n;
+
 /* The live map's entry for this connection's process, peer and direction, made if missing; NULL
  * when the map is full (the caller then sends a record, as without folding). */
 static __always_inline struct gw_tcp_fold *fold_entry(const struct gw_net_task *task,
@@ -361,6 +383,24 @@ static __always_inline bool fold_close(const struct gw_net_task *task,
 	return true;
 }
 
+/* A closing connection's figures less what samples already counted; forgets the samples. */
+static __always_inline void unsample(const struct sock *sk, struct tcp_counters *c)
+{
+	__u64 key = (__u64)sk;
+	struct tcp_sampled *done;
+
+	if (!gw_tcp_sampled_n)
+		return;
+	done = bpf_map_lookup_elem(&tcp_sampled, &key);
+	if (!done)
+		return;
+	c->bytes_sent = c->bytes_sent > done->sent ? c->bytes_sent - done->sent : 0;
+	c->bytes_received =
+		c->bytes_received > done->received ? c->bytes_received - done->received : 0;
+	if (!bpf_map_delete_elem(&tcp_sampled, &key))
+		__sync_fetch_and_add(&gw_tcp_sampled_n, -1);
+}
+
 static __always_inline struct gw_listen_key listen_key_of(const struct sock *sk, bool btf)
 {
 	struct gw_listen_key k = {
@@ -438,6 +478,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 					emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result, sk_err, NULL);
 			} else {
 				read_counters(sk, 0, oldstate, btf, &c);
+				unsample(sk, &c);
 				if (!fold_close(&st->task, &tu, result, &c, now))
 					emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result, sk_err, &c);
 			}
@@ -454,6 +495,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 
 			if (owner) {
 				read_counters(sk, 1, oldstate, btf, &c);
+				unsample(sk, &c);
 				if (!fold_close(owner, &tu, result, &c, now)) {
 					other.task = *owner;
 					emit_tcp(&tu, GW_EV_TCP_CLOSE, &other, result, sk_err, &c);
@@ -468,6 +510,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		 */
 		tu.direction = 2;
 		read_counters(sk, 2, oldstate, btf, &c);
+		unsample(sk, &c);
 		emit_tcp(&tu, GW_EV_TCP_CLOSE, &other, result, sk_err, &c);
 	}
 	return 0;
@@ -498,6 +541,74 @@ int gw_tcp_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (ctx->protocol != IPPROTO_TCP_ || !interesting(ctx->oldstate, ctx->newstate))
 		return 0;
 	return on_state((const struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, false);
+}
+
+/* Folds the progress of every tracked open connection since its last sample (see tcp_sampled). */
+SEC("iter/tcp")
+int gw_tcp_sample(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_sock *tp;
+	const struct sock *sk;
+	struct gw_net_tuple tu = {};
+	struct tcp_sampled *done, now_seen;
+	struct gw_net_task *task;
+	struct gw_tcp_fold *v;
+	struct tcp_counters c;
+	struct conn_state *st;
+	__u64 key, sent, received, prev_sent, prev_received;
+	int state;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0; /* request and time-wait sockets carry no counters */
+	sk = (const struct sock *)tp;
+	key = (__u64)tp;
+	state = sk->__sk_common.skc_state;
+	if (state == TCP_LISTEN || state == TCP_CLOSE || state == TCP_SYN_SENT ||
+	    state == TCP_SYN_RECV)
+		return 0;
+	st = bpf_map_lookup_elem(&conn_owner, &key);
+	if (st) {
+		task = &st->task;
+		sock_tuple(sk, &tu, 0, true);
+	} else {
+		struct gw_listen_key lk;
+
+		sock_tuple(sk, &tu, 1, true);
+		lk.netns = tu.netns;
+		lk.port = tu.local_port;
+		lk.pad = 0;
+		task = bpf_map_lookup_elem(&listen_owner, &lk);
+		if (!task)
+			return 0; /* older than the agent: its bytes come at close */
+	}
+	read_counters(sk, tu.direction, state, true, &c);
+	done = bpf_map_lookup_elem(&tcp_sampled, &key);
+	prev_sent = done ? done->sent : 0;
+	prev_received = done ? done->received : 0;
+	sent = c.bytes_sent > prev_sent ? c.bytes_sent - prev_sent : 0;
+	received = c.bytes_received > prev_received ? c.bytes_received - prev_received : 0;
+	if (!sent && !received)
+		return 0;
+	v = fold_entry(task, &tu, bpf_ktime_get_boot_ns());
+	if (!v)
+		return 0; /* no room: this progress is counted at close instead */
+	if (done) {
+		done->sent = c.bytes_sent;
+		done->received = c.bytes_received;
+	} else {
+		now_seen.sent = c.bytes_sent;
+		now_seen.received = c.bytes_received;
+		if (bpf_map_update_elem(&tcp_sampled, &key, &now_seen, BPF_NOEXIST))
+			return 0; /* not remembered, so not counted: close counts it all */
+		__sync_fetch_and_add(&gw_tcp_sampled_n, 1);
+	}
+	__sync_fetch_and_add(&v->bytes_sent, sent);
+	__sync_fetch_and_add(&v->bytes_received, received);
+	return 0;
 }
 
 /* ---- UDP and other connectionless sends --------------------------------------------------- */

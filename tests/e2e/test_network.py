@@ -198,6 +198,58 @@ def test_repeated_connections_fold_without_losing_any(net_agent):
     assert counter(stats, "network", "tcp_closes_folded") >= 2 * n
 
 
+def test_open_connection_bytes_reach_flows_before_close(net_agent):
+    """A long upload on a connection that stays open shows in the window it happens in (the
+    iter/tcp walk every second), and once it closes every byte is still counted exactly once."""
+    assert net_agent.hooks()["tcp_open_bytes"] == "iter/tcp"
+    m = marker()
+    mib = 1 << 20
+    p = subprocess.Popen([PY, "-c", textwrap.dedent(f"""
+        import socket, sys, threading
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+        port = srv.getsockname()[1]
+        c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
+        def drain():
+            while a.recv(65536):
+                pass
+        t = threading.Thread(target=drain); t.start()
+        c.sendall(b"u" * {mib})
+        print(port, flush=True)
+        sys.stdin.readline()          # held open until the test has seen the bytes
+        c.sendall(b"v" * {mib}); c.close(); t.join(); a.close()
+    """), m], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(p.stdout.readline())
+        early = net_agent.wait_for(
+            lambda e: flows(p.pid, remote_port=port, direction="outbound")(e)
+            and int(e["flow"]["bytes_sent"]) >= mib, timeout=8,
+            what="a flow with the first MiB while the connection is open")["flow"]
+        assert early["flush_reason"] == "window", early
+        assert p.poll() is None  # the connection really was still open
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        assert p.wait(timeout=20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+    def sent(direction, key, field):
+        return sum(int(e["flow"][field]) for e in net_agent.find(
+            flows(p.pid, direction=direction, **{key: port})))
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (sent("outbound", "remote_port", "bytes_sent") < 2 * mib
+                                           or sent("inbound", "local_port", "bytes_received")
+                                           < 2 * mib):
+        time.sleep(0.2)
+    time.sleep(0.5)  # a byte counted twice would arrive by now
+    assert sent("outbound", "remote_port", "bytes_sent") == 2 * mib
+    assert sent("inbound", "local_port", "bytes_received") == 2 * mib
+    _, stats = net_agent.stop()
+    assert counter(stats, "network", "tcp_open_samples") >= 1
+    assert counter(stats, "network", "tcp_open_sample_errors") == 0
+
+
 def test_ipv6_loopback(net_agent):
     m = marker()
     pid, out = run_script("""

@@ -19,6 +19,7 @@ def test_network_hooks_load_and_fire_on_debian_6_1(agent_guest, tcp_hooks):
     assert hooks["tcp"]["hook"] == want, hooks
     assert hooks["udp"]["hook"].startswith("cgroup/connect4"), hooks
     assert hooks["dns"]["hook"].startswith("cgroup_skb/ingress+egress"), hooks
+    assert hooks["tcp_open_bytes"]["hook"] == "iter/tcp", hooks
     for signal in ("tcp", "udp", "dns"):
         assert not hooks[signal]["error"], hooks
     # the startup stats come after the hooks are attached: this connect is seen

@@ -1,6 +1,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -98,6 +99,13 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt)
 	err = gw_boot_init(&a->boot, NULL);
 	if (err)
 		return err;
+	{
+		char mountinfo[PATH_MAX];
+
+		snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", opt->proc_root);
+		if (procfs_find_cgroup2_root(mountinfo, a->cgroup2_root, sizeof(a->cgroup2_root)))
+			a->cgroup2_root[0] = '\0';
+	}
 	proc_table_init(&a->procs, opt->proc_table_max, (uint64_t)opt->proc_grace_s * 1000000000ULL);
 	if (gw_arena_init(&a->arena, ARENA_BYTES))
 		return -ENOMEM;
@@ -364,7 +372,7 @@ int agent_start(struct gw_agent *a)
 		fprintf(stderr, "ghostwatch: detections: out of memory\n");
 		return -ENOMEM;
 	}
-	ret = procfs_seed(&a->procs, &a->boot, a->opt.proc_root);
+	ret = procfs_seed(&a->procs, &a->boot, a->opt.proc_root, a->cgroup2_root);
 	if (ret < 0)
 		fprintf(stderr, "ghostwatch: reading %s: %s (continuing without a seed)\n",
 			a->opt.proc_root, strerror(-ret));

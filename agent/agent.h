@@ -79,6 +79,7 @@ struct cadence_domain;
 struct gw_agent {
 	struct gw_options opt;
 	struct gw_boot boot;
+	char cgroup2_root[256];	/* where cgroup v2 is mounted, "" if nowhere (ids from /proc stay 0) */
 	struct gw_hooks hooks;
 	struct proc_table procs;
 	struct gw_devices *devices;	/* device_events.h */

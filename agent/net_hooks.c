@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 
 #include "network.skel.h"
+#include "procfs.h"
 
 #define OWN_CGROUP2_MOUNT "/run/ghostwatch/cgroup2"
 
@@ -139,35 +140,9 @@ static int try_load(struct gw_hooks *h, const struct net_choice *c, char *why, s
 	return err;
 }
 
-int net_find_cgroup2_root(const char *mountinfo, char *path, size_t path_size)
-{
-	char line[1024];
-	FILE *f = fopen(mountinfo, "re");
-	int ret = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char root[256], mnt[256], *sep = strstr(line, " - ");
-		char fstype[32];
-
-		/* fields: id parent maj:min root mountpoint opts... - fstype source superopts */
-		if (!sep || sscanf(line, "%*s %*s %*s %255s %255s", root, mnt) != 2 ||
-		    sscanf(sep + 3, "%31s", fstype) != 1)
-			continue;
-		if (strcmp(fstype, "cgroup2") || strcmp(root, "/"))
-			continue;
-		snprintf(path, path_size, "%s", mnt);
-		ret = 0;
-		break;
-	}
-	fclose(f);
-	return ret;
-}
-
 static int open_root_cgroup(struct gw_net_hooks *nh, char *err, size_t err_size)
 {
-	if (net_find_cgroup2_root("/proc/self/mountinfo", nh->cgroup_path, sizeof(nh->cgroup_path))) {
+	if (procfs_find_cgroup2_root("/proc/self/mountinfo", nh->cgroup_path, sizeof(nh->cgroup_path))) {
 		mkdir("/run/ghostwatch", 0700);
 		mkdir(OWN_CGROUP2_MOUNT, 0700);
 		if (mount("cgroup2", OWN_CGROUP2_MOUNT, "cgroup2", 0, NULL)) {

@@ -45,9 +45,6 @@ struct gw_net_hooks {
 int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_net_hook_options *o,
 		   char *err, size_t err_size);
 
-/* Finds a mounted cgroup2 root in `mountinfo`; 0 and the path, or -ENOENT. */
-int net_find_cgroup2_root(const char *mountinfo, char *path, size_t path_size);
-
 /* fd of the listener-owner map (struct gw_listen_key -> struct gw_net_task), -1 if not loaded. */
 int net_hooks_listen_map_fd(const struct gw_net_hooks *nh);
 

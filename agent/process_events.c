@@ -123,7 +123,8 @@ struct proc_entry *process_lookup(struct gw_agent *a, uint32_t pid)
 {
 	struct proc_entry *e = proc_table_get(&a->procs, pid);
 
-	return e ? e : procfs_load_process(&a->procs, &a->boot, a->opt.proc_root, pid);
+	return e ? e : procfs_load_process(&a->procs, &a->boot, a->opt.proc_root, a->cgroup2_root,
+						 pid);
 }
 
 /* Ancestors nearest first, following parent links only while the ids agree (pid reuse). */

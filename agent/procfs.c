@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gw_events.h"
@@ -118,8 +119,62 @@ static void load_cmdline(struct proc_entry *e, const char *path)
 	proc_entry_set_argv(e, clean, o, argc);
 }
 
+int procfs_find_cgroup2_root(const char *mountinfo, char *path, size_t path_size)
+{
+	char line[1024];
+	FILE *f = fopen(mountinfo, "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char root[256], mnt[256], *sep = strstr(line, " - ");
+		char fstype[32];
+
+		/* fields: id parent maj:min root mountpoint opts... - fstype source superopts */
+		if (!sep || sscanf(line, "%*s %*s %*s %255s %255s", root, mnt) != 2 ||
+		    sscanf(sep + 3, "%31s", fstype) != 1)
+			continue;
+		if (strcmp(fstype, "cgroup2") || strcmp(root, "/"))
+			continue;
+		snprintf(path, path_size, "%s", mnt);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The id of the process's cgroup v2: the inode of its directory under cgroup2_root, or 0. */
+static uint64_t cgroup_id_of(const char *proc_root, const char *cgroup2_root, uint32_t pid)
+{
+	char path[PATH_MAX], buf[4096], *line, *end;
+	struct stat st;
+
+	if (!cgroup2_root || !cgroup2_root[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s/%u/cgroup", proc_root, pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	/* the unified hierarchy's line is "0::/path"; v1 controllers have other numbers */
+	line = strncmp(buf, "0::", 3) ? strstr(buf, "\n0::") : buf - 1;
+	if (!line)
+		return 0;
+	line += 4;
+	end = strchr(line, '\n');
+	if (end)
+		*end = '\0';
+	if (line[0] != '/' || strstr(line, "/.."))
+		return 0;
+	if (snprintf(path, sizeof(path), "%s%s", cgroup2_root, line) >= (int)sizeof(path) ||
+	    stat(path, &st))
+		return 0;
+	return st.st_ino;
+}
+
 struct proc_entry *procfs_load_process(struct proc_table *t, const struct gw_boot *boot,
-				       const char *proc_root, uint32_t pid)
+				       const char *proc_root, const char *cgroup2_root,
+				       uint32_t pid)
 {
 	char path[PATH_MAX], stat[1024], status[4096], comm[3 * GW_PROC_COMM_LEN + 1], tty[32];
 	uint32_t ppid, tty_nr;
@@ -156,11 +211,13 @@ struct proc_entry *procfs_load_process(struct proc_table *t, const struct gw_boo
 	set_link(&e->cwd, path);
 	snprintf(path, sizeof(path), "%s/%u/cmdline", proc_root, pid);
 	load_cmdline(e, path);
+	e->cgroup_id = cgroup_id_of(proc_root, cgroup2_root, pid);
 	e->source = "procfs";
 	return e;
 }
 
-int procfs_seed(struct proc_table *t, const struct gw_boot *boot, const char *proc_root)
+int procfs_seed(struct proc_table *t, const struct gw_boot *boot, const char *proc_root,
+		const char *cgroup2_root)
 {
 	DIR *d = opendir(proc_root);
 	struct dirent *de;
@@ -175,7 +232,7 @@ int procfs_seed(struct proc_table *t, const struct gw_boot *boot, const char *pr
 
 		if (!isdigit((unsigned char)de->d_name[0]) || *end || pid == 0 || pid > UINT32_MAX)
 			continue;
-		if (procfs_load_process(t, boot, proc_root, (uint32_t)pid))
+		if (procfs_load_process(t, boot, proc_root, cgroup2_root, (uint32_t)pid))
 			loaded++;
 	}
 	closedir(d);

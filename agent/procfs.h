@@ -14,13 +14,23 @@
 #include "proc_id.h"
 #include "proc_table.h"
 
-/* Reads /proc/<pid> (under proc_root) into a fresh table entry. Returns it, or NULL when the
- * process is gone or unreadable (the table is left without an entry for pid). */
+/*
+ * Reads /proc/<pid> (under proc_root) into a fresh table entry. Returns it, or NULL when the
+ * process is gone or unreadable (the table is left without an entry for pid). cgroup2_root is
+ * where the cgroup v2 hierarchy is mounted: a cgroup's id is its directory's inode there, the
+ * number BPF reports for the processes it sees start; NULL or "" leaves the id 0.
+ */
 struct proc_entry *procfs_load_process(struct proc_table *t, const struct gw_boot *boot,
-				       const char *proc_root, uint32_t pid);
+				       const char *proc_root, const char *cgroup2_root,
+				       uint32_t pid);
 
 /* Loads every process under proc_root, then links parents. Returns how many were loaded. */
-int procfs_seed(struct proc_table *t, const struct gw_boot *boot, const char *proc_root);
+int procfs_seed(struct proc_table *t, const struct gw_boot *boot, const char *proc_root,
+		const char *cgroup2_root);
+
+/* Finds a mounted cgroup2 root in `mountinfo` (a /proc/<pid>/mountinfo); 0 and the path, or
+ * -ENOENT / -errno. */
+int procfs_find_cgroup2_root(const char *mountinfo, char *path, size_t path_size);
 
 /* "pts3" / "tty1" / "" from a stat tty_nr, the way the kernel names the tty. */
 void procfs_tty_name(uint32_t tty_nr, char *out, size_t out_size);

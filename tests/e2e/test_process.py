@@ -87,6 +87,8 @@ def test_process_started_before_agent_has_identity(agent_factory):
     me = sh["ancestors"][0]
     assert me["pid"] == os.getpid() and me["source"] == "procfs"
     assert proc["parent_process_id"] == me["process_id"]
+    # the cgroup id from /proc is the one BPF reports for a process of the same cgroup
+    assert proc["cgroup_id"] != "0" and proc["cgroup_id"] == sh["process"]["cgroup_id"], (proc, sh)
 
 
 def test_ancestry_through_a_shell(agent):

@@ -80,7 +80,7 @@ TEST(procfs_parses_hostile_comm_and_links_parent)
 		fclose(f);
 	}
 	proc_table_init(&t, 16, 1);
-	CHECK(procfs_seed(&t, &b, root) == 2);
+	CHECK(procfs_seed(&t, &b, root, NULL) == 2);
 	child = proc_table_get(&t, 20);
 	parent = proc_table_get(&t, 10);
 	REQUIRE(child && parent);

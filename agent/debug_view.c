@@ -237,6 +237,19 @@ static void write_finding(struct debug_view *v, const Ghostwatch__V1__Finding *f
 	color(v, C_RESET);
 }
 
+static void write_netif(struct debug_view *v, const Ghostwatch__V1__NetworkInterface *n)
+{
+	write_tag(v, strcmp(n->action, "removed") ? C_CYAN : C_YELLOW, "netif");
+	fprintf(v->out, " %s ", n->action);
+	gw_display_escape(v->out, n->name);
+	if (n->ifindex)
+		fprintf(v->out, " ifindex=%u", n->ifindex);
+	if (n->devtype && n->devtype[0]) {
+		fputs(" devtype=", v->out);
+		gw_display_escape(v->out, n->devtype);
+	}
+}
+
 static void write_score(struct debug_view *v, const Ghostwatch__V1__FraudScore *s)
 {
 	write_tag(v, s->score >= 50 ? C_ALERT : C_WARN, "SCORE");
@@ -269,6 +282,9 @@ void debug_view_write_compact(struct debug_view *v, const gw_event_t *ev)
 		break;
 	case GHOSTWATCH__V1__EVENT__KIND_FLOW:
 		write_flow(v, ev->flow);
+		break;
+	case GHOSTWATCH__V1__EVENT__KIND_NETWORK_INTERFACE:
+		write_netif(v, ev->network_interface);
 		break;
 	case GHOSTWATCH__V1__EVENT__KIND_DEVICE:
 		write_tag(v, strcmp(ev->device->action, "detach") ? C_CYAN : C_YELLOW, "device");

@@ -176,6 +176,17 @@ def netif_finding(rule_id, ifname):
     return pred
 
 
+def netif_evidence(agent, finding, name, action):
+    """The finding's evidence is the network_interface event that reported the interface."""
+    ev = finding["finding"]["evidence"][0]
+    assert ev["kind"] == "netif", finding
+    nif = agent.find(lambda e: e.get("type") == "network_interface"
+                     and str(e["event_id"]) == str(ev["event_id"]))
+    assert nif, f"no network_interface event #{ev['event_id']} for {finding}"
+    n = nif[0]["network_interface"]
+    assert n["name"] == name and n["action"] == action and n["ifindex"] > 0, n
+
+
 def require_absent(*names):
     present = [n for n in names if Path(f"/sys/class/net/{n}").exists()]
     if present:
@@ -230,15 +241,18 @@ def test_site_rule_prefix_matches_added_and_already_present_interfaces(agent_fac
     rules_d.mkdir()
     (rules_d / "site.yaml").write_text(SITE_NETIF_RULE.format(prefix=prefix))
     agent = agent_factory("--rules", str(ROOT / "rules"), "--rules-d", str(rules_d), "--no-forks")
-    agent.wait_for(netif_finding("SITE-NETIF-0001", before), timeout=FINDING_DEADLINE,
-                   what="finding for the interface present at start")
+    f = agent.wait_for(netif_finding("SITE-NETIF-0001", before), timeout=FINDING_DEADLINE,
+                       what="finding for the interface present at start")
+    netif_evidence(agent, f, before, "inventory")
     later = links.add(prefix + "b", "veth", "peer", "name", prefix.replace("gwq", "gwo") + "b")
-    agent.wait_for(netif_finding("SITE-NETIF-0001", later), timeout=FINDING_DEADLINE + 1,
-                   what="finding for the interface added later")
+    f = agent.wait_for(netif_finding("SITE-NETIF-0001", later), timeout=FINDING_DEADLINE + 1,
+                       what="finding for the interface added later")
+    netif_evidence(agent, f, later, "added")
     plain = links.add("gwr" + uuid.uuid4().hex[:6])
     renamed = prefix + "c"
     subprocess.run(["ip", "link", "set", plain, "name", renamed], check=True, capture_output=True)
     links.names.append(renamed)
-    agent.wait_for(netif_finding("SITE-NETIF-0001", renamed), timeout=FINDING_DEADLINE + 1,
-                   what="finding for the renamed interface")
+    f = agent.wait_for(netif_finding("SITE-NETIF-0001", renamed), timeout=FINDING_DEADLINE + 1,
+                       what="finding for the renamed interface")
+    netif_evidence(agent, f, renamed, "renamed")
     assert not agent.find(lambda e: e.get("type") == "finding" and e["finding"]["subject"] == plain)

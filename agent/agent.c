@@ -224,10 +224,11 @@ static Ghostwatch__V1__Counter **counters_proto(struct gw_agent *a, const char *
 	return list;
 }
 
-#define DROP_SLOTS (GW_DROP_CATEGORY_MAX + 2 + GW_DEVICE_COUNTERS_MAX)
+#define DROP_SLOTS (GW_DROP_CATEGORY_MAX + 3 + GW_DEVICE_COUNTERS_MAX)
 
 /* Drops per category: kernel ring-buffer failures plus what userspace refused. */
-static void collect_drops(struct gw_agent *a, uint64_t drops[DROP_SLOTS], const char *names[DROP_SLOTS])
+static void collect_drops(struct gw_agent *a, uint64_t drops[DROP_SLOTS], const char *names[DROP_SLOTS],
+			  uint32_t *bpf_programs)
 {
 	size_t n;
 
@@ -238,8 +239,10 @@ static void collect_drops(struct gw_agent *a, uint64_t drops[DROP_SLOTS], const 
 	drops[GW_DROP_CATEGORY_MAX] = a->counters.bad_records;
 	names[GW_DROP_CATEGORY_MAX + 1] = "arena_full";
 	drops[GW_DROP_CATEGORY_MAX + 1] = a->arena.failed;
-	n = devices_drop_counters(a, names + GW_DROP_CATEGORY_MAX + 2, drops + GW_DROP_CATEGORY_MAX + 2);
-	for (size_t i = GW_DROP_CATEGORY_MAX + 2 + n; i < DROP_SLOTS; i++) {
+	names[GW_DROP_CATEGORY_MAX + 2] = "bpf_recursion_misses";
+	drops[GW_DROP_CATEGORY_MAX + 2] = hooks_recursion_misses(bpf_programs);
+	n = devices_drop_counters(a, names + GW_DROP_CATEGORY_MAX + 3, drops + GW_DROP_CATEGORY_MAX + 3);
+	for (size_t i = GW_DROP_CATEGORY_MAX + 3 + n; i < DROP_SLOTS; i++) {
 		names[i] = NULL;
 		drops[i] = 0;
 	}
@@ -271,7 +274,7 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 	evictions[2] = fstats.evicted;
 	ghostwatch__v1__event__init(ev);
 	ghostwatch__v1__agent_stats__init(st);
-	collect_drops(a, drops, dnames);
+	collect_drops(a, drops, dnames, &st->bpf_programs);
 	memcpy(enames, record_names, sizeof(record_names));
 	memcpy(events, a->counters.records, sizeof(a->counters.records));
 	n_events = GW_RECORD_TYPE_MAX +
@@ -322,8 +325,9 @@ void agent_print_summary(struct gw_agent *a, FILE *out)
 	uint64_t drops[DROP_SLOTS], total = 0, events[GW_DEVICE_COUNTERS_MAX];
 	const char *names[DROP_SLOTS], *enames[GW_DEVICE_COUNTERS_MAX];
 	size_t n_events = devices_event_counters(a, enames, events);
+	uint32_t bpf_programs;
 
-	collect_drops(a, drops, names);
+	collect_drops(a, drops, names, &bpf_programs);
 	fprintf(out, "summary: events");
 	for (int i = 0; i < GW_RECORD_TYPE_MAX; i++)
 		if (record_names[i])

@@ -1,6 +1,8 @@
 #include "hooks.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <bpf/bpf.h>
 
 #include "process.skel.h"
+#include "small_file.h"
 
 const char *hooks_flavour_name(enum gw_hook_flavour f)
 {
@@ -256,6 +259,57 @@ int hooks_open_ring(struct gw_hooks *h, ring_buffer_sample_fn on_record, void *c
 {
 	h->ring = ring_buffer__new(h->events_fd, on_record, ctx, NULL);
 	return h->ring ? 0 : -errno;
+}
+
+/* Adds fd's prog_id (a program fd, or a link's program) to ids, once. */
+static void note_prog_id(int fd, uint32_t *ids, size_t *n, size_t max)
+{
+	char path[64], buf[512], *p;
+	ssize_t len;
+	uint32_t id;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	len = gw_read_small_file(AT_FDCWD, path, 0, buf, sizeof(buf));
+	if (len <= 0 || !(p = strstr(buf, "prog_id:")))
+		return;
+	id = (uint32_t)strtoul(p + 8, NULL, 10);
+	for (size_t i = 0; i < *n; i++)
+		if (ids[i] == id)
+			return;
+	if (id && *n < max)
+		ids[(*n)++] = id;
+}
+
+uint64_t hooks_recursion_misses(uint32_t *programs)
+{
+	uint32_t ids[256];
+	size_t n = 0;
+	uint64_t misses = 0;
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+
+	*programs = 0;
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			note_prog_id(atoi(de->d_name), ids, &n, sizeof(ids) / sizeof(ids[0]));
+	closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			misses += info.recursion_misses;
+			(*programs)++;
+		}
+		close(fd);
+	}
+	return misses;
 }
 
 int hooks_read_drops(const struct gw_hooks *h, uint64_t out[GW_DROP_CATEGORY_MAX])

@@ -206,6 +206,10 @@ def test_stats_report_live_hooks_and_counts(agent):
     assert rc == 0
     assert counter(stats, "events", "exec") >= 1
     assert int(stats["stats"]["process_table_size"]) > 0
+    # runs the kernel skipped are drops too; counted over every program the agent holds (the
+    # process, network and device objects here: at least exec/exit/fork, TCP, UDP x4, DNS x2)
+    assert stats["stats"]["bpf_programs"] >= 10, stats["stats"]
+    assert any(d["name"] == "bpf_recursion_misses" for d in stats["stats"]["drops"])
 
 
 def test_sigint_stops_agent_started_with_ampersand(tmp_path):

@@ -53,7 +53,7 @@ ASAN_LIB_OBJS := $(call asan_obj,$(LIB_SRCS))
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h vm bench-cadence
+.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h vm bench-cadence deb
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -149,6 +149,12 @@ test: deps
 run: deps
 	$(MAKE) all
 	$(BUILD)/ghostwatch debug
+
+# Debian packages for the fleet: $(BUILD)/deb/ghostwatch_*.deb (endpoints) and
+# ghostwatch-collector_*.deb (collector hosts); see tools/make-deb.sh.
+deb: deps
+	$(MAKE) all
+	tools/make-deb.sh $(BUILD)
 
 bench: deps
 	$(MAKE) all bench-tools

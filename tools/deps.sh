@@ -11,6 +11,8 @@ PKGS=(
 	libclang-rt-14-dev
 	# tests
 	python3 python3-pytest iproute2 procps util-linux openssl nats-server
+	# make deb (dpkg-shlibdeps)
+	dpkg-dev
 	# bench/profile.sh (callgrind)
 	valgrind
 	# QEMU guest for the USB/HID tests

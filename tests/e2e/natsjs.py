@@ -1,12 +1,13 @@
-"""Test-side helpers for fleet tests: a minimal NATS (TLS) client speaking the JetStream JSON API,
-a nats-server runner, a test PKI, and a decoder for ghostwatch batches (zlib + protobuf wire format,
-parsed by hand so the tests need nothing beyond the Python standard library).
+"""Test-side helpers for the agent's fleet tests: a minimal NATS (TLS) client speaking the JetStream
+JSON API, a nats-server runner with an open configuration (the collector tests' fleet_harness.py
+runs the real, permission-restricted deploy/nats configs instead; the PKI and free ports come from
+there), and a decoder for ghostwatch batches (zlib + protobuf wire format, parsed by hand so the
+tests need nothing beyond the Python standard library).
 
 Only what the tests need: create a stream, read its state, fetch messages by stream sequence.
 """
 import base64
 import json
-import os
 import shutil
 import signal
 import socket
@@ -16,60 +17,17 @@ import time
 import zlib
 from pathlib import Path
 
+from fleet_harness import free_ports, make_pki  # noqa: F401  (make_pki: re-exported for users)
+
 ROOT = Path(__file__).resolve().parents[2]
 STREAM = "GHOSTWATCH"
 SUBJECT_PREFIX = "ghostwatch.v1.telemetry"
 
 
-# ---- PKI --------------------------------------------------------------------------------------
-
-def make_pki(out: Path, host_ids):
-    """ca.pem, server.pem/.key, agent-<host>.pem/.key, other-ca.pem, other-agent.pem/.key.
-
-    Uses the project's deploy/pki/make-test-ca.sh when present, else the same layout by hand.
-    """
-    script = ROOT / "deploy" / "pki" / "make-test-ca.sh"
-    out.mkdir(parents=True, exist_ok=True)
-    if script.exists():
-        subprocess.run(["bash", str(script), str(out), *host_ids], check=True,
-                       capture_output=True)
-        return out
-
-    def run(*args):
-        subprocess.run(args, check=True, capture_output=True, cwd=out)
-
-    def key(name):
-        run("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}.key")
-
-    def ca(name, cn):
-        key(name)
-        run("openssl", "req", "-x509", "-new", "-key", f"{name}.key", "-days", "2", "-subj",
-            f"/CN={cn}", "-out", f"{name}.pem")
-
-    def cert(name, cn, ca_name, ext):
-        key(name)
-        run("openssl", "req", "-new", "-key", f"{name}.key", "-subj", f"/CN={cn}", "-out",
-            f"{name}.csr")
-        (out / f"{name}.ext").write_text(ext)
-        run("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca_name}.pem", "-CAkey",
-            f"{ca_name}.key", "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext",
-            "-out", f"{name}.pem")
-
-    ca("ca", "ghostwatch test CA")
-    cert("server", "nats-server", "ca",
-         "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
-    cert("collector", "ghostwatch-collector", "ca", "extendedKeyUsage=clientAuth\n")
-    for h in host_ids:
-        cert(f"agent-{h}", h, "ca", "extendedKeyUsage=clientAuth\n")
-    ca("other-ca", "unrelated CA")
-    cert("other-agent", host_ids[0], "other-ca", "extendedKeyUsage=clientAuth\n")
-    return out
-
+# ---- PKI and ports: the same as the collector tests' (fleet_harness.py) ------------------------
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 # ---- nats-server --------------------------------------------------------------------------------

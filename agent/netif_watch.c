@@ -70,17 +70,17 @@ static ssize_t read_attr(const char *net_dir, const char *name, const char *attr
 /* DEVTYPE= of <net_dir>/<name>/uevent, into `out` ("" when there is none). */
 static void sysfs_devtype(const char *net_dir, const char *name, char *out, size_t out_size)
 {
-	char buf[1024], *p;
+	char buf[1024];
+	const char *p;
 	ssize_t n;
 
 	out[0] = '\0';
 	n = read_attr(net_dir, name, "uevent", buf, sizeof(buf));
 	if (n <= 0)
 		return;
-	p = strncmp(buf, "DEVTYPE=", 8) ? strstr(buf, "\nDEVTYPE=") : buf - 1;
+	p = gw_line_value(buf, "DEVTYPE=");
 	if (!p)
 		return;
-	p += 9;
 	snprintf(out, out_size, "%.*s", (int)strcspn(p, "\n"), p);
 }
 

@@ -637,7 +637,7 @@ static void fold_ingest(struct gw_net *n, const struct gw_tcp_fold *v)
 /* Read and delete every entry of one fold map into the flow table. */
 static void fold_drain(struct gw_net *n, int fd)
 {
-	struct gw_tcp_fold_key keys[FOLD_BATCH], key, next;
+	struct gw_tcp_fold_key keys[FOLD_BATCH], key;
 	struct gw_tcp_fold vals[FOLD_BATCH];
 	uint32_t cursor = 0;
 	bool first = true;
@@ -657,8 +657,7 @@ static void fold_drain(struct gw_net *n, int fd)
 		break; /* no batch operations (before 5.6), or a bucket larger than the batch */
 	}
 	/* one key at a time: get the first key again each round, since it is deleted */
-	while (!bpf_map_get_next_key(fd, NULL, &next)) {
-		key = next;
+	while (!bpf_map_get_next_key(fd, NULL, &key)) {
 		if (bpf_map_lookup_elem(fd, &key, &vals[0]) || bpf_map_delete_elem(fd, &key)) {
 			n->counters[NET_TCP_FOLD_DRAIN_ERRORS]++;
 			return;

@@ -94,9 +94,9 @@ static int parse_stat(const char *stat, char *comm, size_t comm_size, uint32_t *
 
 static uint32_t status_id(const char *status, const char *key)
 {
-	const char *p = strstr(status, key);
+	const char *p = gw_line_value(status, key);
 
-	return p ? (uint32_t)strtoul(p + strlen(key), NULL, 10) : 0;
+	return p ? (uint32_t)strtoul(p, NULL, 10) : 0;
 }
 
 static void load_cmdline(struct proc_entry *e, const char *path)
@@ -148,8 +148,10 @@ int procfs_find_cgroup2_root(const char *mountinfo, char *path, size_t path_size
 /* The id of the process's cgroup v2: the inode of its directory under cgroup2_root, or 0. */
 static uint64_t cgroup_id_of(const char *proc_root, const char *cgroup2_root, uint32_t pid)
 {
-	char path[PATH_MAX], buf[4096], *line, *end;
+	char path[PATH_MAX], buf[4096];
+	const char *line;
 	struct stat st;
+	int len;
 
 	if (!cgroup2_root || !cgroup2_root[0])
 		return 0;
@@ -157,16 +159,13 @@ static uint64_t cgroup_id_of(const char *proc_root, const char *cgroup2_root, ui
 	if (read_file(path, buf, sizeof(buf)) <= 0)
 		return 0;
 	/* the unified hierarchy's line is "0::/path"; v1 controllers have other numbers */
-	line = strncmp(buf, "0::", 3) ? strstr(buf, "\n0::") : buf - 1;
-	if (!line)
+	line = gw_line_value(buf, "0::");
+	if (!line || line[0] != '/')
 		return 0;
-	line += 4;
-	end = strchr(line, '\n');
-	if (end)
-		*end = '\0';
-	if (line[0] != '/' || strstr(line, "/.."))
+	len = (int)strcspn(line, "\n");
+	if (memmem(line, (size_t)len, "/..", 3))
 		return 0;
-	if (snprintf(path, sizeof(path), "%s%s", cgroup2_root, line) >= (int)sizeof(path) ||
+	if (snprintf(path, sizeof(path), "%s%.*s", cgroup2_root, len, line) >= (int)sizeof(path) ||
 	    stat(path, &st))
 		return 0;
 	return st.st_ino;
@@ -195,8 +194,8 @@ struct proc_entry *procfs_load_process(struct proc_table *t, const struct gw_boo
 	e->ppid = ppid;
 	e->start_ns = start_ticks * boot->ns_per_tick;
 	e->id = gw_process_id_from_ticks(boot, pid, start_ticks);
-	e->uid = status_id(status, "\nUid:\t");
-	e->gid = status_id(status, "\nGid:\t");
+	e->uid = status_id(status, "Uid:\t");
+	e->gid = status_id(status, "Gid:\t");
 	snprintf(path, sizeof(path), "%s/%u/loginuid", proc_root, pid);
 	e->auid = read_u32_file(path, (uint32_t)-1);
 	snprintf(path, sizeof(path), "%s/%u/sessionid", proc_root, pid);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 ssize_t gw_read_small_file(int dirfd, const char *path, int flags, void *buf, size_t size)
@@ -23,4 +24,18 @@ ssize_t gw_read_small_file(int dirfd, const char *path, int flags, void *buf, si
 	close(fd);
 	((char *)buf)[got] = '\0';
 	return (ssize_t)got;
+}
+
+const char *gw_line_value(const char *text, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	for (const char *line = text; line;) {
+		if (!strncmp(line, prefix, len))
+			return line + len;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return NULL;
 }

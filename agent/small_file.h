@@ -1,6 +1,7 @@
 /*
  * small_file.h - reading a small kernel-made file (a procfs entry, a sysfs attribute) whole into a
- * caller's buffer. One copy of the open/read-until-EOF/EINTR loop for every module that reads them.
+ * caller's buffer, and finding a line in what was read. One copy of the open/read-until-EOF/EINTR
+ * loop for every module that reads them.
  */
 #ifndef GW_SMALL_FILE_H
 #define GW_SMALL_FILE_H
@@ -12,5 +13,10 @@
  * `flags` are added to O_RDONLY | O_CLOEXEC (e.g. O_NOFOLLOW). Returns the length read, or -1 when
  * it does not exist or cannot be opened. */
 ssize_t gw_read_small_file(int dirfd, const char *path, int flags, void *buf, size_t size);
+
+/* In such a file's text: what follows `prefix` on the first line that starts with it (the value
+ * of "KEY=value" or "0::/path" lines), up to that line's newline or the end; NULL if no line does.
+ * The value's length is strcspn(value, "\n"). */
+const char *gw_line_value(const char *text, const char *prefix);
 
 #endif

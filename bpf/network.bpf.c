@@ -75,11 +75,6 @@ struct {
 	__type(value, __u8);
 } udp_seen SEC(".maps");
 
-/* Kernels before 5.5 call the group leader's boot-based start time real_start_time. */
-struct task_struct___old {
-	u64 real_start_time;
-} __attribute__((preserve_access_index));
-
 /* `btf`: a tracing program, which may read the task through its BTF pointer instead of helpers. */
 static __always_inline void fill_task(struct gw_net_task *t, bool btf)
 {
@@ -90,18 +85,11 @@ static __always_inline void fill_task(struct gw_net_task *t, bool btf)
 	t->tid = (__u32)pid_tgid;
 	t->uid = (__u32)uid_gid;
 	t->gid = uid_gid >> 32;
-	if (btf && bpf_core_field_exists(struct task_struct, start_boottime)) {
+	if (btf && bpf_core_field_exists(struct task_struct, start_boottime))
 		t->start_boottime_ns = bpf_get_current_task_btf()->group_leader->start_boottime;
-	} else {
-		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-		struct task_struct *leader = BPF_CORE_READ(task, group_leader);
-
-		if (bpf_core_field_exists(leader->start_boottime))
-			t->start_boottime_ns = BPF_CORE_READ(leader, start_boottime);
-		else
-			t->start_boottime_ns = BPF_CORE_READ((struct task_struct___old *)leader,
-							     real_start_time);
-	}
+	else
+		t->start_boottime_ns =
+			gw_task_start_boottime((struct task_struct *)bpf_get_current_task());
 	t->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
 }
@@ -410,6 +398,14 @@ static __always_inline struct gw_listen_key listen_key_of(const struct sock *sk,
 	return k;
 }
 
+/* Who listens on the connection's local port: the owner of a connection accepted there. */
+static __always_inline struct gw_net_task *listener_owner(const struct gw_net_tuple *tu)
+{
+	struct gw_listen_key lk = { .netns = tu->netns, .port = tu->local_port };
+
+	return bpf_map_lookup_elem(&listen_owner, &lk);
+}
+
 static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, bool btf)
 {
 	__u64 key = (__u64)sk, now = bpf_ktime_get_boot_ns();
@@ -451,13 +447,13 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
-		struct gw_listen_key lk = listen_key_of(sk, btf);
-		struct gw_net_task *owner = bpf_map_lookup_elem(&listen_owner, &lk);
 		struct conn_state fresh = { .start_ns = now };
+		struct gw_net_task *owner;
 
+		sock_tuple(sk, &tu, 1, btf);
+		owner = listener_owner(&tu);
 		if (owner)
 			fresh.task = *owner; /* else pid 0: listener predates the agent */
-		sock_tuple(sk, &tu, 1, btf);
 		if (!fold_attempt(&fresh.task, &tu, GW_TCP_OK, now))
 			emit_tcp(&tu, GW_EV_TCP_ACCEPT, &fresh, GW_TCP_OK, 0, NULL);
 		return 0;
@@ -466,6 +462,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		int sk_err = SK_RD(btf, sk, sk_err);
 		__u32 result = result_of(sk_err);
 		struct conn_state other = {};
+		struct gw_net_task *owner;
 		struct tcp_counters c;
 
 		st = bpf_map_lookup_elem(&conn_owner, &key);
@@ -489,19 +486,15 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			return 0; /* never established: nothing was reported for it */
 		/* accepted on a listener we know: its owner owns the connection */
 		sock_tuple(sk, &tu, 1, btf);
-		{
-			struct gw_listen_key lk = { .netns = tu.netns, .port = tu.local_port };
-			struct gw_net_task *owner = bpf_map_lookup_elem(&listen_owner, &lk);
-
-			if (owner) {
-				read_counters(sk, 1, oldstate, btf, &c);
-				unsample(sk, &c);
-				if (!fold_close(owner, &tu, result, &c, now)) {
-					other.task = *owner;
-					emit_tcp(&tu, GW_EV_TCP_CLOSE, &other, result, sk_err, &c);
-				}
-				return 0;
+		owner = listener_owner(&tu);
+		if (owner) {
+			read_counters(sk, 1, oldstate, btf, &c);
+			unsample(sk, &c);
+			if (!fold_close(owner, &tu, result, &c, now)) {
+				other.task = *owner;
+				emit_tcp(&tu, GW_EV_TCP_CLOSE, &other, result, sk_err, &c);
 			}
+			return 0;
 		}
 		/*
 		 * Opened before we were loaded (or its insert failed, counted): report it without an
@@ -575,13 +568,8 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 		task = &st->task;
 		sock_tuple(sk, &tu, 0, true);
 	} else {
-		struct gw_listen_key lk;
-
 		sock_tuple(sk, &tu, 1, true);
-		lk.netns = tu.netns;
-		lk.port = tu.local_port;
-		lk.pad = 0;
-		task = bpf_map_lookup_elem(&listen_owner, &lk);
+		task = listener_owner(&tu);
 		if (!task)
 			return 0; /* older than the agent: its bytes come at close */
 	}

@@ -603,7 +603,8 @@ void net_on_process_exit(struct gw_net *n, uint64_t process_id, uint64_t now_ns)
 
 /* ---- connections the kernel folded (struct gw_tcp_fold) ------------------------------------ */
 
-static void fold_ingest(struct gw_net *n, const struct gw_tcp_fold *v)
+/* `seen_ns`: when the map the entry comes from stopped being live (its events are older). */
+static void fold_ingest(struct gw_net *n, const struct gw_tcp_fold *v, uint64_t seen_ns)
 {
 	struct flow_sample s = { 0 };
 	struct gw_ip remote;
@@ -628,14 +629,14 @@ static void fold_ingest(struct gw_net *n, const struct gw_tcp_fold *v)
 	n->counters[NET_TCP_ATTEMPTS_FOLDED] += v->attempts;
 	n->counters[NET_TCP_CLOSES_FOLDED] += v->closes;
 	n->counters[NET_TCP_FOLD_ENTRIES]++;
-	s.dns_name = dns_cache_get(n->dns, &remote, v->last_ns);
-	add_to_flow(n, &v->task, &v->tuple, &remote, &s, v->last_ns);
+	s.dns_name = dns_cache_get(n->dns, &remote, seen_ns);
+	add_to_flow(n, &v->task, &v->tuple, &remote, &s, seen_ns);
 }
 
 #define FOLD_BATCH 128
 
 /* Read and delete every entry of one fold map into the flow table. */
-static void fold_drain(struct gw_net *n, int fd)
+static void fold_drain(struct gw_net *n, int fd, uint64_t seen_ns)
 {
 	struct gw_tcp_fold_key keys[FOLD_BATCH], key;
 	struct gw_tcp_fold vals[FOLD_BATCH];
@@ -648,7 +649,7 @@ static void fold_drain(struct gw_net *n, int fd)
 							  vals, &count, NULL);
 
 		for (uint32_t i = 0; i < count && i < FOLD_BATCH; i++)
-			fold_ingest(n, &vals[i]);
+			fold_ingest(n, &vals[i], seen_ns);
 		first = false;
 		if (!ret)
 			continue;
@@ -662,7 +663,7 @@ static void fold_drain(struct gw_net *n, int fd)
 			n->counters[NET_TCP_FOLD_DRAIN_ERRORS]++;
 			return;
 		}
-		fold_ingest(n, &vals[0]);
+		fold_ingest(n, &vals[0], seen_ns);
 	}
 }
 
@@ -670,17 +671,18 @@ static void fold_drain(struct gw_net *n, int fd)
  * The map that was live during the last tick has been idle for this one: drain it, then make it
  * the live one again. Two maps in turn, so the one being read and deleted is never written.
  */
-static void fold_rotate(struct gw_net *n, bool drain_both)
+static void fold_rotate(struct gw_net *n, bool drain_both, uint64_t now_ns)
 {
-	unsigned int live = net_hooks_fold_live(&n->hooks);
-	int idle_fd = net_hooks_fold_map_fd(&n->hooks, live ^ 1);
+	unsigned int live = net_hooks_fold_live(&n->hooks), idle = live ^ 1;
+	int idle_fd = net_hooks_fold_map_fd(&n->hooks, idle);
 
 	if (idle_fd < 0)
 		return;
-	fold_drain(n, idle_fd);
-	net_hooks_fold_set_live(&n->hooks, live ^ 1);
+	fold_drain(n, idle_fd, n->fold_retired_ns[idle] ? n->fold_retired_ns[idle] : now_ns);
+	net_hooks_fold_set_live(&n->hooks, idle);
+	n->fold_retired_ns[live] = now_ns;
 	if (drain_both)
-		fold_drain(n, net_hooks_fold_map_fd(&n->hooks, live));
+		fold_drain(n, net_hooks_fold_map_fd(&n->hooks, live), now_ns);
 }
 
 /*
@@ -706,7 +708,7 @@ void net_tick(struct gw_net *n, uint64_t now_ns)
 		else
 			n->counters[NET_TCP_OPEN_SAMPLES]++;
 	}
-	fold_rotate(n, false);
+	fold_rotate(n, false, now_ns);
 	/* exits are queued in time order, so the due ones are at the head */
 	while (n->pending_count && n->pending[n->pending_head].flush_at_ns <= now_ns) {
 		flow_table_flush_process(n->flows, n->pending[n->pending_head].process_id);
@@ -718,11 +720,13 @@ void net_tick(struct gw_net *n, uint64_t now_ns)
 
 void net_shutdown(struct gw_net *n)
 {
+	uint64_t now_ns = gw_now_boottime_ns();
+
 	if (!n->flows)
 		return;
 	n->pending_count = 0;
-	fold_rotate(n, true);
-	flow_table_flush_all(n->flows, FLOW_FLUSH_SHUTDOWN, gw_now_boottime_ns());
+	fold_rotate(n, true, now_ns);
+	flow_table_flush_all(n->flows, FLOW_FLUSH_SHUTDOWN, now_ns);
 }
 
 size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values, size_t max)

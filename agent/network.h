@@ -101,6 +101,7 @@ struct gw_net {
 	struct gw_agent *agent;		/* for the flow emit callback */
 	uint64_t dns_rejected[DNS_RESULT_MAX];	/* [DNS_OK] unused */
 	uint64_t counters[NET_COUNTER_MAX];
+	uint64_t fold_retired_ns[2];	/* when each fold map last stopped being live */
 	uint64_t sampled_window_end_ns;	/* the window the last walk of open connections was for */
 	struct gw_net_open *open_at_start;	/* uthash by key; entries go when they close */
 	struct gw_net_pending_exit pending[GW_NET_PENDING_EXITS];

@@ -183,7 +183,7 @@ struct gw_tcp_event {
 	__u64 bytes_received;	/* CLOSE: payload received (bytes_received less FIN) */
 	__u32 srtt_us;		/* CLOSE: smoothed RTT (tcp_sock.srtt_us >> 3) */
 	__u32 pad;
-	__u64 duration_ns;	/* CONNECT: SYN to result; CLOSE: since established */
+	__u64 duration_ns;	/* CONNECT: SYN to result; CLOSE: since connect() */
 };
 
 /*
@@ -199,7 +199,9 @@ struct gw_tcp_event {
  *
  * Two maps, tcp_fold_0 and tcp_fold_1; the programs write the one gw_tcp_fold_gen (.bss) names.
  * On each tick the agent drains the other one, which has been idle for a whole tick, and then makes
- * it the live one: no program is still writing into a map while it is read and deleted.
+ * it the live one: no program is still writing into a map while it is read and deleted. Entries
+ * carry no time: what a map holds happened while it was live, and the agent dates it by the tick
+ * that retired the map (a clock read per transition cost more than the hash lookup beside it).
  */
 #define GW_TCP_FOLD_MAX 8192
 
@@ -216,8 +218,6 @@ struct gw_tcp_fold_key {
 struct gw_tcp_fold {
 	struct gw_net_task task;	/* of the connection that made the entry */
 	struct gw_net_tuple tuple;	/* its addresses and ports */
-	__u64 first_ns;			/* boot clock */
-	__u64 last_ns;
 	__u64 attempts;			/* attempts counted here and not sent as records */
 	__u64 failures[GW_TCP_RESULT_MAX];	/* by enum gw_tcp_result, [GW_TCP_OK] unused: folded attempts
 					 * that failed, and closes that ended in an error */
@@ -265,7 +265,7 @@ _Static_assert(sizeof(struct gw_tcp_event) == 16 + 48 + 48 + 40, "gw_tcp_event l
 _Static_assert(sizeof(struct gw_udp_event) == 16 + 48 + 48 + 8, "gw_udp_event layout");
 _Static_assert(sizeof(struct gw_listen_key) == 8, "gw_listen_key layout");
 _Static_assert(sizeof(struct gw_tcp_fold_key) == 40, "gw_tcp_fold_key layout");
-_Static_assert(sizeof(struct gw_tcp_fold) == 48 + 48 + 24 + 40 + 40 + 16, "gw_tcp_fold layout");
+_Static_assert(sizeof(struct gw_tcp_fold) == 48 + 48 + 8 + 40 + 40 + 16, "gw_tcp_fold layout");
 _Static_assert(sizeof(struct gw_dns_event) == 16 + 48 + 8 + GW_DNS_PAYLOAD_MAX, "gw_dns_event layout");
 
 /* ---- devices ------------------------------------------------------------------------------- */

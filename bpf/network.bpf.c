@@ -290,7 +290,7 @@ __s64 gw_tcp_sampled_n;
 /* The live map's entry for this connection's process, peer and direction, made if missing; NULL
  * when the map is full (the caller then sends a record, as without folding). */
 static __always_inline struct gw_tcp_fold *fold_entry(const struct gw_net_task *task,
-						      const struct gw_net_tuple *tu, __u64 now)
+						      const struct gw_net_tuple *tu)
 {
 	struct gw_tcp_fold_key k = {
 		.pid = task->pid,
@@ -313,7 +313,6 @@ static __always_inline struct gw_tcp_fold *fold_entry(const struct gw_net_task *
 	__builtin_memset(v, 0, sizeof(*v));
 	v->task = *task;
 	v->tuple = *tu;
-	v->first_ns = now;
 	v->rtt_min_us = (__u32)-1;
 	/* EEXIST: another CPU made it first, which is as good */
 	bpf_map_update_elem(map, &k, v, BPF_NOEXIST);
@@ -327,14 +326,13 @@ static __always_inline struct gw_tcp_fold *fold_entry(const struct gw_net_task *
  * (each attempt is either a record or an `attempts` increment).
  */
 static __always_inline bool fold_attempt(const struct gw_net_task *task,
-					 const struct gw_net_tuple *tu, __u32 result, __u64 now)
+					 const struct gw_net_tuple *tu, __u32 result)
 {
-	struct gw_tcp_fold *v = fold_entry(task, tu, now);
+	struct gw_tcp_fold *v = fold_entry(task, tu);
 	__u32 bit = 1u << (result & 7);
 
 	if (!v)
 		return false;
-	v->last_ns = now;
 	if (!(v->reported & bit)) {
 		v->reported |= bit;
 		return false;
@@ -348,13 +346,12 @@ static __always_inline bool fold_attempt(const struct gw_net_task *task,
 /* A close's bytes and RTT. False when there was no room (send a record). */
 static __always_inline bool fold_close(const struct gw_net_task *task,
 				       const struct gw_net_tuple *tu, __u32 result,
-				       const struct tcp_counters *c, __u64 now)
+				       const struct tcp_counters *c)
 {
-	struct gw_tcp_fold *v = fold_entry(task, tu, now);
+	struct gw_tcp_fold *v = fold_entry(task, tu);
 
 	if (!v)
 		return false;
-	v->last_ns = now;
 	__sync_fetch_and_add(&v->closes, 1);
 	__sync_fetch_and_add(&v->bytes_sent, c->bytes_sent);
 	__sync_fetch_and_add(&v->bytes_received, c->bytes_received);
@@ -408,13 +405,18 @@ static __always_inline struct gw_net_task *listener_owner(const struct gw_net_tu
 
 static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, bool btf)
 {
-	__u64 key = (__u64)sk, now = bpf_ktime_get_boot_ns();
+	__u64 key = (__u64)sk;
 	struct gw_net_tuple tu = {};
 	struct conn_state *st;
 
+	/*
+	 * The clock is read at SYN_SENT only, where a record's duration starts; every other
+	 * transition folds, and the fold map's tick dates what it counts (the agent knows when it
+	 * flipped the maps). A clock read costs about as much as a hash lookup on this VM.
+	 */
 	if (newstate == TCP_SYN_SENT) {
 		/* connect(): we are in the calling task */
-		struct conn_state fresh = { .start_ns = now };
+		struct conn_state fresh = { .start_ns = bpf_ktime_get_boot_ns() };
 
 		fill_task(&fresh.task, btf);
 		if (bpf_map_update_elem(&conn_owner, &key, &fresh, BPF_ANY))
@@ -441,20 +443,19 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		if (!st)
 			return 0; /* connect began before we were loaded */
 		sock_tuple(sk, &tu, 0, btf);
-		if (!fold_attempt(&st->task, &tu, GW_TCP_OK, now))
+		if (!fold_attempt(&st->task, &tu, GW_TCP_OK))
 			emit_tcp(&tu, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, NULL);
-		st->start_ns = now;
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
-		struct conn_state fresh = { .start_ns = now };
+		struct conn_state fresh = {};
 		struct gw_net_task *owner;
 
 		sock_tuple(sk, &tu, 1, btf);
 		owner = listener_owner(&tu);
 		if (owner)
 			fresh.task = *owner; /* else pid 0: listener predates the agent */
-		if (!fold_attempt(&fresh.task, &tu, GW_TCP_OK, now))
+		if (!fold_attempt(&fresh.task, &tu, GW_TCP_OK))
 			emit_tcp(&tu, GW_EV_TCP_ACCEPT, &fresh, GW_TCP_OK, 0, NULL);
 		return 0;
 	}
@@ -471,12 +472,12 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			if (oldstate == TCP_SYN_SENT) {
 				if (!sk_err)
 					result = GW_TCP_OTHER;
-				if (!fold_attempt(&st->task, &tu, result, now))
+				if (!fold_attempt(&st->task, &tu, result))
 					emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result, sk_err, NULL);
 			} else {
 				read_counters(sk, 0, oldstate, btf, &c);
 				unsample(sk, &c);
-				if (!fold_close(&st->task, &tu, result, &c, now))
+				if (!fold_close(&st->task, &tu, result, &c))
 					emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result, sk_err, &c);
 			}
 			bpf_map_delete_elem(&conn_owner, &key);
@@ -490,7 +491,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		if (owner) {
 			read_counters(sk, 1, oldstate, btf, &c);
 			unsample(sk, &c);
-			if (!fold_close(owner, &tu, result, &c, now)) {
+			if (!fold_close(owner, &tu, result, &c)) {
 				other.task = *owner;
 				emit_tcp(&tu, GW_EV_TCP_CLOSE, &other, result, sk_err, &c);
 			}
@@ -581,7 +582,7 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 	received = c.bytes_received > prev_received ? c.bytes_received - prev_received : 0;
 	if (!sent && !received)
 		return 0;
-	v = fold_entry(task, &tu, bpf_ktime_get_boot_ns());
+	v = fold_entry(task, &tu);
 	if (!v)
 		return 0; /* no room: this progress is counted at close instead */
 	if (done) {

@@ -56,6 +56,8 @@ int net_hooks_listen_map_fd(const struct gw_net_hooks *nh);
 int net_hooks_fold_map_fd(const struct gw_net_hooks *nh, unsigned int which);
 unsigned int net_hooks_fold_live(const struct gw_net_hooks *nh);
 void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which);
+/* Outbound connections whose owner the kernel kept in its hash map: their array slot was taken. */
+uint64_t net_hooks_owner_overflows(const struct gw_net_hooks *nh);
 
 /* Folds the bytes open connections moved since the last call into the live fold map (iter/tcp).
  * 0, -ENOENT when the iterator is not live, or -errno. */

@@ -793,6 +793,7 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 		PUT("dns_pending_queries", ps.size);
 		PUT("dns_pending_evictions", ps.evictions);
 	}
+	PUT("tcp_owner_slot_overflows", net_hooks_owner_overflows(&n->hooks));
 	PUT("flow_table_size", fs.size);
 	PUT("flows_emitted", fs.flows_emitted);
 	PUT("flow_evictions", fs.evictions);

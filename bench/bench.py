@@ -229,6 +229,15 @@ def agent_metrics(rec):
     }
 
 
+def slowdown_cell(ratios):
+    """Median of the per-round ratios; with 4 rounds or more, their middle half too, since one
+    round's ratio on this shared host says little (BENCHMARKS.md)."""
+    if len(ratios) < 4:
+        return fmt(med(ratios), ".3f")
+    q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    return f"{fmt(med(ratios), '.3f')} ({q1:.3f}–{q3:.3f})"
+
+
 def report(path):
     recs = [json.loads(line) for line in open(path) if line.strip()]
     keys = []
@@ -286,7 +295,7 @@ def report(path):
                 fmt(med([r["loop"]["achieved_rate"] or None for r in runs])),
                 fmt(med([r["loop"]["cpu_total_us"] / r["loop"]["ops"] if r["loop"]["ops"]
                          else None for r in runs])),
-                fmt(med(ratios), ".3f"),
+                slowdown_cell(ratios),
                 f"{fmt(med(cpu), '.2f')} ({fmt(min(cpu), '.2f')}–{fmt(max(cpu), '.2f')})",
                 fmt(med([m["cpu_ticks_pct"] for m in ms]), ".1f"),
                 fmt(med([m["us_per_event"] for m in ms]), ".2f"),
@@ -302,7 +311,7 @@ def report(path):
                 fmt(med([r["loop"]["late_ticks"] for r in runs]), ".0f"),
             ])
     head = ["workload", "target/s", "config", "achieved/s", "loop CPU µs/op",
-            "loop slowdown", "agent CPU % of a core (min–max)", "same from stat ticks",
+            "loop slowdown (middle half of rounds)", "agent CPU % of a core (min–max)", "same from stat ticks",
             "agent CPU µs/event", "agent CPU µs/op",
             "events", "drops", "BPF ns/run per program", "BPF µs/op", "BPF % of op cost", "agent RSS MiB",
             "late ticks"]

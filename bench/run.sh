@@ -15,6 +15,10 @@
 #                        ring buffer waking the reader on every record, to show what the
 #                        BPF_RB_NO_WAKEUP discipline saves. BENCH_VARIANTS= (empty) runs "agent" only.
 #   BENCH_SETTLE         seconds to let the agent finish starting (/proc seed) before measuring (1)
+#   BENCH_PIN            CPU list for the workload generator (taskset -c), e.g. 1; empty: not pinned.
+#                        On this 2-core VM a connect loop whose client and accept threads wander
+#                        between CPUs varies by up to ±15% from run to run without any agent; pinned,
+#                        about half that. The agent is not pinned.
 #   BENCH_STATS_CONFIG   name of the extra configuration that runs the plain agent with
 #                        kernel.bpf_stats_enabled=1, the only one whose BPF ns/run is measured
 #                        (default: bpf-stats; empty: none). Every other run has the stats off: they
@@ -37,6 +41,7 @@ SECS=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-3}
 SETTLE=${BENCH_SETTLE:-1}
 read -r -a AGENT <<<"${BENCH_AGENT:-$BUILD/ghostwatch debug --json}"
+PIN=${BENCH_PIN:+taskset -c $BENCH_PIN}
 
 # --- workloads -------------------------------------------------------------------------------------
 # idle: no load, so the agent's floor (timers, background activity of this shared host).
@@ -49,10 +54,10 @@ workload_idle_run() {
 }
 
 workload_exec_rates() { echo "${BENCH_EXEC_RATES:-200 500 1000}"; }
-workload_exec_run() { "$OUT/exec_rate" --rate "$1" --seconds "$2"; }
+workload_exec_run() { $PIN "$OUT/exec_rate" --rate "$1" --seconds "$2"; }
 
 workload_connect_rates() { echo "${BENCH_CONNECT_RATES:-2000 10000}"; }
-workload_connect_run() { "$OUT/connect_rate" --rate "$1" --seconds "$2"; }
+workload_connect_run() { $PIN "$OUT/connect_rate" --rate "$1" --seconds "$2"; }
 
 # --- plumbing --------------------------------------------------------------------------------------
 die() { echo "bench: $*" >&2; exit 1; }
@@ -192,10 +197,18 @@ echo "bench: workloads '$WORKLOADS', $SECS s per run, $RUNS rounds, agent: ${AGE
 for w in $WORKLOADS; do
 	for rate in $("workload_${w}_rates"); do
 		for ((run = 1; run <= RUNS; run++)); do
-			declare -F "workload_${w}_no_baseline" >/dev/null || run_baseline "$w" "$rate" "$run"
-			for i in "${!VARIANT_NAMES[@]}"; do
-				run_with_agent "$w" "$rate" "$run" "${VARIANT_NAMES[$i]}" "${VARIANT_ARGS[$i]}" \
-					"${VARIANT_STATS[$i]}"
+			# Even rounds run the configurations in reverse order (ABBA): a drift of the host
+			# within a round then weighs on every configuration alike over two rounds.
+			order=(-1 "${!VARIANT_NAMES[@]}")
+			((run % 2)) || order=($(printf '%s\n' "${order[@]}" | tac))
+			for i in "${order[@]}"; do
+				if ((i < 0)); then
+					declare -F "workload_${w}_no_baseline" >/dev/null ||
+						run_baseline "$w" "$rate" "$run"
+				else
+					run_with_agent "$w" "$rate" "$run" "${VARIANT_NAMES[$i]}" \
+						"${VARIANT_ARGS[$i]}" "${VARIANT_STATS[$i]}"
+				fi
 			done
 		done
 	done
@@ -210,6 +223,8 @@ done
 		[[ $i -eq 0 || ${VARIANT_STATS[$i]} -eq 1 ]] ||
 			echo "Variant ${VARIANT_NAMES[$i]}: extra args \`${VARIANT_ARGS[$i]}\`."
 	done
+	[[ -z $PIN ]] || echo "Workload generator pinned: \`$PIN\`; configurations in ABBA order."
+	[[ -n $PIN ]] || echo "Configurations in ABBA order (reversed every other round)."
 	echo "Workloads: $WORKLOADS; $SECS s per run; kernel.bpf_stats_enabled=1 only in the" \
 		"${STATS_CONFIG:-(none)} configuration (the plain agent), 0 in every other run."
 	echo

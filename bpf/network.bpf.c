@@ -5,8 +5,8 @@
  *
  * TCP follows inet_sock_set_state (tp_btf preferred, classic tracepoint as fallback; the agent loads
  * one of the two): SYN_SENT runs in the connecting task, so that is where the process is remembered
- * (conn_owner, keyed by socket); the later transition to ESTABLISHED or CLOSE runs in softirq and
- * only reports the result with the remembered owner. A listener's owner is remembered at LISTEN so
+ * (owner_slots, or conn_owner when the socket's slot is taken); the later transition to
+ * ESTABLISHED or CLOSE runs in softirq and only reports the result with the remembered owner. A listener's owner is remembered at LISTEN so
  * an accepted connection (SYN_RECV -> ESTABLISHED, softirq) is attributed to the listening process.
  * At CLOSE bytes and smoothed RTT come from tcp_sock via CO-RE.
  *
@@ -53,6 +53,96 @@ struct {
 	__type(key, __u64);
 	__type(value, struct conn_state);
 } conn_owner SEC(".maps");
+
+/*
+ * Most outbound connections live briefly and few are open at once, so a direct-mapped array holds
+ * their owners first: no bucket lock, allocation or free as in conn_owner, whose insert, lookups
+ * and delete were ~0.8 us of the ~3 us the TCP hook spent per loopback connection (BENCHMARKS.md).
+ * The slot is the socket cookie modulo the array size (tp_btf, iter: cookies are handed out in
+ * order, so a burst of short connections never collides with itself), or a hash of the socket's
+ * address (classic tracepoint, which has no cookie helper). A socket whose slot another open
+ * connection still holds goes to conn_owner, so nothing depends on the array being large enough.
+ *
+ * A slot is claimed by adding 1 to `claims` and reading back 1, and released by subtracting 1 after
+ * its owner was read: fetch-less atomic adds exist on every kernel this loads on, where
+ * compare-and-swap needs 5.12. That is only safe where an atomic add orders the loads before it,
+ * as on x86 (a full barrier); elsewhere every owner goes to conn_owner.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define OWNER_SLOT_BITS 14
+#else
+#define OWNER_SLOT_BITS 0
+#endif
+
+struct owner_slot {
+	__u64 sk;	/* the socket whose owner this is, set by the claimer once `st` is written */
+	__s64 claims;
+	struct conn_state st;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1u << OWNER_SLOT_BITS);
+	__type(key, __u32);
+	__type(value, struct owner_slot);
+} owner_slots SEC(".maps");
+
+__u64 gw_owner_overflows;	/* owners that went to conn_owner: their slot was taken */
+
+/* `btf`: sk is a BTF pointer (the verifier allows no arithmetic on it, but the cookie helper). */
+static __always_inline struct owner_slot *owner_slot_of(const struct sock *sk, bool btf)
+{
+	__u32 idx;
+
+	if (!OWNER_SLOT_BITS)
+		return NULL;
+	if (btf)
+		idx = bpf_get_socket_cookie((void *)sk) & ((1u << OWNER_SLOT_BITS) - 1);
+	else /* Fibonacci hashing: addresses differ in their middle bits, not their low ones */
+		idx = ((__u64)sk * 0x9E3779B97F4A7C15ULL) >> (64 - OWNER_SLOT_BITS);
+	return bpf_map_lookup_elem(&owner_slots, &idx);
+}
+
+/* SYN_SENT: remember who connects. False when neither a slot nor conn_owner had room. */
+static __always_inline bool owner_remember(const struct sock *sk, __u64 key,
+					   const struct conn_state *st, bool btf)
+{
+	struct owner_slot *slot = owner_slot_of(sk, btf);
+
+	if (slot) {
+		__sync_fetch_and_add(&slot->claims, 1);
+		if (*(volatile __s64 *)&slot->claims == 1) {
+			slot->st = *st;
+			slot->sk = key;
+			return true;
+		}
+		__sync_fetch_and_add(&slot->claims, -1);
+		__sync_fetch_and_add(&gw_owner_overflows, 1);
+	}
+	return bpf_map_update_elem(&conn_owner, &key, st, BPF_ANY) == 0;
+}
+
+/* The owner remembered for this socket, if any; `slot` says where, for owner_forget(). */
+static __always_inline struct conn_state *owner_find(const struct sock *sk, __u64 key, bool btf,
+						     struct owner_slot **slot)
+{
+	*slot = owner_slot_of(sk, btf);
+	if (*slot && (*slot)->sk == key)
+		return &(*slot)->st;
+	*slot = NULL;
+	return bpf_map_lookup_elem(&conn_owner, &key);
+}
+
+/* CLOSE, once the owner has been read. */
+static __always_inline void owner_forget(__u64 key, struct owner_slot *slot)
+{
+	if (slot) {
+		slot->sk = 0;
+		__sync_fetch_and_add(&slot->claims, -1);
+		return;
+	}
+	bpf_map_delete_elem(&conn_owner, &key);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -407,6 +497,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 {
 	__u64 key = (__u64)sk;
 	struct gw_net_tuple tu = {};
+	struct owner_slot *slot;
 	struct conn_state *st;
 
 	/*
@@ -419,7 +510,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		struct conn_state fresh = { .start_ns = bpf_ktime_get_boot_ns() };
 
 		fill_task(&fresh.task, btf);
-		if (bpf_map_update_elem(&conn_owner, &key, &fresh, BPF_ANY))
+		if (!owner_remember(sk, key, &fresh, btf))
 			gw_count_drop(GW_DROP_TCP);
 		return 0;
 	}
@@ -439,7 +530,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	}
 	if (oldstate == TCP_SYN_SENT && newstate == TCP_ESTABLISHED) {
-		st = bpf_map_lookup_elem(&conn_owner, &key);
+		st = owner_find(sk, key, btf, &slot);
 		if (!st)
 			return 0; /* connect began before we were loaded */
 		sock_tuple(sk, &tu, 0, btf);
@@ -466,7 +557,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		struct gw_net_task *owner;
 		struct tcp_counters c;
 
-		st = bpf_map_lookup_elem(&conn_owner, &key);
+		st = owner_find(sk, key, btf, &slot);
 		if (st) {
 			sock_tuple(sk, &tu, 0, btf);
 			if (oldstate == TCP_SYN_SENT) {
@@ -480,7 +571,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 				if (!fold_close(&st->task, &tu, result, &c))
 					emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result, sk_err, &c);
 			}
-			bpf_map_delete_elem(&conn_owner, &key);
+			owner_forget(key, slot);
 			return 0;
 		}
 		if (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV || oldstate == TCP_CLOSE)
@@ -549,6 +640,7 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 	struct gw_net_task *task;
 	struct gw_tcp_fold *v;
 	struct tcp_counters c;
+	struct owner_slot *slot;
 	struct conn_state *st;
 	__u64 key, sent, received, prev_sent, prev_received;
 	int state;
@@ -564,7 +656,7 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 	if (state == TCP_LISTEN || state == TCP_CLOSE || state == TCP_SYN_SENT ||
 	    state == TCP_SYN_RECV)
 		return 0;
-	st = bpf_map_lookup_elem(&conn_owner, &key);
+	st = owner_find(sk, key, true, &slot);
 	if (st) {
 		task = &st->task;
 		sock_tuple(sk, &tu, 0, true);

@@ -5,6 +5,7 @@ Namespaces are named gwt-<random>, use 10.231.x.y addresses, carry traffic only 
 and themselves, and are deleted after each test (also on failure).
 """
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -196,6 +197,51 @@ def test_repeated_connections_fold_without_losing_any(net_agent):
     folded = counter(stats, "network", "tcp_attempts_folded")
     assert folded >= (n - len(lines)) + (n - len(accepts)) + (refused_n - len(refusals)), folded
     assert counter(stats, "network", "tcp_closes_folded") >= 2 * n
+
+
+def test_connections_keep_their_owners_when_owner_slots_collide(net_agent):
+    """The kernel keeps an outbound connection's owner in an array slot picked by its socket cookie
+    (16,384 slots), or in the conn_owner hash when an older open connection still holds that slot.
+    256 connections held open while 40,000 more come and go: cookies are handed out in order, so
+    the churn wraps around the array and runs into the held slots (on x86, where slots are used).
+    Every connection still counts for its process exactly once, with its bytes."""
+    m = marker()
+    held, churn = 256, 40000
+    pid, out = run_script(f"""
+        import socket
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4096)
+        port = srv.getsockname()[1]
+        pairs = []
+        for _ in range({held}):
+            c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
+            pairs.append((c, a))
+        for _ in range({churn}):
+            c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
+            c.close(); a.close()
+        for c, a in pairs:
+            c.sendall(b"x" * 10); a.recv(64); c.close(); a.close()
+        print(port)
+    """, m)
+    port = int(out)
+    n = held + churn
+
+    def total(direction, **match):
+        fs = [e["flow"] for e in net_agent.find(flows(pid, direction=direction, **match))]
+        return (sum(int(f["connections"]) for f in fs), sum(int(f["bytes_sent"]) for f in fs),
+                sum(int(f["bytes_received"]) for f in fs))
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (total("outbound", remote_port=port) != (n, 10 * held, 0)
+                                           or total("inbound", local_port=port) != (n, 0, 10 * held)):
+        time.sleep(0.2)
+    time.sleep(0.5)  # anything counted twice would arrive by now
+    assert total("outbound", remote_port=port) == (n, 10 * held, 0)
+    assert total("inbound", local_port=port) == (n, 0, 10 * held)
+    _, stats = net_agent.stop()
+    assert counter(stats, "drops", "tcp") == 0
+    if platform.machine() == "x86_64":
+        assert counter(stats, "network", "tcp_owner_slot_overflows") > 0, \
+            "no owner went to conn_owner: the overflow path was not exercised"
 
 
 def test_open_connection_bytes_reach_flows_before_close(net_agent):

@@ -128,19 +128,21 @@ if [[ -n $STATS_CONFIG ]]; then
 	VARIANT_STATS+=(1)
 fi
 
-# Ready = the agent holds at least one BPF program fd; then BENCH_SETTLE more seconds for its /proc
-# seed. A stand-in without BPF (e.g. BENCH_AGENT="sleep 1000") is accepted after 3 s.
+# Ready = the agent has printed its "live hooks:" line (every hook attached or given up on; holding
+# a first program fd is too early: the other objects' verification then still overlaps the
+# measurement), then BENCH_SETTLE more seconds for its /proc seed. A stand-in that prints no such
+# line (e.g. BENCH_AGENT="sleep 1000") is measured anyway after 3 s.
 wait_agent_ready() {
-	local pid=$1 i
+	local pid=$1 log=$2 i
 	for ((i = 0; i < 300; i++)); do
 		kill -0 "$pid" 2>/dev/null || return 1
-		if grep -qs '^prog_id:' /proc/"$pid"/fdinfo/* 2>/dev/null; then
+		if grep -qs 'live hooks:' "$log"; then
 			sleep "$SETTLE"
 			return 0
 		fi
 		sleep 0.01
 	done
-	echo "bench: agent $pid holds no BPF program after 3 s; measuring it anyway" >&2
+	echo "bench: agent $pid printed no live-hooks line after 3 s; measuring it anyway" >&2
 }
 
 # SIGTERM (a background job of a non-interactive shell starts with SIGINT ignored), then up to 5 s
@@ -176,7 +178,7 @@ run_with_agent() {
 	log=$OUT/logs/$w-$rate-$name-$run.stderr
 	"${AGENT[@]}" "${extra_args[@]}" >/dev/null 2>"$log" &
 	AGENT_PID=$!
-	wait_agent_ready "$AGENT_PID" || die "agent exited at start; see $log"
+	wait_agent_ready "$AGENT_PID" "$log" || die "agent exited at start; see $log"
 	foreign=$($PY bench/bench.py foreign-progs "$AGENT_PID")
 	before=$($PY bench/bench.py snapshot "$AGENT_PID")
 	loop=$("workload_${w}_run" "$rate" "$SECS")

@@ -6,8 +6,9 @@
  * TCP follows inet_sock_set_state (tp_btf preferred, classic tracepoint as fallback; the agent loads
  * one of the two): SYN_SENT runs in the connecting task, so that is where the process is remembered
  * (owner_slots, or conn_owner when the socket's slot is taken); the later transition to
- * ESTABLISHED or CLOSE runs in softirq and only reports the result with the remembered owner. A listener's owner is remembered at LISTEN so
- * an accepted connection (SYN_RECV -> ESTABLISHED, softirq) is attributed to the listening process.
+ * ESTABLISHED or CLOSE runs in softirq and only reports the result with the remembered owner. A
+ * listener's owner is remembered at LISTEN so an accepted connection (SYN_RECV -> ESTABLISHED,
+ * softirq) is attributed to the listening process.
  * At CLOSE bytes and smoothed RTT come from tcp_sock via CO-RE.
  *
  * UDP uses the cgroup sock_addr hooks on the root cgroup v2 (connect4/6, sendmsg4/6): process

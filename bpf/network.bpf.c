@@ -105,10 +105,11 @@ static __always_inline struct owner_slot *owner_slot_of(const struct sock *sk, b
 }
 
 /* SYN_SENT: remember who connects. False when neither a slot nor conn_owner had room. */
-static __always_inline bool owner_remember(const struct sock *sk, __u64 key,
-					   const struct conn_state *st, bool btf)
+static __always_inline bool owner_remember(const struct sock *sk, const struct conn_state *st,
+					   bool btf)
 {
 	struct owner_slot *slot = owner_slot_of(sk, btf);
+	__u64 key = (__u64)sk;
 
 	if (slot) {
 		__sync_fetch_and_add(&slot->claims, 1);
@@ -124,9 +125,11 @@ static __always_inline bool owner_remember(const struct sock *sk, __u64 key,
 }
 
 /* The owner remembered for this socket, if any; `slot` says where, for owner_forget(). */
-static __always_inline struct conn_state *owner_find(const struct sock *sk, __u64 key, bool btf,
+static __always_inline struct conn_state *owner_find(const struct sock *sk, bool btf,
 						     struct owner_slot **slot)
 {
+	__u64 key = (__u64)sk;
+
 	*slot = owner_slot_of(sk, btf);
 	if (*slot && (*slot)->sk == key)
 		return &(*slot)->st;
@@ -135,8 +138,10 @@ static __always_inline struct conn_state *owner_find(const struct sock *sk, __u6
 }
 
 /* CLOSE, once the owner has been read. */
-static __always_inline void owner_forget(__u64 key, struct owner_slot *slot)
+static __always_inline void owner_forget(const struct sock *sk, struct owner_slot *slot)
 {
+	__u64 key = (__u64)sk;
+
 	if (slot) {
 		slot->sk = 0;
 		__sync_fetch_and_add(&slot->claims, -1);
@@ -509,7 +514,6 @@ static __always_inline struct gw_net_task *listener_owner(const struct gw_net_tu
 
 static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, bool btf)
 {
-	__u64 key = (__u64)sk;
 	struct gw_net_tuple tu = {};
 	struct owner_slot *slot;
 	struct conn_state *st;
@@ -524,7 +528,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		struct conn_state fresh = { .start_ns = bpf_ktime_get_boot_ns() };
 
 		fill_task(&fresh.task, btf);
-		if (!owner_remember(sk, key, &fresh, btf))
+		if (!owner_remember(sk, &fresh, btf))
 			gw_count_drop(GW_DROP_TCP);
 		return 0;
 	}
@@ -544,7 +548,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	}
 	if (oldstate == TCP_SYN_SENT && newstate == TCP_ESTABLISHED) {
-		st = owner_find(sk, key, btf, &slot);
+		st = owner_find(sk, btf, &slot);
 		if (!st)
 			return 0; /* connect began before we were loaded */
 		sock_tuple(sk, &tu, 0, btf);
@@ -571,7 +575,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		struct gw_net_task *owner;
 		struct tcp_counters c;
 
-		st = owner_find(sk, key, btf, &slot);
+		st = owner_find(sk, btf, &slot);
 		if (st) {
 			sock_tuple(sk, &tu, 0, btf);
 			if (oldstate == TCP_SYN_SENT) {
@@ -585,7 +589,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 				if (!fold_close(&st->task, &tu, result, &c))
 					emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result, sk_err, &c);
 			}
-			owner_forget(key, slot);
+			owner_forget(sk, slot);
 			return 0;
 		}
 		if (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV || oldstate == TCP_CLOSE)
@@ -670,7 +674,7 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 	if (state == TCP_LISTEN || state == TCP_CLOSE || state == TCP_SYN_SENT ||
 	    state == TCP_SYN_RECV)
 		return 0;
-	st = owner_find(sk, key, true, &slot);
+	st = owner_find(sk, true, &slot);
 	if (st) {
 		task = &st->task;
 		sock_tuple(sk, &tu, 0, true);

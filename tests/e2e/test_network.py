@@ -53,6 +53,12 @@ def flows(pid=None, **fields):
     return pred
 
 
+def flow_totals(agent, pid, direction, fields, **match):
+    """Each of `fields` summed over the flows of `pid` in `direction` matching `match` so far."""
+    fs = [e["flow"] for e in agent.find(flows(pid, direction=direction, **match))]
+    return tuple(sum(int(f[k]) for f in fs) for k in fields)
+
+
 @pytest.fixture
 def net_agent(agent_factory):
     return agent_factory(*AGENT_ARGS)
@@ -173,10 +179,9 @@ def test_repeated_connections_fold_without_losing_any(net_agent):
     port, dead = map(int, out.split())
 
     def total(direction, **match):
-        fs = [e["flow"] for e in net_agent.find(flows(pid, direction=direction, **match))]
-        return (sum(int(f["connections"]) for f in fs), sum(int(f["bytes_sent"]) for f in fs),
-                sum(int(f["bytes_received"]) for f in fs),
-                sum(int(f["failed_refused"]) for f in fs))
+        return flow_totals(net_agent, pid, direction,
+                           ("connections", "bytes_sent", "bytes_received", "failed_refused"),
+                           **match)
 
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (total("outbound", remote_port=port)[0] < n or
@@ -230,9 +235,8 @@ def test_connections_keep_their_owners_when_owner_slots_collide(agent_factory, t
     n = held + churn
 
     def total(direction, **match):
-        fs = [e["flow"] for e in agent.find(flows(pid, direction=direction, **match))]
-        return (sum(int(f["connections"]) for f in fs), sum(int(f["bytes_sent"]) for f in fs),
-                sum(int(f["bytes_received"]) for f in fs))
+        return flow_totals(agent, pid, direction, ("connections", "bytes_sent", "bytes_received"),
+                           **match)
 
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (total("outbound", remote_port=port) != (n, 10 * held, 0)
@@ -284,8 +288,7 @@ def test_open_connection_bytes_reach_flows_before_close(net_agent):
             p.kill()
 
     def sent(direction, key, field):
-        return sum(int(e["flow"][field]) for e in net_agent.find(
-            flows(p.pid, direction=direction, **{key: port})))
+        return flow_totals(net_agent, p.pid, direction, (field,), **{key: port})[0]
 
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (sent("outbound", "remote_port", "bytes_sent") < 2 * mib

@@ -3,21 +3,20 @@
 
     sudo bench/ab_bpf.py ROUNDS NAME=AGENT_BINARY [NAME=AGENT_BINARY ...]
 
-Each round starts every build in random order (`debug --json`, output discarded), lets it settle,
-runs build/bench/connect_rate at 10k/s for 4 s, and sums the run time of the build's own BPF
-programs (bench.py snapshot: found through its fds, kernel.bpf_stats_enabled=1 for the run) over
-the connects. Prints per build the total per round and each program's median. Because the builds
-alternate within each round, their difference is not the host's drift from one minute to the next
-(BENCHMARKS.md). Build the binaries to compare from commits in separate worktrees (make build/ghostwatch).
+Each round starts every build in random order (`debug --json`, output discarded), waits 2.5 s past
+its live-hooks line, runs build/bench/connect_rate at 10k/s for 4 s, and sums the run time of the
+build's own BPF programs (bench.py snapshot: found through its fds, kernel.bpf_stats_enabled=1 for
+the run) over the connects. Prints per build the total per round and each program's median. Because
+the builds alternate within each round, their difference is not the host's drift from one minute to
+the next (BENCHMARKS.md). Build the binaries to compare from commits in separate worktrees (make
+build/ghostwatch).
 """
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
@@ -27,18 +26,12 @@ RATE, SECONDS, SETTLE = 10000, 4, 2.5
 
 
 def one_run(binary):
-    agent = subprocess.Popen([binary, "debug", "--json"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(SETTLE)
+    with bench.agent_running(binary, SETTLE) as agent:
         before = bench.snapshot(str(agent.pid))
         loop = json.loads(subprocess.run(
             [os.path.join(ROOT, "build/bench/connect_rate"), "--rate", str(RATE), "--seconds",
              str(SECONDS)], capture_output=True, text=True, check=True).stdout)
         after = bench.snapshot(str(agent.pid))
-    finally:
-        agent.send_signal(signal.SIGTERM)
-        agent.wait()
     per_prog = {}
     for pid, pe in after["progs"].items():
         pb = before["progs"].get(pid, {"run_time_ns": 0, "run_cnt": 0})

@@ -14,14 +14,14 @@ Build the binaries to compare from commits in separate worktrees (make build/gho
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import bench  # noqa: E402
+
 RATE, SECONDS, SETTLE, CPU = 10000, 3, 1.0, "1"
 
 
@@ -34,23 +34,8 @@ def loop_us_per_op():
 
 
 def under_agent(binary):
-    with tempfile.TemporaryFile(mode="w+") as err:
-        agent = subprocess.Popen([binary, "debug", "--json"], stdout=subprocess.DEVNULL,
-                                 stderr=err)
-        try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                err.seek(0)
-                if "live hooks:" in err.read():
-                    break
-                if agent.poll() is not None:
-                    sys.exit(f"{binary} exited at start")
-                time.sleep(0.01)
-            time.sleep(SETTLE)
-            return loop_us_per_op()
-        finally:
-            agent.send_signal(signal.SIGTERM)
-            agent.wait()
+    with bench.agent_running(binary, SETTLE):
+        return loop_us_per_op()
 
 
 def main():

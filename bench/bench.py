@@ -23,6 +23,7 @@ reference on the kernel's stats switch, so run.sh also keeps a BPF_ENABLE_STATS 
 for that configuration's runs, and a program whose run count did not move is reported as unknown,
 never as 0 ns.
 """
+import contextlib
 import ctypes
 import json
 import os
@@ -31,6 +32,8 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 
 TRACING_TYPES = {"tracepoint", "raw_tracepoint", "tracing", "kprobe", "perf_event", "lsm"}
 
@@ -94,6 +97,31 @@ def snapshot(pid):
 SYS_BPF_X86_64 = 321
 BPF_ENABLE_STATS = 32
 BPF_STATS_RUN_TIME = 0
+
+
+@contextlib.contextmanager
+def agent_running(binary, settle):
+    """`binary debug --json` (output discarded) from `settle` s after its live-hooks line, once
+    every hook is attached or given up on, until SIGTERM when the block ends. Yields its Popen."""
+    with tempfile.TemporaryFile(mode="w+") as err:
+        agent = subprocess.Popen([binary, "debug", "--json"], stdout=subprocess.DEVNULL,
+                                 stderr=err)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                err.seek(0)
+                if "live hooks:" in err.read():
+                    break
+                if agent.poll() is not None:
+                    sys.exit(f"{binary} exited at start")
+                if time.monotonic() > deadline:
+                    sys.exit(f"{binary} printed no live-hooks line in 10 s")
+                time.sleep(0.01)
+            time.sleep(settle)
+            yield agent
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            agent.wait()
 
 
 def hold_stats():

@@ -117,7 +117,8 @@ $(BUILD)/bpf $(BUILD)/proto:
 	@mkdir -p $@
 
 # --- bench (load generators for `make bench`; see bench/run.sh) ------------------------------------
-BENCH_GEN_SRCS := $(filter-out bench/pacer.c bench/true_static.c bench/fleet_bench.c,$(wildcard bench/*.c))
+BENCH_GEN_SRCS := $(filter-out bench/pacer.c bench/loopback.c bench/true_static.c bench/fleet_bench.c,\
+			       $(wildcard bench/*.c))
 BENCH_BINS     := $(BENCH_GEN_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/true_static \
 		  $(BUILD)/bench/fleet_bench
 
@@ -134,9 +135,16 @@ $(BUILD)/bench/true_static: bench/true_static.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -static -nostdlib -fno-stack-protector -fno-asynchronous-unwind-tables $(WARN) $< -o $@
 
-$(BUILD)/bench/%: bench/%.c bench/pacer.c bench/pacer.h
+BENCH_COMMON := bench/pacer.c bench/loopback.c
+$(BUILD)/bench/%: bench/%.c $(BENCH_COMMON) bench/pacer.h bench/loopback.h
 	@mkdir -p $(@D)
-	$(CC) -D_GNU_SOURCE -O2 -g -std=gnu11 $(WARN) -pthread $< bench/pacer.c -o $@
+	$(CC) -D_GNU_SOURCE -O2 -g -std=gnu11 $(WARN) -pthread $< $(BENCH_COMMON) -o $@
+
+# The network programs attached and detached in alternation under the connect loop (BENCHMARKS.md).
+$(BUILD)/bench/connect_ab: bench/connect_ab.c $(BENCH_COMMON) bench/pacer.h bench/loopback.h \
+			   | $(GENERATED)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -pthread $< $(BENCH_COMMON) $(STATIC_LIBS) -o $@
 
 # --- workflows -------------------------------------------------------------------------------------
 deps:

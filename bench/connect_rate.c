@@ -10,81 +10,12 @@
  *
  * usage: connect_rate --rate N --seconds S [--late-us N]
  */
+#include "loopback.h"
 #include "pacer.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-struct listener {
-	int fd;
-	struct sockaddr_in addr;
-	pthread_t thread;
-	atomic_uint_fast64_t accepted;
-};
-
-static void *accept_loop(void *arg)
-{
-	struct listener *l = arg;
-
-	for (;;) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd >= 0) {
-			close(fd);
-			atomic_fetch_add(&l->accepted, 1);
-		} else if (errno != EINTR && errno != ECONNABORTED) {
-			return NULL; /* shutdown() of the listening socket ends the loop */
-		}
-	}
-}
-
-static int listener_start(struct listener *l)
-{
-	socklen_t len = sizeof(l->addr);
-
-	l->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l->fd < 0)
-		return -1;
-	memset(&l->addr, 0, sizeof(l->addr));
-	l->addr.sin_family = AF_INET;
-	l->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(l->fd, (struct sockaddr *)&l->addr, sizeof(l->addr)) ||
-	    getsockname(l->fd, (struct sockaddr *)&l->addr, &len) || listen(l->fd, 4096))
-		return -1;
-	atomic_init(&l->accepted, 0);
-	return pthread_create(&l->thread, NULL, accept_loop, l) ? -1 : 0;
-}
-
-/* Let the accept thread catch up with what was connected (bounded), then stop it. */
-static void listener_stop(struct listener *l, uint64_t expected)
-{
-	uint64_t give_up = pacer_now_ns() + 2000000000ULL;
-
-	while (atomic_load(&l->accepted) < expected && pacer_now_ns() < give_up)
-		usleep(1000);
-	shutdown(l->fd, SHUT_RDWR);
-	pthread_join(l->thread, NULL);
-	close(l->fd);
-}
-
-static int connect_once(const struct sockaddr_in *addr)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	int rc = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
-
-	close(fd);
-	return rc;
-}
 
 int main(int argc, char **argv)
 {

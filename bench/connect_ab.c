@@ -1,0 +1,382 @@
+/*
+ * connect_ab - what the agent's network BPF programs cost a loopback connect loop, measured by
+ * attaching them for one period and detaching them for the next, alternating within one run.
+ *
+ * Whole-agent comparisons (run.sh, ab_loop.py) set 3-second runs side by side, seconds apart, and
+ * on this host one such pair's ratio spreads by ±10 %: the host drifts between runs, so a 1 %
+ * question needs hundreds of rounds. Periods of a fraction of a second, in ABBA order, put the two
+ * states next to each other hundreds of times in a minute and the drift cancels within a pair.
+ *
+ * What is attached is the agent's own network object (network.skel.h) with the agent's choices:
+ * the tp_btf TCP hook, the cgroup sock_addr programs and both cgroup_skb DNS programs on the root
+ * cgroup v2. A thread stands in for the agent's loop: every 100 ms it consumes the ring buffer and
+ * flips the fold maps, emptying the retired one, as the agent's tick does. The listener is opened
+ * while the programs are attached, so its owner is known as the agent would know it. The agent's
+ * own CPU is not in this figure: run.sh measures it (agent µs per connect).
+ *
+ * A period's cost is the connect thread's and the accept thread's CPU clocks (softirq included:
+ * this kernel charges it to the task it interrupts; no IRQ_TIME_ACCOUNTING) over its connects. The
+ * programs are switched only when every connection of the period is accepted and closed, so no
+ * connection is half seen (an owner remembered but never forgotten would skew later periods), and
+ * the switch itself is outside both periods.
+ *
+ * usage: connect_ab [--rate N] [--seconds S] [--period-ms N] [--no-tcp] [--no-dns] [--no-udp]
+ *        (root; the --no-* options leave a signal's programs out, to see what each costs)
+ * Prints one JSON line: the median on/off ratio of the pairs and its bootstrap 95 % interval, the
+ * pooled CPU per connect in each state, failures, and the programs' drops.
+ */
+#include "gw_events.h"
+#include "loopback.h"
+#include "pacer.h"
+#include "network.skel.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LINKS 8
+#define AGENT_TICK_US 100000
+#define BOOTSTRAP_RESAMPLES 4000
+
+struct ab_options {
+	uint64_t rate, seconds, period_ms;
+	bool tcp, dns, udp;
+};
+
+struct ab {
+	struct gw_network *skel;
+	struct bpf_link *links[MAX_LINKS];
+	int n_links;
+	bool attached;
+	int cgroup_fd;
+	struct ring_buffer *ring;
+	atomic_bool stop;
+	atomic_uint_fast64_t records;
+	pthread_t agent_thread;
+	const struct ab_options *o;
+};
+
+/* Records are only counted: that there are some shows the programs ran while attached. */
+static int count_record(void *ctx, void *data, size_t size)
+{
+	(void)data, (void)size;
+	atomic_fetch_add((atomic_uint_fast64_t *)ctx, 1);
+	return 0;
+}
+
+static void fold_map_clear(int fd)
+{
+	struct gw_tcp_fold_key k;
+
+	while (!bpf_map_get_next_key(fd, NULL, &k))
+		if (bpf_map_delete_elem(fd, &k))
+			break;
+}
+
+/* The agent's tick, as far as the programs can tell: ring consumed, fold maps flipped. */
+static void *agent_stand_in(void *arg)
+{
+	struct ab *ab = arg;
+	int maps[2] = { bpf_map__fd(ab->skel->maps.tcp_fold_0), bpf_map__fd(ab->skel->maps.tcp_fold_1) };
+
+	while (!atomic_load(&ab->stop)) {
+		unsigned int idle = (ab->skel->bss->gw_tcp_fold_gen & 1) ^ 1;
+
+		usleep(AGENT_TICK_US);
+		ring_buffer__consume(ab->ring);
+		fold_map_clear(maps[idle]);
+		ab->skel->bss->gw_tcp_fold_gen = idle;
+	}
+	return NULL;
+}
+
+static int cgroup2_root_open(void)
+{
+	char line[512], path[256], fstype[32];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	int fd = -1;
+
+	if (!f)
+		return -1;
+	while (fd < 0 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %255s %31s", path, fstype) == 2 && !strcmp(fstype, "cgroup2"))
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fclose(f);
+	return fd;
+}
+
+static int ab_attach_one(struct ab *ab, struct bpf_program *p, bool cgroup)
+{
+	struct bpf_link *l = cgroup ? bpf_program__attach_cgroup(p, ab->cgroup_fd) :
+				      bpf_program__attach(p);
+
+	if (!l) {
+		fprintf(stderr, "connect_ab: attaching %s: %s\n", bpf_program__name(p),
+			strerror(errno));
+		return -1;
+	}
+	ab->links[ab->n_links++] = l;
+	return 0;
+}
+
+static void ab_detach(struct ab *ab)
+{
+	while (ab->n_links)
+		bpf_link__destroy(ab->links[--ab->n_links]);
+	ab->attached = false;
+}
+
+static int ab_attach(struct ab *ab)
+{
+	struct gw_network *s = ab->skel;
+	int err = ab->o->tcp ? ab_attach_one(ab, s->progs.gw_tcp_state_btf, false) : 0;
+
+	if (!err && ab->o->udp)
+		err = ab_attach_one(ab, s->progs.gw_udp_connect4, true) ||
+		      ab_attach_one(ab, s->progs.gw_udp_connect6, true) ||
+		      ab_attach_one(ab, s->progs.gw_udp_sendmsg4, true) ||
+		      ab_attach_one(ab, s->progs.gw_udp_sendmsg6, true);
+	if (!err && ab->o->dns)
+		err = ab_attach_one(ab, s->progs.gw_dns_ingress, true) ||
+		      ab_attach_one(ab, s->progs.gw_dns_egress, true);
+	if (err)
+		ab_detach(ab);
+	ab->attached = !err;
+	return err ? -1 : 0;
+}
+
+static int ab_load(struct ab *ab)
+{
+	struct bpf_program *p;
+
+	ab->cgroup_fd = cgroup2_root_open();
+	if (ab->cgroup_fd < 0 && (ab->o->dns || ab->o->udp)) {
+		fprintf(stderr, "connect_ab: no cgroup2 mount found (try --no-dns --no-udp)\n");
+		return -1;
+	}
+	ab->skel = gw_network__open();
+	if (!ab->skel)
+		return -1;
+	bpf_object__for_each_program(p, ab->skel->obj)
+		bpf_program__set_autoload(p, false);
+	bpf_program__set_autoload(ab->skel->progs.gw_tcp_state_btf, ab->o->tcp);
+	bpf_program__set_autoload(ab->skel->progs.gw_udp_connect4, ab->o->udp);
+	bpf_program__set_autoload(ab->skel->progs.gw_udp_connect6, ab->o->udp);
+	bpf_program__set_autoload(ab->skel->progs.gw_udp_sendmsg4, ab->o->udp);
+	bpf_program__set_autoload(ab->skel->progs.gw_udp_sendmsg6, ab->o->udp);
+	bpf_program__set_autoload(ab->skel->progs.gw_dns_ingress, ab->o->dns);
+	bpf_program__set_autoload(ab->skel->progs.gw_dns_egress, ab->o->dns);
+	if (gw_network__load(ab->skel)) {
+		fprintf(stderr, "connect_ab: loading the network programs: %s\n", strerror(errno));
+		return -1;
+	}
+	ab->ring = ring_buffer__new(bpf_map__fd(ab->skel->maps.gw_events), count_record,
+				    &ab->records, NULL);
+	if (!ab->ring)
+		return -1;
+	atomic_init(&ab->stop, false);
+	atomic_init(&ab->records, 0);
+	return pthread_create(&ab->agent_thread, NULL, agent_stand_in, ab) ? -1 : 0;
+}
+
+static uint64_t drops_total(struct ab *ab)
+{
+	int fd = bpf_map__fd(ab->skel->maps.gw_drops), ncpu = libbpf_num_possible_cpus();
+	uint64_t total = 0, *per_cpu = calloc(ncpu > 0 ? ncpu : 1, sizeof(*per_cpu));
+
+	for (__u32 k = 0; per_cpu && k < GW_DROP_CATEGORY_MAX; k++)
+		if (!bpf_map_lookup_elem(fd, &k, per_cpu))
+			for (int c = 0; c < ncpu; c++)
+				total += per_cpu[c];
+	free(per_cpu);
+	return total;
+}
+
+static uint64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct period {
+	uint64_t cpu_ns, ops, failures;
+};
+
+/* One period at the fixed rate; its CPU is counted once every connection has been closed. */
+static struct period run_period(struct listener *l, clockid_t accept_clock, uint64_t *connected,
+				uint64_t ticks, uint64_t rate)
+{
+	struct period r = { 0 };
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID) + clock_ns(accept_clock);
+	struct pacer pacer;
+
+	pacer_start(&pacer, rate, 1000000);
+	for (uint64_t i = 0; i < ticks; i++) {
+		pacer_wait(&pacer, i);
+		if (connect_once(&l->addr) == 0)
+			r.ops++;
+		else
+			r.failures++;
+	}
+	*connected += r.ops;
+	listener_wait_accepted(l, *connected);
+	r.cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) + clock_ns(accept_clock) - cpu0;
+	return r;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median_of(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Percentile bootstrap of the median ratio: resample pairs, keep the 2.5th and 97.5th medians. */
+static void bootstrap_median(const double *ratios, size_t n, double *lo, double *hi)
+{
+	double *sample = malloc(n * sizeof(*sample));
+	double *medians = malloc(BOOTSTRAP_RESAMPLES * sizeof(*medians));
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+
+	*lo = *hi = 0;
+	if (!sample || !medians)
+		goto out;
+	for (int b = 0; b < BOOTSTRAP_RESAMPLES; b++) {
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+			sample[i] = ratios[x % n];
+		}
+		medians[b] = median_of(sample, n);
+	}
+	qsort(medians, BOOTSTRAP_RESAMPLES, sizeof(double), cmp_double);
+	*lo = medians[BOOTSTRAP_RESAMPLES * 25 / 1000];
+	*hi = medians[BOOTSTRAP_RESAMPLES * 975 / 1000];
+out:
+	free(sample);
+	free(medians);
+}
+
+static int parse_args(struct ab_options *o, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		uint64_t *num = !strcmp(a, "--rate") ? &o->rate :
+				!strcmp(a, "--seconds") ? &o->seconds :
+				!strcmp(a, "--period-ms") ? &o->period_ms : NULL;
+		char *end;
+
+		if (!strcmp(a, "--no-tcp")) {
+			o->tcp = false;
+		} else if (!strcmp(a, "--no-dns")) {
+			o->dns = false;
+		} else if (!strcmp(a, "--no-udp")) {
+			o->udp = false;
+		} else if (num && i + 1 < argc) {
+			errno = 0;
+			*num = strtoull(argv[++i], &end, 10);
+			if (errno || *end || !*num) {
+				fprintf(stderr, "connect_ab: %s needs a positive number\n", a);
+				return -1;
+			}
+		} else {
+			fprintf(stderr, "usage: connect_ab [--rate N] [--seconds S] [--period-ms N] "
+					"[--no-tcp] [--no-dns] [--no-udp]\n");
+			return -1;
+		}
+	}
+	if (!o->tcp && !o->dns && !o->udp) {
+		fprintf(stderr, "connect_ab: nothing left to attach\n");
+		return -1;
+	}
+	if (o->rate * o->period_ms < 1000) {
+		fprintf(stderr, "connect_ab: a period must hold at least one connect\n");
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ab_options o = { .rate = 10000, .seconds = 60, .period_ms = 250, .tcp = true,
+				.dns = true, .udp = true };
+	struct ab ab = { .o = &o, .cgroup_fd = -1 };
+	struct listener listener;
+	clockid_t accept_clock;
+
+	if (parse_args(&o, argc, argv))
+		return 2;
+	if (ab_load(&ab) || ab_attach(&ab))
+		return 1;
+	if (listener_start(&listener) || pthread_getcpuclockid(listener.thread, &accept_clock)) {
+		fprintf(stderr, "connect_ab: loopback listener: %s\n", strerror(errno));
+		return 1;
+	}
+
+	size_t pairs = o.seconds * 1000 / (2 * o.period_ms);
+	uint64_t ticks = o.rate * o.period_ms / 1000, connected = 0, failures = 0;
+	uint64_t on_cpu = 0, on_ops = 0, off_cpu = 0, off_ops = 0;
+	double *ratios = calloc(pairs ? pairs : 1, sizeof(*ratios));
+
+	if (!pairs) {
+		fprintf(stderr, "connect_ab: --seconds must hold two periods\n");
+		return 2;
+	}
+	if (!ratios)
+		return 1;
+	run_period(&listener, accept_clock, &connected, ticks, o.rate); /* warm-up, attached */
+	for (size_t p = 0; p < pairs; p++) {
+		struct period on = { 0 }, off = { 0 };
+
+		for (int half = 0; half < 2; half++) {
+			bool attached = (p + half) % 2 == 0; /* ABBA: each pair starts where the last ended */
+
+			if (attached != (ab.attached) && (attached ? ab_attach(&ab) : (ab_detach(&ab), 0)))
+				return 1;
+			struct period r = run_period(&listener, accept_clock, &connected, ticks, o.rate);
+
+			*(attached ? &on : &off) = r;
+		}
+		failures += on.failures + off.failures;
+		on_cpu += on.cpu_ns, on_ops += on.ops, off_cpu += off.cpu_ns, off_ops += off.ops;
+		ratios[p] = on.ops && off.ops && off.cpu_ns ?
+				    ((double)on.cpu_ns / on.ops) / ((double)off.cpu_ns / off.ops) : 1.0;
+	}
+	ab_detach(&ab);
+	listener_stop(&listener, connected);
+	atomic_store(&ab.stop, true);
+	pthread_join(ab.agent_thread, NULL);
+
+	double lo, hi, median;
+
+	bootstrap_median(ratios, pairs, &lo, &hi);
+	median = median_of(ratios, pairs);
+	printf("{\"rate\": %llu, \"period_ms\": %llu, \"pairs\": %zu, \"tcp\": %s, \"dns\": %s, \"udp\": %s, "
+	       "\"on_us_per_connect\": %.3f, \"off_us_per_connect\": %.3f, \"pooled_ratio\": %.4f, "
+	       "\"median_ratio\": %.4f, \"median_ratio_ci95\": [%.4f, %.4f], \"failures\": %llu, "
+	       "\"records\": %llu, \"drops\": %llu}\n",
+	       (unsigned long long)o.rate, (unsigned long long)o.period_ms, pairs,
+	       o.tcp ? "true" : "false", o.dns ? "true" : "false", o.udp ? "true" : "false",
+	       on_ops ? on_cpu / 1e3 / on_ops : 0, off_ops ? off_cpu / 1e3 / off_ops : 0,
+	       on_ops && off_ops && off_cpu ? ((double)on_cpu / on_ops) / ((double)off_cpu / off_ops) : 0,
+	       median, lo, hi, (unsigned long long)failures,
+	       (unsigned long long)atomic_load(&ab.records), (unsigned long long)drops_total(&ab));
+	ring_buffer__free(ab.ring);
+	gw_network__destroy(ab.skel);
+	free(ratios);
+	return 0;
+}

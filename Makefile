@@ -142,7 +142,7 @@ $(BUILD)/bench/%: bench/%.c $(BENCH_COMMON) bench/pacer.h bench/loopback.h
 
 # The network programs attached and detached in alternation under the connect loop (BENCHMARKS.md).
 $(BUILD)/bench/connect_ab: bench/connect_ab.c $(BENCH_COMMON) bench/pacer.h bench/loopback.h \
-			   | $(GENERATED)
+			   $(BUILD)/bpf/network.skel.h | $(GENERATED)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -pthread $< $(BENCH_COMMON) $(STATIC_LIBS) -o $@
 
@@ -175,7 +175,7 @@ vm: $(BUILD)/ghostwatch
 	GW_VM_AGENT=$(BUILD)/ghostwatch tests/vm/build-initramfs.sh
 
 # Input cadence: native BPF cost per input event (BPF_PROG_TEST_RUN; BENCHMARKS.md "Input cadence").
-$(BUILD)/bench/cadence_cost: bench/cadence_cost.c | $(GENERATED)
+$(BUILD)/bench/cadence_cost: bench/cadence_cost.c $(BUILD)/bpf/cadence.skel.h | $(GENERATED)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(STATIC_LIBS) -o $@
 

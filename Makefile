@@ -117,7 +117,8 @@ $(BUILD)/bpf $(BUILD)/proto:
 	@mkdir -p $@
 
 # --- bench (load generators for `make bench`; see bench/run.sh) ------------------------------------
-BENCH_GEN_SRCS := $(filter-out bench/pacer.c bench/loopback.c bench/true_static.c bench/fleet_bench.c,\
+BENCH_GEN_SRCS := $(filter-out bench/pacer.c bench/loopback.c bench/empty_hook.c bench/true_static.c \
+			       bench/fleet_bench.c,\
 			       $(wildcard bench/*.c))
 BENCH_BINS     := $(BENCH_GEN_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/true_static \
 		  $(BUILD)/bench/fleet_bench
@@ -141,10 +142,10 @@ $(BUILD)/bench/%: bench/%.c $(BENCH_COMMON) bench/pacer.h bench/loopback.h
 	$(CC) -D_GNU_SOURCE -O2 -g -std=gnu11 $(WARN) -pthread $< $(BENCH_COMMON) -o $@
 
 # The network programs attached and detached in alternation under the connect loop (BENCHMARKS.md).
-$(BUILD)/bench/connect_ab: bench/connect_ab.c $(BENCH_COMMON) bench/pacer.h bench/loopback.h \
-			   $(BUILD)/bpf/network.skel.h | $(GENERATED)
+$(BUILD)/bench/connect_ab: bench/connect_ab.c $(BENCH_COMMON) bench/empty_hook.c bench/pacer.h \
+			   bench/loopback.h bench/empty_hook.h $(BUILD)/bpf/network.skel.h | $(GENERATED)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -pthread $< $(BENCH_COMMON) $(STATIC_LIBS) -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -pthread $< $(BENCH_COMMON) bench/empty_hook.c $(STATIC_LIBS) -o $@
 
 # --- workflows -------------------------------------------------------------------------------------
 deps:
@@ -167,6 +168,7 @@ deb: deps
 bench: deps
 	$(MAKE) all bench-tools
 	bench/run.sh
+	[ "$${BENCH_CONNECT_AB:-1}" = 0 ] || bench/connect_ab.sh
 	[ "$${BENCH_FLEET:-1}" = 0 ] || $(PYTHON) bench/fleet.py
 
 # The QEMU test guest (tests/vm): Debian kernel fetched into tests/vm/cache, initramfs around the agent.

@@ -21,10 +21,14 @@
  * the switch itself is outside both periods.
  *
  * usage: connect_ab [--rate N] [--seconds S] [--period-ms N] [--no-tcp] [--no-dns] [--no-udp]
- *        (root; the --no-* options leave a signal's programs out, to see what each costs)
+ *                   [--empty=set_state|destroy_sock|sock_ops|cgroup_skb]
+ * (root). The --no-* options leave a signal's programs out, to see what each costs; --empty=HOOK
+ * alternates a program that returns at once on HOOK instead (empty_hook.h): the floor under any
+ * program there, the cost of running one before it does any work.
  * Prints one JSON line: the median on/off ratio of the pairs and its bootstrap 95 % interval, the
  * pooled CPU per connect in each state, failures, and the programs' drops.
  */
+#include "empty_hook.h"
 #include "gw_events.h"
 #include "loopback.h"
 #include "pacer.h"
@@ -48,10 +52,13 @@
 struct ab_options {
 	uint64_t rate, seconds, period_ms;
 	bool tcp, dns, udp;
+	int empty; /* enum empty_hook_kind instead of the agent's programs; -1: the agent's */
+	const char *programs; /* "agent", or the empty hook's name */
 };
 
 struct ab {
 	struct gw_network *skel;
+	struct empty_hook empty;
 	struct bpf_link *links[MAX_LINKS];
 	int n_links;
 	bool attached;
@@ -128,6 +135,8 @@ static int ab_attach_one(struct ab *ab, struct bpf_program *p, bool cgroup)
 
 static void ab_detach(struct ab *ab)
 {
+	if (ab->o->empty >= 0)
+		empty_hook_detach(&ab->empty);
 	while (ab->n_links)
 		bpf_link__destroy(ab->links[--ab->n_links]);
 	ab->attached = false;
@@ -136,7 +145,14 @@ static void ab_detach(struct ab *ab)
 static int ab_attach(struct ab *ab)
 {
 	struct gw_network *s = ab->skel;
-	int err = ab->o->tcp ? ab_attach_one(ab, s->progs.gw_tcp_state_btf, false) : 0;
+	int err;
+
+	if (ab->o->empty >= 0) {
+		err = empty_hook_attach(&ab->empty);
+		ab->attached = !err;
+		return err;
+	}
+	err = ab->o->tcp ? ab_attach_one(ab, s->progs.gw_tcp_state_btf, false) : 0;
 
 	if (!err && ab->o->udp)
 		err = ab_attach_one(ab, s->progs.gw_udp_connect4, true) ||
@@ -157,6 +173,10 @@ static int ab_load(struct ab *ab)
 	struct bpf_program *p;
 
 	ab->cgroup_fd = cgroup2_root_open();
+	atomic_init(&ab->stop, false);
+	atomic_init(&ab->records, 0);
+	if (ab->o->empty >= 0)
+		return empty_hook_load(&ab->empty, ab->o->empty, ab->cgroup_fd);
 	if (ab->cgroup_fd < 0 && (ab->o->dns || ab->o->udp)) {
 		fprintf(stderr, "connect_ab: no cgroup2 mount found (try --no-dns --no-udp)\n");
 		return -1;
@@ -181,13 +201,14 @@ static int ab_load(struct ab *ab)
 				    &ab->records, NULL);
 	if (!ab->ring)
 		return -1;
-	atomic_init(&ab->stop, false);
-	atomic_init(&ab->records, 0);
 	return pthread_create(&ab->agent_thread, NULL, agent_stand_in, ab) ? -1 : 0;
 }
 
 static uint64_t drops_total(struct ab *ab)
 {
+	if (!ab->skel)
+		return 0;
+
 	int fd = bpf_map__fd(ab->skel->maps.gw_drops), ncpu = libbpf_num_possible_cpus();
 	uint64_t total = 0, *per_cpu = calloc(ncpu > 0 ? ncpu : 1, sizeof(*per_cpu));
 
@@ -280,7 +301,15 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 				!strcmp(a, "--period-ms") ? &o->period_ms : NULL;
 		char *end;
 
-		if (!strcmp(a, "--no-tcp")) {
+		if (!strncmp(a, "--empty=", 8)) {
+			o->empty = empty_hook_kind_of(a + 8);
+			o->programs = a + 8;
+			if (o->empty < 0) {
+				fprintf(stderr, "connect_ab: --empty= takes set_state, destroy_sock, "
+						"sock_ops or cgroup_skb\n");
+				return -1;
+			}
+		} else if (!strcmp(a, "--no-tcp")) {
 			o->tcp = false;
 		} else if (!strcmp(a, "--no-dns")) {
 			o->dns = false;
@@ -295,7 +324,7 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			}
 		} else {
 			fprintf(stderr, "usage: connect_ab [--rate N] [--seconds S] [--period-ms N] "
-					"[--no-tcp] [--no-dns] [--no-udp]\n");
+					"[--no-tcp] [--no-dns] [--no-udp] [--empty=HOOK]\n");
 			return -1;
 		}
 	}
@@ -313,7 +342,8 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct ab_options o = { .rate = 10000, .seconds = 60, .period_ms = 250, .tcp = true,
-				.dns = true, .udp = true };
+				.dns = true, .udp = true, .empty = -1,
+				.programs = "agent" };
 	struct ab ab = { .o = &o, .cgroup_fd = -1 };
 	struct listener listener;
 	clockid_t accept_clock;
@@ -359,17 +389,20 @@ int main(int argc, char **argv)
 	ab_detach(&ab);
 	listener_stop(&listener, connected);
 	atomic_store(&ab.stop, true);
-	pthread_join(ab.agent_thread, NULL);
+	if (ab.skel)
+		pthread_join(ab.agent_thread, NULL);
 
 	double lo, hi, median;
 
 	bootstrap_median(ratios, pairs, &lo, &hi);
 	median = median_of(ratios, pairs);
-	printf("{\"rate\": %llu, \"period_ms\": %llu, \"pairs\": %zu, \"tcp\": %s, \"dns\": %s, \"udp\": %s, "
+	printf("{\"rate\": %llu, \"period_ms\": %llu, \"pairs\": %zu, \"programs\": \"%s\", "
+	       "\"tcp\": %s, \"dns\": %s, \"udp\": %s, "
 	       "\"on_us_per_connect\": %.3f, \"off_us_per_connect\": %.3f, \"pooled_ratio\": %.4f, "
 	       "\"median_ratio\": %.4f, \"median_ratio_ci95\": [%.4f, %.4f], \"failures\": %llu, "
 	       "\"records\": %llu, \"drops\": %llu}\n",
 	       (unsigned long long)o.rate, (unsigned long long)o.period_ms, pairs,
+	       o.programs,
 	       o.tcp ? "true" : "false", o.dns ? "true" : "false", o.udp ? "true" : "false",
 	       on_ops ? on_cpu / 1e3 / on_ops : 0, off_ops ? off_cpu / 1e3 / off_ops : 0,
 	       on_ops && off_ops && off_cpu ? ((double)on_cpu / on_ops) / ((double)off_cpu / off_ops) : 0,

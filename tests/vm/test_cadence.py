@@ -6,12 +6,14 @@ The agent runs with a 2 s window and a 0.5 s idle threshold (production: 60 s, 1
 jiggler period shortened to 2-2.5 s gives enough bursts in ~12 s. usbhid polls a device only while
 its evdev node is open, so each test holds the pointer's node open (as a desktop session would).
 """
+import collections
 import json
 import random
 import re
 import time
 
-from guest import abs_event, btn_event, key_event, keyboard_report, mouse_abs_report, rel_event
+from guest import (GuestTimeout, abs_event, btn_event, key_event, keyboard_report, mouse_abs_report,
+                   rel_event)
 
 AGENT_ARGS = ["debug", "--json", "--stats-interval=0", "--cadence-window=2", "--cadence-idle=500"]
 
@@ -34,6 +36,12 @@ def _plug(vm, driver, qid, product):
     name, dev = _input_name(vm, product)
     vm.record_input(dev)  # an open node: usbhid polls the device
     return name
+
+
+def _input_received(vm):
+    """Event types (1 key, 3 abs, ...) and counts each evdev reader of this test got, for a
+    failure message: whether the input reached the guest at all."""
+    return {r.dev: dict(collections.Counter(e.type for e in r.events())) for r in vm.recordings}
 
 
 def _cadence(vm, device, after=0):
@@ -265,9 +273,14 @@ def test_kprobe_fallback_measures_the_same_input(agent_guest):
         vm.input_send_event([key_event(ch, False)])
         time.sleep(0.1)
     vm.play_input([[abs_event("x", 100 * i), abs_event("y", 200)] for i in range(1, 6)], interval=0.05)
-    vm.wait_for_event(lambda e: sum(w["key_presses"] for w in _cadence(vm, kbd)) >= 6 and
-                      sum(w["abs_events"] for w in _cadence(vm, tablet)) >= 5,
-                      timeout=15, what="windows measured through the kprobe")
+    try:
+        vm.wait_for_event(lambda e: sum(w["key_presses"] for w in _cadence(vm, kbd)) >= 6 and
+                          sum(w["abs_events"] for w in _cadence(vm, tablet)) >= 5,
+                          timeout=15, what="windows measured through the kprobe")
+    except GuestTimeout as e:
+        # failed once in CI with no cadence record at all: say whether the input got in
+        raise GuestTimeout(f"{e}\n--- evdev readers, event type: count ---\n"
+                           f"{_input_received(vm)}") from e
     windows = _cadence(vm, kbd) + _cadence(vm, tablet)
     assert all(w["hook"] == "kprobe/input_handle_event" for w in windows), windows
     assert sum(w["key_presses"] for w in _cadence(vm, kbd)) == 6

@@ -142,10 +142,13 @@ $(BUILD)/bench/%: bench/%.c $(BENCH_COMMON) bench/pacer.h bench/loopback.h
 	$(CC) -D_GNU_SOURCE -O2 -g -std=gnu11 $(WARN) -pthread $< $(BENCH_COMMON) -o $@
 
 # The network programs attached and detached in alternation under the connect loop (BENCHMARKS.md).
+# It links the agent's objects for the cgroup2 lookup the agent itself uses.
 $(BUILD)/bench/connect_ab: bench/connect_ab.c $(BENCH_COMMON) bench/empty_hook.c bench/pacer.h \
-			   bench/loopback.h bench/empty_hook.h $(BUILD)/bpf/network.skel.h | $(GENERATED)
+			   bench/loopback.h bench/empty_hook.h $(BUILD)/bpf/network.skel.h \
+			   $(REL_LIB_OBJS) | $(GENERATED)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -pthread $< $(BENCH_COMMON) bench/empty_hook.c $(STATIC_LIBS) -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -pthread $< $(BENCH_COMMON) bench/empty_hook.c $(REL_LIB_OBJS) \
+		$(STATIC_LIBS) -o $@
 
 # --- workflows -------------------------------------------------------------------------------------
 deps:

@@ -32,6 +32,7 @@
 #include "gw_events.h"
 #include "loopback.h"
 #include "pacer.h"
+#include "procfs.h"
 #include "network.skel.h"
 
 #include <bpf/bpf.h>
@@ -104,19 +105,14 @@ static void *agent_stand_in(void *arg)
 	return NULL;
 }
 
+/* The root cgroup v2, found as the agent finds it (without mounting one: a bench changes nothing). */
 static int cgroup2_root_open(void)
 {
-	char line[512], path[256], fstype[32];
-	FILE *f = fopen("/proc/self/mounts", "re");
-	int fd = -1;
+	char path[256];
 
-	if (!f)
+	if (procfs_find_cgroup2_root("/proc/self/mountinfo", path, sizeof(path)))
 		return -1;
-	while (fd < 0 && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %255s %31s", path, fstype) == 2 && !strcmp(fstype, "cgroup2"))
-			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	fclose(f);
-	return fd;
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static int ab_attach_one(struct ab *ab, struct bpf_program *p, bool cgroup)
@@ -360,12 +356,13 @@ int main(int argc, char **argv)
 	size_t pairs = o.seconds * 1000 / (2 * o.period_ms);
 	uint64_t ticks = o.rate * o.period_ms / 1000, connected = 0, failures = 0;
 	uint64_t on_cpu = 0, on_ops = 0, off_cpu = 0, off_ops = 0;
-	double *ratios = calloc(pairs ? pairs : 1, sizeof(*ratios));
+	double *ratios;
 
 	if (!pairs) {
 		fprintf(stderr, "connect_ab: --seconds must hold two periods\n");
 		return 2;
 	}
+	ratios = calloc(pairs, sizeof(*ratios));
 	if (!ratios)
 		return 1;
 	run_period(&listener, accept_clock, &connected, ticks, o.rate); /* warm-up, attached */

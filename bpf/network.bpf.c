@@ -251,9 +251,10 @@ static __always_inline __u32 sk_netns(const struct sock *sk, bool btf)
 }
 
 /*
- * `tp`: on the BTF flavour, the socket as tcp_sock (tcp_sock_of(): the checked cast is a helper
- * call, so once per transition and only at CLOSE, where skc_num is already cleared and the counters
- * are read); NULL before CLOSE, and on the classic flavour, which probe-reads through `sk`.
+ * `tp`: on the BTF flavour, the socket as tcp_sock where the caller has it (CLOSE casts it once with
+ * tcp_sock_of(), a helper call, for skc_num is already cleared there and the counters need it; the
+ * iterator is handed one); NULL where skc_num still holds the port, and on the classic flavour,
+ * which probe-reads through `sk`.
  */
 static __always_inline void sock_tuple(const struct sock *sk, const struct tcp_sock *tp,
 				       struct gw_net_tuple *tu, __u8 direction, bool btf)

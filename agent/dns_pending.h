@@ -3,9 +3,11 @@
  *
  * The address -> name cache must only learn from answers to real questions: anyone who can reach an
  * open UDP port on the host can send it a packet from source port 53, and an unverified "answer"
- * would let them rename a connection (an RMM relay shown as a CDN). An answer is believed only if it
- * comes from the server the query went to, to the same local port, with the same transaction id and
- * question name — the checks a stub resolver makes. Bounded: a fixed pool, oldest question evicted
+ * would let them rename a connection (an RMM relay shown as a CDN). By default the kernel side
+ * already tells whether the receiving socket asked that server (GW_DNS_F_ASKED); with
+ * --dns-verify=query (or where that check cannot run) an answer is believed only if it comes from
+ * the server the query went to, to the same local port, with the same transaction id and question
+ * name — the checks a stub resolver makes, which cost capturing every outgoing packet. Bounded: a fixed pool, oldest question evicted
  * (and counted) when full; questions expire after DNS_PENDING_TTL_S.
  */
 #ifndef GW_DNS_PENDING_H

@@ -43,6 +43,9 @@ static void usage(FILE *out)
 	      "  --proc-table-max=N      process table capacity (default 65536)\n"
 	      "  --no-network            do not trace connections, datagrams or DNS answers\n"
 	      "  --tcp-hooks=FLAVOUR     tcp hooks: auto (tp_btf, tp), tp_btf, tp\n"
+	      "  --dns-verify=CHECK      which DNS answers name peers: socket (default: answers to a\n"
+	      "                          socket that asked that server) or query (also the same\n"
+	      "                          transaction id and question; captures every outgoing packet)\n"
 	      "  --flow-window=SECONDS   emit aggregated flows this often (default 10)\n"
 	      "  --flow-table-max=N      flows kept per window before the oldest is emitted early\n"
 	      "                          (default 16384)\n"
@@ -98,6 +101,7 @@ enum {
 	OPT_PROC_MAX,
 	OPT_NO_NETWORK,
 	OPT_TCP_HOOKS,
+	OPT_DNS_VERIFY,
 	OPT_FLOW_WINDOW,
 	OPT_FLOW_MAX,
 	OPT_DEVICE_HOOKS,
@@ -123,6 +127,7 @@ static const struct option debug_options[] = {
 	{ "proc-table-max", required_argument, NULL, OPT_PROC_MAX },
 	{ "no-network", no_argument, NULL, OPT_NO_NETWORK },
 	{ "tcp-hooks", required_argument, NULL, OPT_TCP_HOOKS },
+	{ "dns-verify", required_argument, NULL, OPT_DNS_VERIFY },
 	{ "flow-window", required_argument, NULL, OPT_FLOW_WINDOW },
 	{ "flow-table-max", required_argument, NULL, OPT_FLOW_MAX },
 	{ "device-hooks", required_argument, NULL, OPT_DEVICE_HOOKS },
@@ -224,6 +229,15 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 				o->net.hooks.tcp_flavour = GW_HOOK_TP;
 			else {
 				fprintf(stderr, "ghostwatch: --tcp-hooks: '%s' is not auto, tp_btf or tp\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_DNS_VERIFY:
+			if (!strcmp(optarg, "socket") || !strcmp(optarg, "query")) {
+				o->net.hooks.dns_match_queries = optarg[0] == 'q';
+			} else {
+				fprintf(stderr, "ghostwatch: --dns-verify: '%s' is not socket or query\n",
 					optarg);
 				return -1;
 			}

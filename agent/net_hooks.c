@@ -283,14 +283,23 @@ int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_
 		snprintf(why_dns, sizeof(why_dns), "attaching cgroup_skb/ingress: %s", strerror(-ret));
 		c.dns = false;
 	}
-	/* without the queries, answers are taken unverified: say so */
-	if (c.dns && (ret = attach(nh, nh->skel->progs.gw_dns_egress, true)))
+	/*
+	 * The socket check needs the udp hooks, which remember the sockets that asked; it leaves every
+	 * outgoing packet of the host alone. The query match costs an egress program on each of them.
+	 */
+	if (c.dns && c.udp && !o->dns_match_queries) {
+		nh->dns_verify = GW_DNS_VERIFY_SOCKET;
+		snprintf(why_dns, sizeof(why_dns), "answers believed on a socket that asked that server");
+	} else if (c.dns && (ret = attach(nh, nh->skel->progs.gw_dns_egress, true))) {
 		snprintf(why_dns, sizeof(why_dns),
-			 "cgroup_skb/egress: %s; answers are not matched to queries", strerror(-ret));
-	else if (c.dns)
-		nh->dns_queries = true;
-	snprintf(hook, sizeof(hook), "cgroup_skb/ingress%s@%.36s", nh->dns_queries ? "+egress" : "",
-		 nh->cgroup_path);
+			 "cgroup_skb/egress: %s; answers are not verified", strerror(-ret));
+	} else if (c.dns) {
+		nh->dns_verify = GW_DNS_VERIFY_QUERY;
+		snprintf(why_dns, sizeof(why_dns), "answers matched to captured queries%s",
+			 o->dns_match_queries ? "" : " (no udp hooks to tell the asking sockets)");
+	}
+	snprintf(hook, sizeof(hook), "cgroup_skb/ingress%s@%.36s",
+		 nh->dns_verify == GW_DNS_VERIFY_QUERY ? "+egress" : "", nh->cgroup_path);
 	hooks_set_status(h, "dns", c.dns ? hook : o->dns ? "none" : "off",
 			 c.dns ? why_dns : o->dns ? why_dns : "disabled by configuration");
 	return 0;

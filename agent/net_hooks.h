@@ -6,7 +6,9 @@
  * Signals and their chains (what is live is recorded with hooks_set_status()):
  *   tcp:  tp_btf/inet_sock_set_state, then tp/sock/inet_sock_set_state
  *   udp:  cgroup/connect4, connect6, sendmsg4, sendmsg6 on the root cgroup v2
- *   dns:  cgroup_skb/ingress (answers) and egress (the queries they must match) on the root cgroup v2
+ *   dns:  cgroup_skb/ingress (answers) on the root cgroup v2, believed when their socket asked that
+ *         server (the udp hooks remember which sockets did); with --dns-verify=query, or when the
+ *         udp hooks are not live, also cgroup_skb/egress (the queries answers must match)
  *   tcp_open_bytes: iter/tcp, run by the agent once per flow window, so the bytes of connections
  *         that stay open reach the flows while they are open (else they come at close)
  * A signal that cannot be served is reported with the kernel's reason; the others still run.
@@ -25,7 +27,15 @@ struct gw_net_hook_options {
 	enum gw_hook_flavour tcp_flavour;	/* AUTO, TP_BTF or TP */
 	bool udp;
 	bool dns;
+	bool dns_match_queries;	/* answers must match a captured query, not just an asking socket */
 	uint64_t wakeup_bytes;	/* the agent's ring wakeup threshold */
+};
+
+/* What makes a captured DNS answer believable, given the hooks that are live. */
+enum gw_dns_verify {
+	GW_DNS_VERIFY_NONE,	/* neither check can run: answers are believed as they come */
+	GW_DNS_VERIFY_SOCKET,	/* its socket asked that server (GW_DNS_F_ASKED) */
+	GW_DNS_VERIFY_QUERY,	/* a captured query from that socket to that server: same id, question */
 };
 
 struct gw_network;	/* the generated skeleton */
@@ -37,7 +47,7 @@ struct gw_net_hooks {
 	int cgroup_fd;
 	char cgroup_path[256];
 	bool mounted_cgroup;	/* we mounted cgroup2 ourselves (none was mounted) */
-	bool dns_queries;	/* egress capture live: answers can be matched to questions */
+	enum gw_dns_verify dns_verify;
 	struct bpf_link *sample_link;	/* iter/tcp over open connections, NULL if not live */
 };
 

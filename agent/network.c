@@ -508,8 +508,23 @@ static int handle_udp(struct gw_net *n, const struct gw_udp_event *r, size_t siz
 	return 0;
 }
 
+/* Whether a well-formed answer may teach the cache, by the check the live hooks allow. */
+static bool dns_answer_believed(struct gw_net *n, const struct gw_ip *server, uint16_t local_port,
+				bool socket_asked, const struct dns_response *resp, uint64_t now_ns)
+{
+	switch (n->hooks.dns_verify) {
+	case GW_DNS_VERIFY_SOCKET:
+		return socket_asked;
+	case GW_DNS_VERIFY_QUERY:
+		return dns_pending_match(n->queries, server, local_port, resp, now_ns);
+	default:
+		return true; /* the dns hook status says the answers are not verified */
+	}
+}
+
 enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t len, bool tcp,
-			       const struct gw_ip *server, uint16_t local_port, uint64_t now_ns)
+			       const struct gw_ip *server, uint16_t local_port, bool socket_asked,
+			       uint64_t now_ns)
 {
 	struct dns_response resp;
 	enum dns_result res;
@@ -521,8 +536,8 @@ enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t 
 		n->counters[NET_DNS_PARSED]++;
 	else if ((unsigned int)res < DNS_RESULT_MAX)
 		n->dns_rejected[res]++;
-	if ((res == DNS_OK || res == DNS_ERR_TRUNCATED) && n->hooks.dns_queries &&
-	    !dns_pending_match(n->queries, server, local_port, &resp, now_ns)) {
+	if ((res == DNS_OK || res == DNS_ERR_TRUNCATED) &&
+	    !dns_answer_believed(n, server, local_port, socket_asked, &resp, now_ns)) {
 		n->counters[NET_DNS_UNSOLICITED]++;
 		return res;
 	}
@@ -558,7 +573,7 @@ static int handle_dns(struct gw_net *n, const struct gw_dns_event *r, size_t siz
 		return 0;
 	}
 	net_ingest_dns(n, r->data, r->captured_len, tcp, &server, r->tuple.local_port,
-		       r->hdr.ktime_ns);
+		       r->flags & GW_DNS_F_ASKED, r->hdr.ktime_ns);
 	return 0;
 }
 

@@ -73,7 +73,7 @@ enum gw_net_counter {
 	NET_DNS_QUERIES,	/* port-53 payloads sent */
 	NET_DNS_QUERIES_UNPARSED,
 	NET_DNS_ANSWERS,	/* port-53 payloads received from the kernel */
-	NET_DNS_UNSOLICITED,	/* well-formed answers to no question we saw: not believed */
+	NET_DNS_UNSOLICITED,	/* well-formed answers the live check does not believe */
 	NET_DNS_PARSED,		/* parsed completely */
 	NET_DNS_ADDRESSES,	/* addresses put in the cache */
 	NET_DNS_NAMES_SANITIZED,
@@ -120,10 +120,12 @@ void net_tick(struct gw_net *n, uint64_t now_ns);
 /* Emits every remaining flow (agent stopping). */
 void net_shutdown(struct gw_net *n);
 
-/* Feeds one captured DNS answer from `server` to local port `local_port` to the parser and, when it
- * answers a question we saw (or queries are not captured), to the cache. */
+/* Feeds one captured DNS answer from `server` to local port `local_port` to the parser and, when
+ * the live check believes it (its socket asked that server, `socket_asked`, or it answers a
+ * question we saw), to the cache. */
 enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t len, bool tcp,
-			       const struct gw_ip *server, uint16_t local_port, uint64_t now_ns);
+			       const struct gw_ip *server, uint16_t local_port, bool socket_asked,
+			       uint64_t now_ns);
 
 /* name/value pairs for AgentStats.network; returns how many were written (<= max). */
 size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values, size_t max);

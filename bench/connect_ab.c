@@ -21,8 +21,10 @@
  * the switch itself is outside both periods.
  *
  * usage: connect_ab [--rate N] [--seconds S] [--period-ms N] [--no-tcp] [--no-dns] [--no-udp]
- *                   [--empty=set_state|destroy_sock|sock_ops|cgroup_skb]
- * (root). The --no-* options leave a signal's programs out, to see what each costs; --empty=HOOK
+ *                   [--dns-verify=socket|query] [--empty=set_state|destroy_sock|sock_ops|cgroup_skb]
+ * (root). The --no-* options leave a signal's programs out, to see what each costs; --dns-verify
+ * is the agent's option of that name (query adds the egress program the agent then attaches);
+ * --empty=HOOK
  * alternates a program that returns at once on HOOK instead (empty_hook.h): the floor under any
  * program there, the cost of running one before it does any work.
  * Prints one JSON line: the median on/off ratio of the pairs and its bootstrap 95 % interval, the
@@ -53,6 +55,7 @@
 struct ab_options {
 	uint64_t rate, seconds, period_ms;
 	bool tcp, dns, udp;
+	bool dns_queries;	/* --dns-verify=query: the egress program too, as the agent attaches it */
 	int empty; /* enum empty_hook_kind instead of the agent's programs; -1: the agent's */
 	const char *programs; /* "agent", or the empty hook's name */
 };
@@ -157,7 +160,7 @@ static int ab_attach(struct ab *ab)
 		      ab_attach_one(ab, s->progs.gw_udp_sendmsg6, true);
 	if (!err && ab->o->dns)
 		err = ab_attach_one(ab, s->progs.gw_dns_ingress, true) ||
-		      ab_attach_one(ab, s->progs.gw_dns_egress, true);
+		      (ab->o->dns_queries && ab_attach_one(ab, s->progs.gw_dns_egress, true));
 	if (err)
 		ab_detach(ab);
 	ab->attached = !err;
@@ -311,6 +314,8 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			o->dns = false;
 		} else if (!strcmp(a, "--no-udp")) {
 			o->udp = false;
+		} else if (!strcmp(a, "--dns-verify=socket") || !strcmp(a, "--dns-verify=query")) {
+			o->dns_queries = a[13] == 'q';
 		} else if (num && i + 1 < argc) {
 			errno = 0;
 			*num = strtoull(argv[++i], &end, 10);
@@ -320,7 +325,8 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			}
 		} else {
 			fprintf(stderr, "usage: connect_ab [--rate N] [--seconds S] [--period-ms N] "
-					"[--no-tcp] [--no-dns] [--no-udp] [--empty=HOOK]\n");
+					"[--no-tcp] [--no-dns] [--no-udp] [--dns-verify=socket|query] "
+					"[--empty=HOOK]\n");
 			return -1;
 		}
 	}
@@ -394,13 +400,14 @@ int main(int argc, char **argv)
 	bootstrap_median(ratios, pairs, &lo, &hi);
 	median = median_of(ratios, pairs);
 	printf("{\"rate\": %llu, \"period_ms\": %llu, \"pairs\": %zu, \"programs\": \"%s\", "
-	       "\"tcp\": %s, \"dns\": %s, \"udp\": %s, "
+	       "\"tcp\": %s, \"dns\": %s, \"dns_verify\": \"%s\", \"udp\": %s, "
 	       "\"on_us_per_connect\": %.3f, \"off_us_per_connect\": %.3f, \"pooled_ratio\": %.4f, "
 	       "\"median_ratio\": %.4f, \"median_ratio_ci95\": [%.4f, %.4f], \"failures\": %llu, "
 	       "\"records\": %llu, \"drops\": %llu}\n",
 	       (unsigned long long)o.rate, (unsigned long long)o.period_ms, pairs,
 	       o.programs,
-	       o.tcp ? "true" : "false", o.dns ? "true" : "false", o.udp ? "true" : "false",
+	       o.tcp ? "true" : "false", o.dns ? "true" : "false",
+	       o.dns_queries ? "query" : "socket", o.udp ? "true" : "false",
 	       on_ops ? on_cpu / 1e3 / on_ops : 0, off_ops ? off_cpu / 1e3 / off_ops : 0,
 	       on_ops && off_ops && off_cpu ? ((double)on_cpu / on_ops) / ((double)off_cpu / off_ops) : 0,
 	       median, lo, hi, (unsigned long long)failures,

@@ -19,8 +19,10 @@ PIN=${BENCH_PIN-1}
 
 configs=(
 	"all agent programs|"
+	"all, --dns-verify=query|--dns-verify=query"
 	"TCP hook only|--no-dns --no-udp"
-	"DNS hooks only|--no-tcp --no-udp"
+	"DNS hook only|--no-tcp --no-udp"
+	"DNS hooks only, --dns-verify=query|--no-tcp --no-udp --dns-verify=query"
 	"UDP hooks only|--no-tcp --no-dns"
 	"empty tp_btf/inet_sock_set_state|--empty=set_state"
 	"empty tp_btf/tcp_destroy_sock|--empty=destroy_sock"

@@ -250,12 +250,15 @@ struct gw_udp_event {
 	__u32 pad;
 };
 
+/* An answer whose receiving socket a local process had pointed at that server's port 53. */
+#define GW_DNS_F_ASKED 1
+
 struct gw_dns_event {
 	struct gw_event_hdr hdr;
 	struct gw_net_tuple tuple;	/* remote = the DNS server, local = the local socket */
 	__u16 payload_len;	/* bytes of L4 payload in the packet */
 	__u16 captured_len;	/* bytes in data[] */
-	__u32 pad;
+	__u32 flags;		/* GW_DNS_F_* */
 	__u8 data[GW_DNS_PAYLOAD_MAX];	/* UDP: the message; TCP: the segment (2-byte length first) */
 };
 

@@ -12,11 +12,15 @@
  * At CLOSE bytes and smoothed RTT come from tcp_sock via CO-RE.
  *
  * UDP uses the cgroup sock_addr hooks on the root cgroup v2 (connect4/6, sendmsg4/6): process
- * context, first packet per socket cookie and peer (udp_seen, an LRU). Those programs only observe:
- * they always return 1 (allow) and never rewrite the address.
+ * context, first packet per socket cookie and peer (sock_peers, an LRU). Those programs only observe:
+ * they always return 1 (allow) and never rewrite the address. They also remember which sockets a
+ * process pointed at port 53 (UDP or TCP), for the DNS answers below.
  *
  * DNS: a cgroup_skb/ingress program copies at most GW_DNS_PAYLOAD_MAX bytes of UDP/TCP packets from
- * source port 53; parsing is the agent's job (hostile input stays out of the kernel). Returns 1.
+ * source port 53, flagged GW_DNS_F_ASKED when the receiving socket was pointed at that server's
+ * port 53 (sock_peers); parsing is the agent's job (hostile input stays out of the kernel). The
+ * egress program (queries, for the agent's transaction-id match) is only loaded when that match is
+ * configured or the socket check cannot run. Both return 1.
  */
 #include "gw_bpf_common.h"
 #include <bpf/bpf_endian.h>
@@ -181,19 +185,26 @@ struct {
 	__type(value, struct gw_net_task);
 } listen_owner SEC(".maps");	/* also seeded by the agent from /proc at start */
 
-struct udp_seen_key {
+struct sock_peer_key {
 	__u64 cookie;
 	__u8 addr[16];
 	__u16 port;
 	__u16 pad[3];
 };
 
+/*
+ * (socket cookie, peer) pairs the sock_addr hooks saw a process connect or send to: every UDP
+ * peer (its first datagram is reported once) and the port-53 peers of TCP sockets. A DNS answer is
+ * believed when its receiving socket has its source here: a process asked that server from that
+ * socket. An LRU: under heavy churn an old pair may go, and its late answer is then counted as
+ * unsolicited, not lost silently.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, struct udp_seen_key);
+	__type(key, struct sock_peer_key);
 	__type(value, __u8);
-} udp_seen SEC(".maps");
+} sock_peers SEC(".maps");
 
 /*
  * `btf`: a tracing program, which may read the task through its BTF pointer: plain loads of the
@@ -763,14 +774,16 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 
 /* ---- UDP and other connectionless sends --------------------------------------------------- */
 
-static __always_inline void udp_seen_once(struct bpf_sock_addr *ctx, bool v6, __u32 hook)
+static __always_inline void peer_seen_once(struct bpf_sock_addr *ctx, bool v6, __u32 hook)
 {
-	struct udp_seen_key k = {};
+	struct sock_peer_key k = {};
 	struct gw_udp_event *e;
+	bool udp = ctx->type == SOCK_DGRAM_;
 	__u8 one = 1;
 
-	if (ctx->type != SOCK_DGRAM_)
-		return; /* TCP connects are the tracepoint's */
+	/* TCP connects are the tracepoint's; one to port 53 is only remembered, for its answers */
+	if (!udp && ctx->user_port != bpf_htons(DNS_PORT))
+		return;
 	k.cookie = bpf_get_socket_cookie(ctx);
 	if (v6) {
 		__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2],
@@ -784,9 +797,11 @@ static __always_inline void udp_seen_once(struct bpf_sock_addr *ctx, bool v6, __
 		v4_mapped(k.addr, ctx->user_ip4);
 	}
 	k.port = bpf_ntohs((__u16)ctx->user_port);
-	if (bpf_map_lookup_elem(&udp_seen, &k))
+	if (bpf_map_lookup_elem(&sock_peers, &k))
 		return;
-	bpf_map_update_elem(&udp_seen, &k, &one, BPF_ANY);
+	bpf_map_update_elem(&sock_peers, &k, &one, BPF_ANY);
+	if (!udp)
+		return;
 
 	e = gw_reserve(sizeof(*e), GW_DROP_UDP);
 	if (!e)
@@ -827,28 +842,28 @@ static __always_inline void udp_seen_once(struct bpf_sock_addr *ctx, bool v6, __
 SEC("cgroup/connect4")
 int gw_udp_connect4(struct bpf_sock_addr *ctx)
 {
-	udp_seen_once(ctx, false, GW_UDP_HOOK_CONNECT);
+	peer_seen_once(ctx, false, GW_UDP_HOOK_CONNECT);
 	return 1;
 }
 
 SEC("cgroup/connect6")
 int gw_udp_connect6(struct bpf_sock_addr *ctx)
 {
-	udp_seen_once(ctx, true, GW_UDP_HOOK_CONNECT);
+	peer_seen_once(ctx, true, GW_UDP_HOOK_CONNECT);
 	return 1;
 }
 
 SEC("cgroup/sendmsg4")
 int gw_udp_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	udp_seen_once(ctx, false, GW_UDP_HOOK_SENDMSG);
+	peer_seen_once(ctx, false, GW_UDP_HOOK_SENDMSG);
 	return 1;
 }
 
 SEC("cgroup/sendmsg6")
 int gw_udp_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	udp_seen_once(ctx, true, GW_UDP_HOOK_SENDMSG);
+	peer_seen_once(ctx, true, GW_UDP_HOOK_SENDMSG);
 	return 1;
 }
 
@@ -882,16 +897,17 @@ static __always_inline int load_hdr(struct __sk_buff *skb, __u32 off, void *dst,
 }
 
 /*
- * One body for both directions: answers (ingress, source port 53) feed the cache; queries (egress,
- * destination port 53) let the agent accept only answers to questions a local process asked, so a
- * forged answer sent to any open UDP port cannot rename someone's connection.
+ * One body for both directions: answers (ingress, source port 53) feed the cache. A forged answer
+ * sent to any open UDP port must not rename someone's connection, so an answer says whether its
+ * socket asked that server (GW_DNS_F_ASKED, from sock_peers); queries (egress, destination port 53)
+ * are captured only where the agent matches answers to them by transaction id and question.
  */
 static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 {
 	struct gw_net_tuple tu = {};
 	__u16 dport;
 	__u64 l4_off, payload_off, payload_len, n;
-	__u32 zero = 0, saddr = 0, daddr = 0;
+	__u32 zero = 0, saddr = 0, daddr = 0, flags = 0;
 	struct ipv6hdr ip6;
 	__u8 proto;
 	__u16 sport;
@@ -967,6 +983,12 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 	tu.remote_port = DNS_PORT;
 	tu.protocol = proto;
 	tu.direction = egress ? 0 : 1;
+	if (!egress) {
+		struct sock_peer_key k = { .cookie = bpf_get_socket_cookie(skb), .port = DNS_PORT };
+
+		__builtin_memcpy(k.addr, tu.remote_addr, 16);
+		flags = bpf_map_lookup_elem(&sock_peers, &k) ? GW_DNS_F_ASKED : 0;
+	}
 
 	if (payload_len > skb->len)
 		payload_len = skb->len;
@@ -991,7 +1013,7 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 	s->ev.tuple = tu;
 	s->ev.payload_len = payload_len > 0xffff ? 0xffff : payload_len;
 	s->ev.captured_len = n;
-	s->ev.pad = 0;
+	s->ev.flags = flags;
 	/* fixed size keeps the verifier simple; DNS answers are few compared to connections */
 	gw_output(&s->ev, sizeof(s->ev), GW_DROP_DNS);
 	return 1;

@@ -362,7 +362,18 @@ def test_netns_peer_and_upload_bytes(net_agent, netns):
         server.wait()
 
 
-def test_dns_name_on_connection_and_flow(net_agent, netns):
+def dns_agent(agent_factory, dns_verify):
+    """An agent with --dns-verify=socket|query, checked to run the DNS hooks that mode needs."""
+    agent = agent_factory(*AGENT_ARGS, f"--dns-verify={dns_verify}")
+    hook = agent.hooks()["dns"]
+    assert hook.startswith("cgroup_skb/ingress+egress@" if dns_verify == "query" else
+                           "cgroup_skb/ingress@"), hook
+    return agent
+
+
+@pytest.mark.parametrize("dns_verify", ["socket", "query"])
+def test_dns_name_on_connection_and_flow(agent_factory, netns, dns_verify):
+    net_agent = dns_agent(agent_factory, dns_verify)
     client_ns, server_ns = netns.add("cli"), netns.add("dns")
     client_ip, server_ip = netns.link_pair(client_ns, server_ns)
     netns.resolv_conf(client_ns, server_ip)
@@ -505,8 +516,10 @@ def test_connection_older_than_agent_reported_and_closed(agent_factory):
         proc.wait()
 
 
-def test_forged_dns_answer_is_not_believed(net_agent, netns):
+@pytest.mark.parametrize("dns_verify", ["socket", "query"])
+def test_forged_dns_answer_is_not_believed(agent_factory, netns, dns_verify):
     """An 'answer' nobody asked for, sent from port 53 to an open UDP port, must not name a flow."""
+    net_agent = dns_agent(agent_factory, dns_verify)
     client_ns, attacker_ns = netns.add("cli"), netns.add("atk")
     client_ip, attacker_ip = netns.link_pair(client_ns, attacker_ns)
     server = start_in_ns(attacker_ns, PY, "-c", textwrap.dedent(f"""
@@ -543,6 +556,72 @@ def test_forged_dns_answer_is_not_believed(net_agent, netns):
     finally:
         server.kill()
         server.wait()
+    rc, stats = net_agent.stop()
+    assert rc == 0 and counter(stats, "network", "dns_answers_unsolicited") >= 1
+
+
+def test_dns_over_tcp_believed_only_on_the_asking_socket(net_agent, netns):
+    """A TCP DNS answer names the peer when the process connected to port 53 for it; the same bytes
+    sent from port 53 over a connection the host accepted are someone else's claim, not believed."""
+    client_ns, server_ns = netns.add("cli"), netns.add("dns")
+    client_ip, server_ip = netns.link_pair(client_ns, server_ns)
+    asked, forged = "tcp-relay.example-rmm.test", "forged.example-rmm.test"
+    victim = subprocess.Popen(["ip", "netns", "exec", client_ns, PY, "-c", textwrap.dedent(f"""
+        import socket
+        s = socket.socket(); s.bind(("{client_ip}", 9053)); s.listen()
+        print("ready", flush=True)
+        c, _ = s.accept(); c.recv(4096); c.close()
+    """)], stdout=subprocess.PIPE, text=True)
+    server = None
+    try:
+        assert victim.stdout.readline().strip() == "ready"
+        # the forger: an answer naming the server's address, over a connection from its port 53
+        subprocess.run(["ip", "netns", "exec", server_ns, PY, "-c", textwrap.dedent(f"""
+            import socket, struct, sys, time
+            sys.path.insert(0, "{HERE}")
+            from dns_responder import answer, encode_name
+            q = struct.pack(">HHHHHH", 9, 0x100, 1, 0, 0, 0) + encode_name("{forged}") + b"\\0\\1\\0\\1"
+            a = answer(q, "{server_ip}", ("{forged}",))
+            s = socket.socket(); s.bind(("{server_ip}", 53))
+            s.connect(("{client_ip}", 9053)); s.sendall(struct.pack(">H", len(a)) + a)
+            time.sleep(0.2); s.close()
+        """)], check=True, timeout=20)
+        victim.wait(10)
+        server = start_in_ns(server_ns, PY, "-c", textwrap.dedent(f"""
+            import socket, struct, sys, threading
+            sys.path.insert(0, "{HERE}")
+            from dns_responder import answer
+            dns = socket.socket(); dns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            dns.bind(("{server_ip}", 53)); dns.listen()
+            app = socket.socket(); app.bind(("{server_ip}", 8443)); app.listen()
+            threading.Thread(target=lambda: [app.accept()[0].close() for _ in iter(int, 1)],
+                             daemon=True).start()
+            print("ready", flush=True)
+            while True:
+                c, _ = dns.accept()
+                n = struct.unpack(">H", c.recv(2))[0]
+                a = answer(c.recv(n), "{server_ip}", ("{asked}",))
+                c.sendall(struct.pack(">H", len(a)) + a); c.close()
+        """))
+        m = marker()
+        pid, _ = run_script(f"""
+            import socket, struct, sys
+            sys.path.insert(0, "{HERE}")
+            from dns_responder import encode_name
+            q = struct.pack(">HHHHHH", 77, 0x100, 1, 0, 0, 0) + encode_name("{asked}") + b"\\0\\1\\0\\1"
+            d = socket.create_connection(("{server_ip}", 53), timeout=10)
+            d.sendall(struct.pack(">H", len(q)) + q)
+            n = struct.unpack(">H", d.recv(2))[0]; d.recv(n); d.close()
+            socket.create_connection(("{server_ip}", 8443), timeout=10).close()
+        """, m, netns=client_ns)
+        c = net_agent.wait_for(connects(net_agent, pid, remote_port=8443), what="connect")["connect"]
+        assert c["dns_name"] == asked, c
+    finally:
+        victim.kill()
+        victim.wait()
+        if server:
+            server.kill()
+            server.wait()
     rc, stats = net_agent.stop()
     assert rc == 0 and counter(stats, "network", "dns_answers_unsolicited") >= 1
 

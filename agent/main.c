@@ -42,7 +42,7 @@ static void usage(FILE *out)
 	      "  --proc-grace=SECONDS    keep exited processes this long for late events (default 30)\n"
 	      "  --proc-table-max=N      process table capacity (default 65536)\n"
 	      "  --no-network            do not trace connections, datagrams or DNS answers\n"
-	      "  --tcp-hooks=FLAVOUR     tcp hooks: auto (tp_btf, tp), tp_btf, tp\n"
+	      "  --tcp-hooks=FLAVOUR     tcp hooks: auto (sockops, tp_btf, tp), sockops, tp_btf, tp\n"
 	      "  --dns-verify=CHECK      which DNS answers name peers: socket (default: answers to a\n"
 	      "                          socket that asked that server) or query (also the same\n"
 	      "                          transaction id and question; captures every outgoing packet)\n"
@@ -222,14 +222,16 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			break;
 		case OPT_TCP_HOOKS:
 			if (!strcmp(optarg, "auto"))
-				o->net.hooks.tcp_flavour = GW_HOOK_AUTO;
+				o->net.hooks.tcp_hook = GW_TCP_HOOK_AUTO;
+			else if (!strcmp(optarg, "sockops"))
+				o->net.hooks.tcp_hook = GW_TCP_HOOK_SOCKOPS;
 			else if (!strcmp(optarg, "tp_btf"))
-				o->net.hooks.tcp_flavour = GW_HOOK_TP_BTF;
+				o->net.hooks.tcp_hook = GW_TCP_HOOK_TP_BTF;
 			else if (!strcmp(optarg, "tp"))
-				o->net.hooks.tcp_flavour = GW_HOOK_TP;
+				o->net.hooks.tcp_hook = GW_TCP_HOOK_TP;
 			else {
-				fprintf(stderr, "ghostwatch: --tcp-hooks: '%s' is not auto, tp_btf or tp\n",
-					optarg);
+				fprintf(stderr, "ghostwatch: --tcp-hooks: '%s' is not auto, sockops, tp_btf "
+						"or tp\n", optarg);
 				return -1;
 			}
 			break;

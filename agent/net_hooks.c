@@ -20,7 +20,7 @@
 enum net_sig { NET_TCP, NET_UDP, NET_DNS };
 
 struct net_choice {
-	enum gw_hook_flavour tcp;	/* GW_HOOK_AUTO: off */
+	enum gw_tcp_hook tcp;	/* GW_TCP_HOOK_AUTO: off */
 	bool udp;
 	bool dns;
 	bool sample;	/* iter/tcp: bytes of open connections */
@@ -44,8 +44,11 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 		return NULL;
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, false);
-	bpf_program__set_autoload(skel->progs.gw_tcp_state_btf, c->tcp == GW_HOOK_TP_BTF);
-	bpf_program__set_autoload(skel->progs.gw_tcp_state_tp, c->tcp == GW_HOOK_TP);
+	bpf_program__set_autoload(skel->progs.gw_tcp_sockops, c->tcp == GW_TCP_HOOK_SOCKOPS);
+	bpf_program__set_autoload(skel->progs.gw_tcp_destroy, c->tcp == GW_TCP_HOOK_SOCKOPS);
+	bpf_program__set_autoload(skel->progs.gw_tcp_error, c->tcp == GW_TCP_HOOK_SOCKOPS);
+	bpf_program__set_autoload(skel->progs.gw_tcp_state_btf, c->tcp == GW_TCP_HOOK_TP_BTF);
+	bpf_program__set_autoload(skel->progs.gw_tcp_state_tp, c->tcp == GW_TCP_HOOK_TP);
 	bpf_program__set_autoload(skel->progs.gw_udp_connect4, c->udp);
 	bpf_program__set_autoload(skel->progs.gw_udp_connect6, c->udp);
 	bpf_program__set_autoload(skel->progs.gw_udp_sendmsg4, c->udp);
@@ -176,37 +179,89 @@ static int attach(struct gw_net_hooks *nh, struct bpf_program *p, bool cgroup)
 	return 0;
 }
 
-int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_net_hook_options *o,
-		   char *err, size_t err_size)
+static const char *tcp_hook_name(enum gw_tcp_hook t)
+{
+	switch (t) {
+	case GW_TCP_HOOK_SOCKOPS:
+		return "sockops";
+	case GW_TCP_HOOK_TP_BTF:
+		return "tp_btf";
+	case GW_TCP_HOOK_TP:
+		return "tp";
+	default:
+		return "auto";
+	}
+}
+
+/* Attaches the chosen TCP flavour's programs; 0 or -errno with the links it made undone. */
+static int attach_tcp(struct gw_net_hooks *nh, struct gw_hooks *h, enum gw_tcp_hook t)
+{
+	struct gw_network *s = nh->skel;
+	int first = nh->n_links, ret;
+	bool mounted = false;
+
+	switch (t) {
+	case GW_TCP_HOOK_SOCKOPS:
+		ret = attach(nh, s->progs.gw_tcp_sockops, true);
+		ret = ret ?: attach(nh, s->progs.gw_tcp_destroy, false);
+		ret = ret ?: attach(nh, s->progs.gw_tcp_error, false);
+		break;
+	case GW_TCP_HOOK_TP_BTF:
+		ret = attach(nh, s->progs.gw_tcp_state_btf, false);
+		break;
+	default:
+		/* the classic tracepoint resolves its id through tracefs */
+		if (!hooks_ensure_tracefs(&mounted) && mounted)
+			hooks_set_status(h, "tracefs", "mounted:/sys/kernel/tracing", NULL);
+		ret = attach(nh, s->progs.gw_tcp_state_tp, false);
+		break;
+	}
+	while (ret && nh->n_links > first)
+		bpf_link__destroy(nh->links[--nh->n_links]);
+	return ret;
+}
+
+static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
+		      const struct gw_net_hook_options *o, const char *why_tcp_before, char *err,
+		      size_t err_size)
 {
 	struct net_choice c = { .udp = o->udp, .dns = o->dns, .wakeup_bytes = o->wakeup_bytes };
 	char why_tcp[160] = "", why_udp[160] = "", why_dns[160] = "", why_sample[160] = "";
+	char why_cgroup[160] = "";
+	bool have_cgroup;
 	char hook[64];
 	int ret = 0;
 
 	memset(nh, 0, sizeof(*nh));
 	nh->cgroup_fd = -1;
-	if ((c.udp || c.dns) && open_root_cgroup(nh, why_udp, sizeof(why_udp))) {
-		snprintf(why_dns, sizeof(why_dns), "%s", why_udp);
+	snprintf(why_tcp, sizeof(why_tcp), "%s", why_tcp_before);
+	have_cgroup = !open_root_cgroup(nh, why_cgroup, sizeof(why_cgroup));
+	if (!have_cgroup) {
+		snprintf(why_udp, sizeof(why_udp), "%s", why_cgroup);
+		snprintf(why_dns, sizeof(why_dns), "%s", why_cgroup);
 		c.udp = c.dns = false;
 	}
 	/* TCP: first flavour of the chain that loads on its own */
-	for (enum gw_hook_flavour f = o->tcp_flavour == GW_HOOK_AUTO ? GW_HOOK_TP_BTF : o->tcp_flavour;
-	     f <= GW_HOOK_TP; f++) {
-		struct net_choice only = { .tcp = f, .wakeup_bytes = o->wakeup_bytes };
+	for (enum gw_tcp_hook t = o->tcp_hook == GW_TCP_HOOK_AUTO ? GW_TCP_HOOK_SOCKOPS : o->tcp_hook;
+	     t <= GW_TCP_HOOK_TP; t++) {
+		struct net_choice only = { .tcp = t, .wakeup_bytes = o->wakeup_bytes };
 
-		if (f == GW_HOOK_RAW_TP)
-			continue; /* raw_tp gives no more than tp_btf here and needs its own body */
-		ret = try_load(h, &only, why_tcp, sizeof(why_tcp), hooks_flavour_name(f));
+		if (t == GW_TCP_HOOK_SOCKOPS && !have_cgroup) {
+			if (!why_tcp[0])
+				snprintf(why_tcp, sizeof(why_tcp), "sockops: %.140s", why_cgroup);
+			ret = -ENOENT;
+		} else {
+			ret = try_load(h, &only, why_tcp, sizeof(why_tcp), tcp_hook_name(t));
+		}
 		if (!ret) {
-			c.tcp = f;
+			c.tcp = t;
 			break;
 		}
-		if (o->tcp_flavour != GW_HOOK_AUTO)
+		if (o->tcp_hook != GW_TCP_HOOK_AUTO)
 			break;
 	}
 	/* sampling open connections needs the TCP hook's owners; without it bytes come at close */
-	c.sample = c.tcp != GW_HOOK_AUTO &&
+	c.sample = c.tcp != GW_TCP_HOOK_AUTO &&
 		   !try_load(h, &(struct net_choice){ .sample = true, .wakeup_bytes = o->wakeup_bytes },
 			     why_sample, sizeof(why_sample), "iter/tcp");
 	if (c.udp && try_load(h, &(struct net_choice){ .udp = true, .wakeup_bytes = o->wakeup_bytes },
@@ -224,29 +279,29 @@ int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_
 		return ret;
 	}
 
-	if (c.tcp != GW_HOOK_AUTO) {
-		struct bpf_program *p = c.tcp == GW_HOOK_TP_BTF ? nh->skel->progs.gw_tcp_state_btf :
-								  nh->skel->progs.gw_tcp_state_tp;
+	if (c.tcp != GW_TCP_HOOK_AUTO && (ret = attach_tcp(nh, h, c.tcp))) {
+		char why[160];
 
-		bool mounted = false;
+		snprintf(why, sizeof(why), "attaching %s: %s", tcp_hook_name(c.tcp), strerror(-ret));
+		if (c.tcp < GW_TCP_HOOK_TP && o->tcp_hook == GW_TCP_HOOK_AUTO) {
+			/* the next flavour is a different object: load it all again without this one */
+			struct gw_net_hook_options next = *o;
 
-		/* the classic tracepoint resolves its id through tracefs */
-		if (c.tcp == GW_HOOK_TP && !hooks_ensure_tracefs(&mounted) && mounted)
-			hooks_set_status(h, "tracefs", "mounted:/sys/kernel/tracing", NULL);
-		ret = attach(nh, p, false);
-		if (ret) {
-			snprintf(why_tcp, sizeof(why_tcp), "attaching %s: %s",
-				 hooks_flavour_name(c.tcp), strerror(-ret));
-			c.tcp = GW_HOOK_AUTO;
+			next.tcp_hook = c.tcp + 1;
+			net_hooks_close(nh);
+			return load_hooks(nh, h, &next, why, err, err_size);
 		}
+		snprintf(why_tcp, sizeof(why_tcp), "%s", why);
+		c.tcp = GW_TCP_HOOK_AUTO;
 	}
-	if (c.tcp != GW_HOOK_AUTO) {
-		snprintf(hook, sizeof(hook), "%s/inet_sock_set_state",
-			 c.tcp == GW_HOOK_TP ? "tp/sock" : hooks_flavour_name(c.tcp));
-		hooks_set_status(h, "tcp", hook, why_tcp);
-	} else {
+	if (c.tcp == GW_TCP_HOOK_SOCKOPS)
+		hooks_set_status(h, "tcp", "sockops+tp_btf/tcp_destroy_sock", why_tcp);
+	else if (c.tcp != GW_TCP_HOOK_AUTO)
+		hooks_set_status(h, "tcp",
+				 c.tcp == GW_TCP_HOOK_TP ? "tp/sock/inet_sock_set_state" :
+							   "tp_btf/inet_sock_set_state", why_tcp);
+	else
 		hooks_set_status(h, "tcp", "none", why_tcp[0] ? why_tcp : "no flavour loads here");
-	}
 
 	if (c.sample) {
 		nh->sample_link = bpf_program__attach_iter(nh->skel->progs.gw_tcp_sample, NULL);
@@ -289,20 +344,26 @@ int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_
 	 */
 	if (c.dns && c.udp && !o->dns_match_queries) {
 		nh->dns_verify = GW_DNS_VERIFY_SOCKET;
-		snprintf(why_dns, sizeof(why_dns), "answers believed on a socket that asked that server");
 	} else if (c.dns && (ret = attach(nh, nh->skel->progs.gw_dns_egress, true))) {
 		snprintf(why_dns, sizeof(why_dns),
 			 "cgroup_skb/egress: %s; answers are not verified", strerror(-ret));
 	} else if (c.dns) {
 		nh->dns_verify = GW_DNS_VERIFY_QUERY;
-		snprintf(why_dns, sizeof(why_dns), "answers matched to captured queries%s",
-			 o->dns_match_queries ? "" : " (no udp hooks to tell the asking sockets)");
+		if (!o->dns_match_queries)
+			snprintf(why_dns, sizeof(why_dns), "no udp hooks to tell the sockets that "
+				 "asked: answers matched to captured queries");
 	}
 	snprintf(hook, sizeof(hook), "cgroup_skb/ingress%s@%.36s",
 		 nh->dns_verify == GW_DNS_VERIFY_QUERY ? "+egress" : "", nh->cgroup_path);
 	hooks_set_status(h, "dns", c.dns ? hook : o->dns ? "none" : "off",
 			 c.dns ? why_dns : o->dns ? why_dns : "disabled by configuration");
 	return 0;
+}
+
+int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_net_hook_options *o,
+		   char *err, size_t err_size)
+{
+	return load_hooks(nh, h, o, "", err, err_size);
 }
 
 int net_hooks_listen_map_fd(const struct gw_net_hooks *nh)

@@ -4,7 +4,8 @@
  * attach to.
  *
  * Signals and their chains (what is live is recorded with hooks_set_status()):
- *   tcp:  tp_btf/inet_sock_set_state, then tp/sock/inet_sock_set_state
+ *   tcp:  sockops on the root cgroup v2 with tp_btf/tcp_destroy_sock and tp_btf/inet_sk_error_report,
+ *         then tp_btf/inet_sock_set_state, then tp/sock/inet_sock_set_state
  *   udp:  cgroup/connect4, connect6, sendmsg4, sendmsg6 on the root cgroup v2
  *   dns:  cgroup_skb/ingress (answers) on the root cgroup v2, believed when their socket asked that
  *         server (the udp hooks remember which sockets did); with --dns-verify=query, or when the
@@ -21,10 +22,18 @@
 
 #include "hooks.h"
 
-#define GW_NET_MAX_LINKS 8
+#define GW_NET_MAX_LINKS 12
+
+/* The TCP signal's flavours, in the order AUTO tries them. */
+enum gw_tcp_hook {
+	GW_TCP_HOOK_AUTO = 0,	/* as a choice: none */
+	GW_TCP_HOOK_SOCKOPS,
+	GW_TCP_HOOK_TP_BTF,
+	GW_TCP_HOOK_TP,
+};
 
 struct gw_net_hook_options {
-	enum gw_hook_flavour tcp_flavour;	/* AUTO, TP_BTF or TP */
+	enum gw_tcp_hook tcp_hook;
 	bool udp;
 	bool dns;
 	bool dns_match_queries;	/* answers must match a captured query, not just an asking socket */

@@ -23,7 +23,7 @@ void net_options_defaults(struct gw_net_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->enabled = true;
-	o->hooks.tcp_flavour = GW_HOOK_AUTO;
+	o->hooks.tcp_hook = GW_TCP_HOOK_AUTO;
 	o->hooks.udp = true;
 	o->hooks.dns = true;
 	o->flow_window_s = 10;

@@ -21,9 +21,11 @@
  * the switch itself is outside both periods.
  *
  * usage: connect_ab [--rate N] [--seconds S] [--period-ms N] [--no-tcp] [--no-dns] [--no-udp]
- *                   [--dns-verify=socket|query] [--empty=set_state|destroy_sock|sock_ops|cgroup_skb]
- * (root). The --no-* options leave a signal's programs out, to see what each costs; --dns-verify
- * is the agent's option of that name (query adds the egress program the agent then attaches);
+ *                   [--tcp-hooks=sockops|tp_btf] [--dns-verify=socket|query]
+ *                   [--empty=set_state|destroy_sock|sock_ops|cgroup_skb]
+ * (root). The --no-* options leave a signal's programs out, to see what each costs; --tcp-hooks
+ * and --dns-verify are the agent's options of those names (tp_btf: the TCP tracepoint fallback;
+ * query: the egress program too, as the agent then attaches it);
  * --empty=HOOK
  * alternates a program that returns at once on HOOK instead (empty_hook.h): the floor under any
  * program there, the cost of running one before it does any work.
@@ -56,6 +58,7 @@ struct ab_options {
 	uint64_t rate, seconds, period_ms;
 	bool tcp, dns, udp;
 	bool dns_queries;	/* --dns-verify=query: the egress program too, as the agent attaches it */
+	bool tcp_tracepoint;	/* --tcp-hooks=tp_btf: the agent's fallback instead of sockops */
 	int empty; /* enum empty_hook_kind instead of the agent's programs; -1: the agent's */
 	const char *programs; /* "agent", or the empty hook's name */
 };
@@ -151,7 +154,14 @@ static int ab_attach(struct ab *ab)
 		ab->attached = !err;
 		return err;
 	}
-	err = ab->o->tcp ? ab_attach_one(ab, s->progs.gw_tcp_state_btf, false) : 0;
+	if (!ab->o->tcp)
+		err = 0;
+	else if (ab->o->tcp_tracepoint)
+		err = ab_attach_one(ab, s->progs.gw_tcp_state_btf, false);
+	else
+		err = ab_attach_one(ab, s->progs.gw_tcp_sockops, true) ||
+		      ab_attach_one(ab, s->progs.gw_tcp_destroy, false) ||
+		      ab_attach_one(ab, s->progs.gw_tcp_error, false);
 
 	if (!err && ab->o->udp)
 		err = ab_attach_one(ab, s->progs.gw_udp_connect4, true) ||
@@ -185,7 +195,11 @@ static int ab_load(struct ab *ab)
 		return -1;
 	bpf_object__for_each_program(p, ab->skel->obj)
 		bpf_program__set_autoload(p, false);
-	bpf_program__set_autoload(ab->skel->progs.gw_tcp_state_btf, ab->o->tcp);
+	bpf_program__set_autoload(ab->skel->progs.gw_tcp_state_btf,
+				  ab->o->tcp && ab->o->tcp_tracepoint);
+	bpf_program__set_autoload(ab->skel->progs.gw_tcp_sockops, ab->o->tcp && !ab->o->tcp_tracepoint);
+	bpf_program__set_autoload(ab->skel->progs.gw_tcp_destroy, ab->o->tcp && !ab->o->tcp_tracepoint);
+	bpf_program__set_autoload(ab->skel->progs.gw_tcp_error, ab->o->tcp && !ab->o->tcp_tracepoint);
 	bpf_program__set_autoload(ab->skel->progs.gw_udp_connect4, ab->o->udp);
 	bpf_program__set_autoload(ab->skel->progs.gw_udp_connect6, ab->o->udp);
 	bpf_program__set_autoload(ab->skel->progs.gw_udp_sendmsg4, ab->o->udp);
@@ -314,6 +328,8 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			o->dns = false;
 		} else if (!strcmp(a, "--no-udp")) {
 			o->udp = false;
+		} else if (!strcmp(a, "--tcp-hooks=sockops") || !strcmp(a, "--tcp-hooks=tp_btf")) {
+			o->tcp_tracepoint = a[12] == 't';
 		} else if (!strcmp(a, "--dns-verify=socket") || !strcmp(a, "--dns-verify=query")) {
 			o->dns_queries = a[13] == 'q';
 		} else if (num && i + 1 < argc) {
@@ -325,7 +341,8 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			}
 		} else {
 			fprintf(stderr, "usage: connect_ab [--rate N] [--seconds S] [--period-ms N] "
-					"[--no-tcp] [--no-dns] [--no-udp] [--dns-verify=socket|query] "
+					"[--no-tcp] [--no-dns] [--no-udp] [--tcp-hooks=sockops|tp_btf] "
+					"[--dns-verify=socket|query] "
 					"[--empty=HOOK]\n");
 			return -1;
 		}
@@ -400,14 +417,15 @@ int main(int argc, char **argv)
 	bootstrap_median(ratios, pairs, &lo, &hi);
 	median = median_of(ratios, pairs);
 	printf("{\"rate\": %llu, \"period_ms\": %llu, \"pairs\": %zu, \"programs\": \"%s\", "
-	       "\"tcp\": %s, \"dns\": %s, \"dns_verify\": \"%s\", \"udp\": %s, "
+	       "\"tcp\": %s, \"tcp_hooks\": \"%s\", \"dns\": %s, \"dns_verify\": \"%s\", "
+	       "\"udp\": %s, "
 	       "\"on_us_per_connect\": %.3f, \"off_us_per_connect\": %.3f, \"pooled_ratio\": %.4f, "
 	       "\"median_ratio\": %.4f, \"median_ratio_ci95\": [%.4f, %.4f], \"failures\": %llu, "
 	       "\"records\": %llu, \"drops\": %llu}\n",
 	       (unsigned long long)o.rate, (unsigned long long)o.period_ms, pairs,
 	       o.programs,
-	       o.tcp ? "true" : "false", o.dns ? "true" : "false",
-	       o.dns_queries ? "query" : "socket", o.udp ? "true" : "false",
+	       o.tcp ? "true" : "false", o.tcp_tracepoint ? "tp_btf" : "sockops",
+	       o.dns ? "true" : "false", o.dns_queries ? "query" : "socket", o.udp ? "true" : "false",
 	       on_ops ? on_cpu / 1e3 / on_ops : 0, off_ops ? off_cpu / 1e3 / off_ops : 0,
 	       on_ops && off_ops && off_cpu ? ((double)on_cpu / on_ops) / ((double)off_cpu / off_ops) : 0,
 	       median, lo, hi, (unsigned long long)failures,

@@ -3,13 +3,17 @@
  * network.bpf.c - outbound and inbound connections with their process, result, bytes and RTT;
  * first datagram per UDP socket and peer; DNS answers for the agent's address -> name cache.
  *
- * TCP follows inet_sock_set_state (tp_btf preferred, classic tracepoint as fallback; the agent loads
- * one of the two): SYN_SENT runs in the connecting task, so that is where the process is remembered
- * (owner_slots, or conn_owner when the socket's slot is taken); the later transition to
- * ESTABLISHED or CLOSE runs in softirq and only reports the result with the remembered owner. A
- * listener's owner is remembered at LISTEN so an accepted connection (SYN_RECV -> ESTABLISHED,
- * softirq) is attributed to the listening process.
- * At CLOSE bytes and smoothed RTT come from tcp_sock via CO-RE.
+ * TCP has three flavours; the agent loads the first that loads here. Preferred: sockops callbacks
+ * on the root cgroup v2 at the few points the signal needs (TCP_CONNECT_CB in the connecting task,
+ * TCP_LISTEN_CB in the listening one, ACTIVE_/PASSIVE_ESTABLISHED_CB for the result), the close
+ * from tcp_destroy_sock (once per socket, bytes and RTT final) and errors from inet_sk_error_report
+ * (only on errors). Fallbacks: inet_sock_set_state as tp_btf or classic tracepoint, which runs on
+ * every transition of every TCP socket (~10 per loopback connection; its dispatch alone was ~2 % of
+ * a 10k/s connect loop, BENCHMARKS.md). Either way the connecting task is where the process is
+ * remembered (owner_slots, or conn_owner when the socket's slot is taken); the result, in softirq,
+ * is reported with the remembered owner. A listener's owner is remembered at listen() so an
+ * accepted connection is attributed to the listening process. Bytes and smoothed RTT come from
+ * tcp_sock via CO-RE at the close.
  *
  * UDP uses the cgroup sock_addr hooks on the root cgroup v2 (connect4/6, sendmsg4/6): process
  * context, first packet per socket cookie and peer (sock_peers, an LRU). Those programs only observe:
@@ -42,6 +46,9 @@ char LICENSE[] SEC("license") = "GPL";
 struct conn_state {
 	struct gw_net_task task;
 	__u64 start_ns;
+	__s32 err;		/* sockops flavour: the error inet_sk_error_report saw (a failed
+				 * connect was reported then), if any */
+	__u32 established;	/* sockops flavour: ACTIVE_ESTABLISHED_CB ran */
 };
 
 /*
@@ -107,8 +114,11 @@ __s64 gw_conn_owner_n;
  * `claim`: SYN_SENT, which gives the socket its cookie; later transitions read the cookie straight
  * from the socket, and a socket without one (every accepted connection) was never given a slot,
  * so its lookup ends before touching the array (a cold line: the cookies of new sockets walk it).
+ * `cookie_set`: sockops gave the socket its cookie already, through its context (the helper takes
+ * no BTF socket there).
  */
-static __always_inline struct owner_slot *owner_slot_of(const struct sock *sk, bool btf, bool claim)
+static __always_inline struct owner_slot *owner_slot_of(const struct sock *sk, bool btf, bool claim,
+							 bool cookie_set)
 {
 	__u64 cookie;
 	__u32 idx;
@@ -116,7 +126,7 @@ static __always_inline struct owner_slot *owner_slot_of(const struct sock *sk, b
 	if (!OWNER_SLOT_BITS)
 		return NULL;
 	if (btf) {
-		cookie = claim ? bpf_get_socket_cookie((void *)sk) :
+		cookie = claim && !cookie_set ? bpf_get_socket_cookie((void *)sk) :
 				 (__u64)sk->__sk_common.skc_cookie.counter;
 		if (!cookie)
 			return NULL;
@@ -128,9 +138,9 @@ static __always_inline struct owner_slot *owner_slot_of(const struct sock *sk, b
 
 /* SYN_SENT: remember who connects. False when neither a slot nor conn_owner had room. */
 static __always_inline bool owner_remember(const struct sock *sk, const struct conn_state *st,
-					   bool btf)
+					   bool btf, bool cookie_set)
 {
-	struct owner_slot *slot = owner_slot_of(sk, btf, true);
+	struct owner_slot *slot = owner_slot_of(sk, btf, true, cookie_set);
 	__u64 key = (__u64)sk;
 
 	if (slot) {
@@ -155,7 +165,7 @@ static __always_inline struct conn_state *owner_find(const struct sock *sk, bool
 {
 	__u64 key = (__u64)sk;
 
-	*slot = owner_slot_of(sk, btf, false);
+	*slot = owner_slot_of(sk, btf, false, false);
 	if (*slot && (*slot)->sk == key)
 		return &(*slot)->st;
 	*slot = NULL;
@@ -573,7 +583,9 @@ static __always_inline struct gw_net_task *listener_owner(const struct gw_net_tu
 	return bpf_map_lookup_elem(&listen_owner, &lk);
 }
 
-static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, bool btf)
+/* `sockops`: called from the sockops callbacks (btf too), not from inet_sock_set_state. */
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, bool btf,
+				    bool sockops)
 {
 	struct gw_net_tuple tu = {};
 	struct owner_slot *slot;
@@ -589,7 +601,15 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		struct conn_state fresh = { .start_ns = bpf_ktime_get_boot_ns() };
 
 		fill_task(&fresh.task, btf);
-		if (!owner_remember(sk, &fresh, btf))
+		/*
+		 * sockops keeps an owner until the socket is destroyed, and a socket whose connect
+		 * failed may connect again: it starts over in the entry it has
+		 */
+		if (sockops && (st = owner_find(sk, btf, &slot))) {
+			*st = fresh;
+			return 0;
+		}
+		if (!owner_remember(sk, &fresh, btf, sockops))
 			gw_count_drop(GW_DROP_TCP);
 		return 0;
 	}
@@ -612,6 +632,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		st = owner_find(sk, btf, &slot);
 		if (!st)
 			return 0; /* connect began before we were loaded */
+		st->established = 1;
 		sock_tuple(sk, NULL, &tu, 0, btf);
 		if (!fold_attempt(&st->task, &tu, GW_TCP_OK))
 			emit_tcp(&tu, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, NULL);
@@ -697,7 +718,7 @@ int BPF_PROG(gw_tcp_state_btf, const struct sock *sk, int oldstate, int newstate
 	/* a BTF pointer: read directly, no probe-read helper call */
 	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_TCP_)
 		return 0;
-	return on_state(sk, oldstate, newstate, true);
+	return on_state(sk, oldstate, newstate, true, false);
 }
 
 SEC("tp/sock/inet_sock_set_state")
@@ -705,7 +726,214 @@ int gw_tcp_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	if (ctx->protocol != IPPROTO_TCP_ || !interesting(ctx->oldstate, ctx->newstate))
 		return 0;
-	return on_state((const struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, false);
+	return on_state((const struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, false, false);
+}
+
+/* ---- TCP from sockops, tcp_destroy_sock and inet_sk_error_report (the preferred flavour) ---- */
+
+/*
+ * Errors of sockets without an owner slot (accepted connections), by socket address. An error is
+ * rare, and the connect() or read() that returns it clears sk_err before the socket is destroyed,
+ * so it is kept here until then; gw_sock_err_n lets the close skip the lookup while it is empty.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __s32);
+} sock_err SEC(".maps");
+
+__s64 gw_sock_err_n;
+
+SEC("sockops")
+int gw_tcp_sockops(struct bpf_sock_ops *ops)
+{
+	struct bpf_sock *bsk;
+	const struct sock *sk;
+	int oldstate, newstate;
+
+	/* the callbacks run for every socket of the host: the ones not used here leave first */
+	switch (ops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		bpf_get_socket_cookie(ops); /* owner_slot_of() reads the cookie from the socket */
+		oldstate = TCP_CLOSE;
+		newstate = TCP_SYN_SENT;
+		break;
+	case BPF_SOCK_OPS_TCP_LISTEN_CB:
+		oldstate = TCP_CLOSE;
+		newstate = TCP_LISTEN;
+		break;
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		oldstate = TCP_SYN_SENT;
+		newstate = TCP_ESTABLISHED;
+		break;
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		oldstate = TCP_SYN_RECV;
+		newstate = TCP_ESTABLISHED;
+		break;
+	default:
+		return 1;
+	}
+	bsk = ops->sk;
+	if (!bsk)
+		return 1;
+	/* a BTF pointer, as tp_btf gives: the same direct reads */
+	sk = (const struct sock *)bpf_skc_to_tcp_sock(bsk);
+	if (sk)
+		on_state(sk, oldstate, newstate, true, true);
+	return 1; /* observe only: never changes what the socket does */
+}
+
+/*
+ * A destroyed socket's state is CLOSE whatever it went through, so what the transitions told is
+ * read from tcp_sock: acknowledged sequence space less our SYN (active open) is the payload sent
+ * plus our FIN if it was acknowledged, and never more than the distinct payload bytes sent, so the
+ * smaller of the two is the payload; SOCK_DONE says the peer's FIN is in bytes_received.
+ */
+static __always_inline void destroy_counters(const struct sock *sk, const struct tcp_sock *tp,
+					     __u8 direction, struct tcp_counters *c)
+{
+	__u64 acked = tp->bytes_acked, payload = tp->bytes_sent - tp->bytes_retrans;
+
+	if (direction == 0 && acked)
+		acked--;
+	c->bytes_sent = acked < payload ? acked : payload;
+	c->bytes_received = tp->bytes_received;
+	if ((sk->__sk_common.skc_flags &
+	     (1ul << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) &&
+	    c->bytes_received)
+		c->bytes_received--;
+	c->srtt_us = tp->srtt_us >> 3;
+}
+
+/* The error an accepted connection's socket reported, forgotten here (its close is now). */
+static __always_inline int accepted_err(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	__s32 *err, out;
+
+	if (!gw_sock_err_n)
+		return 0;
+	err = bpf_map_lookup_elem(&sock_err, &key);
+	if (!err)
+		return 0;
+	out = *err;
+	if (!bpf_map_delete_elem(&sock_err, &key))
+		__sync_fetch_and_add(&gw_sock_err_n, -1);
+	return out;
+}
+
+static __always_inline int on_destroy(const struct sock *sk)
+{
+	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	struct gw_net_tuple tu = {};
+	struct conn_state other = {};
+	struct gw_net_task *owner;
+	struct owner_slot *slot;
+	struct tcp_counters c;
+	struct conn_state *st;
+	int err;
+
+	if (!tp)
+		return 0;
+	err = sk->sk_err;
+	st = owner_find(sk, true, &slot);
+	if (st) {
+		if (!st->established) {
+			/* a failed connect was reported with its error; one given up had none */
+			if (!st->err) {
+				sock_tuple(sk, tp, &tu, 0, true);
+				if (!fold_attempt(&st->task, &tu, GW_TCP_OTHER))
+					emit_tcp(&tu, GW_EV_TCP_CONNECT, st, GW_TCP_OTHER, err, NULL);
+			}
+		} else {
+			if (!err)
+				err = st->err;
+			sock_tuple(sk, tp, &tu, 0, true);
+			destroy_counters(sk, tp, 0, &c);
+			unsample(sk, &c);
+			if (!fold_close(&st->task, &tu, result_of(err), &c))
+				emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result_of(err), err, &c);
+		}
+		owner_forget(sk, slot);
+		return 0;
+	}
+	if (!sk->__sk_common.skc_dport) {
+		/*
+		 * Not connected: a listener, whose owner goes now, or a socket only bound (a failed
+		 * connect, disconnected by its connect(), had its owner above)
+		 */
+		if (sk->sk_max_ack_backlog) {
+			struct gw_listen_key lk = {
+				.netns = sk_netns(sk, true),
+				.port = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport),
+			};
+
+			bpf_map_delete_elem(&listen_owner, &lk);
+		}
+		return 0;
+	}
+	if (!err)
+		err = accepted_err(sk);
+	sock_tuple(sk, tp, &tu, 1, true);
+	owner = listener_owner(&tu);
+	if (!owner)
+		tu.direction = 2; /* opened before we were loaded: see the CLOSE path of on_state() */
+	destroy_counters(sk, tp, tu.direction, &c);
+	unsample(sk, &c);
+	if (owner) {
+		if (fold_close(owner, &tu, result_of(err), &c))
+			return 0;
+		other.task = *owner;
+	}
+	emit_tcp(&tu, GW_EV_TCP_CLOSE, &other, result_of(err), err, &c);
+	return 0;
+}
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(gw_tcp_destroy, const struct sock *sk)
+{
+	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_TCP_)
+		return 0;
+	return on_destroy(sk);
+}
+
+/*
+ * A connect that fails (refused, timed out) is reported here, while the socket still holds its
+ * peer: the connect() that returns the error disconnects the socket, clearing the peer and the
+ * error before it is destroyed. Errors of established connections are kept for their close.
+ */
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(gw_tcp_error, const struct sock *sk)
+{
+	const struct tcp_sock *tp;
+	struct gw_net_tuple tu = {};
+	struct owner_slot *slot;
+	struct conn_state *st;
+	__s32 err;
+	__u64 key;
+
+	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_TCP_)
+		return 0;
+	err = sk->sk_err;
+	if (!err)
+		return 0;
+	st = owner_find(sk, true, &slot);
+	if (st) {
+		if (!st->established && !st->err && (tp = bpf_skc_to_tcp_sock((void *)sk))) {
+			sock_tuple(sk, tp, &tu, 0, true);
+			if (!fold_attempt(&st->task, &tu, result_of(err)))
+				emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result_of(err), err, NULL);
+		}
+		st->err = err;
+		return 0;
+	}
+	key = (__u64)sk;
+	if (!bpf_map_update_elem(&sock_err, &key, &err, BPF_NOEXIST))
+		__sync_fetch_and_add(&gw_sock_err_n, 1);
+	else if (bpf_map_update_elem(&sock_err, &key, &err, BPF_EXIST))
+		gw_count_drop(GW_DROP_TCP); /* full: this close will not say why */
+	return 0;
 }
 
 /* Folds the progress of every tracked open connection since its last sample (see tcp_sampled). */

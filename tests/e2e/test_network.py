@@ -23,6 +23,10 @@ from netns_helpers import PY, netns, run_script, sh, start_in_ns  # noqa: E402,F
 HERE = Path(__file__).resolve().parent
 RMM_NAME = "relay.example-rmm.test"
 
+# The TCP flavours of the fallback chain, and the hook each reports (auto: the first, on this kernel).
+TCP_HOOKS = {"auto": "sockops+tp_btf/tcp_destroy_sock", "tp_btf": "tp_btf/inet_sock_set_state",
+             "tp": "tp/sock/inet_sock_set_state"}
+
 # Flows close a window every 2 s in these tests so nothing waits for the 10 s default.
 AGENT_ARGS = ("--flow-window=2", "--no-forks")
 
@@ -68,16 +72,15 @@ def net_agent(agent_factory):
 
 def test_hooks_reported(net_agent):
     hooks = net_agent.hooks()
-    assert hooks["tcp"].endswith("inet_sock_set_state"), hooks
+    assert hooks["tcp"] == TCP_HOOKS["auto"], hooks
     assert hooks["udp"].startswith("cgroup/connect4"), hooks
     assert hooks["dns"].startswith("cgroup_skb/ingress"), hooks
 
 
-@pytest.mark.parametrize("tcp_hooks", ["auto", "tp"])
+@pytest.mark.parametrize("tcp_hooks", TCP_HOOKS)
 def test_tcp_connect_and_refused_attributed(agent_factory, tcp_hooks):
     agent = agent_factory(*AGENT_ARGS, f"--tcp-hooks={tcp_hooks}")
-    expect = "tp_btf/inet_sock_set_state" if tcp_hooks == "auto" else "tp/sock/inet_sock_set_state"
-    assert agent.hooks()["tcp"] == expect
+    assert agent.hooks()["tcp"] == TCP_HOOKS[tcp_hooks]
     m = marker()
     pid, out = run_script("""
         import socket, sys
@@ -204,7 +207,58 @@ def test_repeated_connections_fold_without_losing_any(net_agent):
     assert counter(stats, "network", "tcp_closes_folded") >= 2 * n
 
 
-@pytest.mark.parametrize("tcp_hooks", ["auto", "tp"])
+@pytest.mark.parametrize("tcp_hooks", ["auto", "tp_btf"])
+def test_failed_connects_free_their_owner_and_the_socket_may_connect_again(agent_factory,
+                                                                         tcp_hooks):
+    """A refused connect is reported once and gives back its owner slot, though its socket lives on
+    (disconnected by the connect() that failed) and may connect again: 3,000 refusals, more than
+    there are owner slots, then that reconnect and 3,000 connections that each find a free slot."""
+    agent = agent_factory(*AGENT_ARGS, f"--tcp-hooks={tcp_hooks}")
+    m = marker()
+    refused_n, n = 3000, 3000
+    pid, out = run_script(f"""
+        import socket
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(512)
+        port = srv.getsockname()[1]
+        closed = socket.socket(); closed.bind(("127.0.0.1", 0)); dead = closed.getsockname()[1]
+        closed.close()
+        for _ in range({refused_n} - 1):
+            try:
+                socket.create_connection(("127.0.0.1", dead))
+            except ConnectionRefusedError:
+                pass
+        again = socket.socket()
+        try:
+            again.connect(("127.0.0.1", dead))
+        except ConnectionRefusedError:
+            pass
+        again.connect(("127.0.0.1", port)); a, _ = srv.accept()
+        again.sendall(b"r" * 7); a.recv(64); again.close(); a.close()
+        for _ in range({n}):
+            c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
+            c.close(); a.close()
+        print(port, dead)
+    """, m)
+    port, dead = map(int, out.split())
+
+    def total(**match):
+        return flow_totals(agent, pid, "outbound", ("connections", "bytes_sent", "failed_refused"),
+                           **match)
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (total(remote_port=dead)[0] < refused_n or
+                                           total(remote_port=port)[0] < n + 1):
+        time.sleep(0.2)
+    time.sleep(0.5)
+    assert total(remote_port=dead) == (refused_n, 0, refused_n)
+    assert total(remote_port=port) == (n + 1, 7, 0)
+    _, stats = agent.stop()
+    assert counter(stats, "drops", "tcp") == 0
+    if platform.machine() == "x86_64":
+        assert counter(stats, "network", "tcp_owner_slot_overflows") == 0
+
+
+@pytest.mark.parametrize("tcp_hooks", ["auto", "tp_btf", "tp"])
 def test_connections_keep_their_owners_when_owner_slots_collide(agent_factory, tcp_hooks):
     """The kernel keeps an outbound connection's owner in an array slot (16,384 of them), or in the
     conn_owner hash when an older open connection still holds that slot (on x86, where slots are

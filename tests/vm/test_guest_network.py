@@ -9,16 +9,19 @@ import time
 import pytest
 
 
-@pytest.mark.parametrize("tcp_hooks", ["auto", "tp"])
+TCP_HOOKS = {"auto": "sockops+tp_btf/tcp_destroy_sock", "tp_btf": "tp_btf/inet_sock_set_state",
+             "tp": "tp/sock/inet_sock_set_state"}
+
+
+@pytest.mark.parametrize("tcp_hooks", TCP_HOOKS)
 def test_network_hooks_load_and_fire_on_debian_6_1(agent_guest, tcp_hooks):
     vm = agent_guest
     vm.start_agent(["debug", "--json", f"--tcp-hooks={tcp_hooks}"])
     stats = vm.wait_for_event(lambda e: e["type"] == "stats", timeout=30, what="startup stats")
     hooks = {h["signal"]: h for h in stats["stats"]["hooks"]}
-    want = "tp_btf/inet_sock_set_state" if tcp_hooks == "auto" else "tp/sock/inet_sock_set_state"
-    assert hooks["tcp"]["hook"] == want, hooks
+    assert hooks["tcp"]["hook"] == TCP_HOOKS[tcp_hooks], hooks
     assert hooks["udp"]["hook"].startswith("cgroup/connect4"), hooks
-    assert hooks["dns"]["hook"].startswith("cgroup_skb/ingress+egress"), hooks
+    assert hooks["dns"]["hook"].startswith("cgroup_skb/ingress@"), hooks
     assert hooks["tcp_open_bytes"]["hook"] == "iter/tcp", hooks
     for signal in ("tcp", "udp", "dns"):
         assert not hooks[signal]["error"], hooks

@@ -43,6 +43,8 @@ static void usage(FILE *out)
 	      "  --proc-table-max=N      process table capacity (default 65536)\n"
 	      "  --no-network            do not trace connections, datagrams or DNS answers\n"
 	      "  --tcp-hooks=FLAVOUR     tcp hooks: auto (sockops, tp_btf, tp), sockops, tp_btf, tp\n"
+	      "  --dns-hooks=MODE        DNS answers: auto (recv, then cgroup_skb), recv (as the\n"
+	      "                          process reads them), cgroup_skb (every packet)\n"
 	      "  --dns-verify=CHECK      which DNS answers name peers: socket (default: answers to a\n"
 	      "                          socket that asked that server) or query (also the same\n"
 	      "                          transaction id and question; captures every outgoing packet)\n"
@@ -101,6 +103,7 @@ enum {
 	OPT_PROC_MAX,
 	OPT_NO_NETWORK,
 	OPT_TCP_HOOKS,
+	OPT_DNS_HOOKS,
 	OPT_DNS_VERIFY,
 	OPT_FLOW_WINDOW,
 	OPT_FLOW_MAX,
@@ -127,6 +130,7 @@ static const struct option debug_options[] = {
 	{ "proc-table-max", required_argument, NULL, OPT_PROC_MAX },
 	{ "no-network", no_argument, NULL, OPT_NO_NETWORK },
 	{ "tcp-hooks", required_argument, NULL, OPT_TCP_HOOKS },
+	{ "dns-hooks", required_argument, NULL, OPT_DNS_HOOKS },
 	{ "dns-verify", required_argument, NULL, OPT_DNS_VERIFY },
 	{ "flow-window", required_argument, NULL, OPT_FLOW_WINDOW },
 	{ "flow-table-max", required_argument, NULL, OPT_FLOW_MAX },
@@ -232,6 +236,19 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			else {
 				fprintf(stderr, "ghostwatch: --tcp-hooks: '%s' is not auto, sockops, tp_btf "
 						"or tp\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_DNS_HOOKS:
+			if (!strcmp(optarg, "auto"))
+				o->net.hooks.dns_hook = GW_DNS_HOOK_AUTO;
+			else if (!strcmp(optarg, "recv"))
+				o->net.hooks.dns_hook = GW_DNS_HOOK_RECV;
+			else if (!strcmp(optarg, "cgroup_skb"))
+				o->net.hooks.dns_hook = GW_DNS_HOOK_CGROUP_SKB;
+			else {
+				fprintf(stderr, "ghostwatch: --dns-hooks: '%s' is not auto, recv or "
+						"cgroup_skb\n", optarg);
 				return -1;
 			}
 			break;

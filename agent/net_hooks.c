@@ -22,7 +22,8 @@ enum net_sig { NET_TCP, NET_UDP, NET_DNS };
 struct net_choice {
 	enum gw_tcp_hook tcp;	/* GW_TCP_HOOK_AUTO: off */
 	bool udp;
-	bool dns;
+	bool dns;	/* the cgroup_skb programs */
+	bool dns_recv;	/* tp_btf/sock_recv_length */
 	bool sample;	/* iter/tcp: bytes of open connections */
 	uint64_t wakeup_bytes;
 };
@@ -55,6 +56,9 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 	bpf_program__set_autoload(skel->progs.gw_udp_sendmsg6, c->udp);
 	bpf_program__set_autoload(skel->progs.gw_dns_ingress, c->dns);
 	bpf_program__set_autoload(skel->progs.gw_dns_egress, c->dns);
+	bpf_program__set_autoload(skel->progs.gw_dns_recv, c->dns_recv);
+	bpf_program__set_autoload(skel->progs.gw_dns_sender4, c->dns_recv);
+	bpf_program__set_autoload(skel->progs.gw_dns_sender6, c->dns_recv);
 	bpf_program__set_autoload(skel->progs.gw_tcp_sample, c->sample);
 	skel->rodata->gw_wakeup_bytes = c->wakeup_bytes;
 	if (hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops)) {
@@ -267,6 +271,17 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 	if (c.udp && try_load(h, &(struct net_choice){ .udp = true, .wakeup_bytes = o->wakeup_bytes },
 			      why_udp, sizeof(why_udp), "cgroup/sock_addr"))
 		c.udp = false;
+	/*
+	 * The recv capture tells answers apart by the sockets the udp hooks saw ask, and reads the
+	 * reader's syscall arguments as x86-64 passes them; the query match needs the packets.
+	 */
+#if defined(__x86_64__)
+	c.dns_recv = o->dns && c.udp && !o->dns_match_queries && o->dns_hook != GW_DNS_HOOK_CGROUP_SKB &&
+		     !try_load(h, &(struct net_choice){ .dns_recv = true, .wakeup_bytes = o->wakeup_bytes },
+			       why_dns, sizeof(why_dns), "tp_btf/sock_recv_length");
+#endif
+	if (o->dns_hook == GW_DNS_HOOK_RECV && !c.dns_recv)
+		c.dns = false; /* forced, and it cannot run: say why instead of falling back */
 	if (c.dns && try_load(h, &(struct net_choice){ .dns = true, .wakeup_bytes = o->wakeup_bytes },
 			      why_dns, sizeof(why_dns), "cgroup_skb"))
 		c.dns = false;
@@ -334,6 +349,25 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 	hooks_set_status(h, "udp", c.udp ? hook : o->udp ? "none" : "off",
 			 c.udp ? "" : o->udp ? why_udp : "disabled by configuration");
 
+	/* the recv capture only while the udp hooks that tell the asking sockets are live */
+	if (c.dns_recv && c.udp) {
+		int first = nh->n_links;
+
+		ret = attach(nh, nh->skel->progs.gw_dns_sender4, true);
+		ret = ret ?: attach(nh, nh->skel->progs.gw_dns_sender6, true);
+		ret = ret ?: attach(nh, nh->skel->progs.gw_dns_recv, false);
+		if (!ret) {
+			nh->dns_verify = GW_DNS_VERIFY_SOCKET;
+			hooks_set_status(h, "dns", "tp_btf/sock_recv_length+cgroup/recvmsg4,6",
+					 why_dns);
+			return 0;
+		}
+		while (nh->n_links > first)
+			bpf_link__destroy(nh->links[--nh->n_links]);
+	}
+	if (c.dns_recv)
+		snprintf(why_dns, sizeof(why_dns), "tp_btf/sock_recv_length: %s",
+			 c.udp ? strerror(-ret) : "no udp hooks to tell the sockets that asked");
 	if (c.dns && (ret = attach(nh, nh->skel->progs.gw_dns_ingress, true))) {
 		snprintf(why_dns, sizeof(why_dns), "attaching cgroup_skb/ingress: %s", strerror(-ret));
 		c.dns = false;
@@ -395,6 +429,12 @@ uint64_t net_hooks_owner_overflows(const struct gw_net_hooks *nh)
 {
 	return nh->skel && nh->skel->bss ?
 		       __atomic_load_n(&nh->skel->bss->gw_owner_overflows, __ATOMIC_RELAXED) : 0;
+}
+
+uint64_t net_hooks_dns_unread(const struct gw_net_hooks *nh)
+{
+	return nh->skel && nh->skel->bss ?
+		       __atomic_load_n(&nh->skel->bss->gw_dns_recv_unread, __ATOMIC_RELAXED) : 0;
 }
 
 int net_hooks_sample(struct gw_net_hooks *nh)

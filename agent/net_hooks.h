@@ -7,9 +7,11 @@
  *   tcp:  sockops on the root cgroup v2 with tp_btf/tcp_destroy_sock and tp_btf/inet_sk_error_report,
  *         then tp_btf/inet_sock_set_state, then tp/sock/inet_sock_set_state
  *   udp:  cgroup/connect4, connect6, sendmsg4, sendmsg6 on the root cgroup v2
- *   dns:  cgroup_skb/ingress (answers) on the root cgroup v2, believed when their socket asked that
- *         server (the udp hooks remember which sockets did); with --dns-verify=query, or when the
- *         udp hooks are not live, also cgroup_skb/egress (the queries answers must match)
+ *   dns:  tp_btf/sock_recv_length (answers as the asking process reads them, x86-64), believed when
+ *         their socket asked that server (the udp hooks remember which sockets did); then
+ *         cgroup_skb/ingress on the root cgroup v2 (every packet), with the same check; with
+ *         --dns-verify=query, or when the udp hooks are not live, cgroup_skb/ingress+egress
+ *         (the queries answers must match)
  *   tcp_open_bytes: iter/tcp, run by the agent once per flow window, so the bytes of connections
  *         that stay open reach the flows while they are open (else they come at close)
  * A signal that cannot be served is reported with the kernel's reason; the others still run.
@@ -32,8 +34,16 @@ enum gw_tcp_hook {
 	GW_TCP_HOOK_TP,
 };
 
+/* The DNS capture's flavours, in the order AUTO tries them. */
+enum gw_dns_hook {
+	GW_DNS_HOOK_AUTO = 0,
+	GW_DNS_HOOK_RECV,
+	GW_DNS_HOOK_CGROUP_SKB,
+};
+
 struct gw_net_hook_options {
 	enum gw_tcp_hook tcp_hook;
+	enum gw_dns_hook dns_hook;
 	bool udp;
 	bool dns;
 	bool dns_match_queries;	/* answers must match a captured query, not just an asking socket */
@@ -77,6 +87,8 @@ unsigned int net_hooks_fold_live(const struct gw_net_hooks *nh);
 void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which);
 /* Outbound connections whose owner the kernel kept in its hash map: their array slot was taken. */
 uint64_t net_hooks_owner_overflows(const struct gw_net_hooks *nh);
+/* Reads of a DNS socket the recv capture could not follow (recvmmsg, io_uring, a fault). */
+uint64_t net_hooks_dns_unread(const struct gw_net_hooks *nh);
 
 /* Folds the bytes open connections moved since the last call into the live fold map (iter/tcp).
  * 0, -ENOENT when the iterator is not live, or -errno. */

@@ -572,8 +572,9 @@ static int handle_dns(struct gw_net *n, const struct gw_dns_event *r, size_t siz
 			n->counters[NET_DNS_QUERIES_UNPARSED]++;
 		return 0;
 	}
-	net_ingest_dns(n, r->data, r->captured_len, tcp, &server, r->tuple.local_port,
-		       r->flags & GW_DNS_F_ASKED, r->hdr.ktime_ns);
+	/* a TCP read after the length was read alone is the bare message */
+	net_ingest_dns(n, r->data, r->captured_len, tcp && !(r->flags & GW_DNS_F_BARE), &server,
+		       r->tuple.local_port, r->flags & GW_DNS_F_ASKED, r->hdr.ktime_ns);
 	return 0;
 }
 
@@ -809,6 +810,7 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 		PUT("dns_pending_evictions", ps.evictions);
 	}
 	PUT("tcp_owner_slot_overflows", net_hooks_owner_overflows(&n->hooks));
+	PUT("dns_answers_unread", net_hooks_dns_unread(&n->hooks));
 	PUT("flow_table_size", fs.size);
 	PUT("flows_emitted", fs.flows_emitted);
 	PUT("flow_evictions", fs.evictions);

@@ -21,11 +21,12 @@
  * the switch itself is outside both periods.
  *
  * usage: connect_ab [--rate N] [--seconds S] [--period-ms N] [--no-tcp] [--no-dns] [--no-udp]
- *                   [--tcp-hooks=sockops|tp_btf] [--dns-verify=socket|query]
+ *                   [--tcp-hooks=sockops|tp_btf] [--dns-hooks=recv|cgroup_skb]
+ *                   [--dns-verify=socket|query]
  *                   [--empty=set_state|destroy_sock|sock_ops|cgroup_skb]
- * (root). The --no-* options leave a signal's programs out, to see what each costs; --tcp-hooks
- * and --dns-verify are the agent's options of those names (tp_btf: the TCP tracepoint fallback;
- * query: the egress program too, as the agent then attaches it);
+ * (root). The --no-* options leave a signal's programs out, to see what each costs; --tcp-hooks,
+ * --dns-hooks and --dns-verify are the agent's options of those names (tp_btf: the TCP tracepoint
+ * fallback; cgroup_skb: the per-packet DNS fallback; query: that and its egress program);
  * --empty=HOOK
  * alternates a program that returns at once on HOOK instead (empty_hook.h): the floor under any
  * program there, the cost of running one before it does any work.
@@ -50,13 +51,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_LINKS 8
+#define MAX_LINKS 12
 #define AGENT_TICK_US 100000
 #define BOOTSTRAP_RESAMPLES 4000
 
 struct ab_options {
 	uint64_t rate, seconds, period_ms;
 	bool tcp, dns, udp;
+	bool dns_packets;	/* --dns-hooks=cgroup_skb (implied by query): the per-packet fallback */
 	bool dns_queries;	/* --dns-verify=query: the egress program too, as the agent attaches it */
 	bool tcp_tracepoint;	/* --tcp-hooks=tp_btf: the agent's fallback instead of sockops */
 	int empty; /* enum empty_hook_kind instead of the agent's programs; -1: the agent's */
@@ -123,8 +125,13 @@ static int cgroup2_root_open(void)
 
 static int ab_attach_one(struct ab *ab, struct bpf_program *p, bool cgroup)
 {
-	struct bpf_link *l = cgroup ? bpf_program__attach_cgroup(p, ab->cgroup_fd) :
-				      bpf_program__attach(p);
+	struct bpf_link *l;
+
+	if (ab->n_links == MAX_LINKS) {
+		fprintf(stderr, "connect_ab: more than %d programs to attach\n", MAX_LINKS);
+		return -1;
+	}
+	l = cgroup ? bpf_program__attach_cgroup(p, ab->cgroup_fd) : bpf_program__attach(p);
 
 	if (!l) {
 		fprintf(stderr, "connect_ab: attaching %s: %s\n", bpf_program__name(p),
@@ -169,8 +176,13 @@ static int ab_attach(struct ab *ab)
 		      ab_attach_one(ab, s->progs.gw_udp_sendmsg4, true) ||
 		      ab_attach_one(ab, s->progs.gw_udp_sendmsg6, true);
 	if (!err && ab->o->dns)
-		err = ab_attach_one(ab, s->progs.gw_dns_ingress, true) ||
-		      (ab->o->dns_queries && ab_attach_one(ab, s->progs.gw_dns_egress, true));
+		err = ab->o->dns_packets ?
+			      ab_attach_one(ab, s->progs.gw_dns_ingress, true) ||
+				      (ab->o->dns_queries &&
+				       ab_attach_one(ab, s->progs.gw_dns_egress, true)) :
+			      ab_attach_one(ab, s->progs.gw_dns_sender4, true) ||
+				      ab_attach_one(ab, s->progs.gw_dns_sender6, true) ||
+				      ab_attach_one(ab, s->progs.gw_dns_recv, false);
 	if (err)
 		ab_detach(ab);
 	ab->attached = !err;
@@ -204,8 +216,11 @@ static int ab_load(struct ab *ab)
 	bpf_program__set_autoload(ab->skel->progs.gw_udp_connect6, ab->o->udp);
 	bpf_program__set_autoload(ab->skel->progs.gw_udp_sendmsg4, ab->o->udp);
 	bpf_program__set_autoload(ab->skel->progs.gw_udp_sendmsg6, ab->o->udp);
-	bpf_program__set_autoload(ab->skel->progs.gw_dns_ingress, ab->o->dns);
-	bpf_program__set_autoload(ab->skel->progs.gw_dns_egress, ab->o->dns);
+	bpf_program__set_autoload(ab->skel->progs.gw_dns_ingress, ab->o->dns && ab->o->dns_packets);
+	bpf_program__set_autoload(ab->skel->progs.gw_dns_egress, ab->o->dns && ab->o->dns_packets);
+	bpf_program__set_autoload(ab->skel->progs.gw_dns_recv, ab->o->dns && !ab->o->dns_packets);
+	bpf_program__set_autoload(ab->skel->progs.gw_dns_sender4, ab->o->dns && !ab->o->dns_packets);
+	bpf_program__set_autoload(ab->skel->progs.gw_dns_sender6, ab->o->dns && !ab->o->dns_packets);
 	if (gw_network__load(ab->skel)) {
 		fprintf(stderr, "connect_ab: loading the network programs: %s\n", strerror(errno));
 		return -1;
@@ -330,8 +345,11 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			o->udp = false;
 		} else if (!strcmp(a, "--tcp-hooks=sockops") || !strcmp(a, "--tcp-hooks=tp_btf")) {
 			o->tcp_tracepoint = a[12] == 't';
+		} else if (!strcmp(a, "--dns-hooks=recv") || !strcmp(a, "--dns-hooks=cgroup_skb")) {
+			o->dns_packets = a[12] == 'c';
 		} else if (!strcmp(a, "--dns-verify=socket") || !strcmp(a, "--dns-verify=query")) {
 			o->dns_queries = a[13] == 'q';
+			o->dns_packets |= o->dns_queries;
 		} else if (num && i + 1 < argc) {
 			errno = 0;
 			*num = strtoull(argv[++i], &end, 10);
@@ -342,7 +360,7 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 		} else {
 			fprintf(stderr, "usage: connect_ab [--rate N] [--seconds S] [--period-ms N] "
 					"[--no-tcp] [--no-dns] [--no-udp] [--tcp-hooks=sockops|tp_btf] "
-					"[--dns-verify=socket|query] "
+					"[--dns-hooks=recv|cgroup_skb] [--dns-verify=socket|query] "
 					"[--empty=HOOK]\n");
 			return -1;
 		}
@@ -417,7 +435,7 @@ int main(int argc, char **argv)
 	bootstrap_median(ratios, pairs, &lo, &hi);
 	median = median_of(ratios, pairs);
 	printf("{\"rate\": %llu, \"period_ms\": %llu, \"pairs\": %zu, \"programs\": \"%s\", "
-	       "\"tcp\": %s, \"tcp_hooks\": \"%s\", \"dns\": %s, \"dns_verify\": \"%s\", "
+	       "\"tcp\": %s, \"tcp_hooks\": \"%s\", \"dns\": %s, \"dns_hooks\": \"%s\", \"dns_verify\": \"%s\", "
 	       "\"udp\": %s, "
 	       "\"on_us_per_connect\": %.3f, \"off_us_per_connect\": %.3f, \"pooled_ratio\": %.4f, "
 	       "\"median_ratio\": %.4f, \"median_ratio_ci95\": [%.4f, %.4f], \"failures\": %llu, "
@@ -425,7 +443,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)o.rate, (unsigned long long)o.period_ms, pairs,
 	       o.programs,
 	       o.tcp ? "true" : "false", o.tcp_tracepoint ? "tp_btf" : "sockops",
-	       o.dns ? "true" : "false", o.dns_queries ? "query" : "socket", o.udp ? "true" : "false",
+	       o.dns ? "true" : "false", o.dns_packets ? "cgroup_skb" : "recv", o.dns_queries ? "query" : "socket", o.udp ? "true" : "false",
 	       on_ops ? on_cpu / 1e3 / on_ops : 0, off_ops ? off_cpu / 1e3 / off_ops : 0,
 	       on_ops && off_ops && off_cpu ? ((double)on_cpu / on_ops) / ((double)off_cpu / off_ops) : 0,
 	       median, lo, hi, (unsigned long long)failures,

@@ -252,6 +252,8 @@ struct gw_udp_event {
 
 /* An answer whose receiving socket a local process had pointed at that server's port 53. */
 #define GW_DNS_F_ASKED 1
+/* TCP: the message without its 2-byte length, which the reader read on its own before. */
+#define GW_DNS_F_BARE 2
 
 struct gw_dns_event {
 	struct gw_event_hdr hdr;
@@ -259,7 +261,8 @@ struct gw_dns_event {
 	__u16 payload_len;	/* bytes of L4 payload in the packet */
 	__u16 captured_len;	/* bytes in data[] */
 	__u32 flags;		/* GW_DNS_F_* */
-	__u8 data[GW_DNS_PAYLOAD_MAX];	/* UDP: the message; TCP: the segment (2-byte length first) */
+	__u8 data[GW_DNS_PAYLOAD_MAX];	/* UDP: the message; TCP: the segment or read (2-byte
+					 * length first unless GW_DNS_F_BARE) */
 };
 
 _Static_assert(sizeof(struct gw_net_task) == 48, "gw_net_task layout");

@@ -27,6 +27,13 @@ RMM_NAME = "relay.example-rmm.test"
 TCP_HOOKS = {"auto": "sockops+tp_btf/tcp_destroy_sock", "tp_btf": "tp_btf/inet_sock_set_state",
              "tp": "tp/sock/inet_sock_set_state"}
 
+# The DNS capture's modes: the option that selects each, and the hook it reports.
+DNS_MODES = {
+    "recv": ("--dns-hooks=recv", "tp_btf/sock_recv_length+cgroup/recvmsg4,6"),
+    "cgroup_skb": ("--dns-hooks=cgroup_skb", "cgroup_skb/ingress@"),
+    "query": ("--dns-verify=query", "cgroup_skb/ingress+egress@"),
+}
+
 # Flows close a window every 2 s in these tests so nothing waits for the 10 s default.
 AGENT_ARGS = ("--flow-window=2", "--no-forks")
 
@@ -74,7 +81,7 @@ def test_hooks_reported(net_agent):
     hooks = net_agent.hooks()
     assert hooks["tcp"] == TCP_HOOKS["auto"], hooks
     assert hooks["udp"].startswith("cgroup/connect4"), hooks
-    assert hooks["dns"].startswith("cgroup_skb/ingress"), hooks
+    assert hooks["dns"] == DNS_MODES["recv"][1], hooks
 
 
 @pytest.mark.parametrize("tcp_hooks", TCP_HOOKS)
@@ -416,18 +423,17 @@ def test_netns_peer_and_upload_bytes(net_agent, netns):
         server.wait()
 
 
-def dns_agent(agent_factory, dns_verify):
-    """An agent with --dns-verify=socket|query, checked to run the DNS hooks that mode needs."""
-    agent = agent_factory(*AGENT_ARGS, f"--dns-verify={dns_verify}")
-    hook = agent.hooks()["dns"]
-    assert hook.startswith("cgroup_skb/ingress+egress@" if dns_verify == "query" else
-                           "cgroup_skb/ingress@"), hook
+def dns_agent(agent_factory, mode):
+    """An agent in one of DNS_MODES, checked to run the DNS hook that mode needs."""
+    option, hook = DNS_MODES[mode]
+    agent = agent_factory(*AGENT_ARGS, option)
+    assert agent.hooks()["dns"].startswith(hook), agent.hooks()
     return agent
 
 
-@pytest.mark.parametrize("dns_verify", ["socket", "query"])
-def test_dns_name_on_connection_and_flow(agent_factory, netns, dns_verify):
-    net_agent = dns_agent(agent_factory, dns_verify)
+@pytest.mark.parametrize("dns_mode", DNS_MODES)
+def test_dns_name_on_connection_and_flow(agent_factory, netns, dns_mode):
+    net_agent = dns_agent(agent_factory, dns_mode)
     client_ns, server_ns = netns.add("cli"), netns.add("dns")
     client_ip, server_ip = netns.link_pair(client_ns, server_ns)
     netns.resolv_conf(client_ns, server_ip)
@@ -570,10 +576,11 @@ def test_connection_older_than_agent_reported_and_closed(agent_factory):
         proc.wait()
 
 
-@pytest.mark.parametrize("dns_verify", ["socket", "query"])
-def test_forged_dns_answer_is_not_believed(agent_factory, netns, dns_verify):
-    """An 'answer' nobody asked for, sent from port 53 to an open UDP port, must not name a flow."""
-    net_agent = dns_agent(agent_factory, dns_verify)
+@pytest.mark.parametrize("dns_mode", DNS_MODES)
+def test_forged_dns_answer_is_not_believed(agent_factory, netns, dns_mode):
+    """An 'answer' its socket did not ask that server for, sent from port 53 to an open UDP port,
+    must not name a flow."""
+    net_agent = dns_agent(agent_factory, dns_mode)
     client_ns, attacker_ns = netns.add("cli"), netns.add("atk")
     client_ip, attacker_ip = netns.link_pair(client_ns, attacker_ns)
     server = start_in_ns(attacker_ns, PY, "-c", textwrap.dedent(f"""
@@ -584,11 +591,16 @@ def test_forged_dns_answer_is_not_believed(agent_factory, netns, dns_verify):
             s.accept()[0].close()
     """))
     try:
-        victim = subprocess.Popen(["ip", "netns", "exec", client_ns, PY, "-c", textwrap.dedent("""
-            import socket, sys
+        # the victim asked a server of its own (nobody answers there), and reads who sent what
+        victim = subprocess.Popen(["ip", "netns", "exec", client_ns, PY, "-c", textwrap.dedent(f"""
+            import socket, struct, sys
+            sys.path.insert(0, "{HERE}")
+            from dns_responder import encode_name
             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 5353))
+            u.sendto(struct.pack(">HHHHHH", 0x4242, 0x100, 1, 0, 0, 0) + encode_name("{RMM_NAME}")
+                     + b"\\0\\1\\0\\1", ("{client_ip}", 53))
             print("ready", flush=True)
-            u.recv(4096)   # the forged answer arrives at this open port
+            u.recvfrom(4096)   # the forged answer from another port 53 arrives at this open port
         """)], stdout=subprocess.PIPE, text=True)
         assert victim.stdout.readline().strip() == "ready"
         subprocess.run(["ip", "netns", "exec", attacker_ns, PY, "-c", textwrap.dedent(f"""
@@ -614,9 +626,12 @@ def test_forged_dns_answer_is_not_believed(agent_factory, netns, dns_verify):
     assert rc == 0 and counter(stats, "network", "dns_answers_unsolicited") >= 1
 
 
-def test_dns_over_tcp_believed_only_on_the_asking_socket(net_agent, netns):
-    """A TCP DNS answer names the peer when the process connected to port 53 for it; the same bytes
-    sent from port 53 over a connection the host accepted are someone else's claim, not believed."""
+@pytest.mark.parametrize("dns_mode", ["recv", "cgroup_skb"])
+def test_dns_over_tcp_believed_only_on_the_asking_socket(agent_factory, netns, dns_mode):
+    """A TCP DNS answer names the peer when the process connected to port 53 for it (read with its
+    length, or after it, as glibc does); the same bytes sent from port 53 over a connection the host
+    accepted are someone else's claim, not believed."""
+    net_agent = dns_agent(agent_factory, dns_mode)
     client_ns, server_ns = netns.add("cli"), netns.add("dns")
     client_ip, server_ip = netns.link_pair(client_ns, server_ns)
     asked, forged = "tcp-relay.example-rmm.test", "forged.example-rmm.test"
@@ -667,6 +682,9 @@ def test_dns_over_tcp_believed_only_on_the_asking_socket(net_agent, netns):
             d.sendall(struct.pack(">H", len(q)) + q)
             n = struct.unpack(">H", d.recv(2))[0]; d.recv(n); d.close()
             socket.create_connection(("{server_ip}", 8443), timeout=10).close()
+            d = socket.create_connection(("{server_ip}", 53), timeout=10)
+            d.sendall(struct.pack(">H", len(q)) + q)
+            d.recv(4096); d.close()
         """, m, netns=client_ns)
         c = net_agent.wait_for(connects(net_agent, pid, remote_port=8443), what="connect")["connect"]
         assert c["dns_name"] == asked, c
@@ -677,7 +695,64 @@ def test_dns_over_tcp_believed_only_on_the_asking_socket(net_agent, netns):
             server.kill()
             server.wait()
     rc, stats = net_agent.stop()
-    assert rc == 0 and counter(stats, "network", "dns_answers_unsolicited") >= 1
+    assert rc == 0 and counter(stats, "network", "dns_answers_unsolicited") == 1
+    assert counter(stats, "network", "dns_addresses") == 2  # both reads of the asked answer
+
+
+def test_dns_answers_read_by_each_syscall(net_agent, netns):
+    """The recv capture follows read, readv, recvfrom and recvmsg, on connected and unconnected
+    sockets; a read it cannot follow (recvmmsg) is counted, not lost silently."""
+    assert net_agent.hooks()["dns"] == DNS_MODES["recv"][1], net_agent.hooks()
+    client_ns, server_ns = netns.add("cli"), netns.add("dns")
+    _, server_ip = netns.link_pair(client_ns, server_ns)
+    server = start_in_ns(server_ns, PY, str(HERE / "dns_responder.py"), server_ip, server_ip,
+                         "8443", "by-read.example-rmm.test")
+    try:
+        run_script(f"""
+            import ctypes, os, select, socket, struct, sys
+            sys.path.insert(0, "{HERE}")
+            from dns_responder import encode_name
+            srv = ("{server_ip}", 53)
+            def query(qid):
+                return (struct.pack(">HHHHHH", qid, 0x100, 1, 0, 0, 0) +
+                        encode_name("by-read.example-rmm.test") + b"\\0\\1\\0\\1")
+            def udp(connected, qid):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+                if connected:
+                    s.connect(srv); s.send(query(qid))
+                else:
+                    s.sendto(query(qid), srv)
+                return s
+            s = udp(True, 1); select.select([s], [], [], 5); os.read(s.fileno(), 4096)
+            s = udp(True, 2); select.select([s], [], [], 5); os.readv(s.fileno(), [bytearray(4096)])
+            udp(False, 3).recvfrom(4096)
+            udp(False, 4).recvmsg(4096)
+            # recvmmsg, which the capture does not decode
+            class iovec(ctypes.Structure):
+                _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+            class msghdr(ctypes.Structure):
+                _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                            ("iov", ctypes.POINTER(iovec)), ("iovlen", ctypes.c_size_t),
+                            ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                            ("flags", ctypes.c_int)]
+            class mmsghdr(ctypes.Structure):
+                _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
+            buf = ctypes.create_string_buffer(4096)
+            iov = iovec(ctypes.cast(buf, ctypes.c_void_p).value, 4096)
+            m = mmsghdr(); m.hdr.iov = ctypes.pointer(iov); m.hdr.iovlen = 1
+            s = udp(True, 5); select.select([s], [], [], 5)
+            if ctypes.CDLL(None, use_errno=True).recvmmsg(s.fileno(), ctypes.byref(m), 1, 0, None) != 1:
+                raise SystemExit("recvmmsg failed")
+        """, marker(), netns=client_ns)
+    finally:
+        server.kill()
+        server.wait()
+    time.sleep(0.5)
+    rc, stats = net_agent.stop()
+    assert rc == 0
+    assert counter(stats, "network", "dns_addresses") == 4, stats
+    assert counter(stats, "network", "dns_answers_unsolicited") == 0
+    assert counter(stats, "network", "dns_answers_unread") == 1
 
 
 def test_connection_reaches_the_rules(net_agent):

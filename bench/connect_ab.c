@@ -22,11 +22,13 @@
  *
  * usage: connect_ab [--rate N] [--seconds S] [--period-ms N] [--no-tcp] [--no-dns] [--no-udp]
  *                   [--tcp-hooks=sockops|tp_btf] [--dns-hooks=recv|cgroup_skb]
- *                   [--dns-verify=socket|query]
+ *                   [--dns-verify=socket|query] [--against=before]
  *                   [--empty=set_state|destroy_sock|sock_ops|cgroup_skb]
  * (root). The --no-* options leave a signal's programs out, to see what each costs; --tcp-hooks,
  * --dns-hooks and --dns-verify are the agent's options of those names (tp_btf: the TCP tracepoint
  * fallback; cgroup_skb: the per-packet DNS fallback; query: that and its egress program);
+ * --against=before runs the agent's former choices (tp_btf TCP, DNS from every packet in and out)
+ * in the other periods instead of nothing, so the ratio is now/before within one run;
  * --empty=HOOK
  * alternates a program that returns at once on HOOK instead (empty_hook.h): the floor under any
  * program there, the cost of running one before it does any work.
@@ -55,12 +57,24 @@
 #define AGENT_TICK_US 100000
 #define BOOTSTRAP_RESAMPLES 4000
 
-struct ab_options {
-	uint64_t rate, seconds, period_ms;
+/* Which of the agent's network programs a period runs with. */
+struct ab_config {
 	bool tcp, dns, udp;
+	bool tcp_tracepoint;	/* --tcp-hooks=tp_btf: the agent's fallback instead of sockops */
 	bool dns_packets;	/* --dns-hooks=cgroup_skb (implied by query): the per-packet fallback */
 	bool dns_queries;	/* --dns-verify=query: the egress program too, as the agent attaches it */
-	bool tcp_tracepoint;	/* --tcp-hooks=tp_btf: the agent's fallback instead of sockops */
+};
+
+/* The agent's choices before sockops and the read-time DNS capture: --against=before. */
+static const struct ab_config config_before = {
+	.tcp = true, .dns = true, .udp = true, .tcp_tracepoint = true, .dns_packets = true,
+	.dns_queries = true,
+};
+
+struct ab_options {
+	uint64_t rate, seconds, period_ms;
+	struct ab_config on;	/* what the "on" periods run */
+	bool against_before;	/* the other periods run config_before instead of nothing */
 	int empty; /* enum empty_hook_kind instead of the agent's programs; -1: the agent's */
 	const char *programs; /* "agent", or the empty hook's name */
 };
@@ -151,7 +165,7 @@ static void ab_detach(struct ab *ab)
 	ab->attached = false;
 }
 
-static int ab_attach(struct ab *ab)
+static int ab_attach(struct ab *ab, const struct ab_config *c)
 {
 	struct gw_network *s = ab->skel;
 	int err;
@@ -161,32 +175,46 @@ static int ab_attach(struct ab *ab)
 		ab->attached = !err;
 		return err;
 	}
-	if (!ab->o->tcp)
+	if (!c->tcp)
 		err = 0;
-	else if (ab->o->tcp_tracepoint)
+	else if (c->tcp_tracepoint)
 		err = ab_attach_one(ab, s->progs.gw_tcp_state_btf, false);
 	else
 		err = ab_attach_one(ab, s->progs.gw_tcp_sockops, true) ||
 		      ab_attach_one(ab, s->progs.gw_tcp_destroy, false) ||
 		      ab_attach_one(ab, s->progs.gw_tcp_error, false);
 
-	if (!err && ab->o->udp)
+	if (!err && c->udp)
 		err = ab_attach_one(ab, s->progs.gw_udp_connect4, true) ||
 		      ab_attach_one(ab, s->progs.gw_udp_connect6, true) ||
 		      ab_attach_one(ab, s->progs.gw_udp_sendmsg4, true) ||
 		      ab_attach_one(ab, s->progs.gw_udp_sendmsg6, true);
-	if (!err && ab->o->dns)
-		err = ab->o->dns_packets ?
+	if (!err && c->dns)
+		err = c->dns_packets ?
 			      ab_attach_one(ab, s->progs.gw_dns_ingress, true) ||
-				      (ab->o->dns_queries &&
+				      (c->dns_queries &&
 				       ab_attach_one(ab, s->progs.gw_dns_egress, true)) :
 			      ab_attach_one(ab, s->progs.gw_dns_sender4, true) ||
 				      ab_attach_one(ab, s->progs.gw_dns_sender6, true) ||
 				      ab_attach_one(ab, s->progs.gw_dns_recv, false);
 	if (err)
 		ab_detach(ab);
-	ab->attached = !err;
+	ab->attached = !err && c == &ab->o->on;
 	return err ? -1 : 0;
+}
+
+/* What the "off" periods run: nothing, or the agent's former choices (--against=before). */
+static int ab_baseline(struct ab *ab)
+{
+	ab_detach(ab);
+	return ab->o->against_before ? ab_attach(ab, &config_before) : 0;
+}
+
+/* Loads `p` if a configuration in use runs it (autoload is off for every program first). */
+static void autoload_on(struct bpf_program *p, bool used)
+{
+	if (used)
+		bpf_program__set_autoload(p, true);
 }
 
 static int ab_load(struct ab *ab)
@@ -198,8 +226,8 @@ static int ab_load(struct ab *ab)
 	atomic_init(&ab->records, 0);
 	if (ab->o->empty >= 0)
 		return empty_hook_load(&ab->empty, ab->o->empty, ab->cgroup_fd);
-	if (ab->cgroup_fd < 0 && (ab->o->dns || ab->o->udp)) {
-		fprintf(stderr, "connect_ab: no cgroup2 mount found (try --no-dns --no-udp)\n");
+	if (ab->cgroup_fd < 0) {
+		fprintf(stderr, "connect_ab: no cgroup2 mount found\n");
 		return -1;
 	}
 	ab->skel = gw_network__open();
@@ -207,20 +235,26 @@ static int ab_load(struct ab *ab)
 		return -1;
 	bpf_object__for_each_program(p, ab->skel->obj)
 		bpf_program__set_autoload(p, false);
-	bpf_program__set_autoload(ab->skel->progs.gw_tcp_state_btf,
-				  ab->o->tcp && ab->o->tcp_tracepoint);
-	bpf_program__set_autoload(ab->skel->progs.gw_tcp_sockops, ab->o->tcp && !ab->o->tcp_tracepoint);
-	bpf_program__set_autoload(ab->skel->progs.gw_tcp_destroy, ab->o->tcp && !ab->o->tcp_tracepoint);
-	bpf_program__set_autoload(ab->skel->progs.gw_tcp_error, ab->o->tcp && !ab->o->tcp_tracepoint);
-	bpf_program__set_autoload(ab->skel->progs.gw_udp_connect4, ab->o->udp);
-	bpf_program__set_autoload(ab->skel->progs.gw_udp_connect6, ab->o->udp);
-	bpf_program__set_autoload(ab->skel->progs.gw_udp_sendmsg4, ab->o->udp);
-	bpf_program__set_autoload(ab->skel->progs.gw_udp_sendmsg6, ab->o->udp);
-	bpf_program__set_autoload(ab->skel->progs.gw_dns_ingress, ab->o->dns && ab->o->dns_packets);
-	bpf_program__set_autoload(ab->skel->progs.gw_dns_egress, ab->o->dns && ab->o->dns_packets);
-	bpf_program__set_autoload(ab->skel->progs.gw_dns_recv, ab->o->dns && !ab->o->dns_packets);
-	bpf_program__set_autoload(ab->skel->progs.gw_dns_sender4, ab->o->dns && !ab->o->dns_packets);
-	bpf_program__set_autoload(ab->skel->progs.gw_dns_sender6, ab->o->dns && !ab->o->dns_packets);
+	for (int i = 0; i < (ab->o->against_before ? 2 : 1); i++) {
+		const struct ab_config *c = i ? &config_before : &ab->o->on;
+		struct gw_network *k = ab->skel;
+
+		if (c->tcp) {
+			autoload_on(k->progs.gw_tcp_state_btf, c->tcp_tracepoint);
+			autoload_on(k->progs.gw_tcp_sockops, !c->tcp_tracepoint);
+			autoload_on(k->progs.gw_tcp_destroy, !c->tcp_tracepoint);
+			autoload_on(k->progs.gw_tcp_error, !c->tcp_tracepoint);
+		}
+		autoload_on(k->progs.gw_udp_connect4, c->udp);
+		autoload_on(k->progs.gw_udp_connect6, c->udp);
+		autoload_on(k->progs.gw_udp_sendmsg4, c->udp);
+		autoload_on(k->progs.gw_udp_sendmsg6, c->udp);
+		autoload_on(k->progs.gw_dns_ingress, c->dns && c->dns_packets);
+		autoload_on(k->progs.gw_dns_egress, c->dns && c->dns_packets);
+		autoload_on(k->progs.gw_dns_recv, c->dns && !c->dns_packets);
+		autoload_on(k->progs.gw_dns_sender4, c->dns && !c->dns_packets);
+		autoload_on(k->progs.gw_dns_sender6, c->dns && !c->dns_packets);
+	}
 	if (gw_network__load(ab->skel)) {
 		fprintf(stderr, "connect_ab: loading the network programs: %s\n", strerror(errno));
 		return -1;
@@ -338,18 +372,20 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 				return -1;
 			}
 		} else if (!strcmp(a, "--no-tcp")) {
-			o->tcp = false;
+			o->on.tcp = false;
 		} else if (!strcmp(a, "--no-dns")) {
-			o->dns = false;
+			o->on.dns = false;
 		} else if (!strcmp(a, "--no-udp")) {
-			o->udp = false;
+			o->on.udp = false;
 		} else if (!strcmp(a, "--tcp-hooks=sockops") || !strcmp(a, "--tcp-hooks=tp_btf")) {
-			o->tcp_tracepoint = a[12] == 't';
+			o->on.tcp_tracepoint = a[12] == 't';
 		} else if (!strcmp(a, "--dns-hooks=recv") || !strcmp(a, "--dns-hooks=cgroup_skb")) {
-			o->dns_packets = a[12] == 'c';
+			o->on.dns_packets = a[12] == 'c';
 		} else if (!strcmp(a, "--dns-verify=socket") || !strcmp(a, "--dns-verify=query")) {
-			o->dns_queries = a[13] == 'q';
-			o->dns_packets |= o->dns_queries;
+			o->on.dns_queries = a[13] == 'q';
+			o->on.dns_packets |= o->on.dns_queries;
+		} else if (!strcmp(a, "--against=before")) {
+			o->against_before = true;
 		} else if (num && i + 1 < argc) {
 			errno = 0;
 			*num = strtoull(argv[++i], &end, 10);
@@ -360,12 +396,12 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 		} else {
 			fprintf(stderr, "usage: connect_ab [--rate N] [--seconds S] [--period-ms N] "
 					"[--no-tcp] [--no-dns] [--no-udp] [--tcp-hooks=sockops|tp_btf] "
-					"[--dns-hooks=recv|cgroup_skb] [--dns-verify=socket|query] "
+					"[--dns-hooks=recv|cgroup_skb] [--dns-verify=socket|query] [--against=before] "
 					"[--empty=HOOK]\n");
 			return -1;
 		}
 	}
-	if (!o->tcp && !o->dns && !o->udp) {
+	if (!o->on.tcp && !o->on.dns && !o->on.udp) {
 		fprintf(stderr, "connect_ab: nothing left to attach\n");
 		return -1;
 	}
@@ -378,8 +414,8 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct ab_options o = { .rate = 10000, .seconds = 60, .period_ms = 250, .tcp = true,
-				.dns = true, .udp = true, .empty = -1,
+	struct ab_options o = { .rate = 10000, .seconds = 60, .period_ms = 250,
+				.on = { .tcp = true, .dns = true, .udp = true }, .empty = -1,
 				.programs = "agent" };
 	struct ab ab = { .o = &o, .cgroup_fd = -1 };
 	struct listener listener;
@@ -387,7 +423,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(&o, argc, argv))
 		return 2;
-	if (ab_load(&ab) || ab_attach(&ab))
+	if (ab_load(&ab) || ab_attach(&ab, &o.on))
 		return 1;
 	if (listener_start(&listener) || pthread_getcpuclockid(listener.thread, &accept_clock)) {
 		fprintf(stderr, "connect_ab: loopback listener: %s\n", strerror(errno));
@@ -413,7 +449,8 @@ int main(int argc, char **argv)
 		for (int half = 0; half < 2; half++) {
 			bool attached = (p + half) % 2 == 0; /* ABBA: each pair starts where the last ended */
 
-			if (attached != (ab.attached) && (attached ? ab_attach(&ab) : (ab_detach(&ab), 0)))
+			if (attached != ab.attached &&
+			    (attached ? (ab_detach(&ab), ab_attach(&ab, &o.on)) : ab_baseline(&ab)))
 				return 1;
 			struct period r = run_period(&listener, accept_clock, &connected, ticks, o.rate);
 
@@ -435,15 +472,17 @@ int main(int argc, char **argv)
 	bootstrap_median(ratios, pairs, &lo, &hi);
 	median = median_of(ratios, pairs);
 	printf("{\"rate\": %llu, \"period_ms\": %llu, \"pairs\": %zu, \"programs\": \"%s\", "
-	       "\"tcp\": %s, \"tcp_hooks\": \"%s\", \"dns\": %s, \"dns_hooks\": \"%s\", \"dns_verify\": \"%s\", "
-	       "\"udp\": %s, "
+	       "\"tcp\": %s, \"tcp_hooks\": \"%s\", \"dns\": %s, \"dns_hooks\": \"%s\", "
+	       "\"dns_verify\": \"%s\", \"udp\": %s, \"off\": \"%s\", "
 	       "\"on_us_per_connect\": %.3f, \"off_us_per_connect\": %.3f, \"pooled_ratio\": %.4f, "
 	       "\"median_ratio\": %.4f, \"median_ratio_ci95\": [%.4f, %.4f], \"failures\": %llu, "
 	       "\"records\": %llu, \"drops\": %llu}\n",
 	       (unsigned long long)o.rate, (unsigned long long)o.period_ms, pairs,
 	       o.programs,
-	       o.tcp ? "true" : "false", o.tcp_tracepoint ? "tp_btf" : "sockops",
-	       o.dns ? "true" : "false", o.dns_packets ? "cgroup_skb" : "recv", o.dns_queries ? "query" : "socket", o.udp ? "true" : "false",
+	       o.on.tcp ? "true" : "false", o.on.tcp_tracepoint ? "tp_btf" : "sockops",
+	       o.on.dns ? "true" : "false", o.on.dns_packets ? "cgroup_skb" : "recv",
+	       o.on.dns_queries ? "query" : "socket", o.on.udp ? "true" : "false",
+	       o.against_before ? "before" : "detached",
 	       on_ops ? on_cpu / 1e3 / on_ops : 0, off_ops ? off_cpu / 1e3 / off_ops : 0,
 	       on_ops && off_ops && off_cpu ? ((double)on_cpu / on_ops) / ((double)off_cpu / off_ops) : 0,
 	       median, lo, hi, (unsigned long long)failures,

@@ -20,11 +20,11 @@ PIN=${BENCH_PIN-1}
 
 configs=(
 	"all agent programs|"
-	"all, before: tp_btf TCP, DNS query match|--tcp-hooks=tp_btf --dns-verify=query"
+	"all, before: tp_btf TCP, DNS per packet|--tcp-hooks=tp_btf --dns-verify=query"
 	"TCP hooks only (sockops)|--no-dns --no-udp"
 	"TCP hook only (tp_btf set_state)|--no-dns --no-udp --tcp-hooks=tp_btf"
-	"DNS hook only|--no-tcp --no-udp"
-	"DNS hooks only, --dns-verify=query|--no-tcp --no-udp --dns-verify=query"
+	"DNS hooks only (sock_recv_length)|--no-tcp --no-udp"
+	"DNS hooks only, cgroup_skb in+out|--no-tcp --no-udp --dns-verify=query"
 	"UDP hooks only|--no-tcp --no-dns"
 	"empty tp_btf/inet_sock_set_state|--empty=set_state"
 	"empty tp_btf/tcp_destroy_sock|--empty=destroy_sock"

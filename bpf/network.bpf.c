@@ -1116,6 +1116,29 @@ struct {
 	__type(value, struct dns_scratch);
 } dns_scratch SEC(".maps");
 
+/* How much of a `len`-byte message (len >= 1) is copied: 1..GW_DNS_PAYLOAD_MAX, in arithmetic every
+ * verifier follows (6.1 loses a branch-only bound and sees a possible zero length). */
+static __always_inline __u64 dns_slice_len(__u64 len)
+{
+	_Static_assert((GW_DNS_PAYLOAD_MAX & (GW_DNS_PAYLOAD_MAX - 1)) == 0, "power of two");
+	if (len > GW_DNS_PAYLOAD_MAX)
+		len = GW_DNS_PAYLOAD_MAX;
+	return ((len - 1) & (GW_DNS_PAYLOAD_MAX - 1)) + 1;
+}
+
+/* Sends the message copied into s->ev.data (n bytes of a len-byte one). */
+static __always_inline void dns_emit(struct dns_scratch *s, __u16 type,
+				     const struct gw_net_tuple *tu, __u64 len, __u64 n, __u32 flags)
+{
+	gw_fill_hdr(&s->ev.hdr, type, sizeof(s->ev));
+	s->ev.tuple = *tu;
+	s->ev.payload_len = len > 0xffff ? 0xffff : len;
+	s->ev.captured_len = n;
+	s->ev.flags = flags;
+	/* fixed size keeps the verifier simple; DNS answers are few compared to connections */
+	gw_output(&s->ev, sizeof(s->ev), GW_DROP_DNS);
+}
+
 /*
  * Preferred: the answer as the asking process reads it (sock_recv_length, after each read from a
  * socket), so nothing runs per packet: the program returns on the first load for every socket but
@@ -1331,19 +1354,12 @@ static __always_inline int dns_recv_capture(const struct sock *sk, int ret, __u6
 	s = bpf_map_lookup_elem(&dns_scratch, &zero);
 	if (!s)
 		return 0;
-	if (n > GW_DNS_PAYLOAD_MAX)
-		n = GW_DNS_PAYLOAD_MAX;
-	n = ((n - 1) & (GW_DNS_PAYLOAD_MAX - 1)) + 1; /* 1..max in arithmetic the verifier follows */
+	n = dns_slice_len(n);
 	if (bpf_probe_read_user(s->ev.data, n, r->buf)) {
 		__sync_fetch_and_add(&gw_dns_recv_unread, 1);
 		return 0;
 	}
-	gw_fill_hdr(&s->ev.hdr, GW_EV_DNS_ANSWER, sizeof(s->ev));
-	s->ev.tuple = tu;
-	s->ev.payload_len = ret > 0xffff ? 0xffff : ret;
-	s->ev.captured_len = n;
-	s->ev.flags = flags;
-	gw_output(&s->ev, sizeof(s->ev), GW_DROP_DNS);
+	dns_emit(s, GW_EV_DNS_ANSWER, &tu, ret, n, flags);
 	return 0;
 }
 
@@ -1504,22 +1520,10 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 
 	if (!s)
 		return 1;
-	n = payload_len < GW_DNS_PAYLOAD_MAX ? payload_len : GW_DNS_PAYLOAD_MAX;
-	/*
-	 * payload_len >= 1 here, so n is already in 1..max; the mask says so in arithmetic every
-	 * verifier follows (6.1 loses a branch-only bound and sees a possible zero length).
-	 */
-	_Static_assert((GW_DNS_PAYLOAD_MAX & (GW_DNS_PAYLOAD_MAX - 1)) == 0, "power of two");
-	n = ((n - 1) & (GW_DNS_PAYLOAD_MAX - 1)) + 1;
+	n = dns_slice_len(payload_len); /* payload_len >= 1 here */
 	if (bpf_skb_load_bytes(skb, payload_off, s->ev.data, n))
 		return 1;
-	gw_fill_hdr(&s->ev.hdr, egress ? GW_EV_DNS_QUERY : GW_EV_DNS_ANSWER, sizeof(s->ev));
-	s->ev.tuple = tu;
-	s->ev.payload_len = payload_len > 0xffff ? 0xffff : payload_len;
-	s->ev.captured_len = n;
-	s->ev.flags = flags;
-	/* fixed size keeps the verifier simple; DNS answers are few compared to connections */
-	gw_output(&s->ev, sizeof(s->ev), GW_DROP_DNS);
+	dns_emit(s, egress ? GW_EV_DNS_QUERY : GW_EV_DNS_ANSWER, &tu, payload_len, n, flags);
 	return 1;
 }
 

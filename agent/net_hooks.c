@@ -365,9 +365,12 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 		while (nh->n_links > first)
 			bpf_link__destroy(nh->links[--nh->n_links]);
 	}
-	if (c.dns_recv)
+	if (c.dns_recv) {
 		snprintf(why_dns, sizeof(why_dns), "tp_btf/sock_recv_length: %s",
 			 c.udp ? strerror(-ret) : "no udp hooks to tell the sockets that asked");
+		if (o->dns_hook == GW_DNS_HOOK_RECV)
+			c.dns = false; /* forced: no fallback */
+	}
 	if (c.dns && (ret = attach(nh, nh->skel->progs.gw_dns_ingress, true))) {
 		snprintf(why_dns, sizeof(why_dns), "attaching cgroup_skb/ingress: %s", strerror(-ret));
 		c.dns = false;

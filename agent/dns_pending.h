@@ -7,8 +7,9 @@
  * already tells whether the receiving socket asked that server (GW_DNS_F_ASKED); with
  * --dns-verify=query (or where that check cannot run) an answer is believed only if it comes from
  * the server the query went to, to the same local port, with the same transaction id and question
- * name — the checks a stub resolver makes, which cost capturing every outgoing packet. Bounded: a fixed pool, oldest question evicted
- * (and counted) when full; questions expire after DNS_PENDING_TTL_S.
+ * name — the checks a stub resolver makes, which cost capturing every outgoing packet. Bounded: a
+ * fixed pool, oldest question evicted (and counted) when full; questions expire after
+ * DNS_PENDING_TTL_S.
  */
 #ifndef GW_DNS_PENDING_H
 #define GW_DNS_PENDING_H

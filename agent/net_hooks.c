@@ -17,8 +17,6 @@
 
 #define OWN_CGROUP2_MOUNT "/run/ghostwatch/cgroup2"
 
-enum net_sig { NET_TCP, NET_UDP, NET_DNS };
-
 struct net_choice {
 	enum gw_tcp_hook tcp;	/* GW_TCP_HOOK_AUTO: off */
 	bool udp;
@@ -197,6 +195,13 @@ static const char *tcp_hook_name(enum gw_tcp_hook t)
 	}
 }
 
+/* Undoes the links made since there were `first` (a set that must be attached whole). */
+static void detach_since(struct gw_net_hooks *nh, int first)
+{
+	while (nh->n_links > first)
+		bpf_link__destroy(nh->links[--nh->n_links]);
+}
+
 /* Attaches the chosen TCP flavour's programs; 0 or -errno with the links it made undone. */
 static int attach_tcp(struct gw_net_hooks *nh, struct gw_hooks *h, enum gw_tcp_hook t)
 {
@@ -220,8 +225,8 @@ static int attach_tcp(struct gw_net_hooks *nh, struct gw_hooks *h, enum gw_tcp_h
 		ret = attach(nh, s->progs.gw_tcp_state_tp, false);
 		break;
 	}
-	while (ret && nh->n_links > first)
-		bpf_link__destroy(nh->links[--nh->n_links]);
+	if (ret)
+		detach_since(nh, first);
 	return ret;
 }
 
@@ -362,8 +367,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 					 why_dns);
 			return 0;
 		}
-		while (nh->n_links > first)
-			bpf_link__destroy(nh->links[--nh->n_links]);
+		detach_since(nh, first);
 	}
 	if (c.dns_recv) {
 		snprintf(why_dns, sizeof(why_dns), "tp_btf/sock_recv_length: %s",

@@ -208,8 +208,8 @@ struct sock_peer_key {
  * (socket cookie, peer) pairs the sock_addr hooks saw a process connect or send to: every UDP
  * peer (its first datagram is reported once) and the port-53 peers of TCP sockets; a UDP socket that
  * sent to any port 53 also has (cookie, ::, 53). A DNS answer is believed when its receiving socket
- * has its source here: a process asked that server from that socket. An LRU: under heavy churn an old pair may go, and its late answer is then counted as
- * unsolicited, not lost silently.
+ * has its source here: a process asked that server from that socket. An LRU: under heavy churn an
+ * old pair may go, and its late answer is then counted as unsolicited, not lost silently.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -1004,6 +1004,22 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 
 /* ---- UDP and other connectionless sends --------------------------------------------------- */
 
+/* The address a sock_addr hook was given (a peer, or the sender at recvmsg), v4 as v4-mapped. */
+static __always_inline void user_addr(const struct bpf_sock_addr *ctx, bool v6, __u8 out[16])
+{
+	if (v6) {
+		__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2],
+		      a3 = ctx->user_ip6[3];
+
+		__builtin_memcpy(out, &a0, 4);
+		__builtin_memcpy(out + 4, &a1, 4);
+		__builtin_memcpy(out + 8, &a2, 4);
+		__builtin_memcpy(out + 12, &a3, 4);
+	} else {
+		v4_mapped(out, ctx->user_ip4);
+	}
+}
+
 static __always_inline void peer_seen_once(struct bpf_sock_addr *ctx, bool v6, __u32 hook)
 {
 	struct sock_peer_key k = {};
@@ -1015,17 +1031,7 @@ static __always_inline void peer_seen_once(struct bpf_sock_addr *ctx, bool v6, _
 	if (!udp && ctx->user_port != bpf_htons(DNS_PORT))
 		return;
 	k.cookie = bpf_get_socket_cookie(ctx);
-	if (v6) {
-		__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2],
-		      a3 = ctx->user_ip6[3];
-
-		__builtin_memcpy(k.addr, &a0, 4);
-		__builtin_memcpy(k.addr + 4, &a1, 4);
-		__builtin_memcpy(k.addr + 8, &a2, 4);
-		__builtin_memcpy(k.addr + 12, &a3, 4);
-	} else {
-		v4_mapped(k.addr, ctx->user_ip4);
-	}
+	user_addr(ctx, v6, k.addr);
 	k.port = bpf_ntohs((__u16)ctx->user_port);
 	if (bpf_map_lookup_elem(&sock_peers, &k))
 		return;
@@ -1195,13 +1201,7 @@ static __always_inline void dns_sender_note(struct bpf_sock_addr *ctx, bool v6)
 	if (bpf_ntohs((__u16)ctx->user_port) != DNS_PORT)
 		return;
 	v.cookie = bpf_get_socket_cookie(ctx);
-	if (v6) {
-		__u32 a[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
-
-		__builtin_memcpy(v.addr, a, 16);
-	} else {
-		v4_mapped(v.addr, ctx->user_ip4);
-	}
+	user_addr(ctx, v6, v.addr);
 	tid = (__u32)bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&dns_recv_sender, &tid, &v, BPF_ANY);
 }
@@ -1303,7 +1303,6 @@ static __always_inline int dns_recv_capture(const struct sock *sk, int ret, __u6
 	struct gw_net_tuple tu = {};
 	struct dns_scratch *s;
 	__u32 zero = 0, flags = 0;
-	__u16 family = sk->__sk_common.skc_family;
 	__u8 proto = BPF_CORE_READ_BITFIELD(sk, sk_protocol);
 	__u64 n;
 
@@ -1311,25 +1310,16 @@ static __always_inline int dns_recv_capture(const struct sock *sk, int ret, __u6
 		__sync_fetch_and_add(&gw_dns_recv_unread, 1);
 		return 0;
 	}
-	if (connected) {
-		if (family == AF_INET6)
-			__builtin_memcpy(tu.remote_addr,
-					 sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
-		else
-			v4_mapped(tu.remote_addr, sk->__sk_common.skc_daddr);
-	} else if (sender) {
-		__builtin_memcpy(tu.remote_addr, sender, 16);
-	}
-	if (family == AF_INET6)
-		__builtin_memcpy(tu.local_addr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
-	else
-		v4_mapped(tu.local_addr, sk->__sk_common.skc_rcv_saddr);
-	tu.family = family;
+	sock_tuple(sk, NULL, &tu, 1, true);
 	tu.protocol = proto;
-	tu.direction = 1;
-	tu.local_port = sk->__sk_common.skc_num;
 	tu.remote_port = DNS_PORT;
-	tu.netns = sk_netns(sk, true);
+	/* an unconnected socket has no peer: the sender, or nothing when the reader did not ask */
+	if (!connected) {
+		if (sender)
+			__builtin_memcpy(tu.remote_addr, sender, 16);
+		else
+			__builtin_memset(tu.remote_addr, 0, 16);
+	}
 	if (cookie && (connected || sender)) {
 		struct sock_peer_key k = { .cookie = cookie, .port = DNS_PORT };
 

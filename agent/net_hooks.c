@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 
+#include "gw_events.h"
 #include "network.skel.h"
 #include "procfs.h"
 
@@ -419,6 +421,29 @@ int net_hooks_fold_map_fd(const struct gw_net_hooks *nh, unsigned int which)
 	return bpf_map__fd(which & 1 ? nh->skel->maps.tcp_fold_1 : nh->skel->maps.tcp_fold_0);
 }
 
+struct gw_tcp_fold_slot *net_hooks_fold_slots(struct gw_net_hooks *nh, unsigned int which,
+					      size_t *n)
+{
+	struct bpf_map *map;
+	void *p;
+
+	*n = 0;
+	if (!nh->skel)
+		return NULL;
+	map = nh->skel->maps.tcp_fold_slots;
+	if (!nh->fold_slots) {
+		/* an mmapable array's values are laid out one after the other, as an array of them */
+		p = mmap(NULL, (size_t)bpf_map__max_entries(map) * sizeof(struct gw_tcp_fold_slot),
+			 PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		nh->fold_slots = p;
+	}
+	/* one half per tick, as the programs index it */
+	*n = bpf_map__max_entries(map) / 2;
+	return nh->fold_slots + (which & 1) * *n;
+}
+
 unsigned int net_hooks_fold_live(const struct gw_net_hooks *nh)
 {
 	return nh->skel && nh->skel->bss ? __atomic_load_n(&nh->skel->bss->gw_tcp_fold_gen,
@@ -469,6 +494,10 @@ void net_hooks_close(struct gw_net_hooks *nh)
 	for (int i = 0; i < nh->n_links; i++)
 		bpf_link__destroy(nh->links[i]);
 	nh->n_links = 0;
+	if (nh->fold_slots)
+		munmap(nh->fold_slots, (size_t)bpf_map__max_entries(nh->skel->maps.tcp_fold_slots) *
+					       sizeof(struct gw_tcp_fold_slot));
+	nh->fold_slots = NULL;
 	gw_network__destroy(nh->skel);
 	nh->skel = NULL;
 	if (nh->cgroup_fd >= 0)

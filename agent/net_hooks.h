@@ -58,6 +58,7 @@ enum gw_dns_verify {
 };
 
 struct gw_network;	/* the generated skeleton */
+struct gw_tcp_fold_slot;
 
 struct gw_net_hooks {
 	struct gw_network *skel;
@@ -68,6 +69,7 @@ struct gw_net_hooks {
 	bool mounted_cgroup;	/* we mounted cgroup2 ourselves (none was mounted) */
 	enum gw_dns_verify dns_verify;
 	struct bpf_link *sample_link;	/* iter/tcp over open connections, NULL if not live */
+	struct gw_tcp_fold_slot *fold_slots;	/* both fold arrays, mapped on first use */
 };
 
 /* Loads after the process hooks (whose ring and drop counters it shares). 0 or -errno + err. */
@@ -84,6 +86,11 @@ int net_hooks_listen_map_fd(const struct gw_net_hooks *nh);
  */
 int net_hooks_fold_map_fd(const struct gw_net_hooks *nh, unsigned int which);
 unsigned int net_hooks_fold_live(const struct gw_net_hooks *nh);
+/* The fold array that turns with map `which` (struct gw_tcp_fold_slot: the half of tcp_fold_slots
+ * the programs use while `which` is live), mapped into this process, with its slot count in *n;
+ * NULL if not loaded or the mapping failed (errno). */
+struct gw_tcp_fold_slot *net_hooks_fold_slots(struct gw_net_hooks *nh, unsigned int which,
+					      size_t *n);
 void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which);
 /* Outbound connections whose owner the kernel kept in its hash map: their array slot was taken. */
 uint64_t net_hooks_owner_overflows(const struct gw_net_hooks *nh);

@@ -683,22 +683,51 @@ static void fold_drain(struct gw_net *n, int fd, uint64_t seen_ns)
 	}
 }
 
+/* Read and zero every entry of one fold array (struct gw_tcp_fold_slot) into the flow table. */
+static void fold_drain_slots(struct gw_net *n, unsigned int which, uint64_t seen_ns)
+{
+	size_t count;
+	struct gw_tcp_fold_slot *slots = net_hooks_fold_slots(&n->hooks, which, &count);
+
+	if (!slots) {
+		if (n->hooks.skel)
+			n->counters[NET_TCP_FOLD_DRAIN_ERRORS]++;
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct gw_tcp_fold_slot *s = &slots[i];
+
+		if (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) &&
+		    !__atomic_load_n(&s->claims, __ATOMIC_RELAXED))
+			continue;
+		if (s->ready)
+			fold_ingest(n, &s->v, seen_ns);
+		memset(s, 0, sizeof(*s));
+	}
+}
+
 /*
- * The map that was live during the last tick has been idle for this one: drain it, then make it
- * the live one again. Two maps in turn, so the one being read and deleted is never written.
+ * The maps and array that were live during the last tick have been idle for this one: drain them,
+ * then make them the live ones again. Two of each in turn, so what is read and emptied is never
+ * written.
  */
 static void fold_rotate(struct gw_net *n, bool drain_both, uint64_t now_ns)
 {
 	unsigned int live = net_hooks_fold_live(&n->hooks), idle = live ^ 1;
 	int idle_fd = net_hooks_fold_map_fd(&n->hooks, idle);
+	uint64_t seen_ns;
 
 	if (idle_fd < 0)
 		return;
-	fold_drain(n, idle_fd, n->fold_retired_ns[idle] ? n->fold_retired_ns[idle] : now_ns);
+	seen_ns = n->fold_retired_ns[idle] ? n->fold_retired_ns[idle] : now_ns;
+	fold_drain_slots(n, idle, seen_ns);
+	fold_drain(n, idle_fd, seen_ns);
 	net_hooks_fold_set_live(&n->hooks, idle);
 	n->fold_retired_ns[live] = now_ns;
-	if (drain_both)
+	if (drain_both) {
+		fold_drain_slots(n, live, now_ns);
 		fold_drain(n, net_hooks_fold_map_fd(&n->hooks, live), now_ns);
+	}
 }
 
 /*

@@ -183,7 +183,7 @@ struct gw_tcp_event {
 	__u64 bytes_received;	/* CLOSE: payload received (bytes_received less FIN) */
 	__u32 srtt_us;		/* CLOSE: smoothed RTT (tcp_sock.srtt_us >> 3) */
 	__u32 pad;
-	__u64 duration_ns;	/* CONNECT: SYN to result; CLOSE: since connect() */
+	__u64 duration_ns;	/* CONNECT: SYN to result; 0 on the others */
 };
 
 /*
@@ -232,6 +232,22 @@ struct gw_tcp_fold {
 	__u32 pad;
 };
 
+/*
+ * A slot of the direct-mapped fold arrays (tcp_fold_slots in bpf/network.bpf.c: one half per tick),
+ * which the programs try before the fold maps: the slot is a hash of the key, so finding an entry
+ * is an inlined array access and a compare instead of a hash-map lookup's calls. A key whose slot
+ * another key holds goes to the map. The halves turn with the maps (gw_tcp_fold_gen), and the
+ * agent reads the idle one through its mapping and zeroes the slots it read. Entries only where
+ * `ready`.
+ */
+struct gw_tcp_fold_slot {
+	__s64 claims;			/* the adder that read back 1 owns the slot */
+	__u32 ready;			/* key and entry written */
+	__u32 pad;
+	struct gw_tcp_fold_key key;
+	struct gw_tcp_fold v;
+};
+
 /* Key of the kernel's listener-owner map (bpf/network.bpf.c), which the agent also seeds from /proc. */
 struct gw_listen_key {
 	__u32 netns;
@@ -271,6 +287,8 @@ _Static_assert(sizeof(struct gw_tcp_event) == 16 + 48 + 48 + 40, "gw_tcp_event l
 _Static_assert(sizeof(struct gw_udp_event) == 16 + 48 + 48 + 8, "gw_udp_event layout");
 _Static_assert(sizeof(struct gw_listen_key) == 8, "gw_listen_key layout");
 _Static_assert(sizeof(struct gw_tcp_fold_key) == 40, "gw_tcp_fold_key layout");
+_Static_assert(sizeof(struct gw_tcp_fold_slot) == 16 + 40 + sizeof(struct gw_tcp_fold),
+	       "gw_tcp_fold_slot layout");
 _Static_assert(sizeof(struct gw_tcp_fold) == 48 + 48 + 8 + 40 + 40 + 16, "gw_tcp_fold layout");
 _Static_assert(sizeof(struct gw_dns_event) == 16 + 48 + 8 + GW_DNS_PAYLOAD_MAX, "gw_dns_event layout");
 

@@ -47,7 +47,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 struct conn_state {
 	struct gw_net_task task;
-	__u64 start_ns;
+	__u64 start;		/* conn_clock() at connect() */
 	__s32 err;		/* sockops flavour: the error inet_sk_error_report saw (a failed
 				 * connect was reported then), if any */
 	__u32 established;	/* sockops flavour: ACTIVE_ESTABLISHED_CB ran */
@@ -385,9 +385,40 @@ static __always_inline void read_counters(const struct sock *sk, const struct tc
 	c->bytes_sent = acked;
 }
 
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+/*
+ * When a connect starts, on the cheapest clock at hand: jiffies, a plain load behind the helper,
+ * where a fine clock read cost ~15 % of the sockops program's time here. A connect's duration
+ * (SYN to result) is then good to a tick (1-10 ms): a timeout takes seconds, and an answer within
+ * a tick shows as 0. Without the kernel's HZ (no config to read) or the helper, the boot clock.
+ */
+static __always_inline bool conn_clock_is_jiffies(void)
+{
+	return CONFIG_HZ && bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_jiffies64);
+}
+
+static __always_inline __u64 conn_clock(void)
+{
+	return conn_clock_is_jiffies() ? bpf_jiffies64() : bpf_ktime_get_boot_ns();
+}
+
+/* Nanoseconds since `start`, a conn_clock() reading (0: none). */
+static __always_inline __u64 conn_clock_since_ns(__u64 start)
+{
+	__u64 now;
+
+	if (!start)
+		return 0;
+	now = conn_clock();
+	if (now < start)
+		return 0;
+	return conn_clock_is_jiffies() ? (now - start) * (1000000000ULL / CONFIG_HZ) : now - start;
+}
+
 static __always_inline void emit_tcp(const struct gw_net_tuple *tu, __u16 type,
 				     const struct conn_state *st, __u32 result, int sk_err,
-				     const struct tcp_counters *c)
+				     const struct tcp_counters *c, __u64 duration_ns)
 {
 	struct gw_tcp_event *e = gw_reserve(sizeof(*e), GW_DROP_TCP);
 
@@ -398,9 +429,7 @@ static __always_inline void emit_tcp(const struct gw_net_tuple *tu, __u16 type,
 	e->tuple = *tu;
 	e->result = result;
 	e->sk_err = sk_err;
-	e->duration_ns = 0;
-	if (type != GW_EV_TCP_ACCEPT && st->start_ns)
-		e->duration_ns = e->hdr.ktime_ns - st->start_ns;
+	e->duration_ns = duration_ns;
 	e->bytes_sent = c ? c->bytes_sent : 0;
 	e->bytes_received = c ? c->bytes_received : 0;
 	e->srtt_us = c ? c->srtt_us : 0;
@@ -457,6 +486,95 @@ struct {
 __s64 gw_tcp_sampled_n;
 
 /*
+ * The fold arrays (struct gw_tcp_fold_slot): on x86 only, where the slot claim below is safe (see
+ * owner_slots). Each hash-map lookup was four calls (hash, bucket walk, compare), every return
+ * through this host's return-thunk mitigation: ~130 ns, and a loopback connection made four.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define FOLD_SLOT_BITS 11
+#else
+#define FOLD_SLOT_BITS 0
+#endif
+
+/*
+ * Both ticks' arrays in one map, the live one's half named by gw_tcp_fold_gen: one map, so every
+ * lookup has it as a constant and is inlined (two maps behind one call, which the compiler makes of
+ * two identical branches, are looked up through an indirect call).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2u << FOLD_SLOT_BITS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct gw_tcp_fold_slot);
+} tcp_fold_slots SEC(".maps");
+
+static __always_inline void fold_init(struct gw_tcp_fold *v, const struct gw_net_task *task,
+				      const struct gw_net_tuple *tu)
+{
+	__builtin_memset(v, 0, sizeof(*v));
+	v->task = *task;
+	v->tuple = *tu;
+	v->rtt_min_us = (__u32)-1;
+}
+
+static __always_inline bool fold_key_eq(const struct gw_tcp_fold_key *a,
+					const struct gw_tcp_fold_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/* `k`'s slot in the live half: multiply-xor over the key's five words, then the top bits
+ * (Fibonacci hashing). */
+static __always_inline __u32 fold_slot_index(const struct gw_tcp_fold_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u64 h = w[0];
+
+	h = (h ^ w[1]) * 0x9E3779B97F4A7C15ULL;
+	h = (h ^ w[2]) * 0x9E3779B97F4A7C15ULL;
+	h = (h ^ w[3]) * 0x9E3779B97F4A7C15ULL;
+	h = (h ^ w[4]) * 0x9E3779B97F4A7C15ULL;
+	return ((gw_tcp_fold_gen & 1) << FOLD_SLOT_BITS) | (__u32)(h >> (64 - FOLD_SLOT_BITS));
+}
+
+/*
+ * `k`'s entry in the live fold array, made if its slot is free; NULL when another key holds the
+ * slot (or is claiming it), and then the caller uses the map.
+ */
+static __always_inline struct gw_tcp_fold *fold_slot_entry(const struct gw_tcp_fold_key *k,
+							    const struct gw_net_task *task,
+							    const struct gw_net_tuple *tu)
+{
+	struct gw_tcp_fold_slot *s;
+	__u32 idx;
+
+	if (!FOLD_SLOT_BITS)
+		return NULL;
+	idx = fold_slot_index(k);
+	s = bpf_map_lookup_elem(&tcp_fold_slots, &idx);
+	if (!s)
+		return NULL;
+	if (*(volatile __u32 *)&s->ready)
+		return fold_key_eq(&s->key, k) ? &s->v : NULL;
+	if (*(volatile __s64 *)&s->claims)
+		return NULL;
+	__sync_fetch_and_add(&s->claims, 1);
+	if (*(volatile __s64 *)&s->claims != 1) {
+		__sync_fetch_and_add(&s->claims, -1);
+		return NULL;
+	}
+	s->key = *k;
+	fold_init(&s->v, task, tu);
+	/* x86 keeps stores in order; the compiler must too, so `ready` is written last */
+	asm volatile("" ::: "memory");
+	*(volatile __u32 *)&s->ready = 1;
+	return &s->v;
+}
+
+/*
  * Find or make `k`'s entry in one fold map. Called once per map with the map a constant: the
  * verifier inlines a hash lookup only where the map is known at that call, and a lookup through a
  * map chosen at run time is an indirect call, which cost ~150 ns per lookup here (retpolines).
@@ -473,44 +591,115 @@ static __always_inline struct gw_tcp_fold *fold_entry_in(void *map, const struct
 	v = bpf_map_lookup_elem(&tcp_fold_scratch, &zero);
 	if (!v)
 		return NULL;
-	__builtin_memset(v, 0, sizeof(*v));
-	v->task = *task;
-	v->tuple = *tu;
-	v->rtt_min_us = (__u32)-1;
+	fold_init(v, task, tu);
 	/* EEXIST: another CPU made it first, which is as good */
 	bpf_map_update_elem(map, k, v, BPF_NOEXIST);
 	return bpf_map_lookup_elem(map, k);
 }
 
-/* The live map's entry for this connection's process, peer and direction, made if missing; NULL
- * when the map is full (the caller then sends a record, as without folding). */
+/*
+ * A connection's fold key: an outbound one's process, peer and port; an accepted one's peer and
+ * local port alone (pid and start 0), so its accept and its close find the entry without looking up
+ * who listens there, which was two hash lookups per connection (fold_entry_accepted()).
+ */
+static __always_inline void fold_key_of(struct gw_tcp_fold_key *k, const struct gw_net_task *task,
+					const struct gw_net_tuple *tu)
+{
+	k->pid = task ? task->pid : 0;
+	k->netns = tu->netns;
+	k->start_boottime_ns = task ? task->start_boottime_ns : 0;
+	__builtin_memcpy(k->remote_addr, tu->remote_addr, 16);
+	k->port = tu->direction ? tu->local_port : tu->remote_port;
+	k->direction = tu->direction;
+	__builtin_memset(k->pad, 0, sizeof(k->pad));
+}
+
+/* `k`'s entry in the live array or map, made with `task` and `tu` if missing; NULL when there is
+ * no room (the caller then sends a record, as without folding). */
+static __always_inline struct gw_tcp_fold *fold_entry_of(const struct gw_tcp_fold_key *k,
+							 const struct gw_net_task *task,
+							 const struct gw_net_tuple *tu)
+{
+	struct gw_tcp_fold *v = fold_slot_entry(k, task, tu);
+
+	if (v)
+		return v;
+	if (gw_tcp_fold_gen & 1)
+		return fold_entry_in(&tcp_fold_1, k, task, tu);
+	return fold_entry_in(&tcp_fold_0, k, task, tu);
+}
+
+/* An outbound connection's entry in the live tick, made if missing (NULL: no room). */
 static __always_inline struct gw_tcp_fold *fold_entry(const struct gw_net_task *task,
 						      const struct gw_net_tuple *tu)
 {
-	struct gw_tcp_fold_key k = {
-		.pid = task->pid,
-		.netns = tu->netns,
-		.start_boottime_ns = task->start_boottime_ns,
-		.port = tu->direction ? tu->local_port : tu->remote_port,
-		.direction = tu->direction,
-	};
+	struct gw_tcp_fold_key k;
 
-	__builtin_memcpy(k.remote_addr, tu->remote_addr, 16);
+	fold_key_of(&k, task, tu);
+	return fold_entry_of(&k, task, tu);
+}
+
+/* `k`'s entry in the live array or map if there is one. */
+static __always_inline struct gw_tcp_fold *fold_find(const struct gw_tcp_fold_key *k)
+{
+	struct gw_tcp_fold_slot *s = NULL;
+	__u32 idx;
+
+	if (FOLD_SLOT_BITS) {
+		idx = fold_slot_index(k);
+		s = bpf_map_lookup_elem(&tcp_fold_slots, &idx);
+	}
+	if (s && *(volatile __u32 *)&s->ready && fold_key_eq(&s->key, k))
+		return &s->v;
 	if (gw_tcp_fold_gen & 1)
-		return fold_entry_in(&tcp_fold_1, &k, task, tu);
-	return fold_entry_in(&tcp_fold_0, &k, task, tu);
+		return bpf_map_lookup_elem(&tcp_fold_1, k);
+	return bpf_map_lookup_elem(&tcp_fold_0, k);
+}
+
+/* Who listens on the connection's local port: the owner of a connection accepted there. */
+static __always_inline struct gw_net_task *listener_owner(const struct gw_net_tuple *tu)
+{
+	struct gw_listen_key lk = { .netns = tu->netns, .port = tu->local_port };
+
+	return bpf_map_lookup_elem(&listen_owner, &lk);
 }
 
 /*
- * An attempt (connect result or accept). True when it was folded into the live map's entry; false
- * when it must go out as a record: the first of its key and result this tick, or no room to fold.
+ * An accepted connection's entry in the live tick. The listener's owner is looked up only to make
+ * the entry, and the entry keeps it for the tick: a listener that changes hands within a tick has
+ * the rest of that tick's connections counted for the one before. `unknown_ok`: without a known
+ * owner, make it for pid 0 (an accept: the agent counts those); else NULL (a close: it goes out as
+ * a record the agent matches against the sockets it saw at start).
+ */
+static __always_inline struct gw_tcp_fold *fold_entry_accepted(const struct gw_net_tuple *tu,
+							       bool unknown_ok)
+{
+	const struct gw_net_task *owner;
+	struct gw_net_task none = {};
+	struct gw_tcp_fold_key k;
+	struct gw_tcp_fold *v;
+
+	fold_key_of(&k, NULL, tu);
+	v = fold_find(&k);
+	if (v)
+		return v;
+	owner = listener_owner(tu);
+	if (!owner) {
+		if (!unknown_ok)
+			return NULL;
+		owner = &none;
+	}
+	return fold_entry_of(&k, owner, tu);
+}
+
+/*
+ * An attempt (connect result or accept) into entry `v`. True when it was folded; false when it must
+ * go out as a record: the first of its key and result this tick, or no room to fold (`v` NULL).
  * `reported` is set without an atomic: a race costs one extra record, never a lost or double count
  * (each attempt is either a record or an `attempts` increment).
  */
-static __always_inline bool fold_attempt(const struct gw_net_task *task,
-					 const struct gw_net_tuple *tu, __u32 result)
+static __always_inline bool fold_attempt(struct gw_tcp_fold *v, __u32 result)
 {
-	struct gw_tcp_fold *v = fold_entry(task, tu);
 	__u32 bit = 1u << (result & 7);
 
 	if (!v)
@@ -525,13 +714,10 @@ static __always_inline bool fold_attempt(const struct gw_net_task *task,
 	return true;
 }
 
-/* A close's bytes and RTT. False when there was no room (send a record). */
-static __always_inline bool fold_close(const struct gw_net_task *task,
-				       const struct gw_net_tuple *tu, __u32 result,
+/* A close's bytes and RTT into entry `v`. False when there was no room (send a record). */
+static __always_inline bool fold_close(struct gw_tcp_fold *v, __u32 result,
 				       const struct tcp_counters *c)
 {
-	struct gw_tcp_fold *v = fold_entry(task, tu);
-
 	if (!v)
 		return false;
 	__sync_fetch_and_add(&v->closes, 1);
@@ -577,12 +763,27 @@ static __always_inline struct gw_listen_key listen_key_of(const struct sock *sk,
 	return k;
 }
 
-/* Who listens on the connection's local port: the owner of a connection accepted there. */
-static __always_inline struct gw_net_task *listener_owner(const struct gw_net_tuple *tu)
-{
-	struct gw_listen_key lk = { .netns = tu->netns, .port = tu->local_port };
 
-	return bpf_map_lookup_elem(&listen_owner, &lk);
+/*
+ * The close of an accepted connection (counters read, samples taken off): folded into its entry;
+ * else a record for its listener's owner (no room); else, with no owner known, a record without one
+ * (opened before we were loaded, or its insert failed, counted) that the agent matches against the
+ * sockets /proc showed at start. Only sockets older than the agent take that last path.
+ */
+static __always_inline void close_accepted(struct gw_net_tuple *tu, __u32 result, int sk_err,
+					   const struct tcp_counters *c)
+{
+	struct conn_state other = {};
+	struct gw_net_task *owner;
+
+	if (fold_close(fold_entry_accepted(tu, false), result, c))
+		return;
+	owner = listener_owner(tu);
+	if (owner)
+		other.task = *owner;
+	else
+		tu->direction = 2;
+	emit_tcp(tu, GW_EV_TCP_CLOSE, &other, result, sk_err, c, 0);
 }
 
 /* `sockops`: called from the sockops callbacks (btf too), not from inet_sock_set_state. */
@@ -594,13 +795,13 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	struct conn_state *st;
 
 	/*
-	 * The clock is read at SYN_SENT only, where a record's duration starts; every other
-	 * transition folds, and the fold map's tick dates what it counts (the agent knows when it
-	 * flipped the maps). A clock read costs about as much as a hash lookup on this VM.
+	 * The clock is read at SYN_SENT only, where a record's duration starts (conn_clock(), the
+	 * cheap one); every other transition folds, and the fold map's tick dates what it counts (the
+	 * agent knows when it flipped the maps).
 	 */
 	if (newstate == TCP_SYN_SENT) {
 		/* connect(): we are in the calling task */
-		struct conn_state fresh = { .start_ns = bpf_ktime_get_boot_ns() };
+		struct conn_state fresh = { .start = conn_clock() };
 
 		fill_task(&fresh.task, btf);
 		/*
@@ -636,28 +837,31 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			return 0; /* connect began before we were loaded */
 		st->established = 1;
 		sock_tuple(sk, NULL, &tu, 0, btf);
-		if (!fold_attempt(&st->task, &tu, GW_TCP_OK))
-			emit_tcp(&tu, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, NULL);
+		if (!fold_attempt(fold_entry(&st->task, &tu), GW_TCP_OK))
+			emit_tcp(&tu, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, NULL,
+				 conn_clock_since_ns(st->start));
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
-		struct conn_state fresh = {};
+		struct conn_state who = {};
 		struct gw_net_task *owner;
+		struct gw_tcp_fold *v;
 
 		sock_tuple(sk, NULL, &tu, 1, btf);
-		owner = listener_owner(&tu);
-		if (owner)
-			fresh.task = *owner; /* else pid 0: listener predates the agent */
-		if (!fold_attempt(&fresh.task, &tu, GW_TCP_OK))
-			emit_tcp(&tu, GW_EV_TCP_ACCEPT, &fresh, GW_TCP_OK, 0, NULL);
+		v = fold_entry_accepted(&tu, true);
+		if (fold_attempt(v, GW_TCP_OK))
+			return 0;
+		if (v)
+			who.task = v->task;
+		else if ((owner = listener_owner(&tu)))
+			who.task = *owner; /* else pid 0: listener predates the agent */
+		emit_tcp(&tu, GW_EV_TCP_ACCEPT, &who, GW_TCP_OK, 0, NULL, 0);
 		return 0;
 	}
 	if (newstate == TCP_CLOSE) {
 		const struct tcp_sock *tp = tcp_sock_of(sk, btf);
 		int sk_err = SK_RD(btf, sk, sk_err);
 		__u32 result = result_of(sk_err);
-		struct conn_state other = {};
-		struct gw_net_task *owner;
 		struct tcp_counters c;
 
 		st = owner_find(sk, btf, &slot);
@@ -666,40 +870,24 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			if (oldstate == TCP_SYN_SENT) {
 				if (!sk_err)
 					result = GW_TCP_OTHER;
-				if (!fold_attempt(&st->task, &tu, result))
-					emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result, sk_err, NULL);
+				if (!fold_attempt(fold_entry(&st->task, &tu), result))
+					emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result, sk_err, NULL,
+						 conn_clock_since_ns(st->start));
 			} else {
 				read_counters(sk, tp, 0, oldstate, btf, &c);
 				unsample(sk, &c);
-				if (!fold_close(&st->task, &tu, result, &c))
-					emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result, sk_err, &c);
+				if (!fold_close(fold_entry(&st->task, &tu), result, &c))
+					emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result, sk_err, &c, 0);
 			}
 			owner_forget(sk, slot);
 			return 0;
 		}
 		if (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV || oldstate == TCP_CLOSE)
 			return 0; /* never established: nothing was reported for it */
-		/* accepted on a listener we know: its owner owns the connection */
 		sock_tuple(sk, tp, &tu, 1, btf);
-		owner = listener_owner(&tu);
-		if (owner) {
-			read_counters(sk, tp, 1, oldstate, btf, &c);
-			unsample(sk, &c);
-			if (!fold_close(owner, &tu, result, &c)) {
-				other.task = *owner;
-				emit_tcp(&tu, GW_EV_TCP_CLOSE, &other, result, sk_err, &c);
-			}
-			return 0;
-		}
-		/*
-		 * Opened before we were loaded (or its insert failed, counted): report it without an
-		 * owner; the agent matches it against the sockets /proc showed at start. Only sockets
-		 * older than the agent take this path, so it stays rare.
-		 */
-		tu.direction = 2;
-		read_counters(sk, tp, 2, oldstate, btf, &c);
+		read_counters(sk, tp, 1, oldstate, btf, &c);
 		unsample(sk, &c);
-		emit_tcp(&tu, GW_EV_TCP_CLOSE, &other, result, sk_err, &c);
+		close_accepted(&tu, result, sk_err, &c);
 	}
 	return 0;
 }
@@ -829,8 +1017,6 @@ static __always_inline int on_destroy(const struct sock *sk)
 {
 	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
 	struct gw_net_tuple tu = {};
-	struct conn_state other = {};
-	struct gw_net_task *owner;
 	struct owner_slot *slot;
 	struct tcp_counters c;
 	struct conn_state *st;
@@ -845,8 +1031,9 @@ static __always_inline int on_destroy(const struct sock *sk)
 			/* a failed connect was reported with its error; one given up had none */
 			if (!st->err) {
 				sock_tuple(sk, tp, &tu, 0, true);
-				if (!fold_attempt(&st->task, &tu, GW_TCP_OTHER))
-					emit_tcp(&tu, GW_EV_TCP_CONNECT, st, GW_TCP_OTHER, err, NULL);
+				if (!fold_attempt(fold_entry(&st->task, &tu), GW_TCP_OTHER))
+					emit_tcp(&tu, GW_EV_TCP_CONNECT, st, GW_TCP_OTHER, err, NULL,
+						 conn_clock_since_ns(st->start));
 			}
 		} else {
 			if (!err)
@@ -854,8 +1041,8 @@ static __always_inline int on_destroy(const struct sock *sk)
 			sock_tuple(sk, tp, &tu, 0, true);
 			destroy_counters(sk, tp, 0, &c);
 			unsample(sk, &c);
-			if (!fold_close(&st->task, &tu, result_of(err), &c))
-				emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result_of(err), err, &c);
+			if (!fold_close(fold_entry(&st->task, &tu), result_of(err), &c))
+				emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result_of(err), err, &c, 0);
 		}
 		owner_forget(sk, slot);
 		return 0;
@@ -878,17 +1065,9 @@ static __always_inline int on_destroy(const struct sock *sk)
 	if (!err)
 		err = accepted_err(sk);
 	sock_tuple(sk, tp, &tu, 1, true);
-	owner = listener_owner(&tu);
-	if (!owner)
-		tu.direction = 2; /* opened before we were loaded: see the CLOSE path of on_state() */
-	destroy_counters(sk, tp, tu.direction, &c);
+	destroy_counters(sk, tp, 1, &c);
 	unsample(sk, &c);
-	if (owner) {
-		if (fold_close(owner, &tu, result_of(err), &c))
-			return 0;
-		other.task = *owner;
-	}
-	emit_tcp(&tu, GW_EV_TCP_CLOSE, &other, result_of(err), err, &c);
+	close_accepted(&tu, result_of(err), err, &c);
 	return 0;
 }
 
@@ -924,8 +1103,9 @@ int BPF_PROG(gw_tcp_error, const struct sock *sk)
 	if (st) {
 		if (!st->established && !st->err && (tp = bpf_skc_to_tcp_sock((void *)sk))) {
 			sock_tuple(sk, tp, &tu, 0, true);
-			if (!fold_attempt(&st->task, &tu, result_of(err)))
-				emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result_of(err), err, NULL);
+			if (!fold_attempt(fold_entry(&st->task, &tu), result_of(err)))
+				emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result_of(err), err, NULL,
+					 conn_clock_since_ns(st->start));
 		}
 		st->err = err;
 		return 0;
@@ -947,7 +1127,6 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 	const struct sock *sk;
 	struct gw_net_tuple tu = {};
 	struct tcp_sampled *done, now_seen;
-	struct gw_net_task *task;
 	struct gw_tcp_fold *v;
 	struct tcp_counters c;
 	struct owner_slot *slot;
@@ -967,15 +1146,7 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 	    state == TCP_SYN_RECV)
 		return 0;
 	st = owner_find(sk, true, &slot);
-	if (st) {
-		task = &st->task;
-		sock_tuple(sk, tp, &tu, 0, true);
-	} else {
-		sock_tuple(sk, tp, &tu, 1, true);
-		task = listener_owner(&tu);
-		if (!task)
-			return 0; /* older than the agent: its bytes come at close */
-	}
+	sock_tuple(sk, tp, &tu, st ? 0 : 1, true);
 	read_counters(sk, tp, tu.direction, state, true, &c);
 	done = bpf_map_lookup_elem(&tcp_sampled, &key);
 	prev_sent = done ? done->sent : 0;
@@ -984,9 +1155,9 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 	received = c.bytes_received > prev_received ? c.bytes_received - prev_received : 0;
 	if (!sent && !received)
 		return 0;
-	v = fold_entry(task, &tu);
+	v = st ? fold_entry(&st->task, &tu) : fold_entry_accepted(&tu, false);
 	if (!v)
-		return 0; /* no room: this progress is counted at close instead */
+		return 0; /* no room, or accepted before the agent: counted at close instead */
 	if (done) {
 		done->sent = c.bytes_sent;
 		done->received = c.bytes_received;

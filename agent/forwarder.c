@@ -18,6 +18,13 @@
 /* Publish failures are logged at the first one and then every this many, not every retry. */
 #define LOG_EVERY_N_FAILURES 20
 
+/*
+ * Stopping: how long a drain may take before cnats closes the connection anyway, and how long we
+ * wait for its closed callback. A stopping agent must not hang on an unresponsive collector.
+ */
+#define DRAIN_TIMEOUT_MS 2000
+#define CLOSED_CB_WAIT_MS 5000
+
 struct gw_forwarder {
 	struct gw_log *log;
 	struct gw_host_identity host;
@@ -44,17 +51,18 @@ struct gw_forwarder {
 	uint64_t reported_recovered;
 	uint64_t spooled, spool_errors;
 
-	/* NATS: nc is created by the publisher; stop closes it to cut a pending publish short */
+	/* NATS: nc is created by the publisher; stop drains it to cut a pending publish short */
 	natsOptions *opts;
 	natsConnection *nc;
 	jsCtx *js;
 	/*
-	 * Connections whose closed callback has run (under qlock, signalled on qcond). cnats delivers
-	 * callbacks on its own thread after natsConnection_Close() returns; the closed callback is the
-	 * last one, so a connection is only destroyed (and f freed) once it has been counted here.
+	 * Connections cnats handed us, and those whose closed callback has run (both under qlock,
+	 * signalled on qcond). cnats delivers callbacks on its own thread after the close (ours, a
+	 * drain's, or its own after an authorization failure); the closed callback is the last one,
+	 * so a connection is only destroyed (and f freed) once every opened one has been counted.
 	 */
+	uint64_t opened_conns;
 	uint64_t closed_conns;
-	uint64_t closes_requested;
 	unsigned reconnect_rng;
 	unsigned connects_pending; /* connections started before the server answered */
 
@@ -174,6 +182,23 @@ static void on_closed(natsConnection *nc, void *closure)
 	pthread_mutex_unlock(&f->qlock);
 }
 
+/*
+ * Starts closing nc; the closed callback says when it is done. A connected nc is drained, not
+ * closed: cnats before 3.6.1 (nats.c#637) frees a subscription in natsConnection_Close() while
+ * its read loop may be handing that subscription a message, and we always may be receiving one:
+ * the PubAck to the publisher's request (SEGV in natsConn_processMsg at shutdown). A drain
+ * unsubscribes, waits for the server's PONG (after which nothing more can arrive for it) and
+ * only then closes, within DRAIN_TIMEOUT_MS. A connection cnats will not drain (closed,
+ * reconnecting, never connected) has no read loop delivering, so it is closed outright.
+ */
+static void begin_close(natsConnection *nc)
+{
+	if (natsConnection_IsClosed(nc) || natsConnection_IsDraining(nc))
+		return;
+	if (natsConnection_DrainTimeout(nc, DRAIN_TIMEOUT_MS) != NATS_OK)
+		natsConnection_Close(nc);
+}
+
 /* Closes nc and waits (bounded) until cnats has delivered its last callback for it. */
 static void close_and_destroy(struct gw_forwarder *f, natsConnection *nc, jsCtx *js)
 {
@@ -183,17 +208,14 @@ static void close_and_destroy(struct gw_forwarder *f, natsConnection *nc, jsCtx 
 		jsCtx_Destroy(js);
 		return;
 	}
+	begin_close(nc);
+	deadline_after(&ts, CLOSED_CB_WAIT_MS);
 	pthread_mutex_lock(&f->qlock);
-	if (!natsConnection_IsClosed(nc))
-		f->closes_requested++;
-	pthread_mutex_unlock(&f->qlock);
-	natsConnection_Close(nc);
-	deadline_after(&ts, 5000);
-	pthread_mutex_lock(&f->qlock);
-	while (f->closed_conns < f->closes_requested)
+	while (f->closed_conns < f->opened_conns)
 		if (pthread_cond_timedwait(&f->qcond, &f->qlock, &ts) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&f->qlock);
+	/* the jsCtx holds a reference on nc: the connection is freed with the last of the two */
 	jsCtx_Destroy(js);
 	natsConnection_Destroy(nc);
 }
@@ -411,6 +433,10 @@ static bool ensure_connection(struct gw_forwarder *f, unsigned *attempt, unsigne
 		return true;
 	s = natsConnection_Connect(&nc, f->opts);
 	if (s == NATS_OK || s == NATS_NOT_YET_CONNECTED) {
+		/* from here on cnats owes us a closed callback for nc */
+		pthread_mutex_lock(&f->qlock);
+		f->opened_conns++;
+		pthread_mutex_unlock(&f->qlock);
 		/* NOT_YET_CONNECTED: cnats keeps trying in the background (RetryOnFailedConnect) */
 		if (s == NATS_NOT_YET_CONNECTED && f->connects_pending++ % LOG_EVERY_N_FAILURES == 0)
 			gw_warn(f->log, "forwarder: collector not reachable yet; retrying in the background");
@@ -661,11 +687,12 @@ void gw_forwarder_stop(struct gw_forwarder *f, struct gw_forwarder_carry *carry)
 	pthread_mutex_lock(&f->qlock);
 	f->stopping = true;
 	pthread_cond_broadcast(&f->qcond);
-	/* a publish waiting for its PubAck returns at once when its connection closes */
-	if (f->nc && !natsConnection_IsClosed(f->nc)) {
-		f->closes_requested++;
-		natsConnection_Close(f->nc);
-	}
+	/*
+	 * A publish waiting for its PubAck returns when the PubAck arrives or the drain ends; what
+	 * stays unacknowledged is sent again by the next start (same Nats-Msg-Id, so not twice).
+	 */
+	if (f->nc)
+		begin_close(f->nc);
 	pthread_mutex_unlock(&f->qlock);
 	pthread_mutex_lock(&f->slock);
 	pthread_cond_broadcast(&f->scond);

@@ -71,9 +71,10 @@ int gw_forwarder_submit(struct gw_forwarder *f, struct gw_batch_draft *d);
 void gw_forwarder_reconfigure(struct gw_forwarder *f, const struct gw_config *cfg);
 
 /*
- * Writes every queued draft to the spool, syncs it, closes the connection and joins the threads.
- * Unpublished batches stay in the spool for the next start. carry (may be NULL) receives the
- * counters no batch has reported yet.
+ * Writes every queued draft to the spool, syncs it, drains and closes the connection (a few
+ * seconds at most when the collector does not answer) and joins the threads. Unpublished batches
+ * stay in the spool for the next start. carry (may be NULL) receives the counters no batch has
+ * reported yet.
  */
 void gw_forwarder_stop(struct gw_forwarder *f, struct gw_forwarder_carry *carry);
 

@@ -57,6 +57,7 @@ def write_config(path: Path, server, pki, spool: Path, **over):
         "cert": pki / f"agent-{HOST}.pem",
         "key": pki / f"agent-{HOST}.key",
         "window": 1,
+        "max_events": None,
         "log_level": "debug",
     }
     cfg.update(over)
@@ -69,6 +70,7 @@ def write_config(path: Path, server, pki, spool: Path, **over):
         f"host_id: {HOST}\n"
         f"spool:\n  dir: {spool}\n  max_bytes: 64MiB\n  segment_bytes: 1MiB\n"
         f"batch:\n  window_seconds: {cfg['window']}\n"
+        + (f"  max_events: {cfg['max_events']}\n" if cfg["max_events"] else "") +
         f"log_level: {cfg['log_level']}\n"
         "stats_seconds: 5\n")
     return path
@@ -77,8 +79,8 @@ def write_config(path: Path, server, pki, spool: Path, **over):
 class FleetAgent:
     """A running `ghostwatch run --config FILE`; stderr collected as it arrives."""
 
-    def __init__(self, config: Path, binary=AGENT):
-        env = dict(os.environ)
+    def __init__(self, config: Path, binary=AGENT, env=None):
+        env = {**os.environ, **(env or {})}
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         self.lines = []
         self.cond = threading.Condition()
@@ -200,6 +202,53 @@ def test_execs_arrive_attributed_to_the_host(tmp_path, server, pki, agents):
     c.close()
     assert a.stop() == 0, a.log[-3000:]
     assert "fleet summary" in a.log
+
+
+SANITIZER_REPORTS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "SEGV")
+
+
+def race_widener(tmp_path):
+    """Agent environment that preloads slow_nats_msg.c (see there), or {} without a compiler."""
+    cc = shutil.which("cc")
+    if cc is None:
+        return {}
+    so = tmp_path / "slow_nats_msg.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-o", str(so),
+                    str(Path(__file__).resolve().parent / "slow_nats_msg.c"), "-ldl"], check=True)
+    # the ASan runtime insists on coming first; a preload that only sleeps does not need that
+    asan = os.environ.get("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+    return {"LD_PRELOAD": str(so), "ASAN_OPTIONS": asan + ":verify_asan_link_order=0"}
+
+
+def test_sigterm_while_pubacks_are_in_flight_exits_cleanly(tmp_path, server, pki, agents):
+    """SIGTERM while the publisher is mid-stream, again and again: every stop exits 0 with no
+    sanitizer report. One event per batch and a burst of execs keep a JetStream publish (and its
+    PubAck) in flight at almost any moment. cnats 3.4 frees the PubAck reply subscription in
+    natsConnection_Close() while its read loop may be delivering to it (SEGV in
+    natsConn_processMsg, seen in CI); the forwarder drains the connection instead. The race
+    window is widened (race_widener) so that the old close crashes within a few rounds."""
+    client(server, pki).close()
+    cfg = write_config(tmp_path / "gw.yaml", server, pki, tmp_path / "spool", max_events=1)
+    env = race_widener(tmp_path)
+    t_end = time.monotonic() + 45
+    rounds = 0
+    while rounds < 15 and time.monotonic() < t_end:
+        a = FleetAgent(cfg, env=env)
+        agents.append(a)
+        n = len(a.lines)
+        burst = subprocess.Popen(["/bin/sh", "-c", "i=0; while [ $i -lt 300 ]; do /bin/true; "
+                                  "i=$((i + 1)); done"])
+        try:
+            a.wait_log("stored as", 10, start=n)  # a PubAck came back: the stream is flowing
+            rc = a.stop()
+        finally:
+            burst.wait(30)
+        log = a.log
+        assert rc == 0, f"round {rounds}: exit {rc}\n{log[-4000:]}"
+        assert not any(s in log for s in SANITIZER_REPORTS), f"round {rounds}:\n{log[-4000:]}"
+        assert "fleet summary" in log
+        rounds += 1
+    assert rounds >= 5, f"only {rounds} rounds in the time budget"
 
 
 def test_batches_carry_the_host_fraud_score(tmp_path, server, pki, agents):

@@ -457,6 +457,12 @@ void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which)
 		__atomic_store_n(&nh->skel->bss->gw_tcp_fold_gen, which & 1, __ATOMIC_RELEASE);
 }
 
+uint64_t net_hooks_fold_slot_taken(const struct gw_net_hooks *nh)
+{
+	return nh->skel && nh->skel->bss ?
+		       __atomic_load_n(&nh->skel->bss->gw_fold_slot_taken, __ATOMIC_RELAXED) : 0;
+}
+
 uint64_t net_hooks_owner_overflows(const struct gw_net_hooks *nh)
 {
 	return nh->skel && nh->skel->bss ?

@@ -92,6 +92,8 @@ unsigned int net_hooks_fold_live(const struct gw_net_hooks *nh);
 struct gw_tcp_fold_slot *net_hooks_fold_slots(struct gw_net_hooks *nh, unsigned int which,
 					      size_t *n);
 void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which);
+/* Fold lookups the kernel made in its fold map: another key held the key's array slot. */
+uint64_t net_hooks_fold_slot_taken(const struct gw_net_hooks *nh);
 /* Outbound connections whose owner the kernel kept in its hash map: their array slot was taken. */
 uint64_t net_hooks_owner_overflows(const struct gw_net_hooks *nh);
 /* Reads of a DNS socket the recv capture could not follow (recvmmsg, io_uring, a fault). */

@@ -839,6 +839,7 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 		PUT("dns_pending_evictions", ps.evictions);
 	}
 	PUT("tcp_owner_slot_overflows", net_hooks_owner_overflows(&n->hooks));
+	PUT("tcp_fold_slot_collisions", net_hooks_fold_slot_taken(&n->hooks));
 	PUT("dns_answers_unread", net_hooks_dns_unread(&n->hooks));
 	PUT("flow_table_size", fs.size);
 	PUT("flows_emitted", fs.flows_emitted);

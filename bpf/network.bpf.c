@@ -509,6 +509,8 @@ struct {
 	__type(value, struct gw_tcp_fold_slot);
 } tcp_fold_slots SEC(".maps");
 
+__u64 gw_fold_slot_taken;	/* fold lookups that went to the map: another key held the slot */
+
 static __always_inline void fold_init(struct gw_tcp_fold *v, const struct gw_net_task *task,
 				      const struct gw_net_tuple *tu)
 {
@@ -557,8 +559,12 @@ static __always_inline struct gw_tcp_fold *fold_slot_entry(const struct gw_tcp_f
 	s = bpf_map_lookup_elem(&tcp_fold_slots, &idx);
 	if (!s)
 		return NULL;
-	if (*(volatile __u32 *)&s->ready)
-		return fold_key_eq(&s->key, k) ? &s->v : NULL;
+	if (*(volatile __u32 *)&s->ready) {
+		if (fold_key_eq(&s->key, k))
+			return &s->v;
+		__sync_fetch_and_add(&gw_fold_slot_taken, 1);
+		return NULL;
+	}
 	if (*(volatile __s64 *)&s->claims)
 		return NULL;
 	__sync_fetch_and_add(&s->claims, 1);

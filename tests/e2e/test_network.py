@@ -214,6 +214,44 @@ def test_repeated_connections_fold_without_losing_any(net_agent):
     assert counter(stats, "network", "tcp_closes_folded") >= 2 * n
 
 
+def test_more_peers_than_fold_slots_are_all_counted(net_agent):
+    """The kernel folds into a direct-mapped array first and into its fold map when another key
+    holds the slot: 2,500 closed ports refused twice each, more keys than the array's 2,048 slots,
+    are all counted exactly once, whichever of the two held them."""
+    m = marker()
+    ports_n = 2500
+    pid, out = run_script(f"""
+        import socket
+        socks = []
+        for _ in range({ports_n}):
+            s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+        ports = [s.getsockname()[1] for s in socks]
+        for s in socks:
+            s.close()
+        for _ in range(2):
+            for p in ports:
+                try:
+                    socket.create_connection(("127.0.0.1", p))
+                except ConnectionRefusedError:
+                    pass
+        print(len(ports))
+    """, m)
+    assert int(out) == ports_n
+
+    def total():
+        return flow_totals(net_agent, pid, "outbound", ("connections", "failed_refused"))
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and total()[0] < 2 * ports_n:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    assert total() == (2 * ports_n, 2 * ports_n)
+    _, stats = net_agent.stop()
+    assert counter(stats, "drops", "tcp") == 0
+    if platform.machine() == "x86_64":
+        assert counter(stats, "network", "tcp_fold_slot_collisions") > 0
+
+
 @pytest.mark.parametrize("tcp_hooks", ["auto", "tp_btf"])
 def test_failed_connects_free_their_owner_and_the_socket_may_connect_again(agent_factory,
                                                                          tcp_hooks):

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -36,6 +37,17 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
+/* The kernel's tick, which the network programs date connects in: a coarse clock's resolution is
+ * one tick. 0 (they read the boot clock instead) if it cannot be had. */
+uint64_t net_hooks_jiffy_ns(void)
+{
+	struct timespec res;
+
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) || res.tv_sec || res.tv_nsec <= 0)
+		return 0;
+	return (uint64_t)res.tv_nsec;
+}
+
 static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice *c)
 {
 	struct gw_network *skel = gw_network__open();
@@ -61,6 +73,7 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 	bpf_program__set_autoload(skel->progs.gw_dns_sender6, c->dns_recv);
 	bpf_program__set_autoload(skel->progs.gw_tcp_sample, c->sample);
 	skel->rodata->gw_wakeup_bytes = c->wakeup_bytes;
+	skel->rodata->gw_jiffy_ns = net_hooks_jiffy_ns();
 	if (hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops)) {
 		gw_network__destroy(skel);
 		return NULL;

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hooks.h"
 
@@ -104,5 +105,8 @@ uint64_t net_hooks_dns_unread(const struct gw_net_hooks *nh);
 int net_hooks_sample(struct gw_net_hooks *nh);
 
 void net_hooks_close(struct gw_net_hooks *nh);
+
+/* The kernel's tick in ns (the network programs' connect clock), 0 if unknown. */
+uint64_t net_hooks_jiffy_ns(void);
 
 #endif

@@ -38,6 +38,7 @@
 #include "empty_hook.h"
 #include "gw_events.h"
 #include "loopback.h"
+#include "net_hooks.h"
 #include "pacer.h"
 #include "procfs.h"
 #include "network.skel.h"
@@ -256,6 +257,7 @@ static int ab_load(struct ab *ab)
 	ab->skel = gw_network__open();
 	if (!ab->skel)
 		return -1;
+	ab->skel->rodata->gw_jiffy_ns = net_hooks_jiffy_ns(); /* as the agent sets it */
 	bpf_object__for_each_program(p, ab->skel->obj)
 		bpf_program__set_autoload(p, false);
 	for (int i = 0; i < (ab->o->against_before ? 2 : 1); i++) {

@@ -385,17 +385,18 @@ static __always_inline void read_counters(const struct sock *sk, const struct tc
 	c->bytes_sent = acked;
 }
 
-extern unsigned int CONFIG_HZ __kconfig __weak;
-
 /*
  * When a connect starts, on the cheapest clock at hand: jiffies, a plain load behind the helper,
  * where a fine clock read cost ~15 % of the sockops program's time here. A connect's duration
  * (SYN to result) is then good to a tick (1-10 ms): a timeout takes seconds, and an answer within
- * a tick shows as 0. Without the kernel's HZ (no config to read) or the helper, the boot clock.
+ * a tick shows as 0. The agent sets the tick's length, the resolution of CLOCK_MONOTONIC_COARSE
+ * (the kernel's HZ without needing its config); without it, or without the helper, the boot clock.
  */
+const volatile __u64 gw_jiffy_ns;
+
 static __always_inline bool conn_clock_is_jiffies(void)
 {
-	return CONFIG_HZ && bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_jiffies64);
+	return gw_jiffy_ns && bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_jiffies64);
 }
 
 static __always_inline __u64 conn_clock(void)
@@ -413,7 +414,7 @@ static __always_inline __u64 conn_clock_since_ns(__u64 start)
 	now = conn_clock();
 	if (now < start)
 		return 0;
-	return conn_clock_is_jiffies() ? (now - start) * (1000000000ULL / CONFIG_HZ) : now - start;
+	return conn_clock_is_jiffies() ? (now - start) * gw_jiffy_ns : now - start;
 }
 
 static __always_inline void emit_tcp(const struct gw_net_tuple *tu, __u16 type,

@@ -10,7 +10,7 @@
  * What is attached is the agent's own network object (network.skel.h) with the agent's choices:
  * the tp_btf TCP hook, the cgroup sock_addr programs and both cgroup_skb DNS programs on the root
  * cgroup v2. A thread stands in for the agent's loop: every 100 ms it consumes the ring buffer and
- * flips the fold maps, emptying the retired one, as the agent's tick does. The listener is opened
+ * flips the fold maps, emptying the retired map and array half, as the agent's tick does. The listener is opened
  * while the programs are attached, so its owner is known as the agent would know it. The agent's
  * own CPU is not in this figure: run.sh measures it (agent µs per connect).
  *

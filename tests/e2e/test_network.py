@@ -300,17 +300,20 @@ def test_failed_connects_free_their_owner_and_the_socket_may_connect_again(agent
     _, stats = agent.stop()
     assert counter(stats, "drops", "tcp") == 0
     if platform.machine() == "x86_64":
-        assert counter(stats, "network", "tcp_owner_slot_overflows") == 0
+        # leaked slots (a refused socket keeping its slot) would send nearly every connection after
+        # the first 256 refusals to conn_owner; a few may meet a slot a connection of some other
+        # process on the host holds open
+        assert counter(stats, "network", "tcp_owner_slot_overflows") < n // 10
 
 
 @pytest.mark.parametrize("tcp_hooks", ["auto", "tp_btf", "tp"])
 def test_connections_keep_their_owners_when_owner_slots_collide(agent_factory, tcp_hooks):
-    """The kernel keeps an outbound connection's owner in an array slot (16,384 of them), or in the
+    """The kernel keeps an outbound connection's owner in an array slot (256 of them), or in the
     conn_owner hash when an older open connection still holds that slot (on x86, where slots are
-    used). tp_btf picks the slot by socket cookie, handed out in order: 40,000 connections coming
-    and going wrap around the array into the slots of 1,024 held open. The classic tracepoint picks
-    it by a hash of the socket's address: the 1,024 held ones collide among themselves (~32
-    expected). Every connection still counts for its process exactly once, with its bytes."""
+    used). sockops and tp_btf pick the slot by socket cookie, handed out in order: 1,024 connections
+    held open fill the array, and 40,000 coming and going meet taken slots. The classic tracepoint
+    picks it by a hash of the socket's address, and the held ones alone overflow it. Every
+    connection still counts for its process exactly once, with its bytes."""
     agent = agent_factory(*AGENT_ARGS, f"--tcp-hooks={tcp_hooks}")
     m = marker()
     held, churn = 1024, 40000

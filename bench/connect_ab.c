@@ -22,13 +22,15 @@
  *
  * usage: connect_ab [--rate N] [--seconds S] [--period-ms N] [--no-tcp] [--no-dns] [--no-udp]
  *                   [--tcp-hooks=sockops|tp_btf] [--dns-hooks=recv|cgroup_skb]
- *                   [--dns-verify=socket|query] [--against=before]
+ *                   [--dns-verify=socket|query] [--against=before|other-tcp]
  *                   [--empty=set_state|destroy_sock|sock_ops|cgroup_skb]
  * (root). The --no-* options leave a signal's programs out, to see what each costs; --tcp-hooks,
  * --dns-hooks and --dns-verify are the agent's options of those names (tp_btf: the TCP tracepoint
  * fallback; cgroup_skb: the per-packet DNS fallback; query: that and its egress program);
  * --against=before runs the agent's former choices (tp_btf TCP, DNS from every packet in and out)
  * in the other periods instead of nothing, so the ratio is now/before within one run;
+ * --against=other-tcp runs the same programs with the other TCP flavour there (sockops against
+ * the tp_btf tracepoint, or the reverse);
  * --empty=HOOK
  * alternates a program that returns at once on HOOK instead (empty_hook.h): the floor under any
  * program there, the cost of running one before it does any work.
@@ -76,7 +78,8 @@ static const struct ab_config config_before = {
 struct ab_options {
 	uint64_t rate, seconds, period_ms;
 	struct ab_config on;	/* what the "on" periods run */
-	bool against_before;	/* the other periods run config_before instead of nothing */
+	const struct ab_config *against;	/* what the other periods run instead of nothing */
+	struct ab_config other_tcp;	/* --against=other-tcp: `on` with the other TCP flavour */
 	int empty; /* enum empty_hook_kind instead of the agent's programs; -1: the agent's */
 	const char *programs; /* "agent", or the empty hook's name */
 };
@@ -227,11 +230,11 @@ static int ab_attach(struct ab *ab, const struct ab_config *c)
 	return err ? -1 : 0;
 }
 
-/* What the "off" periods run: nothing, or the agent's former choices (--against=before). */
+/* What the "off" periods run: nothing, or the --against configuration. */
 static int ab_baseline(struct ab *ab)
 {
 	ab_detach(ab);
-	return ab->o->against_before ? ab_attach(ab, &config_before) : 0;
+	return ab->o->against ? ab_attach(ab, ab->o->against) : 0;
 }
 
 /* Loads `p` if a configuration in use runs it (autoload is off for every program first). */
@@ -260,8 +263,8 @@ static int ab_load(struct ab *ab)
 	ab->skel->rodata->gw_jiffy_ns = net_hooks_jiffy_ns(); /* as the agent sets it */
 	bpf_object__for_each_program(p, ab->skel->obj)
 		bpf_program__set_autoload(p, false);
-	for (int i = 0; i < (ab->o->against_before ? 2 : 1); i++) {
-		const struct ab_config *c = i ? &config_before : &ab->o->on;
+	for (int i = 0; i < (ab->o->against ? 2 : 1); i++) {
+		const struct ab_config *c = i ? ab->o->against : &ab->o->on;
 		struct gw_network *k = ab->skel;
 
 		if (c->tcp) {
@@ -410,7 +413,9 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			o->on.dns_queries = a[13] == 'q';
 			o->on.dns_packets |= o->on.dns_queries;
 		} else if (!strcmp(a, "--against=before")) {
-			o->against_before = true;
+			o->against = &config_before;
+		} else if (!strcmp(a, "--against=other-tcp")) {
+			o->against = &o->other_tcp;
 		} else if (num && i + 1 < argc) {
 			errno = 0;
 			*num = strtoull(argv[++i], &end, 10);
@@ -421,7 +426,8 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 		} else {
 			fprintf(stderr, "usage: connect_ab [--rate N] [--seconds S] [--period-ms N] "
 					"[--no-tcp] [--no-dns] [--no-udp] [--tcp-hooks=sockops|tp_btf] "
-					"[--dns-hooks=recv|cgroup_skb] [--dns-verify=socket|query] [--against=before] "
+					"[--dns-hooks=recv|cgroup_skb] [--dns-verify=socket|query] "
+					"[--against=before|other-tcp] "
 					"[--empty=HOOK]\n");
 			return -1;
 		}
@@ -430,6 +436,9 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 		fprintf(stderr, "connect_ab: nothing left to attach\n");
 		return -1;
 	}
+	/* after every option: the other flavour of whatever `on` ended up as */
+	o->other_tcp = o->on;
+	o->other_tcp.tcp_tracepoint = !o->on.tcp_tracepoint;
 	if (o->rate * o->period_ms < 1000) {
 		fprintf(stderr, "connect_ab: a period must hold at least one connect\n");
 		return -1;
@@ -507,7 +516,8 @@ int main(int argc, char **argv)
 	       o.on.tcp ? "true" : "false", o.on.tcp_tracepoint ? "tp_btf" : "sockops",
 	       o.on.dns ? "true" : "false", o.on.dns_packets ? "cgroup_skb" : "recv",
 	       o.on.dns_queries ? "query" : "socket", o.on.udp ? "true" : "false",
-	       o.against_before ? "before" : "detached",
+	       !o.against ? "detached" : o.against == &config_before ? "before" :
+	       o.other_tcp.tcp_tracepoint ? "tcp_hooks=tp_btf" : "tcp_hooks=sockops",
 	       on_ops ? on_cpu / 1e3 / on_ops : 0, off_ops ? off_cpu / 1e3 / off_ops : 0,
 	       on_ops && off_ops && off_cpu ? ((double)on_cpu / on_ops) / ((double)off_cpu / off_ops) : 0,
 	       median, lo, hi, (unsigned long long)failures,

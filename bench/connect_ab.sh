@@ -23,6 +23,7 @@ configs=(
 	"all, before: tp_btf TCP, DNS per packet|--tcp-hooks=tp_btf --dns-verify=query"
 	"TCP hooks only (sockops)|--no-dns --no-udp"
 	"TCP hook only (tp_btf set_state)|--no-dns --no-udp --tcp-hooks=tp_btf"
+	"TCP sockops against tp_btf, one run|--no-dns --no-udp --against=other-tcp"
 	"DNS hooks only (sock_recv_length)|--no-tcp --no-udp"
 	"DNS hooks only, cgroup_skb in+out|--no-tcp --no-udp --dns-verify=query"
 	"UDP hooks only|--no-tcp --no-dns"

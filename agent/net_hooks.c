@@ -457,6 +457,19 @@ struct gw_tcp_fold_slot *net_hooks_fold_slots(struct gw_net_hooks *nh, unsigned 
 	return nh->fold_slots + (which & 1) * *n;
 }
 
+bool net_hooks_fold_slots_take(struct gw_net_hooks *nh, unsigned int which)
+{
+	__u64 *made;
+
+	if (!nh->skel || !nh->skel->bss)
+		return false;
+	made = &nh->skel->bss->gw_fold_slots_made[which & 1];
+	if (!__atomic_load_n(made, __ATOMIC_ACQUIRE))
+		return false;
+	__atomic_store_n(made, 0, __ATOMIC_RELAXED);
+	return true;
+}
+
 unsigned int net_hooks_fold_live(const struct gw_net_hooks *nh)
 {
 	return nh->skel && nh->skel->bss ? __atomic_load_n(&nh->skel->bss->gw_tcp_fold_gen,

@@ -92,6 +92,9 @@ unsigned int net_hooks_fold_live(const struct gw_net_hooks *nh);
  * NULL if not loaded or the mapping failed (errno). */
 struct gw_tcp_fold_slot *net_hooks_fold_slots(struct gw_net_hooks *nh, unsigned int which,
 					      size_t *n);
+/* Whether the programs made entries in that array since the last call (which resets the count):
+ * only then is it worth reading. Call it for the idle one only. */
+bool net_hooks_fold_slots_take(struct gw_net_hooks *nh, unsigned int which);
 void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which);
 /* Fold lookups the kernel made in its fold map: another key held the key's array slot. */
 uint64_t net_hooks_fold_slot_taken(const struct gw_net_hooks *nh);

@@ -687,7 +687,11 @@ static void fold_drain(struct gw_net *n, int fd, uint64_t seen_ns)
 static void fold_drain_slots(struct gw_net *n, unsigned int which, uint64_t seen_ns)
 {
 	size_t count;
-	struct gw_tcp_fold_slot *slots = net_hooks_fold_slots(&n->hooks, which, &count);
+	struct gw_tcp_fold_slot *slots;
+
+	if (!net_hooks_fold_slots_take(&n->hooks, which))
+		return;
+	slots = net_hooks_fold_slots(&n->hooks, which, &count);
 
 	if (!slots) {
 		if (n->hooks.skel)

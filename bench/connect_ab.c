@@ -146,7 +146,10 @@ static void *agent_stand_in(void *arg)
 		usleep(AGENT_TICK_US);
 		ring_buffer__consume(ab->ring);
 		fold_map_clear(maps[idle]);
-		fold_slots_clear(slots[idle], n_slots);
+		if (ab->skel->bss->gw_fold_slots_made[idle]) {
+			ab->skel->bss->gw_fold_slots_made[idle] = 0;
+			fold_slots_clear(slots[idle], n_slots);
+		}
 		ab->skel->bss->gw_tcp_fold_gen = idle;
 	}
 	if (all)

@@ -495,7 +495,7 @@ __s64 gw_tcp_sampled_n;
  * through this host's return-thunk mitigation: ~130 ns, and a loopback connection made four.
  */
 #if defined(__TARGET_ARCH_x86)
-#define FOLD_SLOT_BITS 11
+#define FOLD_SLOT_BITS 9	/* per 100 ms tick: more keys than a busy endpoint has */
 #else
 #define FOLD_SLOT_BITS 0
 #endif
@@ -514,6 +514,9 @@ struct {
 } tcp_fold_slots SEC(".maps");
 
 __u64 gw_fold_slot_taken;	/* fold lookups that went to the map: another key held the slot */
+/* Slots claimed in each half: the agent reads a half (and zeroes this) only when it is not 0, so an
+ * idle host's tick scans nothing. */
+__u64 gw_fold_slots_made[2];
 
 static __always_inline void fold_init(struct gw_tcp_fold *v, const struct gw_net_task *task,
 				      const struct gw_net_tuple *tu)
@@ -532,9 +535,9 @@ static __always_inline bool fold_key_eq(const struct gw_tcp_fold_key *a,
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
 }
 
-/* `k`'s slot in the live half: multiply-xor over the key's five words, then the top bits
- * (Fibonacci hashing). */
-static __always_inline __u32 fold_slot_index(const struct gw_tcp_fold_key *k)
+/* `k`'s slot in half `half`: multiply-xor over the key's five words, then the top bits (Fibonacci
+ * hashing). */
+static __always_inline __u32 fold_slot_index(const struct gw_tcp_fold_key *k, __u32 half)
 {
 	const __u64 *w = (const __u64 *)k;
 	__u64 h = w[0];
@@ -543,7 +546,7 @@ static __always_inline __u32 fold_slot_index(const struct gw_tcp_fold_key *k)
 	h = (h ^ w[2]) * 0x9E3779B97F4A7C15ULL;
 	h = (h ^ w[3]) * 0x9E3779B97F4A7C15ULL;
 	h = (h ^ w[4]) * 0x9E3779B97F4A7C15ULL;
-	return ((gw_tcp_fold_gen & 1) << FOLD_SLOT_BITS) | (__u32)(h >> (64 - FOLD_SLOT_BITS));
+	return (half << FOLD_SLOT_BITS) | (__u32)(h >> (64 - FOLD_SLOT_BITS));
 }
 
 /*
@@ -554,12 +557,12 @@ static __always_inline struct gw_tcp_fold *fold_slot_entry(const struct gw_tcp_f
 							    const struct gw_net_task *task,
 							    const struct gw_net_tuple *tu)
 {
+	__u32 half = gw_tcp_fold_gen & 1, idx;
 	struct gw_tcp_fold_slot *s;
-	__u32 idx;
 
 	if (!FOLD_SLOT_BITS)
 		return NULL;
-	idx = fold_slot_index(k);
+	idx = fold_slot_index(k, half);
 	s = bpf_map_lookup_elem(&tcp_fold_slots, &idx);
 	if (!s)
 		return NULL;
@@ -581,6 +584,7 @@ static __always_inline struct gw_tcp_fold *fold_slot_entry(const struct gw_tcp_f
 	/* x86 keeps stores in order; the compiler must too, so `ready` is written last */
 	asm volatile("" ::: "memory");
 	*(volatile __u32 *)&s->ready = 1;
+	__sync_fetch_and_add(&gw_fold_slots_made[half], 1);
 	return &s->v;
 }
 
@@ -656,7 +660,7 @@ static __always_inline struct gw_tcp_fold *fold_find(const struct gw_tcp_fold_ke
 	__u32 idx;
 
 	if (FOLD_SLOT_BITS) {
-		idx = fold_slot_index(k);
+		idx = fold_slot_index(k, gw_tcp_fold_gen & 1);
 		s = bpf_map_lookup_elem(&tcp_fold_slots, &idx);
 	}
 	if (s && *(volatile __u32 *)&s->ready && fold_key_eq(&s->key, k))

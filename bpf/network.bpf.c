@@ -86,7 +86,7 @@ struct {
  * as on x86 (a full barrier); elsewhere every owner goes to conn_owner.
  */
 #if defined(__TARGET_ARCH_x86)
-#define OWNER_SLOT_BITS 6
+#define OWNER_SLOT_BITS 8
 #else
 #define OWNER_SLOT_BITS 0
 #endif

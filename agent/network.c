@@ -687,17 +687,16 @@ static void fold_drain(struct gw_net *n, int fd, uint64_t seen_ns)
 static void fold_drain_slots(struct gw_net *n, unsigned int which, uint64_t seen_ns)
 {
 	size_t count;
-	struct gw_tcp_fold_slot *slots;
+	struct gw_tcp_fold_slot *slots = net_hooks_fold_slots(&n->hooks, which, &count);
 
-	if (!net_hooks_fold_slots_take(&n->hooks, which))
-		return;
-	slots = net_hooks_fold_slots(&n->hooks, which, &count);
-
+	/* not mapped: the entries wait (their count too) and are read at a later tick */
 	if (!slots) {
 		if (n->hooks.skel)
 			n->counters[NET_TCP_FOLD_DRAIN_ERRORS]++;
 		return;
 	}
+	if (!net_hooks_fold_slots_take(&n->hooks, which))
+		return;
 	for (size_t i = 0; i < count; i++) {
 		struct gw_tcp_fold_slot *s = &slots[i];
 

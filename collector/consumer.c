@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,13 @@
 #include "strbuf.h"
 
 #define SUBJECT_FILTER GW_SUBJECT_PREFIX ">"
+
+/*
+ * Stopping: how long the last acks may take to flush, and how long we wait for cnats' closed
+ * callback. A collector stopping while nats-server does not answer must not hang.
+ */
+#define FLUSH_TIMEOUT_MS 2000
+#define CLOSED_CB_WAIT_S 5
 
 void collector_opts_default(struct collector_opts *o)
 {
@@ -53,6 +61,11 @@ struct collector {
 	natsConnection *nc;
 	jsCtx *js;
 	natsSubscription *sub;
+	/* Connections cnats handed us, and those whose closed callback has run (under lock,
+	 * signalled on cond): a connection is destroyed only once cnats is done with it. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t opened_conns, closed_conns;
 	struct ndjson_writer out;
 	struct fleet_view view;
 	int sig_fd;
@@ -340,6 +353,56 @@ static void sleep_interruptible(struct collector *c, unsigned ms, bool *stop)
 	}
 }
 
+/* Runs on cnats' thread: the last callback cnats makes for a connection. */
+static void on_closed(natsConnection *nc, void *closure)
+{
+	struct collector *c = closure;
+
+	(void)nc;
+	pthread_mutex_lock(&c->lock);
+	c->closed_conns++;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * Closes the connection, and only then lets go of the pull subscription. cnats before 3.6.1
+ * (nats.c#637) looks a message's subscription up, drops the lock that keeps it alive, builds the
+ * message and only then locks the subscription, so freeing the subscription while the read loop
+ * may be delivering to it is a use after free (SEGV in natsConn_processMsg at stop): and a message
+ * for it may well be arriving, since a fetch returns at its timeout with the rest of its pull
+ * request still coming. Our own reference keeps the subscription alive through the close, which
+ * joins the read loop before its closed callback; destroying the subscription after that callback
+ * frees nothing the read loop can reach. Destroy, not Unsubscribe: cnats deletes a durable it
+ * created on Unsubscribe, and the durable must outlive this process (the other collectors, and
+ * the next start of this one, continue from its position).
+ */
+static void close_connection(struct collector *c)
+{
+	struct timespec ts;
+
+	if (c->nc) {
+		/* the last acks */
+		if (natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
+			natsConnection_FlushTimeout(c->nc, FLUSH_TIMEOUT_MS);
+		natsConnection_Close(c->nc);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += CLOSED_CB_WAIT_S;
+		pthread_mutex_lock(&c->lock);
+		while (c->closed_conns < c->opened_conns)
+			if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == ETIMEDOUT)
+				break;
+		pthread_mutex_unlock(&c->lock);
+	}
+	natsSubscription_Destroy(c->sub);
+	c->sub = NULL;
+	/* the jsCtx holds a reference on nc: the connection is freed with the last of the two */
+	jsCtx_Destroy(c->js);
+	c->js = NULL;
+	natsConnection_Destroy(c->nc);
+	c->nc = NULL;
+}
+
 /* Connects, makes sure the stream exists and binds the durable consumer. nats-server may not be
  * up yet (or a cluster may still be electing its JetStream leader): retry with backoff until it
  * works or a signal says stop. */
@@ -350,6 +413,8 @@ static int connect_and_bind(struct collector *c, bool *stop)
 	char err[512];
 
 	o->nats.log = &o->log;
+	o->nats.closed_cb = on_closed;
+	o->nats.closed_closure = c;
 	while (!*stop) {
 		jsOptions jo;
 
@@ -358,6 +423,10 @@ static int connect_and_bind(struct collector *c, bool *stop)
 				err, backoff_ms);
 			goto retry;
 		}
+		/* from here on cnats owes us a closed callback for c->nc */
+		pthread_mutex_lock(&c->lock);
+		c->opened_conns++;
+		pthread_mutex_unlock(&c->lock);
 		gwc_log(&o->log, CLOG_INFO, "connected to %s with mutual TLS", o->nats.servers);
 		jsOptions_Init(&jo);
 		jo.Wait = 5000;
@@ -365,10 +434,8 @@ static int connect_and_bind(struct collector *c, bool *stop)
 		    bind_consumer(c) == 0)
 			return 0;
 		gwc_log(&o->log, CLOG_WARN, "JetStream not ready; retrying in %u ms", backoff_ms);
-		jsCtx_Destroy(c->js);
-		c->js = NULL;
-		natsConnection_Destroy(c->nc);
-		c->nc = NULL;
+		/* a JetStream API reply that came too late may be arriving */
+		close_connection(c);
 retry:
 		sleep_interruptible(c, backoff_ms, stop);
 		backoff_ms = backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2;
@@ -420,14 +487,7 @@ static int setup(struct collector *c)
 
 static void teardown(struct collector *c)
 {
-	/* Destroy, not Unsubscribe: cnats deletes a durable it created on Unsubscribe, and the
-	 * durable must outlive this process (the other collectors, and the next start of this
-	 * one, continue from its position). The collector's account may not delete it anyway. */
-	natsSubscription_Destroy(c->sub);
-	if (c->nc)
-		natsConnection_FlushTimeout(c->nc, 2000);
-	jsCtx_Destroy(c->js);
-	natsConnection_Destroy(c->nc);
+	close_connection(c);
 	ndjson_writer_close(&c->out);
 	fleet_view_free(&c->view);
 	strbuf_free(&c->inflated);
@@ -436,11 +496,14 @@ static void teardown(struct collector *c)
 	strbuf_free(&c->lines);
 	if (c->sig_fd >= 0)
 		close(c->sig_fd);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
 }
 
 int collector_run(struct collector_opts *o)
 {
-	struct collector c = { .o = o, .sig_fd = -1 };
+	struct collector c = { .o = o, .sig_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER,
+			       .cond = PTHREAD_COND_INITIALIZER };
 	struct pending *p;
 	bool stop = false;
 	int rc = 0;

@@ -91,6 +91,8 @@ natsStatus nats_conn_open(natsConnection **nc, const struct nats_conn_opts *o, c
 		s = natsOptions_SetDisconnectedCB(opts, on_disconnected, (void *)o->log);
 	if (s == NATS_OK && o->log)
 		s = natsOptions_SetReconnectedCB(opts, on_reconnected, (void *)o->log);
+	if (s == NATS_OK && o->closed_cb)
+		s = natsOptions_SetClosedCB(opts, o->closed_cb, o->closed_closure);
 	if (s != NATS_OK) {
 		fail(s, "setting connection options", err, err_len);
 		goto out;

@@ -23,6 +23,8 @@ struct nats_conn_opts {
 	int connect_timeout_ms;
 	bool retry_forever;	/* reconnect forever once connected */
 	const struct clog *log;	/* if set, disconnects and reconnects are logged */
+	natsConnectionHandler closed_cb;	/* if set, called (on cnats' thread) once closed */
+	void *closed_closure;
 };
 
 /* On failure returns the status and writes why (with nats' own error text) into err. */

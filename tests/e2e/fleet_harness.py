@@ -138,8 +138,9 @@ def cluster(tmp_path, pki):
 
 
 class Collector:
-    def __init__(self, workdir, pki, servers, *extra, durable="ghostwatch-collector"):
+    def __init__(self, workdir, pki, servers, *extra, durable="ghostwatch-collector", env=None):
         self.dir = Path(workdir)
+        self.env = env or {}  # added to the environment; ASAN_OPTIONS given here are appended
         self.dir.mkdir(parents=True, exist_ok=True)
         self.out = self.dir / "out"
         self.state = self.dir / "fleet-state"
@@ -153,7 +154,9 @@ class Collector:
 
     def start(self):
         self.logf = open(self.log, "ab")
-        env = dict(os.environ, ASAN_OPTIONS="abort_on_error=0:exitcode=66")
+        env = dict(os.environ, **self.env)
+        env["ASAN_OPTIONS"] = ":".join(filter(None, ["abort_on_error=0:exitcode=66",
+                                                     self.env.get("ASAN_OPTIONS")]))
         self.proc = subprocess.Popen(self.args, stdout=self.logf, stderr=subprocess.STDOUT,
                                      env=env)
         wait_for(lambda: self.alive() and "bound to durable" in self.log_text(), 30,

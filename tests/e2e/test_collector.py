@@ -418,6 +418,57 @@ def test_two_collectors_share_the_durable_consumer(tmp_path, pki, nats, started)
     assert len(set(keys)) == len(keys), "an event was delivered to both collectors"
 
 
+SANITIZER_REPORTS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "SEGV")
+
+
+def race_widener(tmp_path):
+    """Collector environment that preloads slow_nats_msg.c (see there), or None without a
+    compiler."""
+    cc = shutil.which("cc")
+    if cc is None:
+        return None
+    so = tmp_path / "slow_nats_msg.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-o", str(so),
+                    str(Path(__file__).resolve().parent / "slow_nats_msg.c"), "-ldl"], check=True)
+    # the ASan runtime insists on coming first; a preload that only sleeps does not need that
+    return {"LD_PRELOAD": str(so), "ASAN_OPTIONS": "verify_asan_link_order=0"}
+
+
+def test_sigterm_while_fetched_messages_arrive_exits_cleanly(tmp_path, pki, nats, started):
+    """SIGTERM while the collector consumes a deep stream, again and again: every stop exits 0
+    with no sanitizer report. cnats 3.4 (nats.c#637) frees a subscription in
+    natsSubscription_Destroy() or natsConnection_Close() while its read loop may be delivering a
+    message to it. With the read loop slowed (race_widener), a fetch of 500 returns at its 1 s
+    timeout with the rest of the pull request's messages still arriving, so stopping then
+    destroyed the pull subscription under them; the collector now closes the connection first
+    (cnats joins its read loop before the closed callback) and destroys the subscription after."""
+    env = race_widener(tmp_path)
+    if env is None:
+        pytest.skip("SKIPPED LOUDLY: no C compiler for slow_nats_msg.so")
+    # unacked messages of a stopped round come back after 1 s, not 30
+    args = ("--fetch", "500", "--ack-wait", "1")
+    first = start_collector(started, tmp_path / "first", pki, nats.url, *args)  # the stream
+    assert first.stop() == 0
+    started.remove(first)
+    gen(pki, nats.url, "host-a", 1, 12000, 1)
+    t_end = time.monotonic() + 60
+    rounds = 0
+    while rounds < 8 and time.monotonic() < t_end:
+        col = start_collector(started, tmp_path / f"col{rounds}", pki, nats.url, *args, env=env)
+        wait_for(lambda: "batch host-a seq" in col.log_text(), 20, "the collector consuming")
+        t_stop = time.monotonic()
+        rc = col.stop()
+        stop_s = time.monotonic() - t_stop
+        started.remove(col)
+        log = col.log_text()
+        assert rc == 0, f"round {rounds}: exit {rc}\n{log[-4000:]}"
+        assert not any(s in log for s in SANITIZER_REPORTS), f"round {rounds}:\n{log[-4000:]}"
+        assert "exit: batches=" in log
+        assert stop_s < 8, f"round {rounds}: stopping took {stop_s:.1f} s"
+        rounds += 1
+    assert rounds >= 4, f"only {rounds} rounds in the time budget"
+
+
 def test_cluster_losing_a_node_mid_stream_loses_nothing(tmp_path, pki, started):
     nodes = cluster(tmp_path, pki)
     try:

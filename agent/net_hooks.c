@@ -245,9 +245,13 @@ static int attach_tcp(struct gw_net_hooks *nh, struct gw_hooks *h, enum gw_tcp_h
 	return ret;
 }
 
+/*
+ * `tcp_from`: where the TCP chain starts when the flavour is not forced (auto): the first flavour,
+ * or the one after a flavour that loaded but could not attach, whose retry comes through here.
+ */
 static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
-		      const struct gw_net_hook_options *o, const char *why_tcp_before, char *err,
-		      size_t err_size)
+		      const struct gw_net_hook_options *o, enum gw_tcp_hook tcp_from,
+		      const char *why_tcp_before, char *err, size_t err_size)
 {
 	struct net_choice c = { .udp = o->udp, .dns = o->dns, .wakeup_bytes = o->wakeup_bytes };
 	char why_tcp[160] = "", why_udp[160] = "", why_dns[160] = "", why_sample[160] = "";
@@ -266,7 +270,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 		c.udp = c.dns = false;
 	}
 	/* TCP: first flavour of the chain that loads on its own */
-	for (enum gw_tcp_hook t = o->tcp_hook == GW_TCP_HOOK_AUTO ? GW_TCP_HOOK_SOCKOPS : o->tcp_hook;
+	for (enum gw_tcp_hook t = o->tcp_hook == GW_TCP_HOOK_AUTO ? tcp_from : o->tcp_hook;
 	     t <= GW_TCP_HOOK_TP; t++) {
 		struct net_choice only = { .tcp = t, .wakeup_bytes = o->wakeup_bytes };
 
@@ -319,12 +323,12 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 
 		snprintf(why, sizeof(why), "attaching %s: %s", tcp_hook_name(c.tcp), strerror(-ret));
 		if (c.tcp < GW_TCP_HOOK_TP && o->tcp_hook == GW_TCP_HOOK_AUTO) {
-			/* the next flavour is a different object: load it all again without this one */
-			struct gw_net_hook_options next = *o;
-
-			next.tcp_hook = c.tcp + 1;
+			/*
+			 * the next flavour is a different object: load it all again from there, still
+			 * as a chain, so a flavour after it that cannot attach either goes on too
+			 */
 			net_hooks_close(nh);
-			return load_hooks(nh, h, &next, why, err, err_size);
+			return load_hooks(nh, h, o, c.tcp + 1, why, err, err_size);
 		}
 		snprintf(why_tcp, sizeof(why_tcp), "%s", why);
 		c.tcp = GW_TCP_HOOK_AUTO;
@@ -419,7 +423,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_net_hook_options *o,
 		   char *err, size_t err_size)
 {
-	return load_hooks(nh, h, o, "", err, err_size);
+	return load_hooks(nh, h, o, GW_TCP_HOOK_SOCKOPS, "", err, err_size);
 }
 
 int net_hooks_listen_map_fd(const struct gw_net_hooks *nh)

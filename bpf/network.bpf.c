@@ -549,6 +549,18 @@ static __always_inline __u32 fold_slot_index(const struct gw_tcp_fold_key *k, __
 	return (half << FOLD_SLOT_BITS) | (__u32)(h >> (64 - FOLD_SLOT_BITS));
 }
 
+/* `k`'s slot in half `half` of the fold array; NULL where there is no array. */
+static __always_inline struct gw_tcp_fold_slot *fold_slot_at(const struct gw_tcp_fold_key *k,
+							      __u32 half)
+{
+	__u32 idx;
+
+	if (!FOLD_SLOT_BITS)
+		return NULL;
+	idx = fold_slot_index(k, half);
+	return bpf_map_lookup_elem(&tcp_fold_slots, &idx);
+}
+
 /*
  * `k`'s entry in the live fold array, made if its slot is free; NULL when another key holds the
  * slot (or is claiming it), and then the caller uses the map.
@@ -557,13 +569,9 @@ static __always_inline struct gw_tcp_fold *fold_slot_entry(const struct gw_tcp_f
 							    const struct gw_net_task *task,
 							    const struct gw_net_tuple *tu)
 {
-	__u32 half = gw_tcp_fold_gen & 1, idx;
-	struct gw_tcp_fold_slot *s;
+	__u32 half = gw_tcp_fold_gen & 1;
+	struct gw_tcp_fold_slot *s = fold_slot_at(k, half);
 
-	if (!FOLD_SLOT_BITS)
-		return NULL;
-	idx = fold_slot_index(k, half);
-	s = bpf_map_lookup_elem(&tcp_fold_slots, &idx);
 	if (!s)
 		return NULL;
 	if (*(volatile __u32 *)&s->ready) {
@@ -656,13 +664,8 @@ static __always_inline struct gw_tcp_fold *fold_entry(const struct gw_net_task *
 /* `k`'s entry in the live array or map if there is one. */
 static __always_inline struct gw_tcp_fold *fold_find(const struct gw_tcp_fold_key *k)
 {
-	struct gw_tcp_fold_slot *s = NULL;
-	__u32 idx;
+	struct gw_tcp_fold_slot *s = fold_slot_at(k, gw_tcp_fold_gen & 1);
 
-	if (FOLD_SLOT_BITS) {
-		idx = fold_slot_index(k, gw_tcp_fold_gen & 1);
-		s = bpf_map_lookup_elem(&tcp_fold_slots, &idx);
-	}
 	if (s && *(volatile __u32 *)&s->ready && fold_key_eq(&s->key, k))
 		return &s->v;
 	if (gw_tcp_fold_gen & 1)
@@ -776,7 +779,6 @@ static __always_inline struct gw_listen_key listen_key_of(const struct sock *sk,
 	};
 	return k;
 }
-
 
 /*
  * The close of an accepted connection (counters read, samples taken off): folded into its entry;

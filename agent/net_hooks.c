@@ -438,40 +438,70 @@ int net_hooks_fold_map_fd(const struct gw_net_hooks *nh, unsigned int which)
 	return bpf_map__fd(which & 1 ? nh->skel->maps.tcp_fold_1 : nh->skel->maps.tcp_fold_0);
 }
 
+struct gw_tcp_fold_slot *net_fold_slots_map(struct gw_network *skel, size_t *half_n)
+{
+	struct bpf_map *map = skel->maps.tcp_fold_slots;
+	/* an mmapable array's values are laid out one after the other, as an array of them */
+	void *p = mmap(NULL, (size_t)bpf_map__max_entries(map) * sizeof(struct gw_tcp_fold_slot),
+		       PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+
+	/* one half per tick, as the programs index it */
+	*half_n = bpf_map__max_entries(map) / 2;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void net_fold_slots_unmap(struct gw_network *skel, struct gw_tcp_fold_slot *all)
+{
+	if (all)
+		munmap(all, (size_t)bpf_map__max_entries(skel->maps.tcp_fold_slots) *
+				    sizeof(struct gw_tcp_fold_slot));
+}
+
+bool net_fold_slots_take(struct gw_network *skel, unsigned int which)
+{
+	__u64 *made;
+
+	if (!skel->bss)
+		return false;
+	made = &skel->bss->gw_fold_slots_made[which & 1];
+	if (!__atomic_load_n(made, __ATOMIC_ACQUIRE))
+		return false;
+	__atomic_store_n(made, 0, __ATOMIC_RELAXED);
+	return true;
+}
+
+void net_fold_slots_empty(struct gw_tcp_fold_slot *half, size_t n,
+			  void (*read)(void *ctx, const struct gw_tcp_fold *v), void *ctx)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct gw_tcp_fold_slot *s = &half[i];
+
+		if (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) &&
+		    !__atomic_load_n(&s->claims, __ATOMIC_RELAXED))
+			continue;
+		if (s->ready && read)
+			read(ctx, &s->v);
+		memset(s, 0, sizeof(*s));
+	}
+}
+
 struct gw_tcp_fold_slot *net_hooks_fold_slots(struct gw_net_hooks *nh, unsigned int which,
 					      size_t *n)
 {
-	struct bpf_map *map;
-	void *p;
-
 	*n = 0;
 	if (!nh->skel)
 		return NULL;
-	map = nh->skel->maps.tcp_fold_slots;
-	if (!nh->fold_slots) {
-		/* an mmapable array's values are laid out one after the other, as an array of them */
-		p = mmap(NULL, (size_t)bpf_map__max_entries(map) * sizeof(struct gw_tcp_fold_slot),
-			 PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
-		if (p == MAP_FAILED)
-			return NULL;
-		nh->fold_slots = p;
-	}
-	/* one half per tick, as the programs index it */
-	*n = bpf_map__max_entries(map) / 2;
+	if (!nh->fold_slots)
+		nh->fold_slots = net_fold_slots_map(nh->skel, &nh->fold_slots_half);
+	if (!nh->fold_slots)
+		return NULL;
+	*n = nh->fold_slots_half;
 	return nh->fold_slots + (which & 1) * *n;
 }
 
 bool net_hooks_fold_slots_take(struct gw_net_hooks *nh, unsigned int which)
 {
-	__u64 *made;
-
-	if (!nh->skel || !nh->skel->bss)
-		return false;
-	made = &nh->skel->bss->gw_fold_slots_made[which & 1];
-	if (!__atomic_load_n(made, __ATOMIC_ACQUIRE))
-		return false;
-	__atomic_store_n(made, 0, __ATOMIC_RELAXED);
-	return true;
+	return nh->skel && net_fold_slots_take(nh->skel, which);
 }
 
 unsigned int net_hooks_fold_live(const struct gw_net_hooks *nh)
@@ -530,9 +560,8 @@ void net_hooks_close(struct gw_net_hooks *nh)
 	for (int i = 0; i < nh->n_links; i++)
 		bpf_link__destroy(nh->links[i]);
 	nh->n_links = 0;
-	if (nh->fold_slots)
-		munmap(nh->fold_slots, (size_t)bpf_map__max_entries(nh->skel->maps.tcp_fold_slots) *
-					       sizeof(struct gw_tcp_fold_slot));
+	if (nh->skel)
+		net_fold_slots_unmap(nh->skel, nh->fold_slots);
 	nh->fold_slots = NULL;
 	gw_network__destroy(nh->skel);
 	nh->skel = NULL;

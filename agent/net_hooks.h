@@ -71,6 +71,7 @@ struct gw_net_hooks {
 	enum gw_dns_verify dns_verify;
 	struct bpf_link *sample_link;	/* iter/tcp over open connections, NULL if not live */
 	struct gw_tcp_fold_slot *fold_slots;	/* both fold arrays, mapped on first use */
+	size_t fold_slots_half;			/* slots in each */
 };
 
 /* Loads after the process hooks (whose ring and drop counters it shares). 0 or -errno + err. */
@@ -96,6 +97,18 @@ struct gw_tcp_fold_slot *net_hooks_fold_slots(struct gw_net_hooks *nh, unsigned 
  * only then is it worth reading. Call it for the idle one only. */
 bool net_hooks_fold_slots_take(struct gw_net_hooks *nh, unsigned int which);
 void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which);
+/*
+ * The same on the skeleton itself, for connect_ab, which stands in for the agent's tick without a
+ * gw_net_hooks: both fold arrays mapped (NULL on failure) with the slots of each in *half_n;
+ * their unmapping; whether half `which` had entries made since the last call (resetting that);
+ * and emptying `n` slots of a half, each entry handed to `read` (may be NULL) first.
+ */
+struct gw_tcp_fold;
+struct gw_tcp_fold_slot *net_fold_slots_map(struct gw_network *skel, size_t *half_n);
+void net_fold_slots_unmap(struct gw_network *skel, struct gw_tcp_fold_slot *all);
+bool net_fold_slots_take(struct gw_network *skel, unsigned int which);
+void net_fold_slots_empty(struct gw_tcp_fold_slot *half, size_t n,
+			  void (*read)(void *ctx, const struct gw_tcp_fold *v), void *ctx);
 /* Fold lookups the kernel made in its fold map: another key held the key's array slot. */
 uint64_t net_hooks_fold_slot_taken(const struct gw_net_hooks *nh);
 /* Outbound connections whose owner the kernel kept in its hash map: their array slot was taken. */

@@ -683,6 +683,18 @@ static void fold_drain(struct gw_net *n, int fd, uint64_t seen_ns)
 	}
 }
 
+struct fold_slots_read {
+	struct gw_net *n;
+	uint64_t seen_ns;
+};
+
+static void fold_ingest_slot(void *ctx, const struct gw_tcp_fold *v)
+{
+	struct fold_slots_read *r = ctx;
+
+	fold_ingest(r->n, v, r->seen_ns);
+}
+
 /* Read and zero every entry of one fold array (struct gw_tcp_fold_slot) into the flow table. */
 static void fold_drain_slots(struct gw_net *n, unsigned int which, uint64_t seen_ns)
 {
@@ -697,16 +709,8 @@ static void fold_drain_slots(struct gw_net *n, unsigned int which, uint64_t seen
 	}
 	if (!net_hooks_fold_slots_take(&n->hooks, which))
 		return;
-	for (size_t i = 0; i < count; i++) {
-		struct gw_tcp_fold_slot *s = &slots[i];
-
-		if (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) &&
-		    !__atomic_load_n(&s->claims, __ATOMIC_RELAXED))
-			continue;
-		if (s->ready)
-			fold_ingest(n, &s->v, seen_ns);
-		memset(s, 0, sizeof(*s));
-	}
+	net_fold_slots_empty(slots, count, fold_ingest_slot,
+			     &(struct fold_slots_read){ .n = n, .seen_ns = seen_ns });
 }
 
 /*

@@ -53,7 +53,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,30 +114,13 @@ static void fold_map_clear(int fd)
 			break;
 }
 
-/* Empties a fold array as the agent does after reading it (fold_drain_slots). */
-static void fold_slots_clear(struct gw_tcp_fold_slot *slots, size_t n)
-{
-	for (size_t i = 0; slots && i < n; i++)
-		if (slots[i].ready || slots[i].claims)
-			memset(&slots[i], 0, sizeof(slots[i]));
-}
-
-static struct gw_tcp_fold_slot *fold_slots_map(struct bpf_map *map)
-{
-	void *p = mmap(NULL, bpf_map__max_entries(map) * sizeof(struct gw_tcp_fold_slot),
-		       PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* The agent's tick, as far as the programs can tell: ring consumed, fold maps flipped. */
 static void *agent_stand_in(void *arg)
 {
 	struct ab *ab = arg;
 	int maps[2] = { bpf_map__fd(ab->skel->maps.tcp_fold_0), bpf_map__fd(ab->skel->maps.tcp_fold_1) };
-	size_t n_slots = bpf_map__max_entries(ab->skel->maps.tcp_fold_slots) / 2;
-	struct gw_tcp_fold_slot *all = fold_slots_map(ab->skel->maps.tcp_fold_slots);
-	struct gw_tcp_fold_slot *slots[2] = { all, all ? all + n_slots : NULL };
+	size_t n_slots;
+	struct gw_tcp_fold_slot *all = net_fold_slots_map(ab->skel, &n_slots);
 
 	while (!atomic_load(&ab->stop)) {
 		unsigned int idle = (ab->skel->bss->gw_tcp_fold_gen & 1) ^ 1;
@@ -146,14 +128,12 @@ static void *agent_stand_in(void *arg)
 		usleep(AGENT_TICK_US);
 		ring_buffer__consume(ab->ring);
 		fold_map_clear(maps[idle]);
-		if (ab->skel->bss->gw_fold_slots_made[idle]) {
-			ab->skel->bss->gw_fold_slots_made[idle] = 0;
-			fold_slots_clear(slots[idle], n_slots);
-		}
+		/* emptied as the agent empties it after reading it (fold_drain_slots) */
+		if (all && net_fold_slots_take(ab->skel, idle))
+			net_fold_slots_empty(all + idle * n_slots, n_slots, NULL, NULL);
 		ab->skel->bss->gw_tcp_fold_gen = idle;
 	}
-	if (all)
-		munmap(all, 2 * n_slots * sizeof(struct gw_tcp_fold_slot));
+	net_fold_slots_unmap(ab->skel, all);
 	return NULL;
 }
 

@@ -69,21 +69,22 @@ struct {
 } conn_owner SEC(".maps");
 
 /*
- * Most outbound connections live briefly and few are open at once, so a direct-mapped array holds
+* Most outbound connections live briefly and few are open at once, so a direct-mapped array holds
  * their owners first: no bucket lock, allocation or free as in conn_owner, whose insert, lookups
  * and delete were ~0.8 us of the ~3 us the TCP hook spent per loopback connection (BENCHMARKS.md).
- * The slot is the socket cookie modulo the array size (tp_btf, iter: cookies are handed out in
- * order, so a burst of short connections never collides with itself), or a hash of the socket's
- * address (classic tracepoint, which has no cookie helper). A socket whose slot another open
- * connection still holds goes to conn_owner, so nothing depends on the array being large enough.
- * It is small on purpose: cookies walk the array, and with 2,048 slots every connection touched a
- * line no longer in cache at connect, result and close (~13 % of the programs' time per loopback
- * connection); 256 stay cached, and connections open at once beyond them go to conn_owner.
+ * The slot is a hash of the socket's address, which stays the socket's through failed connects and
+ * reconnects until it is freed, and freed sockets are handed out again first, so the slots of a
+ * burst of short connections stay in cache. (It was the socket cookie: generating one at each
+ * connect was ~13 % of the sockops program's time.) A socket whose slot another open connection
+ * still holds goes to conn_owner, so nothing depends on the array being large enough; the array
+ * is small so that it stays cached.
  *
  * A slot is claimed by adding 1 to `claims` and reading back 1, and released by subtracting 1 after
  * its owner was read: fetch-less atomic adds exist on every kernel this loads on, where
  * compare-and-swap needs 5.12. That is only safe where an atomic add orders the loads before it,
- * as on x86 (a full barrier); elsewhere every owner goes to conn_owner.
+ * as on x86 (a full barrier); elsewhere every owner goes to conn_owner. The classic tracepoint
+ * flavour uses conn_owner alone: the TCP iterator, which samples open connections, holds a BTF
+ * socket and could not find a slot that flavour chose from the plain address.
  */
 #if defined(__TARGET_ARCH_x86)
 #define OWNER_SLOT_BITS 8
@@ -115,37 +116,33 @@ __u64 gw_owner_overflows;	/* owners that went to conn_owner: their slot was take
 __s64 gw_conn_owner_n;
 
 /*
- * `btf`: sk is a BTF pointer (the verifier allows no arithmetic on it, but the cookie helper).
- * `claim`: SYN_SENT, which gives the socket its cookie; later transitions read the cookie straight
- * from the socket, and a socket without one (every accepted connection) was never given a slot,
- * so its lookup ends before touching the array (a cold line: the cookies of new sockets walk it).
- * `cookie_set`: sockops gave the socket its cookie already, through its context (the helper takes
- * no BTF socket there).
+ * A fixed address to measure socket addresses from: the verifier allows no arithmetic on a BTF
+ * pointer but the difference of two pointers (for a loader that may read kernel addresses), so
+ * that difference is what gets hashed.
  */
-static __always_inline struct owner_slot *owner_slot_of(const struct sock *sk, bool btf, bool claim,
-							 bool cookie_set)
+__u64 gw_owner_anchor;
+
+/* `sk`'s owner slot (`btf`: a BTF pointer; the classic flavour has none, see above). */
+static __always_inline struct owner_slot *owner_slot_of(const struct sock *sk, bool btf)
 {
-	__u64 cookie;
+	__u64 addr;
 	__u32 idx;
 
-	if (!OWNER_SLOT_BITS)
+	if (!OWNER_SLOT_BITS || !btf)
 		return NULL;
-	if (btf) {
-		cookie = claim && !cookie_set ? bpf_get_socket_cookie((void *)sk) :
-				 (__u64)sk->__sk_common.skc_cookie.counter;
-		if (!cookie)
-			return NULL;
-		idx = cookie & ((1u << OWNER_SLOT_BITS) - 1);
-	} else /* Fibonacci hashing: addresses differ in their middle bits, not their low ones */
-		idx = ((__u64)sk * 0x9E3779B97F4A7C15ULL) >> (64 - OWNER_SLOT_BITS);
+	addr = (__u64)sk - (__u64)&gw_owner_anchor;
+	/* keeps the compiler from multiplying the two pointers apart, which the verifier refuses */
+	asm volatile("" : "+r"(addr));
+	/* Fibonacci hashing: addresses differ in their middle bits, not their low ones */
+	idx = (addr * 0x9E3779B97F4A7C15ULL) >> (64 - OWNER_SLOT_BITS);
 	return bpf_map_lookup_elem(&owner_slots, &idx);
 }
 
 /* SYN_SENT: remember who connects. False when neither a slot nor conn_owner had room. */
 static __always_inline bool owner_remember(const struct sock *sk, const struct conn_state *st,
-					   bool btf, bool cookie_set)
+					   bool btf)
 {
-	struct owner_slot *slot = owner_slot_of(sk, btf, true, cookie_set);
+	struct owner_slot *slot = owner_slot_of(sk, btf);
 	__u64 key = (__u64)sk;
 
 	if (slot) {
@@ -170,7 +167,7 @@ static __always_inline struct conn_state *owner_find(const struct sock *sk, bool
 {
 	__u64 key = (__u64)sk;
 
-	*slot = owner_slot_of(sk, btf, false, false);
+	*slot = owner_slot_of(sk, btf);
 	if (*slot && (*slot)->sk == key)
 		return &(*slot)->st;
 	*slot = NULL;
@@ -828,7 +825,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			*st = fresh;
 			return 0;
 		}
-		if (!owner_remember(sk, &fresh, btf, sockops))
+		if (!owner_remember(sk, &fresh, btf))
 			gw_count_drop(GW_DROP_TCP);
 		return 0;
 	}
@@ -961,7 +958,6 @@ int gw_tcp_sockops(struct bpf_sock_ops *ops)
 	/* the callbacks run for every socket of the host: the ones not used here leave first */
 	switch (ops->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-		bpf_get_socket_cookie(ops); /* owner_slot_of() reads the cookie from the socket */
 		oldstate = TCP_CLOSE;
 		newstate = TCP_SYN_SENT;
 		break;

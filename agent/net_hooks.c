@@ -512,9 +512,21 @@ unsigned int net_hooks_fold_live(const struct gw_net_hooks *nh)
 
 void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which)
 {
-	/* .bss is mmapped by the skeleton: the programs see the store at once */
-	if (nh->skel && nh->skel->bss)
-		__atomic_store_n(&nh->skel->bss->gw_tcp_fold_gen, which & 1, __ATOMIC_RELEASE);
+	if (nh->skel && nh->skel->bss &&
+	    (__atomic_load_n(&nh->skel->bss->gw_tcp_fold_gen, __ATOMIC_RELAXED) & 1) != (which & 1))
+		net_fold_next_tick(nh->skel);
+}
+
+void net_fold_next_tick(struct gw_network *skel)
+{
+	/*
+	 * .bss is mmapped by the skeleton: the programs see the store at once. Counted, not toggled:
+	 * a program that remembered a fold slot with the tick's count must not find it again two
+	 * ticks later, when the same half is live but was emptied in between.
+	 */
+	__atomic_store_n(&skel->bss->gw_tcp_fold_gen,
+			 __atomic_load_n(&skel->bss->gw_tcp_fold_gen, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELEASE);
 }
 
 uint64_t net_hooks_fold_slot_taken(const struct gw_net_hooks *nh)

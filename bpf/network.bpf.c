@@ -51,6 +51,8 @@ struct conn_state {
 	__s32 err;		/* sockops flavour: the error inet_sk_error_report saw (a failed
 				 * connect was reported then), if any */
 	__u32 established;	/* sockops flavour: ACTIVE_ESTABLISHED_CB ran */
+	__u32 fold_slot;	/* 1 + the fold-array slot its result went to, 0: none (see */
+	__u32 fold_gen;		/* fold_entry_at_result()), in tick gw_tcp_fold_gen == fold_gen */
 };
 
 /*
@@ -440,7 +442,8 @@ static __always_inline void emit_tcp(const struct gw_net_tuple *tu, __u16 type,
 
 /* ---- folding repeated connections (struct gw_tcp_fold in gw_events.h) ---------------------- */
 
-__u32 gw_tcp_fold_gen;	/* which fold map is live: flipped by the agent every tick */
+/* Counts the agent's ticks; the low bit says which fold map and array half is live. */
+__u32 gw_tcp_fold_gen;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -564,11 +567,15 @@ static __always_inline struct gw_tcp_fold_slot *fold_slot_at(const struct gw_tcp
  */
 static __always_inline struct gw_tcp_fold *fold_slot_entry(const struct gw_tcp_fold_key *k,
 							    const struct gw_net_task *task,
-							    const struct gw_net_tuple *tu)
+							    const struct gw_net_tuple *tu, __u32 half,
+							    __u32 *idx)
 {
-	__u32 half = gw_tcp_fold_gen & 1;
-	struct gw_tcp_fold_slot *s = fold_slot_at(k, half);
+	struct gw_tcp_fold_slot *s;
 
+	if (!FOLD_SLOT_BITS)
+		return NULL;
+	*idx = fold_slot_index(k, half);
+	s = bpf_map_lookup_elem(&tcp_fold_slots, idx);
 	if (!s)
 		return NULL;
 	if (*(volatile __u32 *)&s->ready) {
@@ -639,11 +646,12 @@ static __always_inline struct gw_tcp_fold *fold_entry_of(const struct gw_tcp_fol
 							 const struct gw_net_task *task,
 							 const struct gw_net_tuple *tu)
 {
-	struct gw_tcp_fold *v = fold_slot_entry(k, task, tu);
+	__u32 half = gw_tcp_fold_gen & 1, idx;
+	struct gw_tcp_fold *v = fold_slot_entry(k, task, tu, half, &idx);
 
 	if (v)
 		return v;
-	if (gw_tcp_fold_gen & 1)
+	if (half)
 		return fold_entry_in(&tcp_fold_1, k, task, tu);
 	return fold_entry_in(&tcp_fold_0, k, task, tu);
 }
@@ -656,6 +664,48 @@ static __always_inline struct gw_tcp_fold *fold_entry(const struct gw_net_task *
 
 	fold_key_of(&k, task, tu);
 	return fold_entry_of(&k, task, tu);
+}
+
+/*
+ * An outbound connection's entry at its result, as fold_entry(); when it is in the array, its
+ * slot and tick are remembered in `st`, so that a close within the same tick finds it without
+ * building the tuple and key again (fold_entry_at_close()): most short connections close within
+ * the 100 ms tick they were made in.
+ */
+static __always_inline struct gw_tcp_fold *fold_entry_at_result(struct conn_state *st,
+								 const struct gw_net_tuple *tu)
+{
+	__u32 gen = gw_tcp_fold_gen, idx;
+	struct gw_tcp_fold_key k;
+	struct gw_tcp_fold *v;
+
+	fold_key_of(&k, &st->task, tu);
+	v = fold_slot_entry(&k, &st->task, tu, gen & 1, &idx);
+	if (v) {
+		st->fold_slot = idx + 1;
+		st->fold_gen = gen;
+		return v;
+	}
+	if (gen & 1)
+		return fold_entry_in(&tcp_fold_1, &k, &st->task, tu);
+	return fold_entry_in(&tcp_fold_0, &k, &st->task, tu);
+}
+
+/*
+ * The entry fold_entry_at_result() remembered, if its tick is still the live one: within a tick a
+ * claimed slot keeps its key (the agent empties a half only a tick after it stopped being live).
+ * NULL: look it up.
+ */
+static __always_inline struct gw_tcp_fold *fold_entry_at_close(const struct conn_state *st)
+{
+	struct gw_tcp_fold_slot *s;
+	__u32 idx;
+
+	if (!st->fold_slot || st->fold_gen != gw_tcp_fold_gen)
+		return NULL;
+	idx = st->fold_slot - 1;
+	s = bpf_map_lookup_elem(&tcp_fold_slots, &idx);
+	return s ? &s->v : NULL;
 }
 
 /* `k`'s entry in the live array or map if there is one. */
@@ -850,7 +900,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			return 0; /* connect began before we were loaded */
 		st->established = 1;
 		sock_tuple(sk, NULL, &tu, 0, btf);
-		if (!fold_attempt(fold_entry(&st->task, &tu), GW_TCP_OK))
+		if (!fold_attempt(fold_entry_at_result(st, &tu), GW_TCP_OK))
 			emit_tcp(&tu, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, NULL,
 				 conn_clock_since_ns(st->start));
 		return 0;
@@ -879,17 +929,23 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 
 		st = owner_find(sk, btf, &slot);
 		if (st) {
-			sock_tuple(sk, tp, &tu, 0, btf);
 			if (oldstate == TCP_SYN_SENT) {
+				sock_tuple(sk, tp, &tu, 0, btf);
 				if (!sk_err)
 					result = GW_TCP_OTHER;
 				if (!fold_attempt(fold_entry(&st->task, &tu), result))
 					emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result, sk_err, NULL,
 						 conn_clock_since_ns(st->start));
 			} else {
+				struct gw_tcp_fold *v = fold_entry_at_close(st);
+
+				if (!v) {
+					sock_tuple(sk, tp, &tu, 0, btf);
+					v = fold_entry(&st->task, &tu);
+				}
 				read_counters(sk, tp, 0, oldstate, btf, &c);
 				unsample(sk, &c);
-				if (!fold_close(fold_entry(&st->task, &tu), result, &c))
+				if (!fold_close(v, result, &c))
 					emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result, sk_err, &c, 0);
 			}
 			owner_forget(sk, slot);
@@ -1048,12 +1104,18 @@ static __always_inline int on_destroy(const struct sock *sk)
 						 conn_clock_since_ns(st->start));
 			}
 		} else {
+			struct gw_tcp_fold *v = fold_entry_at_close(st);
+
 			if (!err)
 				err = st->err;
-			sock_tuple(sk, tp, &tu, 0, true);
+			if (!v) {
+				sock_tuple(sk, tp, &tu, 0, true);
+				v = fold_entry(&st->task, &tu);
+			}
 			destroy_counters(sk, tp, 0, &c);
 			unsample(sk, &c);
-			if (!fold_close(fold_entry(&st->task, &tu), result_of(err), &c))
+			/* v is NULL only where it was looked up, so `tu` is built for the record */
+			if (!fold_close(v, result_of(err), &c))
 				emit_tcp(&tu, GW_EV_TCP_CLOSE, st, result_of(err), err, &c, 0);
 		}
 		owner_forget(sk, slot);

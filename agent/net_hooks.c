@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 
 #include "gw_events.h"
 #include "network.skel.h"
@@ -39,13 +40,32 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 
 /* The kernel's tick, which the network programs date connects in: a coarse clock's resolution is
  * one tick. 0 (they read the boot clock instead) if it cannot be had. */
-uint64_t net_hooks_jiffy_ns(void)
+static uint64_t kernel_jiffy_ns(void)
 {
 	struct timespec res;
 
 	if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) || res.tv_sec || res.tv_nsec <= 0)
 		return 0;
 	return (uint64_t)res.tv_nsec;
+}
+
+/* Whether the running kernel's BTF has kfunc `name` (false if its BTF cannot be read). */
+static bool kernel_has_kfunc(const char *name)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool found;
+
+	if (!vmlinux)
+		return false;
+	found = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
+	btf__free(vmlinux);
+	return found;
+}
+
+void net_hooks_set_kernel_consts(struct gw_network *skel)
+{
+	skel->rodata->gw_jiffy_ns = kernel_jiffy_ns();
+	skel->rodata->gw_kfunc_cast = kernel_has_kfunc("bpf_rdonly_cast");
 }
 
 static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice *c)
@@ -73,7 +93,7 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 	bpf_program__set_autoload(skel->progs.gw_dns_sender6, c->dns_recv);
 	bpf_program__set_autoload(skel->progs.gw_tcp_sample, c->sample);
 	skel->rodata->gw_wakeup_bytes = c->wakeup_bytes;
-	skel->rodata->gw_jiffy_ns = net_hooks_jiffy_ns();
+	net_hooks_set_kernel_consts(skel);
 	if (hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops)) {
 		gw_network__destroy(skel);
 		return NULL;

@@ -125,7 +125,8 @@ int net_hooks_sample(struct gw_net_hooks *nh);
 
 void net_hooks_close(struct gw_net_hooks *nh);
 
-/* The kernel's tick in ns (the network programs' connect clock), 0 if unknown. */
-uint64_t net_hooks_jiffy_ns(void);
+/* Sets what the network programs are told about the running kernel before load (its tick, which
+ * they date connects in, and whether it has the kfuncs they use): for the agent and connect_ab. */
+void net_hooks_set_kernel_consts(struct gw_network *skel);
 
 #endif

@@ -243,7 +243,7 @@ static int ab_load(struct ab *ab)
 	ab->skel = gw_network__open();
 	if (!ab->skel)
 		return -1;
-	ab->skel->rodata->gw_jiffy_ns = net_hooks_jiffy_ns(); /* as the agent sets it */
+	net_hooks_set_kernel_consts(ab->skel); /* as the agent sets them */
 	bpf_object__for_each_program(p, ab->skel->obj)
 		bpf_program__set_autoload(p, false);
 	for (int i = 0; i < (ab->o->against ? 2 : 1); i++) {

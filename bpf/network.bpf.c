@@ -317,10 +317,29 @@ static __always_inline void sock_tuple(const struct sock *sk, const struct tcp_s
 	}
 }
 
-/* The verifier knows a tp_btf socket as struct sock: inet_sock and tcp_sock through the checked cast. */
+/*
+ * The verifier knows a tp_btf or sockops socket as struct sock: inet_sock and tcp_sock through a
+ * cast. bpf_skc_to_tcp_sock checks the socket's kind and is a helper call; bpf_rdonly_cast (a
+ * kfunc since 6.2) is an instruction the verifier rewrites to a move, and reads through what it
+ * returns are fault-checked loads. Every socket cast here is a full TCP socket (tcp_destroy_sock
+ * and the sockops callbacks used run for those only; the iterator is checked). Its calls were ~8 %
+ * of the TCP programs' time per loopback connection. The agent sets gw_kfunc_cast where the
+ * kernel has the kfunc; elsewhere the verifier drops that branch, never reaching the call libbpf
+ * left unresolved (a weak extern).
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+const volatile bool gw_kfunc_cast;
+
+static __always_inline const struct tcp_sock *tcp_sock_cast(const void *sk)
+{
+	if (gw_kfunc_cast)
+		return bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+	return bpf_skc_to_tcp_sock((void *)sk);
+}
+
 static __always_inline const struct tcp_sock *tcp_sock_of(const struct sock *sk, bool btf)
 {
-	return btf ? bpf_skc_to_tcp_sock((void *)sk) : NULL;
+	return btf ? tcp_sock_cast(sk) : NULL;
 }
 
 static __always_inline __u32 result_of(int sk_err)
@@ -1033,10 +1052,11 @@ int gw_tcp_sockops(struct bpf_sock_ops *ops)
 		return 1;
 	}
 	bsk = ops->sk;
-	if (!bsk)
+	/* these callbacks come with full sockets; the cast below may not check */
+	if (!bsk || !ops->is_fullsock)
 		return 1;
 	/* a BTF pointer, as tp_btf gives: the same direct reads */
-	sk = (const struct sock *)bpf_skc_to_tcp_sock(bsk);
+	sk = (const struct sock *)tcp_sock_cast(bsk);
 	if (sk)
 		on_state(sk, oldstate, newstate, true, true);
 	return 1; /* observe only: never changes what the socket does */
@@ -1083,7 +1103,7 @@ static __always_inline int accepted_err(const struct sock *sk)
 
 static __always_inline int on_destroy(const struct sock *sk)
 {
-	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	const struct tcp_sock *tp = tcp_sock_cast(sk);
 	struct gw_net_tuple tu = {};
 	struct owner_slot *slot;
 	struct tcp_counters c;
@@ -1175,7 +1195,7 @@ int BPF_PROG(gw_tcp_error, const struct sock *sk)
 		return 0;
 	st = owner_find(sk, true, &slot);
 	if (st) {
-		if (!st->established && !st->err && (tp = bpf_skc_to_tcp_sock((void *)sk))) {
+		if (!st->established && !st->err && (tp = tcp_sock_cast(sk))) {
 			sock_tuple(sk, tp, &tu, 0, true);
 			if (!fold_attempt(fold_entry(&st->task, &tu), result_of(err)))
 				emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result_of(err), err, NULL,

@@ -71,7 +71,7 @@ struct {
 } conn_owner SEC(".maps");
 
 /*
-* Most outbound connections live briefly and few are open at once, so a direct-mapped array holds
+ * Most outbound connections live briefly and few are open at once, so a direct-mapped array holds
  * their owners first: no bucket lock, allocation or free as in conn_owner, whose insert, lookups
  * and delete were ~0.8 us of the ~3 us the TCP hook spent per loopback connection (BENCHMARKS.md).
  * The slot is a hash of the socket's address, which stays the socket's through failed connects and

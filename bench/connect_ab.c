@@ -23,7 +23,7 @@
  * usage: connect_ab [--rate N] [--seconds S] [--period-ms N] [--no-tcp] [--no-dns] [--no-udp]
  *                   [--tcp-hooks=sockops|tp_btf] [--dns-hooks=recv|cgroup_skb]
  *                   [--dns-verify=socket|query] [--against=before|other-tcp]
- *                   [--empty=set_state|destroy_sock|sock_ops|cgroup_skb]
+ *                   [--empty=set_state|destroy_sock|sock_ops|cgroup_skb|connect]
  * (root). The --no-* options leave a signal's programs out, to see what each costs; --tcp-hooks,
  * --dns-hooks and --dns-verify are the agent's options of those names (tp_btf: the TCP tracepoint
  * fallback; cgroup_skb: the per-packet DNS fallback; query: that and its egress program);
@@ -379,7 +379,7 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			o->programs = a + 8;
 			if (o->empty < 0) {
 				fprintf(stderr, "connect_ab: --empty= takes set_state, destroy_sock, "
-						"sock_ops or cgroup_skb\n");
+						"sock_ops, cgroup_skb or connect\n");
 				return -1;
 			}
 		} else if (!strcmp(a, "--no-tcp")) {

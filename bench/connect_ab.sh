@@ -31,6 +31,7 @@ configs=(
 	"empty tp_btf/tcp_destroy_sock|--empty=destroy_sock"
 	"empty sockops|--empty=sock_ops"
 	"empty cgroup_skb in+out|--empty=cgroup_skb"
+	"empty cgroup/connect4+6|--empty=connect"
 )
 : >"$OUT"
 printf '| %-42s | %-8s | %-15s | %-7s | %s |\n' "programs attached ($RATE connects/s)" "median" \

@@ -13,6 +13,7 @@ static const char *const kind_names[EMPTY_HOOK_KINDS] = {
 	[EMPTY_HOOK_DESTROY_SOCK] = "destroy_sock",
 	[EMPTY_HOOK_SOCK_OPS] = "sock_ops",
 	[EMPTY_HOOK_CGROUP_SKB] = "cgroup_skb",
+	[EMPTY_HOOK_CONNECT] = "connect",
 };
 
 int empty_hook_kind_of(const char *name)
@@ -76,6 +77,12 @@ int empty_hook_load(struct empty_hook *e, enum empty_hook_kind kind, int cgroup_
 		e->prog_fd[e->n++] = load_returning(BPF_PROG_TYPE_CGROUP_SKB,
 						    BPF_CGROUP_INET_EGRESS, NULL, 1);
 		break;
+	case EMPTY_HOOK_CONNECT:
+		e->prog_fd[e->n++] = load_returning(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+						    BPF_CGROUP_INET4_CONNECT, NULL, 1);
+		e->prog_fd[e->n++] = load_returning(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+						    BPF_CGROUP_INET6_CONNECT, NULL, 1);
+		break;
 	default:
 		return -1;
 	}
@@ -89,6 +96,8 @@ int empty_hook_attach(struct empty_hook *e)
 {
 	static const enum bpf_attach_type skb_attach[2] = { BPF_CGROUP_INET_INGRESS,
 							     BPF_CGROUP_INET_EGRESS };
+	static const enum bpf_attach_type connect_attach[2] = { BPF_CGROUP_INET4_CONNECT,
+								 BPF_CGROUP_INET6_CONNECT };
 
 	for (int i = 0; i < e->n; i++) {
 		switch (e->kind) {
@@ -99,6 +108,10 @@ int empty_hook_attach(struct empty_hook *e)
 		case EMPTY_HOOK_SOCK_OPS:
 			e->link_fd[i] = bpf_link_create(e->prog_fd[i], e->cgroup_fd,
 							BPF_CGROUP_SOCK_OPS, NULL);
+			break;
+		case EMPTY_HOOK_CONNECT:
+			e->link_fd[i] = bpf_link_create(e->prog_fd[i], e->cgroup_fd,
+							connect_attach[i], NULL);
 			break;
 		default:
 			e->link_fd[i] = bpf_link_create(e->prog_fd[i], e->cgroup_fd, skb_attach[i],

@@ -13,6 +13,8 @@ enum empty_hook_kind {
 	EMPTY_HOOK_DESTROY_SOCK, /* tp_btf/tcp_destroy_sock: one run per TCP socket */
 	EMPTY_HOOK_SOCK_OPS,	 /* sockops on the root cgroup (no callback flags set) */
 	EMPTY_HOOK_CGROUP_SKB,	 /* cgroup_skb ingress and egress on the root cgroup: the DNS hooks */
+	EMPTY_HOOK_CONNECT,	 /* cgroup/connect4 and connect6 on the root cgroup: the UDP connect
+				  * hooks, which run for every TCP connect too */
 	EMPTY_HOOK_KINDS,
 };
 
@@ -24,7 +26,8 @@ struct empty_hook {
 	int link_fd[2];
 };
 
-/* The kind named `name` (set_state, destroy_sock, sock_ops, cgroup_skb); -1 if none. */
+/* The kind named `name` (set_state, destroy_sock, sock_ops, cgroup_skb, connect); -1 if
+ * none. */
 int empty_hook_kind_of(const char *name);
 /* Loads the kind's programs; 0, or -1 with a message on stderr. */
 int empty_hook_load(struct empty_hook *e, enum empty_hook_kind kind, int cgroup_fd);

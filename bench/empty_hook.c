@@ -8,18 +8,38 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const kind_names[EMPTY_HOOK_KINDS] = {
-	[EMPTY_HOOK_SET_STATE] = "set_state",
-	[EMPTY_HOOK_DESTROY_SOCK] = "destroy_sock",
-	[EMPTY_HOOK_SOCK_OPS] = "sock_ops",
-	[EMPTY_HOOK_CGROUP_SKB] = "cgroup_skb",
-	[EMPTY_HOOK_CONNECT] = "connect",
+/* One program of a kind: its type, where it attaches (a tracepoint by BTF name, else the root
+ * cgroup), and what it returns (cgroup programs: 1, let it through). */
+struct empty_prog {
+	enum bpf_prog_type type;
+	enum bpf_attach_type attach;
+	const char *btf_name;
+	int ret;
+};
+
+static const struct {
+	const char *name;
+	int n;
+	struct empty_prog progs[2];
+} kinds[EMPTY_HOOK_KINDS] = {
+	[EMPTY_HOOK_SET_STATE] = { "set_state", 1,
+		{ { BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, "inet_sock_set_state", 0 } } },
+	[EMPTY_HOOK_DESTROY_SOCK] = { "destroy_sock", 1,
+		{ { BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, "tcp_destroy_sock", 0 } } },
+	[EMPTY_HOOK_SOCK_OPS] = { "sock_ops", 1,
+		{ { BPF_PROG_TYPE_SOCK_OPS, BPF_CGROUP_SOCK_OPS, NULL, 1 } } },
+	[EMPTY_HOOK_CGROUP_SKB] = { "cgroup_skb", 2,
+		{ { BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS, NULL, 1 },
+		  { BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS, NULL, 1 } } },
+	[EMPTY_HOOK_CONNECT] = { "connect", 2,
+		{ { BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT, NULL, 1 },
+		  { BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT, NULL, 1 } } },
 };
 
 int empty_hook_kind_of(const char *name)
 {
 	for (int k = 0; k < EMPTY_HOOK_KINDS; k++)
-		if (!strcmp(name, kind_names[k]))
+		if (!strcmp(name, kinds[k].name))
 			return k;
 	return -1;
 }
@@ -58,67 +78,27 @@ int empty_hook_load(struct empty_hook *e, enum empty_hook_kind kind, int cgroup_
 	e->kind = kind;
 	e->cgroup_fd = cgroup_fd;
 	e->link_fd[0] = e->link_fd[1] = -1;
-	switch (kind) {
-	case EMPTY_HOOK_SET_STATE:
-		e->prog_fd[e->n++] = load_returning(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP,
-						    "inet_sock_set_state", 0);
-		break;
-	case EMPTY_HOOK_DESTROY_SOCK:
-		e->prog_fd[e->n++] = load_returning(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP,
-						    "tcp_destroy_sock", 0);
-		break;
-	case EMPTY_HOOK_SOCK_OPS:
-		e->prog_fd[e->n++] = load_returning(BPF_PROG_TYPE_SOCK_OPS, BPF_CGROUP_SOCK_OPS,
-						    NULL, 1);
-		break;
-	case EMPTY_HOOK_CGROUP_SKB:
-		e->prog_fd[e->n++] = load_returning(BPF_PROG_TYPE_CGROUP_SKB,
-						    BPF_CGROUP_INET_INGRESS, NULL, 1);
-		e->prog_fd[e->n++] = load_returning(BPF_PROG_TYPE_CGROUP_SKB,
-						    BPF_CGROUP_INET_EGRESS, NULL, 1);
-		break;
-	case EMPTY_HOOK_CONNECT:
-		e->prog_fd[e->n++] = load_returning(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
-						    BPF_CGROUP_INET4_CONNECT, NULL, 1);
-		e->prog_fd[e->n++] = load_returning(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
-						    BPF_CGROUP_INET6_CONNECT, NULL, 1);
-		break;
-	default:
+	if ((int)kind < 0 || kind >= EMPTY_HOOK_KINDS)
 		return -1;
-	}
-	for (int i = 0; i < e->n; i++)
-		if (e->prog_fd[i] < 0)
+	for (e->n = 0; e->n < kinds[kind].n; e->n++) {
+		const struct empty_prog *p = &kinds[kind].progs[e->n];
+
+		e->prog_fd[e->n] = load_returning(p->type, p->attach, p->btf_name, p->ret);
+		if (e->prog_fd[e->n] < 0)
 			return -1;
+	}
 	return 0;
 }
 
 int empty_hook_attach(struct empty_hook *e)
 {
-	static const enum bpf_attach_type skb_attach[2] = { BPF_CGROUP_INET_INGRESS,
-							     BPF_CGROUP_INET_EGRESS };
-	static const enum bpf_attach_type connect_attach[2] = { BPF_CGROUP_INET4_CONNECT,
-								 BPF_CGROUP_INET6_CONNECT };
-
 	for (int i = 0; i < e->n; i++) {
-		switch (e->kind) {
-		case EMPTY_HOOK_SET_STATE:
-		case EMPTY_HOOK_DESTROY_SOCK:
-			e->link_fd[i] = bpf_raw_tracepoint_open(NULL, e->prog_fd[i]);
-			break;
-		case EMPTY_HOOK_SOCK_OPS:
-			e->link_fd[i] = bpf_link_create(e->prog_fd[i], e->cgroup_fd,
-							BPF_CGROUP_SOCK_OPS, NULL);
-			break;
-		case EMPTY_HOOK_CONNECT:
-			e->link_fd[i] = bpf_link_create(e->prog_fd[i], e->cgroup_fd,
-							connect_attach[i], NULL);
-			break;
-		default:
-			e->link_fd[i] = bpf_link_create(e->prog_fd[i], e->cgroup_fd, skb_attach[i],
-							NULL);
-		}
+		const struct empty_prog *p = &kinds[e->kind].progs[i];
+
+		e->link_fd[i] = p->btf_name ? bpf_raw_tracepoint_open(NULL, e->prog_fd[i]) :
+			bpf_link_create(e->prog_fd[i], e->cgroup_fd, p->attach, NULL);
 		if (e->link_fd[i] < 0) {
-			fprintf(stderr, "empty_hook: attaching %s: %s\n", kind_names[e->kind],
+			fprintf(stderr, "empty_hook: attaching %s: %s\n", kinds[e->kind].name,
 				strerror(errno));
 			empty_hook_detach(e);
 			return -1;

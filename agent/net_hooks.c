@@ -28,6 +28,7 @@ struct net_choice {
 	bool dns_recv;	/* tp_btf/sock_recv_length */
 	bool sample;	/* iter/tcp: bytes of open connections */
 	uint64_t wakeup_bytes;
+	const struct net_kernel *kernel;	/* probed once per load */
 };
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -62,10 +63,16 @@ static bool kernel_has_kfunc(const char *name)
 	return found;
 }
 
-void net_hooks_set_kernel_consts(struct gw_network *skel)
+void net_kernel_probe(struct net_kernel *k)
 {
-	skel->rodata->gw_jiffy_ns = kernel_jiffy_ns();
-	skel->rodata->gw_kfunc_cast = kernel_has_kfunc("bpf_rdonly_cast");
+	k->jiffy_ns = kernel_jiffy_ns();
+	k->kfunc_cast = kernel_has_kfunc("bpf_rdonly_cast");
+}
+
+void net_kernel_set(struct gw_network *skel, const struct net_kernel *k)
+{
+	skel->rodata->gw_jiffy_ns = k->jiffy_ns;
+	skel->rodata->gw_kfunc_cast = k->kfunc_cast;
 }
 
 static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice *c)
@@ -93,7 +100,7 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 	bpf_program__set_autoload(skel->progs.gw_dns_sender6, c->dns_recv);
 	bpf_program__set_autoload(skel->progs.gw_tcp_sample, c->sample);
 	skel->rodata->gw_wakeup_bytes = c->wakeup_bytes;
-	net_hooks_set_kernel_consts(skel);
+	net_kernel_set(skel, c->kernel);
 	if (hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops)) {
 		gw_network__destroy(skel);
 		return NULL;
@@ -273,7 +280,9 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 		      const struct gw_net_hook_options *o, enum gw_tcp_hook tcp_from,
 		      const char *why_tcp_before, char *err, size_t err_size)
 {
-	struct net_choice c = { .udp = o->udp, .dns = o->dns, .wakeup_bytes = o->wakeup_bytes };
+	struct net_kernel kernel;
+	struct net_choice c = { .udp = o->udp, .dns = o->dns, .wakeup_bytes = o->wakeup_bytes,
+				.kernel = &kernel };
 	char why_tcp[160] = "", why_udp[160] = "", why_dns[160] = "", why_sample[160] = "";
 	char why_cgroup[160] = "";
 	bool have_cgroup;
@@ -282,6 +291,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 
 	memset(nh, 0, sizeof(*nh));
 	nh->cgroup_fd = -1;
+	net_kernel_probe(&kernel);
 	snprintf(why_tcp, sizeof(why_tcp), "%s", why_tcp_before);
 	have_cgroup = !open_root_cgroup(nh, why_cgroup, sizeof(why_cgroup));
 	if (!have_cgroup) {
@@ -292,7 +302,8 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 	/* TCP: first flavour of the chain that loads on its own */
 	for (enum gw_tcp_hook t = o->tcp_hook == GW_TCP_HOOK_AUTO ? tcp_from : o->tcp_hook;
 	     t <= GW_TCP_HOOK_TP; t++) {
-		struct net_choice only = { .tcp = t, .wakeup_bytes = o->wakeup_bytes };
+		struct net_choice only = { .tcp = t, .wakeup_bytes = o->wakeup_bytes,
+					   .kernel = &kernel };
 
 		if (t == GW_TCP_HOOK_SOCKOPS && !have_cgroup) {
 			if (!why_tcp[0])
@@ -310,9 +321,11 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 	}
 	/* sampling open connections needs the TCP hook's owners; without it bytes come at close */
 	c.sample = c.tcp != GW_TCP_HOOK_AUTO &&
-		   !try_load(h, &(struct net_choice){ .sample = true, .wakeup_bytes = o->wakeup_bytes },
+		   !try_load(h, &(struct net_choice){ .sample = true, .wakeup_bytes = o->wakeup_bytes,
+						      .kernel = &kernel },
 			     why_sample, sizeof(why_sample), "iter/tcp");
-	if (c.udp && try_load(h, &(struct net_choice){ .udp = true, .wakeup_bytes = o->wakeup_bytes },
+	if (c.udp && try_load(h, &(struct net_choice){ .udp = true, .wakeup_bytes = o->wakeup_bytes,
+						       .kernel = &kernel },
 			      why_udp, sizeof(why_udp), "cgroup/sock_addr"))
 		c.udp = false;
 	/*
@@ -321,12 +334,14 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 	 */
 #if defined(__x86_64__)
 	c.dns_recv = o->dns && c.udp && !o->dns_match_queries && o->dns_hook != GW_DNS_HOOK_CGROUP_SKB &&
-		     !try_load(h, &(struct net_choice){ .dns_recv = true, .wakeup_bytes = o->wakeup_bytes },
+		     !try_load(h, &(struct net_choice){ .dns_recv = true, .wakeup_bytes = o->wakeup_bytes,
+							.kernel = &kernel },
 			       why_dns, sizeof(why_dns), "tp_btf/sock_recv_length");
 #endif
 	if (o->dns_hook == GW_DNS_HOOK_RECV && !c.dns_recv)
 		c.dns = false; /* forced, and it cannot run: say why instead of falling back */
-	if (c.dns && try_load(h, &(struct net_choice){ .dns = true, .wakeup_bytes = o->wakeup_bytes },
+	if (c.dns && try_load(h, &(struct net_choice){ .dns = true, .wakeup_bytes = o->wakeup_bytes,
+						       .kernel = &kernel },
 			      why_dns, sizeof(why_dns), "cgroup_skb"))
 		c.dns = false;
 

@@ -229,6 +229,7 @@ static void autoload_on(struct bpf_program *p, bool used)
 
 static int ab_load(struct ab *ab)
 {
+	struct net_kernel kernel;
 	struct bpf_program *p;
 
 	ab->cgroup_fd = cgroup2_root_open();
@@ -243,7 +244,8 @@ static int ab_load(struct ab *ab)
 	ab->skel = gw_network__open();
 	if (!ab->skel)
 		return -1;
-	net_hooks_set_kernel_consts(ab->skel); /* as the agent sets them */
+	net_kernel_probe(&kernel);
+	net_kernel_set(ab->skel, &kernel); /* as the agent sets them */
 	bpf_object__for_each_program(p, ab->skel->obj)
 		bpf_program__set_autoload(p, false);
 	for (int i = 0; i < (ab->o->against ? 2 : 1); i++) {

@@ -42,7 +42,8 @@ static void usage(FILE *out)
 	      "  --proc-grace=SECONDS    keep exited processes this long for late events (default 30)\n"
 	      "  --proc-table-max=N      process table capacity (default 65536)\n"
 	      "  --no-network            do not trace connections, datagrams or DNS answers\n"
-	      "  --tcp-hooks=FLAVOUR     tcp hooks: auto (sockops, tp_btf, tp), sockops, tp_btf, tp\n"
+	      "  --tcp-hooks=FLAVOUR     tcp hooks: auto (connect, sockops, tp_btf, tp), connect,\n"
+	      "                          sockops, tp_btf, tp\n"
 	      "  --dns-hooks=MODE        DNS answers: auto (recv, then cgroup_skb), recv (as the\n"
 	      "                          process reads them), cgroup_skb (every packet)\n"
 	      "  --dns-verify=CHECK      which DNS answers name peers: socket (default: answers to a\n"
@@ -227,6 +228,8 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 		case OPT_TCP_HOOKS:
 			if (!strcmp(optarg, "auto"))
 				o->net.hooks.tcp_hook = GW_TCP_HOOK_AUTO;
+			else if (!strcmp(optarg, "connect"))
+				o->net.hooks.tcp_hook = GW_TCP_HOOK_CONNECT;
 			else if (!strcmp(optarg, "sockops"))
 				o->net.hooks.tcp_hook = GW_TCP_HOOK_SOCKOPS;
 			else if (!strcmp(optarg, "tp_btf"))
@@ -234,8 +237,8 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			else if (!strcmp(optarg, "tp"))
 				o->net.hooks.tcp_hook = GW_TCP_HOOK_TP;
 			else {
-				fprintf(stderr, "ghostwatch: --tcp-hooks: '%s' is not auto, sockops, tp_btf "
-						"or tp\n", optarg);
+				fprintf(stderr, "ghostwatch: --tcp-hooks: '%s' is not auto, connect, "
+						"sockops, tp_btf or tp\n", optarg);
 				return -1;
 			}
 			break;

@@ -84,13 +84,17 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 		return NULL;
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, false);
+	bool destroy = c->tcp == GW_TCP_HOOK_CONNECT || c->tcp == GW_TCP_HOOK_SOCKOPS;
+
 	bpf_program__set_autoload(skel->progs.gw_tcp_sockops, c->tcp == GW_TCP_HOOK_SOCKOPS);
-	bpf_program__set_autoload(skel->progs.gw_tcp_destroy, c->tcp == GW_TCP_HOOK_SOCKOPS);
-	bpf_program__set_autoload(skel->progs.gw_tcp_error, c->tcp == GW_TCP_HOOK_SOCKOPS);
+	bpf_program__set_autoload(skel->progs.gw_tcp_bind4, c->tcp == GW_TCP_HOOK_CONNECT);
+	bpf_program__set_autoload(skel->progs.gw_tcp_bind6, c->tcp == GW_TCP_HOOK_CONNECT);
+	bpf_program__set_autoload(skel->progs.gw_tcp_destroy, destroy);
+	bpf_program__set_autoload(skel->progs.gw_tcp_error, destroy);
 	bpf_program__set_autoload(skel->progs.gw_tcp_state_btf, c->tcp == GW_TCP_HOOK_TP_BTF);
 	bpf_program__set_autoload(skel->progs.gw_tcp_state_tp, c->tcp == GW_TCP_HOOK_TP);
-	bpf_program__set_autoload(skel->progs.gw_udp_connect4, c->udp);
-	bpf_program__set_autoload(skel->progs.gw_udp_connect6, c->udp);
+	bpf_program__set_autoload(skel->progs.gw_connect4, c->udp || c->tcp == GW_TCP_HOOK_CONNECT);
+	bpf_program__set_autoload(skel->progs.gw_connect6, c->udp || c->tcp == GW_TCP_HOOK_CONNECT);
 	bpf_program__set_autoload(skel->progs.gw_udp_sendmsg4, c->udp);
 	bpf_program__set_autoload(skel->progs.gw_udp_sendmsg6, c->udp);
 	bpf_program__set_autoload(skel->progs.gw_dns_ingress, c->dns);
@@ -100,6 +104,8 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 	bpf_program__set_autoload(skel->progs.gw_dns_sender6, c->dns_recv);
 	bpf_program__set_autoload(skel->progs.gw_tcp_sample, c->sample);
 	skel->rodata->gw_wakeup_bytes = c->wakeup_bytes;
+	skel->rodata->gw_tcp_at_connect = c->tcp == GW_TCP_HOOK_CONNECT;
+	skel->rodata->gw_udp_peers = c->udp;
 	net_kernel_set(skel, c->kernel);
 	if (hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops)) {
 		gw_network__destroy(skel);
@@ -226,6 +232,8 @@ static int attach(struct gw_net_hooks *nh, struct bpf_program *p, bool cgroup)
 static const char *tcp_hook_name(enum gw_tcp_hook t)
 {
 	switch (t) {
+	case GW_TCP_HOOK_CONNECT:
+		return "connect";
 	case GW_TCP_HOOK_SOCKOPS:
 		return "sockops";
 	case GW_TCP_HOOK_TP_BTF:
@@ -252,6 +260,15 @@ static int attach_tcp(struct gw_net_hooks *nh, struct gw_hooks *h, enum gw_tcp_h
 	bool mounted = false;
 
 	switch (t) {
+	case GW_TCP_HOOK_CONNECT:
+		/* connect4,6 serve the udp signal too: attached once, here */
+		ret = attach(nh, s->progs.gw_connect4, true);
+		ret = ret ?: attach(nh, s->progs.gw_connect6, true);
+		ret = ret ?: attach(nh, s->progs.gw_tcp_bind4, true);
+		ret = ret ?: attach(nh, s->progs.gw_tcp_bind6, true);
+		ret = ret ?: attach(nh, s->progs.gw_tcp_destroy, false);
+		ret = ret ?: attach(nh, s->progs.gw_tcp_error, false);
+		break;
 	case GW_TCP_HOOK_SOCKOPS:
 		ret = attach(nh, s->progs.gw_tcp_sockops, true);
 		ret = ret ?: attach(nh, s->progs.gw_tcp_destroy, false);
@@ -305,9 +322,10 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 		struct net_choice only = { .tcp = t, .wakeup_bytes = o->wakeup_bytes,
 					   .kernel = &kernel };
 
-		if (t == GW_TCP_HOOK_SOCKOPS && !have_cgroup) {
+		if (t <= GW_TCP_HOOK_SOCKOPS && !have_cgroup) {
 			if (!why_tcp[0])
-				snprintf(why_tcp, sizeof(why_tcp), "sockops: %.140s", why_cgroup);
+				snprintf(why_tcp, sizeof(why_tcp), "%s: %.140s", tcp_hook_name(t),
+					 why_cgroup);
 			ret = -ENOENT;
 		} else {
 			ret = try_load(h, &only, why_tcp, sizeof(why_tcp), tcp_hook_name(t));
@@ -353,6 +371,31 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 		return ret;
 	}
 
+	/*
+	 * The iterator before the TCP programs: in the connect flavour its first run marks the
+	 * accepted connections already open, which must not be reported as accepted at their close
+	 */
+	if (c.sample) {
+		nh->sample_link = bpf_program__attach_iter(nh->skel->progs.gw_tcp_sample, NULL);
+		if (!nh->sample_link) {
+			snprintf(why_sample, sizeof(why_sample), "attaching iter/tcp: %s",
+				 strerror(errno));
+			c.sample = false;
+		}
+	}
+	if (c.sample && c.tcp == GW_TCP_HOOK_CONNECT) {
+		nh->skel->bss->gw_tcp_sample_baseline = 1;
+		ret = net_hooks_sample(nh);
+		nh->skel->bss->gw_tcp_sample_baseline = 0;
+		if (ret) {
+			snprintf(why_sample, sizeof(why_sample), "running iter/tcp: %s", strerror(-ret));
+			bpf_link__destroy(nh->sample_link);
+			nh->sample_link = NULL;
+			c.sample = false;
+		}
+	}
+	nh->sample_reports_results = c.sample && c.tcp == GW_TCP_HOOK_CONNECT;
+
 	if (c.tcp != GW_TCP_HOOK_AUTO && (ret = attach_tcp(nh, h, c.tcp))) {
 		char why[160];
 
@@ -368,7 +411,14 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 		snprintf(why_tcp, sizeof(why_tcp), "%s", why);
 		c.tcp = GW_TCP_HOOK_AUTO;
 	}
-	if (c.tcp == GW_TCP_HOOK_SOCKOPS)
+	if (c.tcp == GW_TCP_HOOK_CONNECT && !c.sample)
+		snprintf(why_tcp + strlen(why_tcp), sizeof(why_tcp) - strlen(why_tcp),
+			 "%sno iterator: results of open connections come at their close",
+			 why_tcp[0] ? "; " : "");
+	if (c.tcp == GW_TCP_HOOK_CONNECT)
+		hooks_set_status(h, "tcp", "cgroup/connect4,6+post_bind4,6+tp_btf/tcp_destroy_sock",
+				 why_tcp);
+	else if (c.tcp == GW_TCP_HOOK_SOCKOPS)
 		hooks_set_status(h, "tcp", "sockops+tp_btf/tcp_destroy_sock", why_tcp);
 	else if (c.tcp != GW_TCP_HOOK_AUTO)
 		hooks_set_status(h, "tcp",
@@ -377,24 +427,18 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 	else
 		hooks_set_status(h, "tcp", "none", why_tcp[0] ? why_tcp : "no flavour loads here");
 
-	if (c.sample) {
-		nh->sample_link = bpf_program__attach_iter(nh->skel->progs.gw_tcp_sample, NULL);
-		if (!nh->sample_link) {
-			snprintf(why_sample, sizeof(why_sample), "attaching iter/tcp: %s",
-				 strerror(errno));
-			c.sample = false;
-		}
-	}
 	hooks_set_status(h, "tcp_open_bytes", c.sample ? "iter/tcp" : "none",
 			 c.sample ? "" : why_sample[0] ? why_sample : "no TCP hook");
 
 	if (c.udp) {
-		struct bpf_program *progs[] = { nh->skel->progs.gw_udp_connect4,
-						nh->skel->progs.gw_udp_connect6,
-						nh->skel->progs.gw_udp_sendmsg4,
-						nh->skel->progs.gw_udp_sendmsg6 };
+		struct bpf_program *progs[] = { nh->skel->progs.gw_udp_sendmsg4,
+						nh->skel->progs.gw_udp_sendmsg6,
+						nh->skel->progs.gw_connect4,
+						nh->skel->progs.gw_connect6 };
+		/* the connect flavour attached connect4,6 already */
+		size_t n = c.tcp == GW_TCP_HOOK_CONNECT ? 2 : 4;
 
-		for (size_t i = 0; i < 4 && c.udp; i++) {
+		for (size_t i = 0; i < n && c.udp; i++) {
 			ret = attach(nh, progs[i], true);
 			if (ret) {
 				snprintf(why_udp, sizeof(why_udp), "attaching %s to %.60s: %s",
@@ -458,7 +502,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_net_hook_options *o,
 		   char *err, size_t err_size)
 {
-	return load_hooks(nh, h, o, GW_TCP_HOOK_SOCKOPS, "", err, err_size);
+	return load_hooks(nh, h, o, GW_TCP_HOOK_CONNECT, "", err, err_size);
 }
 
 int net_hooks_listen_map_fd(const struct gw_net_hooks *nh)

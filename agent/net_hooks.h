@@ -4,16 +4,19 @@
  * attach to.
  *
  * Signals and their chains (what is live is recorded with hooks_set_status()):
- *   tcp:  sockops on the root cgroup v2 with tp_btf/tcp_destroy_sock and tp_btf/inet_sk_error_report,
- *         then tp_btf/inet_sock_set_state, then tp/sock/inet_sock_set_state
+ *   tcp:  "connect": cgroup/connect4,6 and post_bind4,6 on the root cgroup v2 with
+ *         tp_btf/tcp_destroy_sock and tp_btf/inet_sk_error_report, results of connections still
+ *         open from iter/tcp every second; then sockops on the root cgroup v2 with the same two
+ *         tp_btf programs; then tp_btf/inet_sock_set_state, then tp/sock/inet_sock_set_state
  *   udp:  cgroup/connect4, connect6, sendmsg4, sendmsg6 on the root cgroup v2
  *   dns:  tp_btf/sock_recv_length (answers as the asking process reads them, x86-64), believed when
  *         their socket asked that server (the udp hooks remember which sockets did); then
  *         cgroup_skb/ingress on the root cgroup v2 (every packet), with the same check; with
  *         --dns-verify=query, or when the udp hooks are not live, cgroup_skb/ingress+egress
  *         (the queries answers must match)
- *   tcp_open_bytes: iter/tcp, run by the agent once per flow window, so the bytes of connections
- *         that stay open reach the flows while they are open (else they come at close)
+ *   tcp_open_bytes: iter/tcp, run by the agent once per flow window (every second with the
+ *         connect flavour), so the bytes of connections that stay open reach the flows while they
+ *         are open (else they come at close)
  * A signal that cannot be served is reported with the kernel's reason; the others still run.
  */
 #ifndef GW_NET_HOOKS_H
@@ -30,6 +33,7 @@
 /* The TCP signal's flavours, in the order AUTO tries them. */
 enum gw_tcp_hook {
 	GW_TCP_HOOK_AUTO = 0,	/* as a choice: none */
+	GW_TCP_HOOK_CONNECT,
 	GW_TCP_HOOK_SOCKOPS,
 	GW_TCP_HOOK_TP_BTF,
 	GW_TCP_HOOK_TP,
@@ -70,6 +74,8 @@ struct gw_net_hooks {
 	bool mounted_cgroup;	/* we mounted cgroup2 ourselves (none was mounted) */
 	enum gw_dns_verify dns_verify;
 	struct bpf_link *sample_link;	/* iter/tcp over open connections, NULL if not live */
+	bool sample_reports_results;	/* the connect flavour: the iterator reports open connections'
+					 * results, so the agent runs it every second */
 	struct gw_tcp_fold_slot *fold_slots;	/* both fold arrays, mapped on first use */
 	size_t fold_slots_half;			/* slots in each */
 };
@@ -119,7 +125,8 @@ uint64_t net_hooks_owner_overflows(const struct gw_net_hooks *nh);
 /* Reads of a DNS socket the recv capture could not follow (recvmmsg, io_uring, a fault). */
 uint64_t net_hooks_dns_unread(const struct gw_net_hooks *nh);
 
-/* Folds the bytes open connections moved since the last call into the live fold map (iter/tcp).
+/* Folds the bytes open connections moved since the last call into the live fold map (iter/tcp),
+ * and with the connect flavour reports the results not reported yet of those still open.
  * 0, -ENOENT when the iterator is not live, or -errno. */
 int net_hooks_sample(struct gw_net_hooks *nh);
 

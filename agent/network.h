@@ -103,6 +103,8 @@ struct gw_net {
 	uint64_t counters[NET_COUNTER_MAX];
 	uint64_t fold_retired_ns[2];	/* when each fold map last stopped being live */
 	uint64_t sampled_window_end_ns;	/* the window the last walk of open connections was for */
+	uint64_t next_result_walk_ns;	/* connect flavour: when open connections' results are next
+					 * walked for */
 	struct gw_net_open *open_at_start;	/* uthash by key; entries go when they close */
 	struct gw_net_pending_exit pending[GW_NET_PENDING_EXITS];
 	size_t pending_head, pending_count;

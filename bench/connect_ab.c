@@ -8,11 +8,12 @@
  * states next to each other hundreds of times in a minute and the drift cancels within a pair.
  *
  * What is attached is the agent's own network object (network.skel.h) with the agent's choices:
- * the tp_btf TCP hook, the cgroup sock_addr programs and both cgroup_skb DNS programs on the root
- * cgroup v2. A thread stands in for the agent's loop: every 100 ms it consumes the ring buffer and
- * flips the fold maps, emptying the retired map and array half, as the agent's tick does. The listener is opened
- * while the programs are attached, so its owner is known as the agent would know it. The agent's
- * own CPU is not in this figure: run.sh measures it (agent µs per connect).
+ * the connect TCP flavour, the cgroup sock_addr programs and the read-time DNS capture on the
+ * root cgroup v2. A thread stands in for the agent's loop: every 100 ms it consumes the ring buffer
+ * and flips the fold maps, emptying the retired map and array half, as the agent's tick does, and
+ * with the connect flavour it walks the open connections every second, as the agent does. The
+ * listener is opened while the programs are attached, so its owner is known as the agent would
+ * know it. The agent's own CPU is not in this figure: run.sh measures it (agent µs per connect).
  *
  * A period's cost is the connect thread's and the accept thread's CPU clocks (softirq included:
  * this kernel charges it to the task it interrupts; no IRQ_TIME_ACCOUNTING) over its connects. The
@@ -21,16 +22,17 @@
  * the switch itself is outside both periods.
  *
  * usage: connect_ab [--rate N] [--seconds S] [--period-ms N] [--no-tcp] [--no-dns] [--no-udp]
- *                   [--tcp-hooks=sockops|tp_btf] [--dns-hooks=recv|cgroup_skb]
+ *                   [--tcp-hooks=connect|sockops|tp_btf] [--dns-hooks=recv|cgroup_skb]
  *                   [--dns-verify=socket|query] [--against=before|other-tcp]
  *                   [--empty=set_state|destroy_sock|sock_ops|cgroup_skb|connect]
  * (root). The --no-* options leave a signal's programs out, to see what each costs; --tcp-hooks,
- * --dns-hooks and --dns-verify are the agent's options of those names (tp_btf: the TCP tracepoint
- * fallback; cgroup_skb: the per-packet DNS fallback; query: that and its egress program);
- * --against=before runs the agent's former choices (tp_btf TCP, DNS from every packet in and out)
- * in the other periods instead of nothing, so the ratio is now/before within one run;
- * --against=other-tcp runs the same programs with the other TCP flavour there (sockops against
- * the tp_btf tracepoint, or the reverse);
+ * --dns-hooks and --dns-verify are the agent's options of those names (sockops and tp_btf: the
+ * TCP fallbacks; cgroup_skb: the per-packet DNS fallback; query: that and its egress program);
+ * --against=before runs former choices (tp_btf TCP, DNS from every packet in and out) in the other
+ * periods instead of nothing, so the ratio is now/before within one run; --against=other-tcp runs
+ * the same programs with the other TCP fallback there (sockops against the tp_btf tracepoint, or
+ * the reverse). Both need --tcp-hooks=sockops or tp_btf: the connect flavour's programs are built
+ * for it when the object loads, and the two periods share the object;
  * --empty=HOOK
  * alternates a program that returns at once on HOOK instead (empty_hook.h): the floor under any
  * program there, the cost of running one before it does any work.
@@ -63,14 +65,14 @@
 /* Which of the agent's network programs a period runs with. */
 struct ab_config {
 	bool tcp, dns, udp;
-	bool tcp_tracepoint;	/* --tcp-hooks=tp_btf: the agent's fallback instead of sockops */
+	enum gw_tcp_hook tcp_hook;	/* --tcp-hooks: connect (the agent's first), sockops, tp_btf */
 	bool dns_packets;	/* --dns-hooks=cgroup_skb (implied by query): the per-packet fallback */
 	bool dns_queries;	/* --dns-verify=query: the egress program too, as the agent attaches it */
 };
 
 /* The agent's choices before sockops and the read-time DNS capture: --against=before. */
 static const struct ab_config config_before = {
-	.tcp = true, .dns = true, .udp = true, .tcp_tracepoint = true, .dns_packets = true,
+	.tcp = true, .dns = true, .udp = true, .tcp_hook = GW_TCP_HOOK_TP_BTF, .dns_packets = true,
 	.dns_queries = true,
 };
 
@@ -88,6 +90,7 @@ struct ab {
 	struct empty_hook empty;
 	struct bpf_link *links[MAX_LINKS];
 	int n_links;
+	struct bpf_link *sample_link;	/* the connect flavour's walk of open connections */
 	bool attached;
 	int cgroup_fd;
 	struct ring_buffer *ring;
@@ -114,7 +117,21 @@ static void fold_map_clear(int fd)
 			break;
 }
 
-/* The agent's tick, as far as the programs can tell: ring consumed, fold maps flipped. */
+/* The connect flavour's walk, which the agent runs every second (net_hooks_sample()). */
+static void walk_open_connections(struct ab *ab)
+{
+	int fd = bpf_iter_create(bpf_link__fd(ab->sample_link));
+	char buf[64];
+
+	if (fd < 0)
+		return;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+}
+
+/* The agent's tick, as far as the programs can tell: ring consumed, fold maps flipped, and with
+ * the connect flavour open connections walked. */
 static void *agent_stand_in(void *arg)
 {
 	struct ab *ab = arg;
@@ -122,10 +139,14 @@ static void *agent_stand_in(void *arg)
 	size_t n_slots;
 	struct gw_tcp_fold_slot *all = net_fold_slots_map(ab->skel, &n_slots);
 
-	while (!atomic_load(&ab->stop)) {
+	for (unsigned int tick = 1; !atomic_load(&ab->stop); tick++) {
 		unsigned int idle = (ab->skel->bss->gw_tcp_fold_gen & 1) ^ 1;
 
 		usleep(AGENT_TICK_US);
+		/* while attached only, as in the agent: with no destroy program to forget what a walk
+		 * marks, a marked socket's address would carry its mark to the next socket there */
+		if (ab->sample_link && ab->attached && tick % 10 == 0)
+			walk_open_connections(ab);
 		ring_buffer__consume(ab->ring);
 		fold_map_clear(maps[idle]);
 		/* emptied as the agent empties it after reading it (fold_drain_slots) */
@@ -185,19 +206,24 @@ static int ab_attach(struct ab *ab, const struct ab_config *c)
 		ab->attached = !err;
 		return err;
 	}
+	bool at_connect = c->tcp && c->tcp_hook == GW_TCP_HOOK_CONNECT;
+
 	if (!c->tcp)
 		err = 0;
-	else if (c->tcp_tracepoint)
+	else if (c->tcp_hook == GW_TCP_HOOK_TP_BTF)
 		err = ab_attach_one(ab, s->progs.gw_tcp_state_btf, false);
 	else
-		err = ab_attach_one(ab, s->progs.gw_tcp_sockops, true) ||
+		err = (at_connect ? ab_attach_one(ab, s->progs.gw_tcp_bind4, true) ||
+					    ab_attach_one(ab, s->progs.gw_tcp_bind6, true) :
+				    ab_attach_one(ab, s->progs.gw_tcp_sockops, true)) ||
 		      ab_attach_one(ab, s->progs.gw_tcp_destroy, false) ||
 		      ab_attach_one(ab, s->progs.gw_tcp_error, false);
 
+	if (!err && (c->udp || at_connect))
+		err = ab_attach_one(ab, s->progs.gw_connect4, true) ||
+		      ab_attach_one(ab, s->progs.gw_connect6, true);
 	if (!err && c->udp)
-		err = ab_attach_one(ab, s->progs.gw_udp_connect4, true) ||
-		      ab_attach_one(ab, s->progs.gw_udp_connect6, true) ||
-		      ab_attach_one(ab, s->progs.gw_udp_sendmsg4, true) ||
+		err = ab_attach_one(ab, s->progs.gw_udp_sendmsg4, true) ||
 		      ab_attach_one(ab, s->progs.gw_udp_sendmsg6, true);
 	if (!err && c->dns)
 		err = c->dns_packets ?
@@ -218,6 +244,11 @@ static int ab_baseline(struct ab *ab)
 {
 	ab_detach(ab);
 	return ab->o->against ? ab_attach(ab, ab->o->against) : 0;
+}
+
+static const char *tcp_hook_name(enum gw_tcp_hook t)
+{
+	return t == GW_TCP_HOOK_CONNECT ? "connect" : t == GW_TCP_HOOK_SOCKOPS ? "sockops" : "tp_btf";
 }
 
 /* Loads `p` if a configuration in use runs it (autoload is off for every program first). */
@@ -246,20 +277,28 @@ static int ab_load(struct ab *ab)
 		return -1;
 	net_kernel_probe(&kernel);
 	net_kernel_set(ab->skel, &kernel); /* as the agent sets them */
+	ab->skel->rodata->gw_tcp_at_connect = ab->o->on.tcp &&
+					      ab->o->on.tcp_hook == GW_TCP_HOOK_CONNECT;
+	ab->skel->rodata->gw_udp_peers = ab->o->on.udp;
 	bpf_object__for_each_program(p, ab->skel->obj)
 		bpf_program__set_autoload(p, false);
 	for (int i = 0; i < (ab->o->against ? 2 : 1); i++) {
 		const struct ab_config *c = i ? ab->o->against : &ab->o->on;
 		struct gw_network *k = ab->skel;
 
+		bool at_connect = c->tcp && c->tcp_hook == GW_TCP_HOOK_CONNECT;
+
 		if (c->tcp) {
-			autoload_on(k->progs.gw_tcp_state_btf, c->tcp_tracepoint);
-			autoload_on(k->progs.gw_tcp_sockops, !c->tcp_tracepoint);
-			autoload_on(k->progs.gw_tcp_destroy, !c->tcp_tracepoint);
-			autoload_on(k->progs.gw_tcp_error, !c->tcp_tracepoint);
+			autoload_on(k->progs.gw_tcp_state_btf, c->tcp_hook == GW_TCP_HOOK_TP_BTF);
+			autoload_on(k->progs.gw_tcp_sockops, c->tcp_hook == GW_TCP_HOOK_SOCKOPS);
+			autoload_on(k->progs.gw_tcp_bind4, at_connect);
+			autoload_on(k->progs.gw_tcp_bind6, at_connect);
+			autoload_on(k->progs.gw_tcp_destroy, c->tcp_hook != GW_TCP_HOOK_TP_BTF);
+			autoload_on(k->progs.gw_tcp_error, c->tcp_hook != GW_TCP_HOOK_TP_BTF);
+			autoload_on(k->progs.gw_tcp_sample, at_connect);
 		}
-		autoload_on(k->progs.gw_udp_connect4, c->udp);
-		autoload_on(k->progs.gw_udp_connect6, c->udp);
+		autoload_on(k->progs.gw_connect4, c->udp || at_connect);
+		autoload_on(k->progs.gw_connect6, c->udp || at_connect);
 		autoload_on(k->progs.gw_udp_sendmsg4, c->udp);
 		autoload_on(k->progs.gw_udp_sendmsg6, c->udp);
 		autoload_on(k->progs.gw_dns_ingress, c->dns && c->dns_packets);
@@ -276,6 +315,15 @@ static int ab_load(struct ab *ab)
 				    &ab->records, NULL);
 	if (!ab->ring)
 		return -1;
+	if (ab->skel->rodata->gw_tcp_at_connect) {
+		/* as the agent: the first walk marks what was open before (net_hooks_load()) */
+		ab->sample_link = bpf_program__attach_iter(ab->skel->progs.gw_tcp_sample, NULL);
+		if (!ab->sample_link)
+			return -1;
+		ab->skel->bss->gw_tcp_sample_baseline = 1;
+		walk_open_connections(ab);
+		ab->skel->bss->gw_tcp_sample_baseline = 0;
+	}
 	return pthread_create(&ab->agent_thread, NULL, agent_stand_in, ab) ? -1 : 0;
 }
 
@@ -390,8 +438,12 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			o->on.dns = false;
 		} else if (!strcmp(a, "--no-udp")) {
 			o->on.udp = false;
-		} else if (!strcmp(a, "--tcp-hooks=sockops") || !strcmp(a, "--tcp-hooks=tp_btf")) {
-			o->on.tcp_tracepoint = a[12] == 't';
+		} else if (!strcmp(a, "--tcp-hooks=connect")) {
+			o->on.tcp_hook = GW_TCP_HOOK_CONNECT;
+		} else if (!strcmp(a, "--tcp-hooks=sockops")) {
+			o->on.tcp_hook = GW_TCP_HOOK_SOCKOPS;
+		} else if (!strcmp(a, "--tcp-hooks=tp_btf")) {
+			o->on.tcp_hook = GW_TCP_HOOK_TP_BTF;
 		} else if (!strcmp(a, "--dns-hooks=recv") || !strcmp(a, "--dns-hooks=cgroup_skb")) {
 			o->on.dns_packets = a[12] == 'c';
 		} else if (!strcmp(a, "--dns-verify=socket") || !strcmp(a, "--dns-verify=query")) {
@@ -410,7 +462,8 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			}
 		} else {
 			fprintf(stderr, "usage: connect_ab [--rate N] [--seconds S] [--period-ms N] "
-					"[--no-tcp] [--no-dns] [--no-udp] [--tcp-hooks=sockops|tp_btf] "
+					"[--no-tcp] [--no-dns] [--no-udp] "
+					"[--tcp-hooks=connect|sockops|tp_btf] "
 					"[--dns-hooks=recv|cgroup_skb] [--dns-verify=socket|query] "
 					"[--against=before|other-tcp] "
 					"[--empty=HOOK]\n");
@@ -421,9 +474,14 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 		fprintf(stderr, "connect_ab: nothing left to attach\n");
 		return -1;
 	}
-	/* after every option: the other flavour of whatever `on` ended up as */
+	if (o->against && o->on.tcp_hook == GW_TCP_HOOK_CONNECT) {
+		fprintf(stderr, "connect_ab: --against needs --tcp-hooks=sockops or tp_btf\n");
+		return -1;
+	}
+	/* after every option: the other fallback of whatever `on` ended up as */
 	o->other_tcp = o->on;
-	o->other_tcp.tcp_tracepoint = !o->on.tcp_tracepoint;
+	o->other_tcp.tcp_hook = o->on.tcp_hook == GW_TCP_HOOK_TP_BTF ? GW_TCP_HOOK_SOCKOPS :
+								      GW_TCP_HOOK_TP_BTF;
 	if (o->rate * o->period_ms < 1000) {
 		fprintf(stderr, "connect_ab: a period must hold at least one connect\n");
 		return -1;
@@ -434,7 +492,8 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct ab_options o = { .rate = 10000, .seconds = 60, .period_ms = 250,
-				.on = { .tcp = true, .dns = true, .udp = true }, .empty = -1,
+				.on = { .tcp = true, .dns = true, .udp = true,
+					.tcp_hook = GW_TCP_HOOK_CONNECT }, .empty = -1,
 				.programs = "agent" };
 	struct ab ab = { .o = &o, .cgroup_fd = -1 };
 	struct listener listener;
@@ -498,15 +557,16 @@ int main(int argc, char **argv)
 	       "\"records\": %llu, \"drops\": %llu}\n",
 	       (unsigned long long)o.rate, (unsigned long long)o.period_ms, pairs,
 	       o.programs,
-	       o.on.tcp ? "true" : "false", o.on.tcp_tracepoint ? "tp_btf" : "sockops",
+	       o.on.tcp ? "true" : "false", tcp_hook_name(o.on.tcp_hook),
 	       o.on.dns ? "true" : "false", o.on.dns_packets ? "cgroup_skb" : "recv",
 	       o.on.dns_queries ? "query" : "socket", o.on.udp ? "true" : "false",
 	       !o.against ? "detached" : o.against == &config_before ? "before" :
-	       o.other_tcp.tcp_tracepoint ? "tcp_hooks=tp_btf" : "tcp_hooks=sockops",
+	       o.other_tcp.tcp_hook == GW_TCP_HOOK_TP_BTF ? "tcp_hooks=tp_btf" : "tcp_hooks=sockops",
 	       on_ops ? on_cpu / 1e3 / on_ops : 0, off_ops ? off_cpu / 1e3 / off_ops : 0,
 	       on_ops && off_ops && off_cpu ? ((double)on_cpu / on_ops) / ((double)off_cpu / off_ops) : 0,
 	       median, lo, hi, (unsigned long long)failures,
 	       (unsigned long long)atomic_load(&ab.records), (unsigned long long)drops_total(&ab));
+	bpf_link__destroy(ab.sample_link);
 	ring_buffer__free(ab.ring);
 	gw_network__destroy(ab.skel);
 	free(ratios);

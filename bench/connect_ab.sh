@@ -19,11 +19,13 @@ PIN=${BENCH_PIN-1}
 [[ $(id -u) -eq 0 ]] || { echo "connect_ab.sh: needs root (BPF)" >&2; exit 1; }
 
 configs=(
-	"all agent programs|"
+	"all agent programs (connect TCP)|"
+	"all, sockops TCP|--tcp-hooks=sockops"
 	"all, before: tp_btf TCP, DNS per packet|--tcp-hooks=tp_btf --dns-verify=query"
-	"TCP hooks only (sockops)|--no-dns --no-udp"
+	"TCP hooks only (connect)|--no-dns --no-udp"
+	"TCP hooks only (sockops)|--no-dns --no-udp --tcp-hooks=sockops"
 	"TCP hook only (tp_btf set_state)|--no-dns --no-udp --tcp-hooks=tp_btf"
-	"TCP sockops against tp_btf, one run|--no-dns --no-udp --against=other-tcp"
+	"TCP sockops against tp_btf, one run|--no-dns --no-udp --tcp-hooks=sockops --against=other-tcp"
 	"DNS hooks only (sock_recv_length)|--no-tcp --no-udp"
 	"DNS hooks only, cgroup_skb in+out|--no-tcp --no-udp --dns-verify=query"
 	"UDP hooks only|--no-tcp --no-dns"

@@ -3,21 +3,26 @@
  * network.bpf.c - outbound and inbound connections with their process, result, bytes and RTT;
  * first datagram per UDP socket and peer; DNS answers for the agent's address -> name cache.
  *
- * TCP has three flavours; the agent loads the first that loads here. Preferred: sockops callbacks
- * on the root cgroup v2 at the few points the signal needs (TCP_CONNECT_CB in the connecting task,
- * TCP_LISTEN_CB in the listening one, ACTIVE_/PASSIVE_ESTABLISHED_CB for the result), the close
- * from tcp_destroy_sock (once per socket, bytes and RTT final) and errors from inet_sk_error_report
- * (only on errors). Fallbacks: inet_sock_set_state as tp_btf or classic tracepoint, which runs on
- * every transition of every TCP socket (~10 per loopback connection; its dispatch alone was ~2 % of
- * a 10k/s connect loop, BENCHMARKS.md). Either way the connecting task is where the process is
- * remembered (owner_slots, or conn_owner when the socket's slot is taken); the result, in softirq,
- * is reported with the remembered owner. A listener's owner is remembered at listen() so an
- * accepted connection is attributed to the listening process. Bytes and smoothed RTT come from
- * tcp_sock via CO-RE at the close.
+ * TCP has four flavours; the agent loads the first that loads here. Preferred, "connect": no hook
+ * of its own on the way to ESTABLISHED. The cgroup connect4/6 programs, which run for every
+ * connect() anyway (the UDP signal needs them), remember the connecting task; cgroup post_bind4/6
+ * the task that binds a port (a server, before it listens); tcp_destroy_sock (once per socket) and
+ * inet_sk_error_report (only on errors) give the result, bytes and RTT; the iterator, which the
+ * agent runs every second in this flavour, reports the result of connections that are still open
+ * (gw_tcp_at_connect). Next, "sockops" on the root cgroup v2: TCP_CONNECT_CB, TCP_LISTEN_CB and
+ * ACTIVE_/PASSIVE_ESTABLISHED_CB report each result as it happens, with the same close and error
+ * programs, but the kernel runs sockops 9 times per loopback connection, 6 of them callbacks no
+ * program here needs (~1 % of a 10k/s connect loop with an empty program, BENCHMARKS.md).
+ * Fallbacks: inet_sock_set_state as tp_btf or classic tracepoint, which runs on every transition
+ * of every TCP socket (~10 per loopback connection). In every flavour the connecting task is where
+ * the process is remembered (owner_slots, or conn_owner when the socket's slot is taken); the
+ * result, in softirq or later, is reported with the remembered owner. A listener's owner is
+ * remembered at bind() or listen() so an accepted connection is attributed to the listening
+ * process. Bytes and smoothed RTT come from tcp_sock via CO-RE at the close.
  *
  * UDP uses the cgroup sock_addr hooks on the root cgroup v2 (connect4/6, sendmsg4/6): process
- * context, first packet per socket cookie and peer (sock_peers, an LRU). Those programs only observe:
- * they always return 1 (allow) and never rewrite the address. They also remember which sockets a
+ * context, first packet per socket cookie and peer (sock_peers, an LRU). Those programs, and the
+ * post_bind ones, only observe: they always return 1 (allow) and never rewrite the address. They also remember which sockets a
  * process pointed at port 53 (UDP or TCP), for the DNS answers below.
  *
  * DNS: at most GW_DNS_PAYLOAD_MAX bytes of each answer, flagged GW_DNS_F_ASKED when the receiving
@@ -37,10 +42,13 @@
 #define ETH_P_IPV6 0x86DD
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
+#define SOCK_STREAM_ 1
 #define SOCK_DGRAM_ 2
 #define ECONNRESET_ 104
 #define ETIMEDOUT_ 110
 #define ECONNREFUSED_ 111
+#define SOCK_BINDADDR_LOCK_ 4
+#define SOCK_BINDPORT_LOCK_ 8
 #define DNS_PORT 53
 
 char LICENSE[] SEC("license") = "GPL";
@@ -48,9 +56,9 @@ char LICENSE[] SEC("license") = "GPL";
 struct conn_state {
 	struct gw_net_task task;
 	__u64 start;		/* conn_clock() at connect() */
-	__s32 err;		/* sockops flavour: the error inet_sk_error_report saw (a failed
-				 * connect was reported then), if any */
-	__u32 established;	/* sockops flavour: ACTIVE_ESTABLISHED_CB ran */
+	__s32 err;		/* connect and sockops flavours: the error inet_sk_error_report
+				 * saw (a failed connect was reported then), if any */
+	__u32 established;	/* connect and sockops flavours: the OK result was reported */
 	__u32 fold_slot;	/* 1 + the fold-array slot its result went to, 0: none (see */
 	__u32 fold_gen;		/* fold_entry_at_result()), in tick gw_tcp_fold_gen == fold_gen */
 };
@@ -192,12 +200,19 @@ static __always_inline void owner_forget(const struct sock *sk, struct owner_slo
 		__sync_fetch_and_add(&gw_conn_owner_n, -1);
 }
 
+/*
+ * Who listens on a port (netns, port), for the connections accepted there; also seeded by the
+ * agent from /proc at start. An LRU: in the connect flavour every bind() of a TCP socket makes a
+ * key, and a client's bind to no address and no port leaves nothing its destroy can tell it by
+ * (see bound_explicitly()), so such keys would fill a plain map; every accept's lookup keeps a live
+ * listener's key recent.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, struct gw_listen_key);
 	__type(value, struct gw_net_task);
-} listen_owner SEC(".maps");	/* also seeded by the agent from /proc at start */
+} listen_owner SEC(".maps");
 
 struct sock_peer_key {
 	__u64 cookie;
@@ -340,6 +355,24 @@ static __always_inline const struct tcp_sock *tcp_sock_cast(const void *sk)
 static __always_inline const struct tcp_sock *tcp_sock_of(const struct sock *sk, bool btf)
 {
 	return btf ? tcp_sock_cast(sk) : NULL;
+}
+
+/*
+ * The connect flavour: set by the agent when that flavour is loaded. Nothing runs at ESTABLISHED
+ * then, so the OK result of a connection is reported by whichever comes first of the iterator
+ * (still open), an error (reset: it was established) or the close.
+ */
+const volatile bool gw_tcp_at_connect;
+
+/*
+ * Whether an outbound connection got its peer's SYN, for the connect flavour, which learns the
+ * result after the fact: tcp_connect_init() sets rcv_nxt to 0 and the SYN-ACK sets it past the
+ * peer's initial sequence number, so it stays 0 on a connect refused, timed out or given up (and
+ * on 1 in 2^32 answered ones, whose peer chose 2^32 - 1).
+ */
+static __always_inline bool connect_answered(const struct tcp_sock *tp)
+{
+	return tp->rcv_nxt != 0;
 }
 
 static __always_inline __u32 result_of(int sk_err)
@@ -819,22 +852,53 @@ static __always_inline bool fold_close(struct gw_tcp_fold *v, __u32 result,
 	return true;
 }
 
-/* A closing connection's figures less what samples already counted; forgets the samples. */
-static __always_inline void unsample(const struct sock *sk, struct tcp_counters *c)
+/*
+ * A closing connection's figures less what samples already counted; forgets the samples. True
+ * when the iterator had seen it (in the connect flavour, it then reported an accepted one).
+ */
+static __always_inline bool unsample(const struct sock *sk, struct tcp_counters *c)
 {
 	__u64 key = (__u64)sk;
 	struct tcp_sampled *done;
 
 	if (!gw_tcp_sampled_n)
-		return;
+		return false;
 	done = bpf_map_lookup_elem(&tcp_sampled, &key);
 	if (!done)
-		return;
+		return false;
 	c->bytes_sent = c->bytes_sent > done->sent ? c->bytes_sent - done->sent : 0;
 	c->bytes_received =
 		c->bytes_received > done->received ? c->bytes_received - done->received : 0;
 	if (!bpf_map_delete_elem(&tcp_sampled, &key))
 		__sync_fetch_and_add(&gw_tcp_sampled_n, -1);
+	return true;
+}
+
+/*
+ * The connect flavour: an outbound connection found established after the fact (see
+ * gw_tcp_at_connect) is reported now, its SYN-to-result time unknown (0). Marks it reported.
+ */
+static __always_inline void report_established_late(struct conn_state *st,
+						    const struct gw_net_tuple *tu)
+{
+	st->established = 1;
+	if (!fold_attempt(fold_entry_at_result(st, tu), GW_TCP_OK))
+		emit_tcp(tu, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, NULL, 0);
+}
+
+/* An accepted connection's attempt: folded into `v` (fold_entry_accepted(tu, true)), or a record. */
+static __always_inline void report_accept(const struct gw_net_tuple *tu, struct gw_tcp_fold *v)
+{
+	struct conn_state who = {};
+	struct gw_net_task *owner;
+
+	if (fold_attempt(v, GW_TCP_OK))
+		return;
+	if (v)
+		who.task = v->task;
+	else if ((owner = listener_owner(tu)))
+		who.task = *owner; /* else pid 0: listener predates the agent */
+	emit_tcp(tu, GW_EV_TCP_ACCEPT, &who, GW_TCP_OK, 0, NULL, 0);
 }
 
 static __always_inline struct gw_listen_key listen_key_of(const struct sock *sk, bool btf)
@@ -851,14 +915,18 @@ static __always_inline struct gw_listen_key listen_key_of(const struct sock *sk,
  * else a record for its listener's owner (no room); else, with no owner known, a record without one
  * (opened before we were loaded, or its insert failed, counted) that the agent matches against the
  * sockets /proc showed at start. Only sockets older than the agent take that last path.
+ * `accept_unreported`: the connect flavour, and no iterator run saw it open: its accept first.
  */
 static __always_inline void close_accepted(struct gw_net_tuple *tu, __u32 result, int sk_err,
-					   const struct tcp_counters *c)
+					   const struct tcp_counters *c, bool accept_unreported)
 {
+	struct gw_tcp_fold *v = fold_entry_accepted(tu, accept_unreported);
 	struct conn_state other = {};
 	struct gw_net_task *owner;
 
-	if (fold_close(fold_entry_accepted(tu, false), result, c))
+	if (accept_unreported)
+		report_accept(tu, v);
+	if (fold_close(v, result, c))
 		return;
 	owner = listener_owner(tu);
 	if (owner)
@@ -925,19 +993,8 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
-		struct conn_state who = {};
-		struct gw_net_task *owner;
-		struct gw_tcp_fold *v;
-
 		sock_tuple(sk, NULL, &tu, 1, btf);
-		v = fold_entry_accepted(&tu, true);
-		if (fold_attempt(v, GW_TCP_OK))
-			return 0;
-		if (v)
-			who.task = v->task;
-		else if ((owner = listener_owner(&tu)))
-			who.task = *owner; /* else pid 0: listener predates the agent */
-		emit_tcp(&tu, GW_EV_TCP_ACCEPT, &who, GW_TCP_OK, 0, NULL, 0);
+		report_accept(&tu, fold_entry_accepted(&tu, true));
 		return 0;
 	}
 	if (newstate == TCP_CLOSE) {
@@ -975,7 +1032,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		sock_tuple(sk, tp, &tu, 1, btf);
 		read_counters(sk, tp, 1, oldstate, btf, &c);
 		unsample(sk, &c);
-		close_accepted(&tu, result, sk_err, &c);
+		close_accepted(&tu, result, sk_err, &c, false);
 	}
 	return 0;
 }
@@ -1101,6 +1158,26 @@ static __always_inline int accepted_err(const struct sock *sk)
 	return out;
 }
 
+/*
+ * Whether bind() named an address or a port: the kernel marks those (a bind to neither marks
+ * nothing, and is then told from the port a connect picks by nothing at destroy).
+ */
+static __always_inline bool bound_explicitly(const struct sock *sk)
+{
+	return BPF_CORE_READ_BITFIELD(sk, sk_userlocks) & (SOCK_BINDADDR_LOCK_ | SOCK_BINDPORT_LOCK_);
+}
+
+/* A listener's (or a bound socket's) port is no longer its owner's. */
+static __always_inline void forget_bound_port(const struct sock *sk, const struct tcp_sock *tp)
+{
+	struct gw_listen_key lk = {
+		.netns = sk_netns(sk, true),
+		.port = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport),
+	};
+
+	bpf_map_delete_elem(&listen_owner, &lk);
+}
+
 static __always_inline int on_destroy(const struct sock *sk)
 {
 	const struct tcp_sock *tp = tcp_sock_cast(sk);
@@ -1108,6 +1185,7 @@ static __always_inline int on_destroy(const struct sock *sk)
 	struct owner_slot *slot;
 	struct tcp_counters c;
 	struct conn_state *st;
+	bool sampled;
 	int err;
 
 	if (!tp)
@@ -1115,9 +1193,23 @@ static __always_inline int on_destroy(const struct sock *sk)
 	err = sk->sk_err;
 	st = owner_find(sk, true, &slot);
 	if (st) {
+		if (gw_tcp_at_connect) {
+			if (!st->established && !st->err && connect_answered(tp)) {
+				sock_tuple(sk, tp, &tu, 0, true);
+				report_established_late(st, &tu);
+			}
+			/* bound by its process, as a client may: post_bind made it a listener key */
+			if (bound_explicitly(sk))
+				forget_bound_port(sk, tp);
+		}
 		if (!st->established) {
-			/* a failed connect was reported with its error; one given up had none */
-			if (!st->err) {
+			/*
+			 * A failed connect was reported with its error; one given up had none. (The
+			 * connect flavour's owner may be of a connect() that failed before any SYN, and
+			 * the socket then has no peer: nothing to report, as the other flavours never
+			 * saw it.)
+			 */
+			if (!st->err && sk->__sk_common.skc_dport) {
 				sock_tuple(sk, tp, &tu, 0, true);
 				if (!fold_attempt(fold_entry(&st->task, &tu), GW_TCP_OTHER))
 					emit_tcp(&tu, GW_EV_TCP_CONNECT, st, GW_TCP_OTHER, err, NULL,
@@ -1144,24 +1236,20 @@ static __always_inline int on_destroy(const struct sock *sk)
 	if (!sk->__sk_common.skc_dport) {
 		/*
 		 * Not connected: a listener, whose owner goes now, or a socket only bound (a failed
-		 * connect, disconnected by its connect(), had its owner above)
+		 * connect, disconnected by its connect(), had its owner above), whose post_bind
+		 * owner goes in the connect flavour
 		 */
-		if (sk->sk_max_ack_backlog) {
-			struct gw_listen_key lk = {
-				.netns = sk_netns(sk, true),
-				.port = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport),
-			};
-
-			bpf_map_delete_elem(&listen_owner, &lk);
-		}
+		if (sk->sk_max_ack_backlog || (gw_tcp_at_connect && bound_explicitly(sk)))
+			forget_bound_port(sk, tp);
 		return 0;
 	}
 	if (!err)
 		err = accepted_err(sk);
 	sock_tuple(sk, tp, &tu, 1, true);
 	destroy_counters(sk, tp, 1, &c);
-	unsample(sk, &c);
-	close_accepted(&tu, result_of(err), err, &c);
+	sampled = unsample(sk, &c);
+	close_accepted(&tu, result_of(err), err, &c,
+		       gw_tcp_at_connect && !sampled && sk->sk_max_ack_backlog);
 	return 0;
 }
 
@@ -1197,7 +1285,9 @@ int BPF_PROG(gw_tcp_error, const struct sock *sk)
 	if (st) {
 		if (!st->established && !st->err && (tp = tcp_sock_cast(sk))) {
 			sock_tuple(sk, tp, &tu, 0, true);
-			if (!fold_attempt(fold_entry(&st->task, &tu), result_of(err)))
+			if (gw_tcp_at_connect && connect_answered(tp))
+				report_established_late(st, &tu); /* and now reset: kept for its close */
+			else if (!fold_attempt(fold_entry(&st->task, &tu), result_of(err)))
 				emit_tcp(&tu, GW_EV_TCP_CONNECT, st, result_of(err), err, NULL,
 					 conn_clock_since_ns(st->start));
 		}
@@ -1212,7 +1302,18 @@ int BPF_PROG(gw_tcp_error, const struct sock *sk)
 	return 0;
 }
 
-/* Folds the progress of every tracked open connection since its last sample (see tcp_sampled). */
+/*
+ * Set by the agent for its first run of the iterator in the connect flavour, before the TCP
+ * programs attach: that run only marks the accepted connections open then (tcp_sampled entries of
+ * 0 bytes), which predate the agent and must not be reported as accepted when they close.
+ */
+__u32 gw_tcp_sample_baseline;
+
+/*
+ * Folds the progress of every tracked open connection since its last sample (see tcp_sampled). In
+ * the connect flavour, also reports the result of each open connection not reported yet: an
+ * outbound one's OK, an accepted one's accept (its tcp_sampled entry, made now, says so at close).
+ */
 SEC("iter/tcp")
 int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 {
@@ -1241,8 +1342,27 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 		return 0;
 	st = owner_find(sk, true, &slot);
 	sock_tuple(sk, tp, &tu, st ? 0 : 1, true);
-	read_counters(sk, tp, tu.direction, state, true, &c);
 	done = bpf_map_lookup_elem(&tcp_sampled, &key);
+	if (gw_tcp_at_connect) {
+		if (st && !st->established) {
+			report_established_late(st, &tu);
+		} else if (!st && !done && sk->sk_max_ack_backlog) {
+			/* accepted (a child keeps its listener's backlog); not an outbound one whose
+			 * owner went unrecorded */
+			struct tcp_sampled none = {};
+
+			/* not marked, not reported: its close will report it */
+			if (bpf_map_update_elem(&tcp_sampled, &key, &none, BPF_NOEXIST))
+				return 0;
+			__sync_fetch_and_add(&gw_tcp_sampled_n, 1);
+			if (!gw_tcp_sample_baseline)
+				report_accept(&tu, fold_entry_accepted(&tu, true));
+			done = bpf_map_lookup_elem(&tcp_sampled, &key);
+		}
+		if (gw_tcp_sample_baseline)
+			return 0;
+	}
+	read_counters(sk, tp, tu.direction, state, true, &c);
 	prev_sent = done ? done->sent : 0;
 	prev_received = done ? done->received : 0;
 	sent = c.bytes_sent > prev_sent ? c.bytes_sent - prev_sent : 0;
@@ -1346,17 +1466,94 @@ static __always_inline void peer_seen_once(struct bpf_sock_addr *ctx, bool v6, _
 	gw_submit(e);
 }
 
-SEC("cgroup/connect4")
-int gw_udp_connect4(struct bpf_sock_addr *ctx)
+/* The UDP signal (peer_seen_once) is on: the agent sets it; the connect flavour may run without. */
+const volatile bool gw_udp_peers;
+
+/*
+ * The connect flavour's SYN_SENT: connect() of a TCP socket, in the connecting task, before the
+ * kernel picks a port or route. A socket not in CLOSE is not starting a connection (a repeated
+ * connect() of one in progress). A connect() that fails before its SYN leaves an owner whose
+ * socket has no peer, which its destroy forgets without a report.
+ */
+static __always_inline void tcp_owner_at_connect(struct bpf_sock_addr *ctx)
 {
-	peer_seen_once(ctx, false, GW_UDP_HOOK_CONNECT);
+	struct bpf_sock *bsk = ctx->sk;
+	struct conn_state fresh = {};
+	struct owner_slot *slot;
+	const struct sock *sk;
+	struct conn_state *st;
+
+	if (!bsk || bsk->state != TCP_CLOSE)
+		return;
+	sk = (const struct sock *)tcp_sock_cast(bsk);
+	if (!sk)
+		return;
+	fresh.start = conn_clock();
+	fill_task(&fresh.task, true);
+	/* an owner stays until the socket is destroyed: one whose connect failed starts over */
+	st = owner_find(sk, true, &slot);
+	if (st)
+		*st = fresh;
+	else if (!owner_remember(sk, &fresh, true))
+		gw_count_drop(GW_DROP_TCP);
+}
+
+static __always_inline void on_connect(struct bpf_sock_addr *ctx, bool v6)
+{
+	if (gw_tcp_at_connect && ctx->type == SOCK_STREAM_)
+		tcp_owner_at_connect(ctx);
+	if (gw_udp_peers)
+		peer_seen_once(ctx, v6, GW_UDP_HOOK_CONNECT);
+}
+
+/* Every connect() of the host: the UDP signal's, and the connect flavour's TCP owners. */
+SEC("cgroup/connect4")
+int gw_connect4(struct bpf_sock_addr *ctx)
+{
+	on_connect(ctx, false);
 	return 1;
 }
 
 SEC("cgroup/connect6")
-int gw_udp_connect6(struct bpf_sock_addr *ctx)
+int gw_connect6(struct bpf_sock_addr *ctx)
 {
-	peer_seen_once(ctx, true, GW_UDP_HOOK_CONNECT);
+	on_connect(ctx, true);
+	return 1;
+}
+
+/*
+ * The connect flavour's listener owners: the task that binds a TCP port, which a server does before
+ * listen(). (A listener that lets listen() pick its port has no owner here; its connections are
+ * counted for pid 0, as for a listener older than the agent.) A client that binds before it
+ * connects leaves a key no accepted connection will use, forgotten at its destroy.
+ */
+static __always_inline void tcp_bind_owner(struct bpf_sock *ctx)
+{
+	struct gw_listen_key lk = {};
+	struct gw_net_task owner = {};
+	struct task_struct *task;
+
+	if (!gw_tcp_at_connect || ctx->protocol != IPPROTO_TCP_)
+		return;
+	fill_task(&owner, true);
+	task = bpf_get_current_task_btf();
+	lk.netns = task->nsproxy->net_ns->ns.inum;
+	lk.port = ctx->src_port;
+	if (bpf_map_update_elem(&listen_owner, &lk, &owner, BPF_ANY))
+		gw_count_drop(GW_DROP_TCP);
+}
+
+SEC("cgroup/post_bind4")
+int gw_tcp_bind4(struct bpf_sock *ctx)
+{
+	tcp_bind_owner(ctx);
+	return 1;
+}
+
+SEC("cgroup/post_bind6")
+int gw_tcp_bind6(struct bpf_sock *ctx)
+{
+	tcp_bind_owner(ctx);
 	return 1;
 }
 

@@ -4,6 +4,7 @@ assertions on the Connection and Flow events and the stats the agent emitted.
 Namespaces are named gwt-<random>, use 10.231.x.y addresses, carry traffic only between this host
 and themselves, and are deleted after each test (also on failure).
 """
+import json
 import os
 import platform
 import socket
@@ -24,7 +25,8 @@ HERE = Path(__file__).resolve().parent
 RMM_NAME = "relay.example-rmm.test"
 
 # The TCP flavours of the fallback chain, and the hook each reports (auto: the first, on this kernel).
-TCP_HOOKS = {"auto": "sockops+tp_btf/tcp_destroy_sock", "tp_btf": "tp_btf/inet_sock_set_state",
+TCP_HOOKS = {"auto": "cgroup/connect4,6+post_bind4,6+tp_btf/tcp_destroy_sock",
+             "sockops": "sockops+tp_btf/tcp_destroy_sock", "tp_btf": "tp_btf/inet_sock_set_state",
              "tp": "tp/sock/inet_sock_set_state"}
 
 # The DNS capture's modes: the option that selects each, and the hook it reports.
@@ -252,7 +254,7 @@ def test_more_peers_than_fold_slots_are_all_counted(net_agent):
         assert counter(stats, "network", "tcp_fold_slot_collisions") > 0
 
 
-@pytest.mark.parametrize("tcp_hooks", ["auto", "tp_btf"])
+@pytest.mark.parametrize("tcp_hooks", ["auto", "sockops", "tp_btf"])
 def test_failed_connects_free_their_owner_and_the_socket_may_connect_again(agent_factory,
                                                                          tcp_hooks):
     """A refused connect is reported once and gives back its owner slot, though its socket lives on
@@ -306,11 +308,11 @@ def test_failed_connects_free_their_owner_and_the_socket_may_connect_again(agent
         assert counter(stats, "network", "tcp_owner_slot_overflows") < n // 10
 
 
-@pytest.mark.parametrize("tcp_hooks", ["auto", "tp_btf", "tp"])
+@pytest.mark.parametrize("tcp_hooks", ["auto", "sockops", "tp_btf", "tp"])
 def test_connections_keep_their_owners_when_owner_slots_collide(agent_factory, tcp_hooks):
     """The kernel keeps an outbound connection's owner in an array slot (256 of them), or in the
     conn_owner hash when an older open connection still holds that slot (on x86, where slots are
-    used). sockops and tp_btf pick the slot by a hash of the socket's address: 1,024 connections
+    used). connect, sockops and tp_btf pick the slot by a hash of the socket's address: 1,024 connections
     held open take most of the array, and 40,000 coming and going meet taken slots. The classic
     tracepoint keeps every owner in conn_owner. Every connection still counts for its process
     exactly once, with its bytes."""
@@ -352,6 +354,99 @@ def test_connections_keep_their_owners_when_owner_slots_collide(agent_factory, t
     if platform.machine() == "x86_64" and tcp_hooks != "tp":
         assert counter(stats, "network", "tcp_owner_slot_overflows") > 0, \
             "no owner went to conn_owner: the overflow path was not exercised"
+
+
+@pytest.mark.parametrize("tcp_hooks", ["auto", "sockops"])
+def test_open_connection_results_reported_while_open(agent_factory, tcp_hooks):
+    """A connection that stays open (a remote-desktop session) is reported while it is open, each
+    side once, the accepted side for the process that bound the listener: sockops at ESTABLISHED;
+    the connect flavour (auto here), which has no hook there, from the walk of open connections it
+    runs every second. Its close must not report it again."""
+    agent = agent_factory(*AGENT_ARGS, f"--tcp-hooks={tcp_hooks}")
+    m = marker()
+    p = subprocess.Popen([PY, "-c", textwrap.dedent("""
+        import socket, sys
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+        port = srv.getsockname()[1]
+        c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
+        print(port, c.getsockname()[1], flush=True)
+        sys.stdin.readline()          # held open until the test has seen both sides
+        c.close(); a.close()
+    """), m], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        port, cport = map(int, p.stdout.readline().split())
+        out = agent.wait_for(connects(agent, p.pid, hook="tcp_connect", remote_port=port,
+                                      local_port=cport), timeout=5,
+                             what="the open connection's result")["connect"]
+        assert out["result"] == "ok" and out["process"]["argv"][-1] == m
+        acc = agent.wait_for(connects(agent, p.pid, hook="tcp_accept", local_port=port,
+                                      remote_port=cport), timeout=5,
+                             what="its accept, for the listener's process")["connect"]
+        assert acc["direction"] == "inbound"
+        assert p.poll() is None  # both were reported while the connection was open
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        assert p.wait(timeout=20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+    def total(direction, **match):
+        return flow_totals(agent, p.pid, direction, ("connections",), **match)[0]
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (total("outbound", remote_port=port) < 1 or
+                                           total("inbound", local_port=port) < 1):
+        time.sleep(0.2)
+    time.sleep(2.5)  # a report at close would reach a flow within a window
+    assert total("outbound", remote_port=port) == 1
+    assert total("inbound", local_port=port) == 1
+    assert len(agent.find(connects(agent, p.pid, remote_port=port))) == 1
+    assert len(agent.find(connects(agent, p.pid, local_port=port))) == 1
+
+
+def listener_keys():
+    """The ports of the kernel's listener-owner map (listen_owner), as bpftool shows them."""
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "listen_owner"],
+                         capture_output=True, text=True, check=True).stdout
+    return {e["formatted"]["key"]["port"] for e in json.loads(out)}
+
+
+def test_bound_client_leaves_no_listener_key(net_agent):
+    """The connect flavour learns listeners at bind(), so a client that binds before it connects
+    (to pick its source address) makes a listener key too; its close must take the key away, or a
+    later connection accepted on that port would be counted for the wrong process."""
+    assert net_agent.hooks()["tcp"] == TCP_HOOKS["auto"]
+    m = marker()
+    p = subprocess.Popen([PY, "-c", textwrap.dedent("""
+        import socket, sys
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+        c = socket.socket(); c.bind(("127.0.0.1", 0))
+        c.connect(srv.getsockname()); a, _ = srv.accept()
+        print(srv.getsockname()[1], c.getsockname()[1], flush=True)
+        sys.stdin.readline()
+        c.close(); a.close()
+        print("closed", flush=True)
+        sys.stdin.readline()
+    """), m], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        port, cport = map(int, p.stdout.readline().split())
+        assert {port, cport} <= listener_keys()  # both bind()s were seen
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        assert p.stdout.readline().strip() == "closed"
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and cport in listener_keys():
+            time.sleep(0.1)
+        keys = listener_keys()
+        assert cport not in keys
+        assert port in keys  # the listener, still open, keeps its key
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        assert p.wait(timeout=10) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
 
 
 def test_open_connection_bytes_reach_flows_before_close(net_agent):
@@ -612,6 +707,10 @@ def test_connection_older_than_agent_reported_and_closed(agent_factory):
                            int(e["flow"]["bytes_sent"]) >= 1 << 20, timeout=8,
                            what="bytes of the older connection")["flow"]
         assert f["direction"] == "outbound"
+        # it was reported from /proc, not again as a new connection by the kernel's programs
+        # (the connect flavour's first walk marks what was open before it attached)
+        assert not agent.find(connects(agent, None, hook="tcp_accept", local_port=port))
+        assert not agent.find(connects(agent, None, hook="tcp_connect", remote_port=port))
     finally:
         proc.kill()
         proc.wait()

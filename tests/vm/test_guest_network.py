@@ -9,7 +9,8 @@ import time
 import pytest
 
 
-TCP_HOOKS = {"auto": "sockops+tp_btf/tcp_destroy_sock", "tp_btf": "tp_btf/inet_sock_set_state",
+TCP_HOOKS = {"auto": "cgroup/connect4,6+post_bind4,6+tp_btf/tcp_destroy_sock",
+             "sockops": "sockops+tp_btf/tcp_destroy_sock", "tp_btf": "tp_btf/inet_sock_set_state",
              "tp": "tp/sock/inet_sock_set_state"}
 
 

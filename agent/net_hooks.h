@@ -15,8 +15,8 @@
  *         --dns-verify=query, or when the udp hooks are not live, cgroup_skb/ingress+egress
  *         (the queries answers must match)
  *   tcp_open_bytes: iter/tcp, run by the agent once per flow window (every second with the
- *         connect flavour), so the bytes of connections that stay open reach the flows while they
- *         are open (else they come at close)
+ *         connect flavour) in each network namespace (network.c), so the bytes of connections
+ *         that stay open reach the flows while they are open (else they come at close)
  * A signal that cannot be served is reported with the kernel's reason; the others still run.
  */
 #ifndef GW_NET_HOOKS_H

@@ -44,6 +44,7 @@ int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *
 	n->opt = *o;
 	n->agent = a;
 	n->hooks.cgroup_fd = -1;
+	n->netns.self_fd = -1;
 	if (!o->enabled)
 		return 0;
 	n->flows = flow_table_new(o->flow_table_max, (uint64_t)o->flow_window_s * NS_PER_S, emit_flow,
@@ -76,6 +77,10 @@ int net_start(struct gw_net *n)
 	}
 	/* after the hooks are attached, so a socket cannot fall between the scan and the hooks */
 	seed_from_procfs(n);
+	if (n->hooks.sample_link && (ret = netns_set_open(&n->netns)))
+		fprintf(stderr, "ghostwatch: opening this thread's network namespace: %s (open "
+				"connections in other namespaces are counted at close only)\n",
+			strerror(-ret));
 	return 0;
 }
 
@@ -88,6 +93,7 @@ void net_destroy(struct gw_net *n)
 		free(o);
 	}
 	net_hooks_close(&n->hooks);
+	netns_set_close(&n->netns);
 	flow_table_free(n->flows);
 	n->flows = NULL;
 	dns_cache_free(n->dns);
@@ -753,6 +759,46 @@ static void fold_rotate(struct gw_net *n, bool drain_both, uint64_t now_ns)
 #define RESULT_WALK_NS (1000 * NS_PER_MS)
 #define RESULT_WALK_SPACING 200
 
+static void walk_open_connections_here(void *ctx)
+{
+	struct gw_net *n = ctx;
+
+	if (net_hooks_sample(&n->hooks))
+		n->counters[NET_TCP_OPEN_SAMPLE_ERRORS]++;
+	else
+		n->counters[NET_TCP_OPEN_WALKS_OTHER_NETNS]++;
+}
+
+/*
+ * The walk of open connections, in the agent's namespace and then in each other one (an iterator
+ * sees the namespace it is made in): `refresh` finds the namespaces again, as each window's walk
+ * does.
+ */
+static void walk_open_connections(struct gw_net *n, bool refresh)
+{
+	const char *proc_root = n->agent->opt.proc_root;
+	int ret;
+
+	if (net_hooks_sample(&n->hooks))
+		n->counters[NET_TCP_OPEN_SAMPLE_ERRORS]++;
+	else
+		n->counters[NET_TCP_OPEN_SAMPLES]++;
+	if (n->netns.self_fd < 0)
+		return;
+	if (refresh) {
+		if (netns_set_refresh(&n->netns, proc_root) < 0)
+			return;
+		n->counters[NET_NETNS_UNWALKED] = n->netns.missed;
+	}
+	ret = netns_set_each(&n->netns, proc_root, walk_open_connections_here, n);
+	if (ret < 0) {
+		/* never seen: the thread keeps its namespace fd open; but never walk again if so */
+		fprintf(stderr, "ghostwatch: returning to the agent's network namespace after a walk: "
+				"%s; other namespaces are no longer walked\n", strerror(-ret));
+		netns_set_close(&n->netns);
+	}
+}
+
 void net_tick(struct gw_net *n, uint64_t now_ns)
 {
 	uint64_t window_end;
@@ -769,10 +815,7 @@ void net_tick(struct gw_net *n, uint64_t now_ns)
 
 		if (window_due)
 			n->sampled_window_end_ns = window_end;
-		if (net_hooks_sample(&n->hooks))
-			n->counters[NET_TCP_OPEN_SAMPLE_ERRORS]++;
-		else
-			n->counters[NET_TCP_OPEN_SAMPLES]++;
+		walk_open_connections(n, window_due || !n->sampled_window_end_ns);
 		took = gw_now_boottime_ns() - now_ns;
 		n->next_result_walk_ns =
 			now_ns + (took * RESULT_WALK_SPACING > RESULT_WALK_NS ?
@@ -821,6 +864,8 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 		[NET_TCP_FOLD_DRAIN_ERRORS] = "tcp_fold_drain_errors",
 		[NET_TCP_OPEN_SAMPLES] = "tcp_open_samples",
 		[NET_TCP_OPEN_SAMPLE_ERRORS] = "tcp_open_sample_errors",
+		[NET_TCP_OPEN_WALKS_OTHER_NETNS] = "tcp_open_walks_other_netns",
+		[NET_NETNS_UNWALKED] = "netns_unwalked",
 	};
 	static const char *const malformed_names[DNS_RESULT_MAX] = {
 		[DNS_ERR_TRUNCATED] = "dns_malformed_truncated",

@@ -19,6 +19,7 @@
 
 #include <uthash.h>
 
+#include "netns_set.h"
 #include "dns_cache.h"
 #include "gw_events.h"
 #include "dns_parse.h"
@@ -89,6 +90,8 @@ enum gw_net_counter {
 	NET_TCP_FOLD_DRAIN_ERRORS,	/* a fold map could not be read (its entries wait a round) */
 	NET_TCP_OPEN_SAMPLES,		/* walks of open connections for their bytes so far */
 	NET_TCP_OPEN_SAMPLE_ERRORS,	/* walks that failed (those bytes then come at close) */
+	NET_TCP_OPEN_WALKS_OTHER_NETNS,	/* the same walks made in other network namespaces */
+	NET_NETNS_UNWALKED,		/* namespaces past the set's size at the last refresh */
 	NET_COUNTER_MAX
 };
 
@@ -105,6 +108,7 @@ struct gw_net {
 	uint64_t sampled_window_end_ns;	/* the window the last walk of open connections was for */
 	uint64_t next_result_walk_ns;	/* connect flavour: when open connections' results are next
 					 * walked for */
+	struct netns_set netns;		/* the other namespaces the walk of open connections enters */
 	struct gw_net_open *open_at_start;	/* uthash by key; entries go when they close */
 	struct gw_net_pending_exit pending[GW_NET_PENDING_EXITS];
 	size_t pending_head, pending_count;

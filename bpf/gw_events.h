@@ -183,7 +183,8 @@ struct gw_tcp_event {
 	__u64 bytes_received;	/* CLOSE: payload received (bytes_received less FIN) */
 	__u32 srtt_us;		/* CLOSE: smoothed RTT (tcp_sock.srtt_us >> 3) */
 	__u32 pad;
-	__u64 duration_ns;	/* CONNECT: SYN to result; 0 on the others */
+	__u64 duration_ns;	/* CONNECT: SYN to result (0: not known, an OK the connect
+				 * flavour found after the fact); 0 on the others */
 };
 
 /*

@@ -42,7 +42,6 @@
 #define ETH_P_IPV6 0x86DD
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
-#define SOCK_STREAM_ 1
 #define SOCK_DGRAM_ 2
 #define ECONNRESET_ 104
 #define ETIMEDOUT_ 110
@@ -1500,7 +1499,8 @@ static __always_inline void tcp_owner_at_connect(struct bpf_sock_addr *ctx)
 
 static __always_inline void on_connect(struct bpf_sock_addr *ctx, bool v6)
 {
-	if (gw_tcp_at_connect && ctx->type == SOCK_STREAM_)
+	/* TCP only: MPTCP and SCTP stream sockets connect here too, and are never destroyed as TCP */
+	if (gw_tcp_at_connect && ctx->protocol == IPPROTO_TCP_)
 		tcp_owner_at_connect(ctx);
 	if (gw_udp_peers)
 		peer_seen_once(ctx, v6, GW_UDP_HOOK_CONNECT);

@@ -500,6 +500,47 @@ def test_open_connection_bytes_reach_flows_before_close(net_agent):
     assert counter(stats, "network", "tcp_open_sample_errors") == 0
 
 
+def test_open_connection_in_another_netns_reported_while_open(net_agent, netns):
+    """A container's session (its own network namespace) that stays open is reported while it is
+    open, with its bytes so far: an iterator sees only the namespace it was made in, so the walk
+    of open connections is made in each one (and the connect flavour learns such a connection's
+    result from that walk)."""
+    ns = netns.add("ctr")
+    m = marker()
+    p = subprocess.Popen(["ip", "netns", "exec", ns, PY, "-c", textwrap.dedent("""
+        import socket, sys
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+        port = srv.getsockname()[1]
+        c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
+        c.sendall(b"k" * 65536)
+        got = 0
+        while got < 65536:
+            got += len(a.recv(65536))
+        print(port, c.getsockname()[1], flush=True)
+        sys.stdin.readline()          # held open until the test has seen it
+        c.close(); a.close()
+    """), m], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        port, cport = map(int, p.stdout.readline().split())
+        c = net_agent.wait_for(connects(net_agent, p.pid, hook="tcp_connect", remote_port=port,
+                                        local_port=cport), timeout=10,
+                               what="the open connection in the other namespace")["connect"]
+        assert c["netns"] == os.stat(f"/proc/{p.pid}/ns/net").st_ino != os.stat(
+            "/proc/self/ns/net").st_ino
+        net_agent.wait_for(lambda e: flows(p.pid, remote_port=port, direction="outbound")(e)
+                           and int(e["flow"]["bytes_sent"]) >= 65536, timeout=10,
+                           what="its bytes while it is open")
+        assert p.poll() is None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        assert p.wait(timeout=10) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+    _, stats = net_agent.stop()
+    assert counter(stats, "network", "tcp_open_walks_other_netns") >= 1
+
+
 def test_ipv6_loopback(net_agent):
     m = marker()
     pid, out = run_script("""

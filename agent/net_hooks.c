@@ -103,6 +103,11 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 	bpf_program__set_autoload(skel->progs.gw_dns_sender4, c->dns_recv);
 	bpf_program__set_autoload(skel->progs.gw_dns_sender6, c->dns_recv);
 	bpf_program__set_autoload(skel->progs.gw_tcp_sample, c->sample);
+	/* the owner walks read a socket through an address: bpf_rdonly_cast */
+	bpf_program__set_autoload(skel->progs.gw_owner_slots_walk,
+				  c->tcp == GW_TCP_HOOK_CONNECT && c->kernel->kfunc_cast);
+	bpf_program__set_autoload(skel->progs.gw_conn_owner_walk,
+				  c->tcp == GW_TCP_HOOK_CONNECT && c->kernel->kfunc_cast);
 	skel->rodata->gw_wakeup_bytes = c->wakeup_bytes;
 	skel->rodata->gw_tcp_at_connect = c->tcp == GW_TCP_HOOK_CONNECT;
 	skel->rodata->gw_udp_peers = c->udp;
@@ -243,6 +248,41 @@ static const char *tcp_hook_name(enum gw_tcp_hook t)
 	default:
 		return "auto";
 	}
+}
+
+int net_owner_walks_attach(struct gw_network *skel, struct bpf_link *walk[2])
+{
+	struct bpf_program *progs[2] = { skel->progs.gw_owner_slots_walk,
+					 skel->progs.gw_conn_owner_walk };
+	struct bpf_map *maps[2] = { skel->maps.owner_slots, skel->maps.conn_owner };
+
+	for (int i = 0; i < 2; i++) {
+		union bpf_iter_link_info info = { .map.map_fd = bpf_map__fd(maps[i]) };
+		LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
+			    .link_info_len = sizeof(info));
+
+		walk[i] = bpf_program__attach_iter(progs[i], &opts);
+		if (!walk[i]) {
+			int err = -errno;
+
+			bpf_link__destroy(walk[0]);
+			walk[0] = NULL;
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* The connect flavour's owner-map walks; 0, or -errno with `why` said and nothing left attached. */
+static int attach_owner_walks(struct gw_net_hooks *nh, char *why, size_t why_size)
+{
+	int err = net_owner_walks_attach(nh->skel, nh->owner_walk);
+
+	if (err)
+		snprintf(why + strlen(why), why_size - strlen(why),
+			 "%sowner walk: attaching iter/bpf_map_elem: %s", why[0] ? "; " : "",
+			 strerror(-err));
+	return err;
 }
 
 /* Undoes the links made since there were `first` (a set that must be attached whole). */
@@ -394,7 +434,11 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 			c.sample = false;
 		}
 	}
-	nh->sample_reports_results = c.sample && c.tcp == GW_TCP_HOOK_CONNECT;
+	if (c.tcp == GW_TCP_HOOK_CONNECT && kernel.kfunc_cast &&
+	    !attach_owner_walks(nh, why_tcp, sizeof(why_tcp)))
+		nh->results_walk = true;
+	else if (c.tcp == GW_TCP_HOOK_CONNECT)
+		nh->results_walk = c.sample;
 
 	if (c.tcp != GW_TCP_HOOK_AUTO && (ret = attach_tcp(nh, h, c.tcp))) {
 		char why[160];
@@ -415,9 +459,16 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 		snprintf(why_tcp + strlen(why_tcp), sizeof(why_tcp) - strlen(why_tcp),
 			 "%sno iterator: results of open connections come at their close",
 			 why_tcp[0] ? "; " : "");
-	if (c.tcp == GW_TCP_HOOK_CONNECT)
+	if (c.tcp == GW_TCP_HOOK_CONNECT) {
 		hooks_set_status(h, "tcp", "cgroup/connect4,6+post_bind4,6+tp_btf/tcp_destroy_sock",
 				 why_tcp);
+		hooks_set_status(h, "tcp_open_results",
+				 nh->owner_walk[0] ? "iter/bpf_map_elem" :
+				 nh->results_walk ? "iter/tcp" : "none",
+				 nh->owner_walk[0] ? "" :
+				 kernel.kfunc_cast ? "owner walk not attached: see tcp" :
+				 "no bpf_rdonly_cast: every socket is walked every second");
+	}
 	else if (c.tcp == GW_TCP_HOOK_SOCKOPS)
 		hooks_set_status(h, "tcp", "sockops+tp_btf/tcp_destroy_sock", why_tcp);
 	else if (c.tcp != GW_TCP_HOOK_AUTO)
@@ -626,26 +677,46 @@ uint64_t net_hooks_dns_unread(const struct gw_net_hooks *nh)
 		       __atomic_load_n(&nh->skel->bss->gw_dns_recv_unread, __ATOMIC_RELAXED) : 0;
 }
 
-int net_hooks_sample(struct gw_net_hooks *nh)
+int net_iter_run(struct bpf_link *link)
 {
 	char buf[64];
 	ssize_t n;
 	int fd;
 
-	if (!nh->sample_link)
-		return -ENOENT;
-	fd = bpf_iter_create(bpf_link__fd(nh->sample_link));
+	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0)
 		return -errno;
-	/* the program writes nothing: reading to the end is what walks the sockets */
+	/* the programs write nothing: reading to the end is what walks */
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		;
 	close(fd);
 	return n < 0 ? -errno : 0;
 }
 
+int net_hooks_sample(struct gw_net_hooks *nh)
+{
+	if (!nh->sample_link)
+		return -ENOENT;
+	return net_iter_run(nh->sample_link);
+}
+
+int net_hooks_walk_owners(struct gw_net_hooks *nh)
+{
+	int ret;
+
+	if (!nh->owner_walk[0])
+		return -ENOENT;
+	ret = net_iter_run(nh->owner_walk[0]);
+	return ret ?: net_iter_run(nh->owner_walk[1]);
+}
+
 void net_hooks_close(struct gw_net_hooks *nh)
 {
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(nh->owner_walk[i]);
+		nh->owner_walk[i] = NULL;
+	}
+	nh->results_walk = false;
 	bpf_link__destroy(nh->sample_link);
 	nh->sample_link = NULL;
 	for (int i = 0; i < nh->n_links; i++)

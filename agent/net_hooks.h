@@ -74,8 +74,13 @@ struct gw_net_hooks {
 	bool mounted_cgroup;	/* we mounted cgroup2 ourselves (none was mounted) */
 	enum gw_dns_verify dns_verify;
 	struct bpf_link *sample_link;	/* iter/tcp over open connections, NULL if not live */
-	bool sample_reports_results;	/* the connect flavour: the iterator reports open connections'
-					 * results, so the agent runs it every second */
+	/*
+	 * The connect flavour reports open connections' results from a walk the agent makes every
+	 * second: of the owner maps (owner_walk, where the kernel has bpf_rdonly_cast), else of every
+	 * socket (sample_link). results_walk: one of them is live.
+	 */
+	struct bpf_link *owner_walk[2];	/* iter/bpf_map_elem on owner_slots, conn_owner */
+	bool results_walk;
 	struct gw_tcp_fold_slot *fold_slots;	/* both fold arrays, mapped on first use */
 	size_t fold_slots_half;			/* slots in each */
 };
@@ -118,6 +123,10 @@ bool net_fold_slots_take(struct gw_network *skel, unsigned int which);
 void net_fold_next_tick(struct gw_network *skel);
 void net_fold_slots_empty(struct gw_tcp_fold_slot *half, size_t n,
 			  void (*read)(void *ctx, const struct gw_tcp_fold *v), void *ctx);
+/* The connect flavour's owner-map walks attached on the skeleton (0, or -errno and neither), and
+ * running an iterator link to its end (0 or -errno); for the agent and connect_ab. */
+int net_owner_walks_attach(struct gw_network *skel, struct bpf_link *walk[2]);
+int net_iter_run(struct bpf_link *link);
 /* Fold lookups the kernel made in its fold map: another key held the key's array slot. */
 uint64_t net_hooks_fold_slot_taken(const struct gw_net_hooks *nh);
 /* Outbound connections whose owner the kernel kept in its hash map: their array slot was taken. */
@@ -129,6 +138,9 @@ uint64_t net_hooks_dns_unread(const struct gw_net_hooks *nh);
  * and with the connect flavour reports the results not reported yet of those still open.
  * 0, -ENOENT when the iterator is not live, or -errno. */
 int net_hooks_sample(struct gw_net_hooks *nh);
+/* The connect flavour's walk of the owner maps (owner_walk): reports the OK of outbound
+ * connections still open and not reported yet, in any namespace. 0, -ENOENT, or -errno. */
+int net_hooks_walk_owners(struct gw_net_hooks *nh);
 
 void net_hooks_close(struct gw_net_hooks *nh);
 

@@ -753,8 +753,8 @@ static void fold_rotate(struct gw_net *n, bool drain_both, uint64_t now_ns)
 
 /*
  * The connect flavour has no hook at ESTABLISHED: a connection that stays open has its result
- * reported when the walk finds it. So it walks every second, unless walks are long (a host with
- * many sockets), then 200 walks' time apart: at most 0.5 % of a core.
+ * reported when a walk finds it. So the owner maps (or, without them, every socket) are walked
+ * every second, unless walks are long, then 200 walks' time apart: at most 0.5 % of a core.
  */
 #define RESULT_WALK_NS (1000 * NS_PER_MS)
 #define RESULT_WALK_SPACING 200
@@ -809,14 +809,20 @@ void net_tick(struct gw_net *n, uint64_t now_ns)
 	window_end = flow_table_window_end(n->flows);
 	window_due = n->sampled_window_end_ns != window_end &&
 		     now_ns + OPEN_SAMPLE_LEAD_NS >= window_end;
-	results_due = n->hooks.sample_reports_results && now_ns >= n->next_result_walk_ns;
-	if (n->hooks.sample_link && (window_due || results_due)) {
-		uint64_t took;
+	results_due = n->hooks.results_walk && now_ns >= n->next_result_walk_ns;
+	if (n->hooks.sample_link && window_due) {
+		n->sampled_window_end_ns = window_end;
+		walk_open_connections(n, true);
+	}
+	if (results_due) {
+		uint64_t start = gw_now_boottime_ns(), took;
 
-		if (window_due)
-			n->sampled_window_end_ns = window_end;
-		walk_open_connections(n, window_due || !n->sampled_window_end_ns);
-		took = gw_now_boottime_ns() - now_ns;
+		if (n->hooks.owner_walk[0])
+			n->counters[net_hooks_walk_owners(&n->hooks) ? NET_TCP_OWNER_WALK_ERRORS :
+								       NET_TCP_OWNER_WALKS]++;
+		else if (!window_due)
+			walk_open_connections(n, !n->sampled_window_end_ns);
+		took = gw_now_boottime_ns() - start;
 		n->next_result_walk_ns =
 			now_ns + (took * RESULT_WALK_SPACING > RESULT_WALK_NS ?
 					  took * RESULT_WALK_SPACING : RESULT_WALK_NS);
@@ -866,6 +872,8 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 		[NET_TCP_OPEN_SAMPLE_ERRORS] = "tcp_open_sample_errors",
 		[NET_TCP_OPEN_WALKS_OTHER_NETNS] = "tcp_open_walks_other_netns",
 		[NET_NETNS_UNWALKED] = "netns_unwalked",
+		[NET_TCP_OWNER_WALKS] = "tcp_owner_walks",
+		[NET_TCP_OWNER_WALK_ERRORS] = "tcp_owner_walk_errors",
 	};
 	static const char *const malformed_names[DNS_RESULT_MAX] = {
 		[DNS_ERR_TRUNCATED] = "dns_malformed_truncated",

@@ -92,6 +92,8 @@ enum gw_net_counter {
 	NET_TCP_OPEN_SAMPLE_ERRORS,	/* walks that failed (those bytes then come at close) */
 	NET_TCP_OPEN_WALKS_OTHER_NETNS,	/* the same walks made in other network namespaces */
 	NET_NETNS_UNWALKED,		/* namespaces past the set's size at the last refresh */
+	NET_TCP_OWNER_WALKS,		/* connect flavour: walks of the owner maps for results */
+	NET_TCP_OWNER_WALK_ERRORS,	/* such walks that failed (those results come at close) */
 	NET_COUNTER_MAX
 };
 

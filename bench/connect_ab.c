@@ -11,7 +11,8 @@
  * the connect TCP flavour, the cgroup sock_addr programs and the read-time DNS capture on the
  * root cgroup v2. A thread stands in for the agent's loop: every 100 ms it consumes the ring buffer
  * and flips the fold maps, emptying the retired map and array half, as the agent's tick does, and
- * with the connect flavour it walks the open connections every second, as the agent does. The
+ * with the connect flavour it walks the owner maps every second and every socket every 10 s, as
+ * the agent does (in the on periods only: their marks need the destroy program). The
  * listener is opened while the programs are attached, so its owner is known as the agent would
  * know it. The agent's own CPU is not in this figure: run.sh measures it (agent µs per connect).
  *
@@ -91,6 +92,7 @@ struct ab {
 	struct bpf_link *links[MAX_LINKS];
 	int n_links;
 	struct bpf_link *sample_link;	/* the connect flavour's walk of open connections */
+	struct bpf_link *owner_walk[2];	/* and of its owner maps (with bpf_rdonly_cast) */
 	bool attached;
 	int cgroup_fd;
 	struct ring_buffer *ring;
@@ -117,19 +119,6 @@ static void fold_map_clear(int fd)
 			break;
 }
 
-/* The connect flavour's walk, which the agent runs every second (net_hooks_sample()). */
-static void walk_open_connections(struct ab *ab)
-{
-	int fd = bpf_iter_create(bpf_link__fd(ab->sample_link));
-	char buf[64];
-
-	if (fd < 0)
-		return;
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-	close(fd);
-}
-
 /* The agent's tick, as far as the programs can tell: ring consumed, fold maps flipped, and with
  * the connect flavour open connections walked. */
 static void *agent_stand_in(void *arg)
@@ -145,8 +134,14 @@ static void *agent_stand_in(void *arg)
 		usleep(AGENT_TICK_US);
 		/* while attached only, as in the agent: with no destroy program to forget what a walk
 		 * marks, a marked socket's address would carry its mark to the next socket there */
-		if (ab->sample_link && ab->attached && tick % 10 == 0)
-			walk_open_connections(ab);
+		/* as the agent: the owner maps every second (without them every socket), and every
+		 * socket once per 10-s window */
+		if (ab->attached && ab->owner_walk[0] && tick % 10 == 0) {
+			net_iter_run(ab->owner_walk[0]);
+			net_iter_run(ab->owner_walk[1]);
+		}
+		if (ab->attached && ab->sample_link && tick % (ab->owner_walk[0] ? 100 : 10) == 0)
+			net_iter_run(ab->sample_link);
 		ring_buffer__consume(ab->ring);
 		fold_map_clear(maps[idle]);
 		/* emptied as the agent empties it after reading it (fold_drain_slots) */
@@ -296,6 +291,8 @@ static int ab_load(struct ab *ab)
 			autoload_on(k->progs.gw_tcp_destroy, c->tcp_hook != GW_TCP_HOOK_TP_BTF);
 			autoload_on(k->progs.gw_tcp_error, c->tcp_hook != GW_TCP_HOOK_TP_BTF);
 			autoload_on(k->progs.gw_tcp_sample, at_connect);
+			autoload_on(k->progs.gw_owner_slots_walk, at_connect && kernel.kfunc_cast);
+			autoload_on(k->progs.gw_conn_owner_walk, at_connect && kernel.kfunc_cast);
 		}
 		autoload_on(k->progs.gw_connect4, c->udp || at_connect);
 		autoload_on(k->progs.gw_connect6, c->udp || at_connect);
@@ -321,8 +318,10 @@ static int ab_load(struct ab *ab)
 		if (!ab->sample_link)
 			return -1;
 		ab->skel->bss->gw_tcp_sample_baseline = 1;
-		walk_open_connections(ab);
+		net_iter_run(ab->sample_link);
 		ab->skel->bss->gw_tcp_sample_baseline = 0;
+		if (ab->skel->rodata->gw_kfunc_cast && net_owner_walks_attach(ab->skel, ab->owner_walk))
+			return -1;
 	}
 	return pthread_create(&ab->agent_thread, NULL, agent_stand_in, ab) ? -1 : 0;
 }
@@ -566,6 +565,8 @@ int main(int argc, char **argv)
 	       on_ops && off_ops && off_cpu ? ((double)on_cpu / on_ops) / ((double)off_cpu / off_ops) : 0,
 	       median, lo, hi, (unsigned long long)failures,
 	       (unsigned long long)atomic_load(&ab.records), (unsigned long long)drops_total(&ab));
+	bpf_link__destroy(ab.owner_walk[0]);
+	bpf_link__destroy(ab.owner_walk[1]);
 	bpf_link__destroy(ab.sample_link);
 	ring_buffer__free(ab.ring);
 	gw_network__destroy(ab.skel);

@@ -1386,6 +1386,57 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 	return 0;
 }
 
+/*
+ * The connect flavour's walk of results (the agent runs it every second where the kernel has
+ * bpf_rdonly_cast): the owners of outbound connections, a few hundred map entries at most, not
+ * every socket of the host, whose walk dirtied each TIME_WAIT socket's reference count (tens of
+ * thousands under a connect loop) and slowed the loop by about a point when run every second
+ * (BENCHMARKS.md). Reports the OK of each owned connection that is open and not reported yet. The
+ * socket is read through the address its owner entry holds: an untrusted pointer whose loads are
+ * fault-checked, and TCP sockets are freed by RCU into the same cache, so a socket destroyed
+ * meanwhile reads as a socket; its destroy clears the entry before the socket is freed.
+ * Namespaces do not matter here: the entries are the host's.
+ */
+static __always_inline void owner_check_open(struct conn_state *st, __u64 addr)
+{
+	struct gw_net_tuple tu = {};
+	const struct tcp_sock *tp;
+	const struct sock *sk;
+	int state;
+
+	if (!gw_kfunc_cast || !addr || st->established || st->err)
+		return;
+	tp = bpf_rdonly_cast((void *)addr, bpf_core_type_id_kernel(struct tcp_sock));
+	sk = (const struct sock *)tp;
+	state = sk->__sk_common.skc_state;
+	if (state == TCP_SYN_SENT || state == TCP_CLOSE || state == TCP_LISTEN ||
+	    state == TCP_SYN_RECV)
+		return;
+	sock_tuple(sk, tp, &tu, 0, true);
+	report_established_late(st, &tu);
+}
+
+SEC("iter/bpf_map_elem")
+int gw_owner_slots_walk(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct owner_slot *slot = ctx->value;
+
+	if (slot)
+		owner_check_open(&slot->st, *(volatile __u64 *)&slot->sk);
+	return 0;
+}
+
+SEC("iter/bpf_map_elem")
+int gw_conn_owner_walk(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct conn_state *st = ctx->value;
+	__u64 *key = ctx->key;
+
+	if (key && st)
+		owner_check_open(st, *key);
+	return 0;
+}
+
 /* ---- UDP and other connectionless sends --------------------------------------------------- */
 
 /* The address a sock_addr hook was given (a peer, or the sender at recvmsg), v4 as v4-mapped. */

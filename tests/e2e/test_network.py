@@ -359,10 +359,12 @@ def test_connections_keep_their_owners_when_owner_slots_collide(agent_factory, t
 @pytest.mark.parametrize("tcp_hooks", ["auto", "sockops"])
 def test_open_connection_results_reported_while_open(agent_factory, tcp_hooks):
     """A connection that stays open (a remote-desktop session) is reported while it is open, each
-    side once, the accepted side for the process that bound the listener: sockops at ESTABLISHED;
-    the connect flavour (auto here), which has no hook there, from the walk of open connections it
-    runs every second. Its close must not report it again."""
-    agent = agent_factory(*AGENT_ARGS, f"--tcp-hooks={tcp_hooks}")
+    side once, the accepted side for the process that bound the listener. sockops reports both at
+    ESTABLISHED. The connect flavour (auto here) has no hook there: the outbound side comes from
+    the walk of the owner maps every second, the accepted side from the walk of every socket at
+    the window's end (30 s here, so it comes at the close) or its close. The close must not
+    report either again."""
+    agent = agent_factory("--flow-window=30", "--no-forks", f"--tcp-hooks={tcp_hooks}")
     m = marker()
     p = subprocess.Popen([PY, "-c", textwrap.dedent("""
         import socket, sys
@@ -370,39 +372,39 @@ def test_open_connection_results_reported_while_open(agent_factory, tcp_hooks):
         port = srv.getsockname()[1]
         c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
         print(port, c.getsockname()[1], flush=True)
-        sys.stdin.readline()          # held open until the test has seen both sides
+        sys.stdin.readline()          # held open until the test has seen it
         c.close(); a.close()
     """), m], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    accepted = connects(agent, p.pid, hook="tcp_accept")
     try:
         port, cport = map(int, p.stdout.readline().split())
         out = agent.wait_for(connects(agent, p.pid, hook="tcp_connect", remote_port=port,
                                       local_port=cport), timeout=5,
                              what="the open connection's result")["connect"]
         assert out["result"] == "ok" and out["process"]["argv"][-1] == m
-        acc = agent.wait_for(connects(agent, p.pid, hook="tcp_accept", local_port=port,
-                                      remote_port=cport), timeout=5,
-                             what="its accept, for the listener's process")["connect"]
-        assert acc["direction"] == "inbound"
-        assert p.poll() is None  # both were reported while the connection was open
+        if tcp_hooks == "sockops":
+            agent.wait_for(accepted, timeout=5, what="its accept at ESTABLISHED")
+        assert p.poll() is None  # reported while the connection was open
         p.stdin.write("go\n")
         p.stdin.flush()
         assert p.wait(timeout=20) == 0
     finally:
         if p.poll() is None:
             p.kill()
+    acc = agent.wait_for(accepted, timeout=5, what="its accept, for the listener's process")
+    assert acc["connect"]["local_port"] == port and acc["connect"]["remote_port"] == cport
+    time.sleep(1.5)  # a second report would come within a walk
+    _, stats = agent.stop()  # flushes the flows
 
     def total(direction, **match):
         return flow_totals(agent, p.pid, direction, ("connections",), **match)[0]
 
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (total("outbound", remote_port=port) < 1 or
-                                           total("inbound", local_port=port) < 1):
-        time.sleep(0.2)
-    time.sleep(2.5)  # a report at close would reach a flow within a window
     assert total("outbound", remote_port=port) == 1
     assert total("inbound", local_port=port) == 1
     assert len(agent.find(connects(agent, p.pid, remote_port=port))) == 1
-    assert len(agent.find(connects(agent, p.pid, local_port=port))) == 1
+    assert len(agent.find(accepted)) == 1
+    if tcp_hooks == "auto":
+        assert counter(stats, "network", "tcp_owner_walks") >= 1
 
 
 def listener_keys():
@@ -530,6 +532,9 @@ def test_open_connection_in_another_netns_reported_while_open(net_agent, netns):
         net_agent.wait_for(lambda e: flows(p.pid, remote_port=port, direction="outbound")(e)
                            and int(e["flow"]["bytes_sent"]) >= 65536, timeout=10,
                            what="its bytes while it is open")
+        net_agent.wait_for(connects(net_agent, p.pid, hook="tcp_accept", local_port=port,
+                                    remote_port=cport), timeout=10,
+                           what="its accepted side, from that namespace's walk")
         assert p.poll() is None
         p.stdin.write("go\n")
         p.stdin.flush()

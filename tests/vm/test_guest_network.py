@@ -26,6 +26,10 @@ def test_network_hooks_load_and_fire_on_debian_6_1(agent_guest, tcp_hooks):
     assert hooks["dns"]["hook"].startswith("cgroup_skb/ingress@"), hooks
     assert hooks["dns"]["error"].startswith("tp_btf/sock_recv_length refused"), hooks
     assert hooks["tcp_open_bytes"]["hook"] == "iter/tcp", hooks
+    if tcp_hooks == "auto":
+        # 6.1 has no bpf_rdonly_cast: the connect flavour walks every socket for open results
+        assert hooks["tcp_open_results"]["hook"] == "iter/tcp", hooks
+        assert "bpf_rdonly_cast" in hooks["tcp_open_results"]["error"], hooks
     for signal in ("tcp", "udp"):
         assert not hooks[signal]["error"], hooks
     # the startup stats come after the hooks are attached: this connect is seen

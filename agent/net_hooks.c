@@ -707,7 +707,10 @@ int net_hooks_walk_owners(struct gw_net_hooks *nh)
 	if (!nh->owner_walk[0])
 		return -ENOENT;
 	ret = net_iter_run(nh->owner_walk[0]);
-	return ret ?: net_iter_run(nh->owner_walk[1]);
+	/* the hash map's walk visits each of its 65,536 buckets: only when it holds owners */
+	if (!ret && __atomic_load_n(&nh->skel->bss->gw_conn_owner_n, __ATOMIC_RELAXED) > 0)
+		ret = net_iter_run(nh->owner_walk[1]);
+	return ret;
 }
 
 void net_hooks_close(struct gw_net_hooks *nh)

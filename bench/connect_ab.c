@@ -138,7 +138,8 @@ static void *agent_stand_in(void *arg)
 		 * socket once per 10-s window */
 		if (ab->attached && ab->owner_walk[0] && tick % 10 == 0) {
 			net_iter_run(ab->owner_walk[0]);
-			net_iter_run(ab->owner_walk[1]);
+			if (ab->skel->bss->gw_conn_owner_n > 0)
+				net_iter_run(ab->owner_walk[1]);
 		}
 		if (ab->attached && ab->sample_link && tick % (ab->owner_walk[0] ? 100 : 10) == 0)
 			net_iter_run(ab->sample_link);

@@ -5,9 +5,12 @@
  *
  * Signals and their chains (what is live is recorded with hooks_set_status()):
  *   tcp:  "connect": cgroup/connect4,6 and post_bind4,6 on the root cgroup v2 with
- *         tp_btf/tcp_destroy_sock and tp_btf/inet_sk_error_report, results of connections still
- *         open from iter/tcp every second; then sockops on the root cgroup v2 with the same two
- *         tp_btf programs; then tp_btf/inet_sock_set_state, then tp/sock/inet_sock_set_state
+ *         tp_btf/tcp_destroy_sock and tp_btf/inet_sk_error_report; then sockops on the root
+ *         cgroup v2 with the same two tp_btf programs; then tp_btf/inet_sock_set_state, then
+ *         tp/sock/inet_sock_set_state
+ *   tcp_open_results: with the connect flavour, the walk every second that reports outbound
+ *         connections still open: iter/bpf_map_elem over the owner maps (bpf_rdonly_cast, 6.2+),
+ *         else iter/tcp over every socket
  *   udp:  cgroup/connect4, connect6, sendmsg4, sendmsg6 on the root cgroup v2
  *   dns:  tp_btf/sock_recv_length (answers as the asking process reads them, x86-64), believed when
  *         their socket asked that server (the udp hooks remember which sockets did); then

@@ -374,6 +374,56 @@ static bool is_listening(const struct socket_list *l, uint32_t netns, uint16_t p
 	return false;
 }
 
+static void seed_listener(struct gw_net *n, int map_fd, const struct net_socket *s,
+			  const struct gw_net_task *t)
+{
+	struct gw_listen_key key = { .netns = s->netns, .port = s->local_port };
+
+	/* NOEXIST: a listen() or bind() the hooks already saw is fresher than /proc */
+	if (map_fd >= 0 && !bpf_map_update_elem(map_fd, &key, t, BPF_NOEXIST))
+		n->counters[NET_LISTENERS_SEEDED]++;
+}
+
+static void seed_listener_found(const struct net_socket *s, void *ctx)
+{
+	struct gw_net *n = ctx;
+	struct gw_net_task t;
+
+	if (task_from_table(n->agent, s->pid, &t))
+		seed_listener(n, net_hooks_listen_map_fd(&n->hooks), s, &t);
+}
+
+/*
+ * How often an accepted connection with no known listener may have /proc read again: a scan reads
+ * every process's fds, tens of milliseconds on a busy host, in the event loop.
+ */
+#define LISTENER_RESCAN_NS (5000 * NS_PER_MS)
+
+/*
+ * The owner of an accepted connection whose listener the kernel's map does not know: one the
+ * start's scan missed, or, in the connect flavour, one whose port listen() picked (no bind() to
+ * see). /proc knows it: its listeners are read into the map again, at most every
+ * LISTENER_RESCAN_NS, and the owner is taken from there. False: still unknown.
+ */
+static bool listener_owner_from_procfs(struct gw_net *n, uint32_t netns, uint16_t port,
+				       struct gw_net_task *t)
+{
+	int fd = net_hooks_listen_map_fd(&n->hooks);
+	struct gw_listen_key key = { .netns = netns, .port = port };
+	uint64_t now = gw_now_boottime_ns();
+
+	if (fd < 0)
+		return false;
+	if (!bpf_map_lookup_elem(fd, &key, t))
+		return true; /* learned since the kernel looked */
+	if (n->listener_scan_ns && now - n->listener_scan_ns < LISTENER_RESCAN_NS)
+		return false;
+	n->listener_scan_ns = now;
+	n->counters[NET_LISTENER_RESCANS]++;
+	net_scan_sockets(n->agent->opt.proc_root, 1u << NET_TCP_LISTEN, seed_listener_found, n);
+	return !bpf_map_lookup_elem(fd, &key, t);
+}
+
 /* The sockets /proc shows at start: listeners go to the kernel's owner map (so their accepts are
  * attributed), established connections are reported now and remembered for their close. */
 static void seed_from_procfs(struct gw_net *n)
@@ -397,11 +447,7 @@ static void seed_from_procfs(struct gw_net *n)
 		if (!task_from_table(n->agent, s->pid, &t))
 			continue;
 		if (s->state == NET_TCP_LISTEN) {
-			struct gw_listen_key key = { .netns = s->netns, .port = s->local_port };
-
-			/* NOEXIST: a listen() the hook already saw is fresher than /proc */
-			if (map_fd >= 0 && !bpf_map_update_elem(map_fd, &key, &t, BPF_NOEXIST))
-				n->counters[NET_LISTENERS_SEEDED]++;
+			seed_listener(n, map_fd, s, &t);
 			continue;
 		}
 
@@ -486,7 +532,8 @@ static int handle_tcp(struct gw_net *n, const struct gw_tcp_event *rec, size_t s
 	} else {
 		bool inbound = r->hdr.type == GW_EV_TCP_ACCEPT;
 
-		if (inbound && !r->task.pid)
+		if (inbound && !r->task.pid &&
+		    !listener_owner_from_procfs(n, r->tuple.netns, r->tuple.local_port, &r->task))
 			n->counters[NET_CONNECT_UNKNOWN_OWNER]++;
 		emit_connection(n, &r->task, &r->tuple, name,
 				flow_failure_name(failure_of(r->result)),
@@ -629,6 +676,7 @@ void net_on_process_exit(struct gw_net *n, uint64_t process_id, uint64_t now_ns)
 static void fold_ingest(struct gw_net *n, const struct gw_tcp_fold *v, uint64_t seen_ns)
 {
 	struct flow_sample s = { 0 };
+	struct gw_net_task task = v->task;
 	struct gw_ip remote;
 
 	gw_ip_from_v6(&remote, v->tuple.remote_addr);
@@ -642,17 +690,18 @@ static void fold_ingest(struct gw_net *n, const struct gw_tcp_fold *v, uint64_t 
 		s.rtt_sum_us = v->rtt_sum_us;
 		s.rtt_min_us = v->rtt_min_us;
 		s.rtt_max_us = v->rtt_max_us;
-		if (v->task.pid && !gw_ip_is_loopback(&remote))
-			cadence_note_rtt(n->agent, task_process_id(n->agent, &v->task),
-					 (uint32_t)(v->rtt_sum_us / v->rtt_samples));
 	}
-	if (v->tuple.direction == FLOW_INBOUND && !v->task.pid)
+	if (v->tuple.direction == FLOW_INBOUND && !task.pid &&
+	    !listener_owner_from_procfs(n, v->tuple.netns, v->tuple.local_port, &task))
 		n->counters[NET_CONNECT_UNKNOWN_OWNER] += v->attempts;
+	if (v->rtt_samples && task.pid && !gw_ip_is_loopback(&remote))
+		cadence_note_rtt(n->agent, task_process_id(n->agent, &task),
+				 (uint32_t)(v->rtt_sum_us / v->rtt_samples));
 	n->counters[NET_TCP_ATTEMPTS_FOLDED] += v->attempts;
 	n->counters[NET_TCP_CLOSES_FOLDED] += v->closes;
 	n->counters[NET_TCP_FOLD_ENTRIES]++;
 	s.dns_name = dns_cache_get(n->dns, &remote, seen_ns);
-	add_to_flow(n, &v->task, &v->tuple, &remote, &s, seen_ns);
+	add_to_flow(n, &task, &v->tuple, &remote, &s, seen_ns);
 }
 
 #define FOLD_BATCH 128
@@ -873,6 +922,7 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 		[NET_TCP_OPEN_WALKS_OTHER_NETNS] = "tcp_open_walks_other_netns",
 		[NET_NETNS_UNWALKED] = "netns_unwalked",
 		[NET_TCP_OWNER_WALKS] = "tcp_owner_walks",
+		[NET_LISTENER_RESCANS] = "listener_rescans",
 		[NET_TCP_OWNER_WALK_ERRORS] = "tcp_owner_walk_errors",
 	};
 	static const char *const malformed_names[DNS_RESULT_MAX] = {

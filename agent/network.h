@@ -79,7 +79,7 @@ enum gw_net_counter {
 	NET_DNS_ADDRESSES,	/* addresses put in the cache */
 	NET_DNS_NAMES_SANITIZED,
 	NET_DNS_UNRELATED_ADDRS,
-	NET_CONNECT_UNKNOWN_OWNER,	/* inbound on a listener older than the agent */
+	NET_CONNECT_UNKNOWN_OWNER,	/* inbound on a listener neither the hooks nor /proc named */
 	NET_EXIT_FLUSH_IMMEDIATE,	/* pending-exit queue full: flushed without the grace */
 	NET_LISTENERS_SEEDED,		/* listeners older than the agent, owners from /proc */
 	NET_OPEN_AT_START,		/* established connections older than the agent */
@@ -94,6 +94,7 @@ enum gw_net_counter {
 	NET_NETNS_UNWALKED,		/* namespaces past the set's size at the last refresh */
 	NET_TCP_OWNER_WALKS,		/* connect flavour: walks of the owner maps for results */
 	NET_TCP_OWNER_WALK_ERRORS,	/* such walks that failed (those results come at close) */
+	NET_LISTENER_RESCANS,		/* /proc read again for an accept's unknown listener */
 	NET_COUNTER_MAX
 };
 
@@ -110,6 +111,7 @@ struct gw_net {
 	uint64_t sampled_window_end_ns;	/* the window the last walk of open connections was for */
 	uint64_t next_result_walk_ns;	/* connect flavour: when open connections' results are next
 					 * walked for */
+	uint64_t listener_scan_ns;	/* when /proc was last read for an unknown listener */
 	struct netns_set netns;		/* the other namespaces the walk of open connections enters */
 	struct gw_net_open *open_at_start;	/* uthash by key; entries go when they close */
 	struct gw_net_pending_exit pending[GW_NET_PENDING_EXITS];

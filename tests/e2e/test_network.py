@@ -718,6 +718,33 @@ def test_listener_older_than_agent_is_attributed(agent_factory):
         server.wait()
 
 
+def test_listener_whose_port_listen_picked_is_attributed(net_agent):
+    """A listener that never called bind() (listen() picked its port) is not seen by the connect
+    flavour's post_bind hook; its first accept sends the agent to /proc for the owner, and every
+    accept is then attributed to the listening process."""
+    assert net_agent.hooks()["tcp"] == TCP_HOOKS["auto"]
+    m = marker()
+    pid, out = run_script("""
+        import socket, time
+        srv = socket.socket(); srv.listen()
+        port = srv.getsockname()[1]
+        for _ in range(3):
+            c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
+            c.close(); a.close()
+            time.sleep(0.5)           # alive while the agent reads /proc for it
+        print(port)
+    """, m)
+    port = int(out)
+    acc = net_agent.wait_for(connects(net_agent, None, hook="tcp_accept", local_port=port),
+                             what="the accept")["connect"]
+    assert acc["process"]["pid"] == pid and acc["process"]["argv"][-1] == m
+    net_agent.wait_for(flows(pid, local_port=port, direction="inbound"), timeout=8,
+                       what="its inbound flow, attributed")
+    _, stats = net_agent.stop()
+    assert counter(stats, "network", "listener_rescans") >= 1
+    assert counter(stats, "network", "inbound_unknown_owner") == 0
+
+
 def test_connection_older_than_agent_reported_and_closed(agent_factory):
     """An RMM session already up when the agent starts is reported at start and its bytes at close."""
     m = marker()

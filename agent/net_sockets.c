@@ -13,6 +13,8 @@
 
 #include <uthash.h>
 
+#include "procfs.h"
+
 struct found_sock {
 	uint64_t inode;		/* hash key */
 	struct net_socket s;	/* s.pid 0 until a process holding it is found */
@@ -30,16 +32,6 @@ struct scan {
 	struct seen_netns *netns;
 	size_t n_socks;
 };
-
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
 
 /*
  * "0100007F:1F90" (v4) or 32 hex digits ":port" (v6). The kernel prints each 32-bit word of the
@@ -156,9 +148,10 @@ static void match_fds(struct scan *s, const char *proc_root, const char *pid_nam
 	while ((de = readdir(d))) {
 		unsigned long long inode;
 		struct found_sock *fs;
+		uint32_t fd;
 		ssize_t n;
 
-		if (!all_digits(de->d_name))
+		if (!procfs_number(de->d_name, &fd))
 			continue;
 		n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
 		if (n <= 0)
@@ -180,18 +173,19 @@ int net_scan_sockets(const char *proc_root, uint32_t state_mask, net_socket_fn f
 	struct seen_netns *ns, *tmp_ns;
 	struct dirent *de;
 	int found = 0;
+	uint32_t pid;
 	DIR *d;
 
 	d = opendir(proc_root);
 	if (!d)
 		return -errno;
 	while ((de = readdir(d)))
-		if (all_digits(de->d_name))
+		if (procfs_number(de->d_name, &pid))
 			scan_netns_of(&s, proc_root, de->d_name);
 	if (s.n_socks) {
 		rewinddir(d);
 		while ((de = readdir(d)))
-			if (all_digits(de->d_name))
+			if (procfs_number(de->d_name, &pid))
 				match_fds(&s, proc_root, de->d_name);
 	}
 	closedir(d);

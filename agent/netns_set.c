@@ -7,10 +7,11 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "procfs.h"
 
 int netns_set_open(struct netns_set *s)
 {
@@ -39,16 +40,6 @@ void netns_set_close(struct netns_set *s)
 	s->n = 0;
 }
 
-static bool all_digits(const char *p)
-{
-	if (!*p)
-		return false;
-	for (; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
-	return true;
-}
-
 static bool known(const struct netns_set *s, uint64_t ino)
 {
 	if (ino == s->self_ino)
@@ -74,8 +65,9 @@ int netns_set_refresh(struct netns_set *s, const char *proc_root)
 	s->missed = 0;
 	while ((de = readdir(d))) {
 		struct stat st;
+		uint32_t pid;
 
-		if (!all_digits(de->d_name))
+		if (!procfs_number(de->d_name, &pid))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/ns/net", proc_root, de->d_name);
 		if (stat(path, &st) || known(s, st.st_ino))
@@ -85,7 +77,7 @@ int netns_set_refresh(struct netns_set *s, const char *proc_root)
 			continue;
 		}
 		s->v[s->n].ino = st.st_ino;
-		s->v[s->n].pid = (uint32_t)strtoul(de->d_name, NULL, 10);
+		s->v[s->n].pid = pid;
 		s->n++;
 	}
 	closedir(d);

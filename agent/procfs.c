@@ -1,6 +1,5 @@
 #include "procfs.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -119,6 +118,23 @@ static void load_cmdline(struct proc_entry *e, const char *path)
 	proc_entry_set_argv(e, clean, o, argc);
 }
 
+bool procfs_number(const char *name, uint32_t *n)
+{
+	unsigned long long v = 0;
+
+	if (!*name)
+		return false;
+	for (const char *p = name; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (unsigned long long)(*p - '0');
+		if (v > UINT32_MAX)
+			return false;
+	}
+	*n = (uint32_t)v;
+	return true;
+}
+
 int procfs_find_cgroup2_root(const char *mountinfo, char *path, size_t path_size)
 {
 	char line[1024];
@@ -226,12 +242,11 @@ int procfs_seed(struct proc_table *t, const struct gw_boot *boot, const char *pr
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
-		char *end;
-		unsigned long pid = strtoul(de->d_name, &end, 10);
+		uint32_t pid;
 
-		if (!isdigit((unsigned char)de->d_name[0]) || *end || pid == 0 || pid > UINT32_MAX)
+		if (!procfs_number(de->d_name, &pid) || pid == 0)
 			continue;
-		if (procfs_load_process(t, boot, proc_root, cgroup2_root, (uint32_t)pid))
+		if (procfs_load_process(t, boot, proc_root, cgroup2_root, pid))
 			loaded++;
 	}
 	closedir(d);

@@ -9,6 +9,7 @@
 #ifndef GW_PROCFS_H
 #define GW_PROCFS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "proc_id.h"
@@ -23,6 +24,10 @@
 struct proc_entry *procfs_load_process(struct proc_table *t, const struct gw_boot *boot,
 				       const char *proc_root, const char *cgroup2_root,
 				       uint32_t pid);
+
+/* Whether a /proc directory entry's name is a number (a pid, an fd): all decimal digits, within
+ * 32 bits; the number in *n. */
+bool procfs_number(const char *name, uint32_t *n);
 
 /* Loads every process under proc_root, then links parents. Returns how many were loaded. */
 int procfs_seed(struct proc_table *t, const struct gw_boot *boot, const char *proc_root,

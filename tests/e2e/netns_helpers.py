@@ -7,6 +7,7 @@ import random
 import subprocess
 import textwrap
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,29 @@ def run_script(code, *args, netns=None, timeout=60):
     out, err = p.communicate(timeout=timeout)
     assert p.returncode == 0, f"script failed: {err}"
     return p.pid, out
+
+
+@contextmanager
+def held_script(code, *args, netns=None):
+    """Starts a Python snippet (argv carries a marker) that holds something open until its stdin
+    says go (see go()); yields the process, killed on the way out if it is still running."""
+    cmd = [PY, "-c", textwrap.dedent(code), *args]
+    if netns:
+        cmd = ["ip", "netns", "exec", netns] + cmd
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        yield p
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def go(p):
+    """Lets a held_script() go on past the stdin line it waits for."""
+    assert p.poll() is None, "the held script ended before it was let go"
+    p.stdin.write("go\n")
+    p.stdin.flush()
 
 
 def sh(*cmd):

@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import counter  # noqa: E402
-from netns_helpers import PY, netns, run_script, sh, start_in_ns  # noqa: E402,F401
+from netns_helpers import PY, go, held_script, netns, run_script, sh, start_in_ns  # noqa: E402,F401
 
 HERE = Path(__file__).resolve().parent
 RMM_NAME = "relay.example-rmm.test"
@@ -366,7 +366,7 @@ def test_open_connection_results_reported_while_open(agent_factory, tcp_hooks):
     report either again."""
     agent = agent_factory("--flow-window=30", "--no-forks", f"--tcp-hooks={tcp_hooks}")
     m = marker()
-    p = subprocess.Popen([PY, "-c", textwrap.dedent("""
+    with held_script("""
         import socket, sys
         srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
         port = srv.getsockname()[1]
@@ -374,9 +374,8 @@ def test_open_connection_results_reported_while_open(agent_factory, tcp_hooks):
         print(port, c.getsockname()[1], flush=True)
         sys.stdin.readline()          # held open until the test has seen it
         c.close(); a.close()
-    """), m], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    accepted = connects(agent, p.pid, hook="tcp_accept")
-    try:
+    """, m) as p:
+        accepted = connects(agent, p.pid, hook="tcp_accept")
         port, cport = map(int, p.stdout.readline().split())
         out = agent.wait_for(connects(agent, p.pid, hook="tcp_connect", remote_port=port,
                                       local_port=cport), timeout=5,
@@ -384,13 +383,8 @@ def test_open_connection_results_reported_while_open(agent_factory, tcp_hooks):
         assert out["result"] == "ok" and out["process"]["argv"][-1] == m
         if tcp_hooks == "sockops":
             agent.wait_for(accepted, timeout=5, what="its accept at ESTABLISHED")
-        assert p.poll() is None  # reported while the connection was open
-        p.stdin.write("go\n")
-        p.stdin.flush()
+        go(p)  # asserts it is still running: reported while the connection was open
         assert p.wait(timeout=20) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
     acc = agent.wait_for(accepted, timeout=5, what="its accept, for the listener's process")
     assert acc["connect"]["local_port"] == port and acc["connect"]["remote_port"] == cport
     time.sleep(1.5)  # a second report would come within a walk
@@ -420,7 +414,7 @@ def test_bound_client_leaves_no_listener_key(net_agent):
     later connection accepted on that port would be counted for the wrong process."""
     assert net_agent.hooks()["tcp"] == TCP_HOOKS["auto"]
     m = marker()
-    p = subprocess.Popen([PY, "-c", textwrap.dedent("""
+    with held_script("""
         import socket, sys
         srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
         c = socket.socket(); c.bind(("127.0.0.1", 0))
@@ -430,12 +424,10 @@ def test_bound_client_leaves_no_listener_key(net_agent):
         c.close(); a.close()
         print("closed", flush=True)
         sys.stdin.readline()
-    """), m], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
+    """, m) as p:
         port, cport = map(int, p.stdout.readline().split())
         assert {port, cport} <= listener_keys()  # both bind()s were seen
-        p.stdin.write("go\n")
-        p.stdin.flush()
+        go(p)
         assert p.stdout.readline().strip() == "closed"
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and cport in listener_keys():
@@ -443,12 +435,8 @@ def test_bound_client_leaves_no_listener_key(net_agent):
         keys = listener_keys()
         assert cport not in keys
         assert port in keys  # the listener, still open, keeps its key
-        p.stdin.write("go\n")
-        p.stdin.flush()
+        go(p)
         assert p.wait(timeout=10) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
 
 
 def test_open_connection_bytes_reach_flows_before_close(net_agent):
@@ -457,7 +445,7 @@ def test_open_connection_bytes_reach_flows_before_close(net_agent):
     assert net_agent.hooks()["tcp_open_bytes"] == "iter/tcp"
     m = marker()
     mib = 1 << 20
-    p = subprocess.Popen([PY, "-c", textwrap.dedent(f"""
+    with held_script(f"""
         import socket, sys, threading
         srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
         port = srv.getsockname()[1]
@@ -470,21 +458,15 @@ def test_open_connection_bytes_reach_flows_before_close(net_agent):
         print(port, flush=True)
         sys.stdin.readline()          # held open until the test has seen the bytes
         c.sendall(b"v" * {mib}); c.close(); t.join(); a.close()
-    """), m], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
+    """, m) as p:
         port = int(p.stdout.readline())
         early = net_agent.wait_for(
             lambda e: flows(p.pid, remote_port=port, direction="outbound")(e)
             and int(e["flow"]["bytes_sent"]) >= mib, timeout=8,
             what="a flow with the first MiB while the connection is open")["flow"]
         assert early["flush_reason"] == "window", early
-        assert p.poll() is None  # the connection really was still open
-        p.stdin.write("go\n")
-        p.stdin.flush()
+        go(p)  # asserts the connection really was still open
         assert p.wait(timeout=20) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
 
     def sent(direction, key, field):
         return flow_totals(net_agent, p.pid, direction, (field,), **{key: port})[0]
@@ -509,7 +491,7 @@ def test_open_connection_in_another_netns_reported_while_open(net_agent, netns):
     result from that walk)."""
     ns = netns.add("ctr")
     m = marker()
-    p = subprocess.Popen(["ip", "netns", "exec", ns, PY, "-c", textwrap.dedent("""
+    with held_script("""
         import socket, sys
         srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
         port = srv.getsockname()[1]
@@ -521,8 +503,7 @@ def test_open_connection_in_another_netns_reported_while_open(net_agent, netns):
         print(port, c.getsockname()[1], flush=True)
         sys.stdin.readline()          # held open until the test has seen it
         c.close(); a.close()
-    """), m], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
+    """, m, netns=ns) as p:
         port, cport = map(int, p.stdout.readline().split())
         c = net_agent.wait_for(connects(net_agent, p.pid, hook="tcp_connect", remote_port=port,
                                         local_port=cport), timeout=10,
@@ -535,13 +516,8 @@ def test_open_connection_in_another_netns_reported_while_open(net_agent, netns):
         net_agent.wait_for(connects(net_agent, p.pid, hook="tcp_accept", local_port=port,
                                     remote_port=cport), timeout=10,
                            what="its accepted side, from that namespace's walk")
-        assert p.poll() is None
-        p.stdin.write("go\n")
-        p.stdin.flush()
+        go(p)
         assert p.wait(timeout=10) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
     _, stats = net_agent.stop()
     assert counter(stats, "network", "tcp_open_walks_other_netns") >= 1
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "net_sockets.h"
+#include "procfs.h"
 #include <sys/socket.h>
 
 static char root[] = "/tmp/gw-test-sockets-XXXXXX";
@@ -134,6 +135,22 @@ TEST(missing_root_is_an_error)
 	CHECK(f.n == 0);
 }
 
+/* /proc entries are named by whoever made them only in part: a pid dir, an fd, or anything else */
+TEST(proc_entry_numbers)
+{
+	uint32_t n = 7;
+
+	CHECK(procfs_number("1", &n) && n == 1);
+	CHECK(procfs_number("4294967295", &n) && n == 4294967295u);
+	CHECK(!procfs_number("4294967296", &n));
+	CHECK(!procfs_number("99999999999999999999999", &n));
+	CHECK(!procfs_number("", &n));
+	CHECK(!procfs_number("12a", &n));
+	CHECK(!procfs_number("-1", &n));
+	CHECK(!procfs_number("self", &n));
+	CHECK(n == 4294967295u); /* untouched by the refusals */
+}
+
 int main(void)
 {
 	int rc;
@@ -146,6 +163,7 @@ int main(void)
 	RUN(finds_listeners_and_lowest_owner);
 	RUN(established_rows_carry_addresses);
 	RUN(missing_root_is_an_error);
+	RUN(proc_entry_numbers);
 	rc = test_summary();
 	{
 		char cmd[600];

@@ -455,19 +455,15 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 		snprintf(why_tcp, sizeof(why_tcp), "%s", why);
 		c.tcp = GW_TCP_HOOK_AUTO;
 	}
-	if (c.tcp == GW_TCP_HOOK_CONNECT && !c.sample)
-		snprintf(why_tcp + strlen(why_tcp), sizeof(why_tcp) - strlen(why_tcp),
-			 "%sno iterator: results of open connections come at their close",
-			 why_tcp[0] ? "; " : "");
 	if (c.tcp == GW_TCP_HOOK_CONNECT) {
 		hooks_set_status(h, "tcp", "cgroup/connect4,6+post_bind4,6+tp_btf/tcp_destroy_sock",
 				 why_tcp);
 		hooks_set_status(h, "tcp_open_results",
-				 nh->owner_walk[0] ? "iter/bpf_map_elem" :
-				 nh->results_walk ? "iter/tcp" : "none",
-				 nh->owner_walk[0] ? "" :
-				 kernel.kfunc_cast ? "owner walk not attached: see tcp" :
-				 "no bpf_rdonly_cast: every socket is walked every second");
+				 nh->owner_walk[0] ? "iter/bpf_map_elem" : c.sample ? "iter/tcp" : "none",
+				 nh->owner_walk[0] ?
+					 (c.sample ? "" : "no iter/tcp: accepted ones come at close") :
+				 c.sample ? "no bpf_rdonly_cast: every socket is walked every second" :
+					    "no iterator: results come at close");
 	}
 	else if (c.tcp == GW_TCP_HOOK_SOCKOPS)
 		hooks_set_status(h, "tcp", "sockops+tp_btf/tcp_destroy_sock", why_tcp);

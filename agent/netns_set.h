@@ -31,7 +31,7 @@ struct netns_set {
 int netns_set_open(struct netns_set *s);
 void netns_set_close(struct netns_set *s);
 
-/* Finds the namespaces under proc_root again. Returns how many other than the agent's, or -errno. */
+/* Finds the namespaces under proc_root again. Returns how many besides the agent's, or -errno. */
 int netns_set_refresh(struct netns_set *s, const char *proc_root);
 
 /*

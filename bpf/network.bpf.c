@@ -7,12 +7,13 @@
  * of its own on the way to ESTABLISHED. The cgroup connect4/6 programs, which run for every
  * connect() anyway (the UDP signal needs them), remember the connecting task; cgroup post_bind4/6
  * the task that binds a port (a server, before it listens); tcp_destroy_sock (once per socket) and
- * inet_sk_error_report (only on errors) give the result, bytes and RTT; the iterator, which the
- * agent runs every second in this flavour, reports the result of connections that are still open
- * (gw_tcp_at_connect). Next, "sockops" on the root cgroup v2: TCP_CONNECT_CB, TCP_LISTEN_CB and
- * ACTIVE_/PASSIVE_ESTABLISHED_CB report each result as it happens, with the same close and error
- * programs, but the kernel runs sockops 9 times per loopback connection, 6 of them callbacks no
- * program here needs (~1 % of a 10k/s connect loop with an empty program, BENCHMARKS.md).
+ * inet_sk_error_report (only on errors) give the result, bytes and RTT; walks the agent makes
+ * report the result of connections still open: of the owner maps every second, of every socket
+ * each window (gw_tcp_at_connect). Next, "sockops" on the root cgroup v2: TCP_CONNECT_CB,
+ * TCP_LISTEN_CB and ACTIVE_/PASSIVE_ESTABLISHED_CB report each result as it happens, with the
+ * same close and error programs, but the kernel runs sockops 9 times per loopback connection, 6
+ * of them callbacks no program here needs (~1 % of a 10k/s connect loop with an empty program,
+ * BENCHMARKS.md).
  * Fallbacks: inet_sock_set_state as tp_btf or classic tracepoint, which runs on every transition
  * of every TCP socket (~10 per loopback connection). In every flavour the connecting task is where
  * the process is remembered (owner_slots, or conn_owner when the socket's slot is taken); the
@@ -22,8 +23,9 @@
  *
  * UDP uses the cgroup sock_addr hooks on the root cgroup v2 (connect4/6, sendmsg4/6): process
  * context, first packet per socket cookie and peer (sock_peers, an LRU). Those programs, and the
- * post_bind ones, only observe: they always return 1 (allow) and never rewrite the address. They also remember which sockets a
- * process pointed at port 53 (UDP or TCP), for the DNS answers below.
+ * post_bind ones, only observe: they always return 1 (allow) and never rewrite the address. They
+ * also remember which sockets a process pointed at port 53 (UDP or TCP), for the DNS answers
+ * below.
  *
  * DNS: at most GW_DNS_PAYLOAD_MAX bytes of each answer, flagged GW_DNS_F_ASKED when the receiving
  * socket was pointed at that server's port 53 (sock_peers); parsing is the agent's job (hostile
@@ -885,7 +887,7 @@ static __always_inline void report_established_late(struct conn_state *st,
 		emit_tcp(tu, GW_EV_TCP_CONNECT, st, GW_TCP_OK, 0, NULL, 0);
 }
 
-/* An accepted connection's attempt: folded into `v` (fold_entry_accepted(tu, true)), or a record. */
+/* An accepted connection's attempt: folded into `v` (fold_entry_accepted(tu, true)), or sent. */
 static __always_inline void report_accept(const struct gw_net_tuple *tu, struct gw_tcp_fold *v)
 {
 	struct conn_state who = {};
@@ -1389,8 +1391,8 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 /*
  * The connect flavour's walk of results (the agent runs it every second where the kernel has
  * bpf_rdonly_cast): the owners of outbound connections, a few hundred map entries at most, not
- * every socket of the host, whose walk dirtied each TIME_WAIT socket's reference count (tens of
- * thousands under a connect loop) and slowed the loop by about a point when run every second
+ * every socket of the host, whose walk (tens of thousands of TIME_WAIT sockets under a connect
+ * loop, each taken and released) was a third of the agent's CPU when run every second
  * (BENCHMARKS.md). Reports the OK of each owned connection that is open and not reported yet. The
  * socket is read through the address its owner entry holds: an untrusted pointer whose loads are
  * fault-checked, and TCP sockets are freed by RCU into the same cache, so a socket destroyed

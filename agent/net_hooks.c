@@ -696,17 +696,21 @@ int net_hooks_sample(struct gw_net_hooks *nh)
 	return net_iter_run(nh->sample_link);
 }
 
+int net_owner_walks_run(struct gw_network *skel, struct bpf_link *walk[2])
+{
+	int ret = net_iter_run(walk[0]);
+
+	/* the hash map's walk visits each of its 65,536 buckets: only when it holds owners */
+	if (!ret && __atomic_load_n(&skel->bss->gw_conn_owner_n, __ATOMIC_RELAXED) > 0)
+		ret = net_iter_run(walk[1]);
+	return ret;
+}
+
 int net_hooks_walk_owners(struct gw_net_hooks *nh)
 {
-	int ret;
-
 	if (!nh->owner_walk[0])
 		return -ENOENT;
-	ret = net_iter_run(nh->owner_walk[0]);
-	/* the hash map's walk visits each of its 65,536 buckets: only when it holds owners */
-	if (!ret && __atomic_load_n(&nh->skel->bss->gw_conn_owner_n, __ATOMIC_RELAXED) > 0)
-		ret = net_iter_run(nh->owner_walk[1]);
-	return ret;
+	return net_owner_walks_run(nh->skel, nh->owner_walk);
 }
 
 void net_hooks_close(struct gw_net_hooks *nh)

@@ -126,9 +126,11 @@ bool net_fold_slots_take(struct gw_network *skel, unsigned int which);
 void net_fold_next_tick(struct gw_network *skel);
 void net_fold_slots_empty(struct gw_tcp_fold_slot *half, size_t n,
 			  void (*read)(void *ctx, const struct gw_tcp_fold *v), void *ctx);
-/* The connect flavour's owner-map walks attached on the skeleton (0, or -errno and neither), and
- * running an iterator link to its end (0 or -errno); for the agent and connect_ab. */
+/* The connect flavour's owner-map walks attached on the skeleton (0, or -errno and neither), run
+ * once (0 or -errno), and running an iterator link to its end (0 or -errno); for the agent and
+ * connect_ab. */
 int net_owner_walks_attach(struct gw_network *skel, struct bpf_link *walk[2]);
+int net_owner_walks_run(struct gw_network *skel, struct bpf_link *walk[2]);
 int net_iter_run(struct bpf_link *link);
 /* Fold lookups the kernel made in its fold map: another key held the key's array slot. */
 uint64_t net_hooks_fold_slot_taken(const struct gw_net_hooks *nh);

@@ -132,15 +132,13 @@ static void *agent_stand_in(void *arg)
 		unsigned int idle = (ab->skel->bss->gw_tcp_fold_gen & 1) ^ 1;
 
 		usleep(AGENT_TICK_US);
-		/* while attached only, as in the agent: with no destroy program to forget what a walk
-		 * marks, a marked socket's address would carry its mark to the next socket there */
-		/* as the agent: the owner maps every second (without them every socket), and every
-		 * socket once per 10-s window */
-		if (ab->attached && ab->owner_walk[0] && tick % 10 == 0) {
-			net_iter_run(ab->owner_walk[0]);
-			if (ab->skel->bss->gw_conn_owner_n > 0)
-				net_iter_run(ab->owner_walk[1]);
-		}
+		/*
+		 * As the agent: the owner maps every second (without them every socket), and every
+		 * socket once per 10-s window; while attached only: with no destroy program to forget
+		 * what a walk marks, a marked socket's address would carry its mark to the next socket
+		 */
+		if (ab->attached && ab->owner_walk[0] && tick % 10 == 0)
+			net_owner_walks_run(ab->skel, ab->owner_walk);
 		if (ab->attached && ab->sample_link && tick % (ab->owner_walk[0] ? 100 : 10) == 0)
 			net_iter_run(ab->sample_link);
 		ring_buffer__consume(ab->ring);

@@ -1303,6 +1303,13 @@ int BPF_PROG(gw_tcp_error, const struct sock *sk)
 	return 0;
 }
 
+/* A connection established and not yet closed: what the walks count and report. */
+static __always_inline bool connection_open(int state)
+{
+	return state != TCP_LISTEN && state != TCP_CLOSE && state != TCP_SYN_SENT &&
+	       state != TCP_SYN_RECV;
+}
+
 /*
  * Set by the agent for its first run of the iterator in the connect flavour, before the TCP
  * programs attach: that run only marks the accepted connections open then (tcp_sampled entries of
@@ -1338,8 +1345,7 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 	sk = (const struct sock *)tp;
 	key = (__u64)tp;
 	state = sk->__sk_common.skc_state;
-	if (state == TCP_LISTEN || state == TCP_CLOSE || state == TCP_SYN_SENT ||
-	    state == TCP_SYN_RECV)
+	if (!connection_open(state))
 		return 0;
 	st = owner_find(sk, true, &slot);
 	sock_tuple(sk, tp, &tu, st ? 0 : 1, true);
@@ -1411,8 +1417,7 @@ static __always_inline void owner_check_open(struct conn_state *st, __u64 addr)
 	tp = bpf_rdonly_cast((void *)addr, bpf_core_type_id_kernel(struct tcp_sock));
 	sk = (const struct sock *)tp;
 	state = sk->__sk_common.skc_state;
-	if (state == TCP_SYN_SENT || state == TCP_CLOSE || state == TCP_LISTEN ||
-	    state == TCP_SYN_RECV)
+	if (!connection_open(state))
 		return;
 	sock_tuple(sk, tp, &tu, 0, true);
 	report_established_late(st, &tu);

@@ -1,6 +1,6 @@
 # ghostwatch build. `make` builds build/ghostwatch (libbpf linked statically); `make test` runs every
 # test; `make run` starts the live debug view; `make bench` measures. Sources are found by wildcard,
-# so a new agent/*.c, bpf/*.bpf.c, proto/*.proto, tests/unit/test_*.c or tests/fuzz/fuzz_*.c needs no
+# so a new agent/*/*.c, common/*.c, bpf/*.bpf.c, proto/*.proto, tests/unit/test_*.c or tests/fuzz/fuzz_*.c needs no
 # edit here.
 
 BUILD    ?= build
@@ -19,14 +19,14 @@ SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
 PROTOS     := $(wildcard proto/*.proto)
 PROTO_C    := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
 PROTO_H    := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.h)
-AGENT_SRCS := $(wildcard agent/*.c)
+AGENT_SRCS := $(wildcard agent/*.c agent/*/*.c common/*.c)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 
 GENERATED  := $(SKELS) $(PROTO_H)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
-CPPFLAGS  := -D_GNU_SOURCE -DGW_VERSION=\"$(VERSION)\" -Iagent -Ibpf -I$(BUILD)/bpf -I$(BUILD)/proto
+CPPFLAGS  := -D_GNU_SOURCE -DGW_VERSION=\"$(VERSION)\" -Iagent -I. -Ibpf -I$(BUILD)/bpf -I$(BUILD)/proto
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -201,7 +201,7 @@ clean:
 # host, not on endpoints). collector/main.c is the CLI; the other collector/*.c are its modules.
 COLLECTOR_SRCS     := $(wildcard collector/*.c)
 # It shares the agent's descriptor-driven JSON emitter, so its NDJSON has the shape of debug --json.
-COLLECTOR_LIB_SRCS := $(filter-out collector/main.c,$(COLLECTOR_SRCS)) agent/json_emit.c agent/text.c \
+COLLECTOR_LIB_SRCS := $(filter-out collector/main.c,$(COLLECTOR_SRCS)) common/json_emit.c common/text.c \
 	$(PROTO_C)
 COLLECTOR_LIBS     := -lnats -lprotobuf-c -lz -lssl -lcrypto
 COLLECTOR_TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))

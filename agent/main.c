@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent.h"
-#include "cadence_hooks.h"
-#include "debug_view.h"
-#include "fleet.h"
+#include "core/agent.h"
+#include "cadence/cadence_hooks.h"
+#include "view/debug_view.h"
+#include "fleet/fleet.h"
 
 #define EXIT_USAGE 2
 

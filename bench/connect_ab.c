@@ -43,9 +43,9 @@
 #include "empty_hook.h"
 #include "gw_events.h"
 #include "loopback.h"
-#include "net_hooks.h"
+#include "net/net_hooks.h"
 #include "pacer.h"
-#include "procfs.h"
+#include "core/procfs.h"
 #include "network.skel.h"
 
 #include <bpf/bpf.h>

@@ -23,11 +23,11 @@
 
 #include <nats/nats.h>
 
-#include "batch.h"
-#include "config.h"
-#include "forwarder.h"
-#include "log.h"
-#include "spool.h"
+#include "fleet/batch.h"
+#include "core/config.h"
+#include "fleet/forwarder.h"
+#include "common/log.h"
+#include "fleet/spool.h"
 #include "workload.h"
 
 static double now_s(void)

@@ -8,7 +8,7 @@
 #include <zlib.h>
 
 #include "strbuf.h"
-#include "text.h"
+#include "common/text.h"
 
 static const char *const verdict_names[BATCH_VERDICT_COUNT] = {
 	[BATCH_OK] = "ok",

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "json_emit.h"
+#include "common/json_emit.h"
 #include "strbuf.h"
 
 const char *event_type_name(const Ghostwatch__V1__Event *ev)

@@ -1,9 +1,9 @@
-// fuzz: agent/batch.c build/proto/ghostwatch.pb-c.c
+// fuzz: agent/fleet/batch.c build/proto/ghostwatch.pb-c.c
 /* libFuzzer target for the batch decoder (zlib + protobuf): any bytes give a batch or an error. */
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "batch.h"
+#include "fleet/batch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

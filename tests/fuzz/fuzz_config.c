@@ -1,10 +1,10 @@
-// fuzz: agent/config.c
+// fuzz: agent/core/config.c
 /* libFuzzer target for the YAML config parser: any bytes must give a config or a "file:line:" error. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "core/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

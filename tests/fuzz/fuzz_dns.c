@@ -1,4 +1,4 @@
-// fuzz: agent/dns_parse.c agent/dns_cache.c agent/net_addr.c
+// fuzz: agent/net/dns_parse.c agent/net/dns_cache.c agent/net/net_addr.c
 /*
  * libFuzzer target for the DNS response parser (and the cache it feeds). The first input byte picks
  * the framing (even: UDP payload, odd: DNS-over-TCP with its length prefix) so one corpus covers both;
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_cache.h"
-#include "dns_parse.h"
+#include "net/dns_cache.h"
+#include "net/dns_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,9 +1,9 @@
-// fuzz: agent/edid.c agent/text_sanitize.c
+// fuzz: agent/devices/edid.c common/text_sanitize.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "edid.h"
+#include "devices/edid.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

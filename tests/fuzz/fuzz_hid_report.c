@@ -1,8 +1,8 @@
-// fuzz: agent/hid_report.c
+// fuzz: agent/devices/hid_report.c
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "hid_report.h"
+#include "devices/hid_report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

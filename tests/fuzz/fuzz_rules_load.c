@@ -1,4 +1,4 @@
-// fuzz: agent/rules_load.c agent/rules_match.c
+// fuzz: agent/detect/rules_load.c agent/detect/rules_match.c
 /*
  * fuzz_rules_load.c - rule files are input a user (or an attacker with write access to rules.d)
  * controls: the loader must reject anything malformed with a message and never crash or leak, and
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "rules_load.h"
-#include "rules_match.h"
+#include "detect/rules_load.h"
+#include "detect/rules_match.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,12 +1,12 @@
-// fuzz: agent/device_sysfs.c agent/small_file.c agent/device_fingerprint.c agent/hid_report.c agent/edid.c agent/text_sanitize.c
+// fuzz: agent/devices/device_sysfs.c agent/core/small_file.c agent/devices/device_fingerprint.c agent/devices/hid_report.c agent/devices/edid.c common/text_sanitize.c
 /* Input capability bitmaps as sysfs prints them ("120013", "3 0 0 fffe"), from a kernel we do not
  * control; then classification and the input fingerprint over whatever came out. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "device_fingerprint.h"
-#include "device_sysfs.h"
+#include "devices/device_fingerprint.h"
+#include "devices/device_sysfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

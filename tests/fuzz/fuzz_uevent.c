@@ -1,4 +1,4 @@
-// fuzz: agent/uevent_parse.c agent/uevent_listener.c agent/text_sanitize.c
+// fuzz: agent/core/uevent_parse.c agent/core/uevent_listener.c common/text_sanitize.c
 /* The uevent parser, the listener's accept decision and the sanitizer over hostile payloads. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -6,8 +6,8 @@
 #include <sys/socket.h>
 #include <linux/netlink.h>
 
-#include "text_sanitize.h"
-#include "uevent_listener.h"
+#include "common/text_sanitize.h"
+#include "core/uevent_listener.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "batch.h"
+#include "fleet/batch.h"
 #include "testing.h"
 #include "workload.h"
 

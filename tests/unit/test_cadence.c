@@ -4,10 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent.h"
-#include "cadence.h"
-#include "cadence_features.h"
-#include "cadence_view.h"
+#include "core/agent.h"
+#include "cadence/cadence.h"
+#include "cadence/cadence_features.h"
+#include "view/cadence_view.h"
 #include "testing.h"
 
 #define MS 1000000ULL

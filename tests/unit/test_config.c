@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "testing.h"
 
 static char err[GW_CONFIG_ERR_LEN];

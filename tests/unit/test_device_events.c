@@ -1,9 +1,9 @@
 /* The devices domain on a fake sysfs tree: inventory at start, then the uevent path's decisions
  * (attach on bind, identity kept for remove, monitors rescanned on DRM changes), through a sink
  * that records what the agent emitted. */
-#include "agent.h"
-#include "device_events.h"
-#include "device_proto.h"
+#include "core/agent.h"
+#include "devices/device_events.h"
+#include "devices/device_proto.h"
 #include "fake_sysfs.h"
 #include "rules_testdir.h"
 #include "testing.h"

@@ -1,6 +1,6 @@
 /* The sysfs readers and fingerprints against a fake sysfs tree built in a temp dir. */
-#include "device_fingerprint.h"
-#include "device_sysfs.h"
+#include "devices/device_fingerprint.h"
+#include "devices/device_sysfs.h"
 #include "fake_sysfs.h"
 #include "testing.h"
 

@@ -3,7 +3,7 @@
 
 #include <stdio.h>
 
-#include "dns_cache.h"
+#include "net/dns_cache.h"
 
 #define S 1000000000ull
 

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "dns_parse.h"
+#include "net/dns_parse.h"
 
 /* A tiny message builder: the tests spell out wire bytes through these. */
 struct msg {

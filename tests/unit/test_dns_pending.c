@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dns_pending.h"
+#include "net/dns_pending.h"
 
 #define S 1000000000ull
 

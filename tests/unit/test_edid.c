@@ -1,4 +1,4 @@
-#include "edid.h"
+#include "devices/edid.h"
 #include "testing.h"
 
 /* Builds a base block like PiKVM's: LNX 0x7770, serial 0x01010101, week 35 of 2016. */

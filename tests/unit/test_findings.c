@@ -1,5 +1,5 @@
 /* Unit tests for findings.c: dedup per rule + subject per window, combinations, the fraud score. */
-#include "findings.h"
+#include "detect/findings.h"
 #include "testing.h"
 
 #include <stdlib.h>

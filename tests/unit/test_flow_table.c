@@ -3,7 +3,7 @@
 
 #include <netinet/in.h>
 
-#include "flow_table.h"
+#include "net/flow_table.h"
 
 #define S 1000000000ull
 

@@ -20,10 +20,10 @@
 
 #include <nats/nats.h>
 
-#include "batch.h"
-#include "config.h"
-#include "forwarder.h"
-#include "log.h"
+#include "fleet/batch.h"
+#include "core/config.h"
+#include "fleet/forwarder.h"
+#include "common/log.h"
 #include "testing.h"
 
 #define STREAM "GHOSTWATCH"

@@ -1,4 +1,4 @@
-#include "hid_report.h"
+#include "devices/hid_report.h"
 #include "hid_descriptors.h"
 #include "testing.h"
 

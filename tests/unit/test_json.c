@@ -3,9 +3,9 @@
 #include <stdlib.h>
 
 #include "ghostwatch.pb-c.h"
-#include "json_emit.h"
-#include "process_events.h"
-#include "text.h"
+#include "common/json_emit.h"
+#include "process/process_events.h"
+#include "common/text.h"
 
 static char *capture(void (*fn)(FILE *, const void *), const void *arg)
 {

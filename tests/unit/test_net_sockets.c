@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "net_sockets.h"
-#include "procfs.h"
+#include "net/net_sockets.h"
+#include "core/procfs.h"
 #include <sys/socket.h>
 
 static char root[] = "/tmp/gw-test-sockets-XXXXXX";

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "proc_id.h"
-#include "proc_table.h"
-#include "procfs.h"
+#include "core/proc_id.h"
+#include "core/proc_table.h"
+#include "core/procfs.h"
 
 static struct gw_boot boot_with(const char *id)
 {

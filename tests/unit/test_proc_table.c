@@ -1,6 +1,6 @@
 #include "testing.h"
 
-#include "proc_table.h"
+#include "core/proc_table.h"
 
 TEST(put_get_replace)
 {

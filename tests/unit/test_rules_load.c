@@ -1,6 +1,6 @@
 /* Unit tests for rules_load.c: shipped files, strict rejection with file:line, overrides, reload. */
-#include "rules_load.h"
-#include "rules_match.h"
+#include "detect/rules_load.h"
+#include "detect/rules_match.h"
 #include "rules_testdir.h"
 #include "testing.h"
 

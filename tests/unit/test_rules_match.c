@@ -1,6 +1,6 @@
 /* Unit tests for rules_match.c, against the shipped rules and a few test-only rules. */
-#include "rules_load.h"
-#include "rules_match.h"
+#include "detect/rules_load.h"
+#include "detect/rules_match.h"
 #include "rules_testdir.h"
 #include "testing.h"
 

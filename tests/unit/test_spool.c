@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "fleet/spool.h"
 #include "testing.h"
 
 static char err[256];

@@ -1,5 +1,5 @@
 #include "testing.h"
-#include "text_sanitize.h"
+#include "common/text_sanitize.h"
 
 TEST(plain_ascii_passes)
 {

@@ -6,7 +6,7 @@
 #include <linux/netlink.h>
 
 #include "testing.h"
-#include "uevent_listener.h"
+#include "core/uevent_listener.h"
 
 #define MSG(s) s, sizeof(s) - 1
 

@@ -1,7 +1,7 @@
 #include <stdlib.h>
 
 #include "testing.h"
-#include "uevent_parse.h"
+#include "core/uevent_parse.h"
 
 #define MSG(s) s, sizeof(s) - 1
 

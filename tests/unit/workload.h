@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "batch.h"
+#include "fleet/batch.h"
 
 struct workload {
 	unsigned next_pid;

@@ -1,0 +1,300 @@
+#include "process_events.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/procfs.h"
+#include "common/text.h"
+
+size_t process_join_path(const char *parts, size_t parts_size, uint32_t depth, char *out,
+			 size_t out_size)
+{
+	const char *names[GW_PATH_DEPTH];
+	size_t lens[GW_PATH_DEPTH], off = 0, o = 0;
+	uint32_t n = 0;
+
+	if (!out_size)
+		return 0;
+	while (n < depth && n < GW_PATH_DEPTH && off < parts_size) {
+		size_t len = strnlen(parts + off, parts_size - off);
+
+		names[n] = parts + off;
+		lens[n++] = len;
+		off += len + 1;
+	}
+	out[0] = 0;
+	if (!n) {
+		if (depth == 0 && out_size > 1) {
+			out[0] = '/';
+			out[1] = 0;
+			return 1;
+		}
+		return 0;
+	}
+	while (n-- > 0) {
+		if (o + 1 + lens[n] >= out_size)
+			break;
+		out[o++] = '/';
+		memcpy(out + o, names[n], lens[n]);
+		o += lens[n];
+	}
+	out[o] = 0;
+	return o;
+}
+
+static void fill_ids(struct gw_agent *a, struct proc_entry *e, const struct gw_task_ids *t)
+{
+	char comm[3 * GW_COMM_LEN + 1];
+
+	e->ppid = t->ppid;
+	e->uid = t->uid;
+	e->gid = t->gid;
+	e->auid = t->auid;
+	e->session_id = t->session_id;
+	e->cgroup_id = t->cgroup_id;
+	e->start_ns = gw_start_ns_to_ticks(&a->boot, t->start_boottime_ns) * a->boot.ns_per_tick;
+	e->id = gw_process_id(&a->boot, t->pid, t->start_boottime_ns);
+	e->parent_id = gw_process_id(&a->boot, t->ppid, t->parent_start_boottime_ns);
+	gw_utf8_sanitize(t->comm, sizeof(t->comm), comm, sizeof(comm));
+	snprintf(e->comm, sizeof(e->comm), "%.*s", (int)sizeof(e->comm) - 1, comm);
+}
+
+/* Copies a NUL-separated argv block, sanitized, into the entry. */
+static void set_argv_from_record(struct proc_entry *e, const char *argv, size_t size)
+{
+	char clean[3 * GW_ARGV_MAX + 1];
+	size_t i = 0, o = 0;
+	uint32_t argc = 0;
+
+	while (i < size && o < sizeof(clean)) {
+		size_t len = strnlen(argv + i, size - i);
+
+		o += gw_utf8_sanitize(argv + i, len, clean + o, sizeof(clean) - o) + 1;
+		argc++;
+		i += len + 1;
+	}
+	proc_entry_set_argv(e, clean, o, argc);
+}
+
+Ghostwatch__V1__Process *process_proto(struct gw_agent *a, const struct proc_entry *e)
+{
+	Ghostwatch__V1__Process *p = gw_arena_alloc(&a->arena, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	ghostwatch__v1__process__init(p);
+	p->process_id = e->id;
+	p->parent_process_id = e->parent_id;
+	p->pid = e->pid;
+	p->ppid = e->ppid;
+	p->tid = e->pid;
+	p->uid = e->uid;
+	p->gid = e->gid;
+	p->auid = e->auid;
+	p->session_id = e->session_id;
+	p->cgroup_id = e->cgroup_id;
+	p->start_time_ns = e->start_ns;
+	/* table strings are already valid UTF-8 and outlive the event */
+	p->comm = (char *)e->comm;
+	p->exe = e->exe ? e->exe : "";
+	p->cwd = e->cwd ? e->cwd : "";
+	p->tty = e->tty ? e->tty : "";
+	p->argv_truncated = e->argv_truncated;
+	p->cwd_truncated = e->cwd_truncated;
+	p->exe_truncated = e->exe_truncated;
+	p->source = (char *)(e->source ? e->source : "event");
+	if (e->argc) {
+		char **argv = gw_arena_alloc(&a->arena, e->argc * sizeof(char *));
+		const char *s = e->argv;
+
+		if (argv) {
+			for (uint32_t i = 0; i < e->argc; i++) {
+				argv[i] = (char *)s;
+				s += strlen(s) + 1;
+			}
+			p->argv = argv;
+			p->n_argv = e->argc;
+		}
+	}
+	return p;
+}
+
+struct proc_entry *process_lookup(struct gw_agent *a, uint32_t pid)
+{
+	struct proc_entry *e = proc_table_get(&a->procs, pid);
+
+	return e ? e : procfs_load_process(&a->procs, &a->boot, a->opt.proc_root, a->cgroup2_root,
+						 pid);
+}
+
+/* Ancestors nearest first, following parent links only while the ids agree (pid reuse). */
+static void attach_ancestors(struct gw_agent *a, const struct proc_entry *e,
+			     Ghostwatch__V1__ProcessExec *exec)
+{
+	uint32_t max = a->opt.ancestors_max, n = 0;
+	Ghostwatch__V1__ProcessRef **list, *refs;
+	const struct proc_entry *cur = e;
+
+	if (!max)
+		return;
+	list = gw_arena_alloc(&a->arena, max * sizeof(*list));
+	refs = gw_arena_alloc(&a->arena, max * sizeof(*refs));
+	if (!list || !refs)
+		return;
+	while (n < max && cur->ppid && cur->ppid != cur->pid) {
+		const struct proc_entry *parent = proc_table_get(&a->procs, cur->ppid);
+		Ghostwatch__V1__ProcessRef *r = &refs[n];
+
+		if (!parent || parent->id != cur->parent_id)
+			break;
+		ghostwatch__v1__process_ref__init(r);
+		r->process_id = parent->id;
+		r->pid = parent->pid;
+		r->uid = parent->uid;
+		r->auid = parent->auid;
+		r->comm = (char *)parent->comm;
+		r->exe = parent->exe ? parent->exe : "";
+		r->source = (char *)(parent->source ? parent->source : "event");
+		list[n++] = r;
+		cur = parent;
+	}
+	exec->ancestors = list;
+	exec->n_ancestors = n;
+}
+
+static gw_event_t *new_event(struct gw_agent *a)
+{
+	gw_event_t *ev = gw_arena_alloc(&a->arena, sizeof(*ev));
+
+	if (ev)
+		ghostwatch__v1__event__init(ev);
+	return ev;
+}
+
+int process_handle_exec(struct gw_agent *a, const struct gw_exec_event *rec, size_t size)
+{
+	char path[GW_PATH_MAX + GW_PATH_DEPTH + 2], clean[3 * sizeof(path) + 1];
+	struct proc_entry *e;
+	Ghostwatch__V1__ProcessExec *exec;
+	gw_event_t *ev;
+
+	if (size < GW_EXEC_FIXED_SIZE || rec->argv_size > GW_ARGV_MAX - 1 ||
+	    GW_EXEC_FIXED_SIZE + rec->argv_size > size)
+		return -1;
+
+	/* An exec keeps the process (same pid and start, so the same id); the image is new. */
+	e = proc_table_put(&a->procs, rec->task.pid);
+	if (!e)
+		return -1;
+	fill_ids(a, e, &rec->task);
+	e->source = "exec";
+	process_join_path(rec->exe_parts, sizeof(rec->exe_parts), rec->exe_depth, path, sizeof(path));
+	gw_utf8_sanitize(path, sizeof(path), clean, sizeof(clean));
+	proc_entry_set_str(&e->exe, clean);
+	process_join_path(rec->cwd_parts, sizeof(rec->cwd_parts), rec->cwd_depth, path, sizeof(path));
+	gw_utf8_sanitize(path, sizeof(path), clean, sizeof(clean));
+	proc_entry_set_str(&e->cwd, (rec->flags & GW_EXEC_CWD_MISSING) ? NULL : clean);
+	gw_utf8_sanitize(rec->tty, sizeof(rec->tty), clean, sizeof(clean));
+	proc_entry_set_str(&e->tty, clean);
+	set_argv_from_record(e, rec->argv, rec->argv_size);
+	e->argv_truncated = rec->flags & GW_EXEC_ARGV_TRUNCATED;
+	e->cwd_truncated = rec->flags & GW_EXEC_CWD_TRUNCATED;
+	e->exe_truncated = rec->flags & GW_EXEC_EXE_TRUNCATED;
+
+	ev = new_event(a);
+	exec = gw_arena_alloc(&a->arena, sizeof(*exec));
+	if (!ev || !exec)
+		return -1;
+	ghostwatch__v1__process_exec__init(exec);
+	exec->process = process_proto(a, e);
+	attach_ancestors(a, e, exec);
+	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_EXEC;
+	ev->exec = exec;
+	agent_emit(a, ev);
+	detections_on_exec(a, e, ev->event_id, ev->time_ns);
+	return 0;
+}
+
+int process_handle_fork(struct gw_agent *a, const struct gw_fork_event *rec, size_t size)
+{
+	const struct proc_entry *parent;
+	Ghostwatch__V1__ProcessFork *fork;
+	struct proc_entry *e;
+	gw_event_t *ev;
+
+	if (size < sizeof(*rec))
+		return -1;
+	e = proc_table_put(&a->procs, rec->task.pid);
+	if (!e)
+		return -1;
+	fill_ids(a, e, &rec->task);
+	e->source = "fork";
+	/* A forked child runs its parent's image until it execs. */
+	parent = proc_table_get(&a->procs, rec->task.ppid);
+	if (parent && parent->id == e->parent_id) {
+		proc_entry_set_str(&e->exe, parent->exe);
+		proc_entry_set_str(&e->cwd, parent->cwd);
+		proc_entry_set_str(&e->tty, parent->tty);
+		if (parent->argc) {
+			const char *last = parent->argv;
+
+			for (uint32_t i = 1; i < parent->argc; i++)
+				last += strlen(last) + 1;
+			proc_entry_set_argv(e, parent->argv,
+					    (size_t)(last - parent->argv) + strlen(last) + 1,
+					    parent->argc);
+		}
+		e->argv_truncated = parent->argv_truncated;
+	}
+	if (!a->opt.emit_forks)
+		return 0;
+
+	ev = new_event(a);
+	fork = gw_arena_alloc(&a->arena, sizeof(*fork));
+	if (!ev || !fork)
+		return -1;
+	ghostwatch__v1__process_fork__init(fork);
+	fork->process = process_proto(a, e);
+	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_FORK;
+	ev->fork = fork;
+	agent_emit(a, ev);
+	return 0;
+}
+
+int process_handle_exit(struct gw_agent *a, const struct gw_exit_event *rec, size_t size)
+{
+	Ghostwatch__V1__ProcessExit *exit_msg;
+	struct proc_entry *e;
+	uint64_t id;
+	gw_event_t *ev;
+
+	if (size < sizeof(*rec))
+		return -1;
+	id = gw_process_id(&a->boot, rec->task.pid, rec->task.start_boottime_ns);
+	e = proc_table_get(&a->procs, rec->task.pid);
+	if (!e || e->id != id) {
+		/* Never seen (lost record, or born between the /proc seed and the hooks). */
+		e = proc_table_put(&a->procs, rec->task.pid);
+		if (!e)
+			return -1;
+		fill_ids(a, e, &rec->task);
+		e->source = "event";
+	}
+
+	ev = new_event(a);
+	exit_msg = gw_arena_alloc(&a->arena, sizeof(*exit_msg));
+	if (!ev || !exit_msg)
+		return -1;
+	ghostwatch__v1__process_exit__init(exit_msg);
+	exit_msg->process = process_proto(a, e);
+	exit_msg->exit_code = rec->exit_code;
+	exit_msg->signal = rec->exit_signal;
+	exit_msg->core_dumped = rec->core_dumped;
+	if (rec->hdr.ktime_ns > e->start_ns)
+		exit_msg->duration_ns = rec->hdr.ktime_ns - e->start_ns;
+	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_EXIT;
+	ev->exit = exit_msg;
+	agent_emit(a, ev);
+	proc_table_mark_exited(&a->procs, e, gw_now_boottime_ns());
+	return 0;
+}

@@ -5,7 +5,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 mkdir -p "$BUILD"
-/usr/bin/python3 -m pytest -v -rs -p no:cacheprovider --junitxml="$BUILD/test-results.xml" tests "$@"
+# With no arguments, the whole suite; otherwise only what the arguments name (files, -k, ...).
+[ $# -gt 0 ] || set -- tests
+/usr/bin/python3 -m pytest -v -rs -p no:cacheprovider --junitxml="$BUILD/test-results.xml" "$@"
 rc=$?
 /usr/bin/python3 - "$BUILD/test-results.xml" <<'PY'
 import sys, xml.etree.ElementTree as ET

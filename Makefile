@@ -1,7 +1,8 @@
 # ghostwatch build. `make` builds build/ghostwatch (libbpf linked statically); `make test` runs every
-# test; `make run` starts the live debug view; `make bench` measures. Sources are found by wildcard,
-# so a new agent/*/*.c, common/*.c, bpf/*.bpf.c, proto/*.proto, tests/unit/test_*.c or tests/fuzz/fuzz_*.c needs no
-# edit here.
+# test; `make run` starts the live debug view; `make bench` measures; `make deb` builds the Debian
+# packages (debian/), `make rpm` the RPM (packaging/rpm/), `make portable` the release tarball of
+# the mostly static agent. Sources are found by wildcard, so a new agent/*/*.c, common/*.c,
+# bpf/*.bpf.c, proto/*.proto, tests/unit/test_*.c or tests/fuzz/fuzz_*.c needs no edit here.
 
 BUILD    ?= build
 CC       ?= cc
@@ -35,10 +36,20 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 # (libbpf, libelf, zlib, libyaml, protobuf-c) and libnats with the OpenSSL it uses dynamically
 # (one libcrypto for libnats and the agent's own hashing).
 # The QEMU harness copies what `ldd build/ghostwatch` lists into its initramfs.
+# LINK=shared links all of them dynamically instead: the distribution packages, whose libraries
+# get the distribution's security updates (use its own BUILD: make does not relink on a switch).
 STATIC_PART := -lbpf -lelf -lz -lyaml -lprotobuf-c
 DYNAMIC_PART := -lnats -lssl -lcrypto -lpthread -lm
 LIBS        := $(STATIC_PART) $(DYNAMIC_PART)
 STATIC_LIBS := -Wl,-Bstatic $(STATIC_PART) -Wl,-Bdynamic $(DYNAMIC_PART)
+LINK        ?= static
+ifeq ($(LINK),shared)
+REL_LIBS    := $(LIBS)
+else ifeq ($(LINK),static)
+REL_LIBS    := $(STATIC_LIBS)
+else
+$(error LINK must be static or shared, not $(LINK))
+endif
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ibpf -Ibpf/vmlinux/$(ARCH)
@@ -53,7 +64,7 @@ ASAN_LIB_OBJS := $(call asan_obj,$(LIB_SRCS))
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h vm bench-cadence deb
+.PHONY: all asan unit fuzz test run deps bench clean vmlinux-h vm bench-cadence deb rpm portable
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -95,7 +106,7 @@ $(BUILD)/obj/asan/$(BUILD)/proto/%.o: $(BUILD)/proto/%.c
 	$(CC) $(CPPFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 $(BUILD)/ghostwatch: $(call rel_obj,agent/main.c) $(REL_LIB_OBJS)
-	$(CC) $(CFLAGS) $^ $(STATIC_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(REL_LIBS) -o $@
 
 $(BUILD)/asan/ghostwatch: $(call asan_obj,agent/main.c) $(ASAN_LIB_OBJS)
 	@mkdir -p $(@D)
@@ -162,11 +173,43 @@ run: deps
 	$(MAKE) all
 	$(BUILD)/ghostwatch debug
 
-# Debian packages for the fleet: $(BUILD)/deb/ghostwatch_*.deb (endpoints) and
-# ghostwatch-collector_*.deb (collector hosts); see tools/make-deb.sh.
+# Debian packages for the fleet, built the Debian way (debian/rules builds with LINK=shared in
+# build/debian): $(BUILD)/deb/ghostwatch_*.deb (endpoints), ghostwatch-collector_*.deb (collector
+# hosts) and their -dbgsym packages. dpkg-buildpackage writes to ../ unless told otherwise: the
+# .debs, .changes and .buildinfo all go to $(BUILD)/deb.
+DEB_OUT = $(abspath $(BUILD))/deb
 deb: deps
-	$(MAKE) all
-	tools/make-deb.sh $(BUILD)
+	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)
+	GW_DEB_DESTDIR=$(DEB_OUT) dpkg-buildpackage -b -us -uc -jauto \
+		--buildinfo-option=-u$(DEB_OUT) --buildinfo-file=$(DEB_OUT)/ghostwatch.buildinfo \
+		--changes-option=-u$(DEB_OUT) --changes-file=$(DEB_OUT)/ghostwatch.changes
+	debian/rules clean
+
+# The RPM for RHEL/Fedora hosts (packaging/rpm/ghostwatch.spec) from this tree's sources; rpmbuild
+# runs here on Debian, so --nodeps (the BuildRequires name Fedora packages). -> $(BUILD)/rpm/RPMS/
+RPM_TOP = $(abspath $(BUILD))/rpm
+rpm: deps
+	rm -rf $(RPM_TOP) && mkdir -p $(RPM_TOP)/SOURCES
+	tar -czf $(RPM_TOP)/SOURCES/ghostwatch-$(RPM_VERSION).tar.gz --exclude=./build --exclude=./.git \
+		--exclude=./tests/vm/cache --transform 's|^\.|ghostwatch-$(RPM_VERSION)|' .
+	rpmbuild -bb --nodeps --define '_topdir $(RPM_TOP)' --define 'gw_version $(RPM_VERSION)' \
+		--define 'gw_build_id $(VERSION)' packaging/rpm/ghostwatch.spec
+RPM_VERSION = $(shell dpkg-parsechangelog -S Version)
+
+# The portable agent for hosts without the distribution's libraries (libbpf, libelf, zlib, libyaml
+# and protobuf-c linked in; libnats and OpenSSL still shared): a tarball with the binary, the
+# shipped rules, the config, the unit and the man pages.
+PORTABLE = ghostwatch-$(VERSION)-linux-$(shell uname -m)
+portable: $(BUILD)/ghostwatch
+	@[ "$(LINK)" = static ] || { echo "make portable: needs LINK=static" >&2; exit 1; }
+	rm -rf $(BUILD)/portable && mkdir -p $(BUILD)/portable/$(PORTABLE)/rules
+	install -m 0755 $(BUILD)/ghostwatch $(BUILD)/portable/$(PORTABLE)/
+	install -m 0644 rules/*.yaml rules/README.md rules/NOTICE rules/LICENSE-LOLRMM \
+		$(BUILD)/portable/$(PORTABLE)/rules/
+	install -m 0644 deploy/ghostwatch.yaml deploy/ghostwatch.service docs/man/ghostwatch.8 \
+		docs/man/ghostwatch.yaml.5 $(BUILD)/portable/$(PORTABLE)/
+	tar -C $(BUILD)/portable -czf $(BUILD)/portable/$(PORTABLE).tar.gz $(PORTABLE)
+	@echo $(BUILD)/portable/$(PORTABLE).tar.gz
 
 bench: deps
 	$(MAKE) all bench-tools
@@ -210,7 +253,7 @@ all: $(BUILD)/ghostwatch-collector $(COLLECTOR_TOOLS)
 asan: $(BUILD)/asan/ghostwatch-collector
 
 $(BUILD)/ghostwatch-collector: $(call rel_obj,collector/main.c $(COLLECTOR_LIB_SRCS))
-	$(CC) $(CFLAGS) $^ $(COLLECTOR_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(COLLECTOR_LIBS) -o $@
 
 $(BUILD)/asan/ghostwatch-collector: $(call asan_obj,collector/main.c $(COLLECTOR_LIB_SRCS))
 	@mkdir -p $(@D)

@@ -11,8 +11,9 @@ PKGS=(
 	libclang-rt-14-dev
 	# tests
 	python3 python3-pytest iproute2 procps util-linux openssl nats-server
-	# make deb (dpkg-shlibdeps)
-	dpkg-dev
+	# make deb, make rpm and their test: dpkg-buildpackage with debhelper, lintian, rpmbuild,
+	# systemd-analyze for the packaged units
+	dpkg-dev debhelper lintian rpm systemd
 	# bench/profile.sh (callgrind)
 	valgrind
 	# QEMU guest for the USB/HID tests

@@ -321,11 +321,11 @@ def side_by_side(recs):
                 continue
             ratios = [x for x in (paired_ratio(r, base.get(round_key(r))) for r in runs)
                       if x is not None]
+            ghostwatch = runs[0].get("kind", "ghostwatch") == "ghostwatch"
             against = [x for x in (paired_ratio(r, gw_base.get(round_key(r))) for r in runs)
-                       if x is not None] if config != "base" else []
+                       if x is not None] if ghostwatch and config != "base" else []
             cpu = [agent_metrics(r)["cpu_pct"] for r in runs]
-            drops = [agent_metrics(r)["drops"] for r in runs] \
-                if runs[0].get("kind", "ghostwatch") == "ghostwatch" else []
+            drops = [agent_metrics(r)["drops"] for r in runs] if ghostwatch else []
             out.append(f"| {workload} | {rate} | {config} | "
                        f"{fmt(med([r['loop']['achieved_rate'] for r in runs]), '.0f')} | "
                        f"{fmt(med([cpu_per_op(r) for r in runs]), '.1f')} | "
@@ -338,7 +338,8 @@ def side_by_side(recs):
     out.append("Slowdown: median over rounds of the loop's CPU per op (its own and its children's) "
                "with the tool attached over the loop alone in the same round, the middle half of "
                "the rounds' ratios in brackets. Against base: the same ratio of today's agent to "
-               "the baseline ref's agent in the same round. Drops: summed over the rounds.")
+               "the baseline ref's agent in the same round (ghostwatch only). Drops: summed over "
+               "the rounds.")
     return "\n".join(out)
 
 
@@ -394,7 +395,8 @@ def report(path):
                     notes.add(f"{config}: no event/drop summary could be parsed from the agent")
             progs = sorted({n for m in ms for n in m["bpf_progs"]})
             bpf = ", ".join(f"{n} {fmt(med([m['bpf_progs'].get(n) for m in ms]), '.0f')}"
-                            for n in progs) or "–"
+                            for n in progs if med([m["bpf_progs"].get(n) for m in ms]))
+            bpf = bpf or "–"  # the stats were off, or no program ran
             cpu = [m["cpu_pct"] for m in ms]
             rows.append([
                 workload, str(rate), config,

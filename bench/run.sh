@@ -7,7 +7,7 @@
 #
 # Knobs (environment):
 #   BENCH_WORKLOADS      workloads to run, in order              (default: exec connect)
-#   BENCH_EXEC_RATES     exec/s                                  (default: 3000)
+#   BENCH_EXEC_RATES     exec/s                                  (default: 2000)
 #   BENCH_CONNECT_RATES  loopback connects/s                     (default: 10000)
 #   BENCH_SECONDS        seconds per run                         (default: 10)
 #   BENCH_RUNS           rounds; each runs every configuration   (default: 5)
@@ -69,7 +69,7 @@ workload_idle_run() {
 	printf '"achieved_rate":0,"cpu_self_us":0,"cpu_children_us":0,"cpu_total_us":0,"late_ticks":0}\n'
 }
 
-workload_exec_rates() { echo "${BENCH_EXEC_RATES:-3000}"; }
+workload_exec_rates() { echo "${BENCH_EXEC_RATES:-2000}"; }
 workload_exec_run() { $PIN "$GEN/exec_rate" --rate "$1" --seconds "$2"; }
 audit_rule_exec() { echo "-a always,exit -F arch=b64 -S execve -k gw-bench"; }
 

@@ -477,6 +477,20 @@ def fixed(pid):
             "threads": len(os.listdir(f"/proc/{pid}/task"))}
 
 
+def fixed_costs_medians(text):
+    """The median row of bench/fixed_costs.sh's table, by its header's column names."""
+    head = med_row = None
+    for line in (text or "").splitlines():
+        words = line.split()
+        if words and words[0] == "run":
+            head = words
+        elif words and words[0] == "median" and head:
+            med_row = words
+    if not head or not med_row:
+        return {}
+    return {h: v for h, v in zip(head[1:], med_row[1:])}
+
+
 def fixed_report(path):
     recs = [json.loads(line) for line in open(path) if line.strip()]
     head = ["tool", "start-up to ready, ms wall", "CPU by then, ms", "RSS MiB", "locked BPF MiB",
@@ -496,10 +510,21 @@ def fixed_report(path):
                f"voluntary context switches of all its threads over {recs[0]['idle_s'] if recs else 0} s "
                "with no bench load (this host is shared: other people's processes still run and "
                "are still seen).")
+    sh = {r["tool"]: fixed_costs_medians(r.get("fixed_costs_sh")) for r in recs}
+    if any(sh.values()):
+        out.append("")
+        out.append("`bench/fixed_costs.sh` (each agent started afresh, medians):")
+        out.append("")
+        out.append("| tool | start-up ms | CPU ms | locked BPF KiB | RSS KiB |")
+        out.append("|---|---|---|---|---|")
+        for tool, m in sh.items():
+            if m:
+                out.append(f"| {tool} | {m.get('startup_ms', '?')} | {m.get('cpu_ms', '?')} | "
+                           f"{m.get('memlock_kib', '?')} | {m.get('rss_kib', '?')} |")
     for r in recs:
         if r.get("fixed_costs_sh"):
             out.append("")
-            out.append(f"`bench/fixed_costs.sh {r['binary']}`:")
+            out.append(f"`GW={r['binary']} bench/fixed_costs.sh`:")
             out.append("")
             out.append("```")
             out.append(r["fixed_costs_sh"].rstrip())

@@ -22,6 +22,8 @@
 #                        after everything else (see audit_stop).
 #   BENCH_FIXED          1: measure the fixed costs of base, agent and execsnoop (default 1)
 #   BENCH_IDLE_SECONDS   the idle window of the fixed costs           (default: 30)
+#   BENCH_FIXED_RUNS     agent starts of bench/fixed_costs.sh per ghostwatch build, whose
+#                        medians join the fixed-costs table when that script exists (default: 3)
 #   BENCH_VARIANTS       extra configurations of today's agent, ';'-separated "name=extra args"
 #                        (default: none), e.g. wake-every-record=--wakeup-bytes=0.
 #   BENCH_OUT            where the results go (default: build/bench)
@@ -54,6 +56,7 @@ SECS=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-5}
 SETTLE=${BENCH_SETTLE:-1}
 IDLE_SECS=${BENCH_IDLE_SECONDS:-30}
+FIXED_RUNS=${BENCH_FIXED_RUNS:-3}
 BASE_REF=${BENCH_BASE_REF:-74a7b83}
 PEERS=${BENCH_PEERS-execsnoop tcplife tcpstates auditd}
 read -r -a AGENT <<<"${BENCH_AGENT:-$BUILD/ghostwatch debug --json}"
@@ -397,8 +400,8 @@ fixed_costs() {
 		local bin=${CONF_CMDS[$i]%% *} sh_out=
 		if [[ ${CONF_KINDS[$i]} == ghostwatch ]]; then
 			if [[ -x bench/fixed_costs.sh ]]; then
-				sh_out=$(bench/fixed_costs.sh "$bin" 2>&1) ||
-					note "bench/fixed_costs.sh $bin failed: $sh_out"
+				sh_out=$(GW=$bin bench/fixed_costs.sh "$FIXED_RUNS" 2>&1) ||
+					note "GW=$bin bench/fixed_costs.sh failed: $sh_out"
 			else
 				note "bench/fixed_costs.sh is missing: the fixed costs of $bin are" \
 					"bench.py's own measurement only"

@@ -211,11 +211,14 @@ portable: $(BUILD)/ghostwatch
 	tar -C $(BUILD)/portable -czf $(BUILD)/portable/$(PORTABLE).tar.gz $(PORTABLE)
 	@echo $(BUILD)/portable/$(PORTABLE).tar.gz
 
-bench: deps
+# Today's agent against BENCH_BASE_REF's (built by bench/base.sh) and the peers, side by side in one
+# run (bench/run.sh); connect_ab.sh and fleet.py on request.
+bench:
+	@tools/deps.sh bench
 	$(MAKE) all bench-tools
 	bench/run.sh
-	[ "$${BENCH_CONNECT_AB:-1}" = 0 ] || bench/connect_ab.sh
-	[ "$${BENCH_FLEET:-1}" = 0 ] || $(PYTHON) bench/fleet.py
+	[ "$${BENCH_CONNECT_AB:-0}" = 0 ] || bench/connect_ab.sh
+	[ "$${BENCH_FLEET:-0}" = 0 ] || $(PYTHON) bench/fleet.py
 
 # The QEMU test guest (tests/vm): Debian kernel fetched into tests/vm/cache, initramfs around the agent.
 vm: $(BUILD)/ghostwatch

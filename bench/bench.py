@@ -5,8 +5,15 @@
   bench.py foreign-progs PID|-     how many tracing programs are loaded that PID does not own
   bench.py agent-summary LOG...    the agent's final event and drop counters, parsed from its output
   bench.py record ...              one raw result line (see run.sh) from the pieces above
-  bench.py report RAW.jsonl        the Markdown table of medians, to stdout
+  bench.py report RAW.jsonl        the Markdown tables of medians, to stdout
   bench.py hold-stats              keep BPF run-time stats on until killed (see below)
+  bench.py fixed PID               one JSON line: PID's RSS, locked BPF memory, CPU, wakeups so far
+  bench.py fixed-report FIXED.jsonl  the fixed-costs table, to stdout
+
+Configurations: "baseline" is the loop alone; every other configuration is the same loop with one
+tool attached: ghostwatch at the baseline ref ("base"), today's ("agent"), or a peer (execsnoop,
+tcplife, tcpstates, auditd). A record's phase says which baseline runs it pairs with: auditd runs in
+rounds of its own, after the others (run.sh).
 
 CPU time: /proc/PID/stat utime+stime tick at 10 ms (CLK_TCK 100), too coarse for an agent that
 should use well under 1% of a core over a 10 s window, so the figure used is the sum over the
@@ -204,7 +211,8 @@ def record(args):
     """record WORKLOAD RATE RUN CONFIG LOOP_JSON [BEFORE AFTER SUMMARY FOREIGN AGENT_RC]"""
     workload, rate, run, config, loop = args[:5]
     rec = {"workload": workload, "rate": int(rate), "run": int(run), "config": config,
-           "loop": json.loads(loop)}
+           "phase": os.environ.get("BENCH_PHASE", "main"),
+           "kind": os.environ.get("BENCH_KIND", "ghostwatch"), "loop": json.loads(loop)}
     if len(args) > 5:
         before, after, summary, foreign, rc = args[5:10]
         rec["agent"] = {"before": json.loads(before), "after": json.loads(after),
@@ -266,8 +274,81 @@ def slowdown_cell(ratios):
     return f"{fmt(med(ratios), '.3f')} ({q1:.3f}–{q3:.3f})"
 
 
+def round_key(rec):
+    return rec.get("phase", "main"), rec["run"]
+
+
+def baselines(recs, workload, rate):
+    """The no-agent runs of a workload and rate, by (phase, round)."""
+    return {round_key(r): r for r in recs
+            if (r["workload"], r["rate"], r["config"]) == (workload, rate, "baseline")}
+
+
+def cpu_per_op(rec):
+    return rec["loop"]["cpu_total_us"] / max(rec["loop"]["ops"], 1)
+
+
+def paired_ratio(rec, other):
+    """Loop CPU per op of rec over other's, run in the same round: the machine is shared, so the
+    ratio within one round is what means something."""
+    if not other or not other["loop"]["cpu_total_us"] or not rec["loop"]["ops"]:
+        return None
+    return cpu_per_op(rec) / cpu_per_op(other)
+
+
+def side_by_side(recs):
+    """The table BENCHMARKS.md keeps: each tool's loop slowdown against the loop alone in the same
+    round, and today's agent against the baseline ref's in the same round."""
+    head = ["workload", "rate/s", "tool", "achieved/s", "loop CPU µs/op",
+            "slowdown (middle half)", "against base", "tool CPU % of a core", "drops", "rounds"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    keys = list(dict.fromkeys((r["workload"], r["rate"]) for r in recs))
+    configs = list(dict.fromkeys(r["config"] for r in recs if r["config"] != "baseline"))
+    for workload, rate in keys:
+        base = baselines(recs, workload, rate)
+        main = [b for k, b in base.items() if k[0] == "main"] or list(base.values())
+        if main:
+            out.append(f"| {workload} | {rate} | no tool | "
+                       f"{fmt(med([b['loop']['achieved_rate'] for b in main]), '.0f')} | "
+                       f"{fmt(med([cpu_per_op(b) for b in main]), '.1f')} | 1 | – | – | – | "
+                       f"{len(main)} |")
+        gw_base = {round_key(r): r for r in recs
+                   if (r["workload"], r["rate"], r["config"]) == (workload, rate, "base")}
+        for config in configs:
+            runs = [r for r in recs
+                    if (r["workload"], r["rate"], r["config"]) == (workload, rate, config)]
+            if not runs:
+                continue
+            ratios = [x for x in (paired_ratio(r, base.get(round_key(r))) for r in runs)
+                      if x is not None]
+            ghostwatch = runs[0].get("kind", "ghostwatch") == "ghostwatch"
+            against = [x for x in (paired_ratio(r, gw_base.get(round_key(r))) for r in runs)
+                       if x is not None] if ghostwatch and config != "base" else []
+            cpu = [agent_metrics(r)["cpu_pct"] for r in runs]
+            drops = [agent_metrics(r)["drops"] for r in runs] if ghostwatch else []
+            out.append(f"| {workload} | {rate} | {config} | "
+                       f"{fmt(med([r['loop']['achieved_rate'] for r in runs]), '.0f')} | "
+                       f"{fmt(med([cpu_per_op(r) for r in runs]), '.1f')} | "
+                       f"{slowdown_cell(ratios)} | "
+                       f"{slowdown_cell(against) if against else '–'} | "
+                       f"{fmt(med(cpu), '.2f')} | "
+                       f"{fmt(sum(d for d in drops if d is not None), '.0f') if drops else '–'} | "
+                       f"{len(runs)} |")
+    out.append("")
+    out.append("Slowdown: median over rounds of the loop's CPU per op (its own and its children's) "
+               "with the tool attached over the loop alone in the same round, the middle half of "
+               "the rounds' ratios in brackets. Against base: the same ratio of today's agent to "
+               "the baseline ref's agent in the same round (ghostwatch only). Drops: summed over "
+               "the rounds.")
+    return "\n".join(out)
+
+
 def report(path):
     recs = [json.loads(line) for line in open(path) if line.strip()]
+    print(side_by_side(recs))
+    print()
+    print("Every column, every configuration:")
+    print()
     keys = []
     for r in recs:
         k = (r["workload"], r["rate"])
@@ -282,8 +363,7 @@ def report(path):
     notes = set()
     foreign = []  # tracing programs loaded by other people during each agent run
     for workload, rate in keys:
-        base = {r["run"]: r for r in recs
-                if (r["workload"], r["rate"], r["config"]) == (workload, rate, "baseline")}
+        base = baselines(recs, workload, rate)
         base_cpu = med([r["loop"]["cpu_total_us"] / max(r["loop"]["ops"], 1)
                         for r in base.values()])
         if base:
@@ -300,13 +380,12 @@ def report(path):
             for r in runs:
                 m = agent_metrics(r)
                 ms.append(m)
-                b = base.get(r["run"])
-                if b and b["loop"]["cpu_total_us"]:
-                    # Paired with the baseline of the same round: the machine is shared, so the
-                    # ratio within one round is what means something.
-                    ratios.append((r["loop"]["cpu_total_us"] / max(r["loop"]["ops"], 1)) /
-                                  (b["loop"]["cpu_total_us"] / max(b["loop"]["ops"], 1)))
+                ratio = paired_ratio(r, base.get(round_key(r)))
+                if ratio is not None:
+                    ratios.append(ratio)
                 foreign.append(m["foreign"])
+                if r.get("kind", "ghostwatch") != "ghostwatch":
+                    continue  # a peer prints no ghostwatch summary and exits on SIGTERM
                 if r["agent"]["exit_status"] != 0:
                     notes.add(f"{config}: the agent exited with status "
                               f"{r['agent']['exit_status']} in round {r['run']} at {rate}/s")
@@ -316,7 +395,8 @@ def report(path):
                     notes.add(f"{config}: no event/drop summary could be parsed from the agent")
             progs = sorted({n for m in ms for n in m["bpf_progs"]})
             bpf = ", ".join(f"{n} {fmt(med([m['bpf_progs'].get(n) for m in ms]), '.0f')}"
-                            for n in progs) or "–"
+                            for n in progs if med([m["bpf_progs"].get(n) for m in ms]))
+            bpf = bpf or "–"  # the stats were off, or no program ran
             cpu = [m["cpu_pct"] for m in ms]
             rows.append([
                 workload, str(rate), config,
@@ -362,6 +442,96 @@ def report(path):
     print("\n".join(out))
 
 
+def bpf_memlock(pid):
+    """Bytes the kernel charges for the BPF maps and programs PID holds (fdinfo's memlock), each
+    map or program once however many fds point at it."""
+    seen = {}
+    fddir = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fddir):
+        try:
+            info = read(f"{fddir}/{fd}")
+        except OSError:
+            continue
+        ident = re.search(r"^(map_id|prog_id):\s*(\d+)", info, re.M)
+        lock = re.search(r"^memlock:\s*(\d+)", info, re.M)
+        if ident and lock and not re.search(r"^link_type:", info, re.M):
+            seen[(ident.group(1), ident.group(2))] = int(lock.group(1))
+    return sum(seen.values())
+
+
+def fixed(pid):
+    """What a tool costs by being there: resident memory, locked BPF memory, CPU so far, and the
+    voluntary context switches of all its threads (each one a sleep it was woken from)."""
+    status = read(f"/proc/{pid}/status")
+    field = lambda name: int(re.search(rf"^{name}:\s*(\d+)", status, re.M).group(1))
+    vcsw = nvcsw = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            t = read(f"/proc/{pid}/task/{tid}/status")
+        except OSError:
+            continue
+        vcsw += int(re.search(r"^voluntary_ctxt_switches:\s*(\d+)", t, re.M).group(1))
+        nvcsw += int(re.search(r"^nonvoluntary_ctxt_switches:\s*(\d+)", t, re.M).group(1))
+    return {"rss_kib": field("VmRSS"), "hwm_kib": field("VmHWM"), "memlock": bpf_memlock(pid),
+            "cpu_ns": cpu_of(pid)[0], "vcsw": vcsw, "nvcsw": nvcsw,
+            "threads": len(os.listdir(f"/proc/{pid}/task"))}
+
+
+def fixed_costs_medians(text):
+    """The median row of bench/fixed_costs.sh's table, by its header's column names."""
+    head = med_row = None
+    for line in (text or "").splitlines():
+        words = line.split()
+        if words and words[0] == "run":
+            head = words
+        elif words and words[0] == "median" and head:
+            med_row = words
+    if not head or not med_row:
+        return {}
+    return {h: v for h, v in zip(head[1:], med_row[1:])}
+
+
+def fixed_report(path):
+    recs = [json.loads(line) for line in open(path) if line.strip()]
+    head = ["tool", "start-up to ready, ms wall", "CPU by then, ms", "RSS MiB", "locked BPF MiB",
+            "idle wakeups/s", "idle CPU % of a core", "threads"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in recs:
+        a, b, ready = r["idle_after"], r["idle_before"], r["ready"]
+        secs = r["idle_s"]
+        out.append(f"| {r['tool']} | {r['startup_ms']:.0f} | {ready['cpu_ns'] / 1e6:.0f} | "
+                   f"{a['rss_kib'] / 1024:.1f} | {a['memlock'] / 2**20:.1f} | "
+                   f"{(a['vcsw'] - b['vcsw']) / secs:.1f} | "
+                   f"{100.0 * (a['cpu_ns'] - b['cpu_ns']) / 1e9 / secs:.3f} | {a['threads']} |")
+    out.append("")
+    out.append("Start-up: from launch to the tool's ready line (ghostwatch's `live hooks:`, a "
+               "peer's first output line, its header). RSS and locked BPF memory (fdinfo memlock "
+               "of the maps and programs it holds) at the end of the idle window. Idle wakeups: "
+               f"voluntary context switches of all its threads over {recs[0]['idle_s'] if recs else 0} s "
+               "with no bench load (this host is shared: other people's processes still run and "
+               "are still seen).")
+    sh = {r["tool"]: fixed_costs_medians(r.get("fixed_costs_sh")) for r in recs}
+    if any(sh.values()):
+        out.append("")
+        out.append("`bench/fixed_costs.sh` (each agent started afresh, medians):")
+        out.append("")
+        out.append("| tool | start-up ms | CPU ms | locked BPF KiB | RSS KiB |")
+        out.append("|---|---|---|---|---|")
+        for tool, m in sh.items():
+            if m:
+                out.append(f"| {tool} | {m.get('startup_ms', '?')} | {m.get('cpu_ms', '?')} | "
+                           f"{m.get('memlock_kib', '?')} | {m.get('rss_kib', '?')} |")
+    for r in recs:
+        if r.get("fixed_costs_sh"):
+            out.append("")
+            out.append(f"`GW={r['binary']} bench/fixed_costs.sh`:")
+            out.append("")
+            out.append("```")
+            out.append(r["fixed_costs_sh"].rstrip())
+            out.append("```")
+    return "\n".join(out)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "snapshot":
@@ -374,6 +544,10 @@ def main():
         record(args)
     elif cmd == "report":
         report(args[0])
+    elif cmd == "fixed":
+        print(json.dumps(fixed(args[0]), separators=(",", ":")))
+    elif cmd == "fixed-report":
+        print(fixed_report(args[0]))
     elif cmd == "hold-stats":
         hold_stats()
     else:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that building, testing and benchmarking ghostwatch need.
+# Installs the Debian packages that building, testing and benchmarking ghostwatch need; with the
+# argument "bench", also the peer tools `make bench` compares the agent with.
 # Idempotent: asks dpkg first and only runs apt-get when something is missing.
 set -euo pipefail
 
@@ -19,6 +20,8 @@ PKGS=(
 	# QEMU guest for the USB/HID tests
 	qemu-system-x86 busybox-static cpio xz-utils
 )
+# make bench: execsnoop, tcplife, tcpstates, and auditd with its auditctl
+[[ ${1:-} != bench ]] || PKGS+=(libbpf-tools auditd)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -30,6 +33,16 @@ if ((${#missing[@]})); then
 		exit 1
 	fi
 	echo "deps: installing ${missing[*]}"
+	# Installing auditd starts it, and once the kernel's audit is enabled every new task pays for
+	# it until reboot; the bench starts auditd itself when it measures it. A policy-rc.d that
+	# refuses every start (unless the machine has one already) keeps the install inert.
+	policy=
+	if [[ " ${missing[*]} " == *" auditd "* && ! -e /usr/sbin/policy-rc.d ]]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -621,9 +621,10 @@ struct gw_forwarder *gw_forwarder_start(const struct gw_config *cfg,
 
 		gw_spool_get_stats(f->spool, &st);
 		if (st.recovered_bytes || st.cursor_reset)
-			gw_warn(log, "spool %s: cut %" PRIu64 " corrupt or torn bytes from %" PRIu64 " segment(s)%s",
+			gw_warn(log, "spool %s: cut %" PRIu64 " corrupt or torn bytes from %" PRIu64
+				" segment(s), %" PRIu64 " batch(es) lost%s",
 				cfg->spool_dir, st.recovered_bytes, st.recovered_segments,
-				st.cursor_reset ? "; cursor unreadable, re-sending from the oldest batch" : "");
+				st.lost_records, st.cursor_reset ? "; cursor unreadable, re-sending from the oldest batch" : "");
 		gw_info(log, "spool %s: %" PRIu64 " batch(es) waiting, next seq %" PRIu64,
 			cfg->spool_dir, st.unacked_batches, gw_spool_next_seq(f->spool));
 	}

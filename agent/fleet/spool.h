@@ -5,24 +5,26 @@
  *
  * Layout of the spool directory:
  *   00000000000000000001.seg ...  append-only segments, named by increasing id. A segment is a run of
- *                                records: [u32 len][u32 crc32][u64 seq][u32 events][u32 0][len bytes]
- *                                (little endian; the crc covers everything after itself). The payload
+ *                                records: [u32 len][u32 crc32][u64 seq][u32 events][u32 magic]
+ *                                [len bytes] (little endian; magic "GWSR", 0 in older records; the
+ *                                crc covers everything after itself). The payload
  *                                is the zlib-compressed batch; seq and events let the spool count and
  *                                order batches without decoding them.
  *   cursor                       the ack cursor (segment id, offset, last acked seq, drops not yet
  *                                reported), replaced by write + rename so it is never half-written.
  *   lock                         flock()ed while a process owns the spool.
  *
- * Recovery at open truncates each segment at its first short or bad-CRC record (a write interrupted
- * by a crash or a garbled disk) and counts the bytes cut off. The batch sequence number lives here
+ * Recovery at open skips a short or bad-CRC record (a garbled disk) up to the next record whose magic
+ * and CRC check out, and truncates a bad tail (a write interrupted by a crash); it counts the bytes
+ * skipped and the records lost (by the gap in their seqs), which are reported like the cap's drops. The batch sequence number lives here
  * too: the next seq is one past the highest ever appended or acked, so it keeps increasing across
  * restarts even when every segment has been acknowledged and deleted.
  *
  * Durability: gw_spool_sync() fdatasyncs the active segment; callers append a group of batches and
- * sync once. The cursor is renamed without fsync, and after an ack only every 64 acks / 250 ms (and
- * whenever a segment is deleted, the spool goes idle, or it is closed): after a crash or power loss
- * it may be a little behind, which only re-sends batches that JetStream's duplicate window
- * (Nats-Msg-Id) discards.
+ * sync once. The cursor is written, fdatasynced, renamed and its directory fsynced, after an ack only
+ * every 64 acks / 250 ms (and whenever a segment is deleted, the spool goes idle, or it is closed):
+ * after a crash or power loss it may be a little behind, which only re-sends batches that
+ * JetStream's duplicate window (Nats-Msg-Id) discards.
  *
  * Not thread-safe: the forwarder serialises access with its own lock.
  */
@@ -55,6 +57,7 @@ struct gw_spool_stats {
 	uint64_t total_dropped_events;
 	uint64_t recovered_bytes;	/* cut off at open: torn or corrupt tails */
 	uint64_t recovered_segments;	/* segments that needed a cut */
+	uint64_t lost_records;		/* records lost to corruption (also in the dropped counts) */
 	bool cursor_reset;		/* the cursor file was unreadable: restarted from the oldest */
 	uint64_t appended;
 	uint64_t acked;
@@ -100,7 +103,8 @@ int gw_spool_sync(struct gw_spool *s);
 /*
  * Reads the oldest unacknowledged batch that is synced to disk (an unsynced one could vanish in a
  * power cut after being published, and its seq be re-used). Returns 1 and fills rec, 0 when everything is acked, or
- * -errno. A record that turns out corrupt on re-read is skipped and counted as recovered bytes.
+ * -errno. A record that turns out corrupt on re-read is skipped and counted as recovered bytes
+ * and lost records.
  */
 int gw_spool_peek(struct gw_spool *s, struct gw_spool_record *rec);
 

@@ -499,6 +499,7 @@ enum batch_verdict batch_decode_in(struct batch_budget *budget, struct strbuf *s
 	const char *sub_host;
 
 	*out = NULL;
+	budget->refused = false;	/* whether this batch's decoding hit the limit */
 	if (info)
 		memset(info, 0, sizeof(*info));
 	if (detail && detail_len)

@@ -138,6 +138,39 @@ static int ensure_stream(struct collector *c)
 	return 0;
 }
 
+/*
+ * A durable made by an older collector has no MaxDeliver, and cnats refuses to bind with a
+ * different one: update it, or failing that bind with its value (the dead-letter check here works
+ * either way; only the server's backstop is missing then).
+ */
+static int64_t adopt_max_deliver(struct collector *c)
+{
+	const struct collector_opts *o = c->o;
+	jsConsumerInfo *ci = NULL, *updated = NULL;
+	jsErrCode jerr = 0;
+	int64_t have;
+
+	if (js_GetConsumerInfo(&ci, c->js, o->stream, o->durable, NULL, &jerr) != NATS_OK)
+		return o->max_deliver;	/* none yet: created with ours */
+	have = ci->Config->MaxDeliver;
+	if (have != o->max_deliver) {
+		ci->Config->MaxDeliver = o->max_deliver;
+		if (js_UpdateConsumer(&updated, c->js, o->stream, ci->Config, NULL, &jerr) ==
+		    NATS_OK) {
+			gwc_log(&o->log, CLOG_INFO, "durable %s: max deliver %" PRId64 " -> %d",
+				o->durable, have, o->max_deliver);
+			have = o->max_deliver;
+		} else {
+			gwc_log(&o->log, CLOG_WARN, "durable %s keeps max deliver %" PRId64 " (update "
+				"refused: %s); dead letters are still set aside at delivery %d",
+				o->durable, have, nats_GetLastError(NULL), o->max_deliver);
+		}
+		jsConsumerInfo_Destroy(updated);
+	}
+	jsConsumerInfo_Destroy(ci);
+	return have;
+}
+
 static int bind_consumer(struct collector *c)
 {
 	const struct collector_opts *o = c->o;
@@ -154,7 +187,7 @@ static int bind_consumer(struct collector *c)
 	 * collectors' fetched groups, yet bounded so a stuck collector cannot hold the stream. */
 	so.Config.MaxAckPending = 64 * o->fetch_batch;
 	so.Config.DeliverPolicy = js_DeliverAll;
-	so.Config.MaxDeliver = o->max_deliver;
+	so.Config.MaxDeliver = adopt_max_deliver(c);
 	s = js_PullSubscribe(&c->sub, c->js, SUBJECT_FILTER, o->durable, NULL, &so, &jerr);
 	if (s != NATS_OK) {
 		gwc_log(&o->log, CLOG_ERROR, "binding durable consumer %s: %s (%d) %s", o->durable,
@@ -259,6 +292,7 @@ static void commit_chunk(struct collector *c, struct pending *p, int from, int t
 		for (int i = from; i < to; i++)
 			if (p[i].batch)
 				natsMsg_InProgress(p[i].msg, NULL);
+		save_state(c, false);	/* what is on disk so far, for `report` */
 		sleep(1);
 		*stop = stop_requested(c);
 		if (!*stop && !lines->failed)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -74,6 +75,8 @@ struct gw_spool {
 
 	struct hole *holes;
 	size_t n_holes, cap_holes;
+
+	char nonce[GW_SPOOL_NONCE_LEN + 1];
 
 	uint8_t *scratch; /* payload buffer for scans */
 	size_t scratch_cap;
@@ -612,6 +615,51 @@ static int recover(struct gw_spool *s)
 	return write_cursor(s);
 }
 
+static bool nonce_valid(const char *n, size_t len)
+{
+	if (len != GW_SPOOL_NONCE_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Reads the spool's nonce, or makes one (random, durable before anything is published with it). */
+static int load_nonce(struct gw_spool *s)
+{
+	uint8_t raw[GW_SPOOL_NONCE_LEN / 2];
+	char buf[GW_SPOOL_NONCE_LEN + 1];
+	int fd = openat(s->dirfd, "nonce", O_RDONLY | O_CLOEXEC), rc = 0;
+	ssize_t n;
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		if (n == GW_SPOOL_NONCE_LEN && nonce_valid(buf, (size_t)n)) {
+			memcpy(s->nonce, buf, GW_SPOOL_NONCE_LEN);
+			s->nonce[GW_SPOOL_NONCE_LEN] = '\0';
+			return 0;
+		}
+	}
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return -EIO;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(s->nonce + 2 * i, 3, "%02x", raw[i]);
+	fd = openat(s->dirfd, "nonce.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s->nonce, GW_SPOOL_NONCE_LEN) != GW_SPOOL_NONCE_LEN || fdatasync(fd))
+		rc = errno ? -errno : -EIO;
+	if (close(fd) && !rc)
+		rc = -errno;
+	if (!rc && renameat(s->dirfd, "nonce.tmp", s->dirfd, "nonce"))
+		rc = -errno;
+	if (!rc && fsync(s->dirfd))
+		rc = -errno;
+	return rc;
+}
+
 struct gw_spool *gw_spool_open(const char *dir, const struct gw_spool_limits *limits, char *err,
 			       size_t errlen)
 {
@@ -638,6 +686,11 @@ struct gw_spool *gw_spool_open(const char *dir, const struct gw_spool_limits *li
 		snprintf(err, errlen, "spool %s: %s", dir,
 			 errno == EWOULDBLOCK ? "in use by another ghostwatch process"
 					      : strerror(errno));
+		goto fail;
+	}
+	rc = load_nonce(s);
+	if (rc) {
+		snprintf(err, errlen, "spool %s: cannot make its nonce: %s", dir, strerror(-rc));
 		goto fail;
 	}
 	rc = recover(s);
@@ -676,6 +729,11 @@ void gw_spool_close(struct gw_spool *s)
 void gw_spool_set_limits(struct gw_spool *s, const struct gw_spool_limits *limits)
 {
 	s->limits = *limits;
+}
+
+const char *gw_spool_nonce(const struct gw_spool *s)
+{
+	return s->nonce;
 }
 
 uint64_t gw_spool_next_seq(const struct gw_spool *s)

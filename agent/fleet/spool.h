@@ -13,6 +13,9 @@
  *   cursor                       the ack cursor (segment id, offset, last acked seq, drops not yet
  *                                reported), replaced by write + rename so it is never half-written.
  *   lock                         flock()ed while a process owns the spool.
+ *   nonce                        16 random hex digits made with the spool, part of every batch's
+ *                                Nats-Msg-Id: another host cannot predict the id of this one's
+ *                                batches and so cannot make JetStream discard them as duplicates.
  *
  * Recovery at open skips a short or bad-CRC record (a garbled disk) up to the next record whose magic
  * and CRC check out, and truncates a bad tail (a write interrupted by a crash); it counts the bytes
@@ -37,6 +40,7 @@
 
 #define GW_SPOOL_RECORD_HDR 24u
 #define GW_SPOOL_MAX_RECORD (64u << 20) /* anything larger in a header is corruption */
+#define GW_SPOOL_NONCE_LEN 16
 
 struct gw_spool;
 
@@ -83,6 +87,9 @@ struct gw_spool *gw_spool_open(const char *dir, const struct gw_spool_limits *li
 void gw_spool_close(struct gw_spool *s);
 
 void gw_spool_set_limits(struct gw_spool *s, const struct gw_spool_limits *limits);
+
+/* The spool's nonce (GW_SPOOL_NONCE_LEN lowercase hex digits), the same for its whole life. */
+const char *gw_spool_nonce(const struct gw_spool *s);
 
 /* The seq the next appended batch must carry (one past the highest ever seen). */
 uint64_t gw_spool_next_seq(const struct gw_spool *s);

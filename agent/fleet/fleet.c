@@ -14,6 +14,7 @@
 #include "batch.h"
 #include "core/config.h"
 #include "forwarder.h"
+#include "tls_check.h"
 #include "common/log.h"
 
 #define EXIT_BAD_CONFIG 2
@@ -243,10 +244,19 @@ int fleet_run(const char *config_path, bool check_only)
 			gw_config_free(fl.cfg);
 			return EXIT_BAD_CONFIG;
 		}
+		if (tls_check_config(fl.cfg, &fl.log)) {
+			gw_config_free(fl.cfg);
+			return EXIT_BAD_CONFIG;
+		}
 		printf("%s: ok (host_id %s, certificate CN %s)\n", config_path, host.host_id,
 		       host.cert_identity);
 		gw_config_free(fl.cfg);
 		return 0;
+	}
+	/* unusable TLS files are a config error: no restart fixes them */
+	if (tls_check_config(fl.cfg, &fl.log)) {
+		gw_config_free(fl.cfg);
+		return EXIT_BAD_CONFIG;
 	}
 	/*
 	 * The event loop reads SIGINT/SIGTERM/SIGHUP from a signalfd, which only works if no thread

@@ -211,11 +211,13 @@ static void log_summary(struct fleet *fl)
 	gw_forwarder_get_stats(fl->fwd, &st);
 	gw_info(&fl->log,
 		"fleet summary: batches cut=%" PRIu64 " spooled=%" PRIu64 " published=%" PRIu64
-		" (events %" PRIu64 ", %" PRIu64 " bytes, duplicates %" PRIu64 ") publish_errors=%" PRIu64
+		" (events %" PRIu64 ", %" PRIu64 " bytes, duplicates %" PRIu64 ", suspicious %" PRIu64
+		") publish_errors=%" PRIu64
 		" queue_dropped=%" PRIu64 " spool: waiting=%" PRIu64 " cap_dropped=%" PRIu64
 		" oversize_dropped=%" PRIu64 " filtered=%" PRIu64,
 		fl->batches, st.spooled, st.published, st.published_events, st.bytes_published,
-		st.duplicates, st.publish_errors, st.queue_dropped_batches, st.spool.unacked_batches,
+		st.duplicates, st.suspicious_duplicates, st.publish_errors, st.queue_dropped_batches,
+		st.spool.unacked_batches,
 		st.spool.total_dropped_batches, fl->oversize_drops, fl->filtered);
 }
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from fleet_harness import (BUILD, PUBLISH, Collector, cluster, collector_binary, host, make_pki,
-                           ndjson_lines, publish, published_counts, report, report_table,
-                           single_node, wait_for)
+from fleet_harness import (BUILD, PUBLISH, SYSTEM_BUNDLE, Collector, cluster, collector_binary,
+                           host, make_pki, make_rogue_server_pki, ndjson_lines, publish,
+                           published_counts, report, report_table, single_node, wait_for)
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("nats-server") is None,
@@ -638,3 +638,30 @@ def test_reserved_host_ids_cannot_be_enrolled(tmp_path, name):
                        capture_output=True, text=True)
     assert r.returncode == 2 and "reserved" in r.stderr, r
     assert not (tmp_path / "pki" / f"agent-{name}.pem").exists()
+
+
+@pytest.mark.skipif(not SYSTEM_BUNDLE.exists(), reason="SKIPPED LOUDLY: no system CA bundle")
+def test_a_server_certificate_from_a_system_trusted_ca_is_refused(tmp_path, pki):
+    """A nats-server whose certificate comes from a CA the system trusts, not the fleet CA: the
+    collector must not connect (libnats would load the system store next to the fleet CA)."""
+    rogue = make_rogue_server_pki(tmp_path, pki)
+    saved = SYSTEM_BUNDLE.read_bytes()
+    server = col = None
+    try:
+        SYSTEM_BUNDLE.write_bytes(saved + (rogue / "rogue-ca.pem").read_bytes())
+        r = subprocess.run(["openssl", "verify", str(rogue / "server.pem")], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        server = single_node(tmp_path, rogue)
+        col = Collector(tmp_path / "col", pki, server.url)
+        col.logf = open(col.log, "ab")
+        col.proc = subprocess.Popen(col.args, stdout=col.logf, stderr=subprocess.STDOUT)
+        wait_for(lambda: col.log_text().count("retrying in") >= 2, 30, "refused connections")
+        assert "with mutual TLS" not in col.log_text(), col.log_text()[-2000:]
+        assert "unable to get local issuer certificate" in col.log_text(), col.log_text()[-2000:]
+    finally:
+        SYSTEM_BUNDLE.write_bytes(saved)
+        if col:
+            assert col.stop() in (0, None)
+        if server:
+            server.stop()

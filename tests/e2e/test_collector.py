@@ -578,6 +578,7 @@ def test_unknown_field_flood_is_refused_within_a_memory_bound(tmp_path, pki, nat
     assert host(rep, "host-a")["rejected"] == 40 and host(rep, "host-b")["batches"] == 5
     assert len(col.lines()) == 50
     peak_mib = vm_hwm_kib(col.proc.pid) / 1024
+    print(f"# collector peak RSS {peak_mib:.0f} MiB after 40 flood batches")
     # the inflated 9 MB of one batch at a time, never its decoded form (~180 MB each)
     assert peak_mib < 256, f"collector peaked at {peak_mib:.0f} MiB"
     assert "unknown_field" in col.log_text()

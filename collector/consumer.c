@@ -318,14 +318,16 @@ static void commit_chunk(struct collector *c, struct pending *p, int from, int t
 	strbuf_reset(lines);
 }
 
-/* How many times the server has delivered m (1 on the first delivery). */
-static uint64_t deliveries(natsMsg *m)
+/* How many times the server has delivered m (1 on the first delivery), and its stream sequence. */
+static uint64_t deliveries(natsMsg *m, uint64_t *stream_seq)
 {
 	jsMsgMetaData *meta = NULL;
 	uint64_t n = 1;
 
+	*stream_seq = 0;
 	if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
 		n = meta->NumDelivered;
+		*stream_seq = meta->Sequence.Stream;
 		jsMsgMetaData_Destroy(meta);
 	}
 	return n;
@@ -340,18 +342,21 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 	const char *msg_id = NULL;
 	Ghostwatch__V1__Batch *b = NULL;
 	struct batch_info info;
+	uint64_t n_delivered, stream_seq;
 	char detail[256];
 
 	memset(&p[i], 0, sizeof(p[i]));
 	p[i].msg = m;
 	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id) != NATS_OK)
 		msg_id = NULL;
-	if (deliveries(m) >= (uint64_t)o->max_deliver) {
+	n_delivered = deliveries(m, &stream_seq);
+	if (n_delivered >= (uint64_t)o->max_deliver) {
 		/* every earlier delivery ended without an ack or a verdict (a crash, a hang): it is
 		 * not decoded again, so it cannot wedge the stream */
 		p[i].verdict = BATCH_DEAD_LETTER;
 		snprintf(detail, sizeof(detail), "delivered %" PRIu64 " times without being settled: "
-			 "terminated unread, kept in the stream", deliveries(m));
+			 "terminated unread, kept in the stream as message %" PRIu64, n_delivered,
+			 stream_seq);
 	} else {
 		p[i].verdict = batch_decode_in(&c->budget, &c->inflated, natsMsg_GetData(m),
 					       natsMsg_GetDataLength(m), subject, msg_id, true,

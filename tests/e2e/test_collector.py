@@ -607,7 +607,7 @@ def test_a_message_never_settled_becomes_a_counted_dead_letter(tmp_path, pki, na
     wait_for(lambda: col.report()["batches"] == 2, 30, "host-b's batches after it")
     rep = col.report()
     assert host(rep, "host-a")["rejected"] == 1 and len(col.lines()) == 20
-    assert "dead_letter" in col.log_text()
+    assert "dead_letter" in col.log_text() and "kept in the stream as message 1" in col.log_text()
 
 
 def test_a_flooding_host_evicts_only_its_own_batches(tmp_path, pki, nats, started):

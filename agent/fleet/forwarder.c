@@ -512,7 +512,7 @@ static void drop_connection(struct gw_forwarder *f)
 struct attempt_state {
 	uint64_t segment, offset;	/* which spool record */
 	unsigned tries;
-	bool fresh_id;			/* sent under a fresh id since a suspicious duplicate */
+	bool sent_before;		/* an earlier process may have published it */
 	char msg_id[GW_HOST_FIELD_LEN + GW_SPOOL_NONCE_LEN + 32];
 };
 
@@ -537,7 +537,6 @@ static void set_msg_id(struct gw_forwarder *f, struct attempt_state *a, uint64_t
 		snprintf(nonce, sizeof(nonce), "%s", gw_spool_nonce(f->spool));
 		pthread_mutex_unlock(&f->slock);
 	}
-	a->fresh_id = fresh;
 	snprintf(a->msg_id, sizeof(a->msg_id), "%s:%s:%" PRIu64, f->host.host_id, nonce, seq);
 }
 
@@ -579,18 +578,25 @@ static void *publisher_main(void *arg)
 		if (cur.segment != rec.segment || cur.offset != rec.offset || !cur.tries) {
 			cur = (struct attempt_state){ .segment = rec.segment, .offset = rec.offset };
 			set_msg_id(f, &cur, rec.seq, false);
+			pthread_mutex_lock(&f->slock);
+			cur.sent_before = gw_spool_may_have_sent(f->spool, rec.seq);
+			rc = gw_spool_note_attempt(f->spool, rec.seq);
+			pthread_mutex_unlock(&f->slock);
+			if (rc < 0)
+				gw_err(f->log, "forwarder: cannot write the spool cursor: %s",
+				       strerror(-rc));
 		}
 		jsPubOptions_Init(&po);
 		po.MsgId = cur.msg_id;
 		po.MaxWait = f->publish_timeout_ms;
 		s = js_Publish(&pa, f->js, f->subject, rec.data, (int)rec.len, &po, &jerr);
 		cur.tries++;
-		if (s == NATS_OK && pa->Duplicate && cur.tries == 1) {
+		if (s == NATS_OK && pa->Duplicate && cur.tries == 1 && !cur.sent_before) {
 			/*
-			 * The stream has a message under this id though this process never sent the
-			 * batch: a crash after a publish whose ack was not yet saved, or another host
-			 * that published under our id to have this batch dropped. Sent again under a
-			 * fresh id; the collector discards a real repeat by host and seq.
+			 * The stream has a message under this id though no process ever sent this
+			 * batch: another host published under our id to have it dropped. Sent again
+			 * under a fresh id; were it a real repeat, the collector discards it by host
+			 * and seq.
 			 */
 			uint64_t n = atomic_fetch_add(&f->suspicious_duplicates, 1);
 

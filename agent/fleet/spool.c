@@ -17,8 +17,9 @@
 #include <zlib.h>
 
 #define CURSOR_MAGIC 0x43535747u /* "GWSC" */
-#define CURSOR_VERSION 1u
-#define CURSOR_SIZE 64u
+#define CURSOR_VERSION 2u
+#define CURSOR_SIZE 72u
+#define CURSOR_V1_SIZE 64u	/* without the attempted seq: nothing was sent under a nonce id */
 /* In every record header after the lengths and the seq: recovery finds the next record by it. */
 #define RECORD_MAGIC 0x52535747u /* "GWSR" */
 #define RESYNC_CHUNK 16384u
@@ -69,6 +70,12 @@ struct gw_spool {
 
 	int read_fd;
 	uint64_t read_seg;
+
+	/*
+	 * Seqs up to attempted_seq may have been published (the cursor keeps it a step ahead of the
+	 * publisher); attempted_at_open is its value when this process opened the spool.
+	 */
+	uint64_t attempted_seq, attempted_at_open;
 
 	unsigned cursor_unsaved_acks;
 	uint64_t cursor_saved_ns;
@@ -264,7 +271,8 @@ static int write_cursor(struct gw_spool *s)
 	put64(buf + 32, s->high_seq);
 	put64(buf + 40, s->st.pending_dropped_batches);
 	put64(buf + 48, s->st.pending_dropped_events);
-	put32(buf + 56, (uint32_t)crc32(0L, buf, 56));
+	put64(buf + 56, s->attempted_seq);
+	put32(buf + 64, (uint32_t)crc32(0L, buf, 64));
 
 	fd = openat(s->dirfd, "cursor.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -289,7 +297,7 @@ static int write_cursor(struct gw_spool *s)
 }
 
 struct cursor_file {
-	uint64_t seg, off, acked_seq, high_seq, dropped_batches, dropped_events;
+	uint64_t seg, off, acked_seq, high_seq, dropped_batches, dropped_events, attempted_seq;
 };
 
 /* 1 = read, 0 = absent, -1 = present but unreadable or corrupt */
@@ -303,8 +311,11 @@ static int read_cursor(struct gw_spool *s, struct cursor_file *c)
 		return errno == ENOENT ? 0 : -1;
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n != (ssize_t)sizeof(buf) || get32(buf) != CURSOR_MAGIC ||
-	    get32(buf + 4) != CURSOR_VERSION || get32(buf + 56) != (uint32_t)crc32(0L, buf, 56))
+	if (n == CURSOR_V1_SIZE && get32(buf) == CURSOR_MAGIC && get32(buf + 4) == 1 &&
+	    get32(buf + 56) == (uint32_t)crc32(0L, buf, 56))
+		put64(buf + 56, 0);
+	else if (n != (ssize_t)sizeof(buf) || get32(buf) != CURSOR_MAGIC ||
+		 get32(buf + 4) != CURSOR_VERSION || get32(buf + 64) != (uint32_t)crc32(0L, buf, 64))
 		return -1;
 	c->seg = get64(buf + 8);
 	c->off = get64(buf + 16);
@@ -312,6 +323,7 @@ static int read_cursor(struct gw_spool *s, struct cursor_file *c)
 	c->high_seq = get64(buf + 32);
 	c->dropped_batches = get64(buf + 40);
 	c->dropped_events = get64(buf + 48);
+	c->attempted_seq = get64(buf + 56);
 	return 1;
 }
 
@@ -552,6 +564,7 @@ static int recover(struct gw_spool *s)
 	s->high_seq = c.high_seq > c.acked_seq ? c.high_seq : c.acked_seq;
 	s->st.pending_dropped_batches = c.dropped_batches;
 	s->st.pending_dropped_events = c.dropped_events;
+	s->attempted_seq = s->attempted_at_open = c.attempted_seq;
 
 	/* The cursor segment is the first one at or after the saved id; earlier ones were acked. */
 	s->cursor_idx = s->n_segs;
@@ -729,6 +742,19 @@ void gw_spool_close(struct gw_spool *s)
 void gw_spool_set_limits(struct gw_spool *s, const struct gw_spool_limits *limits)
 {
 	s->limits = *limits;
+}
+
+int gw_spool_note_attempt(struct gw_spool *s, uint64_t seq)
+{
+	if (seq <= s->attempted_seq)
+		return 0;
+	s->attempted_seq = seq + GW_SPOOL_ATTEMPT_AHEAD;
+	return write_cursor(s);
+}
+
+bool gw_spool_may_have_sent(const struct gw_spool *s, uint64_t seq)
+{
+	return seq <= s->attempted_at_open;
 }
 
 const char *gw_spool_nonce(const struct gw_spool *s)

@@ -11,7 +11,8 @@
  *                                is the zlib-compressed batch; seq and events let the spool count and
  *                                order batches without decoding them.
  *   cursor                       the ack cursor (segment id, offset, last acked seq, drops not yet
- *                                reported), replaced by write + rename so it is never half-written.
+ *                                reported, the highest seq that may have been published), replaced
+ *                                by write + rename so it is never half-written.
  *   lock                         flock()ed while a process owns the spool.
  *   nonce                        16 random hex digits made with the spool, part of every batch's
  *                                Nats-Msg-Id: another host cannot predict the id of this one's
@@ -41,6 +42,7 @@
 #define GW_SPOOL_RECORD_HDR 24u
 #define GW_SPOOL_MAX_RECORD (64u << 20) /* anything larger in a header is corruption */
 #define GW_SPOOL_NONCE_LEN 16
+#define GW_SPOOL_ATTEMPT_AHEAD 64 /* the cursor notes attempts this many seqs ahead */
 
 struct gw_spool;
 
@@ -87,6 +89,18 @@ struct gw_spool *gw_spool_open(const char *dir, const struct gw_spool_limits *li
 void gw_spool_close(struct gw_spool *s);
 
 void gw_spool_set_limits(struct gw_spool *s, const struct gw_spool_limits *limits);
+
+/*
+ * Called before the first publish of seq: keeps the cursor's "may have been published" mark at or
+ * past it (one cursor write per GW_SPOOL_ATTEMPT_AHEAD seqs). 0 or -errno.
+ */
+int gw_spool_note_attempt(struct gw_spool *s, uint64_t seq);
+
+/*
+ * Whether an earlier process may have published seq: then JetStream answering "duplicate" to its
+ * first publish here is that earlier publish, not another host's doing.
+ */
+bool gw_spool_may_have_sent(const struct gw_spool *s, uint64_t seq);
 
 /* The spool's nonce (GW_SPOOL_NONCE_LEN lowercase hex digits), the same for its whole life. */
 const char *gw_spool_nonce(const struct gw_spool *s);

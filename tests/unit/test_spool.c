@@ -491,6 +491,41 @@ TEST(corrupt_cursor_restarts_from_oldest)
 	remove_dir(dir);
 }
 
+TEST(nonce_and_attempts_survive_a_reopen)
+{
+	char dir[] = "/tmp/gw_spool_XXXXXX";
+	char nonce[GW_SPOOL_NONCE_LEN + 1];
+	struct gw_spool *s;
+
+	make_dir(dir);
+	s = open_spool(dir, 1 << 20, 64 << 10);
+	REQUIRE(s);
+	CHECK(strlen(gw_spool_nonce(s)) == GW_SPOOL_NONCE_LEN);
+	snprintf(nonce, sizeof(nonce), "%s", gw_spool_nonce(s));
+	for (int i = 0; i < 3; i++)
+		CHECK(append(s, 1, 100) == 0);
+	/* nothing attempted yet: a later process knows none of these went out */
+	CHECK(!gw_spool_may_have_sent(s, 1));
+	gw_spool_close(s);
+	s = open_spool(dir, 1 << 20, 64 << 10);
+	REQUIRE(s);
+	CHECK(!gw_spool_may_have_sent(s, 1));
+	CHECK(gw_spool_note_attempt(s, 1) == 0);
+	CHECK(!gw_spool_may_have_sent(s, 1)); /* this process's own attempts are not "earlier" */
+	gw_spool_close(s);
+
+	/* a crash after attempting seq 1: it and the seqs noted ahead may have gone out */
+	s = open_spool(dir, 1 << 20, 64 << 10);
+	REQUIRE(s);
+	CHECK_STR(gw_spool_nonce(s), nonce);
+	CHECK(gw_spool_may_have_sent(s, 1) && gw_spool_may_have_sent(s, 3));
+	CHECK(gw_spool_may_have_sent(s, 1 + GW_SPOOL_ATTEMPT_AHEAD));
+	CHECK(!gw_spool_may_have_sent(s, 2 + GW_SPOOL_ATTEMPT_AHEAD));
+	CHECK(consume(s, 1) && consume(s, 2) && consume(s, 3));
+	gw_spool_close(s);
+	remove_dir(dir);
+}
+
 int main(void)
 {
 	RUN(append_peek_ack);
@@ -504,5 +539,6 @@ int main(void)
 	RUN(cap_evicts_oldest_and_counts_it);
 	RUN(cap_eviction_while_cursor_is_mid_segment);
 	RUN(corrupt_cursor_restarts_from_oldest);
+	RUN(nonce_and_attempts_survive_a_reopen);
 	return test_summary();
 }

@@ -558,6 +558,11 @@ static void *publisher_main(void *arg)
 
 		if (!ensure_connection(f, &attempt, &rng))
 			continue;
+		/* nothing is published (or noted as maybe published) before the server is there */
+		if (!atomic_load(&f->connected)) {
+			publisher_wait(f, 500);
+			continue;
+		}
 		pthread_mutex_lock(&f->slock);
 		rc = gw_spool_peek(f->spool, &rec);
 		if (rc == 0 && !is_stopping(f)) {

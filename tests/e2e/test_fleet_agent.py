@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 from pathlib import Path
 
 import pytest
@@ -576,7 +577,7 @@ def test_another_host_cannot_make_this_hosts_batches_vanish(tmp_path, server, pk
     assert re.fullmatch(r"[0-9a-f]{16}", nonce), nonce
 
     junk = tmp_path / "junk.bin"
-    junk.write_bytes(b"not a batch")
+    junk.write_bytes(zlib.compress(b"\x10\x01"))  # a bare "seq 1": no host, no events
     for seq in range(1, 9):
         for mid in (f"{HOST}:{seq}", f"{HOST}:{nonce}:{seq}"):
             r = gw_publish(pki, server, "other-host", "file", "--subject",

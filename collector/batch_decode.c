@@ -24,6 +24,8 @@ static const char *const verdict_names[BATCH_VERDICT_COUNT] = {
 	[BATCH_BAD_SEQ] = "bad_seq",
 	[BATCH_BAD_MSG_ID] = "bad_msg_id",
 	[BATCH_TOO_MANY_EVENTS] = "too_many_events",
+	[BATCH_UNKNOWN_FIELD] = "unknown_field",
+	[BATCH_DEAD_LETTER] = "dead_letter",
 };
 
 void batch_limits_default(struct batch_limits *lim)
@@ -139,44 +141,55 @@ static enum batch_verdict inflate_capped(const void *data, size_t len, struct st
 
 /* protobuf-c allocator that refuses to hand out more than a budget: a small message can otherwise
  * expand (millions of empty repeated sub-messages) into far more memory than its size. */
-struct budget_alloc {
-	size_t used;
-	size_t budget;
-	bool refused;
-};
-
 struct budget_hdr {
 	size_t size;
 	max_align_t align;
 };
 
+#define HDR_SIZE offsetof(struct budget_hdr, align)
+
+/* What a block really costs: our header, malloc's own header, and its 16-byte rounding. */
+static size_t block_cost(size_t size)
+{
+	size_t n = HDR_SIZE + size + sizeof(size_t);
+
+	return n < 32 ? 32 : (n + 15) & ~(size_t)15;
+}
+
 static void *budget_malloc(void *data, size_t size)
 {
-	struct budget_alloc *b = data;
+	struct batch_budget *b = data;
 	struct budget_hdr *h;
 
-	if (size > b->budget - b->used) {
+	if (size > b->limit || block_cost(size) > b->limit - b->used) {
 		b->refused = true;
 		return NULL;
 	}
-	h = malloc(offsetof(struct budget_hdr, align) + size);
+	h = malloc(HDR_SIZE + size);
 	if (!h)
 		return NULL;
 	h->size = size;
-	b->used += size;
-	return (char *)h + offsetof(struct budget_hdr, align);
+	b->used += block_cost(size);
+	return (char *)h + HDR_SIZE;
 }
 
 static void budget_free(void *data, void *ptr)
 {
-	struct budget_alloc *b = data;
+	struct batch_budget *b = data;
 	struct budget_hdr *h;
 
 	if (!ptr)
 		return;
-	h = (struct budget_hdr *)((char *)ptr - offsetof(struct budget_hdr, align));
-	b->used -= h->size;
+	h = (struct budget_hdr *)((char *)ptr - HDR_SIZE);
+	b->used -= block_cost(h->size);
 	free(h);
+}
+
+void batch_budget_init(struct batch_budget *b, size_t limit)
+{
+	b->used = 0;
+	b->limit = limit;
+	b->refused = false;
 }
 
 /* Replaces *sp by its UTF-8-sanitized copy (invalid bytes -> U+FFFD) when it is not valid UTF-8:
@@ -260,6 +273,69 @@ struct span {
 };
 
 #define BATCH_EVENTS_FIELD 5	/* Batch.events */
+#define MAX_NESTING 32
+#define UNKNOWN_PER_EVENT 4
+#define UNKNOWN_PER_BATCH 16
+
+/*
+ * Counts the fields of the serialized message (of type d), and of every message inside it, whose
+ * number d does not know; *events counts the top level's `events`. protobuf-c keeps each unknown
+ * field, one allocation each, so millions of them in a few KB are a memory attack. A malformed
+ * encoding is left to protobuf-c to refuse.
+ */
+static void count_unknown(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
+			  int depth, size_t *unknown, size_t *events)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		const ProtobufCFieldDescriptor *f;
+		uint64_t tag, n;
+
+		if (!read_varint(p, len, &pos, &tag) || tag >> 3 == 0 || tag >> 3 > UINT32_MAX)
+			return;
+		f = protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3));
+		if (!f)
+			(*unknown)++;
+		else if (depth == 0 && tag >> 3 == BATCH_EVENTS_FIELD)
+			(*events)++;
+		switch (tag & 7) {
+		case 0:
+			if (!read_varint(p, len, &pos, &n))
+				return;
+			break;
+		case 1:
+		case 5:
+			n = (tag & 7) == 1 ? 8 : 4;
+			if (len - pos < n)
+				return;
+			pos += n;
+			break;
+		case 2:
+			if (!read_varint(p, len, &pos, &n) || n > len - pos)
+				return;
+			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && depth < MAX_NESTING)
+				count_unknown(f->descriptor, p + pos, n, depth + 1, unknown, events);
+			pos += n;
+			break;
+		default:
+			return;
+		}
+	}
+}
+
+/*
+ * An agent a schema version apart sends a few fields this build does not know (a reserved or a
+ * new one per event): tolerated. More than that is no schema drift.
+ */
+static bool too_many_unknown(const uint8_t *p, size_t len, size_t *unknown)
+{
+	size_t events = 0;
+
+	*unknown = 0;
+	count_unknown(&ghostwatch__v1__batch__descriptor, p, len, 0, unknown, &events);
+	return *unknown > UNKNOWN_PER_EVENT * events + UNKNOWN_PER_BATCH;
+}
 
 /*
  * Unpacks a serialized Batch event by event: the top-level fields are walked by hand, every
@@ -267,7 +343,7 @@ struct span {
  * cannot decode (corrupt, or written with an incompatible schema) costs that event, counted in
  * *bad_events, not the whole batch.
  */
-static enum batch_verdict unpack_batch(ProtobufCAllocator *alloc, struct budget_alloc *budget,
+static enum batch_verdict unpack_batch(ProtobufCAllocator *alloc, struct batch_budget *budget,
 				       const uint8_t *p, size_t len, size_t max_events,
 				       Ghostwatch__V1__Batch **out, size_t *bad_events,
 				       char *detail, size_t detail_len)
@@ -361,8 +437,8 @@ static enum batch_verdict unpack_batch(ProtobufCAllocator *alloc, struct budget_
 		if (v == BATCH_TOO_MANY_EVENTS)
 			return reject(v, detail, detail_len, "more than %zu events", max_events);
 		if (v == BATCH_DECODE_MEMORY)
-			return reject(v, detail, detail_len, "decoding needs more than %zu bytes",
-				      budget->budget);
+			return reject(v, detail, detail_len, "decoding needs more than the %zu "
+				      "bytes left of %zu", budget->limit - budget->used, budget->limit);
 		return reject(v, detail, detail_len, "%zu inflated bytes are not a Batch", len);
 	}
 	if (bad_events)
@@ -371,20 +447,59 @@ static enum batch_verdict unpack_batch(ProtobufCAllocator *alloc, struct budget_
 	return BATCH_OK;
 }
 
+/* <host>:<nonce>:<seq>, the nonce 1..32 letters and digits; or <host>:<seq> from older agents. */
+static bool msg_id_matches(const char *id, const char *host, uint64_t seq)
+{
+	char tail[32];
+	size_t hlen = strlen(host), ilen, tlen, nlen;
+
+	if (!id || strncmp(id, host, hlen) != 0 || id[hlen] != ':')
+		return false;
+	id += hlen + 1;
+	tlen = (size_t)snprintf(tail, sizeof(tail), "%" PRIu64, seq);
+	if (strcmp(id, tail) == 0)
+		return true;
+	ilen = strlen(id);
+	if (ilen < tlen + 2 || strcmp(id + ilen - tlen, tail) != 0 || id[ilen - tlen - 1] != ':')
+		return false;
+	nlen = ilen - tlen - 1;
+	if (nlen > 32)
+		return false;
+	for (size_t i = 0; i < nlen; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
+		      (id[i] >= 'A' && id[i] <= 'Z')))
+			return false;
+	return true;
+}
+
 enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t len,
 				const char *subject,
 				const char *msg_id, bool check_msg_id,
 				const struct batch_limits *lim, Ghostwatch__V1__Batch **out,
 				struct batch_info *info, char *detail, size_t detail_len)
 {
+	struct batch_budget budget;
+
+	batch_budget_init(&budget, lim->max_decode_memory);
+	return batch_decode_in(&budget, scratch, data, len, subject, msg_id, check_msg_id, lim, out,
+			       info, detail, detail_len);
+}
+
+enum batch_verdict batch_decode_in(struct batch_budget *budget, struct strbuf *scratch,
+				   const void *data, size_t len, const char *subject,
+				   const char *msg_id, bool check_msg_id,
+				   const struct batch_limits *lim, Ghostwatch__V1__Batch **out,
+				   struct batch_info *info, char *detail, size_t detail_len)
+{
 	struct strbuf own, *raw = scratch ? scratch : &own;
-	struct budget_alloc budget = { 0, lim->max_decode_memory, false };
-	ProtobufCAllocator alloc = { budget_malloc, budget_free, &budget };
+	ProtobufCAllocator alloc = { budget_malloc, budget_free, budget };
+	size_t unknown;
 	Ghostwatch__V1__Batch *b;
 	enum batch_verdict v;
 	const char *sub_host;
 
 	*out = NULL;
+	budget->refused = false;	/* whether this batch's decoding hit the limit */
 	if (info)
 		memset(info, 0, sizeof(*info));
 	if (detail && detail_len)
@@ -411,8 +526,14 @@ enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t
 	size_t raw_len = raw->len;
 	if (info)
 		info->inflated_len = raw_len;
-	v = unpack_batch(&alloc, &budget, (const uint8_t *)raw->data, raw_len, lim->max_events, &b,
-			 info ? &info->bad_events : NULL, detail, detail_len);
+	if (too_many_unknown((const uint8_t *)raw->data, raw_len, &unknown))
+		v = reject(BATCH_UNKNOWN_FIELD, detail, detail_len,
+			   "%zu fields this schema does not have, in %zu inflated bytes", unknown,
+			   raw_len);
+	else
+		v = unpack_batch(&alloc, budget, (const uint8_t *)raw->data, raw_len,
+				 lim->max_events, &b, info ? &info->bad_events : NULL, detail,
+				 detail_len);
 	if (!scratch)
 		strbuf_free(&own);
 	if (v != BATCH_OK)
@@ -428,17 +549,13 @@ enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t
 			   sub_host);
 	else if (b->seq == 0)
 		v = reject(BATCH_BAD_SEQ, detail, detail_len, "batch seq is 0");
-	if (v == BATCH_OK && check_msg_id) {
-		char want[GW_HOST_ID_MAX + 32];
-		snprintf(want, sizeof(want), "%s:%" PRIu64, b->host->host_id, b->seq);
-		if (!msg_id || strcmp(msg_id, want) != 0)
-			v = reject(BATCH_BAD_MSG_ID, detail, detail_len,
-				   "Nats-Msg-Id is '%.80s', expected '%s'", msg_id ? msg_id : "",
-				   want);
-	}
+	if (v == BATCH_OK && check_msg_id && !msg_id_matches(msg_id, b->host->host_id, b->seq))
+		v = reject(BATCH_BAD_MSG_ID, detail, detail_len,
+			   "Nats-Msg-Id is '%.80s', expected '%s:<nonce>:%" PRIu64 "'",
+			   msg_id ? msg_id : "", b->host->host_id, b->seq);
 	if (v == BATCH_OK && !sanitize_message(&b->base, &alloc))
 		v = reject(BATCH_DECODE_MEMORY, detail, detail_len,
-			   "sanitizing strings needs more than %zu bytes", budget.budget);
+			   "sanitizing strings needs more than %zu bytes", budget->limit);
 	if (v != BATCH_OK) {
 		ghostwatch__v1__batch__free_unpacked(b, &alloc);
 		return v;
@@ -447,13 +564,19 @@ enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t
 	return BATCH_OK;
 }
 
+void batch_free_in(struct batch_budget *budget, Ghostwatch__V1__Batch *batch)
+{
+	ProtobufCAllocator alloc = { budget_malloc, budget_free, budget };
+
+	if (batch)
+		ghostwatch__v1__batch__free_unpacked(batch, &alloc);
+}
+
 void batch_free(Ghostwatch__V1__Batch *batch)
 {
 	/* Every block carries budget_malloc's size header, so it must go back through budget_free;
 	 * the decode's budget is gone by now and nothing reads this one. */
-	struct budget_alloc spent = { SIZE_MAX / 2, SIZE_MAX, false };
-	ProtobufCAllocator alloc = { budget_malloc, budget_free, &spent };
+	struct batch_budget spent = { SIZE_MAX / 2, SIZE_MAX, false };
 
-	if (batch)
-		ghostwatch__v1__batch__free_unpacked(batch, &alloc);
+	batch_free_in(&spent, batch);
 }

@@ -2,7 +2,8 @@
  * batch_decode.h - turns one untrusted JetStream message into a validated Batch, or a reason to
  * reject it. Everything here assumes the bytes are hostile: the compressed size, the inflated size
  * (a zlib bomb stops at the cap) and the memory protobuf-c may allocate while unpacking are all
- * bounded, and the batch must name the same host as the subject it arrived on (the subject is the
+ * bounded (per fetched group, see struct batch_budget), a batch with more fields the schema does
+ * not know than schema drift explains is refused, and the batch must name the same host as the subject it arrived on (the subject is the
  * authenticated identity: nats-server lets a certificate publish only to its own subject).
  * No I/O, no logging: the consumer decides what to do with a verdict.
  */
@@ -30,8 +31,11 @@ enum batch_verdict {
 	BATCH_BAD_HOST_ID,	/* host_id empty or not a subject token */
 	BATCH_HOST_MISMATCH,	/* batch host_id != subject host id */
 	BATCH_BAD_SEQ,		/* seq 0 */
-	BATCH_BAD_MSG_ID,	/* Nats-Msg-Id missing or not <host_id>:<seq> */
+	BATCH_BAD_MSG_ID,	/* Nats-Msg-Id missing or not <host_id>:<nonce>:<seq> (or <host_id>:<seq>) */
 	BATCH_TOO_MANY_EVENTS,
+	BATCH_UNKNOWN_FIELD,	/* more fields the schema does not have (at any depth) than schema
+				 * drift explains: 4 per event and 16 per batch */
+	BATCH_DEAD_LETTER,	/* delivered max-deliver times without being settled: set aside */
 	BATCH_VERDICT_COUNT
 };
 
@@ -82,5 +86,27 @@ enum batch_verdict batch_decode(struct strbuf *scratch, const void *data, size_t
 				struct batch_info *info, char *detail, size_t detail_len);
 
 void batch_free(Ghostwatch__V1__Batch *batch);
+
+/*
+ * The memory decoded batches may hold together, counted with the allocator's overhead: the
+ * consumer gives each fetched group one, so a group of batches that each fit a per-batch budget
+ * cannot add up past it.
+ */
+struct batch_budget {
+	size_t used;
+	size_t limit;
+	bool refused;
+};
+
+void batch_budget_init(struct batch_budget *b, size_t limit);
+
+/* batch_decode() drawing on a shared budget (lim->max_decode_memory is then not used); a batch
+ * decoded so must be freed with batch_free_in() on the same budget, which gives its memory back. */
+enum batch_verdict batch_decode_in(struct batch_budget *budget, struct strbuf *scratch,
+				   const void *data, size_t len, const char *subject,
+				   const char *msg_id, bool check_msg_id,
+				   const struct batch_limits *lim, Ghostwatch__V1__Batch **out,
+				   struct batch_info *info, char *detail, size_t detail_len);
+void batch_free_in(struct batch_budget *budget, Ghostwatch__V1__Batch *batch);
 
 #endif

@@ -42,6 +42,9 @@ void collector_opts_default(struct collector_opts *o)
 	o->max_file_bytes = 64u << 20;
 	o->fetch_batch = 128;
 	o->ack_wait_ns = 30ll * 1000000000ll;
+	o->max_deliver = 5;
+	o->max_msgs_per_host = 50000;
+	o->fetch_max_bytes = 64ll << 20;
 	o->stats_interval_s = 30;
 	batch_limits_default(&o->limits);
 	clog_init(&o->log, CLOG_INFO);
@@ -74,6 +77,7 @@ struct collector {
 	uint64_t first_group_ns, last_group_done_ns;	/* busy time, for throughput figures */
 	uint64_t rejected_logged;
 	struct strbuf inflated;	/* scratch for batch_decode, reused */
+	struct batch_budget budget;	/* decoded batches of the group being processed */
 	struct strbuf lines;	/* NDJSON of the chunk being decoded, reused */
 	FILE *lines_out;	/* stdio stream appending to `lines` (the JSON emitter writes FILE*) */
 	uint64_t write_failures;
@@ -114,6 +118,7 @@ static int ensure_stream(struct collector *c)
 	cfg.Replicas = o->replicas;
 	cfg.MaxAge = o->max_age_ns;
 	cfg.MaxBytes = o->max_stream_bytes;
+	cfg.MaxMsgsPerSubject = o->max_msgs_per_host;
 	cfg.MaxMsgSize = (int32_t)o->limits.max_compressed;
 	cfg.Duplicates = o->duplicate_window_ns;
 	cfg.Discard = js_DiscardOld;
@@ -133,6 +138,39 @@ static int ensure_stream(struct collector *c)
 	return 0;
 }
 
+/*
+ * A durable made by an older collector has no MaxDeliver, and cnats refuses to bind with a
+ * different one: update it, or failing that bind with its value (the dead-letter check here works
+ * either way; only the server's backstop is missing then).
+ */
+static int64_t adopt_max_deliver(struct collector *c)
+{
+	const struct collector_opts *o = c->o;
+	jsConsumerInfo *ci = NULL, *updated = NULL;
+	jsErrCode jerr = 0;
+	int64_t have;
+
+	if (js_GetConsumerInfo(&ci, c->js, o->stream, o->durable, NULL, &jerr) != NATS_OK)
+		return o->max_deliver;	/* none yet: created with ours */
+	have = ci->Config->MaxDeliver;
+	if (have != o->max_deliver) {
+		ci->Config->MaxDeliver = o->max_deliver;
+		if (js_UpdateConsumer(&updated, c->js, o->stream, ci->Config, NULL, &jerr) ==
+		    NATS_OK) {
+			gwc_log(&o->log, CLOG_INFO, "durable %s: max deliver %" PRId64 " -> %d",
+				o->durable, have, o->max_deliver);
+			have = o->max_deliver;
+		} else {
+			gwc_log(&o->log, CLOG_WARN, "durable %s keeps max deliver %" PRId64 " (update "
+				"refused: %s); dead letters are still set aside at delivery %d",
+				o->durable, have, nats_GetLastError(NULL), o->max_deliver);
+		}
+		jsConsumerInfo_Destroy(updated);
+	}
+	jsConsumerInfo_Destroy(ci);
+	return have;
+}
+
 static int bind_consumer(struct collector *c)
 {
 	const struct collector_opts *o = c->o;
@@ -149,6 +187,7 @@ static int bind_consumer(struct collector *c)
 	 * collectors' fetched groups, yet bounded so a stuck collector cannot hold the stream. */
 	so.Config.MaxAckPending = 64 * o->fetch_batch;
 	so.Config.DeliverPolicy = js_DeliverAll;
+	so.Config.MaxDeliver = adopt_max_deliver(c);
 	s = js_PullSubscribe(&c->sub, c->js, SUBJECT_FILTER, o->durable, NULL, &so, &jerr);
 	if (s != NATS_OK) {
 		gwc_log(&o->log, CLOG_ERROR, "binding durable consumer %s: %s (%d) %s", o->durable,
@@ -218,29 +257,53 @@ static bool seen_in_chunk(const struct pending *p, int from, int to,
 	return false;
 }
 
-/* Writes the chunk's NDJSON, makes it durable, then settles its messages: acked only once on
- * disk, redelivered (nak) when the write failed, terminated when rejected. */
-static void commit_chunk(struct collector *c, struct pending *p, int from, int to)
+static bool stop_requested(struct collector *c);
+
+static int write_lines(struct collector *c)
 {
-	uint64_t wall = now_ns(CLOCK_REALTIME);
 	struct strbuf *lines = &c->lines;
-	int rc = fflush(c->lines_out) == 0 && !ferror(c->lines_out) && !lines->failed ? 0 : -ENOMEM;
+	int rc = !lines->failed ? 0 : -ENOMEM;
 
 	if (!rc && lines->len)
 		rc = ndjson_writer_write(&c->out, lines->data, lines->len);
 	if (!rc && lines->len)
 		rc = ndjson_writer_sync(&c->out);
-	if (rc) {
-		c->write_failures++;
-		gwc_log(&c->o->log, CLOG_ERROR,
-			"writing %zu bytes of NDJSON to %s: %s: not acked, will be redelivered",
-			lines->len, c->out.live_path, strerror(-rc));
+	return rc;
+}
+
+/*
+ * Writes the chunk's NDJSON, makes it durable, then settles its messages: acked only once on
+ * disk, terminated when rejected. A failed write (a full disk) is retried in place, the messages
+ * kept in progress, rather than sent back: every redelivery counts towards max-deliver, and a
+ * full disk must not turn good batches into dead letters. Stopping meanwhile naks them for the
+ * next collector.
+ */
+static void commit_chunk(struct collector *c, struct pending *p, int from, int to, bool *stop)
+{
+	uint64_t wall;
+	struct strbuf *lines = &c->lines;
+	int rc = fflush(c->lines_out) == 0 && !ferror(c->lines_out) ? write_lines(c) : -ENOMEM;
+
+	while (rc && !*stop) {
+		if (c->write_failures++ % 10 == 0)
+			gwc_log(&c->o->log, CLOG_ERROR,
+				"writing %zu bytes of NDJSON to %s: %s: not acked, retrying",
+				lines->len, c->out.live_path, strerror(-rc));
+		for (int i = from; i < to; i++)
+			if (p[i].batch)
+				natsMsg_InProgress(p[i].msg, NULL);
+		save_state(c, false);	/* what is on disk so far, for `report` */
+		sleep(1);
+		*stop = stop_requested(c);
+		if (!*stop && !lines->failed)
+			rc = write_lines(c);
 	}
+	wall = now_ns(CLOCK_REALTIME);
 	for (int i = from; i < to; i++) {
 		if (p[i].verdict != BATCH_OK) {
 			natsMsg_Term(p[i].msg, NULL);	/* kept in the stream, never redelivered */
 		} else if (rc && p[i].batch) {
-			natsMsg_NakWithDelay(p[i].msg, 1000, NULL);
+			natsMsg_Nak(p[i].msg, NULL);
 		} else {
 			if (p[i].batch) {
 				fleet_view_record(&c->view, p[i].batch, p[i].bad_events, wall);
@@ -248,13 +311,26 @@ static void commit_chunk(struct collector *c, struct pending *p, int from, int t
 			}
 			natsMsg_Ack(p[i].msg, NULL);
 		}
-		batch_free(p[i].batch);
+		batch_free_in(&c->budget, p[i].batch);
 		p[i].batch = NULL;
 	}
 	clearerr(c->lines_out);
 	strbuf_reset(lines);
-	if (rc)
-		sleep(1);	/* let a full disk drain instead of spinning on redeliveries */
+}
+
+/* How many times the server has delivered m (1 on the first delivery), and its stream sequence. */
+static uint64_t deliveries(natsMsg *m, uint64_t *stream_seq)
+{
+	jsMsgMetaData *meta = NULL;
+	uint64_t n = 1;
+
+	*stream_seq = 0;
+	if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+		n = meta->NumDelivered;
+		*stream_seq = meta->Sequence.Stream;
+		jsMsgMetaData_Destroy(meta);
+	}
+	return n;
 }
 
 /* Decodes one message into p; accepted new batches get their NDJSON appended to c->lines. */
@@ -266,15 +342,26 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 	const char *msg_id = NULL;
 	Ghostwatch__V1__Batch *b = NULL;
 	struct batch_info info;
+	uint64_t n_delivered, stream_seq;
 	char detail[256];
 
 	memset(&p[i], 0, sizeof(p[i]));
 	p[i].msg = m;
 	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id) != NATS_OK)
 		msg_id = NULL;
-	p[i].verdict = batch_decode(&c->inflated, natsMsg_GetData(m), natsMsg_GetDataLength(m),
-				    subject, msg_id, true, &o->limits, &b, &info, detail,
-				    sizeof(detail));
+	n_delivered = deliveries(m, &stream_seq);
+	if (n_delivered >= (uint64_t)o->max_deliver) {
+		/* every earlier delivery ended without an ack or a verdict (a crash, a hang): it is
+		 * not decoded again, so it cannot wedge the stream */
+		p[i].verdict = BATCH_DEAD_LETTER;
+		snprintf(detail, sizeof(detail), "delivered %" PRIu64 " times without being settled: "
+			 "terminated unread, kept in the stream as message %" PRIu64, n_delivered,
+			 stream_seq);
+	} else {
+		p[i].verdict = batch_decode_in(&c->budget, &c->inflated, natsMsg_GetData(m),
+					       natsMsg_GetDataLength(m), subject, msg_id, true,
+					       &o->limits, &b, &info, detail, sizeof(detail));
+	}
 	if (p[i].verdict != BATCH_OK) {
 		fleet_view_reject(&c->view, subject_host_id(subject), p[i].verdict, wall);
 		c->state_dirty = true;
@@ -293,7 +380,7 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 			b->host->host_id, b->seq);
 		fleet_view_repeat(&c->view, b->host->host_id, wall);
 		c->state_dirty = true;
-		batch_free(b);
+		batch_free_in(&c->budget, b);
 		return;
 	}
 	p[i].batch = b;
@@ -309,15 +396,17 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 		info.inflated_len);
 }
 
-static void process_group(struct collector *c, natsMsgList *list, struct pending *p)
+/* One decode budget for the whole group: what the group's batches hold at once stays under it. */
+static void process_group(struct collector *c, natsMsgList *list, struct pending *p, bool *stop)
 {
 	int from = 0;
 
+	batch_budget_init(&c->budget, c->o->limits.max_decode_memory);
 	for (int i = 0; i < list->Count; i++) {
 		decode_one(c, list->Msgs[i], p, from, i);
 		fflush(c->lines_out);
 		if (i == list->Count - 1 || c->lines.len > CHUNK_FLUSH_BYTES) {
-			commit_chunk(c, p, from, i + 1);
+			commit_chunk(c, p, from, i + 1, stop);
 			from = i + 1;
 		}
 	}
@@ -525,14 +614,20 @@ int collector_run(struct collector_opts *o)
 
 	while (!stop && !(stop = stop_requested(&c))) {
 		natsMsgList list = { 0 };
-		jsErrCode jerr = 0;
-		natsStatus s = natsSubscription_Fetch(&list, c.sub, o->fetch_batch, 1000, &jerr);
-		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		jsFetchRequest req;
+		natsStatus s;
+		uint64_t now;
 
+		jsFetchRequest_Init(&req);
+		req.Batch = o->fetch_batch;
+		req.MaxBytes = o->fetch_max_bytes;
+		req.Expires = 1000ll * 1000000;
+		s = natsSubscription_FetchRequest(&list, c.sub, &req);
+		now = now_ns(CLOCK_MONOTONIC);
 		if (s == NATS_OK && list.Count > 0) {
 			if (!c.first_group_ns)
 				c.first_group_ns = now;
-			process_group(&c, &list, p);
+			process_group(&c, &list, p, &stop);
 			natsMsgList_Destroy(&list);
 			c.last_msg_ns = now;
 			c.last_group_done_ns = now_ns(CLOCK_MONOTONIC);
@@ -544,8 +639,8 @@ int collector_run(struct collector_opts *o)
 			}
 		} else {
 			natsMsgList_Destroy(&list);
-			gwc_log(&o->log, CLOG_WARN, "fetch: %s (%d): %s; retrying", natsStatus_GetText(s),
-				jerr, nats_GetLastError(NULL));
+			gwc_log(&o->log, CLOG_WARN, "fetch: %s: %s; retrying", natsStatus_GetText(s),
+				nats_GetLastError(NULL));
 			usleep(500000);
 		}
 		save_state(&c, false);

@@ -2,7 +2,9 @@
  * consumer.h - the collector's main loop: make sure the GHOSTWATCH stream exists, bind to the
  * shared durable pull consumer, and for each fetched group of messages decode and validate every
  * batch, write the accepted ones as NDJSON, fdatasync, and only then ack them (rejected ones are
- * terminated so they are not redelivered, and counted). Several collector processes bound to the
+ * terminated so they are not redelivered, and counted; one delivered max_deliver times without
+ * being settled, which would otherwise come back for ever, is terminated unread and counted as a
+ * dead letter). The decoded batches of a group share one memory budget. Several collector processes bound to the
  * same durable split the stream between them.
  */
 #ifndef GWC_CONSUMER_H
@@ -29,6 +31,9 @@ struct collector_opts {
 	const char *state_path;
 	int fetch_batch;
 	int64_t ack_wait_ns;
+	int max_deliver;		/* the delivery that reaches it is set aside (dead letter) */
+	int64_t max_msgs_per_host;	/* per subject, i.e. per host: a flood evicts only its own */
+	int64_t fetch_max_bytes;	/* compressed bytes one fetched group may hold */
 	int idle_exit_s;	/* 0 = run until SIGINT/SIGTERM */
 	int stats_interval_s;
 	struct batch_limits limits;

@@ -43,10 +43,16 @@ static void usage(FILE *f)
 		"  --state FILE            fleet view state (default DIR/fleet-state)\n"
 		"  --fetch N               messages per fetch (default 128)\n"
 		"  --ack-wait SECONDS      redeliver an unacked message after this (default 30)\n"
+		"  --max-deliver N         the Nth delivery of a message never settled is terminated\n"
+		"                          unread and counted as a dead letter (default 5)\n"
+		"  --max-msgs-per-host N   stream cap per host subject when creating it: a flooding host\n"
+		"                          evicts only its own oldest batches (default 50000)\n"
+		"  --fetch-max-bytes N     compressed bytes per fetched group (default 64M)\n"
 		"  --max-batch-bytes N     reject compressed batches larger than this (default 4M)\n"
 		"  --max-inflated-bytes N  reject batches that inflate past this (default 32M)\n"
 		"  --max-events N          reject batches with more events (default 200000)\n"
-		"  --max-decode-bytes N    reject batches whose decoding needs more memory (default 256M)\n"
+		"  --max-decode-bytes N    memory the decoded batches of one fetched group may hold,\n"
+		"                          allocator overhead included (default 256M)\n"
 		"  --idle-exit SECONDS     exit after this long without messages (benchmarks)\n"
 		"  --stats-interval S      log counters every S seconds (default 30, 0 = never)\n"
 		"  --log-level LEVEL       debug, info, warn, error (default info)\n"
@@ -86,6 +92,7 @@ enum {
 	OPT_MAX_STREAM_BYTES, OPT_DUP_WINDOW, OPT_DURABLE, OPT_OUT_DIR, OPT_OUT_NAME,
 	OPT_MAX_FILE_BYTES, OPT_KEEP, OPT_STATE, OPT_FETCH, OPT_ACK_WAIT, OPT_MAX_BATCH,
 	OPT_MAX_INFLATED, OPT_MAX_EVENTS, OPT_MAX_DECODE, OPT_IDLE_EXIT, OPT_STATS_INTERVAL, OPT_LOG_LEVEL,
+	OPT_MAX_DELIVER, OPT_MAX_PER_HOST, OPT_FETCH_MAX_BYTES,
 };
 
 static const struct option run_opts[] = {
@@ -113,6 +120,9 @@ static const struct option run_opts[] = {
 	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "max-deliver", required_argument, NULL, OPT_MAX_DELIVER },
+	{ "max-msgs-per-host", required_argument, NULL, OPT_MAX_PER_HOST },
+	{ "fetch-max-bytes", required_argument, NULL, OPT_FETCH_MAX_BYTES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -164,6 +174,20 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 				o->duplicate_window_ns = v * 1000000000ll;
 			else
 				o->ack_wait_ns = v * 1000000000ll;
+			break;
+		case OPT_MAX_DELIVER:
+			if (!size_ok || v < 2 || v > 1000)
+				return bad_value(name, optarg, "not a count from 2 to 1000");
+			o->max_deliver = v;
+			break;
+		case OPT_MAX_PER_HOST:
+		case OPT_FETCH_MAX_BYTES:
+			if (!size_ok || v == 0 || v > (1ull << 40))
+				return bad_value(name, optarg, "not a positive size");
+			if (c == OPT_MAX_PER_HOST)
+				o->max_msgs_per_host = v;
+			else
+				o->fetch_max_bytes = v;
 			break;
 		case OPT_MAX_STREAM_BYTES:
 		case OPT_MAX_FILE_BYTES:

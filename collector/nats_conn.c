@@ -1,5 +1,6 @@
 #include "nats_conn.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,20 @@ static natsStatus fail(natsStatus s, const char *what, char *err, size_t err_len
 	return s;
 }
 
+/*
+ * cnats loads OpenSSL's default trust store (the system's public CAs) into every TLS context it
+ * makes (SSL_CTX_set_default_verify_paths), besides the CA file it is given, so a server
+ * certificate from any public CA would pass. Those defaults are read from SSL_CERT_FILE and
+ * SSL_CERT_DIR when set: the fleet CA and no directory leave the fleet CA the only trust anchor.
+ * Must run before natsOptions_SetSecure(), which makes the context.
+ */
+static int trust_only_fleet_ca(const char *ca_file)
+{
+	if (setenv("SSL_CERT_FILE", ca_file, 1) || setenv("SSL_CERT_DIR", "", 1))
+		return -1;
+	return 0;
+}
+
 natsStatus nats_conn_open(natsConnection **nc, const struct nats_conn_opts *o, char *err,
 			  size_t err_len)
 {
@@ -54,6 +69,11 @@ natsStatus nats_conn_open(natsConnection **nc, const struct nats_conn_opts *o, c
 		return NATS_INVALID_ARG;
 	}
 
+	if (!o->ca_file || trust_only_fleet_ca(o->ca_file)) {
+		free(list);
+		snprintf(err, err_len, "CA file: %s", o->ca_file ? strerror(errno) : "not given");
+		return NATS_INVALID_ARG;
+	}
 	s = natsOptions_Create(&opts);
 	if (s == NATS_OK)
 		s = natsOptions_SetServers(opts, servers, n);

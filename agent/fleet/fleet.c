@@ -14,6 +14,7 @@
 #include "batch.h"
 #include "core/config.h"
 #include "forwarder.h"
+#include "tls_check.h"
 #include "common/log.h"
 
 #define EXIT_BAD_CONFIG 2
@@ -210,11 +211,13 @@ static void log_summary(struct fleet *fl)
 	gw_forwarder_get_stats(fl->fwd, &st);
 	gw_info(&fl->log,
 		"fleet summary: batches cut=%" PRIu64 " spooled=%" PRIu64 " published=%" PRIu64
-		" (events %" PRIu64 ", %" PRIu64 " bytes, duplicates %" PRIu64 ") publish_errors=%" PRIu64
+		" (events %" PRIu64 ", %" PRIu64 " bytes, duplicates %" PRIu64 ", suspicious %" PRIu64
+		") publish_errors=%" PRIu64
 		" queue_dropped=%" PRIu64 " spool: waiting=%" PRIu64 " cap_dropped=%" PRIu64
 		" oversize_dropped=%" PRIu64 " filtered=%" PRIu64,
 		fl->batches, st.spooled, st.published, st.published_events, st.bytes_published,
-		st.duplicates, st.publish_errors, st.queue_dropped_batches, st.spool.unacked_batches,
+		st.duplicates, st.suspicious_duplicates, st.publish_errors, st.queue_dropped_batches,
+		st.spool.unacked_batches,
 		st.spool.total_dropped_batches, fl->oversize_drops, fl->filtered);
 }
 
@@ -243,10 +246,19 @@ int fleet_run(const char *config_path, bool check_only)
 			gw_config_free(fl.cfg);
 			return EXIT_BAD_CONFIG;
 		}
+		if (tls_check_config(fl.cfg, &fl.log)) {
+			gw_config_free(fl.cfg);
+			return EXIT_BAD_CONFIG;
+		}
 		printf("%s: ok (host_id %s, certificate CN %s)\n", config_path, host.host_id,
 		       host.cert_identity);
 		gw_config_free(fl.cfg);
 		return 0;
+	}
+	/* unusable TLS files are a config error: no restart fixes them */
+	if (tls_check_config(fl.cfg, &fl.log)) {
+		gw_config_free(fl.cfg);
+		return EXIT_BAD_CONFIG;
 	}
 	/*
 	 * The event loop reads SIGINT/SIGTERM/SIGHUP from a signalfd, which only works if no thread

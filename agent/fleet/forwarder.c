@@ -66,7 +66,8 @@ struct gw_forwarder {
 	unsigned reconnect_rng;
 	unsigned connects_pending; /* connections started before the server answered */
 
-	atomic_uint_fast64_t published, published_events, duplicates, publish_errors,
+	atomic_uint_fast64_t published, published_events, duplicates, suspicious_duplicates,
+		publish_errors,
 		bytes_published, disconnects, reconnects, async_errors;
 	atomic_bool connected;
 
@@ -229,6 +230,20 @@ static int64_t reconnect_delay(natsConnection *nc, int attempts, void *closure)
 			  attempts > 0 ? (unsigned)attempts - 1 : 0, &f->reconnect_rng);
 }
 
+/*
+ * cnats loads OpenSSL's default trust store (the system's public CAs) into every TLS context it
+ * makes (SSL_CTX_set_default_verify_paths), besides the CA file it is given, so a server
+ * certificate from any public CA would pass. Those defaults are read from SSL_CERT_FILE and
+ * SSL_CERT_DIR when set: the fleet CA and no directory leave the fleet CA the only trust anchor.
+ * Must run before natsOptions_SetSecure(), which makes the context.
+ */
+static int trust_only_fleet_ca(const char *ca_file)
+{
+	if (setenv("SSL_CERT_FILE", ca_file, 1) || setenv("SSL_CERT_DIR", "", 1))
+		return -1;
+	return 0;
+}
+
 static int build_options(struct gw_forwarder *f, const struct gw_config *cfg, char *err,
 			 size_t errlen)
 {
@@ -251,6 +266,10 @@ static int build_options(struct gw_forwarder *f, const struct gw_config *cfg, ch
 		s = natsOptions_SetName(f->opts, name);
 	if (s == NATS_OK)
 		s = natsOptions_SetCustomInboxPrefix(f->opts, inbox);
+	if (s == NATS_OK && trust_only_fleet_ca(cfg->tls_ca)) {
+		snprintf(err, errlen, "tls.ca %s: %s", cfg->tls_ca, strerror(errno));
+		return -1;
+	}
 	if (s == NATS_OK)
 		s = natsOptions_SetSecure(f->opts, true);
 	if (s == NATS_OK && (s = natsOptions_LoadCATrustedCertificates(f->opts, cfg->tls_ca)) != NATS_OK) {
@@ -437,11 +456,20 @@ static bool ensure_connection(struct gw_forwarder *f, unsigned *attempt, unsigne
 		pthread_mutex_lock(&f->qlock);
 		f->opened_conns++;
 		pthread_mutex_unlock(&f->qlock);
-		/* NOT_YET_CONNECTED: cnats keeps trying in the background (RetryOnFailedConnect) */
-		if (s == NATS_NOT_YET_CONNECTED && f->connects_pending++ % LOG_EVERY_N_FAILURES == 0)
-			gw_warn(f->log, "forwarder: collector not reachable yet; retrying in the background");
-		else
+		/*
+		 * NOT_YET_CONNECTED: cnats keeps trying in the background (RetryOnFailedConnect) and
+		 * calls on_connected once a connection (TLS handshake included) succeeds; until then
+		 * this is not a connection, whatever the retry count.
+		 */
+		if (s == NATS_NOT_YET_CONNECTED) {
+			const char *why = nats_GetLastError(NULL);
+
+			if (f->connects_pending++ % LOG_EVERY_N_FAILURES == 0)
+				gw_warn(f->log, "forwarder: collector not reachable yet%s%s; retrying "
+					"in the background", why && *why ? ": " : "", why ? why : "");
+		} else {
 			on_connected(nc, f);
+		}
 		s = natsConnection_JetStream(&js, nc, NULL);
 	}
 	if (s != NATS_OK) {
@@ -480,9 +508,42 @@ static void drop_connection(struct gw_forwarder *f)
 	close_and_destroy(f, nc, js);
 }
 
+/* What the publisher knows of the batch it is sending, across its attempts. */
+struct attempt_state {
+	uint64_t segment, offset;	/* which spool record */
+	unsigned tries;
+	bool sent_before;		/* an earlier process may have published it */
+	char msg_id[GW_HOST_FIELD_LEN + GW_SPOOL_NONCE_LEN + 32];
+};
+
+/*
+ * The batch's Nats-Msg-Id: <host>:<spool nonce>:<seq>, the same on every re-send (JetStream drops
+ * the re-sends of a batch it stored). After a suspicious duplicate: <host>:<fresh nonce>:<seq>.
+ */
+static void set_msg_id(struct gw_forwarder *f, struct attempt_state *a, uint64_t seq, bool fresh)
+{
+	char nonce[GW_SPOOL_NONCE_LEN + 1];
+
+	if (fresh) {
+		uint8_t raw[GW_SPOOL_NONCE_LEN / 2];
+
+		if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+			for (size_t i = 0; i < sizeof(raw); i++)
+				raw[i] = (uint8_t)next_rand(&f->reconnect_rng);
+		for (size_t i = 0; i < sizeof(raw); i++)
+			snprintf(nonce + 2 * i, 3, "%02x", raw[i]);
+	} else {
+		pthread_mutex_lock(&f->slock);
+		snprintf(nonce, sizeof(nonce), "%s", gw_spool_nonce(f->spool));
+		pthread_mutex_unlock(&f->slock);
+	}
+	snprintf(a->msg_id, sizeof(a->msg_id), "%s:%s:%" PRIu64, f->host.host_id, nonce, seq);
+}
+
 static void *publisher_main(void *arg)
 {
 	struct gw_forwarder *f = arg;
+	struct attempt_state cur = { 0 };
 	unsigned attempt = 0, failures = 0, rng;
 
 	if (getrandom(&rng, sizeof(rng), 0) != sizeof(rng))
@@ -492,12 +553,16 @@ static void *publisher_main(void *arg)
 		jsPubOptions po;
 		jsPubAck *pa = NULL;
 		jsErrCode jerr = 0;
-		char msg_id[GW_HOST_FIELD_LEN + 32];
 		natsStatus s;
 		int rc;
 
 		if (!ensure_connection(f, &attempt, &rng))
 			continue;
+		/* nothing is published (or noted as maybe published) before the server is there */
+		if (!atomic_load(&f->connected)) {
+			publisher_wait(f, 500);
+			continue;
+		}
 		pthread_mutex_lock(&f->slock);
 		rc = gw_spool_peek(f->spool, &rec);
 		if (rc == 0 && !is_stopping(f)) {
@@ -515,11 +580,41 @@ static void *publisher_main(void *arg)
 			continue;
 		}
 
-		snprintf(msg_id, sizeof(msg_id), "%s:%" PRIu64, f->host.host_id, rec.seq);
+		if (cur.segment != rec.segment || cur.offset != rec.offset || !cur.tries) {
+			cur = (struct attempt_state){ .segment = rec.segment, .offset = rec.offset };
+			set_msg_id(f, &cur, rec.seq, false);
+			pthread_mutex_lock(&f->slock);
+			cur.sent_before = gw_spool_may_have_sent(f->spool, rec.seq);
+			rc = gw_spool_note_attempt(f->spool, rec.seq);
+			pthread_mutex_unlock(&f->slock);
+			if (rc < 0)
+				gw_err(f->log, "forwarder: cannot write the spool cursor: %s",
+				       strerror(-rc));
+		}
 		jsPubOptions_Init(&po);
-		po.MsgId = msg_id;
+		po.MsgId = cur.msg_id;
 		po.MaxWait = f->publish_timeout_ms;
 		s = js_Publish(&pa, f->js, f->subject, rec.data, (int)rec.len, &po, &jerr);
+		cur.tries++;
+		if (s == NATS_OK && pa->Duplicate && cur.tries == 1 && !cur.sent_before) {
+			/*
+			 * The stream has a message under this id though no process ever sent this
+			 * batch: another host published under our id to have it dropped. Sent again
+			 * under a fresh id; were it a real repeat, the collector discards it by host
+			 * and seq.
+			 */
+			uint64_t n = atomic_fetch_add(&f->suspicious_duplicates, 1);
+
+			if (n % LOG_EVERY_N_FAILURES == 0)
+				gw_warn(f->log, "forwarder: batch %" PRIu64 " reported a duplicate on its "
+					"first attempt (%s): publishing it again under a fresh id (%" PRIu64
+					" so far)", rec.seq, cur.msg_id, n + 1);
+			jsPubAck_Destroy(pa);
+			pa = NULL;
+			set_msg_id(f, &cur, rec.seq, true);
+			free(rec.data);
+			continue;
+		}
 		if (s == NATS_OK) {
 			pthread_mutex_lock(&f->slock);
 			rc = gw_spool_ack(f->spool, &rec);
@@ -621,9 +716,10 @@ struct gw_forwarder *gw_forwarder_start(const struct gw_config *cfg,
 
 		gw_spool_get_stats(f->spool, &st);
 		if (st.recovered_bytes || st.cursor_reset)
-			gw_warn(log, "spool %s: cut %" PRIu64 " corrupt or torn bytes from %" PRIu64 " segment(s)%s",
+			gw_warn(log, "spool %s: cut %" PRIu64 " corrupt or torn bytes from %" PRIu64
+				" segment(s), %" PRIu64 " batch(es) lost%s",
 				cfg->spool_dir, st.recovered_bytes, st.recovered_segments,
-				st.cursor_reset ? "; cursor unreadable, re-sending from the oldest batch" : "");
+				st.lost_records, st.cursor_reset ? "; cursor unreadable, re-sending from the oldest batch" : "");
 		gw_info(log, "spool %s: %" PRIu64 " batch(es) waiting, next seq %" PRIu64,
 			cfg->spool_dir, st.unacked_batches, gw_spool_next_seq(f->spool));
 	}
@@ -725,6 +821,7 @@ void gw_forwarder_get_stats(struct gw_forwarder *f, struct gw_forwarder_stats *s
 	st->published = atomic_load(&f->published);
 	st->published_events = atomic_load(&f->published_events);
 	st->duplicates = atomic_load(&f->duplicates);
+	st->suspicious_duplicates = atomic_load(&f->suspicious_duplicates);
 	st->publish_errors = atomic_load(&f->publish_errors);
 	st->bytes_published = atomic_load(&f->bytes_published);
 	st->disconnects = atomic_load(&f->disconnects);

@@ -36,6 +36,8 @@ struct gw_forwarder_stats {
 	uint64_t published;	/* PubAcks received */
 	uint64_t published_events;
 	uint64_t duplicates;	/* PubAcks saying the stream already had it (a re-send) */
+	uint64_t suspicious_duplicates; /* "duplicate" on a batch's first attempt: published again
+					 * under a fresh id, since another host may have taken it */
 	uint64_t publish_errors;
 	uint64_t bytes_published;
 	uint64_t disconnects;

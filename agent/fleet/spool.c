@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -16,8 +17,12 @@
 #include <zlib.h>
 
 #define CURSOR_MAGIC 0x43535747u /* "GWSC" */
-#define CURSOR_VERSION 1u
-#define CURSOR_SIZE 64u
+#define CURSOR_VERSION 2u
+#define CURSOR_SIZE 72u
+#define CURSOR_V1_SIZE 64u	/* without the attempted seq: nothing was sent under a nonce id */
+/* In every record header after the lengths and the seq: recovery finds the next record by it. */
+#define RECORD_MAGIC 0x52535747u /* "GWSR" */
+#define RESYNC_CHUNK 16384u
 /*
  * An ack only rewrites the cursor file every this many acks or this long (and always when a
  * segment is deleted, when the spool goes idle and at close): a rename per batch capped a backlog
@@ -32,6 +37,12 @@ struct segment {
 	uint64_t bytes;
 	uint64_t records;
 	uint64_t events;
+};
+
+/* A run of bad bytes that recovery skipped; the reader jumps over it without counting it again. */
+struct hole {
+	uint64_t seg;
+	uint64_t off, end;
 };
 
 struct gw_spool {
@@ -60,8 +71,19 @@ struct gw_spool {
 	int read_fd;
 	uint64_t read_seg;
 
+	/*
+	 * Seqs up to attempted_seq may have been published (the cursor keeps it a step ahead of the
+	 * publisher); attempted_at_open is its value when this process opened the spool.
+	 */
+	uint64_t attempted_seq, attempted_at_open;
+
 	unsigned cursor_unsaved_acks;
 	uint64_t cursor_saved_ns;
+
+	struct hole *holes;
+	size_t n_holes, cap_holes;
+
+	char nonce[GW_SPOOL_NONCE_LEN + 1];
 
 	uint8_t *scratch; /* payload buffer for scans */
 	size_t scratch_cap;
@@ -161,8 +183,9 @@ static int read_record(struct gw_spool *s, int fd, uint64_t size, uint64_t off, 
 	if (rc)
 		return rc == -ENODATA ? -EBADMSG : rc;
 	*len = get32(hdr);
+	/* 0: a record written before records carried the magic, still valid by its CRC */
 	if (*len > GW_SPOOL_MAX_RECORD || *len > size - off - GW_SPOOL_RECORD_HDR ||
-	    get32(hdr + 20) != 0)
+	    (get32(hdr + 20) != RECORD_MAGIC && get32(hdr + 20) != 0))
 		return -EBADMSG;
 	rc = grow_scratch(s, *len ? *len : 1);
 	if (rc)
@@ -177,6 +200,53 @@ static int read_record(struct gw_spool *s, int fd, uint64_t size, uint64_t off, 
 	*seq = get64(hdr + 8);
 	*events = get32(hdr + 16);
 	return 1;
+}
+
+/*
+ * After a bad record at off: the offset of the next record past it whose magic and CRC check out,
+ * with its seq. Returns 1 when found, 0 when nothing valid follows (a torn tail), or -errno.
+ */
+static int find_next_record(struct gw_spool *s, int fd, uint64_t size, uint64_t off,
+			    uint64_t *next, uint64_t *next_seq)
+{
+	uint8_t buf[RESYNC_CHUNK];
+	uint64_t pos = off + 1;
+
+	while (pos + GW_SPOOL_RECORD_HDR <= size) {
+		size_t want = size - pos < sizeof(buf) ? (size_t)(size - pos) : sizeof(buf);
+		int rc = full_pread(fd, buf, want, pos);
+
+		if (rc)
+			return rc == -ENODATA ? 0 : rc;
+		for (size_t i = 20; i + 4 <= want; i++) {
+			uint32_t events, len;
+			uint64_t seq;
+
+			if (get32(buf + i) != RECORD_MAGIC)
+				continue;
+			rc = read_record(s, fd, size, pos + i - 20, &seq, &events, &len);
+			if (rc == 1) {
+				*next = pos + i - 20;
+				*next_seq = seq;
+				return 1;
+			}
+			if (rc < 0 && rc != -EBADMSG)
+				return rc;
+		}
+		/* the next window overlaps by a header so a magic on the edge is not missed */
+		if (want < GW_SPOOL_RECORD_HDR + 4 || pos + want >= size)
+			break;
+		pos += want - GW_SPOOL_RECORD_HDR - 4 + 1;
+	}
+	return 0;
+}
+
+/* Records lost to corruption: reported in the next batch like the cap's drops. */
+static void count_lost(struct gw_spool *s, uint64_t n)
+{
+	s->st.lost_records += n;
+	s->st.pending_dropped_batches += n;
+	s->st.total_dropped_batches += n;
 }
 
 static uint64_t mono_ns(void)
@@ -201,16 +271,23 @@ static int write_cursor(struct gw_spool *s)
 	put64(buf + 32, s->high_seq);
 	put64(buf + 40, s->st.pending_dropped_batches);
 	put64(buf + 48, s->st.pending_dropped_events);
-	put32(buf + 56, (uint32_t)crc32(0L, buf, 56));
+	put64(buf + 56, s->attempted_seq);
+	put32(buf + 64, (uint32_t)crc32(0L, buf, 64));
 
 	fd = openat(s->dirfd, "cursor.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
+	errno = 0;
 	if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
 		rc = errno ? -errno : -EIO;
+	/* the new cursor's bytes, then its name, must be on disk before an ack relies on them */
+	if (!rc && fdatasync(fd))
+		rc = -errno;
 	if (close(fd) && !rc)
 		rc = -errno;
 	if (!rc && renameat(s->dirfd, "cursor.tmp", s->dirfd, "cursor"))
+		rc = -errno;
+	if (!rc && fsync(s->dirfd))
 		rc = -errno;
 	if (!rc) {
 		s->cursor_unsaved_acks = 0;
@@ -220,7 +297,7 @@ static int write_cursor(struct gw_spool *s)
 }
 
 struct cursor_file {
-	uint64_t seg, off, acked_seq, high_seq, dropped_batches, dropped_events;
+	uint64_t seg, off, acked_seq, high_seq, dropped_batches, dropped_events, attempted_seq;
 };
 
 /* 1 = read, 0 = absent, -1 = present but unreadable or corrupt */
@@ -234,8 +311,11 @@ static int read_cursor(struct gw_spool *s, struct cursor_file *c)
 		return errno == ENOENT ? 0 : -1;
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n != (ssize_t)sizeof(buf) || get32(buf) != CURSOR_MAGIC ||
-	    get32(buf + 4) != CURSOR_VERSION || get32(buf + 56) != (uint32_t)crc32(0L, buf, 56))
+	if (n == CURSOR_V1_SIZE && get32(buf) == CURSOR_MAGIC && get32(buf + 4) == 1 &&
+	    get32(buf + 56) == (uint32_t)crc32(0L, buf, 56))
+		put64(buf + 56, 0);
+	else if (n != (ssize_t)sizeof(buf) || get32(buf) != CURSOR_MAGIC ||
+		 get32(buf + 4) != CURSOR_VERSION || get32(buf + 64) != (uint32_t)crc32(0L, buf, 64))
 		return -1;
 	c->seg = get64(buf + 8);
 	c->off = get64(buf + 16);
@@ -243,6 +323,7 @@ static int read_cursor(struct gw_spool *s, struct cursor_file *c)
 	c->high_seq = get64(buf + 32);
 	c->dropped_batches = get64(buf + 40);
 	c->dropped_events = get64(buf + 48);
+	c->attempted_seq = get64(buf + 56);
 	return 1;
 }
 
@@ -321,6 +402,11 @@ static int remove_segment_file(struct gw_spool *s, uint64_t id)
 /* Drops segs[idx] from the array (the file is already gone). */
 static void forget_segment(struct gw_spool *s, size_t idx)
 {
+	for (size_t i = 0; i < s->n_holes;)
+		if (s->holes[i].seg == s->segs[idx].id)
+			s->holes[i] = s->holes[--s->n_holes];
+		else
+			i++;
 	s->st.bytes -= s->segs[idx].bytes;
 	memmove(&s->segs[idx], &s->segs[idx + 1], (s->n_segs - idx - 1) * sizeof(*s->segs));
 	s->n_segs--;
@@ -328,16 +414,45 @@ static void forget_segment(struct gw_spool *s, size_t idx)
 		s->cursor_idx--;
 }
 
+static int add_hole(struct gw_spool *s, uint64_t seg, uint64_t off, uint64_t end)
+{
+	if (s->n_holes == s->cap_holes) {
+		size_t cap = s->cap_holes ? s->cap_holes * 2 : 8;
+		struct hole *p = realloc(s->holes, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->holes = p;
+		s->cap_holes = cap;
+	}
+	s->holes[s->n_holes++] = (struct hole){ seg, off, end };
+	return 0;
+}
+
+/* The end of the hole starting at off in segment seg, or 0. */
+static uint64_t hole_end(const struct gw_spool *s, uint64_t seg, uint64_t off)
+{
+	for (size_t i = 0; i < s->n_holes; i++)
+		if (s->holes[i].seg == seg && s->holes[i].off == off)
+			return s->holes[i].end;
+	return 0;
+}
+
 /*
- * Scans one segment at open: keeps every valid record, truncates at the first bad one.
- * cursor_off (or UINT64_MAX when the cursor is not in this segment) is snapped to a record
- * boundary at or before it, and the acked records before it are counted.
+ * Scans one segment at open: keeps every valid record, skips a bad one up to the next record whose
+ * magic and CRC check out, and truncates a bad tail. Records lost that way are counted unless they
+ * were acked already (`acked`, or before the cursor); *prev_seq is the last good seq seen, across
+ * segments, so a gap in seqs says how many went. cursor_off (or UINT64_MAX when the cursor is not
+ * in this segment) is snapped to a record boundary at or before it, and the acked records before
+ * it are counted.
  */
-static int scan_segment(struct gw_spool *s, struct segment *seg, uint64_t *cursor_off)
+static int scan_segment(struct gw_spool *s, struct segment *seg, uint64_t *cursor_off, bool acked,
+			uint64_t *prev_seq)
 {
 	char name[32];
 	struct stat sb;
 	uint64_t off = 0, boundary = 0, acked_r = 0, acked_e = 0;
+	bool cut = false;
 	int fd, rc;
 
 	segment_name(seg->id, name, sizeof(name));
@@ -349,20 +464,41 @@ static int scan_segment(struct gw_spool *s, struct segment *seg, uint64_t *curso
 		goto out;
 	}
 	for (;;) {
-		uint64_t seq;
+		uint64_t seq, next;
 		uint32_t events, len;
 
 		rc = read_record(s, fd, (uint64_t)sb.st_size, off, &seq, &events, &len);
 		if (rc == 0)
 			break;
 		if (rc == -EBADMSG) {
-			s->st.recovered_bytes += (uint64_t)sb.st_size - off;
-			s->st.recovered_segments++;
-			if (ftruncate(fd, (off_t)off) || fdatasync(fd)) {
-				rc = -errno;
+			bool lost_unacked = !acked && (!cursor_off || *cursor_off == UINT64_MAX ||
+						       off >= *cursor_off);
+
+			if (!cut)
+				s->st.recovered_segments++;
+			cut = true;
+			rc = find_next_record(s, fd, (uint64_t)sb.st_size, off, &next, &seq);
+			if (rc < 0)
 				goto out;
+			if (rc == 0) {
+				/* a torn tail: the write of one record did not finish */
+				s->st.recovered_bytes += (uint64_t)sb.st_size - off;
+				if (lost_unacked)
+					count_lost(s, 1);
+				if (ftruncate(fd, (off_t)off) || fdatasync(fd)) {
+					rc = -errno;
+					goto out;
+				}
+				break;
 			}
-			break;
+			s->st.recovered_bytes += next - off;
+			rc = add_hole(s, seg->id, off, next);
+			if (rc)
+				goto out;
+			if (lost_unacked)
+				count_lost(s, *prev_seq && seq > *prev_seq + 1 ? seq - *prev_seq - 1 : 1);
+			off = next;
+			continue;
 		}
 		if (rc < 0)
 			goto out;
@@ -378,6 +514,7 @@ static int scan_segment(struct gw_spool *s, struct segment *seg, uint64_t *curso
 		seg->events += events;
 		if (seq > s->high_seq)
 			s->high_seq = seq;
+		*prev_seq = seq;
 		off += GW_SPOOL_RECORD_HDR + len;
 	}
 	rc = 0;
@@ -412,6 +549,7 @@ static int recover(struct gw_spool *s)
 {
 	struct cursor_file c = { 0 };
 	int have = read_cursor(s, &c);
+	uint64_t prev_seq = 0;
 	size_t i;
 	int rc;
 
@@ -426,6 +564,7 @@ static int recover(struct gw_spool *s)
 	s->high_seq = c.high_seq > c.acked_seq ? c.high_seq : c.acked_seq;
 	s->st.pending_dropped_batches = c.dropped_batches;
 	s->st.pending_dropped_events = c.dropped_events;
+	s->attempted_seq = s->attempted_at_open = c.attempted_seq;
 
 	/* The cursor segment is the first one at or after the saved id; earlier ones were acked. */
 	s->cursor_idx = s->n_segs;
@@ -442,7 +581,8 @@ static int recover(struct gw_spool *s)
 
 		if (at_cursor)
 			off = c.off;
-		rc = scan_segment(s, &s->segs[i], at_cursor ? &off : NULL);
+		rc = scan_segment(s, &s->segs[i], at_cursor ? &off : NULL, i < s->cursor_idx,
+				  &prev_seq);
 		if (rc)
 			return rc;
 		if (at_cursor)
@@ -488,6 +628,51 @@ static int recover(struct gw_spool *s)
 	return write_cursor(s);
 }
 
+static bool nonce_valid(const char *n, size_t len)
+{
+	if (len != GW_SPOOL_NONCE_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Reads the spool's nonce, or makes one (random, durable before anything is published with it). */
+static int load_nonce(struct gw_spool *s)
+{
+	uint8_t raw[GW_SPOOL_NONCE_LEN / 2];
+	char buf[GW_SPOOL_NONCE_LEN + 1];
+	int fd = openat(s->dirfd, "nonce", O_RDONLY | O_CLOEXEC), rc = 0;
+	ssize_t n;
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		if (n == GW_SPOOL_NONCE_LEN && nonce_valid(buf, (size_t)n)) {
+			memcpy(s->nonce, buf, GW_SPOOL_NONCE_LEN);
+			s->nonce[GW_SPOOL_NONCE_LEN] = '\0';
+			return 0;
+		}
+	}
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return -EIO;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(s->nonce + 2 * i, 3, "%02x", raw[i]);
+	fd = openat(s->dirfd, "nonce.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s->nonce, GW_SPOOL_NONCE_LEN) != GW_SPOOL_NONCE_LEN || fdatasync(fd))
+		rc = errno ? -errno : -EIO;
+	if (close(fd) && !rc)
+		rc = -errno;
+	if (!rc && renameat(s->dirfd, "nonce.tmp", s->dirfd, "nonce"))
+		rc = -errno;
+	if (!rc && fsync(s->dirfd))
+		rc = -errno;
+	return rc;
+}
+
 struct gw_spool *gw_spool_open(const char *dir, const struct gw_spool_limits *limits, char *err,
 			       size_t errlen)
 {
@@ -514,6 +699,11 @@ struct gw_spool *gw_spool_open(const char *dir, const struct gw_spool_limits *li
 		snprintf(err, errlen, "spool %s: %s", dir,
 			 errno == EWOULDBLOCK ? "in use by another ghostwatch process"
 					      : strerror(errno));
+		goto fail;
+	}
+	rc = load_nonce(s);
+	if (rc) {
+		snprintf(err, errlen, "spool %s: cannot make its nonce: %s", dir, strerror(-rc));
 		goto fail;
 	}
 	rc = recover(s);
@@ -544,6 +734,7 @@ void gw_spool_close(struct gw_spool *s)
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	free(s->segs);
+	free(s->holes);
 	free(s->scratch);
 	free(s);
 }
@@ -551,6 +742,24 @@ void gw_spool_close(struct gw_spool *s)
 void gw_spool_set_limits(struct gw_spool *s, const struct gw_spool_limits *limits)
 {
 	s->limits = *limits;
+}
+
+int gw_spool_note_attempt(struct gw_spool *s, uint64_t seq)
+{
+	if (seq <= s->attempted_seq)
+		return 0;
+	s->attempted_seq = seq + GW_SPOOL_ATTEMPT_AHEAD;
+	return write_cursor(s);
+}
+
+bool gw_spool_may_have_sent(const struct gw_spool *s, uint64_t seq)
+{
+	return seq <= s->attempted_at_open;
+}
+
+const char *gw_spool_nonce(const struct gw_spool *s)
+{
+	return s->nonce;
 }
 
 uint64_t gw_spool_next_seq(const struct gw_spool *s)
@@ -654,7 +863,7 @@ int gw_spool_append(struct gw_spool *s, uint64_t seq, uint32_t events, const voi
 	put32(hdr, (uint32_t)len);
 	put64(hdr + 8, seq);
 	put32(hdr + 16, events);
-	put32(hdr + 20, 0);
+	put32(hdr + 20, RECORD_MAGIC);
 	crc = (uint32_t)crc32(0L, hdr + 8, GW_SPOOL_RECORD_HDR - 8);
 	crc = (uint32_t)crc32(crc, data, (uInt)len);
 	put32(hdr + 4, crc);
@@ -756,8 +965,38 @@ int gw_spool_peek(struct gw_spool *s, struct gw_spool_record *rec)
 		if (rc)
 			return rc;
 		rc = read_record(s, s->read_fd, seg->bytes, s->cursor_off, &seq, &events, &len);
+		if (rc == -EBADMSG && hole_end(s, seg->id, s->cursor_off)) {
+			/* skipped and counted by recovery */
+			s->cursor_off = hole_end(s, seg->id, s->cursor_off);
+			continue;
+		}
+		if (rc == -EBADMSG) {
+			uint64_t next, next_seq;
+
+			/* garbled since it was written: skip to the next good record, counted */
+			rc = find_next_record(s, s->read_fd, seg->bytes, s->cursor_off, &next,
+					      &next_seq);
+			if (rc < 0)
+				return rc;
+			if (rc == 1) {
+				uint64_t lost = next_seq > s->acked_seq + 1 ? next_seq - s->acked_seq - 1
+									    : 1;
+				uint64_t left = seg->records - s->cursor_acked_records;
+
+				if (lost > left)
+					lost = left;
+				s->st.recovered_bytes += next - s->cursor_off;
+				s->st.recovered_segments++;
+				s->st.unacked_batches -= lost;
+				s->cursor_acked_records += lost;
+				s->cursor_off = next;
+				count_lost(s, lost);
+				continue;
+			}
+			rc = -EBADMSG;
+		}
 		if (rc == -EBADMSG || rc == 0) {
-			/* garbled since it was written: give up the rest of this segment, counted */
+			/* nothing good after it: give up the rest of this segment, counted */
 			uint64_t lost_b = seg->records - s->cursor_acked_records;
 			uint64_t lost_e = seg->events - s->cursor_acked_events;
 
@@ -765,9 +1004,8 @@ int gw_spool_peek(struct gw_spool *s, struct gw_spool_record *rec)
 			s->st.recovered_segments++;
 			s->st.unacked_batches -= lost_b;
 			s->st.unacked_events -= lost_e;
-			s->st.pending_dropped_batches += lost_b;
+			count_lost(s, lost_b);
 			s->st.pending_dropped_events += lost_e;
-			s->st.total_dropped_batches += lost_b;
 			s->st.total_dropped_events += lost_e;
 			s->st.bytes -= seg->bytes - s->cursor_off;
 			seg->records = s->cursor_acked_records;

@@ -29,6 +29,16 @@ for h in "${hosts[@]}"; do
 		echo "$0: bad host id '$h' (allowed: A-Z a-z 0-9 - _, 1..64 chars)" >&2
 		exit 2
 	fi
+	# The collector's identity and inbox (_GW_INBOX.collector), and names nats-server or an
+	# operator may give meaning to: a host enrolled under one of these would receive what is
+	# meant for them.
+	case ${h,,} in
+	collector | ghostwatch-collector | ghostwatch | sys | system | admin | nats | jetstream | _*)
+		echo "$0: host id '$h' is reserved (collector, ghostwatch-collector, ghostwatch, sys," \
+			"system, admin, nats, jetstream, and ids starting with _)" >&2
+		exit 2
+		;;
+	esac
 done
 
 mkdir -p "$out"

@@ -6,6 +6,7 @@ Every process a test starts is stopped by the fixture that started it, by its ow
 """
 import json
 import os
+import shutil
 import re
 import signal
 import socket
@@ -242,3 +243,27 @@ def published_counts(stdout):
     m = re.search(r"published (\d+) acked (\d+) failed (\d+) duplicates (\d+)", stdout)
     assert m, stdout
     return tuple(int(x) for x in m.groups())
+
+
+SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def make_rogue_server_pki(tmp_path, pki):
+    """A copy of the fleet PKI whose server certificate comes from another CA ("rogue")."""
+    out = tmp_path / "rogue"
+    shutil.copytree(pki, out)
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True, cwd=out)  # noqa: E731
+    run("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "rogue-ca.key")
+    run("openssl", "req", "-x509", "-new", "-key", "rogue-ca.key", "-sha256", "-days", "2",
+        "-subj", "/CN=ghostwatch test public CA", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", "rogue-ca.pem")
+    run("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "server.key")
+    run("openssl", "req", "-new", "-key", "server.key", "-subj", "/CN=rogue nats", "-out",
+        "server.csr")
+    (out / "server.ext").write_text("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                                    "extendedKeyUsage=serverAuth\n"
+                                    "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "rogue-ca.pem", "-CAkey",
+        "rogue-ca.key", "-CAcreateserial", "-sha256", "-days", "2", "-extfile", "server.ext",
+        "-out", "server.pem")
+    return out

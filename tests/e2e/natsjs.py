@@ -93,7 +93,8 @@ def nats_cluster(work: Path, pki: Path, n=3):
 # ---- a minimal NATS client ------------------------------------------------------------------------
 
 class NatsClient:
-    def __init__(self, port, ca, cert, key, timeout=5.0):
+    def __init__(self, port, ca, cert, key, timeout=5.0, inbox="_INBOX.gwtest"):
+        self.inbox = inbox
         raw = socket.create_connection(("127.0.0.1", port), timeout)
         self.buf = b""
         self.sock = raw
@@ -143,7 +144,7 @@ class NatsClient:
     def request(self, subject, payload: bytes, timeout=5.0):
         """Returns (headers bytes, payload bytes) of the first reply."""
         self.sid += 1
-        inbox = f"_INBOX.gwtest.{self.sid}"
+        inbox = f"{self.inbox}.{self.sid}"
         self._send(f"SUB {inbox} {self.sid}\r\nPUB {subject} {inbox} {len(payload)}\r\n".encode()
                    + payload + b"\r\n")
         deadline = time.monotonic() + timeout

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from fleet_harness import (BUILD, PUBLISH, Collector, cluster, collector_binary, host, make_pki,
-                           ndjson_lines, publish, published_counts, report, report_table,
-                           single_node, wait_for)
+from fleet_harness import (BUILD, PUBLISH, SYSTEM_BUNDLE, Collector, cluster, collector_binary,
+                           host, make_pki, make_rogue_server_pki, ndjson_lines, publish,
+                           published_counts, report, report_table, single_node, wait_for)
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("nats-server") is None,
@@ -538,3 +538,131 @@ def test_nothing_is_acked_before_it_is_on_disk(tmp_path, pki, nats, started):
         started.remove(col)
     finally:
         subprocess.run(["umount", "-l", str(out)], capture_output=True)
+
+
+def vm_hwm_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def test_unknown_field_flood_is_refused_within_a_memory_bound(tmp_path, pki, nats, started):
+    """One host floods batches of a few KB that each hold 3 million unknown fields (protobuf-c
+    would keep every one, ~180 MB a batch): they are refused unread and counted, the collector
+    stays small, and other hosts' batches still land."""
+    first = start_collector(started, tmp_path / "col", pki, nats.url)
+    assert first.stop() == 0
+    started.remove(first)
+    host_a = pb_field(1, pb_field(1, b"host-a"))
+    unknown = b"\xf8\x06\x00" * 3_000_000  # field 111, varint 0
+    work = tmp_path / "flood"
+    work.mkdir()
+    files = []
+    for seq in range(1, 41):
+        data = zlib.compress(host_a + b"\x10" + pb_varint(seq) + unknown, 9)
+        assert len(data) < 16 << 10, len(data)
+        f = work / f"flood-{seq}.bin"
+        f.write_bytes(data)
+        files.append(str(f))
+    # all in the stream before the collector fetches, so they come in one group
+    r = publish(pki, nats.url, "file", "--subject", "ghostwatch.v1.telemetry.host-a", *files,
+                cert_host="host-a")
+    assert r.returncode == 0 and published_counts(r.stdout)[1] == 40, r.stdout + r.stderr
+    gen(pki, nats.url, "host-b", 1, 5, 10)
+    col = start_collector(started, tmp_path / "col", pki, nats.url)
+    wait_for(lambda: col.report()["rejected_total"] == 40, 60, "40 flood batches refused")
+    wait_for(lambda: col.report()["batches"] == 5, 30, "host-b's 5 batches")
+    rep = col.report()
+    assert rep["rejected"]["unknown_field"] == 40, rep["rejected"]
+    assert host(rep, "host-a")["rejected"] == 40 and host(rep, "host-b")["batches"] == 5
+    assert len(col.lines()) == 50
+    peak_mib = vm_hwm_kib(col.proc.pid) / 1024
+    print(f"# collector peak RSS {peak_mib:.0f} MiB after 40 flood batches")
+    # the inflated 9 MB of one batch at a time, never its decoded form (~180 MB each)
+    assert peak_mib < 256, f"collector peaked at {peak_mib:.0f} MiB"
+    assert "unknown_field" in col.log_text()
+
+
+def test_a_message_never_settled_becomes_a_counted_dead_letter(tmp_path, pki, nats, started):
+    from natsjs import NatsClient
+    args = ("--ack-wait", "1", "--max-deliver", "2")
+    first = start_collector(started, tmp_path / "col", pki, nats.url, *args)
+    assert first.stop() == 0
+    started.remove(first)
+    gen(pki, nats.url, "host-a", 1, 1, 10)
+    # a collector that took it and died before settling it: one delivery, never acked
+    c = NatsClient(nats.port, pki / "ca.pem", pki / "collector.pem", pki / "collector.key",
+                   inbox="_GW_INBOX.collector.test")
+    try:
+        _, data = c.request("$JS.API.CONSUMER.MSG.NEXT.GHOSTWATCH.ghostwatch-collector",
+                            b'{"batch":1,"expires":2000000000}')
+        assert data, "the test client got no message"
+    finally:
+        c.close()
+    time.sleep(1.5)
+    col = start_collector(started, tmp_path / "col", pki, nats.url, *args)
+    wait_for(lambda: col.report()["rejected"].get("dead_letter") == 1, 30, "the dead letter")
+    gen(pki, nats.url, "host-b", 1, 2, 10)
+    wait_for(lambda: col.report()["batches"] == 2, 30, "host-b's batches after it")
+    rep = col.report()
+    assert host(rep, "host-a")["rejected"] == 1 and len(col.lines()) == 20
+    assert "dead_letter" in col.log_text() and "kept in the stream as message 1" in col.log_text()
+
+
+def test_a_flooding_host_evicts_only_its_own_batches(tmp_path, pki, nats, started):
+    """The stream holds at most --max-msgs-per-host batches per host subject: a host that
+    publishes far more than the stream's bytes cannot push another host's batches out."""
+    args = ("--max-msgs-per-host", "5", "--max-stream-bytes", "64K", "--max-batch-bytes", "16K")
+    first = start_collector(started, tmp_path / "col", pki, nats.url, *args)
+    assert first.stop() == 0
+    started.remove(first)
+    gen(pki, nats.url, "host-b", 1, 2, 20)
+    gen(pki, nats.url, "host-a", 1, 150, 20)
+    col = start_collector(started, tmp_path / "col", pki, nats.url, *args)
+    wait_for(lambda: host(col.report(), "host-b") and host(col.report(), "host-b")["batches"] == 2,
+             30, "host-b's 2 batches")
+    wait_for(lambda: host(col.report(), "host-a") and host(col.report(), "host-a")["batches"] == 5,
+             30, "host-a's last 5")
+    time.sleep(1)
+    a = host(col.report(), "host-a")
+    assert a["batches"] == 5 and a["first_seq"] == 146, a
+
+
+@pytest.mark.parametrize("name", ["collector", "ghostwatch-collector", "Collector", "_GW_x"])
+def test_reserved_host_ids_cannot_be_enrolled(tmp_path, name):
+    from fleet_harness import DEPLOY
+    r = subprocess.run([str(DEPLOY / "nats" / "gen-accounts.sh"), "host-a", name],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "reserved" in r.stderr and r.stdout == "", r
+    r = subprocess.run([str(DEPLOY / "pki" / "make-test-ca.sh"), str(tmp_path / "pki"), name],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "reserved" in r.stderr, r
+    assert not (tmp_path / "pki" / f"agent-{name}.pem").exists()
+
+
+@pytest.mark.skipif(not SYSTEM_BUNDLE.exists(), reason="SKIPPED LOUDLY: no system CA bundle")
+def test_a_server_certificate_from_a_system_trusted_ca_is_refused(tmp_path, pki):
+    """A nats-server whose certificate comes from a CA the system trusts, not the fleet CA: the
+    collector must not connect (libnats would load the system store next to the fleet CA)."""
+    rogue = make_rogue_server_pki(tmp_path, pki)
+    saved = SYSTEM_BUNDLE.read_bytes()
+    server = col = None
+    try:
+        SYSTEM_BUNDLE.write_bytes(saved + (rogue / "rogue-ca.pem").read_bytes())
+        r = subprocess.run(["openssl", "verify", str(rogue / "server.pem")], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        server = single_node(tmp_path, rogue)
+        col = Collector(tmp_path / "col", pki, server.url)
+        col.logf = open(col.log, "ab")
+        col.proc = subprocess.Popen(col.args, stdout=col.logf, stderr=subprocess.STDOUT)
+        wait_for(lambda: col.log_text().count("retrying in") >= 2, 30, "refused connections")
+        assert "with mutual TLS" not in col.log_text(), col.log_text()[-2000:]
+        assert "unable to get local issuer certificate" in col.log_text(), col.log_text()[-2000:]
+    finally:
+        SYSTEM_BUNDLE.write_bytes(saved)
+        if col:
+            assert col.stop() in (0, None)
+        if server:
+            server.stop()

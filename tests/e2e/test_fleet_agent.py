@@ -7,6 +7,7 @@ a garbled spool tail (recovered and counted, the rest delivered); bad configs re
 on SIGHUP; a 3-node JetStream cluster (R3 stream) losing the agent's node mid-stream.
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -14,15 +15,17 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import AGENT  # noqa: E402
+from conftest import AGENT, BUILD  # noqa: E402
+from fleet_harness import SYSTEM_BUNDLE, make_rogue_server_pki  # noqa: E402
 from natsjs import (STREAM, SUBJECT_PREFIX, NatsClient, NatsServer, decode_batch,  # noqa: E402
-                    make_pki, nats_cluster)
+                    free_port, make_pki, nats_cluster)
 
 HOST = "e2e-host"
 
@@ -169,7 +172,8 @@ def assert_seq_clean(batches):
     assert len(seqs) == len(set(seqs)), f"a batch was stored twice: {seqs}"
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), f"gap or reorder in seqs: {seqs}"
     for b in batches:
-        assert b["msg_id"] == f"{HOST}:{b['seq']}"
+        # <host>:<the spool's random nonce>:<seq>
+        assert re.fullmatch(rf"{HOST}:[0-9a-f]{{16}}:{b['seq']}", b["msg_id"]), b["msg_id"]
         assert b["subject"] == f"{SUBJECT_PREFIX}.{HOST}"
 
 
@@ -542,3 +546,197 @@ def test_agent_may_publish_only_to_its_own_subject(tmp_path, pki, agents):
         c.close()
     finally:
         server.stop()
+
+
+def gw_publish(pki, server, cert_host, *args):
+    return subprocess.run([str(BUILD / "tools" / "gw-publish"), *args, "--server", server.url,
+                           "--ca", str(pki / "ca.pem"), "--cert", str(pki / f"agent-{cert_host}.pem"),
+                           "--key", str(pki / f"agent-{cert_host}.key")],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_another_host_cannot_make_this_hosts_batches_vanish(tmp_path, server, pki, agents):
+    """JetStream drops a message whose Nats-Msg-Id it has seen, whatever the subject. other-host
+    publishes, on its own subject, under the ids this host's batches will carry: the old
+    <host>:<seq> form and even the spool's own nonce (as if it had leaked). Every batch of this
+    host still lands; a duplicate answer on a first attempt is counted and re-sent."""
+    c = client(server, pki)
+    spool = tmp_path / "spool"
+    # spool batches while the collector is unreachable, to learn the spool's nonce
+    closed = free_port()
+    cfg = write_config(tmp_path / "gw.yaml", server, pki, spool,
+                       urls=f"[tls://127.0.0.1:{closed}]")
+    a = FleetAgent(cfg)
+    agents.append(a)
+    marks = [new_marker() for _ in range(3)]
+    for m in marks:
+        run_marker(m)
+    time.sleep(2.5)
+    assert a.stop() == 0, a.log[-3000:]
+    nonce = (spool / "nonce").read_text()
+    assert re.fullmatch(r"[0-9a-f]{16}", nonce), nonce
+
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(zlib.compress(b"\x10\x01"))  # a bare "seq 1": no host, no events
+    for seq in range(1, 9):
+        for mid in (f"{HOST}:{seq}", f"{HOST}:{nonce}:{seq}"):
+            r = gw_publish(pki, server, "other-host", "file", "--subject",
+                           f"{SUBJECT_PREFIX}.other-host", "--msg-id", mid, str(junk))
+            assert r.returncode == 0, r.stdout + r.stderr
+    taken = len(c.all_messages())
+    assert taken == 16
+
+    write_config(cfg, server, pki, spool)
+    b = FleetAgent(cfg)
+    agents.append(b)
+    b.wait_log("first attempt", 20)
+    batches, seen = wait_markers(c, marks)
+    ours = [x for x in batches if x["subject"] == f"{SUBJECT_PREFIX}.{HOST}"]
+    assert all(m in seen for m in marks), f"a batch vanished: {seen}\n{b.log[-3000:]}"
+    seqs = sorted(x["seq"] for x in ours)
+    assert seqs[0] == 1 and seqs == list(range(1, len(seqs) + 1)), seqs
+    # re-sent under a fresh id, never under the one other-host took
+    for x in ours:
+        assert x["msg_id"] != f"{HOST}:{nonce}:{x['seq']}" or x["seq"] > 8, x["msg_id"]
+    c.close()
+    assert b.stop() == 0, b.log[-3000:]
+    assert "duplicate on its first attempt" in b.log
+    m = re.search(r"suspicious (\d+)\)", b.log)
+    assert m and int(m.group(1)) >= 1, b.log[-2000:]
+
+
+def run_check(cfg):
+    return subprocess.run([str(AGENT), "run", "--check", "--config", str(cfg)],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_check_and_start_refuse_unusable_tls_files(tmp_path, pki):
+    spool = tmp_path / "spool"
+    good = write_config(tmp_path / "good.yaml", None, pki, spool, urls="[tls://127.0.0.1:1]")
+    r = run_check(good)
+    assert r.returncode == 0, r.stderr
+
+    missing = write_config(tmp_path / "missing.yaml", None, pki, spool, urls="[tls://127.0.0.1:1]",
+                           key=tmp_path / "nope.key")
+    r = run_check(missing)
+    assert r.returncode == 2 and "nope.key" in r.stderr, r.stderr
+    # the daemon refuses it the same way, before loading anything
+    r = subprocess.run([str(AGENT), "run", "--config", str(missing)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2 and "nope.key" in r.stderr, r.stderr
+
+    mismatched = write_config(tmp_path / "mismatch.yaml", None, pki, spool,
+                              urls="[tls://127.0.0.1:1]", key=pki / "agent-other-host.key")
+    r = run_check(mismatched)
+    assert r.returncode == 2 and "is not the key of" in r.stderr, r.stderr
+
+    loose = tmp_path / "loose.key"
+    shutil.copy(pki / f"agent-{HOST}.key", loose)
+    loose.chmod(0o644)
+    r = run_check(write_config(tmp_path / "loose.yaml", None, pki, spool,
+                               urls="[tls://127.0.0.1:1]", key=loose))
+    assert r.returncode == 2 and "readable by other users" in r.stderr, r.stderr
+
+    foreign = write_config(tmp_path / "foreign.yaml", None, pki, spool, urls="[tls://127.0.0.1:1]",
+                           cert=pki / "other-agent.pem", key=pki / "other-agent.key")
+    r = run_check(foreign)
+    assert r.returncode == 2 and "not issued by tls.ca" in r.stderr, r.stderr
+
+    # a certificate of the fleet CA that expires in 3 days: usable, with a warning
+    soon = tmp_path / "soon"
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out",
+                    f"{soon}.key"], check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-new", "-key", f"{soon}.key", "-subj", f"/CN={HOST}",
+                    "-out", f"{soon}.csr"], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", f"{soon}.csr", "-CA", str(pki / "ca.pem"),
+                    "-CAkey", str(pki / "ca.key"), "-CAcreateserial", "-CAserial",
+                    str(tmp_path / "ca.srl"), "-days", "3", "-out", f"{soon}.pem"],
+                   check=True, capture_output=True)
+    Path(f"{soon}.key").chmod(0o600)
+    r = run_check(write_config(tmp_path / "soon.yaml", None, pki, spool,
+                               urls="[tls://127.0.0.1:1]", cert=f"{soon}.pem", key=f"{soon}.key"))
+    assert r.returncode == 0 and "in less than 14 days" in r.stderr, r.stderr
+
+
+@pytest.mark.skipif(not SYSTEM_BUNDLE.exists(), reason="SKIPPED LOUDLY: no system CA bundle")
+def test_a_server_certificate_from_a_system_trusted_ca_is_refused(tmp_path, pki, agents):
+    rogue = make_rogue_server_pki(tmp_path, pki)
+    saved = SYSTEM_BUNDLE.read_bytes()
+    server = None
+    try:
+        SYSTEM_BUNDLE.write_bytes(saved + (rogue / "rogue-ca.pem").read_bytes())
+        # the system store now trusts the rogue server's certificate
+        r = subprocess.run(["openssl", "verify", str(rogue / "server.pem")], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        server = NatsServer(tmp_path, rogue, name="rogue").start()
+        cfg = write_config(tmp_path / "gw.yaml", server, pki, tmp_path / "spool")
+        a = FleetAgent(cfg)
+        agents.append(a)
+        run_marker(new_marker())
+        time.sleep(5)
+        assert "forwarder: connected to" not in a.log, a.log[-3000:]
+        assert "not reachable yet" in a.log or "cannot connect" in a.log, a.log[-3000:]
+        assert a.stop() == 0, a.log[-3000:]
+        assert "published=0" in a.log, a.log[-2000:]
+    finally:
+        SYSTEM_BUNDLE.write_bytes(saved)
+        if server:
+            server.stop()
+
+
+def spool_records(seg: Path):
+    """(offset, len, seq) of every record of a spool segment."""
+    data, off, out = seg.read_bytes(), 0, []
+    while off + 24 <= len(data):
+        n = int.from_bytes(data[off:off + 4], "little")
+        out.append((off, n, int.from_bytes(data[off + 8:off + 16], "little")))
+        off += 24 + n
+    return out
+
+
+def test_a_garbled_record_in_the_spool_loses_only_itself(tmp_path, server, pki, agents):
+    c = client(server, pki)
+    spool = tmp_path / "spool"
+    cfg = write_config(tmp_path / "gw.yaml", server, pki, spool)
+    c.close()
+    server.stop()
+    a = FleetAgent(cfg)
+    agents.append(a)
+    for _ in range(4):
+        run_marker(new_marker())
+        time.sleep(1.3)
+    assert a.stop() == 0, a.log[-3000:]
+    (seg,) = sorted(spool.glob("*.seg"))
+    recs = spool_records(seg)
+    assert len(recs) >= 4, recs
+    off, n, bad_seq = recs[1]
+    with open(seg, "r+b") as f:  # one payload byte of the second record
+        f.seek(off + 24 + n // 2)
+        byte = f.read(1)
+        f.seek(off + 24 + n // 2)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+    server.start()
+    c = client(server, pki)
+    b = FleetAgent(cfg)
+    agents.append(b)
+    b.wait_log("1 batch(es) lost", 10)
+    want = [seq for _, _, seq in recs if seq != bad_seq]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        got = {x["seq"] for x in stream_batches(c)}
+        if set(want) <= got:
+            break
+        time.sleep(0.5)
+    assert set(want) <= got, f"records after the garbled one were lost: {want} vs {got}"
+    assert bad_seq not in got
+    # the loss is reported in a later batch like the cap's drops
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if sum(x["spool"].get("dropped_batches", 0) for x in stream_batches(c)) >= 1:
+            break
+        time.sleep(0.5)
+    assert sum(x["spool"].get("dropped_batches", 0) for x in stream_batches(c)) >= 1
+    c.close()
+    assert b.stop() == 0, b.log[-3000:]

@@ -197,10 +197,26 @@ struct stream_check {
 	uint64_t msgs;
 	uint64_t first_seq, last_seq;
 	bool contiguous; /* batch seqs increase by exactly one */
-	bool ids_match;	 /* Nats-Msg-Id == host:seq, subject == prefix.host */
+	bool ids_match;	 /* Nats-Msg-Id == host:nonce:seq, subject == prefix.host */
 	uint64_t events;
 	uint64_t queue_dropped_batches, queue_dropped_events;
 };
+
+/* id is <host>:<16 lowercase hex digits, the spool's nonce>:<seq> */
+static bool msg_id_is(const char *id, const char *host, uint64_t seq)
+{
+	char tail[32];
+	size_t hlen = strlen(host), tlen;
+
+	tlen = (size_t)snprintf(tail, sizeof(tail), ":%llu", (unsigned long long)seq);
+	if (strncmp(id, host, hlen) || id[hlen] != ':' || strlen(id) != hlen + 17 + tlen ||
+	    strcmp(id + hlen + 17, tail))
+		return false;
+	for (size_t i = hlen + 1; i < hlen + 17; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return false;
+	return true;
+}
 
 static void check_stream(struct stream_check *c, const char *host_id)
 {
@@ -213,7 +229,6 @@ static void check_stream(struct stream_check *c, const char *host_id)
 	for (uint64_t i = 1; i <= c->msgs; i++) {
 		natsMsg *m = NULL;
 		const char *id = NULL;
-		char want_id[300];
 		Ghostwatch__V1__Batch *b;
 
 		if (js_GetMsg(&m, client_js, STREAM, i, NULL, NULL)) {
@@ -229,8 +244,7 @@ static void check_stream(struct stream_check *c, const char *host_id)
 			continue;
 		}
 		natsMsgHeader_Get(m, "Nats-Msg-Id", &id);
-		snprintf(want_id, sizeof(want_id), "%s:%llu", host_id, (unsigned long long)b->seq);
-		if (!id || strcmp(id, want_id) || strcmp(natsMsg_GetSubject(m), want_subject) ||
+		if (!id || !msg_id_is(id, host_id, b->seq) || strcmp(natsMsg_GetSubject(m), want_subject) ||
 		    !b->host || strcmp(b->host->cert_identity, "testhost"))
 			c->ids_match = false;
 		if (i == 1)

@@ -264,7 +264,7 @@ TEST(torn_tail_is_truncated)
 	remove_dir(dir);
 }
 
-TEST(garbled_record_cuts_the_rest_of_its_segment)
+TEST(garbled_record_is_skipped_and_the_records_after_it_recovered)
 {
 	char dir[] = "/tmp/gw_spool_XXXXXX", seg[300];
 	struct gw_spool_stats st;
@@ -275,24 +275,75 @@ TEST(garbled_record_cuts_the_rest_of_its_segment)
 	make_dir(dir);
 	s = open_spool(dir, 1 << 20, 64 << 10);
 	REQUIRE(s);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 6; i++)
 		CHECK(append(s, 1, 100) == 0);
 	gw_spool_close(s);
 
-	/* flip a payload byte of the second record: its CRC no longer matches */
+	/* flip a payload byte of the second record and the length of the fourth */
 	seg_path(seg, sizeof(seg), dir, 1);
 	fd = open(seg, O_WRONLY);
 	REQUIRE(fd >= 0);
 	CHECK(pwrite(fd, "Z", 1, 124 + 24 + 50) == 1);
+	CHECK(pwrite(fd, "\xff\xff", 2, 3 * 124) == 2);
 	close(fd);
 
 	s = open_spool(dir, 1 << 20, 64 << 10);
 	REQUIRE(s);
 	gw_spool_get_stats(s, &st);
-	CHECK(st.recovered_bytes == 3 * 124);
-	CHECK(st.unacked_batches == 1);
-	CHECK(consume(s, 1));
+	CHECK(st.recovered_bytes == 2 * 124);
+	CHECK(st.recovered_segments == 1);
+	CHECK(st.lost_records == 2);
+	CHECK(st.pending_dropped_batches == 2 && st.total_dropped_batches == 2);
+	CHECK(st.unacked_batches == 4);
+	CHECK(consume(s, 1) && consume(s, 3) && consume(s, 5) && consume(s, 6));
 	CHECK(gw_spool_peek(s, &rec) == 0);
+	CHECK(gw_spool_next_seq(s) == 7);
+	gw_spool_close(s);
+
+	/* a record garbled after open is skipped on re-read, the one after it still delivered */
+	s = open_spool(dir, 1 << 20, 64 << 10);
+	REQUIRE(s);
+	for (int i = 0; i < 3; i++)
+		CHECK(append(s, 1, 100) == 0);
+	CHECK(gw_spool_sync(s) == 0);
+	fd = open(seg, O_WRONLY);
+	REQUIRE(fd >= 0);
+	CHECK(pwrite(fd, "Z", 1, 6 * 124 + 24 + 60) == 1);
+	close(fd);
+	CHECK(consume(s, 8) && consume(s, 9));
+	gw_spool_get_stats(s, &st);
+	CHECK(st.lost_records == 1 && st.unacked_batches == 0);
+	CHECK(gw_spool_peek(s, &rec) == 0);
+	gw_spool_close(s);
+	remove_dir(dir);
+}
+
+TEST(acked_garbage_is_not_counted_lost)
+{
+	char dir[] = "/tmp/gw_spool_XXXXXX", seg[300];
+	struct gw_spool_stats st;
+	struct gw_spool *s;
+	int fd;
+
+	make_dir(dir);
+	s = open_spool(dir, 1 << 20, 64 << 10);
+	REQUIRE(s);
+	for (int i = 0; i < 4; i++)
+		CHECK(append(s, 1, 100) == 0);
+	CHECK(consume(s, 1) && consume(s, 2));
+	gw_spool_close(s);
+
+	seg_path(seg, sizeof(seg), dir, 1);
+	fd = open(seg, O_WRONLY);
+	REQUIRE(fd >= 0);
+	CHECK(pwrite(fd, "Z", 1, 24 + 50) == 1);
+	close(fd);
+	s = open_spool(dir, 1 << 20, 64 << 10);
+	REQUIRE(s);
+	gw_spool_get_stats(s, &st);
+	CHECK(st.recovered_bytes == 124 && st.lost_records == 0);
+	CHECK(st.unacked_batches == 2);
+	CHECK(consume(s, 3) && consume(s, 4));
 	gw_spool_close(s);
 	remove_dir(dir);
 }
@@ -440,6 +491,41 @@ TEST(corrupt_cursor_restarts_from_oldest)
 	remove_dir(dir);
 }
 
+TEST(nonce_and_attempts_survive_a_reopen)
+{
+	char dir[] = "/tmp/gw_spool_XXXXXX";
+	char nonce[GW_SPOOL_NONCE_LEN + 1];
+	struct gw_spool *s;
+
+	make_dir(dir);
+	s = open_spool(dir, 1 << 20, 64 << 10);
+	REQUIRE(s);
+	CHECK(strlen(gw_spool_nonce(s)) == GW_SPOOL_NONCE_LEN);
+	snprintf(nonce, sizeof(nonce), "%s", gw_spool_nonce(s));
+	for (int i = 0; i < 3; i++)
+		CHECK(append(s, 1, 100) == 0);
+	/* nothing attempted yet: a later process knows none of these went out */
+	CHECK(!gw_spool_may_have_sent(s, 1));
+	gw_spool_close(s);
+	s = open_spool(dir, 1 << 20, 64 << 10);
+	REQUIRE(s);
+	CHECK(!gw_spool_may_have_sent(s, 1));
+	CHECK(gw_spool_note_attempt(s, 1) == 0);
+	CHECK(!gw_spool_may_have_sent(s, 1)); /* this process's own attempts are not "earlier" */
+	gw_spool_close(s);
+
+	/* a crash after attempting seq 1: it and the seqs noted ahead may have gone out */
+	s = open_spool(dir, 1 << 20, 64 << 10);
+	REQUIRE(s);
+	CHECK_STR(gw_spool_nonce(s), nonce);
+	CHECK(gw_spool_may_have_sent(s, 1) && gw_spool_may_have_sent(s, 3));
+	CHECK(gw_spool_may_have_sent(s, 1 + GW_SPOOL_ATTEMPT_AHEAD));
+	CHECK(!gw_spool_may_have_sent(s, 2 + GW_SPOOL_ATTEMPT_AHEAD));
+	CHECK(consume(s, 1) && consume(s, 2) && consume(s, 3));
+	gw_spool_close(s);
+	remove_dir(dir);
+}
+
 int main(void)
 {
 	RUN(append_peek_ack);
@@ -447,10 +533,12 @@ int main(void)
 	RUN(second_process_is_refused);
 	RUN(sigkill_mid_stream_loses_nothing_synced);
 	RUN(torn_tail_is_truncated);
-	RUN(garbled_record_cuts_the_rest_of_its_segment);
+	RUN(garbled_record_is_skipped_and_the_records_after_it_recovered);
+	RUN(acked_garbage_is_not_counted_lost);
 	RUN(rotation_and_acked_segments_are_deleted);
 	RUN(cap_evicts_oldest_and_counts_it);
 	RUN(cap_eviction_while_cursor_is_mid_segment);
 	RUN(corrupt_cursor_restarts_from_oldest);
+	RUN(nonce_and_attempts_survive_a_reopen);
 	return test_summary();
 }

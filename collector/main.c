@@ -128,6 +128,7 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 {
 	int c, idx = -1;
 	uint64_t v = 0;
+	enum gw_log_level level;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", run_opts, &idx)) != -1) {
@@ -145,8 +146,9 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 		case OPT_OUT_NAME: o->out_name = optarg; break;
 		case OPT_STATE: o->state_path = optarg; break;
 		case OPT_LOG_LEVEL:
-			if (!clog_level_parse(optarg, &o->log.min))
+			if (!gw_log_level_parse(optarg, &level))
 				return bad_value(name, optarg, "not one of debug, info, warn, error");
+			gw_log_set_level(&o->log, level);
 			break;
 		case OPT_REPLICAS:
 			if (!size_ok || (v != 1 && v != 3 && v != 5))

@@ -67,13 +67,6 @@ static const struct config_key config_keys[] = {
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-static const char *const log_level_names[] = { "error", "warn", "info", "debug" };
-
-const char *gw_log_level_name(enum gw_log_level level)
-{
-	return (unsigned)level < 4 ? log_level_names[level] : "?";
-}
-
 static int set_str(char **slot, const char *value)
 {
 	char *copy = strdup(value);
@@ -358,12 +351,8 @@ static int apply_scalar(struct parse_ctx *pc, const struct config_key *k, yaml_n
 			*(uint64_t *)slot = v;
 		return 0;
 	case KIND_LOG_LEVEL:
-		for (unsigned i = 0; i < 4; i++) {
-			if (!strcasecmp(s, log_level_names[i])) {
-				*(enum gw_log_level *)slot = (enum gw_log_level)i;
-				return 0;
-			}
-		}
+		if (gw_log_level_parse(s, (enum gw_log_level *)slot))
+			return 0;
 		return fail(pc, line, "%s: expected error, warn, info or debug, got \"%s\"", key_text,
 			    s);
 	case KIND_URLS:

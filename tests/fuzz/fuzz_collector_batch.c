@@ -18,6 +18,7 @@
 #include "../../collector/fleet_view.h"
 #include "../../collector/event_line.h"
 #include "../../collector/strbuf.h"
+#include "common/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -70,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* one event, one line: no raw newline inside, and all of it valid UTF-8 */
 		for (size_t i = 0; i < out_len; i++)
 			lines += out[i] == '\n';
-		if (lines != b->n_events || !utf8_valid(out, out_len))
+		if (lines != b->n_events || !gw_utf8_valid(out, out_len))
 			abort();
 		free(out);
 

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fleet_view.h"
+#include "fleet_state.h"
 #include "ndjson_writer.h"
 #include "event_line.h"
 #include "strbuf.h"
@@ -167,7 +167,7 @@ static void save_state(struct collector *c, bool force)
 
 	if (!c->state_dirty || (!force && now - c->last_save_ns < 1000000000ull))
 		return;
-	rc = fleet_view_save(&c->view, c->o->state_path);
+	rc = fleet_state_save(&c->view, c->o->state_path);
 	if (rc < 0) {
 		gw_err(&c->o->log, "saving state %s: %s", c->o->state_path, strerror(-rc));
 		return;
@@ -460,7 +460,7 @@ static int setup(struct collector *c)
 		return -1;
 	}
 
-	rc = fleet_view_load(&c->view, o->state_path, NULL);
+	rc = fleet_state_load(&c->view, o->state_path);
 	if (rc == -ENOENT) {
 		gw_info(&o->log, "no state file %s yet: starting an empty fleet view",
 			o->state_path);

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "consumer.h"
-#include "fleet_view.h"
+#include "fleet_state.h"
 
 #ifndef GW_VERSION
 #define GW_VERSION "dev"
@@ -240,7 +240,7 @@ static int cmd_report(int argc, char **argv)
 
 	fleet_view_init(&v);
 	for (int i = 1; i < argc; i++) {
-		int bad_line = 0, rc;
+		int rc;
 
 		if (strcmp(argv[i], "--json") == 0) {
 			json = true;
@@ -251,11 +251,11 @@ static int cmd_report(int argc, char **argv)
 			fleet_view_free(&v);
 			return 0;
 		}
-		rc = fleet_view_load(&v, argv[i], &bad_line);
+		rc = fleet_state_load(&v, argv[i]);
 		if (rc < 0) {
 			if (rc == -EINVAL)
-				fprintf(stderr, "ghostwatch-collector report: %s:%d: not a state "
-						"file line\n", argv[i], bad_line);
+				fprintf(stderr, "ghostwatch-collector report: %s: not a state file\n",
+					argv[i]);
 			else
 				fprintf(stderr, "ghostwatch-collector report: %s: %s\n", argv[i],
 					strerror(-rc));

@@ -1,4 +1,4 @@
-// fuzz: collector/batch_decode.c collector/strbuf.c collector/event_line.c collector/fleet_view.c common/json_emit.c common/text.c build/proto/ghostwatch.pb-c.c
+// fuzz: collector/batch_decode.c collector/strbuf.c collector/event_line.c collector/fleet_view.c collector/fleet_state.c common/json_emit.c common/text.c build/proto/ghostwatch.pb-c.c build/proto/collector_state.pb-c.c
 /*
  * The collector's batch decoder on hostile bytes, then everything the collector does with an
  * accepted batch (NDJSON rendering, fleet view, state save/load). Byte 0 picks the mode: even = the
@@ -15,7 +15,7 @@
 #include <zlib.h>
 
 #include "../../collector/batch_decode.h"
-#include "../../collector/fleet_view.h"
+#include "../../collector/fleet_state.h"
 #include "../../collector/event_line.h"
 #include "../../collector/strbuf.h"
 #include "common/text.h"
@@ -80,10 +80,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fleet_view_record(&view, b, 1, 2);
 		if (fd >= 0) {
 			close(fd);
-			if (fleet_view_save(&view, path) == 0) {
+			if (fleet_state_save(&view, path) == 0) {
 				struct fleet_view back;
 				fleet_view_init(&back);
-				if (fleet_view_load(&back, path, NULL) != 0)
+				if (fleet_state_load(&back, path) != 0)
 					abort();	/* what we write we must read */
 				fleet_view_free(&back);
 			}

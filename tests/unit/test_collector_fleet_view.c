@@ -5,7 +5,7 @@
 #include <zlib.h>
 
 #include "batch_decode.h"
-#include "fleet_view.h"
+#include "fleet_state.h"
 #include "event_line.h"
 #include "strbuf.h"
 #include "testing.h"
@@ -124,10 +124,10 @@ TEST(state_files_merge)
 	}
 	record(&b, 10 + 1);	/* 11 went to a and to b */
 	fleet_view_reject(&a, "host-a", BATCH_BAD_ZLIB, 5);
-	REQUIRE(fleet_view_save(&a, pa) == 0);
-	REQUIRE(fleet_view_save(&b, pb) == 0);
-	REQUIRE(fleet_view_load(&m, pa, NULL) == 0);
-	REQUIRE(fleet_view_load(&m, pb, NULL) == 0);
+	REQUIRE(fleet_state_save(&a, pa) == 0);
+	REQUIRE(fleet_state_save(&b, pb) == 0);
+	REQUIRE(fleet_state_load(&m, pa) == 0);
+	REQUIRE(fleet_state_load(&m, pb) == 0);
 	h = fleet_view_host(&m, "host-a");
 	REQUIRE(h);
 	CHECK(fleet_host_gaps(h) == 1);
@@ -180,9 +180,9 @@ TEST(findings_and_score_survive_save_and_merge)
 	h = fleet_view_host(&v, "host-a");
 	REQUIRE(h && h->n_findings == 2 && h->has_score && h->fraud_score == 87);
 	CHECK_STR(fleet_host_worst_severity(h), "critical");
-	REQUIRE(fleet_view_save(&v, path) == 0);
+	REQUIRE(fleet_state_save(&v, path) == 0);
 	fleet_view_init(&back);
-	REQUIRE(fleet_view_load(&back, path, NULL) == 0);
+	REQUIRE(fleet_state_load(&back, path) == 0);
 	h = fleet_view_host(&back, "host-a");
 	REQUIRE(h && h->n_findings == 2);
 	CHECK_STR(h->findings[1].rule_id, "odd rule:id,with separators");

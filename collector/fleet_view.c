@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/text.h"
 #include "event_line.h"
 #include "strbuf.h"
 
@@ -493,12 +494,9 @@ void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
 
 static void json_str(FILE *out, const char *s)
 {
-	struct strbuf sb;
-
-	strbuf_init(&sb, 0);
-	strbuf_json_string(&sb, s ? s : "", s ? strlen(s) : 0);
-	fputs(sb.data ? sb.data : "\"\"", out);
-	strbuf_free(&sb);
+	fputc('"', out);
+	gw_json_escape(out, s ? s : "");
+	fputc('"', out);
 }
 
 void fleet_view_report_json(struct fleet_view *v, FILE *out)
@@ -509,20 +507,23 @@ void fleet_view_report_json(struct fleet_view *v, FILE *out)
 	HASH_SORT(v->hosts, host_cmp);
 	fprintf(out, "{\"hosts\":[");
 	for (h = v->hosts; h; h = h->hh.next) {
-		fprintf(out, "%s{\"host_id\":", h == v->hosts ? "" : ",");
-		json_str(out, h->id);
-		fprintf(out, ",\"hostname\":");
-		json_str(out, h->hostname);
-		fprintf(out, ",\"machine_id\":");
-		json_str(out, h->machine_id);
-		fprintf(out, ",\"boot_id\":");
-		json_str(out, h->boot_id);
-		fprintf(out, ",\"agent_version\":");
-		json_str(out, h->agent_version);
-		fprintf(out, ",\"kernel_release\":");
-		json_str(out, h->kernel_release);
-		fprintf(out, ",\"cert_identity\":");
-		json_str(out, h->cert_identity);
+		const struct {
+			const char *key, *value;
+		} ids[] = {
+			{ "host_id", h->id },
+			{ "hostname", h->hostname },
+			{ "machine_id", h->machine_id },
+			{ "boot_id", h->boot_id },
+			{ "agent_version", h->agent_version },
+			{ "kernel_release", h->kernel_release },
+			{ "cert_identity", h->cert_identity },
+		};
+
+		fputs(h == v->hosts ? "{" : ",{", out);
+		for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+			fprintf(out, "%s\"%s\":", i ? "," : "", ids[i].key);
+			json_str(out, ids[i].value);
+		}
 		fprintf(out,
 			",\"first_seen_ns\":%" PRIu64 ",\"last_seen_ns\":%" PRIu64
 			",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 ",\"batches\":%" PRIu64

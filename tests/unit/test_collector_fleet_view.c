@@ -1,5 +1,6 @@
 /* Unit tests of the collector's fleet view (gaps, repeats, merging state files), its JSON string
  * escaping and its batch decoder limits. */
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -199,6 +200,37 @@ TEST(findings_and_score_survive_save_and_merge)
 	fleet_view_free(&back);
 }
 
+static int write_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fwrite(data, 1, len, f);
+	return fclose(f);
+}
+
+TEST(only_state_files_load)
+{
+	struct fleet_view v;
+	char path[] = "/tmp/gwc-state-x-XXXXXX", tmp[64];
+	static const char old_text[] = "# ghostwatch-collector state v1\ntotals batches=1\n";
+
+	close(mkstemp(path));
+	fleet_view_init(&v);
+	CHECK(fleet_state_load(&v, path) == -EINVAL); /* empty */
+	REQUIRE(write_file(path, old_text, sizeof(old_text) - 1) == 0);
+	CHECK(fleet_state_load(&v, path) == -EINVAL);
+	CHECK(v.batches == 0 && v.hosts == NULL);
+	record(&v, 1);
+	REQUIRE(fleet_state_save(&v, path) == 0);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	CHECK(access(tmp, F_OK) != 0); /* renamed into place */
+	unlink(path);
+	CHECK(fleet_state_load(&v, path) == -ENOENT);
+	fleet_view_free(&v);
+}
+
 TEST(json_strings_stay_one_valid_line)
 {
 	struct strbuf sb;
@@ -352,6 +384,7 @@ int main(void)
 	RUN(range_list_is_bounded);
 	RUN(state_files_merge);
 	RUN(findings_and_score_survive_save_and_merge);
+	RUN(only_state_files_load);
 	RUN(json_strings_stay_one_valid_line);
 	RUN(decoder_caps_a_zlib_bomb);
 	RUN(decoded_strings_are_valid_utf8);

@@ -156,7 +156,15 @@ void gw_json_escape_len(FILE *out, const char *s, size_t len)
 
 void gw_json_escape(FILE *out, const char *s)
 {
-	gw_json_escape_len(out, s, strlen(s));
+	const char *p = s;
+
+	/* most strings are plain ASCII through to the end: one pass, one write */
+	while (json_plain_ascii((unsigned char)*p))
+		p++;
+	if (p > s)
+		fwrite_unlocked(s, 1, (size_t)(p - s), out);
+	if (*p)
+		gw_json_escape_len(out, p, strlen(p));
 }
 
 void gw_display_escape(FILE *out, const char *s)

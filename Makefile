@@ -247,7 +247,7 @@ clean:
 # host, not on endpoints). collector/main.c is the CLI; the other collector/*.c are its modules.
 COLLECTOR_SRCS     := $(wildcard collector/*.c)
 # It shares the agent's descriptor-driven JSON emitter, so its NDJSON has the shape of debug --json.
-COLLECTOR_LIB_SRCS := $(filter-out collector/main.c,$(COLLECTOR_SRCS)) common/json_emit.c common/text.c \
+COLLECTOR_LIB_SRCS := $(filter-out collector/main.c,$(COLLECTOR_SRCS)) common/json_emit.c common/log.c common/text.c \
 	$(PROTO_C)
 COLLECTOR_LIBS     := -lnats -lprotobuf-c -lz -lssl -lcrypto
 COLLECTOR_TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))

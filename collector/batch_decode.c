@@ -202,7 +202,7 @@ static bool sanitize_string(char **sp, ProtobufCAllocator *a)
 	if (!*sp)
 		return true;
 	len = strlen(*sp);
-	if (utf8_valid(*sp, len))
+	if (gw_utf8_valid(*sp, len))
 		return true;
 	clean = a->alloc(a->allocator_data, 3 * len + 1);
 	if (!clean)

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fleet_view.h"
+#include "fleet_state.h"
 #include "ndjson_writer.h"
 #include "event_line.h"
 #include "strbuf.h"
@@ -47,7 +47,7 @@ void collector_opts_default(struct collector_opts *o)
 	o->fetch_max_bytes = 64ll << 20;
 	o->stats_interval_s = 30;
 	batch_limits_default(&o->limits);
-	clog_init(&o->log, CLOG_INFO);
+	gw_log_init_style(&o->log, GW_LOG_INFO, GW_LOG_STAMPED);
 }
 
 static uint64_t now_ns(clockid_t clk)
@@ -95,16 +95,16 @@ static int ensure_stream(struct collector *c)
 	s = js_GetStreamInfo(&si, c->js, o->stream, NULL, &jerr);
 	if (s == NATS_OK) {
 		if (si->Config->Replicas != o->replicas)
-			gwc_log(&o->log, CLOG_WARN,
+			gw_warn(&o->log,
 				"stream %s exists with %" PRId64 " replicas (asked for %d): left as is",
 				o->stream, si->Config->Replicas, o->replicas);
-		gwc_log(&o->log, CLOG_INFO, "stream %s: %" PRIu64 " messages, %" PRIu64 " bytes",
+		gw_info(&o->log, "stream %s: %" PRIu64 " messages, %" PRIu64 " bytes",
 			o->stream, si->State.Msgs, si->State.Bytes);
 		jsStreamInfo_Destroy(si);
 		return 0;
 	}
 	if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
-		gwc_log(&o->log, CLOG_ERROR, "stream info %s: %s (%d) %s", o->stream,
+		gw_err(&o->log, "stream info %s: %s (%d) %s", o->stream,
 			natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
 		return -1;
 	}
@@ -126,11 +126,11 @@ static int ensure_stream(struct collector *c)
 	cfg.DenyPurge = true;
 	s = js_AddStream(&si, c->js, &cfg, NULL, &jerr);
 	if (s != NATS_OK) {
-		gwc_log(&o->log, CLOG_ERROR, "creating stream %s: %s (%d) %s", o->stream,
+		gw_err(&o->log, "creating stream %s: %s (%d) %s", o->stream,
 			natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
 		return -1;
 	}
-	gwc_log(&o->log, CLOG_INFO,
+	gw_info(&o->log,
 		"created stream %s (subjects %s, file storage, %d replicas, duplicate window %" PRId64
 		" s)",
 		o->stream, SUBJECT_FILTER, o->replicas, o->duplicate_window_ns / 1000000000);
@@ -157,11 +157,11 @@ static int64_t adopt_max_deliver(struct collector *c)
 		ci->Config->MaxDeliver = o->max_deliver;
 		if (js_UpdateConsumer(&updated, c->js, o->stream, ci->Config, NULL, &jerr) ==
 		    NATS_OK) {
-			gwc_log(&o->log, CLOG_INFO, "durable %s: max deliver %" PRId64 " -> %d",
+			gw_info(&o->log, "durable %s: max deliver %" PRId64 " -> %d",
 				o->durable, have, o->max_deliver);
 			have = o->max_deliver;
 		} else {
-			gwc_log(&o->log, CLOG_WARN, "durable %s keeps max deliver %" PRId64 " (update "
+			gw_warn(&o->log, "durable %s keeps max deliver %" PRId64 " (update "
 				"refused: %s); dead letters are still set aside at delivery %d",
 				o->durable, have, nats_GetLastError(NULL), o->max_deliver);
 		}
@@ -190,11 +190,11 @@ static int bind_consumer(struct collector *c)
 	so.Config.MaxDeliver = adopt_max_deliver(c);
 	s = js_PullSubscribe(&c->sub, c->js, SUBJECT_FILTER, o->durable, NULL, &so, &jerr);
 	if (s != NATS_OK) {
-		gwc_log(&o->log, CLOG_ERROR, "binding durable consumer %s: %s (%d) %s", o->durable,
+		gw_err(&o->log, "binding durable consumer %s: %s (%d) %s", o->durable,
 			natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
 		return -1;
 	}
-	gwc_log(&o->log, CLOG_INFO, "bound to durable pull consumer %s on stream %s", o->durable,
+	gw_info(&o->log, "bound to durable pull consumer %s on stream %s", o->durable,
 		o->stream);
 	return 0;
 }
@@ -206,9 +206,9 @@ static void save_state(struct collector *c, bool force)
 
 	if (!c->state_dirty || (!force && now - c->last_save_ns < 1000000000ull))
 		return;
-	rc = fleet_view_save(&c->view, c->o->state_path);
+	rc = fleet_state_save(&c->view, c->o->state_path);
 	if (rc < 0) {
-		gwc_log(&c->o->log, CLOG_ERROR, "saving state %s: %s", c->o->state_path, strerror(-rc));
+		gw_err(&c->o->log, "saving state %s: %s", c->o->state_path, strerror(-rc));
 		return;
 	}
 	c->state_dirty = false;
@@ -226,7 +226,7 @@ static uint64_t rejected_total(const struct fleet_view *v)
 
 static void log_stats(struct collector *c, const char *when)
 {
-	gwc_log(&c->o->log, CLOG_INFO,
+	gw_info(&c->o->log,
 		"%s: batches=%" PRIu64 " events=%" PRIu64 " repeats=%" PRIu64 " rejected=%" PRIu64
 		" hosts=%u bytes_written=%" PRIu64 " rotations=%" PRIu64 " write_failures=%" PRIu64
 		" busy_s=%.3f",
@@ -286,8 +286,8 @@ static void commit_chunk(struct collector *c, struct pending *p, int from, int t
 
 	while (rc && !*stop) {
 		if (c->write_failures++ % 10 == 0)
-			gwc_log(&c->o->log, CLOG_ERROR,
-				"writing %zu bytes of NDJSON to %s: %s: not acked, retrying",
+			gw_err(&c->o->log,
+			       "writing %zu bytes of NDJSON to %s: %s: not acked, retrying",
 				lines->len, c->out.live_path, strerror(-rc));
 		for (int i = from; i < to; i++)
 			if (p[i].batch)
@@ -368,7 +368,7 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 		/* A hostile or broken agent could flood the log: the counters always count, the
 		 * log shows the first 100 and then every 1000th. */
 		if (c->rejected_logged < 100 || c->rejected_logged % 1000 == 0)
-			gwc_log(&o->log, CLOG_WARN, "rejected batch on %.120s (%d bytes): %s: %s",
+			gw_warn(&o->log, "rejected batch on %.120s (%d bytes): %s: %s",
 				subject, natsMsg_GetDataLength(m), batch_verdict_name(p[i].verdict),
 				detail);
 		c->rejected_logged++;
@@ -376,7 +376,7 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 	}
 	if (fleet_view_is_repeat(&c->view, b) ||
 	    seen_in_chunk(p, from, i, b)) {
-		gwc_log(&o->log, CLOG_DEBUG, "repeat of %s seq %" PRIu64 ": not written again",
+		gw_debug(&o->log, "repeat of %s seq %" PRIu64 ": not written again",
 			b->host->host_id, b->seq);
 		fleet_view_repeat(&c->view, b->host->host_id, wall);
 		c->state_dirty = true;
@@ -386,12 +386,12 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 	p[i].batch = b;
 	p[i].bad_events = info.bad_events;
 	if (info.bad_events)
-		gwc_log(&o->log, CLOG_WARN,
+		gw_warn(&o->log,
 			"batch %s seq %" PRIu64 ": %zu events could not be decoded (corrupt, or a "
 			"schema this collector does not share): dropped, the other %zu kept",
 			b->host->host_id, b->seq, info.bad_events, b->n_events);
 	batch_write_ndjson(c->lines_out, b);
-	gwc_log(&o->log, CLOG_DEBUG, "batch %s seq %" PRIu64 ": %zu events, %d -> %zu bytes",
+	gw_debug(&o->log, "batch %s seq %" PRIu64 ": %zu events, %d -> %zu bytes",
 		b->host->host_id, b->seq, b->n_events, natsMsg_GetDataLength(m),
 		info.inflated_len);
 }
@@ -427,7 +427,7 @@ static bool stop_requested(struct collector *c)
 
 	while (read(c->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
-			gwc_log(&c->o->log, CLOG_INFO, "signal %u: stopping", si.ssi_signo);
+			gw_info(&c->o->log, "signal %u: stopping", si.ssi_signo);
 			return true;
 		}
 	}
@@ -508,7 +508,7 @@ static int connect_and_bind(struct collector *c, bool *stop)
 		jsOptions jo;
 
 		if (nats_conn_open(&c->nc, &o->nats, err, sizeof(err)) != NATS_OK) {
-			gwc_log(&o->log, CLOG_WARN, "nats %s: %s; retrying in %u ms", o->nats.servers,
+			gw_warn(&o->log, "nats %s: %s; retrying in %u ms", o->nats.servers,
 				err, backoff_ms);
 			goto retry;
 		}
@@ -516,13 +516,13 @@ static int connect_and_bind(struct collector *c, bool *stop)
 		pthread_mutex_lock(&c->lock);
 		c->opened_conns++;
 		pthread_mutex_unlock(&c->lock);
-		gwc_log(&o->log, CLOG_INFO, "connected to %s with mutual TLS", o->nats.servers);
+		gw_info(&o->log, "connected to %s with mutual TLS", o->nats.servers);
 		jsOptions_Init(&jo);
 		jo.Wait = 5000;
 		if (natsConnection_JetStream(&c->js, c->nc, &jo) == NATS_OK && ensure_stream(c) == 0 &&
 		    bind_consumer(c) == 0)
 			return 0;
-		gwc_log(&o->log, CLOG_WARN, "JetStream not ready; retrying in %u ms", backoff_ms);
+		gw_warn(&o->log, "JetStream not ready; retrying in %u ms", backoff_ms);
 		/* a JetStream API reply that came too late may be arriving */
 		close_connection(c);
 retry:
@@ -545,29 +545,29 @@ static int setup(struct collector *c)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	c->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (c->sig_fd < 0) {
-		gwc_log(&o->log, CLOG_ERROR, "signalfd: %s", strerror(errno));
+		gw_err(&o->log, "signalfd: %s", strerror(errno));
 		return -1;
 	}
 
-	rc = fleet_view_load(&c->view, o->state_path, NULL);
+	rc = fleet_state_load(&c->view, o->state_path);
 	if (rc == -ENOENT) {
-		gwc_log(&o->log, CLOG_INFO, "no state file %s yet: starting an empty fleet view",
+		gw_info(&o->log, "no state file %s yet: starting an empty fleet view",
 			o->state_path);
 	} else if (rc < 0) {
-		gwc_log(&o->log, CLOG_ERROR, "state file %s is unreadable (%s): move it away to "
+		gw_err(&o->log, "state file %s is unreadable (%s): move it away to "
 			"start afresh", o->state_path, strerror(-rc));
 		return -1;
 	}
 
 	c->lines_out = fopencookie(&c->lines, "w", (cookie_io_functions_t){ .write = lines_write });
 	if (!c->lines_out || setvbuf(c->lines_out, NULL, _IOFBF, 1 << 16) != 0) {
-		gwc_log(&o->log, CLOG_ERROR, "line buffer: %s", strerror(errno));
+		gw_err(&o->log, "line buffer: %s", strerror(errno));
 		return -1;
 	}
 
 	rc = ndjson_writer_open(&c->out, o->out_dir, o->out_name, o->max_file_bytes, o->keep_files);
 	if (rc < 0) {
-		gwc_log(&o->log, CLOG_ERROR, "opening output %s/%s.ndjson: %s", o->out_dir,
+		gw_err(&o->log, "opening output %s/%s.ndjson: %s", o->out_dir,
 			o->out_name, strerror(-rc));
 		return -1;
 	}
@@ -634,12 +634,12 @@ int collector_run(struct collector_opts *o)
 		} else if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0)) {
 			natsMsgList_Destroy(&list);
 			if (o->idle_exit_s && now - c.last_msg_ns > o->idle_exit_s * 1000000000ull) {
-				gwc_log(&o->log, CLOG_INFO, "idle for %d s: exiting", o->idle_exit_s);
+				gw_info(&o->log, "idle for %d s: exiting", o->idle_exit_s);
 				break;
 			}
 		} else {
 			natsMsgList_Destroy(&list);
-			gwc_log(&o->log, CLOG_WARN, "fetch: %s: %s; retrying", natsStatus_GetText(s),
+			gw_warn(&o->log, "fetch: %s: %s; retrying", natsStatus_GetText(s),
 				nats_GetLastError(NULL));
 			usleep(500000);
 		}

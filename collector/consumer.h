@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "batch_decode.h"
-#include "clog.h"
+#include "common/log.h"
 #include "nats_conn.h"
 
 struct collector_opts {
@@ -37,7 +37,7 @@ struct collector_opts {
 	int idle_exit_s;	/* 0 = run until SIGINT/SIGTERM */
 	int stats_interval_s;
 	struct batch_limits limits;
-	struct clog log;
+	struct gw_log log;
 };
 
 void collector_opts_default(struct collector_opts *o);

@@ -1,13 +1,11 @@
 #include "fleet_view.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "common/text.h"
 #include "event_line.h"
 #include "strbuf.h"
 
@@ -65,8 +63,7 @@ static const struct fleet_host *find_host(const struct fleet_view *v, const char
 	return h;
 }
 
-/* Adds [lo, hi] to the host's ranges; returns how many of those numbers were already there. */
-static uint64_t ranges_add(struct fleet_host *h, uint64_t lo, uint64_t hi)
+uint64_t fleet_host_add_range(struct fleet_host *h, uint64_t lo, uint64_t hi)
 {
 	uint64_t overlap = 0;
 	size_t first = h->n_ranges, last = 0, i;
@@ -145,7 +142,7 @@ bool fleet_view_is_repeat(const struct fleet_view *v, const Ghostwatch__V1__Batc
 	return h && fleet_view_seen(v, b->host->host_id, b->seq) && !is_seq_restart(h, b);
 }
 
-static void set_str(char **dst, const char *src)
+void fleet_set_str(char **dst, const char *src)
 {
 	if (!src || (*dst && strcmp(*dst, src) == 0))
 		return;
@@ -156,7 +153,7 @@ static void set_str(char **dst, const char *src)
 	}
 }
 
-static void type_add(struct fleet_host *h, const char *name, uint64_t n)
+void fleet_host_add_type(struct fleet_host *h, const char *name, uint64_t n)
 {
 	for (size_t i = 0; i < h->n_types; i++)
 		if (strcmp(h->types[i].name, name) == 0) {
@@ -179,8 +176,8 @@ static int severity_rank(const char *s)
 	return 0;
 }
 
-static void finding_add(struct fleet_host *h, const char *rule_id, const char *severity,
-			uint64_t count)
+void fleet_host_add_finding(struct fleet_host *h, const char *rule_id, const char *severity,
+			    uint64_t count)
 {
 	size_t i;
 
@@ -205,7 +202,7 @@ static void finding_add(struct fleet_host *h, const char *rule_id, const char *s
 		h->findings[i].count = count;
 }
 
-static void device_add(struct fleet_host *h, const char *id)
+void fleet_host_add_device(struct fleet_host *h, const char *id)
 {
 	if (!id || !*id)
 		return;
@@ -221,7 +218,7 @@ static void device_add(struct fleet_host *h, const char *id)
 	snprintf(h->devices[h->n_devices++], FLEET_DEVICE_ID, "%s", id);
 }
 
-static void score_set(struct fleet_host *h, uint32_t score, uint64_t when_ns)
+void fleet_host_set_score(struct fleet_host *h, uint32_t score, uint64_t when_ns)
 {
 	if (h->has_score && when_ns < h->fraud_score_ns)
 		return;	/* an older score arriving late (redelivery, merge) */
@@ -257,11 +254,11 @@ static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event 
 	switch (ev->kind_case) {
 	case GHOSTWATCH__V1__EVENT__KIND_FINDING:
 		if (ev->finding)
-			finding_add(h, ev->finding->rule_id, ev->finding->severity, ev->finding->count);
+			fleet_host_add_finding(h, ev->finding->rule_id, ev->finding->severity, ev->finding->count);
 		return;
 	case GHOSTWATCH__V1__EVENT__KIND_FRAUD_SCORE:
 		if (ev->fraud_score)
-			score_set(h, ev->fraud_score->score, ev->time_ns);
+			fleet_host_set_score(h, ev->fraud_score->score, ev->time_ns);
 		return;
 	default:
 		break;
@@ -277,7 +274,7 @@ static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event 
 	if (!fp || !*fp)
 		return;
 	snprintf(id, sizeof(id), "%.12s:%.16s", kind && *kind ? kind : "device", fp);
-	device_add(h, id);
+	fleet_host_add_device(h, id);
 }
 
 static void touch(struct fleet_host *h, uint64_t now_ns)
@@ -297,19 +294,19 @@ void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, siz
 	if (!h)
 		return;
 	touch(h, now_ns);
-	set_str(&h->hostname, id->hostname);
-	set_str(&h->machine_id, id->machine_id);
-	set_str(&h->boot_id, id->boot_id);
-	set_str(&h->agent_version, id->agent_version);
-	set_str(&h->kernel_release, id->kernel_release);
-	set_str(&h->cert_identity, id->cert_identity);
+	fleet_set_str(&h->hostname, id->hostname);
+	fleet_set_str(&h->machine_id, id->machine_id);
+	fleet_set_str(&h->boot_id, id->boot_id);
+	fleet_set_str(&h->agent_version, id->agent_version);
+	fleet_set_str(&h->kernel_release, id->kernel_release);
+	fleet_set_str(&h->cert_identity, id->cert_identity);
 	if (fleet_view_seen(v, id->host_id, b->seq) && is_seq_restart(h, b)) {
 		h->gaps_folded = fleet_host_gaps(h);	/* the old run's losses stay counted */
 		h->n_ranges = 0;
 		h->first_range_folded = false;
 		h->seq_resets++;
 	}
-	if (ranges_add(h, b->seq, b->seq)) {
+	if (fleet_host_add_range(h, b->seq, b->seq)) {
 		h->repeats++;
 		v->repeats++;
 	}
@@ -323,7 +320,7 @@ void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, siz
 	v->bad_events += bad_events;
 	for (size_t i = 0; i < b->n_events; i++) {
 		const char *t = event_type_name(b->events[i]);
-		type_add(h, t, 1);
+		fleet_host_add_type(h, t, 1);
 		if (strcmp(t, "unknown") == 0)
 			v->unknown_events++;
 		record_detections(h, b->events[i]);
@@ -392,412 +389,6 @@ const char *fleet_host_worst_severity(const struct fleet_host *h)
 		if (severity_rank(h->findings[i].severity) > severity_rank(worst))
 			worst = h->findings[i].severity;
 	return worst;
-}
-
-/* ---- state file ------------------------------------------------------------------------------ */
-
-#define STATE_MAGIC "# ghostwatch-collector state v1"
-
-/* Values are percent-encoded so a hostname with spaces or newlines stays one token. */
-static void put_enc(FILE *f, const char *key, const char *s)
-{
-	fprintf(f, " %s=", key);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-_.:/+", *p))
-			fputc(*p, f);
-		else
-			fprintf(f, "%%%02X", *p);
-	}
-}
-
-/* Percent-encodes s keeping only letters, digits, '-', '_' and '.'. */
-static void put_part(FILE *f, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-_.", *p))
-			fputc(*p, f);
-		else
-			fprintf(f, "%%%02X", *p);
-	}
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Decodes %XX in place; false on a bad escape or an embedded NUL. */
-static bool dec_inplace(char *s)
-{
-	char *w = s;
-
-	for (char *r = s; *r; r++) {
-		if (*r != '%') {
-			*w++ = *r;
-			continue;
-		}
-		int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-			return false;
-		*w++ = (char)(hi << 4 | lo);
-		r += 2;
-	}
-	*w = '\0';
-	return true;
-}
-
-int fleet_view_save(const struct fleet_view *v, const char *path)
-{
-	char tmp[4096];
-	const struct fleet_host *h;
-	FILE *f;
-	int fd, e = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		e = -errno;
-		close(fd);
-		unlink(tmp);
-		return e;
-	}
-	fprintf(f, STATE_MAGIC "\n");
-	fprintf(f, "totals batches=%" PRIu64 " events=%" PRIu64 " repeats=%" PRIu64
-		   " unknown_events=%" PRIu64 " bad_events=%" PRIu64 "\n",
-		v->batches, v->events, v->repeats, v->unknown_events, v->bad_events);
-	fprintf(f, "rejected");
-	for (int r = 1; r < BATCH_VERDICT_COUNT; r++)
-		if (v->rejected[r])
-			fprintf(f, " %s=%" PRIu64, batch_verdict_name(r), v->rejected[r]);
-	fprintf(f, "\n");
-	for (h = v->hosts; h; h = h->hh.next) {
-		/* seen times first: load uses them to pick the newest identity strings */
-		fprintf(f, "host id=%s first_seen_ns=%" PRIu64 " last_seen_ns=%" PRIu64, h->id,
-			h->first_seen_ns, h->last_seen_ns);
-		put_enc(f, "hostname", h->hostname);
-		put_enc(f, "machine_id", h->machine_id);
-		put_enc(f, "boot_id", h->boot_id);
-		put_enc(f, "agent_version", h->agent_version);
-		put_enc(f, "kernel_release", h->kernel_release);
-		put_enc(f, "cert_identity", h->cert_identity);
-		fprintf(f, " max_window_end_ns=%" PRIu64 " seq_resets=%" PRIu64 " first_folded=%d",
-			h->max_window_end_ns, h->seq_resets, h->first_range_folded);
-		fprintf(f, " bad_events=%" PRIu64 " batches=%" PRIu64
-			   " repeats=%" PRIu64 " events=%" PRIu64 " rejected=%" PRIu64
-			   " gaps_folded=%" PRIu64 " spool_dropped_batches=%" PRIu64
-			   " spool_dropped_events=%" PRIu64 " agent_drops=%" PRIu64 " ranges=",
-			h->bad_events, h->batches, h->repeats, h->events,
-			h->rejected, h->gaps_folded, h->spool_dropped_batches,
-			h->spool_dropped_events, h->agent_drops);
-		for (size_t i = 0; i < h->n_ranges; i++)
-			fprintf(f, "%s%" PRIu64 "-%" PRIu64, i ? "," : "", h->ranges[i].lo,
-				h->ranges[i].hi);
-		fprintf(f, " types=");
-		for (size_t i = 0; i < h->n_types; i++)
-			fprintf(f, "%s%s:%" PRIu64, i ? "," : "", h->types[i].name,
-				h->types[i].count);
-		if (h->has_score)
-			fprintf(f, " score=%" PRIu32 " score_ns=%" PRIu64, h->fraud_score,
-				h->fraud_score_ns);
-		/* compound values: each part percent-encoded on its own, ':' and ',' separate */
-		fprintf(f, " findings_dropped=%" PRIu64 " findings=", h->findings_dropped);
-		for (size_t i = 0; i < h->n_findings; i++) {
-			fputs(i ? "," : "", f);
-			put_part(f, h->findings[i].rule_id);
-			fputc(':', f);
-			put_part(f, h->findings[i].severity);
-			fprintf(f, ":%" PRIu64, h->findings[i].count);
-		}
-		fprintf(f, " devices_dropped=%" PRIu64 " devices=", h->devices_dropped);
-		for (size_t i = 0; i < h->n_devices; i++) {
-			fputs(i ? "," : "", f);
-			put_part(f, h->devices[i]);
-		}
-		fprintf(f, "\n");
-	}
-	if (fflush(f) != 0 || fsync(fd) != 0)
-		e = -errno;
-	if (fclose(f) != 0 && !e)
-		e = -errno;
-	if (!e && rename(tmp, path) != 0)
-		e = -errno;
-	if (e)
-		unlink(tmp);
-	return e;
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	if (!*s || *s == '-')
-		return false;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return !errno && !*end;
-}
-
-static bool parse_ranges(struct fleet_host *h, char *s, uint64_t *overlap)
-{
-	char *save = NULL;
-
-	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *dash = strchr(tok, '-');
-		uint64_t lo, hi;
-
-		if (!dash)
-			return false;
-		*dash = '\0';
-		if (!parse_u64(tok, &lo) || !parse_u64(dash + 1, &hi) || lo == 0 || lo > hi)
-			return false;
-		*overlap += ranges_add(h, lo, hi);
-	}
-	return true;
-}
-
-static bool parse_types(struct fleet_host *h, char *s)
-{
-	char *save = NULL;
-
-	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *colon = strrchr(tok, ':');
-		uint64_t n;
-
-		if (!colon)
-			return false;
-		*colon = '\0';
-		if (!parse_u64(colon + 1, &n))
-			return false;
-		type_add(h, tok, n);
-	}
-	return true;
-}
-
-static bool parse_findings(struct fleet_host *h, char *s)
-{
-	char *save = NULL;
-
-	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *sev = strchr(tok, ':'), *cnt = sev ? strchr(sev + 1, ':') : NULL;
-		uint64_t n;
-
-		if (!cnt)
-			return false;
-		*sev++ = '\0';
-		*cnt++ = '\0';
-		if (!dec_inplace(tok) || !dec_inplace(sev) || !parse_u64(cnt, &n))
-			return false;
-		finding_add(h, tok, sev, n);
-	}
-	return true;
-}
-
-static bool parse_devices(struct fleet_host *h, char *s)
-{
-	char *save = NULL;
-
-	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!dec_inplace(tok))
-			return false;
-		device_add(h, tok);
-	}
-	return true;
-}
-
-static bool load_host(struct fleet_view *v, char *line)
-{
-	struct fleet_host *h = NULL;
-	uint64_t n, overlap = 0, score = UINT64_MAX;
-	char *save = NULL;
-	bool newer = false;
-
-	for (char *tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		char *val = strchr(tok, '=');
-		if (!val)
-			return false;
-		*val++ = '\0';
-		if (strcmp(tok, "id") == 0) {
-			if (h || !host_id_valid(val, strlen(val)))
-				return false;
-			h = fleet_view_host(v, val);
-			if (!h)
-				return false;
-			continue;
-		}
-		if (!h)
-			return false;
-		if (strcmp(tok, "findings") == 0) {
-			if (!parse_findings(h, val))
-				return false;
-			continue;
-		}
-		if (strcmp(tok, "devices") == 0) {
-			if (!parse_devices(h, val))
-				return false;
-			continue;
-		}
-		if (!dec_inplace(val))
-			return false;
-		char **str = strcmp(tok, "hostname") == 0	  ? &h->hostname :
-			     strcmp(tok, "machine_id") == 0	  ? &h->machine_id :
-			     strcmp(tok, "boot_id") == 0	  ? &h->boot_id :
-			     strcmp(tok, "agent_version") == 0	  ? &h->agent_version :
-			     strcmp(tok, "kernel_release") == 0 ? &h->kernel_release :
-			     strcmp(tok, "cert_identity") == 0	  ? &h->cert_identity :
-								    NULL;
-		if (str) {
-			/* identity strings from the file that saw the host last */
-			if (!*str || !**str || newer)
-				set_str(str, val);
-			continue;
-		}
-		if (strcmp(tok, "ranges") == 0) {
-			if (!parse_ranges(h, val, &overlap))
-				return false;
-			continue;
-		}
-		if (strcmp(tok, "types") == 0) {
-			if (!parse_types(h, val))
-				return false;
-			continue;
-		}
-		if (!parse_u64(val, &n))
-			return false;
-		if (strcmp(tok, "first_seen_ns") == 0) {
-			if (n && (!h->first_seen_ns || n < h->first_seen_ns))
-				h->first_seen_ns = n;
-		} else if (strcmp(tok, "last_seen_ns") == 0) {
-			newer = n >= h->last_seen_ns;
-			if (newer)
-				h->last_seen_ns = n;
-		} else if (strcmp(tok, "batches") == 0) {
-			h->batches += n;
-		} else if (strcmp(tok, "repeats") == 0) {
-			h->repeats += n;
-		} else if (strcmp(tok, "events") == 0) {
-			h->events += n;
-		} else if (strcmp(tok, "rejected") == 0) {
-			h->rejected += n;
-		} else if (strcmp(tok, "gaps_folded") == 0) {
-			h->gaps_folded += n;
-		} else if (strcmp(tok, "spool_dropped_batches") == 0) {
-			h->spool_dropped_batches += n;
-		} else if (strcmp(tok, "spool_dropped_events") == 0) {
-			h->spool_dropped_events += n;
-		} else if (strcmp(tok, "agent_drops") == 0) {
-			if (newer)
-				h->agent_drops = n;
-		} else if (strcmp(tok, "score") == 0) {
-			score = n;
-		} else if (strcmp(tok, "score_ns") == 0) {
-			if (score <= UINT32_MAX)
-				score_set(h, (uint32_t)score, n);
-		} else if (strcmp(tok, "bad_events") == 0) {
-			h->bad_events += n;
-		} else if (strcmp(tok, "max_window_end_ns") == 0) {
-			if (n > h->max_window_end_ns)
-				h->max_window_end_ns = n;
-		} else if (strcmp(tok, "first_folded") == 0) {
-			h->first_range_folded |= n != 0;
-		} else if (strcmp(tok, "seq_resets") == 0) {
-			if (n > h->seq_resets)
-				h->seq_resets = n;	/* every collector sees the same restarts */
-		} else if (strcmp(tok, "findings_dropped") == 0) {
-			h->findings_dropped += n;
-		} else if (strcmp(tok, "devices_dropped") == 0) {
-			h->devices_dropped += n;
-		}
-		/* unknown numeric keys come from a newer collector: ignored */
-	}
-	if (!h)
-		return false;
-	/* The same seq held by two state files (two collectors both got it) is a repeat too. */
-	h->repeats += overlap;
-	v->repeats += overlap;
-	return true;
-}
-
-static bool load_counts(struct fleet_view *v, char *line, bool rejected)
-{
-	char *save = NULL;
-
-	for (char *tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		char *val = strchr(tok, '=');
-		uint64_t n;
-
-		if (!val)
-			return false;
-		*val++ = '\0';
-		if (!parse_u64(val, &n))
-			return false;
-		if (rejected) {
-			enum batch_verdict r = batch_verdict_from_name(tok);
-			if (r < BATCH_VERDICT_COUNT)
-				v->rejected[r] += n;
-		} else if (strcmp(tok, "batches") == 0) {
-			v->batches += n;
-		} else if (strcmp(tok, "events") == 0) {
-			v->events += n;
-		} else if (strcmp(tok, "repeats") == 0) {
-			v->repeats += n;
-		} else if (strcmp(tok, "unknown_events") == 0) {
-			v->unknown_events += n;
-		} else if (strcmp(tok, "bad_events") == 0) {
-			v->bad_events += n;
-		}
-	}
-	return true;
-}
-
-int fleet_view_load(struct fleet_view *v, const char *path, int *bad_line)
-{
-	FILE *f = fopen(path, "re");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	int lineno = 0, rc = 0;
-
-	if (!f)
-		return -errno;
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		bool ok;
-
-		lineno++;
-		if (len && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (lineno == 1) {
-			ok = strcmp(line, STATE_MAGIC) == 0;
-		} else if (strncmp(line, "totals ", 7) == 0) {
-			ok = load_counts(v, line + 7, false);
-		} else if (strncmp(line, "rejected", 8) == 0) {
-			ok = line[8] == '\0' || (line[8] == ' ' && load_counts(v, line + 9, true));
-		} else if (strncmp(line, "host ", 5) == 0) {
-			ok = load_host(v, line + 5);
-		} else {
-			ok = len == 0 || line[0] == '#';
-		}
-		if (!ok) {
-			if (bad_line)
-				*bad_line = lineno;
-			rc = -EINVAL;
-			break;
-		}
-	}
-	free(line);
-	fclose(f);
-	return rc;
 }
 
 /* ---- report ---------------------------------------------------------------------------------- */
@@ -903,12 +494,9 @@ void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
 
 static void json_str(FILE *out, const char *s)
 {
-	struct strbuf sb;
-
-	strbuf_init(&sb, 0);
-	strbuf_json_string(&sb, s ? s : "", s ? strlen(s) : 0);
-	fputs(sb.data ? sb.data : "\"\"", out);
-	strbuf_free(&sb);
+	fputc('"', out);
+	gw_json_escape(out, s ? s : "");
+	fputc('"', out);
 }
 
 void fleet_view_report_json(struct fleet_view *v, FILE *out)
@@ -919,20 +507,23 @@ void fleet_view_report_json(struct fleet_view *v, FILE *out)
 	HASH_SORT(v->hosts, host_cmp);
 	fprintf(out, "{\"hosts\":[");
 	for (h = v->hosts; h; h = h->hh.next) {
-		fprintf(out, "%s{\"host_id\":", h == v->hosts ? "" : ",");
-		json_str(out, h->id);
-		fprintf(out, ",\"hostname\":");
-		json_str(out, h->hostname);
-		fprintf(out, ",\"machine_id\":");
-		json_str(out, h->machine_id);
-		fprintf(out, ",\"boot_id\":");
-		json_str(out, h->boot_id);
-		fprintf(out, ",\"agent_version\":");
-		json_str(out, h->agent_version);
-		fprintf(out, ",\"kernel_release\":");
-		json_str(out, h->kernel_release);
-		fprintf(out, ",\"cert_identity\":");
-		json_str(out, h->cert_identity);
+		const struct {
+			const char *key, *value;
+		} ids[] = {
+			{ "host_id", h->id },
+			{ "hostname", h->hostname },
+			{ "machine_id", h->machine_id },
+			{ "boot_id", h->boot_id },
+			{ "agent_version", h->agent_version },
+			{ "kernel_release", h->kernel_release },
+			{ "cert_identity", h->cert_identity },
+		};
+
+		fputs(h == v->hosts ? "{" : ",{", out);
+		for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+			fprintf(out, "%s\"%s\":", i ? "," : "", ids[i].key);
+			json_str(out, ids[i].value);
+		}
 		fprintf(out,
 			",\"first_seen_ns\":%" PRIu64 ",\"last_seen_ns\":%" PRIu64
 			",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 ",\"batches\":%" PRIu64

@@ -3,9 +3,9 @@
  * which batch sequence numbers arrived (as a sorted list of ranges, so holes are gaps = data lost
  * and a second arrival of a number is a repeat), events per type, its latest fraud score, the
  * detection rules that fired, the distinct devices seen, the agent's own reported losses, and
- * batches rejected per reason. Persisted to a text state file
- * (atomic rename); several state files (one per collector sharing the durable consumer) load into
- * one view, their ranges unioned, so `report` shows gaps and repeats across the whole deployment.
+ * batches rejected per reason. Persisted by fleet_state.h; several state files (one per collector
+ * sharing the durable consumer) load into one view, their ranges unioned, so `report` shows gaps
+ * and repeats across the whole deployment.
  *
  * A host whose seq restarts (wiped spool) is recognised by its newer window times (see
  * fleet_host.seq_resets). Gaps are counted between the lowest and highest seq seen for a host (a collector that starts
@@ -109,10 +109,17 @@ uint64_t fleet_host_last_seq(const struct fleet_host *h);
 /* The most severe finding's severity, "" when there is none. */
 const char *fleet_host_worst_severity(const struct fleet_host *h);
 
-/* 0 or -errno. save writes path.tmp, fsyncs, renames. load merges into v (a missing file is
- * -ENOENT, a malformed line -EINVAL with *bad_line set). */
-int fleet_view_save(const struct fleet_view *v, const char *path);
-int fleet_view_load(struct fleet_view *v, const char *path, int *bad_line);
+/* What a batch or a state file adds to a host (the state file's loader merges through these). */
+/* Adds [lo, hi] (lo >= 1) to the ranges; returns how many of those numbers were already there. */
+uint64_t fleet_host_add_range(struct fleet_host *h, uint64_t lo, uint64_t hi);
+void fleet_host_add_type(struct fleet_host *h, const char *name, uint64_t n);
+void fleet_host_add_finding(struct fleet_host *h, const char *rule_id, const char *severity,
+			    uint64_t count);
+void fleet_host_add_device(struct fleet_host *h, const char *id);
+/* Keeps the newest score by event time. */
+void fleet_host_set_score(struct fleet_host *h, uint32_t score, uint64_t when_ns);
+/* Replaces *dst with a copy of src (NULL src: unchanged). */
+void fleet_set_str(char **dst, const char *src);
 
 /* Both sort the hosts by id. */
 void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns);

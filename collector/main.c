@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "consumer.h"
-#include "fleet_view.h"
+#include "fleet_state.h"
 
 #ifndef GW_VERSION
 #define GW_VERSION "dev"
@@ -138,6 +138,7 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 {
 	int c, idx = -1;
 	uint64_t v = 0;
+	enum gw_log_level level;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", run_opts, &idx)) != -1) {
@@ -155,8 +156,9 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 		case OPT_OUT_NAME: o->out_name = optarg; break;
 		case OPT_STATE: o->state_path = optarg; break;
 		case OPT_LOG_LEVEL:
-			if (!clog_level_parse(optarg, &o->log.min))
+			if (!gw_log_level_parse(optarg, &level))
 				return bad_value(name, optarg, "not one of debug, info, warn, error");
+			gw_log_set_level(&o->log, level);
 			break;
 		case OPT_REPLICAS:
 			if (!size_ok || (v != 1 && v != 3 && v != 5))
@@ -262,7 +264,7 @@ static int cmd_report(int argc, char **argv)
 
 	fleet_view_init(&v);
 	for (int i = 1; i < argc; i++) {
-		int bad_line = 0, rc;
+		int rc;
 
 		if (strcmp(argv[i], "--json") == 0) {
 			json = true;
@@ -273,11 +275,11 @@ static int cmd_report(int argc, char **argv)
 			fleet_view_free(&v);
 			return 0;
 		}
-		rc = fleet_view_load(&v, argv[i], &bad_line);
+		rc = fleet_state_load(&v, argv[i]);
 		if (rc < 0) {
 			if (rc == -EINVAL)
-				fprintf(stderr, "ghostwatch-collector report: %s:%d: not a state "
-						"file line\n", argv[i], bad_line);
+				fprintf(stderr, "ghostwatch-collector report: %s: not a state file\n",
+					argv[i]);
 			else
 				fprintf(stderr, "ghostwatch-collector report: %s: %s\n", argv[i],
 					strerror(-rc));

@@ -13,7 +13,7 @@ static void on_disconnected(natsConnection *nc, void *closure)
 	/* also called when we close the connection ourselves at exit: not news */
 	if (natsConnection_IsClosed(nc))
 		return;
-	gwc_log(closure, CLOG_WARN, "disconnected from nats-server: reconnecting");
+	gw_warn(closure, "disconnected from nats-server: reconnecting");
 }
 
 static void on_reconnected(natsConnection *nc, void *closure)
@@ -21,7 +21,7 @@ static void on_reconnected(natsConnection *nc, void *closure)
 	char url[256] = "";
 
 	natsConnection_GetConnectedUrl(nc, url, sizeof(url));
-	gwc_log(closure, CLOG_INFO, "reconnected to %s", url);
+	gw_info(closure, "reconnected to %s", url);
 }
 
 static natsStatus fail(natsStatus s, const char *what, char *err, size_t err_len)

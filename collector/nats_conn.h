@@ -11,7 +11,7 @@
 
 #include <nats/nats.h>
 
-#include "clog.h"
+#include "common/log.h"
 
 struct nats_conn_opts {
 	const char *servers;	/* comma-separated URLs, tls://host:port */
@@ -22,7 +22,7 @@ struct nats_conn_opts {
 	const char *name;	/* connection name shown by nats-server */
 	int connect_timeout_ms;
 	bool retry_forever;	/* reconnect forever once connected */
-	const struct clog *log;	/* if set, disconnects and reconnects are logged */
+	const struct gw_log *log;	/* if set, disconnects and reconnects are logged */
 	natsConnectionHandler closed_cb;	/* if set, called (on cnats' thread) once closed */
 	void *closed_closure;
 };

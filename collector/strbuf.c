@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
+
 void strbuf_init(struct strbuf *sb, size_t max)
 {
 	memset(sb, 0, sizeof(*sb));
@@ -91,40 +93,6 @@ void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 	sb->len += n;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
-static size_t utf8_seq_len(const unsigned char *s, size_t left)
-{
-	size_t n;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and out-of-range code points are not valid UTF-8 */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 void strbuf_u64(struct strbuf *sb, uint64_t v)
 {
 	char buf[20];
@@ -137,78 +105,19 @@ void strbuf_u64(struct strbuf *sb, uint64_t v)
 	strbuf_append(sb, buf + n, sizeof(buf) - n);
 }
 
-bool utf8_valid(const char *str, size_t len)
+void strbuf_json_string(struct strbuf *sb, const char *s, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)str;
-
-	for (size_t i = 0; i < len;) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n = utf8_seq_len(s + i, len - i);
-		if (!n)
-			return false;
-		i += n;
-	}
-	return true;
-}
-
-static bool json_plain(unsigned char c)
-{
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-}
-
-void strbuf_json_string(struct strbuf *sb, const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	static const char hex[] = "0123456789abcdef";
-
 	strbuf_putc(sb, '"');
-	for (size_t i = 0; i < len;) {
-		unsigned char c = s[i];
-		size_t n, run = 0;
+	while (len) {
+		char esc[8];
+		size_t skip, run = gw_json_plain_run(s, len, esc, &skip);
 
-		/* the common case, plain printable ASCII, goes in one append per run */
-		while (i + run < len && json_plain(s[i + run]))
-			run++;
-		if (run) {
-			strbuf_append(sb, s + i, run);
-			i += run;
-			continue;
-		}
-		n = utf8_seq_len(s + i, len - i);
-
-		if (n > 1) {
-			strbuf_append(sb, s + i, n);
-			i += n;
-			continue;
-		}
-		i++;
-		switch (c) {
-		case '"':
-			strbuf_puts(sb, "\\\"");
+		strbuf_append(sb, s, run);
+		if (run == len)
 			break;
-		case '\\':
-			strbuf_puts(sb, "\\\\");
-			break;
-		case '\n':
-			strbuf_puts(sb, "\\n");
-			break;
-		case '\r':
-			strbuf_puts(sb, "\\r");
-			break;
-		case '\t':
-			strbuf_puts(sb, "\\t");
-			break;
-		default:
-			if (c < 0x20 || c == 0x7f || n == 0) {
-				char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-				strbuf_append(sb, esc, sizeof(esc));
-			} else {
-				strbuf_putc(sb, c);
-			}
-		}
+		strbuf_puts(sb, esc);
+		s += run + skip;
+		len -= run + skip;
 	}
 	strbuf_putc(sb, '"');
 }

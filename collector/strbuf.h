@@ -29,10 +29,8 @@ void strbuf_putc(struct strbuf *sb, char c);
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Decimal integer, without printf. */
 void strbuf_u64(struct strbuf *sb, uint64_t v);
-/* Whether s[0..len) is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
-bool utf8_valid(const char *s, size_t len);
-/* A JSON string literal (with quotes). Control characters and bytes that are not valid UTF-8 are
- * escaped (\u00XX), so any input gives one valid line of JSON. */
+/* A JSON string literal (with quotes), by the one rule of common/text.h: any input gives one
+ * valid line of JSON. */
 void strbuf_json_string(struct strbuf *sb, const char *s, size_t len);
 
 #endif

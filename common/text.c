@@ -3,9 +3,9 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at p (at most `avail` bytes), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *p, size_t avail)
+size_t gw_utf8_seq_len(const void *s, size_t avail)
 {
+	const unsigned char *p = s;
 	uint32_t cp;
 	size_t n;
 
@@ -37,6 +37,18 @@ static size_t utf8_seq_len(const unsigned char *p, size_t avail)
 	return n;
 }
 
+bool gw_utf8_valid(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		size_t n = gw_utf8_seq_len(s + i, len - i);
+
+		if (!n)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
 size_t gw_utf8_sanitize(const char *in, size_t len, char *out, size_t out_size)
 {
 	const unsigned char *p = (const unsigned char *)in;
@@ -45,7 +57,7 @@ size_t gw_utf8_sanitize(const char *in, size_t len, char *out, size_t out_size)
 	if (!out_size)
 		return 0;
 	while (i < end) {
-		size_t n = utf8_seq_len(p + i, end - i);
+		size_t n = gw_utf8_seq_len(p + i, end - i);
 
 		if (n) {
 			if (o + n >= out_size)
@@ -65,66 +77,94 @@ size_t gw_utf8_sanitize(const char *in, size_t len, char *out, size_t out_size)
 	return o;
 }
 
-/* Bytes that need no escaping inside a JSON string (the multi-byte line separators are caught
- * at their lead bytes 0xc2 and 0xe2 and checked there). */
-static int json_plain(unsigned char c)
+/* ASCII bytes that need no escaping inside a JSON string. */
+static bool json_plain_ascii(unsigned char c)
 {
-	return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f && c != 0xc2 && c != 0xe2;
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+size_t gw_json_plain_run(const char *s, size_t len, char esc[8], size_t *skip)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+
+	for (;;) {
+		while (i < len && json_plain_ascii(p[i]))
+			i++;
+		if (i == len || p[i] < 0x80)
+			break;
+		n = gw_utf8_seq_len(p + i, len - i);
+		/* NEL (U+0085), LS (U+2028), PS (U+2029) end lines for some readers */
+		if (n < 2 || (n == 2 && p[i] == 0xc2 && p[i + 1] == 0x85) ||
+		    (n == 3 && p[i] == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] | 1) == 0xa9))
+			break;
+		i += n;
+	}
+	if (i == len)
+		return i;
+	*skip = 1;
+	switch (p[i]) {
+	case '"':
+		strcpy(esc, "\\\"");
+		break;
+	case '\\':
+		strcpy(esc, "\\\\");
+		break;
+	case '\n':
+		strcpy(esc, "\\n");
+		break;
+	case '\r':
+		strcpy(esc, "\\r");
+		break;
+	case '\t':
+		strcpy(esc, "\\t");
+		break;
+	case 0xc2: /* NEL, or an invalid byte */
+	case 0xe2: /* LS, PS, or an invalid byte */
+		if (gw_utf8_seq_len(p + i, len - i) > 1) {
+			*skip = p[i] == 0xc2 ? 2 : 3;
+			strcpy(esc, p[i] == 0xc2 ? "\\u0085" : p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
+			break;
+		}
+		/* fall through */
+	default:
+		memcpy(esc, "\\u00", 4);
+		esc[4] = hex[p[i] >> 4];
+		esc[5] = hex[p[i] & 15];
+		esc[6] = 0;
+	}
+	return i;
 }
 
 /* Runs of plain bytes go out in one write: this is the hottest loop of the debug view. */
+void gw_json_escape_len(FILE *out, const char *s, size_t len)
+{
+	while (len) {
+		char esc[8];
+		size_t skip, run = gw_json_plain_run(s, len, esc, &skip);
+
+		if (run)
+			fwrite_unlocked(s, 1, run, out);
+		if (run == len)
+			break;
+		fputs_unlocked(esc, out);
+		s += run + skip;
+		len -= run + skip;
+	}
+}
+
 void gw_json_escape(FILE *out, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const char *p = s;
 
-	while (*p) {
-		const unsigned char *run = p;
-
-		while (json_plain(*p))
-			p++;
-		if (p > run)
-			fwrite_unlocked(run, 1, (size_t)(p - run), out);
-		if (!*p)
-			break;
-		switch (*p) {
-		case '"':
-			fputs_unlocked("\\\"", out);
-			break;
-		case '\\':
-			fputs_unlocked("\\\\", out);
-			break;
-		case '\n':
-			fputs_unlocked("\\n", out);
-			break;
-		case '\r':
-			fputs_unlocked("\\r", out);
-			break;
-		case '\t':
-			fputs_unlocked("\\t", out);
-			break;
-		case 0xc2:
-			/* NEL ends lines for some readers (Python's splitlines) */
-			if (p[1] == 0x85) {
-				fputs_unlocked("\\u0085", out);
-				p++;
-			} else {
-				fputc_unlocked(*p, out);
-			}
-			break;
-		case 0xe2:
-			/* so do LS and PS */
-			if (p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
-				fputs_unlocked(p[2] == 0xa8 ? "\\u2028" : "\\u2029", out);
-				p += 2;
-			} else {
-				fputc_unlocked(*p, out);
-			}
-			break;
-		default:
-			fprintf(out, "\\u%04x", *p);
-		}
+	/* most strings are plain ASCII through to the end: one pass, one write */
+	while (json_plain_ascii((unsigned char)*p))
 		p++;
-	}
+	if (p > s)
+		fwrite_unlocked(s, 1, (size_t)(p - s), out);
+	if (*p)
+		gw_json_escape_len(out, p, strlen(p));
 }
 
 void gw_display_escape(FILE *out, const char *s)

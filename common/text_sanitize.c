@@ -3,39 +3,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not valid (RFC 3629). */
-static size_t utf8_seq_len(const uint8_t *s, size_t avail)
-{
-	size_t n;
-	uint32_t cp;
+#include "text.h"
 
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (avail < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	/* C1 controls (U+0080..U+009F) can drive terminals too */
-	if (cp >= 0x80 && cp <= 0x9f)
+/* Length of the printable UTF-8 sequence at s, or 0: C1 controls (U+0080..U+009F) are valid UTF-8
+ * but can drive terminals too. */
+static size_t printable_seq_len(const uint8_t *s, size_t avail)
+{
+	size_t n = gw_utf8_seq_len(s, avail);
+
+	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
 		return 0;
 	return n;
 }
@@ -49,7 +25,7 @@ unsigned gw_text_sanitize(char *dst, size_t dst_size, const void *src, size_t le
 	if (dst_size == 0)
 		return len ? GW_TEXT_TRUNCATED : 0;
 	for (size_t i = 0; i < len && s[i] != 0;) {
-		size_t n = utf8_seq_len(s + i, len - i);
+		size_t n = printable_seq_len(s + i, len - i);
 		/* backslash is escaped too, so an escape in the output always means a raw byte */
 		bool printable = n > 1 || (n == 1 && s[i] >= 0x20 && s[i] != 0x7f && s[i] != '\\');
 

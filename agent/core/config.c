@@ -4,13 +4,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <yaml.h>
+
+#include "common/yaml_doc.h"
 
 /* Bigger files are not configs; refusing them keeps a mistaken path from eating memory. */
 #define CONFIG_MAX_FILE_BYTES (1u << 20)
@@ -66,13 +66,6 @@ static const struct config_key config_keys[] = {
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
-
-static const char *const log_level_names[] = { "error", "warn", "info", "debug" };
-
-const char *gw_log_level_name(enum gw_log_level level)
-{
-	return (unsigned)level < 4 ? log_level_names[level] : "?";
-}
 
 static int set_str(char **slot, const char *value)
 {
@@ -134,76 +127,10 @@ void gw_config_free(struct gw_config *cfg)
 }
 
 struct parse_ctx {
-	const char *name;
-	char *err;
-	size_t errlen;
-	yaml_document_t *doc;
+	struct yaml_doc yd;
 	struct gw_config *cfg;
 	unsigned long key_line[N_KEYS]; /* 0 = not given; also catches duplicates */
 };
-
-__attribute__((format(printf, 3, 4))) static int fail(struct parse_ctx *pc, unsigned long line,
-						      const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(pc->err, pc->errlen, "%s:%lu: ", pc->name, line);
-
-	if (n < 0 || (size_t)n >= pc->errlen)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(pc->err + n, pc->errlen - n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static unsigned long node_line(const yaml_node_t *node)
-{
-	return (unsigned long)node->start_mark.line + 1;
-}
-
-static const char *kind_name(yaml_node_type_t t)
-{
-	switch (t) {
-	case YAML_SCALAR_NODE:
-		return "a scalar";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
-/* The scalar's text, or NULL when it holds a NUL byte (never valid in any key we have). */
-static const char *scalar_text(const yaml_node_t *node)
-{
-	const char *s = (const char *)node->data.scalar.value;
-
-	return strlen(s) == node->data.scalar.length ? s : NULL;
-}
-
-static bool scalar_is_plain(const yaml_node_t *node)
-{
-	return node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	for (; isdigit((unsigned char)*s); s++) {
-		unsigned d = *s - '0';
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return *s ? 1 : 0; /* 1: digits followed by something */
-}
 
 /* "512", "64K", "64KiB", "8M", "8MiB", "1G", "1GiB" (binary multiples; "B" suffix allowed). */
 static int parse_size(const char *s, uint64_t *out)
@@ -214,18 +141,11 @@ static int parse_size(const char *s, uint64_t *out)
 	} units[] = { { "", 0 },    { "B", 0 },	    { "K", 10 },  { "KB", 10 },	 { "KiB", 10 },
 		      { "M", 20 },  { "MB", 20 },   { "MiB", 20 }, { "G", 30 },	 { "GB", 30 },
 		      { "GiB", 30 }, { "T", 40 },   { "TiB", 40 } };
-	uint64_t v = 0;
-	const char *p = s;
+	uint64_t v;
+	const char *p = yaml_parse_digits(s, &v);
 
-	if (!isdigit((unsigned char)*p))
+	if (!p)
 		return -1;
-	for (; isdigit((unsigned char)*p); p++) {
-		unsigned d = *p - '0';
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
 	while (*p == ' ')
 		p++;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
@@ -288,7 +208,7 @@ static const char *url_problem(const char *url)
 	colon = strrchr(rest, ':');
 	if (!colon || colon == rest || (rest[0] == '[' && colon[-1] != ']'))
 		return "needs a host and a port (host:port)";
-	if (parse_u64(colon + 1, &port) != 0 || port == 0 || port > 65535)
+	if (!yaml_parse_u64(colon + 1, &port) || port == 0 || port > 65535)
 		return "port must be 1-65535";
 	return NULL;
 }
@@ -296,16 +216,16 @@ static const char *url_problem(const char *url)
 static int apply_scalar(struct parse_ctx *pc, const struct config_key *k, yaml_node_t *node,
 			const char *key_text)
 {
-	unsigned long line = node_line(node);
+	unsigned long line = yaml_node_line(node);
 	void *slot = (char *)pc->cfg + k->offset;
 	const char *s;
 	uint64_t v;
 
 	if (node->type != YAML_SCALAR_NODE)
-		return fail(pc, line, "%s: expected a scalar, got %s", key_text, kind_name(node->type));
-	s = scalar_text(node);
+		return yaml_doc_fail(&pc->yd, line, "%s: expected a scalar, got %s", key_text, yaml_node_kind(node->type));
+	s = yaml_scalar_text(node);
 	if (!s)
-		return fail(pc, line, "%s: value contains a NUL byte", key_text);
+		return yaml_doc_fail(&pc->yd, line, "%s: value contains a NUL byte", key_text);
 
 	switch (k->kind) {
 	case KIND_STR:
@@ -314,62 +234,58 @@ static int apply_scalar(struct parse_ctx *pc, const struct config_key *k, yaml_n
 	case KIND_SUBJECT:
 	case KIND_TOKEN:
 		if (!*s && k->kind != KIND_OPT_STR && k->kind != KIND_TOKEN)
-			return fail(pc, line, "%s: must not be empty", key_text);
+			return yaml_doc_fail(&pc->yd, line, "%s: must not be empty", key_text);
 		if (k->kind == KIND_PATH && s[0] != '/')
-			return fail(pc, line, "%s: must be an absolute path, got \"%s\"", key_text, s);
+			return yaml_doc_fail(&pc->yd, line, "%s: must be an absolute path, got \"%s\"", key_text, s);
 		if (k->kind == KIND_SUBJECT && !valid_subject_prefix(s))
-			return fail(pc, line,
+			return yaml_doc_fail(&pc->yd, line,
 				    "%s: must be dot-separated tokens of [A-Za-z0-9_-], got \"%s\"",
 				    key_text, s);
 		if (k->kind == KIND_TOKEN && (!valid_token(s) || strlen(s) > 64))
-			return fail(pc, line, "%s: must be at most 64 of [A-Za-z0-9_-], got \"%s\"",
+			return yaml_doc_fail(&pc->yd, line, "%s: must be at most 64 of [A-Za-z0-9_-], got \"%s\"",
 				    key_text, s);
 		if (set_str(slot, s))
-			return fail(pc, line, "out of memory");
+			return yaml_doc_fail(&pc->yd, line, "out of memory");
 		return 0;
 	case KIND_BOOL:
-		if (!scalar_is_plain(node))
-			return fail(pc, line, "%s: expected true or false, got a quoted string",
+		if (!yaml_scalar_plain(node))
+			return yaml_doc_fail(&pc->yd, line, "%s: expected true or false, got a quoted string",
 				    key_text);
 		if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))
 			*(bool *)slot = true;
 		else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))
 			*(bool *)slot = false;
 		else
-			return fail(pc, line, "%s: expected true or false, got \"%s\"", key_text, s);
+			return yaml_doc_fail(&pc->yd, line, "%s: expected true or false, got \"%s\"", key_text, s);
 		return 0;
 	case KIND_U32:
 	case KIND_SIZE:
-		if (!scalar_is_plain(node))
-			return fail(pc, line, "%s: expected a number, got a quoted string", key_text);
-		if (k->kind == KIND_U32 ? parse_u64(s, &v) != 0 : parse_size(s, &v) != 0)
-			return fail(pc, line, "%s: expected %s, got \"%s\"", key_text,
+		if (!yaml_scalar_plain(node))
+			return yaml_doc_fail(&pc->yd, line, "%s: expected a number, got a quoted string", key_text);
+		if (k->kind == KIND_U32 ? !yaml_parse_u64(s, &v) : parse_size(s, &v) != 0)
+			return yaml_doc_fail(&pc->yd, line, "%s: expected %s, got \"%s\"", key_text,
 				    k->kind == KIND_U32 ? "a non-negative integer"
 							: "a size like 4096, 64KiB, 8MiB or 1GiB",
 				    s);
 		if (v < k->min || v > k->max)
-			return fail(pc, line, "%s: %" PRIu64 " is out of range [%" PRIu64 ", %" PRIu64 "]",
+			return yaml_doc_fail(&pc->yd, line, "%s: %" PRIu64 " is out of range [%" PRIu64 ", %" PRIu64 "]",
 				    key_text, v, k->min, k->max);
 		if (k->offset == F(ringbuf_bytes) && (v & (v - 1)))
-			return fail(pc, line, "%s: %" PRIu64 " must be a power of two", key_text, v);
+			return yaml_doc_fail(&pc->yd, line, "%s: %" PRIu64 " must be a power of two", key_text, v);
 		if (k->kind == KIND_U32 || k->offset == F(ringbuf_bytes))
 			*(uint32_t *)slot = (uint32_t)v;
 		else
 			*(uint64_t *)slot = v;
 		return 0;
 	case KIND_LOG_LEVEL:
-		for (unsigned i = 0; i < 4; i++) {
-			if (!strcasecmp(s, log_level_names[i])) {
-				*(enum gw_log_level *)slot = (enum gw_log_level)i;
-				return 0;
-			}
-		}
-		return fail(pc, line, "%s: expected error, warn, info or debug, got \"%s\"", key_text,
+		if (gw_log_level_parse(s, (enum gw_log_level *)slot))
+			return 0;
+		return yaml_doc_fail(&pc->yd, line, "%s: expected error, warn, info or debug, got \"%s\"", key_text,
 			    s);
 	case KIND_URLS:
 		break;
 	}
-	return fail(pc, line, "%s: internal: unhandled kind", key_text);
+	return yaml_doc_fail(&pc->yd, line, "%s: internal: unhandled kind", key_text);
 }
 
 static int apply_urls(struct parse_ctx *pc, yaml_node_t *node, const char *key_text)
@@ -384,29 +300,29 @@ static int apply_urls(struct parse_ctx *pc, yaml_node_t *node, const char *key_t
 		for (yaml_node_item_t *it = node->data.sequence.items.start;
 		     it < node->data.sequence.items.top; it++) {
 			if (n == GW_CONFIG_MAX_URLS)
-				return fail(pc, node_line(node), "%s: more than %d URLs", key_text,
+				return yaml_doc_fail(&pc->yd, yaml_node_line(node), "%s: more than %d URLs", key_text,
 					    GW_CONFIG_MAX_URLS);
-			items[n++] = yaml_document_get_node(pc->doc, *it);
+			items[n++] = yaml_doc_node(&pc->yd, *it);
 		}
 	} else {
-		return fail(pc, node_line(node), "%s: expected a URL or a list of URLs, got %s",
-			    key_text, kind_name(node->type));
+		return yaml_doc_fail(&pc->yd, yaml_node_line(node), "%s: expected a URL or a list of URLs, got %s",
+			    key_text, yaml_node_kind(node->type));
 	}
 	if (n == 0)
-		return fail(pc, node_line(node), "%s: needs at least one URL", key_text);
+		return yaml_doc_fail(&pc->yd, yaml_node_line(node), "%s: needs at least one URL", key_text);
 
 	for (size_t i = 0; i < n; i++) {
 		const char *s, *problem;
 
 		if (!items[i] || items[i]->type != YAML_SCALAR_NODE)
-			return fail(pc, items[i] ? node_line(items[i]) : node_line(node),
+			return yaml_doc_fail(&pc->yd, items[i] ? yaml_node_line(items[i]) : yaml_node_line(node),
 				    "%s: each URL must be a scalar", key_text);
-		s = scalar_text(items[i]);
+		s = yaml_scalar_text(items[i]);
 		if (!s)
-			return fail(pc, node_line(items[i]), "%s: URL contains a NUL byte", key_text);
+			return yaml_doc_fail(&pc->yd, yaml_node_line(items[i]), "%s: URL contains a NUL byte", key_text);
 		problem = url_problem(s);
 		if (problem)
-			return fail(pc, node_line(items[i]), "%s: \"%s\" %s", key_text, s, problem);
+			return yaml_doc_fail(&pc->yd, yaml_node_line(items[i]), "%s: \"%s\" %s", key_text, s, problem);
 	}
 	for (size_t i = 0; i < cfg->n_collector_urls; i++) {
 		free(cfg->collector_urls[i]);
@@ -414,9 +330,9 @@ static int apply_urls(struct parse_ctx *pc, yaml_node_t *node, const char *key_t
 	}
 	cfg->n_collector_urls = 0;
 	for (size_t i = 0; i < n; i++) {
-		cfg->collector_urls[i] = strdup(scalar_text(items[i]));
+		cfg->collector_urls[i] = strdup(yaml_scalar_text(items[i]));
 		if (!cfg->collector_urls[i])
-			return fail(pc, node_line(items[i]), "out of memory");
+			return yaml_doc_fail(&pc->yd, yaml_node_line(items[i]), "out of memory");
 		cfg->n_collector_urls = i + 1;
 	}
 	return 0;
@@ -428,12 +344,12 @@ static int apply_key(struct parse_ctx *pc, const char *section, yaml_node_t *key
 	const char *name;
 	char key_text[128];
 
-	if (!key_node || key_node->type != YAML_SCALAR_NODE || !(name = scalar_text(key_node)))
-		return fail(pc, key_node ? node_line(key_node) : 1, "keys must be plain strings");
+	if (!key_node || key_node->type != YAML_SCALAR_NODE || !(name = yaml_scalar_text(key_node)))
+		return yaml_doc_fail(&pc->yd, key_node ? yaml_node_line(key_node) : 1, "keys must be plain strings");
 	snprintf(key_text, sizeof(key_text), "%s%s%s", section ? section : "", section ? "." : "",
 		 name);
 	if (!value)
-		return fail(pc, node_line(key_node), "%s: missing value", key_text);
+		return yaml_doc_fail(&pc->yd, yaml_node_line(key_node), "%s: missing value", key_text);
 
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct config_key *k = &config_keys[i];
@@ -442,14 +358,14 @@ static int apply_key(struct parse_ctx *pc, const char *section, yaml_node_t *key
 		    (section ? !k->section || strcmp(k->section, section) : k->section != NULL))
 			continue;
 		if (pc->key_line[i])
-			return fail(pc, node_line(key_node), "%s: duplicate key (first on line %lu)",
+			return yaml_doc_fail(&pc->yd, yaml_node_line(key_node), "%s: duplicate key (first on line %lu)",
 				    key_text, pc->key_line[i]);
-		pc->key_line[i] = node_line(key_node);
+		pc->key_line[i] = yaml_node_line(key_node);
 		if (k->kind == KIND_URLS)
 			return apply_urls(pc, value, key_text);
 		return apply_scalar(pc, k, value, key_text);
 	}
-	return fail(pc, node_line(key_node), "unknown key \"%s\"", key_text);
+	return yaml_doc_fail(&pc->yd, yaml_node_line(key_node), "unknown key \"%s\"", key_text);
 }
 
 static bool is_section(const char *name)
@@ -464,15 +380,15 @@ static int walk_mapping(struct parse_ctx *pc, const char *section, yaml_node_t *
 {
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
 	     p++) {
-		yaml_node_t *k = yaml_document_get_node(pc->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(pc->doc, p->value);
-		const char *name = k && k->type == YAML_SCALAR_NODE ? scalar_text(k) : NULL;
+		yaml_node_t *k = yaml_doc_node(&pc->yd, p->key);
+		yaml_node_t *v = yaml_doc_node(&pc->yd, p->value);
+		const char *name = k && k->type == YAML_SCALAR_NODE ? yaml_scalar_text(k) : NULL;
 
 		if (!section && name && is_section(name)) {
 			if (!v || v->type != YAML_MAPPING_NODE)
-				return fail(pc, v ? node_line(v) : node_line(k),
+				return yaml_doc_fail(&pc->yd, v ? yaml_node_line(v) : yaml_node_line(k),
 					    "%s: expected a mapping, got %s", name,
-					    v ? kind_name(v->type) : "nothing");
+					    v ? yaml_node_kind(v->type) : "nothing");
 			if (walk_mapping(pc, name, v))
 				return -1;
 			continue;
@@ -497,11 +413,11 @@ static int check_consistency(struct parse_ctx *pc)
 	const struct gw_config *c = pc->cfg;
 
 	if (c->reconnect_min_ms > c->reconnect_max_ms)
-		return fail(pc, line_of(pc, F(reconnect_min_ms)),
+		return yaml_doc_fail(&pc->yd, line_of(pc, F(reconnect_min_ms)),
 			    "collector.reconnect_min_ms (%u) is above reconnect_max_ms (%u)",
 			    c->reconnect_min_ms, c->reconnect_max_ms);
 	if (c->spool_segment_bytes * 2 > c->spool_max_bytes)
-		return fail(pc, line_of(pc, F(spool_segment_bytes)),
+		return yaml_doc_fail(&pc->yd, line_of(pc, F(spool_segment_bytes)),
 			    "spool.segment_bytes (%" PRIu64 ") must be at most half of spool.max_bytes (%" PRIu64 ")",
 			    c->spool_segment_bytes, c->spool_max_bytes);
 	return 0;
@@ -510,12 +426,10 @@ static int check_consistency(struct parse_ctx *pc)
 struct gw_config *gw_config_parse(const char *name, const char *text, size_t len, char *err,
 				  size_t errlen)
 {
-	struct parse_ctx pc = { .name = name, .err = err, .errlen = errlen };
-	yaml_parser_t parser;
-	yaml_document_t doc;
+	struct parse_ctx pc = { 0 };
 	yaml_node_t *root;
 	struct gw_config *cfg;
-	int rc = -1;
+	int rc;
 
 	if (errlen)
 		err[0] = '\0';
@@ -526,51 +440,20 @@ struct gw_config *gw_config_parse(const char *name, const char *text, size_t len
 		return NULL;
 	}
 	pc.cfg = cfg;
-
-	if (!yaml_parser_initialize(&parser)) {
-		fail(&pc, 1, "cannot initialise the YAML parser");
-		gw_config_free(cfg);
-		return NULL;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		fail(&pc, (unsigned long)parser.problem_mark.line + 1, "YAML syntax: %s%s%s",
-		     parser.problem ? parser.problem : "error", parser.context ? " " : "",
-		     parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		gw_config_free(cfg);
-		return NULL;
-	}
-	pc.doc = &doc;
-	root = yaml_document_get_root_node(&doc);
-	if (!root) {
-		rc = 0; /* empty file: all defaults */
-	} else if (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0) {
-		rc = 0;
-	} else if (root->type != YAML_MAPPING_NODE) {
-		fail(&pc, node_line(root), "the top level must be a mapping of keys, got %s",
-		     kind_name(root->type));
-	} else {
-		rc = walk_mapping(&pc, NULL, root);
-	}
-	if (rc == 0) {
-		/* One document per file: a second one is almost certainly a paste mistake. */
-		yaml_document_t extra;
-
-		if (!yaml_parser_load(&parser, &extra)) {
-			rc = fail(&pc, (unsigned long)parser.problem_mark.line + 1, "YAML syntax: %s",
-				  parser.problem ? parser.problem : "error");
-		} else {
-			if (yaml_document_get_root_node(&extra))
-				rc = fail(&pc, (unsigned long)extra.start_mark.line + 1,
-					  "only one YAML document is allowed");
-			yaml_document_delete(&extra);
-		}
+	rc = yaml_doc_load(&pc.yd, name, text, len, err, errlen);
+	root = rc ? NULL : yaml_doc_root(&pc.yd);
+	/* no root, or an empty scalar: an empty file, all defaults */
+	if (root && (root->type != YAML_SCALAR_NODE || root->data.scalar.length != 0)) {
+		if (root->type != YAML_MAPPING_NODE)
+			rc = yaml_doc_fail(&pc.yd, yaml_node_line(root),
+					   "the top level must be a mapping of keys, got %s",
+					   yaml_node_kind(root->type));
+		else
+			rc = walk_mapping(&pc, NULL, root);
 	}
 	if (rc == 0)
 		rc = check_consistency(&pc);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	yaml_doc_free(&pc.yd);
 	if (rc) {
 		gw_config_free(cfg);
 		return NULL;

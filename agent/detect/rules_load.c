@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uthash.h>
-#include <yaml.h>
+
+#include "common/yaml_doc.h"
 
 /* id -> index in ruleset->rules, so overrides and duplicates are found without a scan. */
 struct rule_index {
@@ -40,10 +40,7 @@ static struct ruleset_priv *priv(struct gw_ruleset *rs)
 }
 
 struct parse_ctx {
-	yaml_document_t *doc;
-	const char *name;
-	char *err;
-	size_t errlen;
+	struct yaml_doc yd;
 	uint8_t *visited; /* per node: an alias makes a node reachable twice */
 	size_t n_nodes;
 };
@@ -70,36 +67,15 @@ const char *gw_confidence_name(enum gw_confidence c)
 	return c <= GW_CONF_HIGH ? confidence_names[c] : "?";
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(struct parse_ctx *c, const yaml_node_t *node,
-						       const char *fmt, ...)
-{
-	size_t off;
-	va_list ap;
-
-	snprintf(c->err, c->errlen, "%s:%lu: ", c->name,
-		 node ? (unsigned long)node->start_mark.line + 1 : 1ul);
-	off = strlen(c->err);
-	va_start(ap, fmt);
-	if (off < c->errlen)
-		vsnprintf(c->err + off, c->errlen - off, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static yaml_node_t *node_at(struct parse_ctx *c, int id)
-{
-	return yaml_document_get_node(c->doc, id);
-}
-
 /* Every node is visited at most once: a second visit can only come through an alias. */
 static int visit(struct parse_ctx *c, int id, yaml_node_t **out)
 {
-	yaml_node_t *n = node_at(c, id);
+	yaml_node_t *n = yaml_doc_node(&c->yd, id);
 
 	if (!n || id < 1 || (size_t)id > c->n_nodes)
-		return fail(c, NULL, "internal: bad YAML node");
+		return yaml_doc_fail_at(&c->yd, NULL, "internal: bad YAML node");
 	if (c->visited[id - 1])
-		return fail(c, n, "YAML aliases/anchors are not allowed in rule files");
+		return yaml_doc_fail_at(&c->yd, n, "YAML aliases/anchors are not allowed in rule files");
 	c->visited[id - 1] = 1;
 	*out = n;
 	return 0;
@@ -114,33 +90,28 @@ static const char *scalar(const yaml_node_t *n)
 static int get_string(struct parse_ctx *c, yaml_node_t *n, const char *key, size_t max, char **out)
 {
 	if (n->type != YAML_SCALAR_NODE)
-		return fail(c, n, "'%s' must be a string", key);
+		return yaml_doc_fail_at(&c->yd, n, "'%s' must be a string", key);
 	if (n->data.scalar.length == 0)
-		return fail(c, n, "'%s' must not be empty", key);
+		return yaml_doc_fail_at(&c->yd, n, "'%s' must not be empty", key);
 	if (strlen(scalar(n)) != n->data.scalar.length)
-		return fail(c, n, "'%s' contains a NUL byte", key);
+		return yaml_doc_fail_at(&c->yd, n, "'%s' contains a NUL byte", key);
 	if (n->data.scalar.length > max)
-		return fail(c, n, "'%s' is %zu bytes, longer than the limit of %zu", key,
+		return yaml_doc_fail_at(&c->yd, n, "'%s' is %zu bytes, longer than the limit of %zu", key,
 			    n->data.scalar.length, max);
 	*out = strdup(scalar(n));
 	if (!*out)
-		return fail(c, n, "out of memory");
+		return yaml_doc_fail_at(&c->yd, n, "out of memory");
 	return 0;
-}
-
-static bool plain(const yaml_node_t *n)
-{
-	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
 static int get_bool(struct parse_ctx *c, yaml_node_t *n, const char *key, bool *out)
 {
-	if (plain(n) && !strcmp(scalar(n), "true"))
+	if (yaml_scalar_plain(n) && !strcmp(scalar(n), "true"))
 		*out = true;
-	else if (plain(n) && !strcmp(scalar(n), "false"))
+	else if (yaml_scalar_plain(n) && !strcmp(scalar(n), "false"))
 		*out = false;
 	else
-		return fail(c, n, "'%s' must be true or false", key);
+		return yaml_doc_fail_at(&c->yd, n, "'%s' must be true or false", key);
 	return 0;
 }
 
@@ -148,17 +119,16 @@ static int get_uint(struct parse_ctx *c, yaml_node_t *n, const char *key, unsign
 		    unsigned long *out)
 {
 	const char *s;
-	char *end;
+	uint64_t v;
 
-	if (!plain(n))
-		return fail(c, n, "'%s' must be a number", key);
+	if (!yaml_scalar_plain(n))
+		return yaml_doc_fail_at(&c->yd, n, "'%s' must be a number", key);
 	s = scalar(n);
 	if (!isdigit((unsigned char)s[0]) || n->data.scalar.length > 20)
-		return fail(c, n, "'%s' must be a non-negative number", key);
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (*end || errno || *out > max)
-		return fail(c, n, "'%s' must be a number from 0 to %lu", key, max);
+		return yaml_doc_fail_at(&c->yd, n, "'%s' must be a non-negative number", key);
+	if (!yaml_parse_u64(s, &v) || v > max)
+		return yaml_doc_fail_at(&c->yd, n, "'%s' must be a number from 0 to %lu", key, max);
+	*out = (unsigned long)v;
 	return 0;
 }
 
@@ -171,7 +141,7 @@ static int get_enum(struct parse_ctx *c, yaml_node_t *n, const char *key, const 
 				*out = (int)i;
 				return 0;
 			}
-	return fail(c, n, "'%s' has an unknown value", key);
+	return yaml_doc_fail_at(&c->yd, n, "'%s' has an unknown value", key);
 }
 
 typedef int (*item_fn)(struct parse_ctx *c, yaml_node_t *item, const char *key, void *arr,
@@ -185,16 +155,16 @@ static int get_seq(struct parse_ctx *c, yaml_node_t *n, const char *key, size_t 
 	void *arr;
 
 	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(c, n, "'%s' must be a list", key);
+		return yaml_doc_fail_at(&c->yd, n, "'%s' must be a list", key);
 	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	if (count == 0)
-		return fail(c, n, "'%s' must not be empty", key);
+		return yaml_doc_fail_at(&c->yd, n, "'%s' must not be empty", key);
 	if (count > GW_RULES_MAX_LIST)
-		return fail(c, n, "'%s' has %zu entries, more than the limit of %u", key, count,
+		return yaml_doc_fail_at(&c->yd, n, "'%s' has %zu entries, more than the limit of %u", key, count,
 			    GW_RULES_MAX_LIST);
 	arr = calloc(count, elem_size);
 	if (!arr)
-		return fail(c, n, "out of memory");
+		return yaml_doc_fail_at(&c->yd, n, "out of memory");
 	/* Publish first so the caller frees whatever was filled in if an item fails. */
 	*arr_out = arr;
 	*n_out = 0;
@@ -237,25 +207,25 @@ static int check_dns(struct parse_ctx *c, yaml_node_t *n, char *s)
 	if (len && s[len - 1] == '.')
 		s[--len] = 0;
 	if (len == 0 || len > GW_RULES_MAX_DNS_NAME)
-		return fail(c, n, "DNS suffix '%s' must be 1..%d bytes", s, GW_RULES_MAX_DNS_NAME);
+		return yaml_doc_fail_at(&c->yd, n, "DNS suffix '%s' must be 1..%d bytes", s, GW_RULES_MAX_DNS_NAME);
 	for (size_t i = 0; i < len; i++) {
 		s[i] = (char)tolower((unsigned char)s[i]);
 		if (s[i] == '.') {
 			if (label == 0)
-				return fail(c, n, "DNS suffix '%s' has an empty label", s);
+				return yaml_doc_fail_at(&c->yd, n, "DNS suffix '%s' has an empty label", s);
 			label = 0;
 		} else if (isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_') {
 			if (++label > 63)
-				return fail(c, n, "DNS suffix '%s' has a label over 63 bytes", s);
+				return yaml_doc_fail_at(&c->yd, n, "DNS suffix '%s' has a label over 63 bytes", s);
 		} else {
-			return fail(c, n,
+			return yaml_doc_fail_at(&c->yd, n,
 				    "DNS suffix '%s' has character '%c': suffixes match whole labels, "
 				    "write 'example.com' for '*.example.com'",
 				    s, s[i]);
 		}
 	}
 	if (label == 0)
-		return fail(c, n, "DNS suffix '%s' has an empty label", s);
+		return yaml_doc_fail_at(&c->yd, n, "DNS suffix '%s' has an empty label", s);
 	return 0;
 }
 
@@ -267,7 +237,7 @@ static int cidr_item(struct parse_ctx *c, yaml_node_t *item, const char *key, vo
 	unsigned max;
 
 	if (item->type != YAML_SCALAR_NODE || item->data.scalar.length >= sizeof(buf))
-		return fail(c, item, "'%s' entries must be addresses like 10.0.0.0/8 or 2001:db8::/32",
+		return yaml_doc_fail_at(&c->yd, item, "'%s' entries must be addresses like 10.0.0.0/8 or 2001:db8::/32",
 			    key);
 	memcpy(buf, scalar(item), item->data.scalar.length + 1);
 	slash = strchr(buf, '/');
@@ -280,7 +250,7 @@ static int cidr_item(struct parse_ctx *c, yaml_node_t *item, const char *key, vo
 		out->family = AF_INET6;
 		max = 128;
 	} else {
-		return fail(c, item, "'%s': '%s' is not an IPv4/IPv6 address", key, buf);
+		return yaml_doc_fail_at(&c->yd, item, "'%s': '%s' is not an IPv4/IPv6 address", key, buf);
 	}
 	len = max;
 	if (slash) {
@@ -289,7 +259,7 @@ static int cidr_item(struct parse_ctx *c, yaml_node_t *item, const char *key, vo
 		errno = 0;
 		len = strtoul(slash + 1, &end, 10);
 		if (!isdigit((unsigned char)slash[1]) || *end || errno || len > max)
-			return fail(c, item, "'%s': prefix length of '%s' must be 0..%u", key,
+			return yaml_doc_fail_at(&c->yd, item, "'%s': prefix length of '%s' must be 0..%u", key,
 				    scalar(item), max);
 	}
 	out->prefix_len = (uint8_t)len;
@@ -306,18 +276,18 @@ static int port_item(struct parse_ctx *c, yaml_node_t *item, const char *key, vo
 	char tail;
 
 	if (item->type != YAML_SCALAR_NODE)
-		return fail(c, item, "'%s' entries must be ports or ranges like 21115-21119", key);
+		return yaml_doc_fail_at(&c->yd, item, "'%s' entries must be ports or ranges like 21115-21119", key);
 	if (sscanf(scalar(item), "%5lu-%5lu%c", &lo, &hi, &tail) == 2 && strchr(scalar(item), '-')) {
 		/* range */
-	} else if (plain(item) && sscanf(scalar(item), "%5lu%c", &lo, &tail) == 1 &&
+	} else if (yaml_scalar_plain(item) && sscanf(scalar(item), "%5lu%c", &lo, &tail) == 1 &&
 		   isdigit((unsigned char)scalar(item)[0])) {
 		hi = lo;
 	} else {
-		return fail(c, item, "'%s': '%s' is not a port or a range like 21115-21119", key,
+		return yaml_doc_fail_at(&c->yd, item, "'%s': '%s' is not a port or a range like 21115-21119", key,
 			    scalar(item));
 	}
 	if (lo < 1 || hi > 65535 || lo > hi)
-		return fail(c, item, "'%s': '%s' must be within 1..65535, low to high", key,
+		return yaml_doc_fail_at(&c->yd, item, "'%s': '%s' must be within 1..65535, low to high", key,
 			    scalar(item));
 	out->lo = (uint16_t)lo;
 	out->hi = (uint16_t)hi;
@@ -355,7 +325,7 @@ static int usb_item(struct parse_ctx *c, yaml_node_t *item, const char *key, voi
 	out->pid = pid;
 	return 0;
 bad:
-	return fail(c, item, "'%s' entries must be 'vvvv:pppp' in hex (or 'vvvv:*')", key);
+	return yaml_doc_fail_at(&c->yd, item, "'%s' entries must be 'vvvv:pppp' in hex (or 'vvvv:*')", key);
 }
 
 static int edid_item(struct parse_ctx *c, yaml_node_t *item, const char *key, void *arr, size_t i)
@@ -379,7 +349,7 @@ static int edid_item(struct parse_ctx *c, yaml_node_t *item, const char *key, vo
 	out->product_code = (uint16_t)code;
 	return 0;
 bad:
-	return fail(c, item, "'%s' entries must be 'MFG:hhhh' (PNP id, product code in hex)", key);
+	return yaml_doc_fail_at(&c->yd, item, "'%s' entries must be 'MFG:hhhh' (PNP id, product code in hex)", key);
 }
 
 /* Iterates a mapping, rejecting duplicate keys and non-string keys. */
@@ -396,7 +366,7 @@ static int get_map(struct parse_ctx *c, yaml_node_t *n, const char *what, struct
 	yaml_node_pair_t *p;
 
 	if (n->type != YAML_MAPPING_NODE)
-		return fail(c, n, "%s must be a mapping", what);
+		return yaml_doc_fail_at(&c->yd, n, "%s must be a mapping", what);
 	*n_kv = 0;
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k, *v;
@@ -404,12 +374,12 @@ static int get_map(struct parse_ctx *c, yaml_node_t *n, const char *what, struct
 		if (visit(c, p->key, &k))
 			return -1;
 		if (k->type != YAML_SCALAR_NODE)
-			return fail(c, k, "keys of %s must be strings", what);
+			return yaml_doc_fail_at(&c->yd, k, "keys of %s must be strings", what);
 		if (*n_kv == MAX_KEYS)
-			return fail(c, k, "%s has too many keys", what);
+			return yaml_doc_fail_at(&c->yd, k, "%s has too many keys", what);
 		for (size_t i = 0; i < *n_kv; i++)
 			if (!strcmp(kv[i].key, scalar(k)))
-				return fail(c, k, "duplicate key '%s' in %s", scalar(k), what);
+				return yaml_doc_fail_at(&c->yd, k, "duplicate key '%s' in %s", scalar(k), what);
 		if (visit(c, p->value, &v))
 			return -1;
 		kv[*n_kv] = (struct kv){ scalar(k), v, k };
@@ -421,7 +391,7 @@ static int get_map(struct parse_ctx *c, yaml_node_t *n, const char *what, struct
 static int unknown_key(struct parse_ctx *c, const struct kv *kv, const char *what,
 		       const char *allowed)
 {
-	return fail(c, kv->key_node, "unknown field '%s' in %s (allowed: %s)", kv->key, what,
+	return yaml_doc_fail_at(&c->yd, kv->key_node, "unknown field '%s' in %s (allowed: %s)", kv->key, what,
 		    allowed);
 }
 
@@ -448,24 +418,24 @@ static int parse_exec(struct parse_ctx *c, yaml_node_t *n, struct gw_exec_cond *
 		if (get_strlist(c, kv[i].value, k, l))
 			return -1;
 		if (l == &e->argv_sequence && l->n > GW_RULES_MAX_ARGV_SEQ)
-			return fail(c, kv[i].value, "'argv_sequence' has more than %d tokens",
+			return yaml_doc_fail_at(&c->yd, kv[i].value, "'argv_sequence' has more than %d tokens",
 				    GW_RULES_MAX_ARGV_SEQ);
 		if (l == &e->paths || l == &e->path_prefixes)
 			for (size_t j = 0; j < l->n; j++)
 				if (l->v[j][0] != '/')
-					return fail(c, kv[i].value, "'%s': '%s' is not an absolute path",
+					return yaml_doc_fail_at(&c->yd, kv[i].value, "'%s': '%s' is not an absolute path",
 						    k, l->v[j]);
 		if (l == &e->names || l == &e->script_names || l == &e->parent_names)
 			for (size_t j = 0; j < l->n; j++)
 				if (strchr(l->v[j], '/'))
-					return fail(c, kv[i].value,
+					return yaml_doc_fail_at(&c->yd, kv[i].value,
 						    "'%s': '%s' is a path; names are basenames (use "
 						    "'paths')",
 						    k, l->v[j]);
 	}
 	if (!e->names.n && !e->paths.n && !e->path_prefixes.n && !e->script_names.n &&
 	    !e->argv_sequence.n)
-		return fail(c, n, "'exec' needs names, paths, path_prefixes, script_names or "
+		return yaml_doc_fail_at(&c->yd, n, "'exec' needs names, paths, path_prefixes, script_names or "
 				  "argv_sequence");
 	return 0;
 }
@@ -507,7 +477,7 @@ static int parse_flow(struct parse_ctx *c, yaml_node_t *n, struct gw_flow_cond *
 				else if (!strcmp(l.v[j], "udp"))
 					f->protocols |= GW_PROTO_UDP;
 				else
-					rc = fail(c, v, "'protocols': '%s' is not tcp or udp", l.v[j]);
+					rc = yaml_doc_fail_at(&c->yd, v, "'protocols': '%s' is not tcp or udp", l.v[j]);
 			}
 			strlist_free(&l);
 			if (rc)
@@ -526,7 +496,7 @@ static int parse_flow(struct parse_ctx *c, yaml_node_t *n, struct gw_flow_cond *
 		}
 	}
 	if (!f->dns_suffixes.n && !f->n_cidrs && !f->n_ports)
-		return fail(c, n, "'flow' needs dns_suffixes, cidrs or ports");
+		return yaml_doc_fail_at(&c->yd, n, "'flow' needs dns_suffixes, cidrs or ports");
 	return 0;
 }
 
@@ -561,7 +531,7 @@ static int parse_structure(struct parse_ctx *c, yaml_node_t *n, struct gw_device
 	}
 	if (!s->composite && !s->boot_keyboard && !s->absolute_pointer && !s->storage_or_network &&
 	    !s->absolute_max_at_least)
-		return fail(c, n, "'structure' requires nothing");
+		return yaml_doc_fail_at(&c->yd, n, "'structure' requires nothing");
 	return 0;
 }
 
@@ -604,11 +574,11 @@ static int parse_device(struct parse_ctx *c, yaml_node_t *n, struct gw_device_co
 	}
 	if (!d->n_usb_ids && !d->manufacturers.n && !d->products.n && !d->product_contains.n &&
 	    !d->serials.n && !d->edid_monitor_names.n && !d->n_edid_ids && !d->has_structure)
-		return fail(c, n, "'device' needs at least one condition");
+		return yaml_doc_fail_at(&c->yd, n, "'device' needs at least one condition");
 	if ((d->edid_monitor_names.n || d->n_edid_ids) &&
 	    (d->n_usb_ids || d->manufacturers.n || d->products.n || d->product_contains.n ||
 	     d->serials.n || d->has_structure))
-		return fail(c, n, "EDID conditions describe a monitor, USB conditions a USB device: "
+		return yaml_doc_fail_at(&c->yd, n, "EDID conditions describe a monitor, USB conditions a USB device: "
 				  "put them in separate rules");
 	return 0;
 }
@@ -630,12 +600,12 @@ static int parse_netif(struct parse_ctx *c, yaml_node_t *n, struct gw_netif_cond
 			return -1;
 		for (size_t j = 0; j < l->n; j++)
 			if (strlen(l->v[j]) > 15)
-				return fail(c, kv[i].value,
+				return yaml_doc_fail_at(&c->yd, kv[i].value,
 					    "'%s': '%s' is longer than an interface name (15)",
 					    kv[i].key, l->v[j]);
 	}
 	if (!ni->names.n && !ni->prefixes.n)
-		return fail(c, n, "'netif' needs names or prefixes");
+		return yaml_doc_fail_at(&c->yd, n, "'netif' needs names or prefixes");
 	return 0;
 }
 
@@ -647,7 +617,7 @@ static int parse_match(struct parse_ctx *c, yaml_node_t *n, struct gw_rule *r)
 	if (get_map(c, n, "'match'", kv, &nkv))
 		return -1;
 	if (nkv != 1)
-		return fail(c, n, "'match' needs exactly one of exec, flow, device, netif");
+		return yaml_doc_fail_at(&c->yd, n, "'match' needs exactly one of exec, flow, device, netif");
 	if (!strcmp(kv[0].key, "exec")) {
 		r->kind = GW_RULE_EXEC;
 		return parse_exec(c, kv[0].value, &r->exec);
@@ -787,11 +757,11 @@ static int parse_rule(struct parse_ctx *c, yaml_node_t *n, struct gw_rule *r)
 			return -1;
 	}
 	if (!r->id)
-		return fail(c, n, "rule without 'id'");
+		return yaml_doc_fail_at(&c->yd, n, "rule without 'id'");
 	if (!valid_id(r->id))
-		return fail(c, n, "rule id '%s' must be 1..64 of [A-Za-z0-9._-]", r->id);
+		return yaml_doc_fail_at(&c->yd, n, "rule id '%s' must be 1..64 of [A-Za-z0-9._-]", r->id);
 	if (r->technique && !valid_technique(r->technique))
-		return fail(c, n, "rule %s: technique '%s' is not an ATT&CK id like T1219 or T1219.001",
+		return yaml_doc_fail_at(&c->yd, n, "rule %s: technique '%s' is not an ATT&CK id like T1219 or T1219.001",
 			    r->id, r->technique);
 	if (match && parse_match(c, match, r))
 		return -1;
@@ -799,14 +769,14 @@ static int parse_rule(struct parse_ctx *c, yaml_node_t *n, struct gw_rule *r)
 		return 0; /* a stub that switches a rule off needs nothing else */
 	if (!r->title || !has_cat || !has_sev || !has_conf || !r->technique || !r->sources.n ||
 	    !match)
-		return fail(c, n,
+		return yaml_doc_fail_at(&c->yd, n,
 			    "rule %s needs title, category, severity, technique, confidence, "
 			    "sources and match",
 			    r->id);
 	if (!r->vendor)
 		r->vendor = strdup(r->id);
 	if (!r->vendor)
-		return fail(c, n, "out of memory");
+		return yaml_doc_fail_at(&c->yd, n, "out of memory");
 	return 0;
 }
 
@@ -860,7 +830,7 @@ static int ruleset_add(struct parse_ctx *c, yaml_node_t *n, struct gw_ruleset *r
 		struct gw_rule *old = &rs->rules[e->idx];
 
 		if (p->generations[e->idx] == p->generation)
-			return fail(c, n, "duplicate rule id %s (first defined at %s:%d)", r->id,
+			return yaml_doc_fail_at(&c->yd, n, "duplicate rule id %s (first defined at %s:%d)", r->id,
 				    old->file, old->line);
 		rule_free_fields(old);
 		*old = *r;
@@ -868,24 +838,24 @@ static int ruleset_add(struct parse_ctx *c, yaml_node_t *n, struct gw_ruleset *r
 		return 0;
 	}
 	if (rs->n >= GW_RULES_MAX_RULES)
-		return fail(c, n, "more than %d rules", GW_RULES_MAX_RULES);
+		return yaml_doc_fail_at(&c->yd, n, "more than %d rules", GW_RULES_MAX_RULES);
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? rs->cap * 2 : 64;
 		struct gw_rule *nr = realloc(rs->rules, cap * sizeof(*nr));
 		int *ng;
 
 		if (!nr)
-			return fail(c, n, "out of memory");
+			return yaml_doc_fail_at(&c->yd, n, "out of memory");
 		rs->rules = nr;
 		ng = realloc(p->generations, cap * sizeof(*ng));
 		if (!ng)
-			return fail(c, n, "out of memory");
+			return yaml_doc_fail_at(&c->yd, n, "out of memory");
 		p->generations = ng;
 		rs->cap = cap;
 	}
 	e = malloc(sizeof(*e) + strlen(r->id) + 1);
 	if (!e)
-		return fail(c, n, "out of memory");
+		return yaml_doc_fail_at(&c->yd, n, "out of memory");
 	strcpy(e->id, r->id);
 	e->idx = rs->n;
 	HASH_ADD_STR(p->by_id, id, e);
@@ -896,13 +866,13 @@ static int ruleset_add(struct parse_ctx *c, yaml_node_t *n, struct gw_ruleset *r
 
 static int parse_document(struct parse_ctx *c, struct gw_ruleset *rs)
 {
-	yaml_node_t *root = yaml_document_get_root_node(c->doc), *rules = NULL;
+	yaml_node_t *root = yaml_doc_root(&c->yd), *rules = NULL;
 	struct kv kv[MAX_KEYS];
 	size_t nkv;
 	bool has_version = false;
 
 	if (!root)
-		return fail(c, NULL, "empty rules file (expected 'version: 1' and 'rules:')");
+		return yaml_doc_fail_at(&c->yd, NULL, "empty rules file (expected 'version: 1' and 'rules:')");
 	if (visit(c, 1, &root) || get_map(c, root, "the file", kv, &nkv))
 		return -1;
 	for (size_t i = 0; i < nkv; i++) {
@@ -912,7 +882,7 @@ static int parse_document(struct parse_ctx *c, struct gw_ruleset *rs)
 			if (get_uint(c, kv[i].value, "version", 1000, &v))
 				return -1;
 			if (v != 1)
-				return fail(c, kv[i].value, "unsupported rules format version %lu (this "
+				return yaml_doc_fail_at(&c->yd, kv[i].value, "unsupported rules format version %lu (this "
 							    "agent reads version 1)",
 					    v);
 			has_version = true;
@@ -923,11 +893,11 @@ static int parse_document(struct parse_ctx *c, struct gw_ruleset *rs)
 		}
 	}
 	if (!has_version)
-		return fail(c, root, "missing 'version: 1'");
+		return yaml_doc_fail_at(&c->yd, root, "missing 'version: 1'");
 	if (!rules)
-		return fail(c, root, "missing 'rules:'");
+		return yaml_doc_fail_at(&c->yd, root, "missing 'rules:'");
 	if (rules->type != YAML_SEQUENCE_NODE)
-		return fail(c, rules, "'rules' must be a list");
+		return yaml_doc_fail_at(&c->yd, rules, "'rules' must be a list");
 	for (yaml_node_item_t *it = rules->data.sequence.items.start;
 	     it < rules->data.sequence.items.top; it++) {
 		struct gw_rule r;
@@ -939,7 +909,7 @@ static int parse_document(struct parse_ctx *c, struct gw_ruleset *rs)
 			rule_free_fields(&r);
 			return -1;
 		}
-		r.file = strdup(c->name);
+		r.file = strdup(c->yd.name);
 		if (!r.file || ruleset_add(c, rn, rs, &r)) {
 			rule_free_fields(&r);
 			return -1;
@@ -951,9 +921,7 @@ static int parse_document(struct parse_ctx *c, struct gw_ruleset *rs)
 int gw_rules_parse_buffer(struct gw_ruleset *rs, const char *name, const char *data, size_t len,
 			  bool override, char *err, size_t errlen)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc, extra;
-	struct parse_ctx c = { .doc = &doc, .name = name, .err = err, .errlen = errlen };
+	struct parse_ctx c = { 0 };
 	int rc = -1;
 
 	if (len > GW_RULES_MAX_FILE_BYTES) {
@@ -963,46 +931,18 @@ int gw_rules_parse_buffer(struct gw_ruleset *rs, const char *name, const char *d
 	}
 	if (override)
 		priv(rs)->generation++;
-	if (!yaml_parser_initialize(&parser)) {
-		snprintf(err, errlen, "%s:1: out of memory", name);
-		return -1;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "%s:%lu: YAML syntax error: %s%s%s", name,
-			 (unsigned long)(parser.problem_mark.line + 1),
-			 parser.problem ? parser.problem : "unknown", parser.context ? " " : "",
-			 parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		return -1;
-	}
-	c.n_nodes = (size_t)(doc.nodes.top - doc.nodes.start);
+	if (yaml_doc_load(&c.yd, name, data, len, err, errlen))
+		goto out;
+	c.n_nodes = yaml_doc_node_count(&c.yd);
 	c.visited = calloc(c.n_nodes ? c.n_nodes : 1, 1);
 	if (!c.visited) {
-		snprintf(err, errlen, "%s:1: out of memory", name);
+		yaml_doc_fail(&c.yd, 1, "out of memory");
 		goto out;
 	}
-	if (parse_document(&c, rs))
-		goto out;
-	/* One document per file: a second one would be silently ignored otherwise. */
-	if (!yaml_parser_load(&parser, &extra)) {
-		snprintf(err, errlen, "%s:%lu: YAML syntax error: %s", name,
-			 (unsigned long)(parser.problem_mark.line + 1),
-			 parser.problem ? parser.problem : "unknown");
-		goto out;
-	}
-	if (yaml_document_get_root_node(&extra)) {
-		snprintf(err, errlen, "%s:%lu: more than one YAML document in a rules file", name,
-			 (unsigned long)extra.start_mark.line + 1);
-		yaml_document_delete(&extra);
-		goto out;
-	}
-	yaml_document_delete(&extra);
-	rc = 0;
+	rc = parse_document(&c, rs);
 out:
 	free(c.visited);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	yaml_doc_free(&c.yd);
 	return rc;
 }
 

@@ -3,8 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uthash.h>
-#include <utlist.h>
+#include "core/lru_pool.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -19,32 +18,25 @@ struct pending_entry {
 	struct pending_key key;
 	uint64_t expires_ns;
 	char qname[DNS_NAME_MAX + 1];
-	UT_hash_handle hh;
-	struct pending_entry *prev, *next;	/* oldest last */
+	struct lru_node node; /* oldest last */
 };
 
 struct dns_pending {
-	struct pending_entry *pool, *free_list, *by_key, *age;
+	struct lru_pool questions;
 	struct dns_pending_stats stats;
 };
 
 struct dns_pending *dns_pending_new(size_t capacity)
 {
-	struct dns_pending *p;
+	struct dns_pending *p = calloc(1, sizeof(*p));
 
-	if (!capacity)
-		return NULL;
-	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->pool = calloc(capacity, sizeof(*p->pool));
-	if (!p->pool) {
+	if (lru_pool_init(&p->questions, capacity, sizeof(struct pending_entry),
+			  offsetof(struct pending_entry, node), offsetof(struct pending_entry, key),
+			  sizeof(struct pending_key))) {
 		free(p);
 		return NULL;
-	}
-	for (size_t i = 0; i < capacity; i++) {
-		p->pool[i].next = p->free_list;
-		p->free_list = &p->pool[i];
 	}
 	return p;
 }
@@ -53,18 +45,8 @@ void dns_pending_free(struct dns_pending *p)
 {
 	if (!p)
 		return;
-	HASH_CLEAR(hh, p->by_key);
-	free(p->pool);
+	lru_pool_destroy(&p->questions);
 	free(p);
-}
-
-static void retire(struct dns_pending *p, struct pending_entry *e)
-{
-	HASH_DEL(p->by_key, e);
-	DL_DELETE(p->age, e);
-	e->next = p->free_list;
-	p->free_list = e;
-	p->stats.size--;
 }
 
 static void make_key(struct pending_key *k, const struct gw_ip *server, uint16_t local_port,
@@ -84,26 +66,20 @@ void dns_pending_add(struct dns_pending *p, const struct gw_ip *server, uint16_t
 
 	p->stats.queries++;
 	make_key(&k, server, local_port, q->id);
-	HASH_FIND(hh, p->by_key, &k, sizeof(k), e);
+	e = lru_pool_find(&p->questions, &k);
 	if (e) {
-		retire(p, e); /* a retry or a reused id: the newest question counts */
-	} else if (!p->free_list) {
-		e = p->age->prev; /* the oldest */
+		lru_pool_remove(&p->questions, e); /* a retry or a reused id: the newest question counts */
+	} else if (lru_pool_full(&p->questions)) {
+		e = lru_pool_oldest(&p->questions);
 		if (e->expires_ns <= now_ns)
 			p->stats.expired++;
 		else
 			p->stats.evictions++;
-		retire(p, e);
+		lru_pool_remove(&p->questions, e);
 	}
-	e = p->free_list;
-	p->free_list = e->next;
-	memset(e, 0, sizeof(*e));
-	e->key = k;
+	e = lru_pool_insert(&p->questions, &k);
 	e->expires_ns = now_ns + DNS_PENDING_TTL_S * NS_PER_S;
 	memcpy(e->qname, q->qname, sizeof(e->qname));
-	HASH_ADD(hh, p->by_key, key, sizeof(e->key), e);
-	DL_PREPEND(p->age, e);
-	p->stats.size++;
 }
 
 bool dns_pending_match(struct dns_pending *p, const struct gw_ip *server, uint16_t local_port,
@@ -113,10 +89,10 @@ bool dns_pending_match(struct dns_pending *p, const struct gw_ip *server, uint16
 	struct pending_entry *e;
 
 	make_key(&k, server, local_port, answer->id);
-	HASH_FIND(hh, p->by_key, &k, sizeof(k), e);
+	e = lru_pool_find(&p->questions, &k);
 	if (e && e->expires_ns <= now_ns) {
 		p->stats.expired++;
-		retire(p, e);
+		lru_pool_remove(&p->questions, e);
 		e = NULL;
 	}
 	if (!e || strcmp(e->qname, answer->qname) != 0) {
@@ -124,11 +100,12 @@ bool dns_pending_match(struct dns_pending *p, const struct gw_ip *server, uint16
 		return false;
 	}
 	p->stats.matched++;
-	retire(p, e);
+	lru_pool_remove(&p->questions, e);
 	return true;
 }
 
 void dns_pending_get_stats(const struct dns_pending *p, struct dns_pending_stats *out)
 {
 	*out = p->stats;
+	out->size = p->questions.size;
 }

@@ -3,15 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uthash.h>
 #include <utlist.h>
+
+#include "core/lru_pool.h"
 
 #define DEFAULT_WINDOW_NS (10ull * 1000000000ull)
 
 struct flow_entry {
-	struct flow flow;			/* flow.key is the hash key */
-	UT_hash_handle hh;
-	struct flow_entry *lru_prev, *lru_next;	/* most recently updated first */
+	struct flow flow;			/* flow.key is the key */
+	struct lru_node node;			/* most recently updated first */
 	struct flow_entry *proc_prev, *proc_next;	/* flows of the same process */
 	struct proc_flows *owner;
 };
@@ -20,21 +20,17 @@ struct flow_entry {
 struct proc_flows {
 	uint64_t process_id;
 	struct flow_entry *flows;
-	UT_hash_handle hh;
-	struct proc_flows *next_free;
+	struct lru_node node;
 };
 
 struct flow_table {
-	size_t capacity;
 	uint64_t window_ns;
 	uint64_t window_start_ns;
 	flow_emit_fn emit;
 	void *ctx;
-	struct flow_entry *pool, *free_flows;	/* free list through lru_next */
-	struct proc_flows *proc_pool, *free_procs;
-	struct flow_entry *by_key;
-	struct proc_flows *by_process;
-	struct flow_entry *lru;
+	struct lru_pool flows;
+	/* one index entry per live flow at most: this pool cannot run dry before flows do */
+	struct lru_pool procs;
 	struct flow_table_stats stats;
 };
 
@@ -43,30 +39,25 @@ struct flow_table *flow_table_new(size_t capacity, uint64_t window_ns, flow_emit
 {
 	struct flow_table *t;
 
-	if (!capacity || !emit)
+	if (!emit)
 		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->pool = calloc(capacity, sizeof(*t->pool));
-	t->proc_pool = calloc(capacity, sizeof(*t->proc_pool));
-	if (!t->pool || !t->proc_pool) {
-		free(t->pool);
-		free(t->proc_pool);
+	if (lru_pool_init(&t->flows, capacity, sizeof(struct flow_entry),
+			  offsetof(struct flow_entry, node), offsetof(struct flow_entry, flow.key),
+			  sizeof(struct flow_key)) ||
+	    lru_pool_init(&t->procs, capacity, sizeof(struct proc_flows),
+			  offsetof(struct proc_flows, node), offsetof(struct proc_flows, process_id),
+			  sizeof(uint64_t))) {
+		lru_pool_destroy(&t->flows);
 		free(t);
 		return NULL;
 	}
-	t->capacity = capacity;
 	t->window_ns = window_ns ? window_ns : DEFAULT_WINDOW_NS;
 	t->window_start_ns = now_ns;
 	t->emit = emit;
 	t->ctx = ctx;
-	for (size_t i = 0; i < capacity; i++) {
-		t->pool[i].lru_next = t->free_flows;
-		t->free_flows = &t->pool[i];
-		t->proc_pool[i].next_free = t->free_procs;
-		t->free_procs = &t->proc_pool[i];
-	}
 	return t;
 }
 
@@ -74,10 +65,8 @@ void flow_table_free(struct flow_table *t)
 {
 	if (!t)
 		return;
-	HASH_CLEAR(hh, t->by_key);
-	HASH_CLEAR(hh, t->by_process);
-	free(t->pool);
-	free(t->proc_pool);
+	lru_pool_destroy(&t->flows);
+	lru_pool_destroy(&t->procs);
 	free(t);
 }
 
@@ -92,24 +81,17 @@ void flow_key_init(struct flow_key *k, uint64_t process_id, uint8_t protocol,
 	k->port = port;
 }
 
-/* Emit one flow and return its entry (and its process index, if now empty) to the free lists. */
+/* Emit one flow and return its entry (and its process index, if now empty) to the pools. */
 static void retire(struct flow_table *t, struct flow_entry *e, enum flow_flush_reason why)
 {
 	struct proc_flows *p = e->owner;
 
 	t->emit(&e->flow, why, t->ctx);
 	t->stats.flows_emitted++;
-	HASH_DELETE(hh, t->by_key, e);
-	DL_DELETE2(t->lru, e, lru_prev, lru_next);
 	DL_DELETE2(p->flows, e, proc_prev, proc_next);
-	if (!p->flows) {
-		HASH_DELETE(hh, t->by_process, p);
-		p->next_free = t->free_procs;
-		t->free_procs = p;
-	}
-	e->lru_next = t->free_flows;
-	t->free_flows = e;
-	t->stats.size--;
+	if (!p->flows)
+		lru_pool_remove(&t->procs, p);
+	lru_pool_remove(&t->flows, e);
 }
 
 static struct flow_entry *create(struct flow_table *t, const struct flow_key *k, uint64_t now_ns)
@@ -117,30 +99,18 @@ static struct flow_entry *create(struct flow_table *t, const struct flow_key *k,
 	struct flow_entry *e;
 	struct proc_flows *p;
 
-	if (!t->free_flows) {
+	if (lru_pool_full(&t->flows)) {
 		t->stats.evictions++;
-		retire(t, t->lru->lru_prev, FLOW_FLUSH_EVICTED); /* head->prev is the tail */
+		retire(t, lru_pool_oldest(&t->flows), FLOW_FLUSH_EVICTED);
 	}
-	e = t->free_flows;
-	t->free_flows = e->lru_next;
-	memset(e, 0, sizeof(*e));
-	e->flow.key = *k;
+	e = lru_pool_insert(&t->flows, k);
 	e->flow.first_seen_ns = now_ns;
-	HASH_ADD(hh, t->by_key, flow.key, sizeof(e->flow.key), e);
-
-	HASH_FIND(hh, t->by_process, &k->process_id, sizeof(k->process_id), p);
-	if (!p) {
-		/* one index entry per live flow at most: this pool cannot run dry before flows do */
-		p = t->free_procs;
-		t->free_procs = p->next_free;
-		memset(p, 0, sizeof(*p));
-		p->process_id = k->process_id;
-		HASH_ADD(hh, t->by_process, process_id, sizeof(p->process_id), p);
-	}
+	p = lru_pool_find(&t->procs, &k->process_id);
+	if (!p)
+		p = lru_pool_insert(&t->procs, &k->process_id);
 	e->owner = p;
 	DL_APPEND2(p->flows, e, proc_prev, proc_next);
 	t->stats.flows_created++;
-	t->stats.size++;
 	return e;
 }
 
@@ -161,12 +131,11 @@ void flow_table_add(struct flow_table *t, const struct flow_key *k, const struct
 	struct flow_entry *e;
 	struct flow *f;
 
-	HASH_FIND(hh, t->by_key, k, sizeof(*k), e);
+	e = lru_pool_find(&t->flows, k);
 	if (e)
-		DL_DELETE2(t->lru, e, lru_prev, lru_next);
+		lru_pool_touch(&t->flows, e);
 	else
 		e = create(t, k, now_ns);
-	DL_PREPEND2(t->lru, e, lru_prev, lru_next);
 
 	f = &e->flow;
 	if (s->pid)
@@ -197,11 +166,12 @@ uint64_t flow_table_window_end(const struct flow_table *t)
 
 size_t flow_table_flush_all(struct flow_table *t, enum flow_flush_reason why, uint64_t now_ns)
 {
+	struct flow_entry *e;
 	size_t n = 0;
 
 	/* oldest first, so consumers see flows in the order they went quiet */
-	while (t->lru) {
-		retire(t, t->lru->lru_prev, why);
+	while ((e = lru_pool_oldest(&t->flows))) {
+		retire(t, e, why);
 		n++;
 	}
 	t->window_start_ns = now_ns;
@@ -217,21 +187,17 @@ size_t flow_table_tick(struct flow_table *t, uint64_t now_ns)
 
 bool flow_table_has_process(const struct flow_table *t, uint64_t process_id)
 {
-	struct proc_flows *p;
-
-	HASH_FIND(hh, t->by_process, &process_id, sizeof(process_id), p);
-	return p != NULL;
+	return lru_pool_find(&t->procs, &process_id) != NULL;
 }
 
 size_t flow_table_flush_process(struct flow_table *t, uint64_t process_id)
 {
-	struct proc_flows *p;
+	struct proc_flows *p = lru_pool_find(&t->procs, &process_id);
 	size_t n = 0;
 
-	HASH_FIND(hh, t->by_process, &process_id, sizeof(process_id), p);
 	if (!p)
 		return 0;
-	/* retire() returns p to the free list when its last flow goes: stop there */
+	/* retire() returns p to its pool when its last flow goes: stop there */
 	for (;;) {
 		struct flow_entry *e = p->flows;
 		bool last = e->proc_next == NULL;
@@ -276,4 +242,5 @@ const char *flow_flush_reason_name(enum flow_flush_reason r)
 void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *out)
 {
 	*out = t->stats;
+	out->size = t->flows.size;
 }

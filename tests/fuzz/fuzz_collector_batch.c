@@ -1,4 +1,4 @@
-// fuzz: collector/batch_decode.c collector/strbuf.c collector/event_line.c collector/fleet_view.c common/json_emit.c common/text.c build/proto/ghostwatch.pb-c.c
+// fuzz: collector/batch_decode.c collector/strbuf.c collector/event_line.c collector/fleet_view.c collector/fleet_state.c common/json_emit.c common/text.c build/proto/ghostwatch.pb-c.c build/proto/collector_state.pb-c.c
 /*
  * The collector's batch decoder on hostile bytes, then everything the collector does with an
  * accepted batch (NDJSON rendering, fleet view, state save/load). Byte 0 picks the mode: even = the
@@ -15,9 +15,10 @@
 #include <zlib.h>
 
 #include "../../collector/batch_decode.h"
-#include "../../collector/fleet_view.h"
+#include "../../collector/fleet_state.h"
 #include "../../collector/event_line.h"
 #include "../../collector/strbuf.h"
+#include "common/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -70,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* one event, one line: no raw newline inside, and all of it valid UTF-8 */
 		for (size_t i = 0; i < out_len; i++)
 			lines += out[i] == '\n';
-		if (lines != b->n_events || !utf8_valid(out, out_len))
+		if (lines != b->n_events || !gw_utf8_valid(out, out_len))
 			abort();
 		free(out);
 
@@ -79,10 +80,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fleet_view_record(&view, b, 1, 2);
 		if (fd >= 0) {
 			close(fd);
-			if (fleet_view_save(&view, path) == 0) {
+			if (fleet_state_save(&view, path) == 0) {
 				struct fleet_view back;
 				fleet_view_init(&back);
-				if (fleet_view_load(&back, path, NULL) != 0)
+				if (fleet_state_load(&back, path) != 0)
 					abort();	/* what we write we must read */
 				fleet_view_free(&back);
 			}

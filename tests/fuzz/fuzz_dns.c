@@ -1,4 +1,4 @@
-// fuzz: agent/net/dns_parse.c agent/net/dns_cache.c agent/net/net_addr.c
+// fuzz: agent/net/dns_parse.c agent/net/dns_cache.c agent/net/net_addr.c agent/core/lru_pool.c
 /*
  * libFuzzer target for the DNS response parser (and the cache it feeds). The first input byte picks
  * the framing (even: UDP payload, odd: DNS-over-TCP with its length prefix) so one corpus covers both;

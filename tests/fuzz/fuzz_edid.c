@@ -1,4 +1,4 @@
-// fuzz: agent/devices/edid.c common/text_sanitize.c
+// fuzz: agent/devices/edid.c common/text_sanitize.c common/text.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

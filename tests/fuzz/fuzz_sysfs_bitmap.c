@@ -1,4 +1,4 @@
-// fuzz: agent/devices/device_sysfs.c agent/core/small_file.c agent/devices/device_fingerprint.c agent/devices/hid_report.c agent/devices/edid.c common/text_sanitize.c
+// fuzz: agent/devices/device_sysfs.c agent/core/small_file.c agent/devices/device_fingerprint.c agent/devices/hid_report.c agent/devices/edid.c common/text_sanitize.c common/text.c
 /* Input capability bitmaps as sysfs prints them ("120013", "3 0 0 fffe"), from a kernel we do not
  * control; then classification and the input fingerprint over whatever came out. */
 #include <stdint.h>

@@ -1,4 +1,4 @@
-// fuzz: agent/core/uevent_parse.c agent/core/uevent_listener.c common/text_sanitize.c
+// fuzz: agent/core/uevent_parse.c agent/core/uevent_listener.c common/text_sanitize.c common/text.c
 /* The uevent parser, the listener's accept decision and the sanitizer over hostile payloads. */
 #include <stdint.h>
 #include <stdlib.h>

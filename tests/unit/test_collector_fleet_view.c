@@ -1,11 +1,12 @@
 /* Unit tests of the collector's fleet view (gaps, repeats, merging state files), its JSON string
  * escaping and its batch decoder limits. */
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "batch_decode.h"
-#include "fleet_view.h"
+#include "fleet_state.h"
 #include "event_line.h"
 #include "strbuf.h"
 #include "testing.h"
@@ -124,10 +125,10 @@ TEST(state_files_merge)
 	}
 	record(&b, 10 + 1);	/* 11 went to a and to b */
 	fleet_view_reject(&a, "host-a", BATCH_BAD_ZLIB, 5);
-	REQUIRE(fleet_view_save(&a, pa) == 0);
-	REQUIRE(fleet_view_save(&b, pb) == 0);
-	REQUIRE(fleet_view_load(&m, pa, NULL) == 0);
-	REQUIRE(fleet_view_load(&m, pb, NULL) == 0);
+	REQUIRE(fleet_state_save(&a, pa) == 0);
+	REQUIRE(fleet_state_save(&b, pb) == 0);
+	REQUIRE(fleet_state_load(&m, pa) == 0);
+	REQUIRE(fleet_state_load(&m, pb) == 0);
 	h = fleet_view_host(&m, "host-a");
 	REQUIRE(h);
 	CHECK(fleet_host_gaps(h) == 1);
@@ -180,9 +181,9 @@ TEST(findings_and_score_survive_save_and_merge)
 	h = fleet_view_host(&v, "host-a");
 	REQUIRE(h && h->n_findings == 2 && h->has_score && h->fraud_score == 87);
 	CHECK_STR(fleet_host_worst_severity(h), "critical");
-	REQUIRE(fleet_view_save(&v, path) == 0);
+	REQUIRE(fleet_state_save(&v, path) == 0);
 	fleet_view_init(&back);
-	REQUIRE(fleet_view_load(&back, path, NULL) == 0);
+	REQUIRE(fleet_state_load(&back, path) == 0);
 	h = fleet_view_host(&back, "host-a");
 	REQUIRE(h && h->n_findings == 2);
 	CHECK_STR(h->findings[1].rule_id, "odd rule:id,with separators");
@@ -197,6 +198,37 @@ TEST(findings_and_score_survive_save_and_merge)
 	unlink(path);
 	fleet_view_free(&v);
 	fleet_view_free(&back);
+}
+
+static int write_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fwrite(data, 1, len, f);
+	return fclose(f);
+}
+
+TEST(only_state_files_load)
+{
+	struct fleet_view v;
+	char path[] = "/tmp/gwc-state-x-XXXXXX", tmp[64];
+	static const char old_text[] = "# ghostwatch-collector state v1\ntotals batches=1\n";
+
+	close(mkstemp(path));
+	fleet_view_init(&v);
+	CHECK(fleet_state_load(&v, path) == -EINVAL); /* empty */
+	REQUIRE(write_file(path, old_text, sizeof(old_text) - 1) == 0);
+	CHECK(fleet_state_load(&v, path) == -EINVAL);
+	CHECK(v.batches == 0 && v.hosts == NULL);
+	record(&v, 1);
+	REQUIRE(fleet_state_save(&v, path) == 0);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	CHECK(access(tmp, F_OK) != 0); /* renamed into place */
+	unlink(path);
+	CHECK(fleet_state_load(&v, path) == -ENOENT);
+	fleet_view_free(&v);
 }
 
 TEST(json_strings_stay_one_valid_line)
@@ -352,6 +384,7 @@ int main(void)
 	RUN(range_list_is_bounded);
 	RUN(state_files_merge);
 	RUN(findings_and_score_survive_save_and_merge);
+	RUN(only_state_files_load);
 	RUN(json_strings_stay_one_valid_line);
 	RUN(decoder_caps_a_zlib_bomb);
 	RUN(decoded_strings_are_valid_utf8);

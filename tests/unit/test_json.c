@@ -63,6 +63,32 @@ TEST(json_escape_keeps_one_line)
 	free(s);
 }
 
+static void escape_len_fn(FILE *f, const void *s)
+{
+	gw_json_escape_len(f, s, 9);
+}
+
+TEST(json_escape_writes_invalid_bytes_by_value)
+{
+	/* a lone lead byte of NEL and of LS, a stray continuation byte, an embedded NUL */
+	char *s = capture(escape_len_fn, "a\xc2" "b\xe2\x80" "c\x80\0" "d");
+
+	CHECK_STR(s, "a\\u00c2b\\u00e2\\u0080c\\u0080\\u0000d");
+	free(s);
+}
+
+TEST(utf8_valid_is_strict)
+{
+	CHECK(gw_utf8_valid("caf\xc3\xa9", 5));
+	CHECK(gw_utf8_valid("\xf0\x9f\x98\x80", 4));
+	CHECK(!gw_utf8_valid("\xc0\xaf", 2));	      /* overlong */
+	CHECK(!gw_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+	CHECK(!gw_utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
+	CHECK(!gw_utf8_valid("\xe2\x82", 2));	      /* cut */
+	CHECK(gw_utf8_seq_len("\xe2\x82\xac", 3) == 3);
+	CHECK(gw_utf8_seq_len("\xe2\x82\xac", 2) == 0);
+}
+
 TEST(display_escape_for_terminals)
 {
 	char *s = capture(display_fn, "x\ny\x1b[31m");
@@ -120,6 +146,8 @@ int main(void)
 {
 	RUN(utf8_sanitize_replaces_invalid_bytes);
 	RUN(json_escape_keeps_one_line);
+	RUN(json_escape_writes_invalid_bytes_by_value);
+	RUN(utf8_valid_is_strict);
 	RUN(display_escape_for_terminals);
 	RUN(event_json_uses_proto_field_names);
 	RUN(path_parts_are_reversed);

@@ -11,6 +11,8 @@ PKGS=(
 	libclang-rt-14-dev
 	# tests
 	python3 python3-pytest iproute2 procps util-linux openssl nats-server
+	# real remote-desktop servers and the benign programs beside them (test_detections_linux_tools)
+	x11vnc xvfb xrdp curl git openssh-client
 	# make deb (dpkg-shlibdeps)
 	dpkg-dev
 	# bench/profile.sh (callgrind)

@@ -155,6 +155,39 @@ def test_x11vnc_sharing_an_xvfb_display_raises_finding(det_agent, procs):
                               [ev["event_id"] for ev in e["finding"]["evidence"]])
 
 
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def test_connection_accepted_on_the_vnc_port_raises_port_finding(det_agent, procs):
+    """x11vnc on its default port range (5900 + display): the accepted connection is an inbound
+    flow on the RFB port, attributed to x11vnc; the connecting client's outbound side is not."""
+    port = next((p for p in range(5900, 5910) if port_free(p)), None)
+    if port is None:
+        pytest.skip("SKIPPED LOUDLY: 127.0.0.1:5900-5909 all taken on this shared host")
+    display = free_display()
+    xvfb = procs(["Xvfb", f":{display}", "-nolisten", "tcp", "-screen", "0", "640x480x24"])
+    wait_path(f"/tmp/.X11-unix/X{display}", xvfb)
+    vnc = procs(["x11vnc", "-display", f":{display}", "-localhost", "-rfbport", str(port),
+                 "-nopw", "-forever", "-quiet"])
+    wait_finding(det_agent, X11VNC_RULE, "/usr/bin/x11vnc", time.monotonic())
+    t = time.monotonic()
+    assert connect_banner(port, vnc).startswith(b"RFB 003.")
+    f = wait_finding(det_agent, "GW-RMM-0910", "/usr/bin/x11vnc", t)
+    ex = det_agent.wait_for(exec_of(vnc.pid, "/usr/bin/x11vnc"), what="exec of x11vnc")
+    assert f["process_id"] == ex["exec"]["process"]["process_id"], f
+    assert f["evidence"][0]["kind"] != "exec", f  # the connection, not the exec
+    assert not det_agent.find(lambda e: e.get("type") == "finding"
+                              and e["finding"]["rule_id"] == "GW-RMM-0910"
+                              and e["finding"]["subject"] != "/usr/bin/x11vnc"
+                              and e["finding"]["subject"].endswith(("python3", "python3.11")))
+
+
 def test_xrdp_listening_raises_finding(det_agent, procs, tmp_path):
     """xrdp with Debian's own xrdp.ini, keys and certificate, moved to a loopback port."""
     port = free_port()

@@ -15,6 +15,8 @@ PKGS=(
 	# make deb, make rpm and their test: dpkg-buildpackage with debhelper, lintian, rpmbuild,
 	# systemd-analyze for the packaged units
 	dpkg-dev debhelper lintian rpm systemd
+	# real remote-desktop servers and the benign programs beside them (test_detections_linux_tools)
+	x11vnc xvfb xrdp curl git openssh-client
 	# bench/profile.sh (callgrind)
 	valgrind
 	# QEMU guest for the USB/HID tests
@@ -33,11 +35,12 @@ if ((${#missing[@]})); then
 		exit 1
 	fi
 	echo "deps: installing ${missing[*]}"
-	# Installing auditd starts it, and once the kernel's audit is enabled every new task pays for
-	# it until reboot; the bench starts auditd itself when it measures it. A policy-rc.d that
-	# refuses every start (unless the machine has one already) keeps the install inert.
+	# Installing auditd or xrdp starts them: once the kernel's audit is enabled every new task pays
+	# for it until reboot (the bench starts auditd itself when it measures it), and xrdp would
+	# listen on every address (the tests start it on loopback). A policy-rc.d that refuses every
+	# start (unless the machine has one already) keeps the install inert.
 	policy=
-	if [[ " ${missing[*]} " == *" auditd "* && ! -e /usr/sbin/policy-rc.d ]]; then
+	if [[ " ${missing[*]} " =~ " "(auditd|xrdp)" " && ! -e /usr/sbin/policy-rc.d ]]; then
 		policy=/usr/sbin/policy-rc.d
 		printf '#!/bin/sh\nexit 101\n' >"$policy"
 		chmod 755 "$policy"

@@ -144,6 +144,203 @@ RMM_PORTS_LOW = {
                 "http://www.bqtyf.cn/networking/how-to-block-anydesk-traffic-on-fortigate-firewall-1765864279.html (third-party: TCP 6568 default)"),
 }
 
+# ---- Linux packages: what the tools' Linux packages really install and run ---------------------
+# LOLRMM is Windows-first: its "Linux" names are often a PE name with ".exe" dropped. The table
+# below is read from the Linux packages themselves: Debian 12's file lists (apt-get download +
+# dpkg -c) for what Debian ships, the vendors' own packaging files for the rest. Every value keeps
+# its source; a tool whose Linux artifacts no source gave is left out (rules/README.md says which).
+# A program run by an interpreter (python, perl, sh) is matched by its script (script_names), since
+# the exe is then the interpreter.
+
+
+def deb12(pkg, ver, what="file list"):
+    return f"Debian 12 package {pkg} {ver} {what}"
+
+
+X11VNC = deb12("x11vnc", "0.9.16-9")
+XRDP = deb12("xrdp", "0.9.21.1-1+deb12u3")
+TIGER = "1.12.0+dfsg-8"
+TIGHT = "1:1.3.10-7"
+KDE = "4:22.12.3-1"
+FREERDP = "2.11.7+dfsg1-6~deb12u1"
+CHROMIUM_CRD = ("chromium/chromium@1a5e19b59f677b58aeb53ccef1c430d3a7f11c05 "
+                "remoting/host/installer/linux/Makefile (INSTALL_DIR /opt/google/chrome-remote-desktop: "
+                "chrome-remote-desktop = linux_me2me_host.py, chrome-remote-desktop-host, start-host, "
+                "user-session, native-messaging-host, remote-assistance-host, remote-open-url, "
+                "remote-webauthn, crash-uploader, is-remoting-session, Xsession, configure-url-forwarder; "
+                "unit chrome-remote-desktop@.service)")
+REALVNC_DOCS = ["https://www.realvnc.com/docs/man/vncserver-virtuald.html",
+                "https://www.realvnc.com/docs/man/vncserver-virtual.html",
+                "http://www.realvnc.com/products/vnc/documentation/5.2/reference/vncserver-x11-serviced.html"]
+
+# Tools LOLRMM does not list, numbered after RMM_TOOLS (append only): (number, name, category).
+LINUX_ONLY_TOOLS = [
+    (59, "x11vnc", "rmm"),
+    (60, "xrdp", "rmm"),
+    (61, "GNOME Remote Desktop", "rmm"),
+    (62, "KDE Krfb", "rmm"),
+    (63, "Vino", "rmm"),
+    (64, "RealVNC", "rmm"),
+    (65, "Sunshine", "rmm"),
+    (66, "FreeRDP", "rmm"),
+    (67, "Remmina", "rmm"),
+    (68, "SSVNC", "rmm"),
+    (69, "frp", "tunnel"),
+    (70, "KDE KRDC", "rmm"),
+]
+# Rule kinds of the Linux-package rules (same GW-RMM-<tool><kind> scheme as above): the serving /
+# host side (a desktop is shared from this machine), a connection accepted on the service's
+# default port, and the viewer / client side.
+K_LINUX_HOST, K_LISTEN, K_LINUX_CLIENT = 9, 10, 11
+
+# (tool, kind, severity, confidence, title, match kind, condition, sources, comment)
+LINUX_PKG = [
+    ("x11vnc", K_LINUX_HOST, "high", "high", "x11vnc VNC server (shares a running X display) executed",
+     "exec", {"names": ["x11vnc"], "paths": ["/usr/bin/x11vnc"], "script_names": ["Xdummy"]},
+     [X11VNC + " (/usr/bin/x11vnc; /usr/bin/Xdummy, a sh script)"],
+     "x11vnc exports the live desktop: the laptop-farm way to drive a machine remotely."),
+    ("xrdp", K_LINUX_HOST, "high", "high", "xrdp RDP server (or one of its programs) executed",
+     "exec", {"names": ["xrdp", "xrdp-sesman", "xrdp-chansrv", "xrdp-sesrun", "xrdp-sesadmin",
+                        "xrdp-keygen", "xrdp-genkeymap", "xrdp-dis"],
+              "paths": ["/usr/sbin/xrdp", "/usr/sbin/xrdp-sesman", "/usr/sbin/xrdp-chansrv"],
+              "script_names": ["startwm.sh", "reconnectwm.sh"]},
+     [XRDP + " (/usr/sbin/xrdp, xrdp-sesman, xrdp-chansrv; /usr/bin/xrdp-sesrun, xrdp-sesadmin, "
+             "xrdp-keygen, xrdp-genkeymap, xrdp-dis; /etc/xrdp/startwm.sh, reconnectwm.sh; "
+             "units xrdp.service, xrdp-sesman.service)"], None),
+    ("xrdp", K_LISTEN, "high", "medium", "RDP service port 3389 accepted a connection",
+     "flow", {"protocols": ["tcp"], "direction": "inbound", "ports": [3389]},
+     [deb12("xrdp", "0.9.21.1-1+deb12u3", "/etc/xrdp/xrdp.ini (port=3389)")],
+     "Inbound: the local listening port. xrdp-sesman's 3350 listens on 127.0.0.1 only (sesman.ini)."),
+    ("GNOME Remote Desktop", K_LINUX_HOST, "low", "low",
+     "GNOME Remote Desktop daemon (RDP/VNC screen sharing) executed",
+     "exec", {"names": ["gnome-remote-desktop-daemon", "grdctl"],
+              "paths": ["/usr/libexec/gnome-remote-desktop-daemon"]},
+     [deb12("gnome-remote-desktop", "43.3-1") + " (/usr/libexec/gnome-remote-desktop-daemon, "
+      "/usr/bin/grdctl; user unit gnome-remote-desktop.service)"],
+     "The daemon can run in any GNOME session with the package installed and serves only when "
+     "sharing is switched on: low alone, never part of a combination."),
+    ("KDE Krfb", K_LINUX_HOST, "high", "high", "Krfb (KDE desktop sharing, VNC server) executed",
+     "exec", {"names": ["krfb", "krfb-virtualmonitor"]},
+     [deb12("krfb", KDE) + " (/usr/bin/krfb, /usr/bin/krfb-virtualmonitor)"], None),
+    ("Vino", K_LINUX_HOST, "high", "high", "Vino (GNOME VNC server) executed",
+     "exec", {"names": ["vino-server"], "paths": ["/usr/libexec/vino-server", "/usr/lib/vino/vino-server"]},
+     [deb12("vino", "3.22.0-6") + " (/usr/libexec/vino-server, /usr/lib/vino/vino-server symlink; "
+      "user unit vino-server.service)"], None),
+    ("TigerVNC", K_LINUX_HOST, "medium", "high", "TigerVNC server executed",
+     "exec", {"names": ["Xtigervnc", "X0tigervnc", "tigervncsession", "tigervncconfig", "Xvnc",
+                        "x0vncserver", "vncsession"],
+              "paths": ["/usr/bin/Xtigervnc", "/usr/bin/X0tigervnc", "/usr/sbin/tigervncsession"],
+              "script_names": ["tigervncserver", "x0tigervncserver", "tigervncsession-start"]},
+     [deb12("tigervnc-standalone-server", TIGER) + " (/usr/bin/Xtigervnc; /usr/bin/tigervncserver, "
+      "a perl script; /usr/sbin/tigervncsession; /usr/libexec/tigervncsession-start, a bash script; "
+      "unit tigervncserver@.service; postinst alternatives vncserver, Xvnc, vncsession)",
+      deb12("tigervnc-scraping-server", TIGER) + " (/usr/bin/X0tigervnc; /usr/bin/x0tigervncserver, "
+      "a perl script; postinst alternative x0vncserver)",
+      deb12("tigervnc-common", TIGER) + " (/usr/bin/tigervncconfig)"],
+     "Xvnc/x0vncserver/vncsession are the Debian alternatives' names: the kernel reports the "
+     "resolved binary, so they match only as the comm of an exe-less event."),
+    ("TigerVNC", K_LINUX_CLIENT, "low", "high", "TigerVNC viewer executed",
+     "exec", {"names": ["xtigervncviewer", "xvncviewer"]},
+     [deb12("tigervnc-viewer", TIGER) + " (/usr/bin/xtigervncviewer; postinst alternatives vncviewer, "
+      "xvncviewer)"], None),
+    ("TightVNC", K_LINUX_HOST, "medium", "high", "TightVNC server executed",
+     "exec", {"names": ["Xtightvnc", "tightvncconnect"], "script_names": ["tightvncserver"]},
+     [deb12("tightvncserver", TIGHT) + " (/usr/bin/Xtightvnc, /usr/bin/tightvncconnect; "
+      "/usr/bin/tightvncserver, a perl script; postinst alternatives vncserver, Xvnc, vncconnect)"],
+     None),
+    ("TightVNC", K_LINUX_CLIENT, "low", "high", "TightVNC viewer executed",
+     "exec", {"names": ["xtightvncviewer"]},
+     [deb12("xtightvncviewer", TIGHT) + " (/usr/bin/xtightvncviewer; postinst alternatives "
+      "vncviewer, xvncviewer)"], None),
+    ("VNC", K_LISTEN, "medium", "medium", "VNC (RFB) service port 5900-5909 accepted a connection",
+     "flow", {"protocols": ["tcp"], "direction": "inbound", "ports": ["5900-5909"]},
+     [deb12("tigervnc-standalone-server", TIGER, "Xtigervnc(1): -rfbport default 5900 plus the "
+            "display number"),
+      X11VNC + " x11vnc(1): -rfbport, e.g. 5900, 5901",
+      "https://www.realvnc.com/docs/man/vncserver-virtual.html (port 5900 + DISPLAY)"],
+     "5900 + display number for displays :0 to :9."),
+    ("SSVNC", K_LINUX_CLIENT, "low", "high", "SSVNC (VNC viewer over SSH/SSL) executed",
+     "exec", {"names": ["ultravnc_dsm_helper", "vncstorepw"], "path_prefixes": ["/usr/lib/ssvnc/"],
+              "script_names": ["ssvnc", "sshvnc", "tsvnc", "ssvnc_cmd", "ss_vncviewer", "ssvnc.tcl"]},
+     [deb12("ssvnc", "1.0.29-6+b1") + " (/usr/bin/ssvnc, sshvnc, tsvnc: sh scripts; ssvncviewer -> "
+      "/usr/lib/ssvnc/vncviewer; /usr/lib/ssvnc/: ssvnc_cmd, util/ss_vncviewer, util/ssvnc.tcl, "
+      "ultravnc_dsm_helper, vncstorepw)"], None),
+    ("KDE KRDC", K_LINUX_CLIENT, "low", "high", "KRDC (KDE RDP/VNC client) executed",
+     "exec", {"names": ["krdc"]}, [deb12("krdc", KDE) + " (/usr/bin/krdc)"], None),
+    ("Remmina", K_LINUX_CLIENT, "low", "high", "Remmina remote desktop client executed",
+     "exec", {"names": ["remmina"], "script_names": ["remmina-file-wrapper", "remmina-gnome"]},
+     [deb12("remmina", "1.4.29+dfsg-1") + " (/usr/bin/remmina; /usr/bin/remmina-file-wrapper, a bash "
+      "script; /usr/bin/remmina-gnome, a sh script)"], None),
+    ("FreeRDP", K_LINUX_HOST, "high", "high", "FreeRDP shadow server (shares this desktop over RDP) executed",
+     "exec", {"names": ["freerdp-shadow-cli"]},
+     [deb12("freerdp2-shadow-x11", FREERDP) + " (/usr/bin/freerdp-shadow-cli)"], None),
+    ("FreeRDP", K_LINUX_CLIENT, "low", "high", "FreeRDP client executed",
+     "exec", {"names": ["xfreerdp"]}, [deb12("freerdp2-x11", FREERDP) + " (/usr/bin/xfreerdp)"], None),
+    ("Chrome Remote Desktop", K_LINUX_HOST, "high", "high",
+     "Chrome Remote Desktop host (Linux package) executed",
+     "exec", {"names": ["chrome-remote-desktop-host", "remote-assistance-host"],
+              "path_prefixes": ["/opt/google/chrome-remote-desktop/"],
+              "script_names": ["chrome-remote-desktop", "is-remoting-session", "configure-url-forwarder"]},
+     [CHROMIUM_CRD],
+     "The Linux host is /opt/google/chrome-remote-desktop/, not remoting_host (GW-RMM-0401, "
+     "LOLRMM's Windows name); chrome-remote-desktop itself is a python script."),
+    ("AnyDesk", K_LINUX_HOST, "medium", "medium", "AnyDesk (Linux package layout) executed",
+     "exec", {"paths": ["/usr/libexec/anydesk"],
+              "path_prefixes": ["/usr/share/anydesk/", "/usr/lib/anydesk/", "/usr/lib64/anydesk/"]},
+     ["Etersoft/eepm@09e666cc34e4d7ddb57b9a0fb51d905cf22a8993 repack.d/anydesk.sh (AnyDesk's rpm: "
+      "/usr/libexec/anydesk, /usr/lib64/anydesk/, /usr/share/anydesk/files/systemd/anydesk.service)"],
+     "The name anydesk is GW-RMM-0101."),
+    ("RustDesk", K_LINUX_HOST, "medium", "high", "RustDesk (Linux package layout) executed",
+     "exec", {"path_prefixes": ["/usr/lib/rustdesk/", "/usr/share/rustdesk/"]},
+     ["rustdesk/rustdesk@01968e71ad7dd41a18c5624f91ea908b826e98b0 res/PKGBUILD (/usr/lib/rustdesk/ "
+      "bundle, /usr/bin/rustdesk -> /usr/lib/rustdesk/rustdesk, /usr/share/rustdesk/files/rustdesk.service)"],
+     "The name rustdesk is GW-RMM-0201."),
+    ("TeamViewer", K_LINUX_HOST, "medium", "high", "TeamViewer (Linux package) daemon or program executed",
+     "exec", {"names": ["teamviewerd", "teamviewer-config"], "path_prefixes": ["/opt/teamviewer/"]},
+     ["NixOS/nixpkgs@02f80418431c3c503e14f981cf81a2dcead3b5f4 pkgs/applications/networking/remote/"
+      "teamviewer/default.nix (TeamViewer's deb: /opt/teamviewer/tv_bin/teamviewerd, TeamViewer, "
+      "TeamViewer_Desktop, teamviewer-config, script/teamviewer, script/teamviewerd.service)"],
+     "TeamViewer, TeamViewer_Desktop are GW-RMM-0301."),
+    ("MeshCentral", K_LINUX_HOST, "medium", "high", "MeshCentral agent (Linux install directory) executed",
+     "exec", {"path_prefixes": ["/usr/local/mesh/"]},
+     ["Ylianst/MeshCentral@026a81a5e8245d5bd038d989d8ac462a5f7f2964 agents/meshinstall-linux.sh "
+      "(installpath /usr/local/mesh; meshagent -fullinstall)",
+      "Ylianst/MeshCentral@fc2d782043424cd852f27ac92de2972b5754ec40 agents/meshinstall-bsd-rcd.sh "
+      "(/usr/local/mesh/meshagent)"],
+     "/usr/local/mesh_services/ and the name meshagent are GW-RMM-2301 (LOLRMM)."),
+    ("DW Service", K_LINUX_HOST, "medium", "medium", "DWService agent (Linux install directory) executed",
+     "exec", {"path_prefixes": ["/usr/share/dwagent/"]},
+     ["cleitonleonel/CupsPrinters@b7071779e65aa669d1a1e48baf999b08ae46b265 config/linux/install_dwagent.sh (third-party wrapper of "
+      "https://www.dwservice.net/download/dwagent.sh: /usr/share/dwagent/runtime/bin/, dwagent.service)"],
+     None),
+    ("RealVNC", K_LINUX_HOST, "high", "high", "RealVNC Server executed",
+     "exec", {"names": ["vncserver-x11", "vncserver-x11-serviced", "vncserver-virtual",
+                        "vncserver-virtuald"]},
+     REALVNC_DOCS, None),
+    ("RealVNC", K_LISTEN, "high", "medium", "RealVNC virtual-mode daemon port 5999 accepted a connection",
+     "flow", {"protocols": ["tcp"], "direction": "inbound", "ports": [5999]},
+     REALVNC_DOCS[:1], "vncserver-virtuald listens on 5999 by default (DaemonPort)."),
+    ("Sunshine", K_LINUX_HOST, "high", "high", "Sunshine game-stream host (remote desktop for Moonlight) executed",
+     "exec", {"names": ["sunshine"], "paths": ["/usr/bin/sunshine"]},
+     ["LizardByte/Sunshine@04f2775cc8579d5de49f2d08d8f52eebe58e15dc packaging/linux/Arch/PKGBUILD "
+      "(SUNSHINE_EXECUTABLE_PATH=/usr/bin/sunshine)",
+      "LizardByte/Sunshine@013b0e6da986fadb0d24bb69754a4b0e34076ba3 packaging/linux/sunshine.service.in "
+      "(user unit sunshine.service)"], None),
+    ("Sunshine", K_LISTEN, "high", "medium", "Sunshine port 47989/47990 accepted a connection",
+     "flow", {"protocols": ["tcp"], "direction": "inbound", "ports": [47989, 47990]},
+     ["LizardByte/Sunshine@034549ce09ba8422ee1750b6a1dba896ea71ede6 docs/configuration.md (port "
+      "default 47989; web UI host authority localhost:47990)"], None),
+    ("frp", K_LINUX_HOST, "medium", "high", "frp reverse-proxy tunnel (frpc/frps) executed",
+     "exec", {"names": ["frpc", "frps"], "paths": ["/usr/bin/frps", "/usr/bin/frpc"]},
+     ["fatedier/frp@1ba9654b5b3726d7cafdf8f65280a542b2674406 conf/systemd/frps.service "
+      "(ExecStart=/usr/bin/frps)",
+      "fatedier/frp@1ba9654b5b3726d7cafdf8f65280a542b2674406 conf/systemd/frpc.service "
+      "(ExecStart=/usr/bin/frpc)"], None),
+    ("frp", K_LISTEN, "medium", "low", "frp server port 7000 accepted a connection",
+     "flow", {"protocols": ["tcp"], "direction": "inbound", "ports": [7000]},
+     ["fatedier/frp@0270fd7407fcad56472b15074829621f440b7156 conf/frps.toml (bindPort = 7000)"], None),
+]
+
 VENDOR_NAME = {"Splashtop Remote": "Splashtop", "ConnectWise Control": "ScreenConnect",
                "TigerVNC": "VNC", "TightVNC": "VNC"}
 
@@ -261,6 +458,19 @@ def linux_names(tool):
     return names
 
 
+def gen_linux_pkg():
+    """The rules of LINUX_PKG, numbered by the tool's RMM_TOOLS / LINUX_ONLY_TOOLS entry."""
+    tools = {name: (num, cat) for num, name, cat, _ in RMM_TOOLS}
+    tools.update({name: (num, cat) for num, name, cat in LINUX_ONLY_TOOLS})
+    out = []
+    for name, kind, sev, conf, title, mkind, cond, sources, comment in LINUX_PKG:
+        num, category = tools[name]
+        technique = "T1572" if category == "tunnel" else "T1219"
+        out.append(rule(f"GW-RMM-{num:02d}{kind:02d}", title, category, VENDOR_NAME.get(name, name),
+                        sev, technique, conf, sources, mkind, cond, comment))
+    return sorted(out, key=lambda r: r["id"])
+
+
 def gen_rmm(ind, out_dir):
     data = json.loads((ind / "rmm.json").read_text())
     tools = {t["name"]: t for t in data["priority_tools_for_linux_endpoints"]}
@@ -345,6 +555,7 @@ def gen_rmm(ind, out_dir):
             rules.append(rule(f"{base}{K_NETIF:02d}", "NetBird WireGuard interface wt0 present",
                               category, vendor, "low", technique, "medium", [src], "netif",
                               {"names": ["wt0"]}))
+    rules += gen_linux_pkg()
     header = [
         "rules/rmm.yaml - remote access (RMM, remote desktop, remote shell) and tunnel tools.",
         "",
@@ -356,6 +567,86 @@ def gen_rmm(ind, out_dir):
         "Format: rules/README.md.",
     ]
     return emit_rules(out_dir / "rmm.yaml", header, rules)
+
+
+# Consumer VPN clients by what their Linux packages install and the interfaces they create.
+# (number, vendor, match kind, severity, confidence, title, condition, sources, comment)
+NORD = "NordSecurity/nordvpn-linux@809bdf7abbdb24eca7249182073b6608344eb488"
+MULLVAD = "mullvad/mullvadvpn-app@9380a8076bc0511937477989a80ebca89cb334d9"
+CONSUMER_VPN = [
+    (8, "NordVPN", "exec", "medium", "high", "NordVPN client (daemon, CLI or helper) executed",
+     {"names": ["nordvpnd", "nordvpn", "norduserd", "nordfileshare"],
+      "paths": ["/usr/sbin/nordvpnd", "/usr/bin/nordvpn"], "path_prefixes": ["/usr/lib/nordvpn/"]},
+     [f"{NORD} ci/nfpm/template.yaml (/usr/sbin/nordvpnd, /usr/bin/nordvpn, /usr/lib/nordvpn/"
+      "norduserd, nordfileshare, openvpn; units nordvpnd.service, nordvpnd.socket)",
+      "NordSecurity/nordvpn-linux@0a940a65f8d9215d49631f20935e7799f7dc5bab contrib/systemd/system/"
+      "nordvpnd.service (ExecStart=/usr/sbin/nordvpnd)"], None),
+    (9, "NordVPN", "netif", "medium", "high", "NordVPN tunnel interface (nordlynx / nordtun) present",
+     {"names": ["nordlynx", "nordtun"]},
+     [f"{NORD} daemon/vpn/nordlynx/nordlynx.go (InterfaceName = \"nordlynx\")",
+      f"{NORD} daemon/vpn/openvpn/config.go (InterfaceName = \"nordtun\")"], None),
+    (10, "ExpressVPN", "exec", "medium", "medium", "ExpressVPN client (daemon or CLI) executed",
+     {"names": ["expressvpnd", "expressvpn"]},
+     ["NixOS/nixpkgs@05924f714f31ff83bd10ed1710638688999c3725 pkgs/applications/networking/"
+      "expressvpn/default.nix (ExpressVPN's deb: usr/ holds bin/expressvpn and the daemon expressvpnd)"],
+     "Install paths are not in a public packaging file: names only."),
+    (11, "Surfshark", "exec", "medium", "medium", "Surfshark VPN CLI (legacy Linux client) executed",
+     {"names": ["surfshark-vpn"]},
+     ["usdogu/surfshark-installer@3e09ebabd2cebe6a24a1fa7f438a80853a02bdbb surfshark_installer.sh "
+      "(Surfshark's surfshark-vpn deb installs usr/bin/surfshark-vpn)"],
+     "The current Surfshark GUI package's file list was not available: not covered."),
+    (12, "Proton VPN", "exec", "medium", "high", "Proton VPN app (protonvpn-app) executed",
+     {"script_names": ["protonvpn-app"]},
+     ["ProtonVPN/proton-vpn-gtk-app@037f97e7e8dc09ed190e400e07162f28e9157daf setup.py "
+      "(console_scripts protonvpn-app=proton.vpn.app.gtk.__main__:main)"],
+     "A python console script: the exe is python3, the script is matched."),
+    (13, "Proton VPN", "netif", "medium", "high",
+     "Proton VPN interface (proton0 or its kill-switch interfaces) present",
+     {"names": ["proton0", "pvpnksintrf0", "pvpnksintrf1", "pvpnrouteintrf0", "pvpnrouteintrf1",
+                "ipv6leakintrf0", "ipv6leakintrf1"]},
+     ["ProtonVPN/python-proton-vpn-network-manager-wireguard@061f0de5f7571a1e9f41aa6a758f0e2ebeef7ea3 "
+      "proton/vpn/backend/linux/networkmanager/protocol/wireguard/wireguard.py (VIRTUAL_DEVICE_NAME "
+      "= \"proton0\")",
+      "ProtonVPN/python-proton-vpn-killswitch-network-manager@08b428e574db83fae0ce25a0e11bc291aaa1c783 "
+      "proton/vpn/killswitch/backend/linux/networkmanager/killswitch_connection_handler.py "
+      "(pvpnksintrf0/1, pvpnrouteintrf0/1, ipv6leakintrf0/1)"], None),
+    (14, "Mullvad", "exec", "medium", "high", "Mullvad VPN client (daemon, CLI or app) executed",
+     {"names": ["mullvad-daemon", "mullvad", "mullvad-exclude", "mullvad-gui", "mullvad-setup",
+                "mullvad-problem-report"],
+      "paths": ["/usr/bin/mullvad-daemon", "/usr/bin/mullvad", "/usr/bin/mullvad-exclude"],
+      "path_prefixes": ["/opt/Mullvad VPN/"]},
+     [f"{MULLVAD} desktop/packages/mullvad-vpn/tasks/distribution.cjs (/usr/bin/mullvad, "
+      "mullvad-daemon, mullvad-exclude, mullvad-problem-report; mullvad-setup in resources; mullvad-gui)",
+      f"{MULLVAD} dist-assets/linux/mullvad-daemon.service, before-install.sh (/opt/Mullvad VPN/"
+      "resources/, /opt/Mullvad VPN/mullvad-gui)"], None),
+    (15, "Mullvad", "netif", "medium", "high", "Mullvad WireGuard interface wg0-mullvad present",
+     {"names": ["wg0-mullvad"]},
+     [f"{MULLVAD} talpid-wireguard/src/config.rs (MULLVAD_INTERFACE_NAME = \"wg0-mullvad\")"], None),
+    (16, "Private Internet Access", "exec", "medium", "high",
+     "Private Internet Access client (daemon, client or piactl) executed",
+     {"names": ["pia-daemon", "pia-client", "piactl", "pia-unbound"], "path_prefixes": ["/opt/piavpn/"]},
+     ["pia-foss/desktop@1006bdd3b9ff023b72d02ab8ddc48ade08008bbe extras/installer/linux/"
+      "linux_installer.sh (installDir /opt/${brandCode}vpn, ${brandCode}-daemon, ${brandCode}-client, "
+      "${brandCode}ctl, pia-unbound; brand code pia)",
+      "pia-foss/desktop@2fa471f7ae8b39e89a94f914e866050412b7c2ec extras/installer/linux/installfiles/"
+      "piavpn.service"], None),
+    (17, "Private Internet Access", "netif", "medium", "high",
+     "Private Internet Access WireGuard interface (wgpia*) present",
+     {"prefixes": ["wgpia"]},
+     ["pia-foss/desktop@1006bdd3b9ff023b72d02ab8ddc48ade08008bbe extras/installer/linux/"
+      "linux_installer.sh (wgIfPrefix=\"wg${brandCode}\", e.g. wgpia)"], None),
+    (18, "Windscribe", "exec", "medium", "high", "Windscribe client (app, CLI, helper or tunnel) executed",
+     {"names": ["Windscribe", "windscribe-cli", "windscribectrld", "windscribewstunnel",
+                "windscribeopenvpn", "windscribeamneziawg"],
+      "path_prefixes": ["/opt/windscribe/", "/usr/local/windscribe/"]},
+     ["NixOS/nixpkgs@0d1eda764b28541e8496f8d9df1db623ae3b6ae1 pkgs/by-name/wi/windscribe/package.nix "
+      "(WS_LINUX_INSTALL_DIR /opt/windscribe: Windscribe, windscribe-cli, helper, windscribectrld, "
+      "windscribeamneziawg, windscribewstunnel, windscribeopenvpn, scripts/)",
+      "Windscribe/Desktop-App@25200384207e7bf41a2b971aa0fdc2ac40c91747 installer/linux/gui/"
+      "arch_package/PKGBUILD (/opt/windscribe/)",
+      "Windscribe/Desktop-App@58491f026c57ce2320edfcf910d6754b40008887 installer/linux/debian_package/"
+      "etc/systemd/system/windscribe-helper.service (older layout: /usr/local/windscribe/helper)"], None),
+]
 
 
 # ---- VPN ----------------------------------------------------------------------------------------
@@ -387,8 +678,13 @@ def gen_vpn(ind, out_dir):
              "tunnel", "low", "T1572", "low", asrc, "netif", {"names": ["tun0"]},
              comment="tun0 is any OpenVPN-style tunnel: low confidence alone, it adds up with the rest."),
     ]
+    rules += [rule(f"GW-VPN-{num:04d}", title, "vpn", vendor, sev, "T1090" if kind == "exec" else "T1572",
+                   conf, sources, kind, cond, comment)
+              for num, vendor, kind, sev, conf, title, cond, sources, comment in CONSUMER_VPN]
     header = [
-        "rules/vpn.yaml - VPN clients (Astrill, named in DPRK IT-worker reporting) and tunnel interfaces.",
+        "rules/vpn.yaml - VPN clients (Astrill, named in DPRK IT-worker reporting; NordVPN, ExpressVPN,",
+        "Surfshark, Proton VPN, Mullvad, Private Internet Access, Windscribe by their Linux packages) and",
+        "tunnel interfaces.",
         "",
         "GENERATED by tools/gen_rules.py from the indicator data; edit the generator and re-run it.",
         "Format: rules/README.md.",
@@ -494,6 +790,17 @@ def gen_ipkvm(ind, out_dir):
     return emit_rules(out_dir / "ipkvm.yaml", header, rules)
 
 
+# What the jiggler packages install (Debian 12 file lists): xdotool ships only /usr/bin/xdotool
+# (GW-JIG-0001/0002 key on its jiggle argv: a bare xdotool is everyday automation); ydotool ships
+# /usr/bin/ydotool, its daemon package /usr/bin/ydotoold; caffeine ships three python scripts.
+# Arkane MouseJiggler has no Linux build (Windows: choco/winget packages, MouseJiggler.exe): under
+# Wine it is an argv token (GW-JIG-0005).
+CAFFEINE_DEB = deb12("caffeine", "2.9.12-1") + " (/usr/bin/caffeine, caffeine-indicator, caffeinate: python3 scripts)"
+YDOTOOLD_DEB = deb12("ydotoold", "0.1.8-3+b2") + " (/usr/bin/ydotoold); ydotool 0.1.8-3+b2 (/usr/bin/ydotool)"
+KEEP_PRESENCE_SETUP = ("carrot69/keep-presence@1c65b84525c290c2633992028073ade45081361e src/setup.py "
+                       "(pip package installs the script keep-presence.py, no other entry point)")
+
+
 # ---- jigglers -----------------------------------------------------------------------------------
 def gen_jigglers(ind, out_dir):
     data = json.loads((ind / "jigglers.json").read_text())
@@ -509,15 +816,21 @@ def gen_jigglers(ind, out_dir):
              "T1562", "low", [sw["ydotool"]["source"]], "exec",
              {"names": ["ydotool"], "argv_sequence": ["mousemove", "-x", "1", "-y", "1"]}),
         rule("GW-JIG-0004", "keep-presence jiggler script run", "jiggler", "keep-presence", "medium", "T1562",
-             "high", [sw["keep-presence"]["source"]], "exec",
+             "high", [sw["keep-presence"]["source"], KEEP_PRESENCE_SETUP], "exec",
              {"script_names": ["keep-presence.py", "keep-presence"]}),
         rule("GW-JIG-0005", "Mouse Jiggler (Arkane) run under Wine or a compatibility layer", "jiggler",
              "Mouse Jiggler", "medium", "T1562", "medium", [sw["Mouse"]["source"]], "exec",
              {"script_names": ["MouseJiggler.exe", "MouseJiggle.exe"]}),
         rule("GW-JIG-0006", "caffeine-ng sleep inhibitor (no input injection)", "jiggler", "caffeine", "info",
-             "T1562", "medium", [sw["caffeine-ng"]["source"]], "exec",
-             {"names": ["caffeine", "caffeine-indicator"]},
-             comment="Only keeps the screen awake: info, weight 0 in the score (rules/README.md)."),
+             "T1562", "medium", [sw["caffeine-ng"]["source"], CAFFEINE_DEB], "exec",
+             {"names": ["caffeine", "caffeine-indicator"],
+              "script_names": ["caffeine", "caffeine-indicator", "caffeinate"]},
+             comment="Only keeps the screen awake: info, weight 0 in the score (rules/README.md). "
+                     "Debian's caffeine programs are python scripts: matched as scripts."),
+        rule("GW-JIG-0007", "ydotoold daemon started (uinput input injection for ydotool)", "jiggler",
+             "ydotool", "low", "T1562", "medium", [YDOTOOLD_DEB], "exec",
+             {"names": ["ydotoold"], "paths": ["/usr/bin/ydotoold"]},
+             comment="ydotool needs this daemon to inject input on Wayland; alone it is a weak sign."),
     ]
     header = [
         "rules/jigglers.yaml - mouse jigglers: software that fakes presence with tiny input moves.",

@@ -21,6 +21,9 @@ from conftest import AGENT, ROOT  # noqa: E402
 RULES = ROOT / "rules"
 FINDING_DEADLINE = 2.0  # seconds from exec to finding (issue #6)
 TOOL = shutil.which("true")
+# the shipped rules as data: one "  - id:" line per rule in rules/*.yaml
+SHIPPED = sum(line.startswith("  - id: ") for f in RULES.glob("*.yaml")
+              for line in f.read_text().splitlines())
 
 
 @pytest.fixture
@@ -234,7 +237,7 @@ BAD_FILES = [
 def test_bad_rules_on_sighup_rejected_old_rules_stay(agent_factory, rules_d, tmp_path):
     (rules_d / "site.yaml").write_text(GOOD_SITE_RULE.format(name="gwsitetool"))
     agent = agent_factory("--rules", str(RULES), "--rules-d", str(rules_d))
-    assert "rules loaded: 128 rules" in agent.stderr
+    assert f"rules loaded: {SHIPPED + 1} rules" in agent.stderr
     exe = install(tmp_path, "gwsitetool")
     wait_finding(agent, "SITE-0001", str(exe), run(exe))
 
@@ -245,7 +248,7 @@ def test_bad_rules_on_sighup_rejected_old_rules_stay(agent_factory, rules_d, tmp
         while message not in agent.stderr and time.monotonic() < deadline:
             time.sleep(0.05)
         assert message in agent.stderr, agent.stderr
-        assert "the previous 128 rules stay active" in agent.stderr
+        assert f"the previous {SHIPPED + 1} rules stay active" in agent.stderr
         (rules_d / name).unlink()
         # the old rules are live: the site rule and the shipped ones still fire
         exe = install(tmp_path, "gwsitetool")
@@ -258,9 +261,9 @@ def test_bad_rules_on_sighup_rejected_old_rules_stay(agent_factory, rules_d, tmp
                                         .replace("SITE-0001", "SITE-0002"))
     agent.proc.send_signal(signal.SIGHUP)
     deadline = time.monotonic() + 5
-    while "rules reloaded: 129 rules" not in agent.stderr and time.monotonic() < deadline:
+    while f"rules reloaded: {SHIPPED + 2} rules" not in agent.stderr and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert "rules reloaded: 129 rules" in agent.stderr, agent.stderr
+    assert f"rules reloaded: {SHIPPED + 2} rules" in agent.stderr, agent.stderr
     exe = install(tmp_path, "gwsitetool2")
     wait_finding(agent, "SITE-0002", str(exe), run(exe))
     rc, _ = agent.stop()

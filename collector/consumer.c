@@ -1,6 +1,7 @@
 #include "consumer.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -553,9 +554,22 @@ static int setup(struct collector *c)
 	if (rc == -ENOENT) {
 		gw_info(&o->log, "no state file %s yet: starting an empty fleet view",
 			o->state_path);
+	} else if (rc == -EINVAL) {
+		/* A state file of an older collector, or a damaged one: the stream still holds every
+		 * batch, so set it aside for a person to read and go on rather than refuse to run. */
+		char aside[PATH_MAX];
+
+		snprintf(aside, sizeof(aside), "%s.unreadable", o->state_path);
+		if (rename(o->state_path, aside)) {
+			gw_err(&o->log, "state file %s is not a state file this collector reads, and "
+			       "moving it to %s failed: %s", o->state_path, aside, strerror(errno));
+			return -1;
+		}
+		gw_warn(&o->log, "state file %s is not a state file this collector reads (older "
+			"format or damaged): moved to %s; starting an empty fleet view",
+			o->state_path, aside);
 	} else if (rc < 0) {
-		gw_err(&o->log, "state file %s is unreadable (%s): move it away to "
-			"start afresh", o->state_path, strerror(-rc));
+		gw_err(&o->log, "state file %s: %s", o->state_path, strerror(-rc));
 		return -1;
 	}
 

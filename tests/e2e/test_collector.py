@@ -399,6 +399,21 @@ def test_state_survives_a_collector_restart(tmp_path, pki, nats, started):
     assert len(col2.lines()) == 30
 
 
+def test_a_state_file_it_cannot_read_is_set_aside_and_the_collector_serves(tmp_path, pki, nats,
+                                                                            started):
+    """An older collector's text state file (or a damaged one) must not keep the service down:
+    it is moved aside, said so, and the view is rebuilt from what arrives."""
+    (tmp_path / "col").mkdir()
+    old = tmp_path / "col" / "fleet-state"
+    old.write_text("v1 batches=3 events=9\nhost host-a seq=1-3\n")
+    col = start_collector(started, tmp_path / "col", pki, nats.url)
+    gen(pki, nats.url, "host-a", 1, 2, 3)
+    wait_for(lambda: col.state.exists() and col.report()["batches"] == 2, 20, "2 batches")
+    aside = tmp_path / "col" / "fleet-state.unreadable"
+    assert aside.read_text().startswith("v1 batches=3")
+    assert "moved to" in col.log_text() and "fleet-state.unreadable" in col.log_text()
+
+
 def test_two_collectors_share_the_durable_consumer(tmp_path, pki, nats, started):
     c1 = start_collector(started, tmp_path / "c1", pki, nats.url, "--fetch", "8")
     c2 = start_collector(started, tmp_path / "c2", pki, nats.url, "--fetch", "8")

@@ -77,7 +77,7 @@ unit: $(UNIT_BINS)
 fuzz: $(FUZZ_BINS)
 
 # --- BPF -------------------------------------------------------------------------------------------
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(BUILD)/bpf
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h bpf/lib/*.h) | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
@@ -127,6 +127,27 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(AGENT_SRCS) $(wildcard collector/*.c) | $(GENE
 $(BUILD)/bpf $(BUILD)/proto:
 	@mkdir -p $@
 
+# --- BPF unit tests (tests/bpf): a test object over bpf/lib headers, and its runner -------------
+# tests/bpf/test_X.bpf.c drives the logic of a bpf/lib header; tests/bpf/test_X.c runs it through
+# BPF_PROG_TEST_RUN (tests/bpf/test_bpf_units.py runs each of its cases).
+BPF_UNIT_SRCS := $(wildcard tests/bpf/test_*.bpf.c)
+BPF_UNIT_BINS := $(BPF_UNIT_SRCS:tests/bpf/%.bpf.c=$(BUILD)/tests/bpf/%)
+
+.PHONY: bpf-units
+bpf-units: $(BPF_UNIT_BINS)
+
+$(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(wildcard bpf/*.h bpf/lib/*.h tests/bpf/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -Ibpf/lib -Itests/bpf -c $< -o $@
+
+$(BUILD)/tests/bpf/%.skel.h: $(BUILD)/tests/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BUILD)/tests/bpf/%: tests/bpf/%.c tests/bpf/bpf_unit.c $(wildcard tests/bpf/*.h) \
+		      $(BUILD)/tests/bpf/%.skel.h
+	$(CC) $(CPPFLAGS) -I$(BUILD)/tests/bpf -Itests/bpf $(CFLAGS) $< tests/bpf/bpf_unit.c \
+		-Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic -o $@
+
 # --- bench (load generators for `make bench`; see bench/run.sh) ------------------------------------
 BENCH_GEN_SRCS := $(filter-out bench/pacer.c bench/loopback.c bench/empty_hook.c bench/true_static.c \
 			       bench/fleet_bench.c,\
@@ -166,7 +187,7 @@ deps:
 	@tools/deps.sh
 
 test: deps
-	$(MAKE) all asan unit fuzz
+	$(MAKE) all asan unit fuzz bpf-units
 	tools/run-tests.sh
 
 run: deps

@@ -188,7 +188,7 @@ struct gw_tcp_event {
 };
 
 /*
- * Repeated TCP connections folded in the kernel (bpf/network.bpf.c), because a ring record per
+ * Repeated TCP connections folded in the kernel (bpf/lib/fold.h), because a ring record per
  * connect, accept and close was most of the cost of tracing a busy connection loop.
  *
  * Per (process, peer, service port, direction): the first attempt with each result in an agent tick
@@ -234,7 +234,7 @@ struct gw_tcp_fold {
 };
 
 /*
- * A slot of the direct-mapped fold arrays (tcp_fold_slots in bpf/network.bpf.c: one half per tick),
+ * A slot of the direct-mapped fold arrays (tcp_fold_slots in bpf/lib/fold.h: one half per tick),
  * which the programs try before the fold maps: the slot is a hash of the key, so finding an entry
  * is an inlined array access and a compare instead of a hash-map lookup's calls. A key whose slot
  * another key holds goes to the map. The halves turn with the maps (gw_tcp_fold_gen), and the
@@ -249,7 +249,7 @@ struct gw_tcp_fold_slot {
 	struct gw_tcp_fold v;
 };
 
-/* Key of the kernel's listener-owner map (bpf/network.bpf.c), which the agent also seeds from /proc. */
+/* Key of the kernel's listener-owner map (bpf/lib/owner.h), which the agent also seeds from /proc. */
 struct gw_listen_key {
 	__u32 netns;
 	__u16 port;

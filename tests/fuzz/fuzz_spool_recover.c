@@ -1,4 +1,4 @@
-// fuzz: agent/fleet/spool.c
+// fuzz: agent/fleet/spool.c agent/fleet/spool_record.c agent/fleet/spool_cursor.c agent/fleet/spool_segment.c agent/fleet/spool_recover.c
 /*
  * libFuzzer target for spool recovery: the input is the content of the one segment of a spool
  * directory; opening the spool must recover it (skipping or cutting what is bad) and every record

@@ -1,4 +1,4 @@
-// fuzz: agent/detect/rules_load.c agent/detect/rules_yaml.c agent/detect/rules_parse.c agent/detect/rules_match.c common/yaml_doc.c
+// fuzz: agent/detect/rules_load.c agent/detect/rules_yaml.c agent/detect/rules_parse.c agent/detect/rules_match.c agent/detect/rules_matcher.c common/yaml_doc.c
 /*
  * fuzz_rules_load.c - rule files are input a user (or an attacker with write access to rules.d)
  * controls: the loader must reject anything malformed with a message and never crash or leak, and

@@ -54,9 +54,11 @@ struct tcp_sampled {
 	__u64 received;
 };
 
+/* Allocated per entry: only connections that moved bytes while a sample ran have one. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct tcp_sampled);
 } tcp_sampled SEC(".maps");

@@ -1,6 +1,7 @@
 #include "cadence_hooks.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,7 @@ void cadence_hooks_load(struct cadence_hooks *ch, const struct gw_hooks *h,
 out:
 	if (!verbose)
 		libbpf_set_print(old);
+	malloc_trim(0); /* the loads' BTF parses: see hook_chain_load() */
 }
 
 bool cadence_hooks_live(const struct cadence_hooks *ch)

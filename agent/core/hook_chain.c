@@ -1,6 +1,7 @@
 #include "hook_chain.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,5 +158,10 @@ int hook_chain_load(struct hook_chain *chains, int n, hook_chain_open_fn open, v
 		hook_chain_refuse(&chains[c], why);
 	}
 	libbpf_set_print(old);
+	/*
+	 * Each load parsed the kernel's BTF, megabytes of heap that glibc keeps once freed (its mmap
+	 * threshold grows past such buffers): hand them back, or they stay in the agent's RSS.
+	 */
+	malloc_trim(0);
 	return err;
 }

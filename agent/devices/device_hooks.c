@@ -1,6 +1,7 @@
 #include "device_hooks.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -190,6 +191,7 @@ void device_hooks_load(struct gw_device_hooks *dh, const struct gw_hooks *h,
 out:
 	if (!verbose)
 		libbpf_set_print(old);
+	malloc_trim(0); /* the loads' BTF parses: see hook_chain_load() */
 }
 
 void device_hooks_close(struct gw_device_hooks *dh)

@@ -24,14 +24,13 @@ enum gw_hook_flavour {
 	GW_HOOK_AUTO = 0,
 	GW_HOOK_TP_BTF,
 	GW_HOOK_RAW_TP,
-	GW_HOOK_TP,
 };
 
 struct gw_hook_options {
 	uint32_t ringbuf_bytes;		/* power of two, multiple of the page size */
 	uint64_t wakeup_bytes;		/* wake the reader once this much is pending */
 	bool trace_forks;
-	enum gw_hook_flavour process_flavour; /* AUTO: tp_btf, then raw_tp, then tp */
+	enum gw_hook_flavour process_flavour; /* AUTO: tp_btf, then raw_tp */
 };
 
 #define GW_HOOK_STATUS_MAX 16

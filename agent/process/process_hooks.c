@@ -12,27 +12,25 @@ enum { SIG_EXEC, SIG_EXIT, SIG_FORK, SIG_COUNT };
 static const char *const tracepoints[SIG_COUNT] = { "sched_process_exec", "sched_process_exit",
 						    "sched_process_fork" };
 
-/* Flavours in the order of enum gw_hook_flavour (tp_btf first), per signal. */
+/*
+ * Flavours in the order of enum gw_hook_flavour (tp_btf first), per signal. No classic tracepoint:
+ * raw_tp (4.17) is on every kernel with a ring buffer, so no supported kernel needs one.
+ */
 static const char *const exec_btf[] = { "gw_exec_btf", NULL };
 static const char *const exec_raw[] = { "gw_exec_raw", NULL };
-static const char *const exec_tp[] = { "gw_exec_tp", NULL };
 static const char *const exit_btf[] = { "gw_exit_btf", NULL };
 static const char *const exit_raw[] = { "gw_exit_raw", NULL };
-static const char *const exit_tp[] = { "gw_exit_tp", NULL };
 static const char *const fork_btf[] = { "gw_fork_btf", NULL };
 static const char *const fork_raw[] = { "gw_fork_raw", NULL };
 
 #define NEEDS_BTF "every supported kernel (5.8+ with BTF)"
 #define NEEDS_RAW "a kernel that refuses tp_btf programs (RHEL 8 without BPF trampolines)"
-#define NEEDS_TP "a kernel that refuses raw_tp programs as well"
 
 static const struct hook_flavour exec_flavours[] = {
 	{ "tp_btf", NEEDS_BTF, exec_btf }, { "raw_tp", NEEDS_RAW, exec_raw },
-	{ "tp", NEEDS_TP, exec_tp },
 };
 static const struct hook_flavour exit_flavours[] = {
 	{ "tp_btf", NEEDS_BTF, exit_btf }, { "raw_tp", NEEDS_RAW, exit_raw },
-	{ "tp", NEEDS_TP, exit_tp },
 };
 static const struct hook_flavour fork_flavours[] = {
 	{ "tp_btf", NEEDS_BTF, fork_btf }, { "raw_tp", NEEDS_RAW, fork_raw },
@@ -74,8 +72,8 @@ int process_hooks_load(struct gw_hooks *h, const struct gw_hook_options *opt, ch
 {
 	int first = opt->process_flavour == GW_HOOK_AUTO ? 0 : (int)opt->process_flavour - 1;
 	struct hook_chain ch[SIG_COUNT] = {
-		[SIG_EXEC] = { "exec", exec_flavours, 3, first, "" },
-		[SIG_EXIT] = { "exit", exit_flavours, 3, first, "" },
+		[SIG_EXEC] = { "exec", exec_flavours, 2, first, "" },
+		[SIG_EXIT] = { "exit", exit_flavours, 2, first, "" },
 		[SIG_FORK] = { "fork", fork_flavours, 2, opt->trace_forks ? first : 2, "" },
 	};
 	struct process_load l = { .opt = opt };
@@ -111,12 +109,6 @@ int process_hooks_load(struct gw_hooks *h, const struct gw_hook_options *opt, ch
 			hooks_set_status(h, ch[sig].signal, "none",
 					 ch[sig].why[0] ? ch[sig].why : "no flavour serves it here");
 			continue;
-		}
-		if (!strcmp(f->name, "tp")) {
-			bool mounted;
-
-			if (!hooks_ensure_tracefs(&mounted) && mounted)
-				hooks_set_status(h, "tracefs", "mounted:/sys/kernel/tracing", NULL);
 		}
 		p = bpf_object__find_program_by_name(l.skel->obj, f->progs[0]);
 		ret = p ? hooks_attach(h, p) : -ENOENT;

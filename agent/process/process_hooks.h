@@ -3,9 +3,7 @@
  * and fork, each through the first flavour of its chain the kernel accepts (core/hook_chain.h).
  *
  * Chains (every one tried in this order unless --hooks forces where it starts):
- *   exec, exit: tp_btf/sched_process_*, raw_tp/sched_process_*, tp/sched/sched_process_*
- *   fork:       tp_btf/sched_process_fork, raw_tp/sched_process_fork (the classic tracepoint has
- *               no pointer to the child)
+ *   exec, exit, fork: tp_btf/sched_process_*, then raw_tp/sched_process_*
  * The process object owns the ring buffer and drop counters every other object shares.
  */
 #ifndef GW_PROCESS_HOOKS_H

@@ -125,7 +125,8 @@ int hook_chain_load(struct hook_chain *chains, int n, hook_chain_open_fn open, v
 
 	/* each round refuses one flavour, so this ends */
 	for (;;) {
-		struct bpf_object *obj = open(ctx, chains, n);
+		struct bpf_object_skeleton *skel = open(ctx, chains, n);
+		struct bpf_object *obj = skel ? *skel->obj : NULL;
 		struct bpf_program *prog;
 		char why[HOOK_CHAIN_WHY_MAX];
 		int c;
@@ -137,7 +138,7 @@ int hook_chain_load(struct hook_chain *chains, int n, hook_chain_open_fn open, v
 		}
 		memset(&words, 0, sizeof(words));
 		current_words = &words;
-		err = bpf_object__load(obj);
+		err = bpf_object__load_skeleton(skel);
 		current_words = NULL;
 		if (!err)
 			break;

@@ -44,9 +44,11 @@ bool hook_chain_wants(const struct hook_chain *c, const char *name);
 
 /*
  * Opens the caller's object (a skeleton it keeps in `ctx`, destroying the one opened before) with
- * the chains' current flavours: autoload on exactly their programs. Returns it, or NULL with errno.
+ * the chains' current flavours: autoload on exactly their programs. Returns its skeleton (loaded
+ * as a skeleton, so its global data is mapped), or NULL with errno.
  */
-typedef struct bpf_object *(*hook_chain_open_fn)(void *ctx, struct hook_chain *chains, int n);
+typedef struct bpf_object_skeleton *(*hook_chain_open_fn)(void *ctx, struct hook_chain *chains,
+							  int n);
 
 /*
  * Opens with open() and loads, and on a program the kernel refuses, refuses the chain whose flavour

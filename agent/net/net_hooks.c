@@ -189,7 +189,7 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 /* hook_chain_open_fn: the object for the chains' current flavours, after what one chain needs of
  * another: sampling open connections needs the TCP hook's owners, the recv capture the udp hooks
  * (which tell the sockets that asked). */
-static struct bpf_object *net_open(void *ctx, struct hook_chain *ch, int n)
+static struct bpf_object_skeleton *net_open(void *ctx, struct hook_chain *ch, int n)
 {
 	struct net_load *l = ctx;
 	struct net_choice c;
@@ -208,7 +208,7 @@ static struct bpf_object *net_open(void *ctx, struct hook_chain *ch, int n)
 	choice_of(l, ch, &c);
 	gw_network__destroy(l->skel);
 	l->skel = open_with(l->h, &c);
-	return l->skel ? l->skel->obj : NULL;
+	return l->skel ? l->skel->skeleton : NULL;
 }
 
 static int open_root_cgroup(struct gw_net_hooks *nh, char *err, size_t err_size)

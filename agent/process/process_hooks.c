@@ -42,7 +42,7 @@ struct process_load {
 };
 
 /* hook_chain_open_fn: the object with the chains' current programs and the options applied. */
-static struct bpf_object *process_open(void *ctx, struct hook_chain *ch, int n)
+static struct bpf_object_skeleton *process_open(void *ctx, struct hook_chain *ch, int n)
 {
 	struct process_load *l = ctx;
 	struct bpf_program *prog;
@@ -64,7 +64,7 @@ static struct bpf_object *process_open(void *ctx, struct hook_chain *ch, int n)
 		errno = EINVAL;
 		return NULL;
 	}
-	return l->skel->obj;
+	return l->skel->skeleton;
 }
 
 int process_hooks_load(struct gw_hooks *h, const struct gw_hook_options *opt, char *err,

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -575,53 +574,6 @@ int net_hooks_fold_map_fd(const struct gw_net_hooks *nh, unsigned int which)
 	return bpf_map__fd(which & 1 ? nh->skel->maps.tcp_fold_1 : nh->skel->maps.tcp_fold_0);
 }
 
-struct gw_tcp_fold_slot *net_fold_slots_map(struct gw_network *skel, size_t *half_n)
-{
-	struct bpf_map *map = skel->maps.tcp_fold_slots;
-	/* an mmapable array's values are laid out one after the other, as an array of them */
-	void *p = mmap(NULL, (size_t)bpf_map__max_entries(map) * sizeof(struct gw_tcp_fold_slot),
-		       PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
-
-	/* one half per tick, as the programs index it */
-	*half_n = bpf_map__max_entries(map) / 2;
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void net_fold_slots_unmap(struct gw_network *skel, struct gw_tcp_fold_slot *all)
-{
-	if (all)
-		munmap(all, (size_t)bpf_map__max_entries(skel->maps.tcp_fold_slots) *
-				    sizeof(struct gw_tcp_fold_slot));
-}
-
-bool net_fold_slots_take(struct gw_network *skel, unsigned int which)
-{
-	__u64 *made;
-
-	if (!skel->bss)
-		return false;
-	made = &skel->bss->gw_fold_slots_made[which & 1];
-	if (!__atomic_load_n(made, __ATOMIC_ACQUIRE))
-		return false;
-	__atomic_store_n(made, 0, __ATOMIC_RELAXED);
-	return true;
-}
-
-void net_fold_slots_empty(struct gw_tcp_fold_slot *half, size_t n,
-			  void (*read)(void *ctx, const struct gw_tcp_fold *v), void *ctx)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct gw_tcp_fold_slot *s = &half[i];
-
-		if (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) &&
-		    !__atomic_load_n(&s->claims, __ATOMIC_RELAXED))
-			continue;
-		if (s->ready && read)
-			read(ctx, &s->v);
-		memset(s, 0, sizeof(*s));
-	}
-}
-
 struct gw_tcp_fold_slot *net_hooks_fold_slots(struct gw_net_hooks *nh, unsigned int which,
 					      size_t *n)
 {
@@ -652,18 +604,6 @@ void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which)
 	if (nh->skel && nh->skel->bss &&
 	    (__atomic_load_n(&nh->skel->bss->gw_tcp_fold_gen, __ATOMIC_RELAXED) & 1) != (which & 1))
 		net_fold_next_tick(nh->skel);
-}
-
-void net_fold_next_tick(struct gw_network *skel)
-{
-	/*
-	 * .bss is mmapped by the skeleton: the programs see the store at once. Counted, not toggled:
-	 * a program that remembered a fold slot with the tick's count must not find it again two
-	 * ticks later, when the same half is live but was emptied in between.
-	 */
-	__atomic_store_n(&skel->bss->gw_tcp_fold_gen,
-			 __atomic_load_n(&skel->bss->gw_tcp_fold_gen, __ATOMIC_RELAXED) + 1,
-			 __ATOMIC_RELEASE);
 }
 
 uint64_t net_hooks_fold_slot_taken(const struct gw_net_hooks *nh)

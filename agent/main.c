@@ -34,7 +34,7 @@ static void usage(FILE *out)
 	      "  --color=WHEN            auto (default), always, never\n"
 	      "  --duration=SECONDS      stop after this long (default: run until signalled)\n"
 	      "  --stats-interval=SECONDS  emit agent stats this often (default 60, 0 = start/exit only)\n"
-	      "  --hooks=FLAVOUR         process hooks: auto (tp_btf, raw_tp, tp), tp_btf, raw_tp, tp\n"
+	      "  --hooks=FLAVOUR         process hooks: auto (tp_btf, raw_tp), tp_btf, raw_tp\n"
 	      "  --forks                 also print fork events (forks always feed the process table)\n"
 	      "  --no-forks              do not trace forks at all (exec and exit only)\n"
 	      "  --ringbuf-size=BYTES    ring buffer size, power of two >= 4096 (default 8388608)\n"
@@ -183,10 +183,8 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 				o->hooks.process_flavour = GW_HOOK_TP_BTF;
 			else if (!strcmp(optarg, "raw_tp"))
 				o->hooks.process_flavour = GW_HOOK_RAW_TP;
-			else if (!strcmp(optarg, "tp"))
-				o->hooks.process_flavour = GW_HOOK_TP;
 			else {
-				fprintf(stderr, "ghostwatch: --hooks: '%s' is not auto, tp_btf, raw_tp or tp\n",
+				fprintf(stderr, "ghostwatch: --hooks: '%s' is not auto, tp_btf or raw_tp\n",
 					optarg);
 				return -1;
 			}

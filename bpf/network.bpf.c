@@ -13,6 +13,37 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/*
+ * The programs the newest kernels alone accept come first: libbpf loads in this order, so a
+ * kernel that refuses one says so before the others were verified for nothing.
+ */
+SEC("iter/bpf_map_elem")
+int gw_owner_slots_walk(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct owner_slot *slot = ctx->value;
+
+	if (slot)
+		owner_check_open(&slot->st, *(volatile __u64 *)&slot->sk);
+	return 0;
+}
+
+SEC("iter/bpf_map_elem")
+int gw_conn_owner_walk(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct conn_state *st = ctx->value;
+	__u64 *key = ctx->key;
+
+	if (key && st)
+		owner_check_open(st, *key);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(gw_dns_recv, const struct sock *sk, int ret, int flags)
+{
+	return dns_recv(sk, ret, flags);
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(gw_tcp_state_btf, const struct sock *sk, int oldstate, int newstate)
 {
@@ -91,27 +122,6 @@ int gw_tcp_sample(struct bpf_iter__tcp *ctx)
 	return tcp_sample(ctx);
 }
 
-SEC("iter/bpf_map_elem")
-int gw_owner_slots_walk(struct bpf_iter__bpf_map_elem *ctx)
-{
-	struct owner_slot *slot = ctx->value;
-
-	if (slot)
-		owner_check_open(&slot->st, *(volatile __u64 *)&slot->sk);
-	return 0;
-}
-
-SEC("iter/bpf_map_elem")
-int gw_conn_owner_walk(struct bpf_iter__bpf_map_elem *ctx)
-{
-	struct conn_state *st = ctx->value;
-	__u64 *key = ctx->key;
-
-	if (key && st)
-		owner_check_open(st, *key);
-	return 0;
-}
-
 static __always_inline void on_connect(struct bpf_sock_addr *ctx, bool v6)
 {
 	/* TCP only: MPTCP and SCTP stream sockets connect here too, and are never destroyed as TCP */
@@ -176,12 +186,6 @@ int gw_dns_sender6(struct bpf_sock_addr *ctx)
 {
 	dns_sender_note(ctx, true);
 	return 1;
-}
-
-SEC("tp_btf/sock_recv_length")
-int BPF_PROG(gw_dns_recv, const struct sock *sk, int ret, int flags)
-{
-	return dns_recv(sk, ret, flags);
 }
 
 SEC("cgroup_skb/ingress")

@@ -3,9 +3,9 @@
  * process.bpf.c - process lifecycle: exec, fork (new processes only, not threads) and exit (when the
  * whole thread group is gone).
  *
- * Every signal has three attachment flavours carrying the same body: tp_btf (BTF-typed args, 5.5+),
- * raw_tp (raw args, 4.17+) and the classic tracepoint. The agent enables one flavour per signal
- * before load and falls back down the chain when the kernel refuses it.
+ * Every signal has two attachment flavours carrying the same body: tp_btf (BTF-typed args, 5.5+)
+ * and raw_tp (raw args, 4.17+, for a kernel that refuses tracing programs). The agent enables one
+ * flavour per signal before load and falls back when the kernel refuses it.
  */
 #include "gw_bpf_common.h"
 
@@ -233,19 +233,6 @@ int gw_fork_raw(struct bpf_raw_tracepoint_args *ctx)
 
 SEC("raw_tp/sched_process_exit")
 int gw_exit_raw(struct bpf_raw_tracepoint_args *ctx)
-{
-	return handle_exit();
-}
-
-/* ---- classic tracepoints: exec and exit are complete from the current task ---- */
-SEC("tp/sched/sched_process_exec")
-int gw_exec_tp(void *ctx)
-{
-	return handle_exec();
-}
-
-SEC("tp/sched/sched_process_exit")
-int gw_exit_tp(void *ctx)
 {
 	return handle_exit();
 }

@@ -1,6 +1,7 @@
 #include "cadence_hooks.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,7 @@ void cadence_hooks_load(struct cadence_hooks *ch, const struct gw_hooks *h,
 {
 	bool verbose = getenv("GW_BPF_VERBOSE") != NULL;
 	libbpf_print_fn_t old = verbose ? NULL : libbpf_set_print(silent_print);
+	bool have_kprobes = hooks_have_kprobes(), fentry_eperm = false;
 	size_t used = 0;
 
 	memset(ch, 0, sizeof(*ch));
@@ -101,13 +103,26 @@ void cadence_hooks_load(struct cadence_hooks *ch, const struct gw_hooks *h,
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
-		const char *step;
+		const char *step = "load";
 		int err;
 
 		if ((mode == CADENCE_HOOKS_FENTRY && !chain[i].fentry) ||
 		    (mode == CADENCE_HOOKS_KPROBE && chain[i].fentry))
 			continue;
-		err = try_flavour(ch, h, opt, idle_ns, &chain[i], &step);
+		/*
+		 * Refusals known without a load (each load parses the kernel's BTF): no kprobes in
+		 * this kernel, or fentry refused as a program type (EPERM), not for its target
+		 */
+		if (!chain[i].fentry && !have_kprobes) {
+			step = "attach";
+			err = -EOPNOTSUPP;
+		} else if (chain[i].fentry && fentry_eperm) {
+			err = -EPERM;
+		} else {
+			err = try_flavour(ch, h, opt, idle_ns, &chain[i], &step);
+		}
+		if (chain[i].fentry && err == -EPERM && !strcmp(step, "load"))
+			fentry_eperm = true;
 		if (!err) {
 			snprintf(ch->live, sizeof(ch->live), "%s/%s",
 				 chain[i].fentry ? "fentry" : "kprobe", chain[i].func);
@@ -122,6 +137,7 @@ void cadence_hooks_load(struct cadence_hooks *ch, const struct gw_hooks *h,
 out:
 	if (!verbose)
 		libbpf_set_print(old);
+	malloc_trim(0); /* the loads' BTF parses: see hook_chain_load() */
 }
 
 bool cadence_hooks_live(const struct cadence_hooks *ch)

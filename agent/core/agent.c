@@ -15,6 +15,7 @@
 #include "devices/device_events.h"
 #include "gw_events.h"
 #include "process/process_events.h"
+#include "process/process_hooks.h"
 #include "procfs.h"
 
 #define ARENA_BYTES (256 << 10)
@@ -381,7 +382,7 @@ int agent_start(struct gw_agent *a)
 		fprintf(stderr, "ghostwatch: reading %s: %s (continuing without a seed)\n",
 			a->opt.proc_root, strerror(-ret));
 	detections_scan_running(a);
-	ret = hooks_load_process(&a->hooks, &a->opt.hooks, err, sizeof(err));
+	ret = process_hooks_load(&a->hooks, &a->opt.hooks, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "ghostwatch: %s\n", err);
 		return ret;

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +14,7 @@
 
 #include <bpf/bpf.h>
 
-#include "process.skel.h"
 #include "small_file.h"
-
-const char *hooks_flavour_name(enum gw_hook_flavour f)
-{
-	switch (f) {
-	case GW_HOOK_TP_BTF:
-		return "tp_btf";
-	case GW_HOOK_RAW_TP:
-		return "raw_tp";
-	case GW_HOOK_TP:
-		return "tp";
-	default:
-		return "auto";
-	}
-}
 
 void hooks_set_status(struct gw_hooks *h, const char *signal, const char *hook, const char *error)
 {
@@ -47,31 +31,6 @@ void hooks_set_status(struct gw_hooks *h, const char *signal, const char *hook, 
 	snprintf(s->signal, sizeof(s->signal), "%s", signal);
 	snprintf(s->hook, sizeof(s->hook), "%s", hook);
 	snprintf(s->error, sizeof(s->error), "%s", error ? error : "");
-}
-
-/* The process signals and their programs per flavour (NULL: the flavour cannot serve it). */
-enum { SIG_EXEC, SIG_EXIT, SIG_FORK, SIG_COUNT };
-
-static const char *const signal_names[SIG_COUNT] = { "exec", "exit", "fork" };
-static const char *const tracepoints[SIG_COUNT] = { "sched_process_exec", "sched_process_exit",
-						    "sched_process_fork" };
-
-static struct bpf_program *signal_prog(struct gw_process *skel, int sig, enum gw_hook_flavour f)
-{
-	switch (f) {
-	case GW_HOOK_TP_BTF:
-		return sig == SIG_EXEC ? skel->progs.gw_exec_btf :
-		       sig == SIG_EXIT ? skel->progs.gw_exit_btf : skel->progs.gw_fork_btf;
-	case GW_HOOK_RAW_TP:
-		return sig == SIG_EXEC ? skel->progs.gw_exec_raw :
-		       sig == SIG_EXIT ? skel->progs.gw_exit_raw : skel->progs.gw_fork_raw;
-	case GW_HOOK_TP:
-		/* the classic tracepoint has no pointer to the child: fork cannot be served */
-		return sig == SIG_EXEC ? skel->progs.gw_exec_tp :
-		       sig == SIG_EXIT ? skel->progs.gw_exit_tp : NULL;
-	default:
-		return NULL;
-	}
 }
 
 int hooks_attach(struct gw_hooks *h, struct bpf_program *prog)
@@ -104,148 +63,11 @@ int hooks_ensure_tracefs(bool *mounted)
 	return 0;
 }
 
-static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+bool hooks_have_kprobes(void)
 {
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
-
-/* Opens the object with only the chosen programs enabled and the options applied. */
-static struct gw_process *open_with(const struct gw_hook_options *opt,
-				    const enum gw_hook_flavour chosen[SIG_COUNT])
-{
-	struct gw_process *skel = gw_process__open();
-	struct bpf_program *prog;
-
-	if (!skel)
-		return NULL;
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, false);
-	for (int sig = 0; sig < SIG_COUNT; sig++) {
-		struct bpf_program *p = signal_prog(skel, sig, chosen[sig]);
-
-		if (p)
-			bpf_program__set_autoload(p, true);
-	}
-	skel->rodata->gw_wakeup_bytes = opt->wakeup_bytes;
-	skel->rodata->gw_trace_forks = opt->trace_forks;
-	if (bpf_map__set_max_entries(skel->maps.gw_events, opt->ringbuf_bytes)) {
-		gw_process__destroy(skel);
-		errno = EINVAL;
-		return NULL;
-	}
-	return skel;
-}
-
-/* Finds the first flavour, from `from` down the chain, whose program for `sig` loads here. */
-static enum gw_hook_flavour probe_signal(const struct gw_hook_options *opt, int sig,
-					 enum gw_hook_flavour from, char *why, size_t why_size)
-{
-	libbpf_print_fn_t old = libbpf_set_print(silent_print);
-	enum gw_hook_flavour found = GW_HOOK_AUTO;
-
-	why[0] = 0;
-	for (enum gw_hook_flavour f = from; f <= GW_HOOK_TP; f++) {
-		enum gw_hook_flavour only[SIG_COUNT] = { GW_HOOK_AUTO, GW_HOOK_AUTO, GW_HOOK_AUTO };
-		struct gw_process *skel;
-		int err;
-
-		only[sig] = f;
-		skel = open_with(opt, only);
-		if (!skel || !signal_prog(skel, sig, f)) {
-			gw_process__destroy(skel);
-			continue;
-		}
-		err = gw_process__load(skel);
-		gw_process__destroy(skel);
-		if (!err) {
-			found = f;
-			break;
-		}
-		if (!why[0])
-			snprintf(why, why_size, "%s refused: %s", hooks_flavour_name(f), strerror(-err));
-	}
-	libbpf_set_print(old);
-	return found;
-}
-
-int hooks_load_process(struct gw_hooks *h, const struct gw_hook_options *opt, char *err,
-		       size_t err_size)
-{
-	enum gw_hook_flavour first = opt->process_flavour == GW_HOOK_AUTO ? GW_HOOK_TP_BTF :
-									  opt->process_flavour;
-	enum gw_hook_flavour chosen[SIG_COUNT];
-	char why[SIG_COUNT][160] = { "", "", "" };
-	struct gw_process *skel;
-	int ret;
-
-	h->events_fd = h->drops_fd = -1;
-	for (int sig = 0; sig < SIG_COUNT; sig++)
-		chosen[sig] = first;
-	/* Fast path: everything loads with the preferred flavour. */
-	skel = open_with(opt, chosen);
-	if (!skel) {
-		snprintf(err, err_size, "opening the process BPF object: %s", strerror(errno));
-		return -errno;
-	}
-	ret = gw_process__load(skel);
-	if (ret) {
-		gw_process__destroy(skel);
-		for (int sig = 0; sig < SIG_COUNT; sig++) {
-			if (sig == SIG_FORK && !opt->trace_forks)
-				continue;
-			chosen[sig] = probe_signal(opt, sig, first, why[sig], sizeof(why[sig]));
-			if (chosen[sig] == GW_HOOK_AUTO && sig != SIG_FORK) {
-				snprintf(err, err_size, "no hook for %s loads on this kernel (%s)",
-					 signal_names[sig], why[sig]);
-				return -ENOTSUP;
-			}
-		}
-		skel = open_with(opt, chosen);
-		if (!skel || (ret = gw_process__load(skel))) {
-			snprintf(err, err_size, "loading the process BPF object: %s",
-				 strerror(skel ? -ret : errno));
-			gw_process__destroy(skel);
-			return skel ? ret : -errno;
-		}
-	}
-	for (int sig = 0; sig < SIG_COUNT; sig++) {
-		struct bpf_program *p = signal_prog(skel, sig, chosen[sig]);
-		char hook[64];
-
-		if (sig == SIG_FORK && !opt->trace_forks) {
-			hooks_set_status(h, signal_names[sig], "off", "disabled by configuration");
-			continue;
-		}
-		if (!p) {
-			hooks_set_status(h, signal_names[sig], "none",
-					 why[sig][0] ? why[sig] : "no flavour serves it here");
-			continue;
-		}
-		if (chosen[sig] == GW_HOOK_TP) {
-			bool mounted;
-
-			if (!hooks_ensure_tracefs(&mounted) && mounted)
-				hooks_set_status(h, "tracefs", "mounted:/sys/kernel/tracing", NULL);
-		}
-		ret = hooks_attach(h, p);
-		if (ret) {
-			snprintf(err, err_size, "attaching %s/%s: %s", hooks_flavour_name(chosen[sig]),
-				 tracepoints[sig], strerror(-ret));
-			hooks_close(h);
-			gw_process__destroy(skel);
-			return ret;
-		}
-		snprintf(hook, sizeof(hook), "%s/%s", hooks_flavour_name(chosen[sig]),
-			 tracepoints[sig]);
-		hooks_set_status(h, signal_names[sig], hook, why[sig]);
-	}
-	h->process = skel;
-	h->events_fd = bpf_map__fd(skel->maps.gw_events);
-	h->drops_fd = bpf_map__fd(skel->maps.gw_drops);
-	return 0;
+	return !access("/sys/bus/event_source/devices/kprobe/type", F_OK) ||
+	       !access("/sys/kernel/tracing/kprobe_events", F_OK) ||
+	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
 }
 
 int hooks_share_maps(const struct gw_hooks *h, struct bpf_map *events, struct bpf_map *drops)
@@ -340,6 +162,7 @@ void hooks_close(struct gw_hooks *h)
 	h->n_links = 0;
 	ring_buffer__free(h->ring);
 	h->ring = NULL;
-	gw_process__destroy(h->process);
+	if (h->process)
+		h->process_destroy(h->process);
 	h->process = NULL;
 }

@@ -1,14 +1,14 @@
 /*
- * hooks.h - loading ghostwatch's BPF programs and choosing, per signal, the best hook the running
- * kernel accepts.
+ * hooks.h - what every domain's BPF loader shares: the links it attached, the one ring buffer and
+ * drop counters, and the status list of what is live per signal.
  *
  * Kernels differ (this build host refuses fentry and has no kprobes; distro kernels have both), so
- * every signal has an ordered chain of attachment flavours, tried at run time, never chosen by
- * kernel version. What is live for each signal, and why a better flavour was refused, is recorded
- * as a status list that the agent prints at start and reports in its stats.
+ * every signal has an ordered chain of attachment flavours (core/hook_chain.h), tried at run time,
+ * never chosen by kernel version. What is live for each signal, and why a better flavour was
+ * refused, is recorded as a status list that the agent prints at start and reports in its stats.
  *
- * The process object owns the shared ring buffer and drop counters; other domains' objects reuse
- * them through hooks_share_maps() so the agent drains one ring.
+ * The process object (process/process_hooks.c) owns the shared ring buffer and drop counters;
+ * other domains' objects reuse them through hooks_share_maps() so the agent drains one ring.
  */
 #ifndef GW_HOOKS_H
 #define GW_HOOKS_H
@@ -24,14 +24,13 @@ enum gw_hook_flavour {
 	GW_HOOK_AUTO = 0,
 	GW_HOOK_TP_BTF,
 	GW_HOOK_RAW_TP,
-	GW_HOOK_TP,
 };
 
 struct gw_hook_options {
 	uint32_t ringbuf_bytes;		/* power of two, multiple of the page size */
 	uint64_t wakeup_bytes;		/* wake the reader once this much is pending */
 	bool trace_forks;
-	enum gw_hook_flavour process_flavour; /* AUTO: tp_btf, then raw_tp, then tp */
+	enum gw_hook_flavour process_flavour; /* AUTO: tp_btf, then raw_tp */
 };
 
 #define GW_HOOK_STATUS_MAX 16
@@ -39,7 +38,7 @@ struct gw_hook_options {
 struct gw_hook_status {
 	char signal[24];
 	char hook[64];
-	char error[160];
+	char error[256];
 };
 
 struct gw_process;
@@ -47,7 +46,8 @@ struct gw_process;
 #define GW_HOOK_LINKS_MAX 32
 
 struct gw_hooks {
-	struct gw_process *process;
+	struct gw_process *process;	/* the process skeleton (process/process_hooks.c) */
+	void (*process_destroy)(struct gw_process *process);
 	struct ring_buffer *ring;
 	struct bpf_link *links[GW_HOOK_LINKS_MAX];
 	int n_links;
@@ -57,16 +57,18 @@ struct gw_hooks {
 	int n_status;
 };
 
-/* Loads and attaches the process programs; 0, or -errno with a message in err. */
-int hooks_load_process(struct gw_hooks *h, const struct gw_hook_options *opt, char *err,
-		       size_t err_size);
-
 /* Attaches `prog`, keeping the link so hooks_close() detaches it; 0 or -errno. */
 int hooks_attach(struct gw_hooks *h, struct bpf_program *prog);
 
 /* Mounts tracefs when it is missing: classic tracepoints are resolved through it. Returns 0 when
  * it is (now) available; `mounted` says whether this call mounted it. */
 int hooks_ensure_tracefs(bool *mounted);
+
+/*
+ * Whether kprobes can be attached here (the kprobe PMU or tracefs kprobe_events exists): a kernel
+ * built without them refuses only at attach, after a load that costs a parse of its BTF.
+ */
+bool hooks_have_kprobes(void);
 
 /* Before loading another domain's object: make it use the shared ring buffer and drop counters. */
 int hooks_share_maps(const struct gw_hooks *h, struct bpf_map *events, struct bpf_map *drops);
@@ -85,8 +87,6 @@ uint64_t hooks_recursion_misses(uint32_t *programs);
 int hooks_read_drops(const struct gw_hooks *h, uint64_t out[GW_DROP_CATEGORY_MAX]);
 
 void hooks_set_status(struct gw_hooks *h, const char *signal, const char *hook, const char *error);
-
-const char *hooks_flavour_name(enum gw_hook_flavour f);
 
 void hooks_close(struct gw_hooks *h);
 

@@ -1,6 +1,7 @@
 #include "device_hooks.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -122,6 +123,11 @@ void device_hooks_load(struct gw_device_hooks *dh, const struct gw_hooks *h,
 	/* the refusals are expected and summarised in `why`; GW_BPF_VERBOSE=1 shows libbpf's log */
 	bool verbose = getenv("GW_BPF_VERBOSE") != NULL;
 	libbpf_print_fn_t old = verbose ? NULL : libbpf_set_print(silent_print);
+	/*
+	 * Refusals known without loading again (each load parses the kernel's BTF): fentry refused
+	 * as a program type (EPERM at the load of every signal's), or no kprobes in this kernel
+	 */
+	bool fentry_eperm = false, have_kprobes = hooks_have_kprobes();
 
 	memset(dh, 0, sizeof(*dh));
 	/* Fast path: every signal in fentry as one object (one BTF parse instead of three). */
@@ -136,6 +142,7 @@ void device_hooks_load(struct gw_device_hooks *dh, const struct gw_hooks *h,
 				dh->live[sig] = GW_DEVSRC_FENTRY;
 			goto out;
 		}
+		fentry_eperm = errno == EPERM && !strcmp(step, "load");
 	}
 	for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++) {
 		size_t used = 0;
@@ -155,7 +162,20 @@ void device_hooks_load(struct gw_device_hooks *dh, const struct gw_hooks *h,
 			if ((mode == GW_DEVMODE_FENTRY && src != GW_DEVSRC_FENTRY) ||
 			    (mode == GW_DEVMODE_KPROBE && src != GW_DEVSRC_KPROBE))
 				continue;
-			skel = try_flavour(h, opt, sig, sig, src, &step);
+			if (src == GW_DEVSRC_FENTRY && fentry_eperm) {
+				step = "load";
+				skel = NULL;
+				errno = EPERM;
+			} else if (src == GW_DEVSRC_KPROBE && !have_kprobes) {
+				step = "attach";
+				skel = NULL;
+				errno = EOPNOTSUPP;
+			} else {
+				skel = try_flavour(h, opt, sig, sig, src, &step);
+				if (!skel && src == GW_DEVSRC_FENTRY && errno == EPERM &&
+				    !strcmp(step, "load"))
+					fentry_eperm = true;
+			}
 			if (skel) {
 				dh->skel[sig] = skel;
 				dh->live[sig] = src;
@@ -171,6 +191,7 @@ void device_hooks_load(struct gw_device_hooks *dh, const struct gw_hooks *h,
 out:
 	if (!verbose)
 		libbpf_set_print(old);
+	malloc_trim(0); /* the loads' BTF parses: see hook_chain_load() */
 }
 
 void device_hooks_close(struct gw_device_hooks *dh)

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -17,6 +16,7 @@
 
 #include "gw_events.h"
 #include "network.skel.h"
+#include "core/hook_chain.h"
 #include "core/procfs.h"
 
 #define OWN_CGROUP2_MOUNT "/run/ghostwatch/cgroup2"
@@ -30,14 +30,6 @@ struct net_choice {
 	uint64_t wakeup_bytes;
 	const struct net_kernel *kernel;	/* probed once per load */
 };
-
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
 
 /* The kernel's tick, which the network programs date connects in: a coarse clock's resolution is
  * one tick. 0 (they read the boot clock instead) if it cannot be had. */
@@ -73,6 +65,80 @@ void net_kernel_set(struct gw_network *skel, const struct net_kernel *k)
 {
 	skel->rodata->gw_jiffy_ns = k->jiffy_ns;
 	skel->rodata->gw_kfunc_cast = k->kfunc_cast;
+}
+
+/*
+ * Each signal's flavours in the order they are tried, with the supported kernel or configuration
+ * that needs each (README.md, "Kernels"). The TCP table is indexed by enum gw_tcp_hook - 1.
+ */
+static const char *const tcp_connect_progs[] = { "gw_connect4", "gw_connect6", "gw_tcp_bind4",
+						 "gw_tcp_bind6", "gw_tcp_destroy", "gw_tcp_error",
+						 NULL };
+/* with bpf_rdonly_cast (6.2+): the walk of the owner maps for the results of open connections */
+static const char *const tcp_connect_walk_progs[] = { "gw_connect4", "gw_connect6",
+						      "gw_tcp_bind4", "gw_tcp_bind6",
+						      "gw_tcp_destroy", "gw_tcp_error",
+						      "gw_owner_slots_walk", "gw_conn_owner_walk",
+						      NULL };
+static const char *const tcp_sockops_progs[] = { "gw_tcp_sockops", "gw_tcp_destroy", "gw_tcp_error",
+						 NULL };
+static const char *const tcp_state_btf_progs[] = { "gw_tcp_state_btf", NULL };
+static const char *const tcp_state_tp_progs[] = { "gw_tcp_state_tp", NULL };
+
+static const struct hook_flavour tcp_flavours[] = {
+	{ "connect", "every supported kernel (5.8+) with a cgroup v2 root", tcp_connect_progs },
+	{ "sockops", "a kernel that refuses a connect program (6.18 refusing iter/bpf_map_elem)",
+	  tcp_sockops_progs },
+	{ "tp_btf", "kernels before 5.14 (no inet_sk_error_report: Debian 11, RHEL 8), or no cgroup "
+	  "v2 root the agent may attach to", tcp_state_btf_progs },
+	{ "tp", "a kernel that refuses tp_btf programs (RHEL 8 without BPF trampolines)",
+	  tcp_state_tp_progs },
+};
+
+static const char *const sample_progs[] = { "gw_tcp_sample", NULL };
+static const struct hook_flavour sample_flavours[] = {
+	{ "iter/tcp", "every supported kernel (iter/tcp: 5.9+)", sample_progs },
+};
+
+static const char *const udp_progs[] = { "gw_connect4", "gw_connect6", "gw_udp_sendmsg4",
+					 "gw_udp_sendmsg6", NULL };
+static const struct hook_flavour udp_flavours[] = {
+	{ "cgroup/sock_addr", "every supported kernel with a cgroup v2 root", udp_progs },
+};
+
+static const char *const dns_recv_progs[] = { "gw_dns_recv", "gw_dns_sender4", "gw_dns_sender6",
+					      NULL };
+static const char *const dns_skb_progs[] = { "gw_dns_ingress", "gw_dns_egress", NULL };
+static const struct hook_flavour dns_flavours[] = {
+	{ "tp_btf/sock_recv_length", "6.3+ on x86-64 (the tracepoint)", dns_recv_progs },
+	{ "cgroup_skb", "kernels before 6.3 (Debian 11, 12; Ubuntu 22.04; RHEL 8, 9), other "
+	  "architectures, --dns-verify=query", dns_skb_progs },
+};
+
+enum { CH_TCP, CH_SAMPLE, CH_UDP, CH_DNS, CH_COUNT };
+
+/* What net_open() needs to open the object again for another choice. */
+struct net_load {
+	struct gw_hooks *h;
+	const struct gw_net_hook_options *o;
+	const struct net_kernel *kernel;
+	const struct hook_flavour *tcp_table;
+	struct gw_network *skel;
+};
+
+static void choice_of(const struct net_load *l, struct hook_chain *ch, struct net_choice *c)
+{
+	const struct hook_flavour *tcp = hook_chain_current(&ch[CH_TCP]);
+	const struct hook_flavour *dns = hook_chain_current(&ch[CH_DNS]);
+
+	memset(c, 0, sizeof(*c));
+	c->tcp = tcp ? (enum gw_tcp_hook)(tcp - l->tcp_table + 1) : GW_TCP_HOOK_AUTO;
+	c->sample = hook_chain_current(&ch[CH_SAMPLE]) != NULL;
+	c->udp = hook_chain_current(&ch[CH_UDP]) != NULL;
+	c->dns_recv = dns == &dns_flavours[0];
+	c->dns = dns == &dns_flavours[1];
+	c->wakeup_bytes = l->o->wakeup_bytes;
+	c->kernel = l->kernel;
 }
 
 static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice *c)
@@ -119,83 +185,29 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 	return skel;
 }
 
-/* 0 when the object loads with exactly this choice; the kernel's -errno otherwise. */
-#define VERIFIER_LOG_BYTES (4u << 20)
-
-/* The verifier's own words for a refusal: its last two lines before the instruction count (the
- * instruction it stopped at, and why). */
-static void last_log_line(const char *log, char *out, size_t out_size)
+/* hook_chain_open_fn: the object for the chains' current flavours, after what one chain needs of
+ * another: sampling open connections needs the TCP hook's owners, the recv capture the udp hooks
+ * (which tell the sockets that asked). */
+static struct bpf_object_skeleton *net_open(void *ctx, struct hook_chain *ch, int n)
 {
-	const char *end = log + strlen(log), *lines[2];
-	int lens[2], n = 0;
+	struct net_load *l = ctx;
+	struct net_choice c;
 
-	while (end > log && n < 2) {
-		const char *line_end, *line;
-
-		while (end > log && (end[-1] == '\n' || end[-1] == ' '))
-			end--;
-		line_end = end;
-		while (end > log && end[-1] != '\n')
-			end--;
-		line = end;
-		if (line_end > line && strncmp(line, "processed ", 10) &&
-		    strncmp(line, "verification time", 17) && strncmp(line, "stack depth", 11)) {
-			lines[n] = line;
-			lens[n++] = (int)(line_end - line);
-		}
+	(void)n;
+	if (!hook_chain_current(&ch[CH_TCP]) && hook_chain_current(&ch[CH_SAMPLE]))
+		hook_chain_refuse(&ch[CH_SAMPLE], "no TCP hook");
+	if (hook_chain_current(&ch[CH_DNS]) == &dns_flavours[0] &&
+	    !hook_chain_current(&ch[CH_UDP])) {
+		if (ch[CH_DNS].n == 1)
+			hook_chain_refuse(&ch[CH_DNS], "tp_btf/sock_recv_length: no udp hooks to tell "
+					  "the sockets that asked");
+		else
+			ch[CH_DNS].at++;
 	}
-	if (n == 2)
-		snprintf(out, out_size, "%.*s | %.*s", lens[1], lines[1], lens[0], lines[0]);
-	else if (n == 1)
-		snprintf(out, out_size, "%.*s", lens[0], lines[0]);
-}
-
-/*
- * Why a choice does not load: loads it once more with the verifier log on (only after a failure:
- * a log costs verification time, and old kernels fail a load whose log overflows).
- */
-static void refusal_reason(struct gw_hooks *h, const struct net_choice *c, char *out,
-			   size_t out_size)
-{
-	libbpf_print_fn_t old = libbpf_set_print(quiet);
-	struct gw_network *skel = open_with(h, c);
-	char *log = skel ? calloc(1, VERIFIER_LOG_BYTES) : NULL;
-	struct bpf_program *p;
-
-	out[0] = '\0';
-	if (log) {
-		bpf_object__for_each_program(p, skel->obj) {
-			if (!bpf_program__autoload(p))
-				continue;
-			log[0] = '\0';
-			bpf_program__set_log_buf(p, log, VERIFIER_LOG_BYTES);
-			bpf_program__set_log_level(p, 1);
-			break; /* one buffer: the choices probed here hold one kind of program */
-		}
-		if (gw_network__load(skel))
-			last_log_line(log, out, out_size);
-	}
-	free(log);
-	gw_network__destroy(skel);
-	libbpf_set_print(old);
-}
-
-static int try_load(struct gw_hooks *h, const struct net_choice *c, char *why, size_t why_size,
-		    const char *what)
-{
-	libbpf_print_fn_t old = libbpf_set_print(quiet);
-	struct gw_network *skel = open_with(h, c);
-	int err = skel ? gw_network__load(skel) : -errno;
-	char verifier[200];
-
-	gw_network__destroy(skel);
-	libbpf_set_print(old);
-	if (err && why && !why[0]) {
-		refusal_reason(h, c, verifier, sizeof(verifier));
-		snprintf(why, why_size, "%s refused: %s%s%s%s", what, strerror(-err),
-			 verifier[0] ? " (verifier: " : "", verifier, verifier[0] ? ")" : "");
-	}
-	return err;
+	choice_of(l, ch, &c);
+	gw_network__destroy(l->skel);
+	l->skel = open_with(l->h, &c);
+	return l->skel ? l->skel->skeleton : NULL;
 }
 
 static int open_root_cgroup(struct gw_net_hooks *nh, char *err, size_t err_size)
@@ -338,78 +350,76 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 		      const char *why_tcp_before, char *err, size_t err_size)
 {
 	struct net_kernel kernel;
-	struct net_choice c = { .udp = o->udp, .dns = o->dns, .wakeup_bytes = o->wakeup_bytes,
-				.kernel = &kernel };
-	char why_tcp[160] = "", why_udp[160] = "", why_dns[160] = "", why_sample[160] = "";
-	char why_cgroup[160] = "";
-	bool have_cgroup;
+	struct hook_flavour tcp[4];
+	struct net_load l = { .h = h, .o = o, .kernel = &kernel, .tcp_table = tcp };
+	struct hook_chain ch[CH_COUNT] = {
+		[CH_TCP] = { "tcp", tcp, 4, tcp_from - 1, "" },
+		[CH_SAMPLE] = { "tcp_open_bytes", sample_flavours, 1, 0, "" },
+		[CH_UDP] = { "udp", udp_flavours, 1, o->udp ? 0 : 1, "" },
+		[CH_DNS] = { "dns", dns_flavours, 2, o->dns ? 0 : 2, "" },
+	};
+	struct net_choice c;
+	char why_tcp[HOOK_CHAIN_WHY_MAX], why_udp[HOOK_CHAIN_WHY_MAX], why_dns[HOOK_CHAIN_WHY_MAX];
+	char why_sample[HOOK_CHAIN_WHY_MAX], why_cgroup[160] = "";
 	char hook[64];
 	int ret = 0;
 
 	memset(nh, 0, sizeof(*nh));
 	nh->cgroup_fd = -1;
 	net_kernel_probe(&kernel);
-	snprintf(why_tcp, sizeof(why_tcp), "%s", why_tcp_before);
-	have_cgroup = !open_root_cgroup(nh, why_cgroup, sizeof(why_cgroup));
-	if (!have_cgroup) {
-		snprintf(why_udp, sizeof(why_udp), "%s", why_cgroup);
-		snprintf(why_dns, sizeof(why_dns), "%s", why_cgroup);
-		c.udp = c.dns = false;
+	memcpy(tcp, tcp_flavours, sizeof(tcp));
+	if (kernel.kfunc_cast)
+		tcp[0].progs = tcp_connect_walk_progs;
+	snprintf(ch[CH_TCP].why, sizeof(ch[CH_TCP].why), "%s", why_tcp_before);
+	if (o->tcp_hook != GW_TCP_HOOK_AUTO) {
+		ch[CH_TCP].flavours = &tcp[o->tcp_hook - 1];
+		ch[CH_TCP].n = 1;
+		ch[CH_TCP].at = 0;
+		l.tcp_table = tcp;
 	}
-	/* TCP: first flavour of the chain that loads on its own */
-	for (enum gw_tcp_hook t = o->tcp_hook == GW_TCP_HOOK_AUTO ? tcp_from : o->tcp_hook;
-	     t <= GW_TCP_HOOK_TP; t++) {
-		struct net_choice only = { .tcp = t, .wakeup_bytes = o->wakeup_bytes,
-					   .kernel = &kernel };
-
-		if (t <= GW_TCP_HOOK_SOCKOPS && !have_cgroup) {
-			if (!why_tcp[0])
-				snprintf(why_tcp, sizeof(why_tcp), "%s: %.140s", tcp_hook_name(t),
-					 why_cgroup);
-			ret = -ENOENT;
-		} else {
-			ret = try_load(h, &only, why_tcp, sizeof(why_tcp), tcp_hook_name(t));
-		}
-		if (!ret) {
-			c.tcp = t;
-			break;
-		}
-		if (o->tcp_hook != GW_TCP_HOOK_AUTO)
-			break;
-	}
-	/* sampling open connections needs the TCP hook's owners; without it bytes come at close */
-	c.sample = c.tcp != GW_TCP_HOOK_AUTO &&
-		   !try_load(h, &(struct net_choice){ .sample = true, .wakeup_bytes = o->wakeup_bytes,
-						      .kernel = &kernel },
-			     why_sample, sizeof(why_sample), "iter/tcp");
-	if (c.udp && try_load(h, &(struct net_choice){ .udp = true, .wakeup_bytes = o->wakeup_bytes,
-						       .kernel = &kernel },
-			      why_udp, sizeof(why_udp), "cgroup/sock_addr"))
-		c.udp = false;
 	/*
-	 * The recv capture tells answers apart by the sockets the udp hooks saw ask, and reads the
-	 * reader's syscall arguments as x86-64 passes them; the query match needs the packets.
+	 * The recv capture reads the reader's syscall arguments as x86-64 passes them; the query
+	 * match needs the packets.
 	 */
 #if defined(__x86_64__)
-	c.dns_recv = o->dns && c.udp && !o->dns_match_queries && o->dns_hook != GW_DNS_HOOK_CGROUP_SKB &&
-		     !try_load(h, &(struct net_choice){ .dns_recv = true, .wakeup_bytes = o->wakeup_bytes,
-							.kernel = &kernel },
-			       why_dns, sizeof(why_dns), "tp_btf/sock_recv_length");
+	bool recv_ok = !o->dns_match_queries && o->dns_hook != GW_DNS_HOOK_CGROUP_SKB;
+#else
+	bool recv_ok = false;
 #endif
-	if (o->dns_hook == GW_DNS_HOOK_RECV && !c.dns_recv)
-		c.dns = false; /* forced, and it cannot run: say why instead of falling back */
-	if (c.dns && try_load(h, &(struct net_choice){ .dns = true, .wakeup_bytes = o->wakeup_bytes,
-						       .kernel = &kernel },
-			      why_dns, sizeof(why_dns), "cgroup_skb"))
-		c.dns = false;
+	if (o->dns_hook == GW_DNS_HOOK_RECV) {
+		ch[CH_DNS].n = 1; /* forced, and if it cannot run: say why instead of falling back */
+		if (!recv_ok)
+			ch[CH_DNS].at = 1;
+	} else if (!recv_ok && o->dns) {
+		ch[CH_DNS].at = 1;
+	}
+	if (open_root_cgroup(nh, why_cgroup, sizeof(why_cgroup))) {
+		while (ch[CH_TCP].at < ch[CH_TCP].n &&
+		       hook_chain_current(&ch[CH_TCP]) - tcp < GW_TCP_HOOK_TP_BTF - 1) {
+			char why[HOOK_CHAIN_WHY_MAX];
 
-	nh->skel = open_with(h, &c);
-	if (!nh->skel || (ret = gw_network__load(nh->skel))) {
-		ret = nh->skel ? ret : -errno;
-		snprintf(err, err_size, "loading the network BPF object: %s", strerror(-ret));
+			snprintf(why, sizeof(why), "%s: %.140s", hook_chain_current(&ch[CH_TCP])->name,
+				 why_cgroup);
+			hook_chain_refuse(&ch[CH_TCP], why);
+		}
+		if (o->udp)
+			hook_chain_refuse(&ch[CH_UDP], why_cgroup);
+		if (o->dns) {
+			snprintf(ch[CH_DNS].why, sizeof(ch[CH_DNS].why), "%s", why_cgroup);
+			ch[CH_DNS].at = ch[CH_DNS].n;
+		}
+	}
+	ret = hook_chain_load(ch, CH_COUNT, net_open, &l, err, err_size);
+	nh->skel = l.skel;
+	if (ret) {
 		net_hooks_close(nh);
 		return ret;
 	}
+	choice_of(&l, ch, &c);
+	snprintf(why_tcp, sizeof(why_tcp), "%s", ch[CH_TCP].why);
+	snprintf(why_sample, sizeof(why_sample), "%s", ch[CH_SAMPLE].why);
+	snprintf(why_udp, sizeof(why_udp), "%s", ch[CH_UDP].why);
+	snprintf(why_dns, sizeof(why_dns), "%s", ch[CH_DNS].why);
 
 	/*
 	 * The iterator before the TCP programs: in the connect flavour its first run marks the
@@ -564,53 +574,6 @@ int net_hooks_fold_map_fd(const struct gw_net_hooks *nh, unsigned int which)
 	return bpf_map__fd(which & 1 ? nh->skel->maps.tcp_fold_1 : nh->skel->maps.tcp_fold_0);
 }
 
-struct gw_tcp_fold_slot *net_fold_slots_map(struct gw_network *skel, size_t *half_n)
-{
-	struct bpf_map *map = skel->maps.tcp_fold_slots;
-	/* an mmapable array's values are laid out one after the other, as an array of them */
-	void *p = mmap(NULL, (size_t)bpf_map__max_entries(map) * sizeof(struct gw_tcp_fold_slot),
-		       PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
-
-	/* one half per tick, as the programs index it */
-	*half_n = bpf_map__max_entries(map) / 2;
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void net_fold_slots_unmap(struct gw_network *skel, struct gw_tcp_fold_slot *all)
-{
-	if (all)
-		munmap(all, (size_t)bpf_map__max_entries(skel->maps.tcp_fold_slots) *
-				    sizeof(struct gw_tcp_fold_slot));
-}
-
-bool net_fold_slots_take(struct gw_network *skel, unsigned int which)
-{
-	__u64 *made;
-
-	if (!skel->bss)
-		return false;
-	made = &skel->bss->gw_fold_slots_made[which & 1];
-	if (!__atomic_load_n(made, __ATOMIC_ACQUIRE))
-		return false;
-	__atomic_store_n(made, 0, __ATOMIC_RELAXED);
-	return true;
-}
-
-void net_fold_slots_empty(struct gw_tcp_fold_slot *half, size_t n,
-			  void (*read)(void *ctx, const struct gw_tcp_fold *v), void *ctx)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct gw_tcp_fold_slot *s = &half[i];
-
-		if (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) &&
-		    !__atomic_load_n(&s->claims, __ATOMIC_RELAXED))
-			continue;
-		if (s->ready && read)
-			read(ctx, &s->v);
-		memset(s, 0, sizeof(*s));
-	}
-}
-
 struct gw_tcp_fold_slot *net_hooks_fold_slots(struct gw_net_hooks *nh, unsigned int which,
 					      size_t *n)
 {
@@ -641,18 +604,6 @@ void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which)
 	if (nh->skel && nh->skel->bss &&
 	    (__atomic_load_n(&nh->skel->bss->gw_tcp_fold_gen, __ATOMIC_RELAXED) & 1) != (which & 1))
 		net_fold_next_tick(nh->skel);
-}
-
-void net_fold_next_tick(struct gw_network *skel)
-{
-	/*
-	 * .bss is mmapped by the skeleton: the programs see the store at once. Counted, not toggled:
-	 * a program that remembered a fold slot with the tick's count must not find it again two
-	 * ticks later, when the same half is live but was emptied in between.
-	 */
-	__atomic_store_n(&skel->bss->gw_tcp_fold_gen,
-			 __atomic_load_n(&skel->bss->gw_tcp_fold_gen, __ATOMIC_RELAXED) + 1,
-			 __ATOMIC_RELEASE);
 }
 
 uint64_t net_hooks_fold_slot_taken(const struct gw_net_hooks *nh)

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "core/hooks.h"
+#include "net_fold.h"
 
 #define GW_NET_MAX_LINKS 12
 
@@ -111,21 +112,6 @@ struct gw_tcp_fold_slot *net_hooks_fold_slots(struct gw_net_hooks *nh, unsigned 
  * only then is it worth reading. Call it for the idle one only. */
 bool net_hooks_fold_slots_take(struct gw_net_hooks *nh, unsigned int which);
 void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which);
-/*
- * The same on the skeleton itself, for connect_ab, which stands in for the agent's tick without a
- * gw_net_hooks: both fold arrays mapped (NULL on failure) with the slots of each in *half_n;
- * their unmapping; whether half `which` had entries made since the last call (resetting that);
- * turning to the next tick; and emptying `n` slots of a half, each entry handed to `read` (may
- * be NULL) first.
- */
-struct gw_tcp_fold;
-struct gw_tcp_fold_slot *net_fold_slots_map(struct gw_network *skel, size_t *half_n);
-void net_fold_slots_unmap(struct gw_network *skel, struct gw_tcp_fold_slot *all);
-bool net_fold_slots_take(struct gw_network *skel, unsigned int which);
-/* The next tick: the other fold map and array half become live. */
-void net_fold_next_tick(struct gw_network *skel);
-void net_fold_slots_empty(struct gw_tcp_fold_slot *half, size_t n,
-			  void (*read)(void *ctx, const struct gw_tcp_fold *v), void *ctx);
 /* The connect flavour's owner-map walks attached on the skeleton (0, or -errno and neither), run
  * once (0 or -errno), and running an iterator link to its end (0 or -errno); for the agent and
  * connect_ab. */

@@ -19,9 +19,15 @@
 /* Counts the agent's ticks; the low bit says which fold map and array half is live. */
 __u32 gw_tcp_fold_gen;
 
+/*
+ * Allocated per entry: on x86 the fold arrays (tcp_fold_slots) hold a tick's keys and these maps
+ * only the keys whose slot another key held, so two maps of GW_TCP_FOLD_MAX entries made up front
+ * would lock ~5 MiB that a tick rarely touches.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, GW_TCP_FOLD_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct gw_tcp_fold_key);
 	__type(value, struct gw_tcp_fold);
 } tcp_fold_0 SEC(".maps");
@@ -29,6 +35,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, GW_TCP_FOLD_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct gw_tcp_fold_key);
 	__type(value, struct gw_tcp_fold);
 } tcp_fold_1 SEC(".maps");
@@ -54,9 +61,11 @@ struct tcp_sampled {
 	__u64 received;
 };
 
+/* Allocated per entry: only connections that moved bytes while a sample ran have one. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct tcp_sampled);
 } tcp_sampled SEC(".maps");

@@ -21,10 +21,13 @@
  * forgetting an open connection (an LRU update also costs more: its lists take a lock).
  * Accepted connections need no entry: their listener's owner (listen_owner, by netns and local
  * port) is their owner, and the local port survives in inet_sport until CLOSE.
+ * Allocated per entry (BPF_F_NO_PREALLOC): on x86 owner_slots hold nearly every owner and this map
+ * is usually empty, so 65,536 entries made up front would lock ~9 MiB for the rare overflow.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct conn_state);
 } conn_owner SEC(".maps");

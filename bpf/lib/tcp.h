@@ -200,10 +200,12 @@ static __always_inline bool interesting(int oldstate, int newstate)
  * Errors of sockets without an owner slot (accepted connections), by socket address. An error is
  * rare, and the connect() or read() that returns it clears sk_err before the socket is destroyed,
  * so it is kept here until then; gw_sock_err_n lets the close skip the lookup while it is empty.
+ * Allocated per entry: it is empty but for the rare error.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, __s32);
 } sock_err SEC(".maps");

@@ -32,10 +32,12 @@ struct sock_peer_key {
  * sent to any port 53 also has (cookie, ::, 53). A DNS answer is believed when its receiving socket
  * has its source here: a process asked that server from that socket. An LRU: under heavy churn an
  * old pair may go, and its late answer is then counted as unsolicited, not lost silently.
+ * An LRU is allocated whole at creation; 16,384 pairs are far more UDP sockets and peers than an
+ * endpoint keeps recent (a pair matters only until its socket's answers are in).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 16384);
 	__type(key, struct sock_peer_key);
 	__type(value, __u8);
 } sock_peers SEC(".maps");

@@ -7,6 +7,7 @@ and themselves, and are deleted after each test (also on failure).
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -84,6 +85,21 @@ def test_hooks_reported(net_agent):
     assert hooks["tcp"] == TCP_HOOKS["auto"], hooks
     assert hooks["udp"].startswith("cgroup/connect4"), hooks
     assert hooks["dns"] == DNS_MODES["recv"][1], hooks
+
+
+def test_refused_flavours_name_program_and_reason(net_agent):
+    """A flavour the kernel refused is reported with the program and the kernel's words, so the
+    status says what was refused and why (this host refuses the connect flavour's iter/bpf_map_elem
+    walk; a kernel that takes every preferred flavour has no refusal line to check)."""
+    hooks = net_agent.hooks()
+    chained = ("tcp", "tcp_open_bytes", "udp", "dns", "exec", "exit", "fork")
+    refusals = [l for l in net_agent.stderr_lines
+                if any(l.startswith(f"ghostwatch:   {sig}: ") for sig in chained) and " refused: " in l]
+    for line in refusals:
+        assert re.search(r"refused: program gw_\w+ \([\w/]+\): load: .+ \(verifier: .+\)", line), line
+    if hooks["tcp"] != TCP_HOOKS["auto"]:
+        assert any(l.startswith("ghostwatch:   tcp: connect refused: program ") for l in refusals), \
+            net_agent.stderr_lines
 
 
 @pytest.mark.parametrize("tcp_hooks", TCP_HOOKS)

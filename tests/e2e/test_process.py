@@ -181,7 +181,7 @@ def test_tiny_ring_buffer_counts_every_drop(agent_factory, tmp_path):
     assert summary and f"exec={dropped}" in summary[0].split("drops")[1]
 
 
-@pytest.mark.parametrize("flavour", ["raw_tp", "tp"])
+@pytest.mark.parametrize("flavour", ["raw_tp"])
 def test_fallback_hooks_trace_exec_and_exit(agent_factory, flavour):
     agent = agent_factory(f"--hooks={flavour}")
     hooks = agent.hooks()

@@ -207,7 +207,7 @@ def test_agent_stream_plumbing(vm):
 
 
 # Every process hook flavour of the agent's fallback chain, on a real distro kernel.
-HOOK_FLAVOURS = ["auto", "tp_btf", "raw_tp", "tp"]
+HOOK_FLAVOURS = ["auto", "tp_btf", "raw_tp"]
 
 
 @pytest.mark.parametrize("flavour", HOOK_FLAVOURS)

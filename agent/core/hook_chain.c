@@ -1,0 +1,168 @@
+#include "hook_chain.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * What libbpf said about the program it could not load: libbpf reports it only through its print
+ * callback, which takes no context, so the load in progress points this thread at its record.
+ */
+struct load_words {
+	char prog[64];
+	char reason[64];	/* libbpf's: the kernel's errno as text */
+	char verifier[120];	/* the verifier's last words, "" if it left no log */
+};
+
+static __thread struct load_words *current_words;
+
+const struct hook_flavour *hook_chain_current(const struct hook_chain *c)
+{
+	return c->at < c->n ? &c->flavours[c->at] : NULL;
+}
+
+void hook_chain_refuse(struct hook_chain *c, const char *reason)
+{
+	if (!c->why[0])
+		snprintf(c->why, sizeof(c->why), "%s", reason);
+	if (c->at < c->n)
+		c->at++;
+}
+
+bool hook_chain_wants(const struct hook_chain *c, const char *name)
+{
+	const struct hook_flavour *f = hook_chain_current(c);
+
+	for (const char *const *p = f ? f->progs : NULL; p && *p; p++)
+		if (!strcmp(*p, name))
+			return true;
+	return false;
+}
+
+/* The verifier's own words for a refusal: its last line before the statistics it ends with (the
+ * instruction it stopped at says why). */
+static void last_log_line(const char *log, char *out, size_t out_size)
+{
+	const char *end = log + strlen(log);
+
+	while (end > log) {
+		const char *line_end, *line;
+
+		while (end > log && (end[-1] == '\n' || end[-1] == ' '))
+			end--;
+		line_end = end;
+		while (end > log && end[-1] != '\n')
+			end--;
+		line = end;
+		if (line_end > line && strncmp(line, "processed ", 10) &&
+		    strncmp(line, "verification time", 17) && strncmp(line, "stack depth", 11)) {
+			snprintf(out, out_size, "%.*s", (int)(line_end - line), line);
+			return;
+		}
+	}
+}
+
+/* `text` is "libbpf: prog 'NAME': REST": NAME into words->prog, and REST returned. */
+static const char *prog_message(const char *text, struct load_words *w)
+{
+	const char *name = strstr(text, "prog '"), *end;
+
+	if (!name)
+		return NULL;
+	name += 6;
+	end = strstr(name, "': ");
+	if (!end)
+		return NULL;
+	snprintf(w->prog, sizeof(w->prog), "%.*s", (int)(end - name), name);
+	return end + 3;
+}
+
+static int capture_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	struct load_words *w = current_words;
+	const char *rest;
+	char *text;
+
+	if (!w || level != LIBBPF_WARN || !strstr(fmt, "prog '"))
+		return 0;
+	if (vasprintf(&text, fmt, ap) < 0)
+		return 0;
+	rest = prog_message(text, w);
+	if (rest && !strncmp(rest, "BPF program load failed: ", 25)) {
+		snprintf(w->reason, sizeof(w->reason), "%.*s", (int)strcspn(rest + 25, "\n"),
+			 rest + 25);
+	} else if (rest && !strncmp(rest, "-- BEGIN PROG LOAD LOG --\n", 26)) {
+		char *log = (char *)rest + 26, *log_end = strstr(log, "-- END PROG LOAD LOG --");
+
+		if (log_end)
+			*log_end = '\0';
+		last_log_line(log, w->verifier, sizeof(w->verifier));
+	} else if (rest && !w->reason[0] && !strncmp(rest, "failed to find kernel BTF", 25)) {
+		snprintf(w->reason, sizeof(w->reason), "no such attach point in the kernel's BTF");
+	}
+	free(text);
+	return 0;
+}
+
+/* The chain whose current flavour loads program `name`, or -1. */
+static int chain_of(struct hook_chain *chains, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (hook_chain_wants(&chains[i], name))
+			return i;
+	return -1;
+}
+
+int hook_chain_load(struct hook_chain *chains, int n, hook_chain_open_fn open, void *ctx,
+		    char *msg, size_t msg_size)
+{
+	libbpf_print_fn_t old = libbpf_set_print(capture_print);
+	struct load_words words;
+	int err = 0;
+
+	/* each round refuses one flavour, so this ends */
+	for (;;) {
+		struct bpf_object_skeleton *skel = open(ctx, chains, n);
+		struct bpf_object *obj = skel ? *skel->obj : NULL;
+		struct bpf_program *prog;
+		char why[HOOK_CHAIN_WHY_MAX];
+		int c;
+
+		if (!obj) {
+			err = -errno;
+			snprintf(msg, msg_size, "opening the BPF object: %s", strerror(errno));
+			break;
+		}
+		memset(&words, 0, sizeof(words));
+		current_words = &words;
+		err = bpf_object__load_skeleton(skel);
+		current_words = NULL;
+		if (!err)
+			break;
+		c = words.prog[0] ? chain_of(chains, n, words.prog) : -1;
+		if (c < 0) {
+			snprintf(msg, msg_size, "loading %s: %s%s%s", bpf_object__name(obj),
+				 words.prog[0] ? words.prog : "the object",
+				 words.prog[0] ? ": " : " (maps): ", strerror(-err));
+			break;
+		}
+		prog = bpf_object__find_program_by_name(obj, words.prog);
+		snprintf(why, sizeof(why),
+			 "%.24s refused: program %.32s (%.24s): load: %.40s (verifier: %.80s)",
+			 hook_chain_current(&chains[c])->name, words.prog,
+			 prog ? bpf_program__section_name(prog) : "?",
+			 words.reason[0] ? words.reason : strerror(-err),
+			 words.verifier[0] ? words.verifier : "no log");
+		hook_chain_refuse(&chains[c], why);
+	}
+	libbpf_set_print(old);
+	/*
+	 * Each load parsed the kernel's BTF, megabytes of heap that glibc keeps once freed (its mmap
+	 * threshold grows past such buffers): hand them back, or they stay in the agent's RSS.
+	 */
+	malloc_trim(0);
+	return err;
+}

@@ -27,6 +27,7 @@ struct net_choice {
 	bool dns;	/* the cgroup_skb programs */
 	bool dns_recv;	/* tp_btf/sock_recv_length */
 	bool sample;	/* iter/tcp: bytes of open connections */
+	bool map_walk;	/* connect flavour: open connections' results from the owner maps */
 	uint64_t wakeup_bytes;
 	const struct net_kernel *kernel;	/* probed once per load */
 };
@@ -74,12 +75,6 @@ void net_kernel_set(struct gw_network *skel, const struct net_kernel *k)
 static const char *const tcp_connect_progs[] = { "gw_connect4", "gw_connect6", "gw_tcp_bind4",
 						 "gw_tcp_bind6", "gw_tcp_destroy", "gw_tcp_error",
 						 NULL };
-/* with bpf_rdonly_cast (6.2+): the walk of the owner maps for the results of open connections */
-static const char *const tcp_connect_walk_progs[] = { "gw_connect4", "gw_connect6",
-						      "gw_tcp_bind4", "gw_tcp_bind6",
-						      "gw_tcp_destroy", "gw_tcp_error",
-						      "gw_owner_slots_walk", "gw_conn_owner_walk",
-						      NULL };
 static const char *const tcp_sockops_progs[] = { "gw_tcp_sockops", "gw_tcp_destroy", "gw_tcp_error",
 						 NULL };
 static const char *const tcp_state_btf_progs[] = { "gw_tcp_state_btf", NULL };
@@ -87,12 +82,25 @@ static const char *const tcp_state_tp_progs[] = { "gw_tcp_state_tp", NULL };
 
 static const struct hook_flavour tcp_flavours[] = {
 	{ "connect", "every supported kernel (5.8+) with a cgroup v2 root", tcp_connect_progs },
-	{ "sockops", "a kernel that refuses a connect program (6.18 refusing iter/bpf_map_elem)",
-	  tcp_sockops_progs },
+	{ "sockops", "a kernel that refuses a connect program, or --tcp-hooks=sockops for an ok "
+	  "at ESTABLISHED", tcp_sockops_progs },
 	{ "tp_btf", "kernels before 5.14 (no inet_sk_error_report: Debian 11, RHEL 8), or no cgroup "
 	  "v2 root the agent may attach to", tcp_state_btf_progs },
 	{ "tp", "a kernel that refuses tp_btf programs (RHEL 8 without BPF trampolines)",
 	  tcp_state_tp_progs },
+};
+
+/*
+ * Where the connect flavour learns that a connection still open was established: a walk of its
+ * owner maps (a few hundred sockets) or, failing that, of every socket every second.
+ */
+static const char *const results_map_progs[] = { "gw_owner_slots_walk", "gw_conn_owner_walk",
+						 NULL };
+static const char *const results_sample_progs[] = { NULL };
+static const struct hook_flavour results_flavours[] = {
+	{ "iter/bpf_map_elem", "6.2+ (bpf_rdonly_cast reads each owned socket)", results_map_progs },
+	{ "iter/tcp", "kernels before 6.2 (Debian 12's 6.1), or one that refuses iter/bpf_map_elem "
+	  "(the 6.18 build host): every socket is walked every second", results_sample_progs },
 };
 
 static const char *const sample_progs[] = { "gw_tcp_sample", NULL };
@@ -115,7 +123,7 @@ static const struct hook_flavour dns_flavours[] = {
 	  "architectures, --dns-verify=query", dns_skb_progs },
 };
 
-enum { CH_TCP, CH_SAMPLE, CH_UDP, CH_DNS, CH_COUNT };
+enum { CH_TCP, CH_RESULTS, CH_SAMPLE, CH_UDP, CH_DNS, CH_COUNT };
 
 /* What net_open() needs to open the object again for another choice. */
 struct net_load {
@@ -134,6 +142,8 @@ static void choice_of(const struct net_load *l, struct hook_chain *ch, struct ne
 	memset(c, 0, sizeof(*c));
 	c->tcp = tcp ? (enum gw_tcp_hook)(tcp - l->tcp_table + 1) : GW_TCP_HOOK_AUTO;
 	c->sample = hook_chain_current(&ch[CH_SAMPLE]) != NULL;
+	c->map_walk = c->tcp == GW_TCP_HOOK_CONNECT &&
+		      hook_chain_current(&ch[CH_RESULTS]) == &results_flavours[0];
 	c->udp = hook_chain_current(&ch[CH_UDP]) != NULL;
 	c->dns_recv = dns == &dns_flavours[0];
 	c->dns = dns == &dns_flavours[1];
@@ -169,11 +179,8 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 	bpf_program__set_autoload(skel->progs.gw_dns_sender4, c->dns_recv);
 	bpf_program__set_autoload(skel->progs.gw_dns_sender6, c->dns_recv);
 	bpf_program__set_autoload(skel->progs.gw_tcp_sample, c->sample);
-	/* the owner walks read a socket through an address: bpf_rdonly_cast */
-	bpf_program__set_autoload(skel->progs.gw_owner_slots_walk,
-				  c->tcp == GW_TCP_HOOK_CONNECT && c->kernel->kfunc_cast);
-	bpf_program__set_autoload(skel->progs.gw_conn_owner_walk,
-				  c->tcp == GW_TCP_HOOK_CONNECT && c->kernel->kfunc_cast);
+	bpf_program__set_autoload(skel->progs.gw_owner_slots_walk, c->map_walk);
+	bpf_program__set_autoload(skel->progs.gw_conn_owner_walk, c->map_walk);
 	skel->rodata->gw_wakeup_bytes = c->wakeup_bytes;
 	skel->rodata->gw_tcp_at_connect = c->tcp == GW_TCP_HOOK_CONNECT;
 	skel->rodata->gw_udp_peers = c->udp;
@@ -354,13 +361,14 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 	struct net_load l = { .h = h, .o = o, .kernel = &kernel, .tcp_table = tcp };
 	struct hook_chain ch[CH_COUNT] = {
 		[CH_TCP] = { "tcp", tcp, 4, tcp_from - 1, "" },
+		[CH_RESULTS] = { "tcp_open_results", results_flavours, 2, 0, "" },
 		[CH_SAMPLE] = { "tcp_open_bytes", sample_flavours, 1, 0, "" },
 		[CH_UDP] = { "udp", udp_flavours, 1, o->udp ? 0 : 1, "" },
 		[CH_DNS] = { "dns", dns_flavours, 2, o->dns ? 0 : 2, "" },
 	};
 	struct net_choice c;
 	char why_tcp[HOOK_CHAIN_WHY_MAX], why_udp[HOOK_CHAIN_WHY_MAX], why_dns[HOOK_CHAIN_WHY_MAX];
-	char why_sample[HOOK_CHAIN_WHY_MAX], why_cgroup[160] = "";
+	char why_sample[HOOK_CHAIN_WHY_MAX], why_results[HOOK_CHAIN_WHY_MAX], why_cgroup[160] = "";
 	char hook[64];
 	int ret = 0;
 
@@ -368,8 +376,9 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 	nh->cgroup_fd = -1;
 	net_kernel_probe(&kernel);
 	memcpy(tcp, tcp_flavours, sizeof(tcp));
-	if (kernel.kfunc_cast)
-		tcp[0].progs = tcp_connect_walk_progs;
+	/* the owner walks read a socket through an address: bpf_rdonly_cast */
+	if (!kernel.kfunc_cast)
+		hook_chain_refuse(&ch[CH_RESULTS], "no bpf_rdonly_cast");
 	snprintf(ch[CH_TCP].why, sizeof(ch[CH_TCP].why), "%s", why_tcp_before);
 	if (o->tcp_hook != GW_TCP_HOOK_AUTO) {
 		ch[CH_TCP].flavours = &tcp[o->tcp_hook - 1];
@@ -418,6 +427,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 	choice_of(&l, ch, &c);
 	snprintf(why_tcp, sizeof(why_tcp), "%s", ch[CH_TCP].why);
 	snprintf(why_sample, sizeof(why_sample), "%s", ch[CH_SAMPLE].why);
+	snprintf(why_results, sizeof(why_results), "%s", ch[CH_RESULTS].why);
 	snprintf(why_udp, sizeof(why_udp), "%s", ch[CH_UDP].why);
 	snprintf(why_dns, sizeof(why_dns), "%s", ch[CH_DNS].why);
 
@@ -444,8 +454,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 			c.sample = false;
 		}
 	}
-	if (c.tcp == GW_TCP_HOOK_CONNECT && kernel.kfunc_cast &&
-	    !attach_owner_walks(nh, why_tcp, sizeof(why_tcp)))
+	if (c.map_walk && !attach_owner_walks(nh, why_results, sizeof(why_results)))
 		nh->results_walk = true;
 	else if (c.tcp == GW_TCP_HOOK_CONNECT)
 		nh->results_walk = c.sample;
@@ -472,8 +481,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 				 nh->owner_walk[0] ? "iter/bpf_map_elem" : c.sample ? "iter/tcp" : "none",
 				 nh->owner_walk[0] ?
 					 (c.sample ? "" : "no iter/tcp: accepted ones come at close") :
-				 c.sample ? "no bpf_rdonly_cast: every socket is walked every second" :
-					    "no iterator: results come at close");
+				 c.sample ? why_results : "no iterator: results come at close");
 	}
 	else if (c.tcp == GW_TCP_HOOK_SOCKOPS)
 		hooks_set_status(h, "tcp", "sockops+tp_btf/tcp_destroy_sock", why_tcp);

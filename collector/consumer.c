@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fleet_state.h"
+#include "metrics.h"
 #include "ndjson_writer.h"
 #include "event_line.h"
 #include "strbuf.h"
@@ -82,6 +83,8 @@ struct collector {
 	struct strbuf lines;	/* NDJSON of the chunk being decoded, reused */
 	FILE *lines_out;	/* stdio stream appending to `lines` (the JSON emitter writes FILE*) */
 	uint64_t write_failures;
+	struct gwc_metrics *metrics;
+	uint64_t last_ack_unix_ns, reconnects_base;
 };
 
 static int ensure_stream(struct collector *c)
@@ -129,6 +132,11 @@ static int ensure_stream(struct collector *c)
 	if (s != NATS_OK) {
 		gw_err(&o->log, "creating stream %s: %s (%d) %s", o->stream,
 			natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
+		/* JetStream reserves the whole max_bytes at creation: restarting never helps. */
+		if (jerr == JSInsufficientResourcesErr || jerr == JSStorageResourcesExceededErr)
+			gw_err(&o->log, "nats-server cannot reserve the stream's max_bytes (%" PRId64
+				" bytes, --max-stream-bytes): raise jetstream.max_file_store in the "
+				"nats-server config above it, or lower --max-stream-bytes", cfg.MaxBytes);
 		return -1;
 	}
 	gw_info(&o->log,
@@ -311,6 +319,7 @@ static void commit_chunk(struct collector *c, struct pending *p, int from, int t
 				c->state_dirty = true;
 			}
 			natsMsg_Ack(p[i].msg, NULL);
+			c->last_ack_unix_ns = wall;
 		}
 		batch_free_in(&c->budget, p[i].batch);
 		p[i].batch = NULL;
@@ -472,6 +481,7 @@ static void close_connection(struct collector *c)
 	struct timespec ts;
 
 	if (c->nc) {
+		c->reconnects_base += gwc_metrics_conn_reconnects(c->nc);
 		/* the last acks */
 		if (natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
 			natsConnection_FlushTimeout(c->nc, FLUSH_TIMEOUT_MS);
@@ -491,6 +501,21 @@ static void close_connection(struct collector *c)
 	c->js = NULL;
 	natsConnection_Destroy(c->nc);
 	c->nc = NULL;
+}
+
+static void publish_metrics(struct collector *c)
+{
+	struct gwc_metrics_state s = {
+		.connected = c->sub && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED,
+		.last_ack_unix_ns = c->last_ack_unix_ns,
+		.write_failures = c->write_failures,
+	};
+
+	pthread_mutex_lock(&c->lock);
+	s.reconnects = c->opened_conns ? c->opened_conns - 1 : 0;
+	pthread_mutex_unlock(&c->lock);
+	s.reconnects += c->reconnects_base + gwc_metrics_conn_reconnects(c->nc);
+	gwc_metrics_publish(c->metrics, &c->view, &s);
 }
 
 /* Connects, makes sure the stream exists and binds the durable consumer. nats-server may not be
@@ -527,6 +552,7 @@ static int connect_and_bind(struct collector *c, bool *stop)
 		/* a JetStream API reply that came too late may be arriving */
 		close_connection(c);
 retry:
+		publish_metrics(c);
 		sleep_interruptible(c, backoff_ms, stop);
 		backoff_ms = backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2;
 	}
@@ -590,6 +616,7 @@ static int setup(struct collector *c)
 
 static void teardown(struct collector *c)
 {
+	gwc_metrics_stop(c->metrics);
 	close_connection(c);
 	ndjson_writer_close(&c->out);
 	fleet_view_free(&c->view);
@@ -619,6 +646,16 @@ int collector_run(struct collector_opts *o)
 	if (!p || setup(&c) < 0) {
 		rc = 1;
 		goto out;
+	}
+	if (o->metrics_addr) {
+		char err[256];
+
+		c.metrics = gwc_metrics_start(o->metrics_addr, &o->log, err, sizeof(err));
+		if (!c.metrics) {
+			gw_err(&o->log, "%s", err);
+			rc = 1;
+			goto out;
+		}
 	}
 	c.state_dirty = true;	/* a state file from the start on, so `report` works */
 	save_state(&c, true);
@@ -658,6 +695,7 @@ int collector_run(struct collector_opts *o)
 			usleep(500000);
 		}
 		save_state(&c, false);
+		publish_metrics(&c);
 		if (o->stats_interval_s && now - c.last_stats_ns > o->stats_interval_s * 1000000000ull) {
 			log_stats(&c, "stats");
 			c.last_stats_ns = now;

@@ -12,6 +12,7 @@
 
 #include "consumer.h"
 #include "fleet_state.h"
+#include "metrics.h"
 
 #ifndef GW_VERSION
 #define GW_VERSION "dev"
@@ -55,6 +56,8 @@ static void usage(FILE *f)
 		"                          allocator overhead included (default 256M)\n"
 		"  --idle-exit SECONDS     exit after this long without messages (benchmarks)\n"
 		"  --stats-interval S      log counters every S seconds (default 30, 0 = never)\n"
+		"  --metrics ADDR:PORT     serve Prometheus text on /metrics and a health check on\n"
+		"                          /healthz (e.g. 127.0.0.1:9464; default off)\n"
 		"  --log-level LEVEL       debug, info, warn, error (default info)\n"
 		"report: print the fleet view of one or more state files (several collectors' files\n"
 		"merge into one view: their sequence ranges are unioned). --json for machines.\n");
@@ -92,7 +95,7 @@ enum {
 	OPT_MAX_STREAM_BYTES, OPT_DUP_WINDOW, OPT_DURABLE, OPT_OUT_DIR, OPT_OUT_NAME,
 	OPT_MAX_FILE_BYTES, OPT_KEEP, OPT_STATE, OPT_FETCH, OPT_ACK_WAIT, OPT_MAX_BATCH,
 	OPT_MAX_INFLATED, OPT_MAX_EVENTS, OPT_MAX_DECODE, OPT_IDLE_EXIT, OPT_STATS_INTERVAL, OPT_LOG_LEVEL,
-	OPT_MAX_DELIVER, OPT_MAX_PER_HOST, OPT_FETCH_MAX_BYTES,
+	OPT_MAX_DELIVER, OPT_MAX_PER_HOST, OPT_FETCH_MAX_BYTES, OPT_METRICS,
 };
 
 static const struct option run_opts[] = {
@@ -123,6 +126,7 @@ static const struct option run_opts[] = {
 	{ "max-deliver", required_argument, NULL, OPT_MAX_DELIVER },
 	{ "max-msgs-per-host", required_argument, NULL, OPT_MAX_PER_HOST },
 	{ "fetch-max-bytes", required_argument, NULL, OPT_FETCH_MAX_BYTES },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -155,6 +159,18 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 		case OPT_OUT_DIR: o->out_dir = optarg; break;
 		case OPT_OUT_NAME: o->out_name = optarg; break;
 		case OPT_STATE: o->state_path = optarg; break;
+		case OPT_METRICS: {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+
+			if (!gwc_metrics_parse_addr(optarg, &ss, &sl)) {
+				fprintf(stderr, "ghostwatch-collector: --metrics %s: not ADDRESS:PORT "
+						"(e.g. 127.0.0.1:9464)\n", optarg);
+				return 2;
+			}
+			o->metrics_addr = optarg;
+			break;
+		}
 		case OPT_LOG_LEVEL:
 			if (!gw_log_level_parse(optarg, &level))
 				return bad_value(name, optarg, "not one of debug, info, warn, error");

@@ -1,6 +1,8 @@
 """What an operator runs and watches on the collector, against real nats-server processes: the
 Prometheus text and health check (scraped over HTTP with urllib, parsed strictly), and the hint
 given when nats-server cannot reserve the stream's storage."""
+import collections
+import json
 import re
 import shutil
 import subprocess
@@ -197,3 +199,74 @@ def test_a_stream_larger_than_max_file_store_names_both_settings(tmp_path, pki):
     for f in [DEPLOY / "nats" / "single.conf", *(DEPLOY / "nats" / "cluster").glob("*.conf")]:
         m = re.search(r"max_file_store: (\d+)G", f.read_text())
         assert m and int(m.group(1)) > 10, f
+
+
+def read(pki, url, *args):
+    r = subprocess.run([str(collector_binary()), "read", "--server", url, "--ca",
+                        str(pki / "ca.pem"), "--cert", str(pki / "collector.pem"), "--key",
+                        str(pki / "collector.key"), *args], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    return [json.loads(l) for l in r.stdout.splitlines()]
+
+
+def test_read_prints_the_stream_back_without_touching_the_durable(tmp_path, pki):
+    (port,) = free_ports(1)
+    nats = NatsServer(tmp_path / "nats", pki, DEPLOY / "nats" / "single.conf", port).start()
+    col = None
+    try:
+        # the stream exists once a collector started; it then stops, leaving its durable behind
+        first = Collector(tmp_path / "col0", pki, nats.url).start()
+        assert first.stop() == 0
+        assert publish(pki, nats.url, "gen", "--host", "host-a", "--count", "3", "--events",
+                       "7", cert_host="host-a").returncode == 0
+        time.sleep(1.2)
+        between = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 0.1))
+        time.sleep(1)
+        assert publish(pki, nats.url, "gen", "--host", "host-b", "--count", "2", "--events",
+                       "5", cert_host="host-b").returncode == 0
+        garbage = tmp_path / "garbage.bin"
+        garbage.write_bytes(b"not zlib" * 20)
+        assert publish(pki, nats.url, "file", "--subject", "ghostwatch.v1.telemetry.host-b",
+                       str(garbage), cert_host="host-b").returncode == 0
+
+        everything = read(pki, nats.url)
+        events = [l for l in everything if l["type"] != "rejected"]
+        (bad,) = [l for l in everything if l["type"] == "rejected"]
+        assert len(events) == 3 * 7 + 2 * 5
+        assert collections.Counter((l["host_id"], l["batch_seq"]) for l in events) == {
+            ("host-a", "1"): 7, ("host-a", "2"): 7, ("host-a", "3"): 7,
+            ("host-b", "1"): 5, ("host-b", "2"): 5}
+        assert bad["reason"] == "bad_zlib" and bad["stream_seq"] == "6", bad
+        assert bad["subject"] == "ghostwatch.v1.telemetry.host-b" and bad["bytes"] == 160
+
+        only_b = read(pki, nats.url, "--host", "host-b")
+        assert {l.get("host_id") for l in only_b} == {"host-b", None} and len(only_b) == 11
+        assert read(pki, nats.url, "--host", "host-c") == []
+        assert read(pki, nats.url, "--seq", "6") == [bad]
+        assert {l["batch_seq"] for l in read(pki, nats.url, "--limit", "1")} == {"1"}
+        assert len(read(pki, nats.url, "--limit", "1")) == 7
+        assert read(pki, nats.url, "--since", "1h") == everything
+        since = read(pki, nats.url, "--since", between)
+        assert {l.get("host_id") for l in since} == {"host-b", None} and len(since) == 11
+
+        # nothing was acked: the collector's durable still delivers every batch, once
+        col = Collector(tmp_path / "col", pki, nats.url).start()
+        wait_for(lambda: len(col.lines()) == 31, 20, "the collector to write every event")
+        assert read(pki, nats.url) == everything
+        time.sleep(1)
+        assert len(col.lines()) == 31
+    finally:
+        code = col.stop() if col else None
+        nats.stop()
+    assert code == 0, col.log_text()[-3000:]
+
+
+def test_read_usage_errors_exit_2(tmp_path):
+    base = [str(collector_binary()), "read", "--ca", "x", "--cert", "x", "--key", "x"]
+    for args in (["--since", "yesterday"], ["--since", "5w"], ["--host", "a.b"],
+                 ["--seq", "0"], ["--seq", "3", "--since", "1h"], ["extra"]):
+        r = subprocess.run(base + args, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2, (args, r.stderr)
+    r = subprocess.run(base[:2], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "--ca, --cert and --key are required" in r.stderr

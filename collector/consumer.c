@@ -134,9 +134,10 @@ static int ensure_stream(struct collector *c)
 			natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
 		/* JetStream reserves the whole max_bytes at creation: restarting never helps. */
 		if (jerr == JSInsufficientResourcesErr || jerr == JSStorageResourcesExceededErr)
-			gw_err(&o->log, "nats-server cannot reserve the stream's max_bytes (%" PRId64
-				" bytes, --max-stream-bytes): raise jetstream.max_file_store in the "
-				"nats-server config above it, or lower --max-stream-bytes", cfg.MaxBytes);
+			gw_err(&o->log, "nats-server cannot reserve the stream's max_bytes "
+			       "(%" PRId64 " bytes, --max-stream-bytes): raise "
+			       "jetstream.max_file_store in the nats-server config above it, "
+			       "or lower --max-stream-bytes", cfg.MaxBytes);
 		return -1;
 	}
 	gw_info(&o->log,

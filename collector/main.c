@@ -367,7 +367,8 @@ static int cmd_read(int argc, char **argv)
 		case OPT_STREAM: o.stream = optarg; break;
 		case OPT_LOG_LEVEL:
 			if (!gw_log_level_parse(optarg, &level))
-				return bad_value("log-level", optarg, "not one of debug, info, warn, error");
+				return bad_value("log-level", optarg,
+						 "not one of debug, info, warn, error");
 			gw_log_set_level(&o.log, level);
 			break;
 		case 'H':
@@ -378,8 +379,8 @@ static int cmd_read(int argc, char **argv)
 		case 'S':
 			if (!read_parse_since(optarg, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
 					      &o.since_unix_ns))
-				return bad_value("since", optarg, "not 2026-12-07T04:00:00Z nor an age "
-						 "like 90s, 30m, 2h, 7d");
+				return bad_value("since", optarg, "not 2026-12-07T04:00:00Z "
+						 "nor an age like 90s, 30m, 2h, 7d");
 			break;
 		case 'q':
 		case 'l':
@@ -397,7 +398,8 @@ static int cmd_read(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "ghostwatch-collector read: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "ghostwatch-collector read: unexpected argument '%s'\n",
+			argv[optind]);
 		return 2;
 	}
 	if (!o.nats.ca_file || !o.nats.cert_file || !o.nats.key_file) {

@@ -166,7 +166,8 @@ void gwc_metrics_render(FILE *out, struct fleet_view *v, const struct gwc_metric
 	sample(out, "events_total", v->events);
 	family(out, "repeated_batches_total", "counter", "Batches that arrived again.");
 	sample(out, "repeated_batches_total", v->repeats);
-	family(out, "bad_events_total", "counter", "Events of accepted batches that did not decode.");
+	family(out, "bad_events_total", "counter",
+	       "Events of accepted batches that did not decode.");
 	sample(out, "bad_events_total", v->bad_events);
 	family(out, "rejected_batches_total", "counter", "Batches rejected, by reason.");
 	for (int r = 0; r < BATCH_VERDICT_COUNT; r++)
@@ -326,7 +327,8 @@ uint64_t gwc_metrics_conn_reconnects(natsConnection *nc)
 	natsStatistics *st = NULL;
 	uint64_t n = 0;
 
-	if (nc && natsStatistics_Create(&st) == NATS_OK && natsConnection_GetStats(nc, st) == NATS_OK)
+	if (nc && natsStatistics_Create(&st) == NATS_OK &&
+	    natsConnection_GetStats(nc, st) == NATS_OK)
 		natsStatistics_GetCounts(st, NULL, NULL, NULL, NULL, &n);
 	natsStatistics_Destroy(st);
 	return n;

@@ -158,6 +158,7 @@ static int setup(struct collector *c)
 
 static void teardown(struct collector *c)
 {
+	gwc_metrics_stop(c->metrics);
 	consumer_stream_close(c);
 	ndjson_writer_close(&c->out);
 	fleet_view_free(&c->view);
@@ -187,6 +188,16 @@ int collector_run(struct collector_opts *o)
 	if (!p || setup(&c) < 0) {
 		rc = 1;
 		goto out;
+	}
+	if (o->metrics_addr) {
+		char err[256];
+
+		c.metrics = gwc_metrics_start(o->metrics_addr, &o->log, err, sizeof(err));
+		if (!c.metrics) {
+			gw_err(&o->log, "%s", err);
+			rc = 1;
+			goto out;
+		}
 	}
 	c.state_dirty = true;	/* a state file from the start on, so `report` works */
 	consumer_save_state(&c, true);
@@ -226,6 +237,7 @@ int collector_run(struct collector_opts *o)
 			usleep(500000);
 		}
 		consumer_save_state(&c, false);
+		consumer_stream_publish_metrics(&c);
 		if (o->stats_interval_s && now - c.last_stats_ns > o->stats_interval_s * 1000000000ull) {
 			log_stats(&c, "stats");
 			c.last_stats_ns = now;

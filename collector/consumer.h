@@ -36,6 +36,7 @@ struct collector_opts {
 	int64_t fetch_max_bytes;	/* compressed bytes one fetched group may hold */
 	int idle_exit_s;	/* 0 = run until SIGINT/SIGTERM */
 	int stats_interval_s;
+	const char *metrics_addr;	/* NULL = no metrics/health endpoint */
 	struct batch_limits limits;
 	struct gw_log log;
 };

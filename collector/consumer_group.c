@@ -83,6 +83,7 @@ static void commit_chunk(struct collector *c, struct pending *p, int from, int t
 				c->state_dirty = true;
 			}
 			natsMsg_Ack(p[i].msg, NULL);
+			c->last_ack_unix_ns = wall;
 		}
 		batch_free_in(&c->budget, p[i].batch);
 		p[i].batch = NULL;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "fleet_state.h"
+#include "metrics.h"
 #include "ndjson_writer.h"
 #include "strbuf.h"
 
@@ -51,6 +52,8 @@ struct collector {
 	struct strbuf lines;	/* NDJSON of the chunk being decoded, reused */
 	FILE *lines_out;	/* stdio stream appending to `lines` (the JSON emitter writes FILE*) */
 	uint64_t write_failures;
+	struct gwc_metrics *metrics;
+	uint64_t last_ack_unix_ns, reconnects_base;
 };
 
 /* One message of a fetched group and what to do with it once its output is on disk. */
@@ -76,6 +79,8 @@ bool consumer_stop_requested(struct collector *c);
 /* consumer_stream.c */
 void consumer_stream_close(struct collector *c);
 int consumer_stream_connect(struct collector *c, bool *stop);
+/* Hands the metrics thread what it serves next (no-op when metrics are off). */
+void consumer_stream_publish_metrics(struct collector *c);
 
 /* consumer_group.c */
 void consumer_group_process(struct collector *c, natsMsgList *list, struct pending *p,

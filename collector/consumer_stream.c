@@ -63,6 +63,12 @@ static int ensure_stream(struct collector *c)
 	if (s != NATS_OK) {
 		gw_err(&o->log, "creating stream %s: %s (%d) %s", o->stream,
 			natsStatus_GetText(s), jerr, nats_GetLastError(NULL));
+		/* JetStream reserves the whole max_bytes at creation: restarting never helps. */
+		if (jerr == JSInsufficientResourcesErr || jerr == JSStorageResourcesExceededErr)
+			gw_err(&o->log, "nats-server cannot reserve the stream's max_bytes "
+			       "(%" PRId64 " bytes, --max-stream-bytes): raise "
+			       "jetstream.max_file_store in the nats-server config above it, "
+			       "or lower --max-stream-bytes", cfg.MaxBytes);
 		return -1;
 	}
 	gw_info(&o->log,
@@ -171,6 +177,7 @@ void consumer_stream_close(struct collector *c)
 	struct timespec ts;
 
 	if (c->nc) {
+		c->reconnects_base += gwc_metrics_conn_reconnects(c->nc);
 		/* the last acks */
 		if (natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
 			natsConnection_FlushTimeout(c->nc, FLUSH_TIMEOUT_MS);
@@ -190,6 +197,21 @@ void consumer_stream_close(struct collector *c)
 	c->js = NULL;
 	natsConnection_Destroy(c->nc);
 	c->nc = NULL;
+}
+
+void consumer_stream_publish_metrics(struct collector *c)
+{
+	struct gwc_metrics_state s = {
+		.connected = c->sub && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED,
+		.last_ack_unix_ns = c->last_ack_unix_ns,
+		.write_failures = c->write_failures,
+	};
+
+	pthread_mutex_lock(&c->lock);
+	s.reconnects = c->opened_conns ? c->opened_conns - 1 : 0;
+	pthread_mutex_unlock(&c->lock);
+	s.reconnects += c->reconnects_base + gwc_metrics_conn_reconnects(c->nc);
+	gwc_metrics_publish(c->metrics, &c->view, &s);
 }
 
 /* Connects, makes sure the stream exists and binds the durable consumer. nats-server may not be
@@ -226,6 +248,7 @@ int consumer_stream_connect(struct collector *c, bool *stop)
 		/* a JetStream API reply that came too late may be arriving */
 		consumer_stream_close(c);
 retry:
+		consumer_stream_publish_metrics(c);
 		sleep_interruptible(c, backoff_ms, stop);
 		backoff_ms = backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2;
 	}

@@ -12,6 +12,8 @@
 
 #include "consumer.h"
 #include "fleet_state.h"
+#include "metrics.h"
+#include "read.h"
 
 #ifndef GW_VERSION
 #define GW_VERSION "dev"
@@ -22,6 +24,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ghostwatch-collector run --out-dir DIR --ca FILE --cert FILE --key FILE [options]\n"
 		"       ghostwatch-collector report [--json] STATE_FILE [STATE_FILE ...]\n"
+		"       ghostwatch-collector read --ca FILE --cert FILE --key FILE [--server URL]\n"
+		"                            [--host ID] [--since TIME|AGE | --seq N] [--limit N]\n"
 		"       ghostwatch-collector --help | --version\n"
 		"\n"
 		"run: consume agent batches from the JetStream stream through a durable pull consumer\n"
@@ -55,7 +59,14 @@ static void usage(FILE *f)
 		"                          allocator overhead included (default 256M)\n"
 		"  --idle-exit SECONDS     exit after this long without messages (benchmarks)\n"
 		"  --stats-interval S      log counters every S seconds (default 30, 0 = never)\n"
+		"  --metrics ADDR:PORT     serve Prometheus text on /metrics and a health check on\n"
+		"                          /healthz (e.g. 127.0.0.1:9464; default off)\n"
 		"  --log-level LEVEL       debug, info, warn, error (default info)\n"
+		"read: print the stored batches back as NDJSON (the lines run writes; a message run would\n"
+		"reject as {\"type\":\"rejected\",\"stream_seq\":..,\"reason\":..}) through an ephemeral\n"
+		"consumer that acks nothing: the durable consumer is not touched. --host one host only,\n"
+		"--since 2026-12-07T04:00:00Z or an age (90s, 30m, 2h, 7d), --seq from a stream sequence\n"
+		"(e.g. a dead letter's), --limit at most N messages; --stream and --log-level as for run.\n"
 		"report: print the fleet view of one or more state files (several collectors' files\n"
 		"merge into one view: their sequence ranges are unioned). --json for machines.\n");
 }
@@ -92,7 +103,7 @@ enum {
 	OPT_MAX_STREAM_BYTES, OPT_DUP_WINDOW, OPT_DURABLE, OPT_OUT_DIR, OPT_OUT_NAME,
 	OPT_MAX_FILE_BYTES, OPT_KEEP, OPT_STATE, OPT_FETCH, OPT_ACK_WAIT, OPT_MAX_BATCH,
 	OPT_MAX_INFLATED, OPT_MAX_EVENTS, OPT_MAX_DECODE, OPT_IDLE_EXIT, OPT_STATS_INTERVAL, OPT_LOG_LEVEL,
-	OPT_MAX_DELIVER, OPT_MAX_PER_HOST, OPT_FETCH_MAX_BYTES,
+	OPT_MAX_DELIVER, OPT_MAX_PER_HOST, OPT_FETCH_MAX_BYTES, OPT_METRICS,
 };
 
 static const struct option run_opts[] = {
@@ -123,6 +134,7 @@ static const struct option run_opts[] = {
 	{ "max-deliver", required_argument, NULL, OPT_MAX_DELIVER },
 	{ "max-msgs-per-host", required_argument, NULL, OPT_MAX_PER_HOST },
 	{ "fetch-max-bytes", required_argument, NULL, OPT_FETCH_MAX_BYTES },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -155,6 +167,18 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 		case OPT_OUT_DIR: o->out_dir = optarg; break;
 		case OPT_OUT_NAME: o->out_name = optarg; break;
 		case OPT_STATE: o->state_path = optarg; break;
+		case OPT_METRICS: {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+
+			if (!gwc_metrics_parse_addr(optarg, &ss, &sl)) {
+				fprintf(stderr, "ghostwatch-collector: --metrics %s: not ADDRESS:PORT "
+						"(e.g. 127.0.0.1:9464)\n", optarg);
+				return 2;
+			}
+			o->metrics_addr = optarg;
+			break;
+		}
 		case OPT_LOG_LEVEL:
 			if (!gw_log_level_parse(optarg, &level))
 				return bad_value(name, optarg, "not one of debug, info, warn, error");
@@ -302,6 +326,95 @@ static int cmd_report(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_read(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "ca", required_argument, NULL, OPT_CA },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ "stream", required_argument, NULL, OPT_STREAM },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "host", required_argument, NULL, 'H' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "seq", required_argument, NULL, 'q' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct collector_opts co;
+	struct read_opts o = { 0 };
+	enum gw_log_level level;
+	struct timespec ts;
+	uint64_t v;
+	int c, rc;
+
+	collector_opts_default(&co);
+	o.nats = co.nats;
+	o.nats.name = "ghostwatch-collector read";
+	o.nats.retry_forever = false;
+	o.stream = co.stream;
+	o.limits = co.limits;
+	o.log = co.log;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SERVER: o.nats.servers = optarg; break;
+		case OPT_CA: o.nats.ca_file = optarg; break;
+		case OPT_CERT: o.nats.cert_file = optarg; break;
+		case OPT_KEY: o.nats.key_file = optarg; break;
+		case OPT_STREAM: o.stream = optarg; break;
+		case OPT_LOG_LEVEL:
+			if (!gw_log_level_parse(optarg, &level))
+				return bad_value("log-level", optarg,
+						 "not one of debug, info, warn, error");
+			gw_log_set_level(&o.log, level);
+			break;
+		case 'H':
+			if (!host_id_valid(optarg, strlen(optarg)))
+				return bad_value("host", optarg, "not a host id (A-Z a-z 0-9 - _)");
+			o.host = optarg;
+			break;
+		case 'S':
+			if (!read_parse_since(optarg, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+					      &o.since_unix_ns))
+				return bad_value("since", optarg, "not 2026-12-07T04:00:00Z "
+						 "nor an age like 90s, 30m, 2h, 7d");
+			break;
+		case 'q':
+		case 'l':
+			if (!parse_size(optarg, &v) || v == 0)
+				return bad_value(c == 'q' ? "seq" : "limit", optarg,
+						 "not a positive number");
+			*(c == 'q' ? &o.from_seq : &o.limit) = v;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ghostwatch-collector read: unexpected argument '%s'\n",
+			argv[optind]);
+		return 2;
+	}
+	if (!o.nats.ca_file || !o.nats.cert_file || !o.nats.key_file) {
+		fprintf(stderr, "ghostwatch-collector read: --ca, --cert and --key are required\n");
+		return 2;
+	}
+	if (o.from_seq && o.since_unix_ns) {
+		fprintf(stderr, "ghostwatch-collector read: --since or --seq, not both\n");
+		return 2;
+	}
+	rc = collector_read(&o, stdout);
+	nats_Close();
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -318,6 +431,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "report") == 0)
 		return cmd_report(argc - 1, argv + 1);
+	if (strcmp(argv[1], "read") == 0)
+		return cmd_read(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0) {
 		struct collector_opts o;
 		char *state_alloc = NULL;

@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
 	# build
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev protobuf-c-compiler libprotobuf-c-dev
-	libyaml-dev libssl-dev libnats-dev uthash-dev pkg-config
+	libyaml-dev libssl-dev libnats-dev uthash-dev pkg-config libmicrohttpd-dev
 	# sanitizers and fuzzing
 	libclang-rt-14-dev
 	# tests

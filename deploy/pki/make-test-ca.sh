@@ -6,6 +6,8 @@
 #                                 verify_and_map turns it into the user "CN=<host-id>", which may publish
 #                                 only to ghostwatch.v1.telemetry.<host-id>
 #   collector.pem/.key            the collector's client certificate, CN=ghostwatch-collector
+#   tls-<host-id>/                that endpoint's agent.crt, agent.key and ca.crt: the names the agent's
+#                                 config (deploy/ghostwatch.yaml, tls:) expects in /etc/ghostwatch/tls
 #   other-ca.pem/.key             an unrelated CA, and other-agent.pem/.key (CN=<first host id>) signed
 #                                 by it: a certificate the fleet must refuse (negative tests)
 #
@@ -88,4 +90,14 @@ make_cert other-agent "${hosts[0]}" other-ca "$client_ext"
 rm -f ./*.srl
 chmod 600 ./*.key
 chmod 644 ./*.pem
-echo "test PKI in $(pwd): ca.pem server.pem collector.pem ${hosts[*]/#/agent-} other-ca.pem other-agent.pem"
+
+# Each endpoint's files under the names the agent's config expects (tls: in ghostwatch.yaml):
+# copy tls-<host-id>/ to /etc/ghostwatch/tls/ on that host.
+for h in "${hosts[@]}"; do
+	install -d -m 0755 "tls-$h"
+	install -m 0644 ca.pem "tls-$h/ca.crt"
+	install -m 0644 "agent-$h.pem" "tls-$h/agent.crt"
+	install -m 0600 "agent-$h.key" "tls-$h/agent.key"
+done
+echo "test PKI in $(pwd): ca.pem server.pem collector.pem ${hosts[*]/#/agent-} other-ca.pem" \
+	"other-agent.pem; per endpoint (agent.crt agent.key ca.crt): ${hosts[*]/#/tls-}"

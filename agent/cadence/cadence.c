@@ -9,7 +9,7 @@
 
 #include "core/agent.h"
 #include "detect/detections.h"
-#include "process/process_events.h"
+#include "core/process_lookup.h"
 
 #define CADENCE_NAME_LEN 32
 #define CADENCE_TEXT_LEN 128

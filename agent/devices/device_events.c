@@ -12,7 +12,7 @@
 #include "detect/detections.h"
 #include "device_proto.h"
 #include "gw_events.h"
-#include "process/process_events.h"
+#include "core/process_lookup.h"
 #include "common/text_sanitize.h"
 
 static const char *usb_speed_text(uint8_t speed)

@@ -14,7 +14,7 @@
 #include "detect/rules_load.h"
 #include "gw_events.h"
 #include "net_sockets.h"
-#include "process/process_events.h"
+#include "core/process_lookup.h"
 
 #define NS_PER_S 1000000000ull
 #define NS_PER_MS 1000000ull

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "cadence/cadence.h"
 #include "devices/device_events.h"
 #include "gw_events.h"
@@ -92,7 +94,7 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt)
 	memset(a, 0, sizeof(*a));
 	a->opt = *opt;
 	a->epoll_fd = a->timer_fd = a->signal_fd = -1;
-	a->hooks.events_fd = a->hooks.drops_fd = -1;
+	a->hooks.events_fd = a->hooks.drops_fd = a->hooks.idle_fd = -1;
 	a->next_event_id = 1;
 	a->started_ns = gw_now_boottime_ns();
 	a->realtime_offset_ns = (int64_t)(gw_now_realtime_ns() - a->started_ns);
@@ -411,10 +413,27 @@ static void note_signal(int sig)
 	(void)sig;
 }
 
+static int set_tick(struct gw_agent *a, uint32_t ms)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_interval.tv_sec = ms / 1000;
+	its.it_interval.tv_nsec = (long)(ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	return timerfd_settime(a->timer_fd, 0, &its, NULL);
+}
+
+static void set_reader_idle(struct gw_agent *a, uint32_t idle)
+{
+	uint32_t key = 0;
+
+	if (a->hooks.idle_fd >= 0)
+		bpf_map_update_elem(a->hooks.idle_fd, &key, &idle, BPF_ANY);
+}
+
 static int setup_loop(struct gw_agent *a)
 {
 	struct sigaction sa = { .sa_handler = note_signal };
-	struct itimerspec its = { 0 };
 	struct epoll_event ev = { .events = EPOLLIN };
 	sigset_t mask;
 
@@ -433,10 +452,7 @@ static int setup_loop(struct gw_agent *a)
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->signal_fd < 0 || a->timer_fd < 0 || a->epoll_fd < 0)
 		return -errno;
-	its.it_interval.tv_sec = a->opt.tick_ms / 1000;
-	its.it_interval.tv_nsec = (long)(a->opt.tick_ms % 1000) * 1000000L;
-	its.it_value = its.it_interval;
-	if (timerfd_settime(a->timer_fd, 0, &its, NULL))
+	if (set_tick(a, a->opt.tick_ms))
 		return -errno;
 	ev.data.fd = a->signal_fd;
 	if (epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, a->signal_fd, &ev))
@@ -453,10 +469,37 @@ static int setup_loop(struct gw_agent *a)
 	return 0;
 }
 
-static void drain_ring(struct gw_agent *a)
+/* Returns how many records it dispatched. */
+static int drain_ring(struct gw_agent *a)
 {
-	ring_buffer__consume(a->hooks.ring);
+	int n = ring_buffer__consume(a->hooks.ring);
+
 	flush_sinks(a);
+	return n;
+}
+
+/*
+ * A drain found the ring empty: ask the BPF side to wake us for the next record
+ * (gw_reader_idle), then drain once more, for a record that came after that drain but before the
+ * flag was set and so woke nobody. Then tick slowly: periodic work is due at most once a second.
+ */
+static void go_idle(struct gw_agent *a)
+{
+	set_reader_idle(a, 1);
+	if (drain_ring(a) > 0) {
+		set_reader_idle(a, 0);
+		return;
+	}
+	a->reader_idle = true;
+	set_tick(a, a->opt.tick_ms > GW_IDLE_TICK_MS ? a->opt.tick_ms : GW_IDLE_TICK_MS);
+}
+
+/* Records flow again: drain on the short tick until the ring is empty. */
+static void go_active(struct gw_agent *a)
+{
+	a->reader_idle = false;
+	set_reader_idle(a, 0);
+	set_tick(a, a->opt.tick_ms);
 }
 
 static void handle_signals(struct gw_agent *a)
@@ -487,7 +530,7 @@ int agent_run(struct gw_agent *a)
 	a->last_stats_ns = gw_now_boottime_ns();
 	while (!a->stopping) {
 		struct epoll_event evs[4];
-		int n = epoll_wait(a->epoll_fd, evs, 4, -1);
+		int n = epoll_wait(a->epoll_fd, evs, 4, -1), n_drained;
 
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
@@ -502,13 +545,17 @@ int agent_run(struct gw_agent *a)
 				if (read(a->timer_fd, &expirations, sizeof(expirations)) < 0 &&
 				    errno != EAGAIN)
 					ret = -errno;
-				drain_ring(a);
+				n_drained = drain_ring(a);
 				agent_tick(a, gw_now_boottime_ns());
+				if (!a->reader_idle && n_drained <= 0)
+					go_idle(a);
 			} else if (evs[i].data.fd == devices_uevent_fd(a)) {
 				devices_handle_uevents(a);
 				flush_sinks(a);
 			} else {
 				drain_ring(a);
+				if (a->reader_idle)
+					go_active(a);
 			}
 		}
 	}

@@ -9,7 +9,8 @@
  *    dispatched, else now) and hands it to every sink (debug view, batches);
  *  - to be matched against the rules, it calls detections_on_exec/flow/device/netif()
  *    (detections.h) right after agent_emit(), with the emitted event's id and time as evidence;
- *  - periodic work (flow windows, evictions) goes in agent_tick(), called every tick_ms;
+ *  - periodic work (flow windows, evictions) goes in agent_tick(), called every tick_ms while
+ *    records flow and every GW_IDLE_TICK_MS while the ring is empty;
  *  - its drops and evictions are reported by agent_fill_stats().
  */
 #ifndef GW_AGENT_H
@@ -43,6 +44,7 @@ struct gw_sink {
 };
 
 #define GW_MAX_SINKS 4
+#define GW_IDLE_TICK_MS 1000 /* the tick while the ring is empty */
 #define GW_RECORD_TYPE_MAX 64
 
 struct gw_options {
@@ -100,6 +102,7 @@ struct gw_agent {
 	int timer_fd;
 	int signal_fd;
 	bool stopping;
+	bool reader_idle; /* the ring was empty: the BPF side wakes us, the tick is GW_IDLE_TICK_MS */
 	/* SIGHUP, called from the event loop (fleet mode reloads its config); NULL: ignored. */
 	void (*on_hangup)(struct gw_agent *a, void *ctx);
 	void *hangup_ctx;

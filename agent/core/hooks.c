@@ -181,7 +181,7 @@ int hooks_load_process(struct gw_hooks *h, const struct gw_hook_options *opt, ch
 	struct gw_process *skel;
 	int ret;
 
-	h->events_fd = h->drops_fd = -1;
+	h->events_fd = h->drops_fd = h->idle_fd = -1;
 	for (int sig = 0; sig < SIG_COUNT; sig++)
 		chosen[sig] = first;
 	/* Fast path: everything loads with the preferred flavour. */
@@ -245,13 +245,17 @@ int hooks_load_process(struct gw_hooks *h, const struct gw_hook_options *opt, ch
 	h->process = skel;
 	h->events_fd = bpf_map__fd(skel->maps.gw_events);
 	h->drops_fd = bpf_map__fd(skel->maps.gw_drops);
+	h->idle_fd = bpf_map__fd(skel->maps.gw_reader_idle);
 	return 0;
 }
 
-int hooks_share_maps(const struct gw_hooks *h, struct bpf_map *events, struct bpf_map *drops)
+int hooks_share_maps(const struct gw_hooks *h, struct bpf_map *events, struct bpf_map *drops,
+		     struct bpf_map *idle)
 {
 	int err = bpf_map__reuse_fd(events, h->events_fd);
 
+	if (!err)
+		err = bpf_map__reuse_fd(idle, h->idle_fd);
 	return err ? err : bpf_map__reuse_fd(drops, h->drops_fd);
 }
 

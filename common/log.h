@@ -10,7 +10,15 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "core/config.h"
+enum gw_log_level {
+	GW_LOG_ERROR = 0,
+	GW_LOG_WARN = 1,
+	GW_LOG_INFO = 2,
+	GW_LOG_DEBUG = 3,
+};
+
+/* "error", "warn", "info", "debug" (the config's spelling, config.c). */
+const char *gw_log_level_name(enum gw_log_level level);
 
 struct gw_log {
 	atomic_int level; /* enum gw_log_level: messages above it are dropped */

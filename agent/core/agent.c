@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -13,10 +14,7 @@
 
 #include <bpf/bpf.h>
 
-#include "cadence/cadence.h"
-#include "devices/device_events.h"
 #include "gw_events.h"
-#include "process/process_events.h"
 #include "procfs.h"
 
 #define ARENA_BYTES (256 << 10)
@@ -80,11 +78,6 @@ void gw_options_defaults(struct gw_options *o)
 	o->proc_grace_s = 30;
 	o->ancestors_max = 8;
 	o->proc_root = "/proc";
-	net_options_defaults(&o->net);
-	o->device_mode = GW_DEVMODE_AUTO;
-	o->sys_root = "/sys";
-	o->cadence_window_s = 60;
-	o->cadence_idle_ms = 1000;
 }
 
 int agent_init(struct gw_agent *a, const struct gw_options *opt)
@@ -109,9 +102,54 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt)
 			a->cgroup2_root[0] = '\0';
 	}
 	proc_table_init(&a->procs, opt->proc_table_max, (uint64_t)opt->proc_grace_s * 1000000000ULL);
+	uevents_init(&a->uevents);
 	if (gw_arena_init(&a->arena, ARENA_BYTES))
 		return -ENOMEM;
-	return net_init(&a->net, a, &opt->net);
+	return 0;
+}
+
+int agent_register(struct gw_agent *a, const struct gw_domain *d)
+{
+	struct gw_domain *slot;
+
+	if (a->n_domains == GW_DOMAIN_MAX)
+		return -ENOSPC;
+	for (int i = 0; i < GW_DOMAIN_RECORD_TYPES && d->record_types[i]; i++)
+		if (d->record_types[i] >= GW_RECORD_TYPE_MAX || a->by_record[d->record_types[i]])
+			return -EEXIST;
+	slot = &a->domains[a->n_domains++];
+	*slot = *d;
+	for (int i = 0; i < GW_DOMAIN_RECORD_TYPES && d->record_types[i]; i++)
+		a->by_record[d->record_types[i]] = slot;
+	return 0;
+}
+
+void *agent_domain_state(const struct gw_agent *a, const char *name)
+{
+	for (int i = 0; i < a->n_domains; i++)
+		if (!strcmp(a->domains[i].name, name))
+			return a->domains[i].state;
+	return NULL;
+}
+
+void agent_publish(struct gw_agent *a, const struct gw_fact *f)
+{
+	for (int i = 0; i < a->n_domains; i++)
+		if (a->domains[i].observe)
+			a->domains[i].observe(a, a->domains[i].state, f);
+}
+
+Ghostwatch__V1__FraudScore *agent_fraud_score(struct gw_agent *a, uint64_t realtime_ns)
+{
+	return a->score.get ? a->score.get(a, a->score.ctx, realtime_ns) : NULL;
+}
+
+void gw_counter_add(struct gw_counter_list *l, const char *name, uint64_t value)
+{
+	if (l->n == l->max)
+		return;
+	l->names[l->n] = name;
+	l->values[l->n++] = value;
 }
 
 int agent_add_sink(struct gw_agent *a, struct gw_sink sink)
@@ -131,59 +169,52 @@ void agent_emit(struct gw_agent *a, gw_event_t *ev)
 	a->counters.emitted++;
 }
 
+static void record_begin(struct gw_agent *a, const struct gw_event_hdr *hdr)
+{
+	gw_arena_reset(&a->arena);
+	a->record_time_ns = hdr->ktime_ns + (uint64_t)a->realtime_offset_ns;
+}
+
+static void record_end(struct gw_agent *a, const struct gw_event_hdr *hdr, int ret)
+{
+	a->record_time_ns = 0;
+	if (ret)
+		a->counters.bad_records++;
+	else
+		a->counters.records[hdr->type]++;
+}
+
 int agent_dispatch_record(struct gw_agent *a, const void *data, size_t size)
+{
+	const struct gw_event_hdr *hdr = data;
+	struct gw_domain *d;
+
+	if (size < sizeof(*hdr) || hdr->size > size || hdr->type >= GW_RECORD_TYPE_MAX) {
+		a->counters.bad_records++;
+		return 0;
+	}
+	d = a->by_record[hdr->type];
+	record_begin(a, hdr);
+	record_end(a, hdr, d && d->handle_record ? d->handle_record(a, d->state, data, hdr->size) : -1);
+	return 0;
+}
+
+int agent_handle_own_record(struct gw_agent *a, const void *data, size_t size,
+			    int (*handle)(struct gw_agent *a, void *state, const void *data,
+					  size_t size),
+			    void *state)
 {
 	const struct gw_event_hdr *hdr = data;
 	int ret;
 
 	if (size < sizeof(*hdr) || hdr->size > size || hdr->type >= GW_RECORD_TYPE_MAX) {
 		a->counters.bad_records++;
-		return 0;
+		return -1;
 	}
-	gw_arena_reset(&a->arena);
-	a->record_time_ns = hdr->ktime_ns + (uint64_t)a->realtime_offset_ns;
-	switch (hdr->type) {
-	case GW_EV_EXEC:
-		ret = process_handle_exec(a, data, hdr->size);
-		break;
-	case GW_EV_EXIT:
-		ret = process_handle_exit(a, data, hdr->size);
-		if (!ret) {
-			const struct gw_exit_event *x = data;
-
-			net_on_process_exit(&a->net,
-					    gw_process_id(&a->boot, x->task.pid, x->task.start_boottime_ns),
-					    gw_now_boottime_ns());
-		}
-		break;
-	case GW_EV_TCP_CONNECT:
-	case GW_EV_TCP_ACCEPT:
-	case GW_EV_TCP_CLOSE:
-	case GW_EV_UDP_SEND:
-	case GW_EV_DNS_ANSWER:
-	case GW_EV_DNS_QUERY:
-		ret = net_handle_record(&a->net, data, hdr->size);
-		break;
-	case GW_EV_FORK:
-		ret = process_handle_fork(a, data, hdr->size);
-		break;
-	case GW_EV_DEVICE_USB:
-	case GW_EV_DEVICE_HID:
-	case GW_EV_DEVICE_INPUT:
-		ret = devices_handle_record(a, data, hdr->size);
-		break;
-	case GW_EV_CADENCE_WINDOW:
-		ret = cadence_handle_record(a, data, hdr->size);
-		break;
-	default:
-		ret = -1;
-	}
-	a->record_time_ns = 0;
-	if (ret)
-		a->counters.bad_records++;
-	else
-		a->counters.records[hdr->type]++;
-	return 0;
+	record_begin(a, hdr);
+	ret = handle(a, state, data, hdr->size);
+	record_end(a, hdr, ret);
+	return ret;
 }
 
 static int on_ring_record(void *ctx, void *data, size_t size)
@@ -226,73 +257,86 @@ static Ghostwatch__V1__Counter **counters_proto(struct gw_agent *a, const char *
 	return list;
 }
 
-#define DROP_SLOTS (GW_DROP_CATEGORY_MAX + 3 + GW_DEVICE_COUNTERS_MAX)
+#define DOMAIN_COUNTERS_MAX 64
+#define DROP_FIXED (GW_DROP_CATEGORY_MAX + 3)
 
-/* Drops per category: kernel ring-buffer failures plus what userspace refused. */
-static void collect_drops(struct gw_agent *a, uint64_t drops[DROP_SLOTS], const char *names[DROP_SLOTS],
-			  uint32_t *bpf_programs)
+/* Everything AgentStats and the summary line report, by category. */
+struct stats_lists {
+	const char *enames[GW_RECORD_TYPE_MAX + DOMAIN_COUNTERS_MAX];
+	uint64_t events[GW_RECORD_TYPE_MAX + DOMAIN_COUNTERS_MAX];
+	const char *dnames[DROP_FIXED + DOMAIN_COUNTERS_MAX];
+	uint64_t drops[DROP_FIXED + DOMAIN_COUNTERS_MAX];
+	const char *xnames[2 + DOMAIN_COUNTERS_MAX];
+	uint64_t evictions[2 + DOMAIN_COUNTERS_MAX];
+	const char *nnames[DOMAIN_COUNTERS_MAX];
+	uint64_t network[DOMAIN_COUNTERS_MAX];
+	struct gw_stats_parts p;
+	uint32_t bpf_programs;
+};
+
+#define LIST(l, names_, values_, first)                                                         \
+	((l) = (struct gw_counter_list){ .names = (names_), .values = (values_), .n = (first),      \
+					 .max = sizeof(names_) / sizeof((names_)[0]) })
+
+/* Core's own counters, then each domain's; summary: only the events of domains that list theirs
+ * in the summary line. */
+static void collect_stats(struct gw_agent *a, struct stats_lists *s, bool summary)
 {
-	size_t n;
+	const struct gw_uevent_stats *u = &a->uevents.listener.stats;
 
-	hooks_read_drops(&a->hooks, drops);
+	memcpy(s->enames, record_names, sizeof(record_names));
+	memcpy(s->events, a->counters.records, sizeof(a->counters.records));
+	LIST(s->p.events, s->enames, s->events, summary ? 0 : GW_RECORD_TYPE_MAX);
+	hooks_read_drops(&a->hooks, s->drops);
 	for (int i = 0; i < GW_DROP_CATEGORY_MAX; i++)
-		names[i] = drop_names[i];
-	names[GW_DROP_CATEGORY_MAX] = "bad_record";
-	drops[GW_DROP_CATEGORY_MAX] = a->counters.bad_records;
-	names[GW_DROP_CATEGORY_MAX + 1] = "arena_full";
-	drops[GW_DROP_CATEGORY_MAX + 1] = a->arena.failed;
-	names[GW_DROP_CATEGORY_MAX + 2] = "bpf_recursion_misses";
-	drops[GW_DROP_CATEGORY_MAX + 2] = hooks_recursion_misses(bpf_programs);
-	n = devices_drop_counters(a, names + GW_DROP_CATEGORY_MAX + 3, drops + GW_DROP_CATEGORY_MAX + 3);
-	for (size_t i = GW_DROP_CATEGORY_MAX + 3 + n; i < DROP_SLOTS; i++) {
-		names[i] = NULL;
-		drops[i] = 0;
+		s->dnames[i] = drop_names[i];
+	LIST(s->p.drops, s->dnames, s->drops, GW_DROP_CATEGORY_MAX);
+	gw_counter_add(&s->p.drops, "bad_record", a->counters.bad_records);
+	gw_counter_add(&s->p.drops, "arena_full", a->arena.failed);
+	gw_counter_add(&s->p.drops, "bpf_recursion_misses",
+		       hooks_recursion_misses(&s->bpf_programs));
+	LIST(s->p.evictions, s->xnames, s->evictions, 0);
+	gw_counter_add(&s->p.evictions, "proc_exited", a->procs.evicted_exited);
+	gw_counter_add(&s->p.evictions, "proc_live", a->procs.evicted_live);
+	LIST(s->p.network, s->nnames, s->network, 0);
+	for (int i = 0; i < a->n_domains; i++) {
+		const struct gw_domain *d = &a->domains[i];
+		size_t events_before = s->p.events.n;
+
+		if (!d->counters)
+			continue;
+		d->counters(a, d->state, &s->p);
+		if (summary && !d->events_in_summary)
+			s->p.events.n = events_before;
 	}
+	gw_counter_add(&s->p.events, "uevent_accepted", u->accepted);
+	gw_counter_add(&s->p.events, "uevent_ignored", u->ignored);
+	gw_counter_add(&s->p.drops, "uevent_forged", u->forged);
+	gw_counter_add(&s->p.drops, "uevent_malformed", u->malformed);
+	gw_counter_add(&s->p.drops, "uevent_truncated", u->truncated);
+	gw_counter_add(&s->p.drops, "uevent_overflow", u->overflows);
 }
 
 gw_event_t *agent_build_stats(struct gw_agent *a)
 {
-	uint64_t drops[DROP_SLOTS];
-	uint64_t events[GW_RECORD_TYPE_MAX + GW_DEVICE_COUNTERS_MAX + GW_CADENCE_COUNTERS];
-	const char *dnames[DROP_SLOTS];
-	const char *enames[GW_RECORD_TYPE_MAX + GW_DEVICE_COUNTERS_MAX + GW_CADENCE_COUNTERS];
-	static const char *const evict_names[] = { "proc_exited", "proc_live", "findings", "flows",
-						   "dns_cache" };
-	struct gw_findings_stats fstats = { 0 };
-	size_t n_events;
-	uint64_t evictions[5] = { 0 };
-	const char *net_names[48];
-	uint64_t net_values[48];
-	size_t n_net = net_counters(&a->net, net_names, net_values, 48);
+	struct stats_lists *s = gw_arena_alloc(&a->arena, sizeof(*s));
 	gw_event_t *ev = gw_arena_alloc(&a->arena, sizeof(*ev));
 	Ghostwatch__V1__AgentStats *st = gw_arena_alloc(&a->arena, sizeof(*st));
 
-	if (!ev || !st)
+	if (!ev || !st || !s)
 		return NULL;
-	if (a->detections.findings)
-		gw_findings_get_stats(a->detections.findings, &fstats);
-	evictions[0] = a->procs.evicted_exited;
-	evictions[1] = a->procs.evicted_live;
-	evictions[2] = fstats.evicted;
+	memset(s, 0, sizeof(*s));
 	ghostwatch__v1__event__init(ev);
 	ghostwatch__v1__agent_stats__init(st);
-	collect_drops(a, drops, dnames, &st->bpf_programs);
-	memcpy(enames, record_names, sizeof(record_names));
-	memcpy(events, a->counters.records, sizeof(a->counters.records));
-	n_events = GW_RECORD_TYPE_MAX +
-		   devices_event_counters(a, enames + GW_RECORD_TYPE_MAX, events + GW_RECORD_TYPE_MAX);
-	n_events += cadence_event_counters(a, enames + n_events, events + n_events);
-	st->events = counters_proto(a, enames, events, n_events, &st->n_events, false);
-	st->drops = counters_proto(a, dnames, drops, DROP_SLOTS, &st->n_drops, true);
-	for (size_t i = 0; i < n_net; i++) {
-		if (!strcmp(net_names[i], "flow_evictions"))
-			evictions[3] = net_values[i];
-		else if (!strcmp(net_names[i], "dns_cache_evictions"))
-			evictions[4] = net_values[i];
-	}
-	st->evictions = counters_proto(a, evict_names, evictions, 5, &st->n_evictions, true);
-	if (a->opt.net.enabled)
-		st->network = counters_proto(a, net_names, net_values, n_net, &st->n_network, true);
+	collect_stats(a, s, false);
+	st->bpf_programs = s->bpf_programs;
+	st->events = counters_proto(a, s->enames, s->events, s->p.events.n, &st->n_events, false);
+	st->drops = counters_proto(a, s->dnames, s->drops, s->p.drops.n, &st->n_drops, true);
+	st->evictions = counters_proto(a, s->xnames, s->evictions, s->p.evictions.n,
+				       &st->n_evictions, true);
+	if (s->p.network.n)
+		st->network = counters_proto(a, s->nnames, s->network, s->p.network.n,
+					     &st->n_network, true);
 	st->hooks = gw_arena_alloc(&a->arena, (size_t)a->hooks.n_status * sizeof(*st->hooks));
 	for (int i = 0; st->hooks && i < a->hooks.n_status; i++) {
 		Ghostwatch__V1__HookStatus *h = gw_arena_alloc(&a->arena, sizeof(*h));
@@ -324,46 +368,47 @@ static void emit_stats(struct gw_agent *a)
 
 void agent_print_summary(struct gw_agent *a, FILE *out)
 {
-	uint64_t drops[DROP_SLOTS], total = 0, events[GW_DEVICE_COUNTERS_MAX];
-	const char *names[DROP_SLOTS], *enames[GW_DEVICE_COUNTERS_MAX];
-	size_t n_events = devices_event_counters(a, enames, events);
-	uint32_t bpf_programs;
+	struct stats_lists *s = calloc(1, sizeof(*s));
+	uint64_t total = 0;
 
-	collect_drops(a, drops, names, &bpf_programs);
+	if (!s)
+		return;
+	collect_stats(a, s, true);
 	fprintf(out, "summary: events");
 	for (int i = 0; i < GW_RECORD_TYPE_MAX; i++)
 		if (record_names[i])
 			fprintf(out, " %s=%llu", record_names[i],
 				(unsigned long long)a->counters.records[i]);
-	for (size_t i = 0; i < n_events; i++)
-		fprintf(out, " %s=%llu", enames[i], (unsigned long long)events[i]);
+	for (size_t i = 0; i < s->p.events.n; i++)
+		fprintf(out, " %s=%llu", s->enames[i], (unsigned long long)s->events[i]);
 	fprintf(out, "; drops");
-	for (int i = 0; i < DROP_SLOTS; i++) {
-		if (!names[i])
+	for (size_t i = 0; i < s->p.drops.n; i++) {
+		if (!s->dnames[i])
 			continue;
-		total += drops[i];
-		fprintf(out, " %s=%llu", names[i], (unsigned long long)drops[i]);
+		total += s->drops[i];
+		fprintf(out, " %s=%llu", s->dnames[i], (unsigned long long)s->drops[i]);
 	}
 	fprintf(out, " (total %llu); evicted proc_exited=%llu proc_live=%llu\n",
 		(unsigned long long)total, (unsigned long long)a->procs.evicted_exited,
 		(unsigned long long)a->procs.evicted_live);
 	fflush(out);
+	free(s);
 }
 
 void agent_tick(struct gw_agent *a, uint64_t now_ns)
 {
 	if (now_ns - a->last_evict_ns >= 1000000000ULL) {
 		proc_table_evict_expired(&a->procs, now_ns);
-		detections_tick(a, gw_now_realtime_ns());
 		a->last_evict_ns = now_ns;
 	}
-	net_tick(&a->net, now_ns);
+	for (int i = 0; i < a->n_domains; i++)
+		if (a->domains[i].tick)
+			a->domains[i].tick(a, a->domains[i].state, now_ns);
 	if (a->opt.stats_interval_s &&
 	    now_ns - a->last_stats_ns >= (uint64_t)a->opt.stats_interval_s * 1000000000ULL) {
 		emit_stats(a);
 		a->last_stats_ns = now_ns;
 	}
-	cadence_tick(a, now_ns, false);
 	if (a->opt.duration_s && now_ns - a->started_ns >= (uint64_t)a->opt.duration_s * 1000000000ULL)
 		a->stopping = true;
 }
@@ -373,37 +418,28 @@ int agent_start(struct gw_agent *a)
 	char err[256];
 	int ret;
 
-	ret = detections_init(&a->detections, a->opt.rules_dir, a->opt.rules_user_dir, NULL);
-	if (ret) {
-		fprintf(stderr, "ghostwatch: detections: out of memory\n");
-		return -ENOMEM;
-	}
 	ret = procfs_seed(&a->procs, &a->boot, a->opt.proc_root, a->cgroup2_root);
 	if (ret < 0)
 		fprintf(stderr, "ghostwatch: reading %s: %s (continuing without a seed)\n",
 			a->opt.proc_root, strerror(-ret));
-	detections_scan_running(a);
 	ret = hooks_load_process(&a->hooks, &a->opt.hooks, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "ghostwatch: %s\n", err);
 		return ret;
 	}
-	/* network hooks failing leave the process hooks running: the status says why */
-	if (net_start(&a->net))
-		fprintf(stderr, "ghostwatch: network hooks unavailable, continuing without them\n");
 	ret = hooks_open_ring(&a->hooks, on_ring_record, a);
 	if (ret) {
 		fprintf(stderr, "ghostwatch: ring buffer: %s\n", strerror(-ret));
 		return ret;
 	}
-	/* before the inventory, so it learns the kinds of the devices already present */
-	ret = cadence_start(a);
-	if (ret) {
-		fprintf(stderr, "ghostwatch: input cadence: cannot start\n");
-		return ret;
+	for (int i = 0; i < a->n_domains; i++) {
+		if (!a->domains[i].start)
+			continue;
+		ret = a->domains[i].start(a, a->domains[i].state);
+		if (ret)
+			return ret;
 	}
-	/* after the ring exists; emits the inventory */
-	return devices_start(a);
+	return 0;
 }
 
 /* No-op: the handler only exists so that a signal inherited as ignored (a daemon started with
@@ -463,7 +499,7 @@ static int setup_loop(struct gw_agent *a)
 	ev.data.fd = ring_buffer__epoll_fd(a->hooks.ring);
 	if (epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
-	ev.data.fd = devices_uevent_fd(a);
+	ev.data.fd = uevents_fd(a);
 	if (ev.data.fd >= 0 && epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
 	return 0;
@@ -510,7 +546,9 @@ static void handle_signals(struct gw_agent *a)
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 			a->stopping = true;
 		else if (si.ssi_signo == SIGHUP) {
-			detections_reload(a);
+			for (int i = 0; i < a->n_domains; i++)
+				if (a->domains[i].hangup)
+					a->domains[i].hangup(a, a->domains[i].state);
 			if (a->on_hangup)
 				a->on_hangup(a, a->hangup_ctx);
 		}
@@ -549,8 +587,8 @@ int agent_run(struct gw_agent *a)
 				agent_tick(a, gw_now_boottime_ns());
 				if (!a->reader_idle && n_drained <= 0)
 					go_idle(a);
-			} else if (evs[i].data.fd == devices_uevent_fd(a)) {
-				devices_handle_uevents(a);
+			} else if (evs[i].data.fd == uevents_fd(a)) {
+				uevents_handle(a);
 				flush_sinks(a);
 			} else {
 				drain_ring(a);
@@ -560,8 +598,9 @@ int agent_run(struct gw_agent *a)
 		}
 	}
 	drain_ring(a);
-	net_shutdown(&a->net);
-	cadence_tick(a, gw_now_boottime_ns(), true); /* the last, partial window */
+	for (int i = 0; i < a->n_domains; i++)
+		if (a->domains[i].finish)
+			a->domains[i].finish(a, a->domains[i].state);
 	emit_stats(a);
 	flush_sinks(a);
 	return ret;
@@ -569,11 +608,12 @@ int agent_run(struct gw_agent *a)
 
 void agent_destroy(struct gw_agent *a)
 {
-	net_destroy(&a->net);
-	cadence_stop(a);
-	devices_stop(a);
+	for (int i = a->n_domains - 1; i >= 0; i--)
+		if (a->domains[i].destroy)
+			a->domains[i].destroy(a, a->domains[i].state);
+	a->n_domains = 0;
+	uevents_close(&a->uevents);
 	hooks_close(&a->hooks);
-	detections_free(&a->detections);
 	proc_table_free(&a->procs);
 	gw_arena_free(&a->arena);
 	if (a->epoll_fd >= 0)

@@ -14,12 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum gw_log_level {
-	GW_LOG_ERROR = 0,
-	GW_LOG_WARN = 1,
-	GW_LOG_INFO = 2,
-	GW_LOG_DEBUG = 3,
-};
+#include "common/log.h" /* enum gw_log_level */
 
 #define GW_CONFIG_MAX_URLS 16
 #define GW_CONFIG_ERR_LEN 512
@@ -81,8 +76,6 @@ struct gw_config *gw_config_parse(const char *name, const char *text, size_t len
 				  size_t errlen);
 
 void gw_config_free(struct gw_config *cfg);
-
-const char *gw_log_level_name(enum gw_log_level level);
 
 /*
  * Whether two configs need a new forwarder (servers, TLS material, subject, identity or spool

@@ -9,11 +9,15 @@
 #include <unistd.h>
 
 #include "core/agent.h"
-#include "detect/detections.h"
 #include "device_proto.h"
 #include "gw_events.h"
 #include "core/process_lookup.h"
 #include "common/text_sanitize.h"
+
+static struct gw_devices *devs(const struct gw_agent *a)
+{
+	return agent_domain_state(a, "devices");
+}
 
 static const char *usb_speed_text(uint8_t speed)
 {
@@ -25,7 +29,7 @@ static const char *usb_speed_text(uint8_t speed)
 
 static void emit_device(struct gw_agent *a, gw_event_t *ev, const char *action)
 {
-	struct gw_devices *d = a->devices;
+	struct gw_devices *d = devs(a);
 
 	if (!strcmp(action, "inventory"))
 		d->inventory++;
@@ -41,7 +45,7 @@ static void remember(struct gw_agent *a, enum gw_devkind kind, const char *name,
 		     uint32_t vid, uint32_t pid, const char *s0, const char *s1, const char *s2,
 		     const struct gw_fingerprints *fp)
 {
-	struct device_entry *e = device_table_put(&a->devices->table, kind, name);
+	struct device_entry *e = device_table_put(&devs(a)->table, kind, name);
 
 	if (!e)
 		return;
@@ -58,7 +62,7 @@ static void remember(struct gw_agent *a, enum gw_devkind kind, const char *name,
 static void forget(struct gw_agent *a, Ghostwatch__V1__DeviceEvent *dev, enum gw_devkind kind,
 		   const char *name)
 {
-	struct device_entry *e = device_table_get(&a->devices->table, kind, name);
+	struct device_entry *e = device_table_get(&devs(a)->table, kind, name);
 
 	if (!e)
 		return;
@@ -67,7 +71,7 @@ static void forget(struct gw_agent *a, Ghostwatch__V1__DeviceEvent *dev, enum gw
 		dev->instance_fingerprint = gw_arena_text(&a->arena, e->instance_fp,
 							  sizeof(e->instance_fp));
 	}
-	device_table_remove(&a->devices->table, e);
+	device_table_remove(&devs(a)->table, e);
 }
 
 /* ---- the process behind a device ------------------------------------------------------------ */
@@ -178,8 +182,6 @@ static void detect_usb(struct gw_agent *a, const struct gw_usb_info *u, const gw
 	};
 	char subject[GW_DEV_NAME_MAX + 2 * GW_DEV_STR_MAX + 32];
 
-	if (!a->detections.matcher)
-		return;
 	for (unsigned i = 0; i < u->n_interfaces; i++) {
 		const struct gw_usb_interface *itf = &u->interfaces[i];
 
@@ -212,7 +214,9 @@ static void detect_usb(struct gw_agent *a, const struct gw_usb_info *u, const gw
 		in.interfaces |= GW_DEV_IF_HID_MOUSE;
 	snprintf(subject, sizeof(subject), "usb %s %04x:%04x %s %s", u->name, u->vendor_id,
 		 u->product_id, u->manufacturer, u->product);
-	detections_on_device(a, &in, subject, ev->event_id, ev->time_ns);
+	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_DEVICE, .device = &in,
+					   .subject = subject, .event_id = ev->event_id,
+					   .time_ns = ev->time_ns });
 }
 
 static void detect_monitor(struct gw_agent *a, const struct gw_monitor_info *m,
@@ -224,11 +228,11 @@ static void detect_monitor(struct gw_agent *a, const struct gw_monitor_info *m,
 	};
 	char subject[GW_DEV_NAME_MAX + GW_EDID_TEXT_MAX + 16];
 
-	if (!a->detections.matcher)
-		return;
 	snprintf(subject, sizeof(subject), "monitor %s %s %s", m->name, m->edid.manufacturer,
 		 m->edid.monitor_name);
-	detections_on_device(a, &in, subject, ev->event_id, ev->time_ns);
+	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_DEVICE, .device = &in,
+					   .subject = subject, .event_id = ev->event_id,
+					   .time_ns = ev->time_ns });
 }
 
 /* ---- USB ------------------------------------------------------------------------------------ */
@@ -272,10 +276,10 @@ static void usb_from_record(struct gw_agent *a, const struct gw_usb_event *r,
 		snprintf(name, sizeof(name), "usb%u", r->busnum);
 	else
 		snprintf(name, sizeof(name), "%u-%.16s", r->busnum, devpath);
-	if (!enrich || gw_sysfs_read_usb(a->devices->sys_root, name, u)) {
+	if (!enrich || gw_sysfs_read_usb(devs(a)->sys_root, name, u)) {
 		memset(u, 0, sizeof(*u));
 		if (enrich)
-			a->devices->sysfs_gone++;
+			devs(a)->sysfs_gone++;
 		snprintf(u->name, sizeof(u->name), "%s", name);
 		snprintf(u->port_path, sizeof(u->port_path), "%.16s", devpath);
 		snprintf(u->speed, sizeof(u->speed), "%s", usb_speed_text(r->speed));
@@ -303,7 +307,7 @@ static void usb_from_record(struct gw_agent *a, const struct gw_usb_event *r,
 /* A detach reports the identity it had at attach when the table knows it. */
 static void usb_identity_from_table(struct gw_agent *a, struct gw_usb_info *u)
 {
-	struct device_entry *e = device_table_get(&a->devices->table, GW_DEVKIND_USB, u->name);
+	struct device_entry *e = device_table_get(&devs(a)->table, GW_DEVKIND_USB, u->name);
 
 	if (!e)
 		return;
@@ -385,7 +389,7 @@ static Ghostwatch__V1__Process *input_creator(struct gw_agent *a, const struct g
 
 static void input_identity_from_table(struct gw_agent *a, struct gw_input_info *in)
 {
-	struct device_entry *e = device_table_get(&a->devices->table, GW_DEVKIND_INPUT, in->name);
+	struct device_entry *e = device_table_get(&devs(a)->table, GW_DEVKIND_INPUT, in->name);
 
 	if (!e)
 		return;
@@ -405,7 +409,7 @@ static enum gw_device_source record_source(const struct gw_device_common *c)
 
 static int handle_usb_record(struct gw_agent *a, const struct gw_usb_event *r)
 {
-	struct gw_usb_info *u = &a->devices->usb;
+	struct gw_usb_info *u = &devs(a)->usb;
 	bool attach = r->dev.action == GW_DEV_ATTACH;
 
 	usb_from_record(a, r, u, attach);
@@ -421,9 +425,9 @@ static void hid_from_record(struct gw_agent *a, const struct gw_hid_event *r, st
 	char name[GW_DEV_NAME_MAX];
 
 	gw_text_sanitize(name, sizeof(name), r->sysfs_name, sizeof(r->sysfs_name));
-	if (!enrich || gw_sysfs_read_hid(a->devices->sys_root, name, h)) {
+	if (!enrich || gw_sysfs_read_hid(devs(a)->sys_root, name, h)) {
 		if (enrich)
-			a->devices->sysfs_gone++;
+			devs(a)->sysfs_gone++;
 		memset(h, 0, offsetof(struct gw_hid_info, descriptor));
 		snprintf(h->name, sizeof(h->name), "%s", name);
 	}
@@ -440,7 +444,7 @@ static void hid_from_record(struct gw_agent *a, const struct gw_hid_event *r, st
 
 static int handle_hid_record(struct gw_agent *a, const struct gw_hid_event *r)
 {
-	struct gw_hid_info *h = &a->devices->hid;
+	struct gw_hid_info *h = &devs(a)->hid;
 	bool attach = r->dev.action == GW_DEV_ATTACH;
 
 	hid_from_record(a, r, h, attach);
@@ -452,7 +456,7 @@ static int handle_hid_record(struct gw_agent *a, const struct gw_hid_event *r)
 
 static int handle_input_record(struct gw_agent *a, const struct gw_input_event *r)
 {
-	struct gw_input_info *in = &a->devices->input, sys;
+	struct gw_input_info *in = &devs(a)->input, sys;
 	bool attach = r->dev.action == GW_DEV_ATTACH;
 	bool uhid = false;
 
@@ -479,7 +483,7 @@ static int handle_input_record(struct gw_agent *a, const struct gw_input_event *
 		in->abs_x = (struct gw_hid_range){ r->abs_x_min, r->abs_x_max };
 		in->abs_y = (struct gw_hid_range){ r->abs_y_min, r->abs_y_max };
 	}
-	if (attach && !gw_sysfs_read_input(a->devices->sys_root, in->name, &sys)) {
+	if (attach && !gw_sysfs_read_input(devs(a)->sys_root, in->name, &sys)) {
 		memcpy(in->devpath, sys.devpath, sizeof(in->devpath));
 		memcpy(in->usb_parent, sys.usb_parent, sizeof(in->usb_parent));
 		/* a parent under /devices/virtual: a uhid device's input node */
@@ -495,12 +499,11 @@ static int handle_input_record(struct gw_agent *a, const struct gw_input_event *
 	return 0;
 }
 
-int devices_handle_record(struct gw_agent *a, const void *data, size_t size)
+static int devices_handle_record(struct gw_agent *a, void *state, const void *data, size_t size)
 {
 	const struct gw_event_hdr *hdr = data;
 
-	if (!a->devices)
-		return -1;
+	(void)state;
 	switch (hdr->type) {
 	case GW_EV_DEVICE_USB:
 		if (size < sizeof(struct gw_usb_event))
@@ -532,7 +535,7 @@ static void scan_connector(const char *name, void *ctx)
 {
 	struct monitor_scan *s = ctx;
 	struct gw_agent *a = s->a;
-	struct gw_devices *d = a->devices;
+	struct gw_devices *d = devs(a);
 	struct gw_monitor_info *m = &d->monitor;
 	struct gw_fingerprints fp;
 	struct device_entry *e;
@@ -569,7 +572,7 @@ static void scan_connector(const char *name, void *ctx)
 static void rescan_monitors(struct gw_agent *a, const char *action, enum gw_device_source src,
 			    uint64_t seqnum)
 {
-	struct gw_devices *d = a->devices;
+	struct gw_devices *d = devs(a);
 	struct monitor_scan s = { a, action, src, seqnum };
 	struct device_entry *e, *tmp;
 
@@ -635,7 +638,7 @@ static void usb_identity_from_uevent(const struct gw_uevent *ev, struct gw_usb_i
 
 static void handle_usb_uevent(struct gw_agent *a, const struct gw_uevent *ev, const char *name)
 {
-	struct gw_usb_info *u = &a->devices->usb;
+	struct gw_usb_info *u = &devs(a)->usb;
 
 	/* interfaces are folded into their device; root hubs are part of the controller */
 	if (!ev->devtype || strcmp(ev->devtype, "usb_device"))
@@ -643,15 +646,15 @@ static void handle_usb_uevent(struct gw_agent *a, const struct gw_uevent *ev, co
 	if (ev->action == GW_UEVENT_BIND) {
 		/* "bind" of the device comes after its configuration is set and its interfaces (and
 		 * their HID children) exist; at "add" they do not yet */
-		if (gw_sysfs_read_usb(a->devices->sys_root, name, u)) {
-			a->devices->sysfs_gone++;
+		if (gw_sysfs_read_usb(devs(a)->sys_root, name, u)) {
+			devs(a)->sysfs_gone++;
 			usb_identity_from_uevent(ev, u);
 		}
 		emit_usb(a, "attach", GW_DEVSRC_UEVENT, u, ev->seqnum, 0);
 	} else if (ev->action == GW_UEVENT_ADD) {
 		/* a device blocked by policy (authorized=0) is never configured, so no bind follows:
 		 * report it at add, it is exactly what someone tried to plug in */
-		if (!gw_sysfs_read_usb(a->devices->sys_root, name, u) && !u->authorized)
+		if (!gw_sysfs_read_usb(devs(a)->sys_root, name, u) && !u->authorized)
 			emit_usb(a, "attach", GW_DEVSRC_UEVENT, u, ev->seqnum, 0);
 	} else if (ev->action == GW_UEVENT_REMOVE) {
 		memset(u, 0, sizeof(*u));
@@ -664,16 +667,16 @@ static void handle_usb_uevent(struct gw_agent *a, const struct gw_uevent *ev, co
 
 static void handle_hid_uevent(struct gw_agent *a, const struct gw_uevent *ev, const char *name)
 {
-	struct gw_hid_info *h = &a->devices->hid;
+	struct gw_hid_info *h = &devs(a)->hid;
 
 	if (ev->action == GW_UEVENT_BIND) {
 		/* the report descriptor is only readable once a driver has parsed it */
-		if (gw_sysfs_read_hid(a->devices->sys_root, name, h))
-			a->devices->sysfs_gone++;
+		if (gw_sysfs_read_hid(devs(a)->sys_root, name, h))
+			devs(a)->sysfs_gone++;
 		emit_hid(a, "attach", GW_DEVSRC_UEVENT, h, ev->seqnum, 0,
 			 h->is_virtual ? node_holder(a, "uhid") : NULL);
 	} else if (ev->action == GW_UEVENT_REMOVE) {
-		struct device_entry *e = device_table_get(&a->devices->table, GW_DEVKIND_HID, name);
+		struct device_entry *e = device_table_get(&devs(a)->table, GW_DEVKIND_HID, name);
 		unsigned bus = 0, vid = 0, pid = 0;
 
 		memset(h, 0, offsetof(struct gw_hid_info, descriptor));
@@ -694,14 +697,14 @@ static void handle_hid_uevent(struct gw_agent *a, const struct gw_uevent *ev, co
 
 static void handle_input_uevent(struct gw_agent *a, const struct gw_uevent *ev, const char *name)
 {
-	struct gw_input_info *in = &a->devices->input;
+	struct gw_input_info *in = &devs(a)->input;
 
 	/* inputN is the device; eventN, mouseN, jsN are its handlers' nodes */
 	if (strncmp(name, "input", 5))
 		return;
 	if (ev->action == GW_UEVENT_ADD) {
-		if (gw_sysfs_read_input(a->devices->sys_root, name, in))
-			a->devices->sysfs_gone++;
+		if (gw_sysfs_read_input(devs(a)->sys_root, name, in))
+			devs(a)->sysfs_gone++;
 		emit_input(a, "attach", GW_DEVSRC_UEVENT, in, ev->seqnum, 0, input_creator(a, in));
 	} else if (ev->action == GW_UEVENT_REMOVE) {
 		memset(in, 0, sizeof(*in));
@@ -732,30 +735,15 @@ void devices_handle_uevent(struct gw_agent *a, const struct gw_uevent *ev)
 	case GW_UEVENT_SUBSYS_DRM:
 		rescan_monitors(a, "attach", GW_DEVSRC_UEVENT, ev->seqnum);
 		break;
-	case GW_UEVENT_SUBSYS_NET:
-		netif_on_uevent(a, ev, &a->devices->netifs);
-		break;
 	default:
 		break;
 	}
 }
 
-void devices_handle_uevents(struct gw_agent *a)
+static void on_uevent(struct gw_agent *a, void *ctx, const struct gw_uevent *ev)
 {
-	struct gw_devices *d = a->devices;
-	enum gw_uevent_read_result r;
-
-	if (!d || d->uevents.fd < 0)
-		return;
-	while ((r = gw_uevent_listener_read(&d->uevents, &d->uevent)) != GW_UEVENT_READ_AGAIN &&
-	       r != GW_UEVENT_READ_ERROR)
-		if (r == GW_UEVENT_READ_EVENT)
-			devices_handle_uevent(a, &d->uevent);
-}
-
-int devices_uevent_fd(const struct gw_agent *a)
-{
-	return a->devices ? a->devices->uevents.fd : -1;
+	(void)ctx;
+	devices_handle_uevent(a, ev);
 }
 
 /* ---- inventory ------------------------------------------------------------------------------ */
@@ -764,29 +752,29 @@ static void inventory_usb(const char *name, void *ctx)
 {
 	struct gw_agent *a = ctx;
 
-	if (gw_sysfs_read_usb(a->devices->sys_root, name, &a->devices->usb))
+	if (gw_sysfs_read_usb(devs(a)->sys_root, name, &devs(a)->usb))
 		return;
 	gw_arena_reset(&a->arena);
-	emit_usb(a, "inventory", GW_DEVSRC_SYSFS, &a->devices->usb, 0, 0);
+	emit_usb(a, "inventory", GW_DEVSRC_SYSFS, &devs(a)->usb, 0, 0);
 }
 
 static void inventory_hid(const char *name, void *ctx)
 {
 	struct gw_agent *a = ctx;
 
-	if (gw_sysfs_read_hid(a->devices->sys_root, name, &a->devices->hid))
+	if (gw_sysfs_read_hid(devs(a)->sys_root, name, &devs(a)->hid))
 		return;
 	gw_arena_reset(&a->arena);
-	emit_hid(a, "inventory", GW_DEVSRC_SYSFS, &a->devices->hid, 0, 0,
-		 a->devices->hid.is_virtual ? node_holder(a, "uhid") : NULL);
+	emit_hid(a, "inventory", GW_DEVSRC_SYSFS, &devs(a)->hid, 0, 0,
+		 devs(a)->hid.is_virtual ? node_holder(a, "uhid") : NULL);
 }
 
 static void inventory_input(const char *name, void *ctx)
 {
 	struct gw_agent *a = ctx;
-	struct gw_input_info *in = &a->devices->input;
+	struct gw_input_info *in = &devs(a)->input;
 
-	if (gw_sysfs_read_input(a->devices->sys_root, name, in))
+	if (gw_sysfs_read_input(devs(a)->sys_root, name, in))
 		return;
 	gw_arena_reset(&a->arena);
 	emit_input(a, "inventory", GW_DEVSRC_SYSFS, in, 0, 0, input_creator(a, in));
@@ -794,34 +782,28 @@ static void inventory_input(const char *name, void *ctx)
 
 static void emit_inventory(struct gw_agent *a)
 {
-	gw_sysfs_list(a->devices->sys_root, GW_SYSFS_USB, inventory_usb, a);
-	gw_sysfs_list(a->devices->sys_root, GW_SYSFS_HID, inventory_hid, a);
-	gw_sysfs_list(a->devices->sys_root, GW_SYSFS_INPUT, inventory_input, a);
+	gw_sysfs_list(devs(a)->sys_root, GW_SYSFS_USB, inventory_usb, a);
+	gw_sysfs_list(devs(a)->sys_root, GW_SYSFS_HID, inventory_hid, a);
+	gw_sysfs_list(devs(a)->sys_root, GW_SYSFS_INPUT, inventory_input, a);
 	rescan_monitors(a, "inventory", GW_DEVSRC_SYSFS, 0);
-	netif_inventory(a, a->devices->sys_root, &a->devices->netifs);
 }
 
 /* ---- lifecycle and counters ----------------------------------------------------------------- */
 
-int devices_start(struct gw_agent *a)
+static int devices_start(struct gw_agent *a, void *state)
 {
 	static const unsigned subsys_bit[GW_DEVSIG_COUNT] = {
 		GW_UEVENT_SUBSYS_USB, GW_UEVENT_SUBSYS_HID, GW_UEVENT_SUBSYS_INPUT };
-	struct gw_devices *d = calloc(1, sizeof(*d));
-	unsigned want = GW_UEVENT_SUBSYS_DRM | GW_UEVENT_SUBSYS_NET;
+	struct gw_devices *d = state;
+	unsigned want = GW_UEVENT_SUBSYS_DRM;
 	int err;
 
-	if (!d)
-		return -ENOMEM;
-	a->devices = d;
-	d->sys_root = a->opt.sys_root;
-	d->uevents.fd = -1;
 	device_table_init(&d->table, GW_DEVICE_TABLE_MAX);
-	device_hooks_load(&d->hooks, &a->hooks, &a->opt.hooks, a->opt.device_mode);
+	device_hooks_load(&d->hooks, &a->hooks, &a->opt.hooks, d->mode);
 	for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++)
 		if (d->hooks.live[sig] == GW_DEVSRC_NONE)
 			want |= subsys_bit[sig];
-	err = gw_uevent_listener_open(&d->uevents, want, GW_UEVENT_RCVBUF_BYTES);
+	err = uevents_subscribe(a, want, on_uevent, d);
 	for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++) {
 		enum gw_device_source src = d->hooks.live[sig];
 
@@ -843,63 +825,49 @@ int devices_start(struct gw_agent *a)
 	return 0;
 }
 
-void devices_stop(struct gw_agent *a)
+static void devices_destroy(struct gw_agent *a, void *state)
 {
-	struct gw_devices *d = a->devices;
+	struct gw_devices *d = state;
 
-	if (!d)
-		return;
+	(void)a;
 	device_hooks_close(&d->hooks);
-	gw_uevent_listener_close(&d->uevents);
 	device_table_free(&d->table);
 	free(d);
-	a->devices = NULL;
 }
 
-size_t devices_event_counters(const struct gw_agent *a, const char **names, uint64_t *values)
+static void devices_counters(const struct gw_agent *a, void *state, struct gw_stats_parts *p)
 {
-	const struct gw_devices *d = a->devices;
-	size_t n = 0;
+	const struct gw_devices *d = state;
 
-	if (!d)
-		return 0;
-	names[n] = "device_inventory";
-	values[n++] = d->inventory;
-	names[n] = "device_attach";
-	values[n++] = d->attached;
-	names[n] = "device_detach";
-	values[n++] = d->detached;
-	names[n] = "netif_inventory";
-	values[n++] = d->netifs.inventory;
-	names[n] = "netif_added";
-	values[n++] = d->netifs.added;
-	names[n] = "netif_removed";
-	values[n++] = d->netifs.removed;
-	names[n] = "uevent_accepted";
-	values[n++] = d->uevents.stats.accepted;
-	names[n] = "uevent_ignored";
-	values[n++] = d->uevents.stats.ignored;
-	return n;
+	(void)a;
+	gw_counter_add(&p->events, "device_inventory", d->inventory);
+	gw_counter_add(&p->events, "device_attach", d->attached);
+	gw_counter_add(&p->events, "device_detach", d->detached);
+	gw_counter_add(&p->drops, "device_sysfs_gone", d->sysfs_gone);
+	gw_counter_add(&p->drops, "device_table_full", d->table.not_remembered);
 }
 
-size_t devices_drop_counters(const struct gw_agent *a, const char **names, uint64_t *values)
+int devices_register(struct gw_agent *a, enum gw_device_mode mode, const char *sys_root)
 {
-	const struct gw_devices *d = a->devices;
-	size_t n = 0;
+	struct gw_devices *d = calloc(1, sizeof(*d));
+	int err;
 
 	if (!d)
-		return 0;
-	names[n] = "uevent_forged";
-	values[n++] = d->uevents.stats.forged;
-	names[n] = "uevent_malformed";
-	values[n++] = d->uevents.stats.malformed;
-	names[n] = "uevent_truncated";
-	values[n++] = d->uevents.stats.truncated;
-	names[n] = "uevent_overflow";
-	values[n++] = d->uevents.stats.overflows;
-	names[n] = "device_sysfs_gone";
-	values[n++] = d->sysfs_gone;
-	names[n] = "device_table_full";
-	values[n++] = d->table.not_remembered;
-	return n;
+		return -ENOMEM;
+	d->mode = mode;
+	d->sys_root = sys_root;
+	err = agent_register(a, &(struct gw_domain){
+					.name = "devices",
+					.state = d,
+					.record_types = { GW_EV_DEVICE_USB, GW_EV_DEVICE_HID,
+							  GW_EV_DEVICE_INPUT },
+					.events_in_summary = true,
+					.start = devices_start,
+					.handle_record = devices_handle_record,
+					.counters = devices_counters,
+					.destroy = devices_destroy,
+				});
+	if (err)
+		free(d);
+	return err;
 }

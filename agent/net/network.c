@@ -9,9 +9,6 @@
 #include <bpf/bpf.h>
 
 #include "core/agent.h"
-#include "cadence/cadence.h"
-#include "detect/detections.h"
-#include "detect/rules_load.h"
 #include "gw_events.h"
 #include "net_sockets.h"
 #include "core/process_lookup.h"
@@ -34,6 +31,12 @@ void net_options_defaults(struct gw_net_options *o)
 }
 
 static void emit_flow(const struct flow *f, enum flow_flush_reason why, void *ctx);
+
+static void net_publish_rtt(struct gw_net *n, uint64_t process_id, uint32_t rtt_us)
+{
+	agent_publish(n->agent, &(struct gw_fact){ .kind = GW_FACT_RTT, .process_id = process_id,
+						   .rtt_us = rtt_us });
+}
 static void seed_from_procfs(struct gw_net *n);
 
 int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *o)
@@ -264,7 +267,9 @@ static void match_connection(struct gw_agent *a, const Ghostwatch__V1__Connectio
 	const char *subject = p && p->exe && *p->exe ? p->exe : p && p->comm ? p->comm : "unknown";
 
 	memcpy(in.remote_addr, tu->remote_addr, 16);
-	detections_on_flow(a, &in, subject, p ? p->process_id : 0, ev->event_id, ev->time_ns);
+	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_FLOW, .flow = &in, .subject = subject,
+					   .process_id = p ? p->process_id : 0,
+					   .event_id = ev->event_id, .time_ns = ev->time_ns });
 }
 
 static void emit_connection(struct gw_net *n, const struct gw_net_task *task,
@@ -525,10 +530,10 @@ static int handle_tcp(struct gw_net *n, const struct gw_tcp_event *rec, size_t s
 		s.bytes_received = r->bytes_received;
 		s.rtt_us = r->srtt_us;
 		s.failure = failure_of(r->result);
-		/* how far away the peer is, for a virtual-input finding on this process (cadence.h);
-		 * a loopback RTT says nothing about an operator */
+		/* how far away the peer is, for a virtual-input finding on this process (input
+		 * cadence); a loopback RTT says nothing about an operator */
 		if (r->srtt_us && r->task.pid && !gw_ip_is_loopback(&remote))
-			cadence_note_rtt(n->agent, task_process_id(n->agent, &r->task), r->srtt_us);
+			net_publish_rtt(n, task_process_id(n->agent, &r->task), r->srtt_us);
 	} else {
 		bool inbound = r->hdr.type == GW_EV_TCP_ACCEPT;
 
@@ -695,8 +700,8 @@ static void fold_ingest(struct gw_net *n, const struct gw_tcp_fold *v, uint64_t 
 	    !listener_owner_from_procfs(n, v->tuple.netns, v->tuple.local_port, &task))
 		n->counters[NET_CONNECT_UNKNOWN_OWNER] += v->attempts;
 	if (v->rtt_samples && task.pid && !gw_ip_is_loopback(&remote))
-		cadence_note_rtt(n->agent, task_process_id(n->agent, &task),
-				 (uint32_t)(v->rtt_sum_us / v->rtt_samples));
+		net_publish_rtt(n, task_process_id(n->agent, &task),
+				(uint32_t)(v->rtt_sum_us / v->rtt_samples));
 	n->counters[NET_TCP_ATTEMPTS_FOLDED] += v->attempts;
 	n->counters[NET_TCP_CLOSES_FOLDED] += v->closes;
 	n->counters[NET_TCP_FOLD_ENTRIES]++;

@@ -3,6 +3,9 @@
  * them into the flow table (flow_table.c) and the DNS answers into the address -> name cache
  * (dns_cache.c), and emits Flow events every window, when a process exits and at shutdown.
  *
+ * Publishes each connection and flow as a fact for the rules, and remote connections' RTT for input
+ * cadence (facts.h); learns a process's exit from the exit fact.
+ *
  * Owns the network BPF hooks (net_hooks.c), the flow table, the DNS cache and their counters.
  * A process's flows are flushed a short grace after its exit record, because its sockets close
  * (and report bytes) only after the exit tracepoint fires. Repeated TCP connections the kernel
@@ -117,6 +120,10 @@ struct gw_net {
 	struct gw_net_pending_exit pending[GW_NET_PENDING_EXITS];
 	size_t pending_head, pending_count;
 };
+
+/* Registers the network domain (net_domain.c): records of types 16-31, a process's flows flushed at
+ * its exit fact, connections' RTT published as facts, AgentStats.network. */
+int net_register(struct gw_agent *a, const struct gw_net_options *o);
 
 int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *o);
 /* Loads the hooks (after the process hooks). Failures are reported per signal; 0 or -errno. */

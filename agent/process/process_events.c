@@ -161,7 +161,8 @@ int process_handle_exec(struct gw_agent *a, const struct gw_exec_event *rec, siz
 	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_EXEC;
 	ev->exec = exec;
 	agent_emit(a, ev);
-	detections_on_exec(a, e, ev->event_id, ev->time_ns);
+	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_EXEC, .proc = e,
+					   .event_id = ev->event_id, .time_ns = ev->time_ns });
 	return 0;
 }
 
@@ -247,4 +248,38 @@ int process_handle_exit(struct gw_agent *a, const struct gw_exit_event *rec, siz
 	agent_emit(a, ev);
 	proc_table_mark_exited(&a->procs, e, gw_now_boottime_ns());
 	return 0;
+}
+
+static int handle_record(struct gw_agent *a, void *state, const void *data, size_t size)
+{
+	const struct gw_event_hdr *hdr = data;
+	const struct gw_exit_event *x = data;
+	int ret;
+
+	(void)state;
+	switch (hdr->type) {
+	case GW_EV_EXEC:
+		return process_handle_exec(a, data, size);
+	case GW_EV_FORK:
+		return process_handle_fork(a, data, size);
+	case GW_EV_EXIT:
+		ret = process_handle_exit(a, data, size);
+		if (!ret)
+			agent_publish(a, &(struct gw_fact){
+						 .kind = GW_FACT_EXIT,
+						 .process_id = gw_process_id(&a->boot, x->task.pid,
+									     x->task.start_boottime_ns) });
+		return ret;
+	default:
+		return -1;
+	}
+}
+
+int process_register(struct gw_agent *a)
+{
+	return agent_register(a, &(struct gw_domain){
+					 .name = "process",
+					 .record_types = { GW_EV_EXEC, GW_EV_FORK, GW_EV_EXIT },
+					 .handle_record = handle_record,
+				 });
 }

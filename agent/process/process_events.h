@@ -11,6 +11,9 @@
 #include "core/agent.h"
 #include "gw_events.h"
 
+/* Registers the process domain (exec, fork and exit records). */
+int process_register(struct gw_agent *a);
+
 int process_handle_exec(struct gw_agent *a, const struct gw_exec_event *ev, size_t size);
 int process_handle_fork(struct gw_agent *a, const struct gw_fork_event *ev, size_t size);
 int process_handle_exit(struct gw_agent *a, const struct gw_exit_event *ev, size_t size);

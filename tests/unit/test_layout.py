@@ -55,3 +55,8 @@ def test_a_domain_cannot_climb_into_the_composition_root(tmp_path):
     r = run_check(tmp_path)
     assert r.returncode == 1
     assert 'agent/net/network.c:1: includes the composition root\'s "app.h"' in r.stdout
+
+
+def test_the_agent_keeps_the_rule():
+    r = run_check(ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -4,7 +4,7 @@
 
 #include "cadence/cadence.h"
 #include "detect/detections.h"
-#include "devices/device_events.h"
+#include "devices/devices.h"
 #include "net/netif_watch.h"
 #include "process/process_events.h"
 

@@ -3,7 +3,7 @@
  * that records what the agent emitted. */
 #include "core/agent.h"
 #include "detect/detections.h"
-#include "devices/device_events.h"
+#include "devices/devices.h"
 #include "devices/device_proto.h"
 #include "net/netif_watch.h"
 #include "fake_sysfs.h"

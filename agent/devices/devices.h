@@ -1,5 +1,5 @@
 /*
- * device_events.h - the devices domain of the agent: USB, HID and input devices and monitors,
+ * devices.h - the devices domain of the agent: USB, HID and input devices and monitors,
  * from whichever source is live (BPF device hooks, the uevent listener, the sysfs inventory at
  * start), turned into DeviceEvent messages with identity, interface classes, HID descriptor facts,
  * input capabilities, EDID and fingerprints.
@@ -9,8 +9,8 @@
  * signal served by a BPF hook is not subscribed to in the uevent service, so nothing is reported
  * twice. Each device is also published as a fact (facts.h) for the device rules.
  */
-#ifndef GW_DEVICE_EVENTS_H
-#define GW_DEVICE_EVENTS_H
+#ifndef GW_DEVICES_H
+#define GW_DEVICES_H
 
 #include <stddef.h>
 #include <stdint.h>

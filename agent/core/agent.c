@@ -514,28 +514,65 @@ static int drain_ring(struct gw_agent *a)
 	return n;
 }
 
+/* How long an idle agent may sleep: a second, or less when a domain's tick is due sooner. */
+static uint32_t idle_tick_ms(struct gw_agent *a, uint64_t now_ns)
+{
+	uint64_t ms = a->opt.tick_ms > GW_IDLE_TICK_MS ? a->opt.tick_ms : GW_IDLE_TICK_MS;
+
+	for (int i = 0; i < a->n_domains; i++) {
+		uint64_t due;
+
+		if (!a->domains[i].next_tick)
+			continue;
+		due = a->domains[i].next_tick(a, a->domains[i].state, now_ns);
+		if (!due)
+			continue;
+		if (due <= now_ns)
+			return a->opt.tick_ms;
+		if ((due - now_ns + 999999) / 1000000 < ms)
+			ms = (due - now_ns + 999999) / 1000000;
+	}
+	return ms > a->opt.tick_ms ? (uint32_t)ms : a->opt.tick_ms;
+}
+
+/* Records flow again, or a domain's work is due soon: drain on the short tick. */
+static void go_active(struct gw_agent *a)
+{
+	a->reader_idle = false;
+	set_reader_idle(a, 0);
+	set_tick(a, a->opt.tick_ms);
+}
+
 /*
  * A drain found the ring empty: ask the BPF side to wake us for the next record
  * (gw_reader_idle), then drain once more, for a record that came after that drain but before the
- * flag was set and so woke nobody. Then tick slowly: periodic work is due at most once a second.
+ * flag was set and so woke nobody. Then tick slowly: at most once a second, or when a domain's
+ * next tick is due.
  */
-static void go_idle(struct gw_agent *a)
+static void go_idle(struct gw_agent *a, uint64_t now_ns)
 {
+	uint32_t ms = idle_tick_ms(a, now_ns);
+
+	if (ms <= a->opt.tick_ms)
+		return;
 	set_reader_idle(a, 1);
 	if (drain_ring(a) > 0) {
 		set_reader_idle(a, 0);
 		return;
 	}
 	a->reader_idle = true;
-	set_tick(a, a->opt.tick_ms > GW_IDLE_TICK_MS ? a->opt.tick_ms : GW_IDLE_TICK_MS);
+	set_tick(a, ms);
 }
 
-/* Records flow again: drain on the short tick until the ring is empty. */
-static void go_active(struct gw_agent *a)
+/* An idle tick: sleep until the next one is due, or drain on the short tick if work is near. */
+static void idle_again(struct gw_agent *a, uint64_t now_ns)
 {
-	a->reader_idle = false;
-	set_reader_idle(a, 0);
-	set_tick(a, a->opt.tick_ms);
+	uint32_t ms = idle_tick_ms(a, now_ns);
+
+	if (ms <= a->opt.tick_ms)
+		go_active(a);
+	else
+		set_tick(a, ms);
 }
 
 static void handle_signals(struct gw_agent *a)
@@ -578,15 +615,18 @@ int agent_run(struct gw_agent *a)
 			if (evs[i].data.fd == a->signal_fd) {
 				handle_signals(a);
 			} else if (evs[i].data.fd == a->timer_fd) {
-				uint64_t expirations;
+				uint64_t expirations, now;
 
 				if (read(a->timer_fd, &expirations, sizeof(expirations)) < 0 &&
 				    errno != EAGAIN)
 					ret = -errno;
 				n_drained = drain_ring(a);
-				agent_tick(a, gw_now_boottime_ns());
-				if (!a->reader_idle && n_drained <= 0)
-					go_idle(a);
+				now = gw_now_boottime_ns();
+				agent_tick(a, now);
+				if (a->reader_idle)
+					idle_again(a, now);
+				else if (n_drained <= 0)
+					go_idle(a, now);
 			} else if (evs[i].data.fd == uevents_fd(a)) {
 				uevents_handle(a);
 				flush_sinks(a);

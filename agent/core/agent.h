@@ -13,7 +13,7 @@
  *    publishes as a fact (facts.h) right after the event that shows it; every domain's observe
  *    sees every fact;
  *  - periodic work (flow windows, evictions) goes in its tick, called every tick_ms while records
- *    flow and every GW_IDLE_TICK_MS while the ring is empty;
+ *    flow and every GW_IDLE_TICK_MS while the ring is empty, or sooner when its next_tick says;
  *  - its counters, drops and evictions go in AgentStats through its counters.
  * Core services for every domain: process_lookup.h (a pid's process), uevents.h (the kernel's
  * uevents per subsystem), hooks.h (loading BPF objects on the shared ring).
@@ -105,6 +105,9 @@ struct gw_domain {
 	int (*handle_record)(struct gw_agent *a, void *state, const void *data, size_t size);
 	void (*observe)(struct gw_agent *a, void *state, const struct gw_fact *f);
 	void (*tick)(struct gw_agent *a, void *state, uint64_t now_boot_ns);
+	/* when its tick is next due (CLOCK_BOOTTIME ns), 0 for no deadline: an idle agent ticks by
+	 * then instead of a second later; at or before now, it keeps the short tick */
+	uint64_t (*next_tick)(const struct gw_agent *a, void *state, uint64_t now_boot_ns);
 	void (*counters)(const struct gw_agent *a, void *state, struct gw_stats_parts *p);
 	void (*hangup)(struct gw_agent *a, void *state);
 	void (*finish)(struct gw_agent *a, void *state); /* the loop ended: last partial windows */

@@ -37,6 +37,12 @@ static void net_domain_tick(struct gw_agent *a, void *state, uint64_t now_ns)
 	net_tick(state, now_ns);
 }
 
+static uint64_t net_domain_next_tick(const struct gw_agent *a, void *state, uint64_t now_ns)
+{
+	(void)a;
+	return net_next_tick(state, now_ns);
+}
+
 static void net_domain_counters(const struct gw_agent *a, void *state, struct gw_stats_parts *p)
 {
 	const struct gw_net *n = state;
@@ -90,6 +96,7 @@ int net_register(struct gw_agent *a, const struct gw_net_options *o)
 						.handle_record = net_domain_record,
 						.observe = net_domain_observe,
 						.tick = net_domain_tick,
+						.next_tick = net_domain_next_tick,
 						.counters = net_domain_counters,
 						.finish = net_domain_finish,
 						.destroy = net_domain_destroy,

@@ -502,6 +502,22 @@ void net_on_process_exit(struct gw_net *n, uint64_t process_id, uint64_t now_ns)
 #define RESULT_WALK_NS (1000 * NS_PER_MS)
 #define RESULT_WALK_SPACING 200
 
+uint64_t net_next_tick(const struct gw_net *n, uint64_t now_ns)
+{
+	uint64_t window_end;
+
+	if (!n->flows || !n->opt.enabled)
+		return 0;
+	/* an exit's flows are flushed after its grace, once the folds before it are drained */
+	if (n->pending_count)
+		return now_ns;
+	window_end = flow_table_window_end(n->flows);
+	/* from the walk of open connections to the window's end, the folds rotate every tick */
+	if (n->sampled_window_end_ns == window_end)
+		return now_ns;
+	return window_end > OPEN_SAMPLE_LEAD_NS ? window_end - OPEN_SAMPLE_LEAD_NS : now_ns;
+}
+
 void net_tick(struct gw_net *n, uint64_t now_ns)
 {
 	uint64_t window_end;

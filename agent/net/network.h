@@ -134,6 +134,8 @@ void net_destroy(struct gw_net *n);
 int net_handle_record(struct gw_net *n, const void *data, size_t size);
 void net_on_process_exit(struct gw_net *n, uint64_t process_id, uint64_t now_ns);
 void net_tick(struct gw_net *n, uint64_t now_ns);
+/* When its tick is next due, for an idle agent (agent.h: next_tick). */
+uint64_t net_next_tick(const struct gw_net *n, uint64_t now_ns);
 /* Emits every remaining flow (agent stopping). */
 void net_shutdown(struct gw_net *n);
 

@@ -470,14 +470,14 @@ static void cadence_counters(const struct gw_agent *a, void *state, struct gw_st
 	uint64_t runs = 0, run_ns = 0;
 
 	(void)a;
-	gw_counter_add(&p->events, "cadence_windows", c->windows);
-	gw_counter_add(&p->events, "cadence_findings_observed", c->findings);
-	gw_counter_add(&p->events, "cadence_read_errors", c->hooks.read_errors);
-	gw_counter_add(&p->events, "cadence_not_remembered", c->not_remembered);
+	agent_stats_add(&p->events, "cadence_windows", c->windows);
+	agent_stats_add(&p->events, "cadence_findings_observed", c->findings);
+	agent_stats_add(&p->events, "cadence_read_errors", c->hooks.read_errors);
+	agent_stats_add(&p->events, "cadence_not_remembered", c->not_remembered);
 	/* the program's cumulative cost; the kernel counts it only with kernel.bpf_stats_enabled=1 */
 	cadence_hooks_prog_stats(&c->hooks, &run_ns, &runs);
-	gw_counter_add(&p->events, "cadence_bpf_run_cnt", runs);
-	gw_counter_add(&p->events, "cadence_bpf_run_time_ns", run_ns);
+	agent_stats_add(&p->events, "cadence_bpf_run_cnt", runs);
+	agent_stats_add(&p->events, "cadence_bpf_run_time_ns", run_ns);
 }
 
 int cadence_register(struct gw_agent *a, uint32_t window_s, uint32_t idle_ms,

@@ -78,7 +78,7 @@ struct gw_counter_list {
 	size_t n, max;
 };
 
-void gw_counter_add(struct gw_counter_list *l, const char *name, uint64_t value);
+void agent_stats_add(struct gw_counter_list *l, const char *name, uint64_t value);
 
 struct gw_stats_parts {
 	struct gw_counter_list events;	  /* after the records per type */

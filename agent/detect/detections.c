@@ -434,7 +434,7 @@ static void detections_counters(const struct gw_agent *a, void *state, struct gw
 	(void)a;
 	if (d->findings)
 		gw_findings_get_stats(d->findings, &fstats);
-	gw_counter_add(&p->evictions, "findings", fstats.evicted);
+	agent_stats_add(&p->evictions, "findings", fstats.evicted);
 }
 
 static void detections_destroy(struct gw_agent *a, void *state)

@@ -369,11 +369,11 @@ static void devices_counters(const struct gw_agent *a, void *state, struct gw_st
 	const struct gw_devices *d = state;
 
 	(void)a;
-	gw_counter_add(&p->events, "device_inventory", d->inventory);
-	gw_counter_add(&p->events, "device_attach", d->attached);
-	gw_counter_add(&p->events, "device_detach", d->detached);
-	gw_counter_add(&p->drops, "device_sysfs_gone", d->sysfs_gone);
-	gw_counter_add(&p->drops, "device_table_full", d->table.not_remembered);
+	agent_stats_add(&p->events, "device_inventory", d->inventory);
+	agent_stats_add(&p->events, "device_attach", d->attached);
+	agent_stats_add(&p->events, "device_detach", d->detached);
+	agent_stats_add(&p->drops, "device_sysfs_gone", d->sysfs_gone);
+	agent_stats_add(&p->drops, "device_table_full", d->table.not_remembered);
 }
 
 int devices_register(struct gw_agent *a, enum gw_device_mode mode, const char *sys_root)

@@ -57,11 +57,11 @@ static void net_domain_counters(const struct gw_agent *a, void *state, struct gw
 		else if (!strcmp(names[i], "dns_cache_evictions"))
 			dns = values[i];
 	}
-	gw_counter_add(&p->evictions, "flows", flows);
-	gw_counter_add(&p->evictions, "dns_cache", dns);
+	agent_stats_add(&p->evictions, "flows", flows);
+	agent_stats_add(&p->evictions, "dns_cache", dns);
 	if (n->opt.enabled)
 		for (size_t i = 0; i < k; i++)
-			gw_counter_add(&p->network, names[i], values[i]);
+			agent_stats_add(&p->network, names[i], values[i]);
 }
 
 static void net_domain_finish(struct gw_agent *a, void *state)

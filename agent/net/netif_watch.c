@@ -148,9 +148,9 @@ static void netif_counters(const struct gw_agent *a, void *state, struct gw_stat
 	const struct gw_netif *w = state;
 
 	(void)a;
-	gw_counter_add(&p->events, "netif_inventory", w->counts.inventory);
-	gw_counter_add(&p->events, "netif_added", w->counts.added);
-	gw_counter_add(&p->events, "netif_removed", w->counts.removed);
+	agent_stats_add(&p->events, "netif_inventory", w->counts.inventory);
+	agent_stats_add(&p->events, "netif_added", w->counts.added);
+	agent_stats_add(&p->events, "netif_removed", w->counts.removed);
 }
 
 static void netif_destroy(struct gw_agent *a, void *state)

@@ -10,8 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/agent.h"
-#include "cadence/cadence_hooks.h"
+#include "app.h"
 #include "view/debug_view.h"
 #include "fleet/fleet.h"
 
@@ -146,7 +145,7 @@ static const struct option debug_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct debug_view *v)
+static int parse_debug_args(int argc, char **argv, struct app_options *o, struct debug_view *v)
 {
 	const char *color = "auto";
 	uint64_t n;
@@ -169,20 +168,20 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 		case OPT_DURATION:
 			if (parse_u64("duration", optarg, 1, 86400 * 365, &n))
 				return -1;
-			o->duration_s = (uint32_t)n;
+			o->core.duration_s = (uint32_t)n;
 			break;
 		case OPT_STATS_INTERVAL:
 			if (parse_u64("stats-interval", optarg, 0, 86400, &n))
 				return -1;
-			o->stats_interval_s = (uint32_t)n;
+			o->core.stats_interval_s = (uint32_t)n;
 			break;
 		case OPT_HOOKS:
 			if (!strcmp(optarg, "auto"))
-				o->hooks.process_flavour = GW_HOOK_AUTO;
+				o->core.hooks.process_flavour = GW_HOOK_AUTO;
 			else if (!strcmp(optarg, "tp_btf"))
-				o->hooks.process_flavour = GW_HOOK_TP_BTF;
+				o->core.hooks.process_flavour = GW_HOOK_TP_BTF;
 			else if (!strcmp(optarg, "raw_tp"))
-				o->hooks.process_flavour = GW_HOOK_RAW_TP;
+				o->core.hooks.process_flavour = GW_HOOK_RAW_TP;
 			else {
 				fprintf(stderr, "ghostwatch: --hooks: '%s' is not auto, tp_btf or raw_tp\n",
 					optarg);
@@ -190,10 +189,10 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 			}
 			break;
 		case OPT_FORKS:
-			o->emit_forks = true;
+			o->core.emit_forks = true;
 			break;
 		case OPT_NO_FORKS:
-			o->hooks.trace_forks = false;
+			o->core.hooks.trace_forks = false;
 			break;
 		case OPT_RINGBUF:
 			if (parse_u64("ringbuf-size", optarg, 4096, 1u << 30, &n))
@@ -203,22 +202,22 @@ static int parse_debug_args(int argc, char **argv, struct gw_options *o, struct 
 						" is not a power of two\n", n);
 				return -1;
 			}
-			o->hooks.ringbuf_bytes = (uint32_t)n;
+			o->core.hooks.ringbuf_bytes = (uint32_t)n;
 			break;
 		case OPT_WAKEUP:
 			if (parse_u64("wakeup-bytes", optarg, 0, 1u << 30, &n))
 				return -1;
-			o->hooks.wakeup_bytes = n;
+			o->core.hooks.wakeup_bytes = n;
 			break;
 		case OPT_PROC_GRACE:
 			if (parse_u64("proc-grace", optarg, 0, 86400, &n))
 				return -1;
-			o->proc_grace_s = (uint32_t)n;
+			o->core.proc_grace_s = (uint32_t)n;
 			break;
 		case OPT_PROC_MAX:
 			if (parse_u64("proc-table-max", optarg, 16, 1u << 24, &n))
 				return -1;
-			o->proc_table_max = (uint32_t)n;
+			o->core.proc_table_max = (uint32_t)n;
 			break;
 		case OPT_NO_NETWORK:
 			o->net.enabled = false;
@@ -352,17 +351,17 @@ static int cmd_debug(int argc, char **argv)
 {
 	static char outbuf[1 << 16];
 	struct debug_view view = { .out = stdout };
-	struct gw_options opt;
+	struct app_options opt;
 	struct gw_agent *a;
 	int ret;
 
-	gw_options_defaults(&opt);
+	app_options_defaults(&opt);
 	if (parse_debug_args(argc, argv, &opt, &view))
 		return EXIT_USAGE;
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
 	a = calloc(1, sizeof(*a));
-	if (!a || agent_init(a, &opt)) {
+	if (!a || agent_init(a, &opt.core) || app_compose(a, &opt)) {
 		fprintf(stderr, "ghostwatch: cannot initialise: %s\n", strerror(errno));
 		free(a);
 		return 1;
@@ -412,7 +411,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "ghostwatch: run: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
-	return fleet_run(config, check);
+	return fleet_run(config, check, app_compose_defaults);
 }
 
 int main(int argc, char **argv)

@@ -146,7 +146,7 @@ static void *agent_stand_in(void *arg)
 		/* emptied as the agent empties it after reading it (fold_drain_slots) */
 		if (all && net_fold_slots_take(ab->skel, idle))
 			net_fold_slots_empty(all + idle * n_slots, n_slots, NULL, NULL);
-		net_fold_next_tick(ab->skel);
+		net_fold_slots_next_tick(ab->skel);
 	}
 	net_fold_slots_unmap(ab->skel, all);
 	return NULL;

@@ -9,7 +9,9 @@
  *
  * Emit discipline: a submit that wakes the reader costs ~55x one that does not on a VM (the wakeup
  * traps out), so records go in with BPF_RB_NO_WAKEUP and the reader is woken only once
- * gw_wakeup_bytes are pending; the agent also drains on a short timer, which bounds latency.
+ * gw_wakeup_bytes are pending, or for the first record after the reader went idle: while records
+ * flow the agent drains on a short timer, which bounds latency; when a drain finds the ring empty
+ * it sets gw_reader_idle and sleeps on a long timer, so an idle host wakes it about once a second.
  */
 #ifndef GW_BPF_COMMON_H
 #define GW_BPF_COMMON_H
@@ -32,6 +34,15 @@ struct {
 	__type(value, __u64);
 } gw_drops SEC(".maps");
 
+/* [0]: nonzero while the reader is idle. The agent sets it; the first record after clears it and
+ * wakes the reader (two CPUs may both wake it: harmless). The agent shares it across objects. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} gw_reader_idle SEC(".maps");
+
 /* Set by the agent before load. */
 const volatile __u64 gw_wakeup_bytes = 256 << 10;
 
@@ -45,6 +56,13 @@ static __always_inline void gw_count_drop(__u32 category)
 
 static __always_inline __u64 gw_submit_flags(void)
 {
+	__u32 zero = 0;
+	__u32 *idle = bpf_map_lookup_elem(&gw_reader_idle, &zero);
+
+	if (idle && *idle) {
+		*idle = 0;
+		return BPF_RB_FORCE_WAKEUP;
+	}
 	if (bpf_ringbuf_query(&gw_events, BPF_RB_AVAIL_DATA) >= gw_wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;

@@ -8,8 +8,7 @@
 #include <uthash.h>
 
 #include "core/agent.h"
-#include "detect/detections.h"
-#include "process/process_events.h"
+#include "core/process_lookup.h"
 
 #define CADENCE_NAME_LEN 32
 #define CADENCE_TEXT_LEN 128
@@ -117,13 +116,16 @@ static struct cadence_usb *usb_get(struct cadence_domain *c, const char *name, b
 	return u;
 }
 
-void cadence_note_rtt(struct gw_agent *a, uint64_t process_id, uint32_t rtt_us)
+static struct cadence_domain *cad(const struct gw_agent *a)
 {
-	struct cadence_domain *c = a->cadence;
+	return agent_domain_state(a, "cadence");
+}
+
+/* How far away a process's remote peers are (the network's RTT facts). */
+static void note_rtt(struct cadence_domain *c, uint64_t process_id, uint32_t rtt_us)
+{
 	struct cadence_rtt *r;
 
-	if (!c)
-		return;
 	HASH_FIND(hh, c->rtt, &process_id, sizeof(process_id), r);
 	if (!r) {
 		if (c->n_rtt >= CADENCE_TABLE_MAX) {
@@ -220,34 +222,6 @@ static uint32_t *arena_u32s(struct gw_agent *a, const uint32_t *src, size_t n)
 	return dst;
 }
 
-/*
- * The module's two built-in rules, raised through the detections' findings table (deduplicated per
- * rule + subject per window, scored). Injected input is a strong sign of a remote operator but the
- * tool doing it (AnyDesk, RustDesk, ...) usually has its own exec/flow finding too: confidence low
- * keeps it out of the "several RMM vendors" combination, so one tool is not counted twice.
- */
-static const struct gw_rule jiggler_rule = {
-	.id = (char *)"GW-CADENCE-JIGGLER",
-	.title = (char *)"periodic synthetic pointer motion",
-	.vendor = (char *)"jiggler",
-	.technique = (char *)"",
-	.enabled = true,
-	.category = GW_CAT_JIGGLER,
-	.severity = GW_SEV_MEDIUM,
-	.confidence = GW_CONF_MEDIUM,
-};
-
-static const struct gw_rule virtual_input_rule = {
-	.id = (char *)"GW-CADENCE-VIRTUAL-INPUT",
-	.title = (char *)"input injected through a virtual device",
-	.vendor = (char *)"virtual input",
-	.technique = (char *)"T1219",
-	.enabled = true,
-	.category = GW_CAT_RMM,
-	.severity = GW_SEV_MEDIUM,
-	.confidence = GW_CONF_LOW,
-};
-
 static void raise_jiggler(struct gw_agent *a, const Ghostwatch__V1__InputCadence *m,
 			  const struct cadence_motion *sum, const struct cadence_jiggler *j,
 			  uint64_t event_id, uint64_t time_ns)
@@ -261,10 +235,12 @@ static void raise_jiggler(struct gw_agent *a, const Ghostwatch__V1__InputCadence
 		 "after idle",
 		 (unsigned long long)sum->bursts, (unsigned long long)sum->still,
 		 (unsigned long long)sum->finished, j->period.mean_ms, j->period.jitter * 100);
-	detections_on_behaviour(a, &jiggler_rule, why, subject,
-				m->injector ? m->injector->process_id : 0, GW_EVIDENCE_CADENCE,
-				event_id, time_ns);
-	a->cadence->findings++;
+	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_BEHAVIOUR,
+					   .behaviour = { GW_BEHAVIOUR_JIGGLER, why },
+					   .subject = subject,
+					   .process_id = m->injector ? m->injector->process_id : 0,
+					   .event_id = event_id, .time_ns = time_ns });
+	cad(a)->findings++;
 }
 
 /* "input injected by <process> through a virtual device": the process is the subject. */
@@ -273,7 +249,7 @@ static void raise_injection(struct gw_agent *a, const Ghostwatch__V1__InputCaden
 {
 	const Ghostwatch__V1__Process *p = m->injector;
 	const char *who = p->exe && p->exe[0] ? p->exe : p->comm;
-	uint32_t rtt_us = rtt_of(a->cadence, p->process_id);
+	uint32_t rtt_us = rtt_of(cad(a), p->process_id);
 	char subject[320], why[160], rtt[48] = "";
 
 	snprintf(subject, sizeof(subject), "%s (pid %u) via %s \"%s\"", who ? who : "?", p->pid,
@@ -283,16 +259,18 @@ static void raise_injection(struct gw_agent *a, const Ghostwatch__V1__InputCaden
 			 rtt_us % 1000);
 	snprintf(why, sizeof(why), "%u key presses, %u clicks, %u motion events written%s",
 		 m->key_presses, m->clicks, m->rel_events + m->abs_events, rtt);
-	detections_on_behaviour(a, &virtual_input_rule, why, subject, p->process_id,
-				GW_EVIDENCE_CADENCE, event_id, time_ns);
-	a->cadence->findings++;
+	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_BEHAVIOUR,
+					   .behaviour = { GW_BEHAVIOUR_VIRTUAL_INPUT, why },
+					   .subject = subject, .process_id = p->process_id,
+					   .event_id = event_id, .time_ns = time_ns });
+	cad(a)->findings++;
 }
 
-int cadence_handle_record(struct gw_agent *a, const void *data, size_t size)
+static int cadence_handle_record(struct gw_agent *a, void *state, const void *data, size_t size)
 {
 	const struct gw_cadence_record *rec = data;
 	const struct gw_cadence_window *w = &rec->w;
-	struct cadence_domain *c = a->cadence;
+	struct cadence_domain *c = state;
 	Ghostwatch__V1__InputCadence *m;
 	struct cadence_device *dev;
 	struct cadence_usb *usb = NULL;
@@ -411,14 +389,14 @@ int cadence_handle_record(struct gw_agent *a, const void *data, size_t size)
 
 static void dispatch_window(const struct gw_cadence_record *rec, void *ctx)
 {
-	agent_dispatch_record(ctx, rec, sizeof(*rec));
+	struct gw_agent *a = ctx;
+
+	agent_handle_own_record(a, rec, sizeof(*rec), cadence_handle_record, cad(a));
 }
 
-void cadence_tick(struct gw_agent *a, uint64_t now_boot_ns, bool force)
+static void drain(struct gw_agent *a, struct cadence_domain *c, uint64_t now_boot_ns, bool force)
 {
-	struct cadence_domain *c = a->cadence;
-
-	if (!c || !cadence_hooks_live(&c->hooks))
+	if (!cadence_hooks_live(&c->hooks))
 		return;
 	if (!force && now_boot_ns - c->last_drain_ns < c->window_ns)
 		return;
@@ -426,21 +404,34 @@ void cadence_tick(struct gw_agent *a, uint64_t now_boot_ns, bool force)
 	cadence_hooks_drain(&c->hooks, now_boot_ns, dispatch_window, a);
 }
 
-int cadence_start(struct gw_agent *a)
+static void cadence_tick(struct gw_agent *a, void *state, uint64_t now_boot_ns)
 {
-	struct cadence_domain *c = calloc(1, sizeof(*c));
+	drain(a, state, now_boot_ns, false);
+}
 
-	if (!c)
-		return -1;
-	a->cadence = c;
+/* The last, partial window. */
+static void cadence_finish(struct gw_agent *a, void *state)
+{
+	drain(a, state, gw_now_boottime_ns(), true);
+}
+
+static void cadence_observe(struct gw_agent *a, void *state, const struct gw_fact *f)
+{
+	(void)a;
+	if (f->kind == GW_FACT_RTT)
+		note_rtt(state, f->process_id, f->rtt_us);
+}
+
+static int cadence_start(struct gw_agent *a, void *state)
+{
+	struct cadence_domain *c = state;
+
 	cadence_jiggler_defaults(&c->params);
-	c->window_ns = (uint64_t)a->opt.cadence_window_s * 1000000000ULL;
+	c->window_ns = (uint64_t)c->window_s * 1000000000ULL;
 	c->horizon_ns = c->window_ns * 10 > 600000000000ULL ? c->window_ns * 10 : 600000000000ULL;
 	c->last_drain_ns = gw_now_boottime_ns();
-	cadence_hooks_load(&c->hooks, &a->hooks, &a->opt.hooks,
-			   (uint64_t)a->opt.cadence_idle_ms * 1000000ULL,
-			   a->opt.cadence_window_s ? (enum cadence_hook_mode)a->opt.cadence_hooks :
-						     CADENCE_HOOKS_OFF);
+	cadence_hooks_load(&c->hooks, &a->hooks, &a->opt.hooks, (uint64_t)c->idle_ms * 1000000ULL,
+			   c->window_s ? c->hook_mode : CADENCE_HOOKS_OFF);
 	hooks_set_status(&a->hooks, "input_cadence", c->hooks.live,
 			 cadence_hooks_live(&c->hooks) ? c->hooks.why :
 			 c->hooks.why[0] ? c->hooks.why : "no hook loaded");
@@ -449,15 +440,14 @@ int cadence_start(struct gw_agent *a)
 	return agent_add_sink(a, (struct gw_sink){ .emit = watch_devices, .ctx = c });
 }
 
-void cadence_stop(struct gw_agent *a)
+static void cadence_destroy(struct gw_agent *a, void *state)
 {
-	struct cadence_domain *c = a->cadence;
+	struct cadence_domain *c = state;
 	struct cadence_device *d, *dt;
 	struct cadence_usb *u, *ut;
 	struct cadence_rtt *r, *rt;
 
-	if (!c)
-		return;
+	(void)a;
 	cadence_hooks_close(&c->hooks);
 	HASH_ITER(hh, c->devices, d, dt) {
 		HASH_DEL(c->devices, d);
@@ -472,26 +462,48 @@ void cadence_stop(struct gw_agent *a)
 		free(r);
 	}
 	free(c);
-	a->cadence = NULL;
 }
 
-size_t cadence_event_counters(const struct gw_agent *a, const char **names, uint64_t *values)
+static void cadence_counters(const struct gw_agent *a, void *state, struct gw_stats_parts *p)
 {
-	const struct cadence_domain *c = a->cadence;
+	const struct cadence_domain *c = state;
+	uint64_t runs = 0, run_ns = 0;
+
+	(void)a;
+	agent_stats_add(&p->events, "cadence_windows", c->windows);
+	agent_stats_add(&p->events, "cadence_findings_observed", c->findings);
+	agent_stats_add(&p->events, "cadence_read_errors", c->hooks.read_errors);
+	agent_stats_add(&p->events, "cadence_not_remembered", c->not_remembered);
+	/* the program's cumulative cost; the kernel counts it only with kernel.bpf_stats_enabled=1 */
+	cadence_hooks_prog_stats(&c->hooks, &run_ns, &runs);
+	agent_stats_add(&p->events, "cadence_bpf_run_cnt", runs);
+	agent_stats_add(&p->events, "cadence_bpf_run_time_ns", run_ns);
+}
+
+int cadence_register(struct gw_agent *a, uint32_t window_s, uint32_t idle_ms,
+		     enum cadence_hook_mode hook_mode)
+{
+	struct cadence_domain *c = calloc(1, sizeof(*c));
+	int err;
 
 	if (!c)
-		return 0;
-	names[0] = "cadence_windows";
-	values[0] = c->windows;
-	names[1] = "cadence_findings_observed";
-	values[1] = c->findings;
-	names[2] = "cadence_read_errors";
-	values[2] = c->hooks.read_errors;
-	names[3] = "cadence_not_remembered";
-	values[3] = c->not_remembered;
-	/* the program's cumulative cost; the kernel counts it only with kernel.bpf_stats_enabled=1 */
-	names[4] = "cadence_bpf_run_cnt";
-	names[5] = "cadence_bpf_run_time_ns";
-	cadence_hooks_prog_stats(&c->hooks, &values[5], &values[4]);
-	return GW_CADENCE_COUNTERS;
+		return -1;
+	c->window_s = window_s;
+	c->idle_ms = idle_ms;
+	c->hook_mode = hook_mode;
+	err = agent_register(a, &(struct gw_domain){
+					.name = "cadence",
+					.state = c,
+					.record_types = { GW_EV_CADENCE_WINDOW },
+					.start = cadence_start,
+					.handle_record = cadence_handle_record,
+					.observe = cadence_observe,
+					.tick = cadence_tick,
+					.counters = cadence_counters,
+					.finish = cadence_finish,
+					.destroy = cadence_destroy,
+				});
+	if (err)
+		free(c);
+	return err;
 }

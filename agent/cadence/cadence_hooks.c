@@ -61,7 +61,8 @@ static int try_flavour(struct cadence_hooks *ch, const struct gw_hooks *h,
 	bpf_program__set_autoload(skel->progs.gw_cadence_bench_empty, false);
 	skel->rodata->gw_wakeup_bytes = opt->wakeup_bytes;
 	skel->rodata->cadence_idle_ns = idle_ns;
-	err = hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops);
+	err = hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops,
+			       skel->maps.gw_reader_idle);
 	if (!err && f->fentry)
 		err = bpf_program__set_attach_target(prog, 0, f->func);
 	if (!err) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -11,44 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cadence/cadence.h"
-#include "devices/device_events.h"
+#include <bpf/bpf.h>
+
 #include "gw_events.h"
-#include "process/process_events.h"
-#include "process/process_hooks.h"
 #include "procfs.h"
 
 #define ARENA_BYTES (256 << 10)
-
-static const char *const record_names[GW_RECORD_TYPE_MAX] = {
-	[GW_EV_EXEC] = "exec",
-	[GW_EV_EXIT] = "exit",
-	[GW_EV_FORK] = "fork",
-	[GW_EV_TCP_CONNECT] = "tcp_connect",
-	[GW_EV_TCP_ACCEPT] = "tcp_accept",
-	[GW_EV_TCP_CLOSE] = "tcp_close",
-	[GW_EV_UDP_SEND] = "udp_send",
-	[GW_EV_DNS_ANSWER] = "dns_answer",
-	[GW_EV_DNS_QUERY] = "dns_query",
-	[GW_EV_DEVICE_USB] = "device_usb",
-	[GW_EV_DEVICE_HID] = "device_hid",
-	[GW_EV_DEVICE_INPUT] = "device_input",
-	[GW_EV_CADENCE_WINDOW] = "cadence_window",
-};
-
-static const char *const drop_names[GW_DROP_CATEGORY_MAX] = {
-	[GW_DROP_EXEC] = "exec",
-	[GW_DROP_EXIT] = "exit",
-	[GW_DROP_FORK] = "fork",
-	[GW_DROP_TCP] = "tcp",
-	[GW_DROP_UDP] = "udp",
-	[GW_DROP_DNS] = "dns",
-	[GW_DROP_DEVICE_USB] = "device_usb",
-	[GW_DROP_DEVICE_HID] = "device_hid",
-	[GW_DROP_DEVICE_INPUT] = "device_input",
-	[GW_DROP_CADENCE_WINDOW] = "cadence_window",
-	[GW_DROP_CADENCE_STATE] = "cadence_state",
-};
 
 uint64_t gw_now_boottime_ns(void)
 {
@@ -79,11 +48,6 @@ void gw_options_defaults(struct gw_options *o)
 	o->proc_grace_s = 30;
 	o->ancestors_max = 8;
 	o->proc_root = "/proc";
-	net_options_defaults(&o->net);
-	o->device_mode = GW_DEVMODE_AUTO;
-	o->sys_root = "/sys";
-	o->cadence_window_s = 60;
-	o->cadence_idle_ms = 1000;
 }
 
 int agent_init(struct gw_agent *a, const struct gw_options *opt)
@@ -93,7 +57,7 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt)
 	memset(a, 0, sizeof(*a));
 	a->opt = *opt;
 	a->epoll_fd = a->timer_fd = a->signal_fd = -1;
-	a->hooks.events_fd = a->hooks.drops_fd = -1;
+	a->hooks.events_fd = a->hooks.drops_fd = a->hooks.idle_fd = -1;
 	a->next_event_id = 1;
 	a->started_ns = gw_now_boottime_ns();
 	a->realtime_offset_ns = (int64_t)(gw_now_realtime_ns() - a->started_ns);
@@ -108,9 +72,46 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt)
 			a->cgroup2_root[0] = '\0';
 	}
 	proc_table_init(&a->procs, opt->proc_table_max, (uint64_t)opt->proc_grace_s * 1000000000ULL);
+	uevents_init(&a->uevents);
 	if (gw_arena_init(&a->arena, ARENA_BYTES))
 		return -ENOMEM;
-	return net_init(&a->net, a, &opt->net);
+	return 0;
+}
+
+int agent_register(struct gw_agent *a, const struct gw_domain *d)
+{
+	struct gw_domain *slot;
+
+	if (a->n_domains == GW_DOMAIN_MAX)
+		return -ENOSPC;
+	for (int i = 0; i < GW_DOMAIN_RECORD_TYPES && d->record_types[i]; i++)
+		if (d->record_types[i] >= GW_RECORD_TYPE_MAX || a->by_record[d->record_types[i]])
+			return -EEXIST;
+	slot = &a->domains[a->n_domains++];
+	*slot = *d;
+	for (int i = 0; i < GW_DOMAIN_RECORD_TYPES && d->record_types[i]; i++)
+		a->by_record[d->record_types[i]] = slot;
+	return 0;
+}
+
+void *agent_domain_state(const struct gw_agent *a, const char *name)
+{
+	for (int i = 0; i < a->n_domains; i++)
+		if (!strcmp(a->domains[i].name, name))
+			return a->domains[i].state;
+	return NULL;
+}
+
+void agent_publish(struct gw_agent *a, const struct gw_fact *f)
+{
+	for (int i = 0; i < a->n_domains; i++)
+		if (a->domains[i].observe)
+			a->domains[i].observe(a, a->domains[i].state, f);
+}
+
+Ghostwatch__V1__FraudScore *agent_fraud_score(struct gw_agent *a, uint64_t realtime_ns)
+{
+	return a->score.get ? a->score.get(a, a->score.ctx, realtime_ns) : NULL;
 }
 
 int agent_add_sink(struct gw_agent *a, struct gw_sink sink)
@@ -130,59 +131,52 @@ void agent_emit(struct gw_agent *a, gw_event_t *ev)
 	a->counters.emitted++;
 }
 
+static void record_begin(struct gw_agent *a, const struct gw_event_hdr *hdr)
+{
+	gw_arena_reset(&a->arena);
+	a->record_time_ns = hdr->ktime_ns + (uint64_t)a->realtime_offset_ns;
+}
+
+static void record_end(struct gw_agent *a, const struct gw_event_hdr *hdr, int ret)
+{
+	a->record_time_ns = 0;
+	if (ret)
+		a->counters.bad_records++;
+	else
+		a->counters.records[hdr->type]++;
+}
+
 int agent_dispatch_record(struct gw_agent *a, const void *data, size_t size)
+{
+	const struct gw_event_hdr *hdr = data;
+	struct gw_domain *d;
+
+	if (size < sizeof(*hdr) || hdr->size > size || hdr->type >= GW_RECORD_TYPE_MAX) {
+		a->counters.bad_records++;
+		return 0;
+	}
+	d = a->by_record[hdr->type];
+	record_begin(a, hdr);
+	record_end(a, hdr, d && d->handle_record ? d->handle_record(a, d->state, data, hdr->size) : -1);
+	return 0;
+}
+
+int agent_handle_own_record(struct gw_agent *a, const void *data, size_t size,
+			    int (*handle)(struct gw_agent *a, void *state, const void *data,
+					  size_t size),
+			    void *state)
 {
 	const struct gw_event_hdr *hdr = data;
 	int ret;
 
 	if (size < sizeof(*hdr) || hdr->size > size || hdr->type >= GW_RECORD_TYPE_MAX) {
 		a->counters.bad_records++;
-		return 0;
+		return -1;
 	}
-	gw_arena_reset(&a->arena);
-	a->record_time_ns = hdr->ktime_ns + (uint64_t)a->realtime_offset_ns;
-	switch (hdr->type) {
-	case GW_EV_EXEC:
-		ret = process_handle_exec(a, data, hdr->size);
-		break;
-	case GW_EV_EXIT:
-		ret = process_handle_exit(a, data, hdr->size);
-		if (!ret) {
-			const struct gw_exit_event *x = data;
-
-			net_on_process_exit(&a->net,
-					    gw_process_id(&a->boot, x->task.pid, x->task.start_boottime_ns),
-					    gw_now_boottime_ns());
-		}
-		break;
-	case GW_EV_TCP_CONNECT:
-	case GW_EV_TCP_ACCEPT:
-	case GW_EV_TCP_CLOSE:
-	case GW_EV_UDP_SEND:
-	case GW_EV_DNS_ANSWER:
-	case GW_EV_DNS_QUERY:
-		ret = net_handle_record(&a->net, data, hdr->size);
-		break;
-	case GW_EV_FORK:
-		ret = process_handle_fork(a, data, hdr->size);
-		break;
-	case GW_EV_DEVICE_USB:
-	case GW_EV_DEVICE_HID:
-	case GW_EV_DEVICE_INPUT:
-		ret = devices_handle_record(a, data, hdr->size);
-		break;
-	case GW_EV_CADENCE_WINDOW:
-		ret = cadence_handle_record(a, data, hdr->size);
-		break;
-	default:
-		ret = -1;
-	}
-	a->record_time_ns = 0;
-	if (ret)
-		a->counters.bad_records++;
-	else
-		a->counters.records[hdr->type]++;
-	return 0;
+	record_begin(a, hdr);
+	ret = handle(a, state, data, hdr->size);
+	record_end(a, hdr, ret);
+	return ret;
 }
 
 static int on_ring_record(void *ctx, void *data, size_t size)
@@ -197,120 +191,6 @@ static void flush_sinks(struct gw_agent *a)
 			a->sinks[i].flush(a, a->sinks[i].ctx);
 }
 
-/* Counters as a repeated Counter field, in the arena. */
-static Ghostwatch__V1__Counter **counters_proto(struct gw_agent *a, const char *const names[],
-						const uint64_t *values, size_t n, size_t *n_out,
-						bool keep_zero)
-{
-	Ghostwatch__V1__Counter **list = gw_arena_alloc(&a->arena, n * sizeof(*list));
-	size_t k = 0;
-
-	*n_out = 0;
-	if (!list)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		Ghostwatch__V1__Counter *c;
-
-		if (!names[i] || (!values[i] && !keep_zero))
-			continue;
-		c = gw_arena_alloc(&a->arena, sizeof(*c));
-		if (!c)
-			break;
-		ghostwatch__v1__counter__init(c);
-		c->name = (char *)names[i];
-		c->value = values[i];
-		list[k++] = c;
-	}
-	*n_out = k;
-	return list;
-}
-
-#define DROP_SLOTS (GW_DROP_CATEGORY_MAX + 3 + GW_DEVICE_COUNTERS_MAX)
-
-/* Drops per category: kernel ring-buffer failures plus what userspace refused. */
-static void collect_drops(struct gw_agent *a, uint64_t drops[DROP_SLOTS], const char *names[DROP_SLOTS],
-			  uint32_t *bpf_programs)
-{
-	size_t n;
-
-	hooks_read_drops(&a->hooks, drops);
-	for (int i = 0; i < GW_DROP_CATEGORY_MAX; i++)
-		names[i] = drop_names[i];
-	names[GW_DROP_CATEGORY_MAX] = "bad_record";
-	drops[GW_DROP_CATEGORY_MAX] = a->counters.bad_records;
-	names[GW_DROP_CATEGORY_MAX + 1] = "arena_full";
-	drops[GW_DROP_CATEGORY_MAX + 1] = a->arena.failed;
-	names[GW_DROP_CATEGORY_MAX + 2] = "bpf_recursion_misses";
-	drops[GW_DROP_CATEGORY_MAX + 2] = hooks_recursion_misses(bpf_programs);
-	n = devices_drop_counters(a, names + GW_DROP_CATEGORY_MAX + 3, drops + GW_DROP_CATEGORY_MAX + 3);
-	for (size_t i = GW_DROP_CATEGORY_MAX + 3 + n; i < DROP_SLOTS; i++) {
-		names[i] = NULL;
-		drops[i] = 0;
-	}
-}
-
-gw_event_t *agent_build_stats(struct gw_agent *a)
-{
-	uint64_t drops[DROP_SLOTS];
-	uint64_t events[GW_RECORD_TYPE_MAX + GW_DEVICE_COUNTERS_MAX + GW_CADENCE_COUNTERS];
-	const char *dnames[DROP_SLOTS];
-	const char *enames[GW_RECORD_TYPE_MAX + GW_DEVICE_COUNTERS_MAX + GW_CADENCE_COUNTERS];
-	static const char *const evict_names[] = { "proc_exited", "proc_live", "findings", "flows",
-						   "dns_cache" };
-	struct gw_findings_stats fstats = { 0 };
-	size_t n_events;
-	uint64_t evictions[5] = { 0 };
-	const char *net_names[48];
-	uint64_t net_values[48];
-	size_t n_net = net_counters(&a->net, net_names, net_values, 48);
-	gw_event_t *ev = gw_arena_alloc(&a->arena, sizeof(*ev));
-	Ghostwatch__V1__AgentStats *st = gw_arena_alloc(&a->arena, sizeof(*st));
-
-	if (!ev || !st)
-		return NULL;
-	if (a->detections.findings)
-		gw_findings_get_stats(a->detections.findings, &fstats);
-	evictions[0] = a->procs.evicted_exited;
-	evictions[1] = a->procs.evicted_live;
-	evictions[2] = fstats.evicted;
-	ghostwatch__v1__event__init(ev);
-	ghostwatch__v1__agent_stats__init(st);
-	collect_drops(a, drops, dnames, &st->bpf_programs);
-	memcpy(enames, record_names, sizeof(record_names));
-	memcpy(events, a->counters.records, sizeof(a->counters.records));
-	n_events = GW_RECORD_TYPE_MAX +
-		   devices_event_counters(a, enames + GW_RECORD_TYPE_MAX, events + GW_RECORD_TYPE_MAX);
-	n_events += cadence_event_counters(a, enames + n_events, events + n_events);
-	st->events = counters_proto(a, enames, events, n_events, &st->n_events, false);
-	st->drops = counters_proto(a, dnames, drops, DROP_SLOTS, &st->n_drops, true);
-	for (size_t i = 0; i < n_net; i++) {
-		if (!strcmp(net_names[i], "flow_evictions"))
-			evictions[3] = net_values[i];
-		else if (!strcmp(net_names[i], "dns_cache_evictions"))
-			evictions[4] = net_values[i];
-	}
-	st->evictions = counters_proto(a, evict_names, evictions, 5, &st->n_evictions, true);
-	if (a->opt.net.enabled)
-		st->network = counters_proto(a, net_names, net_values, n_net, &st->n_network, true);
-	st->hooks = gw_arena_alloc(&a->arena, (size_t)a->hooks.n_status * sizeof(*st->hooks));
-	for (int i = 0; st->hooks && i < a->hooks.n_status; i++) {
-		Ghostwatch__V1__HookStatus *h = gw_arena_alloc(&a->arena, sizeof(*h));
-
-		if (!h)
-			break;
-		ghostwatch__v1__hook_status__init(h);
-		h->signal = a->hooks.status[i].signal;
-		h->hook = a->hooks.status[i].hook;
-		h->error = a->hooks.status[i].error;
-		st->hooks[st->n_hooks++] = h;
-	}
-	st->process_table_size = a->procs.count;
-	st->uptime_ns = gw_now_boottime_ns() - a->started_ns;
-	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_STATS;
-	ev->stats = st;
-	return ev;
-}
-
 static void emit_stats(struct gw_agent *a)
 {
 	gw_event_t *ev;
@@ -321,88 +201,53 @@ static void emit_stats(struct gw_agent *a)
 		agent_emit(a, ev);
 }
 
-void agent_print_summary(struct gw_agent *a, FILE *out)
-{
-	uint64_t drops[DROP_SLOTS], total = 0, events[GW_DEVICE_COUNTERS_MAX];
-	const char *names[DROP_SLOTS], *enames[GW_DEVICE_COUNTERS_MAX];
-	size_t n_events = devices_event_counters(a, enames, events);
-	uint32_t bpf_programs;
-
-	collect_drops(a, drops, names, &bpf_programs);
-	fprintf(out, "summary: events");
-	for (int i = 0; i < GW_RECORD_TYPE_MAX; i++)
-		if (record_names[i])
-			fprintf(out, " %s=%llu", record_names[i],
-				(unsigned long long)a->counters.records[i]);
-	for (size_t i = 0; i < n_events; i++)
-		fprintf(out, " %s=%llu", enames[i], (unsigned long long)events[i]);
-	fprintf(out, "; drops");
-	for (int i = 0; i < DROP_SLOTS; i++) {
-		if (!names[i])
-			continue;
-		total += drops[i];
-		fprintf(out, " %s=%llu", names[i], (unsigned long long)drops[i]);
-	}
-	fprintf(out, " (total %llu); evicted proc_exited=%llu proc_live=%llu\n",
-		(unsigned long long)total, (unsigned long long)a->procs.evicted_exited,
-		(unsigned long long)a->procs.evicted_live);
-	fflush(out);
-}
-
 void agent_tick(struct gw_agent *a, uint64_t now_ns)
 {
 	if (now_ns - a->last_evict_ns >= 1000000000ULL) {
 		proc_table_evict_expired(&a->procs, now_ns);
-		detections_tick(a, gw_now_realtime_ns());
 		a->last_evict_ns = now_ns;
 	}
-	net_tick(&a->net, now_ns);
+	for (int i = 0; i < a->n_domains; i++)
+		if (a->domains[i].tick)
+			a->domains[i].tick(a, a->domains[i].state, now_ns);
 	if (a->opt.stats_interval_s &&
 	    now_ns - a->last_stats_ns >= (uint64_t)a->opt.stats_interval_s * 1000000000ULL) {
 		emit_stats(a);
 		a->last_stats_ns = now_ns;
 	}
-	cadence_tick(a, now_ns, false);
 	if (a->opt.duration_s && now_ns - a->started_ns >= (uint64_t)a->opt.duration_s * 1000000000ULL)
 		a->stopping = true;
 }
 
 int agent_start(struct gw_agent *a)
 {
-	char err[256];
 	int ret;
 
-	ret = detections_init(&a->detections, a->opt.rules_dir, a->opt.rules_user_dir, NULL);
-	if (ret) {
-		fprintf(stderr, "ghostwatch: detections: out of memory\n");
-		return -ENOMEM;
-	}
 	ret = procfs_seed(&a->procs, &a->boot, a->opt.proc_root, a->cgroup2_root);
 	if (ret < 0)
 		fprintf(stderr, "ghostwatch: reading %s: %s (continuing without a seed)\n",
 			a->opt.proc_root, strerror(-ret));
-	detections_scan_running(a);
-	ret = process_hooks_load(&a->hooks, &a->opt.hooks, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "ghostwatch: %s\n", err);
-		return ret;
+	/*
+	 * In the order registered: the first domain's object (process) holds the ring and the drop
+	 * counters the others share (hooks_share_maps); records wait in the ring until it is read.
+	 */
+	for (int i = 0; i < a->n_domains; i++) {
+		if (!a->domains[i].start)
+			continue;
+		ret = a->domains[i].start(a, a->domains[i].state);
+		if (ret)
+			return ret;
 	}
-	/* network hooks failing leave the process hooks running: the status says why */
-	if (net_start(&a->net))
-		fprintf(stderr, "ghostwatch: network hooks unavailable, continuing without them\n");
+	if (a->hooks.events_fd < 0) {
+		fprintf(stderr, "ghostwatch: no domain loaded the ring buffer\n");
+		return -ENOENT;
+	}
 	ret = hooks_open_ring(&a->hooks, on_ring_record, a);
 	if (ret) {
 		fprintf(stderr, "ghostwatch: ring buffer: %s\n", strerror(-ret));
 		return ret;
 	}
-	/* before the inventory, so it learns the kinds of the devices already present */
-	ret = cadence_start(a);
-	if (ret) {
-		fprintf(stderr, "ghostwatch: input cadence: cannot start\n");
-		return ret;
-	}
-	/* after the ring exists; emits the inventory */
-	return devices_start(a);
+	return 0;
 }
 
 /* No-op: the handler only exists so that a signal inherited as ignored (a daemon started with
@@ -412,10 +257,27 @@ static void note_signal(int sig)
 	(void)sig;
 }
 
+static int set_tick(struct gw_agent *a, uint32_t ms)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_interval.tv_sec = ms / 1000;
+	its.it_interval.tv_nsec = (long)(ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	return timerfd_settime(a->timer_fd, 0, &its, NULL);
+}
+
+static void set_reader_idle(struct gw_agent *a, uint32_t idle)
+{
+	uint32_t key = 0;
+
+	if (a->hooks.idle_fd >= 0)
+		bpf_map_update_elem(a->hooks.idle_fd, &key, &idle, BPF_ANY);
+}
+
 static int setup_loop(struct gw_agent *a)
 {
 	struct sigaction sa = { .sa_handler = note_signal };
-	struct itimerspec its = { 0 };
 	struct epoll_event ev = { .events = EPOLLIN };
 	sigset_t mask;
 
@@ -434,10 +296,7 @@ static int setup_loop(struct gw_agent *a)
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->signal_fd < 0 || a->timer_fd < 0 || a->epoll_fd < 0)
 		return -errno;
-	its.it_interval.tv_sec = a->opt.tick_ms / 1000;
-	its.it_interval.tv_nsec = (long)(a->opt.tick_ms % 1000) * 1000000L;
-	its.it_value = its.it_interval;
-	if (timerfd_settime(a->timer_fd, 0, &its, NULL))
+	if (set_tick(a, a->opt.tick_ms))
 		return -errno;
 	ev.data.fd = a->signal_fd;
 	if (epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, a->signal_fd, &ev))
@@ -448,16 +307,80 @@ static int setup_loop(struct gw_agent *a)
 	ev.data.fd = ring_buffer__epoll_fd(a->hooks.ring);
 	if (epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
-	ev.data.fd = devices_uevent_fd(a);
+	ev.data.fd = uevents_fd(a);
 	if (ev.data.fd >= 0 && epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
 	return 0;
 }
 
-static void drain_ring(struct gw_agent *a)
+/* Returns how many records it dispatched. */
+static int drain_ring(struct gw_agent *a)
 {
-	ring_buffer__consume(a->hooks.ring);
+	int n = ring_buffer__consume(a->hooks.ring);
+
 	flush_sinks(a);
+	return n;
+}
+
+/* How long an idle agent may sleep: a second, or less when a domain's tick is due sooner. */
+static uint32_t idle_tick_ms(struct gw_agent *a, uint64_t now_ns)
+{
+	uint64_t ms = a->opt.tick_ms > GW_IDLE_TICK_MS ? a->opt.tick_ms : GW_IDLE_TICK_MS;
+
+	for (int i = 0; i < a->n_domains; i++) {
+		uint64_t due;
+
+		if (!a->domains[i].next_tick)
+			continue;
+		due = a->domains[i].next_tick(a, a->domains[i].state, now_ns);
+		if (!due)
+			continue;
+		if (due <= now_ns)
+			return a->opt.tick_ms;
+		if ((due - now_ns + 999999) / 1000000 < ms)
+			ms = (due - now_ns + 999999) / 1000000;
+	}
+	return ms > a->opt.tick_ms ? (uint32_t)ms : a->opt.tick_ms;
+}
+
+/* Records flow again, or a domain's work is due soon: drain on the short tick. */
+static void go_active(struct gw_agent *a)
+{
+	a->reader_idle = false;
+	set_reader_idle(a, 0);
+	set_tick(a, a->opt.tick_ms);
+}
+
+/*
+ * A drain found the ring empty: ask the BPF side to wake us for the next record
+ * (gw_reader_idle), then drain once more, for a record that came after that drain but before the
+ * flag was set and so woke nobody. Then tick slowly: at most once a second, or when a domain's
+ * next tick is due.
+ */
+static void go_idle(struct gw_agent *a, uint64_t now_ns)
+{
+	uint32_t ms = idle_tick_ms(a, now_ns);
+
+	if (ms <= a->opt.tick_ms)
+		return;
+	set_reader_idle(a, 1);
+	if (drain_ring(a) > 0) {
+		set_reader_idle(a, 0);
+		return;
+	}
+	a->reader_idle = true;
+	set_tick(a, ms);
+}
+
+/* An idle tick: sleep until the next one is due, or drain on the short tick if work is near. */
+static void idle_again(struct gw_agent *a, uint64_t now_ns)
+{
+	uint32_t ms = idle_tick_ms(a, now_ns);
+
+	if (ms <= a->opt.tick_ms)
+		go_active(a);
+	else
+		set_tick(a, ms);
 }
 
 static void handle_signals(struct gw_agent *a)
@@ -468,7 +391,9 @@ static void handle_signals(struct gw_agent *a)
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 			a->stopping = true;
 		else if (si.ssi_signo == SIGHUP) {
-			detections_reload(a);
+			for (int i = 0; i < a->n_domains; i++)
+				if (a->domains[i].hangup)
+					a->domains[i].hangup(a, a->domains[i].state);
 			if (a->on_hangup)
 				a->on_hangup(a, a->hangup_ctx);
 		}
@@ -488,7 +413,7 @@ int agent_run(struct gw_agent *a)
 	a->last_stats_ns = gw_now_boottime_ns();
 	while (!a->stopping) {
 		struct epoll_event evs[4];
-		int n = epoll_wait(a->epoll_fd, evs, 4, -1);
+		int n = epoll_wait(a->epoll_fd, evs, 4, -1), n_drained;
 
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
@@ -498,24 +423,32 @@ int agent_run(struct gw_agent *a)
 			if (evs[i].data.fd == a->signal_fd) {
 				handle_signals(a);
 			} else if (evs[i].data.fd == a->timer_fd) {
-				uint64_t expirations;
+				uint64_t expirations, now;
 
 				if (read(a->timer_fd, &expirations, sizeof(expirations)) < 0 &&
 				    errno != EAGAIN)
 					ret = -errno;
-				drain_ring(a);
-				agent_tick(a, gw_now_boottime_ns());
-			} else if (evs[i].data.fd == devices_uevent_fd(a)) {
-				devices_handle_uevents(a);
+				n_drained = drain_ring(a);
+				now = gw_now_boottime_ns();
+				agent_tick(a, now);
+				if (a->reader_idle)
+					idle_again(a, now);
+				else if (n_drained <= 0)
+					go_idle(a, now);
+			} else if (evs[i].data.fd == uevents_fd(a)) {
+				uevents_handle(a);
 				flush_sinks(a);
 			} else {
 				drain_ring(a);
+				if (a->reader_idle)
+					go_active(a);
 			}
 		}
 	}
 	drain_ring(a);
-	net_shutdown(&a->net);
-	cadence_tick(a, gw_now_boottime_ns(), true); /* the last, partial window */
+	for (int i = 0; i < a->n_domains; i++)
+		if (a->domains[i].finish)
+			a->domains[i].finish(a, a->domains[i].state);
 	emit_stats(a);
 	flush_sinks(a);
 	return ret;
@@ -523,11 +456,12 @@ int agent_run(struct gw_agent *a)
 
 void agent_destroy(struct gw_agent *a)
 {
-	net_destroy(&a->net);
-	cadence_stop(a);
-	devices_stop(a);
+	for (int i = a->n_domains - 1; i >= 0; i--)
+		if (a->domains[i].destroy)
+			a->domains[i].destroy(a, a->domains[i].state);
+	a->n_domains = 0;
+	uevents_close(&a->uevents);
 	hooks_close(&a->hooks);
-	detections_free(&a->detections);
 	proc_table_free(&a->procs);
 	gw_arena_free(&a->arena);
 	if (a->epoll_fd >= 0)

@@ -1,16 +1,22 @@
 /*
- * agent.h - the one agent context, passed to every module: options, the loaded BPF hooks, the
- * tables, the output sinks and the counters. Nothing else in the agent is mutable global state.
+ * agent.h - the one agent context, passed to every module: core options, the loaded BPF hooks, the
+ * process table, the output sinks, the counters, the event loop and the registered domains.
+ * Nothing else in the agent is mutable global state.
  *
- * How a domain plugs in (process, network, devices, ...):
- *  - its BPF records are dispatched by type in agent_dispatch_record() (agent.c);
+ * How a domain plugs in (process, network, devices, ...): the composition root (agent/app.c)
+ * registers a struct gw_domain, whose state is the domain's own (core never looks inside):
+ *  - the BPF records of the types it lists are dispatched to its handle_record;
  *  - it builds a Ghostwatch__V1__Event (strings and sub-messages from agent->arena) and calls
  *    agent_emit(), which stamps event_id and time (the kernel's time of the record being
  *    dispatched, else now) and hands it to every sink (debug view, batches);
- *  - to be matched against the rules, it calls detections_on_exec/flow/device/netif()
- *    (detections.h) right after agent_emit(), with the emitted event's id and time as evidence;
- *  - periodic work (flow windows, evictions) goes in agent_tick(), called every tick_ms;
- *  - its drops and evictions are reported by agent_fill_stats().
+ *  - what another domain needs to know (an exec for the rules, a flow's RTT, a process's exit) it
+ *    publishes as a fact (facts.h) right after the event that shows it; every domain's observe
+ *    sees every fact;
+ *  - periodic work (flow windows, evictions) goes in its tick, called every tick_ms while records
+ *    flow and every GW_IDLE_TICK_MS while the ring is empty, or sooner when its next_tick says;
+ *  - its counters, drops and evictions go in AgentStats through its counters.
+ * Core services for every domain: process_lookup.h (a pid's process), uevents.h (the kernel's
+ * uevents per subsystem), hooks.h (loading BPF objects on the shared ring).
  */
 #ifndef GW_AGENT_H
 #define GW_AGENT_H
@@ -23,12 +29,11 @@
 #include "ghostwatch.pb-c.h"
 
 #include "arena.h"
-#include "devices/device_hooks.h"
-#include "detect/detections.h"
+#include "facts.h"
 #include "hooks.h"
-#include "net/network.h"
 #include "proc_id.h"
 #include "proc_table.h"
+#include "uevents.h"
 
 typedef Ghostwatch__V1__Event gw_event_t;
 
@@ -43,11 +48,12 @@ struct gw_sink {
 };
 
 #define GW_MAX_SINKS 4
+#define GW_IDLE_TICK_MS 1000 /* the tick while the ring is empty */
 #define GW_RECORD_TYPE_MAX 64
 
 struct gw_options {
 	struct gw_hook_options hooks;
-	uint32_t tick_ms;	   /* ring drain and periodic work */
+	uint32_t tick_ms;	   /* ring drain and periodic work while records flow */
 	uint32_t stats_interval_s; /* 0: only at start and exit */
 	uint32_t duration_s;	   /* 0: until signalled */
 	uint32_t proc_table_max;
@@ -55,14 +61,6 @@ struct gw_options {
 	uint32_t ancestors_max;	   /* ancestry depth attached to exec events */
 	bool emit_forks;	   /* forks always update the process table; events only if asked */
 	const char *proc_root;
-	struct gw_net_options net;
-	enum gw_device_mode device_mode; /* devices: auto (fentry, kprobe, uevent) or forced */
-	const char *sys_root;		 /* sysfs, for device inventory and enrichment */
-	uint32_t cadence_window_s;	 /* input cadence window; 0: cadence off */
-	uint32_t cadence_idle_ms;	 /* quiet before a pointer burst for it to start "after idle" */
-	int cadence_hooks;		 /* enum cadence_hook_mode: auto, fentry, kprobe */
-	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
-	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
 };
 
 void gw_options_defaults(struct gw_options *o);
@@ -73,8 +71,54 @@ struct gw_counters {
 	uint64_t emitted;
 };
 
-struct gw_devices;
-struct cadence_domain;
+/* Named counters a domain appends to AgentStats (and the exit summary). */
+struct gw_counter_list {
+	const char **names;
+	uint64_t *values;
+	size_t n, max;
+};
+
+void agent_stats_add(struct gw_counter_list *l, const char *name, uint64_t value);
+
+struct gw_stats_parts {
+	struct gw_counter_list events;	  /* after the records per type */
+	struct gw_counter_list drops;	  /* after the ring's, bad records, arena, recursion */
+	struct gw_counter_list evictions; /* after the process table's */
+	struct gw_counter_list network;	  /* AgentStats.network */
+};
+
+#define GW_DOMAIN_MAX 8
+#define GW_DOMAIN_RECORD_TYPES 8
+
+/*
+ * A domain as core sees it: a name, opaque state and what it does at each point of the agent's
+ * life. Any op may be NULL. Domains start in registration order (after the process hooks and
+ * the ring), tick, observe and report in that order.
+ */
+struct gw_domain {
+	const char *name;
+	void *state;
+	uint8_t record_types[GW_DOMAIN_RECORD_TYPES]; /* GW_EV_* it handles; 0 ends the list */
+	bool events_in_summary; /* its event counters also go in the exit summary line */
+	int (*start)(struct gw_agent *a, void *state);
+	/* a BPF record of one of its types: 0, or -1 for a malformed one */
+	int (*handle_record)(struct gw_agent *a, void *state, const void *data, size_t size);
+	void (*observe)(struct gw_agent *a, void *state, const struct gw_fact *f);
+	void (*tick)(struct gw_agent *a, void *state, uint64_t now_boot_ns);
+	/* when its tick is next due (CLOCK_BOOTTIME ns), 0 for no deadline: an idle agent ticks by
+	 * then instead of a second later; at or before now, it keeps the short tick */
+	uint64_t (*next_tick)(const struct gw_agent *a, void *state, uint64_t now_boot_ns);
+	void (*counters)(const struct gw_agent *a, void *state, struct gw_stats_parts *p);
+	void (*hangup)(struct gw_agent *a, void *state);
+	void (*finish)(struct gw_agent *a, void *state); /* the loop ended: last partial windows */
+	void (*destroy)(struct gw_agent *a, void *state); /* frees state */
+};
+
+/* The fraud score service (fleet batches carry it), provided by whichever domain keeps it. */
+struct gw_score_source {
+	Ghostwatch__V1__FraudScore *(*get)(struct gw_agent *a, void *ctx, uint64_t realtime_ns);
+	void *ctx;
+};
 
 struct gw_agent {
 	struct gw_options opt;
@@ -82,14 +126,15 @@ struct gw_agent {
 	char cgroup2_root[256];	/* where cgroup v2 is mounted, "" if nowhere (ids from /proc stay 0) */
 	struct gw_hooks hooks;
 	struct proc_table procs;
-	struct gw_devices *devices;	/* device_events.h */
-	struct cadence_domain *cadence;	/* cadence.h */
 	struct gw_arena arena;
 	struct gw_sink sinks[GW_MAX_SINKS];
 	int n_sinks;
+	struct gw_domain domains[GW_DOMAIN_MAX];
+	int n_domains;
+	struct gw_domain *by_record[GW_RECORD_TYPE_MAX];
+	struct gw_uevents uevents;
+	struct gw_score_source score;
 	struct gw_counters counters;
-	struct gw_net net;
-	struct gw_detections detections;
 	uint64_t next_event_id;
 	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
 	uint64_t record_time_ns;    /* wall time of the record being dispatched, 0 outside */
@@ -100,6 +145,7 @@ struct gw_agent {
 	int timer_fd;
 	int signal_fd;
 	bool stopping;
+	bool reader_idle; /* the ring was empty: the BPF side wakes us, the tick is GW_IDLE_TICK_MS */
 	/* SIGHUP, called from the event loop (fleet mode reloads its config); NULL: ignored. */
 	void (*on_hangup)(struct gw_agent *a, void *ctx);
 	void *hangup_ctx;
@@ -113,11 +159,25 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt);
 /* Seeds the process table, loads the hooks; prints why on failure. */
 int agent_start(struct gw_agent *a);
 int agent_add_sink(struct gw_agent *a, struct gw_sink sink);
+/* Before agent_start: 0, or -ENOSPC / -EEXIST (a record type already taken). */
+int agent_register(struct gw_agent *a, const struct gw_domain *d);
+/* The state of the registered domain `name`, NULL if none. */
+void *agent_domain_state(const struct gw_agent *a, const char *name);
+/* Hands a fact to every domain's observe. */
+void agent_publish(struct gw_agent *a, const struct gw_fact *f);
+/* The host's fraud score now (NULL without a score source or when the arena is full). */
+Ghostwatch__V1__FraudScore *agent_fraud_score(struct gw_agent *a, uint64_t realtime_ns);
 /* Runs the event loop until SIGINT/SIGTERM or the configured duration. */
 int agent_run(struct gw_agent *a);
 void agent_destroy(struct gw_agent *a);
 
 int agent_dispatch_record(struct gw_agent *a, const void *data, size_t size);
+/* A record a domain drained itself (not from the ring): stamped and counted as the dispatcher
+ * would; returns what handle returned. */
+int agent_handle_own_record(struct gw_agent *a, const void *data, size_t size,
+			    int (*handle)(struct gw_agent *a, void *state, const void *data,
+					  size_t size),
+			    void *state);
 void agent_emit(struct gw_agent *a, gw_event_t *ev);
 void agent_tick(struct gw_agent *a, uint64_t now_ns);
 

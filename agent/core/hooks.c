@@ -70,9 +70,13 @@ bool hooks_have_kprobes(void)
 	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
 }
 
-int hooks_share_maps(const struct gw_hooks *h, struct bpf_map *events, struct bpf_map *drops)
+int hooks_share_maps(const struct gw_hooks *h, struct bpf_map *events, struct bpf_map *drops,
+		     struct bpf_map *idle)
 {
 	int err = bpf_map__reuse_fd(events, h->events_fd);
+
+	if (!err)
+		err = bpf_map__reuse_fd(idle, h->idle_fd);
 
 	return err ? err : bpf_map__reuse_fd(drops, h->drops_fd);
 }

@@ -53,6 +53,7 @@ struct gw_hooks {
 	int n_links;
 	int events_fd;
 	int drops_fd;
+	int idle_fd;	/* gw_reader_idle (gw_bpf_common.h) */
 	struct gw_hook_status status[GW_HOOK_STATUS_MAX];
 	int n_status;
 };
@@ -70,8 +71,10 @@ int hooks_ensure_tracefs(bool *mounted);
  */
 bool hooks_have_kprobes(void);
 
-/* Before loading another domain's object: make it use the shared ring buffer and drop counters. */
-int hooks_share_maps(const struct gw_hooks *h, struct bpf_map *events, struct bpf_map *drops);
+/* Before loading another domain's object: make it use the shared ring buffer, drop counters and
+ * reader-idle flag (gw_bpf_common.h). */
+int hooks_share_maps(const struct gw_hooks *h, struct bpf_map *events, struct bpf_map *drops,
+		     struct bpf_map *idle);
 
 int hooks_open_ring(struct gw_hooks *h, ring_buffer_sample_fn on_record, void *ctx);
 

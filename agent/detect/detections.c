@@ -4,6 +4,7 @@
  */
 #include "detections.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,11 @@
 #include "core/agent.h"
 
 #define ERR_LEN 1024
+
+static struct gw_detections *det(const struct gw_agent *a)
+{
+	return agent_domain_state(a, "detect");
+}
 
 /* The rules/ directory of the source tree the binary was built in (build/ or build/asan/). */
 static bool find_tree_rules(char *out, size_t size)
@@ -99,9 +105,10 @@ void detections_free(struct gw_detections *d)
 	d->findings = NULL;
 }
 
-int detections_reload(struct gw_agent *a)
+static void detections_reload(struct gw_agent *a, void *state)
 {
-	struct gw_detections *d = &a->detections;
+	(void)state;
+	struct gw_detections *d = det(a);
 	char err[ERR_LEN];
 	struct gw_matcher *next = load(d, true, err, sizeof(err));
 
@@ -111,12 +118,11 @@ int detections_reload(struct gw_agent *a)
 		fprintf(stderr, "ghostwatch: rules reload rejected: %s; the previous %zu rules stay "
 				"active\n",
 			err, gw_ruleset_enabled_count(gw_matcher_ruleset(d->matcher)));
-		return -1;
+		return;
 	}
 	gw_matcher_free(d->matcher);
 	d->matcher = next;
 	announce(d, "reloaded");
-	return 0;
 }
 
 /* ---- events out -------------------------------------------------------------------------- */
@@ -205,12 +211,13 @@ static Ghostwatch__V1__FraudScore *score_pb(struct gw_agent *a, const struct gw_
 	return m;
 }
 
-Ghostwatch__V1__FraudScore *detections_fraud_score(struct gw_agent *a, uint64_t realtime_ns)
+static Ghostwatch__V1__FraudScore *fraud_score(struct gw_agent *a, void *ctx, uint64_t realtime_ns)
 {
+	(void)ctx;
 	struct gw_score s = { 0 };
 
-	if (a->detections.findings)
-		gw_findings_score(a->detections.findings, realtime_ns, &s);
+	if (det(a)->findings)
+		gw_findings_score(det(a)->findings, realtime_ns, &s);
 	return score_pb(a, &s);
 }
 
@@ -220,7 +227,7 @@ static void emit_score(const struct gw_score *s, void *ctx)
 	gw_event_t *ev = gw_arena_alloc(&a->arena, sizeof(*ev));
 	Ghostwatch__V1__FraudScore *m;
 
-	a->detections.score = s->score;
+	det(a)->score = s->score;
 	if (!ev || !(m = score_pb(a, s)))
 		return;
 	ghostwatch__v1__event__init(ev);
@@ -235,14 +242,14 @@ static void observe(struct gw_agent *a, const struct gw_match *mt, size_t n, con
 {
 	struct gw_findings_sink sink = { emit_finding, emit_score, a };
 
-	a->detections.matches += n;
+	det(a)->matches += n;
 	for (size_t i = 0; i < n; i++) {
 		struct gw_observation ob = { .rule = mt[i].rule,  .why = mt[i].why,
 					     .value = mt[i].value, .subject = subject,
 					     .process_id = process_id, .kind = kind,
 					     .event_id = event_id, .time_ns = time_ns };
 
-		gw_findings_observe(a->detections.findings, &ob, &sink);
+		gw_findings_observe(det(a)->findings, &ob, &sink);
 	}
 }
 
@@ -251,13 +258,7 @@ static void observe(struct gw_agent *a, const struct gw_match *mt, size_t n, con
 static void match_process(struct gw_agent *a, const struct proc_entry *e,
 			  enum gw_evidence_kind kind, uint64_t event_id, uint64_t time_ns);
 
-void detections_on_exec(struct gw_agent *a, const struct proc_entry *e, uint64_t event_id,
-			uint64_t time_ns)
-{
-	match_process(a, e, GW_EVIDENCE_EXEC, event_id, time_ns);
-}
-
-void detections_scan_running(struct gw_agent *a)
+static void detections_scan_running(struct gw_agent *a)
 {
 	struct proc_entry *e, *tmp;
 	uint64_t now = gw_now_realtime_ns();
@@ -295,58 +296,177 @@ static void match_process(struct gw_agent *a, const struct proc_entry *e,
 		in.parent_exe = parent->exe;
 		in.parent_comm = parent->comm;
 	}
-	n = gw_match_exec(a->detections.matcher, &in, mt, GW_MATCH_MAX);
+	n = gw_match_exec(det(a)->matcher, &in, mt, GW_MATCH_MAX);
 	if (n)
 		observe(a, mt, n, e->exe && *e->exe ? e->exe : e->comm, e->id, kind, event_id,
 			time_ns);
 }
 
-void detections_on_flow(struct gw_agent *a, const struct gw_flow_input *in, const char *subject,
+static void on_flow(struct gw_agent *a, const struct gw_flow_input *in, const char *subject,
 			uint64_t process_id, uint64_t event_id, uint64_t time_ns)
 {
 	struct gw_match mt[GW_MATCH_MAX];
-	size_t n = gw_match_flow(a->detections.matcher, in, mt, GW_MATCH_MAX);
+	size_t n = gw_match_flow(det(a)->matcher, in, mt, GW_MATCH_MAX);
 
 	if (n)
 		observe(a, mt, n, subject, process_id, GW_EVIDENCE_FLOW, event_id, time_ns);
 }
 
-void detections_on_device(struct gw_agent *a, const struct gw_device_input *in,
+static void on_device(struct gw_agent *a, const struct gw_device_input *in,
 			  const char *subject, uint64_t event_id, uint64_t time_ns)
 {
 	struct gw_match mt[GW_MATCH_MAX];
-	size_t n = gw_match_device(a->detections.matcher, in, mt, GW_MATCH_MAX);
+	size_t n = gw_match_device(det(a)->matcher, in, mt, GW_MATCH_MAX);
 
 	if (n)
 		observe(a, mt, n, subject, 0, GW_EVIDENCE_DEVICE, event_id, time_ns);
 }
 
-void detections_on_netif(struct gw_agent *a, const char *ifname, uint64_t event_id,
+static void on_netif(struct gw_agent *a, const char *ifname, uint64_t event_id,
 			 uint64_t time_ns)
 {
 	struct gw_match mt[GW_MATCH_MAX];
 	struct gw_netif_input in = { ifname };
-	size_t n = gw_match_netif(a->detections.matcher, &in, mt, GW_MATCH_MAX);
+	size_t n = gw_match_netif(det(a)->matcher, &in, mt, GW_MATCH_MAX);
 
 	if (n)
 		observe(a, mt, n, ifname, 0, GW_EVIDENCE_NETIF, event_id, time_ns);
 }
 
-void detections_on_behaviour(struct gw_agent *a, const struct gw_rule *rule, const char *why,
-			     const char *subject, uint64_t process_id, enum gw_evidence_kind kind,
-			     uint64_t event_id, uint64_t time_ns)
-{
-	struct gw_match mt = { rule, why, NULL };
+/*
+ * The built-in rules of behaviours a domain recognises itself (input cadence), raised through the
+ * findings table (deduplicated per rule + subject per window, scored). Injected input is a strong
+ * sign of a remote operator but the tool doing it (AnyDesk, RustDesk, ...) usually has its own
+ * exec/flow finding too: confidence low keeps it out of the "several RMM vendors" combination, so
+ * one tool is not counted twice.
+ */
+static const struct gw_rule behaviour_rules[] = {
+	[GW_BEHAVIOUR_JIGGLER] = {
+		.id = (char *)"GW-CADENCE-JIGGLER",
+		.title = (char *)"periodic synthetic pointer motion",
+		.vendor = (char *)"jiggler",
+		.technique = (char *)"",
+		.enabled = true,
+		.category = GW_CAT_JIGGLER,
+		.severity = GW_SEV_MEDIUM,
+		.confidence = GW_CONF_MEDIUM,
+	},
+	[GW_BEHAVIOUR_VIRTUAL_INPUT] = {
+		.id = (char *)"GW-CADENCE-VIRTUAL-INPUT",
+		.title = (char *)"input injected through a virtual device",
+		.vendor = (char *)"virtual input",
+		.technique = (char *)"T1219",
+		.enabled = true,
+		.category = GW_CAT_RMM,
+		.severity = GW_SEV_MEDIUM,
+		.confidence = GW_CONF_LOW,
+	},
+};
 
-	if (a->detections.findings)
-		observe(a, &mt, 1, subject, process_id, kind, event_id, time_ns);
+static void on_behaviour(struct gw_agent *a, const struct gw_fact *f)
+{
+	struct gw_match mt = { &behaviour_rules[f->behaviour.what], f->behaviour.why, NULL };
+
+	if (det(a)->findings)
+		observe(a, &mt, 1, f->subject, f->process_id, GW_EVIDENCE_CADENCE, f->event_id,
+			f->time_ns);
 }
 
-void detections_tick(struct gw_agent *a, uint64_t realtime_ns)
+static void detections_tick(struct gw_agent *a, void *state, uint64_t now_boot_ns)
 {
 	struct gw_findings_sink sink = { emit_finding, emit_score, a };
+	struct gw_detections *d = state;
+	uint64_t realtime_ns = gw_now_realtime_ns();
+
+	if (now_boot_ns - d->last_tick_ns < 1000000000ULL)
+		return;
+	d->last_tick_ns = now_boot_ns;
 
 	/* Called from the tick, between records: no event is being built, the arena is free. */
 	gw_arena_reset(&a->arena);
-	gw_findings_tick(a->detections.findings, realtime_ns, &sink);
+	gw_findings_tick(det(a)->findings, realtime_ns, &sink);
+}
+
+static void detections_observe(struct gw_agent *a, void *state, const struct gw_fact *f)
+{
+	const struct gw_detections *d = state;
+
+	if (!d->matcher)
+		return;
+	switch (f->kind) {
+	case GW_FACT_EXEC:
+		match_process(a, f->proc, GW_EVIDENCE_EXEC, f->event_id, f->time_ns);
+		break;
+	case GW_FACT_FLOW:
+		on_flow(a, f->flow, f->subject, f->process_id, f->event_id, f->time_ns);
+		break;
+	case GW_FACT_DEVICE:
+		on_device(a, f->device, f->subject, f->event_id, f->time_ns);
+		break;
+	case GW_FACT_NETIF:
+		on_netif(a, f->netif, f->event_id, f->time_ns);
+		break;
+	case GW_FACT_BEHAVIOUR:
+		on_behaviour(a, f);
+		break;
+	default:
+		break;
+	}
+}
+
+static int detections_start(struct gw_agent *a, void *state)
+{
+	struct gw_detections *d = state;
+
+	if (detections_init(d, d->shipped_arg, d->user_arg, NULL)) {
+		fprintf(stderr, "ghostwatch: detections: out of memory\n");
+		return -ENOMEM;
+	}
+	detections_scan_running(a);
+	return 0;
+}
+
+static void detections_counters(const struct gw_agent *a, void *state, struct gw_stats_parts *p)
+{
+	struct gw_detections *d = state;
+	struct gw_findings_stats fstats = { 0 };
+
+	(void)a;
+	if (d->findings)
+		gw_findings_get_stats(d->findings, &fstats);
+	agent_stats_add(&p->evictions, "findings", fstats.evicted);
+}
+
+static void detections_destroy(struct gw_agent *a, void *state)
+{
+	(void)a;
+	detections_free(state);
+	free(state);
+}
+
+int detections_register(struct gw_agent *a, const char *shipped_dir, const char *user_dir)
+{
+	struct gw_detections *d = calloc(1, sizeof(*d));
+	int err;
+
+	if (!d)
+		return -ENOMEM;
+	d->shipped_arg = shipped_dir;
+	d->user_arg = user_dir;
+	err = agent_register(a, &(struct gw_domain){
+					.name = "detect",
+					.state = d,
+					.start = detections_start,
+					.observe = detections_observe,
+					.tick = detections_tick,
+					.counters = detections_counters,
+					.hangup = detections_reload,
+					.destroy = detections_destroy,
+				});
+	if (err) {
+		free(d);
+		return err;
+	}
+	a->score = (struct gw_score_source){ .get = fraud_score };
+	return 0;
 }

@@ -3,11 +3,10 @@
  * directory and /etc/ghostwatch/rules.d, replaced whole on SIGHUP only when the new rules load
  * cleanly), the findings table, and the `finding` / `fraud_score` events it emits.
  *
- * Domains call in after emitting their own event, so the finding's evidence names that event:
- *  - process: detections_on_exec() (wired in process_events.c);
- *  - network: detections_on_flow() with a gw_flow_input and the connect/flow event id;
- *  - devices: detections_on_device() with a gw_device_input and the device event id;
- *  - interfaces: detections_on_netif().
+ * It is called by no domain: it observes the facts the domains publish right after emitting their
+ * own event (facts.h), so the finding's evidence names that event: an exec (process), a flow or
+ * connection with a gw_flow_input (network), a device with a gw_device_input (devices), an
+ * interface (network interface watch), a behaviour (input cadence: its built-in rules live here).
  */
 #ifndef GW_DETECTIONS_H
 #define GW_DETECTIONS_H
@@ -33,6 +32,8 @@ struct gw_detections {
 	uint64_t reloads, reload_failures;
 	uint64_t matches;
 	uint32_t score;
+	const char *shipped_arg, *user_arg; /* as registered, for detections_init at start */
+	uint64_t last_tick_ns;
 };
 
 /*
@@ -44,33 +45,11 @@ int detections_init(struct gw_detections *d, const char *shipped_dir, const char
 		    const struct gw_findings_config *cfg);
 void detections_free(struct gw_detections *d);
 
-/* SIGHUP: all-or-nothing reload; on failure the previous rules stay live. Returns 0 or -1. */
-int detections_reload(struct gw_agent *a);
-
-void detections_on_exec(struct gw_agent *a, const struct proc_entry *e, uint64_t event_id,
-			uint64_t time_ns);
-void detections_on_flow(struct gw_agent *a, const struct gw_flow_input *in, const char *subject,
-			uint64_t process_id, uint64_t event_id, uint64_t time_ns);
-void detections_on_device(struct gw_agent *a, const struct gw_device_input *in,
-			  const char *subject, uint64_t event_id, uint64_t time_ns);
-void detections_on_netif(struct gw_agent *a, const char *ifname, uint64_t event_id,
-			 uint64_t time_ns);
-
-/* A behavioural detection that is not a rule file's match (input cadence: a jiggler, injected input):
- * the domain's own built-in rule, why it held, and the event that shows it. */
-void detections_on_behaviour(struct gw_agent *a, const struct gw_rule *rule, const char *why,
-			     const char *subject, uint64_t process_id, enum gw_evidence_kind kind,
-			     uint64_t event_id, uint64_t time_ns);
-
-/* Processes that were running before the agent (the process table's /proc seed): matched once at
- * start, evidence kind "procfs" with event_id 0. */
-void detections_scan_running(struct gw_agent *a);
-
-/* The host's fraud score now (what every fleet batch carries), built in the agent's arena;
- * NULL when the arena is full. All zero before any finding or without detections. */
-Ghostwatch__V1__FraudScore *detections_fraud_score(struct gw_agent *a, uint64_t realtime_ns);
-
-/* Closes finding windows and ages the score; call from agent_tick. */
-void detections_tick(struct gw_agent *a, uint64_t realtime_ns);
+/* Registers the detect domain: it loads the rules at start (rules of the processes already
+ * running matched once, evidence kind "procfs" with event_id 0), observes the exec, flow, device,
+ * interface and behaviour facts (facts.h), closes finding windows and ages the score every second,
+ * reloads on SIGHUP (all-or-nothing: on failure the previous rules stay live) and provides the
+ * agent's fraud score. Directories as for detections_init(). */
+int detections_register(struct gw_agent *a, const char *shipped_dir, const char *user_dir);
 
 #endif

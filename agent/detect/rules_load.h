@@ -13,6 +13,7 @@
 #ifndef GW_RULES_LOAD_H
 #define GW_RULES_LOAD_H
 
+#include "core/facts.h" /* GW_DIR_* */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,8 +46,6 @@ enum gw_rule_kind { GW_RULE_EXEC, GW_RULE_FLOW, GW_RULE_DEVICE, GW_RULE_NETIF };
 
 #define GW_PROTO_TCP (1u << 0)
 #define GW_PROTO_UDP (1u << 1)
-#define GW_DIR_OUTBOUND (1u << 0)
-#define GW_DIR_INBOUND (1u << 1)
 
 struct gw_strlist {
 	char **v;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/facts.h"
 #include "rules_load.h"
 
 struct gw_matcher;
@@ -27,50 +28,6 @@ struct gw_exec_input {
 	size_t argc;
 	const char *parent_exe;
 	const char *parent_comm;
-};
-
-/* A connection or flow. Addresses in network byte order; v4-mapped v6 is treated as v4. */
-struct gw_flow_input {
-	uint8_t protocol;  /* IPPROTO_TCP or IPPROTO_UDP */
-	uint8_t family;	   /* AF_INET or AF_INET6; 0 = no address */
-	uint8_t direction; /* GW_DIR_OUTBOUND or GW_DIR_INBOUND */
-	uint8_t remote_addr[16];
-	uint16_t remote_port; /* host byte order */
-	const char *dns_name; /* the name the process looked up for this peer, or NULL */
-};
-
-/* Interface kinds a USB device carries (bit set). */
-#define GW_DEV_IF_HID_KEYBOARD (1u << 0)
-#define GW_DEV_IF_HID_MOUSE (1u << 1)
-#define GW_DEV_IF_MASS_STORAGE (1u << 2)
-#define GW_DEV_IF_NET (1u << 3) /* CDC ECM/NCM/RNDIS */
-#define GW_DEV_IF_AUDIO (1u << 4)
-#define GW_DEV_IF_VIDEO (1u << 5)
-
-enum gw_device_kind { GW_DEVICE_USB, GW_DEVICE_MONITOR };
-
-/*
- * A device attach (or inventory entry). USB: ids, strings and the structure of its interfaces
- * (what the device module reads from descriptors / sysfs / HID report descriptors). MONITOR: the
- * EDID of a connected display.
- */
-struct gw_device_input {
-	enum gw_device_kind kind;
-	bool has_ids;
-	uint16_t vid, pid;
-	const char *manufacturer, *product, *serial;
-	uint32_t interfaces;	    /* GW_DEV_IF_* */
-	uint32_t n_interfaces;	    /* >1 makes a composite device */
-	bool has_boot_keyboard;	    /* HID interface, subclass boot, protocol keyboard */
-	bool has_absolute_pointer;  /* HID pointer reporting absolute X/Y */
-	uint32_t absolute_max;	    /* logical maximum of that pointer's X/Y */
-	const char *edid_monitor_name;
-	const char *edid_mfg; /* PNP id, e.g. "LNX" */
-	uint16_t edid_product_code;
-};
-
-struct gw_netif_input {
-	const char *name;
 };
 
 /* One rule that matched, and which of its conditions selected it. */

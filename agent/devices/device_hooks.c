@@ -100,7 +100,8 @@ static struct gw_device *try_flavour(const struct gw_hooks *h, const struct gw_h
 			bpf_program__set_autoload(progs[i], true);
 	}
 	skel->rodata->gw_wakeup_bytes = opt->wakeup_bytes;
-	err = hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops);
+	err = hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops,
+			       skel->maps.gw_reader_idle);
 	if (!err) {
 		*step = "load";
 		err = gw_device__load(skel);

@@ -63,7 +63,7 @@ static void cut_batch(struct fleet *fl, struct gw_agent *a, bool reset_arena)
 	if (sev)
 		stats = sev->stats;
 	now = gw_now_realtime_ns();
-	score = detections_fraud_score(a, now);
+	score = agent_fraud_score(a, now);
 	d = gw_batch_cut(&fl->builder, now, stats);
 	fl->window_started_ns = gw_now_boottime_ns();
 	if (!d) {
@@ -221,7 +221,7 @@ static void log_summary(struct fleet *fl)
 		st.spool.total_dropped_batches, fl->oversize_drops, fl->filtered);
 }
 
-int fleet_run(const char *config_path, bool check_only)
+int fleet_run(const char *config_path, bool check_only, int (*compose)(struct gw_agent *a))
 {
 	char err[GW_CONFIG_ERR_LEN];
 	struct gw_options opt;
@@ -277,7 +277,7 @@ int fleet_run(const char *config_path, bool check_only)
 	opt.hooks.ringbuf_bytes = fl.cfg->ringbuf_bytes;
 	opt.stats_interval_s = fl.cfg->stats_seconds;
 	a = calloc(1, sizeof(*a));
-	if (!a || agent_init(a, &opt)) {
+	if (!a || agent_init(a, &opt) || compose(a)) {
 		gw_err(&fl.log, "cannot initialise: %s", strerror(errno));
 		goto out;
 	}

@@ -16,6 +16,9 @@
 
 /* Runs until SIGINT/SIGTERM. check_only: validate the config (and certificate) and exit. Returns
  * the process exit status: 0, 1 runtime failure, 2 bad config. */
-int fleet_run(const char *config_path, bool check_only);
+struct gw_agent;
+
+/* compose registers the agent's domains (the composition root's, with default options). */
+int fleet_run(const char *config_path, bool check_only, int (*compose)(struct gw_agent *a));
 
 #endif

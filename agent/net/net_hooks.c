@@ -185,7 +185,8 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 	skel->rodata->gw_tcp_at_connect = c->tcp == GW_TCP_HOOK_CONNECT;
 	skel->rodata->gw_udp_peers = c->udp;
 	net_kernel_set(skel, c->kernel);
-	if (hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops)) {
+	if (hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops,
+			       skel->maps.gw_reader_idle)) {
 		gw_network__destroy(skel);
 		return NULL;
 	}
@@ -611,7 +612,7 @@ void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which)
 {
 	if (nh->skel && nh->skel->bss &&
 	    (__atomic_load_n(&nh->skel->bss->gw_tcp_fold_gen, __ATOMIC_RELAXED) & 1) != (which & 1))
-		net_fold_next_tick(nh->skel);
+		net_fold_slots_next_tick(nh->skel);
 }
 
 uint64_t net_hooks_fold_slot_taken(const struct gw_net_hooks *nh)

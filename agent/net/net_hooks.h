@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "core/hooks.h"
-#include "net_fold.h"
+#include "net_fold_slots.h"
 
 #define GW_NET_MAX_LINKS 12
 

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "core/agent.h"
-#include "detect/detections.h"
 #include "core/small_file.h"
 #include "core/uevent_parse.h"
 
@@ -53,7 +52,9 @@ static void report(struct gw_agent *a, const char *name, const char *action, uin
 	}
 	/* a full arena (counted by it) loses the event, not the finding: it comes without evidence */
 	if (strcmp(action, "removed"))
-		detections_on_netif(a, name, event_id, gw_now_realtime_ns());
+		agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_NETIF, .netif = name,
+						   .event_id = event_id,
+						   .time_ns = gw_now_realtime_ns() });
 }
 
 /* <net_dir>/<name>/<attr> into buf; bytes read, or <= 0. */
@@ -84,7 +85,7 @@ static void sysfs_devtype(const char *net_dir, const char *name, char *out, size
 	snprintf(out, out_size, "%.*s", (int)strcspn(p, "\n"), p);
 }
 
-void netif_inventory(struct gw_agent *a, const char *sys_root, struct gw_netif_counts *c)
+static void netif_inventory(struct gw_agent *a, const char *sys_root, struct gw_netif_counts *c)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -109,8 +110,10 @@ void netif_inventory(struct gw_agent *a, const char *sys_root, struct gw_netif_c
 	closedir(dir);
 }
 
-void netif_on_uevent(struct gw_agent *a, const struct gw_uevent *ev, struct gw_netif_counts *c)
+static void netif_on_uevent(struct gw_agent *a, void *ctx, const struct gw_uevent *ev)
 {
+	struct gw_netif_counts *c = &((struct gw_netif *)ctx)->counts;
+
 	/* INTERFACE= is the name at the time of the event; the devpath's last component agrees */
 	const char *name = gw_uevent_get(ev, "INTERFACE");
 
@@ -128,4 +131,58 @@ void netif_on_uevent(struct gw_agent *a, const struct gw_uevent *ev, struct gw_n
 		c->removed++;
 		report(a, name, "removed", index, devtype);
 	}
+}
+
+static int netif_start(struct gw_agent *a, void *state)
+{
+	struct gw_netif *w = state;
+
+	netif_inventory(a, w->sys_root, &w->counts);
+	/* no listener: no interface events after the inventory (the devices domain says why) */
+	uevents_subscribe(a, GW_UEVENT_SUBSYS_NET, netif_on_uevent, w);
+	return 0;
+}
+
+static void netif_counters(const struct gw_agent *a, void *state, struct gw_stats_parts *p)
+{
+	const struct gw_netif *w = state;
+
+	(void)a;
+	agent_stats_add(&p->events, "netif_inventory", w->counts.inventory);
+	agent_stats_add(&p->events, "netif_added", w->counts.added);
+	agent_stats_add(&p->events, "netif_removed", w->counts.removed);
+}
+
+static void netif_destroy(struct gw_agent *a, void *state)
+{
+	(void)a;
+	free(state);
+}
+
+int netif_register(struct gw_agent *a, const char *sys_root)
+{
+	struct gw_netif *w = calloc(1, sizeof(*w));
+	int err;
+
+	if (!w)
+		return -1;
+	w->sys_root = sys_root;
+	err = agent_register(a, &(struct gw_domain){
+					.name = "netif",
+					.state = w,
+					.events_in_summary = true,
+					.start = netif_start,
+					.counters = netif_counters,
+					.destroy = netif_destroy,
+				});
+	if (err)
+		free(w);
+	return err;
+}
+
+const struct gw_netif_counts *netif_counts(const struct gw_agent *a)
+{
+	const struct gw_netif *w = agent_domain_state(a, "netif");
+
+	return w ? &w->counts : NULL;
 }

@@ -3,10 +3,10 @@
  * WireGuard link), handed to the detections by name.
  *
  * Sources: the interfaces present at start (<sys_root>/class/net), then the kernel's "net"
- * subsystem uevents read by the device module's uevent listener, which already drops anything not
- * sent by the kernel. Only interfaces of the agent's own network namespace are seen: the kernel
- * sends a net device's uevents into the namespace that owns it. The finding is the observable
- * output (evidence kind "netif", event id 0: there is no interface event message); interfaces
+ * subsystem uevents from core's uevent service (uevents.h), which already drops anything not sent
+ * by the kernel. Only interfaces of the agent's own network namespace are seen: the kernel
+ * sends a net device's uevents into the namespace that owns it. Each interface is emitted as a
+ * NetworkInterface event and published as a fact (facts.h) for the interface rules; interfaces
  * added and removed are counted in AgentStats.
  */
 #ifndef GW_NETIF_WATCH_H
@@ -23,10 +23,16 @@ struct gw_netif_counts {
 	uint64_t removed;
 };
 
-/* Every interface under <sys_root>/class/net, matched once. */
-void netif_inventory(struct gw_agent *a, const char *sys_root, struct gw_netif_counts *c);
+struct gw_netif {
+	const char *sys_root;
+	struct gw_netif_counts counts;
+};
 
-/* One accepted uevent of the "net" subsystem. */
-void netif_on_uevent(struct gw_agent *a, const struct gw_uevent *ev, struct gw_netif_counts *c);
+/* Registers the interface watch as a domain of its own: the inventory at start, then the "net"
+ * uevents. */
+int netif_register(struct gw_agent *a, const char *sys_root);
+
+/* Its counts (tests, stats); NULL when it is not registered. */
+const struct gw_netif_counts *netif_counts(const struct gw_agent *a);
 
 #endif

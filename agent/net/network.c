@@ -9,12 +9,9 @@
 #include <bpf/bpf.h>
 
 #include "core/agent.h"
-#include "cadence/cadence.h"
-#include "detect/detections.h"
-#include "detect/rules_load.h"
 #include "gw_events.h"
 #include "net_sockets.h"
-#include "process/process_events.h"
+#include "core/process_lookup.h"
 
 #define NS_PER_S 1000000000ull
 #define NS_PER_MS 1000000ull
@@ -34,8 +31,12 @@ void net_options_defaults(struct gw_net_options *o)
 }
 
 static void emit_flow(const struct flow *f, enum flow_flush_reason why, void *ctx);
-static void seed_from_procfs(struct gw_net *n);
 
+void net_publish_rtt(struct gw_net *n, uint64_t process_id, uint32_t rtt_us)
+{
+	agent_publish(n->agent, &(struct gw_fact){ .kind = GW_FACT_RTT, .process_id = process_id,
+						   .rtt_us = rtt_us });
+}
 int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *o)
 {
 	uint64_t now = gw_now_boottime_ns();
@@ -76,7 +77,7 @@ int net_start(struct gw_net *n)
 		return ret;
 	}
 	/* after the hooks are attached, so a socket cannot fall between the scan and the hooks */
-	seed_from_procfs(n);
+	net_seed_from_procfs(n);
 	if (n->hooks.sample_link && (ret = netns_set_open(&n->netns)))
 		fprintf(stderr, "ghostwatch: opening this thread's network namespace: %s (open "
 				"connections in other namespaces are counted at close only)\n",
@@ -150,14 +151,14 @@ static Ghostwatch__V1__Process *bare_process(struct gw_agent *a, uint64_t id, ui
 	return p;
 }
 
-static uint64_t task_process_id(struct gw_agent *a, const struct gw_net_task *t)
+uint64_t net_task_process_id(struct gw_agent *a, const struct gw_net_task *t)
 {
 	return t->pid ? gw_process_id(&a->boot, t->pid, t->start_boottime_ns) : 0;
 }
 
 static Ghostwatch__V1__Process *task_process(struct gw_agent *a, const struct gw_net_task *t)
 {
-	uint64_t id = task_process_id(a, t);
+	uint64_t id = net_task_process_id(a, t);
 	struct proc_entry *e;
 
 	if (!t->pid)
@@ -232,7 +233,7 @@ static void emit_flow(const struct flow *f, enum flow_flush_reason why, void *ct
 
 /* ---- records -------------------------------------------------------------------------------- */
 
-static enum flow_failure failure_of(uint32_t tcp_result)
+enum flow_failure net_failure_of(uint32_t tcp_result)
 {
 	switch (tcp_result) {
 	case GW_TCP_OK: return FLOW_FAIL_NONE;
@@ -264,12 +265,14 @@ static void match_connection(struct gw_agent *a, const Ghostwatch__V1__Connectio
 	const char *subject = p && p->exe && *p->exe ? p->exe : p && p->comm ? p->comm : "unknown";
 
 	memcpy(in.remote_addr, tu->remote_addr, 16);
-	detections_on_flow(a, &in, subject, p ? p->process_id : 0, ev->event_id, ev->time_ns);
+	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_FLOW, .flow = &in, .subject = subject,
+					   .process_id = p ? p->process_id : 0,
+					   .event_id = ev->event_id, .time_ns = ev->time_ns });
 }
 
-static void emit_connection(struct gw_net *n, const struct gw_net_task *task,
-			    const struct gw_net_tuple *tu, const char *dns_name, const char *result,
-			    const char *hook, uint64_t duration_ns, uint32_t error)
+void net_emit_connection(struct gw_net *n, const struct gw_net_task *task,
+			 const struct gw_net_tuple *tu, const char *dns_name, const char *result,
+			 const char *hook, uint64_t duration_ns, uint32_t error)
 {
 	struct gw_agent *a = n->agent;
 	Ghostwatch__V1__Connection *c;
@@ -303,204 +306,17 @@ static void emit_connection(struct gw_net *n, const struct gw_net_task *task,
 	match_connection(a, c, tu, dns_name, ev);
 }
 
-static void add_to_flow(struct gw_net *n, const struct gw_net_task *task,
-			const struct gw_net_tuple *tu, const struct gw_ip *remote,
-			struct flow_sample *s, uint64_t ktime_ns)
+void net_add_to_flow(struct gw_net *n, const struct gw_net_task *task,
+		     const struct gw_net_tuple *tu, const struct gw_ip *remote,
+		     struct flow_sample *s, uint64_t ktime_ns)
 {
 	struct flow_key k;
 
-	flow_key_init(&k, task_process_id(n->agent, task), tu->protocol,
+	flow_key_init(&k, net_task_process_id(n->agent, task), tu->protocol,
 		      tu->direction ? FLOW_INBOUND : FLOW_OUTBOUND, remote,
 		      tu->direction ? tu->local_port : tu->remote_port);
 	s->pid = task->pid;
 	flow_table_add(n->flows, &k, s, ktime_ns);
-}
-
-/* ---- sockets older than the agent ----------------------------------------------------------- */
-
-static bool task_from_table(struct gw_agent *a, uint32_t pid, struct gw_net_task *t)
-{
-	struct proc_entry *e = process_lookup(a, pid);
-
-	memset(t, 0, sizeof(*t));
-	if (!e)
-		return false;
-	t->pid = t->tid = pid;
-	t->uid = e->uid;
-	t->gid = e->gid;
-	t->start_boottime_ns = e->start_ns; /* tick resolution: yields the same process id */
-	t->cgroup_id = e->cgroup_id;
-	_Static_assert(sizeof(t->comm) == sizeof(e->comm), "comm sizes");
-	memcpy(t->comm, e->comm, sizeof(t->comm));
-	return true;
-}
-
-static void open_key(struct gw_net_open_key *k, uint32_t netns, const struct gw_ip *remote,
-		     uint16_t remote_port)
-{
-	memset(k, 0, sizeof(*k));
-	k->netns = netns;
-	k->remote_port = remote_port;
-	k->remote = *remote;
-}
-
-struct socket_list {
-	struct net_socket *v;
-	size_t n, cap;
-};
-
-static void collect_socket(const struct net_socket *s, void *ctx)
-{
-	struct socket_list *l = ctx;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct net_socket *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *s;
-}
-
-static bool is_listening(const struct socket_list *l, uint32_t netns, uint16_t port)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].state == NET_TCP_LISTEN && l->v[i].netns == netns &&
-		    l->v[i].local_port == port)
-			return true;
-	return false;
-}
-
-static void seed_listener(struct gw_net *n, int map_fd, const struct net_socket *s,
-			  const struct gw_net_task *t)
-{
-	struct gw_listen_key key = { .netns = s->netns, .port = s->local_port };
-
-	/* NOEXIST: a listen() or bind() the hooks already saw is fresher than /proc */
-	if (map_fd >= 0 && !bpf_map_update_elem(map_fd, &key, t, BPF_NOEXIST))
-		n->counters[NET_LISTENERS_SEEDED]++;
-}
-
-static void seed_listener_found(const struct net_socket *s, void *ctx)
-{
-	struct gw_net *n = ctx;
-	struct gw_net_task t;
-
-	if (task_from_table(n->agent, s->pid, &t))
-		seed_listener(n, net_hooks_listen_map_fd(&n->hooks), s, &t);
-}
-
-/*
- * How often an accepted connection with no known listener may have /proc read again: a scan reads
- * every process's fds, tens of milliseconds on a busy host, in the event loop.
- */
-#define LISTENER_RESCAN_NS (5000 * NS_PER_MS)
-
-/*
- * The owner of an accepted connection whose listener the kernel's map does not know: one the
- * start's scan missed, or, in the connect flavour, one whose port listen() picked (no bind() to
- * see). /proc knows it: its listeners are read into the map again, at most every
- * LISTENER_RESCAN_NS, and the owner is taken from there. False: still unknown.
- */
-static bool listener_owner_from_procfs(struct gw_net *n, uint32_t netns, uint16_t port,
-				       struct gw_net_task *t)
-{
-	int fd = net_hooks_listen_map_fd(&n->hooks);
-	struct gw_listen_key key = { .netns = netns, .port = port };
-	uint64_t now = gw_now_boottime_ns();
-
-	if (fd < 0)
-		return false;
-	if (!bpf_map_lookup_elem(fd, &key, t))
-		return true; /* learned since the kernel looked */
-	if (n->listener_scan_ns && now - n->listener_scan_ns < LISTENER_RESCAN_NS)
-		return false;
-	n->listener_scan_ns = now;
-	n->counters[NET_LISTENER_RESCANS]++;
-	net_scan_sockets(n->agent->opt.proc_root, 1u << NET_TCP_LISTEN, seed_listener_found, n);
-	return !bpf_map_lookup_elem(fd, &key, t);
-}
-
-/* The sockets /proc shows at start: listeners go to the kernel's owner map (so their accepts are
- * attributed), established connections are reported now and remembered for their close. */
-static void seed_from_procfs(struct gw_net *n)
-{
-	struct socket_list l = { 0 };
-	int map_fd = net_hooks_listen_map_fd(&n->hooks);
-	int ret;
-
-	ret = net_scan_sockets(n->agent->opt.proc_root,
-			       1u << NET_TCP_LISTEN | 1u << NET_TCP_ESTABLISHED, collect_socket, &l);
-	if (ret < 0) {
-		fprintf(stderr,
-			"ghostwatch: reading sockets under %s: %s (connections older than the agent "
-			"will have no owner)\n", n->agent->opt.proc_root, strerror(-ret));
-		return;
-	}
-	for (size_t i = 0; i < l.n; i++) {
-		const struct net_socket *s = &l.v[i];
-		struct gw_net_task t;
-
-		if (!task_from_table(n->agent, s->pid, &t))
-			continue;
-		if (s->state == NET_TCP_LISTEN) {
-			seed_listener(n, map_fd, s, &t);
-			continue;
-		}
-
-		struct gw_net_tuple tu = {
-			.local_port = s->local_port,
-			.remote_port = s->remote_port,
-			.family = s->family,
-			.protocol = IPPROTO_TCP,
-			.direction = is_listening(&l, s->netns, s->local_port) ? FLOW_INBOUND
-										: FLOW_OUTBOUND,
-			.netns = s->netns,
-		};
-		struct flow_sample fs = { .connections = 1 };
-		struct gw_net_open *o;
-
-		memcpy(tu.local_addr, s->local.b, 16);
-		memcpy(tu.remote_addr, s->remote.b, 16);
-		gw_arena_reset(&n->agent->arena);
-		emit_connection(n, &t, &tu, NULL, "ok", "procfs", 0, 0);
-		add_to_flow(n, &t, &tu, &s->remote, &fs, gw_now_boottime_ns());
-		n->counters[NET_OPEN_AT_START]++;
-
-		o = calloc(1, sizeof(*o));
-		if (!o)
-			continue;
-		open_key(&o->key, s->netns, &s->remote, s->remote_port);
-		o->task = t;
-		o->local_port = s->local_port;
-		o->direction = tu.direction;
-		HASH_ADD(hh, n->open_at_start, key, sizeof(o->key), o);
-	}
-	free(l.v);
-}
-
-/* A close the kernel could not attribute: one of the connections /proc showed at start? */
-static bool claim_open_at_start(struct gw_net *n, struct gw_tcp_event *r)
-{
-	struct gw_net_open_key k;
-	struct gw_net_open *o;
-	struct gw_ip remote;
-
-	gw_ip_from_v6(&remote, r->tuple.remote_addr);
-	open_key(&k, r->tuple.netns, &remote, r->tuple.remote_port);
-	HASH_FIND(hh, n->open_at_start, &k, sizeof(k), o);
-	if (!o)
-		return false;
-	r->task = o->task;
-	r->tuple.direction = o->direction;
-	if (!r->tuple.local_port)
-		r->tuple.local_port = o->local_port;
-	HASH_DEL(n->open_at_start, o);
-	free(o);
-	return true;
 }
 
 static int handle_tcp(struct gw_net *n, const struct gw_tcp_event *rec, size_t size)
@@ -514,7 +330,7 @@ static int handle_tcp(struct gw_net *n, const struct gw_tcp_event *rec, size_t s
 		return -1;
 	memcpy(&copy, rec, sizeof(copy));
 	if (r->hdr.type == GW_EV_TCP_CLOSE && r->tuple.direction > FLOW_INBOUND &&
-	    !claim_open_at_start(n, r)) {
+	    !net_seed_claim_open(n, r)) {
 		n->counters[NET_CLOSE_UNKNOWN_OWNER]++;
 		return 0;
 	}
@@ -524,25 +340,25 @@ static int handle_tcp(struct gw_net *n, const struct gw_tcp_event *rec, size_t s
 		s.bytes_sent = r->bytes_sent;
 		s.bytes_received = r->bytes_received;
 		s.rtt_us = r->srtt_us;
-		s.failure = failure_of(r->result);
-		/* how far away the peer is, for a virtual-input finding on this process (cadence.h);
-		 * a loopback RTT says nothing about an operator */
+		s.failure = net_failure_of(r->result);
+		/* how far away the peer is, for a virtual-input finding on this process (input
+		 * cadence); a loopback RTT says nothing about an operator */
 		if (r->srtt_us && r->task.pid && !gw_ip_is_loopback(&remote))
-			cadence_note_rtt(n->agent, task_process_id(n->agent, &r->task), r->srtt_us);
+			net_publish_rtt(n, net_task_process_id(n->agent, &r->task), r->srtt_us);
 	} else {
 		bool inbound = r->hdr.type == GW_EV_TCP_ACCEPT;
 
 		if (inbound && !r->task.pid &&
-		    !listener_owner_from_procfs(n, r->tuple.netns, r->tuple.local_port, &r->task))
+		    !net_seed_listener_owner(n, r->tuple.netns, r->tuple.local_port, &r->task))
 			n->counters[NET_CONNECT_UNKNOWN_OWNER]++;
-		emit_connection(n, &r->task, &r->tuple, name,
-				flow_failure_name(failure_of(r->result)),
+		net_emit_connection(n, &r->task, &r->tuple, name,
+				flow_failure_name(net_failure_of(r->result)),
 				inbound ? "tcp_accept" : "tcp_connect", r->duration_ns, r->sk_err);
 		s.connections = 1;
-		s.failure = failure_of(r->result);
+		s.failure = net_failure_of(r->result);
 	}
 	s.dns_name = name;
-	add_to_flow(n, &r->task, &r->tuple, &remote, &s, r->hdr.ktime_ns);
+	net_add_to_flow(n, &r->task, &r->tuple, &remote, &s, r->hdr.ktime_ns);
 	return 0;
 }
 
@@ -555,9 +371,9 @@ static int handle_udp(struct gw_net *n, const struct gw_udp_event *r, size_t siz
 		return -1;
 	gw_ip_from_v6(&remote, r->tuple.remote_addr);
 	s.dns_name = dns_cache_get(n->dns, &remote, r->hdr.ktime_ns);
-	emit_connection(n, &r->task, &r->tuple, s.dns_name, "sent",
+	net_emit_connection(n, &r->task, &r->tuple, s.dns_name, "sent",
 			r->hook == GW_UDP_HOOK_CONNECT ? "udp_connect" : "udp_sendmsg", 0, 0);
-	add_to_flow(n, &r->task, &r->tuple, &remote, &s, r->hdr.ktime_ns);
+	net_add_to_flow(n, &r->task, &r->tuple, &remote, &s, r->hdr.ktime_ns);
 	return 0;
 }
 
@@ -670,128 +486,6 @@ void net_on_process_exit(struct gw_net *n, uint64_t process_id, uint64_t now_ns)
 	n->pending[slot].flush_at_ns = now_ns + (uint64_t)n->opt.exit_flush_grace_ms * NS_PER_MS;
 }
 
-/* ---- connections the kernel folded (struct gw_tcp_fold) ------------------------------------ */
-
-/* `seen_ns`: when the map the entry comes from stopped being live (its events are older). */
-static void fold_ingest(struct gw_net *n, const struct gw_tcp_fold *v, uint64_t seen_ns)
-{
-	struct flow_sample s = { 0 };
-	struct gw_net_task task = v->task;
-	struct gw_ip remote;
-
-	gw_ip_from_v6(&remote, v->tuple.remote_addr);
-	s.connections = v->attempts;
-	for (uint32_t r = GW_TCP_OK + 1; r < GW_TCP_RESULT_MAX; r++)
-		s.failures[failure_of(r)] += v->failures[r];
-	s.bytes_sent = v->bytes_sent;
-	s.bytes_received = v->bytes_received;
-	if (v->rtt_samples) {
-		s.rtt_samples = v->rtt_samples;
-		s.rtt_sum_us = v->rtt_sum_us;
-		s.rtt_min_us = v->rtt_min_us;
-		s.rtt_max_us = v->rtt_max_us;
-	}
-	if (v->tuple.direction == FLOW_INBOUND && !task.pid &&
-	    !listener_owner_from_procfs(n, v->tuple.netns, v->tuple.local_port, &task))
-		n->counters[NET_CONNECT_UNKNOWN_OWNER] += v->attempts;
-	if (v->rtt_samples && task.pid && !gw_ip_is_loopback(&remote))
-		cadence_note_rtt(n->agent, task_process_id(n->agent, &task),
-				 (uint32_t)(v->rtt_sum_us / v->rtt_samples));
-	n->counters[NET_TCP_ATTEMPTS_FOLDED] += v->attempts;
-	n->counters[NET_TCP_CLOSES_FOLDED] += v->closes;
-	n->counters[NET_TCP_FOLD_ENTRIES]++;
-	s.dns_name = dns_cache_get(n->dns, &remote, seen_ns);
-	add_to_flow(n, &task, &v->tuple, &remote, &s, seen_ns);
-}
-
-#define FOLD_BATCH 128
-
-/* Read and delete every entry of one fold map into the flow table. */
-static void fold_drain(struct gw_net *n, int fd, uint64_t seen_ns)
-{
-	struct gw_tcp_fold_key keys[FOLD_BATCH], key;
-	struct gw_tcp_fold vals[FOLD_BATCH];
-	uint32_t cursor = 0;
-	bool first = true;
-
-	for (;;) {
-		uint32_t count = FOLD_BATCH;
-		int ret = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &cursor, &cursor, keys,
-							  vals, &count, NULL);
-
-		for (uint32_t i = 0; i < count && i < FOLD_BATCH; i++)
-			fold_ingest(n, &vals[i], seen_ns);
-		first = false;
-		if (!ret)
-			continue;
-		if (ret == -ENOENT)
-			return;
-		break; /* no batch operations (before 5.6), or a bucket larger than the batch */
-	}
-	/* one key at a time: get the first key again each round, since it is deleted */
-	while (!bpf_map_get_next_key(fd, NULL, &key)) {
-		if (bpf_map_lookup_elem(fd, &key, &vals[0]) || bpf_map_delete_elem(fd, &key)) {
-			n->counters[NET_TCP_FOLD_DRAIN_ERRORS]++;
-			return;
-		}
-		fold_ingest(n, &vals[0], seen_ns);
-	}
-}
-
-struct fold_slots_read {
-	struct gw_net *n;
-	uint64_t seen_ns;
-};
-
-static void fold_ingest_slot(void *ctx, const struct gw_tcp_fold *v)
-{
-	struct fold_slots_read *r = ctx;
-
-	fold_ingest(r->n, v, r->seen_ns);
-}
-
-/* Read and zero every entry of one fold array (struct gw_tcp_fold_slot) into the flow table. */
-static void fold_drain_slots(struct gw_net *n, unsigned int which, uint64_t seen_ns)
-{
-	size_t count;
-	struct gw_tcp_fold_slot *slots = net_hooks_fold_slots(&n->hooks, which, &count);
-
-	/* not mapped: the entries wait (their count too) and are read at a later tick */
-	if (!slots) {
-		if (n->hooks.skel)
-			n->counters[NET_TCP_FOLD_DRAIN_ERRORS]++;
-		return;
-	}
-	if (!net_hooks_fold_slots_take(&n->hooks, which))
-		return;
-	net_fold_slots_empty(slots, count, fold_ingest_slot,
-			     &(struct fold_slots_read){ .n = n, .seen_ns = seen_ns });
-}
-
-/*
- * The maps and array that were live during the last tick have been idle for this one: drain them,
- * then make them the live ones again. Two of each in turn, so what is read and emptied is never
- * written.
- */
-static void fold_rotate(struct gw_net *n, bool drain_both, uint64_t now_ns)
-{
-	unsigned int live = net_hooks_fold_live(&n->hooks), idle = live ^ 1;
-	int idle_fd = net_hooks_fold_map_fd(&n->hooks, idle);
-	uint64_t seen_ns;
-
-	if (idle_fd < 0)
-		return;
-	seen_ns = n->fold_retired_ns[idle] ? n->fold_retired_ns[idle] : now_ns;
-	fold_drain_slots(n, idle, seen_ns);
-	fold_drain(n, idle_fd, seen_ns);
-	net_hooks_fold_set_live(&n->hooks, idle);
-	n->fold_retired_ns[live] = now_ns;
-	if (drain_both) {
-		fold_drain_slots(n, live, now_ns);
-		fold_drain(n, net_hooks_fold_map_fd(&n->hooks, live), now_ns);
-	}
-}
-
 /*
  * How long before a window ends open connections are walked: what the walk folds reaches the flow
  * table two ticks later (fold_rotate), so this leaves a tick to spare. Once per window, because
@@ -808,44 +502,20 @@ static void fold_rotate(struct gw_net *n, bool drain_both, uint64_t now_ns)
 #define RESULT_WALK_NS (1000 * NS_PER_MS)
 #define RESULT_WALK_SPACING 200
 
-static void walk_open_connections_here(void *ctx)
+uint64_t net_next_tick(const struct gw_net *n, uint64_t now_ns)
 {
-	struct gw_net *n = ctx;
+	uint64_t window_end;
 
-	if (net_hooks_sample(&n->hooks))
-		n->counters[NET_TCP_OPEN_SAMPLE_ERRORS]++;
-	else
-		n->counters[NET_TCP_OPEN_WALKS_OTHER_NETNS]++;
-}
-
-/*
- * The walk of open connections, in the agent's namespace and then in each other one (an iterator
- * sees the namespace it is made in): `refresh` finds the namespaces again, as each window's walk
- * does.
- */
-static void walk_open_connections(struct gw_net *n, bool refresh)
-{
-	const char *proc_root = n->agent->opt.proc_root;
-	int ret;
-
-	if (net_hooks_sample(&n->hooks))
-		n->counters[NET_TCP_OPEN_SAMPLE_ERRORS]++;
-	else
-		n->counters[NET_TCP_OPEN_SAMPLES]++;
-	if (n->netns.self_fd < 0)
-		return;
-	if (refresh) {
-		if (netns_set_refresh(&n->netns, proc_root) < 0)
-			return;
-		n->counters[NET_NETNS_UNWALKED] = n->netns.missed;
-	}
-	ret = netns_set_each(&n->netns, proc_root, walk_open_connections_here, n);
-	if (ret < 0) {
-		/* never seen: the thread keeps its namespace fd open; but never walk again if so */
-		fprintf(stderr, "ghostwatch: returning to the agent's network namespace after a walk: "
-				"%s; other namespaces are no longer walked\n", strerror(-ret));
-		netns_set_close(&n->netns);
-	}
+	if (!n->flows || !n->opt.enabled)
+		return 0;
+	/* an exit's flows are flushed after its grace, once the folds before it are drained */
+	if (n->pending_count)
+		return now_ns;
+	window_end = flow_table_window_end(n->flows);
+	/* from the walk of open connections to the window's end, the folds rotate every tick */
+	if (n->sampled_window_end_ns == window_end)
+		return now_ns;
+	return window_end > OPEN_SAMPLE_LEAD_NS ? window_end - OPEN_SAMPLE_LEAD_NS : now_ns;
 }
 
 void net_tick(struct gw_net *n, uint64_t now_ns)
@@ -861,7 +531,7 @@ void net_tick(struct gw_net *n, uint64_t now_ns)
 	results_due = n->hooks.results_walk && now_ns >= n->next_result_walk_ns;
 	if (n->hooks.sample_link && window_due) {
 		n->sampled_window_end_ns = window_end;
-		walk_open_connections(n, true);
+		net_fold_walk_open(n, true);
 	}
 	if (results_due) {
 		uint64_t start = gw_now_boottime_ns(), took;
@@ -870,13 +540,13 @@ void net_tick(struct gw_net *n, uint64_t now_ns)
 			n->counters[net_hooks_walk_owners(&n->hooks) ? NET_TCP_OWNER_WALK_ERRORS :
 								       NET_TCP_OWNER_WALKS]++;
 		else if (!window_due)
-			walk_open_connections(n, !n->sampled_window_end_ns);
+			net_fold_walk_open(n, !n->sampled_window_end_ns);
 		took = gw_now_boottime_ns() - start;
 		n->next_result_walk_ns =
 			now_ns + (took * RESULT_WALK_SPACING > RESULT_WALK_NS ?
 					  took * RESULT_WALK_SPACING : RESULT_WALK_NS);
 	}
-	fold_rotate(n, false, now_ns);
+	net_fold_rotate(n, false, now_ns);
 	/* exits are queued in time order, so the due ones are at the head */
 	while (n->pending_count && n->pending[n->pending_head].flush_at_ns <= now_ns) {
 		flow_table_flush_process(n->flows, n->pending[n->pending_head].process_id);
@@ -893,7 +563,7 @@ void net_shutdown(struct gw_net *n)
 	if (!n->flows)
 		return;
 	n->pending_count = 0;
-	fold_rotate(n, true, now_ns);
+	net_fold_rotate(n, true, now_ns);
 	flow_table_flush_all(n->flows, FLOW_FLUSH_SHUTDOWN, now_ns);
 }
 

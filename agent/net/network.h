@@ -3,6 +3,9 @@
  * them into the flow table (flow_table.c) and the DNS answers into the address -> name cache
  * (dns_cache.c), and emits Flow events every window, when a process exits and at shutdown.
  *
+ * Publishes each connection and flow as a fact for the rules, and remote connections' RTT for input
+ * cadence (facts.h); learns a process's exit from the exit fact.
+ *
  * Owns the network BPF hooks (net_hooks.c), the flow table, the DNS cache and their counters.
  * A process's flows are flushed a short grace after its exit record, because its sockets close
  * (and report bytes) only after the exit tracepoint fires. Repeated TCP connections the kernel
@@ -118,6 +121,10 @@ struct gw_net {
 	size_t pending_head, pending_count;
 };
 
+/* Registers the network domain (net_domain.c): records of types 16-31, a process's flows flushed at
+ * its exit fact, connections' RTT published as facts, AgentStats.network. */
+int net_register(struct gw_agent *a, const struct gw_net_options *o);
+
 int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *o);
 /* Loads the hooks (after the process hooks). Failures are reported per signal; 0 or -errno. */
 int net_start(struct gw_net *n);
@@ -127,6 +134,8 @@ void net_destroy(struct gw_net *n);
 int net_handle_record(struct gw_net *n, const void *data, size_t size);
 void net_on_process_exit(struct gw_net *n, uint64_t process_id, uint64_t now_ns);
 void net_tick(struct gw_net *n, uint64_t now_ns);
+/* When its tick is next due, for an idle agent (agent.h: next_tick). */
+uint64_t net_next_tick(const struct gw_net *n, uint64_t now_ns);
 /* Emits every remaining flow (agent stopping). */
 void net_shutdown(struct gw_net *n);
 
@@ -136,6 +145,31 @@ void net_shutdown(struct gw_net *n);
 enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t len, bool tcp,
 			       const struct gw_ip *server, uint16_t local_port, bool socket_asked,
 			       uint64_t now_ns);
+
+/* Within the domain: network.c (records, flows, flushing), net_seed.c (sockets older than the
+ * agent, from /proc), net_fold.c (connections the kernel folded, walks of open ones). */
+void net_add_to_flow(struct gw_net *n, const struct gw_net_task *task,
+		     const struct gw_net_tuple *tu, const struct gw_ip *remote,
+		     struct flow_sample *s, uint64_t ktime_ns);
+void net_emit_connection(struct gw_net *n, const struct gw_net_task *task,
+			 const struct gw_net_tuple *tu, const char *dns_name, const char *result,
+			 const char *hook, uint64_t duration_ns, uint32_t error);
+enum flow_failure net_failure_of(uint32_t tcp_result);
+/* A remote connection's RTT, published for input cadence (facts.h). */
+void net_publish_rtt(struct gw_net *n, uint64_t process_id, uint32_t rtt_us);
+uint64_t net_task_process_id(struct gw_agent *a, const struct gw_net_task *t);
+
+void net_seed_from_procfs(struct gw_net *n);
+/* The owner of a listener nobody named, from /proc (rate-limited); false if none. */
+bool net_seed_listener_owner(struct gw_net *n, uint32_t netns, uint16_t port,
+			     struct gw_net_task *t);
+/* A close of a connection open at start: its owner from the seed; false if it was not one. */
+bool net_seed_claim_open(struct gw_net *n, struct gw_tcp_event *r);
+
+/* Retires the live fold map and drains the retired one (both when drain_both). */
+void net_fold_rotate(struct gw_net *n, bool drain_both, uint64_t now_ns);
+/* Walks open connections for their bytes so far; refresh: the namespaces' list too. */
+void net_fold_walk_open(struct gw_net *n, bool refresh);
 
 /* name/value pairs for AgentStats.network; returns how many were written (<= max). */
 size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values, size_t max);

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/process_lookup.h"
+#include "process_hooks.h"
 #include "core/procfs.h"
 #include "common/text.h"
 
@@ -74,57 +76,6 @@ static void set_argv_from_record(struct proc_entry *e, const char *argv, size_t 
 		i += len + 1;
 	}
 	proc_entry_set_argv(e, clean, o, argc);
-}
-
-Ghostwatch__V1__Process *process_proto(struct gw_agent *a, const struct proc_entry *e)
-{
-	Ghostwatch__V1__Process *p = gw_arena_alloc(&a->arena, sizeof(*p));
-
-	if (!p)
-		return NULL;
-	ghostwatch__v1__process__init(p);
-	p->process_id = e->id;
-	p->parent_process_id = e->parent_id;
-	p->pid = e->pid;
-	p->ppid = e->ppid;
-	p->tid = e->pid;
-	p->uid = e->uid;
-	p->gid = e->gid;
-	p->auid = e->auid;
-	p->session_id = e->session_id;
-	p->cgroup_id = e->cgroup_id;
-	p->start_time_ns = e->start_ns;
-	/* table strings are already valid UTF-8 and outlive the event */
-	p->comm = (char *)e->comm;
-	p->exe = e->exe ? e->exe : "";
-	p->cwd = e->cwd ? e->cwd : "";
-	p->tty = e->tty ? e->tty : "";
-	p->argv_truncated = e->argv_truncated;
-	p->cwd_truncated = e->cwd_truncated;
-	p->exe_truncated = e->exe_truncated;
-	p->source = (char *)(e->source ? e->source : "event");
-	if (e->argc) {
-		char **argv = gw_arena_alloc(&a->arena, e->argc * sizeof(char *));
-		const char *s = e->argv;
-
-		if (argv) {
-			for (uint32_t i = 0; i < e->argc; i++) {
-				argv[i] = (char *)s;
-				s += strlen(s) + 1;
-			}
-			p->argv = argv;
-			p->n_argv = e->argc;
-		}
-	}
-	return p;
-}
-
-struct proc_entry *process_lookup(struct gw_agent *a, uint32_t pid)
-{
-	struct proc_entry *e = proc_table_get(&a->procs, pid);
-
-	return e ? e : procfs_load_process(&a->procs, &a->boot, a->opt.proc_root, a->cgroup2_root,
-						 pid);
 }
 
 /* Ancestors nearest first, following parent links only while the ids agree (pid reuse). */
@@ -211,7 +162,8 @@ int process_handle_exec(struct gw_agent *a, const struct gw_exec_event *rec, siz
 	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_EXEC;
 	ev->exec = exec;
 	agent_emit(a, ev);
-	detections_on_exec(a, e, ev->event_id, ev->time_ns);
+	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_EXEC, .proc = e,
+					   .event_id = ev->event_id, .time_ns = ev->time_ns });
 	return 0;
 }
 
@@ -297,4 +249,52 @@ int process_handle_exit(struct gw_agent *a, const struct gw_exit_event *rec, siz
 	agent_emit(a, ev);
 	proc_table_mark_exited(&a->procs, e, gw_now_boottime_ns());
 	return 0;
+}
+
+static int handle_record(struct gw_agent *a, void *state, const void *data, size_t size)
+{
+	const struct gw_event_hdr *hdr = data;
+	const struct gw_exit_event *x = data;
+	int ret;
+
+	(void)state;
+	switch (hdr->type) {
+	case GW_EV_EXEC:
+		return process_handle_exec(a, data, size);
+	case GW_EV_FORK:
+		return process_handle_fork(a, data, size);
+	case GW_EV_EXIT:
+		ret = process_handle_exit(a, data, size);
+		if (!ret)
+			agent_publish(a, &(struct gw_fact){
+						 .kind = GW_FACT_EXIT,
+						 .process_id = gw_process_id(&a->boot, x->task.pid,
+									     x->task.start_boottime_ns) });
+		return ret;
+	default:
+		return -1;
+	}
+}
+
+/* Loads the process object, which holds the ring and drop counters every other object shares. */
+static int process_start(struct gw_agent *a, void *state)
+{
+	char err[256];
+	int ret;
+
+	(void)state;
+	ret = process_hooks_load(&a->hooks, &a->opt.hooks, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "ghostwatch: %s\n", err);
+	return ret;
+}
+
+int process_register(struct gw_agent *a)
+{
+	return agent_register(a, &(struct gw_domain){
+					 .name = "process",
+					 .record_types = { GW_EV_EXEC, GW_EV_FORK, GW_EV_EXIT },
+					 .start = process_start,
+					 .handle_record = handle_record,
+				 });
 }

@@ -1,9 +1,6 @@
 /*
  * process_events.h - turns exec, fork and exit records into process-table updates and into
  * ProcessExec / ProcessFork / ProcessExit events with identity and ancestry.
- *
- * It also fills the Process message for any module that needs to attribute something to a pid
- * (a connection, a uinput device): process_fill_by_pid().
  */
 #ifndef GW_PROCESS_EVENTS_H
 #define GW_PROCESS_EVENTS_H
@@ -14,15 +11,12 @@
 #include "core/agent.h"
 #include "gw_events.h"
 
+/* Registers the process domain (exec, fork and exit records). */
+int process_register(struct gw_agent *a);
+
 int process_handle_exec(struct gw_agent *a, const struct gw_exec_event *ev, size_t size);
 int process_handle_fork(struct gw_agent *a, const struct gw_fork_event *ev, size_t size);
 int process_handle_exit(struct gw_agent *a, const struct gw_exit_event *ev, size_t size);
-
-/* A Process message (in the arena) for a table entry. */
-Ghostwatch__V1__Process *process_proto(struct gw_agent *a, const struct proc_entry *e);
-
-/* The table entry for `pid`, loaded from /proc when the table does not know it; NULL if gone. */
-struct proc_entry *process_lookup(struct gw_agent *a, uint32_t pid);
 
 /* Reassembles leaf-first dentry names ("ls\0bin\0usr\0") into "/usr/bin/ls". */
 size_t process_join_path(const char *parts, size_t parts_size, uint32_t depth, char *out,

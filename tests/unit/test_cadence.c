@@ -7,6 +7,7 @@
 #include "core/agent.h"
 #include "cadence/cadence.h"
 #include "cadence/cadence_features.h"
+#include "detect/detections.h"
 #include "view/cadence_view.h"
 #include "testing.h"
 
@@ -267,19 +268,24 @@ static struct gw_agent *test_agent(struct capture *cap)
 	struct gw_options o;
 
 	gw_options_defaults(&o);
-	o.cadence_window_s = 2;
 	if (!a || agent_init(a, &o)) {
 		free(a);
 		return NULL;
 	}
-	detections_init(&a->detections, "/nonexistent-gw-rules", "/nonexistent-gw-rules.d", NULL);
 	agent_add_sink(a, (struct gw_sink){ .emit = capture_emit, .ctx = cap });
-	if (cadence_start(a)) { /* no ring buffer here: the hook is unavailable, the domain works */
-		agent_destroy(a);
-		free(a);
-		return NULL;
-	}
+	if (detections_register(a, "/nonexistent-gw-rules", "/nonexistent-gw-rules.d") ||
+	    cadence_register(a, 2, 1000, CADENCE_HOOKS_AUTO))
+		goto fail;
+	/* the domains' start without the BPF process hooks and ring agent_start would load; no
+	 * ring buffer here: the cadence hook is unavailable, the domain works */
+	for (int i = 0; i < a->n_domains; i++)
+		if (a->domains[i].start(a, a->domains[i].state))
+			goto fail;
 	return a;
+fail:
+	agent_destroy(a);
+	free(a);
+	return NULL;
 }
 
 static void dispatch(struct gw_agent *a, const struct gw_cadence_window *w)
@@ -325,7 +331,7 @@ TEST(jiggler_windows_raise_one_finding_naming_the_device)
 	struct gw_agent *a = test_agent(&cap);
 
 	REQUIRE(a);
-	CHECK(!cadence_hooks_live(&a->cadence->hooks));
+	CHECK(!cadence_hooks_live(&((struct cadence_domain *)agent_domain_state(a, "cadence"))->hooks));
 	announce_input(a, "input7", "usb", false, 0);
 	for (int i = 0; i < 3; i++) {
 		struct gw_cadence_window w = jiggle_window(2, 2500, 20);
@@ -342,7 +348,6 @@ TEST(jiggler_windows_raise_one_finding_naming_the_device)
 	CHECK(strstr(cap.finding_subject, "input7 \"synthetic device\" (usb)") != NULL);
 	CHECK(strstr(cap.finding_matched, "period 2500 ms") != NULL);
 	CHECK(a->counters.records[GW_EV_CADENCE_WINDOW] == 3);
-	cadence_stop(a);
 	agent_destroy(a);
 	free(a);
 }
@@ -362,7 +367,6 @@ TEST(human_window_raises_nothing)
 	CHECK(cap.cadence == 1 && cap.findings == 0);
 	CHECK(cap.likeness < 0.5);
 	CHECK_STR(cap.last_device_kind, "unknown"); /* never announced */
-	cadence_stop(a);
 	agent_destroy(a);
 	free(a);
 }
@@ -383,14 +387,14 @@ TEST(virtual_device_input_is_attributed_to_the_writer)
 	w.key_down = 4;
 	w.key_up = 4;
 	w.writer_pid = (uint32_t)getpid();
-	cadence_note_rtt(a, 0, 0); /* unknown process: no effect */
+	/* unknown process: no effect */
+	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_RTT });
 	dispatch(a, &w);
 	CHECK_STR(cap.last_device_kind, "uinput");
 	CHECK(cap.findings == 1);
 	CHECK_STR(cap.finding_rule, "GW-CADENCE-VIRTUAL-INPUT");
 	CHECK(strstr(cap.finding_subject, "via input9") != NULL);
 	CHECK(strstr(cap.finding_matched, "4 key presses") != NULL);
-	cadence_stop(a);
 	agent_destroy(a);
 	free(a);
 }
@@ -407,7 +411,6 @@ TEST(truncated_record_is_refused)
 	rec.hdr.size = 40;
 	agent_dispatch_record(a, &rec, 40);
 	CHECK(a->counters.bad_records == 1 && cap.cadence == 0);
-	cadence_stop(a);
 	agent_destroy(a);
 	free(a);
 }

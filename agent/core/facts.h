@@ -1,0 +1,105 @@
+/*
+ * facts.h - what one domain learns that another needs, handed over as facts through the agent
+ * (agent_publish) instead of calls between domains. A fact usually follows the event that shows it
+ * (event_id and time_ns are that event's), so an observer that raises a finding cites it as
+ * evidence. Observers are the registered domains' `observe` (agent.h); the publisher does not know
+ * who listens: the detections match exec, flow, device and interface facts against the rules and
+ * raise behaviour facts as findings; the network flushes a process's flows at its exit; input
+ * cadence keeps the RTT of a process's remote connections.
+ *
+ * The inputs the rules match (gw_flow_input, gw_device_input) are defined here because the
+ * domains that see those things fill them.
+ */
+#ifndef GW_FACTS_H
+#define GW_FACTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct proc_entry;
+
+/* Directions of a connection (rules name them too). */
+#define GW_DIR_OUTBOUND (1u << 0)
+#define GW_DIR_INBOUND (1u << 1)
+
+/* A connection or flow. Addresses in network byte order; v4-mapped v6 is treated as v4. */
+struct gw_flow_input {
+	uint8_t protocol;  /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t family;	   /* AF_INET or AF_INET6; 0 = no address */
+	uint8_t direction; /* GW_DIR_OUTBOUND or GW_DIR_INBOUND */
+	uint8_t remote_addr[16];
+	uint16_t remote_port; /* host byte order */
+	const char *dns_name; /* the name the process looked up for this peer, or NULL */
+};
+
+/* Interface kinds a USB device carries (bit set). */
+#define GW_DEV_IF_HID_KEYBOARD (1u << 0)
+#define GW_DEV_IF_HID_MOUSE (1u << 1)
+#define GW_DEV_IF_MASS_STORAGE (1u << 2)
+#define GW_DEV_IF_NET (1u << 3) /* CDC ECM/NCM/RNDIS */
+#define GW_DEV_IF_AUDIO (1u << 4)
+#define GW_DEV_IF_VIDEO (1u << 5)
+
+enum gw_device_kind { GW_DEVICE_USB, GW_DEVICE_MONITOR };
+
+/*
+ * A device attach (or inventory entry). USB: ids, strings and the structure of its interfaces
+ * (what the device module reads from descriptors / sysfs / HID report descriptors). MONITOR: the
+ * EDID of a connected display.
+ */
+struct gw_device_input {
+	enum gw_device_kind kind;
+	bool has_ids;
+	uint16_t vid, pid;
+	const char *manufacturer, *product, *serial;
+	uint32_t interfaces;	    /* GW_DEV_IF_* */
+	uint32_t n_interfaces;	    /* >1 makes a composite device */
+	bool has_boot_keyboard;	    /* HID interface, subclass boot, protocol keyboard */
+	bool has_absolute_pointer;  /* HID pointer reporting absolute X/Y */
+	uint32_t absolute_max;	    /* logical maximum of that pointer's X/Y */
+	const char *edid_monitor_name;
+	const char *edid_mfg; /* PNP id, e.g. "LNX" */
+	uint16_t edid_product_code;
+};
+
+struct gw_netif_input {
+	const char *name;
+};
+
+enum gw_fact_kind {
+	GW_FACT_EXEC,	   /* .proc: a process exec'd (or was running at start: event_id 0) */
+	GW_FACT_EXIT,	   /* process_id exited */
+	GW_FACT_FLOW,	   /* .flow, subject, process_id: a connection or flow */
+	GW_FACT_DEVICE,	   /* .device, subject: a device attached or in the inventory */
+	GW_FACT_NETIF,	   /* .netif: an interface appeared (no event: event_id 0) */
+	GW_FACT_BEHAVIOUR, /* .behaviour, subject, process_id: a domain's own built-in detection */
+	GW_FACT_RTT,	   /* .rtt_us, process_id: a remote TCP connection's smoothed RTT */
+};
+
+/* Behaviours a domain recognises itself (input cadence); the detections own their rules. */
+enum gw_behaviour {
+	GW_BEHAVIOUR_JIGGLER,	    /* periodic synthetic pointer motion */
+	GW_BEHAVIOUR_VIRTUAL_INPUT, /* input injected through a virtual device */
+};
+
+struct gw_fact {
+	enum gw_fact_kind kind;
+	uint64_t event_id; /* the emitted event that shows it, 0 if none */
+	uint64_t time_ns;  /* realtime */
+	uint64_t process_id;
+	const char *subject;
+	union {
+		const struct proc_entry *proc;
+		const struct gw_flow_input *flow;
+		const struct gw_device_input *device;
+		const char *netif;
+		struct {
+			enum gw_behaviour what;
+			const char *why;
+		} behaviour;
+		uint32_t rtt_us;
+	};
+};
+
+#endif

@@ -36,7 +36,7 @@ static void usage(FILE *out)
 	      "  --hooks=FLAVOUR         process hooks: auto (tp_btf, raw_tp), tp_btf, raw_tp\n"
 	      "  --forks                 also print fork events (forks always feed the process table)\n"
 	      "  --no-forks              do not trace forks at all (exec and exit only)\n"
-	      "  --ringbuf-size=BYTES    ring buffer size, power of two >= 4096 (default 8388608)\n"
+	      "  --ringbuf-size=BYTES    ring buffer size, power of two >= 4096 (default 4194304)\n"
 	      "  --wakeup-bytes=BYTES    wake the reader once this much is pending (default 262144)\n"
 	      "  --proc-grace=SECONDS    keep exited processes this long for late events (default 30)\n"
 	      "  --proc-table-max=N      process table capacity (default 65536)\n"

@@ -29,12 +29,6 @@ int lru_pool_init(struct lru_pool *p, size_t capacity, size_t entry_size, size_t
 	p->node_off = node_off;
 	p->key_off = key_off;
 	p->key_len = key_len;
-	for (size_t i = capacity; i-- > 0;) {
-		struct lru_node *n = node_of(p, p->slots + i * entry_size);
-
-		n->next = p->free_list;
-		p->free_list = n;
-	}
 	return 0;
 }
 
@@ -72,9 +66,12 @@ void *lru_pool_insert(struct lru_pool *p, const void *key)
 	struct lru_node *n = p->free_list;
 	unsigned char *e;
 
-	if (!n)
+	if (n)
+		p->free_list = n->next;
+	else if (p->fresh < p->capacity)
+		n = node_of(p, p->slots + p->fresh++ * p->entry_size);
+	else
 		return NULL;
-	p->free_list = n->next;
 	e = entry_of(p, n);
 	memset(e, 0, p->entry_size);
 	memcpy(e + p->key_off, key, p->key_len);

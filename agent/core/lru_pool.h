@@ -24,6 +24,8 @@ struct lru_node {
 struct lru_pool {
 	unsigned char *slots;
 	size_t capacity, size;
+	size_t fresh; /* slots from here on never used: handed out in order, so their pages stay
+			 untouched (and out of the agent's RSS) until the table fills that far */
 	size_t entry_size, node_off, key_off, key_len;
 	struct lru_node *free_list, *by_key, *lru;
 };

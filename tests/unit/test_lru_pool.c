@@ -104,6 +104,24 @@ TEST(recycled_entries_are_zeroed)
 	lru_pool_destroy(&p);
 }
 
+/* Slots are handed out from the front and freed ones reused first, so a large table that holds
+ * few entries touches only its first pages: the rest never enter the agent's RSS. */
+TEST(slots_are_used_from_the_front_and_reused_first)
+{
+	struct lru_pool p;
+	struct item *a, *b, *c;
+
+	CHECK(pool_init(&p, 100000) == 0);
+	a = put(&p, 1, 1);
+	b = put(&p, 2, 2);
+	CHECK((unsigned char *)a == p.slots && (unsigned char *)b == p.slots + sizeof(*a));
+	CHECK(p.fresh == 2);
+	lru_pool_remove(&p, a);
+	c = put(&p, 3, 3);
+	CHECK(c == a && p.fresh == 2);
+	lru_pool_destroy(&p);
+}
+
 TEST(many_keys_cycle_through_a_small_pool)
 {
 	struct lru_pool p;
@@ -129,6 +147,7 @@ int main(void)
 	RUN(full_pool_refuses_until_caller_evicts);
 	RUN(touch_moves_to_most_recent);
 	RUN(recycled_entries_are_zeroed);
+	RUN(slots_are_used_from_the_front_and_reused_first);
 	RUN(many_keys_cycle_through_a_small_pool);
 	return test_summary();
 }

@@ -437,7 +437,7 @@ static int cadence_start(struct gw_agent *a, void *state)
 			 c->hooks.why[0] ? c->hooks.why : "no hook loaded");
 	if (!cadence_hooks_live(&c->hooks))
 		fprintf(stderr, "ghostwatch: input cadence unavailable: %s\n", c->hooks.why);
-	return agent_add_sink(a, (struct gw_sink){ .emit = watch_devices, .ctx = c });
+	return 0;
 }
 
 static void cadence_destroy(struct gw_agent *a, void *state)
@@ -503,7 +503,11 @@ int cadence_register(struct gw_agent *a, uint32_t window_s, uint32_t idle_ms,
 					.finish = cadence_finish,
 					.destroy = cadence_destroy,
 				});
-	if (err)
+	if (err) {
 		free(c);
-	return err;
+		return err;
+	}
+	/* From registration, not start: the devices plugged in before the agent are reported when
+	 * the devices domain starts, which may be before this one, and windows must name them. */
+	return agent_add_sink(a, (struct gw_sink){ .emit = watch_devices, .ctx = c });
 }

@@ -45,14 +45,37 @@ PTR_BY_TID_MAP(usb_new_by_tid);
 PTR_BY_TID_MAP(hid_add_by_tid);
 PTR_BY_TID_MAP(input_reg_by_tid);
 
-/* The task the hook ran in: enough for the agent to find it in its process table. */
-static __always_inline void fill_common(struct gw_device_common *c, __u32 action, __u32 hook,
-					int ret)
+/* How every device record opens (gw_events.h). */
+struct device_record_head {
+	struct gw_event_hdr hdr;
+	struct gw_device_common dev;
+};
+_Static_assert(__builtin_offsetof(struct gw_usb_event, dev) ==
+	       __builtin_offsetof(struct device_record_head, dev), "usb record head");
+_Static_assert(__builtin_offsetof(struct gw_hid_event, dev) ==
+	       __builtin_offsetof(struct device_record_head, dev), "hid record head");
+_Static_assert(__builtin_offsetof(struct gw_input_event, dev) ==
+	       __builtin_offsetof(struct device_record_head, dev), "input record head");
+
+/*
+ * Reserves a zeroed device record of `size` bytes and fills its header and the hook's part: the
+ * task the hook ran in is enough for the agent to find it in its process table. NULL (the drop
+ * counted under `drop`) when the ring is full.
+ */
+static __always_inline void *reserve_device_record(__u32 size, __u16 type, __u32 drop,
+						   __u32 action, __u32 hook, int ret)
 {
-	c->action = action;
-	c->hook = hook;
-	c->ret = ret;
-	gw_fill_task_ids((struct task_struct *)bpf_get_current_task(), &c->task);
+	struct device_record_head *h = gw_reserve(size, drop);
+
+	if (!h)
+		return NULL;
+	__builtin_memset(h, 0, size);
+	gw_fill_hdr(&h->hdr, type, size);
+	h->dev.action = action;
+	h->dev.hook = hook;
+	h->dev.ret = ret;
+	gw_fill_task_ids((struct task_struct *)bpf_get_current_task(), &h->dev.task);
+	return h;
 }
 
 static __always_inline void read_str(char *dst, __u32 size, const char *src)
@@ -67,12 +90,10 @@ static __always_inline void emit_usb(struct usb_device *udev, __u32 action, __u3
 
 	if (!udev)
 		return;
-	e = gw_reserve(sizeof(*e), GW_DROP_DEVICE_USB);
+	e = reserve_device_record(sizeof(*e), GW_EV_DEVICE_USB, GW_DROP_DEVICE_USB,
+				  action, hook, ret);
 	if (!e)
 		return;
-	__builtin_memset(e, 0, sizeof(*e));
-	gw_fill_hdr(&e->hdr, GW_EV_DEVICE_USB, sizeof(*e));
-	fill_common(&e->dev, action, hook, ret);
 	e->vendor_id = BPF_CORE_READ(udev, descriptor.idVendor);
 	e->product_id = BPF_CORE_READ(udev, descriptor.idProduct);
 	e->bcd_device = BPF_CORE_READ(udev, descriptor.bcdDevice);
@@ -100,12 +121,10 @@ static __always_inline void emit_hid(struct hid_device___gw *hdev, __u32 action,
 
 	if (!hdev)
 		return;
-	e = gw_reserve(sizeof(*e), GW_DROP_DEVICE_HID);
+	e = reserve_device_record(sizeof(*e), GW_EV_DEVICE_HID, GW_DROP_DEVICE_HID,
+				  action, hook, ret);
 	if (!e)
 		return;
-	__builtin_memset(e, 0, sizeof(*e));
-	gw_fill_hdr(&e->hdr, GW_EV_DEVICE_HID, sizeof(*e));
-	fill_common(&e->dev, action, hook, ret);
 	e->bus = BPF_CORE_READ(hdev, bus);
 	e->vendor_id = BPF_CORE_READ(hdev, vendor);
 	e->product_id = BPF_CORE_READ(hdev, product);
@@ -126,12 +145,10 @@ static __always_inline void emit_input(struct input_dev *dev, __u32 action, __u3
 
 	if (!dev)
 		return;
-	e = gw_reserve(sizeof(*e), GW_DROP_DEVICE_INPUT);
+	e = reserve_device_record(sizeof(*e), GW_EV_DEVICE_INPUT, GW_DROP_DEVICE_INPUT,
+				  action, hook, ret);
 	if (!e)
 		return;
-	__builtin_memset(e, 0, sizeof(*e));
-	gw_fill_hdr(&e->hdr, GW_EV_DEVICE_INPUT, sizeof(*e));
-	fill_common(&e->dev, action, hook, ret);
 	e->bustype = BPF_CORE_READ(dev, id.bustype);
 	e->vendor_id = BPF_CORE_READ(dev, id.vendor);
 	e->product_id = BPF_CORE_READ(dev, id.product);

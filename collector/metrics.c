@@ -95,8 +95,10 @@ static void family(FILE *out, const char *name, const char *type, const char *he
 	fprintf(out, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n", name, help, name, type);
 }
 
-static void sample(FILE *out, const char *name, uint64_t v)
+/* A family of one sample without labels. */
+static void metric(FILE *out, const char *name, const char *type, const char *help, uint64_t v)
 {
+	family(out, name, type, help);
 	fprintf(out, PREFIX "%s %" PRIu64 "\n", name, v);
 }
 
@@ -150,35 +152,30 @@ static void render_hosts(FILE *out, struct fleet_view *v, uint64_t now_unix_ns)
 void gwc_metrics_render(FILE *out, struct fleet_view *v, const struct gwc_metrics_state *s,
 			uint64_t now_unix_ns)
 {
-	family(out, "nats_connected", "gauge", "1 while connected to nats-server and bound.");
-	sample(out, "nats_connected", s->connected);
-	family(out, "nats_reconnects_total", "counter", "Reconnections to nats-server.");
-	sample(out, "nats_reconnects_total", s->reconnects);
+	metric(out, "nats_connected", "gauge", "1 while connected to nats-server and bound.",
+	       s->connected);
+	metric(out, "nats_reconnects_total", "counter", "Reconnections to nats-server.",
+	       s->reconnects);
 	family(out, "last_ack_timestamp_seconds", "gauge",
 	       "Unix time of the last batch acked (0: none yet).");
 	fprintf(out, PREFIX "last_ack_timestamp_seconds %.3f\n",
 		(double)s->last_ack_unix_ns / 1e9);
-	family(out, "write_failures_total", "counter", "NDJSON writes that failed (retried).");
-	sample(out, "write_failures_total", s->write_failures);
-	family(out, "batches_total", "counter", "Batches written out.");
-	sample(out, "batches_total", v->batches);
-	family(out, "events_total", "counter", "Events written out.");
-	sample(out, "events_total", v->events);
-	family(out, "repeated_batches_total", "counter", "Batches that arrived again.");
-	sample(out, "repeated_batches_total", v->repeats);
-	family(out, "bad_events_total", "counter",
-	       "Events of accepted batches that did not decode.");
-	sample(out, "bad_events_total", v->bad_events);
+	metric(out, "write_failures_total", "counter", "NDJSON writes that failed (retried).",
+	       s->write_failures);
+	metric(out, "batches_total", "counter", "Batches written out.", v->batches);
+	metric(out, "events_total", "counter", "Events written out.", v->events);
+	metric(out, "repeated_batches_total", "counter", "Batches that arrived again.", v->repeats);
+	metric(out, "bad_events_total", "counter",
+	       "Events of accepted batches that did not decode.", v->bad_events);
 	family(out, "rejected_batches_total", "counter", "Batches rejected, by reason.");
 	for (int r = 0; r < BATCH_VERDICT_COUNT; r++)
 		if (r != BATCH_OK && r != BATCH_DEAD_LETTER)
 			fprintf(out, PREFIX "rejected_batches_total{reason=\"%s\"} %" PRIu64 "\n",
 				batch_verdict_name(r), v->rejected[r]);
-	family(out, "dead_letters_total", "counter",
-	       "Messages delivered max-deliver times without being settled, set aside unread.");
-	sample(out, "dead_letters_total", v->rejected[BATCH_DEAD_LETTER]);
-	family(out, "hosts", "gauge", "Hosts in the fleet view.");
-	sample(out, "hosts", HASH_COUNT(v->hosts));
+	metric(out, "dead_letters_total", "counter",
+	       "Messages delivered max-deliver times without being settled, set aside unread.",
+	       v->rejected[BATCH_DEAD_LETTER]);
+	metric(out, "hosts", "gauge", "Hosts in the fleet view.", HASH_COUNT(v->hosts));
 	render_hosts(out, v, now_unix_ns);
 }
 

@@ -205,6 +205,22 @@ static enum dns_result parse_answers(const uint8_t *msg, size_t len, size_t pos,
 	return DNS_OK;
 }
 
+/* The header both directions carry: QR set for an answer (`response`), clear for a question;
+ * opcode QUERY; exactly one question. */
+static enum dns_result check_header(const uint8_t *msg, size_t len, bool response)
+{
+	uint16_t flags;
+
+	if (len < DNS_HEADER_LEN)
+		return DNS_ERR_TRUNCATED;
+	flags = rd16(msg + 2);
+	if (((flags & 0x8000) != 0) != response || ((flags >> 11) & 0xf) != 0)
+		return DNS_ERR_NOT_RESPONSE;
+	if (rd16(msg + 4) != 1)
+		return DNS_ERR_NO_QUESTION;
+	return DNS_OK;
+}
+
 enum dns_result dns_parse_response(const uint8_t *msg, size_t len, struct dns_response *out)
 {
 	struct parse_scratch s;
@@ -213,16 +229,11 @@ enum dns_result dns_parse_response(const uint8_t *msg, size_t len, struct dns_re
 	enum dns_result r;
 
 	memset(out, 0, sizeof(*out));
-	if (len < DNS_HEADER_LEN)
-		return DNS_ERR_TRUNCATED;
-	uint16_t flags = rd16(msg + 2);
-
+	r = check_header(msg, len, true);
+	if (r != DNS_OK)
+		return r;
 	out->id = rd16(msg);
-	out->rcode = flags & 0xf;
-	if (!(flags & 0x8000) || ((flags >> 11) & 0xf) != 0)
-		return DNS_ERR_NOT_RESPONSE;
-	if (rd16(msg + 4) != 1)
-		return DNS_ERR_NO_QUESTION;
+	out->rcode = rd16(msg + 2) & 0xf;
 	r = read_name(msg, len, DNS_HEADER_LEN, out->qname, &pos, &sanitized);
 	if (r != DNS_OK)
 		return r;
@@ -263,14 +274,9 @@ enum dns_result dns_parse_query(const uint8_t *msg, size_t len, struct dns_query
 	enum dns_result r;
 
 	memset(out, 0, sizeof(*out));
-	if (len < DNS_HEADER_LEN)
-		return DNS_ERR_TRUNCATED;
-	uint16_t flags = rd16(msg + 2);
-
-	if ((flags & 0x8000) || ((flags >> 11) & 0xf) != 0)
-		return DNS_ERR_NOT_RESPONSE;
-	if (rd16(msg + 4) != 1)
-		return DNS_ERR_NO_QUESTION;
+	r = check_header(msg, len, false);
+	if (r != DNS_OK)
+		return r;
 	out->id = rd16(msg);
 	r = read_name(msg, len, DNS_HEADER_LEN, out->qname, &pos, &sanitized);
 	if (r != DNS_OK)

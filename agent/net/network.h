@@ -146,7 +146,8 @@ enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t 
 			       const struct gw_ip *server, uint16_t local_port, bool socket_asked,
 			       uint64_t now_ns);
 
-/* Within the domain: network.c (records, flows, flushing), net_seed.c (sockets older than the
+/* Within the domain: network.c (life, ticks, flushing, counters), net_records.c (the hooks'
+ * records), net_emit.c (Connection and Flow events, facts), net_seed.c (sockets older than the
  * agent, from /proc), net_fold.c (connections the kernel folded, walks of open ones). */
 void net_add_to_flow(struct gw_net *n, const struct gw_net_task *task,
 		     const struct gw_net_tuple *tu, const struct gw_ip *remote,
@@ -155,6 +156,8 @@ void net_emit_connection(struct gw_net *n, const struct gw_net_task *task,
 			 const struct gw_net_tuple *tu, const char *dns_name, const char *result,
 			 const char *hook, uint64_t duration_ns, uint32_t error);
 enum flow_failure net_failure_of(uint32_t tcp_result);
+/* The flow table's flush callback (ctx: the struct gw_net): one Flow event per flow. */
+void net_emit_flow(const struct flow *f, enum flow_flush_reason why, void *ctx);
 /* A remote connection's RTT, published for input cadence (facts.h). */
 void net_publish_rtt(struct gw_net *n, uint64_t process_id, uint32_t rtt_us);
 uint64_t net_task_process_id(struct gw_agent *a, const struct gw_net_task *t);

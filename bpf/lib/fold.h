@@ -20,25 +20,21 @@
 __u32 gw_tcp_fold_gen;
 
 /*
- * Allocated per entry: on x86 the fold arrays (tcp_fold_slots) hold a tick's keys and these maps
- * only the keys whose slot another key held, so two maps of GW_TCP_FOLD_MAX entries made up front
- * would lock ~5 MiB that a tick rarely touches.
+ * The two fold maps, one per tick parity. Allocated per entry: on x86 the fold arrays
+ * (tcp_fold_slots) hold a tick's keys and these maps only the keys whose slot another key held, so
+ * two maps of GW_TCP_FOLD_MAX entries made up front would lock ~5 MiB that a tick rarely touches.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GW_TCP_FOLD_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct gw_tcp_fold_key);
-	__type(value, struct gw_tcp_fold);
-} tcp_fold_0 SEC(".maps");
+#define TCP_FOLD_MAP(name)                                                                      \
+	struct {                                                                                \
+		__uint(type, BPF_MAP_TYPE_HASH);                                                \
+		__uint(max_entries, GW_TCP_FOLD_MAX);                                           \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                           \
+		__type(key, struct gw_tcp_fold_key);                                            \
+		__type(value, struct gw_tcp_fold);                                              \
+	} name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GW_TCP_FOLD_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct gw_tcp_fold_key);
-	__type(value, struct gw_tcp_fold);
-} tcp_fold_1 SEC(".maps");
+TCP_FOLD_MAP(tcp_fold_0);
+TCP_FOLD_MAP(tcp_fold_1);
 
 /* Zeroed template for a new entry: too big to build on the stack next to the rest. */
 struct {

@@ -15,6 +15,9 @@
 # Host ids are NATS subject tokens: letters, digits, '-' and '_', at most 64 characters.
 # Production fleets issue these from their own PKI; this script is for tests and trials.
 set -euo pipefail
+# the host-id rule, from the folder above this script's (see host-id.sh)
+# shellcheck source=../host-id.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../host-id.sh"
 
 if (($# < 1)); then
 	echo "usage: $0 OUTDIR [HOST_ID ...]" >&2
@@ -26,22 +29,7 @@ hosts=("$@")
 ((${#hosts[@]})) || hosts=(host-a host-b)
 days=${GW_CERT_DAYS:-30}
 
-for h in "${hosts[@]}"; do
-	if [[ ! $h =~ ^[A-Za-z0-9_-]{1,64}$ ]]; then
-		echo "$0: bad host id '$h' (allowed: A-Z a-z 0-9 - _, 1..64 chars)" >&2
-		exit 2
-	fi
-	# The collector's identity and inbox (_GW_INBOX.collector), and names nats-server or an
-	# operator may give meaning to: a host enrolled under one of these would receive what is
-	# meant for them.
-	case ${h,,} in
-	collector | ghostwatch-collector | ghostwatch | sys | system | admin | nats | jetstream | _*)
-		echo "$0: host id '$h' is reserved (collector, ghostwatch-collector, ghostwatch, sys," \
-			"system, admin, nats, jetstream, and ids starting with _)" >&2
-		exit 2
-		;;
-	esac
-done
+gw_check_host_ids "${hosts[@]}"
 
 mkdir -p "$out"
 cd "$out"

@@ -96,7 +96,8 @@ def test_deb_layout_depends_and_debug_symbols(debs, tmp_path):
     for path in (COLLECTOR_UNIT, "/usr/sbin/ghostwatch-collector",
                  "/usr/share/man/man8/ghostwatch-collector.8.gz",
                  "/usr/share/doc/ghostwatch-collector/copyright",
-                 "/usr/share/ghostwatch-collector/pki/make-test-ca.sh"):
+                 "/usr/share/ghostwatch-collector/pki/make-test-ca.sh",
+                 "/usr/share/ghostwatch-collector/host-id.sh"):
         assert f".{path}" in collector, path
 
     # the LOLRMM-derived rules' licence is in the machine-readable copyright file
@@ -148,6 +149,14 @@ def test_deb_install_run_remove_purge(debs, tmp_path):
         version = run("/usr/sbin/ghostwatch", "--version")
         assert version.returncode == 0 and version.stdout.startswith("ghostwatch "), version
         assert run("/usr/sbin/ghostwatch-collector", "--version").returncode == 0
+        # the installed deploy scripts find the host-id rule they share (host-id.sh)
+        share = Path("/usr/share/ghostwatch-collector")
+        accounts = run(share / "nats/gen-accounts.sh", "host-a")
+        assert accounts.returncode == 0 and "CN=host-a" in accounts.stdout, accounts
+        for script in (share / "nats/gen-accounts.sh", share / "pki/make-test-ca.sh"):
+            args = [tmp_path / "pki"] if script.parent.name == "pki" else []
+            refused = run(script, *args, "collector")
+            assert refused.returncode == 2 and "reserved" in refused.stderr, refused
         assert run("man", "-w", "ghostwatch.yaml").stdout.strip() == \
             "/usr/share/man/man5/ghostwatch.yaml.5.gz"
 
@@ -232,7 +241,8 @@ def test_rpm_files_and_scriptlets(rpms):
     for path in ("/usr/sbin/ghostwatch-collector",
                  "/usr/lib/systemd/system/ghostwatch-collector.service",
                  "/usr/share/man/man8/ghostwatch-collector.8",
-                 "/usr/share/ghostwatch-collector/pki/make-test-ca.sh"):
+                 "/usr/share/ghostwatch-collector/pki/make-test-ca.sh",
+                 "/usr/share/ghostwatch-collector/host-id.sh"):
         assert path in cfiles, path
     assert "ghostwatch-collector.service" in run("rpm", "-qp", "--scripts", collector).stdout
 

@@ -86,8 +86,9 @@ static struct bpf_object_skeleton *cadence_open(void *ctx, struct hook_chain *ch
 						     flavour_function(f));
 		if (!err)
 			return s->skeleton;
-		snprintf(why, sizeof(why), "%.32s refused: program gw_cadence_fentry: no attach "
-			 "point in the kernel's BTF: %.40s", f->name, strerror(err < 0 ? -err : err));
+		snprintf(why, sizeof(why),
+			 "%.32s refused: program gw_cadence_fentry: no attach point in the "
+			 "kernel's BTF: %.40s", f->name, strerror(err < 0 ? -err : err));
 		hook_chain_refuse(ch, why);
 	}
 }

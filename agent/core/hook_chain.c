@@ -66,14 +66,15 @@ void hook_chain_refuse_known(struct hook_chain *chains, int n, struct hook_chain
 		char why[HOOK_CHAIN_WHY_MAX];
 
 		while ((f = hook_chain_current(c))) {
+			const char *known = NULL;
+
 			if (!k->have_kprobes && !strncmp(f->name, "kprobe", 6))
-				snprintf(why, sizeof(why), "%.32s refused: no kprobes in this kernel",
-					 f->name);
+				known = "no kprobes in this kernel";
 			else if (k->fentry_eperm && !strncmp(f->name, "fentry", 6))
-				snprintf(why, sizeof(why), "%.32s refused: the kernel refuses fentry "
-					 "programs (EPERM)", f->name);
-			else
+				known = "the kernel refuses fentry programs (EPERM)";
+			if (!known)
 				break;
+			snprintf(why, sizeof(why), "%.32s refused: %s", f->name, known);
 			hook_chain_refuse(c, why);
 		}
 	}

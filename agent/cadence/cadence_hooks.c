@@ -1,10 +1,7 @@
 #include "cadence_hooks.h"
 
 #include <errno.h>
-#include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
@@ -12,133 +9,138 @@
 
 #include "cadence.skel.h"
 
-struct flavour {
-	bool fentry;
-	const char *func;
+/*
+ * The flavours in the order they are tried, with the supported kernel or configuration that needs
+ * each; a flavour's name is its hook, "<type>/<function>". input_handle_event sees every path
+ * (input_event and input_inject_event); input_event is the exported entry kept for kernels that
+ * inline the former. A kernel that refuses all four (this build host) has no cadence.
+ */
+static const char *const fentry_progs[] = { "gw_cadence_fentry", NULL };
+static const char *const kprobe_progs[] = { "gw_cadence_kprobe", NULL };
+
+static const struct hook_flavour flavours[] = {
+	{ "fentry/input_handle_event", "distro kernels with BPF trampolines (5.5+)", fentry_progs },
+	{ "fentry/input_event", "a kernel with trampolines that inlines input_handle_event",
+	  fentry_progs },
+	{ "kprobe/input_handle_event", "kernels that refuse fentry: RHEL 8 without trampolines, "
+	  "lockdown or an LSM denying tracing programs", kprobe_progs },
+	{ "kprobe/input_event", "a kernel that refuses fentry and inlines input_handle_event",
+	  kprobe_progs },
 };
 
-/* input_handle_event sees every path (input_event and input_inject_event); input_event is the
- * exported entry kept for kernels that inline the former. */
-static const struct flavour chain[] = {
-	{ true, "input_handle_event" },
-	{ true, "input_event" },
-	{ false, "input_handle_event" },
-	{ false, "input_event" },
-};
-
-/* "EPERM": the status line has room for four refusals only when they are this short */
-static const char *errno_name(int err)
-{
-	const char *name = strerrorname_np(err);
-
-	return name ? name : strerror(err);
-}
-
-static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
-
-static int try_flavour(struct cadence_hooks *ch, const struct gw_hooks *h,
-		       const struct gw_hook_options *opt, uint64_t idle_ns,
-		       const struct flavour *f, const char **step)
-{
+struct cadence_load {
+	const struct gw_hooks *h;
+	const struct gw_hook_options *opt;
+	uint64_t idle_ns;
+	struct hook_chain_known known;
 	struct gw_cadence *skel;
-	struct bpf_program *prog;
-	int err;
+};
 
-	*step = "open";
-	skel = gw_cadence__open();
-	if (!skel)
-		return -errno;
-	prog = f->fentry ? skel->progs.gw_cadence_fentry : skel->progs.gw_cadence_kprobe;
-	bpf_program__set_autoload(f->fentry ? skel->progs.gw_cadence_kprobe :
-					      skel->progs.gw_cadence_fentry, false);
-	bpf_program__set_autoload(skel->progs.gw_cadence_bench, false);
-	bpf_program__set_autoload(skel->progs.gw_cadence_bench_empty, false);
-	skel->rodata->gw_wakeup_bytes = opt->wakeup_bytes;
-	skel->rodata->cadence_idle_ns = idle_ns;
-	err = hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops,
-			       skel->maps.gw_reader_idle);
-	if (!err && f->fentry)
-		err = bpf_program__set_attach_target(prog, 0, f->func);
-	if (!err) {
-		*step = "load";
-		err = gw_cadence__load(skel);
+static const char *flavour_function(const struct hook_flavour *f)
+{
+	return strchr(f->name, '/') + 1;
+}
+
+/* hook_chain_open_fn: the object with the chain's current flavour, its fentry target resolved
+ * (a function missing from the kernel's BTF refuses the flavour here); none (ENOENT) when every
+ * flavour is refused without a load. */
+static struct bpf_object_skeleton *cadence_open(void *ctx, struct hook_chain *ch, int n)
+{
+	struct cadence_load *l = ctx;
+
+	(void)n;
+	for (;;) {
+		const struct hook_flavour *f;
+		struct gw_cadence *s;
+		char why[HOOK_CHAIN_WHY_MAX];
+		bool fentry;
+		int err;
+
+		gw_cadence__destroy(l->skel);
+		l->skel = NULL;
+		hook_chain_refuse_known(ch, 1, &l->known);
+		f = hook_chain_current(ch);
+		if (!f) {
+			errno = ENOENT;
+			return NULL;
+		}
+		s = l->skel = gw_cadence__open();
+		if (!s)
+			return NULL;
+		fentry = hook_chain_wants(ch, "gw_cadence_fentry");
+		bpf_program__set_autoload(s->progs.gw_cadence_fentry, fentry);
+		bpf_program__set_autoload(s->progs.gw_cadence_kprobe, !fentry);
+		bpf_program__set_autoload(s->progs.gw_cadence_bench, false);
+		bpf_program__set_autoload(s->progs.gw_cadence_bench_empty, false);
+		s->rodata->gw_wakeup_bytes = l->opt->wakeup_bytes;
+		s->rodata->cadence_idle_ns = l->idle_ns;
+		err = hooks_share_maps(l->h, s->maps.gw_events, s->maps.gw_drops,
+				       s->maps.gw_reader_idle);
+		if (err) {
+			errno = err < 0 ? -err : err;
+			return NULL;
+		}
+		if (!fentry)
+			return s->skeleton;
+		err = bpf_program__set_attach_target(s->progs.gw_cadence_fentry, 0,
+						     flavour_function(f));
+		if (!err)
+			return s->skeleton;
+		snprintf(why, sizeof(why),
+			 "%.32s refused: program gw_cadence_fentry: no attach point in the "
+			 "kernel's BTF: %.40s", f->name, strerror(err < 0 ? -err : err));
+		hook_chain_refuse(ch, why);
 	}
-	if (!err) {
-		*step = "attach";
-		ch->link = f->fentry ? bpf_program__attach(prog) :
-				       bpf_program__attach_kprobe(prog, false, f->func);
-		if (!ch->link)
-			err = -errno;
-	}
-	if (err) {
-		gw_cadence__destroy(skel);
-		return err < 0 ? err : -err;
-	}
-	ch->skel = skel;
-	return 0;
+}
+
+/* Attaches the chain's current flavour; the link, or NULL with the flavour refused. */
+static struct bpf_link *cadence_attach(struct gw_cadence *s, struct hook_chain *ch)
+{
+	const struct hook_flavour *f = hook_chain_current(ch);
+	bool fentry = hook_chain_wants(ch, "gw_cadence_fentry");
+	struct bpf_program *prog = fentry ? s->progs.gw_cadence_fentry : s->progs.gw_cadence_kprobe;
+	struct bpf_link *link = fentry ? bpf_program__attach(prog) :
+				bpf_program__attach_kprobe(prog, false, flavour_function(f));
+
+	if (!link)
+		hook_chain_refuse_attach(ch, prog, -errno);
+	return link;
 }
 
 void cadence_hooks_load(struct cadence_hooks *ch, const struct gw_hooks *h,
 			const struct gw_hook_options *opt, uint64_t idle_ns,
 			enum cadence_hook_mode mode)
 {
-	bool verbose = getenv("GW_BPF_VERBOSE") != NULL;
-	libbpf_print_fn_t old = verbose ? NULL : libbpf_set_print(silent_print);
-	bool have_kprobes = hooks_have_kprobes(), fentry_eperm = false;
-	size_t used = 0;
+	struct hook_chain chain = { "input_cadence", flavours, 4, 0, "" };
+	struct cadence_load l = { .h = h, .opt = opt, .idle_ns = idle_ns };
+	char msg[HOOK_CHAIN_WHY_MAX] = "";
+	int err;
 
 	memset(ch, 0, sizeof(*ch));
 	snprintf(ch->live, sizeof(ch->live), "none");
-	if (mode == CADENCE_HOOKS_OFF) {
-		snprintf(ch->why, sizeof(ch->why), "disabled by configuration");
-		goto out;
+	if (mode == CADENCE_HOOKS_OFF || h->events_fd < 0) {
+		snprintf(ch->why, sizeof(ch->why), "%s", mode == CADENCE_HOOKS_OFF ?
+			 "disabled by configuration" : "no shared ring buffer");
+		return;
 	}
-	if (h->events_fd < 0) {
-		snprintf(ch->why, sizeof(ch->why), "no shared ring buffer");
-		goto out;
+	if (mode == CADENCE_HOOKS_FENTRY || mode == CADENCE_HOOKS_KPROBE) {
+		chain.flavours = &flavours[mode == CADENCE_HOOKS_FENTRY ? 0 : 2];
+		chain.n = 2;
 	}
-	for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
-		const char *step = "load";
-		int err;
-
-		if ((mode == CADENCE_HOOKS_FENTRY && !chain[i].fentry) ||
-		    (mode == CADENCE_HOOKS_KPROBE && chain[i].fentry))
-			continue;
-		/*
-		 * Refusals known without a load (each load parses the kernel's BTF): no kprobes in
-		 * this kernel, or fentry refused as a program type (EPERM), not for its target
-		 */
-		if (!chain[i].fentry && !have_kprobes) {
-			step = "attach";
-			err = -EOPNOTSUPP;
-		} else if (chain[i].fentry && fentry_eperm) {
-			err = -EPERM;
-		} else {
-			err = try_flavour(ch, h, opt, idle_ns, &chain[i], &step);
-		}
-		if (chain[i].fentry && err == -EPERM && !strcmp(step, "load"))
-			fentry_eperm = true;
-		if (!err) {
-			snprintf(ch->live, sizeof(ch->live), "%s/%s",
-				 chain[i].fentry ? "fentry" : "kprobe", chain[i].func);
-			break;
-		}
-		if (used < sizeof(ch->why))
-			used += (size_t)snprintf(ch->why + used, sizeof(ch->why) - used,
-						 "%s%s/%s: %s %s", used ? "; " : "",
-						 chain[i].fentry ? "fentry" : "kprobe", chain[i].func,
-						 step, errno_name(-err));
+	/* each round refuses a flavour that would not attach, so this ends */
+	while (!(err = hook_chain_load(&chain, 1, cadence_open, &l, msg, sizeof(msg))) &&
+	       !(ch->link = cadence_attach(l.skel, &chain)))
+		;
+	if (err) {
+		/* every flavour refused without a load (ENOENT), or the object failed */
+		if (hook_chain_current(&chain))
+			hook_chain_refuse(&chain, msg);
+		gw_cadence__destroy(l.skel);
+	} else {
+		ch->skel = l.skel;
+		snprintf(ch->live, sizeof(ch->live), "%s", hook_chain_current(&chain)->name);
 	}
-out:
-	if (!verbose)
-		libbpf_set_print(old);
-	malloc_trim(0); /* the loads' BTF parses: see hook_chain_load() */
+	snprintf(ch->why, sizeof(ch->why), "%s", chain.why);
 }
 
 bool cadence_hooks_live(const struct cadence_hooks *ch)

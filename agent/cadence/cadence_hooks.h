@@ -1,10 +1,10 @@
 /*
- * cadence_hooks.h - loading the input cadence BPF program (bpf/cadence.bpf.c) with its run-time
- * fallback chain, and draining its per-device window map.
+ * cadence_hooks.h - loading the input cadence BPF program (bpf/cadence.bpf.c) with its flavour
+ * chain (core/hook_chain), and draining its per-device window map.
  *
  * Chain: fentry/input_handle_event, fentry/input_event, kprobe/input_handle_event,
  * kprobe/input_event. The first that loads and attaches is live; when none does (this build host:
- * fentry refused, no kprobes) the cadence signal is unavailable and the reasons are kept for the
+ * fentry refused, no kprobes) the cadence signal is unavailable and the refusals are kept for the
  * hook status. The program shares the process object's ring buffer and drop counters.
  *
  * Draining flips the half of the window array the kernel fills, then reads and zeroes every used
@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "gw_events.h"
+#include "core/hook_chain.h"
 #include "core/hooks.h"
 
 struct gw_cadence;
@@ -26,7 +27,7 @@ struct cadence_hooks {
 	struct gw_cadence *skel;
 	struct bpf_link *link;
 	char live[64];		/* "fentry/input_handle_event", or "none" */
-	char why[256];		/* why better flavours were refused */
+	char why[HOOK_CHAIN_WHY_MAX];	/* why better flavours were refused */
 	uint64_t drained, read_errors;
 };
 

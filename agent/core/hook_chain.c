@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hooks.h"
+
 /*
  * What libbpf said about the program it could not load: libbpf reports it only through its print
  * callback, which takes no context, so the load in progress points this thread at its record.
@@ -26,10 +28,56 @@ const struct hook_flavour *hook_chain_current(const struct hook_chain *c)
 
 void hook_chain_refuse(struct hook_chain *c, const char *reason)
 {
-	if (!c->why[0])
-		snprintf(c->why, sizeof(c->why), "%s", reason);
+	size_t used = strlen(c->why);
+
+	if (used + 2 < sizeof(c->why))
+		snprintf(c->why + used, sizeof(c->why) - used, "%s%s", used ? "; " : "", reason);
 	if (c->at < c->n)
 		c->at++;
+}
+
+void hook_chain_refuse_attach(struct hook_chain *c, const struct bpf_program *prog, int err)
+{
+	const struct hook_flavour *f = hook_chain_current(c);
+	char why[HOOK_CHAIN_WHY_MAX];
+
+	snprintf(why, sizeof(why), "%.32s refused: program %.32s (%.32s): attach: %.40s",
+		 f ? f->name : "?", bpf_program__name(prog), bpf_program__section_name(prog),
+		 strerror(err < 0 ? -err : err));
+	hook_chain_refuse(c, why);
+}
+
+void hook_chain_refuse_known(struct hook_chain *chains, int n, struct hook_chain_known *k)
+{
+	if (!k->probed) {
+		k->have_kprobes = hooks_have_kprobes();
+		k->probed = true;
+	}
+	for (int i = 0; i < n; i++) {
+		struct hook_chain *c = &chains[i];
+
+		if (c->load_err == EPERM && c->at > 0 && !strncmp(c->flavours[c->at - 1].name,
+								  "fentry", 6))
+			k->fentry_eperm = true;
+	}
+	for (int i = 0; i < n; i++) {
+		struct hook_chain *c = &chains[i];
+		const struct hook_flavour *f;
+		char why[HOOK_CHAIN_WHY_MAX];
+
+		while ((f = hook_chain_current(c))) {
+			const char *known = NULL;
+
+			if (!k->have_kprobes && !strncmp(f->name, "kprobe", 6))
+				known = "no kprobes in this kernel";
+			else if (k->fentry_eperm && !strncmp(f->name, "fentry", 6))
+				known = "the kernel refuses fentry programs (EPERM)";
+			if (!known)
+				break;
+			snprintf(why, sizeof(why), "%.32s refused: %s", f->name, known);
+			hook_chain_refuse(c, why);
+		}
+	}
 }
 
 bool hook_chain_wants(const struct hook_chain *c, const char *name)
@@ -151,11 +199,12 @@ int hook_chain_load(struct hook_chain *chains, int n, hook_chain_open_fn open, v
 		}
 		prog = bpf_object__find_program_by_name(obj, words.prog);
 		snprintf(why, sizeof(why),
-			 "%.24s refused: program %.32s (%.24s): load: %.40s (verifier: %.80s)",
+			 "%.32s refused: program %.32s (%.32s): load: %.40s (verifier: %.72s)",
 			 hook_chain_current(&chains[c])->name, words.prog,
 			 prog ? bpf_program__section_name(prog) : "?",
 			 words.reason[0] ? words.reason : strerror(-err),
 			 words.verifier[0] ? words.verifier : "no log");
+		chains[c].load_err = -err;
 		hook_chain_refuse(&chains[c], why);
 	}
 	libbpf_set_print(old);

@@ -17,7 +17,8 @@
 
 #include <bpf/libbpf.h>
 
-#define HOOK_CHAIN_WHY_MAX 256
+/* room for a signal's every refusal: a load refusal in full and three known ones */
+#define HOOK_CHAIN_WHY_MAX 384
 
 struct hook_flavour {
 	const char *name;		/* as the status and the force flag say it */
@@ -30,14 +31,34 @@ struct hook_chain {
 	const struct hook_flavour *flavours;
 	int n;			/* flavours in the table */
 	int at;			/* the flavour tried next, or chosen; n: none (off or all refused) */
-	char why[HOOK_CHAIN_WHY_MAX];	/* the first refusal, "" if none */
+	char why[HOOK_CHAIN_WHY_MAX];	/* its refusals in order, "; " between, "" if none */
+	int load_err;		/* errno of the last refusal at load, 0 if none */
+};
+
+/* What is known between loads to be refused without loading: see hook_chain_refuse_known(). */
+struct hook_chain_known {
+	bool probed;
+	bool have_kprobes;
+	bool fentry_eperm;
 };
 
 /* The flavour a chain stands at, NULL when it is off. */
 const struct hook_flavour *hook_chain_current(const struct hook_chain *c);
 
-/* Refuses the chain's current flavour for `reason` (kept if it is the first) and moves on. */
+/* Refuses the chain's current flavour for `reason` (added to its refusals) and moves on. */
 void hook_chain_refuse(struct hook_chain *c, const char *reason);
+
+/* Refuses the chain's current flavour because the kernel would not attach `prog` (-err). */
+void hook_chain_refuse_attach(struct hook_chain *c, const struct bpf_program *prog, int err);
+
+/*
+ * Refuses, without a load (each load parses the kernel's BTF), the current flavours whose refusal
+ * is already known: a kprobe flavour (named "kprobe...") when the kernel has no kprobes, which it
+ * would say only at attach, and a fentry flavour ("fentry...") once the kernel refused a fentry
+ * program with EPERM (the program type, not its target). Call it from the open function; `k`
+ * starts zeroed and carries what was learnt from one load to the next.
+ */
+void hook_chain_refuse_known(struct hook_chain *chains, int n, struct hook_chain_known *k);
 
 /* Whether program `name` is one the chain's current flavour loads. */
 bool hook_chain_wants(const struct hook_chain *c, const char *name);

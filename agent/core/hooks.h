@@ -38,7 +38,7 @@ struct gw_hook_options {
 struct gw_hook_status {
 	char signal[24];
 	char hook[64];
-	char error[256];
+	char error[384];	/* HOOK_CHAIN_WHY_MAX: a signal's every refusal */
 };
 
 struct gw_process;

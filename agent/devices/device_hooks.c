@@ -1,11 +1,8 @@
 #include "device_hooks.h"
 
 #include <errno.h>
-#include <malloc.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "device.skel.h"
@@ -46,159 +43,167 @@ const char *device_hook_name(enum gw_device_signal sig, enum gw_device_source sr
 	return device_source_name(src);
 }
 
-/* The programs of one signal in one flavour (attach and detach side). */
-static int signal_progs(struct gw_device *s, enum gw_device_signal sig, enum gw_device_source src,
-			struct bpf_program *out[3])
-{
-	memset(out, 0, 3 * sizeof(out[0]));
-	if (src == GW_DEVSRC_FENTRY) {
-		out[0] = sig == GW_DEVSIG_USB ? s->progs.gw_usb_new_fexit :
-			 sig == GW_DEVSIG_HID ? s->progs.gw_hid_add_fexit :
-						s->progs.gw_input_register_fexit;
-		out[1] = sig == GW_DEVSIG_USB ? s->progs.gw_usb_disconnect_fentry :
-			 sig == GW_DEVSIG_HID ? s->progs.gw_hid_destroy_fentry :
-						s->progs.gw_input_unregister_fentry;
-		return 2;
-	}
-	out[0] = sig == GW_DEVSIG_USB ? s->progs.gw_usb_new_kprobe :
-		 sig == GW_DEVSIG_HID ? s->progs.gw_hid_add_kprobe : s->progs.gw_input_register_kprobe;
-	out[1] = sig == GW_DEVSIG_USB ? s->progs.gw_usb_new_kretprobe :
-		 sig == GW_DEVSIG_HID ? s->progs.gw_hid_add_kretprobe :
-					s->progs.gw_input_register_kretprobe;
-	out[2] = sig == GW_DEVSIG_USB ? s->progs.gw_usb_disconnect_kprobe :
-		 sig == GW_DEVSIG_HID ? s->progs.gw_hid_destroy_kprobe :
-					s->progs.gw_input_unregister_kprobe;
-	return 3;
-}
+/*
+ * Each signal's flavours in the order they are tried, with the supported kernel or configuration
+ * that needs each. A kernel that refuses both (this build host: fentry EPERM, no kprobes) leaves
+ * the signal to the uevent listener.
+ */
+static const char *const usb_fentry[] = { "gw_usb_new_fexit", "gw_usb_disconnect_fentry", NULL };
+static const char *const usb_kprobe[] = { "gw_usb_new_kprobe", "gw_usb_new_kretprobe",
+					  "gw_usb_disconnect_kprobe", NULL };
+static const char *const hid_fentry[] = { "gw_hid_add_fexit", "gw_hid_destroy_fentry", NULL };
+static const char *const hid_kprobe[] = { "gw_hid_add_kprobe", "gw_hid_add_kretprobe",
+					  "gw_hid_destroy_kprobe", NULL };
+static const char *const input_fentry[] = { "gw_input_register_fexit",
+					    "gw_input_unregister_fentry", NULL };
+static const char *const input_kprobe[] = { "gw_input_register_kprobe",
+					    "gw_input_register_kretprobe",
+					    "gw_input_unregister_kprobe", NULL };
 
-static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
+#define NEEDS_FENTRY "distro kernels with BPF trampolines (5.5+) and module BTF (usbcore, hid)"
+#define NEEDS_KPROBE "kernels that refuse fentry: RHEL 8 without trampolines, lockdown or an LSM " \
+	"denying tracing programs"
 
-/* Loads and attaches signals [first, last] in one flavour, as one instance; the instance on
- * success, NULL and errno else. */
-static struct gw_device *try_flavour(const struct gw_hooks *h, const struct gw_hook_options *opt,
-				     enum gw_device_signal first, enum gw_device_signal last,
-				     enum gw_device_source src, const char **step)
-{
-	struct gw_device *skel = gw_device__open();
-	struct bpf_program *prog, *progs[3];
-	int n, err;
+static const struct hook_flavour flavours[GW_DEVSIG_COUNT][2] = {
+	[GW_DEVSIG_USB] = { { "fentry", NEEDS_FENTRY, usb_fentry },
+			    { "kprobe", NEEDS_KPROBE, usb_kprobe } },
+	[GW_DEVSIG_HID] = { { "fentry", NEEDS_FENTRY, hid_fentry },
+			    { "kprobe", NEEDS_KPROBE, hid_kprobe } },
+	[GW_DEVSIG_INPUT] = { { "fentry", NEEDS_FENTRY, input_fentry },
+			      { "kprobe", NEEDS_KPROBE, input_kprobe } },
+};
 
-	*step = "open";
-	if (!skel)
+struct device_load {
+	const struct gw_hooks *h;
+	const struct gw_hook_options *opt;
+	struct hook_chain_known known;
+	struct gw_device *skel;
+};
+
+/* hook_chain_open_fn: the object with the chains' current programs; none (ENOENT) when every
+ * chain is refused without a load. */
+static struct bpf_object_skeleton *device_open(void *ctx, struct hook_chain *ch, int n)
+{
+	struct device_load *l = ctx;
+	struct bpf_program *prog;
+	bool any = false;
+	int err;
+
+	gw_device__destroy(l->skel);
+	l->skel = NULL;
+	hook_chain_refuse_known(ch, n, &l->known);
+	for (int i = 0; i < n; i++)
+		any = any || hook_chain_current(&ch[i]);
+	if (!any) {
+		errno = ENOENT;
 		return NULL;
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, false);
-	for (int sig = first; sig <= (int)last; sig++) {
-		n = signal_progs(skel, sig, src, progs);
-		for (int i = 0; i < n; i++)
-			bpf_program__set_autoload(progs[i], true);
 	}
-	skel->rodata->gw_wakeup_bytes = opt->wakeup_bytes;
-	err = hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops,
-			       skel->maps.gw_reader_idle);
-	if (!err) {
-		*step = "load";
-		err = gw_device__load(skel);
+	l->skel = gw_device__open();
+	if (!l->skel)
+		return NULL;
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		bool wanted = false;
+
+		for (int i = 0; i < n && !wanted; i++)
+			wanted = hook_chain_wants(&ch[i], bpf_program__name(prog));
+		bpf_program__set_autoload(prog, wanted);
 	}
-	if (!err) {
-		*step = "attach";
-		err = gw_device__attach(skel);
-	}
+	l->skel->rodata->gw_wakeup_bytes = l->opt->wakeup_bytes;
+	err = hooks_share_maps(l->h, l->skel->maps.gw_events, l->skel->maps.gw_drops,
+			       l->skel->maps.gw_reader_idle);
 	if (err) {
-		gw_device__destroy(skel);
 		errno = err < 0 ? -err : err;
 		return NULL;
 	}
-	return skel;
+	return l->skel->skeleton;
+}
+
+static void detach_signal(struct gw_device_hooks *dh, int sig)
+{
+	for (int i = 0; i < GW_DEVICE_SIGNAL_PROGS; i++) {
+		bpf_link__destroy(dh->links[sig][i]);
+		dh->links[sig][i] = NULL;
+	}
+}
+
+/* Attaches each chain's current flavour; false when the kernel would not attach one of them,
+ * whose flavour is then refused (the object must be loaded again without it). */
+static bool attach_signals(struct gw_device_hooks *dh, struct hook_chain *ch)
+{
+	bool all = true;
+
+	for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++) {
+		const struct hook_flavour *f = hook_chain_current(&ch[sig]);
+
+		for (int i = 0; f && f->progs[i] && i < GW_DEVICE_SIGNAL_PROGS; i++) {
+			struct bpf_program *p = bpf_object__find_program_by_name(dh->skel->obj,
+										 f->progs[i]);
+
+			dh->links[sig][i] = p ? bpf_program__attach(p) : NULL;
+			if (!dh->links[sig][i]) {
+				int err = p ? -errno : -ENOENT;
+
+				detach_signal(dh, sig);
+				if (p)
+					hook_chain_refuse_attach(&ch[sig], p, err);
+				else
+					hook_chain_refuse(&ch[sig], f->progs[i]);
+				all = false;
+				break;
+			}
+		}
+	}
+	return all;
 }
 
 void device_hooks_load(struct gw_device_hooks *dh, const struct gw_hooks *h,
 		       const struct gw_hook_options *opt, enum gw_device_mode mode)
 {
-	/* the refusals are expected and summarised in `why`; GW_BPF_VERBOSE=1 shows libbpf's log */
-	bool verbose = getenv("GW_BPF_VERBOSE") != NULL;
-	libbpf_print_fn_t old = verbose ? NULL : libbpf_set_print(silent_print);
-	/*
-	 * Refusals known without loading again (each load parses the kernel's BTF): fentry refused
-	 * as a program type (EPERM at the load of every signal's), or no kprobes in this kernel
-	 */
-	bool fentry_eperm = false, have_kprobes = hooks_have_kprobes();
+	int first = mode == GW_DEVMODE_KPROBE ? 1 : 0, n = mode == GW_DEVMODE_AUTO ? 2 : 1;
+	struct hook_chain ch[GW_DEVSIG_COUNT];
+	struct device_load l = { .h = h, .opt = opt };
+	char msg[HOOK_CHAIN_WHY_MAX] = "";
+	int err = 0;
 
 	memset(dh, 0, sizeof(*dh));
-	/* Fast path: every signal in fentry as one object (one BTF parse instead of three). */
-	if ((mode == GW_DEVMODE_AUTO || mode == GW_DEVMODE_FENTRY) && h->events_fd >= 0) {
-		const char *step;
-		struct gw_device *all = try_flavour(h, opt, 0, GW_DEVSIG_COUNT - 1, GW_DEVSRC_FENTRY,
-						    &step);
-
-		if (all) {
-			dh->skel[0] = all;
-			for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++)
-				dh->live[sig] = GW_DEVSRC_FENTRY;
-			goto out;
-		}
-		fentry_eperm = errno == EPERM && !strcmp(step, "load");
+	if (mode == GW_DEVMODE_UEVENT || h->events_fd < 0) {
+		for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++)
+			snprintf(dh->why[sig], sizeof(dh->why[sig]), "%s",
+				 mode == GW_DEVMODE_UEVENT ? "BPF device hooks disabled" :
+							     "no shared ring buffer");
+		return;
+	}
+	for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++)
+		ch[sig] = (struct hook_chain){ device_signal_name(sig), &flavours[sig][first], n, 0,
+					       "" };
+	/* each round refuses a flavour that would not attach, so this ends */
+	for (;;) {
+		err = hook_chain_load(ch, GW_DEVSIG_COUNT, device_open, &l, msg, sizeof(msg));
+		dh->skel = l.skel;
+		if (err || attach_signals(dh, ch))
+			break;
+		device_hooks_close(dh);
+		l.skel = NULL;
 	}
 	for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++) {
-		size_t used = 0;
+		const struct hook_flavour *f = err ? NULL : hook_chain_current(&ch[sig]);
 
-		if (mode == GW_DEVMODE_UEVENT) {
-			snprintf(dh->why[sig], sizeof(dh->why[sig]), "BPF device hooks disabled");
-			continue;
-		}
-		if (h->events_fd < 0) {
-			snprintf(dh->why[sig], sizeof(dh->why[sig]), "no shared ring buffer");
-			continue;
-		}
-		for (enum gw_device_source src = GW_DEVSRC_FENTRY; src <= GW_DEVSRC_KPROBE; src++) {
-			const char *step;
-			struct gw_device *skel;
-
-			if ((mode == GW_DEVMODE_FENTRY && src != GW_DEVSRC_FENTRY) ||
-			    (mode == GW_DEVMODE_KPROBE && src != GW_DEVSRC_KPROBE))
-				continue;
-			if (src == GW_DEVSRC_FENTRY && fentry_eperm) {
-				step = "load";
-				skel = NULL;
-				errno = EPERM;
-			} else if (src == GW_DEVSRC_KPROBE && !have_kprobes) {
-				step = "attach";
-				skel = NULL;
-				errno = EOPNOTSUPP;
-			} else {
-				skel = try_flavour(h, opt, sig, sig, src, &step);
-				if (!skel && src == GW_DEVSRC_FENTRY && errno == EPERM &&
-				    !strcmp(step, "load"))
-					fentry_eperm = true;
-			}
-			if (skel) {
-				dh->skel[sig] = skel;
-				dh->live[sig] = src;
-				break;
-			}
-			if (used < sizeof(dh->why[sig]))
-				used += (size_t)snprintf(dh->why[sig] + used,
-							 sizeof(dh->why[sig]) - used,
-							 "%s%s refused at %s: %s", used ? "; " : "",
-							 device_source_name(src), step, strerror(errno));
-		}
+		/* an error with a flavour still standing is the object's (a map), not a chain's */
+		if (err && hook_chain_current(&ch[sig]))
+			hook_chain_refuse(&ch[sig], msg);
+		dh->live[sig] = !f ? GW_DEVSRC_NONE :
+				f == &flavours[sig][0] ? GW_DEVSRC_FENTRY : GW_DEVSRC_KPROBE;
+		snprintf(dh->why[sig], sizeof(dh->why[sig]), "%s", ch[sig].why);
 	}
-out:
-	if (!verbose)
-		libbpf_set_print(old);
-	malloc_trim(0); /* the loads' BTF parses: see hook_chain_load() */
+	/* err: every chain was refused without a load (ENOENT), or the object failed */
+	if (err)
+		device_hooks_close(dh);
 }
 
 void device_hooks_close(struct gw_device_hooks *dh)
 {
-	for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++) {
-		gw_device__destroy(dh->skel[sig]);
-		dh->skel[sig] = NULL;
-	}
+	for (int sig = 0; sig < GW_DEVSIG_COUNT; sig++)
+		detach_signal(dh, sig);
+	gw_device__destroy(dh->skel);
+	dh->skel = NULL;
 }

@@ -1,18 +1,19 @@
 /*
- * device_hooks.h - loading the BPF device hooks (bpf/device.bpf.c) with a per-signal fallback chain:
- * fentry/fexit, else kprobe/kretprobe, else nothing (the uevent listener then covers the signal).
+ * device_hooks.h - loading the BPF device hooks (bpf/device.bpf.c), one flavour chain per signal
+ * (core/hook_chain): fentry/fexit, else kprobe/kretprobe, else nothing (the uevent listener then
+ * covers the signal).
  *
- * All three signals (usb, hid, input) in fentry are tried as one instance first; when the kernel
- * refuses that, each signal gets its own instance down the chain, so a kernel that refuses one
- * (hid not loaded, usbcore built without BTF) keeps the others. The functions live in modules
- * (usbcore, hid): the programs load only once those are loaded, and a refusal is recorded with the
- * reason. The instances share the process object's ring buffer and drop counters.
+ * The three signals (usb, hid, input) load as one object; a refusal moves only the signal whose
+ * program was refused along its chain, so a kernel that refuses one (hid not loaded, usbcore built
+ * without BTF) keeps the others. The functions live in modules (usbcore, hid): the programs load
+ * only once those are loaded. The object shares the process object's ring buffer and drop counters.
  */
 #ifndef GW_DEVICE_HOOKS_H
 #define GW_DEVICE_HOOKS_H
 
 #include <stddef.h>
 
+#include "core/hook_chain.h"
 #include "core/hooks.h"
 
 enum gw_device_signal {
@@ -41,10 +42,13 @@ enum gw_device_mode {
 
 struct gw_device;
 
+#define GW_DEVICE_SIGNAL_PROGS 3
+
 struct gw_device_hooks {
-	struct gw_device *skel[GW_DEVSIG_COUNT];	/* per signal; only [0] when one serves all */
-	enum gw_device_source live[GW_DEVSIG_COUNT]; /* FENTRY, KPROBE or NONE */
-	char why[GW_DEVSIG_COUNT][256];		     /* why better flavours were refused */
+	struct gw_device *skel;				/* every signal's live flavour */
+	struct bpf_link *links[GW_DEVSIG_COUNT][GW_DEVICE_SIGNAL_PROGS];
+	enum gw_device_source live[GW_DEVSIG_COUNT];	/* FENTRY, KPROBE or NONE */
+	char why[GW_DEVSIG_COUNT][HOOK_CHAIN_WHY_MAX];	/* why better flavours were refused */
 };
 
 /* Tries the chain for every signal; never fails as a whole (a signal without a BPF hook is left

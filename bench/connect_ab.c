@@ -138,9 +138,9 @@ static void *agent_stand_in(void *arg)
 		 * what a walk marks, a marked socket's address would carry its mark to the next socket
 		 */
 		if (ab->attached && ab->owner_walk[0] && tick % 10 == 0)
-			net_owner_walks_run(ab->skel, ab->owner_walk);
+			net_walks_owners_run(ab->skel, ab->owner_walk);
 		if (ab->attached && ab->sample_link && tick % (ab->owner_walk[0] ? 100 : 10) == 0)
-			net_iter_run(ab->sample_link);
+			net_walks_run(ab->sample_link);
 		ring_buffer__consume(ab->ring);
 		fold_map_clear(maps[idle]);
 		/* emptied as the agent empties it after reading it (fold_drain_slots) */
@@ -317,9 +317,9 @@ static int ab_load(struct ab *ab)
 		if (!ab->sample_link)
 			return -1;
 		ab->skel->bss->gw_tcp_sample_baseline = 1;
-		net_iter_run(ab->sample_link);
+		net_walks_run(ab->sample_link);
 		ab->skel->bss->gw_tcp_sample_baseline = 0;
-		if (ab->skel->rodata->gw_kfunc_cast && net_owner_walks_attach(ab->skel, ab->owner_walk))
+		if (ab->skel->rodata->gw_kfunc_cast && net_walks_owners_attach(ab->skel, ab->owner_walk))
 			return -1;
 	}
 	return pthread_create(&ab->agent_thread, NULL, agent_stand_in, ab) ? -1 : 0;

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 
 #include "gw_events.h"
 #include "network.skel.h"
@@ -31,42 +30,6 @@ struct net_choice {
 	uint64_t wakeup_bytes;
 	const struct net_kernel *kernel;	/* probed once per load */
 };
-
-/* The kernel's tick, which the network programs date connects in: a coarse clock's resolution is
- * one tick. 0 (they read the boot clock instead) if it cannot be had. */
-static uint64_t kernel_jiffy_ns(void)
-{
-	struct timespec res;
-
-	if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) || res.tv_sec || res.tv_nsec <= 0)
-		return 0;
-	return (uint64_t)res.tv_nsec;
-}
-
-/* Whether the running kernel's BTF has kfunc `name` (false if its BTF cannot be read). */
-static bool kernel_has_kfunc(const char *name)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool found;
-
-	if (!vmlinux)
-		return false;
-	found = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
-	btf__free(vmlinux);
-	return found;
-}
-
-void net_kernel_probe(struct net_kernel *k)
-{
-	k->jiffy_ns = kernel_jiffy_ns();
-	k->kfunc_cast = kernel_has_kfunc("bpf_rdonly_cast");
-}
-
-void net_kernel_set(struct gw_network *skel, const struct net_kernel *k)
-{
-	skel->rodata->gw_jiffy_ns = k->jiffy_ns;
-	skel->rodata->gw_kfunc_cast = k->kfunc_cast;
-}
 
 /*
  * Each signal's flavours in the order they are tried, with the supported kernel or configuration
@@ -270,33 +233,10 @@ static const char *tcp_hook_name(enum gw_tcp_hook t)
 	}
 }
 
-int net_owner_walks_attach(struct gw_network *skel, struct bpf_link *walk[2])
-{
-	struct bpf_program *progs[2] = { skel->progs.gw_owner_slots_walk,
-					 skel->progs.gw_conn_owner_walk };
-	struct bpf_map *maps[2] = { skel->maps.owner_slots, skel->maps.conn_owner };
-
-	for (int i = 0; i < 2; i++) {
-		union bpf_iter_link_info info = { .map.map_fd = bpf_map__fd(maps[i]) };
-		LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
-			    .link_info_len = sizeof(info));
-
-		walk[i] = bpf_program__attach_iter(progs[i], &opts);
-		if (!walk[i]) {
-			int err = -errno;
-
-			bpf_link__destroy(walk[0]);
-			walk[0] = NULL;
-			return err;
-		}
-	}
-	return 0;
-}
-
 /* The connect flavour's owner-map walks; 0, or -errno with `why` said and nothing left attached. */
 static int attach_owner_walks(struct gw_net_hooks *nh, char *why, size_t why_size)
 {
-	int err = net_owner_walks_attach(nh->skel, nh->owner_walk);
+	int err = net_walks_owners_attach(nh->skel, nh->owner_walk);
 
 	if (err)
 		snprintf(why + strlen(why), why_size - strlen(why),
@@ -633,44 +573,18 @@ uint64_t net_hooks_dns_unread(const struct gw_net_hooks *nh)
 		       __atomic_load_n(&nh->skel->bss->gw_dns_recv_unread, __ATOMIC_RELAXED) : 0;
 }
 
-int net_iter_run(struct bpf_link *link)
-{
-	char buf[64];
-	ssize_t n;
-	int fd;
-
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0)
-		return -errno;
-	/* the programs write nothing: reading to the end is what walks */
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 int net_hooks_sample(struct gw_net_hooks *nh)
 {
 	if (!nh->sample_link)
 		return -ENOENT;
-	return net_iter_run(nh->sample_link);
-}
-
-int net_owner_walks_run(struct gw_network *skel, struct bpf_link *walk[2])
-{
-	int ret = net_iter_run(walk[0]);
-
-	/* the hash map's walk visits each of its 65,536 buckets: only when it holds owners */
-	if (!ret && __atomic_load_n(&skel->bss->gw_conn_owner_n, __ATOMIC_RELAXED) > 0)
-		ret = net_iter_run(walk[1]);
-	return ret;
+	return net_walks_run(nh->sample_link);
 }
 
 int net_hooks_walk_owners(struct gw_net_hooks *nh)
 {
 	if (!nh->owner_walk[0])
 		return -ENOENT;
-	return net_owner_walks_run(nh->skel, nh->owner_walk);
+	return net_walks_owners_run(nh->skel, nh->owner_walk);
 }
 
 void net_hooks_close(struct gw_net_hooks *nh)

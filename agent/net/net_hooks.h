@@ -115,9 +115,9 @@ void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which);
 /* The connect flavour's owner-map walks attached on the skeleton (0, or -errno and neither), run
  * once (0 or -errno), and running an iterator link to its end (0 or -errno); for the agent and
  * connect_ab. */
-int net_owner_walks_attach(struct gw_network *skel, struct bpf_link *walk[2]);
-int net_owner_walks_run(struct gw_network *skel, struct bpf_link *walk[2]);
-int net_iter_run(struct bpf_link *link);
+int net_walks_owners_attach(struct gw_network *skel, struct bpf_link *walk[2]);
+int net_walks_owners_run(struct gw_network *skel, struct bpf_link *walk[2]);
+int net_walks_run(struct bpf_link *link);
 /* Fold lookups the kernel made in its fold map: another key held the key's array slot. */
 uint64_t net_hooks_fold_slot_taken(const struct gw_net_hooks *nh);
 /* Outbound connections whose owner the kernel kept in its hash map: their array slot was taken. */

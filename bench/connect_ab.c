@@ -255,6 +255,7 @@ static void autoload_on(struct bpf_program *p, bool used)
 static int ab_load(struct ab *ab)
 {
 	struct net_kernel kernel;
+	bool walks;
 	struct bpf_program *p;
 
 	ab->cgroup_fd = cgroup2_root_open();
@@ -266,10 +267,13 @@ static int ab_load(struct ab *ab)
 		fprintf(stderr, "connect_ab: no cgroup2 mount found\n");
 		return -1;
 	}
+	net_kernel_probe(&kernel);
+	/* as the agent: a kernel that refuses the owner-map walks walks every socket instead */
+	walks = kernel.kfunc_cast;
+reopen:
 	ab->skel = gw_network__open();
 	if (!ab->skel)
 		return -1;
-	net_kernel_probe(&kernel);
 	net_kernel_set(ab->skel, &kernel); /* as the agent sets them */
 	ab->skel->rodata->gw_tcp_at_connect = ab->o->on.tcp &&
 					      ab->o->on.tcp_hook == GW_TCP_HOOK_CONNECT;
@@ -290,8 +294,8 @@ static int ab_load(struct ab *ab)
 			autoload_on(k->progs.gw_tcp_destroy, c->tcp_hook != GW_TCP_HOOK_TP_BTF);
 			autoload_on(k->progs.gw_tcp_error, c->tcp_hook != GW_TCP_HOOK_TP_BTF);
 			autoload_on(k->progs.gw_tcp_sample, at_connect);
-			autoload_on(k->progs.gw_owner_slots_walk, at_connect && kernel.kfunc_cast);
-			autoload_on(k->progs.gw_conn_owner_walk, at_connect && kernel.kfunc_cast);
+			autoload_on(k->progs.gw_owner_slots_walk, at_connect && walks);
+			autoload_on(k->progs.gw_conn_owner_walk, at_connect && walks);
 		}
 		autoload_on(k->progs.gw_connect4, c->udp || at_connect);
 		autoload_on(k->progs.gw_connect6, c->udp || at_connect);
@@ -304,6 +308,13 @@ static int ab_load(struct ab *ab)
 		autoload_on(k->progs.gw_dns_sender6, c->dns && !c->dns_packets);
 	}
 	if (gw_network__load(ab->skel)) {
+		if (walks) {
+			fprintf(stderr, "connect_ab: owner-map walks refused (%s): every socket is "
+				"walked instead\n", strerror(errno));
+			gw_network__destroy(ab->skel);
+			walks = false;
+			goto reopen;
+		}
 		fprintf(stderr, "connect_ab: loading the network programs: %s\n", strerror(errno));
 		return -1;
 	}
@@ -319,7 +330,7 @@ static int ab_load(struct ab *ab)
 		ab->skel->bss->gw_tcp_sample_baseline = 1;
 		net_walks_run(ab->sample_link);
 		ab->skel->bss->gw_tcp_sample_baseline = 0;
-		if (ab->skel->rodata->gw_kfunc_cast && net_walks_owners_attach(ab->skel, ab->owner_walk))
+		if (walks && net_walks_owners_attach(ab->skel, ab->owner_walk))
 			return -1;
 	}
 	return pthread_create(&ab->agent_thread, NULL, agent_stand_in, ab) ? -1 : 0;

@@ -35,10 +35,11 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	return 0;
 }
 
-int app_compose_defaults(struct gw_agent *a)
+int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 {
 	struct app_options o;
 
+	(void)cfg;
 	app_options_defaults(&o);
 	return app_compose(a, &o);
 }

@@ -28,7 +28,8 @@ struct app_options {
 void app_options_defaults(struct app_options *o);
 /* Registers every domain with `o`'s options on an agent_init'ed agent; 0 or -errno. */
 int app_compose(struct gw_agent *a, const struct app_options *o);
-/* app_compose with the default options (fleet mode). */
-int app_compose_defaults(struct gw_agent *a);
+struct gw_config;
+/* Fleet mode: app_compose with the default options and what the config sets (employee, ...). */
+int app_compose_config(struct gw_agent *a, const struct gw_config *cfg);
 
 #endif

@@ -411,7 +411,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "ghostwatch: run: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
-	return fleet_run(config, check, app_compose_defaults);
+	return fleet_run(config, check, app_compose_config);
 }
 
 int main(int argc, char **argv)

@@ -63,6 +63,11 @@ static const struct config_key config_keys[] = {
 	{ NULL, "log_level", KIND_LOG_LEVEL, F(log_level), 0, 0 },
 	{ NULL, "ringbuf_bytes", KIND_SIZE, F(ringbuf_bytes), 4096, 1u << 30 },
 	{ NULL, "stats_seconds", KIND_U32, F(stats_seconds), 1, 86400 },
+	{ "employee", "id", KIND_TOKEN, F(employee_id), 0, 0 },
+	{ "employee", "timezone", KIND_OPT_STR, F(employee_timezone), 0, 0 },
+	{ "employee", "hours", KIND_OPT_STR, F(employee_hours), 0, 0 },
+	{ "employee", "days", KIND_OPT_STR, F(employee_days), 0, 0 },
+	{ "employee", "offboarding", KIND_BOOL, F(offboarding), 0, 0 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -104,6 +109,8 @@ int gw_config_defaults(struct gw_config *cfg)
 	    set_str(&cfg->tls_key, "/etc/ghostwatch/tls/agent.key") ||
 	    set_str(&cfg->tls_ca, "/etc/ghostwatch/tls/ca.crt") ||
 	    set_str(&cfg->tls_server_name, "") || set_str(&cfg->host_id, "") ||
+	    set_str(&cfg->employee_id, "") || set_str(&cfg->employee_timezone, "") ||
+	    set_str(&cfg->employee_hours, "") || set_str(&cfg->employee_days, "") ||
 	    set_str(&cfg->spool_dir, "/var/lib/ghostwatch/spool") || set_str(&cfg->path, "(defaults)"))
 		return -1;
 	return 0;
@@ -122,6 +129,10 @@ void gw_config_free(struct gw_config *cfg)
 	free(cfg->tls_server_name);
 	free(cfg->host_id);
 	free(cfg->spool_dir);
+	free(cfg->employee_id);
+	free(cfg->employee_timezone);
+	free(cfg->employee_hours);
+	free(cfg->employee_days);
 	free(cfg->path);
 	free(cfg);
 }
@@ -507,7 +518,7 @@ bool gw_config_transport_changed(const struct gw_config *a, const struct gw_conf
 	return !str_eq(a->subject_prefix, b->subject_prefix) || !str_eq(a->tls_cert, b->tls_cert) ||
 	       !str_eq(a->tls_key, b->tls_key) || !str_eq(a->tls_ca, b->tls_ca) ||
 	       !str_eq(a->tls_server_name, b->tls_server_name) || !str_eq(a->host_id, b->host_id) ||
-	       !str_eq(a->spool_dir, b->spool_dir) ||
+	       !str_eq(a->employee_id, b->employee_id) || !str_eq(a->spool_dir, b->spool_dir) ||
 	       a->publish_timeout_ms != b->publish_timeout_ms ||
 	       a->reconnect_min_ms != b->reconnect_min_ms ||
 	       a->reconnect_max_ms != b->reconnect_max_ms ||

@@ -60,6 +60,13 @@ struct gw_config {
 	enum gw_log_level log_level;
 	uint32_t ringbuf_bytes;		/* BPF ring buffer size, a power of two >= 4096 */
 	uint32_t stats_seconds;		/* how often AgentStats go into the batch stream */
+
+	/* the employee the device is issued to, as the company declares it */
+	char *employee_id;		/* a subject token; empty = not declared */
+	char *employee_timezone;	/* IANA name, "America/New_York"; empty = not declared */
+	char *employee_hours;		/* "09:00-18:00" in that timezone; empty = not declared */
+	char *employee_days;		/* "mon-fri"; empty = not declared */
+	bool offboarding;		/* leaving the company: exfiltration findings weigh more */
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

@@ -35,6 +35,7 @@ struct gw_host_identity {
 	char agent_version[GW_HOST_FIELD_LEN];
 	char kernel_release[GW_HOST_FIELD_LEN];
 	char cert_identity[GW_HOST_FIELD_LEN];
+	char employee_id[GW_HOST_FIELD_LEN]; /* the config's employee.id, "" when not declared */
 };
 
 /*

@@ -118,6 +118,7 @@ static int start_forwarder(struct fleet *fl, const struct gw_config *cfg,
 		gw_err(&fl->log, "%s: %s", cfg->path, err);
 		return -1;
 	}
+	snprintf(host.employee_id, sizeof(host.employee_id), "%s", cfg->employee_id);
 	fl->fwd = gw_forwarder_start(cfg, &host, &fl->log, carry, err, sizeof(err));
 	if (!fl->fwd) {
 		gw_err(&fl->log, "%s: %s", cfg->path, err);
@@ -221,7 +222,8 @@ static void log_summary(struct fleet *fl)
 		st.spool.total_dropped_batches, fl->oversize_drops, fl->filtered);
 }
 
-int fleet_run(const char *config_path, bool check_only, int (*compose)(struct gw_agent *a))
+int fleet_run(const char *config_path, bool check_only,
+	      int (*compose)(struct gw_agent *a, const struct gw_config *cfg))
 {
 	char err[GW_CONFIG_ERR_LEN];
 	struct gw_options opt;
@@ -277,7 +279,7 @@ int fleet_run(const char *config_path, bool check_only, int (*compose)(struct gw
 	opt.hooks.ringbuf_bytes = fl.cfg->ringbuf_bytes;
 	opt.stats_interval_s = fl.cfg->stats_seconds;
 	a = calloc(1, sizeof(*a));
-	if (!a || agent_init(a, &opt) || compose(a)) {
+	if (!a || agent_init(a, &opt) || compose(a, fl.cfg)) {
 		gw_err(&fl.log, "cannot initialise: %s", strerror(errno));
 		goto out;
 	}

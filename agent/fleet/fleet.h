@@ -17,8 +17,11 @@
 /* Runs until SIGINT/SIGTERM. check_only: validate the config (and certificate) and exit. Returns
  * the process exit status: 0, 1 runtime failure, 2 bad config. */
 struct gw_agent;
+struct gw_config;
 
-/* compose registers the agent's domains (the composition root's, with default options). */
-int fleet_run(const char *config_path, bool check_only, int (*compose)(struct gw_agent *a));
+/* compose registers the agent's domains with the options the config gives them (the composition
+ * root's); the config outlives compose only until a reload, so domains copy what they keep. */
+int fleet_run(const char *config_path, bool check_only,
+	      int (*compose)(struct gw_agent *a, const struct gw_config *cfg));
 
 #endif

@@ -180,6 +180,32 @@ TEST(load_from_file_and_missing_file)
 	CHECK(strstr(err, "/nonexistent/ghostwatch.yaml:0: cannot open") == err);
 }
 
+TEST(employee_section)
+{
+	struct gw_config *cfg = parse("employee:\n"
+				      "  id: e-1042\n"
+				      "  timezone: America/New_York\n"
+				      "  hours: \"09:00-18:00\"\n"
+				      "  days: mon-fri\n"
+				      "  offboarding: true\n");
+
+	REQUIRE(cfg);
+	CHECK_STR(cfg->employee_id, "e-1042");
+	CHECK_STR(cfg->employee_timezone, "America/New_York");
+	CHECK_STR(cfg->employee_hours, "09:00-18:00");
+	CHECK_STR(cfg->employee_days, "mon-fri");
+	CHECK(cfg->offboarding);
+	gw_config_free(cfg);
+
+	cfg = parse("");
+	REQUIRE(cfg);
+	CHECK_STR(cfg->employee_id, "");
+	CHECK(!cfg->offboarding);
+	gw_config_free(cfg);
+	/* the id names the employee in NATS-keyed fleet state: a subject token */
+	CHECK(rejected_at("employee:\n  id: a.b\n", 2, "employee.id"));
+}
+
 TEST(transport_change_detection)
 {
 	struct gw_config *a = parse("batch:\n  window_seconds: 5\n");
@@ -205,6 +231,7 @@ int main(void)
 	RUN(bad_files_name_the_line_and_reason);
 	RUN(nul_byte_in_value_is_rejected);
 	RUN(load_from_file_and_missing_file);
+	RUN(employee_section);
 	RUN(transport_change_detection);
 	return test_summary();
 }

@@ -222,6 +222,33 @@ static uint32_t *arena_u32s(struct gw_agent *a, const uint32_t *src, size_t n)
 	return dst;
 }
 
+/*
+ * The input cadence domain's own rules. Injected input is a strong sign of a remote operator but
+ * the tool doing it (AnyDesk, RustDesk, ...) usually has its own exec/flow finding too: confidence
+ * low keeps it out of the "several RMM vendors" combination, so one tool is not counted twice.
+ */
+static const struct gw_behaviour_rule rule_jiggler = {
+	.id = "GW-CADENCE-JIGGLER",
+	.title = "periodic synthetic pointer motion",
+	.vendor = "jiggler",
+	.technique = "",
+	.category = "jiggler",
+	.severity = "medium",
+	.confidence = "medium",
+	.source = "ghostwatch rules/README.md (input cadence)",
+};
+
+static const struct gw_behaviour_rule rule_virtual_input = {
+	.id = "GW-CADENCE-VIRTUAL-INPUT",
+	.title = "input injected through a virtual device",
+	.vendor = "virtual input",
+	.technique = "T1219",
+	.category = "rmm",
+	.severity = "medium",
+	.confidence = "low",
+	.source = "ghostwatch rules/README.md (input cadence)",
+};
+
 static void raise_jiggler(struct gw_agent *a, const Ghostwatch__V1__InputCadence *m,
 			  const struct cadence_motion *sum, const struct cadence_jiggler *j,
 			  uint64_t event_id, uint64_t time_ns)
@@ -236,7 +263,7 @@ static void raise_jiggler(struct gw_agent *a, const Ghostwatch__V1__InputCadence
 		 (unsigned long long)sum->bursts, (unsigned long long)sum->still,
 		 (unsigned long long)sum->finished, j->period.mean_ms, j->period.jitter * 100);
 	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_BEHAVIOUR,
-					   .behaviour = { GW_BEHAVIOUR_JIGGLER, why },
+					   .behaviour = { &rule_jiggler, why, "cadence" },
 					   .subject = subject,
 					   .process_id = m->injector ? m->injector->process_id : 0,
 					   .event_id = event_id, .time_ns = time_ns });
@@ -260,7 +287,7 @@ static void raise_injection(struct gw_agent *a, const Ghostwatch__V1__InputCaden
 	snprintf(why, sizeof(why), "%u key presses, %u clicks, %u motion events written%s",
 		 m->key_presses, m->clicks, m->rel_events + m->abs_events, rtt);
 	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_BEHAVIOUR,
-					   .behaviour = { GW_BEHAVIOUR_VIRTUAL_INPUT, why },
+					   .behaviour = { &rule_virtual_input, why, "cadence" },
 					   .subject = subject, .process_id = p->process_id,
 					   .event_id = event_id, .time_ns = time_ns });
 	cad(a)->findings++;

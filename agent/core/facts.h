@@ -77,10 +77,21 @@ enum gw_fact_kind {
 	GW_FACT_RTT,	   /* .rtt_us, process_id: a remote TCP connection's smoothed RTT */
 };
 
-/* Behaviours a domain recognises itself (input cadence); the detections own their rules. */
-enum gw_behaviour {
-	GW_BEHAVIOUR_JIGGLER,	    /* periodic synthetic pointer motion */
-	GW_BEHAVIOUR_VIRTUAL_INPUT, /* input injected through a virtual device */
+/*
+ * A behaviour a domain recognises itself (input cadence, sessions, exfiltration, tamper) and the
+ * rule that reports it. The domain owns the rule (static storage, one per id); the detections
+ * turn it into findings like a loaded rule: deduplicated per rule + subject per window, scored by
+ * its category. category, severity and confidence use the names rules/README.md gives them.
+ */
+struct gw_behaviour_rule {
+	const char *id;		/* "GW-CADENCE-JIGGLER" */
+	const char *title;
+	const char *vendor;	/* what it is about: "jiggler", "virtual input", "working hours" */
+	const char *technique;	/* MITRE ATT&CK id, or "" */
+	const char *category;	/* rmm, tunnel, vpn, ipkvm, jiggler, behaviour, exfil, tamper */
+	const char *severity;	/* info, low, medium, high, critical */
+	const char *confidence; /* low, medium, high */
+	const char *source;	/* where the rule's reasoning is written down */
 };
 
 struct gw_fact {
@@ -95,8 +106,11 @@ struct gw_fact {
 		const struct gw_device_input *device;
 		const char *netif;
 		struct {
-			enum gw_behaviour what;
+			const struct gw_behaviour_rule *rule;
 			const char *why;
+			/* the kind of event that shows it: "cadence", "flow", "session", "place",
+			 * "agent", ... (a Evidence.kind name) */
+			const char *evidence;
 		} behaviour;
 		uint32_t rtt_us;
 	};

@@ -333,43 +333,15 @@ static void on_netif(struct gw_agent *a, const char *ifname, uint64_t event_id,
 		observe(a, mt, n, ifname, 0, GW_EVIDENCE_NETIF, event_id, time_ns);
 }
 
-/*
- * The built-in rules of behaviours a domain recognises itself (input cadence), raised through the
- * findings table (deduplicated per rule + subject per window, scored). Injected input is a strong
- * sign of a remote operator but the tool doing it (AnyDesk, RustDesk, ...) usually has its own
- * exec/flow finding too: confidence low keeps it out of the "several RMM vendors" combination, so
- * one tool is not counted twice.
- */
-static const struct gw_rule behaviour_rules[] = {
-	[GW_BEHAVIOUR_JIGGLER] = {
-		.id = (char *)"GW-CADENCE-JIGGLER",
-		.title = (char *)"periodic synthetic pointer motion",
-		.vendor = (char *)"jiggler",
-		.technique = (char *)"",
-		.enabled = true,
-		.category = GW_CAT_JIGGLER,
-		.severity = GW_SEV_MEDIUM,
-		.confidence = GW_CONF_MEDIUM,
-	},
-	[GW_BEHAVIOUR_VIRTUAL_INPUT] = {
-		.id = (char *)"GW-CADENCE-VIRTUAL-INPUT",
-		.title = (char *)"input injected through a virtual device",
-		.vendor = (char *)"virtual input",
-		.technique = (char *)"T1219",
-		.enabled = true,
-		.category = GW_CAT_RMM,
-		.severity = GW_SEV_MEDIUM,
-		.confidence = GW_CONF_LOW,
-	},
-};
-
 static void on_behaviour(struct gw_agent *a, const struct gw_fact *f)
 {
-	struct gw_match mt = { &behaviour_rules[f->behaviour.what], f->behaviour.why, NULL };
+	struct gw_detections *d = det(a);
+	struct gw_match mt = { behaviours_rule(&d->behaviours, f->behaviour.rule),
+			       f->behaviour.why, NULL };
 
-	if (det(a)->findings)
-		observe(a, &mt, 1, f->subject, f->process_id, GW_EVIDENCE_CADENCE, f->event_id,
-			f->time_ns);
+	if (mt.rule && d->findings)
+		observe(a, &mt, 1, f->subject, f->process_id,
+			behaviours_evidence_kind(f->behaviour.evidence), f->event_id, f->time_ns);
 }
 
 static void detections_tick(struct gw_agent *a, void *state, uint64_t now_boot_ns)
@@ -435,6 +407,7 @@ static void detections_counters(const struct gw_agent *a, void *state, struct gw
 	if (d->findings)
 		gw_findings_get_stats(d->findings, &fstats);
 	agent_stats_add(&p->evictions, "findings", fstats.evicted);
+	agent_stats_add(&p->drops, "behaviour_rule_refused", d->behaviours.refused);
 }
 
 static void detections_destroy(struct gw_agent *a, void *state)

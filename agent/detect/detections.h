@@ -6,7 +6,7 @@
  * It is called by no domain: it observes the facts the domains publish right after emitting their
  * own event (facts.h), so the finding's evidence names that event: an exec (process), a flow or
  * connection with a gw_flow_input (network), a device with a gw_device_input (devices), an
- * interface (network interface watch), a behaviour (input cadence: its built-in rules live here).
+ * interface (network interface watch), a behaviour (a domain's own rule: input cadence, ...).
  */
 #ifndef GW_DETECTIONS_H
 #define GW_DETECTIONS_H
@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "behaviours.h"
 #include "findings.h"
 #include "ghostwatch.pb-c.h"
 #include "rules_match.h"
@@ -34,6 +35,7 @@ struct gw_detections {
 	uint32_t score;
 	const char *shipped_arg, *user_arg; /* as registered, for detections_init at start */
 	uint64_t last_tick_ns;
+	struct gw_behaviours behaviours; /* the domains' own rules, loaded on first use */
 };
 
 /*

@@ -19,17 +19,18 @@
 /*
  * Score weights: what one category is worth on its own, at high confidence. Medium confidence
  * counts 70 %, low 30 %, info-severity rules nothing. The sum is multiplied by how many pillars of
- * the laptop-farm picture are present (IP-KVM, RMM, VPN/tunnel, jiggler): 1 -> x1, 2 -> x1.5,
- * 3 -> x2, 4 -> x2.5, capped at 100. So any one signal stays at or below 35, while IP-KVM + RMM is
- * 82 and all four saturate the score.
+ * the picture are present (IP-KVM, RMM, VPN/tunnel, jiggler, behaviour/exfiltration, tamper):
+ * 1 -> x1, 2 -> x1.5, 3 -> x2, 4 -> x2.5, 5 or 6 -> x3, capped at 100. So any one signal stays
+ * at or below 35, while IP-KVM + RMM is 82 and any four saturate the score.
  */
 static const uint32_t category_weight[GW_CAT_COUNT] = {
-	[GW_CAT_IPKVM] = 35, [GW_CAT_RMM] = 20,	   [GW_CAT_VPN] = 15,
-	[GW_CAT_TUNNEL] = 10, [GW_CAT_JIGGLER] = 15, [GW_CAT_COMBO] = 0,
+	[GW_CAT_IPKVM] = 35,	 [GW_CAT_RMM] = 20,   [GW_CAT_VPN] = 15,    [GW_CAT_TUNNEL] = 10,
+	[GW_CAT_JIGGLER] = 15,	 [GW_CAT_BEHAVIOUR] = 20, [GW_CAT_EXFIL] = 20, [GW_CAT_TAMPER] = 25,
+	[GW_CAT_COMBO] = 0,
 };
 static const uint32_t confidence_pct[] = { [GW_CONF_LOW] = 30, [GW_CONF_MEDIUM] = 70,
 					   [GW_CONF_HIGH] = 100 };
-static const uint32_t pillar_multiplier_pct[] = { 100, 100, 150, 200, 250 };
+static const uint32_t pillar_multiplier_pct[] = { 100, 100, 150, 200, 250, 300, 300 };
 #define RMM_EXTRA_VENDOR_POINTS 5
 #define RMM_EXTRA_VENDOR_MAX 2
 
@@ -68,7 +69,15 @@ static const struct gw_rule combo_rules[COMBO_COUNT] = {
 				 .sources = { combo_sources, 1 } },
 };
 
-enum pillar { PILLAR_IPKVM, PILLAR_RMM, PILLAR_VPN, PILLAR_JIGGLER, PILLAR_NONE };
+enum pillar {
+	PILLAR_IPKVM,
+	PILLAR_RMM,
+	PILLAR_VPN,
+	PILLAR_JIGGLER,
+	PILLAR_BEHAVIOUR,
+	PILLAR_TAMPER,
+	PILLAR_NONE
+};
 
 static enum pillar pillar_of(enum gw_rule_category c)
 {
@@ -82,6 +91,11 @@ static enum pillar pillar_of(enum gw_rule_category c)
 		return PILLAR_VPN;
 	case GW_CAT_JIGGLER:
 		return PILLAR_JIGGLER;
+	case GW_CAT_BEHAVIOUR:
+	case GW_CAT_EXFIL:
+		return PILLAR_BEHAVIOUR;
+	case GW_CAT_TAMPER:
+		return PILLAR_TAMPER;
 	default:
 		return PILLAR_NONE;
 	}
@@ -121,10 +135,12 @@ struct gw_findings {
 
 const char *gw_evidence_kind_name(enum gw_evidence_kind k)
 {
-	static const char *const names[] = { "exec", "flow", "device", "netif", "finding", "procfs",
-					     "cadence" };
+	static const char *const names[GW_EVIDENCE_COUNT] = {
+		"exec", "flow", "device", "netif", "finding", "procfs", "cadence", "session", "place",
+		"agent"
+	};
 
-	return k <= GW_EVIDENCE_CADENCE ? names[k] : "?";
+	return k < GW_EVIDENCE_COUNT ? names[k] : "?";
 }
 
 const char *gw_finding_state_name(enum gw_finding_state s)

@@ -25,6 +25,10 @@ enum gw_evidence_kind {
 	GW_EVIDENCE_FINDING, /* a combination points at the findings it combines */
 	GW_EVIDENCE_PROCFS,  /* a process already running at start, read from /proc (event_id 0) */
 	GW_EVIDENCE_CADENCE, /* an input cadence window (InputCadence event) */
+	GW_EVIDENCE_SESSION, /* a login session or the activity profile */
+	GW_EVIDENCE_PLACE,   /* the host's place (Place event) */
+	GW_EVIDENCE_AGENT,   /* the agent's own state: its stop, its hooks, its configuration */
+	GW_EVIDENCE_COUNT,
 };
 const char *gw_evidence_kind_name(enum gw_evidence_kind k);
 

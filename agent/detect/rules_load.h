@@ -34,6 +34,9 @@ enum gw_rule_category {
 	GW_CAT_VPN,	/* consumer VPN client (T1090) */
 	GW_CAT_IPKVM,	/* IP-KVM / remote console hardware (T1200) */
 	GW_CAT_JIGGLER, /* fake presence */
+	GW_CAT_BEHAVIOUR, /* who works when and from where: hours, sessions, remote latency */
+	GW_CAT_EXFIL,	/* data leaving the machine */
+	GW_CAT_TAMPER,	/* the agent stopped, detached or reconfigured */
 	GW_CAT_COMBO,	/* combination findings (findings.c), never in a file */
 	GW_CAT_COUNT,
 };

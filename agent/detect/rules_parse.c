@@ -18,7 +18,8 @@
 
 static const char *const category_names[GW_CAT_COUNT] = {
 	[GW_CAT_RMM] = "rmm",	  [GW_CAT_TUNNEL] = "tunnel",	[GW_CAT_VPN] = "vpn",
-	[GW_CAT_IPKVM] = "ipkvm", [GW_CAT_JIGGLER] = "jiggler", [GW_CAT_COMBO] = "combination",
+	[GW_CAT_IPKVM] = "ipkvm", [GW_CAT_JIGGLER] = "jiggler", [GW_CAT_BEHAVIOUR] = "behaviour",
+	[GW_CAT_EXFIL] = "exfil", [GW_CAT_TAMPER] = "tamper",	[GW_CAT_COMBO] = "combination",
 };
 static const char *const severity_names[] = { "info", "low", "medium", "high", "critical" };
 static const char *const confidence_names[] = { "low", "medium", "high" };

@@ -32,7 +32,7 @@ struct cadence_load {
 	const struct gw_hooks *h;
 	const struct gw_hook_options *opt;
 	uint64_t idle_ns;
-	struct hook_chain_known known;
+	struct hook_chain_known *known;
 	struct gw_cadence *skel;
 };
 
@@ -58,7 +58,7 @@ static struct bpf_object_skeleton *cadence_open(void *ctx, struct hook_chain *ch
 
 		gw_cadence__destroy(l->skel);
 		l->skel = NULL;
-		hook_chain_refuse_known(ch, 1, &l->known);
+		hook_chain_refuse_known(ch, 1, l->known);
 		f = hook_chain_current(ch);
 		if (!f) {
 			errno = ENOENT;
@@ -107,12 +107,12 @@ static struct bpf_link *cadence_attach(struct gw_cadence *s, struct hook_chain *
 	return link;
 }
 
-void cadence_hooks_load(struct cadence_hooks *ch, const struct gw_hooks *h,
+void cadence_hooks_load(struct cadence_hooks *ch, struct gw_hooks *h,
 			const struct gw_hook_options *opt, uint64_t idle_ns,
 			enum cadence_hook_mode mode)
 {
 	struct hook_chain chain = { "input_cadence", flavours, 4, 0, "" };
-	struct cadence_load l = { .h = h, .opt = opt, .idle_ns = idle_ns };
+	struct cadence_load l = { .h = h, .opt = opt, .idle_ns = idle_ns, .known = &h->known };
 	char msg[HOOK_CHAIN_WHY_MAX] = "";
 	int err;
 
@@ -128,7 +128,7 @@ void cadence_hooks_load(struct cadence_hooks *ch, const struct gw_hooks *h,
 		chain.n = 2;
 	}
 	/* each round refuses a flavour that would not attach, so this ends */
-	while (!(err = hook_chain_load(&chain, 1, cadence_open, &l, msg, sizeof(msg))) &&
+	while (!(err = hook_chain_load(&chain, 1, &h->known, cadence_open, &l, msg, sizeof(msg))) &&
 	       !(ch->link = cadence_attach(l.skel, &chain)))
 		;
 	if (err) {

@@ -40,7 +40,7 @@ enum cadence_hook_mode {
 };
 
 /* Tries the chain; never fails as a whole (cadence is then unavailable, with the reason). */
-void cadence_hooks_load(struct cadence_hooks *ch, const struct gw_hooks *h,
+void cadence_hooks_load(struct cadence_hooks *ch, struct gw_hooks *h,
 			const struct gw_hook_options *opt, uint64_t idle_ns,
 			enum cadence_hook_mode mode);
 bool cadence_hooks_live(const struct cadence_hooks *ch);

@@ -238,6 +238,7 @@ int agent_start(struct gw_agent *a)
 		if (ret)
 			return ret;
 	}
+	hook_chain_known_release(&a->hooks.known);
 	if (a->hooks.events_fd < 0) {
 		fprintf(stderr, "ghostwatch: no domain loaded the ring buffer\n");
 		return -ENOENT;

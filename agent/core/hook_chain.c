@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
 
 #include "hooks.h"
 
@@ -78,6 +82,120 @@ void hook_chain_refuse_known(struct hook_chain *chains, int n, struct hook_chain
 			hook_chain_refuse(c, why);
 		}
 	}
+}
+
+static int chain_of(struct hook_chain *chains, int n, const char *name);
+
+void hook_chain_known_release(struct hook_chain_known *k)
+{
+	if (!k->vmlinux)
+		return;
+	btf__free(k->vmlinux);
+	k->vmlinux = NULL;
+	malloc_trim(0);	/* megabytes glibc would otherwise keep (see hook_chain_load) */
+}
+
+/* A program that only returns 0: what the kernel is offered to learn whether it takes the kind. */
+static int probe_load(enum bpf_attach_type type, int btf_id)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = type, .attach_btf_id = btf_id);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "gw_probe", "GPL", insns, 2, &o);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno;
+}
+
+/*
+ * The attach point of a tracing program in the kernel's BTF: fentry/NAME and friends are the
+ * function NAME, tp_btf/NAME the typedef btf_trace_NAME, iter/NAME the function bpf_iter_NAME.
+ * 0 when it is not in vmlinux (a module's function): libbpf looks there at load.
+ */
+static int probe_target(struct hook_chain_known *k, const struct bpf_program *prog,
+			enum bpf_attach_type type)
+{
+	const char *sec = bpf_program__section_name(prog), *name = strchr(sec, '/');
+	char full[160];
+	int kind = BTF_KIND_FUNC, id;
+
+	if (!name || !name[1])
+		return 0;
+	name++;
+	if (type == BPF_TRACE_RAW_TP) {
+		snprintf(full, sizeof(full), "btf_trace_%s", name);
+		kind = BTF_KIND_TYPEDEF;
+	} else if (type == BPF_TRACE_ITER) {
+		snprintf(full, sizeof(full), "bpf_iter_%s", name);
+	} else {
+		snprintf(full, sizeof(full), "%s", name);
+	}
+	if (!k->vmlinux && !k->vmlinux_failed) {
+		k->vmlinux = btf__load_vmlinux_btf();
+		k->vmlinux_failed = !k->vmlinux;
+	}
+	id = k->vmlinux ? btf__find_by_name_kind(k->vmlinux, full, kind) : -1;
+	return id > 0 ? id : 0;
+}
+
+/*
+ * Offers the kernel a trivial program of prog's kind; 0 when it takes it (or the probe cannot
+ * tell: a sleepable program, an attach point only a module has), else the errno it refused with.
+ * A fentry-style program is first offered with no attach point: a kernel that allows the type
+ * answers EINVAL to that, one whose policy refuses the type answers EPERM before looking.
+ */
+static int probe_program(struct hook_chain_known *k, const struct bpf_program *prog)
+{
+	enum bpf_attach_type type = bpf_program__expected_attach_type(prog);
+	int id;
+
+	if (bpf_program__type(prog) != BPF_PROG_TYPE_TRACING ||
+	    (bpf_program__flags(prog) & BPF_F_SLEEPABLE))
+		return 0;
+	if (type == BPF_TRACE_FENTRY || type == BPF_TRACE_FEXIT || type == BPF_MODIFY_RETURN) {
+		if (k->fentry_eperm)
+			return EPERM;
+		if (!k->fentry_probed) {
+			k->fentry_probed = true;
+			k->fentry_eperm = probe_load(BPF_TRACE_FENTRY, 0) == EPERM;
+			if (k->fentry_eperm)
+				return EPERM;
+		}
+	}
+	id = probe_target(k, prog, type);
+	return id ? probe_load(type, id) : 0;
+}
+
+/* Probes every program the object will load; refuses the flavour of the first one refused. */
+static bool probe_refuses(struct hook_chain *chains, int n, struct hook_chain_known *k,
+			  struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		char why[HOOK_CHAIN_WHY_MAX];
+		int c, err;
+
+		if (!bpf_program__autoload(prog) || !(err = probe_program(k, prog)))
+			continue;
+		c = chain_of(chains, n, bpf_program__name(prog));
+		if (c < 0)
+			continue;
+		snprintf(why, sizeof(why),
+			 "%.32s refused: program %.32s (%.32s): the kernel refuses this kind of "
+			 "program: %.40s",
+			 hook_chain_current(&chains[c])->name, bpf_program__name(prog),
+			 bpf_program__section_name(prog), strerror(err));
+		chains[c].load_err = err;
+		hook_chain_refuse(&chains[c], why);
+		return true;
+	}
+	return false;
 }
 
 bool hook_chain_wants(const struct hook_chain *c, const char *name)
@@ -164,8 +282,8 @@ static int chain_of(struct hook_chain *chains, int n, const char *name)
 	return -1;
 }
 
-int hook_chain_load(struct hook_chain *chains, int n, hook_chain_open_fn open, void *ctx,
-		    char *msg, size_t msg_size)
+int hook_chain_load(struct hook_chain *chains, int n, struct hook_chain_known *k,
+		    hook_chain_open_fn open, void *ctx, char *msg, size_t msg_size)
 {
 	libbpf_print_fn_t old = libbpf_set_print(capture_print);
 	struct load_words words;
@@ -173,17 +291,22 @@ int hook_chain_load(struct hook_chain *chains, int n, hook_chain_open_fn open, v
 
 	/* each round refuses one flavour, so this ends */
 	for (;;) {
-		struct bpf_object_skeleton *skel = open(ctx, chains, n);
-		struct bpf_object *obj = skel ? *skel->obj : NULL;
+		struct bpf_object_skeleton *skel;
+		struct bpf_object *obj;
 		struct bpf_program *prog;
 		char why[HOOK_CHAIN_WHY_MAX];
 		int c;
 
+		hook_chain_refuse_known(chains, n, k);
+		skel = open(ctx, chains, n);
+		obj = skel ? *skel->obj : NULL;
 		if (!obj) {
 			err = -errno;
 			snprintf(msg, msg_size, "opening the BPF object: %s", strerror(errno));
 			break;
 		}
+		if (probe_refuses(chains, n, k, obj))
+			continue;
 		memset(&words, 0, sizeof(words));
 		current_words = &words;
 		err = bpf_object__load_skeleton(skel);

@@ -35,12 +35,24 @@ struct hook_chain {
 	int load_err;		/* errno of the last refusal at load, 0 if none */
 };
 
-/* What is known between loads to be refused without loading: see hook_chain_refuse_known(). */
+struct btf;
+
+/*
+ * What is known to be refused without loading, learnt once for the whole agent (every domain's
+ * chains share it, so a refusal one object met is not met again by the next): see
+ * hook_chain_refuse_known() and the probes of hook_chain_load().
+ */
 struct hook_chain_known {
 	bool probed;
 	bool have_kprobes;
 	bool fentry_eperm;
+	bool fentry_probed;
+	struct btf *vmlinux;	/* the kernel's BTF, parsed once for the probes' attach points */
+	bool vmlinux_failed;
 };
+
+/* Frees what the probes kept (the kernel's BTF); what was learnt stays. */
+void hook_chain_known_release(struct hook_chain_known *k);
 
 /* The flavour a chain stands at, NULL when it is off. */
 const struct hook_flavour *hook_chain_current(const struct hook_chain *c);
@@ -52,11 +64,12 @@ void hook_chain_refuse(struct hook_chain *c, const char *reason);
 void hook_chain_refuse_attach(struct hook_chain *c, const struct bpf_program *prog, int err);
 
 /*
- * Refuses, without a load (each load parses the kernel's BTF), the current flavours whose refusal
- * is already known: a kprobe flavour (named "kprobe...") when the kernel has no kprobes, which it
- * would say only at attach, and a fentry flavour ("fentry...") once the kernel refused a fentry
- * program with EPERM (the program type, not its target). Call it from the open function; `k`
- * starts zeroed and carries what was learnt from one load to the next.
+ * Refuses, without a load (each load parses the kernel's BTF and relocates and verifies every
+ * program), the current flavours whose refusal is already known: a kprobe flavour (named
+ * "kprobe...") when the kernel has no kprobes, which it would say only at attach, and a fentry
+ * flavour ("fentry...") once the kernel refused a fentry program with EPERM (the program type,
+ * not its target). hook_chain_load() calls it before every open; `k` starts zeroed and carries
+ * what was learnt from one load, and one domain, to the next.
  */
 void hook_chain_refuse_known(struct hook_chain *chains, int n, struct hook_chain_known *k);
 
@@ -73,10 +86,14 @@ typedef struct bpf_object_skeleton *(*hook_chain_open_fn)(void *ctx, struct hook
 
 /*
  * Opens with open() and loads, and on a program the kernel refuses, refuses the chain whose flavour
- * loads it and tries again. 0 once the object (the caller's) is loaded; -errno with a message in
- * msg when the failure was of no chain's program (a map, the object) or nothing could be opened.
+ * loads it and tries again. Before a load, each tracing program to be loaded is probed: a two-
+ * instruction program of its type and attach point (found in the kernel's BTF) is offered to the
+ * kernel, so a refusal of the kind of program (a policy refusing fentry, an iterator the kernel
+ * will not run) costs a probe, not a load of the whole object. 0 once the object (the caller's)
+ * is loaded; -errno with a message in msg when the failure was of no chain's program (a map, the
+ * object) or nothing could be opened.
  */
-int hook_chain_load(struct hook_chain *chains, int n, hook_chain_open_fn open, void *ctx,
-		    char *msg, size_t msg_size);
+int hook_chain_load(struct hook_chain *chains, int n, struct hook_chain_known *k,
+		    hook_chain_open_fn open, void *ctx, char *msg, size_t msg_size);
 
 #endif

@@ -169,4 +169,5 @@ void hooks_close(struct gw_hooks *h)
 	if (h->process)
 		h->process_destroy(h->process);
 	h->process = NULL;
+	hook_chain_known_release(&h->known);
 }

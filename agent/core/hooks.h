@@ -18,6 +18,8 @@
 
 #include <bpf/libbpf.h>
 
+#include "hook_chain.h"
+
 #include "gw_events.h"
 
 enum gw_hook_flavour {
@@ -56,6 +58,7 @@ struct gw_hooks {
 	int idle_fd;	/* gw_reader_idle (gw_bpf_common.h) */
 	struct gw_hook_status status[GW_HOOK_STATUS_MAX];
 	int n_status;
+	struct hook_chain_known known;	/* what every domain's chains learnt the kernel refuses */
 };
 
 /* Attaches `prog`, keeping the link so hooks_close() detaches it; 0 or -errno. */

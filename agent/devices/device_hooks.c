@@ -76,7 +76,6 @@ static const struct hook_flavour flavours[GW_DEVSIG_COUNT][2] = {
 struct device_load {
 	const struct gw_hooks *h;
 	const struct gw_hook_options *opt;
-	struct hook_chain_known known;
 	struct gw_device *skel;
 };
 
@@ -91,7 +90,6 @@ static struct bpf_object_skeleton *device_open(void *ctx, struct hook_chain *ch,
 
 	gw_device__destroy(l->skel);
 	l->skel = NULL;
-	hook_chain_refuse_known(ch, n, &l->known);
 	for (int i = 0; i < n; i++)
 		any = any || hook_chain_current(&ch[i]);
 	if (!any) {
@@ -156,7 +154,7 @@ static bool attach_signals(struct gw_device_hooks *dh, struct hook_chain *ch)
 	return all;
 }
 
-void device_hooks_load(struct gw_device_hooks *dh, const struct gw_hooks *h,
+void device_hooks_load(struct gw_device_hooks *dh, struct gw_hooks *h,
 		       const struct gw_hook_options *opt, enum gw_device_mode mode)
 {
 	int first = mode == GW_DEVMODE_KPROBE ? 1 : 0, n = mode == GW_DEVMODE_AUTO ? 2 : 1;
@@ -178,7 +176,7 @@ void device_hooks_load(struct gw_device_hooks *dh, const struct gw_hooks *h,
 					       "" };
 	/* each round refuses a flavour that would not attach, so this ends */
 	for (;;) {
-		err = hook_chain_load(ch, GW_DEVSIG_COUNT, device_open, &l, msg, sizeof(msg));
+		err = hook_chain_load(ch, GW_DEVSIG_COUNT, &h->known, device_open, &l, msg, sizeof(msg));
 		dh->skel = l.skel;
 		if (err || attach_signals(dh, ch))
 			break;

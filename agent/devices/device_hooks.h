@@ -53,7 +53,7 @@ struct gw_device_hooks {
 
 /* Tries the chain for every signal; never fails as a whole (a signal without a BPF hook is left
  * to the uevent listener). Needs the process hooks loaded (the shared maps). */
-void device_hooks_load(struct gw_device_hooks *dh, const struct gw_hooks *h,
+void device_hooks_load(struct gw_device_hooks *dh, struct gw_hooks *h,
 		       const struct gw_hook_options *opt, enum gw_device_mode mode);
 void device_hooks_close(struct gw_device_hooks *dh);
 

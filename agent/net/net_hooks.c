@@ -359,7 +359,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 			ch[CH_DNS].at = ch[CH_DNS].n;
 		}
 	}
-	ret = hook_chain_load(ch, CH_COUNT, net_open, &l, err, err_size);
+	ret = hook_chain_load(ch, CH_COUNT, &h->known, net_open, &l, err, err_size);
 	nh->skel = l.skel;
 	if (ret) {
 		net_hooks_close(nh);

@@ -80,7 +80,7 @@ int process_hooks_load(struct gw_hooks *h, const struct gw_hook_options *opt, ch
 	int ret;
 
 	h->events_fd = h->drops_fd = h->idle_fd = -1;
-	ret = hook_chain_load(ch, SIG_COUNT, process_open, &l, err, err_size);
+	ret = hook_chain_load(ch, SIG_COUNT, &h->known, process_open, &l, err, err_size);
 	for (int sig = 0; !ret && sig <= SIG_EXIT; sig++) {
 		if (!hook_chain_current(&ch[sig])) {
 			snprintf(err, err_size, "no hook for %s loads on this kernel (%s)",

@@ -88,10 +88,15 @@ static __always_inline void v4_mapped(__u8 out[16], __u32 addr_be)
  */
 #define SK_RD(btf, sk, field) ((btf) ? (sk)->field : BPF_CORE_READ(sk, field))
 
+/*
+ * Always a probe read, even from a BTF pointer: a direct load of the `net` pointer from a trusted
+ * socket makes the verifier search the kernel's BTF for the field's trust annotations at every
+ * place and path it is read, which cost more of the agent's start-up than any other instruction.
+ */
 static __always_inline __u32 sk_netns(const struct sock *sk, bool btf)
 {
-	return btf ? sk->__sk_common.skc_net.net->ns.inum :
-		     BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	(void)btf;
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
 /*

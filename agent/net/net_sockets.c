@@ -76,6 +76,12 @@ static void parse_tcp_table(struct scan *s, const char *path, uint32_t netns, bo
 
 	if (!f)
 		return;
+	/*
+	 * The kernel walks its whole established hash (hundreds of thousands of buckets on a large
+	 * machine) from where the last read stopped at every read(): few large reads, not one per
+	 * KiB that procfs' block size would give stdio.
+	 */
+	setvbuf(f, NULL, _IOFBF, 64u << 10);
 	if (!fgets(line, sizeof(line), f)) { /* header */
 		fclose(f);
 		return;

@@ -1,4 +1,4 @@
-/* consumer.c - the collector's main loop: setup, fetch, state saves, stats, teardown. */
+/* consumer.c - the collector's main loop: setup, fetch, stats, teardown. */
 #include "consumer_internal.h"
 
 #include <errno.h>
@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fleet_state.h"
 #include "ndjson_writer.h"
 #include "event_line.h"
 #include "strbuf.h"
@@ -31,6 +30,7 @@ void collector_opts_default(struct collector_opts *o)
 	o->max_age_ns = 7ll * 24 * 3600 * 1000000000ll;
 	o->max_stream_bytes = 10ll << 30;
 	o->duplicate_window_ns = 2ll * 60 * 1000000000ll;
+	o->bucket = FLEET_KV_DEFAULT_BUCKET;
 	o->out_name = "events";
 	o->max_file_bytes = 64u << 20;
 	o->fetch_batch = 128;
@@ -41,22 +41,6 @@ void collector_opts_default(struct collector_opts *o)
 	o->stats_interval_s = 30;
 	batch_limits_default(&o->limits);
 	gw_log_init_style(&o->log, GW_LOG_INFO, GW_LOG_STAMPED);
-}
-
-void consumer_save_state(struct collector *c, bool force)
-{
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
-	int rc;
-
-	if (!c->state_dirty || (!force && now - c->last_save_ns < 1000000000ull))
-		return;
-	rc = fleet_state_save(&c->view, c->o->state_path);
-	if (rc < 0) {
-		gw_err(&c->o->log, "saving state %s: %s", c->o->state_path, strerror(-rc));
-		return;
-	}
-	c->state_dirty = false;
-	c->last_save_ns = now;
 }
 
 static uint64_t rejected_total(const struct fleet_view *v)
@@ -73,10 +57,10 @@ static void log_stats(struct collector *c, const char *when)
 	gw_info(&c->o->log,
 		"%s: batches=%" PRIu64 " events=%" PRIu64 " repeats=%" PRIu64 " rejected=%" PRIu64
 		" hosts=%u bytes_written=%" PRIu64 " rotations=%" PRIu64 " write_failures=%" PRIu64
-		" busy_s=%.3f",
+		" store_failures=%" PRIu64 " bucket_conflicts=%" PRIu64 " busy_s=%.3f",
 		when, c->view.batches, c->view.events, c->view.repeats, rejected_total(&c->view),
 		HASH_COUNT(c->view.hosts), c->out.bytes_written, c->out.rotations, c->write_failures,
-		(c->last_group_done_ns - c->first_group_ns) / 1e9);
+		c->store_failures, c->kv_conflicts, (c->last_group_done_ns - c->first_group_ns) / 1e9);
 }
 
 /* fopencookie write callback: stdio's buffer drains into the collector's line buffer. */
@@ -115,29 +99,6 @@ static int setup(struct collector *c)
 	c->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (c->sig_fd < 0) {
 		gw_err(&o->log, "signalfd: %s", strerror(errno));
-		return -1;
-	}
-
-	rc = fleet_state_load(&c->view, o->state_path);
-	if (rc == -ENOENT) {
-		gw_info(&o->log, "no state file %s yet: starting an empty fleet view",
-			o->state_path);
-	} else if (rc == -EINVAL) {
-		/* A state file of an older collector, or a damaged one: the stream still holds every
-		 * batch, so set it aside for a person to read and go on rather than refuse to run. */
-		char aside[PATH_MAX];
-
-		snprintf(aside, sizeof(aside), "%s.unreadable", o->state_path);
-		if (rename(o->state_path, aside)) {
-			gw_err(&o->log, "state file %s is not a state file this collector reads, and "
-			       "moving it to %s failed: %s", o->state_path, aside, strerror(errno));
-			return -1;
-		}
-		gw_warn(&o->log, "state file %s is not a state file this collector reads (older "
-			"format or damaged): moved to %s; starting an empty fleet view",
-			o->state_path, aside);
-	} else if (rc < 0) {
-		gw_err(&o->log, "state file %s: %s", o->state_path, strerror(-rc));
 		return -1;
 	}
 
@@ -199,8 +160,6 @@ int collector_run(struct collector_opts *o)
 			goto out;
 		}
 	}
-	c.state_dirty = true;	/* a state file from the start on, so `report` works */
-	consumer_save_state(&c, true);
 	if (consumer_stream_connect(&c, &stop) < 0)
 		goto out;	/* stopped by a signal before nats-server was reachable */
 	c.last_msg_ns = c.last_stats_ns = now_ns(CLOCK_MONOTONIC);
@@ -236,15 +195,12 @@ int collector_run(struct collector_opts *o)
 				nats_GetLastError(NULL));
 			usleep(500000);
 		}
-		consumer_save_state(&c, false);
 		consumer_stream_publish_metrics(&c);
 		if (o->stats_interval_s && now - c.last_stats_ns > o->stats_interval_s * 1000000000ull) {
 			log_stats(&c, "stats");
 			c.last_stats_ns = now;
 		}
 	}
-	c.state_dirty = true;
-	consumer_save_state(&c, true);
 	log_stats(&c, "exit");
 out:
 	teardown(&c);

@@ -3,15 +3,17 @@
  * which batch sequence numbers arrived (as a sorted list of ranges, so holes are gaps = data lost
  * and a second arrival of a number is a repeat), events per type, its latest fraud score, the
  * detection rules that fired, the distinct devices seen, the agent's own reported losses, and
- * batches rejected per reason. Persisted by fleet_state.h; several state files (one per collector
- * sharing the durable consumer) load into one view, their ranges unioned, so `report` shows gaps
- * and repeats across the whole deployment.
+ * batches rejected per reason. Kept in the fleet's key-value bucket (fleet_kv.h), one value per
+ * host, which every collector updates before it acks; a collector's own view is its cache of it.
  *
  * A host whose seq restarts (wiped spool) is recognised by its newer window times (see
- * fleet_host.seq_resets). Gaps are counted between the lowest and highest seq seen for a host (a collector that starts
- * after a host has been sending for a while does not count the history it never saw). A host's
- * range list is bounded (FLEET_MAX_RANGES): past it the oldest hole is taken as final, folded
- * into gaps_folded, and the ranges merged.
+ * fleet_host.seq_resets). Gaps are counted between the lowest and highest seq seen for a host (a
+ * collector that starts after a host has been sending for a while does not count the history it
+ * never saw). A host's range list is bounded (FLEET_MAX_RANGES): past it the oldest hole is taken
+ * as final, folded into gaps_folded, and the ranges merged.
+ *
+ * fleet_host_* change one host only; the view's totals are the sum of its hosts plus what no host
+ * owns, kept by fleet_view_account() (the fleet_view_record/repeat/reject helpers do both).
  */
 #ifndef GWC_FLEET_VIEW_H
 #define GWC_FLEET_VIEW_H
@@ -78,6 +80,9 @@ struct fleet_host {
 	char (*devices)[FLEET_DEVICE_ID];
 	size_t n_devices;
 	uint64_t devices_dropped;
+	uint64_t rejected_by[BATCH_VERDICT_COUNT];
+	char *employee_id;
+	uint64_t kv_rev;	/* revision of the bucket's value this host was read from or written as */
 	UT_hash_handle hh;
 };
 
@@ -94,6 +99,26 @@ struct fleet_host *fleet_view_host(struct fleet_view *v, const char *host_id);
 bool fleet_view_seen(const struct fleet_view *v, const char *host_id, uint64_t seq);
 /* Whether b is a batch already written (seen, and not a restart of the host's seq). */
 bool fleet_view_is_repeat(const struct fleet_view *v, const Ghostwatch__V1__Batch *b);
+/* Drops h from the view (a cached host found out of date). */
+void fleet_view_drop(struct fleet_view *v, struct fleet_host *h);
+
+/* What a host adds to the view's totals (batches, events, repeats, bad and unknown events,
+ * rejections): adds now's and subtracts before's (NULL: nothing), so a host updated from a
+ * value read back from the bucket counts only what changed since. */
+struct fleet_counts {
+	uint64_t batches, events, repeats, bad_events, unknown_events;
+	uint64_t rejected[BATCH_VERDICT_COUNT];
+};
+void fleet_host_counts(const struct fleet_host *h, struct fleet_counts *out);
+void fleet_view_account(struct fleet_view *v, const struct fleet_counts *now,
+			const struct fleet_counts *before);
+
+/* One host's side of a batch written out, of one that arrived again, of a rejected one. */
+void fleet_host_record(struct fleet_host *h, const Ghostwatch__V1__Batch *b, size_t bad_events,
+		       uint64_t now_ns);
+void fleet_host_repeat(struct fleet_host *h, uint64_t now_ns);
+void fleet_host_reject(struct fleet_host *h, enum batch_verdict why, uint64_t now_ns);
+
 /* A batch that was written out; bad_events of its events could not be decoded. */
 void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, size_t bad_events,
 		       uint64_t now_ns);
@@ -120,9 +145,5 @@ void fleet_host_add_device(struct fleet_host *h, const char *id);
 void fleet_host_set_score(struct fleet_host *h, uint32_t score, uint64_t when_ns);
 /* Replaces *dst with a copy of src (NULL src: unchanged). */
 void fleet_set_str(char **dst, const char *src);
-
-/* Both sort the hosts by id. */
-void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns);
-void fleet_view_report_json(struct fleet_view *v, FILE *out);
 
 #endif

@@ -1,0 +1,129 @@
+"""The fleet view shared through the JetStream key-value bucket, and the collector's fleet findings,
+against a real nats-server (deploy/nats config, mTLS, per-user permissions) and real collectors.
+
+Agents are played by tests/tools/gw-publish, which publishes what `ghostwatch run` publishes; its
+--employee and --place options put an employee id and a Place in the batch header.
+"""
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from fleet_harness import (PUBLISH, Collector, collector_binary, host, make_pki, publish,
+                           single_node, wait_for)
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("nats-server") is None,
+                       reason="SKIPPED LOUDLY: nats-server is not installed (make deps)"),
+    pytest.mark.skipif(not PUBLISH.exists() or not collector_binary().exists(),
+                       reason="SKIPPED LOUDLY: build/ghostwatch-collector or build/tools/gw-publish "
+                              "missing (make all asan)"),
+]
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def nats(tmp_path, pki):
+    server = single_node(tmp_path, pki)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def started():
+    procs = []
+    yield procs
+    codes = [(c, c.stop()) for c in procs]
+    for c, code in codes:
+        assert code != 66, f"sanitizer report in the collector:\n{c.log_text()[-4000:]}"
+
+
+def start_collector(started, *args, **kw):
+    c = Collector(*args, **kw).start()
+    started.append(c)
+    return c
+
+
+def gen(pki, url, host_id, seq_from, count, events, *extra):
+    r = publish(pki, url, "gen", "--host", host_id, "--seq-from", str(seq_from), "--count",
+                str(count), "--events", str(events), *extra, cert_host=host_id)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def event_keys(lines):
+    return [(l["host_id"], l["batch_seq"], l["event_id"]) for l in lines]
+
+
+def test_two_collectors_on_one_bucket_write_one_view(tmp_path, pki, nats, started):
+    """Both collectors record batches of the same hosts (one fetch of 4 at a time, so the hosts'
+    values are written by both in turn): compare-and-set on the revision makes every batch count
+    once, and `report` is one consistent view with nothing merged."""
+    c1 = start_collector(started, tmp_path / "c1", pki, nats.url, "--fetch", "4")
+    c2 = start_collector(started, tmp_path / "c2", pki, nats.url, "--fetch", "4")
+    n = 200
+    threads = [threading.Thread(target=gen, args=(pki, nats.url, h, 1, n, 4))
+               for h in ("host-a", "host-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wait_for(lambda: c1.report()["batches"] == 2 * n, 60, f"{2 * n} batches in the bucket",
+             interval=0.3)
+    rep = c1.report()
+    assert rep == c2.report(), "two collectors, two views"
+    for h in ("host-a", "host-b"):
+        v = host(rep, h)
+        assert (v["first_seq"], v["last_seq"], v["batches"], v["gaps"], v["repeats"]) == \
+            (1, n, n, 0, 0), v
+        assert v["events"] == n * 4
+    n1 = {k[:2] for k in event_keys(c1.lines())}
+    n2 = {k[:2] for k in event_keys(c2.lines())}
+    # both collectors wrote batches of both hosts: each host's value was written by both
+    for h in ("host-a", "host-b"):
+        assert any(k[0] == h for k in n1) and any(k[0] == h for k in n2), (h, len(n1), len(n2))
+    assert len(n1) + len(n2) == 2 * n and not n1 & n2
+
+
+def test_a_collector_killed_under_load_leaves_no_false_gaps(tmp_path, pki, nats, started):
+    """SIGKILL while batches pour in, twice: whatever was acked is in the bucket already, what was
+    not comes back (ack wait 2 s) to the next collector, so `report` shows every batch that
+    arrived and no gap."""
+    total, events = 600, 3
+    def agent():  # a steady trickle, as agents send
+        for seq in range(1, total + 1, 10):
+            gen(pki, nats.url, "host-a", seq, 10, events)
+            time.sleep(0.02)
+
+    pub = threading.Thread(target=agent)
+    for i in range(2):
+        col = Collector(tmp_path / f"col{i}", pki, nats.url, "--fetch", "4", "--ack-wait",
+                        "2").start()
+        if i == 0:
+            pub.start()  # the first collector made the stream
+        wait_for(lambda: (col.report(may_fail=True) or {"batches": 0})["batches"] > 0, 30,
+                 "the collector consuming")
+        time.sleep(0.3)
+        col.proc.send_signal(signal.SIGKILL)
+        col.proc.wait(10)
+        col.logf.close()
+        seen = col.report()["batches"]
+        assert 0 < seen < total, f"kill {i}: {seen} batches; the publisher was too fast"
+    pub.join()
+    last = start_collector(started, tmp_path / "last", pki, nats.url, "--fetch", "4",
+                           "--ack-wait", "2")
+    wait_for(lambda: last.report()["batches"] == total, 60, f"all {total} batches", interval=0.3)
+    a = host(last.report(), "host-a")
+    assert (a["first_seq"], a["last_seq"], a["gaps"], a["batches"]) == (1, total, 0, total), a
+    table = subprocess.run([str(collector_binary()), "report", *last.conn], capture_output=True,
+                           text=True, timeout=30).stdout
+    assert "GAPS" in table
+    row = next(l for l in table.splitlines() if l.startswith("host-a"))
+    assert row.split()[7] == "0", row  # the GAPS column (LAST SEEN is two words)

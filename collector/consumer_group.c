@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fleet_detect.h"
 #include "fleet_kv.h"
 #include "ndjson_writer.h"
 #include "event_line.h"
@@ -107,6 +108,70 @@ static int store_chunk(struct collector *c, struct pending *p, int from, int to,
 	return rc;
 }
 
+#define FLEET_ALERTS_MAX 64
+#define FLEET_FINDINGS_SUBJECT "ghostwatch.v1.fleet.findings"
+
+static void apply_alert(struct fleet_host *h, void *closure)
+{
+	fleet_detect_mark(h, closure);
+}
+
+/* Each NDJSON line in lines, published as it is on the fleet findings subject. */
+static void publish_lines(struct collector *c, const struct strbuf *lines)
+{
+	size_t at = 0;
+
+	while (at < lines->len) {
+		const char *nl = memchr(lines->data + at, '\n', lines->len - at);
+		size_t len = nl ? (size_t)(nl - (lines->data + at)) + 1 : lines->len - at;
+
+		if (natsConnection_Publish(c->nc, FLEET_FINDINGS_SUBJECT, lines->data + at,
+					   (int)len) != NATS_OK)
+			c->findings_unpublished++;
+		at += len;
+	}
+}
+
+/*
+ * The fleet findings the chunk's hosts now call for (fleet_detect.h): written to the NDJSON like a
+ * host's findings, published on FLEET_FINDINGS_SUBJECT, then marked on each host in the bucket. A
+ * finding not marked (the write or the store failed) is raised again with the next batch.
+ */
+static void raise_fleet_findings(struct collector *c, struct pending *p, int from, int to,
+				 uint64_t wall)
+{
+	char *touched[to - from];
+	struct fleet_alert *alerts;
+	size_t n_touched = 0, n;
+
+	for (int i = from; i < to; i++) {
+		bool dup = !p[i].batch || !p[i].recorded || !p[i].written;
+
+		for (size_t j = 0; j < n_touched && !dup; j++)
+			dup = strcmp(touched[j], p[i].host_id) == 0;
+		if (!dup)
+			touched[n_touched++] = p[i].host_id;
+	}
+	if (!n_touched || !(alerts = calloc(FLEET_ALERTS_MAX, sizeof(*alerts))))
+		return;
+	n = fleet_detect(&c->view, touched, n_touched, wall, alerts, FLEET_ALERTS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		alerts[i].f.time_ns = wall;
+		fleet_finding_raise(c->lines_out, NULL, alerts[i].host_id, &alerts[i].f);
+		gw_info(&c->o->log, "fleet finding %s on %s: %s", alerts[i].f.rule_id,
+			alerts[i].host_id, alerts[i].matched);
+	}
+	if (n && fflush(c->lines_out) == 0 && write_lines(c) == 0) {
+		publish_lines(c, &c->lines);
+		for (size_t i = 0; i < n; i++)
+			fleet_kv_update_host(c->kv, &c->view, alerts[i].host_id, apply_alert,
+					     &alerts[i], &c->kv_conflicts, &c->o->log);
+	}
+	clearerr(c->lines_out);
+	strbuf_reset(&c->lines);
+	free(alerts);
+}
+
 static void keep_in_progress(struct pending *p, int from, int to)
 {
 	for (int i = from; i < to; i++)
@@ -164,11 +229,15 @@ static void commit_chunk(struct collector *c, struct pending *p, int from, int t
 			natsMsg_Ack(p[i].msg, NULL);
 			c->last_ack_unix_ns = wall;
 		}
-		batch_free_in(&c->budget, p[i].batch);
-		p[i].batch = NULL;
 	}
 	clearerr(c->lines_out);
 	strbuf_reset(lines);
+	if (!stored)
+		raise_fleet_findings(c, p, from, to, wall);
+	for (int i = from; i < to; i++) {
+		batch_free_in(&c->budget, p[i].batch);
+		p[i].batch = NULL;
+	}
 }
 
 /* How many times the server has delivered m (1 on the first delivery), and its stream sequence. */

@@ -53,7 +53,7 @@ struct collector {
 	struct batch_budget budget;	/* decoded batches of the group being processed */
 	struct strbuf lines;	/* NDJSON of the chunk being decoded, reused */
 	FILE *lines_out;	/* stdio stream appending to `lines` (the JSON emitter writes FILE*) */
-	uint64_t write_failures, store_failures, kv_conflicts;
+	uint64_t write_failures, store_failures, kv_conflicts, findings_unpublished;
 	struct gwc_metrics *metrics;
 	uint64_t last_ack_unix_ns, reconnects_base;
 };

@@ -12,7 +12,7 @@ void fleet_finding_raise(FILE *out, struct fleet_view *v, const char *host_id,
 {
 	Ghostwatch__V1__Finding fi = GHOSTWATCH__V1__FINDING__INIT;
 	Ghostwatch__V1__Event ev = GHOSTWATCH__V1__EVENT__INIT;
-	struct fleet_host *h = fleet_view_host(v, host_id);
+	struct fleet_host *h = v ? fleet_view_host(v, host_id) : NULL;
 	struct strbuf extra;
 
 	fi.rule_id = (char *)f->rule_id;

@@ -76,8 +76,8 @@ void fleet_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
 		else
 			snprintf(seqs, sizeof(seqs), "-");
 		display_cell(name, sizeof(name) - 1, h->hostname);
-		if (h->has_score)
-			snprintf(score, sizeof(score), "%" PRIu32, h->fraud_score);
+		if (h->has_score || fleet_host_score(h))
+			snprintf(score, sizeof(score), "%" PRIu32, fleet_host_score(h));
 		else
 			snprintf(score, sizeof(score), "-");
 		fprintf(out,
@@ -133,6 +133,7 @@ void fleet_report_json(struct fleet_view *v, FILE *out)
 			{ "kernel_release", h->kernel_release },
 			{ "cert_identity", h->cert_identity },
 			{ "employee_id", h->employee_id },
+			{ "employee_timezone", h->employee_timezone },
 		};
 
 		fputs(h == v->hosts ? "{" : ",{", out);
@@ -163,6 +164,17 @@ void fleet_report_json(struct fleet_view *v, FILE *out)
 			fprintf(out, "%" PRIu32, h->fraud_score);
 		else
 			fputs("null", out);
+		fprintf(out, ",\"score\":%" PRIu32 ",\"place\":{\"gateway_mac_hash\":",
+			fleet_host_score(h));
+		json_str(out, h->place.gateway);
+		fprintf(out, ",\"wifi_bssid_hash\":");
+		json_str(out, h->place.bssid);
+		fprintf(out, ",\"timezone\":");
+		json_str(out, h->place.timezone);
+		fprintf(out, ",\"ipkvm\":");
+		json_str(out, h->place.ipkvm);
+		fprintf(out, ",\"neighbours\":%zu,\"time_ns\":%" PRIu64 "}", h->place.n_neighbours,
+			h->place.time_ns);
 		fprintf(out, ",\"worst_severity\":");
 		json_str(out, fleet_host_worst_severity(h));
 		fprintf(out, ",\"finding_rules\":[");

@@ -24,7 +24,56 @@ struct host_msgs {
 	char *devices[FLEET_MAX_DEVICES];
 	Ghostwatch__V1__FleetRejectCount rej[BATCH_VERDICT_COUNT];
 	Ghostwatch__V1__FleetRejectCount *rej_ptrs[BATCH_VERDICT_COUNT];
+	Ghostwatch__V1__FleetPlace place;
+	char *neighbours[FLEET_MAX_NEIGHBOURS];
+	char *ipkvm[1];
+	Ghostwatch__V1__FleetPlaceSeen seen[FLEET_MAX_SEEN];
+	Ghostwatch__V1__FleetPlaceSeen *seen_ptrs[FLEET_MAX_SEEN];
+	Ghostwatch__V1__FleetRaised raised[FLEET_MAX_RAISED];
+	Ghostwatch__V1__FleetRaised *raised_ptrs[FLEET_MAX_RAISED];
 };
+
+static void place_to_msg(const struct fleet_host *h, struct host_msgs *m)
+{
+	const struct fleet_place *pl = &h->place;
+	Ghostwatch__V1__FleetPlace *p = &m->place;
+
+	if (!pl->time_ns)
+		return;
+	ghostwatch__v1__fleet_place__init(p);
+	p->gateway_mac_hash = (char *)pl->gateway;
+	p->wifi_bssid_hash = (char *)pl->bssid;
+	p->timezone = (char *)pl->timezone;
+	for (size_t i = 0; i < pl->n_neighbours; i++)
+		m->neighbours[i] = (char *)pl->neighbours[i];
+	p->neighbour_hashes = m->neighbours;
+	p->n_neighbour_hashes = pl->n_neighbours;
+	if (pl->ipkvm[0]) {
+		m->ipkvm[0] = (char *)pl->ipkvm;
+		p->ipkvm_vendors = m->ipkvm;
+		p->n_ipkvm_vendors = 1;
+	}
+	p->time_ns = pl->time_ns;
+	m->host.place = p;
+}
+
+static void place_from_msg(struct fleet_host *h, const Ghostwatch__V1__FleetHostState *p)
+{
+	const Ghostwatch__V1__FleetPlace *pl = p->place;
+
+	for (size_t i = 0; i < p->n_places_seen; i++)
+		fleet_place_seen(&h->places_seen, p->places_seen[i]->kind, p->places_seen[i]->value,
+				 p->places_seen[i]->first_ns, p->places_seen[i]->last_ns);
+	if (!pl || pl->time_ns < h->place.time_ns)
+		return;
+	snprintf(h->place.gateway, sizeof(h->place.gateway), "%s", pl->gateway_mac_hash);
+	snprintf(h->place.bssid, sizeof(h->place.bssid), "%s", pl->wifi_bssid_hash);
+	snprintf(h->place.timezone, sizeof(h->place.timezone), "%s", pl->timezone);
+	fleet_place_set_neighbours(&h->place, pl->neighbour_hashes, pl->n_neighbour_hashes);
+	snprintf(h->place.ipkvm, sizeof(h->place.ipkvm), "%s",
+		 pl->n_ipkvm_vendors ? pl->ipkvm_vendors[0] : "");
+	h->place.time_ns = pl->time_ns;
+}
 
 /* Verdict counts as FleetRejectCount messages named by verdict (readable when verdicts change). */
 static size_t rejects_to_msgs(const uint64_t counts[BATCH_VERDICT_COUNT],
@@ -129,6 +178,28 @@ static int host_to_msg(const struct fleet_host *h, struct host_msgs *m)
 	p->n_rejected_by = rejects_to_msgs(h->rejected_by, m->rej, m->rej_ptrs);
 	p->rejected_by = m->rej_ptrs;
 	p->employee_id = str_or_empty(h->employee_id);
+	p->employee_timezone = str_or_empty(h->employee_timezone);
+	place_to_msg(h, m);
+	for (size_t i = 0; i < h->places_seen.n; i++) {
+		const struct fleet_place_seen *ps = &h->places_seen.seen[i];
+
+		ghostwatch__v1__fleet_place_seen__init(&m->seen[i]);
+		m->seen[i].kind = (char *)ps->kind;
+		m->seen[i].value = (char *)ps->value;
+		m->seen[i].first_ns = ps->first_ns;
+		m->seen[i].last_ns = ps->last_ns;
+		m->seen_ptrs[i] = &m->seen[i];
+	}
+	p->places_seen = m->seen_ptrs;
+	p->n_places_seen = h->places_seen.n;
+	for (size_t i = 0; i < h->n_raised; i++) {
+		ghostwatch__v1__fleet_raised__init(&m->raised[i]);
+		m->raised[i].rule_id = (char *)h->raised[i].rule_id;
+		m->raised[i].signature = (char *)h->raised[i].signature;
+		m->raised_ptrs[i] = &m->raised[i];
+	}
+	p->raised = m->raised_ptrs;
+	p->n_raised = h->n_raised;
 	return 0;
 }
 
@@ -187,6 +258,12 @@ static struct fleet_host *merge_host(struct fleet_view *v, const Ghostwatch__V1_
 	merge_str(&h->cert_identity, p->cert_identity, newer);
 	if (*p->employee_id)
 		merge_str(&h->employee_id, p->employee_id, newer);
+	if (*p->employee_timezone)
+		merge_str(&h->employee_timezone, p->employee_timezone, newer);
+	place_from_msg(h, p);
+	for (size_t i = 0; i < p->n_raised; i++)
+		if (newer || !*fleet_host_raised(h, p->raised[i]->rule_id))
+			fleet_host_set_raised(h, p->raised[i]->rule_id, p->raised[i]->signature);
 	if (p->max_window_end_ns > h->max_window_end_ns)
 		h->max_window_end_ns = p->max_window_end_ns;
 	if (p->seq_resets > h->seq_resets)

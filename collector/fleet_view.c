@@ -26,6 +26,8 @@ static void host_free(struct fleet_host *h)
 	free(h->findings);
 	free(h->devices);
 	free(h->employee_id);
+	free(h->employee_timezone);
+	fleet_place_free(&h->place);
 	free(h);
 }
 
@@ -254,7 +256,8 @@ static const char *string_field(const ProtobufCMessage *m, const char *name)
  * fleet view needs no code change when the device schema grows; findings and the fraud score are
  * typed.
  */
-static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event *ev)
+static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event *ev,
+			      uint64_t now_ns)
 {
 	const ProtobufCFieldDescriptor *f;
 	const ProtobufCMessage *member;
@@ -262,6 +265,10 @@ static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event 
 	char id[FLEET_DEVICE_ID];
 
 	switch (ev->kind_case) {
+	case GHOSTWATCH__V1__EVENT__KIND_PLACE:
+		if (ev->place)
+			fleet_place_record(&h->place, &h->places_seen, ev->place, now_ns);
+		return;
 	case GHOSTWATCH__V1__EVENT__KIND_FINDING:
 		if (ev->finding)
 			fleet_host_add_finding(h, ev->finding->rule_id, ev->finding->severity, ev->finding->count);
@@ -309,6 +316,10 @@ void fleet_host_record(struct fleet_host *h, const Ghostwatch__V1__Batch *b, siz
 	fleet_set_str(&h->cert_identity, id->cert_identity);
 	if (id->employee_id && *id->employee_id)
 		fleet_set_str(&h->employee_id, id->employee_id);
+	if (id->employee_timezone && *id->employee_timezone)
+		fleet_set_str(&h->employee_timezone, id->employee_timezone);
+	if (b->place)
+		fleet_place_record(&h->place, &h->places_seen, b->place, now_ns);
 	if (host_seen(h, b->seq) && is_seq_restart(h, b)) {
 		h->gaps_folded = fleet_host_gaps(h);	/* the old run's losses stay counted */
 		h->n_ranges = 0;
@@ -324,7 +335,7 @@ void fleet_host_record(struct fleet_host *h, const Ghostwatch__V1__Batch *b, siz
 	h->bad_events += bad_events;
 	for (size_t i = 0; i < b->n_events; i++) {
 		fleet_host_add_type(h, event_type_name(b->events[i]), 1);
-		record_detections(h, b->events[i]);
+		record_detections(h, b->events[i], now_ns);
 	}
 	if (b->spool) {
 		h->spool_dropped_batches += b->spool->dropped_batches;
@@ -442,4 +453,45 @@ const char *fleet_host_worst_severity(const struct fleet_host *h)
 		if (severity_rank(h->findings[i].severity) > severity_rank(worst))
 			worst = h->findings[i].severity;
 	return worst;
+}
+
+uint32_t fleet_host_score(const struct fleet_host *h)
+{
+	static const struct {
+		const char *severity;
+		uint32_t points;
+	} weight[] = { { "critical", 50 }, { "high", 30 }, { "medium", 15 }, { "low", 5 } };
+	uint32_t score = h->has_score ? h->fraud_score : 0;
+
+	for (size_t i = 0; i < h->n_findings; i++) {
+		if (strncmp(h->findings[i].rule_id, "GW-FLEET-", 9) != 0)
+			continue;
+		for (size_t w = 0; w < sizeof(weight) / sizeof(weight[0]); w++)
+			if (strcmp(h->findings[i].severity, weight[w].severity) == 0)
+				score += weight[w].points;
+	}
+	return score > 100 ? 100 : score;
+}
+
+const char *fleet_host_raised(const struct fleet_host *h, const char *rule_id)
+{
+	for (size_t i = 0; i < h->n_raised; i++)
+		if (strcmp(h->raised[i].rule_id, rule_id) == 0)
+			return h->raised[i].signature;
+	return "";
+}
+
+void fleet_host_set_raised(struct fleet_host *h, const char *rule_id, const char *signature)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_raised; i++)
+		if (strcmp(h->raised[i].rule_id, rule_id) == 0)
+			break;
+	if (i == FLEET_MAX_RAISED)
+		return;
+	if (i == h->n_raised)
+		h->n_raised++;
+	snprintf(h->raised[i].rule_id, sizeof(h->raised[i].rule_id), "%s", rule_id);
+	snprintf(h->raised[i].signature, sizeof(h->raised[i].signature), "%s", signature);
 }

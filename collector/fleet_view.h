@@ -25,6 +25,7 @@
 #include <uthash.h>
 
 #include "batch_decode.h"
+#include "fleet_place.h"
 
 #define FLEET_MAX_RANGES 256
 #define FLEET_MAX_TYPES 32
@@ -33,6 +34,8 @@
 #define FLEET_MAX_DEVICES 64	/* distinct devices kept per host; more are counted */
 #define FLEET_RULE_ID 64
 #define FLEET_DEVICE_ID 48
+#define FLEET_MAX_RAISED 8	/* fleet findings whose last raise is remembered per host */
+#define FLEET_SIGNATURE 256
 
 struct seq_range {
 	uint64_t lo, hi;
@@ -48,6 +51,13 @@ struct finding_summary {
 	char rule_id[FLEET_RULE_ID];
 	char severity[16];	/* info, low, medium, high, critical */
 	uint64_t count;		/* the finding's own match count, highest seen */
+};
+
+/* A fleet finding raised on a host, and what it said, so it is raised again only when that
+ * changes (a new host in the farm, a new place). */
+struct fleet_raised {
+	char rule_id[FLEET_RULE_ID];
+	char signature[FLEET_SIGNATURE];
 };
 
 struct fleet_host {
@@ -81,7 +91,11 @@ struct fleet_host {
 	size_t n_devices;
 	uint64_t devices_dropped;
 	uint64_t rejected_by[BATCH_VERDICT_COUNT];
-	char *employee_id;
+	char *employee_id, *employee_timezone;
+	struct fleet_place place;
+	struct fleet_place_history places_seen;
+	struct fleet_raised raised[FLEET_MAX_RAISED];
+	size_t n_raised;
 	uint64_t kv_rev;	/* revision of the bucket's value this host was read from or written as */
 	UT_hash_handle hh;
 };
@@ -133,6 +147,12 @@ uint64_t fleet_host_first_seq(const struct fleet_host *h);
 uint64_t fleet_host_last_seq(const struct fleet_host *h);
 /* The most severe finding's severity, "" when there is none. */
 const char *fleet_host_worst_severity(const struct fleet_host *h);
+/* The agent's latest fraud score plus what the collector's own (GW-FLEET-*) findings add, at
+ * most 100: what the report ranks hosts by. */
+uint32_t fleet_host_score(const struct fleet_host *h);
+/* The signature a fleet finding was last raised with on h ("" if never), and setting it. */
+const char *fleet_host_raised(const struct fleet_host *h, const char *rule_id);
+void fleet_host_set_raised(struct fleet_host *h, const char *rule_id, const char *signature);
 
 /* What a batch or a state file adds to a host (the state file's loader merges through these). */
 /* Adds [lo, hi] (lo >= 1) to the ranges; returns how many of those numbers were already there. */

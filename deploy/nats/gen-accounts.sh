@@ -14,7 +14,8 @@
 #   CN=ghostwatch-collector   the collector: creates/inspects the GHOSTWATCH stream and its durable
 #                             consumers, fetches and acks; inbox prefix _GW_INBOX.collector. It also
 #                             keeps the fleet view in the key-value bucket GHOSTWATCH_FLEET (stream
-#                             KV_GHOSTWATCH_FLEET): creates it, reads, writes and watches its keys.
+#                             KV_GHOSTWATCH_FLEET): creates it, reads, writes and watches its keys;
+#                             and publishes its fleet findings on ghostwatch.v1.fleet.findings.
 # nats-server 2.9 has no permission templates for certificate users, hence one entry per host; for
 # very large fleets move to 2.10+ auth callout (same subjects, same rules).
 set -euo pipefail
@@ -58,7 +59,8 @@ accounts {
               "$JS.API.CONSUMER.CREATE.KV_GHOSTWATCH_FLEET.>",
               "$JS.API.CONSUMER.DELETE.KV_GHOSTWATCH_FLEET.>",
               "$JS.FC.KV_GHOSTWATCH_FLEET.>",
-              "$KV.GHOSTWATCH_FLEET.>"
+              "$KV.GHOSTWATCH_FLEET.>",
+              "ghostwatch.v1.fleet.findings"
             ]
           }
           subscribe: { allow: ["_GW_INBOX.collector.>"] }

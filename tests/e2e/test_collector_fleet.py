@@ -127,3 +127,74 @@ def test_a_collector_killed_under_load_leaves_no_false_gaps(tmp_path, pki, nats,
     assert "GAPS" in table
     row = next(l for l in table.splitlines() if l.startswith("host-a"))
     assert row.split()[7] == "0", row  # the GAPS column (LAST SEEN is two words)
+
+
+def fleet_findings(col, rule):
+    return [l for l in col.lines(containing=rule.encode())
+            if l["type"] == "finding" and l["finding"]["rule_id"] == rule]
+
+
+def test_a_laptop_farm_is_one_finding_on_each_of_its_hosts(tmp_path, pki, nats, started):
+    """Three hosts of three employees behind one gateway (its MAC as the agents' keyed hash), one
+    host of a fourth employee elsewhere: one laptop-farm finding on each of the three naming all
+    three, none on the lone host; an IP-KVM seen by one of them makes it critical on all."""
+    col = start_collector(started, tmp_path / "col", pki, nats.url)
+    room = "gw=6f1e2d3c4b5a6978,tz=Europe/Warsaw,neigh=aa01:aa02:aa03:aa04"
+    for h, emp in (("host-a", "emp-1"), ("host-b", "emp-2"), ("host-c", "emp-3")):
+        gen(pki, nats.url, h, 1, 2, 2, "--employee", emp, "--place", room)
+    gen(pki, nats.url, "host-d", 1, 2, 2, "--employee", "emp-4", "--place",
+        "gw=0d0d0d0d0d0d0d0d,tz=Europe/Warsaw,neigh=dd01:dd02:dd03")
+    wait_for(lambda: {l["host_id"] for l in fleet_findings(col, "GW-FLEET-LAPTOP-FARM")}
+             == {"host-a", "host-b", "host-c"}, 30, "the farm's findings")
+    time.sleep(1)  # anything more would come with the batches already stored
+    farm = fleet_findings(col, "GW-FLEET-LAPTOP-FARM")
+    latest = {l["host_id"]: l for l in farm}
+    for h in ("host-a", "host-b", "host-c"):
+        f = latest[h]["finding"]
+        assert f["severity"] == "high" and f["category"] == "ipkvm", f
+        for other in ("host-a (employee emp-1)", "host-b (employee emp-2)",
+                      "host-c (employee emp-3)"):
+            assert other in f["matched"], f["matched"]
+        assert "gateway MAC hash 6f1e2d3c4b5a6978" in f["matched"]
+        assert "4 LAN neighbours" in f["matched"]
+        assert latest[h]["source"] == "collector"
+    assert "host-d" not in {l["host_id"] for l in farm}
+    assert "host-d" not in farm[-1]["finding"]["matched"]
+    rep = col.report()
+    for h in ("host-a", "host-b", "host-c"):
+        v = host(rep, h)
+        assert {"rule_id": "GW-FLEET-LAPTOP-FARM", "severity": "high", "count": 1} in \
+            v["finding_rules"], v
+        assert v["score"] >= 30 and v["employee_id"], v  # the fleet finding counts in the score
+    d = host(rep, "host-d")
+    assert d["finding_rules"] == [] and d["score"] == 0, d
+    # each finding is raised once per membership: the same batches again raise nothing new
+    gen(pki, nats.url, "host-a", 3, 1, 2, "--employee", "emp-1", "--place", room)
+    wait_for(lambda: host(col.report(), "host-a")["batches"] == 3, 20, "host-a's third batch")
+    assert len(fleet_findings(col, "GW-FLEET-LAPTOP-FARM")) == len(farm)
+
+    # an IP-KVM maker's device on host-b's LAN: the farm is critical, on every member
+    gen(pki, nats.url, "host-b", 3, 1, 2, "--employee", "emp-2", "--place", room + ",ipkvm=JetKVM")
+    wait_for(lambda: {l["host_id"] for l in fleet_findings(col, "GW-FLEET-LAPTOP-FARM")
+                      if l["finding"]["severity"] == "critical"} == {"host-a", "host-b", "host-c"},
+             30, "the critical farm findings")
+    crit = [l for l in fleet_findings(col, "GW-FLEET-LAPTOP-FARM")
+            if l["finding"]["severity"] == "critical"]
+    assert "IP-KVM evidence: host-b: IP-KVM on its LAN (JetKVM)" in crit[0]["finding"]["matched"]
+
+
+def test_a_laptop_that_moved_or_is_not_where_declared(tmp_path, pki, nats, started):
+    col = start_collector(started, tmp_path / "col", pki, nats.url)
+    gen(pki, nats.url, "host-a", 1, 1, 2, "--employee", "emp-1", "--employee-tz",
+        "America/New_York", "--place", "gw=1111111111111111,tz=America/New_York")
+    wait_for(lambda: host(col.report(), "host-a"), 20, "host-a")
+    time.sleep(0.5)
+    assert fleet_findings(col, "GW-FLEET-MOVED") == []  # where it said, first place seen
+    gen(pki, nats.url, "host-a", 2, 1, 2, "--employee", "emp-1", "--employee-tz",
+        "America/New_York", "--place", "gw=2222222222222222,tz=Asia/Pyongyang")
+    moved = wait_for(lambda: fleet_findings(col, "GW-FLEET-MOVED"), 20, "the moved finding")
+    f = moved[-1]["finding"]
+    assert f["severity"] == "high", f
+    assert "gateway changed to one never seen for this host (2222222222222222)" in f["matched"]
+    assert "timezone Asia/Pyongyang, the employee declared America/New_York" in f["matched"]
+    assert host(col.report(), "host-a")["place"]["timezone"] == "Asia/Pyongyang"

@@ -200,6 +200,10 @@ static int host_to_msg(const struct fleet_host *h, struct host_msgs *m)
 	}
 	p->raised = m->raised_ptrs;
 	p->n_raised = h->n_raised;
+	if (h->has_activity) {
+		p->activity_minutes = (uint32_t *)h->activity;
+		p->n_activity_minutes = FLEET_HOURS_OF_WEEK;
+	}
 	return 0;
 }
 
@@ -261,6 +265,10 @@ static struct fleet_host *merge_host(struct fleet_view *v, const Ghostwatch__V1_
 	if (*p->employee_timezone)
 		merge_str(&h->employee_timezone, p->employee_timezone, newer);
 	place_from_msg(h, p);
+	if (p->n_activity_minutes == FLEET_HOURS_OF_WEEK && (newer || !h->has_activity)) {
+		memcpy(h->activity, p->activity_minutes, sizeof(h->activity));
+		h->has_activity = true;
+	}
 	for (size_t i = 0; i < p->n_raised; i++)
 		if (newer || !*fleet_host_raised(h, p->raised[i]->rule_id))
 			fleet_host_set_raised(h, p->raised[i]->rule_id, p->raised[i]->signature);

@@ -294,6 +294,29 @@ static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event 
 	fleet_host_add_device(h, id);
 }
 
+/*
+ * The batch's activity profile, read through the descriptors ("activity_profile" with its 168
+ * "minutes"), so the fleet view needs no code change when the schema gains it.
+ */
+static void record_activity(struct fleet_host *h, const Ghostwatch__V1__Batch *b)
+{
+	const ProtobufCFieldDescriptor *f, *m;
+	const ProtobufCMessage *ap;
+	const uint32_t *minutes;
+
+	f = protobuf_c_message_descriptor_get_field_by_name(b->base.descriptor, "activity_profile");
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED)
+		return;
+	ap = *(ProtobufCMessage *const *)((const char *)b + f->offset);
+	m = ap ? protobuf_c_message_descriptor_get_field_by_name(ap->descriptor, "minutes") : NULL;
+	if (!m || m->type != PROTOBUF_C_TYPE_UINT32 || m->label != PROTOBUF_C_LABEL_REPEATED ||
+	    *(const size_t *)((const char *)ap + m->quantifier_offset) != FLEET_HOURS_OF_WEEK)
+		return;
+	minutes = *(uint32_t *const *)((const char *)ap + m->offset);
+	memcpy(h->activity, minutes, sizeof(h->activity));
+	h->has_activity = true;
+}
+
 static void touch(struct fleet_host *h, uint64_t now_ns)
 {
 	if (!h->first_seen_ns || now_ns < h->first_seen_ns)
@@ -320,6 +343,7 @@ void fleet_host_record(struct fleet_host *h, const Ghostwatch__V1__Batch *b, siz
 		fleet_set_str(&h->employee_timezone, id->employee_timezone);
 	if (b->place)
 		fleet_place_record(&h->place, &h->places_seen, b->place, now_ns);
+	record_activity(h, b);
 	if (host_seen(h, b->seq) && is_seq_restart(h, b)) {
 		h->gaps_folded = fleet_host_gaps(h);	/* the old run's losses stay counted */
 		h->n_ranges = 0;

@@ -36,6 +36,7 @@
 #define FLEET_DEVICE_ID 48
 #define FLEET_MAX_RAISED 8	/* fleet findings whose last raise is remembered per host */
 #define FLEET_SIGNATURE 256
+#define FLEET_HOURS_OF_WEEK 168
 
 struct seq_range {
 	uint64_t lo, hi;
@@ -96,6 +97,10 @@ struct fleet_host {
 	struct fleet_place_history places_seen;
 	struct fleet_raised raised[FLEET_MAX_RAISED];
 	size_t n_raised;
+	/* the agent's hour-of-week activity profile (active minutes per hour, UTC, Monday 00:00
+	 * first), read from the batch's "activity_profile" when its schema has one */
+	bool has_activity;
+	uint32_t activity[FLEET_HOURS_OF_WEEK];
 	uint64_t kv_rev;	/* revision of the bucket's value this host was read from or written as */
 	UT_hash_handle hh;
 };

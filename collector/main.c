@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "consumer.h"
+#include "fleet_html.h"
 #include "fleet_kv.h"
 #include "fleet_report.h"
 #include "metrics.h"
@@ -25,7 +27,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ghostwatch-collector run --out-dir DIR --ca FILE --cert FILE --key FILE [options]\n"
 		"       ghostwatch-collector report --ca FILE --cert FILE --key FILE [--server URL]\n"
-		"                            [--bucket NAME] [--json]\n"
+		"                            [--bucket NAME] [--json | --html FILE]\n"
 		"       ghostwatch-collector read --ca FILE --cert FILE --key FILE [--server URL]\n"
 		"                            [--host ID] [--since TIME|AGE | --seq N] [--limit N]\n"
 		"       ghostwatch-collector --help | --version\n"
@@ -73,7 +75,8 @@ static void usage(FILE *f)
 		"(e.g. a dead letter's), --limit at most N messages; --stream and --log-level as for run.\n"
 		"report: print the fleet view from the bucket every collector keeps it in (--server,\n"
 		"--ca, --cert, --key and --bucket as for run; the collector's certificate). --json for\n"
-		"machines.\n");
+		"machines; --html FILE writes one self-contained page (hosts by score, laptop farms,\n"
+		"places, devices, losses, activity heat-maps).\n");
 }
 
 static bool parse_size(const char *s, uint64_t *out)
@@ -324,6 +327,30 @@ static int report_load(struct fleet_view *v, const struct nats_conn_opts *no, co
 	return rc;
 }
 
+/* The page written beside FILE and renamed over it, so a reader never sees half of it. */
+static int write_html(struct fleet_view *v, const char *path, uint64_t now_ns)
+{
+	char tmp[4096];
+	FILE *f;
+	int rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return 1;
+	f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "ghostwatch-collector report: %s: %s\n", tmp, strerror(errno));
+		return 1;
+	}
+	rc = fleet_html_write(v, f, now_ns);
+	if (fclose(f) || rc || rename(tmp, path)) {
+		fprintf(stderr, "ghostwatch-collector report: writing %s: %s\n", path,
+			strerror(errno));
+		unlink(tmp);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -334,9 +361,11 @@ static int cmd_report(int argc, char **argv)
 		{ "bucket", required_argument, NULL, OPT_BUCKET },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "json", no_argument, NULL, 'j' },
+		{ "html", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	const char *html = NULL;
 	struct collector_opts co;
 	struct fleet_view v;
 	enum gw_log_level level;
@@ -366,6 +395,7 @@ static int cmd_report(int argc, char **argv)
 			gw_log_set_level(&co.log, level);
 			break;
 		case 'j': json = true; break;
+		case 'H': html = optarg; break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -387,7 +417,9 @@ static int cmd_report(int argc, char **argv)
 	rc = report_load(&v, &co.nats, co.bucket, &co.log);
 	if (!rc) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		if (json)
+		if (html)
+			rc = write_html(&v, html, (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec);
+		else if (json)
 			fleet_report_json(&v, stdout);
 		else
 			fleet_report_table(&v, stdout,

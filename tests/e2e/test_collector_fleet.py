@@ -4,11 +4,16 @@ against a real nats-server (deploy/nats config, mTLS, per-user permissions) and 
 Agents are played by tests/tools/gw-publish, which publishes what `ghostwatch run` publishes; its
 --employee and --place options put an employee id and a Place in the batch header.
 """
+import html.parser
+import re
 import shutil
 import signal
+import struct
 import subprocess
 import threading
 import time
+import zlib
+from pathlib import Path
 
 import pytest
 
@@ -198,3 +203,100 @@ def test_a_laptop_that_moved_or_is_not_where_declared(tmp_path, pki, nats, start
     assert "gateway changed to one never seen for this host (2222222222222222)" in f["matched"]
     assert "timezone Asia/Pyongyang, the employee declared America/New_York" in f["matched"]
     assert host(col.report(), "host-a")["place"]["timezone"] == "Asia/Pyongyang"
+
+
+class DomWalk(html.parser.HTMLParser):
+    """The elements of a rendered DOM as (tag, attrs, text inside) in document order."""
+
+    def __init__(self):
+        super().__init__()
+        self.elements, self.open = [], []
+
+    def handle_starttag(self, tag, attrs):
+        el = [tag, dict(attrs), ""]
+        self.elements.append(el)
+        if tag not in ("br", "meta", "img", "input", "link"):
+            self.open.append(el)
+
+    def handle_endtag(self, tag):
+        while self.open:
+            if self.open.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        for el in self.open:
+            el[2] += data
+
+    def find(self, tag, cls=None):
+        return [e for e in self.elements if e[0] == tag
+                and (cls is None or cls in e[1].get("class", "").split())]
+
+
+def png_distinct_bytes(path):
+    """Distinct byte values in a PNG's decompressed image data: a blank (one-colour) page has at
+    most a handful (the colour and the row filter bytes)."""
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    at, idat = 8, b""
+    while at < len(data):
+        n, kind = struct.unpack(">I4s", data[at:at + 8])
+        if kind == b"IDAT":
+            idat += data[at + 8:at + 8 + n]
+        at += 12 + n
+    return len(set(zlib.decompress(idat)))
+
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.mark.skipif(CHROMIUM is None,
+                    reason="SKIPPED LOUDLY: Debian's chromium is not installed (make deps)")
+def test_the_html_report_renders_the_farm_in_a_real_browser(tmp_path, pki, nats, started):
+    col = start_collector(started, tmp_path / "col", pki, nats.url)
+    room = "gw=6f1e2d3c4b5a6978,tz=Europe/Warsaw,ipkvm=JetKVM"
+    for h, emp in (("host-a", "emp-1"), ("host-b", "emp-2"), ("host-c", "emp-3")):
+        gen(pki, nats.url, h, 1, 1, 2, "--employee", emp, "--place", room, "--hostname",
+            f"laptop-{h}")
+    evil = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>&amp;"
+    gen(pki, nats.url, "host-d", 1, 2, 4, "--employee", "emp-4", "--detections", "--hostname",
+        evil, "--place", "gw=0d0d0d0d0d0d0d0d,tz=America/New_York")
+    wait_for(lambda: len({l["host_id"] for l in fleet_findings(col, "GW-FLEET-LAPTOP-FARM")})
+             == 3, 30, "the farm's findings")
+    page = tmp_path / "fleet.html"
+    r = subprocess.run([str(collector_binary()), "report", *col.conn, "--html", str(page)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    source = page.read_text()
+    assert not re.search(r"<(script|img|link|iframe|object)\b", source, re.I) and \
+        "http" not in source, "the page must be self-contained and script-free"
+
+    chrome = [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
+              f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1400,1000"]
+    dom = subprocess.run([*chrome, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=120)
+    assert dom.returncode == 0 and "<html" in dom.stdout, dom.stderr[-2000:]
+    walk = DomWalk()
+    walk.feed(dom.stdout)
+    farms = walk.find("section", "farm")
+    assert len(farms) == 1, farms
+    assert farms[0][1]["data-hosts"].split() == ["host-a", "host-b", "host-c"]
+    assert "critical" in farms[0][1]["class"]
+    members = [e[2] for e in walk.find("li", "farm-host")]
+    assert len(members) == 3 and all(f"laptop-host-{x}" in m for m, x in zip(members, "abc"))
+    assert "employee emp-2" in members[1]
+    rows = walk.find("tr", "host")
+    assert [r[1]["id"] for r in rows][-1] == "host-host-d", "hosts are ranked by score"
+    assert {r[1]["id"] for r in rows[:3]} == {"host-host-a", "host-host-b", "host-host-c"}
+    # the hostile host name is text in the DOM, not an element, and ran nothing
+    assert not walk.find("script") and not walk.find("img")
+    assert [e[2] for e in walk.find("title")] == ["ghostwatch fleet"]
+    assert evil in [e[2] for e in walk.find("span", "hostname")]
+    d_row = next(r for r in rows if r[1]["id"] == "host-host-d")
+    assert "rmm.anydesk" in d_row[2] and "usb:9f2c4e1ab7d03c55" in d_row[2]
+    assert walk.find("p", None) and any(e[1].get("id") == "no-activity" for e in walk.elements)
+
+    shot = tmp_path / "fleet.png"
+    s = subprocess.run([*chrome, f"--screenshot={shot}", page.as_uri()], capture_output=True,
+                       text=True, timeout=120)
+    assert s.returncode == 0 and shot.exists(), s.stderr[-2000:]
+    assert png_distinct_bytes(shot) > 32, "the screenshot is blank"

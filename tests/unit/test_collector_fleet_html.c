@@ -1,0 +1,129 @@
+/* Unit tests of the fleet report's HTML page: escaping, the heat-map in the declared timezone,
+ * farms drawn once per membership, and the fleet detection that feeds them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleet_detect.h"
+#include "fleet_html.h"
+#include "testing.h"
+
+static char *render(struct fleet_view *v)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	if (!out)
+		return NULL;
+	fleet_html_write(v, out, 1796601600ull * 1000000000ull);	/* 2026-12-07 00:00 UTC */
+	fclose(out);
+	return text;
+}
+
+TEST(agent_strings_are_escaped)
+{
+	struct fleet_view v;
+	struct fleet_host *h;
+	char *page;
+
+	fleet_view_init(&v);
+	h = fleet_view_host(&v, "host-a");
+	REQUIRE(h);
+	fleet_set_str(&h->hostname, "<script>x</script>\"'&\x1b");
+	fleet_host_add_finding(h, "rule<b>", "high", 1);
+	page = render(&v);
+	REQUIRE(page);
+	CHECK(strstr(page, "&lt;script&gt;x&lt;/script&gt;&quot;&#39;&amp;?"));
+	CHECK(!strstr(page, "<script"));
+	CHECK(strstr(page, "rule&lt;b&gt;"));
+	CHECK(strstr(page, "id=\"no-activity\""));
+	free(page);
+	fleet_view_free(&v);
+}
+
+TEST(the_heat_map_is_in_the_employees_timezone)
+{
+	struct fleet_view v;
+	struct fleet_host *h;
+	char *page;
+
+	fleet_view_init(&v);
+	h = fleet_view_host(&v, "host-a");
+	REQUIRE(h);
+	h->has_activity = true;
+	h->activity[0] = 60;	/* Monday 00:00-01:00 UTC */
+	fleet_set_str(&h->employee_timezone, "Asia/Tokyo");	/* UTC+9, no DST */
+	page = render(&v);
+	REQUIRE(page);
+	CHECK(strstr(page, "title=\"Mon 09:00 60 min\""));
+	CHECK(!strstr(page, "title=\"Mon 00:00 60 min\""));
+	CHECK(!strstr(page, "id=\"no-activity\""));
+	free(page);
+	fleet_set_str(&h->employee_timezone, "Not/AZone");
+	page = render(&v);
+	REQUIRE(page);
+	CHECK(strstr(page, "title=\"Mon 00:00 60 min\""));
+	CHECK(strstr(page, "UTC (no declared timezone)"));
+	free(page);
+	fleet_view_free(&v);
+}
+
+static struct fleet_host *place_host(struct fleet_view *v, const char *id, const char *employee,
+				     const char *gateway)
+{
+	struct fleet_host *h = fleet_view_host(v, id);
+
+	if (!h)
+		return NULL;
+	fleet_set_str(&h->employee_id, employee);
+	snprintf(h->place.gateway, sizeof(h->place.gateway), "%s", gateway);
+	h->place.time_ns = 1000;
+	return h;
+}
+
+TEST(a_farm_needs_two_employees_and_is_raised_once)
+{
+	struct fleet_view v;
+	struct fleet_alert alerts[8];
+	char *touched[] = { "host-a" };
+	struct fleet_host *a, *b, *c;
+	size_t n;
+	char *page;
+
+	fleet_view_init(&v);
+	a = place_host(&v, "host-a", "emp-1", "aaaa");
+	b = place_host(&v, "host-b", "emp-1", "aaaa");
+	c = place_host(&v, "host-c", "emp-9", "cccc");
+	REQUIRE(a && b && c);
+	/* one employee's two laptops in one room is no farm */
+	CHECK(fleet_detect(&v, touched, 1, 2000, alerts, 8) == 0);
+	fleet_set_str(&b->employee_id, "emp-2");
+	n = fleet_detect(&v, touched, 1, 2000, alerts, 8);
+	REQUIRE(n == 2);
+	CHECK_STR(alerts[0].f.severity, "high");
+	CHECK(strstr(alerts[0].matched, "host-a (employee emp-1), host-b (employee emp-2)"));
+	CHECK(strstr(alerts[0].matched, "gateway MAC hash aaaa"));
+	CHECK(!strstr(alerts[0].matched, "host-c"));
+	fleet_detect_mark(a, &alerts[0]);
+	fleet_detect_mark(b, &alerts[1]);
+	CHECK(fleet_detect(&v, touched, 1, 2000, alerts, 8) == 0);	/* said already */
+	/* a day later the room is no longer current */
+	CHECK(fleet_detect(&v, touched, 1, 1000 + FLEET_FARM_WINDOW_NS + 1, alerts, 8) == 0);
+	page = render(&v);
+	REQUIRE(page);
+	CHECK(strstr(page, "data-hosts=\"host-a host-b\""));
+	CHECK(strstr(page, "data-hosts=\"host-a host-b\"") ==
+	      strstr(page, "data-hosts="));	/* drawn once, not once per member */
+	CHECK(!strstr(strstr(page, "data-hosts=") + 1, "data-hosts="));
+	CHECK(fleet_host_score(a) == 30 && fleet_host_score(c) == 0);
+	free(page);
+	fleet_view_free(&v);
+}
+
+int main(void)
+{
+	RUN(agent_strings_are_escaped);
+	RUN(the_heat_map_is_in_the_employees_timezone);
+	RUN(a_farm_needs_two_employees_and_is_raised_once);
+	return test_summary();
+}

@@ -39,6 +39,7 @@ void collector_opts_default(struct collector_opts *o)
 	o->max_msgs_per_host = 50000;
 	o->fetch_max_bytes = 64ll << 20;
 	o->stats_interval_s = 30;
+	o->nats_monitor_interval_s = 60;
 	batch_limits_default(&o->limits);
 	gw_log_init_style(&o->log, GW_LOG_INFO, GW_LOG_STAMPED);
 }
@@ -83,6 +84,27 @@ bool consumer_stop_requested(struct collector *c)
 		}
 	}
 	return false;
+}
+
+/* Hosts of different employees behind one address, from the server's client list. */
+static void check_egress(struct collector *c)
+{
+	struct nats_client_addr *clients = NULL;
+	struct fleet_alert *alerts;
+	size_t n = 0;
+	char err[256];
+
+	if (nats_monitor_connz(c->o->nats_monitor, &clients, &n, err, sizeof(err))) {
+		gw_warn(&c->o->log, "nats monitoring: %s", err);
+		return;
+	}
+	alerts = calloc(FLEET_ALERTS_MAX, sizeof(*alerts));
+	if (alerts)
+		consumer_raise(c, alerts, fleet_detect_egress(&c->view, clients, n, alerts,
+							      FLEET_ALERTS_MAX),
+			       now_ns(CLOCK_REALTIME));
+	free(alerts);
+	free(clients);
 }
 
 static int setup(struct collector *c)
@@ -196,6 +218,11 @@ int collector_run(struct collector_opts *o)
 			usleep(500000);
 		}
 		consumer_stream_publish_metrics(&c);
+		if (o->nats_monitor &&
+		    now - c.last_egress_ns >= o->nats_monitor_interval_s * 1000000000ull) {
+			check_egress(&c);
+			c.last_egress_ns = now;
+		}
 		if (o->stats_interval_s && now - c.last_stats_ns > o->stats_interval_s * 1000000000ull) {
 			log_stats(&c, "stats");
 			c.last_stats_ns = now;

@@ -38,6 +38,8 @@ struct collector_opts {
 	int idle_exit_s;	/* 0 = run until SIGINT/SIGTERM */
 	int stats_interval_s;
 	const char *metrics_addr;	/* NULL = no metrics/health endpoint */
+	const char *nats_monitor;	/* http://HOST:PORT of nats-server monitoring, NULL = off */
+	int nats_monitor_interval_s;
 	struct batch_limits limits;
 	struct gw_log log;
 };

@@ -108,7 +108,6 @@ static int store_chunk(struct collector *c, struct pending *p, int from, int to,
 	return rc;
 }
 
-#define FLEET_ALERTS_MAX 64
 #define FLEET_FINDINGS_SUBJECT "ghostwatch.v1.fleet.findings"
 
 static void apply_alert(struct fleet_host *h, void *closure)
@@ -132,29 +131,8 @@ static void publish_lines(struct collector *c, const struct strbuf *lines)
 	}
 }
 
-/*
- * The fleet findings the chunk's hosts now call for (fleet_detect.h): written to the NDJSON like a
- * host's findings, published on FLEET_FINDINGS_SUBJECT, then marked on each host in the bucket. A
- * finding not marked (the write or the store failed) is raised again with the next batch.
- */
-static void raise_fleet_findings(struct collector *c, struct pending *p, int from, int to,
-				 uint64_t wall)
+void consumer_raise(struct collector *c, struct fleet_alert *alerts, size_t n, uint64_t wall)
 {
-	char *touched[to - from];
-	struct fleet_alert *alerts;
-	size_t n_touched = 0, n;
-
-	for (int i = from; i < to; i++) {
-		bool dup = !p[i].batch || !p[i].recorded || !p[i].written;
-
-		for (size_t j = 0; j < n_touched && !dup; j++)
-			dup = strcmp(touched[j], p[i].host_id) == 0;
-		if (!dup)
-			touched[n_touched++] = p[i].host_id;
-	}
-	if (!n_touched || !(alerts = calloc(FLEET_ALERTS_MAX, sizeof(*alerts))))
-		return;
-	n = fleet_detect(&c->view, touched, n_touched, wall, alerts, FLEET_ALERTS_MAX);
 	for (size_t i = 0; i < n; i++) {
 		alerts[i].f.time_ns = wall;
 		fleet_finding_raise(c->lines_out, NULL, alerts[i].host_id, &alerts[i].f);
@@ -169,6 +147,29 @@ static void raise_fleet_findings(struct collector *c, struct pending *p, int fro
 	}
 	clearerr(c->lines_out);
 	strbuf_reset(&c->lines);
+}
+
+/* The fleet findings the chunk's hosts now call for (fleet_detect.h). */
+static void raise_fleet_findings(struct collector *c, struct pending *p, int from, int to,
+				 uint64_t wall)
+{
+	char *touched[to - from];
+	struct fleet_alert *alerts;
+	size_t n_touched = 0;
+
+	for (int i = from; i < to; i++) {
+		bool dup = !p[i].batch || !p[i].recorded || !p[i].written;
+
+		for (size_t j = 0; j < n_touched && !dup; j++)
+			dup = strcmp(touched[j], p[i].host_id) == 0;
+		if (!dup)
+			touched[n_touched++] = p[i].host_id;
+	}
+	if (!n_touched || !(alerts = calloc(FLEET_ALERTS_MAX, sizeof(*alerts))))
+		return;
+	consumer_raise(c, alerts,
+		       fleet_detect(&c->view, touched, n_touched, wall, alerts, FLEET_ALERTS_MAX),
+		       wall);
 	free(alerts);
 }
 

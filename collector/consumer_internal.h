@@ -16,12 +16,14 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "fleet_detect.h"
 #include "fleet_kv.h"
 #include "metrics.h"
 #include "ndjson_writer.h"
 #include "strbuf.h"
 
 #define SUBJECT_FILTER GW_SUBJECT_PREFIX ">"
+#define FLEET_ALERTS_MAX 64
 
 /*
  * Stopping: how long the last acks may take to flush, and how long we wait for cnats' closed
@@ -46,7 +48,7 @@ struct collector {
 	struct ndjson_writer out;
 	struct fleet_view view;	/* the cache of the fleet bucket */
 	int sig_fd;
-	uint64_t last_stats_ns, last_msg_ns;
+	uint64_t last_stats_ns, last_msg_ns, last_egress_ns;
 	uint64_t first_group_ns, last_group_done_ns;	/* busy time, for throughput figures */
 	uint64_t rejected_logged;
 	struct strbuf inflated;	/* scratch for batch_decode, reused */
@@ -89,5 +91,8 @@ void consumer_stream_publish_metrics(struct collector *c);
 /* consumer_group.c */
 void consumer_group_process(struct collector *c, natsMsgList *list, struct pending *p,
 			    bool *stop);
+/* Writes alerts to the NDJSON, publishes them on the fleet findings subject and marks them on
+ * their hosts in the bucket (one not marked is due again next time). */
+void consumer_raise(struct collector *c, struct fleet_alert *alerts, size_t n, uint64_t wall);
 
 #endif

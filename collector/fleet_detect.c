@@ -7,6 +7,7 @@
 
 #define FARM_RULE "GW-FLEET-LAPTOP-FARM"
 #define MOVED_RULE "GW-FLEET-MOVED"
+#define EGRESS_RULE "GW-FLEET-SHARED-EGRESS"
 #define FARM_MAX_MEMBERS 64
 
 struct alerts {
@@ -204,6 +205,90 @@ size_t fleet_detect(struct fleet_view *v, char *const *touched, size_t n_touched
 		farm(v, h, now_ns, &al);
 		moved(h, &al);
 	}
+	return al.n;
+}
+
+struct egress {
+	const char *ip;
+	struct fleet_host *h;
+};
+
+static int egress_cmp(const void *a, const void *b)
+{
+	const struct egress *x = a, *y = b;
+	int c = strcmp(x->ip, y->ip);
+
+	return c ? c : strcmp(x->h->id, y->h->id);
+}
+
+/* One address and the hosts connecting from it, [from, to) of e (sorted by host). */
+static void egress_group(const struct egress *e, size_t from, size_t to, struct alerts *al)
+{
+	char names[FLEET_MATCHED_MAX / 2] = "", signature[FLEET_SIGNATURE] = "";
+	size_t hosts = 0, employees = 0;
+
+	append(signature, sizeof(signature), e[from].ip, "|");
+	for (size_t i = from; i < to; i++) {
+		const char *emp = e[i].h->employee_id;
+		bool first = emp && *emp;
+
+		if (i > from && e[i].h == e[i - 1].h)
+			continue;
+		for (size_t j = from; first && j < i; j++)
+			if (e[j].h->employee_id && strcmp(e[j].h->employee_id, emp) == 0)
+				first = false;
+		employees += first;
+		append(names, sizeof(names), hosts ? ", " : "", e[i].h->id);
+		append(names, sizeof(names), " (employee ", emp && *emp ? emp : "undeclared");
+		append(names, sizeof(names), ")", "");
+		append(signature, sizeof(signature), hosts ? "," : "", e[i].h->id);
+		hosts++;
+	}
+	if (employees < 2)
+		return;
+	for (size_t i = from; i < to; i++) {
+		struct fleet_alert *a = due(al, e[i].h, EGRESS_RULE, signature);
+
+		if (!a)
+			continue;
+		a->f.title = "Hosts of different employees share one Internet address";
+		a->f.category = "behaviour";
+		a->f.severity = "medium";
+		a->f.confidence = "medium";
+		a->f.technique = "";
+		snprintf(a->subject, sizeof(a->subject), "%s", e[from].ip);
+		append(a->matched, sizeof(a->matched), "hosts ", names);
+		append(a->matched, sizeof(a->matched), " connect to NATS from ", e[from].ip);
+	}
+}
+
+size_t fleet_detect_egress(struct fleet_view *v, const struct nats_client_addr *clients,
+			   size_t n_clients, struct fleet_alert *out, size_t max)
+{
+	struct egress *e = calloc(n_clients + 1, sizeof(*e));
+	struct alerts al = { out, 0, max };
+	size_t n = 0;
+
+	if (!e)
+		return 0;
+	for (size_t i = 0; i < n_clients; i++) {
+		const char *id = clients[i].user;
+		struct fleet_host *h;
+
+		if (strncmp(id, "CN=", 3) != 0 || !clients[i].ip[0])
+			continue;
+		id += 3;
+		HASH_FIND(hh, v->hosts, id, strlen(id), h);
+		if (h)
+			e[n++] = (struct egress){ clients[i].ip, h };
+	}
+	qsort(e, n, sizeof(*e), egress_cmp);
+	for (size_t from = 0, to; from < n; from = to) {
+		for (to = from + 1; to < n && strcmp(e[to].ip, e[from].ip) == 0; to++)
+			;
+		egress_group(e, from, to, &al);
+	}
+	free(e);
 	return al.n;
 }
 

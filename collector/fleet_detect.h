@@ -7,6 +7,8 @@
  *                         shared evidence; critical when any of them shows an IP-KVM.
  *   GW-FLEET-MOVED        a host's gateway, access point or timezone changed to one never seen
  *                         for it, or its timezone is not the one its employee declared.
+ *   GW-FLEET-SHARED-EGRESS  hosts of at least two employees connect to NATS from one address
+ *                         (the server's client list, nats_monitor.h).
  * A finding is due when what it would say (its signature) differs from what was last raised on
  * that host, so a farm growing by one host updates every member once.
  */
@@ -18,6 +20,7 @@
 
 #include "fleet_finding.h"
 #include "fleet_view.h"
+#include "nats_monitor.h"
 
 #define FLEET_FARM_WINDOW_NS (24ull * 3600 * 1000000000ull)
 #define FLEET_FARM_MIN_SHARED_NEIGHBOURS 3
@@ -36,6 +39,10 @@ struct fleet_alert {
  * most `max`, in out; returns how many. */
 size_t fleet_detect(struct fleet_view *v, char *const *touched, size_t n_touched, uint64_t now_ns,
 		    struct fleet_alert *out, size_t max);
+
+/* The shared-egress findings due from the server's client list (users "CN=<host id>"). */
+size_t fleet_detect_egress(struct fleet_view *v, const struct nats_client_addr *clients,
+			   size_t n_clients, struct fleet_alert *out, size_t max);
 
 /* Marks alert a as raised on h: its finding recorded and its signature kept. */
 void fleet_detect_mark(struct fleet_host *h, const struct fleet_alert *a);

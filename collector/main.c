@@ -16,6 +16,7 @@
 #include "fleet_kv.h"
 #include "fleet_report.h"
 #include "metrics.h"
+#include "nats_monitor.h"
 #include "read.h"
 
 #ifndef GW_VERSION
@@ -68,6 +69,9 @@ static void usage(FILE *f)
 		"  --metrics ADDR:PORT     serve Prometheus text on /metrics and a health check on\n"
 		"                          /healthz (e.g. 127.0.0.1:9464; default off)\n"
 		"  --log-level LEVEL       debug, info, warn, error (default info)\n"
+		"  --nats-monitor URL      nats-server monitoring (http://127.0.0.1:8222): its client\n"
+		"                          list shows hosts of different employees sharing an address\n"
+		"  --nats-monitor-interval S  how often to read it (default 60)\n"
 		"read: print the stored batches back as NDJSON (the lines run writes; a message run would\n"
 		"reject as {\"type\":\"rejected\",\"stream_seq\":..,\"reason\":..}) through an ephemeral\n"
 		"consumer that acks nothing: the durable consumer is not touched. --host one host only,\n"
@@ -111,7 +115,8 @@ enum {
 	OPT_MAX_STREAM_BYTES, OPT_DUP_WINDOW, OPT_DURABLE, OPT_OUT_DIR, OPT_OUT_NAME,
 	OPT_MAX_FILE_BYTES, OPT_KEEP, OPT_BUCKET, OPT_FETCH, OPT_ACK_WAIT, OPT_MAX_BATCH,
 	OPT_MAX_INFLATED, OPT_MAX_EVENTS, OPT_MAX_DECODE, OPT_IDLE_EXIT, OPT_STATS_INTERVAL, OPT_LOG_LEVEL,
-	OPT_MAX_DELIVER, OPT_MAX_PER_HOST, OPT_FETCH_MAX_BYTES, OPT_METRICS,
+	OPT_MAX_DELIVER, OPT_MAX_PER_HOST, OPT_FETCH_MAX_BYTES, OPT_METRICS, OPT_NATS_MONITOR,
+	OPT_NATS_MONITOR_INTERVAL,
 };
 
 static const struct option run_opts[] = {
@@ -143,6 +148,8 @@ static const struct option run_opts[] = {
 	{ "max-msgs-per-host", required_argument, NULL, OPT_MAX_PER_HOST },
 	{ "fetch-max-bytes", required_argument, NULL, OPT_FETCH_MAX_BYTES },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "nats-monitor", required_argument, NULL, OPT_NATS_MONITOR },
+	{ "nats-monitor-interval", required_argument, NULL, OPT_NATS_MONITOR_INTERVAL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -203,6 +210,16 @@ static int parse_run(int argc, char **argv, struct collector_opts *o)
 			if (!gw_log_level_parse(optarg, &level))
 				return bad_value(name, optarg, "not one of debug, info, warn, error");
 			gw_log_set_level(&o->log, level);
+			break;
+		case OPT_NATS_MONITOR:
+			if (!nats_monitor_url_valid(optarg))
+				return bad_value(name, optarg, "not http://HOST:PORT");
+			o->nats_monitor = optarg;
+			break;
+		case OPT_NATS_MONITOR_INTERVAL:
+			if (!size_ok || v == 0 || v > 86400)
+				return bad_value(name, optarg, "not a number of seconds");
+			o->nats_monitor_interval_s = v;
 			break;
 		case OPT_REPLICAS:
 			if (!size_ok || (v != 1 && v != 3 && v != 5))

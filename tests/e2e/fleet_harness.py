@@ -74,6 +74,9 @@ class NatsServer:
         text = text.replace("/etc/ghostwatch/pki", str(pki))
         text = re.sub(r'store_dir: "[^"]*"', f'store_dir: "{self.dir / "store"}"', text)
         text = re.sub(r"^listen: \S+", f"listen: 127.0.0.1:{port}", text, flags=re.M)
+        (self.monitor_port,) = free_ports(1)
+        self.monitor_url = f"http://127.0.0.1:{self.monitor_port}"
+        text = re.sub(r"^http: \S+", f"http: 127.0.0.1:{self.monitor_port}", text, flags=re.M)
         if cluster_port:
             text = re.sub(r"^  listen: \S+", f"  listen: 127.0.0.1:{cluster_port}", text,
                           flags=re.M)

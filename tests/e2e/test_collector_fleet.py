@@ -300,3 +300,29 @@ def test_the_html_report_renders_the_farm_in_a_real_browser(tmp_path, pki, nats,
                        text=True, timeout=120)
     assert s.returncode == 0 and shot.exists(), s.stderr[-2000:]
     assert png_distinct_bytes(shot) > 32, "the screenshot is blank"
+
+
+def test_hosts_of_different_employees_behind_one_address(tmp_path, pki, nats, started):
+    """The server's client list (monitoring on loopback, as deploy/nats configures it) shows
+    each agent's address and certificate user: one employee's two laptops at home are fine, a
+    second employee's laptop from the same address is not."""
+    col = start_collector(started, tmp_path / "col", pki, nats.url, "--nats-monitor",
+                          nats.monitor_url, "--nats-monitor-interval", "1")
+    gen(pki, nats.url, "host-a", 1, 1, 2, "--employee", "emp-1")
+    gen(pki, nats.url, "host-c", 1, 1, 2, "--employee", "emp-1")
+    wait_for(lambda: col.report()["batches"] == 2, 20, "2 batches")
+    time.sleep(2.5)  # two reads of the client list
+    assert fleet_findings(col, "GW-FLEET-SHARED-EGRESS") == []
+    gen(pki, nats.url, "host-b", 1, 1, 2, "--employee", "emp-2")
+    wait_for(lambda: {l["host_id"] for l in fleet_findings(col, "GW-FLEET-SHARED-EGRESS")}
+             == {"host-a", "host-b", "host-c"}, 20, "the shared-egress findings")
+    f = fleet_findings(col, "GW-FLEET-SHARED-EGRESS")[0]["finding"]
+    assert f["subject"] == "127.0.0.1", f
+    assert ("hosts host-a (employee emp-1), host-b (employee emp-2), host-c (employee emp-1) "
+            "connect to NATS from 127.0.0.1") == f["matched"]
+    time.sleep(1.5)
+    assert len(fleet_findings(col, "GW-FLEET-SHARED-EGRESS")) == 3, "raised once per host"
+    assert "ghostwatch-collector" not in f["matched"]
+    b = host(col.report(), "host-b")
+    assert {"rule_id": "GW-FLEET-SHARED-EGRESS", "severity": "medium", "count": 1} in \
+        b["finding_rules"] and b["score"] == 15, b

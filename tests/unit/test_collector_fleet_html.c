@@ -1,5 +1,6 @@
 /* Unit tests of the fleet report's HTML page: escaping, the heat-map in the declared timezone,
- * farms drawn once per membership, and the fleet detection that feeds them. */
+ * farms drawn once per membership, the fleet detection that feeds them and the server's client
+ * list it reads. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,10 +121,45 @@ TEST(a_farm_needs_two_employees_and_is_raised_once)
 	fleet_view_free(&v);
 }
 
+TEST(the_servers_client_list_is_read)
+{
+	static const char connz[] =
+		"{\"server_id\":\"X\",\"connections\":[\n"
+		" {\"cid\":5,\"ip\":\"192.0.2.7\",\"reason\":\"TLS Handshake Failure\"},\n"
+		" {\"cid\":6,\"ip\":\"198.51.100.4\",\"tls_peer_certs\":[{\"subject\":"
+		"\"CN=host-a\"}],\"name\":\"a \\\"quoted\\\" ]} name\",\"authorized_user\":"
+		"\"CN=host-a\",\"account\":\"GHOSTWATCH\"},\n"
+		" {\"cid\":7,\"ip\":\"198.51.100.4\",\"authorized_user\":\"CN=host-b\"}\n"
+		"],\"ip\":\"not a connection\"}";
+	struct nats_client_addr *c = NULL;
+	struct fleet_alert alerts[4];
+	struct fleet_view v;
+	size_t n = 0;
+
+	REQUIRE(nats_monitor_parse(connz, sizeof(connz) - 1, &c, &n) == 0);
+	REQUIRE(n == 3);
+	CHECK_STR(c[0].ip, "192.0.2.7");
+	CHECK_STR(c[0].user, "");
+	CHECK_STR(c[1].user, "CN=host-a");
+	CHECK_STR(c[2].ip, "198.51.100.4");
+	fleet_view_init(&v);
+	place_host(&v, "host-a", "emp-1", "");
+	place_host(&v, "host-b", "emp-2", "");
+	CHECK(fleet_detect_egress(&v, c, n, alerts, 4) == 2);
+	CHECK_STR(alerts[0].subject, "198.51.100.4");
+	free(c);
+	CHECK(nats_monitor_parse(connz, 60, &c, &n) == -1 && c == NULL);	/* cut short */
+	CHECK(nats_monitor_url_valid("http://127.0.0.1:8222"));
+	CHECK(!nats_monitor_url_valid("http://127.0.0.1:8222/connz"));
+	CHECK(!nats_monitor_url_valid("https://127.0.0.1:8222"));
+	fleet_view_free(&v);
+}
+
 int main(void)
 {
 	RUN(agent_strings_are_escaped);
 	RUN(the_heat_map_is_in_the_employees_timezone);
 	RUN(a_farm_needs_two_employees_and_is_raised_once);
+	RUN(the_servers_client_list_is_read);
 	return test_summary();
 }

@@ -17,6 +17,10 @@
 #include "event_line.h"
 #include "strbuf.h"
 
+/* How often the cached view takes in what other collectors wrote to the bucket (each batch's
+ * host is read back anyway on a conflict; this is for fleet findings about hosts it never saw). */
+#define FLEET_REFRESH_S 60
+
 void collector_opts_default(struct collector_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -185,7 +189,7 @@ int collector_run(struct collector_opts *o)
 	}
 	if (consumer_stream_connect(&c, &stop) < 0)
 		goto out;	/* stopped by a signal before nats-server was reachable */
-	c.last_msg_ns = c.last_stats_ns = now_ns(CLOCK_MONOTONIC);
+	c.last_msg_ns = c.last_stats_ns = c.last_refresh_ns = now_ns(CLOCK_MONOTONIC);
 
 	while (!stop && !(stop = consumer_stop_requested(&c))) {
 		natsMsgList list = { 0 };
@@ -219,6 +223,10 @@ int collector_run(struct collector_opts *o)
 			usleep(500000);
 		}
 		consumer_stream_publish_metrics(&c);
+		if (now - c.last_refresh_ns >= FLEET_REFRESH_S * 1000000000ull) {
+			fleet_kv_refresh(c.kv, &c.view, &o->log);	/* other collectors' hosts */
+			c.last_refresh_ns = now;
+		}
 		if (o->nats_monitor &&
 		    now - c.last_egress_ns >= o->nats_monitor_interval_s * 1000000000ull) {
 			check_egress(&c);

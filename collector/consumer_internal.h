@@ -48,7 +48,7 @@ struct collector {
 	struct ndjson_writer out;
 	struct fleet_view view;	/* the cache of the fleet bucket */
 	int sig_fd;
-	uint64_t last_stats_ns, last_msg_ns, last_egress_ns;
+	uint64_t last_stats_ns, last_msg_ns, last_egress_ns, last_refresh_ns;
 	uint64_t first_group_ns, last_group_done_ns;	/* busy time, for throughput figures */
 	uint64_t rejected_logged;
 	struct strbuf inflated;	/* scratch for batch_decode, reused */

@@ -10,7 +10,7 @@
 
 #define HOST_KEY_PREFIX "host."
 #define FLEET_KEY "fleet"
-#define LOAD_WAIT_MS 5000
+#define LOAD_WAIT_MS 15000	/* a cluster under load or electing a leader is slow */
 
 int fleet_kv_open(kvStore **kv, jsCtx *js, const char *bucket, int replicas, bool create,
 		  const struct gw_log *log)
@@ -100,6 +100,54 @@ int fleet_kv_load(kvStore *kv, struct fleet_view *v, uint64_t *skipped, const st
 	}
 	kvWatcher_Destroy(w);
 	return rc;
+}
+
+int fleet_kv_refresh(kvStore *kv, struct fleet_view *v, const struct gw_log *log)
+{
+	size_t prefix = strlen(HOST_KEY_PREFIX);
+	kvWatcher *w = NULL;
+	kvWatchOptions wo;
+	natsStatus s;
+
+	kvWatchOptions_Init(&wo);
+	wo.IgnoreDeletes = true;
+	s = kvStore_WatchAll(&w, kv, &wo);
+	while (s == NATS_OK) {
+		struct fleet_counts before, now;
+		struct fleet_host *h;
+		kvEntry *e = NULL;
+		const char *key;
+
+		s = kvWatcher_Next(&e, w, LOAD_WAIT_MS);
+		if (s != NATS_OK || !e)
+			break;
+		key = kvEntry_Key(e);
+		if (strncmp(key, HOST_KEY_PREFIX, prefix) == 0 &&
+		    host_id_valid(key + prefix, strlen(key + prefix))) {
+			HASH_FIND(hh, v->hosts, key + prefix, strlen(key + prefix), h);
+			if (!h || h->kv_rev < kvEntry_Revision(e)) {
+				memset(&before, 0, sizeof(before));
+				if (h) {
+					fleet_host_counts(h, &before);
+					fleet_view_drop(v, h);
+				}
+				h = adopt_value(v, key + prefix, kvEntry_Value(e),
+						kvEntry_ValueLen(e), kvEntry_Revision(e));
+				if (h) {
+					fleet_host_counts(h, &now);
+					fleet_view_account(v, &now, &before);
+				}
+			}
+		}
+		kvEntry_Destroy(e);
+	}
+	kvWatcher_Destroy(w);
+	if (s != NATS_OK) {
+		gw_warn(log, "refreshing the fleet view from the bucket: %s %s",
+			natsStatus_GetText(s), nats_GetLastError(NULL));
+		return -1;
+	}
+	return 0;
 }
 
 /* Whether the last kvStore_Update/Create failed because the value's revision moved on. */

@@ -31,6 +31,11 @@ int fleet_kv_open(kvStore **kv, jsCtx *js, const char *bucket, int replicas, boo
  * that is not one a collector writes is skipped and counted in *skipped. */
 int fleet_kv_load(kvStore *kv, struct fleet_view *v, uint64_t *skipped, const struct gw_log *log);
 
+/* Brings the cached hosts up to date with the bucket: a value newer than the host's cached
+ * revision (another collector wrote it) replaces it, a host new to this collector is added, and
+ * the view's totals follow. 0, or -1 logged (the cache stays as it was for the rest). */
+int fleet_kv_refresh(kvStore *kv, struct fleet_view *v, const struct gw_log *log);
+
 /* Applies what the caller has for host_id to it and stores the result. `apply` runs on the
  * cached host first and, after a conflict, on the value read back (again for every conflict),
  * so it must apply the same things each time; the view's totals gain what changed. Returns 0, or

@@ -57,16 +57,19 @@ static uint64_t rejected_total(const struct fleet_view *v)
 	return n;
 }
 
+/* batches= and events= are this collector's own (written and acked since it started); the
+ * fleet_ figures are the whole fleet's as its view of the bucket has them. */
 static void log_stats(struct collector *c, const char *when)
 {
 	gw_info(&c->o->log,
-		"%s: batches=%" PRIu64 " events=%" PRIu64 " repeats=%" PRIu64 " rejected=%" PRIu64
-		" hosts=%u bytes_written=%" PRIu64 " rotations=%" PRIu64 " write_failures=%" PRIu64
-		" store_failures=%" PRIu64 " bucket_conflicts=%" PRIu64
-		" fleet_findings_unpublished=%" PRIu64 " busy_s=%.3f",
-		when, c->view.batches, c->view.events, c->view.repeats, rejected_total(&c->view),
-		HASH_COUNT(c->view.hosts), c->out.bytes_written, c->out.rotations, c->write_failures,
-		c->store_failures, c->kv_conflicts, c->findings_unpublished, (c->last_group_done_ns - c->first_group_ns) / 1e9);
+		"%s: batches=%" PRIu64 " events=%" PRIu64 " fleet_batches=%" PRIu64
+		" fleet_repeats=%" PRIu64 " fleet_rejected=%" PRIu64 " hosts=%u bytes_written=%" PRIu64
+		" rotations=%" PRIu64 " write_failures=%" PRIu64 " store_failures=%" PRIu64
+		" bucket_conflicts=%" PRIu64 " fleet_findings_unpublished=%" PRIu64 " busy_s=%.3f",
+		when, c->own_batches, c->own_events, c->view.batches, c->view.repeats,
+		rejected_total(&c->view), HASH_COUNT(c->view.hosts), c->out.bytes_written,
+		c->out.rotations, c->write_failures, c->store_failures, c->kv_conflicts,
+		c->findings_unpublished, (c->last_group_done_ns - c->first_group_ns) / 1e9);
 }
 
 /* fopencookie write callback: stdio's buffer drains into the collector's line buffer. */

@@ -229,6 +229,10 @@ static void commit_chunk(struct collector *c, struct pending *p, int from, int t
 		} else {
 			natsMsg_Ack(p[i].msg, NULL);
 			c->last_ack_unix_ns = wall;
+			if (p[i].batch) {
+				c->own_batches++;
+				c->own_events += p[i].batch->n_events;
+			}
 		}
 	}
 	clearerr(c->lines_out);

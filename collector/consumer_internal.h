@@ -56,6 +56,7 @@ struct collector {
 	struct strbuf lines;	/* NDJSON of the chunk being decoded, reused */
 	FILE *lines_out;	/* stdio stream appending to `lines` (the JSON emitter writes FILE*) */
 	uint64_t write_failures, store_failures, kv_conflicts, findings_unpublished;
+	uint64_t own_batches, own_events;	/* written and acked by this process */
 	struct gwc_metrics *metrics;
 	uint64_t last_ack_unix_ns, reconnects_base;
 };

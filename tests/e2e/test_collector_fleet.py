@@ -97,6 +97,28 @@ def test_two_collectors_on_one_bucket_write_one_view(tmp_path, pki, nats, starte
     assert len(n1) + len(n2) == 2 * n and not n1 & n2
 
 
+def test_a_batch_both_collectors_recorded_is_one_seq_and_a_repeat(tmp_path, pki, nats, started):
+    """Two collectors on two durables both get (and write) every batch: whichever writes a
+    host's value second finds the revision moved (compare-and-set refused), reads the value
+    again and applies its batches onto it, so each sequence number is held once, the second
+    arrival is a repeat, and no write of either collector is lost."""
+    c1 = start_collector(started, tmp_path / "c1", pki, nats.url, durable="one")
+    c2 = start_collector(started, tmp_path / "c2", pki, nats.url, durable="two")
+    n = 30
+    gen(pki, nats.url, "host-a", 1, n, 2)
+    wait_for(lambda: host(c1.report(), "host-a") and
+             host(c1.report(), "host-a")["repeats"] == n, 30, "every batch twice")
+    a = host(c1.report(), "host-a")
+    assert (a["batches"], a["repeats"], a["gaps"], a["last_seq"]) == (2 * n, n, 0, n), a
+    assert len(c1.lines()) == len(c2.lines()) == n * 2  # each durable's copy written once
+    for c in (c1, c2):
+        assert c.stop() == 0
+        started.remove(c)
+    conflicts = [int(re.search(r"exit: .*bucket_conflicts=(\d+)", c.log_text()).group(1))
+                 for c in (c1, c2)]
+    assert sum(conflicts) > 0, conflicts
+
+
 def test_a_collector_killed_under_load_leaves_no_false_gaps(tmp_path, pki, nats, started):
     """SIGKILL while batches pour in, twice: whatever was acked is in the bucket already, what was
     not comes back (ack wait 2 s) to the next collector, so `report` shows every batch that

@@ -295,5 +295,6 @@ size_t fleet_detect_egress(struct fleet_view *v, const struct nats_client_addr *
 void fleet_detect_mark(struct fleet_host *h, const struct fleet_alert *a)
 {
 	fleet_host_add_finding(h, a->f.rule_id, a->f.severity, 1);
+	fleet_host_set_matched(h, a->f.rule_id, a->matched);
 	fleet_host_set_raised(h, a->f.rule_id, a->signature);
 }

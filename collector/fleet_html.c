@@ -26,6 +26,7 @@ static const char STYLE[] =
 	".sev{border-radius:4px;padding:0 5px;color:#fff;font-size:12px}"
 	".sev-critical{background:#82071e}.sev-high{background:#cf222e}"
 	".sev-medium{background:#bf8700}.sev-low{background:#0969da}.sev-info{background:#57606a}"
+	".finding .evidence{color:#57606a;font-size:12px;max-width:420px}"
 	".muted{color:#8c959f}.loss{color:#cf222e;font-weight:700}"
 	".heat{border-collapse:collapse;width:auto;background:none}"
 	".heat td{width:7px;height:7px;padding:0;border:1px solid #fff}"
@@ -193,7 +194,13 @@ static void host_row(const struct fleet_host *h, FILE *out, time_t now)
 		text(out, h->findings[i].severity, "info");
 		fputs("</span> ", out);
 		text(out, h->findings[i].rule_id, "?");
-		fprintf(out, " &times;%" PRIu64 "</div>", h->findings[i].count);
+		fprintf(out, " &times;%" PRIu64, h->findings[i].count);
+		if (h->findings[i].matched[0]) {
+			fputs("<div class=\"evidence\">", out);
+			text(out, h->findings[i].matched, "");
+			fputs("</div>", out);
+		}
+		fputs("</div>", out);
 	}
 	if (!h->n_findings)
 		fputs("<span class=\"muted\">none</span>", out);

@@ -167,6 +167,7 @@ static int host_to_msg(const struct fleet_host *h, struct host_msgs *m)
 		m->findings[i].rule_id = (char *)h->findings[i].rule_id;
 		m->findings[i].severity = (char *)h->findings[i].severity;
 		m->findings[i].count = h->findings[i].count;
+		m->findings[i].matched = (char *)h->findings[i].matched;
 		m->finding_ptrs[i] = &m->findings[i];
 	}
 	p->findings = m->finding_ptrs;
@@ -235,6 +236,14 @@ static void merge_str(char **dst, const char *src, bool newer)
 		fleet_set_str(dst, src);
 }
 
+static bool has_matched(const struct fleet_host *h, const char *rule_id)
+{
+	for (size_t i = 0; i < h->n_findings; i++)
+		if (strncmp(h->findings[i].rule_id, rule_id, FLEET_RULE_ID - 1) == 0)
+			return h->findings[i].matched[0] != '\0';
+	return false;
+}
+
 static struct fleet_host *merge_host(struct fleet_view *v, const Ghostwatch__V1__FleetHostState *p)
 {
 	struct fleet_host *h;
@@ -294,9 +303,12 @@ static struct fleet_host *merge_host(struct fleet_view *v, const Ghostwatch__V1_
 	if (p->has_score)
 		fleet_host_set_score(h, p->fraud_score, p->fraud_score_ns);
 	h->findings_dropped += p->findings_dropped;
-	for (size_t i = 0; i < p->n_findings; i++)
+	for (size_t i = 0; i < p->n_findings; i++) {
 		fleet_host_add_finding(h, p->findings[i]->rule_id, p->findings[i]->severity,
 				       p->findings[i]->count);
+		if (newer || !has_matched(h, p->findings[i]->rule_id))
+			fleet_host_set_matched(h, p->findings[i]->rule_id, p->findings[i]->matched);
+	}
 	h->devices_dropped += p->devices_dropped;
 	for (size_t i = 0; i < p->n_devices; i++)
 		fleet_host_add_device(h, p->devices[i]);

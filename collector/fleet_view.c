@@ -214,6 +214,16 @@ void fleet_host_add_finding(struct fleet_host *h, const char *rule_id, const cha
 		h->findings[i].count = count;
 }
 
+void fleet_host_set_matched(struct fleet_host *h, const char *rule_id, const char *matched)
+{
+	if (!matched || !*matched || !rule_id)
+		return;
+	for (size_t i = 0; i < h->n_findings; i++)
+		if (strncmp(h->findings[i].rule_id, rule_id, FLEET_RULE_ID - 1) == 0)
+			gw_utf8_sanitize(matched, strlen(matched), h->findings[i].matched,
+					 sizeof(h->findings[i].matched));
+}
+
 void fleet_host_add_device(struct fleet_host *h, const char *id)
 {
 	if (!id || !*id)
@@ -270,8 +280,11 @@ static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event 
 			fleet_place_record(&h->place, &h->places_seen, ev->place, now_ns);
 		return;
 	case GHOSTWATCH__V1__EVENT__KIND_FINDING:
-		if (ev->finding)
-			fleet_host_add_finding(h, ev->finding->rule_id, ev->finding->severity, ev->finding->count);
+		if (ev->finding) {
+			fleet_host_add_finding(h, ev->finding->rule_id, ev->finding->severity,
+					       ev->finding->count);
+			fleet_host_set_matched(h, ev->finding->rule_id, ev->finding->matched);
+		}
 		return;
 	case GHOSTWATCH__V1__EVENT__KIND_FRAUD_SCORE:
 		if (ev->fraud_score)

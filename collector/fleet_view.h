@@ -33,6 +33,7 @@
 #define FLEET_MAX_FINDINGS 32	/* distinct rules kept per host; more are counted */
 #define FLEET_MAX_DEVICES 64	/* distinct devices kept per host; more are counted */
 #define FLEET_RULE_ID 64
+#define FLEET_MATCHED 240	/* a finding's evidence kept for the report, cut short */
 #define FLEET_DEVICE_ID 48
 #define FLEET_MAX_RAISED 8	/* fleet findings whose last raise is remembered per host */
 #define FLEET_SIGNATURE 256
@@ -52,6 +53,7 @@ struct finding_summary {
 	char rule_id[FLEET_RULE_ID];
 	char severity[16];	/* info, low, medium, high, critical */
 	uint64_t count;		/* the finding's own match count, highest seen */
+	char matched[FLEET_MATCHED];	/* its latest evidence, "" if none */
 };
 
 /* A fleet finding raised on a host, and what it said, so it is raised again only when that
@@ -166,6 +168,8 @@ void fleet_host_add_type(struct fleet_host *h, const char *name, uint64_t n);
 void fleet_host_add_finding(struct fleet_host *h, const char *rule_id, const char *severity,
 			    uint64_t count);
 void fleet_host_add_device(struct fleet_host *h, const char *id);
+/* Keeps the evidence of a rule's latest finding on h (a rule h has; NULL or "" leaves it). */
+void fleet_host_set_matched(struct fleet_host *h, const char *rule_id, const char *matched);
 /* Keeps the newest score by event time. */
 void fleet_host_set_score(struct fleet_host *h, uint32_t score, uint64_t when_ns);
 /* Replaces *dst with a copy of src (NULL src: unchanged). */

@@ -313,6 +313,12 @@ def test_the_html_report_renders_the_farm_in_a_real_browser(tmp_path, pki, nats,
     assert not walk.find("script") and not walk.find("img")
     assert [e[2] for e in walk.find("title")] == ["ghostwatch fleet"]
     assert evil in [e[2] for e in walk.find("span", "hostname")]
+    # each finding with its evidence
+    a_row = next(r for r in rows if r[1]["id"] == "host-host-a")
+    evidence = [e[2] for e in walk.find("div", "evidence")]
+    assert any("share gateway MAC hash 6f1e2d3c4b5a6978" in e and "host-c (employee emp-3)" in e
+               for e in evidence), evidence
+    assert "IP-KVM evidence" in a_row[2]
     d_row = next(r for r in rows if r[1]["id"] == "host-host-d")
     assert "rmm.anydesk" in d_row[2] and "usb:9f2c4e1ab7d03c55" in d_row[2]
     assert walk.find("p", None) and any(e[1].get("id") == "no-activity" for e in walk.elements)

@@ -171,6 +171,7 @@ TEST(findings_and_score_survive_save_and_merge)
 	f1.rule_id = "rmm.anydesk";
 	f1.severity = "high";
 	f1.count = 4;
+	f1.matched = "dns suffix net.anydesk.com";
 	f2.rule_id = "odd rule:id,with separators";
 	f2.severity = "critical";
 	f2.count = 1;
@@ -196,6 +197,7 @@ TEST(findings_and_score_survive_save_and_merge)
 	REQUIRE(h && h->n_findings == 2);
 	CHECK_STR(h->findings[1].rule_id, "odd rule:id,with separators");
 	CHECK(h->findings[0].count == 4);
+	CHECK_STR(h->findings[0].matched, "dns suffix net.anydesk.com");	/* the evidence */
 	CHECK(h->has_score && h->fraud_score == 87 && h->fraud_score_ns == 500);
 	/* an older score does not replace a newer one */
 	sc.score = 3;

@@ -202,7 +202,9 @@ size_t fleet_detect(struct fleet_view *v, char *const *touched, size_t n_touched
 		HASH_FIND(hh, v->hosts, touched[i], strlen(touched[i]), h);
 		if (!h)
 			continue;
-		farm(v, h, now_ns, &al);
+		if (h->detect_due)
+			farm(v, h, now_ns, &al);	/* a room only changes with a member's place */
+		h->detect_due = false;
 		moved(h, &al);
 	}
 	return al.n;

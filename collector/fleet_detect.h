@@ -36,7 +36,9 @@ struct fleet_alert {
 };
 
 /* The findings due for the hosts named in `touched` (and the other members of their farms), at
- * most `max`, in out; returns how many. */
+ * most `max`, in out; returns how many. A host's farm is looked for only when its place,
+ * employee or findings changed (fleet_host.detect_due, cleared here): a room changes only then,
+ * and the scan is over every host. */
 size_t fleet_detect(struct fleet_view *v, char *const *touched, size_t n_touched, uint64_t now_ns,
 		    struct fleet_alert *out, size_t max);
 

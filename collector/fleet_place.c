@@ -90,11 +90,34 @@ size_t fleet_place_kinds(const struct fleet_place_history *hist, const char *kin
 	return n;
 }
 
-void fleet_place_record(struct fleet_place *p, struct fleet_place_history *hist,
+/* FNV-1a over the sorted neighbour list: whether it changed, without keeping a copy. */
+static uint64_t neighbours_digest(const struct fleet_place *p)
+{
+	uint64_t d = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < p->n_neighbours; i++)
+		for (const char *c = p->neighbours[i]; ; c++) {
+			d = (d ^ (unsigned char)*c) * 0x100000001b3ull;
+			if (!*c)
+				break;
+		}
+	return d;
+}
+
+bool fleet_place_record(struct fleet_place *p, struct fleet_place_history *hist,
 			const Ghostwatch__V1__Place *pl, uint64_t now_ns)
 {
+	char gateway[FLEET_PLACE_VALUE], bssid[FLEET_PLACE_VALUE], tz[FLEET_PLACE_VALUE];
+	char ipkvm[FLEET_IPKVM_TEXT];
+	uint64_t digest = neighbours_digest(p);
+	bool first = !p->time_ns;
 	size_t len = 0;
+	bool changed;
 
+	memcpy(gateway, p->gateway, sizeof(gateway));
+	memcpy(bssid, p->bssid, sizeof(bssid));
+	memcpy(tz, p->timezone, sizeof(tz));
+	memcpy(ipkvm, p->ipkvm, sizeof(ipkvm));
 	if (pl->gateway_mac_hash && *pl->gateway_mac_hash)
 		snprintf(p->gateway, sizeof(p->gateway), "%s", pl->gateway_mac_hash);
 	if (pl->wifi_bssid_hash && *pl->wifi_bssid_hash)
@@ -114,13 +137,15 @@ void fleet_place_record(struct fleet_place *p, struct fleet_place_history *hist,
 			len += snprintf(p->ipkvm + len, sizeof(p->ipkvm) - len, "%s%s",
 					len ? ", " : "", name ? name : "?");
 		}
-		if (len >= sizeof(p->ipkvm))
-			len = sizeof(p->ipkvm) - 1;
 	}
+	changed = first || strcmp(gateway, p->gateway) || strcmp(bssid, p->bssid) ||
+		  strcmp(tz, p->timezone) || strcmp(ipkvm, p->ipkvm) ||
+		  digest != neighbours_digest(p);
 	p->time_ns = now_ns;
 	fleet_place_seen(hist, "gateway", pl->gateway_mac_hash, now_ns, now_ns);
 	fleet_place_seen(hist, "bssid", pl->wifi_bssid_hash, now_ns, now_ns);
 	fleet_place_seen(hist, "timezone", pl->timezone, now_ns, now_ns);
+	return changed;
 }
 
 void fleet_place_free(struct fleet_place *p)

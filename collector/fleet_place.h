@@ -7,6 +7,7 @@
 #ifndef GWC_FLEET_PLACE_H
 #define GWC_FLEET_PLACE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,8 +40,9 @@ struct fleet_place_history {
 };
 
 /* A Place (a batch's compact one or a place event) on top of what the host had: fields it does
- * not carry (the compact form has no neighbours) stay as they were. */
-void fleet_place_record(struct fleet_place *p, struct fleet_place_history *hist,
+ * not carry (the compact form has no neighbours) stay as they were. Returns whether anything
+ * but the time changed. */
+bool fleet_place_record(struct fleet_place *p, struct fleet_place_history *hist,
 			const Ghostwatch__V1__Place *pl, uint64_t now_ns);
 /* Adds or refreshes one value seen (also how a stored history is read back). */
 void fleet_place_seen(struct fleet_place_history *hist, const char *kind, const char *value,

@@ -276,14 +276,15 @@ static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event 
 
 	switch (ev->kind_case) {
 	case GHOSTWATCH__V1__EVENT__KIND_PLACE:
-		if (ev->place)
-			fleet_place_record(&h->place, &h->places_seen, ev->place, now_ns);
+		if (ev->place && fleet_place_record(&h->place, &h->places_seen, ev->place, now_ns))
+			h->detect_due = true;
 		return;
 	case GHOSTWATCH__V1__EVENT__KIND_FINDING:
 		if (ev->finding) {
 			fleet_host_add_finding(h, ev->finding->rule_id, ev->finding->severity,
 					       ev->finding->count);
 			fleet_host_set_matched(h, ev->finding->rule_id, ev->finding->matched);
+			h->detect_due = true;	/* an IP-KVM finding makes a farm critical */
 		}
 		return;
 	case GHOSTWATCH__V1__EVENT__KIND_FRAUD_SCORE:
@@ -350,12 +351,15 @@ void fleet_host_record(struct fleet_host *h, const Ghostwatch__V1__Batch *b, siz
 	fleet_set_str(&h->agent_version, id->agent_version);
 	fleet_set_str(&h->kernel_release, id->kernel_release);
 	fleet_set_str(&h->cert_identity, id->cert_identity);
-	if (id->employee_id && *id->employee_id)
+	if (id->employee_id && *id->employee_id &&
+	    (!h->employee_id || strcmp(h->employee_id, id->employee_id) != 0)) {
 		fleet_set_str(&h->employee_id, id->employee_id);
+		h->detect_due = true;
+	}
 	if (id->employee_timezone && *id->employee_timezone)
 		fleet_set_str(&h->employee_timezone, id->employee_timezone);
-	if (b->place)
-		fleet_place_record(&h->place, &h->places_seen, b->place, now_ns);
+	if (b->place && fleet_place_record(&h->place, &h->places_seen, b->place, now_ns))
+		h->detect_due = true;
 	record_activity(h, b);
 	if (host_seen(h, b->seq) && is_seq_restart(h, b)) {
 		h->gaps_folded = fleet_host_gaps(h);	/* the old run's losses stay counted */

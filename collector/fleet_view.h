@@ -101,6 +101,9 @@ struct fleet_host {
 	size_t n_raised;
 	/* the agent's hour-of-week activity profile (active minutes per hour, UTC, Monday 00:00
 	 * first), read from the batch's "activity_profile" when its schema has one */
+	/* its place, employee or findings changed since the fleet detections last looked (kept in
+	 * this collector's cache only) */
+	bool detect_due;
 	bool has_activity;
 	uint32_t activity[FLEET_HOURS_OF_WEEK];
 	uint64_t kv_rev;	/* revision of the bucket's value this host was read from or written as */

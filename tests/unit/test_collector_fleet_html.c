@@ -79,6 +79,7 @@ static struct fleet_host *place_host(struct fleet_view *v, const char *id, const
 	fleet_set_str(&h->employee_id, employee);
 	snprintf(h->place.gateway, sizeof(h->place.gateway), "%s", gateway);
 	h->place.time_ns = 1000;
+	h->detect_due = true;
 	return h;
 }
 
@@ -99,6 +100,8 @@ TEST(a_farm_needs_two_employees_and_is_raised_once)
 	/* one employee's two laptops in one room is no farm */
 	CHECK(fleet_detect(&v, touched, 1, 2000, alerts, 8) == 0);
 	fleet_set_str(&b->employee_id, "emp-2");
+	CHECK(fleet_detect(&v, touched, 1, 2000, alerts, 8) == 0);	/* host-a did not change */
+	a->detect_due = true;
 	n = fleet_detect(&v, touched, 1, 2000, alerts, 8);
 	REQUIRE(n == 2);
 	CHECK_STR(alerts[0].f.severity, "high");
@@ -107,9 +110,13 @@ TEST(a_farm_needs_two_employees_and_is_raised_once)
 	CHECK(!strstr(alerts[0].matched, "host-c"));
 	fleet_detect_mark(a, &alerts[0]);
 	fleet_detect_mark(b, &alerts[1]);
+	a->detect_due = true;
 	CHECK(fleet_detect(&v, touched, 1, 2000, alerts, 8) == 0);	/* said already */
 	/* a day later the room is no longer current */
+	fleet_host_set_raised(a, "GW-FLEET-LAPTOP-FARM", "");
+	a->detect_due = true;
 	CHECK(fleet_detect(&v, touched, 1, 1000 + FLEET_FARM_WINDOW_NS + 1, alerts, 8) == 0);
+	fleet_host_set_raised(a, "GW-FLEET-LAPTOP-FARM", alerts[0].signature);
 	page = render(&v);
 	REQUIRE(page);
 	CHECK(strstr(page, "data-hosts=\"host-a host-b\""));

@@ -148,6 +148,9 @@ spool:
   dir: {tmp_path}/spool
 batch:
   window_seconds: 1
+employee:
+  id: emp-0042
+  timezone: Europe/Warsaw
 """)
     log = open(tmp_path / "agent.log", "wb")
     agent = subprocess.Popen([str(AGENT), "run", "--config", str(cfg)], stdout=log,
@@ -173,6 +176,8 @@ batch:
     rep = col.report()
     a = host(rep, "host-a")
     assert a["gaps"] == 0 and rep["rejected_total"] == 0, rep
+    # whom the config says the device was issued to, and where they said they work
+    assert (a["employee_id"], a["employee_timezone"]) == ("emp-0042", "Europe/Warsaw"), a
 
 
 def test_clients_without_a_fleet_certificate_are_refused(tmp_path, pki, nats, started):

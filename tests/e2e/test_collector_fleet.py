@@ -5,6 +5,7 @@ Agents are played by tests/tools/gw-publish, which publishes what `ghostwatch ru
 --employee and --place options put an employee id and a Place in the batch header.
 """
 import html.parser
+import json
 import re
 import shutil
 import signal
@@ -19,6 +20,8 @@ import pytest
 
 from fleet_harness import (PUBLISH, Collector, collector_binary, host, make_pki, publish,
                            single_node, wait_for)
+from natsjs import NatsClient
+from natsjs import NatsServer as OpenNats
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("nats-server") is None,
@@ -354,3 +357,36 @@ def test_hosts_of_different_employees_behind_one_address(tmp_path, pki, nats, st
     b = host(col.report(), "host-b")
     assert {"rule_id": "GW-FLEET-SHARED-EGRESS", "severity": "medium", "count": 1} in \
         b["finding_rules"] and b["score"] == 15, b
+
+
+def test_fleet_findings_are_published_for_subscribers(tmp_path, pki, started):
+    """Whoever subscribes to ghostwatch.v1.fleet.findings (a SIEM bridge) gets each fleet finding
+    as the same NDJSON line the collector writes. A nats-server without per-user permissions, so
+    a test client may subscribe."""
+    server = OpenNats(tmp_path, pki).start()
+    sub = None
+    try:
+        col = start_collector(started, tmp_path / "col", pki, server.url)
+        sub = NatsClient(server.port, pki / "ca.pem", pki / "collector.pem",
+                         pki / "collector.key")
+        sub._send(b"SUB ghostwatch.v1.fleet.findings 1\r\nPING\r\n")
+        assert sub._line() == b"PONG"
+        for h, emp in (("host-a", "emp-1"), ("host-b", "emp-2")):
+            gen(pki, server.url, h, 1, 1, 2, "--employee", emp, "--place", "gw=abcdabcdabcdabcd")
+        got = {}
+        deadline = time.monotonic() + 20
+        while len(got) < 2 and time.monotonic() < deadline:
+            parts = sub._line().split()
+            if parts and parts[0] == b"MSG":
+                line = json.loads(sub._bytes(int(parts[-1])))
+                got[line["host_id"]] = line
+        assert set(got) == {"host-a", "host-b"}, got
+        assert got["host-a"]["finding"]["rule_id"] == "GW-FLEET-LAPTOP-FARM"
+        assert got["host-a"] in col.lines(containing=b"GW-FLEET-LAPTOP-FARM")
+    finally:
+        if sub:
+            sub.close()
+        for c in list(started):
+            c.stop()
+            started.remove(c)
+        server.stop()

@@ -331,9 +331,12 @@ static int report_load(struct fleet_view *v, const struct nats_conn_opts *no, co
 	jo.Wait = 5000;
 	if (natsConnection_JetStream(&js, nc, &jo) != NATS_OK)
 		gw_err(log, "JetStream: %s", nats_GetLastError(NULL));
-	else if (fleet_kv_open(&kv, js, bucket, 1, false, log) == 0 &&
-		 fleet_kv_load(kv, v, &skipped, log) == 0)
-		rc = 0;
+	else if (fleet_kv_open(&kv, js, bucket, 1, false, log) == 0)
+		/* a cluster that just lost a node may time a watch out: read it all again */
+		for (int attempt = 0; rc && attempt < 3; attempt++) {
+			fleet_view_free(v);
+			rc = fleet_kv_load(kv, v, &skipped, log) ? 1 : 0;
+		}
 	if (skipped)
 		gw_warn(log, "%" PRIu64 " values in %s are not a collector's: skipped", skipped,
 			bucket);

@@ -529,7 +529,7 @@ def test_cluster_losing_a_node_mid_stream_loses_nothing(tmp_path, pki, started):
         print(f"all batches acked {time.monotonic() - t_kill:.1f}s after the kill")
         wait_for(lambda: (col.report(may_fail=True) or {"batches": 0})["batches"] >= total, 90,
                  f"{total} batches", interval=0.5)
-        d = host(col.report(), "host-d")
+        d = host(wait_for(lambda: col.report(may_fail=True), 60, "a report"), "host-d")
         assert (d["first_seq"], d["last_seq"], d["gaps"]) == (1, total, 0), d
         keys = event_keys(col.lines())
         assert len(keys) == total * 5 and len(set(keys)) == len(keys)

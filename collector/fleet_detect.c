@@ -56,7 +56,8 @@ static bool linked(const struct fleet_host *a, const struct fleet_host *b, char 
 	return any;
 }
 
-/* IP-KVM evidence on h (an IP-KVM vendor among its neighbours, or a KVM finding), in why. */
+/* IP-KVM evidence on h (an IP-KVM vendor among its neighbours, or a finding of the ipkvm
+ * category from its agent), in why. */
 static bool ipkvm_evidence(const struct fleet_host *h, char *why, size_t len)
 {
 	if (h->place.ipkvm[0]) {
@@ -65,7 +66,7 @@ static bool ipkvm_evidence(const struct fleet_host *h, char *why, size_t len)
 	}
 	for (size_t i = 0; i < h->n_findings; i++)
 		if (strncmp(h->findings[i].rule_id, "GW-FLEET-", 9) != 0 &&
-		    strcasestr(h->findings[i].rule_id, "kvm")) {
+		    strcmp(h->findings[i].category, "ipkvm") == 0) {
 			snprintf(why, len, "finding %s", h->findings[i].rule_id);
 			return true;
 		}
@@ -297,6 +298,6 @@ size_t fleet_detect_egress(struct fleet_view *v, const struct nats_client_addr *
 void fleet_detect_mark(struct fleet_host *h, const struct fleet_alert *a)
 {
 	fleet_host_add_finding(h, a->f.rule_id, a->f.severity, 1);
-	fleet_host_set_matched(h, a->f.rule_id, a->matched);
+	fleet_host_set_matched(h, a->f.rule_id, a->matched, a->f.category);
 	fleet_host_set_raised(h, a->f.rule_id, a->signature);
 }

@@ -40,6 +40,6 @@ void fleet_finding_raise(FILE *out, struct fleet_view *v, const char *host_id,
 	strbuf_free(&extra);
 	if (h) {
 		fleet_host_add_finding(h, f->rule_id, f->severity, 1);
-		fleet_host_set_matched(h, f->rule_id, f->matched);
+		fleet_host_set_matched(h, f->rule_id, f->matched, f->category);
 	}
 }

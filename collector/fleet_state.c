@@ -168,6 +168,7 @@ static int host_to_msg(const struct fleet_host *h, struct host_msgs *m)
 		m->findings[i].severity = (char *)h->findings[i].severity;
 		m->findings[i].count = h->findings[i].count;
 		m->findings[i].matched = (char *)h->findings[i].matched;
+		m->findings[i].category = (char *)h->findings[i].category;
 		m->finding_ptrs[i] = &m->findings[i];
 	}
 	p->findings = m->finding_ptrs;
@@ -307,7 +308,8 @@ static struct fleet_host *merge_host(struct fleet_view *v, const Ghostwatch__V1_
 		fleet_host_add_finding(h, p->findings[i]->rule_id, p->findings[i]->severity,
 				       p->findings[i]->count);
 		if (newer || !has_matched(h, p->findings[i]->rule_id))
-			fleet_host_set_matched(h, p->findings[i]->rule_id, p->findings[i]->matched);
+			fleet_host_set_matched(h, p->findings[i]->rule_id, p->findings[i]->matched,
+					       p->findings[i]->category);
 	}
 	h->devices_dropped += p->devices_dropped;
 	for (size_t i = 0; i < p->n_devices; i++)

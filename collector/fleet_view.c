@@ -214,14 +214,19 @@ void fleet_host_add_finding(struct fleet_host *h, const char *rule_id, const cha
 		h->findings[i].count = count;
 }
 
-void fleet_host_set_matched(struct fleet_host *h, const char *rule_id, const char *matched)
+void fleet_host_set_matched(struct fleet_host *h, const char *rule_id, const char *matched,
+			    const char *category)
 {
-	if (!matched || !*matched || !rule_id)
-		return;
-	for (size_t i = 0; i < h->n_findings; i++)
-		if (strncmp(h->findings[i].rule_id, rule_id, FLEET_RULE_ID - 1) == 0)
-			gw_utf8_sanitize(matched, strlen(matched), h->findings[i].matched,
-					 sizeof(h->findings[i].matched));
+	for (size_t i = 0; rule_id && i < h->n_findings; i++) {
+		struct finding_summary *f = &h->findings[i];
+
+		if (strncmp(f->rule_id, rule_id, FLEET_RULE_ID - 1) != 0)
+			continue;
+		if (matched && *matched)
+			gw_utf8_sanitize(matched, strlen(matched), f->matched, sizeof(f->matched));
+		if (category && *category)
+			snprintf(f->category, sizeof(f->category), "%s", category);
+	}
 }
 
 void fleet_host_add_device(struct fleet_host *h, const char *id)
@@ -283,7 +288,8 @@ static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event 
 		if (ev->finding) {
 			fleet_host_add_finding(h, ev->finding->rule_id, ev->finding->severity,
 					       ev->finding->count);
-			fleet_host_set_matched(h, ev->finding->rule_id, ev->finding->matched);
+			fleet_host_set_matched(h, ev->finding->rule_id, ev->finding->matched,
+					       ev->finding->category);
 			h->detect_due = true;	/* an IP-KVM finding makes a farm critical */
 		}
 		return;

@@ -54,6 +54,7 @@ struct finding_summary {
 	char severity[16];	/* info, low, medium, high, critical */
 	uint64_t count;		/* the finding's own match count, highest seen */
 	char matched[FLEET_MATCHED];	/* its latest evidence, "" if none */
+	char category[16];		/* ipkvm, rmm, ..., "" if not said */
 };
 
 /* A fleet finding raised on a host, and what it said, so it is raised again only when that
@@ -171,8 +172,10 @@ void fleet_host_add_type(struct fleet_host *h, const char *name, uint64_t n);
 void fleet_host_add_finding(struct fleet_host *h, const char *rule_id, const char *severity,
 			    uint64_t count);
 void fleet_host_add_device(struct fleet_host *h, const char *id);
-/* Keeps the evidence of a rule's latest finding on h (a rule h has; NULL or "" leaves it). */
-void fleet_host_set_matched(struct fleet_host *h, const char *rule_id, const char *matched);
+/* Keeps the evidence and category of a rule's latest finding on h (a rule h has; NULL or ""
+ * leaves each as it was). */
+void fleet_host_set_matched(struct fleet_host *h, const char *rule_id, const char *matched,
+			    const char *category);
 /* Keeps the newest score by event time. */
 void fleet_host_set_score(struct fleet_host *h, uint32_t score, uint64_t when_ns);
 /* Replaces *dst with a copy of src (NULL src: unchanged). */

@@ -125,6 +125,15 @@ TEST(a_farm_needs_two_employees_and_is_raised_once)
 	CHECK(!strstr(strstr(page, "data-hosts=") + 1, "data-hosts="));
 	CHECK(fleet_host_score(a) == 30 && fleet_host_score(c) == 0);
 	free(page);
+	/* the agent of host-b reports a PiKVM gadget: the farm becomes critical on both */
+	fleet_host_add_finding(b, "GW-KVM-0001", "critical", 1);
+	fleet_host_set_matched(b, "GW-KVM-0001", "usb 1d6b:0104", "ipkvm");
+	b->detect_due = true;
+	touched[0] = "host-b";
+	n = fleet_detect(&v, touched, 1, 2000, alerts, 8);
+	REQUIRE(n == 2);
+	CHECK_STR(alerts[0].f.severity, "critical");
+	CHECK(strstr(alerts[0].matched, "IP-KVM evidence: host-b: finding GW-KVM-0001"));
 	fleet_view_free(&v);
 }
 

@@ -222,8 +222,19 @@ void fleet_host_set_matched(struct fleet_host *h, const char *rule_id, const cha
 
 		if (strncmp(f->rule_id, rule_id, FLEET_RULE_ID - 1) != 0)
 			continue;
-		if (matched && *matched)
+		if (matched && *matched) {
+			size_t n;
+
 			gw_utf8_sanitize(matched, strlen(matched), f->matched, sizeof(f->matched));
+			n = strlen(f->matched);
+			if (n < strlen(matched) && n >= 3) {
+				/* cut short: say so, on a character boundary */
+				n -= 3;
+				while (n && ((unsigned char)f->matched[n] & 0xc0) == 0x80)
+					n--;
+				memcpy(f->matched + n, "...", 4);
+			}
+		}
 		if (category && *category)
 			snprintf(f->category, sizeof(f->category), "%s", category);
 	}

@@ -33,7 +33,7 @@
 #define FLEET_MAX_FINDINGS 32	/* distinct rules kept per host; more are counted */
 #define FLEET_MAX_DEVICES 64	/* distinct devices kept per host; more are counted */
 #define FLEET_RULE_ID 64
-#define FLEET_MATCHED 240	/* a finding's evidence kept for the report, cut short */
+#define FLEET_MATCHED 320	/* a finding's evidence kept for the report, cut short */
 #define FLEET_DEVICE_ID 48
 #define FLEET_MAX_RAISED 8	/* fleet findings whose last raise is remembered per host */
 #define FLEET_SIGNATURE 256

@@ -144,6 +144,14 @@ void consumer_raise(struct collector *c, struct fleet_alert *alerts, size_t n, u
 		for (size_t i = 0; i < n; i++)
 			fleet_kv_update_host(c->kv, &c->view, alerts[i].host_id, apply_alert,
 					     &alerts[i], &c->kv_conflicts, &c->o->log);
+	} else {
+		/* not written: looked for again with the host's next batch */
+		for (size_t i = 0; i < n; i++) {
+			struct fleet_host *h = fleet_view_host(&c->view, alerts[i].host_id);
+
+			if (h)
+				h->detect_due = true;
+		}
 	}
 	clearerr(c->lines_out);
 	strbuf_reset(&c->lines);

@@ -1,4 +1,4 @@
-/* consumer.c - the collector's main loop: setup, fetch, state saves, stats, teardown. */
+/* consumer.c - the collector's main loop: setup, fetch, stats, teardown. */
 #include "consumer_internal.h"
 
 #include <errno.h>
@@ -13,10 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fleet_state.h"
 #include "ndjson_writer.h"
 #include "event_line.h"
 #include "strbuf.h"
+
+/* How often the cached view takes in what other collectors wrote to the bucket (each batch's
+ * host is read back anyway on a conflict; this is for fleet findings about hosts it never saw). */
+#define FLEET_REFRESH_S 60
 
 void collector_opts_default(struct collector_opts *o)
 {
@@ -31,6 +34,7 @@ void collector_opts_default(struct collector_opts *o)
 	o->max_age_ns = 7ll * 24 * 3600 * 1000000000ll;
 	o->max_stream_bytes = 10ll << 30;
 	o->duplicate_window_ns = 2ll * 60 * 1000000000ll;
+	o->bucket = FLEET_KV_DEFAULT_BUCKET;
 	o->out_name = "events";
 	o->max_file_bytes = 64u << 20;
 	o->fetch_batch = 128;
@@ -39,24 +43,9 @@ void collector_opts_default(struct collector_opts *o)
 	o->max_msgs_per_host = 50000;
 	o->fetch_max_bytes = 64ll << 20;
 	o->stats_interval_s = 30;
+	o->nats_monitor_interval_s = 60;
 	batch_limits_default(&o->limits);
 	gw_log_init_style(&o->log, GW_LOG_INFO, GW_LOG_STAMPED);
-}
-
-void consumer_save_state(struct collector *c, bool force)
-{
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
-	int rc;
-
-	if (!c->state_dirty || (!force && now - c->last_save_ns < 1000000000ull))
-		return;
-	rc = fleet_state_save(&c->view, c->o->state_path);
-	if (rc < 0) {
-		gw_err(&c->o->log, "saving state %s: %s", c->o->state_path, strerror(-rc));
-		return;
-	}
-	c->state_dirty = false;
-	c->last_save_ns = now;
 }
 
 static uint64_t rejected_total(const struct fleet_view *v)
@@ -68,15 +57,19 @@ static uint64_t rejected_total(const struct fleet_view *v)
 	return n;
 }
 
+/* batches= and events= are this collector's own (written and acked since it started); the
+ * fleet_ figures are the whole fleet's as its view of the bucket has them. */
 static void log_stats(struct collector *c, const char *when)
 {
 	gw_info(&c->o->log,
-		"%s: batches=%" PRIu64 " events=%" PRIu64 " repeats=%" PRIu64 " rejected=%" PRIu64
-		" hosts=%u bytes_written=%" PRIu64 " rotations=%" PRIu64 " write_failures=%" PRIu64
-		" busy_s=%.3f",
-		when, c->view.batches, c->view.events, c->view.repeats, rejected_total(&c->view),
-		HASH_COUNT(c->view.hosts), c->out.bytes_written, c->out.rotations, c->write_failures,
-		(c->last_group_done_ns - c->first_group_ns) / 1e9);
+		"%s: batches=%" PRIu64 " events=%" PRIu64 " fleet_batches=%" PRIu64
+		" fleet_repeats=%" PRIu64 " fleet_rejected=%" PRIu64 " hosts=%u bytes_written=%" PRIu64
+		" rotations=%" PRIu64 " write_failures=%" PRIu64 " store_failures=%" PRIu64
+		" bucket_conflicts=%" PRIu64 " fleet_findings_unpublished=%" PRIu64 " busy_s=%.3f",
+		when, c->own_batches, c->own_events, c->view.batches, c->view.repeats,
+		rejected_total(&c->view), HASH_COUNT(c->view.hosts), c->out.bytes_written,
+		c->out.rotations, c->write_failures, c->store_failures, c->kv_conflicts,
+		c->findings_unpublished, (c->last_group_done_ns - c->first_group_ns) / 1e9);
 }
 
 /* fopencookie write callback: stdio's buffer drains into the collector's line buffer. */
@@ -101,6 +94,27 @@ bool consumer_stop_requested(struct collector *c)
 	return false;
 }
 
+/* Hosts of different employees behind one address, from the server's client list. */
+static void check_egress(struct collector *c)
+{
+	struct nats_client_addr *clients = NULL;
+	struct fleet_alert *alerts;
+	size_t n = 0;
+	char err[256];
+
+	if (nats_monitor_connz(c->o->nats_monitor, &clients, &n, err, sizeof(err))) {
+		gw_warn(&c->o->log, "nats monitoring: %s", err);
+		return;
+	}
+	alerts = calloc(FLEET_ALERTS_MAX, sizeof(*alerts));
+	if (alerts)
+		consumer_raise(c, alerts, fleet_detect_egress(&c->view, clients, n, alerts,
+							      FLEET_ALERTS_MAX),
+			       now_ns(CLOCK_REALTIME));
+	free(alerts);
+	free(clients);
+}
+
 static int setup(struct collector *c)
 {
 	struct collector_opts *o = c->o;
@@ -115,29 +129,6 @@ static int setup(struct collector *c)
 	c->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (c->sig_fd < 0) {
 		gw_err(&o->log, "signalfd: %s", strerror(errno));
-		return -1;
-	}
-
-	rc = fleet_state_load(&c->view, o->state_path);
-	if (rc == -ENOENT) {
-		gw_info(&o->log, "no state file %s yet: starting an empty fleet view",
-			o->state_path);
-	} else if (rc == -EINVAL) {
-		/* A state file of an older collector, or a damaged one: the stream still holds every
-		 * batch, so set it aside for a person to read and go on rather than refuse to run. */
-		char aside[PATH_MAX];
-
-		snprintf(aside, sizeof(aside), "%s.unreadable", o->state_path);
-		if (rename(o->state_path, aside)) {
-			gw_err(&o->log, "state file %s is not a state file this collector reads, and "
-			       "moving it to %s failed: %s", o->state_path, aside, strerror(errno));
-			return -1;
-		}
-		gw_warn(&o->log, "state file %s is not a state file this collector reads (older "
-			"format or damaged): moved to %s; starting an empty fleet view",
-			o->state_path, aside);
-	} else if (rc < 0) {
-		gw_err(&o->log, "state file %s: %s", o->state_path, strerror(-rc));
 		return -1;
 	}
 
@@ -199,11 +190,9 @@ int collector_run(struct collector_opts *o)
 			goto out;
 		}
 	}
-	c.state_dirty = true;	/* a state file from the start on, so `report` works */
-	consumer_save_state(&c, true);
 	if (consumer_stream_connect(&c, &stop) < 0)
 		goto out;	/* stopped by a signal before nats-server was reachable */
-	c.last_msg_ns = c.last_stats_ns = now_ns(CLOCK_MONOTONIC);
+	c.last_msg_ns = c.last_stats_ns = c.last_refresh_ns = now_ns(CLOCK_MONOTONIC);
 
 	while (!stop && !(stop = consumer_stop_requested(&c))) {
 		natsMsgList list = { 0 };
@@ -236,15 +225,21 @@ int collector_run(struct collector_opts *o)
 				nats_GetLastError(NULL));
 			usleep(500000);
 		}
-		consumer_save_state(&c, false);
 		consumer_stream_publish_metrics(&c);
+		if (now - c.last_refresh_ns >= FLEET_REFRESH_S * 1000000000ull) {
+			fleet_kv_refresh(c.kv, &c.view, &o->log);	/* other collectors' hosts */
+			c.last_refresh_ns = now;
+		}
+		if (o->nats_monitor &&
+		    now - c.last_egress_ns >= o->nats_monitor_interval_s * 1000000000ull) {
+			check_egress(&c);
+			c.last_egress_ns = now;
+		}
 		if (o->stats_interval_s && now - c.last_stats_ns > o->stats_interval_s * 1000000000ull) {
 			log_stats(&c, "stats");
 			c.last_stats_ns = now;
 		}
 	}
-	c.state_dirty = true;
-	consumer_save_state(&c, true);
 	log_stats(&c, "exit");
 out:
 	teardown(&c);

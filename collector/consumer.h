@@ -4,8 +4,9 @@
  * batch, write the accepted ones as NDJSON, fdatasync, and only then ack them (rejected ones are
  * terminated so they are not redelivered, and counted; one delivered max_deliver times without
  * being settled, which would otherwise come back for ever, is terminated unread and counted as a
- * dead letter). The decoded batches of a group share one memory budget. Several collector processes bound to the
- * same durable split the stream between them.
+ * dead letter). Each batch is recorded in the fleet view's key-value bucket (fleet_kv.h) before
+ * its message is acked. The decoded batches of a group share one memory budget. Several collector
+ * processes bound to the same durable split the stream between them and share the bucket.
  */
 #ifndef GWC_CONSUMER_H
 #define GWC_CONSUMER_H
@@ -28,7 +29,7 @@ struct collector_opts {
 	const char *out_name;
 	uint64_t max_file_bytes;
 	unsigned keep_files;
-	const char *state_path;
+	const char *bucket;	/* the fleet view's key-value bucket */
 	int fetch_batch;
 	int64_t ack_wait_ns;
 	int max_deliver;		/* the delivery that reaches it is set aside (dead letter) */
@@ -37,6 +38,8 @@ struct collector_opts {
 	int idle_exit_s;	/* 0 = run until SIGINT/SIGTERM */
 	int stats_interval_s;
 	const char *metrics_addr;	/* NULL = no metrics/health endpoint */
+	const char *nats_monitor;	/* http://HOST:PORT of nats-server monitoring, NULL = off */
+	int nats_monitor_interval_s;
 	struct batch_limits limits;
 	struct gw_log log;
 };

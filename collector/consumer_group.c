@@ -1,4 +1,5 @@
-/* consumer_group.c - one fetched group: decode, write, fdatasync, then ack or terminate. */
+/* consumer_group.c - one fetched group: decode, write, fdatasync, store the fleet view, then ack
+ * or terminate. */
 #include "consumer_internal.h"
 
 #include <errno.h>
@@ -13,7 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fleet_state.h"
+#include "fleet_detect.h"
+#include "fleet_kv.h"
 #include "ndjson_writer.h"
 #include "event_line.h"
 #include "strbuf.h"
@@ -44,52 +46,211 @@ static int write_lines(struct collector *c)
 	return rc;
 }
 
+/* What a chunk's messages say of one host, applied to its value in the fleet bucket. */
+struct host_ops {
+	const struct pending *p;
+	int from, to;
+	const char *host_id;
+	uint64_t wall;
+};
+
+static void apply_host(struct fleet_host *h, void *closure)
+{
+	const struct host_ops *o = closure;
+
+	for (int i = o->from; i < o->to; i++) {
+		const struct pending *q = &o->p[i];
+
+		if (q->recorded || strcmp(q->host_id, o->host_id) != 0)
+			continue;
+		if (q->verdict != BATCH_OK)
+			fleet_host_reject(h, q->verdict, o->wall);
+		else if (q->batch)
+			fleet_host_record(h, q->batch, q->bad_events, o->wall);
+		else
+			fleet_host_repeat(h, o->wall);
+	}
+}
+
+/* Stores in the fleet bucket what the chunk's messages not yet recorded say: 0 once all are. */
+static int store_chunk(struct collector *c, struct pending *p, int from, int to, uint64_t wall)
+{
+	uint64_t unattributed[BATCH_VERDICT_COUNT] = { 0 };
+	bool any_unattributed = false;
+	int rc = 0;
+
+	for (int i = from; i < to; i++) {
+		struct host_ops ops = { p, from, to, p[i].host_id, wall };
+
+		if (p[i].recorded)
+			continue;
+		if (!p[i].host_id[0]) {
+			unattributed[p[i].verdict]++;
+			any_unattributed = true;
+			continue;
+		}
+		if (fleet_kv_update_host(c->kv, &c->view, p[i].host_id, apply_host, &ops,
+					 &c->kv_conflicts, &c->o->log)) {
+			rc = -1;
+			continue;
+		}
+		for (int j = to - 1; j >= i; j--)
+			if (!p[j].recorded && strcmp(p[j].host_id, p[i].host_id) == 0)
+				p[j].recorded = true;
+	}
+	if (any_unattributed) {
+		if (fleet_kv_add_unattributed(c->kv, &c->view, unattributed, &c->o->log))
+			return -1;
+		for (int i = from; i < to; i++)
+			if (!p[i].host_id[0])
+				p[i].recorded = true;
+	}
+	return rc;
+}
+
+#define FLEET_FINDINGS_SUBJECT "ghostwatch.v1.fleet.findings"
+
+static void apply_alert(struct fleet_host *h, void *closure)
+{
+	fleet_detect_mark(h, closure);
+}
+
+/* Each NDJSON line in lines, published as it is on the fleet findings subject. */
+static void publish_lines(struct collector *c, const struct strbuf *lines)
+{
+	size_t at = 0;
+
+	while (at < lines->len) {
+		const char *nl = memchr(lines->data + at, '\n', lines->len - at);
+		size_t len = nl ? (size_t)(nl - (lines->data + at)) + 1 : lines->len - at;
+
+		if (natsConnection_Publish(c->nc, FLEET_FINDINGS_SUBJECT, lines->data + at,
+					   (int)len) != NATS_OK)
+			c->findings_unpublished++;
+		at += len;
+	}
+}
+
+void consumer_raise(struct collector *c, struct fleet_alert *alerts, size_t n, uint64_t wall)
+{
+	for (size_t i = 0; i < n; i++) {
+		alerts[i].f.time_ns = wall;
+		fleet_finding_raise(c->lines_out, NULL, alerts[i].host_id, &alerts[i].f);
+		gw_info(&c->o->log, "fleet finding %s on %s: %s", alerts[i].f.rule_id,
+			alerts[i].host_id, alerts[i].matched);
+	}
+	if (n && fflush(c->lines_out) == 0 && write_lines(c) == 0) {
+		publish_lines(c, &c->lines);
+		for (size_t i = 0; i < n; i++)
+			fleet_kv_update_host(c->kv, &c->view, alerts[i].host_id, apply_alert,
+					     &alerts[i], &c->kv_conflicts, &c->o->log);
+	} else {
+		/* not written: looked for again with the host's next batch */
+		for (size_t i = 0; i < n; i++) {
+			struct fleet_host *h = fleet_view_host(&c->view, alerts[i].host_id);
+
+			if (h)
+				h->detect_due = true;
+		}
+	}
+	clearerr(c->lines_out);
+	strbuf_reset(&c->lines);
+}
+
+/* The fleet findings the chunk's hosts now call for (fleet_detect.h). */
+static void raise_fleet_findings(struct collector *c, struct pending *p, int from, int to,
+				 uint64_t wall)
+{
+	char *touched[to - from];
+	struct fleet_alert *alerts;
+	size_t n_touched = 0;
+
+	for (int i = from; i < to; i++) {
+		bool dup = !p[i].batch || !p[i].recorded || !p[i].written;
+
+		for (size_t j = 0; j < n_touched && !dup; j++)
+			dup = strcmp(touched[j], p[i].host_id) == 0;
+		if (!dup)
+			touched[n_touched++] = p[i].host_id;
+	}
+	if (!n_touched || !(alerts = calloc(FLEET_ALERTS_MAX, sizeof(*alerts))))
+		return;
+	consumer_raise(c, alerts,
+		       fleet_detect(&c->view, touched, n_touched, wall, alerts, FLEET_ALERTS_MAX),
+		       wall);
+	free(alerts);
+}
+
+static void keep_in_progress(struct pending *p, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		natsMsg_InProgress(p[i].msg, NULL);
+}
+
 /*
- * Writes the chunk's NDJSON, makes it durable, then settles its messages: acked only once on
- * disk, terminated when rejected. A failed write (a full disk) is retried in place, the messages
- * kept in progress, rather than sent back: every redelivery counts towards max-deliver, and a
- * full disk must not turn good batches into dead letters. Stopping meanwhile naks them for the
- * next collector.
+ * Writes the chunk's NDJSON, makes it durable, records it in the fleet bucket, then settles its
+ * messages: acked only once on disk and in the bucket, terminated when rejected. A failed write (a
+ * full disk) or store (nats-server away) is retried in place, the messages kept in progress,
+ * rather than sent back: every redelivery counts towards max-deliver, and a full disk must not
+ * turn good batches into dead letters. Stopping meanwhile naks what is not settled, for the next
+ * collector.
  */
 static void commit_chunk(struct collector *c, struct pending *p, int from, int to, bool *stop)
 {
 	uint64_t wall;
 	struct strbuf *lines = &c->lines;
 	int rc = fflush(c->lines_out) == 0 && !ferror(c->lines_out) ? write_lines(c) : -ENOMEM;
+	int stored;
 
 	while (rc && !*stop) {
 		if (c->write_failures++ % 10 == 0)
 			gw_err(&c->o->log,
 			       "writing %zu bytes of NDJSON to %s: %s: not acked, retrying",
 				lines->len, c->out.live_path, strerror(-rc));
-		for (int i = from; i < to; i++)
-			if (p[i].batch)
-				natsMsg_InProgress(p[i].msg, NULL);
-		consumer_save_state(c, false);	/* what is on disk so far, for `report` */
+		keep_in_progress(p, from, to);
 		sleep(1);
 		*stop = consumer_stop_requested(c);
 		if (!*stop && !lines->failed)
 			rc = write_lines(c);
 	}
 	wall = now_ns(CLOCK_REALTIME);
+	for (int i = from; i < to; i++)
+		p[i].written = !rc || !p[i].batch;
+	for (int i = from; i < to; i++)
+		p[i].recorded = !p[i].written;	/* not written: not recorded either, nak'd */
+	stored = store_chunk(c, p, from, to, wall);
+	while (stored && !*stop) {
+		if (c->store_failures++ % 10 == 0)
+			gw_err(&c->o->log, "storing the fleet view in bucket %s failed: not acked, "
+			       "retrying", c->o->bucket);
+		keep_in_progress(p, from, to);
+		sleep(1);
+		*stop = consumer_stop_requested(c);
+		if (!*stop)
+			stored = store_chunk(c, p, from, to, wall);
+	}
 	for (int i = from; i < to; i++) {
-		if (p[i].verdict != BATCH_OK) {
-			natsMsg_Term(p[i].msg, NULL);	/* kept in the stream, never redelivered */
-		} else if (rc && p[i].batch) {
+		if (!p[i].written || (stored && !p[i].recorded)) {
 			natsMsg_Nak(p[i].msg, NULL);
+		} else if (p[i].verdict != BATCH_OK) {
+			natsMsg_Term(p[i].msg, NULL);	/* kept in the stream, never redelivered */
 		} else {
-			if (p[i].batch) {
-				fleet_view_record(&c->view, p[i].batch, p[i].bad_events, wall);
-				c->state_dirty = true;
-			}
 			natsMsg_Ack(p[i].msg, NULL);
 			c->last_ack_unix_ns = wall;
+			if (p[i].batch) {
+				c->own_batches++;
+				c->own_events += p[i].batch->n_events;
+			}
 		}
-		batch_free_in(&c->budget, p[i].batch);
-		p[i].batch = NULL;
 	}
 	clearerr(c->lines_out);
 	strbuf_reset(lines);
+	if (!stored)
+		raise_fleet_findings(c, p, from, to, wall);
+	for (int i = from; i < to; i++) {
+		batch_free_in(&c->budget, p[i].batch);
+		p[i].batch = NULL;
+	}
 }
 
 /* How many times the server has delivered m (1 on the first delivery), and its stream sequence. */
@@ -111,7 +272,6 @@ static uint64_t deliveries(natsMsg *m, uint64_t *stream_seq)
 static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int from, int i)
 {
 	const struct collector_opts *o = c->o;
-	uint64_t wall = now_ns(CLOCK_REALTIME);
 	const char *subject = natsMsg_GetSubject(m);
 	const char *msg_id = NULL;
 	Ghostwatch__V1__Batch *b = NULL;
@@ -137,8 +297,10 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 					       &o->limits, &b, &info, detail, sizeof(detail));
 	}
 	if (p[i].verdict != BATCH_OK) {
-		fleet_view_reject(&c->view, subject_host_id(subject), p[i].verdict, wall);
-		c->state_dirty = true;
+		const char *host = subject_host_id(subject);
+
+		if (host)
+			snprintf(p[i].host_id, sizeof(p[i].host_id), "%s", host);
 		/* A hostile or broken agent could flood the log: the counters always count, the
 		 * log shows the first 100 and then every 1000th. */
 		if (c->rejected_logged < 100 || c->rejected_logged % 1000 == 0)
@@ -148,12 +310,11 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 		c->rejected_logged++;
 		return;
 	}
+	snprintf(p[i].host_id, sizeof(p[i].host_id), "%s", b->host->host_id);
 	if (fleet_view_is_repeat(&c->view, b) ||
 	    seen_in_chunk(p, from, i, b)) {
 		gw_debug(&o->log, "repeat of %s seq %" PRIu64 ": not written again",
 			b->host->host_id, b->seq);
-		fleet_view_repeat(&c->view, b->host->host_id, wall);
-		c->state_dirty = true;
 		batch_free_in(&c->budget, b);
 		return;
 	}

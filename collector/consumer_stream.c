@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fleet_state.h"
 #include "ndjson_writer.h"
 #include "event_line.h"
 #include "strbuf.h"
@@ -140,6 +139,29 @@ static int bind_consumer(struct collector *c)
 	return 0;
 }
 
+/* The fleet bucket, created like the stream; read into the view at the first connect (later the
+ * view is the cache the bucket's revisions keep honest). */
+static int open_bucket(struct collector *c)
+{
+	const struct collector_opts *o = c->o;
+	uint64_t skipped = 0;
+
+	if (fleet_kv_open(&c->kv, c->js, o->bucket, o->replicas, true, &o->log))
+		return -1;
+	if (c->view_loaded)
+		return 0;
+	if (fleet_kv_load(c->kv, &c->view, &skipped, &o->log)) {
+		fleet_view_free(&c->view);	/* read again whole at the next try */
+		return -1;
+	}
+	if (skipped)
+		gw_warn(&o->log, "fleet bucket %s: %" PRIu64 " values that are not a collector's "
+			"skipped", o->bucket, skipped);
+	gw_info(&o->log, "fleet bucket %s: %u hosts", o->bucket, HASH_COUNT(c->view.hosts));
+	c->view_loaded = true;
+	return 0;
+}
+
 static void sleep_interruptible(struct collector *c, unsigned ms, bool *stop)
 {
 	for (unsigned waited = 0; waited < ms && !*stop; waited += 100) {
@@ -192,6 +214,8 @@ void consumer_stream_close(struct collector *c)
 	}
 	natsSubscription_Destroy(c->sub);
 	c->sub = NULL;
+	kvStore_Destroy(c->kv);
+	c->kv = NULL;
 	/* the jsCtx holds a reference on nc: the connection is freed with the last of the two */
 	jsCtx_Destroy(c->js);
 	c->js = NULL;
@@ -242,7 +266,7 @@ int consumer_stream_connect(struct collector *c, bool *stop)
 		jsOptions_Init(&jo);
 		jo.Wait = 5000;
 		if (natsConnection_JetStream(&c->js, c->nc, &jo) == NATS_OK && ensure_stream(c) == 0 &&
-		    bind_consumer(c) == 0)
+		    open_bucket(c) == 0 && bind_consumer(c) == 0)
 			return 0;
 		gw_warn(&o->log, "JetStream not ready; retrying in %u ms", backoff_ms);
 		/* a JetStream API reply that came too late may be arriving */

@@ -12,7 +12,7 @@ void fleet_finding_raise(FILE *out, struct fleet_view *v, const char *host_id,
 {
 	Ghostwatch__V1__Finding fi = GHOSTWATCH__V1__FINDING__INIT;
 	Ghostwatch__V1__Event ev = GHOSTWATCH__V1__EVENT__INIT;
-	struct fleet_host *h = fleet_view_host(v, host_id);
+	struct fleet_host *h = v ? fleet_view_host(v, host_id) : NULL;
 	struct strbuf extra;
 
 	fi.rule_id = (char *)f->rule_id;
@@ -38,6 +38,8 @@ void fleet_finding_raise(FILE *out, struct fleet_view *v, const char *host_id,
 	strbuf_puts(&extra, ",\"source\":\"collector\"");
 	gw_json_write_typed_line(out, &ev.base, extra.failed ? NULL : extra.data);
 	strbuf_free(&extra);
-	if (h)
+	if (h) {
 		fleet_host_add_finding(h, f->rule_id, f->severity, 1);
+		fleet_host_set_matched(h, f->rule_id, f->matched, f->category);
+	}
 }

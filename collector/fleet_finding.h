@@ -27,7 +27,7 @@ struct fleet_finding {
 };
 
 /* Writes f about host_id (a host of the view, or one the view has not seen) to out, and records
- * it on that host in v (created if new). */
+ * it on that host in v (created if new; v NULL: written only, the caller records it). */
 void fleet_finding_raise(FILE *out, struct fleet_view *v, const char *host_id,
 			 const struct fleet_finding *f);
 

@@ -1,22 +1,17 @@
+/* fleet_state.c - a fleet host as protobuf and back. See fleet_state.h. */
 #include "fleet_state.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "collector_state.pb-c.h"
 
 #define STATE_VERSION 1
-/* A state file larger than this is not one the collector wrote. */
-#define STATE_MAX_BYTES (1u << 30)
 
 /*
- * The messages of one host point into these arrays, which live until the file is written; the
- * strings point into the view itself.
+ * The messages of one host point into these arrays, which live until the message is packed; the
+ * strings point into the host itself.
  */
 struct host_msgs {
 	Ghostwatch__V1__FleetHostState host;
@@ -27,7 +22,88 @@ struct host_msgs {
 	Ghostwatch__V1__FleetFindingState findings[FLEET_MAX_FINDINGS];
 	Ghostwatch__V1__FleetFindingState *finding_ptrs[FLEET_MAX_FINDINGS];
 	char *devices[FLEET_MAX_DEVICES];
+	Ghostwatch__V1__FleetRejectCount rej[BATCH_VERDICT_COUNT];
+	Ghostwatch__V1__FleetRejectCount *rej_ptrs[BATCH_VERDICT_COUNT];
+	Ghostwatch__V1__FleetPlace place;
+	char *neighbours[FLEET_MAX_NEIGHBOURS];
+	char *ipkvm[1];
+	Ghostwatch__V1__FleetPlaceSeen seen[FLEET_MAX_SEEN];
+	Ghostwatch__V1__FleetPlaceSeen *seen_ptrs[FLEET_MAX_SEEN];
+	Ghostwatch__V1__FleetRaised raised[FLEET_MAX_RAISED];
+	Ghostwatch__V1__FleetRaised *raised_ptrs[FLEET_MAX_RAISED];
 };
+
+static void place_to_msg(const struct fleet_host *h, struct host_msgs *m)
+{
+	const struct fleet_place *pl = &h->place;
+	Ghostwatch__V1__FleetPlace *p = &m->place;
+
+	if (!pl->time_ns)
+		return;
+	ghostwatch__v1__fleet_place__init(p);
+	p->gateway_mac_hash = (char *)pl->gateway;
+	p->wifi_bssid_hash = (char *)pl->bssid;
+	p->timezone = (char *)pl->timezone;
+	for (size_t i = 0; i < pl->n_neighbours; i++)
+		m->neighbours[i] = (char *)pl->neighbours[i];
+	p->neighbour_hashes = m->neighbours;
+	p->n_neighbour_hashes = pl->n_neighbours;
+	if (pl->ipkvm[0]) {
+		m->ipkvm[0] = (char *)pl->ipkvm;
+		p->ipkvm_vendors = m->ipkvm;
+		p->n_ipkvm_vendors = 1;
+	}
+	p->time_ns = pl->time_ns;
+	m->host.place = p;
+}
+
+static void place_from_msg(struct fleet_host *h, const Ghostwatch__V1__FleetHostState *p)
+{
+	const Ghostwatch__V1__FleetPlace *pl = p->place;
+
+	for (size_t i = 0; i < p->n_places_seen; i++)
+		fleet_place_seen(&h->places_seen, p->places_seen[i]->kind, p->places_seen[i]->value,
+				 p->places_seen[i]->first_ns, p->places_seen[i]->last_ns);
+	if (!pl || pl->time_ns < h->place.time_ns)
+		return;
+	snprintf(h->place.gateway, sizeof(h->place.gateway), "%s", pl->gateway_mac_hash);
+	snprintf(h->place.bssid, sizeof(h->place.bssid), "%s", pl->wifi_bssid_hash);
+	snprintf(h->place.timezone, sizeof(h->place.timezone), "%s", pl->timezone);
+	fleet_place_set_neighbours(&h->place, pl->neighbour_hashes, pl->n_neighbour_hashes);
+	snprintf(h->place.ipkvm, sizeof(h->place.ipkvm), "%s",
+		 pl->n_ipkvm_vendors ? pl->ipkvm_vendors[0] : "");
+	h->place.time_ns = pl->time_ns;
+}
+
+/* Verdict counts as FleetRejectCount messages named by verdict (readable when verdicts change). */
+static size_t rejects_to_msgs(const uint64_t counts[BATCH_VERDICT_COUNT],
+			      Ghostwatch__V1__FleetRejectCount *rej,
+			      Ghostwatch__V1__FleetRejectCount **ptrs)
+{
+	size_t n = 0;
+
+	for (int r = 1; r < BATCH_VERDICT_COUNT; r++) {
+		if (!counts[r])
+			continue;
+		ghostwatch__v1__fleet_reject_count__init(&rej[n]);
+		rej[n].verdict = (char *)batch_verdict_name(r);
+		rej[n].count = counts[r];
+		ptrs[n] = &rej[n];
+		n++;
+	}
+	return n;
+}
+
+static void rejects_from_msgs(uint64_t counts[BATCH_VERDICT_COUNT],
+			      Ghostwatch__V1__FleetRejectCount *const *rej, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		enum batch_verdict r = batch_verdict_from_name(rej[i]->verdict);
+
+		if (r < BATCH_VERDICT_COUNT)
+			counts[r] += rej[i]->count;
+	}
+}
 
 static char *str_or_empty(char *s)
 {
@@ -91,6 +167,8 @@ static int host_to_msg(const struct fleet_host *h, struct host_msgs *m)
 		m->findings[i].rule_id = (char *)h->findings[i].rule_id;
 		m->findings[i].severity = (char *)h->findings[i].severity;
 		m->findings[i].count = h->findings[i].count;
+		m->findings[i].matched = (char *)h->findings[i].matched;
+		m->findings[i].category = (char *)h->findings[i].category;
 		m->finding_ptrs[i] = &m->findings[i];
 	}
 	p->findings = m->finding_ptrs;
@@ -99,183 +177,88 @@ static int host_to_msg(const struct fleet_host *h, struct host_msgs *m)
 		m->devices[i] = (char *)h->devices[i];
 	p->devices = m->devices;
 	p->n_devices = h->n_devices;
+	p->n_rejected_by = rejects_to_msgs(h->rejected_by, m->rej, m->rej_ptrs);
+	p->rejected_by = m->rej_ptrs;
+	p->employee_id = str_or_empty(h->employee_id);
+	p->employee_timezone = str_or_empty(h->employee_timezone);
+	place_to_msg(h, m);
+	for (size_t i = 0; i < h->places_seen.n; i++) {
+		const struct fleet_place_seen *ps = &h->places_seen.seen[i];
+
+		ghostwatch__v1__fleet_place_seen__init(&m->seen[i]);
+		m->seen[i].kind = (char *)ps->kind;
+		m->seen[i].value = (char *)ps->value;
+		m->seen[i].first_ns = ps->first_ns;
+		m->seen[i].last_ns = ps->last_ns;
+		m->seen_ptrs[i] = &m->seen[i];
+	}
+	p->places_seen = m->seen_ptrs;
+	p->n_places_seen = h->places_seen.n;
+	for (size_t i = 0; i < h->n_raised; i++) {
+		ghostwatch__v1__fleet_raised__init(&m->raised[i]);
+		m->raised[i].rule_id = (char *)h->raised[i].rule_id;
+		m->raised[i].signature = (char *)h->raised[i].signature;
+		m->raised_ptrs[i] = &m->raised[i];
+	}
+	p->raised = m->raised_ptrs;
+	p->n_raised = h->n_raised;
+	if (h->has_activity) {
+		p->activity_minutes = (uint32_t *)h->activity;
+		p->n_activity_minutes = FLEET_HOURS_OF_WEEK;
+	}
 	return 0;
 }
 
-/* The view as one packed FleetState in *out (malloc'd); 0 or -ENOMEM. */
-static int pack_view(const struct fleet_view *v, uint8_t **out, size_t *out_len)
+int fleet_state_pack_host(const struct fleet_host *h, uint8_t **out, size_t *out_len)
 {
-	Ghostwatch__V1__FleetState st = GHOSTWATCH__V1__FLEET_STATE__INIT;
-	Ghostwatch__V1__FleetRejectCount rej[BATCH_VERDICT_COUNT], *rej_ptrs[BATCH_VERDICT_COUNT];
-	size_t n_hosts = HASH_COUNT(v->hosts), i = 0;
-	struct host_msgs *hosts = calloc(n_hosts + 1, sizeof(*hosts));
-	Ghostwatch__V1__FleetHostState **host_ptrs = calloc(n_hosts + 1, sizeof(*host_ptrs));
-	const struct fleet_host *h;
-	int rc = hosts && host_ptrs ? 0 : -ENOMEM;
+	struct host_msgs *m = calloc(1, sizeof(*m));
+	int rc = m ? host_to_msg(h, m) : -ENOMEM;
 
-	st.version = STATE_VERSION;
-	st.batches = v->batches;
-	st.events = v->events;
-	st.repeats = v->repeats;
-	st.unknown_events = v->unknown_events;
-	st.bad_events = v->bad_events;
-	for (int r = 1; r < BATCH_VERDICT_COUNT; r++) {
-		if (!v->rejected[r])
-			continue;
-		ghostwatch__v1__fleet_reject_count__init(&rej[st.n_rejected]);
-		rej[st.n_rejected].verdict = (char *)batch_verdict_name(r);
-		rej[st.n_rejected].count = v->rejected[r];
-		rej_ptrs[st.n_rejected] = &rej[st.n_rejected];
-		st.n_rejected++;
-	}
-	st.rejected = rej_ptrs;
-	for (h = v->hosts; h && !rc; h = h->hh.next, i++) {
-		rc = host_to_msg(h, &hosts[i]);
-		host_ptrs[i] = &hosts[i].host;
-	}
-	st.hosts = host_ptrs;
-	st.n_hosts = n_hosts;
 	if (!rc) {
-		*out_len = ghostwatch__v1__fleet_state__get_packed_size(&st);
+		*out_len = ghostwatch__v1__fleet_host_state__get_packed_size(&m->host);
 		*out = malloc(*out_len ? *out_len : 1);
 		if (*out)
-			ghostwatch__v1__fleet_state__pack(&st, *out);
+			ghostwatch__v1__fleet_host_state__pack(&m->host, *out);
 		else
 			rc = -ENOMEM;
 	}
-	for (i = 0; hosts && i < n_hosts; i++) {
-		free(hosts[i].ranges);
-		free(hosts[i].range_ptrs);
+	if (m) {
+		free(m->ranges);
+		free(m->range_ptrs);
 	}
-	free(hosts);
-	free(host_ptrs);
+	free(m);
 	return rc;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* After a rename the new name is durable only once its directory is. */
-static int fsync_parent(const char *path)
-{
-	char copy[4096];
-	int fd, rc = 0;
-
-	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
-		return -ENAMETOOLONG;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
-int fleet_state_save(const struct fleet_view *v, const char *path)
-{
-	char tmp[4096];
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int fd, e;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	e = pack_view(v, &buf, &len);
-	if (e)
-		return e;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		e = -errno;
-		free(buf);
-		return e;
-	}
-	e = write_all(fd, buf, len);
-	free(buf);
-	if (!e && fsync(fd) != 0)
-		e = -errno;
-	if (close(fd) != 0 && !e)
-		e = -errno;
-	if (!e && rename(tmp, path) != 0)
-		e = -errno;
-	if (e) {
-		unlink(tmp);
-		return e;
-	}
-	return fsync_parent(path);
-}
-
-static int read_file(const char *path, uint8_t **out, size_t *out_len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	size_t got = 0;
-	uint8_t *buf;
-	int e;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > STATE_MAX_BYTES) {
-		close(fd);
-		return -EINVAL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			e = n < 0 ? -errno : -EINVAL;
-			free(buf);
-			close(fd);
-			return e;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	*out_len = got;
-	return 0;
-}
-
-/* Identity strings come from the file that saw the host last. */
+/* Identity strings come from the value that saw the host last. */
 static void merge_str(char **dst, const char *src, bool newer)
 {
 	if (!*dst || !**dst || newer)
 		fleet_set_str(dst, src);
 }
 
-static bool merge_host(struct fleet_view *v, const Ghostwatch__V1__FleetHostState *p)
+static bool has_matched(const struct fleet_host *h, const char *rule_id)
+{
+	for (size_t i = 0; i < h->n_findings; i++)
+		if (strncmp(h->findings[i].rule_id, rule_id, FLEET_RULE_ID - 1) == 0)
+			return h->findings[i].matched[0] != '\0';
+	return false;
+}
+
+static struct fleet_host *merge_host(struct fleet_view *v, const Ghostwatch__V1__FleetHostState *p)
 {
 	struct fleet_host *h;
 	uint64_t overlap = 0;
 	bool newer;
 
 	if (!host_id_valid(p->id, strlen(p->id)))
-		return false;
+		return NULL;
 	for (size_t i = 0; i < p->n_ranges; i++)
 		if (!p->ranges[i]->lo || p->ranges[i]->lo > p->ranges[i]->hi)
-			return false;
+			return NULL;
 	h = fleet_view_host(v, p->id);
 	if (!h)
-		return false;
+		return NULL;
 	if (p->first_seen_ns && (!h->first_seen_ns || p->first_seen_ns < h->first_seen_ns))
 		h->first_seen_ns = p->first_seen_ns;
 	newer = p->last_seen_ns >= h->last_seen_ns;
@@ -287,6 +270,18 @@ static bool merge_host(struct fleet_view *v, const Ghostwatch__V1__FleetHostStat
 	merge_str(&h->agent_version, p->agent_version, newer);
 	merge_str(&h->kernel_release, p->kernel_release, newer);
 	merge_str(&h->cert_identity, p->cert_identity, newer);
+	if (*p->employee_id)
+		merge_str(&h->employee_id, p->employee_id, newer);
+	if (*p->employee_timezone)
+		merge_str(&h->employee_timezone, p->employee_timezone, newer);
+	place_from_msg(h, p);
+	if (p->n_activity_minutes == FLEET_HOURS_OF_WEEK && (newer || !h->has_activity)) {
+		memcpy(h->activity, p->activity_minutes, sizeof(h->activity));
+		h->has_activity = true;
+	}
+	for (size_t i = 0; i < p->n_raised; i++)
+		if (newer || !*fleet_host_raised(h, p->raised[i]->rule_id))
+			fleet_host_set_raised(h, p->raised[i]->rule_id, p->raised[i]->signature);
 	if (p->max_window_end_ns > h->max_window_end_ns)
 		h->max_window_end_ns = p->max_window_end_ns;
 	if (p->seq_resets > h->seq_resets)
@@ -309,48 +304,60 @@ static bool merge_host(struct fleet_view *v, const Ghostwatch__V1__FleetHostStat
 	if (p->has_score)
 		fleet_host_set_score(h, p->fraud_score, p->fraud_score_ns);
 	h->findings_dropped += p->findings_dropped;
-	for (size_t i = 0; i < p->n_findings; i++)
+	for (size_t i = 0; i < p->n_findings; i++) {
 		fleet_host_add_finding(h, p->findings[i]->rule_id, p->findings[i]->severity,
 				       p->findings[i]->count);
+		if (newer || !has_matched(h, p->findings[i]->rule_id))
+			fleet_host_set_matched(h, p->findings[i]->rule_id, p->findings[i]->matched,
+					       p->findings[i]->category);
+	}
 	h->devices_dropped += p->devices_dropped;
 	for (size_t i = 0; i < p->n_devices; i++)
 		fleet_host_add_device(h, p->devices[i]);
-	/* The same seq held by two state files (two collectors both got it) is a repeat too. */
+	rejects_from_msgs(h->rejected_by, p->rejected_by, p->n_rejected_by);
+	/* The same seq held by two values (two collectors both got it) is a repeat too. */
 	h->repeats += overlap;
-	v->repeats += overlap;
-	return true;
+	return h;
 }
 
-int fleet_state_load(struct fleet_view *v, const char *path)
+struct fleet_host *fleet_state_merge_host(struct fleet_view *v, const uint8_t *buf, size_t len)
 {
-	Ghostwatch__V1__FleetState *st;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = read_file(path, &buf, &len);
+	Ghostwatch__V1__FleetHostState *p = ghostwatch__v1__fleet_host_state__unpack(NULL, len, buf);
+	struct fleet_host *h = p ? merge_host(v, p) : NULL;
 
-	if (rc)
-		return rc;
-	st = ghostwatch__v1__fleet_state__unpack(NULL, len, buf);
-	free(buf);
+	if (p)
+		ghostwatch__v1__fleet_host_state__free_unpacked(p, NULL);
+	return h;
+}
+
+int fleet_state_pack_unattributed(const uint64_t rejected[BATCH_VERDICT_COUNT], uint8_t **out,
+				  size_t *out_len)
+{
+	Ghostwatch__V1__FleetState st = GHOSTWATCH__V1__FLEET_STATE__INIT;
+	Ghostwatch__V1__FleetRejectCount rej[BATCH_VERDICT_COUNT], *rej_ptrs[BATCH_VERDICT_COUNT];
+
+	st.version = STATE_VERSION;
+	st.n_rejected = rejects_to_msgs(rejected, rej, rej_ptrs);
+	st.rejected = rej_ptrs;
+	*out_len = ghostwatch__v1__fleet_state__get_packed_size(&st);
+	*out = malloc(*out_len ? *out_len : 1);
+	if (!*out)
+		return -ENOMEM;
+	ghostwatch__v1__fleet_state__pack(&st, *out);
+	return 0;
+}
+
+int fleet_state_merge_unattributed(uint64_t rejected[BATCH_VERDICT_COUNT], const uint8_t *buf,
+				   size_t len)
+{
+	Ghostwatch__V1__FleetState *st = ghostwatch__v1__fleet_state__unpack(NULL, len, buf);
+
 	if (!st || st->version != STATE_VERSION) {
 		if (st)
 			ghostwatch__v1__fleet_state__free_unpacked(st, NULL);
 		return -EINVAL;
 	}
-	v->batches += st->batches;
-	v->events += st->events;
-	v->repeats += st->repeats;
-	v->unknown_events += st->unknown_events;
-	v->bad_events += st->bad_events;
-	for (size_t i = 0; i < st->n_rejected; i++) {
-		enum batch_verdict r = batch_verdict_from_name(st->rejected[i]->verdict);
-
-		if (r < BATCH_VERDICT_COUNT)
-			v->rejected[r] += st->rejected[i]->count;
-	}
-	for (size_t i = 0; i < st->n_hosts && !rc; i++)
-		if (!merge_host(v, st->hosts[i]))
-			rc = -EINVAL;
+	rejects_from_msgs(rejected, st->rejected, st->n_rejected);
 	ghostwatch__v1__fleet_state__free_unpacked(st, NULL);
-	return rc;
+	return 0;
 }

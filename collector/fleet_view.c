@@ -25,6 +25,9 @@ static void host_free(struct fleet_host *h)
 	free(h->ranges);
 	free(h->findings);
 	free(h->devices);
+	free(h->employee_id);
+	free(h->employee_timezone);
+	fleet_place_free(&h->place);
 	free(h);
 }
 
@@ -37,6 +40,12 @@ void fleet_view_free(struct fleet_view *v)
 		host_free(h);
 	}
 	fleet_view_init(v);
+}
+
+void fleet_view_drop(struct fleet_view *v, struct fleet_host *h)
+{
+	HASH_DEL(v->hosts, h);
+	host_free(h);
 }
 
 struct fleet_host *fleet_view_host(struct fleet_view *v, const char *host_id)
@@ -114,12 +123,8 @@ uint64_t fleet_host_add_range(struct fleet_host *h, uint64_t lo, uint64_t hi)
 	return 0;
 }
 
-bool fleet_view_seen(const struct fleet_view *v, const char *host_id, uint64_t seq)
+static bool host_seen(const struct fleet_host *h, uint64_t seq)
 {
-	const struct fleet_host *h = find_host(v, host_id);
-
-	if (!h)
-		return false;
 	if (h->n_ranges && seq < h->ranges[0].lo)
 		return false;
 	/* Once holes were folded into the first range it no longer says which numbers arrived: a
@@ -128,6 +133,13 @@ bool fleet_view_seen(const struct fleet_view *v, const char *host_id, uint64_t s
 		if (seq >= h->ranges[i].lo && seq <= h->ranges[i].hi)
 			return true;
 	return false;
+}
+
+bool fleet_view_seen(const struct fleet_view *v, const char *host_id, uint64_t seq)
+{
+	const struct fleet_host *h = find_host(v, host_id);
+
+	return h && host_seen(h, seq);
 }
 
 static bool is_seq_restart(const struct fleet_host *h, const Ghostwatch__V1__Batch *b)
@@ -202,6 +214,32 @@ void fleet_host_add_finding(struct fleet_host *h, const char *rule_id, const cha
 		h->findings[i].count = count;
 }
 
+void fleet_host_set_matched(struct fleet_host *h, const char *rule_id, const char *matched,
+			    const char *category)
+{
+	for (size_t i = 0; rule_id && i < h->n_findings; i++) {
+		struct finding_summary *f = &h->findings[i];
+
+		if (strncmp(f->rule_id, rule_id, FLEET_RULE_ID - 1) != 0)
+			continue;
+		if (matched && *matched) {
+			size_t n;
+
+			gw_utf8_sanitize(matched, strlen(matched), f->matched, sizeof(f->matched));
+			n = strlen(f->matched);
+			if (n < strlen(matched) && n >= 3) {
+				/* cut short: say so, on a character boundary */
+				n -= 3;
+				while (n && ((unsigned char)f->matched[n] & 0xc0) == 0x80)
+					n--;
+				memcpy(f->matched + n, "...", 4);
+			}
+		}
+		if (category && *category)
+			snprintf(f->category, sizeof(f->category), "%s", category);
+	}
+}
+
 void fleet_host_add_device(struct fleet_host *h, const char *id)
 {
 	if (!id || !*id)
@@ -244,7 +282,8 @@ static const char *string_field(const ProtobufCMessage *m, const char *name)
  * fleet view needs no code change when the device schema grows; findings and the fraud score are
  * typed.
  */
-static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event *ev)
+static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event *ev,
+			      uint64_t now_ns)
 {
 	const ProtobufCFieldDescriptor *f;
 	const ProtobufCMessage *member;
@@ -252,9 +291,18 @@ static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event 
 	char id[FLEET_DEVICE_ID];
 
 	switch (ev->kind_case) {
+	case GHOSTWATCH__V1__EVENT__KIND_PLACE:
+		if (ev->place && fleet_place_record(&h->place, &h->places_seen, ev->place, now_ns))
+			h->detect_due = true;
+		return;
 	case GHOSTWATCH__V1__EVENT__KIND_FINDING:
-		if (ev->finding)
-			fleet_host_add_finding(h, ev->finding->rule_id, ev->finding->severity, ev->finding->count);
+		if (ev->finding) {
+			fleet_host_add_finding(h, ev->finding->rule_id, ev->finding->severity,
+					       ev->finding->count);
+			fleet_host_set_matched(h, ev->finding->rule_id, ev->finding->matched,
+					       ev->finding->category);
+			h->detect_due = true;	/* an IP-KVM finding makes a farm critical */
+		}
 		return;
 	case GHOSTWATCH__V1__EVENT__KIND_FRAUD_SCORE:
 		if (ev->fraud_score)
@@ -277,6 +325,29 @@ static void record_detections(struct fleet_host *h, const Ghostwatch__V1__Event 
 	fleet_host_add_device(h, id);
 }
 
+/*
+ * The batch's activity profile, read through the descriptors ("activity_profile" with its 168
+ * "minutes"), so the fleet view needs no code change when the schema gains it.
+ */
+static void record_activity(struct fleet_host *h, const Ghostwatch__V1__Batch *b)
+{
+	const ProtobufCFieldDescriptor *f, *m;
+	const ProtobufCMessage *ap;
+	const uint32_t *minutes;
+
+	f = protobuf_c_message_descriptor_get_field_by_name(b->base.descriptor, "activity_profile");
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED)
+		return;
+	ap = *(ProtobufCMessage *const *)((const char *)b + f->offset);
+	m = ap ? protobuf_c_message_descriptor_get_field_by_name(ap->descriptor, "minutes") : NULL;
+	if (!m || m->type != PROTOBUF_C_TYPE_UINT32 || m->label != PROTOBUF_C_LABEL_REPEATED ||
+	    *(const size_t *)((const char *)ap + m->quantifier_offset) != FLEET_HOURS_OF_WEEK)
+		return;
+	minutes = *(uint32_t *const *)((const char *)ap + m->offset);
+	memcpy(h->activity, minutes, sizeof(h->activity));
+	h->has_activity = true;
+}
+
 static void touch(struct fleet_host *h, uint64_t now_ns)
 {
 	if (!h->first_seen_ns || now_ns < h->first_seen_ns)
@@ -285,14 +356,11 @@ static void touch(struct fleet_host *h, uint64_t now_ns)
 		h->last_seen_ns = now_ns;
 }
 
-void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, size_t bad_events,
+void fleet_host_record(struct fleet_host *h, const Ghostwatch__V1__Batch *b, size_t bad_events,
 		       uint64_t now_ns)
 {
 	const Ghostwatch__V1__HostIdentity *id = b->host;
-	struct fleet_host *h = fleet_view_host(v, id->host_id);
 
-	if (!h)
-		return;
 	touch(h, now_ns);
 	fleet_set_str(&h->hostname, id->hostname);
 	fleet_set_str(&h->machine_id, id->machine_id);
@@ -300,30 +368,32 @@ void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, siz
 	fleet_set_str(&h->agent_version, id->agent_version);
 	fleet_set_str(&h->kernel_release, id->kernel_release);
 	fleet_set_str(&h->cert_identity, id->cert_identity);
-	if (fleet_view_seen(v, id->host_id, b->seq) && is_seq_restart(h, b)) {
+	if (id->employee_id && *id->employee_id &&
+	    (!h->employee_id || strcmp(h->employee_id, id->employee_id) != 0)) {
+		fleet_set_str(&h->employee_id, id->employee_id);
+		h->detect_due = true;
+	}
+	if (id->employee_timezone && *id->employee_timezone)
+		fleet_set_str(&h->employee_timezone, id->employee_timezone);
+	if (b->place && fleet_place_record(&h->place, &h->places_seen, b->place, now_ns))
+		h->detect_due = true;
+	record_activity(h, b);
+	if (host_seen(h, b->seq) && is_seq_restart(h, b)) {
 		h->gaps_folded = fleet_host_gaps(h);	/* the old run's losses stay counted */
 		h->n_ranges = 0;
 		h->first_range_folded = false;
 		h->seq_resets++;
 	}
-	if (fleet_host_add_range(h, b->seq, b->seq)) {
+	if (fleet_host_add_range(h, b->seq, b->seq))
 		h->repeats++;
-		v->repeats++;
-	}
 	if (b->window_end_ns > h->max_window_end_ns)
 		h->max_window_end_ns = b->window_end_ns;
 	h->batches++;
-	v->batches++;
 	h->events += b->n_events;
-	v->events += b->n_events;
 	h->bad_events += bad_events;
-	v->bad_events += bad_events;
 	for (size_t i = 0; i < b->n_events; i++) {
-		const char *t = event_type_name(b->events[i]);
-		fleet_host_add_type(h, t, 1);
-		if (strcmp(t, "unknown") == 0)
-			v->unknown_events++;
-		record_detections(h, b->events[i]);
+		fleet_host_add_type(h, event_type_name(b->events[i]), 1);
+		record_detections(h, b->events[i], now_ns);
 	}
 	if (b->spool) {
 		h->spool_dropped_batches += b->spool->dropped_batches;
@@ -337,29 +407,81 @@ void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, siz
 	}
 }
 
+void fleet_host_repeat(struct fleet_host *h, uint64_t now_ns)
+{
+	touch(h, now_ns);
+	h->repeats++;
+}
+
+void fleet_host_reject(struct fleet_host *h, enum batch_verdict why, uint64_t now_ns)
+{
+	touch(h, now_ns);
+	h->rejected++;
+	if (why < BATCH_VERDICT_COUNT)
+		h->rejected_by[why]++;
+}
+
+void fleet_host_counts(const struct fleet_host *h, struct fleet_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->batches = h->batches;
+	out->events = h->events;
+	out->repeats = h->repeats;
+	out->bad_events = h->bad_events;
+	for (size_t i = 0; i < h->n_types; i++)
+		if (strcmp(h->types[i].name, "unknown") == 0)
+			out->unknown_events = h->types[i].count;
+	memcpy(out->rejected, h->rejected_by, sizeof(out->rejected));
+}
+
+void fleet_view_account(struct fleet_view *v, const struct fleet_counts *now,
+			const struct fleet_counts *before)
+{
+	static const struct fleet_counts zero;
+
+	if (!before)
+		before = &zero;
+	v->batches += now->batches - before->batches;
+	v->events += now->events - before->events;
+	v->repeats += now->repeats - before->repeats;
+	v->bad_events += now->bad_events - before->bad_events;
+	v->unknown_events += now->unknown_events - before->unknown_events;
+	for (int r = 0; r < BATCH_VERDICT_COUNT; r++)
+		v->rejected[r] += now->rejected[r] - before->rejected[r];
+}
+
+void fleet_view_record(struct fleet_view *v, const Ghostwatch__V1__Batch *b, size_t bad_events,
+		       uint64_t now_ns)
+{
+	struct fleet_host *h = fleet_view_host(v, b->host->host_id);
+	struct fleet_counts before, after;
+
+	if (!h)
+		return;
+	fleet_host_counts(h, &before);
+	fleet_host_record(h, b, bad_events, now_ns);
+	fleet_host_counts(h, &after);
+	fleet_view_account(v, &after, &before);
+}
+
 void fleet_view_repeat(struct fleet_view *v, const char *host_id, uint64_t now_ns)
 {
 	struct fleet_host *h = fleet_view_host(v, host_id);
 
 	v->repeats++;
-	if (h) {
-		touch(h, now_ns);
-		h->repeats++;
-	}
+	if (h)
+		fleet_host_repeat(h, now_ns);
 }
 
 void fleet_view_reject(struct fleet_view *v, const char *host_id, enum batch_verdict why,
 		       uint64_t now_ns)
 {
+	struct fleet_host *h = host_id ? fleet_view_host(v, host_id) : NULL;
+
 	if (why < BATCH_VERDICT_COUNT)
 		v->rejected[why]++;
-	if (host_id) {
-		struct fleet_host *h = fleet_view_host(v, host_id);
-		if (h) {
-			touch(h, now_ns);
-			h->rejected++;
-		}
-	}
+	if (h)
+		fleet_host_reject(h, why, now_ns);
 }
 
 uint64_t fleet_host_gaps(const struct fleet_host *h)
@@ -391,193 +513,43 @@ const char *fleet_host_worst_severity(const struct fleet_host *h)
 	return worst;
 }
 
-/* ---- report ---------------------------------------------------------------------------------- */
-
-static int host_cmp(struct fleet_host *a, struct fleet_host *b)
+uint32_t fleet_host_score(const struct fleet_host *h)
 {
-	return strcmp(a->id, b->id);
+	static const struct {
+		const char *severity;
+		uint32_t points;
+	} weight[] = { { "critical", 50 }, { "high", 30 }, { "medium", 15 }, { "low", 5 } };
+	uint32_t score = h->has_score ? h->fraud_score : 0;
+
+	for (size_t i = 0; i < h->n_findings; i++) {
+		if (strncmp(h->findings[i].rule_id, "GW-FLEET-", 9) != 0)
+			continue;
+		for (size_t w = 0; w < sizeof(weight) / sizeof(weight[0]); w++)
+			if (strcmp(h->findings[i].severity, weight[w].severity) == 0)
+				score += weight[w].points;
+	}
+	return score > 100 ? 100 : score;
 }
 
-static void fmt_age(char *buf, size_t len, uint64_t now_ns, uint64_t then_ns)
+const char *fleet_host_raised(const struct fleet_host *h, const char *rule_id)
 {
-	uint64_t s;
+	for (size_t i = 0; i < h->n_raised; i++)
+		if (strcmp(h->raised[i].rule_id, rule_id) == 0)
+			return h->raised[i].signature;
+	return "";
+}
 
-	if (!then_ns) {
-		snprintf(buf, len, "never");
+void fleet_host_set_raised(struct fleet_host *h, const char *rule_id, const char *signature)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_raised; i++)
+		if (strcmp(h->raised[i].rule_id, rule_id) == 0)
+			break;
+	if (i == FLEET_MAX_RAISED)
 		return;
-	}
-	s = now_ns > then_ns ? (now_ns - then_ns) / 1000000000ull : 0;
-	if (s < 120)
-		snprintf(buf, len, "%" PRIu64 "s ago", s);
-	else if (s < 7200)
-		snprintf(buf, len, "%" PRIu64 "m ago", s / 60);
-	else if (s < 172800)
-		snprintf(buf, len, "%" PRIu64 "h ago", s / 3600);
-	else
-		snprintf(buf, len, "%" PRIu64 "d ago", s / 86400);
-}
-
-/* An agent-supplied name for a terminal table: at most `width` bytes, control characters (ESC
- * sequences could rewrite the operator's screen) shown as '?', not cut inside a UTF-8 sequence. */
-static void display_cell(char *dst, size_t width, const char *src)
-{
-	size_t n = 0;
-
-	if (!src || !*src)
-		src = "-";
-	for (; src[n] && n < width; n++)
-		dst[n] = ((unsigned char)src[n] < 0x20 || src[n] == 0x7f) ? '?' : src[n];
-	if (src[n])
-		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-			n--;	/* src[n] continues a sequence: drop its start too */
-	dst[n] = '\0';
-}
-
-void fleet_view_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns)
-{
-	struct fleet_host *h;
-	char age[32], seqs[48], name[21], score[16];
-
-	HASH_SORT(v->hosts, host_cmp);
-	fprintf(out,
-		"%-24s %-20s %-10s %-15s %8s %10s %6s %7s %8s %5s %9s %5s %8s %7s %-8s  %s\n",
-		"HOST", "HOSTNAME", "LAST SEEN", "SEQ", "BATCHES", "EVENTS", "GAPS", "REPEATS",
-		"REJECTED", "BADEV", "SPOOLDROP", "SCORE", "FINDINGS", "DEVICES", "WORST",
-		"EVENT TYPES");
-	for (h = v->hosts; h; h = h->hh.next) {
-		struct strbuf types;
-
-		strbuf_init(&types, 0);
-		for (size_t i = 0; i < h->n_types; i++)
-			strbuf_printf(&types, "%s%s=%" PRIu64, i ? " " : "", h->types[i].name,
-				      h->types[i].count);
-		fmt_age(age, sizeof(age), now_ns, h->last_seen_ns);
-		if (h->n_ranges && h->seq_resets)
-			snprintf(seqs, sizeof(seqs), "%" PRIu64 "-%" PRIu64 " r%" PRIu64,
-				 fleet_host_first_seq(h), fleet_host_last_seq(h), h->seq_resets);
-		else if (h->n_ranges)
-			snprintf(seqs, sizeof(seqs), "%" PRIu64 "-%" PRIu64, fleet_host_first_seq(h),
-				 fleet_host_last_seq(h));
-		else
-			snprintf(seqs, sizeof(seqs), "-");
-		display_cell(name, sizeof(name) - 1, h->hostname);
-		if (h->has_score)
-			snprintf(score, sizeof(score), "%" PRIu32, h->fraud_score);
-		else
-			snprintf(score, sizeof(score), "-");
-		fprintf(out,
-			"%-24s %-20s %-10s %-15s %8" PRIu64 " %10" PRIu64 " %6" PRIu64
-			" %7" PRIu64 " %8" PRIu64 " %5" PRIu64 " %9" PRIu64 " %5s %8" PRIu64
-			" %7" PRIu64 " %-8s  %s\n",
-			h->id, name, age, seqs, h->batches, h->events, fleet_host_gaps(h), h->repeats,
-			h->rejected, h->bad_events, h->spool_dropped_events, score,
-			(uint64_t)h->n_findings + h->findings_dropped,
-			(uint64_t)h->n_devices + h->devices_dropped,
-			*fleet_host_worst_severity(h) ? fleet_host_worst_severity(h) : "-",
-			types.data ? types.data : "");
-		strbuf_free(&types);
-	}
-	fprintf(out, "\n%u hosts, %" PRIu64 " batches, %" PRIu64 " events, %" PRIu64
-		     " repeats, %" PRIu64 " events of unknown kind, %" PRIu64
-		     " undecodable events dropped\n",
-		HASH_COUNT(v->hosts), v->batches, v->events, v->repeats, v->unknown_events,
-		v->bad_events);
-	uint64_t total = 0;
-	for (int r = 1; r < BATCH_VERDICT_COUNT; r++)
-		total += v->rejected[r];
-	fprintf(out, "rejected: %" PRIu64, total);
-	for (int r = 1; r < BATCH_VERDICT_COUNT; r++)
-		if (v->rejected[r])
-			fprintf(out, " %s=%" PRIu64, batch_verdict_name(r), v->rejected[r]);
-	fprintf(out, "\n");
-}
-
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	gw_json_escape(out, s ? s : "");
-	fputc('"', out);
-}
-
-void fleet_view_report_json(struct fleet_view *v, FILE *out)
-{
-	struct fleet_host *h;
-	uint64_t total = 0;
-
-	HASH_SORT(v->hosts, host_cmp);
-	fprintf(out, "{\"hosts\":[");
-	for (h = v->hosts; h; h = h->hh.next) {
-		const struct {
-			const char *key, *value;
-		} ids[] = {
-			{ "host_id", h->id },
-			{ "hostname", h->hostname },
-			{ "machine_id", h->machine_id },
-			{ "boot_id", h->boot_id },
-			{ "agent_version", h->agent_version },
-			{ "kernel_release", h->kernel_release },
-			{ "cert_identity", h->cert_identity },
-		};
-
-		fputs(h == v->hosts ? "{" : ",{", out);
-		for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-			fprintf(out, "%s\"%s\":", i ? "," : "", ids[i].key);
-			json_str(out, ids[i].value);
-		}
-		fprintf(out,
-			",\"first_seen_ns\":%" PRIu64 ",\"last_seen_ns\":%" PRIu64
-			",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 ",\"batches\":%" PRIu64
-			",\"events\":%" PRIu64 ",\"gaps\":%" PRIu64 ",\"repeats\":%" PRIu64
-			",\"seq_resets\":%" PRIu64
-			",\"rejected\":%" PRIu64 ",\"undecodable_events\":%" PRIu64
-			",\"spool_dropped_batches\":%" PRIu64
-			",\"spool_dropped_events\":%" PRIu64 ",\"agent_drops\":%" PRIu64
-			",\"devices\":%" PRIu64 ",\"findings\":%" PRIu64 ",\"missing\":[",
-			h->first_seen_ns, h->last_seen_ns, fleet_host_first_seq(h),
-			fleet_host_last_seq(h), h->batches, h->events, fleet_host_gaps(h),
-			h->repeats, h->seq_resets, h->rejected, h->bad_events, h->spool_dropped_batches,
-			h->spool_dropped_events,
-			h->agent_drops, (uint64_t)h->n_devices + h->devices_dropped,
-			(uint64_t)h->n_findings + h->findings_dropped);
-		for (size_t i = 1; i < h->n_ranges; i++)
-			fprintf(out, "%s[%" PRIu64 ",%" PRIu64 "]", i > 1 ? "," : "",
-				h->ranges[i - 1].hi + 1, h->ranges[i].lo - 1);
-		fprintf(out, "],\"fraud_score\":");
-		if (h->has_score)
-			fprintf(out, "%" PRIu32, h->fraud_score);
-		else
-			fputs("null", out);
-		fprintf(out, ",\"worst_severity\":");
-		json_str(out, fleet_host_worst_severity(h));
-		fprintf(out, ",\"finding_rules\":[");
-		for (size_t i = 0; i < h->n_findings; i++) {
-			fprintf(out, "%s{\"rule_id\":", i ? "," : "");
-			json_str(out, h->findings[i].rule_id);
-			fprintf(out, ",\"severity\":");
-			json_str(out, h->findings[i].severity);
-			fprintf(out, ",\"count\":%" PRIu64 "}", h->findings[i].count);
-		}
-		fprintf(out, "],\"device_ids\":[");
-		for (size_t i = 0; i < h->n_devices; i++) {
-			fputs(i ? "," : "", out);
-			json_str(out, h->devices[i]);
-		}
-		fprintf(out, "],\"types\":{");
-		for (size_t i = 0; i < h->n_types; i++) {
-			fprintf(out, "%s", i ? "," : "");
-			json_str(out, h->types[i].name);
-			fprintf(out, ":%" PRIu64, h->types[i].count);
-		}
-		fprintf(out, "}}");
-	}
-	fprintf(out, "],\"batches\":%" PRIu64 ",\"events\":%" PRIu64 ",\"repeats\":%" PRIu64
-		     ",\"unknown_events\":%" PRIu64 ",\"undecodable_events\":%" PRIu64
-		     ",\"rejected\":{",
-		v->batches, v->events, v->repeats, v->unknown_events, v->bad_events);
-	for (int r = 1; r < BATCH_VERDICT_COUNT; r++) {
-		total += v->rejected[r];
-		fprintf(out, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", batch_verdict_name(r),
-			v->rejected[r]);
-	}
-	fprintf(out, "},\"rejected_total\":%" PRIu64 "}\n", total);
+	if (i == h->n_raised)
+		h->n_raised++;
+	snprintf(h->raised[i].rule_id, sizeof(h->raised[i].rule_id), "%s", rule_id);
+	snprintf(h->raised[i].signature, sizeof(h->raised[i].signature), "%s", signature);
 }

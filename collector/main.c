@@ -9,10 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "consumer.h"
-#include "fleet_state.h"
+#include "fleet_html.h"
+#include "fleet_kv.h"
+#include "fleet_report.h"
 #include "metrics.h"
+#include "nats_monitor.h"
 #include "read.h"
 
 #ifndef GW_VERSION
@@ -23,14 +27,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ghostwatch-collector run --out-dir DIR --ca FILE --cert FILE --key FILE [options]\n"
-		"       ghostwatch-collector report [--json] STATE_FILE [STATE_FILE ...]\n"
+		"       ghostwatch-collector report --ca FILE --cert FILE --key FILE [--server URL]\n"
+		"                            [--bucket NAME] [--json | --html FILE]\n"
 		"       ghostwatch-collector read --ca FILE --cert FILE --key FILE [--server URL]\n"
 		"                            [--host ID] [--since TIME|AGE | --seq N] [--limit N]\n"
 		"       ghostwatch-collector --help | --version\n"
 		"\n"
 		"run: consume agent batches from the JetStream stream through a durable pull consumer\n"
 		"(shared by every collector given the same --durable), validate them, write one NDJSON\n"
-		"line per event to DIR/NAME.ndjson (rotated by size), keep the fleet view in the state file.\n"
+		"line per event to DIR/NAME.ndjson (rotated by size), keep the fleet view in the bucket.\n"
 		"  --server URL[,URL...]   nats-server URLs (default tls://127.0.0.1:4222)\n"
 		"  --ca FILE               fleet CA certificate (PEM)\n"
 		"  --cert FILE --key FILE  the collector's client certificate and key\n"
@@ -44,7 +49,9 @@ static void usage(FILE *f)
 		"  --out-name NAME         live file name without .ndjson (default events)\n"
 		"  --max-file-bytes N      rotate the live file past N bytes (default 64M)\n"
 		"  --keep N                keep N rotated files (default 0 = all)\n"
-		"  --state FILE            fleet view state (default DIR/fleet-state)\n"
+		"  --bucket NAME           the fleet view's JetStream key-value bucket, one value per\n"
+		"                          host, shared by every collector (default GHOSTWATCH_FLEET;\n"
+		"                          created with --replicas if missing)\n"
 		"  --fetch N               messages per fetch (default 128)\n"
 		"  --ack-wait SECONDS      redeliver an unacked message after this (default 30)\n"
 		"  --max-deliver N         the Nth delivery of a message never settled is terminated\n"
@@ -62,13 +69,18 @@ static void usage(FILE *f)
 		"  --metrics ADDR:PORT     serve Prometheus text on /metrics and a health check on\n"
 		"                          /healthz (e.g. 127.0.0.1:9464; default off)\n"
 		"  --log-level LEVEL       debug, info, warn, error (default info)\n"
+		"  --nats-monitor URL      nats-server monitoring (http://127.0.0.1:8222): its client\n"
+		"                          list shows hosts of different employees sharing an address\n"
+		"  --nats-monitor-interval S  how often to read it (default 60)\n"
 		"read: print the stored batches back as NDJSON (the lines run writes; a message run would\n"
 		"reject as {\"type\":\"rejected\",\"stream_seq\":..,\"reason\":..}) through an ephemeral\n"
 		"consumer that acks nothing: the durable consumer is not touched. --host one host only,\n"
 		"--since 2026-12-07T04:00:00Z or an age (90s, 30m, 2h, 7d), --seq from a stream sequence\n"
 		"(e.g. a dead letter's), --limit at most N messages; --stream and --log-level as for run.\n"
-		"report: print the fleet view of one or more state files (several collectors' files\n"
-		"merge into one view: their sequence ranges are unioned). --json for machines.\n");
+		"report: print the fleet view from the bucket every collector keeps it in (--server,\n"
+		"--ca, --cert, --key and --bucket as for run; the collector's certificate). --json for\n"
+		"machines; --html FILE writes one self-contained page (hosts by score, laptop farms,\n"
+		"places, devices, losses, activity heat-maps).\n");
 }
 
 static bool parse_size(const char *s, uint64_t *out)
@@ -101,9 +113,10 @@ static bool parse_size(const char *s, uint64_t *out)
 enum {
 	OPT_SERVER = 256, OPT_CA, OPT_CERT, OPT_KEY, OPT_STREAM, OPT_REPLICAS, OPT_MAX_AGE,
 	OPT_MAX_STREAM_BYTES, OPT_DUP_WINDOW, OPT_DURABLE, OPT_OUT_DIR, OPT_OUT_NAME,
-	OPT_MAX_FILE_BYTES, OPT_KEEP, OPT_STATE, OPT_FETCH, OPT_ACK_WAIT, OPT_MAX_BATCH,
+	OPT_MAX_FILE_BYTES, OPT_KEEP, OPT_BUCKET, OPT_FETCH, OPT_ACK_WAIT, OPT_MAX_BATCH,
 	OPT_MAX_INFLATED, OPT_MAX_EVENTS, OPT_MAX_DECODE, OPT_IDLE_EXIT, OPT_STATS_INTERVAL, OPT_LOG_LEVEL,
-	OPT_MAX_DELIVER, OPT_MAX_PER_HOST, OPT_FETCH_MAX_BYTES, OPT_METRICS,
+	OPT_MAX_DELIVER, OPT_MAX_PER_HOST, OPT_FETCH_MAX_BYTES, OPT_METRICS, OPT_NATS_MONITOR,
+	OPT_NATS_MONITOR_INTERVAL,
 };
 
 static const struct option run_opts[] = {
@@ -121,7 +134,7 @@ static const struct option run_opts[] = {
 	{ "out-name", required_argument, NULL, OPT_OUT_NAME },
 	{ "max-file-bytes", required_argument, NULL, OPT_MAX_FILE_BYTES },
 	{ "keep", required_argument, NULL, OPT_KEEP },
-	{ "state", required_argument, NULL, OPT_STATE },
+	{ "bucket", required_argument, NULL, OPT_BUCKET },
 	{ "fetch", required_argument, NULL, OPT_FETCH },
 	{ "ack-wait", required_argument, NULL, OPT_ACK_WAIT },
 	{ "max-batch-bytes", required_argument, NULL, OPT_MAX_BATCH },
@@ -135,9 +148,19 @@ static const struct option run_opts[] = {
 	{ "max-msgs-per-host", required_argument, NULL, OPT_MAX_PER_HOST },
 	{ "fetch-max-bytes", required_argument, NULL, OPT_FETCH_MAX_BYTES },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "nats-monitor", required_argument, NULL, OPT_NATS_MONITOR },
+	{ "nats-monitor-interval", required_argument, NULL, OPT_NATS_MONITOR_INTERVAL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+static bool bucket_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n && n <= 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				       "0123456789-_") == n;
+}
 
 static int bad_value(const char *opt, const char *val, const char *why)
 {
@@ -146,7 +169,7 @@ static int bad_value(const char *opt, const char *val, const char *why)
 }
 
 /* Parses `run` options into o; 0, or an exit code. */
-static int parse_run(int argc, char **argv, struct collector_opts *o, char **state_alloc)
+static int parse_run(int argc, char **argv, struct collector_opts *o)
 {
 	int c, idx = -1;
 	uint64_t v = 0;
@@ -166,7 +189,11 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 		case OPT_DURABLE: o->durable = optarg; break;
 		case OPT_OUT_DIR: o->out_dir = optarg; break;
 		case OPT_OUT_NAME: o->out_name = optarg; break;
-		case OPT_STATE: o->state_path = optarg; break;
+		case OPT_BUCKET:
+			if (!bucket_name_valid(optarg))
+				return bad_value(name, optarg, "not a bucket name (A-Z a-z 0-9 - _)");
+			o->bucket = optarg;
+			break;
 		case OPT_METRICS: {
 			struct sockaddr_storage ss;
 			socklen_t sl;
@@ -183,6 +210,16 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 			if (!gw_log_level_parse(optarg, &level))
 				return bad_value(name, optarg, "not one of debug, info, warn, error");
 			gw_log_set_level(&o->log, level);
+			break;
+		case OPT_NATS_MONITOR:
+			if (!nats_monitor_url_valid(optarg))
+				return bad_value(name, optarg, "not http://HOST:PORT");
+			o->nats_monitor = optarg;
+			break;
+		case OPT_NATS_MONITOR_INTERVAL:
+			if (!size_ok || v == 0 || v > 86400)
+				return bad_value(name, optarg, "not a number of seconds");
+			o->nats_monitor_interval_s = v;
 			break;
 		case OPT_REPLICAS:
 			if (!size_ok || (v != 1 && v != 3 && v != 5))
@@ -271,59 +308,148 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 				"required (see --help)\n");
 		return 2;
 	}
-	if (!o->state_path) {
-		if (asprintf(state_alloc, "%s/fleet-state", o->out_dir) < 0)
-			return 1;
-		o->state_path = *state_alloc;
+	return 0;
+}
+
+/* Reads the whole bucket into v: 0, or an exit code. */
+static int report_load(struct fleet_view *v, const struct nats_conn_opts *no, const char *bucket,
+		       struct gw_log *log)
+{
+	natsConnection *nc = NULL;
+	kvStore *kv = NULL;
+	jsCtx *js = NULL;
+	uint64_t skipped = 0;
+	jsOptions jo;
+	char err[512];
+	int rc = 1;
+
+	if (nats_conn_open(&nc, no, err, sizeof(err)) != NATS_OK) {
+		gw_err(log, "nats %s: %s", no->servers, err);
+		return 1;
+	}
+	jsOptions_Init(&jo);
+	jo.Wait = 5000;
+	if (natsConnection_JetStream(&js, nc, &jo) != NATS_OK)
+		gw_err(log, "JetStream: %s", nats_GetLastError(NULL));
+	else if (fleet_kv_open(&kv, js, bucket, 1, false, log) == 0)
+		/* a cluster that just lost a node may time a watch out: read it all again */
+		for (int attempt = 0; rc && attempt < 3; attempt++) {
+			fleet_view_free(v);
+			rc = fleet_kv_load(kv, v, &skipped, log) ? 1 : 0;
+		}
+	if (skipped)
+		gw_warn(log, "%" PRIu64 " values in %s are not a collector's: skipped", skipped,
+			bucket);
+	kvStore_Destroy(kv);
+	jsCtx_Destroy(js);
+	natsConnection_Close(nc);
+	natsConnection_Destroy(nc);
+	return rc;
+}
+
+/* The page written beside FILE and renamed over it, so a reader never sees half of it. */
+static int write_html(struct fleet_view *v, const char *path, uint64_t now_ns)
+{
+	char tmp[4096];
+	FILE *f;
+	int rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return 1;
+	f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "ghostwatch-collector report: %s: %s\n", tmp, strerror(errno));
+		return 1;
+	}
+	rc = fleet_html_write(v, f, now_ns);
+	if (fclose(f) || rc || rename(tmp, path)) {
+		fprintf(stderr, "ghostwatch-collector report: writing %s: %s\n", path,
+			strerror(errno));
+		unlink(tmp);
+		return 1;
 	}
 	return 0;
 }
 
 static int cmd_report(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "ca", required_argument, NULL, OPT_CA },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ "bucket", required_argument, NULL, OPT_BUCKET },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "json", no_argument, NULL, 'j' },
+		{ "html", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *html = NULL;
+	struct collector_opts co;
 	struct fleet_view v;
+	enum gw_log_level level;
 	struct timespec ts;
 	bool json = false;
-	int files = 0;
+	int c, rc;
 
-	fleet_view_init(&v);
-	for (int i = 1; i < argc; i++) {
-		int rc;
-
-		if (strcmp(argv[i], "--json") == 0) {
-			json = true;
-			continue;
-		}
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+	collector_opts_default(&co);
+	co.nats.name = "ghostwatch-collector report";
+	co.nats.retry_forever = false;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SERVER: co.nats.servers = optarg; break;
+		case OPT_CA: co.nats.ca_file = optarg; break;
+		case OPT_CERT: co.nats.cert_file = optarg; break;
+		case OPT_KEY: co.nats.key_file = optarg; break;
+		case OPT_BUCKET:
+			if (!bucket_name_valid(optarg))
+				return bad_value("bucket", optarg, "not a bucket name");
+			co.bucket = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			if (!gw_log_level_parse(optarg, &level))
+				return bad_value("log-level", optarg,
+						 "not one of debug, info, warn, error");
+			gw_log_set_level(&co.log, level);
+			break;
+		case 'j': json = true; break;
+		case 'H': html = optarg; break;
+		case 'h':
 			usage(stdout);
-			fleet_view_free(&v);
 			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
-		rc = fleet_state_load(&v, argv[i]);
-		if (rc < 0) {
-			if (rc == -EINVAL)
-				fprintf(stderr, "ghostwatch-collector report: %s: not a state file\n",
-					argv[i]);
-			else
-				fprintf(stderr, "ghostwatch-collector report: %s: %s\n", argv[i],
-					strerror(-rc));
-			fleet_view_free(&v);
-			return 1;
-		}
-		files++;
 	}
-	if (!files) {
-		fprintf(stderr, "ghostwatch-collector report: give at least one state file\n");
-		fleet_view_free(&v);
+	if (optind < argc) {
+		fprintf(stderr, "ghostwatch-collector report: unexpected argument '%s' (the fleet "
+				"view is in the bucket now: give --ca, --cert, --key)\n", argv[optind]);
 		return 2;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (json)
-		fleet_view_report_json(&v, stdout);
-	else
-		fleet_view_report_table(&v, stdout, (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec);
+	if (!co.nats.ca_file || !co.nats.cert_file || !co.nats.key_file) {
+		fprintf(stderr, "ghostwatch-collector report: --ca, --cert and --key are required\n");
+		return 2;
+	}
+	fleet_view_init(&v);
+	rc = report_load(&v, &co.nats, co.bucket, &co.log);
+	if (!rc) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (html)
+			rc = write_html(&v, html, (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec);
+		else if (json)
+			fleet_report_json(&v, stdout);
+		else
+			fleet_report_table(&v, stdout,
+					   (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec);
+		if (fflush(stdout))
+			rc = 1;
+	}
 	fleet_view_free(&v);
-	return 0;
+	nats_Close();
+	return rc;
 }
 
 static int cmd_read(int argc, char **argv)
@@ -435,18 +561,16 @@ int main(int argc, char **argv)
 		return cmd_read(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0) {
 		struct collector_opts o;
-		char *state_alloc = NULL;
 		int rc;
 
 		collector_opts_default(&o);
-		rc = parse_run(argc - 1, argv + 1, &o, &state_alloc);
+		rc = parse_run(argc - 1, argv + 1, &o);
 		if (rc == 0) {
 			rc = collector_run(&o);
 			nats_Close();	/* the library's threads and globals: a clean exit under ASan */
 		}
 		else if (rc < 0)
 			rc = 0;
-		free(state_alloc);
 		return rc;
 	}
 	fprintf(stderr, "ghostwatch-collector: unknown command '%s'\n", argv[1]);

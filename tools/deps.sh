@@ -21,6 +21,8 @@ PKGS=(
 	valgrind
 	# QEMU guest for the USB/HID tests
 	qemu-system-x86 busybox-static cpio xz-utils
+	# the collector's HTML fleet report rendered in a real browser (test_collector_fleet)
+	chromium
 )
 # make bench: execsnoop, tcplife, tcpstates, and auditd with its auditctl
 [[ ${1:-} != bench ]] || PKGS+=(libbpf-tools auditd)

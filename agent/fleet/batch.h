@@ -36,6 +36,7 @@ struct gw_host_identity {
 	char kernel_release[GW_HOST_FIELD_LEN];
 	char cert_identity[GW_HOST_FIELD_LEN];
 	char employee_id[GW_HOST_FIELD_LEN]; /* the config's employee.id, "" when not declared */
+	char employee_timezone[GW_HOST_FIELD_LEN]; /* employee.timezone, "" when not declared */
 };
 
 /*

@@ -119,6 +119,8 @@ static int start_forwarder(struct fleet *fl, const struct gw_config *cfg,
 		return -1;
 	}
 	snprintf(host.employee_id, sizeof(host.employee_id), "%s", cfg->employee_id);
+	snprintf(host.employee_timezone, sizeof(host.employee_timezone), "%s",
+		 cfg->employee_timezone);
 	fl->fwd = gw_forwarder_start(cfg, &host, &fl->log, carry, err, sizeof(err));
 	if (!fl->fwd) {
 		gw_err(&fl->log, "%s: %s", cfg->path, err);

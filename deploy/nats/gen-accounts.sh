@@ -12,7 +12,10 @@
 #                             (the agent must set that inbox prefix). It cannot read the stream,
 #                             other hosts' subjects or anyone's inbox.
 #   CN=ghostwatch-collector   the collector: creates/inspects the GHOSTWATCH stream and its durable
-#                             consumers, fetches and acks; inbox prefix _GW_INBOX.collector.
+#                             consumers, fetches and acks; inbox prefix _GW_INBOX.collector. It also
+#                             keeps the fleet view in the key-value bucket GHOSTWATCH_FLEET (stream
+#                             KV_GHOSTWATCH_FLEET): creates it, reads, writes and watches its keys;
+#                             and publishes its fleet findings on ghostwatch.v1.fleet.findings.
 # nats-server 2.9 has no permission templates for certificate users, hence one entry per host; for
 # very large fleets move to 2.10+ auth callout (same subjects, same rules).
 set -euo pipefail
@@ -46,7 +49,18 @@ accounts {
               "$JS.API.CONSUMER.CREATE.GHOSTWATCH.>",
               "$JS.API.CONSUMER.DURABLE.CREATE.GHOSTWATCH.>",
               "$JS.API.CONSUMER.MSG.NEXT.GHOSTWATCH.>",
-              "$JS.ACK.GHOSTWATCH.>"
+              "$JS.ACK.GHOSTWATCH.>",
+              "$JS.API.STREAM.NAMES",
+              "$JS.API.STREAM.INFO.KV_GHOSTWATCH_FLEET",
+              "$JS.API.STREAM.CREATE.KV_GHOSTWATCH_FLEET",
+              "$JS.API.STREAM.MSG.GET.KV_GHOSTWATCH_FLEET",
+              "$JS.API.DIRECT.GET.KV_GHOSTWATCH_FLEET.>",
+              "$JS.API.CONSUMER.CREATE.KV_GHOSTWATCH_FLEET",
+              "$JS.API.CONSUMER.CREATE.KV_GHOSTWATCH_FLEET.>",
+              "$JS.API.CONSUMER.DELETE.KV_GHOSTWATCH_FLEET.>",
+              "$JS.FC.KV_GHOSTWATCH_FLEET.>",
+              "$KV.GHOSTWATCH_FLEET.>",
+              "ghostwatch.v1.fleet.findings"
             ]
           }
           subscribe: { allow: ["_GW_INBOX.collector.>"] }

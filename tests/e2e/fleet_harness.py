@@ -74,6 +74,9 @@ class NatsServer:
         text = text.replace("/etc/ghostwatch/pki", str(pki))
         text = re.sub(r'store_dir: "[^"]*"', f'store_dir: "{self.dir / "store"}"', text)
         text = re.sub(r"^listen: \S+", f"listen: 127.0.0.1:{port}", text, flags=re.M)
+        (self.monitor_port,) = free_ports(1)
+        self.monitor_url = f"http://127.0.0.1:{self.monitor_port}"
+        text = re.sub(r"^http: \S+", f"http: 127.0.0.1:{self.monitor_port}", text, flags=re.M)
         if cluster_port:
             text = re.sub(r"^  listen: \S+", f"  listen: 127.0.0.1:{cluster_port}", text,
                           flags=re.M)
@@ -144,13 +147,11 @@ class Collector:
         self.env = env or {}  # added to the environment; ASAN_OPTIONS given here are appended
         self.dir.mkdir(parents=True, exist_ok=True)
         self.out = self.dir / "out"
-        self.state = self.dir / "fleet-state"
         self.log = self.dir / "collector.log"
-        self.args = [str(collector_binary()), "run", "--server", servers,
-                     "--ca", str(pki / "ca.pem"), "--cert", str(pki / "collector.pem"),
-                     "--key", str(pki / "collector.key"), "--out-dir", str(self.out),
-                     "--state", str(self.state), "--durable", durable, "--log-level", "debug",
-                     *extra]
+        self.conn = ["--server", servers, "--ca", str(pki / "ca.pem"),
+                     "--cert", str(pki / "collector.pem"), "--key", str(pki / "collector.key")]
+        self.args = [str(collector_binary()), "run", *self.conn, "--out-dir", str(self.out),
+                     "--durable", durable, "--log-level", "debug", *extra]
         self.proc = None
 
     def start(self):
@@ -187,22 +188,26 @@ class Collector:
     def log_text(self):
         return self.log.read_text(errors="replace")
 
-    def report(self):
-        return report(self.state)
+    def report(self, *extra, may_fail=False):
+        return report(self, *extra, may_fail=may_fail)
 
     def lines(self, containing=None):
         return ndjson_lines(self.out, containing)
 
 
-def report(*state_files):
-    r = subprocess.run([str(collector_binary()), "report", "--json", *map(str, state_files)],
+def report(col, *extra, may_fail=False):
+    """The fleet view as `report --json` reads it from the bucket, with col's connection; None
+    when it could not be read and may_fail (a cluster electing leaders)."""
+    r = subprocess.run([str(collector_binary()), "report", "--json", *col.conn, *extra],
                        capture_output=True, text=True, timeout=30)
+    if may_fail and r.returncode != 0:
+        return None
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
 
-def report_table(*state_files):
-    r = subprocess.run([str(collector_binary()), "report", *map(str, state_files)],
+def report_table(col, *extra):
+    r = subprocess.run([str(collector_binary()), "report", *col.conn, *extra],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     return r.stdout

@@ -20,7 +20,8 @@ import pytest
 
 from fleet_harness import (BUILD, PUBLISH, SYSTEM_BUNDLE, Collector, cluster, collector_binary,
                            host, make_pki, make_rogue_server_pki, ndjson_lines, publish,
-                           published_counts, report, report_table, single_node, wait_for)
+                           published_counts, report_table, single_node, wait_for)
+from natsjs import NatsClient
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("nats-server") is None,
@@ -106,7 +107,7 @@ def test_batches_become_ndjson_attributed_to_their_host(tmp_path, pki, nats, sta
     f = next(l for l in lines if l["type"] == "finding")
     assert f["finding"]["rule_id"] == "rmm.anydesk" and f["host_id"] == "host-a"
     assert a["cert_identity"] == "host-a" and a["hostname"] == "laptop-a"
-    table = report_table(col.state)
+    table = report_table(col)
     assert "host-a" in table and "laptop-b" in table and "rejected: 0" in table
 
     # a hostile host name: kept exactly in the NDJSON (JSON-escaped), defanged in the table
@@ -114,7 +115,7 @@ def test_batches_become_ndjson_attributed_to_their_host(tmp_path, pki, nats, sta
     gen(pki, nats.url, "host-c", 1, 1, 2, "--hostname", evil)
     wait_for(lambda: col.report()["batches"] == 18, 30, "host-c's batch")
     assert {l["hostname"] for l in col.lines() if l["host_id"] == "host-c"} == {evil}
-    table = report_table(col.state)
+    table = report_table(col)
     assert "\x1b" not in table and "evil?[2J?name" in table, table
 
 
@@ -147,6 +148,9 @@ spool:
   dir: {tmp_path}/spool
 batch:
   window_seconds: 1
+employee:
+  id: emp-0042
+  timezone: Europe/Warsaw
 """)
     log = open(tmp_path / "agent.log", "wb")
     agent = subprocess.Popen([str(AGENT), "run", "--config", str(cfg)], stdout=log,
@@ -172,6 +176,8 @@ batch:
     rep = col.report()
     a = host(rep, "host-a")
     assert a["gaps"] == 0 and rep["rejected_total"] == 0, rep
+    # whom the config says the device was issued to, and where they said they work
+    assert (a["employee_id"], a["employee_timezone"]) == ("emp-0042", "Europe/Warsaw"), a
 
 
 def test_clients_without_a_fleet_certificate_are_refused(tmp_path, pki, nats, started):
@@ -355,7 +361,7 @@ def test_hostile_batches_are_rejected_counted_and_the_collector_keeps_serving(tm
     assert col.alive()
     log = col.log_text()
     assert "inflate_cap" in log and "host_mismatch" in log
-    table = report_table(col.state)
+    table = report_table(col)
     assert f"rejected: {len(hostile)}" in table
 
 
@@ -380,7 +386,7 @@ def test_sequence_gaps_and_repeats_are_reported(tmp_path, pki, nats, started):
     # the lost batches arrive late (an agent's spool catching up): the gap closes
     gen(pki, nats.url, "host-c", 7, 2, 4)
     wait_for(lambda: host(col.report(), "host-c")["gaps"] == 1, 20, "the gap to shrink")
-    table = report_table(col.state)
+    table = report_table(col)
     row = next(l for l in table.splitlines() if l.startswith("host-c"))
     assert row.split()[3:5] == ["1-12", "11"] or "1-12" in row, row
 
@@ -399,19 +405,28 @@ def test_state_survives_a_collector_restart(tmp_path, pki, nats, started):
     assert len(col2.lines()) == 30
 
 
-def test_a_state_file_it_cannot_read_is_set_aside_and_the_collector_serves(tmp_path, pki, nats,
-                                                                            started):
-    """An older collector's text state file (or a damaged one) must not keep the service down:
-    it is moved aside, said so, and the view is rebuilt from what arrives."""
-    (tmp_path / "col").mkdir()
-    old = tmp_path / "col" / "fleet-state"
-    old.write_text("v1 batches=3 events=9\nhost host-a seq=1-3\n")
-    col = start_collector(started, tmp_path / "col", pki, nats.url)
+def test_a_bucket_value_it_cannot_read_is_replaced_and_the_collector_serves(tmp_path, pki, nats,
+                                                                           started):
+    """A value in the fleet bucket no collector wrote (damaged, or another program's) must not keep
+    the service down: it is skipped when the view is read, said, and replaced when its host's
+    next batch is recorded."""
+    col = start_collector(started, tmp_path / "col", pki, nats.url)  # creates the bucket
+    assert col.stop() == 0
+    started.remove(col)
+    client = NatsClient(nats.port, pki / "ca.pem", pki / "collector.pem", pki / "collector.key",
+                        inbox="_GW_INBOX.collector.test")
+    try:
+        _, ack = client.request("$KV.GHOSTWATCH_FLEET.host.host-a", b"v1 batches=3 events=9\n")
+        assert b'"seq"' in ack, ack
+    finally:
+        client.close()
+    col = start_collector(started, tmp_path / "col2", pki, nats.url)
+    assert "1 values that are not a collector's skipped" in col.log_text()
     gen(pki, nats.url, "host-a", 1, 2, 3)
-    wait_for(lambda: col.state.exists() and col.report()["batches"] == 2, 20, "2 batches")
-    aside = tmp_path / "col" / "fleet-state.unreadable"
-    assert aside.read_text().startswith("v1 batches=3")
-    assert "moved to" in col.log_text() and "fleet-state.unreadable" in col.log_text()
+    wait_for(lambda: col.report()["batches"] == 2, 20, "2 batches")
+    a = host(col.report(), "host-a")
+    assert (a["first_seq"], a["last_seq"], a["gaps"]) == (1, 2, 0)
+    assert "host.host-a in the fleet bucket is not a host value: replaced" in col.log_text()
 
 
 def test_two_collectors_share_the_durable_consumer(tmp_path, pki, nats, started):
@@ -420,11 +435,12 @@ def test_two_collectors_share_the_durable_consumer(tmp_path, pki, nats, started)
     n = 300
     gen(pki, nats.url, "host-a", 1, n, 10)
     gen(pki, nats.url, "host-b", 1, n, 10)
-    wait_for(lambda: report(c1.state, c2.state)["batches"] == 2 * n, 60,
+    wait_for(lambda: c1.report()["batches"] == 2 * n, 60,
              f"{2 * n} batches across both collectors", interval=0.3)
-    r1, r2 = c1.report(), c2.report()
-    assert r1["batches"] > 0 and r2["batches"] > 0, "one collector got all the work"
-    merged = report(c1.state, c2.state)
+    # one bucket, one view: both collectors' reports are the same document
+    merged = c1.report()
+    assert c2.report()["hosts"] == merged["hosts"]
+    assert c1.lines() and c2.lines(), "one collector got all the work"
     for h in ("host-a", "host-b"):
         m = host(merged, h)
         assert (m["first_seq"], m["last_seq"], m["gaps"], m["repeats"]) == (1, n, 0, 0), m
@@ -491,10 +507,12 @@ def test_cluster_losing_a_node_mid_stream_loses_nothing(tmp_path, pki, started):
         # The collector is given only node 1, the one that dies: it must fail over to the
         # servers the cluster advertised to it (the agents' publisher knows all three).
         col = start_collector(started, tmp_path / "col", pki, nodes[0].url, "--replicas", "3")
+        col.conn[1] = urls  # `report` reads the bucket from whichever node is up
         total, chunk, killed = 600, 50, False
         for seq in range(1, total + 1, chunk):
             if seq > total // 3 and not killed:
-                wait_for(lambda: col.report()["batches"] > 0, 30, "the collector consuming")
+                wait_for(lambda: (col.report(may_fail=True) or {"batches": 0})["batches"] > 0,
+                         30, "the collector consuming")
                 nodes[0].kill()  # mid-stream, without warning
                 killed = True
                 t_kill = time.monotonic()
@@ -509,14 +527,15 @@ def test_cluster_losing_a_node_mid_stream_loses_nothing(tmp_path, pki, started):
                 time.sleep(0.5)
             assert r.returncode == 0, r.stdout + r.stderr
         print(f"all batches acked {time.monotonic() - t_kill:.1f}s after the kill")
-        wait_for(lambda: col.report()["batches"] >= total, 90, f"{total} batches", interval=0.5)
-        d = host(col.report(), "host-d")
+        wait_for(lambda: (col.report(may_fail=True) or {"batches": 0})["batches"] >= total, 90,
+                 f"{total} batches", interval=0.5)
+        d = host(wait_for(lambda: col.report(may_fail=True), 60, "a report"), "host-d")
         assert (d["first_seq"], d["last_seq"], d["gaps"]) == (1, total, 0), d
         keys = event_keys(col.lines())
         assert len(keys) == total * 5 and len(set(keys)) == len(keys)
         assert "JetStream" in nodes[1].log_text()
         log = col.log_text()
-        assert "3 replicas" in log
+        assert "3 replicas" in log and "fleet bucket GHOSTWATCH_FLEET (file storage, 3 replicas)" in log
     finally:
         for n in nodes:
             n.stop()

@@ -1,7 +1,8 @@
-// fuzz: collector/batch_decode.c collector/strbuf.c collector/event_line.c collector/fleet_view.c collector/fleet_state.c common/json_emit.c common/text.c build/proto/ghostwatch.pb-c.c build/proto/collector_state.pb-c.c
+// fuzz: collector/batch_decode.c collector/strbuf.c collector/event_line.c collector/fleet_view.c collector/fleet_place.c collector/fleet_state.c common/json_emit.c common/text.c build/proto/ghostwatch.pb-c.c build/proto/collector_state.pb-c.c
 /*
  * The collector's batch decoder on hostile bytes, then everything the collector does with an
- * accepted batch (NDJSON rendering, fleet view, state save/load). Byte 0 picks the mode: even = the
+ * accepted batch (NDJSON rendering, fleet view, its host packed and read back as the fleet
+ * bucket holds it). Byte 0 picks the mode: even = the
  * rest is the message as it arrived (zlib); odd = the rest is a protobuf Batch that the harness
  * compresses first, so the fuzzer can reach the protobuf decoder and the validation with
  * structured input instead of having to invent valid zlib streams. Limits are small so the
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "../../collector/batch_decode.h"
@@ -58,8 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (v == BATCH_OK) {
 		struct fleet_view view;
-		char path[] = "/tmp/fuzz-state-XXXXXX";
-		int fd = mkstemp(path);
+		struct fleet_host *h;
+		uint8_t *packed = NULL;
+		size_t packed_len = 0;
 		char *out = NULL;
 		size_t out_len = 0, lines = 0;
 		FILE *mem = open_memstream(&out, &out_len);
@@ -78,16 +79,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fleet_view_init(&view);
 		fleet_view_record(&view, b, 0, 1);
 		fleet_view_record(&view, b, 1, 2);
-		if (fd >= 0) {
-			close(fd);
-			if (fleet_state_save(&view, path) == 0) {
-				struct fleet_view back;
-				fleet_view_init(&back);
-				if (fleet_state_load(&back, path) != 0)
-					abort();	/* what we write we must read */
-				fleet_view_free(&back);
-			}
-			unlink(path);
+		h = fleet_view_host(&view, b->host->host_id);
+		if (h && fleet_state_pack_host(h, &packed, &packed_len) == 0) {
+			struct fleet_view back;
+			fleet_view_init(&back);
+			if (!fleet_state_merge_host(&back, packed, packed_len))
+				abort();	/* what we write we must read */
+			fleet_view_free(&back);
+			free(packed);
 		}
 		fleet_view_free(&view);
 		batch_free(b);

@@ -5,11 +5,16 @@
  * ghostwatch.v1.telemetry.<host> with Nats-Msg-Id <host>:<seq>, waiting for the stream's ack.
  *
  *   gw-publish gen  --host H --seq-from N --count C --events E [--hostname X] [--subject S]
- *                   [--out DIR] [--no-publish] [--skip SEQ,...] [--detections] CONNECTION
+ *                   [--out DIR] [--no-publish] [--skip SEQ,...] [--detections]
+ *                   [--employee ID] [--employee-tz TZ] [--place SPEC] [--linger S] CONNECTION
  *        builds C realistic batches (exec/exit events; --detections makes the last three of each
  *        a USB device, a Finding and a FraudScore) and publishes them; --out also writes
  *        each one to DIR/H-<seq>.bin (wire form) and DIR/H-<seq>.pb (uncompressed protobuf) so a
- *        test can mutate them. --skip leaves the listed seqs out (to make gaps).
+ *        test can mutate them. --skip leaves the listed seqs out (to make gaps). --employee and
+ *        --employee-tz fill HostIdentity.employee_id/_timezone; --place puts a Place in each
+ *        batch's header (SPEC: gw=HASH,bssid=HASH,tz=ZONE,neigh=H1:H2:...,ipkvm=VENDOR, any
+ *        subset) and, with neigh or ipkvm, a place event carrying the neighbours. --linger keeps
+ *        the connection open S seconds after the last ack (the server's connection list).
  *   gw-publish file --subject S [--msg-id ID] FILE... CONNECTION
  *        publishes each file's bytes as they are (for malformed/hostile input).
  * CONNECTION: --server URL[,URL] --ca F --cert F --key F [--inbox-prefix P]
@@ -23,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "batch_decode.h"
@@ -132,10 +138,56 @@ static void fill_process(Ghostwatch__V1__Process *pr, uint64_t n, char **argv)
 
 /* Builds batch seq of host with n_events alternating exec/exit events (the last three a
  * DeviceEvent, a Finding and a FraudScore when `detections`), packs and compresses it. */
-static int build_batch(const char *host, const char *hostname, uint64_t seq, int n_events,
-		       bool detections, uint8_t **wire, size_t *wire_len, uint8_t **raw,
-		       size_t *raw_len)
+/* What --employee, --employee-tz and --place put in a batch. */
+struct extras {
+	const char *employee, *employee_tz;
+	char gw[80], bssid[80], tz[80], ipkvm[80];
+	char *neigh[64];
+	size_t n_neigh;
+	bool place;
+};
+
+/* Parses --place's SPEC into x; false on a malformed one. */
+static bool parse_place(char *spec, struct extras *x)
 {
+	char *save = NULL;
+
+	x->place = true;
+	for (char *kv = strtok_r(spec, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+
+		if (!v)
+			return false;
+		*v++ = '\0';
+		if (strcmp(kv, "gw") == 0)
+			snprintf(x->gw, sizeof(x->gw), "%s", v);
+		else if (strcmp(kv, "bssid") == 0)
+			snprintf(x->bssid, sizeof(x->bssid), "%s", v);
+		else if (strcmp(kv, "tz") == 0)
+			snprintf(x->tz, sizeof(x->tz), "%s", v);
+		else if (strcmp(kv, "ipkvm") == 0)
+			snprintf(x->ipkvm, sizeof(x->ipkvm), "%s", v);
+		else if (strcmp(kv, "neigh") == 0) {
+			char *s2 = NULL;
+
+			for (char *n = strtok_r(v, ":", &s2); n && x->n_neigh < 64;
+			     n = strtok_r(NULL, ":", &s2))
+				x->neigh[x->n_neigh++] = n;
+		} else
+			return false;
+	}
+	return true;
+}
+
+static int build_batch(const char *host, const char *hostname, uint64_t seq, int n_events,
+		       bool detections, const struct extras *x, uint8_t **wire, size_t *wire_len,
+		       uint8_t **raw, size_t *raw_len)
+{
+	Ghostwatch__V1__Place place, place_ev;
+	Ghostwatch__V1__LanVendor kvm;
+	Ghostwatch__V1__LanVendor *kvms[1] = { &kvm };
+	Ghostwatch__V1__Event pev;
+	bool with_event = x->place && (x->n_neigh || x->ipkvm[0]);
 	Ghostwatch__V1__Finding finding;
 	Ghostwatch__V1__FraudScore score;
 	Ghostwatch__V1__DeviceEvent device;
@@ -146,7 +198,7 @@ static int build_batch(const char *host, const char *hostname, uint64_t seq, int
 	Ghostwatch__V1__Counter drop;
 	Ghostwatch__V1__Counter *drops[1] = { &drop };
 	Ghostwatch__V1__Event *evs = calloc(n_events, sizeof(*evs));
-	Ghostwatch__V1__Event **evp = calloc(n_events, sizeof(*evp));
+	Ghostwatch__V1__Event **evp = calloc(n_events + 1, sizeof(*evp));
 	Ghostwatch__V1__ProcessExec *ex = calloc(n_events, sizeof(*ex));
 	Ghostwatch__V1__ProcessExit *xt = calloc(n_events, sizeof(*xt));
 	Ghostwatch__V1__Process *pr = calloc(n_events, sizeof(*pr));
@@ -158,6 +210,7 @@ static int build_batch(const char *host, const char *hostname, uint64_t seq, int
 	if (!evs || !evp || !ex || !xt || !pr || !url || !argvs)
 		goto out;
 	ghostwatch__v1__batch__init(&b);
+	memset(&place, 0, sizeof(place));
 	ghostwatch__v1__host_identity__init(&id);
 	ghostwatch__v1__spool_state__init(&spool);
 	ghostwatch__v1__agent_stats__init(&stats);
@@ -169,6 +222,17 @@ static int build_batch(const char *host, const char *hostname, uint64_t seq, int
 	id.agent_version = "test-publisher";
 	id.kernel_release = "6.1.0-test";
 	id.cert_identity = (char *)host;	/* the certificate's subject CN, as the agent sends it */
+	id.employee_id = (char *)(x->employee ? x->employee : "");
+	id.employee_timezone = (char *)(x->employee_tz ? x->employee_tz : "");
+	if (x->place) {
+		/* the header's compact form: no neighbour list */
+		ghostwatch__v1__place__init(&place);
+		place.gateway_mac_hash = (char *)x->gw;
+		place.wifi_bssid_hash = (char *)x->bssid;
+		place.timezone = (char *)x->tz;
+		place.change = "start";
+		b.place = &place;
+	}
 	drop.name = "exec";
 	drop.value = 0;
 	stats.drops = drops;
@@ -230,6 +294,27 @@ static int build_batch(const char *host, const char *hostname, uint64_t seq, int
 	}
 	b.events = evp;
 	b.n_events = n_events;
+	if (with_event) {
+		place_ev = place;
+		place_ev.neighbour_hashes = (char **)x->neigh;
+		place_ev.n_neighbour_hashes = x->n_neigh;
+		place_ev.neighbours = x->n_neigh;
+		if (x->ipkvm[0]) {
+			ghostwatch__v1__lan_vendor__init(&kvm);
+			kvm.oui = "44:B7:D0";
+			kvm.vendor = (char *)x->ipkvm;
+			kvm.count = 1;
+			kvm.ipkvm = true;
+			place_ev.neighbour_vendors = kvms;
+			place_ev.n_neighbour_vendors = 1;
+		}
+		ghostwatch__v1__event__init(&pev);
+		pev.event_id = seq * 100000 + n_events;
+		pev.time_ns = b.window_end_ns;
+		pev.kind_case = GHOSTWATCH__V1__EVENT__KIND_PLACE;
+		pev.place = &place_ev;
+		evp[b.n_events++] = &pev;
+	}
 
 	*raw_len = ghostwatch__v1__batch__get_packed_size(&b);
 	*raw = malloc(*raw_len ? *raw_len : 1);
@@ -310,11 +395,14 @@ int main(int argc, char **argv)
 	uint64_t seq_from = 1, count = 1;
 	int events = 50, c, rc = 0;
 	bool no_publish = false, detections = false, gen;
+	struct extras x = { 0 };
+	int linger = 0;
 	struct pub p = { 0 };
 	char inbox_buf[128], subj_buf[160], err[512];
 	double t0;
 	enum { O_HOST = 256, O_SEQ, O_COUNT, O_EVENTS, O_HOSTNAME, O_SUBJECT, O_MSGID, O_OUT,
-	       O_NOPUB, O_SKIP, O_SERVER, O_CA, O_CERT, O_KEY, O_INBOX, O_WAIT, O_DETECT };
+	       O_NOPUB, O_SKIP, O_SERVER, O_CA, O_CERT, O_KEY, O_INBOX, O_WAIT, O_DETECT,
+	       O_EMPLOYEE, O_EMPLOYEE_TZ, O_PLACE, O_LINGER };
 	static const struct option lo[] = {
 		{ "host", 1, NULL, O_HOST },	     { "seq-from", 1, NULL, O_SEQ },
 		{ "count", 1, NULL, O_COUNT },	     { "events", 1, NULL, O_EVENTS },
@@ -325,6 +413,8 @@ int main(int argc, char **argv)
 		{ "cert", 1, NULL, O_CERT },	     { "key", 1, NULL, O_KEY },
 		{ "inbox-prefix", 1, NULL, O_INBOX }, { "wait-each", 0, NULL, O_WAIT },
 		{ "detections", 0, NULL, O_DETECT },
+		{ "employee", 1, NULL, O_EMPLOYEE }, { "employee-tz", 1, NULL, O_EMPLOYEE_TZ },
+		{ "place", 1, NULL, O_PLACE },	     { "linger", 1, NULL, O_LINGER },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -355,6 +445,16 @@ int main(int argc, char **argv)
 		case O_INBOX: inbox = optarg; break;
 		case O_WAIT: p.wait_each = true; break;
 		case O_DETECT: detections = true; break;
+		case O_EMPLOYEE: x.employee = optarg; break;
+		case O_EMPLOYEE_TZ: x.employee_tz = optarg; break;
+		case O_LINGER: linger = atoi(optarg); break;
+		case O_PLACE:
+			if (!parse_place(optarg, &x)) {
+				fprintf(stderr, "gw-publish: --place %s: not gw=,bssid=,tz=,neigh=,"
+						"ipkvm=\n", optarg);
+				return 2;
+			}
+			break;
 		default: return 2;
 		}
 	}
@@ -406,8 +506,8 @@ int main(int argc, char **argv)
 
 			if (in_skip(skip, seq))
 				continue;
-			if (build_batch(host, hostname, seq, events, detections, &wire, &wire_len,
-					&raw, &raw_len) < 0) {
+			if (build_batch(host, hostname, seq, events, detections, &x, &wire,
+					&wire_len, &raw, &raw_len) < 0) {
 				fprintf(stderr, "gw-publish: building batch %" PRIu64 " failed\n", seq);
 				rc = 1;
 			}
@@ -456,6 +556,8 @@ int main(int argc, char **argv)
 		}
 		if (__atomic_load_n(&p.acked, __ATOMIC_RELAXED) != p.published)
 			rc = 1;
+		if (linger > 0)
+			sleep(linger);
 		const char *last = NULL;
 		if (natsConnection_GetLastError(p.nc, &last) != NATS_OK)
 			fprintf(stderr, "gw-publish: connection error: %s\n", last ? last : "?");

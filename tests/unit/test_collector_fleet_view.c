@@ -1,11 +1,12 @@
-/* Unit tests of the collector's fleet view (gaps, repeats, merging state files), its JSON string
- * escaping and its batch decoder limits. */
+/* Unit tests of the collector's fleet view (gaps, repeats, merging host values as the fleet bucket
+ * holds them), its JSON string escaping and its batch decoder limits. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "batch_decode.h"
+#include "collector_state.pb-c.h"
 #include "fleet_state.h"
 #include "event_line.h"
 #include "strbuf.h"
@@ -106,18 +107,30 @@ TEST(range_list_is_bounded)
 	fleet_view_free(&v);
 }
 
-TEST(state_files_merge)
+/* Packs view's host-a and merges it into m. */
+static struct fleet_host *copy_host(struct fleet_view *m, struct fleet_view *view)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct fleet_host *h = fleet_view_host(view, "host-a"), *out;
+
+	if (!h || fleet_state_pack_host(h, &buf, &len))
+		return NULL;
+	out = fleet_state_merge_host(m, buf, len);
+	free(buf);
+	return out;
+}
+
+TEST(host_values_merge)
 {
 	struct fleet_view a, b, m;
-	char pa[] = "/tmp/gwc-state-a-XXXXXX", pb[] = "/tmp/gwc-state-b-XXXXXX";
 	struct fleet_host *h;
+	struct fleet_counts counts;
 
-	close(mkstemp(pa));
-	close(mkstemp(pb));
 	fleet_view_init(&a);
 	fleet_view_init(&b);
 	fleet_view_init(&m);
-	/* two collectors split 1..20 between them, both got 10, nobody got 15 */
+	/* two values of one host, 1..20 split between them, both got 11, nobody got 15 */
 	for (uint64_t s = 1; s <= 20; s++) {
 		if (s == 15)
 			continue;
@@ -125,20 +138,19 @@ TEST(state_files_merge)
 	}
 	record(&b, 10 + 1);	/* 11 went to a and to b */
 	fleet_view_reject(&a, "host-a", BATCH_BAD_ZLIB, 5);
-	REQUIRE(fleet_state_save(&a, pa) == 0);
-	REQUIRE(fleet_state_save(&b, pb) == 0);
-	REQUIRE(fleet_state_load(&m, pa) == 0);
-	REQUIRE(fleet_state_load(&m, pb) == 0);
-	h = fleet_view_host(&m, "host-a");
+	REQUIRE(copy_host(&m, &a));
+	h = copy_host(&m, &b);
 	REQUIRE(h);
 	CHECK(fleet_host_gaps(h) == 1);
 	CHECK(h->repeats == 1);
 	CHECK(h->batches == 20);
 	CHECK(h->rejected == 1);
-	CHECK(m.rejected[BATCH_BAD_ZLIB] == 1);
+	CHECK(h->rejected_by[BATCH_BAD_ZLIB] == 1);
 	CHECK_STR(h->hostname, "laptop 7");
-	unlink(pa);
-	unlink(pb);
+	/* the view's totals are what its hosts hold */
+	fleet_host_counts(h, &counts);
+	fleet_view_account(&m, &counts, NULL);
+	CHECK(m.rejected[BATCH_BAD_ZLIB] == 1 && m.batches == 20);
 	fleet_view_free(&a);
 	fleet_view_free(&b);
 	fleet_view_free(&m);
@@ -154,13 +166,12 @@ TEST(findings_and_score_survive_save_and_merge)
 	Ghostwatch__V1__FraudScore sc = GHOSTWATCH__V1__FRAUD_SCORE__INIT;
 	struct fleet_view v, back;
 	struct fleet_host *h;
-	char path[] = "/tmp/gwc-state-f-XXXXXX";
 
-	close(mkstemp(path));
 	host_a.host_id = "host-a";
 	f1.rule_id = "rmm.anydesk";
 	f1.severity = "high";
 	f1.count = 4;
+	f1.matched = "dns suffix net.anydesk.com";
 	f2.rule_id = "odd rule:id,with separators";
 	f2.severity = "critical";
 	f2.count = 1;
@@ -181,13 +192,12 @@ TEST(findings_and_score_survive_save_and_merge)
 	h = fleet_view_host(&v, "host-a");
 	REQUIRE(h && h->n_findings == 2 && h->has_score && h->fraud_score == 87);
 	CHECK_STR(fleet_host_worst_severity(h), "critical");
-	REQUIRE(fleet_state_save(&v, path) == 0);
 	fleet_view_init(&back);
-	REQUIRE(fleet_state_load(&back, path) == 0);
-	h = fleet_view_host(&back, "host-a");
+	h = copy_host(&back, &v);
 	REQUIRE(h && h->n_findings == 2);
 	CHECK_STR(h->findings[1].rule_id, "odd rule:id,with separators");
 	CHECK(h->findings[0].count == 4);
+	CHECK_STR(h->findings[0].matched, "dns suffix net.anydesk.com");	/* the evidence */
 	CHECK(h->has_score && h->fraud_score == 87 && h->fraud_score_ns == 500);
 	/* an older score does not replace a newer one */
 	sc.score = 3;
@@ -195,39 +205,35 @@ TEST(findings_and_score_survive_save_and_merge)
 	b.seq = 2;
 	fleet_view_record(&back, &b, 0, 20);
 	CHECK(h->fraud_score == 87);
-	unlink(path);
 	fleet_view_free(&v);
 	fleet_view_free(&back);
 }
 
-static int write_file(const char *path, const char *data, size_t len)
+TEST(only_host_values_load)
 {
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fwrite(data, 1, len, f);
-	return fclose(f);
-}
-
-TEST(only_state_files_load)
-{
+	static const uint8_t old_text[] = "v1 batches=3 events=9\n";
+	Ghostwatch__V1__FleetHostState p = GHOSTWATCH__V1__FLEET_HOST_STATE__INIT;
+	Ghostwatch__V1__FleetSeqRange r = GHOSTWATCH__V1__FLEET_SEQ_RANGE__INIT, *rp = &r;
 	struct fleet_view v;
-	char path[] = "/tmp/gwc-state-x-XXXXXX", tmp[64];
-	static const char old_text[] = "# ghostwatch-collector state v1\ntotals batches=1\n";
+	uint8_t buf[256];
+	size_t len;
 
-	close(mkstemp(path));
 	fleet_view_init(&v);
-	CHECK(fleet_state_load(&v, path) == -EINVAL); /* empty */
-	REQUIRE(write_file(path, old_text, sizeof(old_text) - 1) == 0);
-	CHECK(fleet_state_load(&v, path) == -EINVAL);
-	CHECK(v.batches == 0 && v.hosts == NULL);
-	record(&v, 1);
-	REQUIRE(fleet_state_save(&v, path) == 0);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	CHECK(access(tmp, F_OK) != 0); /* renamed into place */
-	unlink(path);
-	CHECK(fleet_state_load(&v, path) == -ENOENT);
+	CHECK(fleet_state_merge_host(&v, old_text, sizeof(old_text) - 1) == NULL);
+	CHECK(fleet_state_merge_host(&v, buf, 0) == NULL);	/* no id */
+	p.id = "host a";	/* not a host id */
+	len = ghostwatch__v1__fleet_host_state__pack(&p, buf);
+	CHECK(fleet_state_merge_host(&v, buf, len) == NULL);
+	p.id = "host-a";
+	r.lo = 5;
+	r.hi = 4;	/* an empty range no collector writes */
+	p.ranges = &rp;
+	p.n_ranges = 1;
+	len = ghostwatch__v1__fleet_host_state__pack(&p, buf);
+	CHECK(fleet_state_merge_host(&v, buf, len) == NULL);
+	r.hi = 9;
+	len = ghostwatch__v1__fleet_host_state__pack(&p, buf);
+	CHECK(fleet_state_merge_host(&v, buf, len) != NULL);
 	fleet_view_free(&v);
 }
 
@@ -382,9 +388,9 @@ int main(void)
 	RUN(gaps_and_repeats);
 	RUN(a_wiped_spool_restarting_seq_is_not_a_repeat);
 	RUN(range_list_is_bounded);
-	RUN(state_files_merge);
+	RUN(host_values_merge);
 	RUN(findings_and_score_survive_save_and_merge);
-	RUN(only_state_files_load);
+	RUN(only_host_values_load);
 	RUN(json_strings_stay_one_valid_line);
 	RUN(decoder_caps_a_zlib_bomb);
 	RUN(decoded_strings_are_valid_utf8);

@@ -39,7 +39,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 # LINK=shared links all of them dynamically instead: the distribution packages, whose libraries
 # get the distribution's security updates (use its own BUILD: make does not relink on a switch).
 STATIC_PART := -lbpf -lelf -lz -lyaml -lprotobuf-c
-DYNAMIC_PART := -lnats -lssl -lcrypto -lpthread -lm
+DYNAMIC_PART := -lnats -lssl -lcrypto -lpthread -lm -lsystemd
 LIBS        := $(STATIC_PART) $(DYNAMIC_PART)
 STATIC_LIBS := -Wl,-Bstatic $(STATIC_PART) -Wl,-Bdynamic $(DYNAMIC_PART)
 LINK        ?= static

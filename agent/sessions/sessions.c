@@ -294,6 +294,11 @@ static void sessions_destroy(struct gw_agent *a, void *state)
 	free(d);
 }
 
+static Ghostwatch__V1__ActivityProfile *profile_get(struct gw_agent *a, void *ctx)
+{
+	return sessions_hours_pb(a, ctx);
+}
+
 static void copy_opt(char *dst, size_t size, const char **slot)
 {
 	snprintf(dst, size, "%s", *slot ? *slot : "");
@@ -333,6 +338,8 @@ int sessions_register(struct gw_agent *a, const struct sessions_options *o)
 	if (err) {
 		free(d->tz);
 		free(d);
+		return err;
 	}
-	return err;
+	a->profile = (struct gw_profile_source){ profile_get, d };
+	return 0;
 }

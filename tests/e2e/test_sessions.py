@@ -205,3 +205,62 @@ def test_corrupt_state_is_counted_and_restarted(agent_factory, tmp_path):
     from conftest import counter
     assert counter(stats, "drops", "activity_state_corrupt") == 1, stats
     assert "not a valid activity state" in agent.stderr
+
+
+def packed_varints(blob):
+    from natsjs import _varint
+    out, i = [], 0
+    while i < len(blob):
+        v, i = _varint(blob, i)
+        out.append(v)
+    return out
+
+
+@pytest.mark.skipif(shutil.which("nats-server") is None,
+                    reason="SKIPPED LOUDLY: nats-server missing (make deps installs it)")
+def test_fleet_batches_carry_the_profile_and_the_finding(tmp_path):
+    """ghostwatch run with the employee declared in its config: every batch carries the profile
+    (Batch field 11) and the off-hours finding reaches the stream."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from natsjs import NatsServer, make_pki, pb_fields, decode_batch
+    from test_fleet_agent import HOST, FleetAgent, client, write_config
+
+    now_hour = int(time.time()) // 3600
+    state = tmp_path / "activity.state"
+    state_file(state, TOKYO_DAY_UTC, now_hour)
+    pki = make_pki(tmp_path / "pki", [HOST])
+    server = NatsServer(tmp_path, pki).start()
+    agent = None
+    try:
+        c = client(server, pki)
+        cfg = write_config(tmp_path / "gw.yaml", server, pki, tmp_path / "spool")
+        with open(cfg, "a") as f:
+            f.write("employee:\n  id: e-1042\n  timezone: America/New_York\n"
+                    "  hours: \"09:00-18:00\"\n  days: mon-fri\n"
+                    f"sessions:\n  state_file: {state}\n  min_active_minutes: 600\n")
+        agent = FleetAgent(cfg)
+        deadline = time.monotonic() + 30
+        while True:
+            msgs = c.all_messages()
+            batches = [pb_fields(zlib.decompress(m["data"])) for m in msgs]
+            findings = [e for m in msgs for e in decode_batch(m["data"])["events"]
+                        if e["type"] == "finding" and e.get("rule_id") == "GW-SESSION-OFF-HOURS"]
+            if (len(batches) >= 2 and findings) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert batches, agent.log[-2000:]
+        assert findings, agent.log[-2000:]
+        assert findings[0]["subject"] == "e-1042"
+        for b in batches:
+            assert 11 in b, "a batch without its activity profile"
+            prof = pb_fields(b[11][-1])
+            minutes = packed_varints(prof[1][-1])
+            assert len(minutes) == 168 and sum(minutes) == prof[2][-1] > 0
+            assert prof[5][-1] == b"America/New_York"
+            assert prof[9][-1].startswith(b"UTC+9 09:00-18:00")
+        c.close()
+        assert agent.stop() == 0, agent.log[-3000:]
+    finally:
+        if agent and agent.proc.poll() is None:
+            agent.proc.kill()
+        server.stop()

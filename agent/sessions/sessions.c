@@ -22,8 +22,8 @@ void sessions_options_defaults(struct sessions_options *o)
 	o->idle_s = 300;
 }
 
-static void emit_session(struct gw_agent *a, struct sessions_domain *d, struct tracked_session *t,
-			 const char *state, uint64_t now_ns)
+static void emit_session(struct gw_agent *a, struct tracked_session *t, const char *state,
+			 uint64_t now_ns)
 {
 	const struct session_info *s = &t->info;
 	Ghostwatch__V1__Session *m;
@@ -69,7 +69,6 @@ static void emit_session(struct gw_agent *a, struct sessions_domain *d, struct t
 					 .remote = s->remote,
 					 .active = strcmp(state, "end") && !s->locked &&
 						   !s->idle } });
-	(void)d;
 }
 
 static struct tracked_session *find(struct sessions_domain *d, const char *id)
@@ -92,11 +91,11 @@ static void report_changes(struct gw_agent *a, struct sessions_domain *d,
 		if (!s->locked)
 			t->unlocked_since_ns = now_ns;
 		s->locked ? d->counts.locks++ : d->counts.unlocks++;
-		emit_session(a, d, t, s->locked ? "lock" : "unlock", now_ns);
+		emit_session(a, t, s->locked ? "lock" : "unlock", now_ns);
 	}
 	if (s->idle != was_idle) {
 		s->idle ? d->counts.idles++ : d->counts.actives++;
-		emit_session(a, d, t, s->idle ? "idle" : "active", now_ns);
+		emit_session(a, t, s->idle ? "idle" : "active", now_ns);
 	}
 }
 
@@ -128,7 +127,7 @@ static void apply_snapshot(struct gw_agent *a, struct sessions_domain *d, size_t
 		if (t->info.start_ns && t->info.start_ns < now_ns)
 			t->unlocked_since_ns = t->info.start_ns;
 		d->counts.starts++;
-		emit_session(a, d, t, "start", now_ns);
+		emit_session(a, t, "start", now_ns);
 	}
 	for (size_t i = 0; i < d->n;) {
 		if (d->t[i].seen) {
@@ -136,7 +135,7 @@ static void apply_snapshot(struct gw_agent *a, struct sessions_domain *d, size_t
 			continue;
 		}
 		d->counts.ends++;
-		emit_session(a, d, &d->t[i], "end", now_ns);
+		emit_session(a, &d->t[i], "end", now_ns);
 		d->t[i] = d->t[--d->n];
 	}
 }

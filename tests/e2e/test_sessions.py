@@ -191,6 +191,29 @@ def test_off_hours_profile_through_the_agent(agent_factory, tmp_path, zone, rais
     assert state.stat().st_size == 364
 
 
+def test_round_the_clock_profile_never_ends(agent_factory, tmp_path):
+    """Two UTC days with activity in 22 of their hours: a machine shared by shifts."""
+    now_hour = int(time.time()) // 3600
+    day = now_hour // 24
+    state = tmp_path / "activity.state"
+    minutes = bytearray(PROFILE_HOURS)
+    for h in range((day - 3) * 24, (day - 1) * 24):
+        if h % 24 < 22:
+            minutes[h % PROFILE_HOURS] = 45
+    body = b"GWAP" + struct.pack("<IQQ", 1, now_hour, now_hour * 60) + bytes(minutes)
+    state.write_bytes(body + struct.pack("<I", zlib.crc32(body)))
+    agent = agent_factory("--no-network", "--cadence-window=0", "--sessions=utmp",
+                          f"--activity-state={state}")
+    f = agent.wait_for(lambda e: e.get("type") == "finding" and
+                       e["finding"]["rule_id"] == "GW-SESSION-NEVER-ENDS", timeout=10,
+                       what="never-ends finding")["finding"]
+    assert "on 2 days" in f["matched"], f
+    # no hours declared: nothing to be outside of
+    assert not off_hours_findings(agent)
+    rc, stats = agent.stop()
+    assert rc == 0, agent.stderr
+
+
 def test_corrupt_state_is_counted_and_restarted(agent_factory, tmp_path):
     state = tmp_path / "activity.state"
     state.write_bytes(b"GWAP" + os.urandom(360))

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <utmp.h>
 
@@ -332,6 +333,22 @@ TEST(leader_names_from_proc)
 	CHECK(s.parent_comm[0] != '\0');
 }
 
+TEST(terminal_idle_from_a_real_pty)
+{
+	char name[64];
+	int fd = posix_openpt(O_RDWR | O_NOCTTY);
+
+	REQUIRE(fd >= 0);
+	REQUIRE(grantpt(fd) == 0 && unlockpt(fd) == 0);
+	REQUIRE(ptsname_r(fd, name, sizeof(name)) == 0 && !strncmp(name, "/dev/", 5));
+	/* "pts/N" as utmp names it; the last read is at most now */
+	CHECK(session_utmp_tty_idle_s("/dev", name + 5, time(NULL) + 10) >= 10);
+	CHECK(session_utmp_tty_idle_s("/dev", "pts/999999", time(NULL)) == -1);
+	CHECK(session_utmp_tty_idle_s("/dev", "../etc/passwd", time(NULL)) == -1);
+	CHECK(session_utmp_tty_idle_s("/dev", ":0", time(NULL)) == -1);
+	close(fd);
+}
+
 int main(void)
 {
 	RUN(work_hours_parses_and_refuses);
@@ -348,5 +365,6 @@ int main(void)
 	RUN(logind_state_file_fields);
 	RUN(utmp_records_become_sessions);
 	RUN(leader_names_from_proc);
+	RUN(terminal_idle_from_a_real_pty);
 	return test_summary();
 }

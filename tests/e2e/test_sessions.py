@@ -134,6 +134,27 @@ def test_ssh_login_is_a_session_with_its_end(agent_factory, sshd):
     assert rc == 0, agent.stderr
 
 
+def test_forced_logind_on_a_host_without_it(agent_factory):
+    """This host runs no logind (systemd is not PID 1), so auto picks utmp. Forced, the real
+    sd-login calls run: with logind's state directory present they open and list no session;
+    without it the signal is off with libsystemd's reason. Either way the agent runs on."""
+    if os.path.isdir("/run/systemd/system"):
+        pytest.skip("SKIPPED LOUDLY: systemd is init here; the logind path needs the QEMU guest")
+    agent = agent_factory("--no-network", "--cadence-window=0", "--sessions=logind")
+    if os.path.isdir("/run/systemd/sessions"):
+        assert agent.hooks().get("sessions") == "logind", agent.stderr
+    else:
+        assert agent.hooks().get("sessions") == "off", agent.stderr
+        assert "sd_login_monitor_new" in agent.stderr
+    agent.wait_for(lambda e: e.get("type") == "activity_profile", timeout=10, what="profile")
+    time.sleep(1)
+    assert not agent.find(lambda e: e.get("type") == "session")
+    rc, stats = agent.stop()
+    assert rc == 0, agent.stderr
+    from conftest import counter
+    assert counter(stats, "drops", "logind_errors") == 0, stats
+
+
 # --- the activity profile ------------------------------------------------------------------------
 
 PROFILE_HOURS = 14 * 24

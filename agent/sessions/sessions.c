@@ -79,6 +79,18 @@ static struct tracked_session *find(struct sessions_domain *d, const char *id)
 	return NULL;
 }
 
+/* Seconds since the session's terminal was last read, which is its last input; -1 if unknown. */
+static int64_t note_terminal(struct sessions_domain *d, struct tracked_session *t,
+			     uint64_t now_ns)
+{
+	int64_t idle = session_utmp_tty_idle_s(d->opt.dev_root, t->info.tty,
+					       (int64_t)(now_ns / 1000000000ull));
+
+	if (idle >= 0)
+		t->last_input_ns = now_ns - (uint64_t)idle * 1000000000ull;
+	return idle;
+}
+
 /* A known session's lock and idle state moved to `s`'s: the events of each change. */
 static void report_changes(struct gw_agent *a, struct sessions_domain *d,
 			   struct tracked_session *t, const struct session_info *s, uint64_t now_ns)
@@ -103,6 +115,8 @@ static void report_changes(struct gw_agent *a, struct sessions_domain *d,
 static void apply_snapshot(struct gw_agent *a, struct sessions_domain *d, size_t n,
 			   uint64_t now_ns)
 {
+	int64_t idle;
+
 	d->counts.scans++;
 	for (size_t i = 0; i < d->n; i++)
 		d->t[i].seen = false;
@@ -123,6 +137,10 @@ static void apply_snapshot(struct gw_agent *a, struct sessions_domain *d, size_t
 		t->info = d->snap[i];
 		t->kind = session_classify(&t->info);
 		t->seen = true;
+		idle = note_terminal(d, t, now_ns);
+		/* utmp has no idle hint of its own: the terminal's last read is it */
+		if (!d->use_logind && idle >= 0)
+			t->info.idle = idle >= (int64_t)d->opt.idle_s;
 		t->unlocked_since_ns = now_ns;
 		if (t->info.start_ns && t->info.start_ns < now_ns)
 			t->unlocked_since_ns = t->info.start_ns;
@@ -158,26 +176,20 @@ bool sessions_any_unlocked_seat(const struct sessions_domain *d)
 
 void sessions_refresh(struct gw_agent *a, struct sessions_domain *d, uint64_t now_ns)
 {
-	size_t n;
-
-	if (d->use_logind) {
-		/* lock and idle hints are only on the bus: read with the sessions once a minute */
-		n = read_sessions(d);
-		apply_snapshot(a, d, n, now_ns);
-		return;
-	}
+	/* lock and idle hints are only on the bus: read with the sessions once a minute */
+	if (d->use_logind)
+		apply_snapshot(a, d, read_sessions(d), now_ns);
 	for (size_t i = 0; i < d->n; i++) {
 		struct tracked_session *t = &d->t[i];
 		struct session_info s = t->info;
-		int64_t idle = session_utmp_tty_idle_s(d->opt.dev_root, s.tty,
-						       (int64_t)(now_ns / 1000000000ull));
+		int64_t idle = note_terminal(d, t, now_ns);
 
 		if (idle < 0)
 			continue;
-		if (idle < 60) {
+		if (idle < 60)
 			d->input_this_minute = true;
-			t->last_input_ns = now_ns - (uint64_t)idle * 1000000000ull;
-		}
+		if (d->use_logind)
+			continue; /* logind's own idle hint stands */
 		s.idle = idle >= (int64_t)d->opt.idle_s;
 		report_changes(a, d, t, &s, now_ns);
 	}

@@ -155,6 +155,43 @@ def test_forced_logind_on_a_host_without_it(agent_factory):
     assert counter(stats, "drops", "logind_errors") == 0, stats
 
 
+def test_session_unlocked_for_a_day_with_input_never_ends(agent_factory, utmp_file):
+    """A login record a day old (as login programs write it, on a real pseudo-terminal held by a
+    live process) whose terminal was just read: GW-SESSION-NEVER-ENDS names the session."""
+    master, slave = os.openpty()
+    holder = subprocess.Popen(["sleep", "60"])
+    line = os.ttyname(slave)[len("/dev/"):].encode()
+    rec = bytearray(384)  # struct utmp on x86-64
+    struct.pack_into("<hxxi", rec, 0, 7, holder.pid)  # USER_PROCESS
+    rec[8:8 + len(line)] = line
+    rec[44:51] = b"gwshift"
+    rec[76:87] = b"203.0.113.9"
+    struct.pack_into("<ii", rec, 340, int(time.time()) - 25 * 3600, 0)
+    rec[348:352] = socket.inet_aton("203.0.113.9")
+    original = Path(utmp_file).read_bytes()
+    try:
+        with open(utmp_file, "ab") as f:
+            f.write(rec)
+        os.write(master, b"ls\n")
+        os.read(slave, 3)  # someone typed and the shell read it: the terminal's atime moves
+        agent = agent_factory("--no-network", "--cadence-window=0", "--sessions=utmp")
+        start = agent.wait_for(session_event("start", user="gwshift"), timeout=10,
+                               what="the day-old session")["session"]
+        assert start["remote_address"] == "203.0.113.9" and not start["idle"], start
+        f = agent.wait_for(lambda e: e.get("type") == "finding" and
+                           e["finding"]["rule_id"] == "GW-SESSION-NEVER-ENDS", timeout=10,
+                           what="never-ends finding")["finding"]
+        assert f"{line.decode()}:{holder.pid} of gwshift unlocked for 25 h" in f["matched"], f
+        rc, stats = agent.stop()
+        assert rc == 0, agent.stderr
+    finally:
+        Path(utmp_file).write_bytes(original)
+        holder.kill()
+        holder.wait()
+        os.close(master)
+        os.close(slave)
+
+
 # --- the activity profile ------------------------------------------------------------------------
 
 PROFILE_HOURS = 14 * 24

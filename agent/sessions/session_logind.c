@@ -37,8 +37,11 @@ int session_logind_open(struct session_logind *l)
 		l->mon = sd_login_monitor_unref(l->mon);
 		return rc;
 	}
+	/* the calls are made from the event loop: a stuck logind must not stall it for 25 s */
 	if (sd_bus_open_system(&l->bus) < 0)
 		l->bus = NULL;
+	else
+		sd_bus_set_method_call_timeout(l->bus, 500000);
 	return 0;
 }
 

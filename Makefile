@@ -35,11 +35,12 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 # libnats ships only as a shared library, so the release binary links everything it can statically
 # (libbpf, libelf, zlib, libyaml, protobuf-c) and libnats with the OpenSSL it uses dynamically
 # (one libcrypto for libnats and the agent's own hashing).
+# libsystemd (sd-login and sd-bus for the sessions domain) ships only shared: dynamic too.
 # The QEMU harness copies what `ldd build/ghostwatch` lists into its initramfs.
 # LINK=shared links all of them dynamically instead: the distribution packages, whose libraries
 # get the distribution's security updates (use its own BUILD: make does not relink on a switch).
 STATIC_PART := -lbpf -lelf -lz -lyaml -lprotobuf-c
-DYNAMIC_PART := -lnats -lssl -lcrypto -lpthread -lm
+DYNAMIC_PART := -lnats -lssl -lcrypto -lpthread -lm -lsystemd
 LIBS        := $(STATIC_PART) $(DYNAMIC_PART)
 STATIC_LIBS := -Wl,-Bstatic $(STATIC_PART) -Wl,-Bdynamic $(DYNAMIC_PART)
 LINK        ?= static
@@ -218,8 +219,8 @@ rpm: deps
 RPM_VERSION = $(shell dpkg-parsechangelog -S Version)
 
 # The portable agent for hosts without the distribution's libraries (libbpf, libelf, zlib, libyaml
-# and protobuf-c linked in; libnats and OpenSSL still shared): a tarball with the binary, the
-# shipped rules, the config, the unit and the man pages.
+# and protobuf-c linked in; libnats, OpenSSL and libsystemd still shared): a tarball with the
+# binary, the shipped rules, the config, the unit and the man pages.
 PORTABLE = ghostwatch-$(VERSION)-linux-$(shell uname -m)
 portable: $(BUILD)/ghostwatch
 	@[ "$(LINK)" = static ] || { echo "make portable: needs LINK=static" >&2; exit 1; }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cadence/cadence.h"
+#include "core/config.h"
 #include "detect/detections.h"
 #include "devices/devices.h"
 #include "net/netif_watch.h"
@@ -18,6 +19,7 @@ void app_options_defaults(struct app_options *o)
 	o->cadence_window_s = 60;
 	o->cadence_idle_ms = 1000;
 	o->cadence_hooks = CADENCE_HOOKS_AUTO;
+	sessions_options_defaults(&o->sessions);
 }
 
 int app_compose(struct gw_agent *a, const struct app_options *o)
@@ -30,7 +32,8 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	    (err = net_register(a, &o->net)) ||
 	    (err = devices_register(a, o->device_mode, o->sys_root)) ||
 	    (err = netif_register(a, o->sys_root)) ||
-	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)))
+	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)) ||
+	    (err = sessions_register(a, &o->sessions)))
 		return err;
 	return 0;
 }
@@ -39,7 +42,13 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 {
 	struct app_options o;
 
-	(void)cfg;
 	app_options_defaults(&o);
+	o.sessions.employee_id = cfg->employee_id;
+	o.sessions.timezone = cfg->employee_timezone;
+	o.sessions.hours = cfg->employee_hours;
+	o.sessions.days = cfg->employee_days;
+	o.sessions.state_path = cfg->sessions_state_file;
+	o.sessions.off_hours_pct = cfg->sessions_off_hours_percent;
+	o.sessions.min_active_minutes = cfg->sessions_min_active_minutes;
 	return app_compose(a, &o);
 }

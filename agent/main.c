@@ -62,6 +62,11 @@ static void usage(FILE *out)
 	      "                          /usr/share/ghostwatch/rules)\n"
 	      "  --rules-d=DIR           local rules that add or override by id (default\n"
 	      "                          /etc/ghostwatch/rules.d); SIGHUP reloads both\n"
+	      "  --sessions=SOURCE       login sessions: auto (logind, else utmp), logind, utmp, off\n"
+	      "  --employee=ZONE,HOURS,DAYS  declared working time for the activity profile, e.g.\n"
+	      "                          America/New_York,09:00-18:00,mon-fri\n"
+	      "  --activity-state=FILE   keep the activity profile in FILE across runs (default: in\n"
+	      "                          memory only)\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -114,6 +119,9 @@ enum {
 	OPT_CADENCE_HOOKS,
 	OPT_RULES,
 	OPT_RULES_D,
+	OPT_SESSIONS,
+	OPT_EMPLOYEE,
+	OPT_ACTIVITY_STATE,
 };
 
 static const struct option debug_options[] = {
@@ -141,9 +149,46 @@ static const struct option debug_options[] = {
 	{ "cadence-hooks", required_argument, NULL, OPT_CADENCE_HOOKS },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "rules-d", required_argument, NULL, OPT_RULES_D },
+	{ "sessions", required_argument, NULL, OPT_SESSIONS },
+	{ "employee", required_argument, NULL, OPT_EMPLOYEE },
+	{ "activity-state", required_argument, NULL, OPT_ACTIVITY_STATE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+static int parse_sessions_source(const char *s, struct sessions_options *o)
+{
+	o->enabled = strcmp(s, "off") != 0;
+	if (!strcmp(s, "auto"))
+		o->source = SESSIONS_SOURCE_AUTO;
+	else if (!strcmp(s, "logind"))
+		o->source = SESSIONS_SOURCE_LOGIND;
+	else if (!strcmp(s, "utmp"))
+		o->source = SESSIONS_SOURCE_UTMP;
+	else if (o->enabled) {
+		fprintf(stderr, "ghostwatch: --sessions: '%s' is not auto, logind, utmp or off\n", s);
+		return -1;
+	}
+	return 0;
+}
+
+/* "ZONE,HOURS,DAYS": split in place (optarg is ours to write). */
+static int parse_employee(char *s, struct sessions_options *o)
+{
+	char *hours = strchr(s, ','), *days = hours ? strchr(hours + 1, ',') : NULL;
+
+	if (!days) {
+		fprintf(stderr, "ghostwatch: --employee: '%s' is not ZONE,HOURS,DAYS "
+				"(America/New_York,09:00-18:00,mon-fri)\n", s);
+		return -1;
+	}
+	*hours++ = '\0';
+	*days++ = '\0';
+	o->timezone = s;
+	o->hours = hours;
+	o->days = days;
+	return 0;
+}
 
 static int parse_debug_args(int argc, char **argv, struct app_options *o, struct debug_view *v)
 {
@@ -317,6 +362,17 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 			break;
 		case OPT_RULES_D:
 			o->rules_user_dir = optarg;
+			break;
+		case OPT_SESSIONS:
+			if (parse_sessions_source(optarg, &o->sessions))
+				return -1;
+			break;
+		case OPT_EMPLOYEE:
+			if (parse_employee(optarg, &o->sessions))
+				return -1;
+			break;
+		case OPT_ACTIVITY_STATE:
+			o->sessions.state_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -8,6 +8,8 @@ PKGS=(
 	# build
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev protobuf-c-compiler libprotobuf-c-dev
 	libyaml-dev libssl-dev libnats-dev uthash-dev pkg-config libmicrohttpd-dev
+	# sessions: systemd-logind through sd-login and sd-bus
+	libsystemd-dev
 	# sanitizers and fuzzing
 	libclang-rt-14-dev
 	# tests
@@ -17,6 +19,8 @@ PKGS=(
 	dpkg-dev debhelper lintian rpm systemd
 	# real remote-desktop servers and the benign programs beside them (test_detections_linux_tools)
 	x11vnc xvfb xrdp curl git openssh-client
+	# a real sshd on loopback for the ssh session test (test_sessions)
+	openssh-server
 	# bench/profile.sh (callgrind)
 	valgrind
 	# QEMU guest for the USB/HID tests
@@ -40,9 +44,9 @@ if ((${#missing[@]})); then
 	# Installing auditd or xrdp starts them: once the kernel's audit is enabled every new task pays
 	# for it until reboot (the bench starts auditd itself when it measures it), and xrdp would
 	# listen on every address (the tests start it on loopback). A policy-rc.d that refuses every
-	# start (unless the machine has one already) keeps the install inert.
+	# start (unless the machine has one already) keeps the install inert; sshd likewise.
 	policy=
-	if [[ " ${missing[*]} " =~ " "(auditd|xrdp)" " && ! -e /usr/sbin/policy-rc.d ]]; then
+	if [[ " ${missing[*]} " =~ " "(auditd|xrdp|openssh-server)" " && ! -e /usr/sbin/policy-rc.d ]]; then
 		policy=/usr/sbin/policy-rc.d
 		printf '#!/bin/sh\nexit 101\n' >"$policy"
 		chmod 755 "$policy"

@@ -114,6 +114,11 @@ Ghostwatch__V1__FraudScore *agent_fraud_score(struct gw_agent *a, uint64_t realt
 	return a->score.get ? a->score.get(a, a->score.ctx, realtime_ns) : NULL;
 }
 
+Ghostwatch__V1__ActivityProfile *agent_activity_profile(struct gw_agent *a)
+{
+	return a->profile.get ? a->profile.get(a, a->profile.ctx) : NULL;
+}
+
 int agent_add_sink(struct gw_agent *a, struct gw_sink sink)
 {
 	if (a->n_sinks == GW_MAX_SINKS)

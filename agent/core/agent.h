@@ -120,6 +120,12 @@ struct gw_score_source {
 	void *ctx;
 };
 
+/* The host's activity profile (fleet batches carry it), provided by the sessions domain. */
+struct gw_profile_source {
+	Ghostwatch__V1__ActivityProfile *(*get)(struct gw_agent *a, void *ctx);
+	void *ctx;
+};
+
 struct gw_agent {
 	struct gw_options opt;
 	struct gw_boot boot;
@@ -149,6 +155,7 @@ struct gw_agent {
 	/* SIGHUP, called from the event loop (fleet mode reloads its config); NULL: ignored. */
 	void (*on_hangup)(struct gw_agent *a, void *ctx);
 	void *hangup_ctx;
+	struct gw_profile_source profile;
 };
 
 uint64_t gw_now_boottime_ns(void);
@@ -167,6 +174,8 @@ void *agent_domain_state(const struct gw_agent *a, const char *name);
 void agent_publish(struct gw_agent *a, const struct gw_fact *f);
 /* The host's fraud score now (NULL without a score source or when the arena is full). */
 Ghostwatch__V1__FraudScore *agent_fraud_score(struct gw_agent *a, uint64_t realtime_ns);
+/* The host's activity profile now (NULL without a source or when the arena is full). */
+Ghostwatch__V1__ActivityProfile *agent_activity_profile(struct gw_agent *a);
 /* Runs the event loop until SIGINT/SIGTERM or the configured duration. */
 int agent_run(struct gw_agent *a);
 void agent_destroy(struct gw_agent *a);

@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include "common/yaml_doc.h"
+#include "work_hours.h"
 
 /* Bigger files are not configs; refusing them keeps a mistaken path from eating memory. */
 #define CONFIG_MAX_FILE_BYTES (1u << 20)
+#define GW_CONFIG_ZONEINFO "/usr/share/zoneinfo"
 
 enum key_kind {
 	KIND_STR,	/* non-empty string */
@@ -68,6 +70,9 @@ static const struct config_key config_keys[] = {
 	{ "employee", "hours", KIND_OPT_STR, F(employee_hours), 0, 0 },
 	{ "employee", "days", KIND_OPT_STR, F(employee_days), 0, 0 },
 	{ "employee", "offboarding", KIND_BOOL, F(offboarding), 0, 0 },
+	{ "sessions", "state_file", KIND_PATH, F(sessions_state_file), 0, 0 },
+	{ "sessions", "off_hours_percent", KIND_U32, F(sessions_off_hours_percent), 1, 99 },
+	{ "sessions", "min_active_minutes", KIND_U32, F(sessions_min_active_minutes), 1, 20160 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -102,6 +107,8 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->log_level = GW_LOG_INFO;
 	cfg->ringbuf_bytes = 4u << 20;
 	cfg->stats_seconds = 60;
+	cfg->sessions_off_hours_percent = 50;
+	cfg->sessions_min_active_minutes = 600;
 	cfg->n_collector_urls = 1;
 	if (set_str(&cfg->collector_urls[0], "tls://127.0.0.1:4222") ||
 	    set_str(&cfg->subject_prefix, "ghostwatch.v1.telemetry") ||
@@ -111,7 +118,8 @@ int gw_config_defaults(struct gw_config *cfg)
 	    set_str(&cfg->tls_server_name, "") || set_str(&cfg->host_id, "") ||
 	    set_str(&cfg->employee_id, "") || set_str(&cfg->employee_timezone, "") ||
 	    set_str(&cfg->employee_hours, "") || set_str(&cfg->employee_days, "") ||
-	    set_str(&cfg->spool_dir, "/var/lib/ghostwatch/spool") || set_str(&cfg->path, "(defaults)"))
+	    set_str(&cfg->spool_dir, "/var/lib/ghostwatch/spool") || set_str(&cfg->path, "(defaults)") ||
+	    set_str(&cfg->sessions_state_file, "/var/lib/ghostwatch/activity.state"))
 		return -1;
 	return 0;
 }
@@ -133,6 +141,7 @@ void gw_config_free(struct gw_config *cfg)
 	free(cfg->employee_timezone);
 	free(cfg->employee_hours);
 	free(cfg->employee_days);
+	free(cfg->sessions_state_file);
 	free(cfg->path);
 	free(cfg);
 }
@@ -418,6 +427,27 @@ static unsigned long line_of(const struct parse_ctx *pc, size_t offset)
 	return 1;
 }
 
+/* The declared working time: hours and days as work_hours reads them, a zone that exists. */
+static int check_employee(struct parse_ctx *pc)
+{
+	const struct gw_config *c = pc->cfg;
+	struct work_hours wh;
+	char err[256];
+
+	if (c->employee_timezone[0] &&
+	    !work_hours_zone_exists(GW_CONFIG_ZONEINFO, c->employee_timezone))
+		return yaml_doc_fail(&pc->yd, line_of(pc, F(employee_timezone)),
+			    "employee.timezone: \"%s\" is not a timezone under %s (e.g. "
+			    "America/New_York)", c->employee_timezone, GW_CONFIG_ZONEINFO);
+	if (c->employee_hours[0] &&
+	    work_hours_parse(c->employee_hours, "mon", &wh, err, sizeof(err)))
+		return yaml_doc_fail(&pc->yd, line_of(pc, F(employee_hours)), "employee.%s", err);
+	if (c->employee_days[0] &&
+	    work_hours_parse("09:00-18:00", c->employee_days, &wh, err, sizeof(err)))
+		return yaml_doc_fail(&pc->yd, line_of(pc, F(employee_days)), "employee.%s", err);
+	return 0;
+}
+
 /* Checks between keys: reported at the line of the key that is given (or line 1). */
 static int check_consistency(struct parse_ctx *pc)
 {
@@ -431,7 +461,7 @@ static int check_consistency(struct parse_ctx *pc)
 		return yaml_doc_fail(&pc->yd, line_of(pc, F(spool_segment_bytes)),
 			    "spool.segment_bytes (%" PRIu64 ") must be at most half of spool.max_bytes (%" PRIu64 ")",
 			    c->spool_segment_bytes, c->spool_max_bytes);
-	return 0;
+	return check_employee(pc);
 }
 
 struct gw_config *gw_config_parse(const char *name, const char *text, size_t len, char *err,

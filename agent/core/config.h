@@ -67,6 +67,11 @@ struct gw_config {
 	char *employee_hours;		/* "09:00-18:00" in that timezone; empty = not declared */
 	char *employee_days;		/* "mon-fri"; empty = not declared */
 	bool offboarding;		/* leaving the company: exfiltration findings weigh more */
+
+	/* sessions: the activity profile against the employee's declared hours */
+	char *sessions_state_file;		/* the profile kept across restarts */
+	uint32_t sessions_off_hours_percent;	/* raise above this share outside the hours */
+	uint32_t sessions_min_active_minutes;	/* ... once the profile holds this much */
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

@@ -75,6 +75,23 @@ enum gw_fact_kind {
 	GW_FACT_NETIF,	   /* .netif: an interface appeared (no event: event_id 0) */
 	GW_FACT_BEHAVIOUR, /* .behaviour, subject, process_id: a domain's own built-in detection */
 	GW_FACT_RTT,	   /* .rtt_us, process_id: a remote TCP connection's smoothed RTT */
+	GW_FACT_SESSION,   /* .session, subject (its id): a login session started, ended, locked */
+};
+
+/*
+ * A login session's change (the sessions domain). `active` says whether it now counts as someone
+ * at the keyboard: open, not locked, not idle. Strings live until observe returns.
+ */
+struct gw_session_input {
+	const char *id;		    /* logind session id or utmp line */
+	const char *user;
+	const char *type;	    /* "local", "ssh", "remote_desktop", "console", "other" */
+	const char *state;	    /* "start", "end", "lock", "unlock", "idle", "active" */
+	const char *remote_address; /* "" for a local session */
+	uint32_t uid;
+	uint32_t leader_pid;
+	bool remote;
+	bool active;
 };
 
 /*
@@ -113,6 +130,7 @@ struct gw_fact {
 			const char *evidence;
 		} behaviour;
 		uint32_t rtt_us;
+		const struct gw_session_input *session;
 	};
 };
 

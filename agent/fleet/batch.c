@@ -18,6 +18,7 @@
 #define FIELD_EVENTS 5
 #define FIELD_STATS 6
 #define FIELD_FRAUD_SCORE 40
+#define FIELD_ACTIVITY_PROFILE 11
 #define WIRE_LEN 2
 
 /* Room kept for the header fields and stats when deciding a draft is full. */
@@ -255,6 +256,21 @@ int gw_batch_draft_set_score(struct gw_batch_draft *d, const Ghostwatch__V1__Fra
 	return 0;
 }
 
+int gw_batch_draft_set_profile(struct gw_batch_draft *d,
+			       const Ghostwatch__V1__ActivityProfile *profile)
+{
+	size_t size = ghostwatch__v1__activity_profile__get_packed_size(profile);
+	uint8_t *p = malloc(1 + varint_len(size) + size);
+
+	if (!p)
+		return -ENOMEM;
+	free(d->profile);
+	d->profile = p;
+	d->profile_len = put_len_field_header(p, FIELD_ACTIVITY_PROFILE, size);
+	d->profile_len += ghostwatch__v1__activity_profile__pack(profile, p + d->profile_len);
+	return 0;
+}
+
 void gw_batch_draft_free(struct gw_batch_draft *d)
 {
 	if (!d)
@@ -262,6 +278,7 @@ void gw_batch_draft_free(struct gw_batch_draft *d)
 	free(d->events);
 	free(d->stats);
 	free(d->score);
+	free(d->profile);
 	free(d);
 }
 
@@ -283,7 +300,7 @@ int gw_batch_encode(const struct gw_batch_draft *d, const Ghostwatch__V1__HostId
 	head.window_end_ns = d->window_end_ns;
 	head.spool = (Ghostwatch__V1__SpoolState *)spool;
 	head_len = ghostwatch__v1__batch__get_packed_size(&head);
-	raw_size = head_len + d->events_len + d->stats_len + d->score_len;
+	raw_size = head_len + d->events_len + d->stats_len + d->score_len + d->profile_len;
 	raw = malloc(raw_size ? raw_size : 1);
 	if (!raw)
 		return -ENOMEM;
@@ -294,6 +311,8 @@ int gw_batch_encode(const struct gw_batch_draft *d, const Ghostwatch__V1__HostId
 		memcpy(raw + head_len + d->events_len, d->stats, d->stats_len);
 	if (d->score_len)
 		memcpy(raw + head_len + d->events_len + d->stats_len, d->score, d->score_len);
+	if (d->profile_len)
+		memcpy(raw + raw_size - d->profile_len, d->profile, d->profile_len);
 
 	z_len = compressBound(raw_size);
 	z = malloc(z_len);

@@ -65,6 +65,8 @@ struct gw_batch_draft {
 	size_t stats_len;
 	uint8_t *score; /* encoded Batch.fraud_score field, or NULL */
 	size_t score_len;
+	uint8_t *profile; /* encoded Batch.activity_profile field, or NULL */
+	size_t profile_len;
 };
 
 struct gw_batch_builder {
@@ -93,6 +95,9 @@ struct gw_batch_draft *gw_batch_cut(struct gw_batch_builder *b, uint64_t end_ns,
 /* The host's fraud score when the window was cut (Batch.fraud_score). 0 or -ENOMEM (then the
  * batch goes without it). */
 int gw_batch_draft_set_score(struct gw_batch_draft *d, const Ghostwatch__V1__FraudScore *score);
+/* The host's activity profile when the window was cut (Batch.activity_profile). 0 or -ENOMEM. */
+int gw_batch_draft_set_profile(struct gw_batch_draft *d,
+			       const Ghostwatch__V1__ActivityProfile *profile);
 void gw_batch_draft_free(struct gw_batch_draft *d);
 
 /*

@@ -53,6 +53,7 @@ static void cut_batch(struct fleet *fl, struct gw_agent *a, bool reset_arena)
 {
 	const Ghostwatch__V1__AgentStats *stats = NULL;
 	const Ghostwatch__V1__FraudScore *score;
+	const Ghostwatch__V1__ActivityProfile *profile;
 	struct gw_batch_draft *d;
 	uint64_t now;
 	gw_event_t *sev;
@@ -71,6 +72,9 @@ static void cut_batch(struct fleet *fl, struct gw_agent *a, bool reset_arena)
 		return;
 	}
 	if (score && gw_batch_draft_set_score(d, score))
+		fl->nomem_drops++;
+	profile = agent_activity_profile(a);
+	if (profile && gw_batch_draft_set_profile(d, profile))
 		fl->nomem_drops++;
 	fl->batches++;
 	if (gw_forwarder_submit(fl->fwd, d) == -ENOBUFS && fl->queue_full_logs++ % 100 == 0)

@@ -6,6 +6,7 @@
 
 #include "cadence_view.h"
 #include "device_view.h"
+#include "session_view.h"
 #include "common/json_emit.h"
 #include "common/text.h"
 
@@ -299,6 +300,14 @@ void debug_view_write_compact(struct debug_view *v, const gw_event_t *ev)
 		break;
 	case GHOSTWATCH__V1__EVENT__KIND_FRAUD_SCORE:
 		write_score(v, ev->fraud_score);
+		break;
+	case GHOSTWATCH__V1__EVENT__KIND_SESSION:
+		write_tag(v, ev->session->remote_address[0] ? C_YELLOW : C_CYAN, "session");
+		session_view_write(v->out, ev->session);
+		break;
+	case GHOSTWATCH__V1__EVENT__KIND_ACTIVITY_PROFILE:
+		write_tag(v, C_CYAN, "profile");
+		session_view_write_profile(v->out, ev->activity_profile);
 		break;
 	default: {
 		const char *type = gw_json_oneof_name(&ev->base);

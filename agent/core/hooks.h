@@ -35,7 +35,7 @@ struct gw_hook_options {
 	enum gw_hook_flavour process_flavour; /* AUTO: tp_btf, then raw_tp */
 };
 
-#define GW_HOOK_STATUS_MAX 16
+#define GW_HOOK_STATUS_MAX 32
 
 struct gw_hook_status {
 	char signal[24];

@@ -18,6 +18,7 @@ void app_options_defaults(struct app_options *o)
 	o->cadence_window_s = 60;
 	o->cadence_idle_ms = 1000;
 	o->cadence_hooks = CADENCE_HOOKS_AUTO;
+	exfil_options_defaults(&o->exfil);
 }
 
 int app_compose(struct gw_agent *a, const struct app_options *o)
@@ -30,7 +31,8 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	    (err = net_register(a, &o->net)) ||
 	    (err = devices_register(a, o->device_mode, o->sys_root)) ||
 	    (err = netif_register(a, o->sys_root)) ||
-	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)))
+	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)) ||
+	    (err = exfil_register(a, &o->exfil)))
 		return err;
 	return 0;
 }

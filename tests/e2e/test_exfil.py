@@ -1,0 +1,104 @@
+"""What leaves the machine, end to end: the real agent, real uploads from real processes to test
+hosts in network namespaces (tests/e2e/netns_helpers.py), names served by the test's own DNS
+responder, and assertions on the `finding` events the exfil domain and the shipped rules raise.
+"""
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from conftest import ROOT  # noqa: E402
+import pytest  # noqa: E402
+from netns_helpers import DNS_RESPONDER, PY, netns, run_script, start_in_ns  # noqa: E402,F401
+
+MIB = 1 << 20
+UPLOAD_NAME = "backup.exfil-test.test"
+SINK_PORT = 9443
+
+# Sends MiB megabytes to NAME:PORT over one connection and waits for the peer to close.
+UPLOADER = """
+import socket, sys
+name, port, mib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ip = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+c = socket.create_connection((ip, port), timeout=20)
+chunk = b"\\0" * (1 << 20)
+for _ in range(mib):
+    c.sendall(chunk)
+c.shutdown(socket.SHUT_WR)
+c.recv(1)
+c.close()
+print(ip)
+"""
+
+
+def exfil_agent(agent_factory, tmp_path, *extra):
+    rules_d = tmp_path / "rules.d"
+    rules_d.mkdir(exist_ok=True)
+    return agent_factory("--rules", str(ROOT / "rules"), "--rules-d", str(rules_d), "--no-forks",
+                         "--flow-window", "2", *extra)
+
+
+def findings(agent, rule_id):
+    return [e["finding"] for e in agent.find(lambda e: e.get("type") == "finding"
+                                              and e["finding"]["rule_id"] == rule_id)]
+
+
+def flow_of(pid, port):
+    def pred(e):
+        if e.get("type") != "flow":
+            return False
+        f = e["flow"]
+        return (f.get("process") or {}).get("pid") == pid and f.get("remote_port") == port
+    return pred
+
+
+def finding_citing(agent, rule_id, event_id, timeout):
+    return agent.wait_for(
+        lambda e: e.get("type") == "finding" and e["finding"]["rule_id"] == rule_id
+        and event_id in [ev.get("event_id") for ev in e["finding"].get("evidence", [])],
+        timeout=timeout, what=f"finding {rule_id} citing event {event_id}")["finding"]
+
+
+@pytest.fixture
+def upload_peer(netns):
+    """A client namespace whose resolver (in the server namespace) answers UPLOAD_NAME with a
+    TCP sink there: yields (client_ns, server_ip)."""
+    client_ns, server_ns = netns.add("exc"), netns.add("exs")
+    _, server_ip = netns.link_pair(client_ns, server_ns)
+    netns.resolv_conf(client_ns, server_ip)
+    server = start_in_ns(server_ns, PY, str(DNS_RESPONDER), server_ip, server_ip, str(SINK_PORT),
+                         UPLOAD_NAME)
+    try:
+        yield client_ns, server_ip
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_bulk_upload_150_mib_raises_and_10_mib_does_not(agent_factory, tmp_path, upload_peer):
+    client_ns, server_ip = upload_peer
+    agent = exfil_agent(agent_factory, tmp_path)
+
+    # below the 100 MiB default: its flow is reported with its bytes, and no finding
+    small, out = run_script(UPLOADER, UPLOAD_NAME, str(SINK_PORT), "10",
+                            "gw-exfil-" + uuid.uuid4().hex[:8], netns=client_ns)
+    assert out.strip() == server_ip
+    f = agent.wait_for(flow_of(small, SINK_PORT), timeout=8, what="the 10 MiB flow")["flow"]
+    assert int(f["bytes_sent"]) >= 10 * MIB and f["dns_name"] == UPLOAD_NAME, f
+    time.sleep(1.5)
+    assert not findings(agent, "GW-EXFIL-BULK-UPLOAD"), "10 MiB raised a bulk upload"
+
+    big, out = run_script(UPLOADER, UPLOAD_NAME, str(SINK_PORT), "150",
+                          "gw-exfil-" + uuid.uuid4().hex[:8], netns=client_ns)
+    ev = agent.wait_for(flow_of(big, SINK_PORT), timeout=8, what="the 150 MiB flow")
+    assert int(ev["flow"]["bytes_sent"]) >= 150 * MIB, ev
+    fi = finding_citing(agent, "GW-EXFIL-BULK-UPLOAD", ev["event_id"], timeout=3)
+    assert fi["category"] == "exfil" and fi["severity"] == "medium", fi
+    assert fi["subject"].endswith(" to " + UPLOAD_NAME), fi
+    assert "python3" in fi["subject"], fi
+    assert server_ip in fi["matched"] and "MiB sent to " + UPLOAD_NAME in fi["matched"], fi
+    assert fi["evidence"][0]["kind"] == "flow", fi
+    rc, _ = agent.stop()
+    assert rc == 0

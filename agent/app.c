@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "core/config.h"
+
 #include "cadence/cadence.h"
 #include "detect/detections.h"
 #include "devices/devices.h"
@@ -41,7 +43,13 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 {
 	struct app_options o;
 
-	(void)cfg;
 	app_options_defaults(&o);
+	o.exfil.upload_bytes = cfg->exfil_upload_bytes;
+	o.exfil.upload_window_s = cfg->exfil_upload_window_seconds;
+	o.exfil.removable_bytes = cfg->exfil_removable_bytes;
+	o.exfil.removable_window_s = cfg->exfil_removable_window_seconds;
+	o.exfil.offboarding = cfg->offboarding;
+	for (size_t i = 0; i < cfg->n_exfil_allowed_remotes && i < EXFIL_OPT_REMOTES_MAX; i++)
+		o.exfil.allowed_remotes[o.exfil.n_allowed_remotes++] = cfg->exfil_allowed_remotes[i];
 	return app_compose(a, &o);
 }

@@ -18,6 +18,7 @@
 
 #define GW_CONFIG_MAX_URLS 16
 #define GW_CONFIG_ERR_LEN 512
+#define GW_CONFIG_MAX_REMOTES 256
 
 struct gw_config {
 	char *path; /* where it was loaded from, for messages */
@@ -67,6 +68,15 @@ struct gw_config {
 	char *employee_hours;		/* "09:00-18:00" in that timezone; empty = not declared */
 	char *employee_days;		/* "mon-fri"; empty = not declared */
 	bool offboarding;		/* leaving the company: exfiltration findings weigh more */
+
+	/* exfiltration: thresholds, and where copies (git push, rsync, scp, rclone) may go */
+	uint64_t exfil_upload_bytes;		 /* per process and destination; 0 = off */
+	uint32_t exfil_upload_window_seconds;
+	uint64_t exfil_removable_bytes;		 /* written to USB storage; 0 = off */
+	uint32_t exfil_removable_window_seconds;
+	char *exfil_allowed_remotes[GW_CONFIG_MAX_REMOTES]; /* host names (and their subdomains),
+							     * addresses or CIDRs */
+	size_t n_exfil_allowed_remotes;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

@@ -104,6 +104,17 @@ def test_bulk_upload_150_mib_raises_and_10_mib_does_not(agent_factory, tmp_path,
     assert rc == 0
 
 
+def test_offboarding_halves_the_threshold_and_raises_severity(agent_factory, tmp_path, upload_peer):
+    client_ns, _ = upload_peer
+    agent = exfil_agent(agent_factory, tmp_path, "--offboarding")
+    pid, _ = run_script(UPLOADER, UPLOAD_NAME, str(SINK_PORT), "60",
+                        "gw-exfil-" + uuid.uuid4().hex[:8], netns=client_ns)
+    ev = agent.wait_for(flow_of(pid, SINK_PORT), timeout=8, what="the 60 MiB flow")
+    fi = finding_citing(agent, "GW-EXFIL-BULK-UPLOAD", ev["event_id"], timeout=3)
+    assert fi["severity"] == "high" and "offboarding" in fi["title"], fi
+    assert "threshold 50 MiB, offboarding" in fi["matched"], fi
+
+
 # ---- personal storage and paste services (rules/exfil.yaml) --------------------------------------
 
 STORAGE_NAME = "transfer.sh"

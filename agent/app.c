@@ -25,8 +25,10 @@ void app_options_defaults(struct app_options *o)
 
 int app_compose(struct gw_agent *a, const struct app_options *o)
 {
+	struct exfil_options exfil = o->exfil;
 	int err;
 
+	exfil.sys_root = o->sys_root;
 	/* detect before net: AgentStats lists the findings' evictions before the flows' */
 	if ((err = process_register(a)) ||
 	    (err = detections_register(a, o->rules_dir, o->rules_user_dir)) ||
@@ -34,7 +36,7 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	    (err = devices_register(a, o->device_mode, o->sys_root)) ||
 	    (err = netif_register(a, o->sys_root)) ||
 	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)) ||
-	    (err = exfil_register(a, &o->exfil)))
+	    (err = exfil_register(a, &exfil)))
 		return err;
 	return 0;
 }

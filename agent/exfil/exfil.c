@@ -16,22 +16,40 @@
 #include "core/proc_table.h"
 #include "exfil_allow.h"
 #include "exfil_argv.h"
+#include "exfil_removable.h"
 #include "exfil_upload.h"
 
 #define NS_PER_S 1000000000ull
 #define UPLOAD_TABLE_MAX 8192
 #define TRANSFERS_MAX 1024
 #define ARGV_MAX 64
+#define STORAGE_DEVICES_MAX 32
+#define POLL_NS (2 * NS_PER_S)
+#define TRANSFER_GRACE_NS (10 * NS_PER_S)
 
 /* A process that is a transfer tool, or was started by one (the ssh under scp or git push). */
 struct transfer {
 	UT_hash_handle hh;
 	uint64_t process_id;
 	enum exfil_tool tool;
+	uint64_t exited_ns; /* boot clock, 0 while alive: its flows are flushed after its exit */
+};
+
+/* A USB mass-storage device the devices domain reported, to cite its event. */
+struct storage_device {
+	uint16_t vid, pid;
+	char serial[128];
+	uint64_t event_id, time_ns;
 };
 
 struct exfil_domain {
+	struct gw_agent *agent;
 	struct exfil_options opt;
+	struct exfil_removable removable;
+	struct storage_device storage[STORAGE_DEVICES_MAX];
+	size_t n_storage, next_storage;
+	uint64_t last_poll_ns;
+	uint64_t removable_raised;
 	struct exfil_allow allow;
 	struct exfil_uploads uploads;
 	struct transfer *transfers;
@@ -55,6 +73,13 @@ static const struct gw_behaviour_rule rule_remote[2] = {
 	{ "GW-EXFIL-UNLISTED-REMOTE", "copy to a remote not on the allow-list (offboarding)",
 	  "git push, rsync, scp", "T1567", "exfil", "high", "medium",
 	  "ghostwatch rules/README.md (exfiltration)" },
+};
+
+static const struct gw_behaviour_rule rule_removable[2] = {
+	{ "GW-EXFIL-REMOVABLE", "bulk write to USB mass storage", "removable storage", "T1052.001",
+	  "exfil", "medium", "medium", "ghostwatch rules/README.md (exfiltration)" },
+	{ "GW-EXFIL-REMOVABLE", "bulk write to USB mass storage (offboarding)", "removable storage",
+	  "T1052.001", "exfil", "high", "medium", "ghostwatch rules/README.md (exfiltration)" },
 };
 
 void exfil_options_defaults(struct exfil_options *o)
@@ -122,24 +147,6 @@ static struct transfer *transfer_of(struct exfil_domain *d, uint64_t process_id)
 	return t;
 }
 
-static void remember(struct exfil_domain *d, uint64_t process_id, enum exfil_tool tool)
-{
-	struct transfer *t = transfer_of(d, process_id);
-
-	if (t) {
-		t->tool = tool;
-		return;
-	}
-	if (d->n_transfers >= TRANSFERS_MAX || !(t = calloc(1, sizeof(*t)))) {
-		d->transfers_dropped++;
-		return;
-	}
-	t->process_id = process_id;
-	t->tool = tool;
-	HASH_ADD(hh, d->transfers, process_id, sizeof(t->process_id), t);
-	d->n_transfers++;
-}
-
 static void forget(struct exfil_domain *d, uint64_t process_id)
 {
 	struct transfer *t = transfer_of(d, process_id);
@@ -149,6 +156,45 @@ static void forget(struct exfil_domain *d, uint64_t process_id)
 		free(t);
 		d->n_transfers--;
 	}
+}
+
+static void exited(struct exfil_domain *d, uint64_t process_id)
+{
+	struct transfer *t = transfer_of(d, process_id);
+
+	if (t)
+		t->exited_ns = gw_now_boottime_ns();
+}
+
+/* Transfers whose process exited more than the grace ago (its last flows are flushed). */
+static void expire_transfers(struct exfil_domain *d, uint64_t now_boot_ns)
+{
+	struct transfer *t, *tmp;
+
+	HASH_ITER(hh, d->transfers, t, tmp)
+		if (t->exited_ns && now_boot_ns - t->exited_ns > TRANSFER_GRACE_NS)
+			forget(d, t->process_id);
+}
+
+static void remember(struct exfil_domain *d, uint64_t process_id, enum exfil_tool tool)
+{
+	struct transfer *t = transfer_of(d, process_id);
+
+	if (t) {
+		t->tool = tool;
+		t->exited_ns = 0;
+		return;
+	}
+	if (d->n_transfers >= TRANSFERS_MAX)
+		expire_transfers(d, gw_now_boottime_ns());
+	if (d->n_transfers >= TRANSFERS_MAX || !(t = calloc(1, sizeof(*t)))) {
+		d->transfers_dropped++;
+		return;
+	}
+	t->process_id = process_id;
+	t->tool = tool;
+	HASH_ADD(hh, d->transfers, process_id, sizeof(t->process_id), t);
+	d->n_transfers++;
 }
 
 static void raise_remote(struct gw_agent *a, struct exfil_domain *d, enum exfil_tool tool,
@@ -203,7 +249,11 @@ static void on_exec(struct gw_agent *a, struct exfil_domain *d, const struct gw_
 	raise_remote(a, d, tool, host, "command line", "exec", f);
 }
 
-static void on_connection(struct gw_agent *a, struct exfil_domain *d, const struct gw_fact *f)
+/*
+ * A transfer's connection as it opens, or its flow when flushed (the kernel folds some short
+ * connections into their flow without a connection record, so the flow is where they show).
+ */
+static void on_transfer_peer(struct gw_agent *a, struct exfil_domain *d, const struct gw_fact *f)
 {
 	const struct gw_flow_input *in = f->flow;
 	const struct transfer *t;
@@ -221,6 +271,66 @@ static void on_connection(struct gw_agent *a, struct exfil_domain *d, const stru
 	raise_remote(a, d, t->tool, host, "connection", "flow", f);
 }
 
+/* ---- removable storage ---------------------------------------------------------------------- */
+
+static void on_device(struct exfil_domain *d, const struct gw_fact *f)
+{
+	const struct gw_device_input *in = f->device;
+	struct storage_device *s;
+
+	if (in->kind != GW_DEVICE_USB || !(in->interfaces & GW_DEV_IF_MASS_STORAGE) || !in->has_ids)
+		return;
+	/* a ring of the latest: a disk that was plugged in long ago is still reported, uncited */
+	s = &d->storage[d->next_storage];
+	d->next_storage = (d->next_storage + 1) % STORAGE_DEVICES_MAX;
+	if (d->n_storage < STORAGE_DEVICES_MAX)
+		d->n_storage++;
+	s->vid = in->vid;
+	s->pid = in->pid;
+	snprintf(s->serial, sizeof(s->serial), "%s", in->serial ? in->serial : "");
+	s->event_id = f->event_id;
+	s->time_ns = f->time_ns;
+}
+
+static const struct storage_device *device_of(const struct exfil_domain *d,
+					      const struct exfil_usb_disk *disk)
+{
+	const struct storage_device *best = NULL;
+
+	for (size_t i = 0; i < d->n_storage; i++) {
+		const struct storage_device *s = &d->storage[i];
+
+		if (s->vid == disk->vid && s->pid == disk->pid && !strcmp(s->serial, disk->serial) &&
+		    (!best || s->time_ns > best->time_ns))
+			best = s;
+	}
+	return best;
+}
+
+static void raise_removable(const struct exfil_removable_hit *hit, void *ctx)
+{
+	struct exfil_domain *d = ctx;
+	const struct storage_device *dev = device_of(d, hit->disk);
+	char subject[256], why[400];
+
+	snprintf(subject, sizeof(subject), "%s (USB %04x:%04x %s)", hit->disk->name, hit->disk->vid,
+		 hit->disk->pid, hit->disk->product[0] ? hit->disk->product : "mass storage");
+	snprintf(why, sizeof(why),
+		 "%llu MiB written to USB mass storage %s (%u:%u) within %u s (threshold %llu MiB%s)",
+		 (unsigned long long)(hit->bytes >> 20), hit->disk->name, hit->dev >> 20,
+		 hit->dev & 0xfffff, d->opt.removable_window_s,
+		 (unsigned long long)(d->removable.window.threshold >> 20),
+		 d->opt.offboarding ? ", offboarding" : "");
+	agent_publish(d->agent, &(struct gw_fact){
+					.kind = GW_FACT_BEHAVIOUR,
+					.behaviour = { &rule_removable[d->opt.offboarding], why,
+						       "device" },
+					.subject = subject,
+					.event_id = dev ? dev->event_id : 0,
+					.time_ns = gw_now_realtime_ns() });
+	d->removable_raised++;
+}
+
 /* ---- the domain ----------------------------------------------------------------------------- */
 
 static void exfil_observe(struct gw_agent *a, void *state, const struct gw_fact *f)
@@ -232,13 +342,15 @@ static void exfil_observe(struct gw_agent *a, void *state, const struct gw_fact 
 		on_exec(a, d, f);
 		break;
 	case GW_FACT_EXIT:
-		forget(d, f->process_id);
+		exited(d, f->process_id);
+		break;
+	case GW_FACT_DEVICE:
+		on_device(d, f);
 		break;
 	case GW_FACT_FLOW:
 		if (f->flow->has_bytes)
 			on_flushed_flow(a, d, f);
-		else
-			on_connection(a, d, f);
+		on_transfer_peer(a, d, f);
 		break;
 	default:
 		break;
@@ -249,16 +361,49 @@ static void exfil_tick(struct gw_agent *a, void *state, uint64_t now_boot_ns)
 {
 	struct exfil_domain *d = state;
 
-	(void)a;
+	if (exfil_removable_live(&d->removable) && now_boot_ns - d->last_poll_ns >= POLL_NS) {
+		d->last_poll_ns = now_boot_ns;
+		gw_arena_reset(&a->arena);
+		exfil_removable_poll(&d->removable, gw_now_realtime_ns(), raise_removable, d);
+	}
 	if (now_boot_ns - d->last_expire_ns < 10 * NS_PER_S)
 		return;
 	d->last_expire_ns = now_boot_ns;
 	exfil_uploads_expire(&d->uploads, gw_now_realtime_ns());
+	expire_transfers(d, now_boot_ns);
+}
+
+/* The next poll of the disks' sums: an idle agent wakes for it. */
+static uint64_t exfil_next_tick(const struct gw_agent *a, void *state, uint64_t now_boot_ns)
+{
+	const struct exfil_domain *d = state;
+
+	(void)a;
+	(void)now_boot_ns;
+	return exfil_removable_live(&d->removable) ? d->last_poll_ns + POLL_NS : 0;
+}
+
+static int exfil_start(struct gw_agent *a, void *state)
+{
+	struct exfil_domain *d = state;
+	uint64_t threshold = d->opt.offboarding ? d->opt.removable_bytes / 2
+						: d->opt.removable_bytes;
+
+	if (!d->opt.removable_bytes) {
+		hooks_set_status(&a->hooks, "removable_storage", "none",
+				 "disabled by configuration");
+		return 0;
+	}
+	exfil_removable_load(&d->removable, d->opt.sys_root, threshold,
+			     (uint64_t)d->opt.removable_window_s * NS_PER_S);
+	hooks_set_status(&a->hooks, "removable_storage", d->removable.live, d->removable.why);
+	return 0;
 }
 
 static void exfil_counters(const struct gw_agent *a, void *state, struct gw_stats_parts *p)
 {
 	const struct exfil_domain *d = state;
+	uint64_t run_ns, runs;
 
 	(void)a;
 	agent_stats_add(&p->events, "exfil_bulk_uploads", d->uploads_raised);
@@ -266,6 +411,13 @@ static void exfil_counters(const struct gw_agent *a, void *state, struct gw_stat
 	agent_stats_add(&p->events, "exfil_unlisted_remotes", d->remotes_raised);
 	agent_stats_add(&p->drops, "exfil_upload_destinations", d->uploads.dropped);
 	agent_stats_add(&p->drops, "exfil_transfers_untracked", d->transfers_dropped);
+	agent_stats_add(&p->events, "exfil_removable_writes", d->removable_raised);
+	agent_stats_add(&p->drops, "exfil_disks_untracked", exfil_removable_untracked(&d->removable));
+	agent_stats_add(&p->drops, "exfil_disk_read_errors", d->removable.read_errors);
+	/* the block hook's cumulative cost; the kernel counts it only with kernel.bpf_stats_enabled=1 */
+	exfil_removable_prog_stats(&d->removable, &run_ns, &runs);
+	agent_stats_add(&p->events, "exfil_bpf_run_cnt", runs);
+	agent_stats_add(&p->events, "exfil_bpf_run_time_ns", run_ns);
 }
 
 static void exfil_destroy(struct gw_agent *a, void *state)
@@ -274,6 +426,7 @@ static void exfil_destroy(struct gw_agent *a, void *state)
 	struct transfer *t, *tmp;
 
 	(void)a;
+	exfil_removable_close(&d->removable);
 	exfil_uploads_free(&d->uploads);
 	HASH_ITER(hh, d->transfers, t, tmp) {
 		HASH_DEL(d->transfers, t);
@@ -290,6 +443,7 @@ int exfil_register(struct gw_agent *a, const struct exfil_options *o)
 
 	if (!d)
 		return -ENOMEM;
+	d->agent = a;
 	d->opt = *o;
 	for (size_t i = 0; i < o->n_allowed_remotes; i++)
 		if (exfil_allow_add(&d->allow, o->allowed_remotes[i], err, sizeof(err))) {
@@ -303,8 +457,10 @@ int exfil_register(struct gw_agent *a, const struct exfil_options *o)
 	ret = agent_register(a, &(struct gw_domain){
 					.name = "exfil",
 					.state = d,
+					.start = exfil_start,
 					.observe = exfil_observe,
 					.tick = exfil_tick,
+					.next_tick = exfil_next_tick,
 					.counters = exfil_counters,
 					.destroy = exfil_destroy,
 				});

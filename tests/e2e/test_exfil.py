@@ -2,6 +2,7 @@
 hosts in network namespaces (tests/e2e/netns_helpers.py), names served by the test's own DNS
 responder, and assertions on the `finding` events the exfil domain and the shipped rules raise.
 """
+import os
 import subprocess
 import sys
 import time
@@ -261,10 +262,13 @@ def test_git_push_to_unlisted_remote_raises_and_listed_does_not(agent_factory, t
     # connection it opens; only the host is reported
     agent = exfil_agent(agent_factory, tmp_path, "--exfil-allow", "git.company.example")
     git("push", "-q", "-f", "origin", "main", cwd=work)
+    push = agent.wait_for(lambda e: e.get("type") == "exec"
+                          and "push" in e["exec"]["process"].get("argv", []),
+                          what="git push exec")["exec"]["process"]
     by_name = agent.wait_for(lambda e: e.get("type") == "finding"
                              and e["finding"]["rule_id"] == "GW-EXFIL-UNLISTED-REMOTE"
                              and e["finding"]["subject"] == f"git push to {ip_a}",
-                             timeout=5, what="finding for the push to origin")["finding"]
+                             timeout=5, what=f"finding for the push to origin by {push}")["finding"]
     assert by_name["evidence"][0]["kind"] == "flow" and by_name["category"] == "exfil", by_name
     assert by_name["severity"] == "medium", by_name
     git("push", "-q", "-f", f"git://{ip_b}/project.git", "main", cwd=work)
@@ -278,4 +282,86 @@ def test_git_push_to_unlisted_remote_raises_and_listed_does_not(agent_factory, t
         assert "project.git" not in str(f), f"a URL path was reported: {f}"
     assert (base_b / "project.git" / "refs" / "heads" / "main").exists(), "the push did not land"
     rc, _ = agent.stop()
+    assert rc == 0
+
+
+# ---- removable storage (bpf/exfil.bpf.c on block_rq_issue) --------------------------------------
+
+USB_DEV = "devices/pci0000:00/0000:00:14.0/usb1/1-1"
+
+
+@pytest.fixture
+def loop_disks(tmp_path):
+    """Two loop devices over sparse files: yields their (path, major, minor)."""
+    made = []
+    try:
+        for name in ("usb.img", "local.img"):
+            img = tmp_path / name
+            with open(img, "wb") as f:
+                f.truncate(256 << 20)
+            dev = subprocess.run(["losetup", "--find", "--show", str(img)], check=True,
+                                 capture_output=True, text=True).stdout.strip()
+            made.append(dev)
+        out = []
+        for dev in made:
+            rdev = os.stat(dev).st_rdev
+            out.append((dev, os.major(rdev), os.minor(rdev)))
+        yield out
+    finally:
+        for dev in made:
+            subprocess.run(["losetup", "-d", dev], capture_output=True)
+
+
+def fake_sysfs(root, usb_disk, other_disk):
+    """A sysfs where usb_disk sits under a USB mass-storage interface (class 08) of a SanDisk
+    stick and other_disk is a virtual block device; the agent reads only this tree."""
+    (root / "dev" / "block").mkdir(parents=True)
+    usb = root / USB_DEV
+    iface = usb / "1-1:1.0"
+    for dev, major, minor in (usb_disk, other_disk):
+        name = os.path.basename(dev)
+        parent = (iface / "host6" / "target6:0:0" / "6:0:0:0" / "block" if dev == usb_disk[0]
+                  else root / "devices" / "virtual" / "block")
+        (parent / name).mkdir(parents=True)
+        os.symlink(os.path.relpath(parent / name, root / "dev" / "block"),
+                   root / "dev" / "block" / f"{major}:{minor}")
+    for f, v in (("idVendor", "0781"), ("idProduct", "5583"), ("product", "Ultra Fit"),
+                 ("serial", "4C530001230717114452")):
+        (usb / f).write_text(v + "\n")
+    (iface / "bInterfaceClass").write_text("08\n")
+
+
+def dd_write(dev, mib):
+    subprocess.run(["dd", "if=/dev/zero", f"of={dev}", "bs=1M", f"count={mib}", "oflag=direct",
+                    "status=none"], check=True, timeout=60)
+
+
+def test_writes_to_usb_storage_raise_and_other_disks_do_not(agent_factory, tmp_path, loop_disks):
+    usb_disk, other_disk = loop_disks
+    root = tmp_path / "sys"
+    fake_sysfs(root, usb_disk, other_disk)
+    agent = exfil_agent(agent_factory, tmp_path, f"--sys-root={root}")
+    assert agent.hooks().get("removable_storage") == "tp_btf/block_rq_issue", agent.hooks()
+
+    # counted in the kernel like any disk, but not USB: nothing is reported
+    dd_write(other_disk[0], 120)
+    time.sleep(3)
+    assert not findings(agent, "GW-EXFIL-REMOVABLE"), findings(agent, "GW-EXFIL-REMOVABLE")
+
+    name = os.path.basename(usb_disk[0])
+    dd_write(usb_disk[0], 60)
+    time.sleep(3)
+    assert not findings(agent, "GW-EXFIL-REMOVABLE"), "60 MiB is below the 100 MiB default"
+    dd_write(usb_disk[0], 60)
+    fi = agent.wait_for(lambda e: e.get("type") == "finding"
+                        and e["finding"]["rule_id"] == "GW-EXFIL-REMOVABLE", timeout=6,
+                        what="removable storage finding")["finding"]
+    assert fi["subject"] == f"{name} (USB 0781:5583 Ultra Fit)", fi
+    assert fi["category"] == "exfil" and fi["severity"] == "medium", fi
+    assert fi["evidence"][0]["kind"] == "device", fi
+    written = int(fi["matched"].split(" MiB")[0])
+    assert 120 <= written <= 125, fi
+    assert f"({usb_disk[1]}:{usb_disk[2]})" in fi["matched"], fi
+    assert "4C530001" not in str(fi), "the serial number was reported"
+    rc, stats = agent.stop()
     assert rc == 0

@@ -1,11 +1,15 @@
 /* Unit tests for agent/exfil: the upload window, transfer command lines, the allow-list. */
 #include "testing.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "exfil/exfil_allow.h"
 #include "exfil/exfil_argv.h"
+#include "exfil/exfil_removable.h"
 #include "exfil/exfil_upload.h"
 
 #define S 1000000000ull
@@ -162,6 +166,55 @@ TEST(allow_list_names_and_cidrs)
 	free(l);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+TEST(usb_disks_from_sysfs)
+{
+	char root[] = "/tmp/gw-exfil-sys-XXXXXX", cmd[2048], iface[256], usb[128];
+	struct exfil_usb_disk d;
+
+	REQUIRE(mkdtemp(root));
+	snprintf(usb, sizeof(usb), "%s/devices/pci0000:00/usb2/2-3", root);
+	snprintf(iface, sizeof(iface), "%s/2-3:1.0", usb);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/host1/target1:0:0/1:0:0:0/block/sdb %s/devices/virtual/block/loop0 "
+		 "%s/devices/pci0000:00/usb2/2-4/2-4:1.0/block/sdc %s/dev/block && "
+		 "ln -s ../../devices/pci0000:00/usb2/2-3/2-3:1.0/host1/target1:0:0/1:0:0:0/block/sdb "
+		 "%s/dev/block/8:16 && ln -s ../../devices/virtual/block/loop0 %s/dev/block/7:0 && "
+		 "ln -s ../../devices/pci0000:00/usb2/2-4/2-4:1.0/block/sdc %s/dev/block/8:32",
+		 iface, root, root, root, root, root, root);
+	REQUIRE(system(cmd) == 0);
+	write_file(iface, "bInterfaceClass", "08\n");
+	write_file(usb, "idVendor", "0781\n");
+	write_file(usb, "idProduct", "5583\n");
+	write_file(usb, "product", "Ultra Fit\n");
+	write_file(usb, "serial", "ABC123\n");
+	snprintf(cmd, sizeof(cmd), "%s/devices/pci0000:00/usb2/2-4/2-4:1.0", root);
+	write_file(cmd, "bInterfaceClass", "03\n"); /* not storage: a HID interface */
+
+	CHECK(exfil_usb_disk_of(root, 8u << 20 | 16, &d));
+	CHECK_STR(d.name, "sdb");
+	CHECK(d.vid == 0x0781 && d.pid == 0x5583);
+	CHECK_STR(d.product, "Ultra Fit");
+	CHECK_STR(d.serial, "ABC123");
+	CHECK(!exfil_usb_disk_of(root, 7u << 20, &d)); /* a loop device */
+	CHECK(!exfil_usb_disk_of(root, 8u << 20 | 32, &d)); /* under a USB interface, not storage */
+	CHECK(!exfil_usb_disk_of(root, 8u << 20 | 48, &d)); /* no such device */
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
 	RUN(upload_sums_within_window_and_reports_once);
@@ -170,5 +223,6 @@ int main(void)
 	RUN(transfer_command_lines);
 	RUN(remote_host_keeps_only_the_host);
 	RUN(allow_list_names_and_cidrs);
+	RUN(usb_disks_from_sysfs);
 	return test_summary();
 }

@@ -20,12 +20,15 @@ void app_options_defaults(struct app_options *o)
 	o->cadence_idle_ms = 1000;
 	o->cadence_hooks = CADENCE_HOOKS_AUTO;
 	sessions_options_defaults(&o->sessions);
+	exfil_options_defaults(&o->exfil);
 }
 
 int app_compose(struct gw_agent *a, const struct app_options *o)
 {
+	struct exfil_options exfil = o->exfil;
 	int err;
 
+	exfil.sys_root = o->sys_root;
 	/* detect before net: AgentStats lists the findings' evictions before the flows' */
 	if ((err = process_register(a)) ||
 	    (err = detections_register(a, o->rules_dir, o->rules_user_dir)) ||
@@ -33,7 +36,8 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	    (err = devices_register(a, o->device_mode, o->sys_root)) ||
 	    (err = netif_register(a, o->sys_root)) ||
 	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)) ||
-	    (err = sessions_register(a, &o->sessions)))
+	    (err = sessions_register(a, &o->sessions)) ||
+	    (err = exfil_register(a, &exfil)))
 		return err;
 	return 0;
 }
@@ -50,5 +54,12 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 	o.sessions.state_path = cfg->sessions_state_file;
 	o.sessions.off_hours_pct = cfg->sessions_off_hours_percent;
 	o.sessions.min_active_minutes = cfg->sessions_min_active_minutes;
+	o.exfil.upload_bytes = cfg->exfil_upload_bytes;
+	o.exfil.upload_window_s = cfg->exfil_upload_window_seconds;
+	o.exfil.removable_bytes = cfg->exfil_removable_bytes;
+	o.exfil.removable_window_s = cfg->exfil_removable_window_seconds;
+	o.exfil.offboarding = cfg->offboarding;
+	for (size_t i = 0; i < cfg->n_exfil_allowed_remotes && i < EXFIL_OPT_REMOTES_MAX; i++)
+		o.exfil.allowed_remotes[o.exfil.n_allowed_remotes++] = cfg->exfil_allowed_remotes[i];
 	return app_compose(a, &o);
 }

@@ -1,7 +1,7 @@
 /*
  * app.h - the composition root: the only place that knows every domain. It holds the options of
  * each and registers them with the agent core in the order they start, tick, observe and report:
- * process, detect, net, devices, netif (interfaces), cadence, sessions.
+ * process, detect, net, devices, netif (interfaces), cadence, sessions, exfil.
  */
 #ifndef GW_APP_H
 #define GW_APP_H
@@ -11,6 +11,7 @@
 #include "cadence/cadence_hooks.h"
 #include "core/agent.h"
 #include "devices/device_hooks.h"
+#include "exfil/exfil.h"
 #include "net/network.h"
 #include "sessions/sessions.h"
 
@@ -25,6 +26,7 @@ struct app_options {
 	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
 	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
 	struct sessions_options sessions; /* login sessions and the activity profile */
+	struct exfil_options exfil;
 };
 
 void app_options_defaults(struct app_options *o);

@@ -67,6 +67,13 @@ static void usage(FILE *out)
 	      "                          America/New_York,09:00-18:00,mon-fri\n"
 	      "  --activity-state=FILE   keep the activity profile in FILE across runs (default: in\n"
 	      "                          memory only)\n"
+	      "  --exfil-upload=BYTES    bulk upload threshold per process and destination (default\n"
+	      "                          104857600; 0 = off)\n"
+	      "  --exfil-window=SECONDS  bulk upload window (default 600)\n"
+	      "  --exfil-allow=REMOTE    a host name or CIDR copies may go to (repeat for more)\n"
+	      "  --exfil-removable=BYTES removable storage threshold (default 104857600; 0 = no\n"
+	      "                          block-layer hook)\n"
+	      "  --offboarding           the employee is leaving: exfil findings weigh more\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -122,6 +129,11 @@ enum {
 	OPT_SESSIONS,
 	OPT_EMPLOYEE,
 	OPT_ACTIVITY_STATE,
+	OPT_EXFIL_UPLOAD,
+	OPT_EXFIL_WINDOW,
+	OPT_EXFIL_ALLOW,
+	OPT_EXFIL_REMOVABLE,
+	OPT_OFFBOARDING,
 };
 
 static const struct option debug_options[] = {
@@ -152,6 +164,11 @@ static const struct option debug_options[] = {
 	{ "sessions", required_argument, NULL, OPT_SESSIONS },
 	{ "employee", required_argument, NULL, OPT_EMPLOYEE },
 	{ "activity-state", required_argument, NULL, OPT_ACTIVITY_STATE },
+	{ "exfil-upload", required_argument, NULL, OPT_EXFIL_UPLOAD },
+	{ "exfil-window", required_argument, NULL, OPT_EXFIL_WINDOW },
+	{ "exfil-allow", required_argument, NULL, OPT_EXFIL_ALLOW },
+	{ "exfil-removable", required_argument, NULL, OPT_EXFIL_REMOVABLE },
+	{ "offboarding", no_argument, NULL, OPT_OFFBOARDING },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -373,6 +390,32 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 			break;
 		case OPT_ACTIVITY_STATE:
 			o->sessions.state_path = optarg;
+			break;
+		case OPT_EXFIL_UPLOAD:
+			if (parse_u64("exfil-upload", optarg, 0, 1ull << 50, &o->exfil.upload_bytes))
+				return -1;
+			break;
+		case OPT_EXFIL_WINDOW:
+			if (parse_u64("exfil-window", optarg, 1, 86400, &n))
+				return -1;
+			o->exfil.upload_window_s = (uint32_t)n;
+			o->exfil.removable_window_s = (uint32_t)n;
+			break;
+		case OPT_EXFIL_ALLOW:
+			if (o->exfil.n_allowed_remotes == EXFIL_OPT_REMOTES_MAX) {
+				fprintf(stderr, "ghostwatch: --exfil-allow: more than %d\n",
+					EXFIL_OPT_REMOTES_MAX);
+				return -1;
+			}
+			o->exfil.allowed_remotes[o->exfil.n_allowed_remotes++] = optarg;
+			break;
+		case OPT_EXFIL_REMOVABLE:
+			if (parse_u64("exfil-removable", optarg, 0, 1ull << 50,
+				      &o->exfil.removable_bytes))
+				return -1;
+			break;
+		case OPT_OFFBOARDING:
+			o->exfil.offboarding = true;
 			break;
 		case 'h':
 			usage(stdout);

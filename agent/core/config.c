@@ -1,6 +1,7 @@
 /* config.c - YAML config parsing (libyaml document API) and validation. See config.h. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +29,7 @@ enum key_kind {
 	KIND_U32,
 	KIND_SIZE,	/* bytes, with an optional K/M/G (binary) suffix */
 	KIND_LOG_LEVEL,
+	KIND_REMOTES,	/* a list of host names, addresses or CIDRs */
 };
 
 struct config_key {
@@ -73,6 +75,12 @@ static const struct config_key config_keys[] = {
 	{ "sessions", "state_file", KIND_PATH, F(sessions_state_file), 0, 0 },
 	{ "sessions", "off_hours_percent", KIND_U32, F(sessions_off_hours_percent), 1, 99 },
 	{ "sessions", "min_active_minutes", KIND_U32, F(sessions_min_active_minutes), 1, 20160 },
+	{ "exfil", "upload_bytes", KIND_SIZE, F(exfil_upload_bytes), 0, 1ull << 40 },
+	{ "exfil", "upload_window_seconds", KIND_U32, F(exfil_upload_window_seconds), 10, 86400 },
+	{ "exfil", "removable_bytes", KIND_SIZE, F(exfil_removable_bytes), 0, 1ull << 40 },
+	{ "exfil", "removable_window_seconds", KIND_U32, F(exfil_removable_window_seconds), 10,
+	  86400 },
+	{ "exfil", "allowed_remotes", KIND_REMOTES, F(exfil_allowed_remotes), 0, 0 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -110,6 +118,10 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->sessions_off_hours_percent = 50;
 	cfg->sessions_min_active_minutes = 600;
 	cfg->n_collector_urls = 1;
+	cfg->exfil_upload_bytes = 100ull << 20;
+	cfg->exfil_upload_window_seconds = 600;
+	cfg->exfil_removable_bytes = 100ull << 20;
+	cfg->exfil_removable_window_seconds = 600;
 	if (set_str(&cfg->collector_urls[0], "tls://127.0.0.1:4222") ||
 	    set_str(&cfg->subject_prefix, "ghostwatch.v1.telemetry") ||
 	    set_str(&cfg->tls_cert, "/etc/ghostwatch/tls/agent.crt") ||
@@ -142,6 +154,8 @@ void gw_config_free(struct gw_config *cfg)
 	free(cfg->employee_hours);
 	free(cfg->employee_days);
 	free(cfg->sessions_state_file);
+	for (size_t i = 0; i < cfg->n_exfil_allowed_remotes; i++)
+		free(cfg->exfil_allowed_remotes[i]);
 	free(cfg->path);
 	free(cfg);
 }
@@ -303,6 +317,7 @@ static int apply_scalar(struct parse_ctx *pc, const struct config_key *k, yaml_n
 		return yaml_doc_fail(&pc->yd, line, "%s: expected error, warn, info or debug, got \"%s\"", key_text,
 			    s);
 	case KIND_URLS:
+	case KIND_REMOTES:
 		break;
 	}
 	return yaml_doc_fail(&pc->yd, line, "%s: internal: unhandled kind", key_text);
@@ -358,6 +373,73 @@ static int apply_urls(struct parse_ctx *pc, yaml_node_t *node, const char *key_t
 	return 0;
 }
 
+/* NULL if s is a host name, an address or a CIDR, else what is wrong with it. */
+static const char *remote_problem(const char *s)
+{
+	unsigned char addr[16];
+	char buf[256], *slash;
+	size_t n = strlen(s);
+
+	if (!n || n >= sizeof(buf))
+		return "must be 1 to 255 characters";
+	memcpy(buf, s, n + 1);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1) {
+		unsigned long len, max = strchr(buf, ':') ? 128 : 32;
+		char *end;
+
+		if (!slash)
+			return NULL;
+		errno = 0;
+		len = strtoul(slash + 1, &end, 10);
+		return !isdigit((unsigned char)slash[1]) || *end || errno || len > max
+			       ? "has a bad prefix length"
+			       : NULL;
+	}
+	if (slash || buf[0] == '.' || buf[0] == '-' || strstr(buf, ".."))
+		return "is neither a host name nor an address or CIDR";
+	for (const char *p = buf; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
+			return "is neither a host name nor an address or CIDR";
+	return NULL;
+}
+
+static int apply_remotes(struct parse_ctx *pc, yaml_node_t *node, const char *key_text)
+{
+	struct gw_config *cfg = pc->cfg;
+	size_t n = 0;
+
+	if (node->type != YAML_SEQUENCE_NODE)
+		return yaml_doc_fail(&pc->yd, yaml_node_line(node), "%s: expected a list, got %s",
+				     key_text, yaml_node_kind(node->type));
+	for (size_t i = 0; i < cfg->n_exfil_allowed_remotes; i++)
+		free(cfg->exfil_allowed_remotes[i]);
+	cfg->n_exfil_allowed_remotes = 0;
+	for (yaml_node_item_t *it = node->data.sequence.items.start;
+	     it < node->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_doc_node(&pc->yd, *it);
+		const char *s = item && item->type == YAML_SCALAR_NODE ? yaml_scalar_text(item) : NULL;
+		unsigned long line = item ? yaml_node_line(item) : yaml_node_line(node);
+		const char *problem;
+
+		if (n == GW_CONFIG_MAX_REMOTES)
+			return yaml_doc_fail(&pc->yd, line, "%s: more than %d entries", key_text,
+					     GW_CONFIG_MAX_REMOTES);
+		if (!s)
+			return yaml_doc_fail(&pc->yd, line, "%s: each entry must be a string", key_text);
+		problem = remote_problem(s);
+		if (problem)
+			return yaml_doc_fail(&pc->yd, line, "%s: \"%s\" %s", key_text, s, problem);
+		cfg->exfil_allowed_remotes[n] = strdup(s);
+		if (!cfg->exfil_allowed_remotes[n])
+			return yaml_doc_fail(&pc->yd, line, "out of memory");
+		cfg->n_exfil_allowed_remotes = ++n;
+	}
+	return 0;
+}
+
 static int apply_key(struct parse_ctx *pc, const char *section, yaml_node_t *key_node,
 		     yaml_node_t *value)
 {
@@ -383,6 +465,8 @@ static int apply_key(struct parse_ctx *pc, const char *section, yaml_node_t *key
 		pc->key_line[i] = yaml_node_line(key_node);
 		if (k->kind == KIND_URLS)
 			return apply_urls(pc, value, key_text);
+		if (k->kind == KIND_REMOTES)
+			return apply_remotes(pc, value, key_text);
 		return apply_scalar(pc, k, value, key_text);
 	}
 	return yaml_doc_fail(&pc->yd, yaml_node_line(key_node), "unknown key \"%s\"", key_text);

@@ -18,6 +18,7 @@
 
 #define GW_CONFIG_MAX_URLS 16
 #define GW_CONFIG_ERR_LEN 512
+#define GW_CONFIG_MAX_REMOTES 256
 
 struct gw_config {
 	char *path; /* where it was loaded from, for messages */
@@ -72,6 +73,14 @@ struct gw_config {
 	char *sessions_state_file;		/* the profile kept across restarts */
 	uint32_t sessions_off_hours_percent;	/* raise above this share outside the hours */
 	uint32_t sessions_min_active_minutes;	/* ... once the profile holds this much */
+	/* exfiltration: thresholds, and where copies (git push, rsync, scp, rclone) may go */
+	uint64_t exfil_upload_bytes;		 /* per process and destination; 0 = off */
+	uint32_t exfil_upload_window_seconds;
+	uint64_t exfil_removable_bytes;		 /* written to USB storage; 0 = off */
+	uint32_t exfil_removable_window_seconds;
+	char *exfil_allowed_remotes[GW_CONFIG_MAX_REMOTES]; /* host names (and their subdomains),
+							     * addresses or CIDRs */
+	size_t n_exfil_allowed_remotes;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

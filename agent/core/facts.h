@@ -31,6 +31,11 @@ struct gw_flow_input {
 	uint8_t remote_addr[16];
 	uint16_t remote_port; /* host byte order */
 	const char *dns_name; /* the name the process looked up for this peer, or NULL */
+	/* a flushed flow (one window of one process's traffic with this peer) carries its byte
+	 * counts; a connection as it opens has none */
+	bool has_bytes;
+	uint64_t bytes_sent;
+	uint64_t bytes_received;
 };
 
 /* Interface kinds a USB device carries (bit set). */
@@ -70,7 +75,7 @@ struct gw_netif_input {
 enum gw_fact_kind {
 	GW_FACT_EXEC,	   /* .proc: a process exec'd (or was running at start: event_id 0) */
 	GW_FACT_EXIT,	   /* process_id exited */
-	GW_FACT_FLOW,	   /* .flow, subject, process_id: a connection or flow */
+	GW_FACT_FLOW,	   /* .flow, subject, process_id: a connection, or a flushed flow (has_bytes) */
 	GW_FACT_DEVICE,	   /* .device, subject: a device attached or in the inventory */
 	GW_FACT_NETIF,	   /* .netif: an interface appeared (no event: event_id 0) */
 	GW_FACT_BEHAVIOUR, /* .behaviour, subject, process_id: a domain's own built-in detection */

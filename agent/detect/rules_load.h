@@ -104,6 +104,9 @@ struct gw_flow_cond {
 	size_t n_ports;
 	uint8_t protocols;  /* GW_PROTO_*, 0 = any */
 	uint8_t directions; /* GW_DIR_*, default outbound */
+	/* 0: matches a connection as it opens; else only a flushed flow that sent at least this
+	 * many bytes in its window (uploads, not visits) */
+	uint64_t min_bytes_sent;
 };
 
 /* device: every field that is set must match (ids, each string list, EDID, structure). */

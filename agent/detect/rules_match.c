@@ -185,6 +185,9 @@ static bool flow_rest_matches(const struct gw_rule *r, const struct gw_flow_inpu
 						      : 0;
 	uint8_t dir = in->direction ? in->direction : GW_DIR_OUTBOUND;
 
+	/* connection rules see a connection once, byte rules the flows it adds up to */
+	if (in->has_bytes != (f->min_bytes_sent > 0) || in->bytes_sent < f->min_bytes_sent)
+		return false;
 	if (f->protocols && !(f->protocols & proto))
 		return false;
 	if (!(f->directions & dir))

@@ -240,7 +240,8 @@ static int parse_exec(struct parse_ctx *c, yaml_node_t *n, struct gw_exec_cond *
 
 static int parse_flow(struct parse_ctx *c, yaml_node_t *n, struct gw_flow_cond *f)
 {
-	static const char allowed[] = "dns_suffixes, cidrs, ports, protocols, direction";
+	static const char allowed[] = "dns_suffixes, cidrs, ports, protocols, direction, "
+				      "min_bytes_sent";
 	struct kv kv[MAX_KEYS];
 	size_t nkv;
 
@@ -289,6 +290,14 @@ static int parse_flow(struct parse_ctx *c, yaml_node_t *n, struct gw_flow_cond *
 			f->directions = d == 0 ? GW_DIR_OUTBOUND
 				      : d == 1 ? GW_DIR_INBOUND
 					       : GW_DIR_OUTBOUND | GW_DIR_INBOUND;
+		} else if (!strcmp(k, "min_bytes_sent")) {
+			unsigned long b;
+
+			if (rules_yaml_uint(c, v, k, 1ul << 50, &b))
+				return -1;
+			if (!b)
+				return yaml_doc_fail_at(&c->yd, v, "'min_bytes_sent' must be at least 1");
+			f->min_bytes_sent = b;
 		} else {
 			return rules_yaml_unknown_key(c, &kv[i], "'flow'", allowed);
 		}

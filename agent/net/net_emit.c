@@ -97,6 +97,32 @@ static uint64_t boot_to_wall_ns(const struct gw_agent *a, uint64_t boot_ns)
 	return boot_ns + (uint64_t)a->realtime_offset_ns;
 }
 
+/*
+ * A flushed flow with its bytes, for what counts data leaving the host (bulk uploads, uploads to
+ * personal storage). Inbound flows are keyed by our port, so they carry it as the rules see it.
+ */
+static void publish_flow(struct gw_agent *a, const struct flow *f, const Ghostwatch__V1__Flow *m,
+			 const gw_event_t *ev)
+{
+	const Ghostwatch__V1__Process *p = m->process;
+	const char *subject = p && p->exe && *p->exe ? p->exe : p && p->comm ? p->comm : "unknown";
+	struct gw_flow_input in = {
+		.protocol = f->key.protocol,
+		.family = AF_INET6,
+		.direction = f->key.direction == FLOW_INBOUND ? GW_DIR_INBOUND : GW_DIR_OUTBOUND,
+		.remote_port = f->key.port,
+		.dns_name = f->dns_name[0] ? f->dns_name : NULL,
+		.has_bytes = true,
+		.bytes_sent = f->bytes_sent,
+		.bytes_received = f->bytes_received,
+	};
+
+	memcpy(in.remote_addr, f->key.remote.b, sizeof(in.remote_addr));
+	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_FLOW, .flow = &in, .subject = subject,
+					   .process_id = f->key.process_id,
+					   .event_id = ev->event_id, .time_ns = ev->time_ns });
+}
+
 void net_emit_flow(const struct flow *f, enum flow_flush_reason why, void *ctx)
 {
 	struct gw_net *n = ctx;
@@ -142,6 +168,7 @@ void net_emit_flow(const struct flow *f, enum flow_flush_reason why, void *ctx)
 	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_FLOW;
 	ev->flow = m;
 	agent_emit(a, ev);
+	publish_flow(a, f, m, ev);
 }
 
 /*

@@ -206,6 +206,38 @@ TEST(employee_section)
 	CHECK(rejected_at("employee:\n  id: a.b\n", 2, "employee.id"));
 }
 
+TEST(exfil_section)
+{
+	struct gw_config *cfg = parse("exfil:\n"
+				      "  upload_bytes: 50MiB\n"
+				      "  upload_window_seconds: 300\n"
+				      "  removable_bytes: 0\n"
+				      "  allowed_remotes: [git.company.example, 10.0.0.0/8, \"2001:db8::/32\","
+				      " 192.0.2.7]\n");
+
+	REQUIRE(cfg);
+	CHECK(cfg->exfil_upload_bytes == 50ull << 20);
+	CHECK(cfg->exfil_upload_window_seconds == 300);
+	CHECK(cfg->exfil_removable_bytes == 0);
+	CHECK(cfg->exfil_removable_window_seconds == 600);
+	REQUIRE(cfg->n_exfil_allowed_remotes == 4);
+	CHECK_STR(cfg->exfil_allowed_remotes[0], "git.company.example");
+	CHECK_STR(cfg->exfil_allowed_remotes[2], "2001:db8::/32");
+	gw_config_free(cfg);
+
+	cfg = parse("");
+	REQUIRE(cfg);
+	CHECK(cfg->exfil_upload_bytes == 100ull << 20 && cfg->exfil_upload_window_seconds == 600);
+	CHECK(cfg->n_exfil_allowed_remotes == 0);
+	gw_config_free(cfg);
+	CHECK(rejected_at("exfil:\n  allowed_remotes: [ok.example, 10.0.0.0/33]\n", 2,
+			  "\"10.0.0.0/33\" has a bad prefix length"));
+	CHECK(rejected_at("exfil:\n  allowed_remotes: [\"https://x.example/a\"]\n", 2,
+			  "neither a host name"));
+	CHECK(rejected_at("exfil:\n  allowed_remotes: x.example\n", 2, "expected a list"));
+	CHECK(rejected_at("exfil:\n  upload_window_seconds: 1\n", 2, "out of range"));
+}
+
 TEST(transport_change_detection)
 {
 	struct gw_config *a = parse("batch:\n  window_seconds: 5\n");
@@ -233,5 +265,6 @@ int main(void)
 	RUN(load_from_file_and_missing_file);
 	RUN(employee_section);
 	RUN(transport_change_detection);
+	RUN(exfil_section);
 	return test_summary();
 }

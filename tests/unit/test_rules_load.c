@@ -66,12 +66,13 @@ TEST(shipped_rules_all_load)
 	struct gw_ruleset *rs = load_one(dir, false);
 	static const char *const must[] = { "GW-RMM-0101", "GW-RMM-0204", "GW-RMM-0305",
 					    "GW-VPN-0002", "GW-VPN-0006", "GW-KVM-0001",
-					    "GW-KVM-0013", "GW-JIG-0001" };
+					    "GW-KVM-0013", "GW-JIG-0001",
+					    "GW-EXFIL-0006" };
 
 	if (!rs)
 		printf("# %s\n", err);
 	REQUIRE(rs);
-	CHECK(rs->n_files == 4);
+	CHECK(rs->n_files == 5);
 	CHECK(rs->n >= 100);
 	CHECK(gw_ruleset_enabled_count(rs) == rs->n);
 	for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
@@ -166,6 +167,12 @@ TEST(bad_values_rejected)
 	expect_bad(buf, 12, "whole labels");
 	snprintf(buf, sizeof(buf), "%s      device:\n        usb_ids: [\"1d6b-0104\"]\n", head);
 	expect_bad(buf, 12, "vvvv:pppp");
+	snprintf(buf, sizeof(buf), "%s      flow:\n        ports: [1]\n        min_bytes_sent: 0\n",
+		 head);
+	expect_bad(buf, 13, "'min_bytes_sent' must be at least 1");
+	snprintf(buf, sizeof(buf), "%s      flow:\n        ports: [1]\n        min_bytes_sent: -1\n",
+		 head);
+	expect_bad(buf, 13, "'min_bytes_sent' must be a non-negative number");
 	snprintf(buf, sizeof(buf), "%s      exec:\n        names: [/usr/bin/x]\n", head);
 	expect_bad(buf, 12, "is a path");
 	snprintf(buf, sizeof(buf), "%s      exec: {}\n", head);

@@ -52,6 +52,17 @@ static size_t flow_match(const char *addr, uint16_t port, uint8_t proto, uint8_t
 	return n_mt;
 }
 
+/* A flushed flow that sent `sent` bytes to `name`. */
+static size_t sent_match(const char *name, uint64_t sent)
+{
+	struct gw_flow_input in = { .protocol = IPPROTO_TCP, .direction = GW_DIR_OUTBOUND,
+				    .remote_port = 443, .dns_name = name, .has_bytes = true,
+				    .bytes_sent = sent, .bytes_received = 1 << 20 };
+
+	n_mt = gw_match_flow(shipped, &in, mt, GW_MATCH_MAX);
+	return n_mt;
+}
+
 static size_t device_match(const struct gw_device_input *in)
 {
 	n_mt = gw_match_device(shipped, in, mt, GW_MATCH_MAX);
@@ -445,6 +456,21 @@ TEST(match_cost_is_reported)
 	CHECK(sink == 0);
 }
 
+TEST(uploads_match_only_above_min_bytes_sent)
+{
+	/* a connection as it opens carries no bytes: upload rules wait for its flow */
+	CHECK(flow_match("192.0.2.1", 443, IPPROTO_TCP, GW_DIR_OUTBOUND, "transfer.sh") == 0);
+	CHECK(sent_match("transfer.sh", 2 << 20) == 1);
+	CHECK_STR(mt[0].rule->id, "GW-EXFIL-0006");
+	CHECK(sent_match("content.dropboxapi.com", 1 << 20) == 1);
+	CHECK_STR(mt[0].rule->id, "GW-EXFIL-0001");
+	CHECK(sent_match("transfer.sh", 4096) == 0);	     /* a download's request */
+	CHECK(sent_match("pastebin.com", 100000) == 1);	     /* pastes are small */
+	CHECK(sent_match("www.googleapis.com", 50 << 20) == 0); /* shared with all of Google */
+	/* connection rules do not match the flows the connection adds up to */
+	CHECK(sent_match("relay-1a2b3c4d.net.anydesk.com", 50 << 20) == 0);
+}
+
 int main(void)
 {
 	struct gw_rules_dir d[] = { { shipped_rules_dir(), false, false } };
@@ -469,6 +495,7 @@ int main(void)
 	RUN(netif_names);
 	RUN(disabled_rules_do_not_match);
 	RUN(match_cost_is_reported);
+	RUN(uploads_match_only_above_min_bytes_sent);
 	gw_matcher_free(shipped);
 	return test_summary();
 }

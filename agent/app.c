@@ -30,7 +30,8 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	    (err = net_register(a, &o->net)) ||
 	    (err = devices_register(a, o->device_mode, o->sys_root)) ||
 	    (err = netif_register(a, o->sys_root)) ||
-	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)))
+	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)) ||
+	    (err = tamper_register(a, &o->tamper)))
 		return err;
 	return 0;
 }
@@ -41,5 +42,6 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 
 	(void)cfg;
 	app_options_defaults(&o);
+	o.tamper.report_stop = true;
 	return app_compose(a, &o);
 }

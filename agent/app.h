@@ -12,6 +12,7 @@
 #include "core/agent.h"
 #include "devices/device_hooks.h"
 #include "net/network.h"
+#include "tamper/tamper.h"
 
 struct app_options {
 	struct gw_options core;
@@ -23,6 +24,7 @@ struct app_options {
 	enum cadence_hook_mode cadence_hooks;
 	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
 	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
+	struct tamper_options tamper;
 };
 
 void app_options_defaults(struct app_options *o);

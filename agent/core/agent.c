@@ -388,9 +388,10 @@ static void handle_signals(struct gw_agent *a)
 	struct signalfd_siginfo si;
 
 	while (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+			stop_sender_capture(&a->stop, &si, a->opt.proc_root);
 			a->stopping = true;
-		else if (si.ssi_signo == SIGHUP) {
+		} else if (si.ssi_signo == SIGHUP) {
 			for (int i = 0; i < a->n_domains; i++)
 				if (a->domains[i].hangup)
 					a->domains[i].hangup(a, a->domains[i].state);

@@ -294,6 +294,11 @@ int fleet_run(const char *config_path, bool check_only,
 	ret = agent_run(a) ? 1 : 0;
 	/* the last partial window goes to the spool too */
 	cut_batch(&fl, a, true);
+	/* a stop by hand is reported in that window, and this agent may never start again to send
+	 * it: give it a moment to reach the collector */
+	if (a->stop.origin == GW_STOP_OTHER && !gw_forwarder_wait_drained(fl.fwd, 3000))
+		gw_warn(&fl.log, "the final batch (it reports this stop) is still unsent: it goes "
+				 "out from the spool at the next start");
 	agent_print_summary(a, stderr);
 out:
 	if (fl.fwd) {

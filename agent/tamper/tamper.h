@@ -1,0 +1,21 @@
+/*
+ * tamper.h - the tamper domain: what the agent can tell about attempts to silence it. At the end of
+ * the run, a stop signal sent by anyone but the service manager or a package manager
+ * (core/stop_sender.h) is raised as GW-AGENT-STOPPED, naming the sender, in time for the final
+ * batch.
+ */
+#ifndef GW_TAMPER_H
+#define GW_TAMPER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct gw_agent;
+
+struct tamper_options {
+	bool report_stop; /* fleet mode: an unexpected stop is a finding (not for the debug view) */
+};
+
+int tamper_register(struct gw_agent *a, const struct tamper_options *o);
+
+#endif

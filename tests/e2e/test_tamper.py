@@ -1,0 +1,173 @@
+"""Tamper evidence end to end: `ghostwatch run` -> nats-server (the deploy config, mutual TLS) ->
+ghostwatch-collector -> NDJSON, and the collector's own findings.
+
+Covers: a shell's `kill -TERM` of the agent is a GW-AGENT-STOPPED finding naming the shell's pid and
+uid in the final batch; the same stop from pid 1 of the agent's pid namespace (the service manager's
+place) raises nothing.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from conftest import AGENT  # noqa: E402
+from fleet_harness import Collector, make_pki, single_node, wait_for  # noqa: E402
+
+HOST = "host-a"
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="SKIPPED LOUDLY: tamper e2e needs root for BPF"),
+    pytest.mark.skipif(shutil.which("nats-server") is None,
+                       reason="SKIPPED LOUDLY: nats-server missing (make deps installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def nats(tmp_path, pki):
+    s = single_node(tmp_path, pki)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def collector(tmp_path, pki, nats):
+    started = []
+
+    def start(*extra):
+        c = Collector(tmp_path / f"col{len(started)}", pki, nats.url, *extra).start()
+        started.append(c)
+        return c
+    yield start
+    for c in started:
+        assert c.stop() != 66, c.log_text()[-3000:]
+
+
+def write_config(tmp_path, nats, pki, extra=""):
+    path = tmp_path / "gw.yaml"
+    path.write_text(
+        "collector:\n"
+        f"  urls: [{nats.url}]\n"
+        "  publish_timeout_ms: 2000\n  reconnect_min_ms: 100\n  reconnect_max_ms: 1000\n"
+        f"tls:\n  cert: {pki / f'agent-{HOST}.pem'}\n  key: {pki / f'agent-{HOST}.key'}\n"
+        f"  ca: {pki / 'ca.pem'}\n"
+        f"host_id: {HOST}\n"
+        f"spool:\n  dir: {tmp_path / 'spool'}\n  max_bytes: 64MiB\n  segment_bytes: 1MiB\n"
+        "batch:\n  window_seconds: 1\n"
+        "log_level: debug\n" + extra)
+    return path
+
+
+class Agent:
+    """`ghostwatch run --config FILE` (optionally under a wrapper command); stderr kept."""
+
+    def __init__(self, config, wrapper=()):
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        self.lines = []
+        self.cond = threading.Condition()
+        self.proc = subprocess.Popen([*wrapper, str(AGENT), "run", "--config", str(config)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            with self.cond:
+                self.lines.append(raw.decode(errors="replace"))
+                self.cond.notify_all()
+
+    @property
+    def log(self):
+        with self.cond:
+            return "".join(self.lines)
+
+    def wait_log(self, needle, timeout=30):
+        wait_for(lambda: needle in self.log or self.proc.poll() is not None, timeout,
+                 f"'{needle}' in the agent log")
+        assert needle in self.log, self.log[-3000:]
+
+    def wait(self, timeout=30):
+        rc = self.proc.wait(timeout)
+        time.sleep(0.2)
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def agents():
+    started = []
+    yield started
+    for a in started:
+        a.kill()
+
+
+def findings(col, rule):
+    return [l for l in col.lines(rule.encode()) if l.get("type") == "finding"
+            and l["finding"]["rule_id"] == rule]
+
+
+def test_a_shell_kill_is_reported_with_the_sender(tmp_path, pki, nats, collector, agents):
+    col = collector()
+    a = Agent(write_config(tmp_path, nats, pki))
+    agents.append(a)
+    a.wait_log("live hooks")
+    wait_for(lambda: col.lines(HOST.encode()), 30, "the agent's first batches at the collector")
+    pidfile = tmp_path / "sender.pid"
+    # an interactive shell's `kill`: the shell is the sender, and it outlives the signal
+    subprocess.run(["/bin/sh", "-c", f"echo $$ > {pidfile}; kill -TERM {a.proc.pid}; sleep 1"],
+                   check=True, timeout=10)
+    sender = int(pidfile.read_text())
+    assert a.wait() == 0, a.log[-3000:]
+    assert f"stopped by hand: SIGTERM from pid {sender} uid 0 (sh /usr/bin/dash" in a.log, \
+        a.log[-2000:]
+    found = wait_for(lambda: findings(col, "GW-AGENT-STOPPED"), 30,
+                     f"GW-AGENT-STOPPED at the collector; agent: {a.log[-3000:]}")
+    f = found[0]
+    assert f["host_id"] == HOST
+    assert f["finding"]["category"] == "tamper" and f["finding"]["severity"] == "high"
+    assert f"SIGTERM from pid {sender} uid 0 (sh " in f["finding"]["matched"], f
+    assert f["finding"]["subject"] == "/usr/bin/dash"
+
+
+def test_a_stop_from_pid_1_raises_nothing(tmp_path, pki, nats, collector, agents):
+    """The agent runs in a pid namespace whose pid 1 is a shell standing in for the service
+    manager: its SIGTERM arrives with ssi_pid 1, as systemd's does."""
+    col = collector()
+    cfg = write_config(tmp_path, nats, pki)
+    log, go = tmp_path / "agent.log", tmp_path / "go"
+    script = (f"{AGENT} run --config {cfg} 2>{log} & "
+              f"while [ ! -e {go} ]; do kill -0 $! 2>/dev/null || exit 3; sleep 0.1; done; "
+              "kill -TERM $!; wait $!")
+    init = subprocess.Popen(["unshare", "--fork", "--pid", "--mount-proc", "/bin/sh", "-c", script],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"))
+    try:
+        wait_for(lambda: col.lines(HOST.encode()), 30, "the agent's first batches")
+        go.touch()
+        out, err = init.communicate(timeout=60)
+    finally:
+        if init.poll() is None:
+            init.kill()
+            init.wait()
+    r = subprocess.CompletedProcess(init.args, init.returncode, out, err)
+    text = log.read_text(errors="replace")
+    assert r.returncode == 0, (r.stderr, text[-3000:])
+    assert "stopped by the service manager: SIGTERM from pid 1 " in text, text[-2000:]
+    time.sleep(2)
+    assert not findings(col, "GW-AGENT-STOPPED")

@@ -41,6 +41,7 @@ void collector_opts_default(struct collector_opts *o)
 	o->stats_interval_s = 30;
 	batch_limits_default(&o->limits);
 	gw_log_init_style(&o->log, GW_LOG_INFO, GW_LOG_STAMPED);
+	tamper_opts_default(&o->tamper);
 }
 
 void consumer_save_state(struct collector *c, bool force)

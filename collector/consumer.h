@@ -15,6 +15,7 @@
 #include "batch_decode.h"
 #include "common/log.h"
 #include "nats_conn.h"
+#include "tamper.h"
 
 struct collector_opts {
 	struct nats_conn_opts nats;
@@ -39,6 +40,7 @@ struct collector_opts {
 	const char *metrics_addr;	/* NULL = no metrics/health endpoint */
 	struct batch_limits limits;
 	struct gw_log log;
+	struct tamper_opts tamper;
 };
 
 void collector_opts_default(struct collector_opts *o);

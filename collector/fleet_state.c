@@ -27,6 +27,7 @@ struct host_msgs {
 	Ghostwatch__V1__FleetFindingState findings[FLEET_MAX_FINDINGS];
 	Ghostwatch__V1__FleetFindingState *finding_ptrs[FLEET_MAX_FINDINGS];
 	char *devices[FLEET_MAX_DEVICES];
+	Ghostwatch__V1__FleetTamperState tamper;
 };
 
 static char *str_or_empty(char *s)
@@ -99,6 +100,8 @@ static int host_to_msg(const struct fleet_host *h, struct host_msgs *m)
 		m->devices[i] = (char *)h->devices[i];
 	p->devices = m->devices;
 	p->n_devices = h->n_devices;
+	tamper_to_msg(&h->tamper, &m->tamper);
+	p->tamper = &m->tamper;
 	return 0;
 }
 
@@ -315,6 +318,8 @@ static bool merge_host(struct fleet_view *v, const Ghostwatch__V1__FleetHostStat
 	h->devices_dropped += p->devices_dropped;
 	for (size_t i = 0; i < p->n_devices; i++)
 		fleet_host_add_device(h, p->devices[i]);
+	if (p->tamper)
+		tamper_merge(&h->tamper, p->tamper);
 	/* The same seq held by two state files (two collectors both got it) is a repeat too. */
 	h->repeats += overlap;
 	v->repeats += overlap;

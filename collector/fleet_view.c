@@ -25,6 +25,7 @@ static void host_free(struct fleet_host *h)
 	free(h->ranges);
 	free(h->findings);
 	free(h->devices);
+	tamper_free(&h->tamper);
 	free(h);
 }
 

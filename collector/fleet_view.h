@@ -23,6 +23,7 @@
 #include <uthash.h>
 
 #include "batch_decode.h"
+#include "tamper.h"
 
 #define FLEET_MAX_RANGES 256
 #define FLEET_MAX_TYPES 32
@@ -78,6 +79,7 @@ struct fleet_host {
 	char (*devices)[FLEET_DEVICE_ID];
 	size_t n_devices;
 	uint64_t devices_dropped;
+	struct fleet_tamper tamper;	/* tamper evidence across the agent's runs (tamper.h) */
 	UT_hash_handle hh;
 };
 

@@ -62,6 +62,8 @@ static void usage(FILE *f)
 		"  --metrics ADDR:PORT     serve Prometheus text on /metrics and a health check on\n"
 		"                          /healthz (e.g. 127.0.0.1:9464; default off)\n"
 		"  --log-level LEVEL       debug, info, warn, error (default info)\n"
+		"  --silenced-after S      an agent restarted on the same boot this long after its last\n"
+		"                          window is GW-FLEET-SILENCED (default 120)\n"
 		"read: print the stored batches back as NDJSON (the lines run writes; a message run would\n"
 		"reject as {\"type\":\"rejected\",\"stream_seq\":..,\"reason\":..}) through an ephemeral\n"
 		"consumer that acks nothing: the durable consumer is not touched. --host one host only,\n"
@@ -103,7 +105,7 @@ enum {
 	OPT_MAX_STREAM_BYTES, OPT_DUP_WINDOW, OPT_DURABLE, OPT_OUT_DIR, OPT_OUT_NAME,
 	OPT_MAX_FILE_BYTES, OPT_KEEP, OPT_STATE, OPT_FETCH, OPT_ACK_WAIT, OPT_MAX_BATCH,
 	OPT_MAX_INFLATED, OPT_MAX_EVENTS, OPT_MAX_DECODE, OPT_IDLE_EXIT, OPT_STATS_INTERVAL, OPT_LOG_LEVEL,
-	OPT_MAX_DELIVER, OPT_MAX_PER_HOST, OPT_FETCH_MAX_BYTES, OPT_METRICS,
+	OPT_MAX_DELIVER, OPT_MAX_PER_HOST, OPT_FETCH_MAX_BYTES, OPT_METRICS, OPT_SILENCED_AFTER,
 };
 
 static const struct option run_opts[] = {
@@ -135,6 +137,7 @@ static const struct option run_opts[] = {
 	{ "max-msgs-per-host", required_argument, NULL, OPT_MAX_PER_HOST },
 	{ "fetch-max-bytes", required_argument, NULL, OPT_FETCH_MAX_BYTES },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "silenced-after", required_argument, NULL, OPT_SILENCED_AFTER },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -188,6 +191,11 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 			if (!size_ok || (v != 1 && v != 3 && v != 5))
 				return bad_value(name, optarg, "must be 1, 3 or 5");
 			o->replicas = v;
+			break;
+		case OPT_SILENCED_AFTER:
+			if (!size_ok || v == 0 || v > 100ull * 365 * 86400)
+				return bad_value(name, optarg, "not a number of seconds");
+			o->tamper.silenced_after_ns = v * 1000000000ull;
 			break;
 		case OPT_MAX_AGE:
 		case OPT_DUP_WINDOW:

@@ -33,6 +33,7 @@ struct fleet {
 	uint64_t nomem_drops;
 	uint64_t reloads, reload_failures;
 	uint64_t queue_full_logs;
+	uint64_t started_ns, boot_time_ns; /* wall clock: this run's start, the host's boot */
 };
 
 static bool signal_enabled(const struct gw_config *cfg, int kind)
@@ -119,6 +120,8 @@ static int start_forwarder(struct fleet *fl, const struct gw_config *cfg,
 		return -1;
 	}
 	snprintf(host.employee_id, sizeof(host.employee_id), "%s", cfg->employee_id);
+	host.agent_start_ns = fl->started_ns;
+	host.boot_time_ns = fl->boot_time_ns;
 	fl->fwd = gw_forwarder_start(cfg, &host, &fl->log, carry, err, sizeof(err));
 	if (!fl->fwd) {
 		gw_err(&fl->log, "%s: %s", cfg->path, err);
@@ -233,6 +236,8 @@ int fleet_run(const char *config_path, bool check_only,
 	int ret = 1;
 
 	gw_log_init(&fl.log, GW_LOG_INFO);
+	fl.started_ns = gw_now_realtime_ns();
+	fl.boot_time_ns = fl.started_ns - gw_now_boottime_ns();
 	fl.cfg = gw_config_load(config_path, err, sizeof(err));
 	if (!fl.cfg) {
 		gw_err(&fl.log, "bad config, not starting: %s", err);

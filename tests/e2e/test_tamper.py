@@ -3,8 +3,10 @@ ghostwatch-collector -> NDJSON, and the collector's own findings.
 
 Covers: a shell's `kill -TERM` of the agent is a GW-AGENT-STOPPED finding naming the shell's pid and
 uid in the final batch; the same stop from pid 1 of the agent's pid namespace (the service manager's
-place) raises nothing.
+place) raises nothing. An agent down for a few seconds and started again on the same boot makes the
+collector raise GW-FLEET-SILENCED with the gap; a run on a new boot id raises nothing.
 """
+import re
 import os
 import shutil
 import signal
@@ -19,7 +21,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import AGENT  # noqa: E402
-from fleet_harness import Collector, make_pki, single_node, wait_for  # noqa: E402
+from fleet_harness import (Collector, make_pki, publish, published_counts, single_node,  # noqa: E402
+                           wait_for)
 
 HOST = "host-a"
 
@@ -171,3 +174,58 @@ def test_a_stop_from_pid_1_raises_nothing(tmp_path, pki, nats, collector, agents
     assert "stopped by the service manager: SIGTERM from pid 1 " in text, text[-2000:]
     time.sleep(2)
     assert not findings(col, "GW-AGENT-STOPPED")
+
+
+def silenced_gap(f):
+    m = re.search(r"gap_s=(\d+)", f["finding"]["matched"])
+    assert m, f
+    return int(m.group(1))
+
+
+def test_an_agent_down_while_the_host_ran_is_silenced(tmp_path, pki, nats, collector, agents):
+    col = collector("--silenced-after", "3")
+    cfg = write_config(tmp_path, nats, pki)
+    a = Agent(cfg)
+    agents.append(a)
+    a.wait_log("live hooks")
+    wait_for(lambda: col.lines(HOST.encode()), 30, "the first run's batches")
+    a.proc.send_signal(signal.SIGTERM)
+    assert a.wait() == 0, a.log[-3000:]
+    down = time.monotonic()
+    time.sleep(6)
+    b = Agent(cfg)
+    agents.append(b)
+    b.wait_log("live hooks")
+    up = time.monotonic()
+    found = wait_for(lambda: findings(col, "GW-FLEET-SILENCED"), 30,
+                     f"GW-FLEET-SILENCED; collector: {col.log_text()[-2000:]}")
+    assert len(found) == 1, found
+    f = found[0]
+    assert f["host_id"] == HOST and f["source"] == "collector"
+    assert f["finding"]["category"] == "tamper" and f["finding"]["severity"] == "high"
+    # from the first run's last window to the second run's start: the sleep and the start-up
+    assert 6 <= silenced_gap(f) <= up - down + 2, (f, up - down)
+    assert "GW-FLEET-SILENCED" in [r["rule_id"] for r in
+                                   next(h for h in col.report()["hosts"]
+                                        if h["host_id"] == HOST)["finding_rules"]]
+
+
+def test_a_new_boot_id_is_not_silenced(tmp_path, pki, nats, collector):
+    """Crafted runs of one host (gw-publish): boot A, then boot B 1000 s later (an ordinary
+    shutdown: nothing), then boot B again 1000 s after that (silenced: the control)."""
+    col = collector()
+    t0 = 1700000000 * 10**9
+    runs = [("1", "2", "aaaaaaaa-0000-4000-8000-000000000001", t0),
+            ("3", "1", "bbbbbbbb-0000-4000-8000-000000000002", t0 + 1000 * 10**9),
+            ("4", "1", "bbbbbbbb-0000-4000-8000-000000000002", t0 + 2000 * 10**9)]
+    for seq, count, boot, start in runs:
+        r = publish(pki, nats.url, "gen", "--host", HOST, "--seq-from", seq, "--count", count,
+                    "--events", "4", "--boot-id", boot, "--agent-start", str(start))
+        assert r.returncode == 0, r.stderr
+        assert published_counts(r.stdout)[1] == int(count)
+        wait_for(lambda: len({l["batch_seq"] for l in col.lines(b'"batch_seq"')}) >= int(seq) +
+                 int(count) - 1, 30, f"batches up to {seq} written")
+    found = findings(col, "GW-FLEET-SILENCED")
+    assert len(found) == 1, found
+    # seq 3's window ends at t0 + 4 s (gw-publish's windows are t0 + seq .. + 1 s)
+    assert silenced_gap(found[0]) == 1996 and "bbbbbbbb" in found[0]["finding"]["matched"]

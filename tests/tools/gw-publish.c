@@ -10,6 +10,7 @@
  *        a USB device, a Finding and a FraudScore) and publishes them; --out also writes
  *        each one to DIR/H-<seq>.bin (wire form) and DIR/H-<seq>.pb (uncompressed protobuf) so a
  *        test can mutate them. --skip leaves the listed seqs out (to make gaps).
+ *        --boot-id and --agent-start (wall ns) set those HostIdentity fields (an agent's run).
  *   gw-publish file --subject S [--msg-id ID] FILE... CONNECTION
  *        publishes each file's bytes as they are (for malformed/hostile input).
  * CONNECTION: --server URL[,URL] --ca F --cert F --key F [--inbox-prefix P]
@@ -132,8 +133,14 @@ static void fill_process(Ghostwatch__V1__Process *pr, uint64_t n, char **argv)
 
 /* Builds batch seq of host with n_events alternating exec/exit events (the last three a
  * DeviceEvent, a Finding and a FraudScore when `detections`), packs and compresses it. */
-static int build_batch(const char *host, const char *hostname, uint64_t seq, int n_events,
-		       bool detections, uint8_t **wire, size_t *wire_len, uint8_t **raw,
+/* What HostIdentity says of the agent's run: its boot and start (0: unset). */
+struct agent_run {
+	const char *boot_id;
+	uint64_t start_ns;
+};
+
+static int build_batch(const char *host, const char *hostname, const struct agent_run *run,
+		       uint64_t seq, int n_events, bool detections, uint8_t **wire, size_t *wire_len, uint8_t **raw,
 		       size_t *raw_len)
 {
 	Ghostwatch__V1__Finding finding;
@@ -165,7 +172,8 @@ static int build_batch(const char *host, const char *hostname, uint64_t seq, int
 	id.host_id = (char *)host;
 	id.machine_id = "4c4c4544003957108052b4c04f4e3732";
 	id.hostname = (char *)hostname;
-	id.boot_id = "0b0e5a3c-6d1f-4d7e-9a51-3f3e1c2a9b10";
+	id.boot_id = (char *)run->boot_id;
+	id.agent_start_ns = run->start_ns;
 	id.agent_version = "test-publisher";
 	id.kernel_release = "6.1.0-test";
 	id.cert_identity = (char *)host;	/* the certificate's subject CN, as the agent sends it */
@@ -311,10 +319,12 @@ int main(int argc, char **argv)
 	int events = 50, c, rc = 0;
 	bool no_publish = false, detections = false, gen;
 	struct pub p = { 0 };
+	struct agent_run run = { "0b0e5a3c-6d1f-4d7e-9a51-3f3e1c2a9b10", 0 };
 	char inbox_buf[128], subj_buf[160], err[512];
 	double t0;
 	enum { O_HOST = 256, O_SEQ, O_COUNT, O_EVENTS, O_HOSTNAME, O_SUBJECT, O_MSGID, O_OUT,
-	       O_NOPUB, O_SKIP, O_SERVER, O_CA, O_CERT, O_KEY, O_INBOX, O_WAIT, O_DETECT };
+	       O_NOPUB, O_SKIP, O_SERVER, O_CA, O_CERT, O_KEY, O_INBOX, O_WAIT, O_DETECT,
+	       O_BOOT_ID, O_AGENT_START };
 	static const struct option lo[] = {
 		{ "host", 1, NULL, O_HOST },	     { "seq-from", 1, NULL, O_SEQ },
 		{ "count", 1, NULL, O_COUNT },	     { "events", 1, NULL, O_EVENTS },
@@ -325,6 +335,7 @@ int main(int argc, char **argv)
 		{ "cert", 1, NULL, O_CERT },	     { "key", 1, NULL, O_KEY },
 		{ "inbox-prefix", 1, NULL, O_INBOX }, { "wait-each", 0, NULL, O_WAIT },
 		{ "detections", 0, NULL, O_DETECT },
+		{ "boot-id", 1, NULL, O_BOOT_ID },   { "agent-start", 1, NULL, O_AGENT_START },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -355,6 +366,8 @@ int main(int argc, char **argv)
 		case O_INBOX: inbox = optarg; break;
 		case O_WAIT: p.wait_each = true; break;
 		case O_DETECT: detections = true; break;
+		case O_BOOT_ID: run.boot_id = optarg; break;
+		case O_AGENT_START: run.start_ns = strtoull(optarg, NULL, 10); break;
 		default: return 2;
 		}
 	}
@@ -406,7 +419,7 @@ int main(int argc, char **argv)
 
 			if (in_skip(skip, seq))
 				continue;
-			if (build_batch(host, hostname, seq, events, detections, &wire, &wire_len,
+			if (build_batch(host, hostname, &run, seq, events, detections, &wire, &wire_len,
 					&raw, &raw_len) < 0) {
 				fprintf(stderr, "gw-publish: building batch %" PRIu64 " failed\n", seq);
 				rc = 1;

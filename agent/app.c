@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cadence/cadence.h"
+#include "core/config.h"
 #include "detect/detections.h"
 #include "devices/devices.h"
 #include "net/netif_watch.h"
@@ -40,8 +41,9 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 {
 	struct app_options o;
 
-	(void)cfg;
 	app_options_defaults(&o);
 	o.tamper.report_stop = true;
+	o.tamper.config_path = cfg->path;
+	o.rules_user_dir = cfg->rules_local_dir;
 	return app_compose(a, &o);
 }

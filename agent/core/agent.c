@@ -464,6 +464,7 @@ void agent_destroy(struct gw_agent *a)
 	uevents_close(&a->uevents);
 	hooks_close(&a->hooks);
 	proc_table_free(&a->procs);
+	loaded_rules_free(&a->rules_files);
 	gw_arena_free(&a->arena);
 	if (a->epoll_fd >= 0)
 		close(a->epoll_fd);

@@ -67,6 +67,9 @@ struct gw_config {
 	char *employee_hours;		/* "09:00-18:00" in that timezone; empty = not declared */
 	char *employee_days;		/* "mon-fri"; empty = not declared */
 	bool offboarding;		/* leaving the company: exfiltration findings weigh more */
+
+	char *rules_local_dir;		/* local rules beside the shipped ones (rules.d) */
+	uint32_t tamper_check_seconds;	/* how often the BPF programs are checked still attached */
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

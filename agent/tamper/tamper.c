@@ -6,9 +6,12 @@
 #include <stdlib.h>
 
 #include "core/agent.h"
+#include "integrity.h"
 
 struct tamper {
 	struct tamper_options opt;
+	char config_path[TAMPER_PATH_MAX];
+	uint64_t integrity_failed; /* events not built: the arena was full */
 };
 
 static const struct gw_behaviour_rule stopped_rule = {
@@ -49,6 +52,46 @@ static void tamper_finish(struct gw_agent *a, void *state)
 			 });
 }
 
+static void report_integrity(struct gw_agent *a, struct tamper *t)
+{
+	gw_event_t *ev;
+
+	gw_arena_reset(&a->arena);
+	ev = gw_arena_alloc(&a->arena, sizeof(*ev));
+	if (ev) {
+		ghostwatch__v1__event__init(ev);
+		ev->integrity = integrity_build(a, t->config_path);
+	}
+	if (!ev || !ev->integrity) {
+		t->integrity_failed++;
+		return;
+	}
+	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_INTEGRITY;
+	agent_emit(a, ev);
+	if (!a->rules_files.enabled)
+		fprintf(stderr, "ghostwatch: integrity: no detection rule is enabled\n");
+}
+
+static int tamper_start(struct gw_agent *a, void *state)
+{
+	report_integrity(a, state);
+	return 0;
+}
+
+/* After the detections reloaded their rules (they come first): what the agent runs with now. */
+static void tamper_hangup(struct gw_agent *a, void *state)
+{
+	report_integrity(a, state);
+}
+
+static void tamper_counters(const struct gw_agent *a, void *state, struct gw_stats_parts *p)
+{
+	const struct tamper *t = state;
+
+	(void)a;
+	agent_stats_add(&p->drops, "integrity_unreported", t->integrity_failed);
+}
+
 static void tamper_destroy(struct gw_agent *a, void *state)
 {
 	(void)a;
@@ -63,9 +106,14 @@ int tamper_register(struct gw_agent *a, const struct tamper_options *o)
 	if (!t)
 		return -ENOMEM;
 	t->opt = *o;
+	snprintf(t->config_path, sizeof(t->config_path), "%s", o->config_path ? o->config_path : "");
+	t->opt.config_path = t->config_path;
 	err = agent_register(a, &(struct gw_domain){
 					.name = "tamper",
 					.state = t,
+					.start = tamper_start,
+					.hangup = tamper_hangup,
+					.counters = tamper_counters,
 					.finish = tamper_finish,
 					.destroy = tamper_destroy,
 				});

@@ -2,7 +2,8 @@
  * tamper.h - the tamper domain: what the agent can tell about attempts to silence it. At the end of
  * the run, a stop signal sent by anyone but the service manager or a package manager
  * (core/stop_sender.h) is raised as GW-AGENT-STOPPED, naming the sender, in time for the final
- * batch.
+ * batch. At start and at each SIGHUP it reports what the agent runs with: an AgentIntegrity event
+ * with the digests of its executable, config and rules files (integrity.h).
  */
 #ifndef GW_TAMPER_H
 #define GW_TAMPER_H
@@ -12,8 +13,11 @@
 
 struct gw_agent;
 
+#define TAMPER_PATH_MAX 4096
+
 struct tamper_options {
 	bool report_stop; /* fleet mode: an unexpected stop is a finding (not for the debug view) */
+	const char *config_path; /* fleet mode's config file, NULL outside (copied) */
 };
 
 int tamper_register(struct gw_agent *a, const struct tamper_options *o);

@@ -4,8 +4,11 @@ ghostwatch-collector -> NDJSON, and the collector's own findings.
 Covers: a shell's `kill -TERM` of the agent is a GW-AGENT-STOPPED finding naming the shell's pid and
 uid in the final batch; the same stop from pid 1 of the agent's pid namespace (the service manager's
 place) raises nothing. An agent down for a few seconds and started again on the same boot makes the
-collector raise GW-FLEET-SILENCED with the gap; a run on a new boot id raises nothing.
+collector raise GW-FLEET-SILENCED with the gap; a run on a new boot id raises nothing. Each start
+reports the digests of the binary, config and rules files; a rules.d file edited between two starts
+raises GW-FLEET-CONFIG-CHANGED, and rules overridden to nothing GW-FLEET-DETECTIONS-OFF.
 """
+import hashlib
 import re
 import os
 import shutil
@@ -20,7 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import AGENT  # noqa: E402
+from conftest import AGENT, ROOT  # noqa: E402
 from fleet_harness import (Collector, make_pki, publish, published_counts, single_node,  # noqa: E402
                            wait_for)
 
@@ -229,3 +232,76 @@ def test_a_new_boot_id_is_not_silenced(tmp_path, pki, nats, collector):
     assert len(found) == 1, found
     # seq 3's window ends at t0 + 4 s (gw-publish's windows are t0 + seq .. + 1 s)
     assert silenced_gap(found[0]) == 1996 and "bbbbbbbb" in found[0]["finding"]["matched"]
+
+
+LOCAL_RULE = """version: 1
+rules:
+  - id: GW-TEST-TAMPER-0001
+    title: "{title}"
+    category: rmm
+    vendor: test
+    severity: low
+    technique: T1219
+    confidence: low
+    sources: ["tests/e2e/test_tamper.py"]
+    match:
+      exec:
+        names: [gw-tamper-test-never-run]
+"""
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def integrity_events(col):
+    return [l["integrity"] for l in col.lines(b'"integrity"') if l.get("type") == "integrity"]
+
+
+def run_once(cfg, col, n_before):
+    """One agent run until its integrity event reached the collector; stopped by SIGTERM."""
+    a = Agent(cfg)
+    try:
+        a.wait_log("live hooks")
+        wait_for(lambda: len(integrity_events(col)) > n_before, 30,
+                 f"the run's integrity event; agent: {a.log[-2000:]}")
+        a.proc.send_signal(signal.SIGTERM)
+        assert a.wait() == 0, a.log[-3000:]
+    finally:
+        a.kill()
+    return a, integrity_events(col)[-1]
+
+
+def test_a_rules_file_edited_between_starts_is_a_config_change(tmp_path, pki, nats, collector):
+    col = collector()
+    local = tmp_path / "rules.d"
+    local.mkdir(mode=0o755)
+    rule = local / "local.yaml"
+    rule.write_text(LOCAL_RULE.format(title="a local rule"))
+    cfg = write_config(tmp_path, nats, pki, f"rules:\n  local_dir: {local}\n")
+    a, first = run_once(cfg, col, 0)
+    assert first["binary_sha256"] == sha256(AGENT), first
+    assert first["config_path"] == str(cfg) and first["config_sha256"] == sha256(cfg)
+    files = {f["path"]: f["sha256"] for f in first["rules"]}
+    assert files[str(rule)] == sha256(rule), files
+    assert str(ROOT / "rules" / "rmm.yaml") in files
+    assert int(first["rules_enabled"]) == int(first["rules_total"]) > 100
+    assert not findings(col, "GW-FLEET-CONFIG-CHANGED")
+
+    # switch every rule off from rules.d: same binary and version, other rules
+    ids = re.findall(r"^  - id: (\S+)$", "".join(p.read_text() for p in (ROOT / "rules")
+                                                  .glob("*.yaml")), re.M)
+    rule.write_text(LOCAL_RULE.format(title="a local rule, edited") + "    enabled: false\n" +
+                    "".join(f"  - {{id: {i}, enabled: false}}\n" for i in ids))
+    a, second = run_once(cfg, col, 1)
+    assert int(second["rules_enabled"]) == 0, (second, a.log[-2000:])
+    changed = wait_for(lambda: findings(col, "GW-FLEET-CONFIG-CHANGED"), 30,
+                       "GW-FLEET-CONFIG-CHANGED")
+    assert len(changed) == 1 and changed[0]["host_id"] == HOST
+    m = changed[0]["finding"]["matched"]
+    assert f"rules {first['rules_sha256'][:12]} -> {second['rules_sha256'][:12]}" in m, m
+    assert "binary" not in m and "config" not in m.split(":", 1)[1], m
+    assert changed[0]["finding"]["severity"] == "medium"
+    off = wait_for(lambda: findings(col, "GW-FLEET-DETECTIONS-OFF"), 30,
+                   "GW-FLEET-DETECTIONS-OFF")
+    assert f"0 of {second['rules_total']} rules" in off[0]["finding"]["matched"]

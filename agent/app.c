@@ -19,6 +19,7 @@ void app_options_defaults(struct app_options *o)
 	o->cadence_window_s = 60;
 	o->cadence_idle_ms = 1000;
 	o->cadence_hooks = CADENCE_HOOKS_AUTO;
+	o->tamper.check_seconds = 60;
 }
 
 int app_compose(struct gw_agent *a, const struct app_options *o)
@@ -44,6 +45,7 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 	app_options_defaults(&o);
 	o.tamper.report_stop = true;
 	o.tamper.config_path = cfg->path;
+	o.tamper.check_seconds = cfg->tamper_check_seconds;
 	o.rules_user_dir = cfg->rules_local_dir;
 	return app_compose(a, &o);
 }

@@ -18,6 +18,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "attach_registry.h"
 #include "gw_events.h"
 
 enum gw_hook_flavour {
@@ -56,6 +57,7 @@ struct gw_hooks {
 	int idle_fd;	/* gw_reader_idle (gw_bpf_common.h) */
 	struct gw_hook_status status[GW_HOOK_STATUS_MAX];
 	int n_status;
+	struct gw_attach_registry attached; /* every domain's links, by kernel id */
 };
 
 /* Attaches `prog`, keeping the link so hooks_close() detaches it; 0 or -errno. */

@@ -6,7 +6,9 @@ uid in the final batch; the same stop from pid 1 of the agent's pid namespace (t
 place) raises nothing. An agent down for a few seconds and started again on the same boot makes the
 collector raise GW-FLEET-SILENCED with the gap; a run on a new boot id raises nothing. Each start
 reports the digests of the binary, config and rules files; a rules.d file edited between two starts
-raises GW-FLEET-CONFIG-CHANGED, and rules overridden to nothing GW-FLEET-DETECTIONS-OFF.
+raises GW-FLEET-CONFIG-CHANGED, and rules overridden to nothing GW-FLEET-DETECTIONS-OFF. One of the
+agent's cgroup links detached with `bpftool link detach` is GW-AGENT-DETACHED within the check
+interval, and the agent attaches the program again.
 """
 import hashlib
 import re
@@ -305,3 +307,49 @@ def test_a_rules_file_edited_between_starts_is_a_config_change(tmp_path, pki, na
     off = wait_for(lambda: findings(col, "GW-FLEET-DETECTIONS-OFF"), 30,
                    "GW-FLEET-DETECTIONS-OFF")
     assert f"0 of {second['rules_total']} rules" in off[0]["finding"]["matched"]
+
+
+def cgroup_links(pid):
+    """link id -> (prog id, cgroup id) of the cgroup links process pid holds, from its fdinfo."""
+    links = {}
+    for f in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            info = dict(l.split(":\t", 1) for l in f.read_text().splitlines() if ":\t" in l)
+        except OSError:
+            continue
+        if info.get("link_type") == "cgroup":
+            links[int(info["link_id"])] = (int(info["prog_id"]), int(info["cgroup_id"]))
+    return links
+
+
+@pytest.mark.skipif(shutil.which("bpftool") is None,
+                    reason="SKIPPED LOUDLY: bpftool missing (make deps installs it)")
+def test_a_detached_program_is_reported_and_attached_again(tmp_path, pki, nats, collector,
+                                                           agents):
+    col = collector()
+    a = Agent(write_config(tmp_path, nats, pki, "tamper:\n  check_seconds: 2\n"))
+    agents.append(a)
+    a.wait_log("live hooks")
+    before = cgroup_links(a.proc.pid)
+    assert before, "the agent holds no cgroup link (the network hooks attach several here)"
+    victim = min(before)
+    prog_id = before[victim][0]
+    detached = time.monotonic()
+    r = subprocess.run(["bpftool", "link", "detach", "id", str(victim)], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    found = wait_for(lambda: findings(col, "GW-AGENT-DETACHED"), 30,
+                     f"GW-AGENT-DETACHED; agent: {a.log[-2000:]}")
+    assert time.monotonic() - detached < 2 + 10, "not within the check interval (and a batch)"
+    f = found[0]["finding"]
+    assert f["category"] == "tamper" and f["severity"] == "high"
+    assert f"link {victim} of program " in f["matched"] and f"(id {prog_id})" in f["matched"]
+    assert "detached from its cgroup; attached again as link" in f["matched"], f
+    new_id = int(re.search(r"attached again as link (\d+)", f["matched"]).group(1))
+    after = cgroup_links(a.proc.pid)
+    assert after[new_id][0] == prog_id and after[new_id][1] != 0, after
+    assert after[victim][1] == 0  # the detached link itself stays detached
+    time.sleep(5)  # two more checks: the program is attached again, nothing more to report
+    assert len(findings(col, "GW-AGENT-DETACHED")) == 1
+    a.proc.send_signal(signal.SIGTERM)
+    assert a.wait() == 0, a.log[-3000:]

@@ -14,6 +14,7 @@
 #include "fleet_state.h"
 #include "metrics.h"
 #include "read.h"
+#include "roster.h"
 
 #ifndef GW_VERSION
 #define GW_VERSION "dev"
@@ -23,7 +24,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ghostwatch-collector run --out-dir DIR --ca FILE --cert FILE --key FILE [options]\n"
-		"       ghostwatch-collector report [--json] STATE_FILE [STATE_FILE ...]\n"
+		"       ghostwatch-collector report [--json] [--silent-days N] [--enrolled DIR]\n"
+		"                            STATE_FILE [STATE_FILE ...]\n"
 		"       ghostwatch-collector read --ca FILE --cert FILE --key FILE [--server URL]\n"
 		"                            [--host ID] [--since TIME|AGE | --seq N] [--limit N]\n"
 		"       ghostwatch-collector --help | --version\n"
@@ -70,7 +72,11 @@ static void usage(FILE *f)
 		"--since 2026-12-07T04:00:00Z or an age (90s, 30m, 2h, 7d), --seq from a stream sequence\n"
 		"(e.g. a dead letter's), --limit at most N messages; --stream and --log-level as for run.\n"
 		"report: print the fleet view of one or more state files (several collectors' files\n"
-		"merge into one view: their sequence ranges are unioned). --json for machines.\n");
+		"merge into one view: their sequence ranges are unioned). --json for machines.\n"
+		"  --silent-days N         an employee none of whose hosts reported for N days is\n"
+		"                          silent (default 7)\n"
+		"  --enrolled DIR          issued agent certificates (*.pem, *.crt; CN = host id): the\n"
+		"                          hosts among them that never reported are listed\n");
 }
 
 static bool parse_size(const char *s, uint64_t *out)
@@ -287,10 +293,34 @@ static int parse_run(int argc, char **argv, struct collector_opts *o, char **sta
 	return 0;
 }
 
+/* `report --json`: the fleet view's object with the roster as one more member. */
+static void report_json(struct fleet_view *v, uint64_t now_ns, const struct roster_opts *ro)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	if (!m)
+		return;
+	fleet_view_report_json(v, m);
+	fclose(m);
+	while (len && text[len - 1] == '\n')
+		len--;
+	if (len && text[len - 1] == '}')
+		len--;
+	fwrite(text, 1, len, stdout);
+	fputc(',', stdout);
+	roster_report_json(v, stdout, now_ns, ro);
+	fputs("}\n", stdout);
+	free(text);
+}
+
 static int cmd_report(int argc, char **argv)
 {
+	struct roster_opts ro = { .silent_days = ROSTER_SILENT_DAYS };
 	struct fleet_view v;
 	struct timespec ts;
+	uint64_t now_ns;
 	bool json = false;
 	int files = 0;
 
@@ -300,6 +330,23 @@ static int cmd_report(int argc, char **argv)
 
 		if (strcmp(argv[i], "--json") == 0) {
 			json = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--enrolled") == 0 && i + 1 < argc) {
+			ro.enrolled_dir = argv[++i];
+			continue;
+		}
+		if (strcmp(argv[i], "--silent-days") == 0 && i + 1 < argc) {
+			char *end;
+			unsigned long d = strtoul(argv[++i], &end, 10);
+
+			if (*end || !d || d > 3650) {
+				fprintf(stderr, "ghostwatch-collector report: --silent-days %s: not a "
+						"number of days (1-3650)\n", argv[i]);
+				fleet_view_free(&v);
+				return 2;
+			}
+			ro.silent_days = (uint32_t)d;
 			continue;
 		}
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -326,10 +373,13 @@ static int cmd_report(int argc, char **argv)
 		return 2;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (json)
-		fleet_view_report_json(&v, stdout);
-	else
-		fleet_view_report_table(&v, stdout, (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec);
+	now_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	if (json) {
+		report_json(&v, now_ns, &ro);
+	} else {
+		fleet_view_report_table(&v, stdout, now_ns);
+		roster_report_table(&v, stdout, now_ns, &ro);
+	}
 	fleet_view_free(&v);
 	return 0;
 }

@@ -8,9 +8,11 @@ collector raise GW-FLEET-SILENCED with the gap; a run on a new boot id raises no
 reports the digests of the binary, config and rules files; a rules.d file edited between two starts
 raises GW-FLEET-CONFIG-CHANGED, and rules overridden to nothing GW-FLEET-DETECTIONS-OFF. One of the
 agent's cgroup links detached with `bpftool link detach` is GW-AGENT-DETACHED within the check
-interval, and the agent attaches the program again.
+interval, and the agent attaches the program again. `report` lists the employees the agents declare
+and the hosts whose certificate was issued but that never reported.
 """
 import hashlib
+import json
 import re
 import os
 import shutil
@@ -26,8 +28,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import AGENT, ROOT  # noqa: E402
-from fleet_harness import (Collector, make_pki, publish, published_counts, single_node,  # noqa: E402
-                           wait_for)
+from fleet_harness import (Collector, collector_binary, make_pki, publish,  # noqa: E402
+                           published_counts, single_node, wait_for)
 
 HOST = "host-a"
 
@@ -353,3 +355,31 @@ def test_a_detached_program_is_reported_and_attached_again(tmp_path, pki, nats, 
     assert len(findings(col, "GW-AGENT-DETACHED")) == 1
     a.proc.send_signal(signal.SIGTERM)
     assert a.wait() == 0, a.log[-3000:]
+
+
+def test_report_lists_the_roster_and_hosts_that_never_reported(tmp_path, pki, nats, collector):
+    col = collector()
+    r = publish(pki, nats.url, "gen", "--host", HOST, "--count", "2", "--events", "2",
+                "--employee", "emp-7")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: len(col.lines(b'"batch_seq"')) >= 4, 30, "the batches written")
+    col.stop()
+    enrolled = tmp_path / "issued"
+    enrolled.mkdir()
+    for name in ("agent-host-a.pem", "agent-host-c.pem", "collector.pem", "ca.pem",
+                 "server.pem"):
+        shutil.copy(pki / name, enrolled / name)
+    out = subprocess.run([str(collector_binary()), "report", "--json", "--enrolled",
+                          str(enrolled), str(col.state)], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr
+    roster = json.loads(out.stdout)["roster"]
+    assert roster["employees"] == [{"employee_id": "emp-7", "last_seen_ns": roster["employees"][0]
+                                    ["last_seen_ns"], "silent": False, "hosts": [HOST]}]
+    # the collector's, the CA's and the server's certificates are no agents
+    assert roster["enrolled"] == 2
+    assert [h["host_id"] for h in roster["never_reported"]] == ["host-c"]
+    table = subprocess.run([str(collector_binary()), "report", "--enrolled", str(enrolled),
+                            str(col.state)], capture_output=True, text=True, timeout=30).stdout
+    assert re.search(r"host-c +NEVER REPORTED \(certificate agent-host-c.pem\)", table), table
+    assert re.search(r"emp-7 +1 host\(s\), last report 0 h ago: host-a", table), table

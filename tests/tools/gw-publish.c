@@ -10,7 +10,7 @@
  *        a USB device, a Finding and a FraudScore) and publishes them; --out also writes
  *        each one to DIR/H-<seq>.bin (wire form) and DIR/H-<seq>.pb (uncompressed protobuf) so a
  *        test can mutate them. --skip leaves the listed seqs out (to make gaps).
- *        --boot-id and --agent-start (wall ns) set those HostIdentity fields (an agent's run).
+ *        --boot-id, --agent-start (wall ns) and --employee set those HostIdentity fields.
  *   gw-publish file --subject S [--msg-id ID] FILE... CONNECTION
  *        publishes each file's bytes as they are (for malformed/hostile input).
  * CONNECTION: --server URL[,URL] --ca F --cert F --key F [--inbox-prefix P]
@@ -137,6 +137,7 @@ static void fill_process(Ghostwatch__V1__Process *pr, uint64_t n, char **argv)
 struct agent_run {
 	const char *boot_id;
 	uint64_t start_ns;
+	const char *employee_id;
 };
 
 static int build_batch(const char *host, const char *hostname, const struct agent_run *run,
@@ -174,6 +175,7 @@ static int build_batch(const char *host, const char *hostname, const struct agen
 	id.hostname = (char *)hostname;
 	id.boot_id = (char *)run->boot_id;
 	id.agent_start_ns = run->start_ns;
+	id.employee_id = (char *)run->employee_id;
 	id.agent_version = "test-publisher";
 	id.kernel_release = "6.1.0-test";
 	id.cert_identity = (char *)host;	/* the certificate's subject CN, as the agent sends it */
@@ -319,12 +321,12 @@ int main(int argc, char **argv)
 	int events = 50, c, rc = 0;
 	bool no_publish = false, detections = false, gen;
 	struct pub p = { 0 };
-	struct agent_run run = { "0b0e5a3c-6d1f-4d7e-9a51-3f3e1c2a9b10", 0 };
+	struct agent_run run = { "0b0e5a3c-6d1f-4d7e-9a51-3f3e1c2a9b10", 0, "" };
 	char inbox_buf[128], subj_buf[160], err[512];
 	double t0;
 	enum { O_HOST = 256, O_SEQ, O_COUNT, O_EVENTS, O_HOSTNAME, O_SUBJECT, O_MSGID, O_OUT,
 	       O_NOPUB, O_SKIP, O_SERVER, O_CA, O_CERT, O_KEY, O_INBOX, O_WAIT, O_DETECT,
-	       O_BOOT_ID, O_AGENT_START };
+	       O_BOOT_ID, O_AGENT_START, O_EMPLOYEE };
 	static const struct option lo[] = {
 		{ "host", 1, NULL, O_HOST },	     { "seq-from", 1, NULL, O_SEQ },
 		{ "count", 1, NULL, O_COUNT },	     { "events", 1, NULL, O_EVENTS },
@@ -336,6 +338,7 @@ int main(int argc, char **argv)
 		{ "inbox-prefix", 1, NULL, O_INBOX }, { "wait-each", 0, NULL, O_WAIT },
 		{ "detections", 0, NULL, O_DETECT },
 		{ "boot-id", 1, NULL, O_BOOT_ID },   { "agent-start", 1, NULL, O_AGENT_START },
+		{ "employee", 1, NULL, O_EMPLOYEE },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -368,6 +371,7 @@ int main(int argc, char **argv)
 		case O_DETECT: detections = true; break;
 		case O_BOOT_ID: run.boot_id = optarg; break;
 		case O_AGENT_START: run.start_ns = strtoull(optarg, NULL, 10); break;
+		case O_EMPLOYEE: run.employee_id = optarg; break;
 		default: return 2;
 		}
 	}

@@ -5,6 +5,7 @@
 
 #include "fleet_state.h"
 #include "fleet_view.h"
+#include "roster.h"
 #include "tamper.h"
 #include "testing.h"
 
@@ -171,10 +172,42 @@ TEST(the_state_file_keeps_the_latest_run)
 	fleet_view_free(&back);
 }
 
+TEST(an_employee_whose_hosts_are_all_quiet_for_days_is_silent)
+{
+	struct roster_opts o = { .silent_days = 7 };
+	struct fleet_view v;
+	const char *ids[] = { "lap-1", "lap-2", "lap-3" };
+	const char *emp[] = { "emp-a", "emp-a", "emp-b" };
+	uint64_t seen_days_ago[] = { 9, 8, 1 };
+	uint64_t now = T0 + 30ull * 86400 * S;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	REQUIRE(out);
+	fleet_view_init(&v);
+	for (int i = 0; i < 3; i++) {
+		struct fleet_host *h = fleet_view_host(&v, ids[i]);
+
+		fleet_set_str(&h->tamper.employee_id, emp[i]);
+		h->last_seen_ns = now - seen_days_ago[i] * 86400 * S;
+		h->batches = 1;
+	}
+	roster_report_json(&v, out, now, &o);
+	fclose(out);
+	CHECK(strstr(text, "{\"employee_id\":\"emp-a\",\"last_seen_ns\":") != NULL);
+	CHECK(strstr(text, "\"silent\":true,\"hosts\":[\"lap-1\",\"lap-2\"]") != NULL);
+	CHECK(strstr(text, "\"silent\":false,\"hosts\":[\"lap-3\"]") != NULL);
+	CHECK(strstr(text, "\"never_reported\":[]") != NULL);
+	free(text);
+	fleet_view_free(&v);
+}
+
 int main(void)
 {
 	RUN(same_boot_after_a_long_gap_is_silenced_a_new_boot_is_not);
 	RUN(changed_rules_without_a_version_change_and_no_rules_are_findings);
 	RUN(the_state_file_keeps_the_latest_run);
+	RUN(an_employee_whose_hosts_are_all_quiet_for_days_is_silent);
 	return test_summary();
 }

@@ -21,6 +21,7 @@ void app_options_defaults(struct app_options *o)
 	o->cadence_hooks = CADENCE_HOOKS_AUTO;
 	sessions_options_defaults(&o->sessions);
 	exfil_options_defaults(&o->exfil);
+	o->tamper.check_seconds = 60;
 }
 
 int app_compose(struct gw_agent *a, const struct app_options *o)
@@ -37,7 +38,8 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	    (err = netif_register(a, o->sys_root)) ||
 	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)) ||
 	    (err = sessions_register(a, &o->sessions)) ||
-	    (err = exfil_register(a, &exfil)))
+	    (err = exfil_register(a, &exfil)) ||
+	    (err = tamper_register(a, &o->tamper)))
 		return err;
 	return 0;
 }
@@ -61,5 +63,9 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 	o.exfil.offboarding = cfg->offboarding;
 	for (size_t i = 0; i < cfg->n_exfil_allowed_remotes && i < EXFIL_OPT_REMOTES_MAX; i++)
 		o.exfil.allowed_remotes[o.exfil.n_allowed_remotes++] = cfg->exfil_allowed_remotes[i];
+	o.tamper.report_stop = true;
+	o.tamper.config_path = cfg->path;
+	o.tamper.check_seconds = cfg->tamper_check_seconds;
+	o.rules_user_dir = cfg->rules_local_dir;
 	return app_compose(a, &o);
 }

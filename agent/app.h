@@ -14,6 +14,7 @@
 #include "exfil/exfil.h"
 #include "net/network.h"
 #include "sessions/sessions.h"
+#include "tamper/tamper.h"
 
 struct app_options {
 	struct gw_options core;
@@ -27,6 +28,7 @@ struct app_options {
 	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
 	struct sessions_options sessions; /* login sessions and the activity profile */
 	struct exfil_options exfil;
+	struct tamper_options tamper;
 };
 
 void app_options_defaults(struct app_options *o);

@@ -46,6 +46,7 @@ void collector_opts_default(struct collector_opts *o)
 	o->nats_monitor_interval_s = 60;
 	batch_limits_default(&o->limits);
 	gw_log_init_style(&o->log, GW_LOG_INFO, GW_LOG_STAMPED);
+	tamper_opts_default(&o->tamper);
 }
 
 static uint64_t rejected_total(const struct fleet_view *v)

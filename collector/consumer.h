@@ -16,6 +16,7 @@
 #include "batch_decode.h"
 #include "common/log.h"
 #include "nats_conn.h"
+#include "tamper.h"
 
 struct collector_opts {
 	struct nats_conn_opts nats;
@@ -42,6 +43,7 @@ struct collector_opts {
 	int nats_monitor_interval_s;
 	struct batch_limits limits;
 	struct gw_log log;
+	struct tamper_opts tamper;
 };
 
 void collector_opts_default(struct collector_opts *o);

@@ -19,6 +19,7 @@
 #include "ndjson_writer.h"
 #include "event_line.h"
 #include "strbuf.h"
+#include "tamper.h"
 
 /* Output of a chunk larger than this is written (and its messages acked) before the rest of the
  * group is decoded, so a group of big batches cannot pile up in memory. */
@@ -326,6 +327,7 @@ static void decode_one(struct collector *c, natsMsg *m, struct pending *p, int f
 			"schema this collector does not share): dropped, the other %zu kept",
 			b->host->host_id, b->seq, info.bad_events, b->n_events);
 	batch_write_ndjson(c->lines_out, b);
+	tamper_on_batch(&o->tamper, c->lines_out, &c->view, b, now_ns(CLOCK_REALTIME));
 	gw_debug(&o->log, "batch %s seq %" PRIu64 ": %zu events, %d -> %zu bytes",
 		b->host->host_id, b->seq, b->n_events, natsMsg_GetDataLength(m),
 		info.inflated_len);

@@ -31,6 +31,7 @@ struct host_msgs {
 	Ghostwatch__V1__FleetPlaceSeen *seen_ptrs[FLEET_MAX_SEEN];
 	Ghostwatch__V1__FleetRaised raised[FLEET_MAX_RAISED];
 	Ghostwatch__V1__FleetRaised *raised_ptrs[FLEET_MAX_RAISED];
+	Ghostwatch__V1__FleetTamperState tamper;
 };
 
 static void place_to_msg(const struct fleet_host *h, struct host_msgs *m)
@@ -206,6 +207,8 @@ static int host_to_msg(const struct fleet_host *h, struct host_msgs *m)
 		p->activity_minutes = (uint32_t *)h->activity;
 		p->n_activity_minutes = FLEET_HOURS_OF_WEEK;
 	}
+	tamper_to_msg(&h->tamper, &m->tamper);
+	p->tamper = &m->tamper;
 	return 0;
 }
 
@@ -316,6 +319,9 @@ static struct fleet_host *merge_host(struct fleet_view *v, const Ghostwatch__V1_
 		fleet_host_add_device(h, p->devices[i]);
 	rejects_from_msgs(h->rejected_by, p->rejected_by, p->n_rejected_by);
 	/* The same seq held by two values (two collectors both got it) is a repeat too. */
+	if (p->tamper)
+		tamper_merge(&h->tamper, p->tamper);
+	/* The same seq held by two state files (two collectors both got it) is a repeat too. */
 	h->repeats += overlap;
 	return h;
 }

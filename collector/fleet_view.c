@@ -28,6 +28,7 @@ static void host_free(struct fleet_host *h)
 	free(h->employee_id);
 	free(h->employee_timezone);
 	fleet_place_free(&h->place);
+	tamper_free(&h->tamper);
 	free(h);
 }
 

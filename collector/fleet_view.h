@@ -26,6 +26,7 @@
 
 #include "batch_decode.h"
 #include "fleet_place.h"
+#include "tamper.h"
 
 #define FLEET_MAX_RANGES 256
 #define FLEET_MAX_TYPES 32
@@ -108,6 +109,7 @@ struct fleet_host {
 	bool has_activity;
 	uint32_t activity[FLEET_HOURS_OF_WEEK];
 	uint64_t kv_rev;	/* revision of the bucket's value this host was read from or written as */
+	struct fleet_tamper tamper;	/* tamper evidence across the agent's runs (tamper.h) */
 	UT_hash_handle hh;
 };
 

@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "nats_monitor.h"
 #include "read.h"
+#include "roster.h"
 
 #ifndef GW_VERSION
 #define GW_VERSION "dev"
@@ -29,6 +30,7 @@ static void usage(FILE *f)
 		"usage: ghostwatch-collector run --out-dir DIR --ca FILE --cert FILE --key FILE [options]\n"
 		"       ghostwatch-collector report --ca FILE --cert FILE --key FILE [--server URL]\n"
 		"                            [--bucket NAME] [--json | --html FILE]\n"
+		"                            [--silent-days N] [--enrolled DIR]\n"
 		"       ghostwatch-collector read --ca FILE --cert FILE --key FILE [--server URL]\n"
 		"                            [--host ID] [--since TIME|AGE | --seq N] [--limit N]\n"
 		"       ghostwatch-collector --help | --version\n"
@@ -72,6 +74,8 @@ static void usage(FILE *f)
 		"  --nats-monitor URL      nats-server monitoring (http://127.0.0.1:8222): its client\n"
 		"                          list shows hosts of different employees sharing an address\n"
 		"  --nats-monitor-interval S  how often to read it (default 60)\n"
+		"  --silenced-after S      an agent restarted on the same boot this long after its last\n"
+		"                          window is GW-FLEET-SILENCED (default 120)\n"
 		"read: print the stored batches back as NDJSON (the lines run writes; a message run would\n"
 		"reject as {\"type\":\"rejected\",\"stream_seq\":..,\"reason\":..}) through an ephemeral\n"
 		"consumer that acks nothing: the durable consumer is not touched. --host one host only,\n"
@@ -80,7 +84,11 @@ static void usage(FILE *f)
 		"report: print the fleet view from the bucket every collector keeps it in (--server,\n"
 		"--ca, --cert, --key and --bucket as for run; the collector's certificate). --json for\n"
 		"machines; --html FILE writes one self-contained page (hosts by score, laptop farms,\n"
-		"places, devices, losses, activity heat-maps).\n");
+		"places, devices, losses, activity heat-maps).\n"
+		"  --silent-days N         an employee none of whose hosts reported for N days is\n"
+		"                          silent (default 7)\n"
+		"  --enrolled DIR          issued agent certificates (*.pem, *.crt; CN = host id): the\n"
+		"                          hosts among them that never reported are listed\n");
 }
 
 static bool parse_size(const char *s, uint64_t *out)
@@ -116,7 +124,7 @@ enum {
 	OPT_MAX_FILE_BYTES, OPT_KEEP, OPT_BUCKET, OPT_FETCH, OPT_ACK_WAIT, OPT_MAX_BATCH,
 	OPT_MAX_INFLATED, OPT_MAX_EVENTS, OPT_MAX_DECODE, OPT_IDLE_EXIT, OPT_STATS_INTERVAL, OPT_LOG_LEVEL,
 	OPT_MAX_DELIVER, OPT_MAX_PER_HOST, OPT_FETCH_MAX_BYTES, OPT_METRICS, OPT_NATS_MONITOR,
-	OPT_NATS_MONITOR_INTERVAL,
+	OPT_NATS_MONITOR_INTERVAL, OPT_SILENCED_AFTER, OPT_SILENT_DAYS, OPT_ENROLLED,
 };
 
 static const struct option run_opts[] = {
@@ -150,6 +158,7 @@ static const struct option run_opts[] = {
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "nats-monitor", required_argument, NULL, OPT_NATS_MONITOR },
 	{ "nats-monitor-interval", required_argument, NULL, OPT_NATS_MONITOR_INTERVAL },
+	{ "silenced-after", required_argument, NULL, OPT_SILENCED_AFTER },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -225,6 +234,11 @@ static int parse_run(int argc, char **argv, struct collector_opts *o)
 			if (!size_ok || (v != 1 && v != 3 && v != 5))
 				return bad_value(name, optarg, "must be 1, 3 or 5");
 			o->replicas = v;
+			break;
+		case OPT_SILENCED_AFTER:
+			if (!size_ok || v == 0 || v > 100ull * 365 * 86400)
+				return bad_value(name, optarg, "not a number of seconds");
+			o->tamper.silenced_after_ns = v * 1000000000ull;
 			break;
 		case OPT_MAX_AGE:
 		case OPT_DUP_WINDOW:
@@ -371,6 +385,28 @@ static int write_html(struct fleet_view *v, const char *path, uint64_t now_ns)
 	return 0;
 }
 
+/* `report --json`: the fleet view's object with the roster as one more member. */
+static void report_json(struct fleet_view *v, uint64_t now_ns, const struct roster_opts *ro)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	if (!m)
+		return;
+	fleet_report_json(v, m);
+	fclose(m);
+	while (len && text[len - 1] == '\n')
+		len--;
+	if (len && text[len - 1] == '}')
+		len--;
+	fwrite(text, 1, len, stdout);
+	fputc(',', stdout);
+	roster_report_json(v, stdout, now_ns, ro);
+	fputs("}\n", stdout);
+	free(text);
+}
+
 static int cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -382,14 +418,18 @@ static int cmd_report(int argc, char **argv)
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "json", no_argument, NULL, 'j' },
 		{ "html", required_argument, NULL, 'H' },
+		{ "silent-days", required_argument, NULL, OPT_SILENT_DAYS },
+		{ "enrolled", required_argument, NULL, OPT_ENROLLED },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *html = NULL;
 	struct collector_opts co;
+	struct roster_opts ro = { .silent_days = ROSTER_SILENT_DAYS };
 	struct fleet_view v;
 	enum gw_log_level level;
 	struct timespec ts;
+	uint64_t now_ns;
 	bool json = false;
 	int c, rc;
 
@@ -416,6 +456,16 @@ static int cmd_report(int argc, char **argv)
 			break;
 		case 'j': json = true; break;
 		case 'H': html = optarg; break;
+		case OPT_SILENT_DAYS: {
+			char *end;
+			unsigned long d = strtoul(optarg, &end, 10);
+
+			if (*end || !d || d > 3650)
+				return bad_value("silent-days", optarg, "not a number of days (1-3650)");
+			ro.silent_days = (uint32_t)d;
+			break;
+		}
+		case OPT_ENROLLED: ro.enrolled_dir = optarg; break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -437,13 +487,15 @@ static int cmd_report(int argc, char **argv)
 	rc = report_load(&v, &co.nats, co.bucket, &co.log);
 	if (!rc) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		if (html)
-			rc = write_html(&v, html, (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec);
-		else if (json)
-			fleet_report_json(&v, stdout);
-		else
-			fleet_report_table(&v, stdout,
-					   (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec);
+		now_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+		if (html) {
+			rc = write_html(&v, html, now_ns);
+		} else if (json) {
+			report_json(&v, now_ns, &ro);
+		} else {
+			fleet_report_table(&v, stdout, now_ns);
+			roster_report_table(&v, stdout, now_ns, &ro);
+		}
 		if (fflush(stdout))
 			rc = 1;
 	}

@@ -394,9 +394,10 @@ static void handle_signals(struct gw_agent *a)
 	struct signalfd_siginfo si;
 
 	while (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+			stop_sender_capture(&a->stop, &si, a->opt.proc_root);
 			a->stopping = true;
-		else if (si.ssi_signo == SIGHUP) {
+		} else if (si.ssi_signo == SIGHUP) {
 			for (int i = 0; i < a->n_domains; i++)
 				if (a->domains[i].hangup)
 					a->domains[i].hangup(a, a->domains[i].state);
@@ -469,6 +470,7 @@ void agent_destroy(struct gw_agent *a)
 	uevents_close(&a->uevents);
 	hooks_close(&a->hooks);
 	proc_table_free(&a->procs);
+	loaded_rules_free(&a->rules_files);
 	gw_arena_free(&a->arena);
 	if (a->epoll_fd >= 0)
 		close(a->epoll_fd);

@@ -31,8 +31,10 @@
 #include "arena.h"
 #include "facts.h"
 #include "hooks.h"
+#include "loaded_rules.h"
 #include "proc_id.h"
 #include "proc_table.h"
+#include "stop_sender.h"
 #include "uevents.h"
 
 typedef Ghostwatch__V1__Event gw_event_t;
@@ -151,6 +153,8 @@ struct gw_agent {
 	int timer_fd;
 	int signal_fd;
 	bool stopping;
+	struct gw_stop_sender stop; /* who sent the SIGINT/SIGTERM that ended the loop */
+	struct gw_loaded_rules rules_files; /* the rules files the detections run with */
 	bool reader_idle; /* the ring was empty: the BPF side wakes us, the tick is GW_IDLE_TICK_MS */
 	/* SIGHUP, called from the event loop (fleet mode reloads its config); NULL: ignored. */
 	void (*on_hangup)(struct gw_agent *a, void *ctx);

@@ -81,6 +81,8 @@ static const struct config_key config_keys[] = {
 	{ "exfil", "removable_window_seconds", KIND_U32, F(exfil_removable_window_seconds), 10,
 	  86400 },
 	{ "exfil", "allowed_remotes", KIND_REMOTES, F(exfil_allowed_remotes), 0, 0 },
+	{ "rules", "local_dir", KIND_PATH, F(rules_local_dir), 0, 0 },
+	{ "tamper", "check_seconds", KIND_U32, F(tamper_check_seconds), 1, 86400 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -122,6 +124,7 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->exfil_upload_window_seconds = 600;
 	cfg->exfil_removable_bytes = 100ull << 20;
 	cfg->exfil_removable_window_seconds = 600;
+	cfg->tamper_check_seconds = 60;
 	if (set_str(&cfg->collector_urls[0], "tls://127.0.0.1:4222") ||
 	    set_str(&cfg->subject_prefix, "ghostwatch.v1.telemetry") ||
 	    set_str(&cfg->tls_cert, "/etc/ghostwatch/tls/agent.crt") ||
@@ -131,7 +134,8 @@ int gw_config_defaults(struct gw_config *cfg)
 	    set_str(&cfg->employee_id, "") || set_str(&cfg->employee_timezone, "") ||
 	    set_str(&cfg->employee_hours, "") || set_str(&cfg->employee_days, "") ||
 	    set_str(&cfg->spool_dir, "/var/lib/ghostwatch/spool") || set_str(&cfg->path, "(defaults)") ||
-	    set_str(&cfg->sessions_state_file, "/var/lib/ghostwatch/activity.state"))
+	    set_str(&cfg->sessions_state_file, "/var/lib/ghostwatch/activity.state") ||
+	    set_str(&cfg->rules_local_dir, "/etc/ghostwatch/rules.d"))
 		return -1;
 	return 0;
 }
@@ -157,6 +161,7 @@ void gw_config_free(struct gw_config *cfg)
 	for (size_t i = 0; i < cfg->n_exfil_allowed_remotes; i++)
 		free(cfg->exfil_allowed_remotes[i]);
 	free(cfg->path);
+	free(cfg->rules_local_dir);
 	free(cfg);
 }
 

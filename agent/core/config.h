@@ -81,6 +81,8 @@ struct gw_config {
 	char *exfil_allowed_remotes[GW_CONFIG_MAX_REMOTES]; /* host names (and their subdomains),
 							     * addresses or CIDRs */
 	size_t n_exfil_allowed_remotes;
+	char *rules_local_dir;		/* local rules beside the shipped ones (rules.d) */
+	uint32_t tamper_check_seconds;	/* how often the BPF programs are checked still attached */
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

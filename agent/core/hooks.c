@@ -43,6 +43,7 @@ int hooks_attach(struct gw_hooks *h, struct bpf_program *prog)
 	if (!link)
 		return -errno;
 	h->links[h->n_links++] = link;
+	attach_registry_add(&h->attached, bpf_link__fd(link), -1);
 	return 0;
 }
 
@@ -164,6 +165,7 @@ void hooks_close(struct gw_hooks *h)
 	for (int i = 0; i < h->n_links; i++)
 		bpf_link__destroy(h->links[i]);
 	h->n_links = 0;
+	attach_registry_close(&h->attached);
 	ring_buffer__free(h->ring);
 	h->ring = NULL;
 	if (h->process)

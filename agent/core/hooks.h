@@ -20,6 +20,7 @@
 
 #include "hook_chain.h"
 
+#include "attach_registry.h"
 #include "gw_events.h"
 
 enum gw_hook_flavour {
@@ -59,6 +60,7 @@ struct gw_hooks {
 	struct gw_hook_status status[GW_HOOK_STATUS_MAX];
 	int n_status;
 	struct hook_chain_known known;	/* what every domain's chains learnt the kernel refuses */
+	struct gw_attach_registry attached; /* every domain's links, by kernel id */
 };
 
 /* Attaches `prog`, keeping the link so hooks_close() detaches it; 0 or -errno. */

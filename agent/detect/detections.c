@@ -105,6 +105,20 @@ void detections_free(struct gw_detections *d)
 	d->findings = NULL;
 }
 
+/* Tells the agent which files the rules came from (core/loaded_rules.h). */
+static void tell_rules_files(struct gw_agent *a, const struct gw_detections *d)
+{
+	const struct gw_ruleset *rs = gw_matcher_ruleset(d->matcher);
+	const char **files = calloc(rs->n ? rs->n : 1, sizeof(*files));
+
+	for (size_t i = 0; files && i < rs->n; i++)
+		files[i] = rs->rules[i].file;
+	if (!files || loaded_rules_set(&a->rules_files, files, files ? rs->n : 0, (uint32_t)rs->n,
+				       (uint32_t)gw_ruleset_enabled_count(rs)))
+		fprintf(stderr, "ghostwatch: rules files: out of memory (not reported)\n");
+	free(files);
+}
+
 static void detections_reload(struct gw_agent *a, void *state)
 {
 	(void)state;
@@ -123,6 +137,7 @@ static void detections_reload(struct gw_agent *a, void *state)
 	gw_matcher_free(d->matcher);
 	d->matcher = next;
 	announce(d, "reloaded");
+	tell_rules_files(a, d);
 }
 
 /* ---- events out -------------------------------------------------------------------------- */
@@ -394,6 +409,7 @@ static int detections_start(struct gw_agent *a, void *state)
 		fprintf(stderr, "ghostwatch: detections: out of memory\n");
 		return -ENOMEM;
 	}
+	tell_rules_files(a, d);
 	detections_scan_running(a);
 	return 0;
 }

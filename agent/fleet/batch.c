@@ -136,6 +136,8 @@ void gw_host_identity_to_pb(const struct gw_host_identity *h, Ghostwatch__V1__Ho
 	pb->cert_identity = (char *)h->cert_identity;
 	pb->employee_id = (char *)h->employee_id;
 	pb->employee_timezone = (char *)h->employee_timezone;
+	pb->agent_start_ns = h->agent_start_ns;
+	pb->boot_time_ns = h->boot_time_ns;
 }
 
 /* ---- drafts ------------------------------------------------------------------------------- */

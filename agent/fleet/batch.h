@@ -37,6 +37,8 @@ struct gw_host_identity {
 	char cert_identity[GW_HOST_FIELD_LEN];
 	char employee_id[GW_HOST_FIELD_LEN]; /* the config's employee.id, "" when not declared */
 	char employee_timezone[GW_HOST_FIELD_LEN]; /* employee.timezone, "" when not declared */
+	uint64_t agent_start_ns; /* wall clock: this agent process's start */
+	uint64_t boot_time_ns;	 /* wall clock: the host's boot */
 };
 
 /*

@@ -33,6 +33,7 @@ struct fleet {
 	uint64_t nomem_drops;
 	uint64_t reloads, reload_failures;
 	uint64_t queue_full_logs;
+	uint64_t started_ns, boot_time_ns; /* wall clock: this run's start, the host's boot */
 };
 
 static bool signal_enabled(const struct gw_config *cfg, int kind)
@@ -125,6 +126,8 @@ static int start_forwarder(struct fleet *fl, const struct gw_config *cfg,
 	snprintf(host.employee_id, sizeof(host.employee_id), "%s", cfg->employee_id);
 	snprintf(host.employee_timezone, sizeof(host.employee_timezone), "%s",
 		 cfg->employee_timezone);
+	host.agent_start_ns = fl->started_ns;
+	host.boot_time_ns = fl->boot_time_ns;
 	fl->fwd = gw_forwarder_start(cfg, &host, &fl->log, carry, err, sizeof(err));
 	if (!fl->fwd) {
 		gw_err(&fl->log, "%s: %s", cfg->path, err);
@@ -239,6 +242,8 @@ int fleet_run(const char *config_path, bool check_only,
 	int ret = 1;
 
 	gw_log_init(&fl.log, GW_LOG_INFO);
+	fl.started_ns = gw_now_realtime_ns();
+	fl.boot_time_ns = fl.started_ns - gw_now_boottime_ns();
 	fl.cfg = gw_config_load(config_path, err, sizeof(err));
 	if (!fl.cfg) {
 		gw_err(&fl.log, "bad config, not starting: %s", err);
@@ -300,6 +305,11 @@ int fleet_run(const char *config_path, bool check_only,
 	ret = agent_run(a) ? 1 : 0;
 	/* the last partial window goes to the spool too */
 	cut_batch(&fl, a, true);
+	/* a stop by hand is reported in that window, and this agent may never start again to send
+	 * it: give it a moment to reach the collector */
+	if (a->stop.origin == GW_STOP_OTHER && !gw_forwarder_wait_drained(fl.fwd, 3000))
+		gw_warn(&fl.log, "the final batch (it reports this stop) is still unsent: it goes "
+				 "out from the spool at the next start");
 	agent_print_summary(a, stderr);
 out:
 	if (fl.fwd) {

@@ -508,7 +508,12 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 int net_hooks_load(struct gw_net_hooks *nh, struct gw_hooks *h, const struct gw_net_hook_options *o,
 		   char *err, size_t err_size)
 {
-	return load_hooks(nh, h, o, GW_TCP_HOOK_CONNECT, "", err, err_size);
+	int ret = load_hooks(nh, h, o, GW_TCP_HOOK_CONNECT, "", err, err_size);
+
+	/* registered for the tamper check (core/attach_registry.h) */
+	for (int i = 0; !ret && i < nh->n_links; i++)
+		attach_registry_add(&h->attached, bpf_link__fd(nh->links[i]), nh->cgroup_fd);
+	return ret;
 }
 
 int net_hooks_listen_map_fd(const struct gw_net_hooks *nh)

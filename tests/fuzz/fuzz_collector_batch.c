@@ -1,4 +1,4 @@
-// fuzz: collector/batch_decode.c collector/strbuf.c collector/event_line.c collector/fleet_view.c collector/fleet_place.c collector/fleet_state.c common/json_emit.c common/text.c build/proto/ghostwatch.pb-c.c build/proto/collector_state.pb-c.c
+// fuzz: collector/batch_decode.c collector/strbuf.c collector/event_line.c collector/fleet_view.c collector/fleet_place.c collector/fleet_state.c collector/tamper.c collector/fleet_finding.c common/json_emit.c common/text.c build/proto/ghostwatch.pb-c.c build/proto/collector_state.pb-c.c
 /*
  * The collector's batch decoder on hostile bytes, then everything the collector does with an
  * accepted batch (NDJSON rendering, fleet view, its host packed and read back as the fleet

@@ -138,9 +138,11 @@ static void fill_process(Ghostwatch__V1__Process *pr, uint64_t n, char **argv)
 
 /* Builds batch seq of host with n_events alternating exec/exit events (the last three a
  * DeviceEvent, a Finding and a FraudScore when `detections`), packs and compresses it. */
-/* What --employee, --employee-tz and --place put in a batch. */
+/* What --employee, --employee-tz, --boot-id, --agent-start and --place put in a batch. */
 struct extras {
 	const char *employee, *employee_tz;
+	const char *boot_id;
+	uint64_t agent_start_ns;
 	char gw[80], bssid[80], tz[80], ipkvm[80];
 	char *neigh[64];
 	size_t n_neigh;
@@ -218,7 +220,8 @@ static int build_batch(const char *host, const char *hostname, uint64_t seq, int
 	id.host_id = (char *)host;
 	id.machine_id = "4c4c4544003957108052b4c04f4e3732";
 	id.hostname = (char *)hostname;
-	id.boot_id = "0b0e5a3c-6d1f-4d7e-9a51-3f3e1c2a9b10";
+	id.boot_id = (char *)x->boot_id;
+	id.agent_start_ns = x->agent_start_ns;
 	id.agent_version = "test-publisher";
 	id.kernel_release = "6.1.0-test";
 	id.cert_identity = (char *)host;	/* the certificate's subject CN, as the agent sends it */
@@ -395,14 +398,14 @@ int main(int argc, char **argv)
 	uint64_t seq_from = 1, count = 1;
 	int events = 50, c, rc = 0;
 	bool no_publish = false, detections = false, gen;
-	struct extras x = { 0 };
+	struct extras x = { .boot_id = "0b0e5a3c-6d1f-4d7e-9a51-3f3e1c2a9b10" };
 	int linger = 0;
 	struct pub p = { 0 };
 	char inbox_buf[128], subj_buf[160], err[512];
 	double t0;
 	enum { O_HOST = 256, O_SEQ, O_COUNT, O_EVENTS, O_HOSTNAME, O_SUBJECT, O_MSGID, O_OUT,
 	       O_NOPUB, O_SKIP, O_SERVER, O_CA, O_CERT, O_KEY, O_INBOX, O_WAIT, O_DETECT,
-	       O_EMPLOYEE, O_EMPLOYEE_TZ, O_PLACE, O_LINGER };
+	       O_EMPLOYEE, O_EMPLOYEE_TZ, O_PLACE, O_LINGER, O_BOOT_ID, O_AGENT_START };
 	static const struct option lo[] = {
 		{ "host", 1, NULL, O_HOST },	     { "seq-from", 1, NULL, O_SEQ },
 		{ "count", 1, NULL, O_COUNT },	     { "events", 1, NULL, O_EVENTS },
@@ -415,6 +418,7 @@ int main(int argc, char **argv)
 		{ "detections", 0, NULL, O_DETECT },
 		{ "employee", 1, NULL, O_EMPLOYEE }, { "employee-tz", 1, NULL, O_EMPLOYEE_TZ },
 		{ "place", 1, NULL, O_PLACE },	     { "linger", 1, NULL, O_LINGER },
+		{ "boot-id", 1, NULL, O_BOOT_ID },   { "agent-start", 1, NULL, O_AGENT_START },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -455,6 +459,8 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case O_BOOT_ID: x.boot_id = optarg; break;
+		case O_AGENT_START: x.agent_start_ns = strtoull(optarg, NULL, 10); break;
 		default: return 2;
 		}
 	}

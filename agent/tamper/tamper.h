@@ -1,0 +1,29 @@
+/*
+ * tamper.h - the tamper domain: what the agent can tell about attempts to silence it. At the end of
+ * the run, a stop signal sent by anyone but the service manager or a package manager
+ * (core/stop_sender.h) is raised as GW-AGENT-STOPPED, naming the sender, in time for the final
+ * batch. At start and at each SIGHUP it reports what the agent runs with: an AgentIntegrity event
+ * with the digests of its executable, config and rules files (integrity.h). Every check_seconds
+ * (and at start) it reads its BPF links back from the kernel (core/attach_registry.h): one gone,
+ * detached or running another program is GW-AGENT-DETACHED, naming the program, and a detached
+ * cgroup link is attached again.
+ */
+#ifndef GW_TAMPER_H
+#define GW_TAMPER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct gw_agent;
+
+#define TAMPER_PATH_MAX 4096
+
+struct tamper_options {
+	bool report_stop; /* fleet mode: an unexpected stop is a finding (not for the debug view) */
+	const char *config_path; /* fleet mode's config file, NULL outside (copied) */
+	uint32_t check_seconds;	 /* how often the links are checked; 0: only at start */
+};
+
+int tamper_register(struct gw_agent *a, const struct tamper_options *o);
+
+#endif

@@ -75,6 +75,8 @@ enum gw_fact_kind {
 	GW_FACT_NETIF,	   /* .netif: an interface appeared (no event: event_id 0) */
 	GW_FACT_BEHAVIOUR, /* .behaviour, subject, process_id: a domain's own built-in detection */
 	GW_FACT_RTT,	   /* .rtt_us, process_id: a remote TCP connection's smoothed RTT */
+	GW_FACT_FINDING,   /* .finding, subject, process_id: a rule matched (detect, every match) */
+	GW_FACT_INPUT,	   /* .input, process_id (the injector, if any): an input cadence window */
 };
 
 /*
@@ -113,6 +115,17 @@ struct gw_fact {
 			const char *evidence;
 		} behaviour;
 		uint32_t rtt_us;
+		struct {
+			const char *rule_id;
+			const char *category; /* as rules/README.md names it: "rmm", ... */
+			const char *vendor;
+		} finding;
+		struct {
+			const char *device;    /* "input7" */
+			bool physical;	       /* not a virtual (uinput) device */
+			uint32_t events;       /* in the window */
+			uint64_t window_end_ns; /* realtime */
+		} input;
 	};
 };
 

@@ -3,8 +3,10 @@
 #include <string.h>
 
 #include "cadence/cadence.h"
+#include "core/config.h"
 #include "detect/detections.h"
 #include "devices/devices.h"
+#include "latency/latency.h"
 #include "net/netif_watch.h"
 #include "process/process_events.h"
 
@@ -18,6 +20,7 @@ void app_options_defaults(struct app_options *o)
 	o->cadence_window_s = 60;
 	o->cadence_idle_ms = 1000;
 	o->cadence_hooks = CADENCE_HOOKS_AUTO;
+	latency_options_defaults(&o->latency);
 }
 
 int app_compose(struct gw_agent *a, const struct app_options *o)
@@ -30,7 +33,8 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	    (err = net_register(a, &o->net)) ||
 	    (err = devices_register(a, o->device_mode, o->sys_root)) ||
 	    (err = netif_register(a, o->sys_root)) ||
-	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)))
+	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)) ||
+	    (err = latency_register(a, &o->latency)))
 		return err;
 	return 0;
 }
@@ -39,7 +43,9 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 {
 	struct app_options o;
 
-	(void)cfg;
 	app_options_defaults(&o);
+	o.latency.window_s = cfg->latency_window_s;
+	o.latency.far_rtt_ms = cfg->latency_far_rtt_ms;
+	o.latency.no_input_minutes = cfg->latency_no_input_minutes;
 	return app_compose(a, &o);
 }

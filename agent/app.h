@@ -11,6 +11,7 @@
 #include "cadence/cadence_hooks.h"
 #include "core/agent.h"
 #include "devices/device_hooks.h"
+#include "latency/latency.h"
 #include "net/network.h"
 
 struct app_options {
@@ -23,6 +24,7 @@ struct app_options {
 	enum cadence_hook_mode cadence_hooks;
 	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
 	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
+	struct latency_options latency;
 };
 
 void app_options_defaults(struct app_options *o);

@@ -87,7 +87,7 @@ struct gw_stats_parts {
 	struct gw_counter_list network;	  /* AgentStats.network */
 };
 
-#define GW_DOMAIN_MAX 8
+#define GW_DOMAIN_MAX 16
 #define GW_DOMAIN_RECORD_TYPES 8
 
 /*

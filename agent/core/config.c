@@ -68,6 +68,9 @@ static const struct config_key config_keys[] = {
 	{ "employee", "hours", KIND_OPT_STR, F(employee_hours), 0, 0 },
 	{ "employee", "days", KIND_OPT_STR, F(employee_days), 0, 0 },
 	{ "employee", "offboarding", KIND_BOOL, F(offboarding), 0, 0 },
+	{ "latency", "window_s", KIND_U32, F(latency_window_s), 1, 3600 },
+	{ "latency", "far_rtt_ms", KIND_U32, F(latency_far_rtt_ms), 0, 60000 },
+	{ "latency", "no_input_minutes", KIND_U32, F(latency_no_input_minutes), 0, 1440 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -103,6 +106,9 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->ringbuf_bytes = 4u << 20;
 	cfg->stats_seconds = 60;
 	cfg->n_collector_urls = 1;
+	cfg->latency_window_s = 60;
+	cfg->latency_far_rtt_ms = 100;
+	cfg->latency_no_input_minutes = 10;
 	if (set_str(&cfg->collector_urls[0], "tls://127.0.0.1:4222") ||
 	    set_str(&cfg->subject_prefix, "ghostwatch.v1.telemetry") ||
 	    set_str(&cfg->tls_cert, "/etc/ghostwatch/tls/agent.crt") ||

@@ -67,6 +67,11 @@ struct gw_config {
 	char *employee_hours;		/* "09:00-18:00" in that timezone; empty = not declared */
 	char *employee_days;		/* "mon-fri"; empty = not declared */
 	bool offboarding;		/* leaving the company: exfiltration findings weigh more */
+
+	/* remote-operation latency */
+	uint32_t latency_window_s;	  /* RemoteLatency window */
+	uint32_t latency_far_rtt_ms;	  /* "remote operator far away" from this RTT; 0 = never */
+	uint32_t latency_no_input_minutes; /* "activity without physical input" after; 0 = never */
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

@@ -133,8 +133,9 @@ static void on_flow(struct gw_agent *a, struct latency_domain *d, const struct g
 	if (in->protocol != IPPROTO_TCP || !f->process_id || is_loopback(in->remote_addr))
 		return;
 	if (!proc_find(d, f->process_id)) {
-		/* the sshd that accepts (its session child takes the socket over) or ssh itself */
-		if (in->remote_port != 22 || strcmp(name, inbound ? "sshd" : "ssh"))
+		/* the sshd that accepts (its session child takes the socket over) or ssh itself,
+		 * on whatever port */
+		if (strcmp(name, inbound ? "sshd" : "ssh"))
 			return;
 		if (!proc_mark(a, d, f->process_id, "ssh", "OpenSSH", f->subject))
 			return;

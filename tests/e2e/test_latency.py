@@ -200,3 +200,59 @@ def test_far_operator_raises_and_near_one_does_not(lat_agent, procs, delayed):  
                               and near_peer in e["finding"]["subject"])
     rc, final = lat_agent.stop()
     assert rc == 0
+
+
+@pytest.fixture
+def sshd_keys(tmp_path):
+    """A host key and a client key authorised for root, private to this test."""
+    for name in ("host", "client"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                        str(tmp_path / name)], check=True)
+    (tmp_path / "authorized_keys").write_text((tmp_path / "client.pub").read_text())
+    Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory
+    return tmp_path
+
+
+def test_ssh_login_from_far_away_raises(lat_agent, procs, delayed, sshd_keys):  # noqa: F811
+    """A real sshd and a real ssh login over the 120 ms line: the login's connection is watched
+    as remote control ("ssh") with no rule naming sshd, and the far operator is reported."""
+    ns, host, peer = delayed("ssh", 120)
+    port = free_tcp_port()
+    sshd = procs(["/usr/sbin/sshd", "-D", "-e", "-f", "/dev/null", "-o", f"Port={port}",
+                  "-o", f"ListenAddress={host}", "-o", f"HostKey={sshd_keys / 'host'}",
+                  "-o", f"AuthorizedKeysFile={sshd_keys / 'authorized_keys'}",
+                  "-o", "PermitRootLogin=yes", "-o", "StrictModes=no", "-o", "UsePAM=no",
+                  "-o", "PidFile=none"])
+    deadline = time.monotonic() + 10
+    while subprocess.run(["ss", "-tln", f"( sport = :{port} )"], capture_output=True,
+                         text=True).stdout.count("LISTEN") == 0:
+        assert sshd.poll() is None, sshd.stderr.read().decode(errors="replace")[-2000:]
+        assert time.monotonic() < deadline, "sshd did not listen"
+        time.sleep(0.1)
+    # the operator types a line every 200 ms; the remote `cat` echoes it back
+    login = subprocess.Popen(
+        ["ip", "netns", "exec", ns, "sh", "-c",
+         f"for i in $(seq 40); do echo line $i; sleep 0.2; done | ssh -q -i {sshd_keys / 'client'}"
+         f" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes"
+         f" -p {port} root@{host} cat"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ev = lat_agent.wait_for(latency_of(sshd.pid, peer), timeout=6 * WINDOW_S,
+                                what="RemoteLatency of the ssh login")["remote_latency"]
+        assert ev["control"] == "ssh" and ev["vendor"] == "OpenSSH", ev
+        assert ev["direction"] == "inbound" and ev["local_port"] == port, ev
+        assert 110_000 <= ev["srtt_us"] <= 170_000, ev
+        assert int(ev["bytes_received"]) > 0, ev
+        f = lat_agent.wait_for(lambda e: e.get("type") == "finding"
+                               and e["finding"]["rule_id"] == FAR_RULE
+                               and e["finding"]["subject"] == f"/usr/sbin/sshd (pid {sshd.pid}) "
+                               f"controlled from {peer}",
+                               timeout=2 * WINDOW_S, what="far-operator finding")["finding"]
+        assert f["category"] == "behaviour" and f["process_id"] == ev["process_id"], f
+        assert "smoothed RTT" in f["matched"] and "(ssh)" in f["matched"], f
+        out, err = login.communicate(timeout=30)
+        assert login.returncode == 0 and "line 40" in out, err
+    finally:
+        if login.poll() is None:
+            login.kill()
+            login.wait()

@@ -21,6 +21,8 @@ PKGS=(
 	valgrind
 	# QEMU guest for the USB/HID tests
 	qemu-system-x86 busybox-static cpio xz-utils
+	# a real sshd for an SSH login over a delayed path (test_latency)
+	openssh-server
 )
 # make bench: execsnoop, tcplife, tcpstates, and auditd with its auditctl
 [[ ${1:-} != bench ]] || PKGS+=(libbpf-tools auditd)

@@ -161,7 +161,8 @@ static void on_input(struct latency_domain *d, const struct gw_fact *f)
 		d->physical_input = true;
 		return;
 	}
-	d->virtual_input = true;
+	d->virtual_input_ns = f->time_ns ? f->time_ns : gw_now_realtime_ns();
+	d->injector_id = f->process_id;
 	if (f->process_id && (p = proc_find(d, f->process_id)))
 		p->injecting = true;
 }
@@ -207,7 +208,9 @@ static void latency_observe(struct gw_agent *a, void *state, const struct gw_fac
 		if ((p = proc_find(d, f->proc->id)) && !p->pid)
 			p->pid = f->proc->pid;
 		/* only while something is remote controlled: execs cost nothing otherwise */
-		if ((d->n_conns || d->virtual_input) && in_graphical_session(a, f->proc))
+		if ((d->n_conns || latency_virtual_live(d, f->time_ns ? f->time_ns :
+							      gw_now_realtime_ns())) &&
+		    in_graphical_session(a, f->proc))
 			d->session_execs++;
 		break;
 	case GW_FACT_EXIT:
@@ -260,6 +263,13 @@ static void walk(struct latency_domain *d)
 		d->counters[LAT_WALK_ERRORS]++;
 }
 
+bool latency_virtual_live(const struct latency_domain *d, uint64_t now_ns)
+{
+	/* a fact of this very tick may carry a time after the tick's own */
+	return d->virtual_input_ns &&
+	       (now_ns <= d->virtual_input_ns || now_ns - d->virtual_input_ns <= 2 * d->window_ns);
+}
+
 static bool input_measured(const struct gw_agent *a)
 {
 	for (int i = 0; i < a->hooks.n_status; i++)
@@ -274,7 +284,7 @@ static void close_window(struct gw_agent *a, struct latency_domain *d, uint64_t 
 	uint64_t end = now_ns + (uint64_t)a->realtime_offset_ns;
 	struct latency_window_view view = { .end_ns = end, .input_measured = input_measured(a),
 					    .physical_input = d->physical_input,
-					    .remote_live = d->virtual_input,
+					    .remote_live = latency_virtual_live(d, end),
 					    .session_execs = d->session_execs };
 	struct latency_conn *c, *ct;
 	struct latency_watch *w, *wt;
@@ -309,7 +319,7 @@ static void close_window(struct gw_agent *a, struct latency_domain *d, uint64_t 
 		latency_report_presence(a, d, end);
 	HASH_ITER(hh, d->procs, p, pt)
 		p->injecting = false;
-	d->physical_input = d->virtual_input = false;
+	d->physical_input = false;
 	d->session_execs = 0;
 	d->window_start_ns = now_ns;
 }

@@ -138,27 +138,30 @@ void latency_report_conn(struct gw_agent *a, struct latency_domain *d, struct la
 void latency_report_presence(struct gw_agent *a, struct latency_domain *d, uint64_t end_ns)
 {
 	const struct latency_conn *c, *ct;
-	const struct latency_proc *p = NULL;
-	char subject[384], why[256], peer[64] = "a virtual input device";
+	const struct latency_proc *p = NULL, *injector = proc_of(d, d->injector_id);
+	char subject[384], why[256], peer[64] = "";
 
+	/* the operator: a remote-control connection's peer, else the virtual device's writer */
 	HASH_ITER(hh, d->conns, c, ct) {
 		p = proc_of(d, c->process_id);
 		if (p) {
 			char *addr = address_text(a, c->id.remote_addr);
 
-			snprintf(peer, sizeof(peer), "%s", addr ? addr : "?");
+			snprintf(peer, sizeof(peer), " from %s", addr ? addr : "?");
 			break;
 		}
 	}
-	snprintf(subject, sizeof(subject), "graphical session driven by %s%s%s",
-		 p ? p->subject : "virtual input", p ? " from " : "", p ? peer : "");
+	if (!p)
+		p = injector;
+	snprintf(subject, sizeof(subject), "graphical session driven by %s%s",
+		 p ? p->subject : "a virtual input device", peer);
 	snprintf(why, sizeof(why),
 		 "%u processes started in the graphical session over %llu s while every physical "
 		 "input device was silent and %s was live",
 		 d->presence.session_execs,
 		 (unsigned long long)((end_ns - d->presence.run_start_ns) / 1000000000ULL) +
 			 d->opt.window_s,
-		 p ? "a remote-control connection" : "a virtual input device");
+		 peer[0] ? "a remote-control connection" : "a virtual input device");
 	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_BEHAVIOUR,
 					   .behaviour = { &rule_no_physical_input, why, "session" },
 					   .subject = subject, .process_id = p ? p->process_id : 0,

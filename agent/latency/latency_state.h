@@ -71,8 +71,11 @@ struct latency_domain {
 	size_t n_procs, n_watches, n_conns;
 	uint64_t window_ns, walk_ns;
 	uint64_t window_start_ns, next_walk_ns; /* CLOCK_BOOTTIME */
-	/* this window's input, from the cadence facts */
-	bool physical_input, virtual_input;
+	/* input, from the cadence facts: physical in this window; virtual, when last and by whom
+	 * (a cadence window's fact may land just after a latency window closed) */
+	bool physical_input;
+	uint64_t virtual_input_ns; /* realtime of the last virtual input fact, 0 = none */
+	uint64_t injector_id;	   /* the process that wrote it, 0 if unknown */
 	uint32_t session_execs;
 	struct latency_presence presence;
 	uint64_t counters[LAT_COUNTER_MAX];
@@ -82,5 +85,7 @@ struct latency_domain {
 void latency_report_conn(struct gw_agent *a, struct latency_domain *d, struct latency_conn *c,
 			 const struct latency_stats *s, uint64_t start_ns, uint64_t end_ns);
 void latency_report_presence(struct gw_agent *a, struct latency_domain *d, uint64_t end_ns);
+/* A virtual input device was written within the last two windows before now_ns (realtime). */
+bool latency_virtual_live(const struct latency_domain *d, uint64_t now_ns);
 
 #endif

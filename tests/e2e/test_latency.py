@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import ROOT  # noqa: E402
+from conftest import ROOT, counter  # noqa: E402
 from netns_helpers import netns  # noqa: E402,F401
 from test_detections_linux_tools import free_display, procs, wait_path  # noqa: E402,F401
 
@@ -200,6 +200,10 @@ def test_far_operator_raises_and_near_one_does_not(lat_agent, procs, delayed):  
                               and near_peer in e["finding"]["subject"])
     rc, final = lat_agent.stop()
     assert rc == 0
+    assert counter(final, "events", "remote_latency") >= 2
+    assert counter(final, "events", "latency_samples") >= 4
+    assert counter(final, "drops", "latency_not_watched") == 0
+    assert counter(final, "drops", "latency_walk_errors") == 0
 
 
 @pytest.fixture

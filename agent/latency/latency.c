@@ -36,7 +36,7 @@ static bool is_loopback(const uint8_t a[16])
 	return !memcmp(a, v6_loopback, 16);
 }
 
-/* ---- the remote-control processes --------------------------------------------------------------- */
+/* ---- the remote-control processes ------------------------------------------------------------ */
 
 static uint32_t pid_of(struct gw_agent *a, uint64_t process_id)
 {
@@ -89,7 +89,7 @@ static void proc_forget(struct latency_domain *d, uint64_t process_id)
 	free(p);
 }
 
-/* ---- watches ------------------------------------------------------------------------------------ */
+/* ---- watches --------------------------------------------------------------------------------- */
 
 static void watch_add(struct latency_domain *d, const struct gw_flow_input *in, uint64_t process_id)
 {
@@ -221,7 +221,7 @@ static void latency_observe(struct gw_agent *a, void *state, const struct gw_fac
 	}
 }
 
-/* ---- walks and windows -------------------------------------------------------------------------- */
+/* ---- walks and windows ----------------------------------------------------------------------- */
 
 static void on_sample(const struct gw_latency_sample *s, void *ctx)
 {

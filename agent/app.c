@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "detect/detections.h"
 #include "devices/devices.h"
+#include "latency/latency.h"
 #include "net/netif_watch.h"
 #include "process/process_events.h"
 
@@ -22,6 +23,7 @@ void app_options_defaults(struct app_options *o)
 	sessions_options_defaults(&o->sessions);
 	exfil_options_defaults(&o->exfil);
 	o->tamper.check_seconds = 60;
+	latency_options_defaults(&o->latency);
 }
 
 int app_compose(struct gw_agent *a, const struct app_options *o)
@@ -39,7 +41,8 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)) ||
 	    (err = sessions_register(a, &o->sessions)) ||
 	    (err = exfil_register(a, &exfil)) ||
-	    (err = tamper_register(a, &o->tamper)))
+	    (err = tamper_register(a, &o->tamper)) ||
+	    (err = latency_register(a, &o->latency)))
 		return err;
 	return 0;
 }
@@ -67,5 +70,8 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 	o.tamper.config_path = cfg->path;
 	o.tamper.check_seconds = cfg->tamper_check_seconds;
 	o.rules_user_dir = cfg->rules_local_dir;
+	o.latency.window_s = cfg->latency_window_s;
+	o.latency.far_rtt_ms = cfg->latency_far_rtt_ms;
+	o.latency.no_input_minutes = cfg->latency_no_input_minutes;
 	return app_compose(a, &o);
 }

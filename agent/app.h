@@ -1,7 +1,7 @@
 /*
  * app.h - the composition root: the only place that knows every domain. It holds the options of
  * each and registers them with the agent core in the order they start, tick, observe and report:
- * process, detect, net, devices, netif (interfaces), cadence, sessions, exfil.
+ * process, detect, net, devices, netif (interfaces), cadence, sessions, exfil, tamper, latency.
  */
 #ifndef GW_APP_H
 #define GW_APP_H
@@ -12,6 +12,7 @@
 #include "core/agent.h"
 #include "devices/device_hooks.h"
 #include "exfil/exfil.h"
+#include "latency/latency.h"
 #include "net/network.h"
 #include "sessions/sessions.h"
 #include "tamper/tamper.h"
@@ -29,6 +30,7 @@ struct app_options {
 	struct sessions_options sessions; /* login sessions and the activity profile */
 	struct exfil_options exfil;
 	struct tamper_options tamper;
+	struct latency_options latency;
 };
 
 void app_options_defaults(struct app_options *o);

@@ -58,6 +58,10 @@ static void usage(FILE *out)
 	      "  --cadence-idle=MS       quiet before a pointer burst that makes it \"after idle\"\n"
 	      "                          (default 1000)\n"
 	      "  --cadence-hooks=MODE    input cadence hooks: auto (fentry, then kprobe), fentry, kprobe\n"
+	      "  --latency-window=SECONDS  remote-control RTT window (default 60; 0 = off)\n"
+	      "  --latency-far-ms=MS     \"remote operator far away\" from this RTT (default 100)\n"
+	      "  --latency-no-input-minutes=N  \"activity without physical input\" after N minutes\n"
+	      "                          (default 10; 0 = never)\n"
 	      "  --rules=DIR             shipped rule files (default: rules/ of the build tree, else\n"
 	      "                          /usr/share/ghostwatch/rules)\n"
 	      "  --rules-d=DIR           local rules that add or override by id (default\n"
@@ -134,6 +138,9 @@ enum {
 	OPT_EXFIL_ALLOW,
 	OPT_EXFIL_REMOVABLE,
 	OPT_OFFBOARDING,
+	OPT_LATENCY_WINDOW,
+	OPT_LATENCY_FAR,
+	OPT_LATENCY_NO_INPUT,
 };
 
 static const struct option debug_options[] = {
@@ -169,6 +176,9 @@ static const struct option debug_options[] = {
 	{ "exfil-allow", required_argument, NULL, OPT_EXFIL_ALLOW },
 	{ "exfil-removable", required_argument, NULL, OPT_EXFIL_REMOVABLE },
 	{ "offboarding", no_argument, NULL, OPT_OFFBOARDING },
+	{ "latency-window", required_argument, NULL, OPT_LATENCY_WINDOW },
+	{ "latency-far-ms", required_argument, NULL, OPT_LATENCY_FAR },
+	{ "latency-no-input-minutes", required_argument, NULL, OPT_LATENCY_NO_INPUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -416,6 +426,21 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 			break;
 		case OPT_OFFBOARDING:
 			o->exfil.offboarding = true;
+			break;
+		case OPT_LATENCY_WINDOW:
+			if (parse_u64("latency-window", optarg, 0, 3600, &n))
+				return -1;
+			o->latency.window_s = (uint32_t)n;
+			break;
+		case OPT_LATENCY_FAR:
+			if (parse_u64("latency-far-ms", optarg, 0, 60000, &n))
+				return -1;
+			o->latency.far_rtt_ms = (uint32_t)n;
+			break;
+		case OPT_LATENCY_NO_INPUT:
+			if (parse_u64("latency-no-input-minutes", optarg, 0, 1440, &n))
+				return -1;
+			o->latency.no_input_minutes = (uint32_t)n;
 			break;
 		case 'h':
 			usage(stdout);

@@ -27,6 +27,8 @@ PKGS=(
 	qemu-system-x86 busybox-static cpio xz-utils
 	# the collector's HTML fleet report rendered in a real browser (test_collector_fleet)
 	chromium
+	# a real sshd for an SSH login over a delayed path (test_latency)
+	openssh-server
 )
 # make bench: execsnoop, tcplife, tcpstates, and auditd with its auditctl
 [[ ${1:-} != bench ]] || PKGS+=(libbpf-tools auditd)

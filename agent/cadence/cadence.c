@@ -411,6 +411,11 @@ static int cadence_handle_record(struct gw_agent *a, void *state, const void *da
 		raise_jiggler(a, m, &sum, &j, ev->event_id, ev->time_ns);
 	if (m->injector && w->events)
 		raise_injection(a, m, ev->event_id, ev->time_ns);
+	agent_publish(a, &(struct gw_fact){ .kind = GW_FACT_INPUT, .subject = m->device,
+					   .process_id = m->injector ? m->injector->process_id : 0,
+					   .event_id = ev->event_id, .time_ns = ev->time_ns,
+					   .input = { m->device, !(dev && dev->is_virtual),
+						      w->events, m->window_end_ns } });
 	return 0;
 }
 

@@ -83,6 +83,9 @@ static const struct config_key config_keys[] = {
 	{ "exfil", "allowed_remotes", KIND_REMOTES, F(exfil_allowed_remotes), 0, 0 },
 	{ "rules", "local_dir", KIND_PATH, F(rules_local_dir), 0, 0 },
 	{ "tamper", "check_seconds", KIND_U32, F(tamper_check_seconds), 1, 86400 },
+	{ "latency", "window_s", KIND_U32, F(latency_window_s), 1, 3600 },
+	{ "latency", "far_rtt_ms", KIND_U32, F(latency_far_rtt_ms), 0, 60000 },
+	{ "latency", "no_input_minutes", KIND_U32, F(latency_no_input_minutes), 0, 1440 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -125,6 +128,9 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->exfil_removable_bytes = 100ull << 20;
 	cfg->exfil_removable_window_seconds = 600;
 	cfg->tamper_check_seconds = 60;
+	cfg->latency_window_s = 60;
+	cfg->latency_far_rtt_ms = 100;
+	cfg->latency_no_input_minutes = 10;
 	if (set_str(&cfg->collector_urls[0], "tls://127.0.0.1:4222") ||
 	    set_str(&cfg->subject_prefix, "ghostwatch.v1.telemetry") ||
 	    set_str(&cfg->tls_cert, "/etc/ghostwatch/tls/agent.crt") ||

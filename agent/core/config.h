@@ -83,6 +83,10 @@ struct gw_config {
 	size_t n_exfil_allowed_remotes;
 	char *rules_local_dir;		/* local rules beside the shipped ones (rules.d) */
 	uint32_t tamper_check_seconds;	/* how often the BPF programs are checked still attached */
+	/* remote-operation latency */
+	uint32_t latency_window_s;	  /* RemoteLatency window */
+	uint32_t latency_far_rtt_ms;	  /* "remote operator far away" from this RTT; 0 = never */
+	uint32_t latency_no_input_minutes; /* "activity without physical input" after; 0 = never */
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

@@ -81,6 +81,8 @@ enum gw_fact_kind {
 	GW_FACT_BEHAVIOUR, /* .behaviour, subject, process_id: a domain's own built-in detection */
 	GW_FACT_RTT,	   /* .rtt_us, process_id: a remote TCP connection's smoothed RTT */
 	GW_FACT_SESSION,   /* .session, subject (its id): a login session started, ended, locked */
+	GW_FACT_FINDING,   /* .finding, subject, process_id: a rule matched (detect, every match) */
+	GW_FACT_INPUT,	   /* .input, process_id (the injector, if any): an input cadence window */
 };
 
 /*
@@ -136,6 +138,17 @@ struct gw_fact {
 		} behaviour;
 		uint32_t rtt_us;
 		const struct gw_session_input *session;
+		struct {
+			const char *rule_id;
+			const char *category; /* as rules/README.md names it: "rmm", ... */
+			const char *vendor;
+		} finding;
+		struct {
+			const char *device;    /* "input7" */
+			bool physical;	       /* not a virtual (uinput) device */
+			uint32_t events;       /* in the window */
+			uint64_t window_end_ns; /* realtime */
+		} input;
 	};
 };
 

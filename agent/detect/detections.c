@@ -265,6 +265,15 @@ static void observe(struct gw_agent *a, const struct gw_match *mt, size_t n, con
 					     .event_id = event_id, .time_ns = time_ns };
 
 		gw_findings_observe(det(a)->findings, &ob, &sink);
+		/* every match, not only the ones that open a finding: a second process of a tool
+		 * that already has its finding is that tool too (latency watches its flows) */
+		agent_publish(a, &(struct gw_fact){
+					 .kind = GW_FACT_FINDING, .subject = subject,
+					 .process_id = process_id, .event_id = event_id,
+					 .time_ns = time_ns,
+					 .finding = { mt[i].rule->id,
+						      gw_category_name(mt[i].rule->category),
+						      mt[i].rule->vendor } });
 	}
 }
 

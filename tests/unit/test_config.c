@@ -238,6 +238,30 @@ TEST(exfil_section)
 	CHECK(rejected_at("exfil:\n  upload_window_seconds: 1\n", 2, "out of range"));
 }
 
+TEST(latency_section)
+{
+	struct gw_config *cfg = parse("latency:\n"
+				      "  window_s: 30\n"
+				      "  far_rtt_ms: 150\n"
+				      "  no_input_minutes: 0\n");
+
+	REQUIRE(cfg);
+	CHECK(cfg->latency_window_s == 30);
+	CHECK(cfg->latency_far_rtt_ms == 150);
+	CHECK(cfg->latency_no_input_minutes == 0);
+	gw_config_free(cfg);
+
+	cfg = parse("");
+	REQUIRE(cfg);
+	CHECK(cfg->latency_window_s == 60);
+	CHECK(cfg->latency_far_rtt_ms == 100);
+	CHECK(cfg->latency_no_input_minutes == 10);
+	gw_config_free(cfg);
+	CHECK(rejected_at("latency:\n  window_s: 0\n", 2, "latency.window_s"));
+	CHECK(rejected_at("latency:\n  far_rtt_ms: 99999999\n", 2, "latency.far_rtt_ms"));
+	CHECK(rejected_at("latency:\n  far_ms: 100\n", 2, "far_ms"));
+}
+
 TEST(transport_change_detection)
 {
 	struct gw_config *a = parse("batch:\n  window_seconds: 5\n");
@@ -264,6 +288,7 @@ int main(void)
 	RUN(nul_byte_in_value_is_rejected);
 	RUN(load_from_file_and_missing_file);
 	RUN(employee_section);
+	RUN(latency_section);
 	RUN(transport_change_detection);
 	RUN(exfil_section);
 	return test_summary();

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cadence/cadence.h"
+#include "core/config.h"
 #include "detect/detections.h"
 #include "devices/devices.h"
 #include "net/netif_watch.h"
@@ -18,6 +19,7 @@ void app_options_defaults(struct app_options *o)
 	o->cadence_window_s = 60;
 	o->cadence_idle_ms = 1000;
 	o->cadence_hooks = CADENCE_HOOKS_AUTO;
+	place_options_defaults(&o->place);
 }
 
 int app_compose(struct gw_agent *a, const struct app_options *o)
@@ -32,6 +34,13 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	    (err = netif_register(a, o->sys_root)) ||
 	    (err = cadence_register(a, o->cadence_window_s, o->cadence_idle_ms, o->cadence_hooks)))
 		return err;
+	{
+		struct place_options po = o->place;
+
+		po.rules_dir = o->rules_dir;
+		if ((err = place_register(a, &po)))
+			return err;
+	}
 	return 0;
 }
 
@@ -39,7 +48,8 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 {
 	struct app_options o;
 
-	(void)cfg;
 	app_options_defaults(&o);
+	o.place.mac_key_file = cfg->place_mac_key_file;
+	o.place.mdns = cfg->place_mdns;
 	return app_compose(a, &o);
 }

@@ -1,7 +1,7 @@
 /*
  * app.h - the composition root: the only place that knows every domain. It holds the options of
  * each and registers them with the agent core in the order they start, tick, observe and report:
- * process, detect, net, devices, netif (interfaces), cadence.
+ * process, detect, net, devices, netif (interfaces), cadence, place.
  */
 #ifndef GW_APP_H
 #define GW_APP_H
@@ -12,6 +12,7 @@
 #include "core/agent.h"
 #include "devices/device_hooks.h"
 #include "net/network.h"
+#include "place/place.h"
 
 struct app_options {
 	struct gw_options core;
@@ -23,6 +24,7 @@ struct app_options {
 	enum cadence_hook_mode cadence_hooks;
 	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
 	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
+	struct place_options place; /* network place, location settings, LAN IP-KVMs */
 };
 
 void app_options_defaults(struct app_options *o);

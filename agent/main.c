@@ -62,6 +62,10 @@ static void usage(FILE *out)
 	      "                          /usr/share/ghostwatch/rules)\n"
 	      "  --rules-d=DIR           local rules that add or override by id (default\n"
 	      "                          /etc/ghostwatch/rules.d); SIGHUP reloads both\n"
+	      "  --place-root=DIR        read /etc, /run and /usr/bin of the place settings under DIR\n"
+	      "  --place-key=FILE        fleet key that neighbour MACs are hashed with (none: no hashes)\n"
+	      "  --place-mdns=on|off     hear mDNS names on the LAN, never sending (default on)\n"
+	      "  --no-place              no Place events (network place, settings, LAN IP-KVMs)\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -114,6 +118,10 @@ enum {
 	OPT_CADENCE_HOOKS,
 	OPT_RULES,
 	OPT_RULES_D,
+	OPT_PLACE_ROOT,
+	OPT_PLACE_KEY,
+	OPT_PLACE_MDNS,
+	OPT_NO_PLACE,
 };
 
 static const struct option debug_options[] = {
@@ -141,6 +149,10 @@ static const struct option debug_options[] = {
 	{ "cadence-hooks", required_argument, NULL, OPT_CADENCE_HOOKS },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "rules-d", required_argument, NULL, OPT_RULES_D },
+	{ "place-root", required_argument, NULL, OPT_PLACE_ROOT },
+	{ "place-key", required_argument, NULL, OPT_PLACE_KEY },
+	{ "place-mdns", required_argument, NULL, OPT_PLACE_MDNS },
+	{ "no-place", no_argument, NULL, OPT_NO_PLACE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -317,6 +329,23 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 			break;
 		case OPT_RULES_D:
 			o->rules_user_dir = optarg;
+			break;
+		case OPT_PLACE_ROOT:
+			o->place.root = optarg;
+			break;
+		case OPT_PLACE_KEY:
+			o->place.mac_key_file = optarg;
+			break;
+		case OPT_PLACE_MDNS:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "ghostwatch: --place-mdns: '%s' is not on or off\n",
+					optarg);
+				return -1;
+			}
+			o->place.mdns = !strcmp(optarg, "on");
+			break;
+		case OPT_NO_PLACE:
+			o->place.enabled = false;
 			break;
 		case 'h':
 			usage(stdout);

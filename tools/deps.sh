@@ -8,6 +8,8 @@ PKGS=(
 	# build
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev protobuf-c-compiler libprotobuf-c-dev
 	libyaml-dev libssl-dev libnats-dev uthash-dev pkg-config libmicrohttpd-dev
+	# place: rtnetlink and nl80211 through libnl, the IEEE OUI registry
+	libnl-3-dev libnl-route-3-dev libnl-genl-3-dev ieee-data
 	# sanitizers and fuzzing
 	libclang-rt-14-dev
 	# tests

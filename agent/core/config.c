@@ -68,6 +68,8 @@ static const struct config_key config_keys[] = {
 	{ "employee", "hours", KIND_OPT_STR, F(employee_hours), 0, 0 },
 	{ "employee", "days", KIND_OPT_STR, F(employee_days), 0, 0 },
 	{ "employee", "offboarding", KIND_BOOL, F(offboarding), 0, 0 },
+	{ "place", "mac_key_file", KIND_PATH, F(place_mac_key_file), 0, 0 },
+	{ "place", "mdns", KIND_BOOL, F(place_mdns), 0, 0 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -102,6 +104,7 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->log_level = GW_LOG_INFO;
 	cfg->ringbuf_bytes = 4u << 20;
 	cfg->stats_seconds = 60;
+	cfg->place_mdns = true;
 	cfg->n_collector_urls = 1;
 	if (set_str(&cfg->collector_urls[0], "tls://127.0.0.1:4222") ||
 	    set_str(&cfg->subject_prefix, "ghostwatch.v1.telemetry") ||
@@ -111,7 +114,8 @@ int gw_config_defaults(struct gw_config *cfg)
 	    set_str(&cfg->tls_server_name, "") || set_str(&cfg->host_id, "") ||
 	    set_str(&cfg->employee_id, "") || set_str(&cfg->employee_timezone, "") ||
 	    set_str(&cfg->employee_hours, "") || set_str(&cfg->employee_days, "") ||
-	    set_str(&cfg->spool_dir, "/var/lib/ghostwatch/spool") || set_str(&cfg->path, "(defaults)"))
+	    set_str(&cfg->spool_dir, "/var/lib/ghostwatch/spool") || set_str(&cfg->path, "(defaults)") ||
+	    set_str(&cfg->place_mac_key_file, "/etc/ghostwatch/place.key"))
 		return -1;
 	return 0;
 }
@@ -133,6 +137,7 @@ void gw_config_free(struct gw_config *cfg)
 	free(cfg->employee_timezone);
 	free(cfg->employee_hours);
 	free(cfg->employee_days);
+	free(cfg->place_mac_key_file);
 	free(cfg->path);
 	free(cfg);
 }

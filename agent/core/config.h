@@ -67,6 +67,11 @@ struct gw_config {
 	char *employee_hours;		/* "09:00-18:00" in that timezone; empty = not declared */
 	char *employee_days;		/* "mon-fri"; empty = not declared */
 	bool offboarding;		/* leaving the company: exfiltration findings weigh more */
+
+	/* place: where the host is */
+	char *place_mac_key_file;	/* fleet-wide key neighbour MACs are hashed with; a missing
+					 * file means no hashes are sent */
+	bool place_mdns;		/* hear mDNS names on the LAN (never sends) */
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

@@ -134,6 +134,8 @@ uint64_t place_emit(struct gw_agent *a, struct place_state *s, const char *chang
 
 		if (e)
 			p->changed_by = process_proto(a, e);
+		/* one run of a tool explains one change, not every later one */
+		s->changer_pid = 0;
 	}
 	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_PLACE;
 	ev->place = p;

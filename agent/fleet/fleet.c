@@ -33,6 +33,8 @@ struct fleet {
 	uint64_t nomem_drops;
 	uint64_t reloads, reload_failures;
 	uint64_t queue_full_logs;
+	uint8_t *place; /* the last Place event, compact and serialized, for every batch header */
+	size_t place_len;
 };
 
 static bool signal_enabled(const struct gw_config *cfg, int kind)
@@ -72,6 +74,8 @@ static void cut_batch(struct fleet *fl, struct gw_agent *a, bool reset_arena)
 	}
 	if (score && gw_batch_draft_set_score(d, score))
 		fl->nomem_drops++;
+	if (fl->place && gw_batch_draft_set_place(d, fl->place, fl->place_len))
+		fl->nomem_drops++;
 	fl->batches++;
 	if (gw_forwarder_submit(fl->fwd, d) == -ENOBUFS && fl->queue_full_logs++ % 100 == 0)
 		gw_warn(&fl->log, "batch queue full (spool writer stalled?): window dropped and "
@@ -83,6 +87,18 @@ static void fleet_emit(struct gw_agent *a, const gw_event_t *ev, void *ctx)
 	struct fleet *fl = ctx;
 	int rc;
 
+	if (ev->kind_case == GHOSTWATCH__V1__EVENT__KIND_PLACE) {
+		uint8_t *p;
+		size_t len;
+
+		if (gw_batch_compact_place(ev->place, &p, &len) == 0) {
+			free(fl->place);
+			fl->place = p;
+			fl->place_len = len;
+		} else {
+			fl->nomem_drops++;
+		}
+	}
 	if (!signal_enabled(fl->cfg, (int)ev->kind_case)) {
 		fl->filtered++;
 		return;
@@ -305,6 +321,7 @@ out:
 		free(a);
 	}
 	gw_batch_builder_free(&fl.builder);
+	free(fl.place);
 	gw_config_free(fl.cfg);
 	free(fl.config_path);
 	return ret;

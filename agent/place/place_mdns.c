@@ -74,8 +74,9 @@ static bool is_local_host(const char *name)
 {
 	size_t n = strlen(name);
 
-	/* service names (_http._tcp.local) are not hosts */
-	return n > 6 && !strcmp(name + n - 6, ".local") && name[0] != '_' && !strchr(name, ' ');
+	/* service and instance names (_http._tcp.local, PiKVM._http._tcp.local) are not hosts */
+	return n > 6 && !strcmp(name + n - 6, ".local") && name[0] != '_' && !strstr(name, "._") &&
+	       !strchr(name, ' ');
 }
 
 struct seen {

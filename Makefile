@@ -228,6 +228,7 @@ portable: $(BUILD)/ghostwatch
 	install -m 0755 $(BUILD)/ghostwatch $(BUILD)/portable/$(PORTABLE)/
 	install -m 0644 rules/*.yaml rules/README.md rules/NOTICE rules/LICENSE-LOLRMM \
 		$(BUILD)/portable/$(PORTABLE)/rules/
+	install -D -m 0644 rules/lan/ipkvm_oui.yaml $(BUILD)/portable/$(PORTABLE)/rules/lan/ipkvm_oui.yaml
 	install -m 0644 deploy/ghostwatch.yaml deploy/ghostwatch.service docs/man/ghostwatch.8 \
 		docs/man/ghostwatch.yaml.5 $(BUILD)/portable/$(PORTABLE)/
 	tar -C $(BUILD)/portable -czf $(BUILD)/portable/$(PORTABLE).tar.gz $(PORTABLE)

@@ -216,7 +216,6 @@ static void refresh(struct gw_agent *a, struct place_state *s, uint64_t now)
 		 * they show an IP-KVM not reported yet */
 		hold = neighbours_only && !place_lan_unraised(s) &&
 		       now - s->last_emit_ns < (uint64_t)s->opt.neighbour_interval_s * 1000000000ULL;
-		s->pending = hold;
 		if (!hold)
 			place_emit(a, s, change);
 	}

@@ -52,7 +52,6 @@ struct place_state {
 	bool started;
 	bool net_dirty;
 	uint32_t settings_dirty; /* PLACE_SET_* */
-	bool pending;		 /* a change held back by neighbour_interval_s */
 	uint64_t last_emit_ns;	 /* CLOCK_BOOTTIME */
 	uint64_t last_wifi_ns;
 	uint64_t last_place_event_id, last_place_time_ns;

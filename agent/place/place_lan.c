@@ -38,10 +38,12 @@ static bool in_set(uint8_t (*set)[6], size_t n, const uint8_t mac[6])
 }
 
 static void raise_finding(struct gw_agent *a, struct place_state *s, bool high, const char *subject,
-		  const char *why)
+			  const char *why)
 {
-	char full[512];
+	char full[512], subj[256];
 
+	/* the findings table deduplicates per rule id and subject: the high one needs its own */
+	snprintf(subj, sizeof(subj), "%s%s", subject, high ? " + KVM device on this host" : "");
 	if (high)
 		snprintf(full, sizeof(full), "%s; this host has %s", why, s->kvm_device_what);
 	else
@@ -49,7 +51,7 @@ static void raise_finding(struct gw_agent *a, struct place_state *s, bool high, 
 	agent_publish(a, &(struct gw_fact){
 				 .kind = GW_FACT_BEHAVIOUR,
 				 .behaviour = { high ? &lan_ipkvm_high : &lan_ipkvm_low, full, "place" },
-				 .subject = subject,
+				 .subject = subj,
 				 .event_id = s->last_place_event_id,
 				 .time_ns = s->last_place_time_ns,
 			 });

@@ -91,6 +91,29 @@ def test_gateway_and_lan_ipkvm_neighbour(room, agent_factory, tmp_path):
     assert rc == 0
 
 
+def test_lan_ipkvm_high_beside_a_kvm_device(room, agent_factory, tmp_path):
+    """The same neighbour on a host that also has a PiKVM's USB gadget (absolute pointer) and
+    EDID in its device inventory: the finding comes at high as well as low."""
+    from test_devices_host import build_fake_sysfs
+    sysfs = build_fake_sysfs(tmp_path / "sys")
+    host, _ = room.plug("host")
+    _, kvm_ip = room.plug("kvm", mac=KVM_MAC, gateway=False)
+    agent = agent_factory(*FAST, f"--sys-root={sysfs}", "--place-mdns=off",
+                          binary=agent_binary_in(host, AGENT, tmp_path))
+    agent.wait_for(is_place(lambda p: p.get("change") == "start"), timeout=10)
+    ping(host, kvm_ip)
+    high = agent.wait_for(lambda e: e.get("type") == "finding"
+                          and e["finding"]["rule_id"] == "GW-PLACE-LAN-IPKVM"
+                          and e["finding"]["severity"] == "high", timeout=10,
+                          what="high LAN IP-KVM finding")["finding"]
+    # no fleet key: the maker's prefix only
+    assert high["subject"] == "neighbour B8:27:EB + KVM device on this host"
+    assert "PiKVM" in high["matched"] or "absolute-pointer" in high["matched"]
+    sev = {e["finding"]["severity"] for e in lan_findings(agent, "B8:27:EB")}
+    assert sev == {"low", "high"}
+    agent.stop()
+
+
 def mdns_announcement(name):
     """An mDNS response: one A record NAME -> 10.233.7.99, cache-flush class."""
     labels = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"

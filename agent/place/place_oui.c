@@ -13,13 +13,42 @@
 
 struct oui_slot {
 	uint64_t key; /* bits << 40 | prefix value; 0 = empty */
-	char *vendor;
+	uint32_t vendor; /* offset in the pool */
 };
 
+/* ~42k prefixes: slots at most 3/4 full and one pool of names keep the index near 2 MiB */
 struct place_oui {
 	struct oui_slot *slots;
 	size_t cap, n;
+	char *pool;
+	size_t pool_len, pool_cap;
+	uint32_t last; /* the last name added: the registry lists an organisation's blocks together */
 };
+
+static int pool_add(struct place_oui *o, const char *s, uint32_t *off)
+{
+	size_t len = strlen(s) + 1;
+
+	if (o->pool_len && !strcmp(o->pool + o->last, s)) {
+		*off = o->last;
+		return 0;
+	}
+	if (o->pool_len + len > UINT32_MAX)
+		return -ENOMEM;
+	if (o->pool_len + len > o->pool_cap) {
+		size_t ncap = o->pool_cap ? o->pool_cap * 2 : 256 * 1024;
+		char *np = realloc(o->pool, ncap);
+
+		if (!np)
+			return -ENOMEM;
+		o->pool = np;
+		o->pool_cap = ncap;
+	}
+	memcpy(o->pool + o->pool_len, s, len);
+	*off = o->last = (uint32_t)o->pool_len;
+	o->pool_len += len;
+	return 0;
+}
 
 static uint64_t mix(uint64_t k)
 {
@@ -33,7 +62,7 @@ static int put(struct place_oui *o, uint64_t key, const char *vendor)
 {
 	size_t i;
 
-	if ((o->n + 1) * 2 > o->cap) {
+	if ((o->n + 1) * 4 > o->cap * 3) {
 		size_t ncap = o->cap ? o->cap * 2 : 65536;
 		struct oui_slot *ns = calloc(ncap, sizeof(*ns));
 
@@ -53,8 +82,7 @@ static int put(struct place_oui *o, uint64_t key, const char *vendor)
 	for (i = mix(key) & (o->cap - 1); o->slots[i].key; i = (i + 1) & (o->cap - 1))
 		if (o->slots[i].key == key)
 			return 0; /* the registry lists some prefixes twice: the first stays */
-	o->slots[i].vendor = strdup(vendor);
-	if (!o->slots[i].vendor)
+	if (pool_add(o, vendor, &o->slots[i].vendor))
 		return -ENOMEM;
 	o->slots[i].key = key;
 	o->n++;
@@ -67,7 +95,7 @@ static const char *get(const struct place_oui *o, uint64_t key)
 		return NULL;
 	for (size_t i = mix(key) & (o->cap - 1); o->slots[i].key; i = (i + 1) & (o->cap - 1))
 		if (o->slots[i].key == key)
-			return o->slots[i].vendor;
+			return o->pool + o->slots[i].vendor;
 	return NULL;
 }
 
@@ -198,8 +226,7 @@ void place_oui_free(struct place_oui *o)
 {
 	if (!o)
 		return;
-	for (size_t i = 0; i < o->cap; i++)
-		free(o->slots[i].vendor);
+	free(o->pool);
 	free(o->slots);
 	free(o);
 }

@@ -14,6 +14,8 @@ PKGS=(
 	libclang-rt-14-dev
 	# tests
 	python3 python3-pytest iproute2 procps util-linux openssl nats-server
+	# netns rooms behind a masquerading router (tests/e2e/netns_rooms.py)
+	nftables
 	# make deb, make rpm and their test: dpkg-buildpackage with debhelper, lintian, rpmbuild,
 	# systemd-analyze for the packaged units
 	dpkg-dev debhelper lintian rpm systemd

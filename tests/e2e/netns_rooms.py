@@ -30,11 +30,40 @@ class Room:
         sh("ip", "-n", self.router, "addr", "add", f"{subnet}.1/24", "dev", "br0")
         sh("ip", "-n", self.router, "link", "set", "br0", "up")
         self.gateway = f"{subnet}.1"
+        self.egress = None  # the room's public address once uplink(nat=True) made one
 
     def router_mac(self):
         return subprocess.run(
             ["ip", "netns", "exec", self.router, "cat", "/sys/class/net/br0/address"],
             check=True, capture_output=True, text=True).stdout.strip()
+
+    def uplink(self, nat=True):
+        """Routes the room to this host: a veth from the router to the host namespace, the router
+        forwarding (and, with nat, masquerading: every host of the room then reaches the host
+        from one public address, like a flat behind one home router). Returns the host-side
+        address the room's hosts reach this host at (a NATS server listening there, say)."""
+        up_net = f"10.234.{self.id}"
+        host_if, router_if = f"gwup{self.netns.tag}{self.id}", "up0"
+        sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", router_if, "netns",
+           self.router)
+        sh("ip", "addr", "add", f"{up_net}.1/30", "dev", host_if)
+        sh("ip", "link", "set", host_if, "up")
+        sh("ip", "-n", self.router, "addr", "add", f"{up_net}.2/30", "dev", router_if)
+        sh("ip", "-n", self.router, "link", "set", router_if, "up")
+        sh("ip", "-n", self.router, "route", "add", "default", "via", f"{up_net}.1")
+        sh("ip", "netns", "exec", self.router, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        if nat:
+            for rule in (["add", "table", "ip", "nat"],
+                         ["add", "chain", "ip", "nat", "post",
+                          "{ type nat hook postrouting priority 100 ; }"],
+                         ["add", "rule", "ip", "nat", "post", "oifname", router_if,
+                          "masquerade"]):
+                sh("ip", "netns", "exec", self.router, "nft", *rule)
+            self.egress = f"{up_net}.2"
+        else:
+            sh("ip", "route", "add", f"{self.subnet}.0/24", "via", f"{up_net}.2")
+            self.egress = None
+        return f"{up_net}.1"
 
     def plug(self, role, mac=None, gateway=True):
         """A namespace on the LAN: eth0 with the next address (and mac, if given), default

@@ -150,6 +150,31 @@ def test_mdns_name_heard_without_sending(room, agent_factory, tmp_path):
     agent.stop()
 
 
+def test_rooms_share_egress_through_their_router(netns, tmp_path):  # noqa: F811
+    """The rooms helper the laptop-farm tests build on: hosts of one room reach this host from
+    the room's one public address, a host of another room from another."""
+    rooms = [Room(netns, "10.233.11"), Room(netns, "10.233.12")]
+    ups = [r.uplink() for r in rooms]
+    hosts = [rooms[0].plug("a1")[0], rooms[0].plug("a2")[0], rooms[1].plug("b1")[0]]
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", 0))
+    srv.listen(8)
+    srv.settimeout(5)
+    port = srv.getsockname()[1]
+    seen = []
+    for ns, up in zip(hosts, [ups[0], ups[0], ups[1]]):
+        code = f"import socket; socket.create_connection(('{up}', {port}), timeout=5).close()"
+        subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", code], check=True,
+                       capture_output=True)
+        conn, peer = srv.accept()
+        conn.close()
+        seen.append(peer[0])
+    srv.close()
+    assert seen == [rooms[0].egress, rooms[0].egress, rooms[1].egress]
+    assert rooms[0].egress != rooms[1].egress
+
+
 def zone_link(root, zone):
     tmp = root / "etc" / "localtime.new"
     tmp.symlink_to(f"../usr/share/zoneinfo/{zone}")

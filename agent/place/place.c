@@ -205,6 +205,9 @@ static void refresh(struct gw_agent *a, struct place_state *s, uint64_t now)
 	if (s->net_dirty) {
 		read_net(s, now);
 		s->net_dirty = false;
+		if (s->mdns_fd >= 0 && memcmp(s->cur.net.addrs, s->sent.net.addrs,
+					      sizeof(s->cur.net.addrs)))
+			place_mdns_join(s->mdns_fd);
 	}
 	if (s->settings_dirty) {
 		place_settings_read(s->root, s->im_running, &s->cur.set);

@@ -140,23 +140,13 @@ int place_mdns_parse(const uint8_t *m, size_t len, void (*on_name)(const char *n
 	return s.n;
 }
 
-int place_mdns_open(void)
+int place_mdns_join(int fd)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(MDNS_PORT),
-				  .sin_addr.s_addr = htonl(INADDR_ANY) };
 	struct ifaddrs *ifs = NULL;
-	int one = 1, joined = 0, err;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int joined = 0;
 
-	if (fd < 0)
-		return -errno;
-	/* avahi may hold the port: multicast receivers share it */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		goto fail;
 	if (getifaddrs(&ifs))
-		goto fail;
+		return -errno;
 	for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
 		struct ip_mreqn mr = { 0 };
 
@@ -165,19 +155,36 @@ int place_mdns_open(void)
 			continue;
 		inet_pton(AF_INET, "224.0.0.251", &mr.imr_multiaddr);
 		mr.imr_ifindex = (int)if_nametoindex(i->ifa_name);
-		if (!setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)))
+		if (!setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) ||
+		    errno == EADDRINUSE)
 			joined++;
 	}
 	freeifaddrs(ifs);
-	if (!joined) {
+	return joined;
+}
+
+int place_mdns_open(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(MDNS_PORT),
+				  .sin_addr.s_addr = htonl(INADDR_ANY) };
+	int one = 1, err;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	/* avahi may hold the port: multicast receivers share it */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
 		close(fd);
-		return -ENODEV;
+		return err;
+	}
+	/* no interface yet is not an error: the domain joins again when addresses change */
+	err = place_mdns_join(fd);
+	if (err < 0) {
+		close(fd);
+		return err;
 	}
 	return fd;
-fail:
-	err = -errno;
-	if (ifs)
-		freeifaddrs(ifs);
-	close(fd);
-	return err;
 }

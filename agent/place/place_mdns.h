@@ -22,5 +22,8 @@ int place_mdns_parse(const uint8_t *msg, size_t len,
 
 /* A UDP socket on port 5353 joined to 224.0.0.251 on every interface it can; -errno. */
 int place_mdns_open(void);
+/* Joins the group on every multicast interface not joined yet (after addresses changed); how
+ * many interfaces it is joined on, or -errno. */
+int place_mdns_join(int fd);
 
 #endif

@@ -65,10 +65,10 @@ class Room:
             self.egress = None
         return f"{up_net}.1"
 
-    def plug(self, role, mac=None, gateway=True):
-        """A namespace on the LAN: eth0 with the next address (and mac, if given), default
-        route through the room's gateway. Returns (namespace, address)."""
-        ns = self.netns.add(role)
+    def plug(self, role, mac=None, gateway=True, ns=None):
+        """A namespace on the LAN (a new one, or ns): eth0 with the next address (and mac, if
+        given), default route through the room's gateway. Returns (namespace, address)."""
+        ns = ns or self.netns.add(role)
         ip = f"{self.subnet}.{self.next_ip}"
         port = f"p{self.id}x{self.next_ip}"
         self.next_ip += 1

@@ -122,11 +122,18 @@ def mdns_announcement(name):
     return head + rr
 
 
-def test_mdns_name_heard_without_sending(room, agent_factory, tmp_path):
-    host, _ = room.plug("host")
-    gadget, gadget_ip = room.plug("gadget", gateway=False)
+def test_plugged_in_later_then_mdns_name_heard(room, netns, agent_factory, tmp_path):  # noqa: F811
+    """The agent starts with no network (no gateway); the laptop is then plugged into the room:
+    a Place says gateway, and the mDNS listener joins the new interface and hears a name."""
+    host = netns.add("late")
     agent = agent_factory(*FAST, binary=agent_binary_in(host, AGENT, tmp_path))
-    agent.wait_for(is_place(lambda p: p.get("change") == "start"), timeout=10)
+    start = agent.wait_for(is_place(lambda p: p.get("change") == "start"), timeout=10)["place"]
+    assert not start.get("gateway_address") and not start.get("addresses")
+    room.plug("host", ns=host)
+    moved = agent.wait_for(is_place(lambda p: p.get("gateway_address") == room.gateway),
+                           timeout=5, what="Place after plugging in")["place"]
+    assert "gateway" in moved["change"] and "addresses" in moved["change"]
+    gadget, gadget_ip = room.plug("gadget", gateway=False)
     send = ("import socket,sys\n"
             "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
             f"s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_IF,socket.inet_aton('{gadget_ip}'))\n"

@@ -271,7 +271,10 @@ static void on_exec(struct place_state *s, const struct proc_entry *e)
 			s->settings_dirty |= PLACE_SET_LOCALE;
 		}
 		for (size_t i = 0; names[n] && settings_tools[i]; i++) {
-			if (!strcmp(names[n], settings_tools[i])) {
+			/* comm holds 15 bytes: "dpkg-reconfigure" runs as "dpkg-reconfigur" */
+			if (!strncmp(names[n], settings_tools[i], GW_PROC_COMM_LEN - 1) &&
+			    (strlen(names[n]) == GW_PROC_COMM_LEN - 1 ||
+			     !strcmp(names[n], settings_tools[i]))) {
 				s->changer_pid = e->pid;
 				s->changer_ns = gw_now_boottime_ns();
 			}

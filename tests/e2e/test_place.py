@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AGENT
+from conftest import AGENT, counter
 from netns_helpers import netns  # noqa: F401  (fixture)
 from netns_rooms import Room, agent_binary_in, fleet_key, ping
 
@@ -89,6 +89,10 @@ def test_gateway_and_lan_ipkvm_neighbour(room, agent_factory, tmp_path):
     assert not lan_findings(agent, "00:16:3E"), "an ordinary OUI raised the IP-KVM finding"
     rc, stats = agent.stop()
     assert rc == 0
+    assert counter(stats, "events", "place") == len(places(agent))
+    assert counter(stats, "events", "place_findings") == 1
+    for drop in ("place_read_errors", "place_netlink_overruns", "place_neighbours_unlisted"):
+        assert counter(stats, "drops", drop) == 0, drop
 
 
 def test_lan_ipkvm_high_beside_a_kvm_device(room, agent_factory, tmp_path):

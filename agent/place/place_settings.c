@@ -73,9 +73,16 @@ static int read_text(const char *root, const char *path, char *buf, size_t len)
 	return 0;
 }
 
+static const char *next_line(const char *line)
+{
+	const char *nl = strchr(line, '\n');
+
+	return nl ? nl + 1 : NULL;
+}
+
 void place_parse_resolv(const char *text, struct place_list *out)
 {
-	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+	for (const char *line = text; line && *line; line = next_line(line)) {
 		const char *p = line;
 		size_t n;
 
@@ -94,7 +101,7 @@ void place_parse_resolv(const char *text, struct place_list *out)
 void place_parse_assignments(const char *text, const char *const *keys, bool split,
 			     struct place_list *out)
 {
-	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+	for (const char *line = text; line && *line; line = next_line(line)) {
 		const char *p = line, *eq, *end;
 		bool known = false;
 

@@ -136,9 +136,10 @@ TEST(ipkvm_shipped_file_and_errors)
 	const uint8_t pi[6] = { 0xdc, 0xa6, 0x32, 1, 2, 3 }, other[6] = { 0x00, 0x16, 0x3e, 1, 2, 3 };
 	const struct place_ipkvm_prefix *p;
 	static const char bad_key[] = "version: 1\nmakers:\n  - vendor: x\n    prefix: [\"B8:27:EB\"]\n";
-	static const char bad_prefix[] = "version: 1\nmakers:\n  - vendor: x\n    prefixes: [\"B8:27\"]\n"
-					 "    sources: [s]\n";
-	static const char no_source[] = "version: 1\nmakers:\n  - vendor: x\n    prefixes: [\"B8:27:EB\"]\n";
+	static const char bad_prefix[] = "version: 1\nmakers:\n  - vendor: x\n"
+					 "    prefixes: [\"B8:27\"]\n    sources: [s]\n";
+	static const char no_source[] = "version: 1\nmakers:\n  - vendor: x\n"
+					"    prefixes: [\"B8:27:EB\"]\n";
 
 	REQUIRE(place_ipkvm_load(&k, "rules/" PLACE_IPKVM_FILE, err, sizeof(err)) == 0);
 	p = place_ipkvm_match_mac(&k, pi);

@@ -195,9 +195,14 @@ static void refresh(struct gw_agent *a, struct place_state *s, uint64_t now)
 {
 	char change[160];
 	bool neighbours_only, hold;
+	uint32_t nl = s->netlink_ok ? place_netlink_changed(&s->nl) : 0;
 
-	if (s->netlink_ok && place_netlink_changed(&s->nl))
+	if (nl)
 		s->net_dirty = true;
+	/* a new network usually brings new DNS servers, in a file not always watched
+	 * (NetworkManager's, dhclient's) */
+	if (nl & PLACE_NL_ROUTE)
+		s->settings_dirty |= PLACE_SET_DNS;
 	s->settings_dirty |= place_settings_drain(s->inotify_fd, &s->c.inotify_overflows);
 	drain_mdns(s);
 	if (s->wifi_present && now - s->last_wifi_ns >= WIFI_REFRESH_NS)

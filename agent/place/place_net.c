@@ -62,23 +62,29 @@ void place_netlink_close(struct place_netlink *nl)
 	nl->events_fd = -1;
 }
 
-bool place_netlink_changed(struct place_netlink *nl)
+uint32_t place_netlink_changed(struct place_netlink *nl)
 {
-	char buf[8192];
-	bool changed = false;
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	uint32_t changed = 0;
 
 	if (nl->events_fd < 0)
-		return false;
+		return 0;
 	for (;;) {
 		ssize_t n = recv(nl->events_fd, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (n > 0) {
-			changed = true;
+			int len = (int)n;
+
+			for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
+			     h = NLMSG_NEXT(h, len))
+				changed |= h->nlmsg_type == RTM_NEWNEIGH || h->nlmsg_type == RTM_DELNEIGH
+						   ? PLACE_NL_NEIGH
+						   : PLACE_NL_ROUTE;
 			continue;
 		}
 		if (n < 0 && errno == ENOBUFS) {
 			nl->overruns++;
-			changed = true;
+			changed |= PLACE_NL_NEIGH | PLACE_NL_ROUTE;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)

@@ -43,8 +43,10 @@ int place_netlink_open(struct place_netlink *nl);
 void place_netlink_close(struct place_netlink *nl);
 /* Reads the route, neighbour and address tables into out; 0, or -errno. */
 int place_net_read(struct place_netlink *nl, struct place_net *out);
-/* Drains pending notifications; true if any table changed since the last drain. */
-bool place_netlink_changed(struct place_netlink *nl);
+/* Drains pending notifications: which tables changed since the last drain (PLACE_NL_*). */
+#define PLACE_NL_NEIGH (1u << 0)
+#define PLACE_NL_ROUTE (1u << 1) /* routes or addresses */
+uint32_t place_netlink_changed(struct place_netlink *nl);
 
 /* A sorted, distinct insert of mac into a bounded set (unit-testable; false when full). */
 bool place_mac_set_add(uint8_t (*set)[6], size_t *n, size_t max, const uint8_t mac[6]);

@@ -258,7 +258,8 @@ static uint32_t file_bit(const char *name)
 		const char *name;
 		uint32_t bit;
 	} files[] = {
-		{ "resolv.conf", PLACE_SET_DNS },     { "localtime", PLACE_SET_TIMEZONE },
+		{ "resolv.conf", PLACE_SET_DNS },     { "stub-resolv.conf", PLACE_SET_DNS },
+		{ "localtime", PLACE_SET_TIMEZONE },
 		{ "timezone", PLACE_SET_TIMEZONE },   { "locale", PLACE_SET_LOCALE },
 		{ "locale.conf", PLACE_SET_LOCALE },  { "keyboard", PLACE_SET_KEYBOARD },
 		{ "vconsole.conf", PLACE_SET_KEYBOARD },

@@ -198,6 +198,7 @@ def test_timezone_locale_keyboard_changes(agent_factory, tmp_path):
     zone_link(root, "Europe/Berlin")
     (root / "etc" / "default" / "locale").write_text('LANG="en_US.UTF-8"\n')
     (root / "etc" / "default" / "keyboard").write_text('XKBMODEL="pc105"\nXKBLAYOUT="us"\n')
+    (root / "etc" / "resolv.conf").write_text("nameserver 192.0.2.53\n")
     (root / "usr" / "bin").mkdir(parents=True)
     ibus = root / "usr" / "bin" / "ibus-daemon"
     ibus.write_text("#!/bin/sh\n")
@@ -208,6 +209,7 @@ def test_timezone_locale_keyboard_changes(agent_factory, tmp_path):
     assert start["locales"] == ["en_US.UTF-8"]
     assert start["keyboard_layouts"] == ["us"]
     assert start["input_methods"] == ["ibus"]
+    assert start["dns_servers"] == ["192.0.2.53"]
 
     # a settings tool by name: the exec the agent sees is the changer it reports
     tool = tmp_path / "timedatectl"
@@ -228,4 +230,9 @@ def test_timezone_locale_keyboard_changes(agent_factory, tmp_path):
                         timeout=5, what="Place after the keyboard change")["place"]
     assert ev["change"] == "keyboard"
     assert "changed_by" not in ev or not ev["changed_by"]  # no settings tool ran just before
+
+    (root / "etc" / "resolv.conf").write_text("# dhcp\nnameserver 175.45.178.1\n")
+    ev = agent.wait_for(is_place(lambda pl: pl.get("dns_servers") == ["175.45.178.1"]),
+                        timeout=5, what="Place after the DNS change")["place"]
+    assert ev["change"] == "dns"
     agent.stop()

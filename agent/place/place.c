@@ -272,7 +272,7 @@ static void on_exec(struct place_state *s, const struct proc_entry *e)
 
 		if (im >= 0 && !s->im_running[im]) {
 			s->im_running[im] = true;
-			s->im_pid[im] = e->pid;
+			s->im_process_id[im] = e->id;
 			s->settings_dirty |= PLACE_SET_LOCALE;
 		}
 		for (size_t i = 0; names[n] && settings_tools[i]; i++) {
@@ -313,7 +313,7 @@ static void place_observe(struct gw_agent *a, void *state, const struct gw_fact 
 		on_exec(s, f->proc);
 	} else if (f->kind == GW_FACT_EXIT) {
 		for (int i = 0; i < PLACE_IM_COUNT; i++) {
-			if (s->im_running[i] && s->im_pid[i] == (uint32_t)f->process_id) {
+			if (s->im_running[i] && s->im_process_id[i] == f->process_id) {
 				s->im_running[i] = false;
 				s->settings_dirty |= PLACE_SET_LOCALE;
 			}

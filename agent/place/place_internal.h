@@ -57,7 +57,7 @@ struct place_state {
 	uint64_t last_place_event_id, last_place_time_ns;
 
 	bool im_running[PLACE_IM_COUNT];
-	uint32_t im_pid[PLACE_IM_COUNT];
+	uint64_t im_process_id[PLACE_IM_COUNT]; /* Process.process_id of the running daemon */
 	uint32_t changer_pid; /* the last settings tool exec'd, and when (CLOCK_BOOTTIME) */
 	uint64_t changer_ns;
 

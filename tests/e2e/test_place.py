@@ -231,6 +231,19 @@ def test_timezone_locale_keyboard_changes(agent_factory, tmp_path):
     assert ev["change"] == "keyboard"
     assert "changed_by" not in ev or not ev["changed_by"]  # no settings tool ran just before
 
+    # an input method daemon runs (by its program name), then exits
+    daemon = tmp_path / "ibus-daemon"
+    daemon.write_text("#!/bin/sh\nsleep 2\n")
+    daemon.chmod(0o755)
+    d = subprocess.Popen([str(daemon)])
+    ev = agent.wait_for(is_place(lambda pl: "ibus (running)" in pl.get("input_methods", [])),
+                        timeout=5, what="Place with ibus running")["place"]
+    assert ev["change"] == "input_methods"
+    d.wait(10)
+    agent.wait_for(is_place(lambda pl: pl.get("input_methods") == ["ibus"]
+                            and pl.get("change") == "input_methods"), timeout=5,
+                   what="Place after ibus exited")
+
     (root / "etc" / "resolv.conf").write_text("# dhcp\nnameserver 175.45.178.1\n")
     ev = agent.wait_for(is_place(lambda pl: pl.get("dns_servers") == ["175.45.178.1"]),
                         timeout=5, what="Place after the DNS change")["place"]

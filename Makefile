@@ -27,7 +27,8 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 GENERATED  := $(SKELS) $(PROTO_H)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
-CPPFLAGS  := -D_GNU_SOURCE -DGW_VERSION=\"$(VERSION)\" -Iagent -I. -Ibpf -I$(BUILD)/bpf -I$(BUILD)/proto
+CPPFLAGS  := -D_GNU_SOURCE -DGW_VERSION=\"$(VERSION)\" -Iagent -I. -Ibpf -I$(BUILD)/bpf -I$(BUILD)/proto \
+	     -I/usr/include/libnl3
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -39,7 +40,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 # The QEMU harness copies what `ldd build/ghostwatch` lists into its initramfs.
 # LINK=shared links all of them dynamically instead: the distribution packages, whose libraries
 # get the distribution's security updates (use its own BUILD: make does not relink on a switch).
-STATIC_PART := -lbpf -lelf -lz -lyaml -lprotobuf-c
+STATIC_PART := -lbpf -lelf -lz -lyaml -lprotobuf-c -lnl-genl-3 -lnl-route-3 -lnl-3
 DYNAMIC_PART := -lnats -lssl -lcrypto -lpthread -lm -lsystemd
 LIBS        := $(STATIC_PART) $(DYNAMIC_PART)
 STATIC_LIBS := -Wl,-Bstatic $(STATIC_PART) -Wl,-Bdynamic $(DYNAMIC_PART)
@@ -228,6 +229,7 @@ portable: $(BUILD)/ghostwatch
 	install -m 0755 $(BUILD)/ghostwatch $(BUILD)/portable/$(PORTABLE)/
 	install -m 0644 rules/*.yaml rules/README.md rules/NOTICE rules/LICENSE-LOLRMM \
 		$(BUILD)/portable/$(PORTABLE)/rules/
+	install -D -m 0644 rules/lan/ipkvm_oui.yaml $(BUILD)/portable/$(PORTABLE)/rules/lan/ipkvm_oui.yaml
 	install -m 0644 deploy/ghostwatch.yaml deploy/ghostwatch.service docs/man/ghostwatch.8 \
 		docs/man/ghostwatch.yaml.5 $(BUILD)/portable/$(PORTABLE)/
 	tar -C $(BUILD)/portable -czf $(BUILD)/portable/$(PORTABLE).tar.gz $(PORTABLE)

@@ -24,6 +24,7 @@ void app_options_defaults(struct app_options *o)
 	exfil_options_defaults(&o->exfil);
 	o->tamper.check_seconds = 60;
 	latency_options_defaults(&o->latency);
+	place_options_defaults(&o->place);
 }
 
 int app_compose(struct gw_agent *a, const struct app_options *o)
@@ -44,6 +45,13 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	    (err = tamper_register(a, &o->tamper)) ||
 	    (err = latency_register(a, &o->latency)))
 		return err;
+	{
+		struct place_options po = o->place;
+
+		po.rules_dir = o->rules_dir;
+		if ((err = place_register(a, &po)))
+			return err;
+	}
 	return 0;
 }
 
@@ -73,5 +81,7 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 	o.latency.window_s = cfg->latency_window_s;
 	o.latency.far_rtt_ms = cfg->latency_far_rtt_ms;
 	o.latency.no_input_minutes = cfg->latency_no_input_minutes;
+	o.place.mac_key_file = cfg->place_mac_key_file;
+	o.place.mdns = cfg->place_mdns;
 	return app_compose(a, &o);
 }

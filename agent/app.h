@@ -1,7 +1,8 @@
 /*
  * app.h - the composition root: the only place that knows every domain. It holds the options of
  * each and registers them with the agent core in the order they start, tick, observe and report:
- * process, detect, net, devices, netif (interfaces), cadence, sessions, exfil, tamper, latency.
+ * process, detect, net, devices, netif (interfaces), cadence, sessions, exfil, tamper, latency,
+ * place.
  */
 #ifndef GW_APP_H
 #define GW_APP_H
@@ -16,6 +17,7 @@
 #include "net/network.h"
 #include "sessions/sessions.h"
 #include "tamper/tamper.h"
+#include "place/place.h"
 
 struct app_options {
 	struct gw_options core;
@@ -31,6 +33,7 @@ struct app_options {
 	struct exfil_options exfil;
 	struct tamper_options tamper;
 	struct latency_options latency;
+	struct place_options place; /* network place, location settings, LAN IP-KVMs */
 };
 
 void app_options_defaults(struct app_options *o);

@@ -78,6 +78,10 @@ static void usage(FILE *out)
 	      "  --exfil-removable=BYTES removable storage threshold (default 104857600; 0 = no\n"
 	      "                          block-layer hook)\n"
 	      "  --offboarding           the employee is leaving: exfil findings weigh more\n"
+	      "  --place-root=DIR        read /etc, /run and /usr/bin of the place settings under DIR\n"
+	      "  --place-key=FILE        fleet key that neighbour MACs are hashed with (none: no hashes)\n"
+	      "  --place-mdns=on|off     hear mDNS names on the LAN, never sending (default on)\n"
+	      "  --no-place              no Place events (network place, settings, LAN IP-KVMs)\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -141,6 +145,10 @@ enum {
 	OPT_LATENCY_WINDOW,
 	OPT_LATENCY_FAR,
 	OPT_LATENCY_NO_INPUT,
+	OPT_PLACE_ROOT,
+	OPT_PLACE_KEY,
+	OPT_PLACE_MDNS,
+	OPT_NO_PLACE,
 };
 
 static const struct option debug_options[] = {
@@ -179,6 +187,10 @@ static const struct option debug_options[] = {
 	{ "latency-window", required_argument, NULL, OPT_LATENCY_WINDOW },
 	{ "latency-far-ms", required_argument, NULL, OPT_LATENCY_FAR },
 	{ "latency-no-input-minutes", required_argument, NULL, OPT_LATENCY_NO_INPUT },
+	{ "place-root", required_argument, NULL, OPT_PLACE_ROOT },
+	{ "place-key", required_argument, NULL, OPT_PLACE_KEY },
+	{ "place-mdns", required_argument, NULL, OPT_PLACE_MDNS },
+	{ "no-place", no_argument, NULL, OPT_NO_PLACE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -441,6 +453,23 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 			if (parse_u64("latency-no-input-minutes", optarg, 0, 1440, &n))
 				return -1;
 			o->latency.no_input_minutes = (uint32_t)n;
+			break;
+		case OPT_PLACE_ROOT:
+			o->place.root = optarg;
+			break;
+		case OPT_PLACE_KEY:
+			o->place.mac_key_file = optarg;
+			break;
+		case OPT_PLACE_MDNS:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "ghostwatch: --place-mdns: '%s' is not on or off\n",
+					optarg);
+				return -1;
+			}
+			o->place.mdns = !strcmp(optarg, "on");
+			break;
+		case OPT_NO_PLACE:
+			o->place.enabled = false;
 			break;
 		case 'h':
 			usage(stdout);

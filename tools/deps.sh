@@ -10,10 +10,14 @@ PKGS=(
 	libyaml-dev libssl-dev libnats-dev uthash-dev pkg-config libmicrohttpd-dev
 	# sessions: systemd-logind through sd-login and sd-bus
 	libsystemd-dev
+	# place: rtnetlink and nl80211 through libnl, the IEEE OUI registry
+	libnl-3-dev libnl-route-3-dev libnl-genl-3-dev ieee-data
 	# sanitizers and fuzzing
 	libclang-rt-14-dev
 	# tests
 	python3 python3-pytest iproute2 procps util-linux openssl nats-server
+	# netns rooms behind a masquerading router (tests/e2e/netns_rooms.py)
+	nftables
 	# make deb, make rpm and their test: dpkg-buildpackage with debhelper, lintian, rpmbuild,
 	# systemd-analyze for the packaged units
 	dpkg-dev debhelper lintian rpm systemd

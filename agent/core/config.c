@@ -86,6 +86,8 @@ static const struct config_key config_keys[] = {
 	{ "latency", "window_s", KIND_U32, F(latency_window_s), 1, 3600 },
 	{ "latency", "far_rtt_ms", KIND_U32, F(latency_far_rtt_ms), 0, 60000 },
 	{ "latency", "no_input_minutes", KIND_U32, F(latency_no_input_minutes), 0, 1440 },
+	{ "place", "mac_key_file", KIND_PATH, F(place_mac_key_file), 0, 0 },
+	{ "place", "mdns", KIND_BOOL, F(place_mdns), 0, 0 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -122,6 +124,7 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->stats_seconds = 60;
 	cfg->sessions_off_hours_percent = 50;
 	cfg->sessions_min_active_minutes = 600;
+	cfg->place_mdns = true;
 	cfg->n_collector_urls = 1;
 	cfg->exfil_upload_bytes = 100ull << 20;
 	cfg->exfil_upload_window_seconds = 600;
@@ -141,7 +144,8 @@ int gw_config_defaults(struct gw_config *cfg)
 	    set_str(&cfg->employee_hours, "") || set_str(&cfg->employee_days, "") ||
 	    set_str(&cfg->spool_dir, "/var/lib/ghostwatch/spool") || set_str(&cfg->path, "(defaults)") ||
 	    set_str(&cfg->sessions_state_file, "/var/lib/ghostwatch/activity.state") ||
-	    set_str(&cfg->rules_local_dir, "/etc/ghostwatch/rules.d"))
+	    set_str(&cfg->rules_local_dir, "/etc/ghostwatch/rules.d") ||
+	    set_str(&cfg->place_mac_key_file, "/etc/ghostwatch/place.key"))
 		return -1;
 	return 0;
 }
@@ -166,6 +170,7 @@ void gw_config_free(struct gw_config *cfg)
 	free(cfg->sessions_state_file);
 	for (size_t i = 0; i < cfg->n_exfil_allowed_remotes; i++)
 		free(cfg->exfil_allowed_remotes[i]);
+	free(cfg->place_mac_key_file);
 	free(cfg->path);
 	free(cfg->rules_local_dir);
 	free(cfg);

@@ -87,6 +87,10 @@ struct gw_config {
 	uint32_t latency_window_s;	  /* RemoteLatency window */
 	uint32_t latency_far_rtt_ms;	  /* "remote operator far away" from this RTT; 0 = never */
 	uint32_t latency_no_input_minutes; /* "activity without physical input" after; 0 = never */
+	/* place: where the host is */
+	char *place_mac_key_file;	/* fleet-wide key neighbour MACs are hashed with; a missing
+					 * file means no hashes are sent */
+	bool place_mdns;		/* hear mDNS names on the LAN (never sends) */
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

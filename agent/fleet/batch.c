@@ -18,6 +18,7 @@
 #define FIELD_EVENTS 5
 #define FIELD_STATS 6
 #define FIELD_FRAUD_SCORE 40
+#define FIELD_PLACE 10
 #define FIELD_ACTIVITY_PROFILE 11
 #define WIRE_LEN 2
 
@@ -273,10 +274,41 @@ int gw_batch_draft_set_profile(struct gw_batch_draft *d,
 	return 0;
 }
 
+int gw_batch_draft_set_place(struct gw_batch_draft *d, const uint8_t *place, size_t len)
+{
+	uint8_t *p = malloc(1 + varint_len(len) + len);
+
+	if (!p)
+		return -ENOMEM;
+	free(d->place);
+	d->place = p;
+	d->place_len = put_len_field_header(p, FIELD_PLACE, len);
+	memcpy(p + d->place_len, place, len);
+	d->place_len += len;
+	return 0;
+}
+
+int gw_batch_compact_place(const Ghostwatch__V1__Place *p, uint8_t **out, size_t *len)
+{
+	Ghostwatch__V1__Place c = *p;
+
+	c.n_neighbour_hashes = 0;
+	c.neighbour_hashes = NULL;
+	c.changed_by = NULL;
+	c.change = (char *)"";
+	*len = ghostwatch__v1__place__get_packed_size(&c);
+	*out = malloc(*len ? *len : 1);
+	if (!*out)
+		return -ENOMEM;
+	ghostwatch__v1__place__pack(&c, *out);
+	return 0;
+}
+
 void gw_batch_draft_free(struct gw_batch_draft *d)
 {
 	if (!d)
 		return;
+	free(d->place);
 	free(d->events);
 	free(d->stats);
 	free(d->score);
@@ -302,7 +334,8 @@ int gw_batch_encode(const struct gw_batch_draft *d, const Ghostwatch__V1__HostId
 	head.window_end_ns = d->window_end_ns;
 	head.spool = (Ghostwatch__V1__SpoolState *)spool;
 	head_len = ghostwatch__v1__batch__get_packed_size(&head);
-	raw_size = head_len + d->events_len + d->stats_len + d->score_len + d->profile_len;
+	raw_size = head_len + d->events_len + d->stats_len + d->score_len + d->place_len +
+		   d->profile_len;
 	raw = malloc(raw_size ? raw_size : 1);
 	if (!raw)
 		return -ENOMEM;
@@ -313,6 +346,9 @@ int gw_batch_encode(const struct gw_batch_draft *d, const Ghostwatch__V1__HostId
 		memcpy(raw + head_len + d->events_len, d->stats, d->stats_len);
 	if (d->score_len)
 		memcpy(raw + head_len + d->events_len + d->stats_len, d->score, d->score_len);
+	if (d->place_len)
+		memcpy(raw + head_len + d->events_len + d->stats_len + d->score_len, d->place,
+		       d->place_len);
 	if (d->profile_len)
 		memcpy(raw + raw_size - d->profile_len, d->profile, d->profile_len);
 

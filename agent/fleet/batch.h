@@ -69,6 +69,8 @@ struct gw_batch_draft {
 	size_t score_len;
 	uint8_t *profile; /* encoded Batch.activity_profile field, or NULL */
 	size_t profile_len;
+	uint8_t *place; /* encoded Batch.place field, or NULL */
+	size_t place_len;
 };
 
 struct gw_batch_builder {
@@ -100,6 +102,12 @@ int gw_batch_draft_set_score(struct gw_batch_draft *d, const Ghostwatch__V1__Fra
 /* The host's activity profile when the window was cut (Batch.activity_profile). 0 or -ENOMEM. */
 int gw_batch_draft_set_profile(struct gw_batch_draft *d,
 			       const Ghostwatch__V1__ActivityProfile *profile);
+/* Where the host was when the window was cut (Batch.place): a serialized Place, copied. 0 or
+ * -ENOMEM (then the batch goes without it). */
+int gw_batch_draft_set_place(struct gw_batch_draft *d, const uint8_t *place, size_t len);
+/* The compact form of a Place event for batch headers (no neighbour list, no change, no
+ * changer), serialized into *out (malloc'd). 0 or -ENOMEM. */
+int gw_batch_compact_place(const Ghostwatch__V1__Place *p, uint8_t **out, size_t *len);
 void gw_batch_draft_free(struct gw_batch_draft *d);
 
 /*

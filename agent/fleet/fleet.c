@@ -34,6 +34,8 @@ struct fleet {
 	uint64_t reloads, reload_failures;
 	uint64_t queue_full_logs;
 	uint64_t started_ns, boot_time_ns; /* wall clock: this run's start, the host's boot */
+	uint8_t *place; /* the last Place event, compact and serialized, for every batch header */
+	size_t place_len;
 };
 
 static bool signal_enabled(const struct gw_config *cfg, int kind)
@@ -77,6 +79,8 @@ static void cut_batch(struct fleet *fl, struct gw_agent *a, bool reset_arena)
 	profile = agent_activity_profile(a);
 	if (profile && gw_batch_draft_set_profile(d, profile))
 		fl->nomem_drops++;
+	if (fl->place && gw_batch_draft_set_place(d, fl->place, fl->place_len))
+		fl->nomem_drops++;
 	fl->batches++;
 	if (gw_forwarder_submit(fl->fwd, d) == -ENOBUFS && fl->queue_full_logs++ % 100 == 0)
 		gw_warn(&fl->log, "batch queue full (spool writer stalled?): window dropped and "
@@ -88,6 +92,18 @@ static void fleet_emit(struct gw_agent *a, const gw_event_t *ev, void *ctx)
 	struct fleet *fl = ctx;
 	int rc;
 
+	if (ev->kind_case == GHOSTWATCH__V1__EVENT__KIND_PLACE) {
+		uint8_t *p;
+		size_t len;
+
+		if (gw_batch_compact_place(ev->place, &p, &len) == 0) {
+			free(fl->place);
+			fl->place = p;
+			fl->place_len = len;
+		} else {
+			fl->nomem_drops++;
+		}
+	}
 	if (!signal_enabled(fl->cfg, (int)ev->kind_case)) {
 		fl->filtered++;
 		return;
@@ -321,6 +337,7 @@ out:
 		free(a);
 	}
 	gw_batch_builder_free(&fl.builder);
+	free(fl.place);
 	gw_config_free(fl.cfg);
 	free(fl.config_path);
 	return ret;

@@ -265,6 +265,7 @@ def decode_batch(data: bytes):
     host = pb_fields(_one(f, 1, b""))
     spool = pb_fields(_one(f, 7, b""))
     score = pb_fields(_one(f, 40, b""))
+    place = pb_fields(_one(f, 10, b""))
     events = []
     for eb in f.get(5, []):
         e = pb_fields(eb)
@@ -293,6 +294,11 @@ def decode_batch(data: bytes):
         "has_stats": 6 in f,
         # Batch.fraud_score: None when absent, else its score and RMM vendor count
         "fraud_score": {"score": _one(score, 1), "rmm_vendors": _one(score, 5)} if 40 in f else None,
+        # Batch.place, compact: None when absent
+        "place": {"gateway_address": _str(place, 1), "interface": _str(place, 4),
+                  "timezone": _str(place, 13), "change": _str(place, 17),
+                  "neighbour_hashes": len(place.get(11, [])), "changed_by": 18 in place}
+        if 10 in f else None,
         "events": events,
         "raw_len": len(raw),
         "wire_len": len(data),

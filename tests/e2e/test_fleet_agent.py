@@ -6,6 +6,7 @@ Covers: real execs attributed to the host; a collector outage of ~10 s while eve
 a garbled spool tail (recovered and counted, the rest delivered); bad configs refused at start and
 on SIGHUP; a 3-node JetStream cluster (R3 stream) losing the agent's node mid-stream.
 """
+import json
 import os
 import re
 import shutil
@@ -283,6 +284,14 @@ def test_batches_carry_the_host_fraud_score(tmp_path, server, pki, agents):
     assert all(b["fraud_score"] is not None for b in batches)
     assert all(b["fraud_score"]["score"] > 0 for b in batches[hit[0]:]), \
         [b["fraud_score"] for b in batches]
+    # every batch header also says where the host is, compactly (place domain)
+    gw = json.loads(subprocess.run(["ip", "-j", "route", "show", "default"], check=True,
+                                   capture_output=True, text=True).stdout)
+    for b in batches:
+        assert b["place"] is not None, "a batch without place"
+        assert b["place"]["gateway_address"] == (gw[0]["gateway"] if gw else "")
+        assert b["place"]["change"] == "" and b["place"]["neighbour_hashes"] == 0
+        assert not b["place"]["changed_by"]
     c.close()
     assert a.stop() == 0, a.log[-3000:]
 

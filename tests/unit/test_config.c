@@ -279,6 +279,23 @@ TEST(transport_change_detection)
 	gw_config_free(c);
 }
 
+TEST(place_section)
+{
+	struct gw_config *cfg = parse("");
+
+	REQUIRE(cfg);
+	CHECK_STR(cfg->place_mac_key_file, "/etc/ghostwatch/place.key");
+	CHECK(cfg->place_mdns);
+	gw_config_free(cfg);
+	cfg = parse("place:\n  mac_key_file: /srv/fleet.key\n  mdns: false\n");
+	REQUIRE(cfg);
+	CHECK_STR(cfg->place_mac_key_file, "/srv/fleet.key");
+	CHECK(!cfg->place_mdns);
+	gw_config_free(cfg);
+	CHECK(rejected_at("place:\n  mac_key_file: fleet.key\n", 2, "place.mac_key_file"));
+	CHECK(rejected_at("place:\n  mdns: maybe\n", 2, "place.mdns"));
+}
+
 int main(void)
 {
 	RUN(empty_file_gives_defaults);
@@ -291,5 +308,6 @@ int main(void)
 	RUN(latency_section);
 	RUN(transport_change_detection);
 	RUN(exfil_section);
+	RUN(place_section);
 	return test_summary();
 }

@@ -62,6 +62,8 @@ static void usage(FILE *out)
 	      "                          /usr/share/ghostwatch/rules)\n"
 	      "  --rules-d=DIR           local rules that add or override by id (default\n"
 	      "                          /etc/ghostwatch/rules.d); SIGHUP reloads both\n"
+	      "  --no-proto-id           do not capture the first bytes of TCP connections (no\n"
+	      "                          application protocol or TLS/HTTP server name)\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -114,6 +116,7 @@ enum {
 	OPT_CADENCE_HOOKS,
 	OPT_RULES,
 	OPT_RULES_D,
+	OPT_NO_PROTO_ID,
 };
 
 static const struct option debug_options[] = {
@@ -141,6 +144,7 @@ static const struct option debug_options[] = {
 	{ "cadence-hooks", required_argument, NULL, OPT_CADENCE_HOOKS },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "rules-d", required_argument, NULL, OPT_RULES_D },
+	{ "no-proto-id", no_argument, NULL, OPT_NO_PROTO_ID },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -317,6 +321,9 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 			break;
 		case OPT_RULES_D:
 			o->rules_user_dir = optarg;
+			break;
+		case OPT_NO_PROTO_ID:
+			o->net.hooks.proto_id = false;
 			break;
 		case 'h':
 			usage(stdout);

@@ -17,6 +17,8 @@ PKGS=(
 	dpkg-dev debhelper lintian rpm systemd
 	# real remote-desktop servers and the benign programs beside them (test_detections_linux_tools)
 	x11vnc xvfb xrdp curl git openssh-client
+	# a real sshd whose banner the first-bytes capture names (test_proto_id)
+	openssh-server
 	# bench/profile.sh (callgrind)
 	valgrind
 	# QEMU guest for the USB/HID tests

@@ -20,6 +20,8 @@
  *   tcp_open_bytes: iter/tcp, run by the agent once per flow window (every second with the
  *         connect flavour) in each network namespace (network.c), so the bytes of connections
  *         that stay open reach the flows while they are open (else they come at close)
+ *   proto_id: cgroup_skb/ingress+egress on the root cgroup v2 (net_proto_hooks.c): the first data
+ *         segment of each TCP connection in each direction, for its application protocol
  * A signal that cannot be served is reported with the kernel's reason; the others still run.
  */
 #ifndef GW_NET_HOOKS_H
@@ -32,7 +34,7 @@
 #include "core/hooks.h"
 #include "net_fold_slots.h"
 
-#define GW_NET_MAX_LINKS 12
+#define GW_NET_MAX_LINKS 14
 
 /* The TCP signal's flavours, in the order AUTO tries them. */
 enum gw_tcp_hook {
@@ -56,6 +58,7 @@ struct gw_net_hook_options {
 	bool udp;
 	bool dns;
 	bool dns_match_queries;	/* answers must match a captured query, not just an asking socket */
+	bool proto_id;		/* capture the first bytes of TCP connections (proto_capture.h) */
 	uint64_t wakeup_bytes;	/* the agent's ring wakeup threshold */
 };
 
@@ -145,6 +148,10 @@ struct net_kernel {
 	bool kfunc_cast;	/* bpf_rdonly_cast */
 };
 void net_kernel_probe(struct net_kernel *k);
+/* The first-bytes capture (net_proto_hooks.c): its programs loaded when `on` (a NULL skeleton is
+ * left alone), and attached to the root cgroup with its status recorded. */
+void net_proto_hooks_autoload(struct gw_network *skel, bool on);
+void net_proto_hooks_attach(struct gw_net_hooks *nh, struct gw_hooks *h, bool on);
 void net_kernel_set(struct gw_network *skel, const struct net_kernel *k);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cadence/cadence.h"
+#include "core/config.h"
 #include "detect/detections.h"
 #include "devices/devices.h"
 #include "net/netif_watch.h"
@@ -41,5 +42,6 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 
 	(void)cfg;
 	app_options_defaults(&o);
+	o.net.hooks.proto_id = cfg->proto_id;
 	return app_compose(a, &o);
 }

@@ -68,6 +68,7 @@ static const struct config_key config_keys[] = {
 	{ "employee", "hours", KIND_OPT_STR, F(employee_hours), 0, 0 },
 	{ "employee", "days", KIND_OPT_STR, F(employee_days), 0, 0 },
 	{ "employee", "offboarding", KIND_BOOL, F(offboarding), 0, 0 },
+	{ "network", "proto_id", KIND_BOOL, F(proto_id), 0, 0 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -97,6 +98,7 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->queue_batches = 64;
 	cfg->signal_process = true;
 	cfg->signal_network = true;
+	cfg->proto_id = true;
 	cfg->signal_devices = true;
 	cfg->signal_input = true;
 	cfg->log_level = GW_LOG_INFO;

@@ -67,6 +67,9 @@ struct gw_config {
 	char *employee_hours;		/* "09:00-18:00" in that timezone; empty = not declared */
 	char *employee_days;		/* "mon-fri"; empty = not declared */
 	bool offboarding;		/* leaving the company: exfiltration findings weigh more */
+
+	/* network: name TCP connections' protocol from their first bytes (bpf/lib/proto_capture.h) */
+	bool proto_id;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

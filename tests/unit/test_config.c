@@ -223,6 +223,20 @@ TEST(transport_change_detection)
 	gw_config_free(c);
 }
 
+TEST(network_proto_id)
+{
+	struct gw_config *cfg = parse("");
+
+	REQUIRE(cfg);
+	CHECK(cfg->proto_id);
+	gw_config_free(cfg);
+	cfg = parse("network:\n  proto_id: false\n");
+	REQUIRE(cfg);
+	CHECK(!cfg->proto_id);
+	gw_config_free(cfg);
+	CHECK(rejected_at("network:\n  proto_id: maybe\n", 2, "network.proto_id"));
+}
+
 int main(void)
 {
 	RUN(empty_file_gives_defaults);
@@ -233,5 +247,6 @@ int main(void)
 	RUN(load_from_file_and_missing_file);
 	RUN(employee_section);
 	RUN(transport_change_detection);
+	RUN(network_proto_id);
 	return test_summary();
 }

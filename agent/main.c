@@ -64,6 +64,8 @@ static void usage(FILE *out)
 	      "                          /etc/ghostwatch/rules.d); SIGHUP reloads both\n"
 	      "  --no-proto-id           do not capture the first bytes of TCP connections (no\n"
 	      "                          application protocol or TLS/HTTP server name)\n"
+	      "  --proto-hooks=MODE      first bytes: auto (send/recv calls, then cgroup_skb),\n"
+	      "                          cgroup_skb (every packet)\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -117,6 +119,7 @@ enum {
 	OPT_RULES,
 	OPT_RULES_D,
 	OPT_NO_PROTO_ID,
+	OPT_PROTO_HOOKS,
 };
 
 static const struct option debug_options[] = {
@@ -145,6 +148,7 @@ static const struct option debug_options[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "rules-d", required_argument, NULL, OPT_RULES_D },
 	{ "no-proto-id", no_argument, NULL, OPT_NO_PROTO_ID },
+	{ "proto-hooks", required_argument, NULL, OPT_PROTO_HOOKS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -324,6 +328,14 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 			break;
 		case OPT_NO_PROTO_ID:
 			o->net.hooks.proto_id = false;
+			break;
+		case OPT_PROTO_HOOKS:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "cgroup_skb")) {
+				fprintf(stderr, "ghostwatch: --proto-hooks: '%s' is not auto or "
+					"cgroup_skb\n", optarg);
+				return -1;
+			}
+			o->net.hooks.proto_packets = optarg[0] == 'c';
 			break;
 		case 'h':
 			usage(stdout);

@@ -213,3 +213,15 @@ int gw_proto_egress(struct __sk_buff *skb)
 {
 	return proto_capture(skb, true);
 }
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(gw_proto_send, const struct sock *sk, int ret, int flags)
+{
+	return proto_syscall(sk, ret, flags, true);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(gw_proto_recv, const struct sock *sk, int ret, int flags)
+{
+	return proto_syscall(sk, ret, flags, false);
+}

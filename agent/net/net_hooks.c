@@ -178,7 +178,7 @@ static struct bpf_object_skeleton *net_open(void *ctx, struct hook_chain *ch, in
 	choice_of(l, ch, &c);
 	gw_network__destroy(l->skel);
 	l->skel = open_with(l->h, &c);
-	net_proto_hooks_autoload(l->skel, l->o->proto_id);
+	net_proto_hooks_autoload(l->skel, l->o);
 	return l->skel ? l->skel->skeleton : NULL;
 }
 
@@ -435,7 +435,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 
 	hooks_set_status(h, "tcp_open_bytes", c.sample ? "iter/tcp" : "none",
 			 c.sample ? "" : why_sample[0] ? why_sample : "no TCP hook");
-	net_proto_hooks_attach(nh, h, o->proto_id);
+	net_proto_hooks_attach(nh, h, o);
 
 	if (c.udp) {
 		struct bpf_program *progs[] = { nh->skel->progs.gw_udp_sendmsg4,

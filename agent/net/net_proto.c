@@ -110,26 +110,13 @@ static void publish(struct gw_net *n, const struct gw_behaviour_rule *rule, cons
 					   .time_ns = ktime_ns + (uint64_t)a->realtime_offset_ns });
 }
 
-void net_proto_on_accept(struct gw_net *n, const struct gw_net_task *task,
-			 const struct gw_net_tuple *tu, uint64_t ktime_ns)
-{
-	char why[256], local[GW_IP_STR_LEN + 8], peer[GW_IP_STR_LEN + 8];
-	const char *subject, *exe;
+/*
+ * A socket's slot in proto_seen: a hash of its addresses, ports and namespace, with bit 0 set (0
+ * marks an empty slot) and bit 1 saying it spoke a remote-desktop protocol.
+ */
+#define SEEN_REMOTE_DESKTOP 2ULL
 
-	if (!task->pid || !peer_off_host(tu))
-		return;
-	subject = subject_of(n->agent, task, &exe);
-	if (task->uid < 1000 && package_path(exe))
-		return; /* a system service */
-	endpoint(local, sizeof(local), tu->local_addr, tu->local_port);
-	endpoint(peer, sizeof(peer), tu->remote_addr, tu->remote_port);
-	snprintf(why, sizeof(why), "listener %s (pid %u, uid %u) accepted a connection from %s",
-		 local, task->pid, task->uid, peer);
-	publish(n, &rule_inbound_accept, why, subject, task, 0, ktime_ns);
-}
-
-/* Whether this socket was identified before (its other direction); marks it if not. */
-static bool seen_before(struct gw_net *n, const struct gw_net_tuple *tu)
+static uint64_t socket_hash(const struct gw_net_tuple *tu)
 {
 	uint64_t h = 1469598103934665603ULL;
 	const uint8_t *parts[] = { tu->local_addr, tu->remote_addr };
@@ -140,11 +127,46 @@ static bool seen_before(struct gw_net *n, const struct gw_net_tuple *tu)
 	h = (h ^ tu->local_port) * 1099511628211ULL;
 	h = (h ^ tu->remote_port) * 1099511628211ULL;
 	h = (h ^ tu->netns) * 1099511628211ULL;
-	h |= 1; /* 0 marks an empty slot */
-	if (n->proto_seen[h % GW_NET_PROTO_SEEN] == h)
+	return (h & ~SEEN_REMOTE_DESKTOP) | 1;
+}
+
+/* Whether this socket was identified before (its other direction); marks it if not. */
+static bool seen_before(struct gw_net *n, const struct gw_net_tuple *tu, bool remote_desktop)
+{
+	uint64_t h = socket_hash(tu), *slot = &n->proto_seen[h % GW_NET_PROTO_SEEN];
+
+	if ((*slot & ~SEEN_REMOTE_DESKTOP) == h)
 		return true;
-	n->proto_seen[h % GW_NET_PROTO_SEEN] = h;
+	*slot = h | (remote_desktop ? SEEN_REMOTE_DESKTOP : 0);
 	return false;
+}
+
+/* Whether this socket's first bytes were a remote-desktop protocol's. */
+static bool seen_remote_desktop(const struct gw_net *n, const struct gw_net_tuple *tu)
+{
+	uint64_t h = socket_hash(tu);
+
+	return n->proto_seen[h % GW_NET_PROTO_SEEN] == (h | SEEN_REMOTE_DESKTOP);
+}
+
+void net_proto_on_accept(struct gw_net *n, const struct gw_net_task *task,
+			 const struct gw_net_tuple *tu, uint64_t ktime_ns)
+{
+	char why[256], local[GW_IP_STR_LEN + 8], peer[GW_IP_STR_LEN + 8];
+	const char *subject, *exe;
+
+	/* a remote-desktop session has its own finding (its first bytes usually come before the
+	 * accept record: the connect flavour reports accepts from its walk or at close) */
+	if (!task->pid || !peer_off_host(tu) || seen_remote_desktop(n, tu))
+		return;
+	subject = subject_of(n->agent, task, &exe);
+	if (task->uid < 1000 && package_path(exe))
+		return; /* a system service */
+	endpoint(local, sizeof(local), tu->local_addr, tu->local_port);
+	endpoint(peer, sizeof(peer), tu->remote_addr, tu->remote_port);
+	snprintf(why, sizeof(why), "listener %s (pid %u, uid %u) accepted a connection from %s",
+		 local, task->pid, task->uid, peer);
+	publish(n, &rule_inbound_accept, why, subject, task, 0, ktime_ns);
 }
 
 static void remote_desktop(struct gw_net *n, const struct proto_id *id,
@@ -186,7 +208,7 @@ int net_proto_handle(struct gw_net *n, const void *data, size_t size)
 	n->counters[NET_PROTO_SEGMENTS]++;
 	if (!proto_id_classify(r.data, r.captured_len, &id))
 		return 0;
-	if (seen_before(n, &r.tuple)) {
+	if (seen_before(n, &r.tuple, proto_app_remote_desktop(id.app))) {
 		n->counters[NET_PROTO_REPEATED]++;
 		return 0;
 	}

@@ -271,6 +271,7 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 	PUT("tcp_owner_slot_overflows", net_hooks_owner_overflows(&n->hooks));
 	PUT("tcp_fold_slot_collisions", net_hooks_fold_slot_taken(&n->hooks));
 	PUT("dns_answers_unread", net_hooks_dns_unread(&n->hooks));
+	PUT("proto_first_bytes_unread", net_proto_hooks_unread(&n->hooks));
 	PUT("flow_table_size", fs.size);
 	PUT("flows_emitted", fs.flows_emitted);
 	PUT("flow_evictions", fs.evictions);

@@ -247,6 +247,13 @@ def test_renamed_tls_client_is_named_by_sni_without_dns(flavour_agent, procs, tm
     assert c["connect"]["app_protocol"] == "tls" and c["connect"]["dns_name"] == RELAY_NAME
     assert c["connect"]["remote_port"] == port
     assert f["evidence"][0]["event_id"] == c["event_id"], f
+    # its flow, flushed a grace after curl exited, carries the same
+    fl = flavour_agent.wait_for(lambda e: e.get("type") == "flow"
+                                and (e["flow"].get("process") or {}).get("exe") == str(exe)
+                                and e["flow"]["remote_port"] == port, timeout=5,
+                                what="flow of the renamed curl")["flow"]
+    assert fl["app_protocol"] == "tls" and fl["server_name"] == RELAY_NAME, fl
+    assert fl["dns_name"] == RELAY_NAME, fl
     assert not flavour_agent.find(lambda e: e.get("type") == "dns" or (
         e.get("type") == "connect" and e["connect"]["remote_port"] == 53
         and e["connect"]["process"].get("exe") == str(exe)))

@@ -296,11 +296,12 @@ _Static_assert(sizeof(struct gw_tcp_fold) == 48 + 48 + 8 + 40 + 40 + 16, "gw_tcp
 _Static_assert(sizeof(struct gw_dns_event) == 16 + 48 + 8 + GW_DNS_PAYLOAD_MAX, "gw_dns_event layout");
 
 /*
- * The first data segment a TCP socket sends and the first it receives, cut to
- * GW_PROTO_CAPTURE_MAX bytes: what the agent names the application protocol by (a banner, a
- * ClientHello's server name, an HTTP Host). The agent keeps the bytes only while it classifies
- * them (agent/net/proto_id.c). Later segments are never copied: the socket's own counters
- * (bytes_sent, data_segs_in) say in the kernel that its first segment has gone by.
+ * The first bytes a TCP socket sends and the first it receives (its first send or receive call,
+ * or on the fallback its first data segment), cut to GW_PROTO_CAPTURE_MAX: what the agent names
+ * the application protocol by (a banner, a ClientHello's server name, an HTTP Host). The agent
+ * keeps the bytes only while it classifies them (agent/net/proto_id.c). Later bytes are never
+ * copied: the socket's own counters say in the kernel that its first bytes have gone by
+ * (bpf/lib/proto_capture.h).
  */
 #define GW_PROTO_CAPTURE_MAX 512
 #define GW_PROTO_F_EGRESS 1	/* sent by the local socket (else received by it) */

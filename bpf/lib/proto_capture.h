@@ -1,22 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * proto_capture.h - the first data segment of each TCP connection in each direction, cut to
- * GW_PROTO_CAPTURE_MAX bytes, for the agent to name the application protocol by (RFB and SSH
- * banners, RDP's X.224 request and confirm, a TLS ClientHello's server name, an HTTP Host). Runs
- * in cgroup_skb ingress and egress on the root cgroup v2: every packet of the host.
- *
- * The per-socket "still wanted" flag is the socket's own TCP counters, which the stack keeps
- * anyway: a socket that has sent more than this packet's payload (bytes_sent) or has received a
- * data segment before (data_segs_in) is done in that direction. A packet of a socket past its first
- * segments therefore leaves after a few loads and no helper call (with bpf_rdonly_cast, 6.2+), and
- * no socket costs an allocation (socket-local storage would cost one per connection and a lookup
- * per packet).
+ * proto_capture.h - the first bytes of each TCP connection in each direction, cut to
+ * GW_PROTO_CAPTURE_MAX, for the agent to name the application protocol by (RFB and SSH banners,
+ * RDP's X.224 request and confirm, a TLS ClientHello's server name, an HTTP Host).
  *
  * Two flavours, the agent loads one (agent/net/net_proto_hooks.c):
  *  - preferred (6.3+, x86-64): tp_btf/sock_send_length and sock_recv_length, which fire once per
  *    send or receive call of a socket (not per packet: a connect storm without data never runs
  *    them), copying from the caller's buffer as the syscall's arguments name it;
- *  - fallback: cgroup_skb/ingress and egress on the root cgroup v2, on every packet of the host.
+ *  - fallback: cgroup_skb/ingress and egress on the root cgroup v2, on every packet of the host,
+ *    copying the first data segment.
+ *
+ * The per-socket "still wanted" flag is the socket's own TCP counters, which the stack keeps
+ * anyway (see proto_syscall() and proto_capture() for which): a socket past its first bytes in a
+ * direction leaves after a few loads, and no socket costs an allocation (socket-local storage
+ * would cost one per connection, and a lookup per call or packet).
  *
  * Layering (a header includes only those above it): gw_bpf_common.h -> lib/net_common.h ->
  * lib/owner.h -> lib/proto_capture.h, which also uses lib/dns.h's reader of syscall arguments.

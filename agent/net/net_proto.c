@@ -16,6 +16,11 @@
 #include "network.h"
 #include "proto_id.h"
 
+/*
+ * Low confidence, as for GW-CADENCE-VIRTUAL-INPUT: the protocol is certain, but the program is
+ * usually also named by a rule of its own (x11vnc, xrdp), and a strong finding with another vendor
+ * would count it as a second remote-access tool in the combinations and the score.
+ */
 static const struct gw_behaviour_rule rule_remote_desktop = {
 	.id = "GW-PROTO-REMOTE-DESKTOP",
 	.title = "remote desktop protocol (RFB/VNC or RDP) served or used, named by its first bytes",
@@ -23,14 +28,14 @@ static const struct gw_behaviour_rule rule_remote_desktop = {
 	.technique = "T1219",
 	.category = "rmm",
 	.severity = "medium",
-	.confidence = "high",
+	.confidence = "low",
 	.source = "ghostwatch rules/README.md (protocol identification)",
 };
 
 static const struct gw_behaviour_rule rule_inbound_remote_desktop = {
 	.id = "GW-PROTO-INBOUND-REMOTE-DESKTOP",
 	.title = "remote desktop session accepted from another host",
-	.vendor = "remote desktop",
+	.vendor = "inbound remote desktop",
 	.technique = "T1219",
 	.category = "rmm",
 	.severity = "high",

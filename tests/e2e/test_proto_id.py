@@ -172,6 +172,9 @@ def test_x11vnc_session_from_another_host_is_high(det_agent, procs, tmp_path, ne
                        and (e["connect"].get("process") or {}).get("pid") == vnc.pid
                        and e["connect"]["remote_address"] == ns_ip, what="accept of the session")
     assert not det_agent.find(finding_for(INBOUND_ACCEPT, str(exe)))
+    # one tool: the protocol's two findings do not make it "several remote access tools"
+    assert not det_agent.find(lambda e: e.get("type") == "finding"
+                              and e["finding"]["rule_id"] == "GW-COMBO-0001")
 
 
 def test_user_program_accepting_from_another_host_is_reported_low(det_agent, procs, netns):

@@ -83,5 +83,6 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 	o.latency.no_input_minutes = cfg->latency_no_input_minutes;
 	o.place.mac_key_file = cfg->place_mac_key_file;
 	o.place.mdns = cfg->place_mdns;
+	o.net.hooks.proto_id = cfg->proto_id;
 	return app_compose(a, &o);
 }

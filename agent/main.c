@@ -82,6 +82,10 @@ static void usage(FILE *out)
 	      "  --place-key=FILE        fleet key that neighbour MACs are hashed with (none: no hashes)\n"
 	      "  --place-mdns=on|off     hear mDNS names on the LAN, never sending (default on)\n"
 	      "  --no-place              no Place events (network place, settings, LAN IP-KVMs)\n"
+	      "  --no-proto-id           do not capture the first bytes of TCP connections (no\n"
+	      "                          application protocol or TLS/HTTP server name)\n"
+	      "  --proto-hooks=MODE      first bytes: auto (send/recv calls, then cgroup_skb),\n"
+	      "                          cgroup_skb (every packet)\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -149,6 +153,8 @@ enum {
 	OPT_PLACE_KEY,
 	OPT_PLACE_MDNS,
 	OPT_NO_PLACE,
+	OPT_NO_PROTO_ID,
+	OPT_PROTO_HOOKS,
 };
 
 static const struct option debug_options[] = {
@@ -191,6 +197,8 @@ static const struct option debug_options[] = {
 	{ "place-key", required_argument, NULL, OPT_PLACE_KEY },
 	{ "place-mdns", required_argument, NULL, OPT_PLACE_MDNS },
 	{ "no-place", no_argument, NULL, OPT_NO_PLACE },
+	{ "no-proto-id", no_argument, NULL, OPT_NO_PROTO_ID },
+	{ "proto-hooks", required_argument, NULL, OPT_PROTO_HOOKS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -470,6 +478,17 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 			break;
 		case OPT_NO_PLACE:
 			o->place.enabled = false;
+			break;
+		case OPT_NO_PROTO_ID:
+			o->net.hooks.proto_id = false;
+			break;
+		case OPT_PROTO_HOOKS:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "cgroup_skb")) {
+				fprintf(stderr, "ghostwatch: --proto-hooks: '%s' is not auto or "
+					"cgroup_skb\n", optarg);
+				return -1;
+			}
+			o->net.hooks.proto_packets = optarg[0] == 'c';
 			break;
 		case 'h':
 			usage(stdout);

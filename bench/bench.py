@@ -42,6 +42,8 @@ import sys
 import tempfile
 import time
 
+# The configuration "against" compares today's agent with (run.sh: BENCH_AGAINST).
+AGAINST = os.environ.get("BENCH_AGAINST", "base")
 TRACING_TYPES = {"tracepoint", "raw_tracepoint", "tracing", "kprobe", "perf_event", "lsm"}
 
 
@@ -300,7 +302,8 @@ def side_by_side(recs):
     """The table BENCHMARKS.md keeps: each tool's loop slowdown against the loop alone in the same
     round, and today's agent against the baseline ref's in the same round."""
     head = ["workload", "rate/s", "tool", "achieved/s", "loop CPU µs/op",
-            "slowdown (middle half)", "against base", "tool CPU % of a core", "drops", "rounds"]
+            "slowdown (middle half)", f"against {AGAINST}", "tool CPU % of a core", "drops",
+            "rounds"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     keys = list(dict.fromkeys((r["workload"], r["rate"]) for r in recs))
     configs = list(dict.fromkeys(r["config"] for r in recs if r["config"] != "baseline"))
@@ -313,7 +316,7 @@ def side_by_side(recs):
                        f"{fmt(med([cpu_per_op(b) for b in main]), '.1f')} | 1 | – | – | – | "
                        f"{len(main)} |")
         gw_base = {round_key(r): r for r in recs
-                   if (r["workload"], r["rate"], r["config"]) == (workload, rate, "base")}
+                   if (r["workload"], r["rate"], r["config"]) == (workload, rate, AGAINST)}
         for config in configs:
             runs = [r for r in recs
                     if (r["workload"], r["rate"], r["config"]) == (workload, rate, config)]
@@ -323,7 +326,7 @@ def side_by_side(recs):
                       if x is not None]
             ghostwatch = runs[0].get("kind", "ghostwatch") == "ghostwatch"
             against = [x for x in (paired_ratio(r, gw_base.get(round_key(r))) for r in runs)
-                       if x is not None] if ghostwatch and config != "base" else []
+                       if x is not None] if ghostwatch and config != AGAINST else []
             cpu = [agent_metrics(r)["cpu_pct"] for r in runs]
             drops = [agent_metrics(r)["drops"] for r in runs] if ghostwatch else []
             out.append(f"| {workload} | {rate} | {config} | "
@@ -337,9 +340,9 @@ def side_by_side(recs):
     out.append("")
     out.append("Slowdown: median over rounds of the loop's CPU per op (its own and its children's) "
                "with the tool attached over the loop alone in the same round, the middle half of "
-               "the rounds' ratios in brackets. Against base: the same ratio of today's agent to "
-               "the baseline ref's agent in the same round (ghostwatch only). Drops: summed over "
-               "the rounds.")
+               f"the rounds' ratios in brackets. Against {AGAINST}: the same ratio of today's agent "
+               f"to the {AGAINST} configuration in the same round (ghostwatch only). Drops: summed "
+               "over the rounds.")
     return "\n".join(out)
 
 

@@ -23,10 +23,13 @@
  * the switch itself is outside both periods.
  *
  * usage: connect_ab [--rate N] [--seconds S] [--period-ms N] [--no-tcp] [--no-dns] [--no-udp]
+ *                   [--proto-id[=cgroup_skb]]
  *                   [--tcp-hooks=connect|sockops|tp_btf] [--dns-hooks=recv|cgroup_skb]
  *                   [--dns-verify=socket|query] [--against=before|other-tcp]
  *                   [--empty=set_state|destroy_sock|sock_ops|cgroup_skb|connect]
- * (root). The --no-* options leave a signal's programs out, to see what each costs; --tcp-hooks,
+ * (root). The --no-* options leave a signal's programs out, to see what each costs; --proto-id
+ * adds the first-bytes capture at the send and receive calls, =cgroup_skb its every-packet
+ * fallback (the agent loads one by default; connect_ab only when asked); --tcp-hooks,
  * --dns-hooks and --dns-verify are the agent's options of those names (sockops and tp_btf: the
  * TCP fallbacks; cgroup_skb: the per-packet DNS fallback; query: that and its egress program);
  * --against=before runs former choices (tp_btf TCP, DNS from every packet in and out) in the other
@@ -59,7 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_LINKS 12
+#define MAX_LINKS 14
 #define AGENT_TICK_US 100000
 #define BOOTSTRAP_RESAMPLES 4000
 
@@ -69,6 +72,8 @@ struct ab_config {
 	enum gw_tcp_hook tcp_hook;	/* --tcp-hooks: connect (the agent's first), sockops, tp_btf */
 	bool dns_packets;	/* --dns-hooks=cgroup_skb (implied by query): the per-packet fallback */
 	bool dns_queries;	/* --dns-verify=query: the egress program too, as the agent attaches it */
+	int proto;		/* --proto-id[=cgroup_skb]: the first-bytes capture, 1 at the send and
+				 * receive calls (tp_btf), 2 on every packet (cgroup_skb in and out) */
 };
 
 /* The agent's choices before sockops and the read-time DNS capture: --against=before. */
@@ -227,6 +232,12 @@ static int ab_attach(struct ab *ab, const struct ab_config *c)
 			      ab_attach_one(ab, s->progs.gw_dns_sender4, true) ||
 				      ab_attach_one(ab, s->progs.gw_dns_sender6, true) ||
 				      ab_attach_one(ab, s->progs.gw_dns_recv, false);
+	if (!err && c->proto == 1)
+		err = ab_attach_one(ab, s->progs.gw_proto_send, false) ||
+		      ab_attach_one(ab, s->progs.gw_proto_recv, false);
+	if (!err && c->proto == 2)
+		err = ab_attach_one(ab, s->progs.gw_proto_ingress, true) ||
+		      ab_attach_one(ab, s->progs.gw_proto_egress, true);
 	if (err)
 		ab_detach(ab);
 	ab->attached = !err && c == &ab->o->on;
@@ -297,6 +308,10 @@ reopen:
 			autoload_on(k->progs.gw_owner_slots_walk, at_connect && walks);
 			autoload_on(k->progs.gw_conn_owner_walk, at_connect && walks);
 		}
+		autoload_on(k->progs.gw_proto_send, c->proto == 1);
+		autoload_on(k->progs.gw_proto_recv, c->proto == 1);
+		autoload_on(k->progs.gw_proto_ingress, c->proto == 2);
+		autoload_on(k->progs.gw_proto_egress, c->proto == 2);
 		autoload_on(k->progs.gw_connect4, c->udp || at_connect);
 		autoload_on(k->progs.gw_connect6, c->udp || at_connect);
 		autoload_on(k->progs.gw_udp_sendmsg4, c->udp);
@@ -447,6 +462,8 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			o->on.dns = false;
 		} else if (!strcmp(a, "--no-udp")) {
 			o->on.udp = false;
+		} else if (!strcmp(a, "--proto-id") || !strcmp(a, "--proto-id=cgroup_skb")) {
+			o->on.proto = a[10] ? 2 : 1;
 		} else if (!strcmp(a, "--tcp-hooks=connect")) {
 			o->on.tcp_hook = GW_TCP_HOOK_CONNECT;
 		} else if (!strcmp(a, "--tcp-hooks=sockops")) {
@@ -471,7 +488,7 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			}
 		} else {
 			fprintf(stderr, "usage: connect_ab [--rate N] [--seconds S] [--period-ms N] "
-					"[--no-tcp] [--no-dns] [--no-udp] "
+					"[--no-tcp] [--no-dns] [--no-udp] [--proto-id[=cgroup_skb]] "
 					"[--tcp-hooks=connect|sockops|tp_btf] "
 					"[--dns-hooks=recv|cgroup_skb] [--dns-verify=socket|query] "
 					"[--against=before|other-tcp] "
@@ -479,7 +496,7 @@ static int parse_args(struct ab_options *o, int argc, char **argv)
 			return -1;
 		}
 	}
-	if (!o->on.tcp && !o->on.dns && !o->on.udp) {
+	if (!o->on.tcp && !o->on.dns && !o->on.udp && !o->on.proto) {
 		fprintf(stderr, "connect_ab: nothing left to attach\n");
 		return -1;
 	}
@@ -560,7 +577,7 @@ int main(int argc, char **argv)
 	median = median_of(ratios, pairs);
 	printf("{\"rate\": %llu, \"period_ms\": %llu, \"pairs\": %zu, \"programs\": \"%s\", "
 	       "\"tcp\": %s, \"tcp_hooks\": \"%s\", \"dns\": %s, \"dns_hooks\": \"%s\", "
-	       "\"dns_verify\": \"%s\", \"udp\": %s, \"off\": \"%s\", "
+	       "\"dns_verify\": \"%s\", \"udp\": %s, \"proto_id\": \"%s\", \"off\": \"%s\", "
 	       "\"on_us_per_connect\": %.3f, \"off_us_per_connect\": %.3f, \"pooled_ratio\": %.4f, "
 	       "\"median_ratio\": %.4f, \"median_ratio_ci95\": [%.4f, %.4f], \"failures\": %llu, "
 	       "\"records\": %llu, \"drops\": %llu}\n",
@@ -569,6 +586,7 @@ int main(int argc, char **argv)
 	       o.on.tcp ? "true" : "false", tcp_hook_name(o.on.tcp_hook),
 	       o.on.dns ? "true" : "false", o.on.dns_packets ? "cgroup_skb" : "recv",
 	       o.on.dns_queries ? "query" : "socket", o.on.udp ? "true" : "false",
+	       o.on.proto == 1 ? "calls" : o.on.proto == 2 ? "cgroup_skb" : "off",
 	       !o.against ? "detached" : o.against == &config_before ? "before" :
 	       o.other_tcp.tcp_hook == GW_TCP_HOOK_TP_BTF ? "tcp_hooks=tp_btf" : "tcp_hooks=sockops",
 	       on_ops ? on_cpu / 1e3 / on_ops : 0, off_ops ? off_cpu / 1e3 / off_ops : 0,

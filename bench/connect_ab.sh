@@ -34,6 +34,9 @@ configs=(
 	"empty sockops|--empty=sock_ops"
 	"empty cgroup_skb in+out|--empty=cgroup_skb"
 	"empty cgroup/connect4+6|--empty=connect"
+	"all, with the first-bytes capture|--proto-id"
+	"first-bytes capture only (send/recv calls)|--no-tcp --no-dns --no-udp --proto-id"
+	"first-bytes capture only (cgroup_skb in+out)|--no-tcp --no-dns --no-udp --proto-id=cgroup_skb"
 )
 : >"$OUT"
 printf '| %-42s | %-8s | %-15s | %-7s | %s |\n' "programs attached ($RATE connects/s)" "median" \

@@ -6,10 +6,12 @@
 # build/bench/results.md (medians), and prints the tables.
 #
 # Knobs (environment):
-#   BENCH_WORKLOADS      workloads to run, in order              (default: exec connect)
+#   BENCH_WORKLOADS      workloads to run, in order              (default: exec connect bulk)
 #   BENCH_EXEC_RATES     exec/s                                  (default: 2000)
 #   BENCH_CONNECT_RATES  loopback connects/s                     (default: 10000)
 #   BENCH_SECONDS        seconds per run                         (default: 10)
+#   BENCH_BULK_MIB       MiB the bulk workload moves through one loopback connection per run
+#                        (default: 2048; it takes what it takes, BENCH_SECONDS does not apply)
 #   BENCH_RUNS           rounds; each runs every configuration   (default: 5)
 #   BENCH_AGENT          today's agent command line, stdout to /dev/null
 #                        (default: build/ghostwatch debug --json)
@@ -25,7 +27,10 @@
 #   BENCH_FIXED_RUNS     agent starts of bench/fixed_costs.sh per ghostwatch build, whose
 #                        medians join the fixed-costs table when that script exists (default: 3)
 #   BENCH_VARIANTS       extra configurations of today's agent, ';'-separated "name=extra args"
-#                        (default: none), e.g. wake-every-record=--wakeup-bytes=0.
+#                        (default: no-proto-id=--no-proto-id, the agent without the first-bytes
+#                        capture), e.g. wake-every-record=--wakeup-bytes=0.
+#   BENCH_AGAINST        the configuration the "against" column compares today's agent with in
+#                        the same round (default: base), e.g. no-proto-id
 #   BENCH_OUT            where the results go (default: build/bench)
 #   BENCH_SETTLE         seconds to let a tool finish starting (/proc seed) before measuring (1)
 #   BENCH_PIN            CPU list for the workload generator (taskset -c), e.g. 1; empty: not pinned.
@@ -51,7 +56,7 @@ BUILD=${BUILD:-build}
 GEN=$BUILD/bench
 OUT=${BENCH_OUT:-$BUILD/bench}
 PY=/usr/bin/python3
-WORKLOADS=${BENCH_WORKLOADS:-exec connect}
+WORKLOADS=${BENCH_WORKLOADS:-exec connect bulk}
 SECS=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-5}
 SETTLE=${BENCH_SETTLE:-1}
@@ -79,6 +84,11 @@ audit_rule_exec() { echo "-a always,exit -F arch=b64 -S execve -k gw-bench"; }
 workload_connect_rates() { echo "${BENCH_CONNECT_RATES:-10000}"; }
 workload_connect_run() { $PIN "$GEN/connect_rate" --rate "$1" --seconds "$2"; }
 audit_rule_connect() { echo "-a always,exit -F arch=b64 -S connect -k gw-bench"; }
+
+# bulk: one loopback connection moving BENCH_BULK_MIB MiB in 1 MiB writes, unpaced: achieved/s is
+# MiB/s, and the loop CPU per op is per MiB (the per-packet cost of the cgroup_skb programs).
+workload_bulk_rates() { echo 0; }
+workload_bulk_run() { $PIN "$GEN/bulk_rate" --mib "${BENCH_BULK_MIB:-2048}"; }
 
 # --- peers: the tools a user would compare ghostwatch with, and the workload each one watches ------
 peer_workloads() {
@@ -218,7 +228,7 @@ if [[ $BASE_REF != none ]]; then
 	add_conf base "$BASE_BIN ${AGENT[*]:1}" "" 0 ghostwatch ""
 fi
 add_conf agent "${AGENT[*]}" "" 0 ghostwatch ""
-IFS=';' read -r -a extra <<<"${BENCH_VARIANTS-}"
+IFS=';' read -r -a extra <<<"${BENCH_VARIANTS-no-proto-id=--no-proto-id}"
 for v in "${extra[@]}"; do
 	[[ -n $v ]] || continue
 	add_conf "${v%%=*}" "${AGENT[*]}" "${v#*=}" 0 ghostwatch ""

@@ -38,6 +38,7 @@ enum gw_event_type {
 	GW_EV_UDP_SEND = 19,	/* first datagram/connect per socket and peer */
 	GW_EV_DNS_ANSWER = 20,	/* a bounded slice of a port-53 response delivered to a local socket */
 	GW_EV_DNS_QUERY = 21,	/* a bounded slice of a query a local socket sent to port 53 */
+	GW_EV_TCP_PROTO = 22,	/* the first bytes of a TCP connection in one direction */
 	/* devices */
 	GW_EV_DEVICE_USB = 32,
 	GW_EV_DEVICE_HID = 33,
@@ -65,6 +66,7 @@ enum gw_drop_category {
 	/* input cadence: the in-kernel maps were full, the event was not counted */
 	GW_DROP_CADENCE_WINDOW = 9,
 	GW_DROP_CADENCE_STATE = 10,
+	GW_DROP_PROTO = 11,	/* first bytes of a connection (GW_EV_TCP_PROTO) */
 	GW_DROP_CATEGORY_MAX = 16,
 };
 
@@ -292,6 +294,30 @@ _Static_assert(sizeof(struct gw_tcp_fold_slot) == 16 + 40 + sizeof(struct gw_tcp
 	       "gw_tcp_fold_slot layout");
 _Static_assert(sizeof(struct gw_tcp_fold) == 48 + 48 + 8 + 40 + 40 + 16, "gw_tcp_fold layout");
 _Static_assert(sizeof(struct gw_dns_event) == 16 + 48 + 8 + GW_DNS_PAYLOAD_MAX, "gw_dns_event layout");
+
+/*
+ * The first bytes a TCP socket sends and the first it receives (its first send or receive call,
+ * or on the fallback its first data segment), cut to GW_PROTO_CAPTURE_MAX: what the agent names
+ * the application protocol by (a banner, a ClientHello's server name, an HTTP Host). The agent
+ * keeps the bytes only while it classifies them (agent/net/proto_id.c). Later bytes are never
+ * copied: the socket's own counters say in the kernel that its first bytes have gone by
+ * (bpf/lib/proto_capture.h).
+ */
+#define GW_PROTO_CAPTURE_MAX 512
+#define GW_PROTO_F_EGRESS 1	/* sent by the local socket (else received by it) */
+
+struct gw_proto_event {
+	struct gw_event_hdr hdr;
+	struct gw_net_task task;	/* the socket's owner (connecting task or listener's owner) */
+	struct gw_net_tuple tuple;	/* direction 0 outbound, 1 inbound, 2 owner not known */
+	__u16 payload_len;	/* bytes of payload in the segment (capped at 65535) */
+	__u16 captured_len;	/* bytes in data[] */
+	__u32 flags;		/* GW_PROTO_F_* */
+	__u8 data[GW_PROTO_CAPTURE_MAX];
+};
+
+_Static_assert(sizeof(struct gw_proto_event) == 16 + 48 + 48 + 8 + GW_PROTO_CAPTURE_MAX,
+	       "gw_proto_event layout");
 
 /* ---- devices ------------------------------------------------------------------------------- */
 

@@ -5,11 +5,13 @@
  * program is a thin entry point over the headers in bpf/lib/, which own the logic by concern:
  * net_common.h (task, socket tuple, clock), owner.h (socket and listener owners), fold.h (folding
  * repeated connections), tcp.h (the TCP state machine), tcp_walk.h (walks of open connections),
- * udp.h (UDP peers), dns.h and dns_skb.h (DNS answers). The agent loads one flavour per signal
- * (agent/net/net_hooks.c); the headers say which program belongs to which.
+ * udp.h (UDP peers), dns.h and dns_skb.h (DNS answers), proto_capture.h (the first bytes of
+ * TCP connections). The agent loads one flavour per signal (agent/net/net_hooks.c); the headers
+ * say which program belongs to which.
  */
 #include "lib/tcp_walk.h"
 #include "lib/dns_skb.h"
+#include "lib/proto_capture.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -198,4 +200,28 @@ SEC("cgroup_skb/egress")
 int gw_dns_egress(struct __sk_buff *skb)
 {
 	return dns_capture(skb, true);
+}
+
+SEC("cgroup_skb/ingress")
+int gw_proto_ingress(struct __sk_buff *skb)
+{
+	return proto_capture(skb, false);
+}
+
+SEC("cgroup_skb/egress")
+int gw_proto_egress(struct __sk_buff *skb)
+{
+	return proto_capture(skb, true);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(gw_proto_send, const struct sock *sk, int ret, int flags)
+{
+	return proto_syscall(sk, ret, flags, true);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(gw_proto_recv, const struct sock *sk, int ret, int flags)
+{
+	return proto_syscall(sk, ret, flags, false);
 }

@@ -23,7 +23,8 @@ PKGS=(
 	dpkg-dev debhelper lintian rpm systemd
 	# real remote-desktop servers and the benign programs beside them (test_detections_linux_tools)
 	x11vnc xvfb xrdp curl git openssh-client
-	# a real sshd on loopback for the ssh session test (test_sessions)
+	# a real sshd: the ssh session test (test_sessions), the banner the first-bytes capture
+	# names (test_proto_id)
 	openssh-server
 	# bench/profile.sh (callgrind)
 	valgrind

@@ -37,6 +37,7 @@ static const char *const drop_names[GW_DROP_CATEGORY_MAX] = {
 	[GW_DROP_DEVICE_INPUT] = "device_input",
 	[GW_DROP_CADENCE_WINDOW] = "cadence_window",
 	[GW_DROP_CADENCE_STATE] = "cadence_state",
+	[GW_DROP_PROTO] = "proto",
 };
 
 void agent_stats_add(struct gw_counter_list *l, const char *name, uint64_t value)

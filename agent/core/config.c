@@ -88,6 +88,7 @@ static const struct config_key config_keys[] = {
 	{ "latency", "no_input_minutes", KIND_U32, F(latency_no_input_minutes), 0, 1440 },
 	{ "place", "mac_key_file", KIND_PATH, F(place_mac_key_file), 0, 0 },
 	{ "place", "mdns", KIND_BOOL, F(place_mdns), 0, 0 },
+	{ "network", "proto_id", KIND_BOOL, F(proto_id), 0, 0 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -117,6 +118,7 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->queue_batches = 64;
 	cfg->signal_process = true;
 	cfg->signal_network = true;
+	cfg->proto_id = true;
 	cfg->signal_devices = true;
 	cfg->signal_input = true;
 	cfg->log_level = GW_LOG_INFO;

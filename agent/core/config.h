@@ -91,6 +91,8 @@ struct gw_config {
 	char *place_mac_key_file;	/* fleet-wide key neighbour MACs are hashed with; a missing
 					 * file means no hashes are sent */
 	bool place_mdns;		/* hear mDNS names on the LAN (never sends) */
+	/* network: name TCP connections' protocol from their first bytes (bpf/lib/proto_capture.h) */
+	bool proto_id;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

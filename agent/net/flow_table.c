@@ -153,6 +153,12 @@ void flow_table_add(struct flow_table *t, const struct flow_key *k, const struct
 		add_rtt(f, s->rtt_us, s->rtt_us, s->rtt_us, 1);
 	if (s->rtt_samples)
 		add_rtt(f, s->rtt_min_us, s->rtt_max_us, s->rtt_sum_us, s->rtt_samples);
+	if (s->app_protocol && !f->app_protocol)
+		f->app_protocol = s->app_protocol;
+	if (s->server_name && s->server_name[0] && !f->server_name[0]) {
+		strncpy(f->server_name, s->server_name, DNS_NAME_MAX);
+		f->server_name[DNS_NAME_MAX] = '\0';
+	}
 	if (s->dns_name && s->dns_name[0]) {
 		strncpy(f->dns_name, s->dns_name, DNS_NAME_MAX);
 		f->dns_name[DNS_NAME_MAX] = '\0';

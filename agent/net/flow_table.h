@@ -71,6 +71,8 @@ struct flow_sample {
 	uint64_t rtt_sum_us;
 	uint64_t rtt_samples;
 	const char *dns_name;		/* NULL = unknown */
+	const char *app_protocol;	/* proto_app_name(): NULL = not identified */
+	const char *server_name;	/* TLS server name or HTTP Host; NULL = none */
 };
 
 struct flow {
@@ -87,6 +89,8 @@ struct flow {
 	uint64_t rtt_sum_us;
 	uint64_t rtt_samples;
 	char dns_name[DNS_NAME_MAX + 1];	/* empty = unknown */
+	const char *app_protocol;		/* static: proto_app_name(); NULL = not identified */
+	char server_name[DNS_NAME_MAX + 1];	/* the first one identified; empty = none */
 };
 
 typedef void (*flow_emit_fn)(const struct flow *f, enum flow_flush_reason why, void *ctx);

@@ -152,6 +152,8 @@ void net_emit_flow(const struct flow *f, enum flow_flush_reason why, void *ctx)
 	else
 		m->remote_port = f->key.port;
 	m->dns_name = gw_arena_text(&a->arena, f->dns_name, strlen(f->dns_name));
+	m->app_protocol = (char *)(f->app_protocol ? f->app_protocol : "");
+	m->server_name = gw_arena_text(&a->arena, f->server_name, strlen(f->server_name));
 	m->first_seen_ns = boot_to_wall_ns(a, f->first_seen_ns);
 	m->last_seen_ns = boot_to_wall_ns(a, f->last_seen_ns);
 	m->connections = f->connections;
@@ -201,6 +203,14 @@ void net_emit_connection(struct gw_net *n, const struct gw_net_task *task,
 			 const struct gw_net_tuple *tu, const char *dns_name, const char *result,
 			 const char *hook, uint64_t duration_ns, uint32_t error)
 {
+	net_emit_connection_app(n, task, tu, dns_name, result, hook, duration_ns, error, "", "");
+}
+
+uint64_t net_emit_connection_app(struct gw_net *n, const struct gw_net_task *task,
+				 const struct gw_net_tuple *tu, const char *dns_name,
+				 const char *result, const char *hook, uint64_t duration_ns,
+				 uint32_t error, const char *app_protocol, const char *server_name)
+{
 	struct gw_agent *a = n->agent;
 	Ghostwatch__V1__Connection *c;
 	struct gw_ip local, remote;
@@ -209,7 +219,7 @@ void net_emit_connection(struct gw_net *n, const struct gw_net_task *task,
 	ev = new_event(a);
 	c = gw_arena_alloc(&a->arena, sizeof(*c));
 	if (!ev || !c)
-		return;
+		return 0;
 	ghostwatch__v1__connection__init(c);
 	gw_ip_from_v6(&local, tu->local_addr);
 	gw_ip_from_v6(&remote, tu->remote_addr);
@@ -227,8 +237,11 @@ void net_emit_connection(struct gw_net *n, const struct gw_net_task *task,
 	c->duration_ns = duration_ns;
 	c->netns = tu->netns;
 	c->error = error;
+	c->app_protocol = (char *)app_protocol;
+	c->server_name = gw_arena_text(&a->arena, server_name, strlen(server_name));
 	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_CONNECT;
 	ev->connect = c;
 	agent_emit(a, ev);
 	match_connection(a, c, tu, dns_name, ev);
+	return ev->event_id;
 }

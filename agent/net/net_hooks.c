@@ -178,6 +178,7 @@ static struct bpf_object_skeleton *net_open(void *ctx, struct hook_chain *ch, in
 	choice_of(l, ch, &c);
 	gw_network__destroy(l->skel);
 	l->skel = open_with(l->h, &c);
+	net_proto_hooks_autoload(l->skel, l->o);
 	return l->skel ? l->skel->skeleton : NULL;
 }
 
@@ -423,8 +424,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 				 nh->owner_walk[0] ?
 					 (c.sample ? "" : "no iter/tcp: accepted ones come at close") :
 				 c.sample ? why_results : "no iterator: results come at close");
-	}
-	else if (c.tcp == GW_TCP_HOOK_SOCKOPS)
+	} else if (c.tcp == GW_TCP_HOOK_SOCKOPS)
 		hooks_set_status(h, "tcp", "sockops+tp_btf/tcp_destroy_sock", why_tcp);
 	else if (c.tcp != GW_TCP_HOOK_AUTO)
 		hooks_set_status(h, "tcp",
@@ -435,6 +435,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 
 	hooks_set_status(h, "tcp_open_bytes", c.sample ? "iter/tcp" : "none",
 			 c.sample ? "" : why_sample[0] ? why_sample : "no TCP hook");
+	net_proto_hooks_attach(nh, h, o);
 
 	if (c.udp) {
 		struct bpf_program *progs[] = { nh->skel->progs.gw_udp_sendmsg4,

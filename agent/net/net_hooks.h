@@ -20,6 +20,10 @@
  *   tcp_open_bytes: iter/tcp, run by the agent once per flow window (every second with the
  *         connect flavour) in each network namespace (network.c), so the bytes of connections
  *         that stay open reach the flows while they are open (else they come at close)
+ *   proto_id: the first bytes of each TCP connection in each direction, for its application
+ *         protocol (net_proto_hooks.c): tp_btf/sock_send_length+sock_recv_length (6.3+, x86-64,
+ *         per send or receive call); then cgroup_skb/ingress+egress on the root cgroup v2 (every
+ *         packet), also with --proto-hooks=cgroup_skb
  * A signal that cannot be served is reported with the kernel's reason; the others still run.
  */
 #ifndef GW_NET_HOOKS_H
@@ -32,7 +36,7 @@
 #include "core/hooks.h"
 #include "net_fold_slots.h"
 
-#define GW_NET_MAX_LINKS 12
+#define GW_NET_MAX_LINKS 14
 
 /* The TCP signal's flavours, in the order AUTO tries them. */
 enum gw_tcp_hook {
@@ -56,6 +60,8 @@ struct gw_net_hook_options {
 	bool udp;
 	bool dns;
 	bool dns_match_queries;	/* answers must match a captured query, not just an asking socket */
+	bool proto_id;		/* capture the first bytes of TCP connections (proto_capture.h) */
+	bool proto_packets;	/* ... from every packet (cgroup_skb) even where send/recv can */
 	uint64_t wakeup_bytes;	/* the agent's ring wakeup threshold */
 };
 
@@ -145,6 +151,14 @@ struct net_kernel {
 	bool kfunc_cast;	/* bpf_rdonly_cast */
 };
 void net_kernel_probe(struct net_kernel *k);
+/* The first-bytes capture (net_proto_hooks.c): its flavour's programs loaded as the options say
+ * (a NULL skeleton is left alone), attached, and its status recorded. */
+void net_proto_hooks_autoload(struct gw_network *skel, const struct gw_net_hook_options *o);
+void net_proto_hooks_attach(struct gw_net_hooks *nh, struct gw_hooks *h,
+			    const struct gw_net_hook_options *o);
+/* First sends or receives whose buffer the send/recv flavour could not read (io_uring, sendfile,
+ * a fault): those connections go unnamed. */
+uint64_t net_proto_hooks_unread(const struct gw_net_hooks *nh);
 void net_kernel_set(struct gw_network *skel, const struct net_kernel *k);
 
 #endif

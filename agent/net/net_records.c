@@ -69,6 +69,8 @@ static int handle_tcp(struct gw_net *n, const struct gw_tcp_event *rec, size_t s
 		net_emit_connection(n, &r->task, &r->tuple, name,
 				flow_failure_name(net_failure_of(r->result)),
 				inbound ? "tcp_accept" : "tcp_connect", r->duration_ns, r->sk_err);
+		if (inbound && r->result == GW_TCP_OK)
+			net_proto_on_accept(n, &r->task, &r->tuple, r->hdr.ktime_ns);
 		s.connections = 1;
 		s.failure = net_failure_of(r->result);
 	}
@@ -178,6 +180,8 @@ int net_handle_record(struct gw_net *n, const void *data, size_t size)
 	case GW_EV_DNS_ANSWER:
 	case GW_EV_DNS_QUERY:
 		return handle_dns(n, data, size);
+	case GW_EV_TCP_PROTO:
+		return net_proto_handle(n, data, size);
 	default:
 		return -1;
 	}

@@ -22,6 +22,7 @@ void net_options_defaults(struct gw_net_options *o)
 	o->hooks.tcp_hook = GW_TCP_HOOK_AUTO;
 	o->hooks.udp = true;
 	o->hooks.dns = true;
+	o->hooks.proto_id = true;
 	o->flow_window_s = 10;
 	o->flow_table_max = 16384;
 	o->dns_cache_max = 8192;
@@ -220,6 +221,10 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 		[NET_NETNS_UNWALKED] = "netns_unwalked",
 		[NET_TCP_OWNER_WALKS] = "tcp_owner_walks",
 		[NET_LISTENER_RESCANS] = "listener_rescans",
+		[NET_PROTO_SEGMENTS] = "proto_segments",
+		[NET_PROTO_IDENTIFIED] = "proto_identified",
+		[NET_PROTO_REPEATED] = "proto_repeated",
+		[NET_PROTO_UNKNOWN_OWNER] = "proto_unknown_owner",
 		[NET_TCP_OWNER_WALK_ERRORS] = "tcp_owner_walk_errors",
 	};
 	static const char *const malformed_names[DNS_RESULT_MAX] = {
@@ -266,6 +271,7 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 	PUT("tcp_owner_slot_overflows", net_hooks_owner_overflows(&n->hooks));
 	PUT("tcp_fold_slot_collisions", net_hooks_fold_slot_taken(&n->hooks));
 	PUT("dns_answers_unread", net_hooks_dns_unread(&n->hooks));
+	PUT("proto_first_bytes_unread", net_proto_hooks_unread(&n->hooks));
 	PUT("flow_table_size", fs.size);
 	PUT("flows_emitted", fs.flows_emitted);
 	PUT("flow_evictions", fs.evictions);

@@ -45,6 +45,7 @@ struct gw_net_options {
 void net_options_defaults(struct gw_net_options *o);
 
 #define GW_NET_PENDING_EXITS 1024
+#define GW_NET_PROTO_SEEN 4096
 
 /*
  * A TCP connection that was open when the agent started, as /proc showed it: its close comes from
@@ -98,6 +99,10 @@ enum gw_net_counter {
 	NET_TCP_OWNER_WALKS,		/* connect flavour: walks of the owner maps for results */
 	NET_TCP_OWNER_WALK_ERRORS,	/* such walks that failed (those results come at close) */
 	NET_LISTENER_RESCANS,		/* /proc read again for an accept's unknown listener */
+	NET_PROTO_SEGMENTS,		/* first segments of TCP connections captured */
+	NET_PROTO_IDENTIFIED,		/* ... whose application protocol was named */
+	NET_PROTO_REPEATED,		/* ... of a socket already identified (its other direction) */
+	NET_PROTO_UNKNOWN_OWNER,	/* ... identified, on a socket whose owner no hook named */
 	NET_COUNTER_MAX
 };
 
@@ -119,6 +124,9 @@ struct gw_net {
 	struct gw_net_open *open_at_start;	/* uthash by key; entries go when they close */
 	struct gw_net_pending_exit pending[GW_NET_PENDING_EXITS];
 	size_t pending_head, pending_count;
+	/* sockets whose first bytes were identified already (net_proto.c): a hash of each, direct
+	 * mapped, so a socket's other direction does not identify it twice */
+	uint64_t proto_seen[GW_NET_PROTO_SEEN];
 };
 
 /* Registers the network domain (net_domain.c): records of types 16-31, a process's flows flushed at
@@ -132,6 +140,13 @@ void net_destroy(struct gw_net *n);
 
 /* Records of types 16-31; 0 handled, -1 malformed. */
 int net_handle_record(struct gw_net *n, const void *data, size_t size);
+/* net_proto.c: a GW_EV_TCP_PROTO record (first bytes of a connection): its protocol and server
+ * name on a Connection and its flow, and the remote-desktop findings; 0 or -1 malformed. */
+int net_proto_handle(struct gw_net *n, const void *data, size_t size);
+/* An accepted TCP connection: the inbound-accept finding when the peer is off the host and the
+ * listener is not a system program. */
+void net_proto_on_accept(struct gw_net *n, const struct gw_net_task *task,
+			 const struct gw_net_tuple *tu, uint64_t ktime_ns);
 void net_on_process_exit(struct gw_net *n, uint64_t process_id, uint64_t now_ns);
 void net_tick(struct gw_net *n, uint64_t now_ns);
 /* When its tick is next due, for an idle agent (agent.h: next_tick). */
@@ -148,13 +163,20 @@ enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t 
 
 /* Within the domain: network.c (life, ticks, flushing, counters), net_records.c (the hooks'
  * records), net_emit.c (Connection and Flow events, facts), net_seed.c (sockets older than the
- * agent, from /proc), net_fold.c (connections the kernel folded, walks of open ones). */
+ * agent, from /proc), net_fold.c (connections the kernel folded, walks of open ones), net_proto.c
+ * (connections' first bytes: protocol, server name, findings). */
 void net_add_to_flow(struct gw_net *n, const struct gw_net_task *task,
 		     const struct gw_net_tuple *tu, const struct gw_ip *remote,
 		     struct flow_sample *s, uint64_t ktime_ns);
 void net_emit_connection(struct gw_net *n, const struct gw_net_task *task,
 			 const struct gw_net_tuple *tu, const char *dns_name, const char *result,
 			 const char *hook, uint64_t duration_ns, uint32_t error);
+/* The same with the application protocol and server name its first bytes gave (net_proto.c);
+ * returns the event's id, 0 if it could not be made. */
+uint64_t net_emit_connection_app(struct gw_net *n, const struct gw_net_task *task,
+				 const struct gw_net_tuple *tu, const char *dns_name,
+				 const char *result, const char *hook, uint64_t duration_ns,
+				 uint32_t error, const char *app_protocol, const char *server_name);
 enum flow_failure net_failure_of(uint32_t tcp_result);
 /* The flow table's flush callback (ctx: the struct gw_net): one Flow event per flow. */
 void net_emit_flow(const struct flow *f, enum flow_flush_reason why, void *ctx);

@@ -132,15 +132,21 @@ static void write_net_process(struct debug_view *v, const Ghostwatch__V1__Proces
 static void write_connect(struct debug_view *v, const Ghostwatch__V1__Connection *c)
 {
 	bool failed = strcmp(c->result, "ok") && strcmp(c->result, "sent");
+	bool named = c->app_protocol && *c->app_protocol;
 
-	write_tag(v, failed ? C_RED : C_CYAN, c->direction[0] == 'i' ? "accept" : "conn");
+	write_tag(v, failed ? C_RED : C_CYAN,
+		  named ? "proto" : c->direction[0] == 'i' ? "accept" : "conn");
 	write_net_process(v, c->process);
 	fprintf(v->out, "  %s %s ", c->protocol, c->direction[0] == 'i' ? "<-" : "->");
 	write_peer(v, c->remote_address, c->remote_port, c->dns_name);
 	fputs(" ", v->out);
 	color(v, failed ? C_RED : C_GREEN);
-	fputs(c->result, v->out);
+	fputs(named ? c->app_protocol : c->result, v->out);
 	color(v, C_RESET);
+	if (named && c->server_name && *c->server_name) {
+		fputs(" name=", v->out);
+		gw_display_escape(v->out, c->server_name);
+	}
 	if (c->duration_ns)
 		fprintf(v->out, " %.1fms", (double)c->duration_ns / 1e6);
 	color(v, C_DIM);

@@ -296,6 +296,20 @@ TEST(place_section)
 	CHECK(rejected_at("place:\n  mdns: maybe\n", 2, "place.mdns"));
 }
 
+TEST(network_proto_id)
+{
+	struct gw_config *cfg = parse("");
+
+	REQUIRE(cfg);
+	CHECK(cfg->proto_id);
+	gw_config_free(cfg);
+	cfg = parse("network:\n  proto_id: false\n");
+	REQUIRE(cfg);
+	CHECK(!cfg->proto_id);
+	gw_config_free(cfg);
+	CHECK(rejected_at("network:\n  proto_id: maybe\n", 2, "network.proto_id"));
+}
+
 int main(void)
 {
 	RUN(empty_file_gives_defaults);
@@ -309,5 +323,6 @@ int main(void)
 	RUN(transport_change_detection);
 	RUN(exfil_section);
 	RUN(place_section);
+	RUN(network_proto_id);
 	return test_summary();
 }

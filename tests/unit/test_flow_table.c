@@ -182,6 +182,27 @@ TEST(full_table_evicts_lru_and_emits_it)
 	flow_table_free(t);
 }
 
+TEST(first_identified_protocol_and_server_name_stay)
+{
+	struct emitted out = { 0 };
+	struct flow_table *t = flow_table_new(16, 10 * S, collect, &out, 0);
+	struct flow_key k = key(42, 2, 443);
+
+	REQUIRE(t);
+	flow_table_add(t, &k, &(struct flow_sample){ .pid = 7, .connections = 1 }, 1 * S);
+	flow_table_add(t, &k, &(struct flow_sample){ .app_protocol = "tls",
+		       .server_name = "relay.rustdesk.com", .dns_name = "relay.rustdesk.com" }, 2 * S);
+	flow_table_add(t, &k, &(struct flow_sample){ .app_protocol = "http", .server_name = "" },
+		       3 * S);
+	CHECK(flow_table_tick(t, 10 * S) == 1);
+	REQUIRE(out.n == 1);
+	CHECK(strcmp(out.flows[0].app_protocol, "tls") == 0);
+	CHECK(strcmp(out.flows[0].server_name, "relay.rustdesk.com") == 0);
+	CHECK(strcmp(out.flows[0].dns_name, "relay.rustdesk.com") == 0);
+	CHECK(out.flows[0].connections == 1);
+	flow_table_free(t);
+}
+
 TEST(names)
 {
 	CHECK_STR(flow_failure_name(FLOW_FAIL_TIMEOUT), "timeout");
@@ -195,6 +216,7 @@ int main(void)
 	RUN(distinct_keys_are_distinct_flows);
 	RUN(process_exit_flushes_only_that_process);
 	RUN(full_table_evicts_lru_and_emits_it);
+	RUN(first_identified_protocol_and_server_name_stay);
 	RUN(names);
 	return test_summary();
 }

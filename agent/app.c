@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cadence/cadence.h"
+#include "core/config.h"
 #include "detect/detections.h"
 #include "devices/devices.h"
 #include "net/netif_watch.h"
@@ -27,6 +28,8 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	/* detect before net: AgentStats lists the findings' evictions before the flows' */
 	if ((err = process_register(a)) ||
 	    (err = detections_register(a, o->rules_dir, o->rules_user_dir)) ||
+	    (o->config && (err = detections_set_allow(a, o->config->detections_allow,
+						      o->config->n_detections_allow))) ||
 	    (err = net_register(a, &o->net)) ||
 	    (err = devices_register(a, o->device_mode, o->sys_root)) ||
 	    (err = netif_register(a, o->sys_root)) ||
@@ -39,7 +42,7 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 {
 	struct app_options o;
 
-	(void)cfg;
 	app_options_defaults(&o);
+	o.config = cfg;
 	return app_compose(a, &o);
 }

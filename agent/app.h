@@ -13,6 +13,8 @@
 #include "devices/device_hooks.h"
 #include "net/network.h"
 
+struct gw_config;
+
 struct app_options {
 	struct gw_options core;
 	struct gw_net_options net;
@@ -23,6 +25,7 @@ struct app_options {
 	enum cadence_hook_mode cadence_hooks;
 	const char *rules_dir;	    /* shipped rules; NULL = next to the build tree or system dir */
 	const char *rules_user_dir; /* local rules; NULL = /etc/ghostwatch/rules.d */
+	const struct gw_config *config; /* fleet config (run, or debug --config): detections.allow */
 };
 
 void app_options_defaults(struct app_options *o);

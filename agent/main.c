@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "core/config.h"
 #include "view/debug_view.h"
 #include "fleet/fleet.h"
 
@@ -62,6 +63,7 @@ static void usage(FILE *out)
 	      "                          /usr/share/ghostwatch/rules)\n"
 	      "  --rules-d=DIR           local rules that add or override by id (default\n"
 	      "                          /etc/ghostwatch/rules.d); SIGHUP reloads both\n"
+	      "  --config=FILE           take detections.allow from a fleet config (read at start)\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -114,6 +116,7 @@ enum {
 	OPT_CADENCE_HOOKS,
 	OPT_RULES,
 	OPT_RULES_D,
+	OPT_CONFIG,
 };
 
 static const struct option debug_options[] = {
@@ -141,6 +144,7 @@ static const struct option debug_options[] = {
 	{ "cadence-hooks", required_argument, NULL, OPT_CADENCE_HOOKS },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "rules-d", required_argument, NULL, OPT_RULES_D },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -318,6 +322,17 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 		case OPT_RULES_D:
 			o->rules_user_dir = optarg;
 			break;
+		case OPT_CONFIG: {
+			char err[GW_CONFIG_ERR_LEN];
+
+			gw_config_free((struct gw_config *)o->config);
+			o->config = gw_config_load(optarg, err, sizeof(err));
+			if (!o->config) {
+				fprintf(stderr, "ghostwatch: config rejected: %s\n", err);
+				return -1;
+			}
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -356,14 +371,17 @@ static int cmd_debug(int argc, char **argv)
 	int ret;
 
 	app_options_defaults(&opt);
-	if (parse_debug_args(argc, argv, &opt, &view))
+	if (parse_debug_args(argc, argv, &opt, &view)) {
+		gw_config_free((struct gw_config *)opt.config);
 		return EXIT_USAGE;
+	}
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
 	a = calloc(1, sizeof(*a));
 	if (!a || agent_init(a, &opt.core) || app_compose(a, &opt)) {
 		fprintf(stderr, "ghostwatch: cannot initialise: %s\n", strerror(errno));
 		free(a);
+		gw_config_free((struct gw_config *)opt.config);
 		return 1;
 	}
 	agent_add_sink(a, debug_view_sink(&view));
@@ -376,6 +394,7 @@ static int cmd_debug(int argc, char **argv)
 	fflush(stdout);
 	agent_destroy(a);
 	free(a);
+	gw_config_free((struct gw_config *)opt.config);
 	return ret ? 1 : 0;
 }
 

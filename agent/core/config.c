@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/yaml_doc.h"
+#include "config_allow.h"
 
 /* Bigger files are not configs; refusing them keeps a mistaken path from eating memory. */
 #define CONFIG_MAX_FILE_BYTES (1u << 20)
@@ -26,6 +27,7 @@ enum key_kind {
 	KIND_U32,
 	KIND_SIZE,	/* bytes, with an optional K/M/G (binary) suffix */
 	KIND_LOG_LEVEL,
+	KIND_ALLOW,	/* detections.allow: a list of maps (config_allow.h) */
 };
 
 struct config_key {
@@ -68,6 +70,7 @@ static const struct config_key config_keys[] = {
 	{ "employee", "hours", KIND_OPT_STR, F(employee_hours), 0, 0 },
 	{ "employee", "days", KIND_OPT_STR, F(employee_days), 0, 0 },
 	{ "employee", "offboarding", KIND_BOOL, F(offboarding), 0, 0 },
+	{ "detections", "allow", KIND_ALLOW, F(detections_allow), 0, 0 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -133,6 +136,7 @@ void gw_config_free(struct gw_config *cfg)
 	free(cfg->employee_timezone);
 	free(cfg->employee_hours);
 	free(cfg->employee_days);
+	gw_config_allow_free(cfg);
 	free(cfg->path);
 	free(cfg);
 }
@@ -294,6 +298,7 @@ static int apply_scalar(struct parse_ctx *pc, const struct config_key *k, yaml_n
 		return yaml_doc_fail(&pc->yd, line, "%s: expected error, warn, info or debug, got \"%s\"", key_text,
 			    s);
 	case KIND_URLS:
+	case KIND_ALLOW:
 		break;
 	}
 	return yaml_doc_fail(&pc->yd, line, "%s: internal: unhandled kind", key_text);
@@ -374,6 +379,8 @@ static int apply_key(struct parse_ctx *pc, const char *section, yaml_node_t *key
 		pc->key_line[i] = yaml_node_line(key_node);
 		if (k->kind == KIND_URLS)
 			return apply_urls(pc, value, key_text);
+		if (k->kind == KIND_ALLOW)
+			return gw_config_apply_allow(&pc->yd, pc->cfg, value, key_text);
 		return apply_scalar(pc, k, value, key_text);
 	}
 	return yaml_doc_fail(&pc->yd, yaml_node_line(key_node), "unknown key \"%s\"", key_text);

@@ -18,6 +18,14 @@
 
 #define GW_CONFIG_MAX_URLS 16
 #define GW_CONFIG_ERR_LEN 512
+#define GW_CONFIG_MAX_ALLOW 64
+
+/* detections.allow: a finding of `rule` is not raised when every other field given matches it. */
+struct gw_config_allow {
+	char *rule;	 /* a rule id, "GW-NETIF-TUNNEL" */
+	char *process;	 /* the executable's absolute path, or NULL */
+	char *interface; /* a network interface name, or NULL */
+};
 
 struct gw_config {
 	char *path; /* where it was loaded from, for messages */
@@ -67,6 +75,10 @@ struct gw_config {
 	char *employee_hours;		/* "09:00-18:00" in that timezone; empty = not declared */
 	char *employee_days;		/* "mon-fri"; empty = not declared */
 	bool offboarding;		/* leaving the company: exfiltration findings weigh more */
+
+	/* the company's own tools: findings they match are counted, not raised */
+	struct gw_config_allow detections_allow[GW_CONFIG_MAX_ALLOW];
+	size_t n_detections_allow;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

@@ -236,6 +236,35 @@ static void emit_score(const struct gw_score *s, void *ctx)
 	agent_emit(a, ev);
 }
 
+/* The executable of the process `process_id`, NULL when the table no longer knows it. */
+static const char *exe_of(struct gw_agent *a, uint64_t process_id)
+{
+	struct proc_entry *e, *tmp;
+
+	HASH_ITER(hh, a->procs.by_pid, e, tmp)
+	{
+		if (e->id == process_id)
+			return e->exe;
+	}
+	return NULL;
+}
+
+/* Whether the config allows this match (counted); the process is resolved only for a rule the
+ * list names. */
+static bool allowed(struct gw_agent *a, const char *rule_id, const char *subject,
+		    uint64_t process_id, enum gw_evidence_kind kind)
+{
+	struct gw_allow_list *l = &det(a)->allow;
+
+	if (!l->n || !allow_list_has_rule(l, rule_id))
+		return false;
+	if (!allow_list_allows(l, rule_id, kind == GW_EVIDENCE_NETIF ? subject : NULL,
+			       process_id ? exe_of(a, process_id) : NULL))
+		return false;
+	l->allowed++;
+	return true;
+}
+
 static void observe(struct gw_agent *a, const struct gw_match *mt, size_t n, const char *subject,
 		    uint64_t process_id, enum gw_evidence_kind kind, uint64_t event_id,
 		    uint64_t time_ns)
@@ -244,6 +273,8 @@ static void observe(struct gw_agent *a, const struct gw_match *mt, size_t n, con
 
 	det(a)->matches += n;
 	for (size_t i = 0; i < n; i++) {
+		if (allowed(a, mt[i].rule->id, subject, process_id, kind))
+			continue;
 		struct gw_observation ob = { .rule = mt[i].rule,  .why = mt[i].why,
 					     .value = mt[i].value, .subject = subject,
 					     .process_id = process_id, .kind = kind,
@@ -389,11 +420,18 @@ static void detections_observe(struct gw_agent *a, void *state, const struct gw_
 static int detections_start(struct gw_agent *a, void *state)
 {
 	struct gw_detections *d = state;
+	/* set at registration, before the init that clears the rest */
+	struct gw_allow_list allow = d->allow;
+	int err = detections_init(d, d->shipped_arg, d->user_arg, NULL);
 
-	if (detections_init(d, d->shipped_arg, d->user_arg, NULL)) {
+	d->allow = allow;
+	if (err) {
 		fprintf(stderr, "ghostwatch: detections: out of memory\n");
 		return -ENOMEM;
 	}
+	if (allow.n)
+		fprintf(stderr, "ghostwatch: detections: %zu allow-list items from the config\n",
+			allow.n);
 	detections_scan_running(a);
 	return 0;
 }
@@ -408,12 +446,14 @@ static void detections_counters(const struct gw_agent *a, void *state, struct gw
 		gw_findings_get_stats(d->findings, &fstats);
 	agent_stats_add(&p->evictions, "findings", fstats.evicted);
 	agent_stats_add(&p->drops, "behaviour_rule_refused", d->behaviours.refused);
+	agent_stats_add(&p->events, "findings_allowed", d->allow.allowed);
 }
 
 static void detections_destroy(struct gw_agent *a, void *state)
 {
 	(void)a;
 	detections_free(state);
+	allow_list_free(&((struct gw_detections *)state)->allow);
 	free(state);
 }
 
@@ -442,4 +482,13 @@ int detections_register(struct gw_agent *a, const char *shipped_dir, const char 
 	}
 	a->score = (struct gw_score_source){ .get = fraud_score };
 	return 0;
+}
+
+int detections_set_allow(struct gw_agent *a, const struct gw_config_allow *items, size_t n)
+{
+	struct gw_detections *d = det(a);
+
+	if (!d)
+		return -ENOENT;
+	return allow_list_set(&d->allow, items, n) ? -ENOMEM : 0;
 }

@@ -209,3 +209,49 @@ def test_windscribe_wireguard_interface_raises_both_findings(agent_factory, tmp_
                        what="GW-VPN-0019")["finding"]
     assert f["subject"] == "utun420" and f["vendor"] == "Windscribe", f
     assert cited_interface(agent, f)["creator"]["pid"] == p.pid
+
+
+# ---- the company's own VPN: detections.allow in the config ----------------------------------------
+
+def test_allow_listed_tunnels_raise_nothing_and_are_counted(agent_factory, tmp_path, made):
+    """One tunnel allowed by its interface name, one by the executable holding it; a third, not
+    allowed, still raises (the list is no blanket)."""
+    corp, held, other = unusual_name("gwc"), unusual_name("gwh"), unusual_name("gwo")
+    config = tmp_path / "ghostwatch.yaml"
+    config.write_text("detections:\n"
+                      "  allow:\n"
+                      f"    - {{rule: {RULE}, interface: {corp}}}\n"
+                      f"    - rule: {RULE}\n"
+                      f"      process: {PY}\n")
+    rules_d = tmp_path / "rules.d"
+    rules_d.mkdir()
+    agent = agent_factory("--rules", str(ROOT / "rules"), "--rules-d", str(rules_d),
+                          "--no-forks", "--config", str(config))
+    assert "2 allow-list items" in agent.stderr
+    made.ip(corp, "tuntap", "add", "dev", corp, "mode", "tun")
+    made.hold(held, "tun")
+    t = time.monotonic()
+    made.ip(other, "tuntap", "add", "dev", other, "mode", "tun")
+    wait_tunnel(agent, other, t)
+    for name in (corp, held):
+        nif = agent.wait_for(lambda e, n=name: e.get("type") == "network_interface"
+                             and e["network_interface"]["name"] == n,
+                             timeout=FINDING_DEADLINE, what=f"the event of {name}")
+        assert nif["network_interface"]["kind"] == "tun", nif
+    time.sleep(1.0)
+    assert not agent.find(lambda e: e.get("type") == "finding"
+                          and e["finding"]["subject"] in (corp, held))
+    made.close()
+    rc, stats = agent.stop()
+    assert rc == 0
+    assert counter(stats, "events", "findings_allowed") >= 2
+
+
+def test_bad_allow_list_is_refused_with_its_line(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("detections:\n  allow:\n    - {rule: GW-NETIF-TUNNEL, process: vpnd}\n")
+    from conftest import AGENT
+    p = subprocess.run([str(AGENT), "debug", "--json", "--config", str(config)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    assert f"{config}:3: detections.allow.process: must be an absolute path" in p.stderr, p.stderr

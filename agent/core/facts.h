@@ -75,6 +75,7 @@ enum gw_fact_kind {
 	GW_FACT_NETIF,	   /* .netif: an interface appeared (no event: event_id 0) */
 	GW_FACT_BEHAVIOUR, /* .behaviour, subject, process_id: a domain's own built-in detection */
 	GW_FACT_RTT,	   /* .rtt_us, process_id: a remote TCP connection's smoothed RTT */
+	GW_FACT_EXE_HASH,  /* .proc: its executable's hash became known after its exec */
 };
 
 /*

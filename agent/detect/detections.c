@@ -287,7 +287,8 @@ static void observe(struct gw_agent *a, const struct gw_match *mt, size_t n, con
 /* ---- events in --------------------------------------------------------------------------- */
 
 static void match_process(struct gw_agent *a, const struct proc_entry *e,
-			  enum gw_evidence_kind kind, uint64_t event_id, uint64_t time_ns);
+			  enum gw_evidence_kind kind, uint64_t event_id, uint64_t time_ns,
+			  bool hash_only);
 
 static void detections_scan_running(struct gw_agent *a)
 {
@@ -297,17 +298,30 @@ static void detections_scan_running(struct gw_agent *a)
 	HASH_ITER(hh, a->procs.by_pid, e, tmp)
 	{
 		gw_arena_reset(&a->arena);
-		match_process(a, e, GW_EVIDENCE_PROCFS, 0, now);
+		match_process(a, e, GW_EVIDENCE_PROCFS, 0, now, false);
 	}
 }
 
+/* Keeps the matches made by the hash: the rest were seen at the exec already. */
+static size_t only_hash_matches(struct gw_match *mt, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(mt[i].why, "exe sha256"))
+			mt[k++] = mt[i];
+	return k;
+}
+
 static void match_process(struct gw_agent *a, const struct proc_entry *e,
-			  enum gw_evidence_kind kind, uint64_t event_id, uint64_t time_ns)
+			  enum gw_evidence_kind kind, uint64_t event_id, uint64_t time_ns,
+			  bool hash_only)
 {
 	struct gw_match mt[GW_MATCH_MAX];
 	const struct proc_entry *parent = proc_table_get(&a->procs, e->ppid);
 	const char **argv = NULL;
-	struct gw_exec_input in = { .exe = e->exe, .comm = e->comm };
+	struct gw_exec_input in = { .exe = e->exe, .comm = e->comm,
+				    .sha256 = e->exe_sha256[0] ? e->exe_sha256 : NULL };
 	size_t n;
 
 	if (e->argc) {
@@ -328,6 +342,8 @@ static void match_process(struct gw_agent *a, const struct proc_entry *e,
 		in.parent_comm = parent->comm;
 	}
 	n = gw_match_exec(det(a)->matcher, &in, mt, GW_MATCH_MAX);
+	if (hash_only)
+		n = only_hash_matches(mt, n);
 	if (n)
 		observe(a, mt, n, e->exe && *e->exe ? e->exe : e->comm, e->id, kind, event_id,
 			time_ns);
@@ -398,7 +414,10 @@ static void detections_observe(struct gw_agent *a, void *state, const struct gw_
 		return;
 	switch (f->kind) {
 	case GW_FACT_EXEC:
-		match_process(a, f->proc, GW_EVIDENCE_EXEC, f->event_id, f->time_ns);
+		match_process(a, f->proc, GW_EVIDENCE_EXEC, f->event_id, f->time_ns, false);
+		break;
+	case GW_FACT_EXE_HASH:
+		match_process(a, f->proc, GW_EVIDENCE_EXEC, f->event_id, f->time_ns, true);
 		break;
 	case GW_FACT_FLOW:
 		on_flow(a, f->flow, f->subject, f->process_id, f->event_id, f->time_ns);

@@ -36,6 +36,8 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 	/* detect before net: AgentStats lists the findings' evictions before the flows' */
 	if ((err = process_register(a)) ||
 	    (err = detections_register(a, o->rules_dir, o->rules_user_dir)) ||
+	    (o->config && (err = detections_set_allow(a, o->config->detections_allow,
+						      o->config->n_detections_allow))) ||
 	    (err = net_register(a, &o->net)) ||
 	    (err = devices_register(a, o->device_mode, o->sys_root)) ||
 	    (err = netif_register(a, o->sys_root)) ||
@@ -84,5 +86,6 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 	o.place.mac_key_file = cfg->place_mac_key_file;
 	o.place.mdns = cfg->place_mdns;
 	o.net.hooks.proto_id = cfg->proto_id;
+	o.config = cfg;
 	return app_compose(a, &o);
 }

@@ -19,6 +19,8 @@
 #include "tamper/tamper.h"
 #include "place/place.h"
 
+struct gw_config;
+
 struct app_options {
 	struct gw_options core;
 	struct gw_net_options net;
@@ -34,6 +36,7 @@ struct app_options {
 	struct tamper_options tamper;
 	struct latency_options latency;
 	struct place_options place; /* network place, location settings, LAN IP-KVMs */
+	const struct gw_config *config; /* fleet config (run, or debug --config): detections.allow */
 };
 
 void app_options_defaults(struct app_options *o);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "core/config.h"
 #include "view/debug_view.h"
 #include "fleet/fleet.h"
 
@@ -86,6 +87,7 @@ static void usage(FILE *out)
 	      "                          application protocol or TLS/HTTP server name)\n"
 	      "  --proto-hooks=MODE      first bytes: auto (send/recv calls, then cgroup_skb),\n"
 	      "                          cgroup_skb (every packet)\n"
+	      "  --config=FILE           take detections.allow from a fleet config (read at start)\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -155,6 +157,7 @@ enum {
 	OPT_NO_PLACE,
 	OPT_NO_PROTO_ID,
 	OPT_PROTO_HOOKS,
+	OPT_CONFIG,
 };
 
 static const struct option debug_options[] = {
@@ -199,6 +202,7 @@ static const struct option debug_options[] = {
 	{ "no-place", no_argument, NULL, OPT_NO_PLACE },
 	{ "no-proto-id", no_argument, NULL, OPT_NO_PROTO_ID },
 	{ "proto-hooks", required_argument, NULL, OPT_PROTO_HOOKS },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -490,6 +494,17 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 			}
 			o->net.hooks.proto_packets = optarg[0] == 'c';
 			break;
+		case OPT_CONFIG: {
+			char err[GW_CONFIG_ERR_LEN];
+
+			gw_config_free((struct gw_config *)o->config);
+			o->config = gw_config_load(optarg, err, sizeof(err));
+			if (!o->config) {
+				fprintf(stderr, "ghostwatch: config rejected: %s\n", err);
+				return -1;
+			}
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -528,14 +543,17 @@ static int cmd_debug(int argc, char **argv)
 	int ret;
 
 	app_options_defaults(&opt);
-	if (parse_debug_args(argc, argv, &opt, &view))
+	if (parse_debug_args(argc, argv, &opt, &view)) {
+		gw_config_free((struct gw_config *)opt.config);
 		return EXIT_USAGE;
+	}
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
 	a = calloc(1, sizeof(*a));
 	if (!a || agent_init(a, &opt.core) || app_compose(a, &opt)) {
 		fprintf(stderr, "ghostwatch: cannot initialise: %s\n", strerror(errno));
 		free(a);
+		gw_config_free((struct gw_config *)opt.config);
 		return 1;
 	}
 	agent_add_sink(a, debug_view_sink(&view));
@@ -548,6 +566,7 @@ static int cmd_debug(int argc, char **argv)
 	fflush(stdout);
 	agent_destroy(a);
 	free(a);
+	gw_config_free((struct gw_config *)opt.config);
 	return ret ? 1 : 0;
 }
 

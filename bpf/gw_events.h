@@ -39,6 +39,7 @@ enum gw_event_type {
 	GW_EV_DNS_ANSWER = 20,	/* a bounded slice of a port-53 response delivered to a local socket */
 	GW_EV_DNS_QUERY = 21,	/* a bounded slice of a query a local socket sent to port 53 */
 	GW_EV_TCP_PROTO = 22,	/* the first bytes of a TCP connection in one direction */
+	GW_EV_TUNNEL_OPEN = 31,	/* bpf/tunnel.bpf.c: /dev/net/tun or /dev/ppp opened */
 	/* devices */
 	GW_EV_DEVICE_USB = 32,
 	GW_EV_DEVICE_HID = 33,
@@ -67,6 +68,7 @@ enum gw_drop_category {
 	GW_DROP_CADENCE_WINDOW = 9,
 	GW_DROP_CADENCE_STATE = 10,
 	GW_DROP_PROTO = 11,	/* first bytes of a connection (GW_EV_TCP_PROTO) */
+	GW_DROP_TUNNEL = 15,	/* an open of a tunnel device lost its record */
 	GW_DROP_CATEGORY_MAX = 16,
 };
 
@@ -459,5 +461,23 @@ _Static_assert(sizeof(struct gw_cadence_record) == 16 + 8 + sizeof(struct gw_cad
 
 /* Offset of argv within the exec record: the record is sent up to argv + argv_size. */
 #define GW_EXEC_FIXED_SIZE (sizeof(struct gw_exec_event) - GW_ARGV_MAX)
+
+/* ---- interfaces ------------------------------------------------------------------------------ */
+
+/* GW_EV_TUNNEL_OPEN: a task opened the character device that makes tunnels (10:200 /dev/net/tun,
+ * 108:0 /dev/ppp). */
+#define GW_TUN_MAJOR 10
+#define GW_TUN_MINOR 200
+#define GW_PPP_MAJOR 108
+#define GW_PPP_MINOR 0
+
+struct gw_tunnel_open_event {
+	struct gw_event_hdr hdr;
+	struct gw_task_ids task;
+	__u32 major;
+	__u32 minor;
+};
+
+_Static_assert(sizeof(struct gw_tunnel_open_event) == 16 + 72 + 8, "gw_tunnel_open_event layout");
 
 #endif /* GW_EVENTS_H */

@@ -646,6 +646,24 @@ CONSUMER_VPN = [
       "arch_package/PKGBUILD (/opt/windscribe/)",
       "Windscribe/Desktop-App@58491f026c57ce2320edfcf910d6754b40008887 installer/linux/debian_package/"
       "etc/systemd/system/windscribe-helper.service (older layout: /usr/local/windscribe/helper)"], None),
+    (19, "Windscribe", "netif", "medium", "high", "Windscribe WireGuard interface utun420 present",
+     {"names": ["utun420"]},
+     ["Windscribe/Desktop-App@e5bbaf51ef2444bd13f387389c46b8ad80fc861e src/helper/linux/wireguard/"
+      "wireguardcontroller.h (kDeviceName = \"utun420\"; its OpenVPN tunnel is tun0, GW-VPN-0007)"],
+     None),
+    (20, "ExpressVPN", "exec", "medium", "high",
+     "ExpressVPN 4 client (daemon, app or expressvpnctl) executed",
+     {"names": ["expressvpn-daemon", "expressvpn-client", "expressvpnctl"],
+      "path_prefixes": ["/opt/expressvpn/"]},
+     ["NixOS/nixpkgs@021b32091db53b086bbac823995503e8d4790a63 pkgs/by-name/ex/expressvpn/package.nix "
+      "(expressvpn-linux-universal-4.0.1.9292.run installs /opt/expressvpn/{bin,lib,plugins,qml,share}; "
+      "bin/expressvpn-daemon, bin/expressvpn-client, bin/expressvpnctl)"], None),
+    (21, "Surfshark", "exec", "medium", "medium", "Surfshark VPN app (GUI client) executed",
+     {"names": ["surfshark"], "path_prefixes": ["/opt/Surfshark/"]},
+     ["https://aur.archlinux.org/packages/surfshark-client PKGBUILD (pkgver 1.7.3.2256 unpacks "
+      "Surfshark's surfshark_1.7.3-2256_amd64.deb as is: /opt/Surfshark/ holding the surfshark "
+      "executable and resources/dist/resources/surfsharkd.js)"],
+     None),
 ]
 
 

@@ -23,6 +23,7 @@ static const char *const record_names[GW_RECORD_TYPE_MAX] = {
 	[GW_EV_DEVICE_HID] = "device_hid",
 	[GW_EV_DEVICE_INPUT] = "device_input",
 	[GW_EV_CADENCE_WINDOW] = "cadence_window",
+	[GW_EV_TUNNEL_OPEN] = "tunnel_open",
 };
 
 static const char *const drop_names[GW_DROP_CATEGORY_MAX] = {
@@ -38,6 +39,7 @@ static const char *const drop_names[GW_DROP_CATEGORY_MAX] = {
 	[GW_DROP_CADENCE_WINDOW] = "cadence_window",
 	[GW_DROP_CADENCE_STATE] = "cadence_state",
 	[GW_DROP_PROTO] = "proto",
+	[GW_DROP_TUNNEL] = "tunnel",
 };
 
 void agent_stats_add(struct gw_counter_list *l, const char *name, uint64_t value)

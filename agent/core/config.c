@@ -13,6 +13,7 @@
 
 #include "common/yaml_doc.h"
 #include "work_hours.h"
+#include "config_allow.h"
 
 /* Bigger files are not configs; refusing them keeps a mistaken path from eating memory. */
 #define CONFIG_MAX_FILE_BYTES (1u << 20)
@@ -30,6 +31,7 @@ enum key_kind {
 	KIND_SIZE,	/* bytes, with an optional K/M/G (binary) suffix */
 	KIND_LOG_LEVEL,
 	KIND_REMOTES,	/* a list of host names, addresses or CIDRs */
+	KIND_ALLOW,	/* detections.allow: a list of maps (config_allow.h) */
 };
 
 struct config_key {
@@ -89,6 +91,7 @@ static const struct config_key config_keys[] = {
 	{ "place", "mac_key_file", KIND_PATH, F(place_mac_key_file), 0, 0 },
 	{ "place", "mdns", KIND_BOOL, F(place_mdns), 0, 0 },
 	{ "network", "proto_id", KIND_BOOL, F(proto_id), 0, 0 },
+	{ "detections", "allow", KIND_ALLOW, F(detections_allow), 0, 0 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -173,6 +176,7 @@ void gw_config_free(struct gw_config *cfg)
 	for (size_t i = 0; i < cfg->n_exfil_allowed_remotes; i++)
 		free(cfg->exfil_allowed_remotes[i]);
 	free(cfg->place_mac_key_file);
+	gw_config_allow_free(cfg);
 	free(cfg->path);
 	free(cfg->rules_local_dir);
 	free(cfg);
@@ -336,6 +340,7 @@ static int apply_scalar(struct parse_ctx *pc, const struct config_key *k, yaml_n
 			    s);
 	case KIND_URLS:
 	case KIND_REMOTES:
+	case KIND_ALLOW:
 		break;
 	}
 	return yaml_doc_fail(&pc->yd, line, "%s: internal: unhandled kind", key_text);
@@ -485,6 +490,8 @@ static int apply_key(struct parse_ctx *pc, const char *section, yaml_node_t *key
 			return apply_urls(pc, value, key_text);
 		if (k->kind == KIND_REMOTES)
 			return apply_remotes(pc, value, key_text);
+		if (k->kind == KIND_ALLOW)
+			return gw_config_apply_allow(&pc->yd, pc->cfg, value, key_text);
 		return apply_scalar(pc, k, value, key_text);
 	}
 	return yaml_doc_fail(&pc->yd, yaml_node_line(key_node), "unknown key \"%s\"", key_text);

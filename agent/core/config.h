@@ -19,6 +19,14 @@
 #define GW_CONFIG_MAX_URLS 16
 #define GW_CONFIG_ERR_LEN 512
 #define GW_CONFIG_MAX_REMOTES 256
+#define GW_CONFIG_MAX_ALLOW 64
+
+/* detections.allow: a finding of `rule` is not raised when every other field given matches it. */
+struct gw_config_allow {
+	char *rule;	 /* a rule id, "GW-NETIF-TUNNEL" */
+	char *process;	 /* the executable's absolute path, or NULL */
+	char *interface; /* a network interface name, or NULL */
+};
 
 struct gw_config {
 	char *path; /* where it was loaded from, for messages */
@@ -93,6 +101,9 @@ struct gw_config {
 	bool place_mdns;		/* hear mDNS names on the LAN (never sends) */
 	/* network: name TCP connections' protocol from their first bytes (bpf/lib/proto_capture.h) */
 	bool proto_id;
+	/* the company's own tools: findings they match are counted, not raised */
+	struct gw_config_allow detections_allow[GW_CONFIG_MAX_ALLOW];
+	size_t n_detections_allow;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

@@ -83,6 +83,7 @@ enum gw_fact_kind {
 	GW_FACT_SESSION,   /* .session, subject (its id): a login session started, ended, locked */
 	GW_FACT_FINDING,   /* .finding, subject, process_id: a rule matched (detect, every match) */
 	GW_FACT_INPUT,	   /* .input, process_id (the injector, if any): an input cadence window */
+	GW_FACT_EXE_HASH,  /* .proc: its executable's hash became known after its exec */
 };
 
 /*

@@ -35,6 +35,10 @@ struct proc_entry {
 	bool argv_truncated, cwd_truncated, exe_truncated;
 	const char *source;	/* "exec", "fork", "procfs" */
 	uint64_t exited_ns;	/* 0 while alive */
+	/* the executable's identity (agent/process/exe_hash.h), set at exec */
+	char exe_sha256[65];	    /* lower-case hex, "" when not known */
+	bool exe_user_writable;
+	const char *exe_hash_state; /* NULL when never looked at (seeded from /proc) */
 	UT_hash_handle hh;
 };
 

@@ -251,6 +251,35 @@ static void emit_score(const struct gw_score *s, void *ctx)
 	agent_emit(a, ev);
 }
 
+/* The executable of the process `process_id`, NULL when the table no longer knows it. */
+static const char *exe_of(struct gw_agent *a, uint64_t process_id)
+{
+	struct proc_entry *e, *tmp;
+
+	HASH_ITER(hh, a->procs.by_pid, e, tmp)
+	{
+		if (e->id == process_id)
+			return e->exe;
+	}
+	return NULL;
+}
+
+/* Whether the config allows this match (counted); the process is resolved only for a rule the
+ * list names. */
+static bool allowed(struct gw_agent *a, const char *rule_id, const char *subject,
+		    uint64_t process_id, enum gw_evidence_kind kind)
+{
+	struct gw_allow_list *l = &det(a)->allow;
+
+	if (!l->n || !allow_list_has_rule(l, rule_id))
+		return false;
+	if (!allow_list_allows(l, rule_id, kind == GW_EVIDENCE_NETIF ? subject : NULL,
+			       process_id ? exe_of(a, process_id) : NULL))
+		return false;
+	l->allowed++;
+	return true;
+}
+
 static void observe(struct gw_agent *a, const struct gw_match *mt, size_t n, const char *subject,
 		    uint64_t process_id, enum gw_evidence_kind kind, uint64_t event_id,
 		    uint64_t time_ns)
@@ -259,6 +288,8 @@ static void observe(struct gw_agent *a, const struct gw_match *mt, size_t n, con
 
 	det(a)->matches += n;
 	for (size_t i = 0; i < n; i++) {
+		if (allowed(a, mt[i].rule->id, subject, process_id, kind))
+			continue;
 		struct gw_observation ob = { .rule = mt[i].rule,  .why = mt[i].why,
 					     .value = mt[i].value, .subject = subject,
 					     .process_id = process_id, .kind = kind,
@@ -280,7 +311,8 @@ static void observe(struct gw_agent *a, const struct gw_match *mt, size_t n, con
 /* ---- events in --------------------------------------------------------------------------- */
 
 static void match_process(struct gw_agent *a, const struct proc_entry *e,
-			  enum gw_evidence_kind kind, uint64_t event_id, uint64_t time_ns);
+			  enum gw_evidence_kind kind, uint64_t event_id, uint64_t time_ns,
+			  bool hash_only);
 
 static void detections_scan_running(struct gw_agent *a)
 {
@@ -290,17 +322,30 @@ static void detections_scan_running(struct gw_agent *a)
 	HASH_ITER(hh, a->procs.by_pid, e, tmp)
 	{
 		gw_arena_reset(&a->arena);
-		match_process(a, e, GW_EVIDENCE_PROCFS, 0, now);
+		match_process(a, e, GW_EVIDENCE_PROCFS, 0, now, false);
 	}
 }
 
+/* Keeps the matches made by the hash: the rest were seen at the exec already. */
+static size_t only_hash_matches(struct gw_match *mt, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(mt[i].why, "exe sha256"))
+			mt[k++] = mt[i];
+	return k;
+}
+
 static void match_process(struct gw_agent *a, const struct proc_entry *e,
-			  enum gw_evidence_kind kind, uint64_t event_id, uint64_t time_ns)
+			  enum gw_evidence_kind kind, uint64_t event_id, uint64_t time_ns,
+			  bool hash_only)
 {
 	struct gw_match mt[GW_MATCH_MAX];
 	const struct proc_entry *parent = proc_table_get(&a->procs, e->ppid);
 	const char **argv = NULL;
-	struct gw_exec_input in = { .exe = e->exe, .comm = e->comm };
+	struct gw_exec_input in = { .exe = e->exe, .comm = e->comm,
+				    .sha256 = e->exe_sha256[0] ? e->exe_sha256 : NULL };
 	size_t n;
 
 	if (e->argc) {
@@ -321,6 +366,8 @@ static void match_process(struct gw_agent *a, const struct proc_entry *e,
 		in.parent_comm = parent->comm;
 	}
 	n = gw_match_exec(det(a)->matcher, &in, mt, GW_MATCH_MAX);
+	if (hash_only)
+		n = only_hash_matches(mt, n);
 	if (n)
 		observe(a, mt, n, e->exe && *e->exe ? e->exe : e->comm, e->id, kind, event_id,
 			time_ns);
@@ -391,7 +438,10 @@ static void detections_observe(struct gw_agent *a, void *state, const struct gw_
 		return;
 	switch (f->kind) {
 	case GW_FACT_EXEC:
-		match_process(a, f->proc, GW_EVIDENCE_EXEC, f->event_id, f->time_ns);
+		match_process(a, f->proc, GW_EVIDENCE_EXEC, f->event_id, f->time_ns, false);
+		break;
+	case GW_FACT_EXE_HASH:
+		match_process(a, f->proc, GW_EVIDENCE_EXEC, f->event_id, f->time_ns, true);
 		break;
 	case GW_FACT_FLOW:
 		on_flow(a, f->flow, f->subject, f->process_id, f->event_id, f->time_ns);
@@ -413,12 +463,19 @@ static void detections_observe(struct gw_agent *a, void *state, const struct gw_
 static int detections_start(struct gw_agent *a, void *state)
 {
 	struct gw_detections *d = state;
+	/* set at registration, before the init that clears the rest */
+	struct gw_allow_list allow = d->allow;
+	int err = detections_init(d, d->shipped_arg, d->user_arg, NULL);
 
-	if (detections_init(d, d->shipped_arg, d->user_arg, NULL)) {
+	d->allow = allow;
+	if (err) {
 		fprintf(stderr, "ghostwatch: detections: out of memory\n");
 		return -ENOMEM;
 	}
 	tell_rules_files(a, d);
+	if (allow.n)
+		fprintf(stderr, "ghostwatch: detections: %zu allow-list items from the config\n",
+			allow.n);
 	detections_scan_running(a);
 	return 0;
 }
@@ -433,12 +490,14 @@ static void detections_counters(const struct gw_agent *a, void *state, struct gw
 		gw_findings_get_stats(d->findings, &fstats);
 	agent_stats_add(&p->evictions, "findings", fstats.evicted);
 	agent_stats_add(&p->drops, "behaviour_rule_refused", d->behaviours.refused);
+	agent_stats_add(&p->events, "findings_allowed", d->allow.allowed);
 }
 
 static void detections_destroy(struct gw_agent *a, void *state)
 {
 	(void)a;
 	detections_free(state);
+	allow_list_free(&((struct gw_detections *)state)->allow);
 	free(state);
 }
 
@@ -467,4 +526,13 @@ int detections_register(struct gw_agent *a, const char *shipped_dir, const char 
 	}
 	a->score = (struct gw_score_source){ .get = fraud_score };
 	return 0;
+}
+
+int detections_set_allow(struct gw_agent *a, const struct gw_config_allow *items, size_t n)
+{
+	struct gw_detections *d = det(a);
+
+	if (!d)
+		return -ENOENT;
+	return allow_list_set(&d->allow, items, n) ? -ENOMEM : 0;
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "allow_list.h"
 #include "behaviours.h"
 #include "findings.h"
 #include "ghostwatch.pb-c.h"
@@ -36,6 +37,7 @@ struct gw_detections {
 	const char *shipped_arg, *user_arg; /* as registered, for detections_init at start */
 	uint64_t last_tick_ns;
 	struct gw_behaviours behaviours; /* the domains' own rules, loaded on first use */
+	struct gw_allow_list allow;	 /* the config's detections.allow */
 };
 
 /*
@@ -53,5 +55,9 @@ void detections_free(struct gw_detections *d);
  * reloads on SIGHUP (all-or-nothing: on failure the previous rules stay live) and provides the
  * agent's fraud score. Directories as for detections_init(). */
 int detections_register(struct gw_agent *a, const char *shipped_dir, const char *user_dir);
+
+/* After detections_register: the config's allow list (allow_list.h), copied; 0 or -ENOMEM. */
+struct gw_config_allow;
+int detections_set_allow(struct gw_agent *a, const struct gw_config_allow *items, size_t n);
 
 #endif

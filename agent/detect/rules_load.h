@@ -90,6 +90,7 @@ struct gw_device_structure {
  */
 struct gw_exec_cond {
 	struct gw_strlist names, paths, path_prefixes, script_names, argv_sequence, parent_names;
+	struct gw_strlist sha256; /* the executable's SHA-256, 64 lower-case hex digits */
 };
 
 /*

@@ -153,6 +153,9 @@ size_t gw_match_exec(const struct gw_matcher *m, const struct gw_exec_input *in,
 			if (b && (s = smap_find(m->exec_scripts, b, strlen(b))))
 				exec_ids(m, &s->ids, in, &o, "script name", s->pattern);
 		}
+	if (m->exec_sha256 && nonempty(in->sha256) &&
+	    (s = smap_find(m->exec_sha256, in->sha256, strlen(in->sha256))))
+		exec_ids(m, &s->ids, in, &o, "exe sha256", s->pattern);
 	exec_ids(m, &m->exec_always, in, &o, "argv", NULL);
 	return o.n;
 }

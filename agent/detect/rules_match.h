@@ -28,6 +28,7 @@ struct gw_exec_input {
 	size_t argc;
 	const char *parent_exe;
 	const char *parent_comm;
+	const char *sha256;	/* the executable's SHA-256 (lower-case hex), or NULL */
 };
 
 /* One rule that matched, and which of its conditions selected it. */

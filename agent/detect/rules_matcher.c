@@ -181,7 +181,10 @@ static void index_exec(struct gw_matcher *m, const struct gw_exec_cond *e, uint3
 		path_trie_add(m, &m->exec_prefixes, e->path_prefixes.v[i], id);
 	for (size_t i = 0; i < e->script_names.n; i++)
 		smap_add(m, &m->exec_scripts, e->script_names.v[i], false, id);
-	if (!e->names.n && !e->paths.n && !e->path_prefixes.n && !e->script_names.n)
+	for (size_t i = 0; i < e->sha256.n; i++)
+		smap_add(m, &m->exec_sha256, e->sha256.v[i], false, id);
+	if (!e->names.n && !e->paths.n && !e->path_prefixes.n && !e->script_names.n &&
+	    !e->sha256.n)
 		idlist_add(m, &m->exec_always, id);
 }
 
@@ -343,6 +346,7 @@ void gw_matcher_free(struct gw_matcher *m)
 	smap_free(&m->exec_names);
 	smap_free(&m->exec_comm);
 	smap_free(&m->exec_paths);
+	smap_free(&m->exec_sha256);
 	smap_free(&m->exec_scripts);
 	tnode_free(&m->exec_prefixes);
 	free(m->exec_always.v);

@@ -66,6 +66,7 @@ struct gw_matcher {
 	bool oom;
 
 	struct smap *exec_names, *exec_comm, *exec_paths, *exec_scripts;
+	struct smap *exec_sha256;
 	struct tnode *exec_prefixes; /* root's kids */
 	struct idlist exec_always;   /* argv-only rules */
 

@@ -193,10 +193,24 @@ bad:
 	return yaml_doc_fail_at(&c->yd, item, "'%s' entries must be 'MFG:hhhh' (PNP id, product code in hex)", key);
 }
 
+/* Each one 64 hex digits, kept in lower case (how the agent writes hashes). */
+static int check_sha256(struct parse_ctx *c, yaml_node_t *n, struct gw_strlist *l)
+{
+	for (size_t j = 0; j < l->n; j++) {
+		char *h = l->v[j];
+
+		if (strlen(h) != 64 || strspn(h, "0123456789abcdefABCDEF") != 64)
+			return yaml_doc_fail_at(&c->yd, n, "'sha256': '%s' is not 64 hex digits", h);
+		for (; *h; h++)
+			*h = (char)tolower((unsigned char)*h);
+	}
+	return 0;
+}
+
 static int parse_exec(struct parse_ctx *c, yaml_node_t *n, struct gw_exec_cond *e)
 {
 	static const char allowed[] =
-		"names, paths, path_prefixes, script_names, argv_sequence, parent_names";
+		"names, paths, path_prefixes, script_names, argv_sequence, parent_names, sha256";
 	struct kv kv[MAX_KEYS];
 	size_t nkv;
 
@@ -210,6 +224,7 @@ static int parse_exec(struct parse_ctx *c, yaml_node_t *n, struct gw_exec_cond *
 				       : !strcmp(k, "script_names")  ? &e->script_names
 				       : !strcmp(k, "argv_sequence") ? &e->argv_sequence
 				       : !strcmp(k, "parent_names")  ? &e->parent_names
+				       : !strcmp(k, "sha256")	   ? &e->sha256
 								     : NULL;
 		if (!l)
 			return rules_yaml_unknown_key(c, &kv[i], "'exec'", allowed);
@@ -230,11 +245,13 @@ static int parse_exec(struct parse_ctx *c, yaml_node_t *n, struct gw_exec_cond *
 						    "'%s': '%s' is a path; names are basenames (use "
 						    "'paths')",
 						    k, l->v[j]);
+		if (l == &e->sha256 && check_sha256(c, kv[i].value, l))
+			return -1;
 	}
 	if (!e->names.n && !e->paths.n && !e->path_prefixes.n && !e->script_names.n &&
-	    !e->argv_sequence.n)
-		return yaml_doc_fail_at(&c->yd, n, "'exec' needs names, paths, path_prefixes, script_names or "
-				  "argv_sequence");
+	    !e->argv_sequence.n && !e->sha256.n)
+		return yaml_doc_fail_at(&c->yd, n, "'exec' needs names, paths, path_prefixes, script_names, "
+				  "argv_sequence or sha256");
 	return 0;
 }
 
@@ -460,6 +477,7 @@ void rules_parse_free_fields(struct gw_rule *r)
 		rules_yaml_strlist_free(&r->exec.script_names);
 		rules_yaml_strlist_free(&r->exec.argv_sequence);
 		rules_yaml_strlist_free(&r->exec.parent_names);
+		rules_yaml_strlist_free(&r->exec.sha256);
 		break;
 	case GW_RULE_FLOW:
 		rules_yaml_strlist_free(&r->flow.dns_suffixes);

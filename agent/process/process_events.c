@@ -1,7 +1,10 @@
 #include "process_events.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "exe_hash.h"
 
 #include "core/process_lookup.h"
 #include "process_hooks.h"
@@ -122,6 +125,48 @@ static gw_event_t *new_event(struct gw_agent *a)
 	return ev;
 }
 
+/* Processes whose executable is being hashed by the worker: they get the hash when it is done. */
+#define PROCESS_HASH_WAITING 64
+#define PROCESS_HASH_CACHE 4096
+
+struct process_state {
+	struct exe_hash *hash;
+	struct {
+		uint32_t pid;
+		uint64_t process_id;
+		struct exe_hash_key key;
+	} waiting[PROCESS_HASH_WAITING];
+	uint32_t n_waiting;
+	uint64_t waiting_dropped; /* more big files hashing at once than the list holds */
+};
+
+/* The executable's identity into the entry (and its exec event, when there is one). */
+static void identify_exe(struct gw_agent *a, struct proc_entry *e)
+{
+	struct process_state *ps = agent_domain_state(a, "process");
+	struct exe_hash_result r;
+
+	e->exe_sha256[0] = 0;
+	e->exe_user_writable = false;
+	e->exe_hash_state = NULL;
+	if (!ps || !ps->hash || !e->exe)
+		return;
+	exe_hash_lookup(ps->hash, e->exe, gw_now_boottime_ns() / 1000000000ULL, &r);
+	memcpy(e->exe_sha256, r.sha256, sizeof(e->exe_sha256));
+	e->exe_user_writable = r.user_writable;
+	e->exe_hash_state = r.state;
+	if (strcmp(r.state, "pending"))
+		return;
+	if (ps->n_waiting == PROCESS_HASH_WAITING) {
+		ps->waiting_dropped++;
+		return;
+	}
+	ps->waiting[ps->n_waiting].pid = e->pid;
+	ps->waiting[ps->n_waiting].process_id = e->id;
+	ps->waiting[ps->n_waiting].key = r.key;
+	ps->n_waiting++;
+}
+
 int process_handle_exec(struct gw_agent *a, const struct gw_exec_event *rec, size_t size)
 {
 	char path[GW_PATH_MAX + GW_PATH_DEPTH + 2], clean[3 * sizeof(path) + 1];
@@ -151,6 +196,7 @@ int process_handle_exec(struct gw_agent *a, const struct gw_exec_event *rec, siz
 	e->argv_truncated = rec->flags & GW_EXEC_ARGV_TRUNCATED;
 	e->cwd_truncated = rec->flags & GW_EXEC_CWD_TRUNCATED;
 	e->exe_truncated = rec->flags & GW_EXEC_EXE_TRUNCATED;
+	identify_exe(a, e);
 
 	ev = new_event(a);
 	exec = gw_arena_alloc(&a->arena, sizeof(*exec));
@@ -158,6 +204,11 @@ int process_handle_exec(struct gw_agent *a, const struct gw_exec_event *rec, siz
 		return -1;
 	ghostwatch__v1__process_exec__init(exec);
 	exec->process = process_proto(a, e);
+	if (exec->process && e->exe_hash_state) {
+		exec->process->exe_sha256 = e->exe_sha256;
+		exec->process->exe_user_writable = e->exe_user_writable;
+		exec->process->exe_hash_state = (char *)e->exe_hash_state;
+	}
 	attach_ancestors(a, e, exec);
 	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_EXEC;
 	ev->exec = exec;
@@ -197,6 +248,9 @@ int process_handle_fork(struct gw_agent *a, const struct gw_fork_event *rec, siz
 					    parent->argc);
 		}
 		e->argv_truncated = parent->argv_truncated;
+		memcpy(e->exe_sha256, parent->exe_sha256, sizeof(e->exe_sha256));
+		e->exe_user_writable = parent->exe_user_writable;
+		e->exe_hash_state = parent->exe_hash_state;
 	}
 	if (!a->opt.emit_forks)
 		return 0;
@@ -279,22 +333,115 @@ static int handle_record(struct gw_agent *a, void *state, const void *data, size
 /* Loads the process object, which holds the ring and drop counters every other object shares. */
 static int process_start(struct gw_agent *a, void *state)
 {
+	struct process_state *ps = state;
 	char err[256];
 	int ret;
 
-	(void)state;
 	ret = process_hooks_load(&a->hooks, &a->opt.hooks, err, sizeof(err));
 	if (ret)
 		fprintf(stderr, "ghostwatch: %s\n", err);
+	ps->hash = exe_hash_new(PROCESS_HASH_CACHE);
+	if (!ps->hash)
+		fprintf(stderr, "ghostwatch: executable hashes off: out of memory\n");
 	return ret;
+}
+
+struct late_hash {
+	struct gw_agent *a;
+	struct process_state *ps;
+};
+
+/* A big file's hash is done: the processes running that version get it, and the rules see it. */
+static void on_late_hash(const struct exe_hash_key *key, const char *sha256, void *ctx)
+{
+	struct late_hash *lh = ctx;
+	struct process_state *ps = lh->ps;
+
+	for (uint32_t i = 0; i < ps->n_waiting;) {
+		struct proc_entry *e;
+
+		if (memcmp(&ps->waiting[i].key, key, sizeof(*key))) {
+			i++;
+			continue;
+		}
+		e = proc_table_get(&lh->a->procs, ps->waiting[i].pid);
+		if (e && e->id == ps->waiting[i].process_id) {
+			memcpy(e->exe_sha256, sha256, sizeof(e->exe_sha256));
+			e->exe_hash_state = "hashed";
+			gw_arena_reset(&lh->a->arena);
+			agent_publish(lh->a, &(struct gw_fact){ .kind = GW_FACT_EXE_HASH, .proc = e,
+								.time_ns = gw_now_realtime_ns() });
+		}
+		ps->waiting[i] = ps->waiting[--ps->n_waiting];
+	}
+}
+
+static void process_tick(struct gw_agent *a, void *state, uint64_t now_ns)
+{
+	struct process_state *ps = state;
+	struct late_hash lh = { a, ps };
+
+	(void)now_ns;
+	if (ps->hash && exe_hash_has_done(ps->hash))
+		exe_hash_drain(ps->hash, on_late_hash, &lh);
+}
+
+static uint64_t process_next_tick(const struct gw_agent *a, void *state, uint64_t now_ns)
+{
+	const struct process_state *ps = state;
+
+	(void)a;
+	/* a hash in the works is wanted soon, not at the idle tick */
+	return ps->n_waiting ? now_ns + 100000000ULL : 0;
+}
+
+static void process_counters(const struct gw_agent *a, void *state, struct gw_stats_parts *p)
+{
+	const struct process_state *ps = state;
+	const struct exe_hash_counts *c;
+
+	(void)a;
+	if (!ps->hash)
+		return;
+	c = exe_hash_counts(ps->hash);
+	agent_stats_add(&p->events, "exe_hash_cache_hits", c->cache_hits);
+	agent_stats_add(&p->events, "exe_hashed", c->hashed_sync);
+	agent_stats_add(&p->events, "exe_hashed_worker", c->hashed_async);
+	agent_stats_add(&p->events, "exe_hash_unreadable", c->unreadable);
+	agent_stats_add(&p->events, "exe_hash_too_large", c->too_large);
+	agent_stats_add(&p->drops, "exe_hash_queue_full", c->queue_full);
+	agent_stats_add(&p->drops, "exe_hash_waiting_full", ps->waiting_dropped);
+	agent_stats_add(&p->evictions, "exe_hashes", c->evicted);
+}
+
+static void process_destroy(struct gw_agent *a, void *state)
+{
+	struct process_state *ps = state;
+
+	(void)a;
+	exe_hash_free(ps->hash);
+	free(ps);
 }
 
 int process_register(struct gw_agent *a)
 {
-	return agent_register(a, &(struct gw_domain){
-					 .name = "process",
-					 .record_types = { GW_EV_EXEC, GW_EV_FORK, GW_EV_EXIT },
-					 .start = process_start,
-					 .handle_record = handle_record,
-				 });
+	struct process_state *ps = calloc(1, sizeof(*ps));
+	int err;
+
+	if (!ps)
+		return -1;
+	err = agent_register(a, &(struct gw_domain){
+					.name = "process",
+					.state = ps,
+					.record_types = { GW_EV_EXEC, GW_EV_FORK, GW_EV_EXIT },
+					.start = process_start,
+					.handle_record = handle_record,
+					.tick = process_tick,
+					.next_tick = process_next_tick,
+					.counters = process_counters,
+					.destroy = process_destroy,
+				});
+	if (err)
+		free(ps);
+	return err;
 }

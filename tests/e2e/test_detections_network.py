@@ -248,7 +248,9 @@ def test_site_rule_prefix_matches_added_and_already_present_interfaces(agent_fac
     f = agent.wait_for(netif_finding("SITE-NETIF-0001", later), timeout=FINDING_DEADLINE + 1,
                        what="finding for the interface added later")
     netif_evidence(agent, f, later, "added")
-    plain = links.add("gwr" + uuid.uuid4().hex[:6])
+    # a veth: a tun of any name is a tunnel finding of its own (GW-NETIF-TUNNEL)
+    tag = uuid.uuid4().hex[:6]
+    plain = links.add("gwr" + tag, "veth", "peer", "name", "gws" + tag)
     renamed = prefix + "c"
     subprocess.run(["ip", "link", "set", plain, "name", renamed], check=True, capture_output=True)
     links.names.append(renamed)

@@ -52,6 +52,7 @@
 #include "network.skel.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -266,6 +267,7 @@ static void autoload_on(struct bpf_program *p, bool used)
 static int ab_load(struct ab *ab)
 {
 	struct net_kernel kernel;
+	struct btf *vmlinux;
 	bool walks;
 	struct bpf_program *p;
 
@@ -278,7 +280,9 @@ static int ab_load(struct ab *ab)
 		fprintf(stderr, "connect_ab: no cgroup2 mount found\n");
 		return -1;
 	}
-	net_kernel_probe(&kernel);
+	vmlinux = btf__load_vmlinux_btf();
+	net_kernel_probe(&kernel, vmlinux);
+	btf__free(vmlinux);
 	/* as the agent: a kernel that refuses the owner-map walks walks every socket instead */
 	walks = kernel.kfunc_cast;
 reopen:

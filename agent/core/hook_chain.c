@@ -112,6 +112,15 @@ static int probe_load(enum bpf_attach_type type, int btf_id)
 	return errno;
 }
 
+const struct btf *hook_chain_vmlinux(struct hook_chain_known *k)
+{
+	if (!k->vmlinux && !k->vmlinux_failed) {
+		k->vmlinux = btf__load_vmlinux_btf();
+		k->vmlinux_failed = !k->vmlinux;
+	}
+	return k->vmlinux;
+}
+
 /*
  * The attach point of a tracing program in the kernel's BTF: fentry/NAME and friends are the
  * function NAME, tp_btf/NAME the typedef btf_trace_NAME, iter/NAME the function bpf_iter_NAME.
@@ -135,11 +144,7 @@ static int probe_target(struct hook_chain_known *k, const struct bpf_program *pr
 	} else {
 		snprintf(full, sizeof(full), "%s", name);
 	}
-	if (!k->vmlinux && !k->vmlinux_failed) {
-		k->vmlinux = btf__load_vmlinux_btf();
-		k->vmlinux_failed = !k->vmlinux;
-	}
-	id = k->vmlinux ? btf__find_by_name_kind(k->vmlinux, full, kind) : -1;
+	id = hook_chain_vmlinux(k) ? btf__find_by_name_kind(k->vmlinux, full, kind) : -1;
 	return id > 0 ? id : 0;
 }
 

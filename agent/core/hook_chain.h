@@ -51,6 +51,10 @@ struct hook_chain_known {
 	bool vmlinux_failed;
 };
 
+/* The kernel's BTF, parsed on first use and kept until hook_chain_known_release(): every
+ * domain's look-ups share one parse (NULL when it cannot be read). */
+const struct btf *hook_chain_vmlinux(struct hook_chain_known *k);
+
 /* Frees what the probes kept (the kernel's BTF); what was learnt stays. */
 void hook_chain_known_release(struct hook_chain_known *k);
 

@@ -178,7 +178,7 @@ static struct bpf_object_skeleton *net_open(void *ctx, struct hook_chain *ch, in
 	choice_of(l, ch, &c);
 	gw_network__destroy(l->skel);
 	l->skel = open_with(l->h, &c);
-	net_proto_hooks_autoload(l->skel, l->o);
+	net_proto_hooks_autoload(l->skel, l->o, hook_chain_vmlinux(&l->h->known));
 	return l->skel ? l->skel->skeleton : NULL;
 }
 
@@ -316,7 +316,7 @@ static int load_hooks(struct gw_net_hooks *nh, struct gw_hooks *h,
 
 	memset(nh, 0, sizeof(*nh));
 	nh->cgroup_fd = -1;
-	net_kernel_probe(&kernel);
+	net_kernel_probe(&kernel, hook_chain_vmlinux(&h->known));
 	memcpy(tcp, tcp_flavours, sizeof(tcp));
 	/* the owner walks read a socket through an address: bpf_rdonly_cast */
 	if (!kernel.kfunc_cast)

@@ -143,17 +143,19 @@ void net_hooks_close(struct gw_net_hooks *nh);
 
 /*
  * What the network programs are told about the running kernel before load: its tick, which they
- * date connects in, and whether it has the kfuncs they use. Probed once (reading the kernel's BTF
- * takes ~7 ms here) and set into each object opened; for the agent and connect_ab.
+ * date connects in, and whether it has the kfuncs they use, read from the kernel's BTF the caller
+ * parsed (the agent's is shared by every domain: hook_chain_vmlinux()); set into each object
+ * opened; for the agent and connect_ab.
  */
 struct net_kernel {
 	uint64_t jiffy_ns;	/* 0: unknown */
 	bool kfunc_cast;	/* bpf_rdonly_cast */
 };
-void net_kernel_probe(struct net_kernel *k);
+void net_kernel_probe(struct net_kernel *k, const struct btf *vmlinux);
 /* The first-bytes capture (net_proto_hooks.c): its flavour's programs loaded as the options say
  * (a NULL skeleton is left alone), attached, and its status recorded. */
-void net_proto_hooks_autoload(struct gw_network *skel, const struct gw_net_hook_options *o);
+void net_proto_hooks_autoload(struct gw_network *skel, const struct gw_net_hook_options *o,
+			      const struct btf *vmlinux);
 void net_proto_hooks_attach(struct gw_net_hooks *nh, struct gw_hooks *h,
 			    const struct gw_net_hook_options *o);
 /* First sends or receives whose buffer the send/recv flavour could not read (io_uring, sendfile,

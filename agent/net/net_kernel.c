@@ -23,22 +23,15 @@ static uint64_t kernel_jiffy_ns(void)
 }
 
 /* Whether the running kernel's BTF has kfunc `name` (false if its BTF cannot be read). */
-static bool kernel_has_kfunc(const char *name)
+static bool kernel_has_kfunc(const struct btf *vmlinux, const char *name)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool found;
-
-	if (!vmlinux)
-		return false;
-	found = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
-	btf__free(vmlinux);
-	return found;
+	return vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
 }
 
-void net_kernel_probe(struct net_kernel *k)
+void net_kernel_probe(struct net_kernel *k, const struct btf *vmlinux)
 {
 	k->jiffy_ns = kernel_jiffy_ns();
-	k->kfunc_cast = kernel_has_kfunc("bpf_rdonly_cast");
+	k->kfunc_cast = kernel_has_kfunc(vmlinux, "bpf_rdonly_cast");
 }
 
 void net_kernel_set(struct gw_network *skel, const struct net_kernel *k)

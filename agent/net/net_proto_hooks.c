@@ -17,30 +17,26 @@
 
 /* Whether the running kernel has the sock_send_length and sock_recv_length tracepoints (6.3+)
  * and the programs can read the caller's syscall arguments (x86-64). */
-static bool kernel_has_send_recv_tracepoints(void)
+static bool kernel_has_send_recv_tracepoints(const struct btf *vmlinux)
 {
 #if defined(__x86_64__)
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool found;
-
-	if (!vmlinux)
-		return false;
-	found = btf__find_by_name_kind(vmlinux, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) > 0 &&
-		btf__find_by_name_kind(vmlinux, "btf_trace_sock_recv_length", BTF_KIND_TYPEDEF) > 0;
-	btf__free(vmlinux);
-	return found;
+	return vmlinux &&
+	       btf__find_by_name_kind(vmlinux, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) > 0 &&
+	       btf__find_by_name_kind(vmlinux, "btf_trace_sock_recv_length", BTF_KIND_TYPEDEF) > 0;
 #else
+	(void)vmlinux;
 	return false;
 #endif
 }
 
-void net_proto_hooks_autoload(struct gw_network *skel, const struct gw_net_hook_options *o)
+void net_proto_hooks_autoload(struct gw_network *skel, const struct gw_net_hook_options *o,
+			      const struct btf *vmlinux)
 {
 	bool calls;
 
 	if (!skel)
 		return;
-	calls = o->proto_id && !o->proto_packets && kernel_has_send_recv_tracepoints();
+	calls = o->proto_id && !o->proto_packets && kernel_has_send_recv_tracepoints(vmlinux);
 	bpf_program__set_autoload(skel->progs.gw_proto_send, calls);
 	bpf_program__set_autoload(skel->progs.gw_proto_recv, calls);
 	bpf_program__set_autoload(skel->progs.gw_proto_ingress, o->proto_id && !calls);

@@ -22,6 +22,15 @@ CONFFILE = "/etc/ghostwatch/ghostwatch.yaml"
 SHARED_LIBS = ("libbpf1", "libyaml-0-2", "zlib1g", "libprotobuf-c1", "libnats3.4", "libssl3")
 
 
+RULES_DIR = "/usr/share/ghostwatch/rules/"
+
+
+def shipped_rules():
+    """Every rules file of the tree (the detections' and the place domain's lan/), as the
+    packages must install them under RULES_DIR."""
+    return sorted(str(p.relative_to(ROOT / "rules")) for p in (ROOT / "rules").rglob("*.yaml"))
+
+
 def run(*cmd, timeout=120, **kw):
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout,
                           **kw)
@@ -82,8 +91,8 @@ def test_deb_layout_depends_and_debug_symbols(debs, tmp_path):
                  "/usr/share/man/man5/ghostwatch.yaml.5.gz", "/usr/share/doc/ghostwatch/copyright",
                  "/usr/share/doc/ghostwatch/changelog.gz", "/usr/share/doc/ghostwatch/NOTICE"):
         assert path in modes, path
-    shipped = sorted(p.name for p in (ROOT / "rules").glob("*.yaml"))
-    assert sorted(Path(p).name for p in modes if p.startswith("/usr/share/ghostwatch/rules/")
+    shipped = shipped_rules()
+    assert sorted(p[len(RULES_DIR):] for p in modes if p.startswith(RULES_DIR)
                   and p.endswith(".yaml")) == shipped
     assert run("dpkg-deb", "-I", agent, "conffiles").stdout.split() == [CONFFILE]
 
@@ -216,9 +225,9 @@ def test_rpm_files_and_scriptlets(rpms):
                  "/usr/share/man/man8/ghostwatch.8", "/usr/share/man/man5/ghostwatch.yaml.5",
                  "/usr/share/licenses/ghostwatch-0.1.0/LICENSE-LOLRMM"):
         assert path in files, path
-    shipped = sorted(p.name for p in (ROOT / "rules").glob("*.yaml"))
-    assert sorted(Path(f).name for f in files
-                  if f.startswith("/usr/share/ghostwatch/rules/")) == shipped
+    shipped = shipped_rules()
+    assert sorted(f[len(RULES_DIR):] for f in files
+                  if f.startswith(RULES_DIR) and f.endswith(".yaml")) == shipped
     assert run("rpm", "-qp", "--configfiles", agent).stdout.split() == [CONFFILE]
     # the config is noreplace: an admin's edit survives an upgrade
     flags = run("rpm", "-qp", "--queryformat", "[%{FILENAMES} %{FILEFLAGS:fflags}\n]",

@@ -11,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import AGENT  # noqa: E402
 
-OBJECTS = 4  # process, network, devices, input cadence
+OBJECTS = 7  # process, network, devices, input cadence, tunnel creators, removable storage, latency
 
 
 def test_each_object_is_loaded_at_most_once(tmp_path):

@@ -229,6 +229,13 @@ def test_three_laptops_on_one_shelf_and_one_alone(netns, tmp_path):  # noqa: F81
             assert l["finding"]["subject"] == room_a.egress, l
             assert named(l["finding"]["matched"]) == set(SHELF.items()), l
         assert LONE[0] not in hosts_of(findings(col, EGRESS))
+
+        # nobody moved: learning the gateway's MAC after start is not a new place
+        assert findings(col, "GW-FLEET-MOVED") == []
+        # MACs reach the collector only as keyed hashes
+        written = b"".join(f.read_bytes() for f in col.out.glob("*.ndjson")).lower()
+        for mac in (KVM_MAC, PLAIN_MAC, room_a.router_mac(), room_b.router_mac()):
+            assert mac.encode() not in written and mac.replace(":", "").encode() not in written
     finally:
         for a in agents:
             if a.proc.poll() is None:

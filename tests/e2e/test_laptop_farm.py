@@ -7,7 +7,8 @@ the collector reads the stream and nats-server's client list.
 Asserted on what the collector wrote (NDJSON) and on `report --json`: one laptop-farm cluster
 naming the three and never the lone host; an IP-KVM board on room A's bridge raises the LAN IP-KVM
 finding on the hosts whose kernels learned it and makes the farm critical; room B's host sees its
-own ordinary neighbour and raises no IP-KVM finding; room A's hosts share one egress address.
+own ordinary neighbour and raises no IP-KVM finding; room A's hosts share one egress address;
+the lone laptop's clock is not in its employee's declared timezone; no MAC arrives in clear.
 """
 import os
 import re
@@ -35,6 +36,13 @@ pytestmark = [
                        reason="SKIPPED LOUDLY: the agent or collector is not built (make all asan)"),
 ]
 
+def host_timezone():
+    try:
+        return os.readlink("/etc/localtime").split("zoneinfo/", 1)[1]
+    except (OSError, IndexError):
+        return ""
+
+
 FARM = "GW-FLEET-LAPTOP-FARM"
 LAN_KVM = "GW-PLACE-LAN-IPKVM"
 EGRESS = "GW-FLEET-SHARED-EGRESS"
@@ -43,6 +51,8 @@ PLAIN_MAC = "00:16:3e:0d:0e:0f"   # Xensource: an ordinary virtual NIC
 # host ids from fleet_harness.HOSTS: nats-server's accounts file has a user for each
 SHELF = {"host-a": "emp-anna", "host-b": "emp-bela", "host-c": "emp-chen"}
 LONE = ("host-d", "emp-dora")
+# the lone laptop's employee declared a timezone its clock does not have
+LONE_TZ = "America/New_York" if host_timezone() != "America/New_York" else "Europe/Warsaw"
 
 
 class RunAgent:
@@ -72,7 +82,7 @@ class RunAgent:
         return "live hooks" in self.log
 
 
-def agent_config(path, host_id, employee, url, pki, keyfile, tmp):
+def agent_config(path, host_id, employee, url, pki, keyfile, tmp, employee_tz=None):
     """A fleet config with the per-host parts, the shared place key, and every switch that keeps
     the agent light: no process, network, device or input events forwarded, no mDNS listener."""
     state = tmp / host_id
@@ -87,6 +97,7 @@ def agent_config(path, host_id, employee, url, pki, keyfile, tmp):
         "batch:\n  window_seconds: 1\n"
         "signals:\n  process: false\n  network: false\n  devices: false\n  input: false\n"
         f"employee:\n  id: {employee}\n"
+        + (f"  timezone: {employee_tz}\n" if employee_tz else "") +
         f"sessions:\n  state_file: {state / 'activity.state'}\n"
         f"rules:\n  local_dir: {state / 'rules.d'}\n"
         f"place:\n  mac_key_file: {keyfile}\n  mdns: false\n"
@@ -142,7 +153,7 @@ def test_three_laptops_on_one_shelf_and_one_alone(netns, tmp_path):  # noqa: F81
         placed = [(shelf[h], h, e, up_a) for h, e in SHELF.items()] + [(lone_ns, *LONE, up_b)]
         for ns, h, emp, up in placed:
             cfg = agent_config(tmp_path / f"{h}.yaml", h, emp, f"tls://{up}:{server.port}", pki,
-                               keyfile, tmp_path)
+                               keyfile, tmp_path, employee_tz=LONE_TZ if h == LONE[0] else None)
             agents.append(RunAgent(ns, cfg))
         wait_for(lambda: all(a.live() for a in agents), 60, "four agents' live hooks",
                  interval=0.2)
@@ -230,8 +241,17 @@ def test_three_laptops_on_one_shelf_and_one_alone(netns, tmp_path):  # noqa: F81
             assert named(l["finding"]["matched"]) == set(SHELF.items()), l
         assert LONE[0] not in hosts_of(findings(col, EGRESS))
 
-        # nobody moved: learning the gateway's MAC after start is not a new place
-        assert findings(col, "GW-FLEET-MOVED") == []
+        # nobody moved (learning the gateway's MAC after start is not a new place), but the
+        # lone laptop's clock is not in the timezone its employee declared
+        moved = findings(col, "GW-FLEET-MOVED")
+        if host_timezone():
+            assert hosts_of(moved) == {LONE[0]} and len(moved) == 1, moved
+            f = moved[0]["finding"]
+            assert f["severity"] == "high", f
+            assert f["matched"] == (f"timezone {host_timezone()}, the employee declared "
+                                    f"{LONE_TZ}"), f
+        else:
+            assert moved == [], "no /etc/localtime here: no timezone to compare"
         # MACs reach the collector only as keyed hashes
         written = b"".join(f.read_bytes() for f in col.out.glob("*.ndjson")).lower()
         for mac in (KVM_MAC, PLAIN_MAC, room_a.router_mac(), room_b.router_mac()):

@@ -118,15 +118,23 @@ bool fleet_place_record(struct fleet_place *p, struct fleet_place_history *hist,
 	memcpy(bssid, p->bssid, sizeof(bssid));
 	memcpy(tz, p->timezone, sizeof(tz));
 	memcpy(ipkvm, p->ipkvm, sizeof(ipkvm));
+	/* A hash missing beside its address or SSID is one not known yet (the MAC not resolved);
+	 * no address, no SSID, no neighbours: the host left that room, and must not stay in it. */
 	if (pl->gateway_mac_hash && *pl->gateway_mac_hash)
 		snprintf(p->gateway, sizeof(p->gateway), "%s", pl->gateway_mac_hash);
+	else if (!pl->gateway_address || !*pl->gateway_address)
+		p->gateway[0] = '\0';
 	if (pl->wifi_bssid_hash && *pl->wifi_bssid_hash)
 		snprintf(p->bssid, sizeof(p->bssid), "%s", pl->wifi_bssid_hash);
+	else if (!pl->wifi_ssid || !*pl->wifi_ssid)
+		p->bssid[0] = '\0';
 	if (pl->timezone && *pl->timezone)
 		snprintf(p->timezone, sizeof(p->timezone), "%s", pl->timezone);
 	if (pl->n_neighbour_hashes)
 		fleet_place_set_neighbours(p, pl->neighbour_hashes, pl->n_neighbour_hashes);
-	if (pl->n_neighbour_vendors) {
+	else if (!pl->neighbours)
+		p->n_neighbours = 0;
+	if (pl->n_neighbour_vendors || !pl->neighbours) {
 		p->ipkvm[0] = '\0';
 		for (size_t i = 0; i < pl->n_neighbour_vendors; i++) {
 			const Ghostwatch__V1__LanVendor *lv = pl->neighbour_vendors[i];

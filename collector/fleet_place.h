@@ -40,8 +40,9 @@ struct fleet_place_history {
 };
 
 /* A Place (a batch's compact one or a place event) on top of what the host had: fields it does
- * not carry (the compact form has no neighbours) stay as they were. Returns whether anything
- * but the time changed. */
+ * not carry (the compact form has no neighbour hashes, a MAC not resolved yet has no hash) stay
+ * as they were; a Place without a gateway, Wi-Fi or neighbours clears them. Returns whether
+ * anything but the time changed. */
 bool fleet_place_record(struct fleet_place *p, struct fleet_place_history *hist,
 			const Ghostwatch__V1__Place *pl, uint64_t now_ns);
 /* Adds or refreshes one value seen (also how a stored history is read back). */

@@ -92,6 +92,9 @@ struct gw_forwarder *gw_forwarder_start(const struct gw_config *cfg,
 				st.lost_records, st.cursor_reset ? "; cursor unreadable, re-sending from the oldest batch" : "");
 		gw_info(log, "spool %s: %" PRIu64 " batch(es) waiting, next seq %" PRIu64,
 			cfg->spool_dir, st.unacked_batches, gw_spool_next_seq(f->spool));
+		if (st.unacked_batches)
+			unacked_ages_push(&f->ages, gw_spool_next_seq(f->spool) - 1,
+					  now_realtime_ns());
 	}
 	if (forwarder_nats_options(f, cfg, err, errlen))
 		goto fail;
@@ -187,6 +190,11 @@ void gw_forwarder_get_stats(struct gw_forwarder *f, struct gw_forwarder_stats *s
 	st->spooled = f->spooled;
 	st->spool_errors = f->spool_errors;
 	gw_spool_get_stats(f->spool, &st->spool);
+	/* the cap may have dropped what the ages still hold */
+	if (!st->spool.unacked_batches)
+		unacked_ages_ack(&f->ages, UINT64_MAX);
+	st->oldest_unacked_ns = unacked_ages_oldest(&f->ages);
+	st->last_ack_ns = f->last_ack_ns;
 	pthread_mutex_unlock(&f->slock);
 	st->published = atomic_load(&f->published);
 	st->published_events = atomic_load(&f->published_events);

@@ -44,6 +44,8 @@ struct gw_forwarder_stats {
 	uint64_t reconnects;
 	bool connected;
 	struct gw_spool_stats spool;
+	uint64_t oldest_unacked_ns; /* realtime the oldest unacked batch was spooled, 0: none */
+	uint64_t last_ack_ns;	    /* realtime of the last PubAck, 0: none yet */
 };
 
 /* Counters not yet reported in a batch, handed from a stopped forwarder to its replacement. */

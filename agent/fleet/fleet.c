@@ -203,6 +203,8 @@ static void fleet_reload(struct gw_agent *a, void *ctx)
 	}
 	if (prev->ringbuf_bytes != next->ringbuf_bytes)
 		gw_warn(&fl->log, "reload: ringbuf_bytes takes effect at the next restart");
+	if (strcmp(prev->metrics_listen, next->metrics_listen))
+		gw_warn(&fl->log, "reload: metrics.listen takes effect at the next restart");
 	gw_log_set_level(&fl->log, next->log_level);
 	a->opt.stats_interval_s = next->stats_seconds;
 	fl->builder.max_events = next->batch_max_events;

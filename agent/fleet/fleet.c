@@ -226,7 +226,7 @@ static bool fleet_transport(struct gw_agent *a, void *ctx, struct gw_transport_s
 	(void)a;
 	if (!fl->fwd)
 		return false;
-	gw_forwarder_get_stats(fl->fwd, &st);
+	gw_forwarder_peek_stats(fl->fwd, &st);
 	*ts = (struct gw_transport_stats){
 		.connected = st.connected,
 		.spool_bytes = st.spool.bytes,

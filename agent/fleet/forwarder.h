@@ -84,6 +84,13 @@ void gw_forwarder_stop(struct gw_forwarder *f, struct gw_forwarder_carry *carry)
 
 void gw_forwarder_get_stats(struct gw_forwarder *f, struct gw_forwarder_stats *st);
 
+/*
+ * The same without waiting for the spool lock, which the writer holds across fdatasync (a slow
+ * or hung disk): the spool's part is then the last one this call read. For the event loop only
+ * (one thread), which must never block on the disk.
+ */
+void gw_forwarder_peek_stats(struct gw_forwarder *f, struct gw_forwarder_stats *st);
+
 /* Blocks until the spool holds no unacknowledged batch or timeout_ms passes; true when drained. */
 bool gw_forwarder_wait_drained(struct gw_forwarder *f, int timeout_ms);
 

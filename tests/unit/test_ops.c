@@ -2,7 +2,8 @@
  * The ops endpoint (agent/ops/): the Prometheus text of a known snapshot, exactly; names and
  * sample lines valid per the text format; the hooks verdict; the HTTP side over a real unix
  * socket; `ghostwatch status`'s reading of the text; the endpoint addresses and the config key;
- * the ages of unacknowledged batches (agent/fleet/unacked_ages.c).
+ * the ages of unacknowledged batches (agent/fleet/unacked_ages.c) and the forwarder's stats for the
+ * event loop, which must not wait for the spool lock.
  */
 #include "testing.h"
 
@@ -15,6 +16,7 @@
 
 #include "core/config.h"
 #include "core/listen_addr.h"
+#include "fleet/forwarder_internal.h"
 #include "fleet/unacked_ages.h"
 #include "ops/ops_http.h"
 #include "ops/ops_render.h"
@@ -469,6 +471,41 @@ TEST(unacked_ages_follow_acks_in_seq_order)
 	free(u);
 }
 
+TEST(peek_stats_never_waits_for_the_spool_lock)
+{
+	struct gw_spool_limits lim = { .max_bytes = 1 << 20, .segment_bytes = 64 << 10 };
+	struct gw_forwarder *f = calloc(1, sizeof(*f));
+	char dir[] = "/tmp/gw-ops-spool-XXXXXX", err[256], cmd[64];
+	struct gw_forwarder_stats st;
+	uint64_t seq;
+
+	REQUIRE(f && mkdtemp(dir));
+	f->spool = gw_spool_open(dir, &lim, err, sizeof(err));
+	REQUIRE(f->spool);
+	pthread_mutex_init(&f->qlock, NULL);
+	pthread_mutex_init(&f->slock, NULL);
+	seq = gw_spool_next_seq(f->spool);
+	REQUIRE(gw_spool_append(f->spool, seq, 10, "batch", 5, 0, 0) == 0);
+	unacked_ages_push(&f->ages, seq, 1234);
+	gw_forwarder_peek_stats(f, &st);
+	CHECK(st.spool.unacked_batches == 1 && st.spool.unacked_events == 10);
+	CHECK(st.oldest_unacked_ns == 1234 && st.last_ack_ns == 0);
+	/* the writer holds the lock across a slow fdatasync: the last read comes back at once */
+	pthread_mutex_lock(&f->slock);
+	f->last_ack_ns = 999;
+	gw_forwarder_peek_stats(f, &st);
+	CHECK(st.spool.unacked_batches == 1 && st.oldest_unacked_ns == 1234 && st.last_ack_ns == 0);
+	pthread_mutex_unlock(&f->slock);
+	gw_forwarder_peek_stats(f, &st);
+	CHECK(st.last_ack_ns == 999);
+	gw_spool_close(f->spool);
+	pthread_mutex_destroy(&f->qlock);
+	pthread_mutex_destroy(&f->slock);
+	free(f);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
 	RUN(render_known_snapshot_exactly);
@@ -479,5 +516,6 @@ int main(void)
 	RUN(listen_addresses_are_loopback_or_unix);
 	RUN(config_key_metrics_listen);
 	RUN(unacked_ages_follow_acks_in_seq_order);
+	RUN(peek_stats_never_waits_for_the_spool_lock);
 	return test_summary();
 }

@@ -221,6 +221,8 @@ def test_fleet_agent_metrics_health_and_status(tmp_path, server, pki, agents):
     assert a.stop() == 0, a.log[-3000:]
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), 1).close()
+    r = status_cmd(cfg)
+    assert r.returncode == 1 and "no answer from the agent" in r.stderr, r.stderr
 
 
 def value_of_version(samples):

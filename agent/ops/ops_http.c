@@ -135,6 +135,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		     body, len);
 }
 
+static bool socket_answers(const struct listen_addr *la)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool answers = fd >= 0 && connect(fd, (const struct sockaddr *)&la->ss, la->len) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return answers;
+}
+
 /* A bound, listening socket for la; -1 with err filled. */
 static int listen_on(struct ops_http *h, const struct listen_addr *la, const char *name,
 		     char *err, size_t errlen)
@@ -147,9 +157,18 @@ static int listen_on(struct ops_http *h, const struct listen_addr *la, const cha
 	if (la->ss.ss_family == AF_UNIX) {
 		const char *path = ((const struct sockaddr_un *)&la->ss)->sun_path;
 
-		/* a socket left by an agent that did not stop cleanly; anything else stays */
-		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		/*
+		 * A socket left by an agent that did not stop cleanly goes; one that answers
+		 * belongs to a running agent (the service, while someone runs debug) and stays,
+		 * as does anything that is not a socket.
+		 */
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			if (socket_answers(la)) {
+				errno = EADDRINUSE;
+				goto fail;
+			}
 			unlink(path);
+		}
 		snprintf(h->unix_path, sizeof(h->unix_path), "%s", path);
 	} else {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

@@ -342,12 +342,20 @@ TEST(http_serves_the_handed_over_copy_on_a_unix_socket)
 	struct listen_addr la;
 	struct ops_http *h;
 	const char *body;
+	int stale;
 
 	REQUIRE(mkdtemp(dir));
 	snprintf(addr, sizeof(addr), "unix:%s/m.sock", dir);
 	REQUIRE(listen_addr_parse(addr, &la, err, sizeof(err)) == 0);
+	/* a socket file nobody answers on (an agent that was killed) is replaced */
+	stale = socket(AF_UNIX, SOCK_STREAM, 0);
+	REQUIRE(stale >= 0 && bind(stale, (const struct sockaddr *)&la.ss, la.len) == 0);
+	close(stale);
 	h = ops_http_start(&la, addr, err, sizeof(err));
 	REQUIRE(h);
+	/* one that answers belongs to a running agent and stays */
+	CHECK(!ops_http_start(&la, addr, err, sizeof(err)));
+	CHECK(strstr(err, "Address already in use"));
 	CHECK(get(&la, "/metrics", buf, sizeof(buf)) == 503);
 	CHECK(get(&la, "/healthz", buf, sizeof(buf)) == 503);
 	CHECK(strstr(buf, "degraded: starting"));

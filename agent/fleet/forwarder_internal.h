@@ -55,7 +55,7 @@ struct gw_forwarder {
 	uint64_t spooled, spool_errors;
 	struct unacked_ages ages;
 	uint64_t last_ack_ns; /* realtime */
-	struct gw_forwarder_stats spool_seen; /* gw_forwarder_peek_stats()'s last read (its thread) */
+	struct gw_forwarder_stats spool_seen; /* peek_stats' last read (the loop's thread only) */
 
 	/* NATS: nc is created by the publisher; stop drains it to cut a pending publish short */
 	natsOptions *opts;

@@ -1,6 +1,6 @@
 /*
- * unacked_ages.h - when the spool's unacknowledged batches were spooled, for the age of the oldest one
- * (the spool's records carry no time). Batches are acked in seq order, so a FIFO of (last seq,
+ * unacked_ages.h - when the spool's unacknowledged batches were spooled, for the age of the oldest
+ * one (the spool's records carry no time). Batches are acked in seq order, so a FIFO of (last seq,
  * time) runs does it; when it is full the newest run grows to cover the new seqs and keeps its
  * older time, so the age may then come out larger than it is. Batches an earlier run left in the
  * spool count from this run's start: their real time is unknown here. Not thread-safe: the

@@ -190,8 +190,8 @@ void ops_status_print(FILE *out, const char *m, const char *health)
 		sample(m, "reconnects_total", "", &rec);
 		fprintf(out, "spool:  %.0f batches unacked (%.0f bytes), oldest %.0f s old\n", v,
 			bytes, age);
-		fprintf(out, "collector: %s, reconnects %.0f, ", conn ? "connected" : "NOT connected",
-			rec);
+		fprintf(out, "collector: %s, reconnects %.0f, ",
+			conn ? "connected" : "NOT connected", rec);
 		when(out, "last ack", ack, (double)now.tv_sec);
 		fputc('\n', out);
 	} else {

@@ -22,13 +22,19 @@
 #include "ops/ops_render.h"
 #include "ops/ops_status.h"
 
-static Ghostwatch__V1__Counter c_exec = { PROTOBUF_C_MESSAGE_INIT(&ghostwatch__v1__counter__descriptor), "exec", 42 };
-static Ghostwatch__V1__Counter c_drop = { PROTOBUF_C_MESSAGE_INIT(&ghostwatch__v1__counter__descriptor), "dns", 3 };
-static Ghostwatch__V1__Counter c_evict = { PROTOBUF_C_MESSAGE_INIT(&ghostwatch__v1__counter__descriptor), "proc_live", 0 };
-static Ghostwatch__V1__HookStatus h_exec = { PROTOBUF_C_MESSAGE_INIT(&ghostwatch__v1__hook_status__descriptor), "exec", "tp_btf/sched_process_exec", "" };
-static Ghostwatch__V1__HookStatus h_exit = { PROTOBUF_C_MESSAGE_INIT(&ghostwatch__v1__hook_status__descriptor), "exit", "none", "refused" };
-static Ghostwatch__V1__HookStatus h_exit_live = { PROTOBUF_C_MESSAGE_INIT(&ghostwatch__v1__hook_status__descriptor), "exit", "raw_tp/sched_process_exit", "" };
-static Ghostwatch__V1__HookStatus h_odd = { PROTOBUF_C_MESSAGE_INIT(&ghostwatch__v1__hook_status__descriptor), "dns", "a\"b\\c", "" };
+#define COUNTER(name, value) \
+	{ PROTOBUF_C_MESSAGE_INIT(&ghostwatch__v1__counter__descriptor), (name), (value) }
+#define HOOK(signal, hook, error)                                                          \
+	{ PROTOBUF_C_MESSAGE_INIT(&ghostwatch__v1__hook_status__descriptor), (signal), (hook),   \
+	  (error) }
+
+static Ghostwatch__V1__Counter c_exec = COUNTER("exec", 42);
+static Ghostwatch__V1__Counter c_drop = COUNTER("dns", 3);
+static Ghostwatch__V1__Counter c_evict = COUNTER("proc_live", 0);
+static Ghostwatch__V1__HookStatus h_exec = HOOK("exec", "tp_btf/sched_process_exec", "");
+static Ghostwatch__V1__HookStatus h_exit = HOOK("exit", "none", "refused");
+static Ghostwatch__V1__HookStatus h_exit_live = HOOK("exit", "raw_tp/sched_process_exit", "");
+static Ghostwatch__V1__HookStatus h_odd = HOOK("dns", "a\"b\\c", "");
 
 static void known_stats(Ghostwatch__V1__AgentStats *st, Ghostwatch__V1__Counter **ev,
 			Ghostwatch__V1__Counter **dr, Ghostwatch__V1__Counter **evi,
@@ -197,7 +203,8 @@ TEST(render_known_snapshot_exactly)
 
 static bool name_char(char c, bool first)
 {
-	return isalpha((unsigned char)c) || c == '_' || c == ':' || (!first && isdigit((unsigned char)c));
+	return isalpha((unsigned char)c) || c == '_' || c == ':' ||
+	       (!first && isdigit((unsigned char)c));
 }
 
 /* Length of a metric name at p (0: not one). */

@@ -42,6 +42,8 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 # get the distribution's security updates (use its own BUILD: make does not relink on a switch).
 STATIC_PART := -lbpf -lelf -lz -lyaml -lprotobuf-c -lnl-genl-3 -lnl-route-3 -lnl-3
 DYNAMIC_PART := -lnats -lssl -lcrypto -lpthread -lm -lsystemd
+# the ops endpoint (agent/ops): libmicrohttpd ships static too, but pulls GnuTLS in with it
+DYNAMIC_PART += -lmicrohttpd
 LIBS        := $(STATIC_PART) $(DYNAMIC_PART)
 STATIC_LIBS := -Wl,-Bstatic $(STATIC_PART) -Wl,-Bdynamic $(DYNAMIC_PART)
 LINK        ?= static

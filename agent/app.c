@@ -8,6 +8,7 @@
 #include "devices/devices.h"
 #include "latency/latency.h"
 #include "net/netif_watch.h"
+#include "ops/ops.h"
 #include "process/process_events.h"
 
 void app_options_defaults(struct app_options *o)
@@ -54,6 +55,10 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 		if ((err = place_register(a, &po)))
 			return err;
 	}
+	/* last: its sink counts what every domain emitted */
+	if (o->config && (err = ops_register(a, &(struct ops_options){
+				.listen = o->config->metrics_listen })))
+		return err;
 	return 0;
 }
 

@@ -2,7 +2,7 @@
  * app.h - the composition root: the only place that knows every domain. It holds the options of
  * each and registers them with the agent core in the order they start, tick, observe and report:
  * process, detect, net, devices, netif (interfaces), cadence, sessions, exfil, tamper, latency,
- * place.
+ * place, ops (the ops endpoint, when the config sets metrics.listen).
  */
 #ifndef GW_APP_H
 #define GW_APP_H

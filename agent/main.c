@@ -13,6 +13,7 @@
 #include "app.h"
 #include "core/config.h"
 #include "view/debug_view.h"
+#include "ops/ops_status.h"
 #include "fleet/fleet.h"
 
 #define EXIT_USAGE 2
@@ -28,6 +29,7 @@ static void usage(FILE *out)
 	      "  debug              live view of events on this host (Ctrl-C to stop)\n"
 	      "  run                fleet daemon: batches to the collector over NATS JetStream\n"
 	      "  version            print the version\n"
+	      "  status             the running agent's health, from its metrics.listen endpoint\n"
 	      "\n"
 	      "debug options:\n"
 	      "  --json                  one JSON object per line (keys: proto field names + \"type\")\n"
@@ -88,11 +90,15 @@ static void usage(FILE *out)
 	      "  --proto-hooks=MODE      first bytes: auto (send/recv calls, then cgroup_skb),\n"
 	      "                          cgroup_skb (every packet)\n"
 	      "  --config=FILE           take detections.allow from a fleet config (read at start)\n"
+	      "                          and metrics.listen (the ops endpoint)\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
 	      "                          SIGHUP reloads it, a bad edit keeps the running config\n"
 	      "  --check                 validate the config and certificate, then exit\n"
+	      "\n"
+	      "status options:\n"
+	      "  --config=FILE           the config naming the endpoint (metrics.listen)\n"
 	      "\n"
 	      "  -h, --help              this help\n"
 	      "  -V, --version           print the version\n",
@@ -605,6 +611,34 @@ static int cmd_run(int argc, char **argv)
 	return fleet_run(config, check, app_compose_config);
 }
 
+static int cmd_status(int argc, char **argv)
+{
+	static const struct option status_options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = "/etc/ghostwatch/ghostwatch.yaml";
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", status_options, NULL)) != -1) {
+		if (c == 'c') {
+			config = optarg;
+		} else if (c == 'h') {
+			usage(stdout);
+			return 0;
+		} else {
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ghostwatch: status: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return ops_status_main(config, stdout);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -623,6 +657,8 @@ int main(int argc, char **argv)
 		return cmd_debug(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return cmd_status(argc - 1, argv + 1);
 	fprintf(stderr, "ghostwatch: unknown command '%s' (see ghostwatch --help)\n", argv[1]);
 	return EXIT_USAGE;
 }

@@ -35,6 +35,7 @@
 #include "proc_id.h"
 #include "proc_table.h"
 #include "stop_sender.h"
+#include "transport.h"
 #include "uevents.h"
 
 typedef Ghostwatch__V1__Event gw_event_t;
@@ -160,6 +161,7 @@ struct gw_agent {
 	void (*on_hangup)(struct gw_agent *a, void *ctx);
 	void *hangup_ctx;
 	struct gw_profile_source profile;
+	struct gw_transport_source transport; /* the fleet daemon's spool and connection */
 };
 
 uint64_t gw_now_boottime_ns(void);

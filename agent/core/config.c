@@ -14,6 +14,7 @@
 #include "common/yaml_doc.h"
 #include "work_hours.h"
 #include "config_allow.h"
+#include "listen_addr.h"
 
 /* Bigger files are not configs; refusing them keeps a mistaken path from eating memory. */
 #define CONFIG_MAX_FILE_BYTES (1u << 20)
@@ -92,6 +93,7 @@ static const struct config_key config_keys[] = {
 	{ "place", "mdns", KIND_BOOL, F(place_mdns), 0, 0 },
 	{ "network", "proto_id", KIND_BOOL, F(proto_id), 0, 0 },
 	{ "detections", "allow", KIND_ALLOW, F(detections_allow), 0, 0 },
+	{ "metrics", "listen", KIND_OPT_STR, F(metrics_listen), 0, 0 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -150,7 +152,8 @@ int gw_config_defaults(struct gw_config *cfg)
 	    set_str(&cfg->spool_dir, "/var/lib/ghostwatch/spool") || set_str(&cfg->path, "(defaults)") ||
 	    set_str(&cfg->sessions_state_file, "/var/lib/ghostwatch/activity.state") ||
 	    set_str(&cfg->rules_local_dir, "/etc/ghostwatch/rules.d") ||
-	    set_str(&cfg->place_mac_key_file, "/etc/ghostwatch/place.key"))
+	    set_str(&cfg->place_mac_key_file, "/etc/ghostwatch/place.key") ||
+	    set_str(&cfg->metrics_listen, ""))
 		return -1;
 	return 0;
 }
@@ -179,6 +182,7 @@ void gw_config_free(struct gw_config *cfg)
 	gw_config_allow_free(cfg);
 	free(cfg->path);
 	free(cfg->rules_local_dir);
+	free(cfg->metrics_listen);
 	free(cfg);
 }
 
@@ -557,6 +561,19 @@ static int check_employee(struct parse_ctx *pc)
 	return 0;
 }
 
+/* metrics.listen: a loopback address or a unix socket, "" for off. */
+static int check_metrics(struct parse_ctx *pc)
+{
+	struct listen_addr la;
+	char err[256];
+
+	if (pc->cfg->metrics_listen[0] &&
+	    listen_addr_parse(pc->cfg->metrics_listen, &la, err, sizeof(err)))
+		return yaml_doc_fail(&pc->yd, line_of(pc, F(metrics_listen)), "metrics.listen: %s",
+				     err);
+	return 0;
+}
+
 /* Checks between keys: reported at the line of the key that is given (or line 1). */
 static int check_consistency(struct parse_ctx *pc)
 {
@@ -570,6 +587,8 @@ static int check_consistency(struct parse_ctx *pc)
 		return yaml_doc_fail(&pc->yd, line_of(pc, F(spool_segment_bytes)),
 			    "spool.segment_bytes (%" PRIu64 ") must be at most half of spool.max_bytes (%" PRIu64 ")",
 			    c->spool_segment_bytes, c->spool_max_bytes);
+	if (check_metrics(pc))
+		return -1;
 	return check_employee(pc);
 }
 

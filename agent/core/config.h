@@ -104,6 +104,8 @@ struct gw_config {
 	/* the company's own tools: findings they match are counted, not raised */
 	struct gw_config_allow detections_allow[GW_CONFIG_MAX_ALLOW];
 	size_t n_detections_allow;
+	/* ops endpoint (Prometheus text, /healthz): "" off, else a listen_addr.h endpoint */
+	char *metrics_listen;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

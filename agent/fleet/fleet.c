@@ -203,6 +203,8 @@ static void fleet_reload(struct gw_agent *a, void *ctx)
 	}
 	if (prev->ringbuf_bytes != next->ringbuf_bytes)
 		gw_warn(&fl->log, "reload: ringbuf_bytes takes effect at the next restart");
+	if (strcmp(prev->metrics_listen, next->metrics_listen))
+		gw_warn(&fl->log, "reload: metrics.listen takes effect at the next restart");
 	gw_log_set_level(&fl->log, next->log_level);
 	a->opt.stats_interval_s = next->stats_seconds;
 	fl->builder.max_events = next->batch_max_events;
@@ -213,6 +215,32 @@ static void fleet_reload(struct gw_agent *a, void *ctx)
 			  "devices=%d input=%d)",
 		next->path, next->window_seconds, gw_log_level_name(next->log_level),
 		next->signal_process, next->signal_network, next->signal_devices, next->signal_input);
+}
+
+/* The transport's state for the rest of the agent (the ops endpoint), on the loop's thread. */
+static bool fleet_transport(struct gw_agent *a, void *ctx, struct gw_transport_stats *ts)
+{
+	struct fleet *fl = ctx;
+	struct gw_forwarder_stats st;
+
+	(void)a;
+	if (!fl->fwd)
+		return false;
+	gw_forwarder_peek_stats(fl->fwd, &st);
+	*ts = (struct gw_transport_stats){
+		.connected = st.connected,
+		.spool_bytes = st.spool.bytes,
+		.spool_batches = st.spool.unacked_batches,
+		.spool_events = st.spool.unacked_events,
+		.oldest_unacked_ns = st.oldest_unacked_ns,
+		.last_ack_ns = st.last_ack_ns,
+		.reconnects = st.reconnects,
+		.published = st.published,
+		.publish_errors = st.publish_errors,
+		.queue_dropped_batches = st.queue_dropped_batches,
+		.spool_dropped_batches = st.spool.total_dropped_batches,
+	};
+	return true;
 }
 
 static void log_hooks(struct fleet *fl, const struct gw_agent *a)
@@ -312,6 +340,7 @@ int fleet_run(const char *config_path, bool check_only,
 	}
 	a->on_hangup = fleet_reload;
 	a->hangup_ctx = &fl;
+	a->transport = (struct gw_transport_source){ .get = fleet_transport, .ctx = &fl };
 	gw_batch_builder_init(&fl.builder, fl.cfg->batch_max_events, gw_now_realtime_ns());
 	fl.window_started_ns = gw_now_boottime_ns();
 	agent_add_sink(a, (struct gw_sink){ .emit = fleet_emit, .flush = fleet_flush, .ctx = &fl });

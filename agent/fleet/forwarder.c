@@ -92,6 +92,9 @@ struct gw_forwarder *gw_forwarder_start(const struct gw_config *cfg,
 				st.lost_records, st.cursor_reset ? "; cursor unreadable, re-sending from the oldest batch" : "");
 		gw_info(log, "spool %s: %" PRIu64 " batch(es) waiting, next seq %" PRIu64,
 			cfg->spool_dir, st.unacked_batches, gw_spool_next_seq(f->spool));
+		if (st.unacked_batches)
+			unacked_ages_push(&f->ages, gw_spool_next_seq(f->spool) - 1,
+					  now_realtime_ns());
 	}
 	if (forwarder_nats_options(f, cfg, err, errlen))
 		goto fail;
@@ -174,7 +177,20 @@ void gw_forwarder_stop(struct gw_forwarder *f, struct gw_forwarder_carry *carry)
 	forwarder_free(f);
 }
 
-void gw_forwarder_get_stats(struct gw_forwarder *f, struct gw_forwarder_stats *st)
+/* Under slock: what the spool side knows. */
+static void spool_stats(struct gw_forwarder *f, struct gw_forwarder_stats *st)
+{
+	st->spooled = f->spooled;
+	st->spool_errors = f->spool_errors;
+	gw_spool_get_stats(f->spool, &st->spool);
+	/* the cap may have dropped what the ages still hold */
+	if (!st->spool.unacked_batches)
+		unacked_ages_ack(&f->ages, UINT64_MAX);
+	st->oldest_unacked_ns = unacked_ages_oldest(&f->ages);
+	st->last_ack_ns = f->last_ack_ns;
+}
+
+static void get_stats(struct gw_forwarder *f, struct gw_forwarder_stats *st, bool wait)
 {
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&f->qlock);
@@ -183,11 +199,21 @@ void gw_forwarder_get_stats(struct gw_forwarder *f, struct gw_forwarder_stats *s
 	st->queue_dropped_batches = f->queue_dropped_batches;
 	st->queue_dropped_events = f->queue_dropped_events;
 	pthread_mutex_unlock(&f->qlock);
-	pthread_mutex_lock(&f->slock);
-	st->spooled = f->spooled;
-	st->spool_errors = f->spool_errors;
-	gw_spool_get_stats(f->spool, &st->spool);
-	pthread_mutex_unlock(&f->slock);
+	if (wait) {
+		pthread_mutex_lock(&f->slock);
+		spool_stats(f, st);
+		pthread_mutex_unlock(&f->slock);
+	} else if (pthread_mutex_trylock(&f->slock) == 0) {
+		spool_stats(f, st);
+		pthread_mutex_unlock(&f->slock);
+		f->spool_seen = *st;
+	} else {
+		st->spooled = f->spool_seen.spooled;
+		st->spool_errors = f->spool_seen.spool_errors;
+		st->spool = f->spool_seen.spool;
+		st->oldest_unacked_ns = f->spool_seen.oldest_unacked_ns;
+		st->last_ack_ns = f->spool_seen.last_ack_ns;
+	}
 	st->published = atomic_load(&f->published);
 	st->published_events = atomic_load(&f->published_events);
 	st->duplicates = atomic_load(&f->duplicates);
@@ -197,6 +223,16 @@ void gw_forwarder_get_stats(struct gw_forwarder *f, struct gw_forwarder_stats *s
 	st->disconnects = atomic_load(&f->disconnects);
 	st->reconnects = atomic_load(&f->reconnects);
 	st->connected = atomic_load(&f->connected);
+}
+
+void gw_forwarder_get_stats(struct gw_forwarder *f, struct gw_forwarder_stats *st)
+{
+	get_stats(f, st, true);
+}
+
+void gw_forwarder_peek_stats(struct gw_forwarder *f, struct gw_forwarder_stats *st)
+{
+	get_stats(f, st, false);
 }
 
 bool gw_forwarder_wait_drained(struct gw_forwarder *f, int timeout_ms)

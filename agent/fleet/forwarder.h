@@ -44,6 +44,8 @@ struct gw_forwarder_stats {
 	uint64_t reconnects;
 	bool connected;
 	struct gw_spool_stats spool;
+	uint64_t oldest_unacked_ns; /* realtime the oldest unacked batch was spooled, 0: none */
+	uint64_t last_ack_ns;	    /* realtime of the last PubAck, 0: none yet */
 };
 
 /* Counters not yet reported in a batch, handed from a stopped forwarder to its replacement. */
@@ -81,6 +83,13 @@ void gw_forwarder_reconfigure(struct gw_forwarder *f, const struct gw_config *cf
 void gw_forwarder_stop(struct gw_forwarder *f, struct gw_forwarder_carry *carry);
 
 void gw_forwarder_get_stats(struct gw_forwarder *f, struct gw_forwarder_stats *st);
+
+/*
+ * The same without waiting for the spool lock, which the writer holds across fdatasync (a slow
+ * or hung disk): the spool's part is then the last one this call read. For the event loop only
+ * (one thread), which must never block on the disk.
+ */
+void gw_forwarder_peek_stats(struct gw_forwarder *f, struct gw_forwarder_stats *st);
 
 /* Blocks until the spool holds no unacknowledged batch or timeout_ms passes; true when drained. */
 bool gw_forwarder_wait_drained(struct gw_forwarder *f, int timeout_ms);

@@ -9,6 +9,7 @@
 #define FORWARDER_INTERNAL_H
 
 #include "forwarder.h"
+#include "unacked_ages.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -52,6 +53,9 @@ struct gw_forwarder {
 	struct gw_spool *spool;
 	uint64_t reported_recovered;
 	uint64_t spooled, spool_errors;
+	struct unacked_ages ages;
+	uint64_t last_ack_ns; /* realtime */
+	struct gw_forwarder_stats spool_seen; /* peek_stats' last read (the loop's thread only) */
 
 	/* NATS: nc is created by the publisher; stop drains it to cut a pending publish short */
 	natsOptions *opts;
@@ -99,6 +103,14 @@ static inline int64_t backoff_ms(uint32_t min_ms, uint32_t max_ms, unsigned atte
 	if (base > max_ms)
 		base = max_ms;
 	return (int64_t)(base / 2 + next_rand(rng) % (base / 2 + 1));
+}
+
+static inline uint64_t now_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static inline void deadline_after(struct timespec *ts, int64_t ms)

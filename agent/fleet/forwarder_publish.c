@@ -214,6 +214,8 @@ void *forwarder_publish_main(void *arg)
 		if (s == NATS_OK) {
 			pthread_mutex_lock(&f->slock);
 			rc = gw_spool_ack(f->spool, &rec);
+			unacked_ages_ack(&f->ages, rec.seq);
+			f->last_ack_ns = now_realtime_ns();
 			pthread_cond_broadcast(&f->scond);
 			pthread_mutex_unlock(&f->slock);
 			if (rc < 0)

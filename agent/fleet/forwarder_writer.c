@@ -50,6 +50,8 @@ static void spool_one(struct gw_forwarder *f, struct gw_batch_draft *d)
 		pthread_mutex_lock(&f->slock);
 		rc = gw_spool_append(f->spool, seq, d->n_events, z, z_len, ss.dropped_batches,
 				     ss.dropped_events);
+		if (rc == 0)
+			unacked_ages_push(&f->ages, seq, now_realtime_ns());
 		pthread_mutex_unlock(&f->slock);
 	}
 	free(z);

@@ -104,6 +104,8 @@ struct gw_config {
 	/* the company's own tools: findings they match are counted, not raised */
 	struct gw_config_allow detections_allow[GW_CONFIG_MAX_ALLOW];
 	size_t n_detections_allow;
+	/* network: how long a DNS answer may name connections, whatever TTL it claims */
+	uint32_t dns_max_ttl_seconds;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

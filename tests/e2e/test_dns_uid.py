@@ -1,0 +1,76 @@
+"""DNS names are kept per uid, end to end: an unprivileged user's own lookup that maps the address
+a root process connects to onto a benign name must not rename root's connection (the agent's
+cache was global, last writer wins). Real processes of two uids (setpriv), a real DNS responder in
+a network namespace, assertions on the Connection events and AgentStats the agent emitted.
+"""
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from conftest import counter  # noqa: E402
+from netns_helpers import PY, netns, run_script, start_in_ns  # noqa: E402,F401
+from test_network import AGENT_ARGS, RMM_NAME, connects, dns_agent, marker  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+BENIGN = "updates.benign-cdn.test"
+NOBODY = 65534
+OTHER = 65533  # a second unprivileged uid that looks nothing up
+
+LOOKUP = """
+    import socket, sys
+    print(socket.getaddrinfo(sys.argv[2], 8443, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])
+"""
+CONNECT = """
+    import socket, sys
+    c = socket.create_connection((sys.argv[2], 8443), timeout=10); c.sendall(b"x"); c.close()
+"""
+
+
+def run_as(uid, ns, code, *args):
+    """Runs a Python snippet as `uid` (and gid) inside ns; returns (pid, stdout)."""
+    cmd = ["ip", "netns", "exec", ns, "setpriv", f"--reuid={uid}", f"--regid={uid}",
+           "--clear-groups", PY, "-c", textwrap.dedent(code), marker(), *args]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         cwd="/")
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, f"script as uid {uid} failed: {err}"
+    return p.pid, out
+
+
+@pytest.mark.parametrize("dns_mode", ["recv", "cgroup_skb"])
+def test_another_uid_cannot_rename_roots_connection(agent_factory, netns, dns_mode):
+    agent = dns_agent(agent_factory, dns_mode)
+    client_ns, server_ns = netns.add("cli"), netns.add("dns")
+    client_ip, server_ip = netns.link_pair(client_ns, server_ns)
+    netns.resolv_conf(client_ns, server_ip)
+    # the responder answers both names with the one address: the relay's, and the user's
+    # benign-looking name for it
+    server = start_in_ns(server_ns, PY, str(HERE / "dns_responder.py"), server_ip, server_ip,
+                         "8443", BENIGN)
+    try:
+        _, out = run_script(LOOKUP, marker(), RMM_NAME, netns=client_ns)
+        assert out.strip() == server_ip
+        # after root's lookup: under one global cache this last answer renamed the address
+        _, out = run_as(NOBODY, client_ns, LOOKUP, BENIGN)
+        assert out.strip() == server_ip
+        root_pid, _ = run_script(CONNECT, marker(), server_ip, netns=client_ns)
+        user_pid, _ = run_as(NOBODY, client_ns, CONNECT, server_ip)
+        other_pid, _ = run_as(OTHER, client_ns, CONNECT, server_ip)
+        c = agent.wait_for(connects(agent, root_pid, remote_port=8443), what="root's connect")
+        assert c["connect"]["dns_name"] == RMM_NAME, c
+        c = agent.wait_for(connects(agent, user_pid, remote_port=8443), what="user's connect")
+        assert c["connect"]["dns_name"] == BENIGN, c
+        # a uid with no lookup of its own gets root's name, never another user's
+        c = agent.wait_for(connects(agent, other_pid, remote_port=8443), what="other connect")
+        assert c["connect"]["dns_name"] == RMM_NAME, c
+    finally:
+        server.kill()
+        server.wait()
+    rc, stats = agent.stop()
+    assert rc == 0
+    assert counter(stats, "network", "dns_cache_overrides_refused") >= 1
+    assert counter(stats, "network", "dns_cache_shared_hits") >= 1

@@ -3,9 +3,12 @@ a root process connects to onto a benign name must not rename root's connection 
 cache was global, last writer wins). Real processes of two uids (setpriv), a real DNS responder in
 a network namespace, assertions on the Connection events and AgentStats the agent emitted.
 """
+import pwd
+import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -74,3 +77,73 @@ def test_another_uid_cannot_rename_roots_connection(agent_factory, netns, dns_mo
     assert rc == 0
     assert counter(stats, "network", "dns_cache_overrides_refused") >= 1
     assert counter(stats, "network", "dns_cache_shared_hits") >= 1
+
+
+def start_stub(ns, upstream):
+    """dnsmasq as a caching-off stub resolver on 127.0.0.1:53 inside ns, under its own account."""
+    p = subprocess.Popen(["ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground",
+                          "--conf-file=/dev/null", "--user=dnsmasq", "--no-resolv", "--no-hosts",
+                          f"--server={upstream}", "--listen-address=127.0.0.1",
+                          "--bind-interfaces", "--cache-size=0", "--pid-file="],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        assert p.poll() is None, f"dnsmasq exited: {p.stderr.read()}"
+        probe = subprocess.run(["ip", "netns", "exec", ns, "ss", "-Hlun", "sport", "= :53"],
+                               capture_output=True, text=True)
+        if "127.0.0.1:53" in probe.stdout:
+            return p
+        time.sleep(0.1)
+    p.kill()
+    raise AssertionError("dnsmasq did not listen on 127.0.0.1:53")
+
+
+@pytest.mark.parametrize("dns_mode", ["recv", "cgroup_skb"])
+def test_stub_resolver_clients_keep_their_own_names(agent_factory, netns, dns_mode):
+    """Through a local stub resolver (dnsmasq, as systemd-resolved's 127.0.0.53 works) the capture
+    sees two reads: the resolver's of the upstream answer, under its account (a shared uid), and
+    each client's of the forwarded answer over loopback, under the client's uid. The client's own
+    name wins; the resolver's names a uid without one, after root's."""
+    if not shutil.which("dnsmasq"):
+        pytest.skip("dnsmasq is not installed (tools/deps.sh installs dnsmasq-base): the stub "
+                    "resolver path is untested; test_another_uid_cannot_rename_roots_connection "
+                    "still covers per-uid names")
+    try:
+        pwd.getpwnam("dnsmasq")
+    except KeyError:
+        pytest.skip("no dnsmasq account: the stub resolver path is untested")
+    agent = dns_agent(agent_factory, dns_mode)
+    client_ns, server_ns = netns.add("cli"), netns.add("dns")
+    client_ip, server_ip = netns.link_pair(client_ns, server_ns)
+    netns.resolv_conf(client_ns, "127.0.0.1")
+    server = start_in_ns(server_ns, PY, str(HERE / "dns_responder.py"), server_ip, server_ip,
+                         "8443", BENIGN)
+    stub = start_stub(client_ns, server_ip)
+    try:
+        # before root looked anything up, the resolver's own read is all a lookup-less uid has
+        _, out = run_as(NOBODY, client_ns, LOOKUP, BENIGN)
+        assert out.strip() == server_ip
+        early_pid, _ = run_as(OTHER, client_ns, CONNECT, server_ip)
+        c = agent.wait_for(connects(agent, early_pid, remote_port=8443), what="early connect")
+        assert c["connect"]["dns_name"] == BENIGN, c
+        _, out = run_script(LOOKUP, marker(), RMM_NAME, netns=client_ns)
+        assert out.strip() == server_ip
+        # the resolver's latest upstream answer is the user's again
+        run_as(NOBODY, client_ns, LOOKUP, BENIGN)
+        root_pid, _ = run_script(CONNECT, marker(), server_ip, netns=client_ns)
+        user_pid, _ = run_as(NOBODY, client_ns, CONNECT, server_ip)
+        other_pid, _ = run_as(OTHER, client_ns, CONNECT, server_ip)
+        c = agent.wait_for(connects(agent, root_pid, remote_port=8443), what="root's connect")
+        assert c["connect"]["dns_name"] == RMM_NAME, c
+        c = agent.wait_for(connects(agent, user_pid, remote_port=8443), what="user's connect")
+        assert c["connect"]["dns_name"] == BENIGN, c
+        c = agent.wait_for(connects(agent, other_pid, remote_port=8443), what="other connect")
+        assert c["connect"]["dns_name"] == RMM_NAME, c
+    finally:
+        for p in (stub, server):
+            p.kill()
+            p.wait()
+    rc, stats = agent.stop()
+    assert rc == 0
+    assert counter(stats, "network", "dns_cache_shared_hits") >= 2
+    assert counter(stats, "network", "dns_cache_overrides_refused") >= 1

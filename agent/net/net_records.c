@@ -112,7 +112,7 @@ static bool dns_answer_believed(struct gw_net *n, const struct gw_ip *server, ui
 
 enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t len, bool tcp,
 			       const struct gw_ip *server, uint16_t local_port, bool socket_asked,
-			       uint32_t uid, uint64_t now_ns)
+			       uint32_t uid, bool uid_unsure, uint64_t now_ns)
 {
 	struct dns_response resp;
 	enum dns_result res;
@@ -131,8 +131,13 @@ enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t 
 	}
 	/* a message cut by the capture slice still carries the answers it completed */
 	if (res == DNS_OK || res == DNS_ERR_TRUNCATED) {
-		dns_cache_put_response(n->dns, uid, &resp, now_ns);
-		n->counters[NET_DNS_ADDRESSES] += resp.n_addrs;
+		/* root in a user namespace of any user's making looks like root here */
+		if (uid_unsure && dns_cache_uid_is_shared(n->dns, uid)) {
+			n->counters[NET_DNS_UID_UNSURE]++;
+		} else {
+			dns_cache_put_response(n->dns, uid, &resp, now_ns);
+			n->counters[NET_DNS_ADDRESSES] += resp.n_addrs;
+		}
 	}
 	n->counters[NET_DNS_NAMES_SANITIZED] += resp.names_sanitized;
 	n->counters[NET_DNS_UNRELATED_ADDRS] += resp.unrelated_addrs;
@@ -162,7 +167,8 @@ static int handle_dns(struct gw_net *n, const struct gw_dns_event *r, size_t siz
 	}
 	/* a TCP read after the length was read alone is the bare message */
 	net_ingest_dns(n, r->data, r->captured_len, tcp && !(r->flags & GW_DNS_F_BARE), &server,
-		       r->tuple.local_port, r->flags & GW_DNS_F_ASKED, r->uid, r->hdr.ktime_ns);
+		       r->tuple.local_port, r->flags & GW_DNS_F_ASKED, r->uid,
+		       r->flags & GW_DNS_F_UID_SOCKET, r->hdr.ktime_ns);
 	return 0;
 }
 

@@ -253,6 +253,7 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 		[NET_PROTO_REPEATED] = "proto_repeated",
 		[NET_PROTO_UNKNOWN_OWNER] = "proto_unknown_owner",
 		[NET_TCP_OWNER_WALK_ERRORS] = "tcp_owner_walk_errors",
+		[NET_DNS_UID_UNSURE] = "dns_answers_uid_unsure",
 	};
 	static const char *const malformed_names[DNS_RESULT_MAX] = {
 		[DNS_ERR_TRUNCATED] = "dns_malformed_truncated",

@@ -147,3 +147,54 @@ def test_stub_resolver_clients_keep_their_own_names(agent_factory, netns, dns_mo
     assert rc == 0
     assert counter(stats, "network", "dns_cache_shared_hits") >= 2
     assert counter(stats, "network", "dns_cache_overrides_refused") >= 1
+
+
+# In a user namespace of its own the user is "root" there: a server of its own on 127.0.0.1:53 of
+# its own network namespace answers its own query, from a socket connected as glibc's are.
+USERNS_LOOKUP = """
+    import socket, struct, subprocess, sys, time
+    sys.path.insert(0, sys.argv[4])
+    from dns_responder import encode_name
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    srv = subprocess.Popen([sys.executable, sys.argv[4] + "/dns_responder.py", "127.0.0.1",
+                            sys.argv[3], "8053", sys.argv[2]], stdout=subprocess.PIPE, text=True)
+    assert srv.stdout.readline().strip() == "ready"
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("127.0.0.1", 53))
+    s.send(b"\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00" + encode_name(sys.argv[2]) +
+           b"\\x00\\x01\\x00\\x01")
+    s.settimeout(5)
+    print(len(s.recv(512)))
+    srv.kill()
+"""
+
+
+@pytest.mark.parametrize("dns_mode", ["recv", "cgroup_skb"])
+def test_user_namespace_root_is_not_root(agent_factory, netns, dns_mode):
+    """A user who is root only in a user namespace of their own is not root for the name cache:
+    the cgroup_skb fallback takes the asker's uid from the sock_addr hooks, not the socket's uid
+    as its namespace's owner sees it (0 here)."""
+    agent = dns_agent(agent_factory, dns_mode)
+    client_ns, server_ns = netns.add("cli"), netns.add("dns")
+    client_ip, server_ip = netns.link_pair(client_ns, server_ns)
+    netns.resolv_conf(client_ns, server_ip)
+    server = start_in_ns(server_ns, PY, str(HERE / "dns_responder.py"), server_ip, server_ip,
+                         "8443")
+    try:
+        _, out = run_script(LOOKUP, marker(), RMM_NAME, netns=client_ns)
+        assert out.strip() == server_ip
+        cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+               "unshare", "--user", "--map-root-user", "--net", PY, "-c",
+               textwrap.dedent(USERNS_LOOKUP), marker(), BENIGN, server_ip, str(HERE)]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd="/")
+        assert p.returncode == 0 and int(p.stdout) > 12, p.stderr
+        root_pid, _ = run_script(CONNECT, marker(), server_ip, netns=client_ns)
+        c = agent.wait_for(connects(agent, root_pid, remote_port=8443), what="root's connect")
+        assert c["connect"]["dns_name"] == RMM_NAME, c
+    finally:
+        server.kill()
+        server.wait()
+    rc, stats = agent.stop()
+    assert rc == 0
+    # the user's answer was seen and kept apart
+    assert counter(stats, "network", "dns_cache_overrides_refused") >= 1

@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import counter  # noqa: E402
 from netns_helpers import PY, netns, run_script, start_in_ns  # noqa: E402,F401
-from test_network import AGENT_ARGS, RMM_NAME, connects, dns_agent, marker  # noqa: E402
+from test_network import RMM_NAME, connects, dns_agent, flows, marker  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 BENIGN = "updates.benign-cdn.test"
@@ -70,6 +70,10 @@ def test_another_uid_cannot_rename_roots_connection(agent_factory, netns, dns_mo
         # a uid with no lookup of its own gets root's name, never another user's
         c = agent.wait_for(connects(agent, other_pid, remote_port=8443), what="other connect")
         assert c["connect"]["dns_name"] == RMM_NAME, c
+        # the flows (flushed after each process's exit) carry the same names
+        for pid, name in ((root_pid, RMM_NAME), (user_pid, BENIGN), (other_pid, RMM_NAME)):
+            f = agent.wait_for(flows(pid, remote_port=8443), timeout=8, what="flow")["flow"]
+            assert f["dns_name"] == name, f
     finally:
         server.kill()
         server.wait()

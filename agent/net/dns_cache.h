@@ -5,7 +5,9 @@
  * Filled from parsed DNS answers, read when a connection or flow is reported. An answer names only
  * connections of the uid whose socket received it: any user can run a resolver of their own (or
  * ask a server they run) and get an answer mapping an RMM relay's address to a benign name; in one
- * global table the last such answer renamed the relay for every process of the host.
+ * global table the last such answer renamed the relay for every process of the host. Uids are the
+ * host's: the capture takes them in the asking process's context, never from a socket's network
+ * namespace, where any user can be root (net_ingest_dns keeps such an answer off the shared uids).
  *
  * Shared resolvers. A process using the stub resolver (127.0.0.53, a local dnsmasq or unbound)
  * reads its answer from its own socket over loopback, and that read is what the capture sees, under

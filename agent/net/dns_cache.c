@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utlist.h>
+
 #include "core/lru_pool.h"
 
 #define NS_PER_S 1000000000ull
@@ -17,12 +19,24 @@ struct dns_cache_entry {
 	uint64_t expires_ns;
 	char name[DNS_NAME_MAX + 1];
 	struct lru_node node;
+	struct dns_cache_entry *uprev, *unext;	/* the user pool: its uid's entries, by recency */
+};
+
+/* How much of the user pool one uid holds, and its entries most recent first (utlist: the head's
+ * uprev is its oldest). */
+struct dns_uid_share {
+	uint32_t uid;
+	uint32_t count;
+	struct dns_cache_entry *entries;
+	struct lru_node node;
 };
 
 struct dns_cache {
 	uint64_t min_ttl_ns, max_ttl_ns;
 	struct lru_pool shared;	/* entries of the shared uids */
 	struct lru_pool user;	/* everyone else's */
+	struct lru_pool shares;	/* struct dns_uid_share of each uid in the user pool */
+	size_t user_quota;	/* a uid holding this many evicts its own oldest when the pool is full */
 	uint32_t shared_uids[DNS_CACHE_SHARED_MAX];
 	size_t n_shared;
 	struct dns_cache_stats stats;
@@ -48,11 +62,16 @@ struct dns_cache *dns_cache_new(size_t capacity, uint32_t min_ttl_s, uint32_t ma
 		free(c);
 		return NULL;
 	}
-	if (pool_init(&c->user, capacity - capacity / 2)) {
+	if (pool_init(&c->user, capacity - capacity / 2) ||
+	    lru_pool_init(&c->shares, capacity - capacity / 2, sizeof(struct dns_uid_share),
+			  offsetof(struct dns_uid_share, node), offsetof(struct dns_uid_share, uid),
+			  sizeof(uint32_t))) {
+		lru_pool_destroy(&c->user);
 		lru_pool_destroy(&c->shared);
 		free(c);
 		return NULL;
 	}
+	c->user_quota = (capacity - capacity / 2) / 2 ? (capacity - capacity / 2) / 2 : 1;
 	c->min_ttl_ns = (uint64_t)min_ttl_s * NS_PER_S;
 	c->max_ttl_ns = (uint64_t)max_ttl_s * NS_PER_S;
 	return c;
@@ -64,6 +83,7 @@ void dns_cache_free(struct dns_cache *c)
 		return;
 	lru_pool_destroy(&c->shared);
 	lru_pool_destroy(&c->user);
+	lru_pool_destroy(&c->shares);
 	free(c);
 }
 
@@ -90,6 +110,70 @@ static struct lru_pool *pool_of(struct dns_cache *c, uint32_t uid)
 	return dns_cache_uid_is_shared(c, uid) ? &c->shared : &c->user;
 }
 
+/* Pool operations that keep the user pool's per-uid shares in step. */
+static void entry_touch(struct dns_cache *c, struct lru_pool *p, struct dns_cache_entry *e)
+{
+	struct dns_uid_share *sh;
+
+	lru_pool_touch(p, e);
+	if (p != &c->user || !(sh = lru_pool_find(&c->shares, &e->key.uid)))
+		return;
+	DL_DELETE2(sh->entries, e, uprev, unext);
+	DL_PREPEND2(sh->entries, e, uprev, unext);
+}
+
+static void entry_remove(struct dns_cache *c, struct lru_pool *p, struct dns_cache_entry *e)
+{
+	struct dns_uid_share *sh;
+
+	if (p == &c->user && (sh = lru_pool_find(&c->shares, &e->key.uid))) {
+		DL_DELETE2(sh->entries, e, uprev, unext);
+		if (!--sh->count)
+			lru_pool_remove(&c->shares, sh);
+	}
+	lru_pool_remove(p, e);
+}
+
+/* The pool has room. */
+static struct dns_cache_entry *entry_insert(struct dns_cache *c, struct lru_pool *p,
+					    const struct dns_cache_key *k)
+{
+	struct dns_cache_entry *e = lru_pool_insert(p, k);
+	struct dns_uid_share *sh;
+
+	if (p != &c->user)
+		return e;
+	sh = lru_pool_find(&c->shares, &k->uid);
+	/* never full: each share holds at least one of the pool's entries */
+	if (!sh && (sh = lru_pool_insert(&c->shares, &k->uid)))
+		sh->count = 0;
+	if (sh) {
+		DL_PREPEND2(sh->entries, e, uprev, unext);
+		sh->count++;
+	}
+	return e;
+}
+
+/* What a full pool gives up for an entry of uid: its least recently used entry when stale or, in
+ * the user pool, the uid's own oldest once the uid holds its share, so one user's flood of answers
+ * cannot push every other user's names out; else its least recently used entry. */
+static struct dns_cache_entry *victim(struct dns_cache *c, struct lru_pool *p, uint32_t uid,
+				      uint64_t now_ns, bool *own)
+{
+	struct dns_cache_entry *oldest = lru_pool_oldest(p);
+	struct dns_uid_share *sh;
+
+	*own = false;
+	if (oldest->expires_ns <= now_ns || p != &c->user)
+		return oldest;
+	sh = lru_pool_find(&c->shares, &uid);
+	if (sh && sh->count >= c->user_quota) {
+		*own = true;
+		return sh->entries->uprev;
+	}
+	return oldest;
+}
+
 /* The live entry of (uid, ip) in p, or NULL; a stale one is removed and counted. */
 static struct dns_cache_entry *find_live(struct dns_cache *c, struct lru_pool *p, uint32_t uid,
 					 const struct gw_ip *ip, uint64_t now_ns)
@@ -99,7 +183,7 @@ static struct dns_cache_entry *find_live(struct dns_cache *c, struct lru_pool *p
 
 	if (e && e->expires_ns <= now_ns) {
 		c->stats.expired++;
-		lru_pool_remove(p, e);
+		entry_remove(c, p, e);
 		return NULL;
 	}
 	return e;
@@ -140,22 +224,23 @@ void dns_cache_put(struct dns_cache *c, uint32_t uid, const struct gw_ip *ip, co
 	e = lru_pool_find(p, &k);
 	if (e) {
 		c->stats.updates++;
-		lru_pool_touch(p, e);
+		entry_touch(c, p, e);
 	} else {
 		c->stats.inserts++;
 		if (lru_pool_full(p)) {
-			struct dns_cache_entry *old = lru_pool_oldest(p);
+			bool own;
+			struct dns_cache_entry *old = victim(c, p, uid, now_ns, &own);
 
 			if (old->expires_ns <= now_ns) {
 				c->stats.expired++;
 			} else {
 				c->stats.evictions++;
-				if (p == &c->user)
-					c->stats.user_evictions++;
+				c->stats.user_evictions += p == &c->user;
+				c->stats.share_evictions += own;
 			}
-			lru_pool_remove(p, old);
+			entry_remove(c, p, old);
 		}
-		e = lru_pool_insert(p, &k);
+		e = entry_insert(c, p, &k);
 	}
 	e->expires_ns = now_ns + ttl_ns;
 	strncpy(e->name, name, DNS_NAME_MAX);
@@ -188,7 +273,7 @@ const char *dns_cache_get(struct dns_cache *c, uint32_t uid, const struct gw_ip 
 		return NULL;
 	}
 	c->stats.hits++;
-	lru_pool_touch(p, e);
+	entry_touch(c, p, e);
 	return e->name;
 }
 

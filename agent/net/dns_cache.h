@@ -23,8 +23,10 @@
  *
  * Bounded: two pools allocated up front, one for the shared uids and one for everyone else, each
  * evicting its least recently used entry when full (counted), so a flood of answers received by an
- * unprivileged user can push out only unprivileged users' names. One name per (uid, address): the
- * most recent answer of that uid, the likeliest one its next connection came from (shared hosting).
+ * unprivileged user can push out only unprivileged users' names, and of those only until the
+ * flooding uid holds half the pool: from there it evicts its own oldest (a uid alone may fill it).
+ * One name per (uid, address): the most recent answer of that uid, the likeliest one its next
+ * connection came from (shared hosting).
  * Entries expire at the answer's TTL, raised to min_ttl_s (connections often follow a lookup whose
  * TTL is 0 or a few seconds and go on long after) and capped at max_ttl_s (a name an attacker's own
  * server gave with a TTL of days does not outlive the relay's next real lookup by more than that).
@@ -52,6 +54,7 @@ struct dns_cache_stats {
 	uint64_t expired;	/* entries found stale on lookup or reused after expiry */
 	uint64_t evictions;	/* live entries pushed out because their pool was full */
 	uint64_t user_evictions;	/* ... of those, in the pool of the unprivileged uids */
+	uint64_t share_evictions;	/* ... of those, a uid's own oldest: it held its share */
 	uint64_t overrides_refused;	/* answers contradicting a shared uid's live name */
 	uint64_t ttl_capped;	/* answers whose TTL was cut to max_ttl_s */
 	uint64_t size;

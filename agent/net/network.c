@@ -293,6 +293,7 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 	PUT("dns_cache_shared_hits", ds.shared_hits);
 	PUT("dns_cache_overrides_refused", ds.overrides_refused);
 	PUT("dns_cache_ttl_capped", ds.ttl_capped);
+	PUT("dns_cache_share_evictions", ds.share_evictions);
 	if (n->queries) {
 		struct dns_pending_stats ps;
 

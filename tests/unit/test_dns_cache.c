@@ -3,6 +3,7 @@
 #include "testing.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "net/dns_cache.h"
 
@@ -264,6 +265,114 @@ TEST(user_flood_keeps_shared_names)
 	dns_cache_free(c);
 }
 
+/* One unprivileged uid's flood leaves another's names: past half the pool it evicts its own. */
+TEST(user_flood_keeps_other_users_names)
+{
+	struct dns_cache *c = dns_cache_new(16, 300, 3600); /* a user pool of 8, shares of 4 */
+	struct dns_cache_stats st;
+
+	REQUIRE(c);
+	REQUIRE(dns_cache_add_shared_uid(c, ROOT) == 0);
+	for (uint8_t i = 0; i < 4; i++) {
+		struct gw_ip ip = v4(10, 3, 0, i);
+
+		dns_cache_put(c, U + 1, &ip, "victim.test", 300, 0);
+	}
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct gw_ip ip = v4(10, 4, (uint8_t)(i >> 8), (uint8_t)i);
+
+		dns_cache_put(c, U, &ip, "flood.test", 300, 1 * S);
+	}
+	for (uint8_t i = 0; i < 4; i++) {
+		struct gw_ip ip = v4(10, 3, 0, i);
+
+		CHECK_STR(dns_cache_get(c, U + 1, &ip, 2 * S), "victim.test");
+	}
+	for (uint32_t i = 996; i < 1000; i++) {
+		struct gw_ip ip = v4(10, 4, (uint8_t)(i >> 8), (uint8_t)i);
+
+		CHECK_STR(dns_cache_get(c, U, &ip, 2 * S), "flood.test");
+	}
+	dns_cache_get_stats(c, &st);
+	CHECK(st.share_evictions == 1000 - 4);
+	CHECK(st.user_evictions == st.share_evictions);
+	CHECK(st.size == 8);
+	dns_cache_free(c);
+}
+
+/* Alone, a uid fills the whole pool; its touched names outlive its untouched ones. */
+TEST(single_user_fills_the_pool)
+{
+	struct dns_cache *c = dns_cache_new(16, 300, 3600);
+	struct gw_ip first = v4(10, 5, 0, 0), second = v4(10, 5, 0, 1);
+	struct dns_cache_stats st;
+
+	REQUIRE(c);
+	for (uint8_t i = 0; i < 8; i++) {
+		struct gw_ip ip = v4(10, 5, 0, i);
+
+		dns_cache_put(c, U, &ip, "mine.test", 300, 0);
+	}
+	dns_cache_get_stats(c, &st);
+	CHECK(st.size == 8 && st.evictions == 0);
+	CHECK_STR(dns_cache_get(c, U, &first, 1 * S), "mine.test"); /* now the most recent */
+	{
+		struct gw_ip ip = v4(10, 5, 1, 0);
+
+		dns_cache_put(c, U, &ip, "mine.test", 300, 2 * S);
+	}
+	CHECK_STR(dns_cache_get(c, U, &first, 3 * S), "mine.test");
+	CHECK(dns_cache_get(c, U, &second, 3 * S) == NULL);
+	/* expiry removes entries from their uid's share too: a new uid gets room again */
+	for (uint8_t i = 0; i < 8; i++) {
+		struct gw_ip ip = v4(10, 6, 0, i);
+
+		dns_cache_put(c, U + 1, &ip, "later.test", 300, 400 * S);
+	}
+	for (uint8_t i = 0; i < 8; i++) {
+		struct gw_ip ip = v4(10, 6, 0, i);
+
+		CHECK_STR(dns_cache_get(c, U + 1, &ip, 401 * S), "later.test");
+	}
+	dns_cache_get_stats(c, &st);
+	CHECK(st.evictions == 1); /* the rest were stale when pushed out */
+	dns_cache_free(c);
+}
+
+/* Many uids, expiry, updates and lookups mixed: the pools stay bounded and every name read back
+ * is the one its uid (or a shared uid) put last. */
+TEST(churn_of_many_uids)
+{
+	struct dns_cache *c = dns_cache_new(64, 1, 60);
+	struct dns_cache_stats st;
+	uint32_t seed = 12345;
+
+	REQUIRE(c);
+	REQUIRE(dns_cache_add_shared_uid(c, ROOT) == 0);
+	for (uint32_t i = 0; i < 50000; i++) {
+		uint32_t uid, r;
+		struct gw_ip ip;
+		char name[32];
+		const char *got;
+
+		seed = seed * 1103515245 + 12345;
+		r = seed >> 8;
+		uid = r % 5 ? U + r % 7 : ROOT;
+		ip = v4(10, 7, 0, (uint8_t)(r >> 8) % 40);
+		snprintf(name, sizeof(name), "u%u.test", uid);
+		if (r & 0x10000) {
+			dns_cache_put(c, uid, &ip, name, (r >> 17) % 90, (uint64_t)i * S / 100);
+		} else {
+			got = dns_cache_get(c, uid, &ip, (uint64_t)i * S / 100);
+			CHECK(!got || !strcmp(got, name) || !strcmp(got, "u0.test"));
+		}
+	}
+	dns_cache_get_stats(c, &st);
+	CHECK(st.size <= 64);
+	CHECK(st.share_evictions <= st.user_evictions && st.user_evictions <= st.evictions);
+	dns_cache_free(c);
+}
+
 int main(void)
 {
 	RUN(put_get_and_ttl_floor);
@@ -276,5 +385,8 @@ int main(void)
 	RUN(shared_resolver_rule);
 	RUN(ttl_cap);
 	RUN(user_flood_keeps_shared_names);
+	RUN(user_flood_keeps_other_users_names);
+	RUN(single_user_fills_the_pool);
+	RUN(churn_of_many_uids);
 	return test_summary();
 }

@@ -91,6 +91,7 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 	o.place.mac_key_file = cfg->place_mac_key_file;
 	o.place.mdns = cfg->place_mdns;
 	o.net.hooks.proto_id = cfg->proto_id;
+	o.net.dns_max_ttl_s = cfg->dns_max_ttl_seconds;
 	o.config = cfg;
 	return app_compose(a, &o);
 }

@@ -275,6 +275,9 @@ struct gw_udp_event {
 #define GW_DNS_F_ASKED 1
 /* TCP: the message without its 2-byte length, which the reader read on its own before. */
 #define GW_DNS_F_BARE 2
+/* An answer no process was seen asking for, whose uid is its socket's as the socket's network
+ * namespace's owner sees it (the cgroup_skb fallback): maybe not a uid of the host. */
+#define GW_DNS_F_UID_SOCKET 4
 
 struct gw_dns_event {
 	struct gw_event_hdr hdr;
@@ -282,6 +285,9 @@ struct gw_dns_event {
 	__u16 payload_len;	/* bytes of L4 payload in the packet */
 	__u16 captured_len;	/* bytes in data[] */
 	__u32 flags;		/* GW_DNS_F_* */
+	__u32 uid;		/* the reader's, or the asker's in the cgroup_skb fallback (see
+				 * GW_DNS_F_UID_SOCKET): the agent's name cache is kept per uid */
+	__u32 pad;
 	__u8 data[GW_DNS_PAYLOAD_MAX];	/* UDP: the message; TCP: the segment or read (2-byte
 					 * length first unless GW_DNS_F_BARE) */
 };
@@ -295,7 +301,7 @@ _Static_assert(sizeof(struct gw_tcp_fold_key) == 40, "gw_tcp_fold_key layout");
 _Static_assert(sizeof(struct gw_tcp_fold_slot) == 16 + 40 + sizeof(struct gw_tcp_fold),
 	       "gw_tcp_fold_slot layout");
 _Static_assert(sizeof(struct gw_tcp_fold) == 48 + 48 + 8 + 40 + 40 + 16, "gw_tcp_fold layout");
-_Static_assert(sizeof(struct gw_dns_event) == 16 + 48 + 8 + GW_DNS_PAYLOAD_MAX, "gw_dns_event layout");
+_Static_assert(sizeof(struct gw_dns_event) == 16 + 48 + 16 + GW_DNS_PAYLOAD_MAX, "gw_dns_event layout");
 
 /*
  * The first bytes a TCP socket sends and the first it receives (its first send or receive call,

@@ -34,6 +34,8 @@ PKGS=(
 	chromium
 	# a real sshd for an SSH login over a delayed path (test_latency)
 	openssh-server
+	# a real stub resolver under its own account (test_dns_uid: whose DNS answers the agent sees)
+	dnsmasq-base
 )
 # make bench: execsnoop, tcplife, tcpstates, and auditd with its auditctl
 [[ ${1:-} != bench ]] || PKGS+=(libbpf-tools auditd)

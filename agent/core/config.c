@@ -94,6 +94,7 @@ static const struct config_key config_keys[] = {
 	{ "network", "proto_id", KIND_BOOL, F(proto_id), 0, 0 },
 	{ "detections", "allow", KIND_ALLOW, F(detections_allow), 0, 0 },
 	{ "metrics", "listen", KIND_OPT_STR, F(metrics_listen), 0, 0 },
+	{ "network", "dns_max_ttl_seconds", KIND_U32, F(dns_max_ttl_seconds), 1, 604800 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -141,6 +142,7 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->latency_window_s = 60;
 	cfg->latency_far_rtt_ms = 100;
 	cfg->latency_no_input_minutes = 10;
+	cfg->dns_max_ttl_seconds = 3600;
 	if (set_str(&cfg->collector_urls[0], "tls://127.0.0.1:4222") ||
 	    set_str(&cfg->subject_prefix, "ghostwatch.v1.telemetry") ||
 	    set_str(&cfg->tls_cert, "/etc/ghostwatch/tls/agent.crt") ||

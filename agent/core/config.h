@@ -106,6 +106,8 @@ struct gw_config {
 	size_t n_detections_allow;
 	/* ops endpoint (Prometheus text, /healthz): "" off, else a listen_addr.h endpoint */
 	char *metrics_listen;
+	/* network: how long a DNS answer may name connections, whatever TTL it claims */
+	uint32_t dns_max_ttl_seconds;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

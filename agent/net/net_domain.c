@@ -46,9 +46,9 @@ static uint64_t net_domain_next_tick(const struct gw_agent *a, void *state, uint
 static void net_domain_counters(const struct gw_agent *a, void *state, struct gw_stats_parts *p)
 {
 	const struct gw_net *n = state;
-	const char *names[48];
-	uint64_t values[48], flows = 0, dns = 0;
-	size_t k = net_counters(n, names, values, 48);
+	const char *names[64];
+	uint64_t values[64], flows = 0, dns = 0;
+	size_t k = net_counters(n, names, values, 64);
 
 	(void)a;
 	for (size_t i = 0; i < k; i++) {

@@ -51,7 +51,7 @@ static void fold_ingest(struct gw_net *n, const struct gw_tcp_fold *v, uint64_t 
 	n->counters[NET_TCP_ATTEMPTS_FOLDED] += v->attempts;
 	n->counters[NET_TCP_CLOSES_FOLDED] += v->closes;
 	n->counters[NET_TCP_FOLD_ENTRIES]++;
-	s.dns_name = dns_cache_get(n->dns, &remote, seen_ns);
+	s.dns_name = dns_cache_get(n->dns, task.uid, &remote, seen_ns);
 	net_add_to_flow(n, &task, &v->tuple, &remote, &s, seen_ns);
 }
 

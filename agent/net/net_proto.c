@@ -229,7 +229,7 @@ int net_proto_handle(struct gw_net *n, const void *data, size_t size)
 		n->counters[NET_PROTO_UNKNOWN_OWNER]++;
 	app = proto_app_name(id.app);
 	gw_ip_from_v6(&remote, r.tuple.remote_addr);
-	name = dns_cache_get(n->dns, &remote, r.hdr.ktime_ns);
+	name = dns_cache_get(n->dns, r.task.uid, &remote, r.hdr.ktime_ns);
 	/* the name the client asked the server for names the peer when no DNS answer did */
 	if ((!name || !name[0]) && id.server_name[0])
 		name = id.server_name;

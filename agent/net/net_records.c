@@ -50,8 +50,8 @@ static int handle_tcp(struct gw_net *n, const struct gw_tcp_event *rec, size_t s
 		return 0;
 	}
 	gw_ip_from_v6(&remote, r->tuple.remote_addr);
-	name = dns_cache_get(n->dns, &remote, r->hdr.ktime_ns);
 	if (r->hdr.type == GW_EV_TCP_CLOSE) {
+		name = dns_cache_get(n->dns, r->task.uid, &remote, r->hdr.ktime_ns);
 		s.bytes_sent = r->bytes_sent;
 		s.bytes_received = r->bytes_received;
 		s.rtt_us = r->srtt_us;
@@ -66,6 +66,8 @@ static int handle_tcp(struct gw_net *n, const struct gw_tcp_event *rec, size_t s
 		if (inbound && !r->task.pid &&
 		    !net_seed_listener_owner(n, r->tuple.netns, r->tuple.local_port, &r->task))
 			n->counters[NET_CONNECT_UNKNOWN_OWNER]++;
+		/* after the owner is known: names are kept per uid */
+		name = dns_cache_get(n->dns, r->task.uid, &remote, r->hdr.ktime_ns);
 		net_emit_connection(n, &r->task, &r->tuple, name,
 				flow_failure_name(net_failure_of(r->result)),
 				inbound ? "tcp_accept" : "tcp_connect", r->duration_ns, r->sk_err);
@@ -87,7 +89,7 @@ static int handle_udp(struct gw_net *n, const struct gw_udp_event *r, size_t siz
 	if (size < sizeof(*r))
 		return -1;
 	gw_ip_from_v6(&remote, r->tuple.remote_addr);
-	s.dns_name = dns_cache_get(n->dns, &remote, r->hdr.ktime_ns);
+	s.dns_name = dns_cache_get(n->dns, r->task.uid, &remote, r->hdr.ktime_ns);
 	net_emit_connection(n, &r->task, &r->tuple, s.dns_name, "sent",
 			r->hook == GW_UDP_HOOK_CONNECT ? "udp_connect" : "udp_sendmsg", 0, 0);
 	net_add_to_flow(n, &r->task, &r->tuple, &remote, &s, r->hdr.ktime_ns);
@@ -110,7 +112,7 @@ static bool dns_answer_believed(struct gw_net *n, const struct gw_ip *server, ui
 
 enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t len, bool tcp,
 			       const struct gw_ip *server, uint16_t local_port, bool socket_asked,
-			       uint64_t now_ns)
+			       uint32_t uid, bool uid_unsure, uint64_t now_ns)
 {
 	struct dns_response resp;
 	enum dns_result res;
@@ -129,8 +131,13 @@ enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t 
 	}
 	/* a message cut by the capture slice still carries the answers it completed */
 	if (res == DNS_OK || res == DNS_ERR_TRUNCATED) {
-		dns_cache_put_response(n->dns, &resp, now_ns);
-		n->counters[NET_DNS_ADDRESSES] += resp.n_addrs;
+		/* root in a user namespace of any user's making looks like root here */
+		if (uid_unsure && dns_cache_uid_is_shared(n->dns, uid)) {
+			n->counters[NET_DNS_UID_UNSURE]++;
+		} else {
+			dns_cache_put_response(n->dns, uid, &resp, now_ns);
+			n->counters[NET_DNS_ADDRESSES] += resp.n_addrs;
+		}
 	}
 	n->counters[NET_DNS_NAMES_SANITIZED] += resp.names_sanitized;
 	n->counters[NET_DNS_UNRELATED_ADDRS] += resp.unrelated_addrs;
@@ -160,7 +167,8 @@ static int handle_dns(struct gw_net *n, const struct gw_dns_event *r, size_t siz
 	}
 	/* a TCP read after the length was read alone is the bare message */
 	net_ingest_dns(n, r->data, r->captured_len, tcp && !(r->flags & GW_DNS_F_BARE), &server,
-		       r->tuple.local_port, r->flags & GW_DNS_F_ASKED, r->hdr.ktime_ns);
+		       r->tuple.local_port, r->flags & GW_DNS_F_ASKED, r->uid,
+		       r->flags & GW_DNS_F_UID_SOCKET, r->hdr.ktime_ns);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "network.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,31 @@ void net_options_defaults(struct gw_net_options *o)
 	o->flow_table_max = 16384;
 	o->dns_cache_max = 8192;
 	o->dns_min_ttl_s = 300;
+	o->dns_max_ttl_s = 3600;
 	o->exit_flush_grace_ms = 1000;
+}
+
+/*
+ * The uids whose DNS answers may name other uids' connections (dns_cache.h): root first, then the
+ * accounts of the resolver services that answer for every user (systemd-resolved, nscd, dnsmasq,
+ * unbound, BIND) where they exist. Looked up by account name, never by process name, which any
+ * user can choose.
+ */
+static void net_dns_shared_uids(struct dns_cache *c)
+{
+	static const char *const resolvers[] = { "systemd-resolve", "nscd", "unscd", "dnsmasq",
+						 "unbound", "bind" };
+	const size_t n_resolvers = sizeof(resolvers) / sizeof(resolvers[0]);
+
+	_Static_assert(sizeof(resolvers) / sizeof(resolvers[0]) < DNS_CACHE_SHARED_MAX,
+		       "root and every resolver account fit");
+	dns_cache_add_shared_uid(c, 0);
+	for (size_t i = 0; i < n_resolvers; i++) {
+		const struct passwd *pw = getpwnam(resolvers[i]);
+
+		if (pw)
+			dns_cache_add_shared_uid(c, pw->pw_uid);
+	}
 }
 
 int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *o)
@@ -43,8 +68,10 @@ int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *
 		return 0;
 	n->flows = flow_table_new(o->flow_table_max, (uint64_t)o->flow_window_s * NS_PER_S,
 				  net_emit_flow, n, now);
-	n->dns = dns_cache_new(o->dns_cache_max, o->dns_min_ttl_s);
+	n->dns = dns_cache_new(o->dns_cache_max, o->dns_min_ttl_s, o->dns_max_ttl_s);
 	n->queries = dns_pending_new(4096);
+	if (n->dns)
+		net_dns_shared_uids(n->dns);
 	if (!n->flows || !n->dns || !n->queries) {
 		net_destroy(n);
 		return -ENOMEM;
@@ -226,6 +253,7 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 		[NET_PROTO_REPEATED] = "proto_repeated",
 		[NET_PROTO_UNKNOWN_OWNER] = "proto_unknown_owner",
 		[NET_TCP_OWNER_WALK_ERRORS] = "tcp_owner_walk_errors",
+		[NET_DNS_UID_UNSURE] = "dns_answers_uid_unsure",
 	};
 	static const char *const malformed_names[DNS_RESULT_MAX] = {
 		[DNS_ERR_TRUNCATED] = "dns_malformed_truncated",
@@ -261,6 +289,11 @@ size_t net_counters(const struct gw_net *n, const char **names, uint64_t *values
 	PUT("dns_cache_hits", ds.hits);
 	PUT("dns_cache_misses", ds.misses);
 	PUT("dns_cache_evictions", ds.evictions);
+	PUT("dns_cache_user_evictions", ds.user_evictions);
+	PUT("dns_cache_shared_hits", ds.shared_hits);
+	PUT("dns_cache_overrides_refused", ds.overrides_refused);
+	PUT("dns_cache_ttl_capped", ds.ttl_capped);
+	PUT("dns_cache_share_evictions", ds.share_evictions);
 	if (n->queries) {
 		struct dns_pending_stats ps;
 

@@ -1,7 +1,7 @@
 /*
  * network.h - the agent's network domain: turns TCP/UDP/DNS records into Connection events, folds
- * them into the flow table (flow_table.c) and the DNS answers into the address -> name cache
- * (dns_cache.c), and emits Flow events every window, when a process exits and at shutdown.
+ * them into the flow table (flow_table.c) and the DNS answers into the (uid, address) -> name
+ * cache (dns_cache.c), and emits Flow events every window, when a process exits and at shutdown.
  *
  * Publishes each connection and flow as a fact for the rules, and remote connections' RTT for input
  * cadence (facts.h); learns a process's exit from the exit fact.
@@ -39,6 +39,7 @@ struct gw_net_options {
 	uint32_t flow_table_max;
 	uint32_t dns_cache_max;
 	uint32_t dns_min_ttl_s;
+	uint32_t dns_max_ttl_s;		/* network.dns_max_ttl_seconds */
 	uint32_t exit_flush_grace_ms;
 };
 
@@ -103,6 +104,8 @@ enum gw_net_counter {
 	NET_PROTO_IDENTIFIED,		/* ... whose application protocol was named */
 	NET_PROTO_REPEATED,		/* ... of a socket already identified (its other direction) */
 	NET_PROTO_UNKNOWN_OWNER,	/* ... identified, on a socket whose owner no hook named */
+	NET_DNS_UID_UNSURE,	/* believed answers whose shared uid may be a user namespace's
+				 * (GW_DNS_F_UID_SOCKET): not cached */
 	NET_COUNTER_MAX
 };
 
@@ -154,12 +157,13 @@ uint64_t net_next_tick(const struct gw_net *n, uint64_t now_ns);
 /* Emits every remaining flow (agent stopping). */
 void net_shutdown(struct gw_net *n);
 
-/* Feeds one captured DNS answer from `server` to local port `local_port` to the parser and, when
- * the live check believes it (its socket asked that server, `socket_asked`, or it answers a
- * question we saw), to the cache. */
+/* Feeds one captured DNS answer from `server` to local port `local_port`, read by `uid`, to the
+ * parser and, when the live check believes it (its socket asked that server, `socket_asked`, or it
+ * answers a question we saw), to the cache under that uid. `uid_unsure`: the uid may be a user
+ * namespace's (GW_DNS_F_UID_SOCKET), so it cannot claim a shared uid. */
 enum dns_result net_ingest_dns(struct gw_net *n, const uint8_t *payload, size_t len, bool tcp,
 			       const struct gw_ip *server, uint16_t local_port, bool socket_asked,
-			       uint64_t now_ns);
+			       uint32_t uid, bool uid_unsure, uint64_t now_ns);
 
 /* Within the domain: network.c (life, ticks, flushing, counters), net_records.c (the hooks'
  * records), net_emit.c (Connection and Flow events, facts), net_seed.c (sockets older than the

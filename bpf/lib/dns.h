@@ -247,6 +247,7 @@ static __always_inline int dns_recv_capture(const struct sock *sk, int ret, __u6
 		__sync_fetch_and_add(&gw_dns_recv_unread, 1);
 		return 0;
 	}
+	s->ev.uid = (__u32)bpf_get_current_uid_gid();
 	dns_emit(s, GW_EV_DNS_ANSWER, &tu, ret, n, flags);
 	return 0;
 }

@@ -40,7 +40,7 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 	struct gw_net_tuple tu = {};
 	__u16 dport;
 	__u64 l4_off, payload_off, payload_len, n;
-	__u32 zero = 0, saddr = 0, daddr = 0, flags = 0;
+	__u32 zero = 0, saddr = 0, daddr = 0, flags = 0, *asker = NULL;
 	struct ipv6hdr ip6;
 	__u8 proto;
 	__u16 sport;
@@ -120,7 +120,8 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 		struct sock_peer_key k = { .cookie = bpf_get_socket_cookie(skb), .port = DNS_PORT };
 
 		__builtin_memcpy(k.addr, tu.remote_addr, 16);
-		flags = bpf_map_lookup_elem(&sock_peers, &k) ? GW_DNS_F_ASKED : 0;
+		asker = bpf_map_lookup_elem(&sock_peers, &k);
+		flags = asker ? GW_DNS_F_ASKED : GW_DNS_F_UID_SOCKET;
 	}
 
 	if (payload_len > skb->len)
@@ -136,6 +137,7 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 	n = dns_slice_len(payload_len); /* payload_len >= 1 here */
 	if (bpf_skb_load_bytes(skb, payload_off, s->ev.data, n))
 		return 1;
+	s->ev.uid = asker ? *asker : bpf_get_socket_uid(skb);
 	dns_emit(s, egress ? GW_EV_DNS_QUERY : GW_EV_DNS_ANSWER, &tu, payload_len, n, flags);
 	return 1;
 }

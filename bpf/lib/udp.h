@@ -33,13 +33,16 @@ struct sock_peer_key {
  * has its source here: a process asked that server from that socket. An LRU: under heavy churn an
  * old pair may go, and its late answer is then counted as unsolicited, not lost silently.
  * An LRU is allocated whole at creation; 16,384 pairs are far more UDP sockets and peers than an
- * endpoint keeps recent (a pair matters only until its socket's answers are in).
+ * endpoint keeps recent (a pair matters only until its socket's answers are in). The value is the
+ * asking process's uid, read here in its context: the cgroup_skb fallback has no process, and the
+ * socket's own uid is given as its network namespace's owner sees it (root in a user namespace of
+ * any user's making).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct sock_peer_key);
-	__type(value, __u8);
+	__type(value, __u32);
 } sock_peers SEC(".maps");
 
 /* ---- UDP and other connectionless sends --------------------------------------------------- */
@@ -65,7 +68,7 @@ static __always_inline void peer_seen_once(struct bpf_sock_addr *ctx, bool v6, _
 	struct sock_peer_key k = {};
 	struct gw_udp_event *e;
 	bool udp = ctx->type == SOCK_DGRAM_;
-	__u8 one = 1;
+	__u32 uid = (__u32)bpf_get_current_uid_gid();
 
 	/* TCP connects are the tracepoint's; one to port 53 is only remembered, for its answers */
 	if (!udp && ctx->user_port != bpf_htons(DNS_PORT))
@@ -75,12 +78,12 @@ static __always_inline void peer_seen_once(struct bpf_sock_addr *ctx, bool v6, _
 	k.port = bpf_ntohs((__u16)ctx->user_port);
 	if (bpf_map_lookup_elem(&sock_peers, &k))
 		return;
-	bpf_map_update_elem(&sock_peers, &k, &one, BPF_ANY);
+	bpf_map_update_elem(&sock_peers, &k, &uid, BPF_ANY);
 	if (k.port == DNS_PORT && udp) {
 		/* any server: lets an unconnected socket's reads be told from others by cookie alone */
 		struct sock_peer_key any = { .cookie = k.cookie, .port = DNS_PORT };
 
-		bpf_map_update_elem(&sock_peers, &any, &one, BPF_ANY);
+		bpf_map_update_elem(&sock_peers, &any, &uid, BPF_ANY);
 	}
 	if (!udp)
 		return;

@@ -37,14 +37,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    r.n_addrs > DNS_MAX_ADDRS)
 		abort();
 	if (res == DNS_OK || res == DNS_ERR_TRUNCATED) {
-		struct dns_cache *c = dns_cache_new(4, 1);
+		/* 4 entries a pool: an unprivileged uid's answer fills only its own pool */
+		struct dns_cache *c = dns_cache_new(8, 1, 3600);
 
-		if (!c)
+		if (!c || dns_cache_add_shared_uid(c, 0)) {
+			dns_cache_free(c);
 			return 0;
-		dns_cache_put_response(c, &r, 0);
+		}
+		dns_cache_put_response(c, 1000, &r, 0);
 		for (size_t i = 0; i < r.n_addrs; i++)
-			if (!dns_cache_get(c, &r.addrs[i].ip, 0) && r.n_addrs <= 4)
+			if (!dns_cache_get(c, 1000, &r.addrs[i].ip, 0) && r.n_addrs <= 4)
 				abort();
+		for (size_t i = 0; i < r.n_addrs; i++)
+			if (dns_cache_get(c, 0, &r.addrs[i].ip, 0))
+				abort(); /* another uid's answer named root's connection */
 		dns_cache_free(c);
 	}
 	return 0;

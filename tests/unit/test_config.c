@@ -310,6 +310,20 @@ TEST(network_proto_id)
 	CHECK(rejected_at("network:\n  proto_id: maybe\n", 2, "network.proto_id"));
 }
 
+TEST(network_dns_max_ttl)
+{
+	struct gw_config *cfg = parse("");
+
+	REQUIRE(cfg);
+	CHECK(cfg->dns_max_ttl_seconds == 3600);
+	gw_config_free(cfg);
+	cfg = parse("network:\n  dns_max_ttl_seconds: 600\n");
+	REQUIRE(cfg);
+	CHECK(cfg->dns_max_ttl_seconds == 600);
+	gw_config_free(cfg);
+	CHECK(rejected_at("network:\n  dns_max_ttl_seconds: 0\n", 2, "network.dns_max_ttl_seconds"));
+}
+
 int main(void)
 {
 	RUN(empty_file_gives_defaults);
@@ -324,5 +338,6 @@ int main(void)
 	RUN(exfil_section);
 	RUN(place_section);
 	RUN(network_proto_id);
+	RUN(network_dns_max_ttl);
 	return test_summary();
 }

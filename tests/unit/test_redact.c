@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "core/proc_table.h"
 #include "core/redact.h"
 
 static struct redact r;
@@ -219,6 +220,36 @@ TEST(config_patterns)
 	CHECK(redact_pattern_problem("[z-a]", err, sizeof(err)) != NULL);
 }
 
+TEST(table_stores_only_the_redacted_form)
+{
+	struct proc_table t;
+	struct proc_entry *e, *child;
+	char packed[] = "mysql\0-phunter2\0db";
+	char err[64];
+	const char *pat[] = { "corp-[0-9]+" };
+
+	proc_table_init(&t, 4, 1);
+	e = proc_table_put(&t, 7);
+	proc_table_set_argv(&t, e, packed, sizeof(packed), 3);
+	CHECK(e->argc == 3);
+	CHECK_STR(e->argv + 6, "-p[REDACTED]");
+	CHECK_STR(e->argv + 6 + 13, "db");
+	CHECK(!memmem(e->argv, 6 + 13 + 3, "hunter2", 7));
+	CHECK(t.redact.argv_redacted == 1 && t.redact.secrets == 1);
+	/* a fork copies the stored form: nothing to redact again, nothing counted twice */
+	child = proc_table_put(&t, 8);
+	proc_entry_set_argv(child, e->argv, 6 + 13 + 3, e->argc);
+	CHECK_STR(child->argv + 6, "-p[REDACTED]");
+	REQUIRE(redact_set_patterns(&t.redact, pat, 1, err, sizeof(err)) == 0);
+	proc_table_set_argv(&t, e, "x\0corp-42", 10, 2);
+	CHECK_STR(e->argv + 2, "[REDACTED]");
+	/* an unreadable block leaves no argv at all */
+	proc_table_set_argv(&t, e, "abc", 3, 1);
+	CHECK(e->argc == 0 && e->argv == NULL && e->argv_truncated);
+	CHECK(t.redact.failed == 1);
+	proc_table_free(&t);
+}
+
 int main(void)
 {
 	char err[256];
@@ -237,6 +268,7 @@ int main(void)
 	RUN(huge_argv);
 	RUN(counters_and_unchanged_input);
 	RUN(config_patterns);
+	RUN(table_stores_only_the_redacted_form);
 	redact_free(&r);
 	return test_summary();
 }

@@ -20,6 +20,7 @@
 #define GW_CONFIG_ERR_LEN 512
 #define GW_CONFIG_MAX_REMOTES 256
 #define GW_CONFIG_MAX_ALLOW 64
+#define GW_CONFIG_MAX_REDACT 64
 
 /* detections.allow: a finding of `rule` is not raised when every other field given matches it. */
 struct gw_config_allow {
@@ -104,6 +105,9 @@ struct gw_config {
 	/* the company's own tools: findings they match are counted, not raised */
 	struct gw_config_allow detections_allow[GW_CONFIG_MAX_ALLOW];
 	size_t n_detections_allow;
+	/* secrets in command lines: patterns beside the shipped ones (config_redact.h) */
+	char *redact_patterns[GW_CONFIG_MAX_REDACT];
+	size_t n_redact_patterns;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

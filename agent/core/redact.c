@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define MARKER_LEN (sizeof(REDACT_MARKER) - 1)
 #define LIT(s) s, sizeof(s) - 1
@@ -45,9 +44,11 @@ static const struct key value_keys[] = {
 };
 
 /* options whose next word is the secret (mysql clients excepted: a bare --password prompts) */
-static const char *const next_word_options[] = {
-	"--password", "--passwd", "--pass", "--token", "--api-key", "--apikey", "--access-key",
-	"--secret-key", "--client-secret",
+static const struct key next_word_options[] = {
+	{ LIT("--password"), false },	{ LIT("--passwd"), false },	{ LIT("--pass"), false },
+	{ LIT("--token"), false },	{ LIT("--api-key"), false },	{ LIT("--apikey"), false },
+	{ LIT("--access-key"), false }, { LIT("--secret-key"), false },
+	{ LIT("--client-secret"), false },
 };
 
 /* HTTP headers whose value is a credential, as in curl -H 'Authorization: Bearer X' */
@@ -85,6 +86,20 @@ static bool is_space(char c)
 static bool is_quote(char c)
 {
 	return c == '\'' || c == '"';
+}
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* s[0..n) equals the lower-case `lit` in any case (ASCII; strncasecmp is locale-bound and slow) */
+static bool ci_eq(const char *s, const char *lit, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lower(s[i]) != lit[i])
+			return false;
+	return true;
 }
 
 static bool word_eq(const char *w, size_t n, const char *lit)
@@ -134,12 +149,15 @@ static void key_value(struct arg *x, size_t eq)
 	const char *s = x->s;
 	size_t name = eq, end = eq + 1;
 
+	char last = eq ? lower(s[eq - 1]) : 0;
+
 	while (name > 0 && (is_alnum(s[name - 1]) || strchr("_.-", s[name - 1])))
 		name--;
 	for (size_t i = 0; i < ARRAY_LEN(value_keys); i++) {
 		const struct key *k = &value_keys[i];
 
-		if (eq - name < k->len || strncasecmp(s + eq - k->len, k->name, k->len))
+		if (k->name[k->len - 1] != last || eq - name < k->len ||
+		    !ci_eq(s + eq - k->len, k->name, k->len))
 			continue;
 		if (k->whole && eq - k->len > 0 && is_alnum(s[eq - k->len - 1]))
 			continue;
@@ -179,7 +197,7 @@ static void header_value(struct arg *x, size_t colon)
 	for (size_t i = 0; i < ARRAY_LEN(header_keys); i++) {
 		const struct key *k = &header_keys[i];
 
-		if (colon < k->len || strncasecmp(s + colon - k->len, k->name, k->len))
+		if (colon < k->len || !ci_eq(s + colon - k->len, k->name, k->len))
 			continue;
 		while (v < x->n && s[v] == ' ')
 			v++;
@@ -342,10 +360,10 @@ static void scan_word(struct arg *x, size_t ws, size_t we)
 	}
 	if (st->curl && curl_user(x, ws, we))
 		return;
-	if (st->mysql)
+	if (st->mysql || n < 6 || w[0] != '-' || w[1] != '-')
 		return;
 	for (size_t i = 0; i < ARRAY_LEN(next_word_options); i++)
-		if (word_eq(w, n, next_word_options[i]))
+		if (next_word_options[i].len == n && !memcmp(w, next_word_options[i].name, n))
 			st->next = NEXT_ALL;
 }
 

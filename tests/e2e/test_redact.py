@@ -7,6 +7,7 @@ search the agent's whole output, every byte of it, for the secret.
 import http.server
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -171,6 +172,25 @@ def test_fleet_stream_carries_the_marker_never_the_secret(tmp_path, http_server)
         assert found[m_pw][-3:] == [f"--password={MARK}", f"id={MARK}", m_pw]
         for raw in raws:
             assert SECRET.encode() not in raw and b"corp-deadbeef" not in raw
+
+        # SIGHUP applies a changed list to the command lines that come after it
+        cfg.write_text(cfg.read_text() + "  - 'ticket-[0-9]{6}'\n")
+        n = len(agent.lines)
+        agent.proc.send_signal(signal.SIGHUP)
+        agent.wait_log("reloaded", start=n)
+        m_hup = tag()
+        subprocess.run(["/bin/sh", "-c", "exit 0", "sh", "ticket-424242", m_hup], check=True)
+        deadline, argv_hup = time.monotonic() + 30, None
+        while time.monotonic() < deadline and argv_hup is None:
+            msgs = c.all_messages()
+            raws = [zlib.decompress(m["data"]) for m in msgs]
+            for m in msgs:
+                for e in decode_batch(m["data"])["events"]:
+                    if e["type"] == "exec" and m_hup in e.get("argv", []):
+                        argv_hup = e["argv"]
+            time.sleep(0.5)
+        assert argv_hup and argv_hup[-2:] == [MARK, m_hup], (argv_hup, agent.log[-2000:])
+        assert not any(b"ticket-424242" in raw for raw in raws)
         assert agent.stop() == 0
     finally:
         if agent and agent.proc.poll() is None:

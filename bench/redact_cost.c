@@ -54,7 +54,7 @@ static void pack_long(struct argv_buf *b)
 
 	b->argc = 0;
 	while (o + 64 < 4096) {
-		o += (size_t)snprintf(b->packed + o, 64, "--option-%02u=/var/lib/some/path/%u/file.dat",
+		o += (size_t)snprintf(b->packed + o, 64, "--option-%02u=/var/lib/some/%u/file.dat",
 				      b->argc % 100, b->argc) + 1;
 		b->argc++;
 	}

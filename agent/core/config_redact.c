@@ -27,15 +27,16 @@ int gw_config_apply_redact(struct yaml_doc *yd, struct gw_config *cfg, yaml_node
 	for (yaml_node_item_t *it = node->data.sequence.items.start;
 	     it < node->data.sequence.items.top; it++) {
 		yaml_node_t *item = yaml_doc_node(yd, *it);
-		const char *s = item && item->type == YAML_SCALAR_NODE ? yaml_scalar_text(item) : NULL;
-		const char *problem;
+		const char *problem, *s = NULL;
 
+		if (item && item->type == YAML_SCALAR_NODE)
+			s = yaml_scalar_text(item);
 		if (cfg->n_redact_patterns == GW_CONFIG_MAX_REDACT)
 			return yaml_doc_fail_at(yd, item, "%s: more than %d patterns", key_text,
 						GW_CONFIG_MAX_REDACT);
 		if (!s || !*s)
-			return yaml_doc_fail_at(yd, item, "%s: each pattern must be a non-empty string",
-						key_text);
+			return yaml_doc_fail_at(yd, item, "%s: each pattern must be a non-empty "
+						"string", key_text);
 		problem = redact_pattern_problem(s, why, sizeof(why));
 		if (problem)
 			return yaml_doc_fail_at(yd, item, "%s: \"%s\" is not a usable pattern: %s",

@@ -35,18 +35,18 @@ struct key {
 
 /* key=value: the key (any case) ends in one of these */
 static const struct key value_keys[] = {
-	{ LIT("password"), false },   { LIT("passwd"), false },	     { LIT("passphrase"), false },
-	{ LIT("secret"), false },     { LIT("token"), false },	     { LIT("api_key"), false },
-	{ LIT("apikey"), false },     { LIT("api-key"), false },     { LIT("access_key"), false },
-	{ LIT("access-key"), false }, { LIT("secret_key"), false },  { LIT("private_key"), false },
-	{ LIT("signature"), false },  { LIT("_pwd"), false },	     { LIT("pass"), true },
-	{ LIT("sig"), true },
+	{ LIT("password"), false }, { LIT("passwd"), false }, { LIT("passphrase"), false },
+	{ LIT("secret"), false }, { LIT("token"), false }, { LIT("api_key"), false },
+	{ LIT("apikey"), false }, { LIT("api-key"), false }, { LIT("access_key"), false },
+	{ LIT("access-key"), false }, { LIT("secret_key"), false },
+	{ LIT("private_key"), false }, { LIT("signature"), false }, { LIT("_pwd"), false },
+	{ LIT("pass"), true }, { LIT("sig"), true },
 };
 
 /* options whose next word is the secret (mysql clients excepted: a bare --password prompts) */
 static const struct key next_word_options[] = {
-	{ LIT("--password"), false },	{ LIT("--passwd"), false },	{ LIT("--pass"), false },
-	{ LIT("--token"), false },	{ LIT("--api-key"), false },	{ LIT("--apikey"), false },
+	{ LIT("--password"), false }, { LIT("--passwd"), false }, { LIT("--pass"), false },
+	{ LIT("--token"), false }, { LIT("--api-key"), false }, { LIT("--apikey"), false },
 	{ LIT("--access-key"), false }, { LIT("--secret-key"), false },
 	{ LIT("--client-secret"), false },
 };
@@ -64,11 +64,11 @@ static const struct token_kind {
 	size_t len, min_body;
 	bool aws;
 } token_kinds[] = {
-	{ LIT("AKIA"), 16, true },	  { LIT("ASIA"), 16, true },	  { LIT("ghp_"), 20, false },
-	{ LIT("gho_"), 20, false },	  { LIT("ghu_"), 20, false },	  { LIT("ghs_"), 20, false },
-	{ LIT("ghr_"), 20, false },	  { LIT("github_pat_"), 20, false },
-	{ LIT("glpat-"), 16, false },	  { LIT("xoxb-"), 10, false },	  { LIT("xoxp-"), 10, false },
-	{ LIT("xoxa-"), 10, false },	  { LIT("xoxr-"), 10, false },	  { LIT("xoxs-"), 10, false },
+	{ LIT("AKIA"), 16, true }, { LIT("ASIA"), 16, true }, { LIT("ghp_"), 20, false },
+	{ LIT("gho_"), 20, false }, { LIT("ghu_"), 20, false }, { LIT("ghs_"), 20, false },
+	{ LIT("ghr_"), 20, false }, { LIT("github_pat_"), 20, false },
+	{ LIT("glpat-"), 16, false }, { LIT("xoxb-"), 10, false }, { LIT("xoxp-"), 10, false },
+	{ LIT("xoxa-"), 10, false }, { LIT("xoxr-"), 10, false }, { LIT("xoxs-"), 10, false },
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -76,6 +76,16 @@ static const struct token_kind {
 static bool is_alnum(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_upper_or_digit(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 static bool is_space(char c)
@@ -161,12 +171,13 @@ static void key_value(struct arg *x, size_t eq)
 			continue;
 		if (k->whole && eq - k->len > 0 && is_alnum(s[eq - k->len - 1]))
 			continue;
-		/* a whole argument --password=X or PGPASSWORD=X: the rest is the secret, spaces too */
+		/* a whole argument --password=X or PGPASSWORD=X: the rest is the secret, spaces
+		 * too; inside a URL or a shell line the value ends at a separator */
 		if (name == 0)
 			end = x->n;
 		else
-			while (end < x->n && !is_space(s[end]) && !is_quote(s[end]) && s[end] != '&' &&
-			       s[end] != ';')
+			while (end < x->n && !is_space(s[end]) && !is_quote(s[end]) &&
+			       s[end] != '&' && s[end] != ';')
 				end++;
 		span(x, eq + 1, end);
 		return;
@@ -204,7 +215,7 @@ static void header_value(struct arg *x, size_t colon)
 		if (i == 0) { /* keep the scheme */
 			size_t w = v;
 
-			while (w < x->n && ((s[w] >= 'a' && s[w] <= 'z') || (s[w] >= 'A' && s[w] <= 'Z')))
+			while (w < x->n && is_letter(s[w]))
 				w++;
 			if (w > v && w < x->n && s[w] == ' ') {
 				v = w;
@@ -233,7 +244,7 @@ static void known_token(struct arg *x, size_t i)
 			continue;
 		if (t->aws) {
 			while (end < x->n && end - i - t->len < t->min_body &&
-			       ((s[end] >= 'A' && s[end] <= 'Z') || (s[end] >= '0' && s[end] <= '9')))
+			       is_upper_or_digit(s[end]))
 				end++;
 			if (end - i - t->len != t->min_body || (end < x->n && is_alnum(s[end])))
 				continue;

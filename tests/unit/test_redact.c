@@ -41,7 +41,8 @@ TEST(password_options)
 	CHECK_STR(red("prog|--password|hunter2"), "prog|--password|[REDACTED]");
 	CHECK_STR(red("prog|--db-password=two words"), "prog|--db-password=[REDACTED]");
 	CHECK_STR(red("prog|--PASSWORD=Hunter2"), "prog|--PASSWORD=[REDACTED]");
-	CHECK_STR(red("prog|--token|abc|--api-key|def"), "prog|--token|[REDACTED]|--api-key|[REDACTED]");
+	CHECK_STR(red("prog|--token|abc|--api-key|def"),
+		  "prog|--token|[REDACTED]|--api-key|[REDACTED]");
 }
 
 TEST(mysql_clients_only)
@@ -71,14 +72,16 @@ TEST(sshpass)
 TEST(key_value_secrets)
 {
 	CHECK_STR(red("app|token=abc123"), "app|token=[REDACTED]");
-	CHECK_STR(red("app|--api_key=k1|--apikey=k2"), "app|--api_key=[REDACTED]|--apikey=[REDACTED]");
+	CHECK_STR(red("app|--api_key=k1|--apikey=k2"),
+		  "app|--api_key=[REDACTED]|--apikey=[REDACTED]");
 	CHECK_STR(red("app|client_secret=s3"), "app|client_secret=[REDACTED]");
 	CHECK_STR(red("app|aws_secret_access_key=s4"), "app|aws_secret_access_key=[REDACTED]");
 	CHECK_STR(red("app|ACCESS_KEY=s5"), "app|ACCESS_KEY=[REDACTED]");
 	CHECK_STR(red("env|PGPASSWORD=hunter2|psql|db"), "env|PGPASSWORD=[REDACTED]|psql|db");
 	CHECK_STR(red("env|MYSQL_PWD=hunter2|mysql"), "env|MYSQL_PWD=[REDACTED]|mysql");
 	CHECK_STR(red("env|PWD=/home/a|OLDPWD=/tmp|ls"), "env|PWD=/home/a|OLDPWD=/tmp|ls");
-	CHECK_STR(red("wget|https://h/x?a=1&token=abc&b=2"), "wget|https://h/x?a=1&token=[REDACTED]&b=2");
+	CHECK_STR(red("wget|https://h/x?a=1&token=abc&b=2"),
+		  "wget|https://h/x?a=1&token=[REDACTED]&b=2");
 	CHECK_STR(red("app|--pass=x1|--bypass=1"), "app|--pass=[REDACTED]|--bypass=1");
 	CHECK_STR(red("sh|-c|GH_TOKEN=abc gh pr list"), "sh|-c|GH_TOKEN=[REDACTED]");
 	CHECK_STR(red("openssl|enc|-pass|pass:hunter2"), "openssl|enc|-pass|pass:[REDACTED]");
@@ -88,16 +91,21 @@ TEST(headers_and_urls)
 {
 	CHECK_STR(red("curl|-H|Authorization: Bearer abc.def|http://h/"),
 		  "curl|-H|Authorization: Bearer [REDACTED]|http://h/");
-	CHECK_STR(red("curl|-H|authorization:tok|http://h/"), "curl|-H|authorization:[REDACTED]|http://h/");
-	CHECK_STR(red("sh|-c|curl -H 'X-Api-Key: k9' http://h/"), "sh|-c|curl -H 'X-Api-Key: [REDACTED]' http://h/");
+	CHECK_STR(red("curl|-H|authorization:tok|http://h/"),
+		  "curl|-H|authorization:[REDACTED]|http://h/");
+	CHECK_STR(red("sh|-c|curl -H 'X-Api-Key: k9' http://h/"),
+		  "sh|-c|curl -H 'X-Api-Key: [REDACTED]' http://h/");
 	CHECK_STR(red("git|clone|https://alice:hunter2@example.com/r.git"),
 		  "git|clone|https://alice:[REDACTED]@example.com/r.git");
-	CHECK_STR(red("psql|postgres://bob:p%40ss@db:5432/app"), "psql|postgres://bob:[REDACTED]@db:5432/app");
-	CHECK_STR(red("git|clone|ssh://git@example.com/r.git"), "git|clone|ssh://git@example.com/r.git");
+	CHECK_STR(red("psql|postgres://bob:p%40ss@db:5432/app"),
+		  "psql|postgres://bob:[REDACTED]@db:5432/app");
+	CHECK_STR(red("git|clone|ssh://git@example.com/r.git"),
+		  "git|clone|ssh://git@example.com/r.git");
 	CHECK_STR(red("curl|http://h:8080/a@b"), "curl|http://h:8080/a@b");
 	CHECK_STR(red("curl|-u|alice:hunter2|http://h/"), "curl|-u|alice:[REDACTED]|http://h/");
 	CHECK_STR(red("curl|-ualice:hunter2|http://h/"), "curl|-ualice:[REDACTED]|http://h/");
-	CHECK_STR(red("curl|--user=alice:hunter2|http://h/"), "curl|--user=alice:[REDACTED]|http://h/");
+	CHECK_STR(red("curl|--user=alice:hunter2|http://h/"),
+		  "curl|--user=alice:[REDACTED]|http://h/");
 	CHECK_STR(red("curl|-u|alice|http://h/"), "curl|-u|alice|http://h/"); /* curl prompts */
 	CHECK_STR(red("tar|-u|a:b"), "tar|-u|a:b");
 }
@@ -148,7 +156,8 @@ TEST(key_without_value_at_end)
 TEST(utf8)
 {
 	CHECK_STR(red("prog|--password=pässwörd✓|ünïcode"), "prog|--password=[REDACTED]|ünïcode");
-	CHECK_STR(red("prog|токен|https://h/?token=секрет&x=1"), "prog|токен|https://h/?token=[REDACTED]&x=1");
+	CHECK_STR(red("prog|токен|https://h/?token=секрет&x=1"),
+		  "prog|токен|https://h/?token=[REDACTED]&x=1");
 	CHECK_STR(red("prog|--pass|日本語"), "prog|--pass|[REDACTED]");
 }
 

@@ -128,6 +128,11 @@ static void span(struct arg *x, size_t start, size_t end)
 {
 	struct redact *r = x->r;
 
+	/* whole UTF-8 characters: a config regex works on bytes and may end inside one */
+	while (start > 0 && ((unsigned char)x->s[start] & 0xc0) == 0x80)
+		start--;
+	while (end < x->n && ((unsigned char)x->s[end] & 0xc0) == 0x80)
+		end++;
 	if (end <= start)
 		return;
 	if (r->n_spans == r->spans_cap) {

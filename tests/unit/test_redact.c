@@ -221,6 +221,17 @@ TEST(config_patterns)
 	CHECK_STR(out, "deploy");
 	CHECK_STR(out + 7, "--vault=[REDACTED]");
 	CHECK_STR(out + 7 + 19, "id [REDACTED] ok");
+	/* a byte regex ending inside a UTF-8 character takes the whole character */
+	{
+		const char *dot[] = { "key:(.)" };
+		char u[] = "x\0key:\xc3\xa9t\xc3\xa9";
+
+		REQUIRE(redact_set_patterns(&c, dot, 1, err, sizeof(err)) == 0);
+		out = redact_argv(&c, u, sizeof(u), 2, &out_len);
+		REQUIRE(out);
+		CHECK_STR(out + 2, "key:[REDACTED]t\xc3\xa9");
+		REQUIRE(redact_set_patterns(&c, good, 2, err, sizeof(err)) == 0);
+	}
 	/* a bad replacement set keeps the old one */
 	CHECK(redact_set_patterns(&c, bad, 1, err, sizeof(err)) == -1);
 	CHECK(c.n_custom == 2);

@@ -40,7 +40,7 @@ static const struct key value_keys[] = {
 	{ LIT("apikey"), false }, { LIT("api-key"), false }, { LIT("access_key"), false },
 	{ LIT("access-key"), false }, { LIT("secret_key"), false },
 	{ LIT("private_key"), false }, { LIT("signature"), false }, { LIT("_pwd"), false },
-	{ LIT("pass"), true }, { LIT("sig"), true },
+	{ LIT("sshpass"), false }, { LIT("pass"), true }, { LIT("sig"), true },
 };
 
 /* options whose next word is the secret (mysql clients excepted: a bare --password prompts) */

@@ -5,8 +5,9 @@
  *
  * Shipped patterns (hand-written scanners, no regex, because they run on every exec):
  *  - key=value where the key ends in password, passwd, passphrase, secret, token, api_key,
- *    apikey, api-key, access_key, access-key, secret_key, private_key, signature or _pwd (any case:
- *    --password=X, PGPASSWORD=X, ?token=X&, aws_secret_access_key=X), or is exactly pass or sig;
+ *    apikey, api-key, access_key, access-key, secret_key, private_key, signature, _pwd or sshpass
+ *    (any case: --password=X, PGPASSWORD=X, ?token=X&, aws_secret_access_key=X), or in pass or
+ *    sig starting a word (DB_PASS=X, not bypass=1);
  *  - the word after --password, --passwd, --pass, --token, --api-key, --apikey, --access-key,
  *    --secret-key, --client-secret (not for mysql clients, where a bare --password prompts);
  *  - -pX after a mysql or mariadb client word (mysql, mysqldump, mariadb-dump, ...);

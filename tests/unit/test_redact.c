@@ -79,6 +79,9 @@ TEST(key_value_secrets)
 	CHECK_STR(red("app|ACCESS_KEY=s5"), "app|ACCESS_KEY=[REDACTED]");
 	CHECK_STR(red("env|PGPASSWORD=hunter2|psql|db"), "env|PGPASSWORD=[REDACTED]|psql|db");
 	CHECK_STR(red("env|MYSQL_PWD=hunter2|mysql"), "env|MYSQL_PWD=[REDACTED]|mysql");
+	CHECK_STR(red("env|SSHPASS=hunter2|sshpass|-e|ssh|h"),
+		  "env|SSHPASS=[REDACTED]|sshpass|-e|ssh|h");
+	CHECK_STR(red("env|DB_PASS=hunter2|app"), "env|DB_PASS=[REDACTED]|app");
 	CHECK_STR(red("env|PWD=/home/a|OLDPWD=/tmp|ls"), "env|PWD=/home/a|OLDPWD=/tmp|ls");
 	CHECK_STR(red("wget|https://h/x?a=1&token=abc&b=2"),
 		  "wget|https://h/x?a=1&token=[REDACTED]&b=2");

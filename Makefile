@@ -305,6 +305,7 @@ bench-collector: all
 .PHONY: bench-collector
 
 # The argv redaction per exec (BENCHMARKS.md "Redacting command lines"): the agent's object alone.
-$(BUILD)/bench/redact_cost: bench/redact_cost.c $(call rel_obj,agent/core/redact.c)
+$(BUILD)/bench/redact_cost: bench/redact_cost.c $(call rel_obj,agent/core/redact.c \
+						   agent/core/redact_pattern.c)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $^ -o $@

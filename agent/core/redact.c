@@ -1,7 +1,6 @@
 #include "redact.h"
 
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -518,77 +517,4 @@ const char *redact_argv(struct redact *r, const char *packed, size_t len, uint32
 fail:
 	r->failed++;
 	return NULL;
-}
-
-static int compile_all(regex_t *res, const char *const *patterns, size_t n, char *err,
-		       size_t errlen)
-{
-	char why[256];
-
-	for (size_t i = 0; i < n; i++) {
-		const char *problem = redact_pattern_problem(patterns[i], why, sizeof(why));
-
-		if (!problem && regcomp(&res[i], patterns[i], REG_EXTENDED))
-			problem = "does not compile";
-		if (problem) {
-			snprintf(err, errlen, "\"%s\": %s", patterns[i], problem);
-			while (i--)
-				regfree(&res[i]);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-const char *redact_pattern_problem(const char *pattern, char *buf, size_t len)
-{
-	regex_t re;
-	int rc = regcomp(&re, pattern, REG_EXTENDED);
-
-	if (rc) {
-		regerror(rc, &re, buf, len);
-		return buf;
-	}
-	rc = regexec(&re, "", 0, NULL, 0);
-	regfree(&re);
-	return rc == 0 ? "matches the empty string, so it would redact nothing useful" : NULL;
-}
-
-int redact_set_patterns(struct redact *r, const char *const *patterns, size_t n, char *err,
-			size_t errlen)
-{
-	regex_t *res = NULL;
-
-	if (n > REDACT_PATTERNS_MAX) {
-		snprintf(err, errlen, "more than %d patterns", REDACT_PATTERNS_MAX);
-		return -1;
-	}
-	if (n && !(res = calloc(n, sizeof(*res)))) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (compile_all(res, patterns, n, err, errlen)) {
-		free(res);
-		return -1;
-	}
-	for (size_t i = 0; i < r->n_custom; i++)
-		regfree(&r->custom[i]);
-	free(r->custom);
-	r->custom = res;
-	r->n_custom = n;
-	return 0;
-}
-
-int redact_init(struct redact *r, const char *const *patterns, size_t n, char *err, size_t errlen)
-{
-	memset(r, 0, sizeof(*r));
-	return redact_set_patterns(r, patterns, n, err, errlen);
-}
-
-void redact_free(struct redact *r)
-{
-	redact_set_patterns(r, NULL, 0, NULL, 0);
-	free(r->out);
-	free(r->spans);
-	memset(r, 0, sizeof(*r));
 }

@@ -21,7 +21,9 @@
  *    GitLab (glpat-) and Slack (xox?-) tokens, whole.
  * Words are split at whitespace too, so `sh -c "mysql -pX db"` is covered like `mysql -pX db`.
  * Config patterns are POSIX extended regexes, matched per argument: the first capture group is
- * replaced when the pattern has one, else the whole match.
+ * replaced when the pattern has one, else the whole match. A pattern is refused when it matches
+ * the empty string, is longer than 256 characters or repeats so much (nested {n}, stacked +) that
+ * compiling it would take unbounded memory (redact_pattern.c).
  */
 #ifndef GW_REDACT_H
 #define GW_REDACT_H

@@ -241,6 +241,26 @@ TEST(config_patterns)
 	redact_free(&c);
 	CHECK(redact_pattern_problem("ok[0-9]+", err, sizeof(err)) == NULL);
 	CHECK(redact_pattern_problem("[z-a]", err, sizeof(err)) != NULL);
+	/* what would make regcomp take unbounded memory is refused before it is compiled */
+	CHECK(redact_pattern_problem("o[h:^ ]+++++++++++++++++++++++++++++++++++", err,
+				     sizeof(err)) != NULL);
+	CHECK(redact_pattern_problem("((x{200}){200})", err, sizeof(err)) != NULL);
+	CHECK(redact_pattern_problem("((((((((((((((((((x+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)", err,
+				     sizeof(err)) != NULL);
+	CHECK(redact_pattern_problem("x{99999999999999999999}", err, sizeof(err)) != NULL);
+	CHECK(redact_pattern_problem("(a|b)\\1", err, sizeof(err)) != NULL);
+	{
+		char longp[300];
+
+		memset(longp, 'a', sizeof(longp) - 1);
+		longp[sizeof(longp) - 1] = '\0';
+		CHECK(strstr(redact_pattern_problem(longp, err, sizeof(err)), "256") != NULL);
+	}
+	/* ordinary patterns pass */
+	CHECK(redact_pattern_problem("[A-Z]{4}-[0-9]{6}", err, sizeof(err)) == NULL);
+	CHECK(redact_pattern_problem("(sk|pk)_live_[0-9a-zA-Z]{24}", err, sizeof(err)) == NULL);
+	CHECK(redact_pattern_problem("[[:alnum:]]{40}", err, sizeof(err)) == NULL);
+	CHECK(redact_pattern_problem("--vault(-ticket)?[= ]([^ ]+)", err, sizeof(err)) == NULL);
 }
 
 TEST(table_stores_only_the_redacted_form)

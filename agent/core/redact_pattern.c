@@ -131,9 +131,9 @@ const char *redact_pattern_problem(const char *pattern, char *buf, size_t len)
 	if (strlen(pattern) > PATTERN_MAX_LEN)
 		return "is longer than 256 characters";
 	if (pattern_weight(pattern) > PATTERN_MAX_WEIGHT)
-		return "repeats too much (a repetition of a repetition such as a+*, a count over "
-		       "255, nested counts multiplying past 4000, a back-reference): libc would take "
-		       "seconds or gigabytes on it";
+		return "repeats too much (a repetition of a repetition such as a+*, a count "
+		       "over 255, nested counts multiplying past 4000, a back-reference): libc "
+		       "would take seconds or gigabytes on it";
 	rc = regcomp(&re, pattern, REG_EXTENDED);
 	if (rc) {
 		regerror(rc, &re, buf, len);

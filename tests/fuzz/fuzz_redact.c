@@ -55,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (i < size) {
 		size_t len = strnlen((const char *)data + i, size - i);
 
-		o += gw_utf8_sanitize((const char *)data + i, len, clean + o, sizeof(clean) - o) + 1;
+		o += gw_utf8_sanitize((const char *)data + i, len, clean + o,
+				      sizeof(clean) - o) + 1;
 		argc++;
 		i += len + 1;
 	}

@@ -305,3 +305,9 @@ $(BUILD)/tests/test_collector_%: tests/unit/test_collector_%.c $(call asan_obj,$
 bench-collector: all
 	$(PYTHON) bench/collector_bench.py
 .PHONY: bench-collector
+
+# The argv redaction per exec (BENCHMARKS.md "Redacting command lines"): the agent's object alone.
+$(BUILD)/bench/redact_cost: bench/redact_cost.c $(call rel_obj,agent/core/redact.c \
+						   agent/core/redact_pattern.c)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $^ -o $@

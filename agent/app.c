@@ -1,5 +1,6 @@
 #include "app.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "cadence/cadence.h"
@@ -55,6 +56,11 @@ int app_compose(struct gw_agent *a, const struct app_options *o)
 		if ((err = place_register(a, &po)))
 			return err;
 	}
+	/* the config checked the patterns: only memory can fail; set before the table is seeded */
+	if (o->config && redact_set_patterns(&a->procs.redact,
+					     (const char *const *)o->config->redact_patterns,
+					     o->config->n_redact_patterns, NULL, 0))
+		return -ENOMEM;
 	/* last: its sink counts what every domain emitted */
 	if (o->config && (err = ops_register(a, &(struct ops_options){
 				.listen = o->config->metrics_listen })))

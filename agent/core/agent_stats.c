@@ -136,6 +136,8 @@ static void collect_stats(struct gw_agent *a, struct stats_lists *s, bool summar
 	agent_stats_add(&s->p.drops, "uevent_malformed", u->malformed);
 	agent_stats_add(&s->p.drops, "uevent_truncated", u->truncated);
 	agent_stats_add(&s->p.drops, "uevent_overflow", u->overflows);
+	agent_stats_add(&s->p.events, "argv_redacted", a->procs.redact.argv_redacted);
+	agent_stats_add(&s->p.drops, "argv_redact_failed", a->procs.redact.failed);
 }
 
 gw_event_t *agent_build_stats(struct gw_agent *a)

@@ -15,6 +15,7 @@
 #include "work_hours.h"
 #include "config_allow.h"
 #include "listen_addr.h"
+#include "config_redact.h"
 
 /* Bigger files are not configs; refusing them keeps a mistaken path from eating memory. */
 #define CONFIG_MAX_FILE_BYTES (1u << 20)
@@ -33,6 +34,7 @@ enum key_kind {
 	KIND_LOG_LEVEL,
 	KIND_REMOTES,	/* a list of host names, addresses or CIDRs */
 	KIND_ALLOW,	/* detections.allow: a list of maps (config_allow.h) */
+	KIND_REDACT,	/* redact: a list of regexes (config_redact.h) */
 };
 
 struct config_key {
@@ -95,6 +97,7 @@ static const struct config_key config_keys[] = {
 	{ "detections", "allow", KIND_ALLOW, F(detections_allow), 0, 0 },
 	{ "metrics", "listen", KIND_OPT_STR, F(metrics_listen), 0, 0 },
 	{ "network", "dns_max_ttl_seconds", KIND_U32, F(dns_max_ttl_seconds), 1, 604800 },
+	{ NULL, "redact", KIND_REDACT, F(redact_patterns), 0, 0 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -182,6 +185,7 @@ void gw_config_free(struct gw_config *cfg)
 		free(cfg->exfil_allowed_remotes[i]);
 	free(cfg->place_mac_key_file);
 	gw_config_allow_free(cfg);
+	gw_config_redact_free(cfg);
 	free(cfg->path);
 	free(cfg->rules_local_dir);
 	free(cfg->metrics_listen);
@@ -347,6 +351,7 @@ static int apply_scalar(struct parse_ctx *pc, const struct config_key *k, yaml_n
 	case KIND_URLS:
 	case KIND_REMOTES:
 	case KIND_ALLOW:
+	case KIND_REDACT:
 		break;
 	}
 	return yaml_doc_fail(&pc->yd, line, "%s: internal: unhandled kind", key_text);
@@ -498,6 +503,8 @@ static int apply_key(struct parse_ctx *pc, const char *section, yaml_node_t *key
 			return apply_remotes(pc, value, key_text);
 		if (k->kind == KIND_ALLOW)
 			return gw_config_apply_allow(&pc->yd, pc->cfg, value, key_text);
+		if (k->kind == KIND_REDACT)
+			return gw_config_apply_redact(&pc->yd, pc->cfg, value, key_text);
 		return apply_scalar(pc, k, value, key_text);
 	}
 	return yaml_doc_fail(&pc->yd, yaml_node_line(key_node), "unknown key \"%s\"", key_text);

@@ -20,6 +20,7 @@
 #define GW_CONFIG_ERR_LEN 512
 #define GW_CONFIG_MAX_REMOTES 256
 #define GW_CONFIG_MAX_ALLOW 64
+#define GW_CONFIG_MAX_REDACT 64
 
 /* detections.allow: a finding of `rule` is not raised when every other field given matches it. */
 struct gw_config_allow {
@@ -108,6 +109,9 @@ struct gw_config {
 	char *metrics_listen;
 	/* network: how long a DNS answer may name connections, whatever TTL it claims */
 	uint32_t dns_max_ttl_seconds;
+	/* secrets in command lines: patterns beside the shipped ones (config_redact.h) */
+	char *redact_patterns[GW_CONFIG_MAX_REDACT];
+	size_t n_redact_patterns;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

@@ -22,6 +22,8 @@ static void entry_remove(struct proc_table *t, struct proc_entry *e)
 void proc_table_init(struct proc_table *t, size_t max, uint64_t grace_ns)
 {
 	memset(t, 0, sizeof(*t));
+	/* no config patterns yet: cannot fail */
+	redact_init(&t->redact, NULL, 0, NULL, 0);
 	t->max = max ? max : 1;
 	t->grace_ns = grace_ns;
 }
@@ -33,6 +35,7 @@ void proc_table_free(struct proc_table *t)
 	HASH_ITER(hh, t->by_pid, e, tmp) {
 		entry_remove(t, e);
 	}
+	redact_free(&t->redact);
 }
 
 struct proc_entry *proc_table_get(struct proc_table *t, uint32_t pid)
@@ -96,6 +99,17 @@ void proc_entry_set_argv(struct proc_entry *e, const char *packed, size_t len, u
 		return;
 	memcpy(e->argv, packed, len);
 	e->argc = argc;
+}
+
+void proc_table_set_argv(struct proc_table *t, struct proc_entry *e, const char *packed,
+			 size_t len, uint32_t argc)
+{
+	size_t out_len = 0;
+	const char *out = argc ? redact_argv(&t->redact, packed, len, argc, &out_len) : NULL;
+
+	proc_entry_set_argv(e, out, out_len, out ? argc : 0);
+	if (argc && !out)
+		e->argv_truncated = true;
 }
 
 void proc_table_mark_exited(struct proc_table *t, struct proc_entry *e, uint64_t now_ns)

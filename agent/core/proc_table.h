@@ -5,7 +5,7 @@
  * entries come from exec and fork events and from /proc at start (procfs.c). Memory is bounded:
  * an exited process stays for a grace period (late events still resolve), then is evicted; when
  * the table is full the oldest exited entry goes first, then the oldest live one. Each eviction
- * is counted.
+ * is counted. Command lines are redacted on the way in (redact.h): nothing reads a secret from it.
  */
 #ifndef GW_PROC_TABLE_H
 #define GW_PROC_TABLE_H
@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include <uthash.h>
+
+#include "redact.h"
 
 #define GW_PROC_COMM_LEN 16
 
@@ -49,6 +51,7 @@ struct proc_table {
 	uint64_t grace_ns;
 	uint64_t evicted_exited;  /* after the grace period or to make room */
 	uint64_t evicted_live;    /* table full of live processes: identity lost */
+	struct redact redact;	  /* every argv stored goes through it */
 };
 
 void proc_table_init(struct proc_table *t, size_t max, uint64_t grace_ns);
@@ -61,8 +64,13 @@ struct proc_entry *proc_table_put(struct proc_table *t, uint32_t pid);
 
 /* Copies `src` into *dst (freeing the previous value). */
 void proc_entry_set_str(char **dst, const char *src);
-/* Replaces argv with `argc` strings packed back to back in `packed` (`len` bytes). */
+/* Replaces argv with `argc` strings packed back to back in `packed` (`len` bytes) as they are:
+ * only for an argv already in the table (a forked child's copy of its parent's). */
 void proc_entry_set_argv(struct proc_entry *e, const char *packed, size_t len, uint32_t argc);
+/* Same for an argv from outside (an exec, /proc), redacted first; with no memory to redact, the
+ * entry keeps no argv and argv_truncated is set. */
+void proc_table_set_argv(struct proc_table *t, struct proc_entry *e, const char *packed,
+			 size_t len, uint32_t argc);
 
 void proc_table_mark_exited(struct proc_table *t, struct proc_entry *e, uint64_t now_ns);
 

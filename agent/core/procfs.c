@@ -98,7 +98,7 @@ static uint32_t status_id(const char *status, const char *key)
 	return p ? (uint32_t)strtoul(p, NULL, 10) : 0;
 }
 
-static void load_cmdline(struct proc_entry *e, const char *path)
+static void load_cmdline(struct proc_table *t, struct proc_entry *e, const char *path)
 {
 	char raw[GW_ARGV_MAX + 1], clean[3 * GW_ARGV_MAX + 1];
 	ssize_t n = read_file(path, raw, sizeof(raw));
@@ -115,7 +115,7 @@ static void load_cmdline(struct proc_entry *e, const char *path)
 		argc++;
 		i += len + 1;
 	}
-	proc_entry_set_argv(e, clean, o, argc);
+	proc_table_set_argv(t, e, clean, o, argc);
 }
 
 bool procfs_number(const char *name, uint32_t *n)
@@ -225,7 +225,7 @@ struct proc_entry *procfs_load_process(struct proc_table *t, const struct gw_boo
 	snprintf(path, sizeof(path), "%s/%u/cwd", proc_root, pid);
 	set_link(&e->cwd, path);
 	snprintf(path, sizeof(path), "%s/%u/cmdline", proc_root, pid);
-	load_cmdline(e, path);
+	load_cmdline(t, e, path);
 	e->cgroup_id = cgroup_id_of(proc_root, cgroup2_root, pid);
 	e->source = "procfs";
 	return e;

@@ -206,6 +206,9 @@ static void fleet_reload(struct gw_agent *a, void *ctx)
 	if (strcmp(prev->metrics_listen, next->metrics_listen))
 		gw_warn(&fl->log, "reload: metrics.listen takes effect at the next restart");
 	gw_log_set_level(&fl->log, next->log_level);
+	if (redact_set_patterns(&a->procs.redact, (const char *const *)next->redact_patterns,
+				next->n_redact_patterns, err, sizeof(err)))
+		gw_warn(&fl->log, "reload: keeping the previous redact patterns: %s", err);
 	a->opt.stats_interval_s = next->stats_seconds;
 	fl->builder.max_events = next->batch_max_events;
 	fl->cfg = next;

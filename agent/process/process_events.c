@@ -64,8 +64,9 @@ static void fill_ids(struct gw_agent *a, struct proc_entry *e, const struct gw_t
 	snprintf(e->comm, sizeof(e->comm), "%.*s", (int)sizeof(e->comm) - 1, comm);
 }
 
-/* Copies a NUL-separated argv block, sanitized, into the entry. */
-static void set_argv_from_record(struct proc_entry *e, const char *argv, size_t size)
+/* Copies a NUL-separated argv block, sanitized and redacted, into the entry. */
+static void set_argv_from_record(struct gw_agent *a, struct proc_entry *e, const char *argv,
+				 size_t size)
 {
 	char clean[3 * GW_ARGV_MAX + 1];
 	size_t i = 0, o = 0;
@@ -78,7 +79,7 @@ static void set_argv_from_record(struct proc_entry *e, const char *argv, size_t 
 		argc++;
 		i += len + 1;
 	}
-	proc_entry_set_argv(e, clean, o, argc);
+	proc_table_set_argv(&a->procs, e, clean, o, argc);
 }
 
 /* Ancestors nearest first, following parent links only while the ids agree (pid reuse). */
@@ -192,8 +193,8 @@ int process_handle_exec(struct gw_agent *a, const struct gw_exec_event *rec, siz
 	proc_entry_set_str(&e->cwd, (rec->flags & GW_EXEC_CWD_MISSING) ? NULL : clean);
 	gw_utf8_sanitize(rec->tty, sizeof(rec->tty), clean, sizeof(clean));
 	proc_entry_set_str(&e->tty, clean);
-	set_argv_from_record(e, rec->argv, rec->argv_size);
 	e->argv_truncated = rec->flags & GW_EXEC_ARGV_TRUNCATED;
+	set_argv_from_record(a, e, rec->argv, rec->argv_size);
 	e->cwd_truncated = rec->flags & GW_EXEC_CWD_TRUNCATED;
 	e->exe_truncated = rec->flags & GW_EXEC_EXE_TRUNCATED;
 	identify_exe(a, e);

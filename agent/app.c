@@ -86,6 +86,11 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 	o.place.mac_key_file = cfg->place_mac_key_file;
 	o.place.mdns = cfg->place_mdns;
 	o.net.hooks.proto_id = cfg->proto_id;
+	/* core's own: read when the hooks load (agent_start) and as the table fills */
+	a->opt.hooks.uid_rate = cfg->limits_uid_rate;
+	a->opt.hooks.uid_burst = cfg->limits_uid_burst;
+	a->opt.hooks.uid_gate_pct = cfg->limits_uid_gate_percent;
+	a->procs.max_bytes = cfg->limits_proc_table_bytes;
 	o.config = cfg;
 	return app_compose(a, &o);
 }

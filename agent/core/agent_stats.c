@@ -87,8 +87,8 @@ struct stats_lists {
 	uint64_t events[GW_RECORD_TYPE_MAX + DOMAIN_COUNTERS_MAX];
 	const char *dnames[DROP_FIXED + DOMAIN_COUNTERS_MAX];
 	uint64_t drops[DROP_FIXED + DOMAIN_COUNTERS_MAX];
-	const char *xnames[2 + DOMAIN_COUNTERS_MAX];
-	uint64_t evictions[2 + DOMAIN_COUNTERS_MAX];
+	const char *xnames[3 + DOMAIN_COUNTERS_MAX];
+	uint64_t evictions[3 + DOMAIN_COUNTERS_MAX];
 	const char *nnames[DOMAIN_COUNTERS_MAX];
 	uint64_t network[DOMAIN_COUNTERS_MAX];
 	struct gw_stats_parts p;
@@ -119,6 +119,7 @@ static void collect_stats(struct gw_agent *a, struct stats_lists *s, bool summar
 	LIST(s->p.evictions, s->xnames, s->evictions, 0);
 	agent_stats_add(&s->p.evictions, "proc_exited", a->procs.evicted_exited);
 	agent_stats_add(&s->p.evictions, "proc_live", a->procs.evicted_live);
+	agent_stats_add(&s->p.evictions, "proc_bytes", a->procs.evicted_bytes);
 	LIST(s->p.network, s->nnames, s->network, 0);
 	for (int i = 0; i < a->n_domains; i++) {
 		const struct gw_domain *d = &a->domains[i];
@@ -136,6 +137,29 @@ static void collect_stats(struct gw_agent *a, struct stats_lists *s, bool summar
 	agent_stats_add(&s->p.drops, "uevent_malformed", u->malformed);
 	agent_stats_add(&s->p.drops, "uevent_truncated", u->truncated);
 	agent_stats_add(&s->p.drops, "uevent_overflow", u->overflows);
+}
+
+#define UID_DROPS_PER_CATEGORY 5
+
+/* The uids that lost most records, per category (hooks_read_uid_drops), in the arena. */
+static void uid_drops_proto(struct gw_agent *a, Ghostwatch__V1__AgentStats *st)
+{
+	struct gw_uid_drop d[GW_DROP_CATEGORY_MAX * UID_DROPS_PER_CATEGORY];
+	size_t n = hooks_read_uid_drops(&a->hooks, UID_DROPS_PER_CATEGORY, d,
+					sizeof(d) / sizeof(d[0]));
+
+	st->uid_drops = n ? gw_arena_alloc(&a->arena, n * sizeof(*st->uid_drops)) : NULL;
+	for (size_t i = 0; st->uid_drops && i < n; i++) {
+		Ghostwatch__V1__UidDrops *u = gw_arena_alloc(&a->arena, sizeof(*u));
+
+		if (!u || !drop_names[d[i].category])
+			continue;
+		ghostwatch__v1__uid_drops__init(u);
+		u->category = (char *)drop_names[d[i].category];
+		u->uid = d[i].uid;
+		u->value = d[i].value;
+		st->uid_drops[st->n_uid_drops++] = u;
+	}
 }
 
 gw_event_t *agent_build_stats(struct gw_agent *a)
@@ -170,6 +194,7 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 		h->error = a->hooks.status[i].error;
 		st->hooks[st->n_hooks++] = h;
 	}
+	uid_drops_proto(a, st);
 	st->process_table_size = a->procs.count;
 	st->uptime_ns = gw_now_boottime_ns() - a->started_ns;
 	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_STATS;

@@ -104,6 +104,11 @@ struct gw_config {
 	/* the company's own tools: findings they match are counted, not raised */
 	struct gw_config_allow detections_allow[GW_CONFIG_MAX_ALLOW];
 	size_t n_detections_allow;
+	/* limits: what one user's flood may take (bpf/gw_bpf_common.h, core/proc_table.h) */
+	uint32_t limits_uid_rate;	  /* records/s per uid and category past the gate; 0 = off */
+	uint32_t limits_uid_burst;
+	uint32_t limits_uid_gate_percent; /* a ring this full turns the per-uid share on */
+	uint64_t limits_proc_table_bytes; /* the process table's strings and entries */
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

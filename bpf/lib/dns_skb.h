@@ -136,7 +136,8 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 	n = dns_slice_len(payload_len); /* payload_len >= 1 here */
 	if (bpf_skb_load_bytes(skb, payload_off, s->ev.data, n))
 		return 1;
-	dns_emit(s, egress ? GW_EV_DNS_QUERY : GW_EV_DNS_ANSWER, &tu, payload_len, n, flags);
+	dns_emit(s, egress ? GW_EV_DNS_QUERY : GW_EV_DNS_ANSWER, &tu, payload_len, n, flags,
+		 bpf_get_socket_uid(skb));
 	return 1;
 }
 

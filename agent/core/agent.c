@@ -44,7 +44,7 @@ void gw_options_defaults(struct gw_options *o)
 	o->hooks.process_flavour = GW_HOOK_AUTO;
 	/* a share no healthy host reaches: the gate keeps it off until a ring is a quarter full */
 	o->hooks.uid_rate = 2000;
-	o->hooks.uid_burst = 4000;
+	o->hooks.uid_burst = 1000;
 	o->hooks.uid_gate_pct = 25;
 	o->tick_ms = 100;
 	o->stats_interval_s = 60;

@@ -141,7 +141,7 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->exfil_removable_window_seconds = 600;
 	cfg->tamper_check_seconds = 60;
 	cfg->limits_uid_rate = 2000;
-	cfg->limits_uid_burst = 4000;
+	cfg->limits_uid_burst = 1000;
 	cfg->limits_uid_gate_percent = 25;
 	cfg->limits_proc_table_bytes = 16ull << 20;
 	cfg->latency_window_s = 60;

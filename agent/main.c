@@ -88,7 +88,7 @@ static void usage(FILE *out)
 	      "  --proto-hooks=MODE      first bytes: auto (send/recv calls, then cgroup_skb),\n"
 	      "                          cgroup_skb (every packet)\n"
 	      "  --config=FILE           take detections.allow from a fleet config (read at start)\n"
-	      "  --uid-limit=RATE,BURST,GATE  once a ring is GATE% full, each uid may add RATE\n"
+	      "  --uid-limit=RATE,BURST,GATE  once the ring is GATE% full, each uid may add RATE\n"
 	      "                          records/s (BURST at once) per category of connection, DNS,\n"
 	      "                          first-bytes, exec, exit and fork records (default\n"
 	      "                          2000,1000,25; RATE 0 = no limit)\n"

@@ -1,27 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * gw_bpf_common.h - what every ghostwatch BPF program shares: the two ring buffers, the drop
- * counters (per CPU by category, and by uid), the per-uid flood limits, and the emit discipline.
+ * gw_bpf_common.h - what every ghostwatch BPF program shares: the one ring buffer, the drop
+ * counters (per CPU by category, and by uid), the flood limits, and the emit discipline.
  *
  * Each bpf/ *.bpf.c is its own object and skeleton; the agent loads the process object first and
  * hands its shared maps (every gw_* map below) to the others (bpf_map__reuse_fd) so there is one
- * set of rings to drain and one set of counters to report.
+ * ring to drain and one set of counters to report.
  *
- * Two rings, so that no flood hides a process's life or a device: gw_events carries exec, exit,
- * fork, device, tunnel and cadence records; gw_events_bulk the high-volume captures (connections,
- * UDP, DNS, first bytes), which any user can make by the ten thousand a second. Within each ring a
- * uid gets a share: once a ring is gate_pct full, each (uid, category) of a limited category is
- * held to a token bucket (gw_limits: rate, burst), so the flooding uid loses its surplus and
- * everyone else's records still fit. Below the gate nothing is limited (a busy but healthy host
- * loses nothing); device and cadence records, which no unprivileged user makes at will, are never
- * limited. Drops are counted per category (gw_drops) and per (uid, category) (gw_uid_drops).
+ * One ring keeps the order the agent relies on (a process's exec before its connections, a
+ * socket's close before its owner's exit), so floods are kept apart by shares of it instead:
+ * - the high-volume captures (connections, UDP, DNS, first bytes), which any user can make by the
+ *   ten thousand a second, may not fill the last reserve_pct of the ring: that space is exec, exit,
+ *   fork, device, tunnel and cadence records' alone;
+ * - once the ring is gate_pct full, each (uid, category) of the captures and of exec, exit and fork
+ *   records is held to a token bucket (gw_limits: rate, burst), so the flooding uid loses its
+ *   surplus and everyone else's records still fit. Below the gate nothing is limited (a busy but
+ *   healthy host loses nothing); device, tunnel and cadence records are never limited.
+ * Drops are counted per category (gw_drops) and per (uid, category) (gw_uid_drops).
  *
  * Emit discipline: a submit that wakes the reader costs ~55x one that does not on a VM (the wakeup
  * traps out), so records go in with BPF_RB_NO_WAKEUP and the reader is woken only once
  * gw_wakeup_bytes are pending, or for the first record after the reader went idle: while records
  * flow the agent drains on a short timer, which bounds latency; when a drain finds the ring empty
  * it sets gw_reader_idle and sleeps on a long timer, so an idle host wakes it about once a second.
- * The threshold counts what is pending in both rings: one reader drains both on any wakeup.
  */
 #ifndef GW_BPF_COMMON_H
 #define GW_BPF_COMMON_H
@@ -36,11 +37,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* the agent resizes it before load */
 } gw_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 << 10); /* the agent resizes it before load */
-} gw_events_bulk SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -101,28 +97,17 @@ static __always_inline __u64 gw_submit_flags(void)
 		*idle = 0;
 		return BPF_RB_FORCE_WAKEUP;
 	}
-	if (bpf_ringbuf_query(&gw_events, BPF_RB_AVAIL_DATA) +
-	    bpf_ringbuf_query(&gw_events_bulk, BPF_RB_AVAIL_DATA) >= gw_wakeup_bytes)
+	if (bpf_ringbuf_query(&gw_events, BPF_RB_AVAIL_DATA) >= gw_wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
 
-/* The high-volume captures: their own ring, and a per-uid share of it. */
+/* The high-volume captures: kept out of the ring's reserve. */
 static __always_inline bool gw_bulk_category(__u32 category)
 {
 	return category == GW_DROP_TCP || category == GW_DROP_UDP || category == GW_DROP_DNS ||
 	       category == GW_DROP_PROTO;
 }
-
-/* Categories a user makes at will (a loop of execs or sends), held to a per-uid share. */
-static __always_inline bool gw_limited_category(__u32 category)
-{
-	return gw_bulk_category(category) || category == GW_DROP_EXEC ||
-	       category == GW_DROP_EXIT || category == GW_DROP_FORK;
-}
-
-/* Which ring a category's records go to; constant once inlined, as the verifier needs. */
-#define GW_RING(category) (gw_bulk_category(category) ? (void *)&gw_events_bulk : (void *)&gw_events)
 
 static __always_inline void gw_count_drop_uid(__u32 category, __u32 uid)
 {
@@ -142,22 +127,27 @@ static __always_inline void gw_count_drop_uid(__u32 category, __u32 uid)
 #define GW_REFILL_MAX_NS (1ULL << 36) /* ~69 s: bounds elapsed * rate below 2^63 for rate < 2^26 */
 
 /*
- * Whether `uid` may add a record of `category` to `ring` now: always below the gate; past it, a
- * token bucket per (uid, category). Two CPUs updating one bucket may lose an update (a record
- * more or less admitted): the share is a bound on floods, not an exact quota.
+ * Whether `uid` may add a record of `category` now: a capture never into the reserve; below the
+ * gate, always; past it, within a token bucket per (uid, category). Two CPUs updating one bucket
+ * may lose an update (a record more or less admitted), and the reserve holds within a record: the
+ * shares are bounds on floods, not exact quotas.
  */
-static __always_inline bool gw_admit(void *ring, __u32 category, __u32 uid)
+static __always_inline bool gw_admit(__u32 category, __u32 uid)
 {
 	struct gw_uid_key k = { .uid = uid, .category = category };
 	struct gw_uid_bucket *b, fresh;
 	__u32 zero = 0;
 	struct gw_limits *l = bpf_map_lookup_elem(&gw_limits, &zero);
-	__u64 now, elapsed, credit, cap;
+	__u64 now, elapsed, credit, cap, pending, size;
 
-	if (!l || !l->rate)
+	if (!l)
 		return true;
-	if (l->gate_pct && bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) * 100 <
-			   bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) * l->gate_pct)
+	pending = bpf_ringbuf_query(&gw_events, BPF_RB_AVAIL_DATA) * 100;
+	size = bpf_ringbuf_query(&gw_events, BPF_RB_RING_SIZE);
+	if (gw_bulk_category(category) && l->reserve_pct < 100 &&
+	    pending >= size * (100 - l->reserve_pct))
+		return false;
+	if (!l->rate || pending < size * l->gate_pct)
 		return true;
 	now = bpf_ktime_get_ns();
 	cap = (__u64)l->burst * GW_RECORD_CREDIT;
@@ -187,7 +177,7 @@ static __always_inline bool gw_admit(void *ring, __u32 category, __u32 uid)
  * not limited (devices, cadence, tunnel) only. */
 static __always_inline void *gw_reserve(__u64 size, __u32 category)
 {
-	void *rec = bpf_ringbuf_reserve(GW_RING(category), size, 0);
+	void *rec = bpf_ringbuf_reserve(&gw_events, size, 0);
 
 	if (!rec)
 		gw_count_drop(category);
@@ -199,8 +189,8 @@ static __always_inline void *gw_reserve_uid(__u64 size, __u32 category, __u32 ui
 {
 	void *rec = NULL;
 
-	if (gw_admit(GW_RING(category), category, uid))
-		rec = bpf_ringbuf_reserve(GW_RING(category), size, 0);
+	if (gw_admit(category, uid))
+		rec = bpf_ringbuf_reserve(&gw_events, size, 0);
 	if (!rec)
 		gw_count_drop_uid(category, uid);
 	return rec;
@@ -215,8 +205,8 @@ static __always_inline void gw_submit(void *rec)
  * or failure counts under the uid. */
 static __always_inline void gw_output_uid(void *rec, __u64 size, __u32 category, __u32 uid)
 {
-	if (!gw_admit(GW_RING(category), category, uid) ||
-	    bpf_ringbuf_output(GW_RING(category), rec, size, gw_submit_flags()))
+	if (!gw_admit(category, uid) ||
+	    bpf_ringbuf_output(&gw_events, rec, size, gw_submit_flags()))
 		gw_count_drop_uid(category, uid);
 }
 

@@ -90,8 +90,8 @@ struct gw_uid_bucket {
 struct gw_limits {
 	__u32 rate;		/* records per second per (uid, category) */
 	__u32 burst;		/* records a quiet uid may send at once */
-	__u32 gate_pct;		/* limits apply once a ring is this full (0: always) */
-	__u32 pad;
+	__u32 gate_pct;		/* limits apply once the ring is this full (0: always) */
+	__u32 reserve_pct;	/* the last part of the ring no capture may fill */
 };
 
 _Static_assert(sizeof(struct gw_uid_key) == 8, "gw_uid_key layout");

@@ -95,6 +95,7 @@ static const struct config_key config_keys[] = {
 	{ "limits", "uid_rate", KIND_U32, F(limits_uid_rate), 0, 1000000 },
 	{ "limits", "uid_burst", KIND_U32, F(limits_uid_burst), 1, 10000000 },
 	{ "limits", "uid_gate_percent", KIND_U32, F(limits_uid_gate_percent), 0, 99 },
+	{ "limits", "reserved_percent", KIND_U32, F(limits_reserved_percent), 0, 75 },
 	{ "limits", "proc_table_bytes", KIND_SIZE, F(limits_proc_table_bytes), 1u << 20, 1ull << 32 },
 };
 
@@ -143,6 +144,7 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->limits_uid_rate = 2000;
 	cfg->limits_uid_burst = 1000;
 	cfg->limits_uid_gate_percent = 25;
+	cfg->limits_reserved_percent = 25;
 	cfg->limits_proc_table_bytes = 16ull << 20;
 	cfg->latency_window_s = 60;
 	cfg->latency_far_rtt_ms = 100;

@@ -107,7 +107,8 @@ struct gw_config {
 	/* limits: what one user's flood may take (bpf/gw_bpf_common.h, core/proc_table.h) */
 	uint32_t limits_uid_rate;	  /* records/s per uid and category past the gate; 0 = off */
 	uint32_t limits_uid_burst;
-	uint32_t limits_uid_gate_percent; /* a ring this full turns the per-uid share on */
+	uint32_t limits_uid_gate_percent; /* the ring this full turns the per-uid share on */
+	uint32_t limits_reserved_percent; /* of the ring, kept from network captures */
 	uint64_t limits_proc_table_bytes; /* the process table's strings and entries */
 };
 

@@ -76,11 +76,11 @@ bool hooks_have_kprobes(void)
 static int *shared_fd(struct gw_hooks *h, int i, const char **name)
 {
 	static const char *const names[] = {
-		"gw_events", "gw_events_bulk", "gw_drops", "gw_reader_idle",
+		"gw_events", "gw_drops", "gw_reader_idle",
 		"gw_uid_drops", "gw_uid_buckets", "gw_limits",
 	};
 	int *fds[] = {
-		&h->events_fd, &h->bulk_fd, &h->drops_fd, &h->idle_fd,
+		&h->events_fd, &h->drops_fd, &h->idle_fd,
 		&h->uid_drops_fd, &h->uid_buckets_fd, &h->limits_fd,
 	};
 
@@ -94,6 +94,7 @@ int hooks_take_maps(struct gw_hooks *h, struct bpf_object *obj, const struct gw_
 {
 	struct gw_limits lim = {
 		.rate = opt->uid_rate, .burst = opt->uid_burst, .gate_pct = opt->uid_gate_pct,
+		.reserve_pct = opt->reserve_pct,
 	};
 	uint32_t zero = 0;
 	const char *name;
@@ -127,9 +128,7 @@ int hooks_share_maps(const struct gw_hooks *h, struct bpf_object *obj)
 int hooks_open_ring(struct gw_hooks *h, ring_buffer_sample_fn on_record, void *ctx)
 {
 	h->ring = ring_buffer__new(h->events_fd, on_record, ctx, NULL);
-	if (!h->ring)
-		return -errno;
-	return ring_buffer__add(h->ring, h->bulk_fd, on_record, ctx);
+	return h->ring ? 0 : -errno;
 }
 
 /* Adds fd's prog_id (a program fd, or a link's program) to ids, once. */

@@ -7,9 +7,9 @@
  * never chosen by kernel version. What is live for each signal, and why a better flavour was
  * refused, is recorded as a status list that the agent prints at start and reports in its stats.
  *
- * The process object (process/process_hooks.c) owns the shared maps (gw_bpf_common.h: the two
- * rings, the drop counters, the flood limits); other domains' objects reuse them through
- * hooks_share_maps() so the agent drains one pair of rings and reports one set of counters.
+ * The process object (process/process_hooks.c) owns the shared maps (gw_bpf_common.h: the ring,
+ * the drop counters, the flood limits); other domains' objects reuse them through
+ * hooks_share_maps() so the agent drains one ring and reports one set of counters.
  */
 #ifndef GW_HOOKS_H
 #define GW_HOOKS_H
@@ -35,11 +35,13 @@ struct gw_hook_options {
 	uint64_t wakeup_bytes;		/* wake the reader once this much is pending */
 	bool trace_forks;
 	enum gw_hook_flavour process_flavour; /* AUTO: tp_btf, then raw_tp */
-	/* per-uid share of a ring (gw_bpf_common.h): records/s and burst per (uid, category), applied
-	 * once a ring is uid_gate_pct full; uid_rate 0 turns it off */
+	/* shares of the ring (gw_bpf_common.h): records/s and burst per (uid, category), applied once
+	 * the ring is uid_gate_pct full (uid_rate 0 turns it off); the last reserve_pct of the ring no
+	 * network capture may fill */
 	uint32_t uid_rate;
 	uint32_t uid_burst;
 	uint32_t uid_gate_pct;
+	uint32_t reserve_pct;
 };
 
 #define GW_HOOK_STATUS_MAX 32
@@ -63,7 +65,6 @@ struct gw_hooks {
 	int events_fd;
 	int drops_fd;
 	int idle_fd;	/* gw_reader_idle (gw_bpf_common.h) */
-	int bulk_fd;	/* gw_events_bulk: the high-volume captures' ring */
 	int uid_drops_fd;
 	int uid_buckets_fd;
 	int limits_fd;
@@ -93,7 +94,6 @@ int hooks_take_maps(struct gw_hooks *h, struct bpf_object *obj, const struct gw_
 /* Before loading another domain's object: make it use the shared maps (gw_bpf_common.h). */
 int hooks_share_maps(const struct gw_hooks *h, struct bpf_object *obj);
 
-/* One ring_buffer over both rings: one epoll fd, one consume drains both. */
 int hooks_open_ring(struct gw_hooks *h, ring_buffer_sample_fn on_record, void *ctx);
 
 /*

@@ -60,10 +60,7 @@ static struct bpf_object_skeleton *process_open(void *ctx, struct hook_chain *ch
 	}
 	l->skel->rodata->gw_wakeup_bytes = l->opt->wakeup_bytes;
 	l->skel->rodata->gw_trace_forks = l->opt->trace_forks;
-	/* the bulk ring: half, as connections and DNS records are a fraction of an exec's size */
-	if (bpf_map__set_max_entries(l->skel->maps.gw_events, l->opt->ringbuf_bytes) ||
-	    bpf_map__set_max_entries(l->skel->maps.gw_events_bulk,
-				     l->opt->ringbuf_bytes > 8192 ? l->opt->ringbuf_bytes / 2 : 4096)) {
+	if (bpf_map__set_max_entries(l->skel->maps.gw_events, l->opt->ringbuf_bytes)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -82,7 +79,7 @@ int process_hooks_load(struct gw_hooks *h, const struct gw_hook_options *opt, ch
 	struct process_load l = { .opt = opt };
 	int ret;
 
-	h->events_fd = h->drops_fd = h->idle_fd = h->bulk_fd = -1;
+	h->events_fd = h->drops_fd = h->idle_fd = -1;
 	h->uid_drops_fd = h->uid_buckets_fd = h->limits_fd = -1;
 	ret = hook_chain_load(ch, SIG_COUNT, &h->known, process_open, &l, err, err_size);
 	for (int sig = 0; !ret && sig <= SIG_EXIT; sig++) {

@@ -38,7 +38,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* `fold_max`: entries of each fold map (0: as built); `ring`: bytes of the bulk ring. */
+/* `fold_max`: entries of each fold map (0: as built); `ring`: bytes of the ring. */
 static int ft_open(struct fold *f, uint32_t fold_max, uint32_t ring)
 {
 	int err;
@@ -49,7 +49,7 @@ static int ft_open(struct fold *f, uint32_t fold_max, uint32_t ring)
 		fprintf(stderr, "open: %s\n", strerror(errno));
 		return -1;
 	}
-	bpf_map__set_max_entries(f->skel->maps.gw_events_bulk, ring); /* where TCP records go */
+	bpf_map__set_max_entries(f->skel->maps.gw_events, ring);
 	if (fold_max) {
 		bpf_map__set_max_entries(f->skel->maps.tcp_fold_0, fold_max);
 		bpf_map__set_max_entries(f->skel->maps.tcp_fold_1, fold_max);
@@ -59,7 +59,7 @@ static int ft_open(struct fold *f, uint32_t fold_max, uint32_t ring)
 		fprintf(stderr, "load: %s\n", strerror(-err));
 		return -1;
 	}
-	f->ring = ring_buffer__new(bpf_map__fd(f->skel->maps.gw_events_bulk), on_record, f, NULL);
+	f->ring = ring_buffer__new(bpf_map__fd(f->skel->maps.gw_events), on_record, f, NULL);
 	return f->ring ? 0 : -1;
 }
 
@@ -491,7 +491,7 @@ static int no_room_sends_records_and_counts_drops(void)
 	/* a 4 KiB ring holds 25 records of 152 bytes: some of the 40 did not fit */
 	UNIT_CHECK(drops > 0 && drops < (uint64_t)sent, "drops %llu of %d",
 		   (unsigned long long)drops, sent);
-	f.ring = ring_buffer__new(bpf_map__fd(f.skel->maps.gw_events_bulk), on_record, &f, NULL);
+	f.ring = ring_buffer__new(bpf_map__fd(f.skel->maps.gw_events), on_record, &f, NULL);
 	UNIT_CHECK(f.ring && ring_buffer__consume(f.ring) >= 0, "ring");
 	UNIT_EQ(f.n_records - records + drops, sent);
 	for (int i = records; i < f.n_records; i++)

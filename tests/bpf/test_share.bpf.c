@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * test_share.bpf.c - the rings and the per-uid share (bpf/gw_bpf_common.h) driven by
+ * test_share.bpf.c - the ring's shares (bpf/gw_bpf_common.h) driven by
  * tests/bpf/test_share.c: each program makes share_io.tries records of one category as
  * share_io.uid, as a capture or exec hook would.
  */
@@ -29,7 +29,7 @@ struct share_rec {
 		}                                                                               \
 	} while (0)
 
-/* DNS answers: the bulk ring. */
+/* DNS answers: a capture, kept out of the reserve. */
 SEC("raw_tp")
 int share_test_dns(void *ctx)
 {
@@ -38,7 +38,7 @@ int share_test_dns(void *ctx)
 	return 0;
 }
 
-/* Execs: the exec ring. */
+/* Execs: the reserve is theirs too. */
 SEC("raw_tp")
 int share_test_exec(void *ctx)
 {

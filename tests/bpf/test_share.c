@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_share.c - the two rings and the per-uid share of bpf/gw_bpf_common.h as units: records of
- * one category and uid go through BPF_PROG_TEST_RUN into test_share.bpf.c, and each case checks
- * how many the rings took and which uid the drops were charged to.
+ * test_share.c - the shares of the ring of bpf/gw_bpf_common.h as units: records of one category
+ * and uid go through BPF_PROG_TEST_RUN into test_share.bpf.c, and each case checks how many the
+ * ring took and which uid the drops were charged to.
  *
- * Each case loads its own object with 16 KiB rings (fifteen 1 KiB records), so the rings, the
- * buckets and the counters start empty.
+ * Each case loads its own object with a 16 KiB ring (fifteen 1 KiB records, each with the ring's
+ * 8-byte header), so the ring, the buckets and the counters start empty.
  */
 #include <errno.h>
 #include <string.h>
@@ -22,9 +22,12 @@
 #define FLOODER 1000
 #define OTHER 0
 
-static int open_share(struct test_share **skel, uint32_t rate, uint32_t burst, uint32_t gate)
+static int open_share(struct test_share **skel, uint32_t rate, uint32_t burst, uint32_t gate,
+		      uint32_t reserve)
 {
-	struct gw_limits lim = { .rate = rate, .burst = burst, .gate_pct = gate };
+	struct gw_limits lim = {
+		.rate = rate, .burst = burst, .gate_pct = gate, .reserve_pct = reserve,
+	};
 	uint32_t zero = 0;
 
 	*skel = test_share__open();
@@ -33,7 +36,6 @@ static int open_share(struct test_share **skel, uint32_t rate, uint32_t burst, u
 		return -1;
 	}
 	bpf_map__set_max_entries((*skel)->maps.gw_events, RING_BYTES);
-	bpf_map__set_max_entries((*skel)->maps.gw_events_bulk, RING_BYTES);
 	if (test_share__load(*skel)) {
 		fprintf(stderr, "load: %s\n", strerror(errno));
 		return -1;
@@ -73,12 +75,12 @@ static int no_share_flood_takes_the_ring(void)
 {
 	struct test_share *s;
 
-	UNIT_CHECK(!open_share(&s, 0, 1, 0), "open");
+	UNIT_CHECK(!open_share(&s, 0, 1, 0, 0), "open");
 	UNIT_EQ(make(s, s->progs.share_test_dns, FLOODER, 40), 15);
-	UNIT_EQ(make(s, s->progs.share_test_dns, OTHER, 4), 0);
+	UNIT_EQ(make(s, s->progs.share_test_exec, OTHER, 4), 0);
 	UNIT_EQ(charged(s, FLOODER, GW_DROP_DNS), 25);
-	UNIT_EQ(charged(s, OTHER, GW_DROP_DNS), 4);
-	UNIT_EQ(dropped(s, GW_DROP_DNS), 29);
+	UNIT_EQ(charged(s, OTHER, GW_DROP_EXEC), 4);
+	UNIT_EQ(dropped(s, GW_DROP_DNS), 25);
 	test_share__destroy(s);
 	return 0;
 }
@@ -92,7 +94,7 @@ static int share_holds_the_flooder_past_the_gate(void)
 {
 	struct test_share *s;
 
-	UNIT_CHECK(!open_share(&s, 1, 4, 25), "open");
+	UNIT_CHECK(!open_share(&s, 1, 4, 25, 0), "open");
 	UNIT_EQ(make(s, s->progs.share_test_dns, FLOODER, 40), 8);
 	UNIT_EQ(charged(s, FLOODER, GW_DROP_DNS), 32);
 	UNIT_EQ(make(s, s->progs.share_test_dns, OTHER, 4), 4);
@@ -102,14 +104,18 @@ static int share_holds_the_flooder_past_the_gate(void)
 	return 0;
 }
 
-/* A flood of captures fills the bulk ring only: execs have a ring of their own. */
-static int bulk_flood_leaves_the_exec_ring(void)
+/*
+ * Reserve 25%, no per-uid share: captures stop once the ring is three quarters full (the twelfth
+ * record crosses it: 11 * 1032 < 12288 <= 12 * 1032), and execs still get the rest.
+ */
+static int captures_leave_the_reserve_to_execs(void)
 {
 	struct test_share *s;
 
-	UNIT_CHECK(!open_share(&s, 0, 1, 0), "open");
-	UNIT_EQ(make(s, s->progs.share_test_dns, FLOODER, 40), 15);
-	UNIT_EQ(make(s, s->progs.share_test_exec, OTHER, 15), 15);
+	UNIT_CHECK(!open_share(&s, 0, 1, 0, 25), "open");
+	UNIT_EQ(make(s, s->progs.share_test_dns, FLOODER, 40), 12);
+	UNIT_EQ(charged(s, FLOODER, GW_DROP_DNS), 28);
+	UNIT_EQ(make(s, s->progs.share_test_exec, OTHER, 3), 3);
 	UNIT_EQ(dropped(s, GW_DROP_EXEC), 0);
 	test_share__destroy(s);
 	return 0;
@@ -121,7 +127,7 @@ static int bucket_refills_with_time(void)
 	struct timespec ms5 = { 0, 5000000 };
 	struct test_share *s;
 
-	UNIT_CHECK(!open_share(&s, 1000, 1, 0), "open");
+	UNIT_CHECK(!open_share(&s, 1000, 1, 0, 0), "open");
 	UNIT_EQ(make(s, s->progs.share_test_exec, FLOODER, 3), 1);
 	nanosleep(&ms5, NULL);
 	UNIT_EQ(make(s, s->progs.share_test_exec, FLOODER, 1), 1);
@@ -134,7 +140,7 @@ static int bucket_refills_with_time(void)
 static const struct bpf_unit_case cases[] = {
 	{ "no_share_flood_takes_the_ring", no_share_flood_takes_the_ring },
 	{ "share_holds_the_flooder_past_the_gate", share_holds_the_flooder_past_the_gate },
-	{ "bulk_flood_leaves_the_exec_ring", bulk_flood_leaves_the_exec_ring },
+	{ "captures_leave_the_reserve_to_execs", captures_leave_the_reserve_to_execs },
 	{ "bucket_refills_with_time", bucket_refills_with_time },
 };
 

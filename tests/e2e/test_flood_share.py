@@ -1,9 +1,12 @@
-"""One user's flood must not hide another's events (bpf/gw_bpf_common.h: two rings, a per-uid
-share past a fill gate, drops by uid). A second uid (nobody) floods DNS queries at a local responder
-and exec's /bin/true in a loop while root runs a few marked commands and makes a tun interface
-(its /dev/net/tun open is a record of the exec ring, which names the interface's creator). Asserts
-on what the agent emitted: every marked exec, the interface with its creator, and the flooding uid
-charged with the drops in AgentStats.uid_drops.
+"""One user's flood must not hide another's events (bpf/gw_bpf_common.h: a reserve of the ring no
+capture may fill, a per-uid share past a fill gate, drops by uid). A flooding uid (nobody) sends DNS
+queries to a local responder and exec's /bin/true in a loop while another user runs a few marked
+commands and root makes a tun interface (its /dev/net/tun open is a ring record, which names the
+interface's creator). Asserts on what the agent emitted: every marked exec, the interface with its
+creator, and the flooding uid charged with the drops in AgentStats.uid_drops.
+
+The marked commands run as a uid of their own, not root: on this shared host root's exec rate is
+other people's builds and benchmarks, and a share is per uid.
 """
 import os
 import subprocess
@@ -17,9 +20,11 @@ from conftest import ROOT, counter, exec_of  # noqa: E402
 import pytest  # noqa: E402
 
 NOBODY = 65534
+VICTIM = 4243
 RESOLVER = "127.53.0.1"
 PY = os.path.realpath(sys.executable)
 AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+AS_VICTIM = ["setpriv", f"--reuid={VICTIM}", f"--regid={VICTIM}", "--clear-groups"]
 
 # Asks RESOLVER:53 for one name as fast as answers come back, for argv[2] seconds.
 DNS_FLOOD = """
@@ -60,8 +65,9 @@ def flood(seconds):
     return dns, execs
 
 
-def root_activity(agent, seconds):
-    """While the flood runs: marked execs by root, and a tun interface made by `ip`."""
+def others_activity(agent, seconds):
+    """While the flood runs: marked execs by the other user, and a tun interface made by root's
+    `ip`."""
     marker = "gw-share-" + uuid.uuid4().hex[:8]
     ifname = "gwfl" + uuid.uuid4().hex[:8]
     pids = []
@@ -69,7 +75,7 @@ def root_activity(agent, seconds):
     end = time.monotonic() + seconds - 0.5
     try:
         while time.monotonic() < end:
-            p = subprocess.Popen(["/bin/echo", marker], stdout=subprocess.DEVNULL)
+            p = subprocess.Popen(AS_VICTIM + ["/bin/echo", marker], stdout=subprocess.DEVNULL)
             p.wait(10)
             pids.append(p.pid)
             if ip_pid is None and len(pids) == 3:
@@ -78,7 +84,7 @@ def root_activity(agent, seconds):
                 ip_pid = p.pid
             time.sleep(0.25)
         for pid in pids:
-            agent.wait_for(exec_of(pid, marker), timeout=5, what=f"root's exec {pid}")
+            agent.wait_for(exec_of(pid, marker), timeout=5, what=f"the other user's exec {pid}")
         nif = agent.wait_for(lambda e: e.get("type") == "network_interface"
                              and e["network_interface"]["name"] == ifname
                              and e["network_interface"]["action"] == "added",
@@ -97,18 +103,17 @@ def uid_drops(stats, uid):
 
 
 @pytest.mark.parametrize("config", [
-    # the share always on: every record past nobody's 300/s is refused
+    # the share always on: every record past a uid's 300/s is refused
     ["--uid-limit=300,300,0"],
-    # the gate, on rings small enough for this flood to fill a quarter of: past it nobody is held
-    # to its share (scaled down with the rings, as the defaults are to 4 MiB) while root's fit
+    # the gate, on a ring small enough for this flood to fill a quarter of: past it nobody is held
+    # to its share (scaled down with the ring, as the defaults are to 4 MiB) while others' fit
     ["--ringbuf-size=131072", "--uid-limit=100,50,25"],
 ], ids=["always", "gate"])
-def test_flood_by_another_uid_leaves_root_exec_and_device_records(agent_factory, responder,
-                                                                  config):
+def test_flood_by_one_uid_leaves_others_exec_and_device_records(agent_factory, responder, config):
     agent = agent_factory("--no-forks", "--stats-interval=0", *config)
     dns, execs = flood(4)
     try:
-        pids = root_activity(agent, 4)
+        pids = others_activity(agent, 4)
     finally:
         answers = int(dns.communicate(timeout=20)[0] or 0)
         execs.wait(20)
@@ -119,6 +124,6 @@ def test_flood_by_another_uid_leaves_root_exec_and_device_records(agent_factory,
     assert charged.get("dns", 0) > 0, stats["stats"].get("uid_drops")
     # the per-category totals include what the uids were charged
     assert counter(stats, "drops", "dns") >= charged["dns"]
-    # root lost none of its records to the share (the flood was another uid's)
-    assert "exec" not in uid_drops(stats, 0), stats["stats"].get("uid_drops")
+    # the other user lost none of its records (the flood was nobody's)
+    assert not uid_drops(stats, VICTIM), stats["stats"].get("uid_drops")
     assert len(pids) >= 5

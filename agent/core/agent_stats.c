@@ -173,6 +173,9 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 	memset(s, 0, sizeof(*s));
 	ghostwatch__v1__event__init(ev);
 	ghostwatch__v1__agent_stats__init(st);
+	/* before the per-category sums, which count each drop first: no uid shows more than its
+	 * category's total */
+	uid_drops_proto(a, st);
 	collect_stats(a, s, false);
 	st->bpf_programs = s->bpf_programs;
 	st->events = counters_proto(a, s->enames, s->events, s->p.events.n, &st->n_events, false);
@@ -194,7 +197,6 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 		h->error = a->hooks.status[i].error;
 		st->hooks[st->n_hooks++] = h;
 	}
-	uid_drops_proto(a, st);
 	st->process_table_size = a->procs.count;
 	st->uptime_ns = gw_now_boottime_ns() - a->started_ns;
 	ev->kind_case = GHOSTWATCH__V1__EVENT__KIND_STATS;

@@ -90,7 +90,7 @@ static void usage(FILE *out)
 	      "  --config=FILE           take detections.allow from a fleet config (read at start)\n"
 	      "  --uid-limit=RATE,BURST,GATE  once the ring is GATE% full, each uid may add RATE\n"
 	      "                          records/s (BURST at once) per category of connection, DNS,\n"
-	      "                          first-bytes, exec, exit and fork records (default\n"
+	      "                          first-bytes, exec, exit, fork and tun-open records (default\n"
 	      "                          2000,1000,25; RATE 0 = no limit)\n"
 	      "  --proc-table-bytes=BYTES  process table byte cap (default 16777216; 0 = none)\n"
 	      "\n"

@@ -12,10 +12,11 @@
  * - the high-volume captures (connections, UDP, DNS, first bytes), which any user can make by the
  *   ten thousand a second, may not fill the last reserve_pct of the ring: that space is exec, exit,
  *   fork, device, tunnel and cadence records' alone;
- * - once the ring is gate_pct full, each (uid, category) of the captures and of exec, exit and fork
- *   records is held to a token bucket (gw_limits: rate, burst), so the flooding uid loses its
- *   surplus and everyone else's records still fit. Below the gate nothing is limited (a busy but
- *   healthy host loses nothing); device, tunnel and cadence records are never limited.
+ * - once the ring is gate_pct full, each (uid, category) of the captures and of exec, exit, fork
+ *   and tunnel-open records is held to a token bucket (gw_limits: rate, burst), so the flooding uid
+ *   loses its surplus and everyone else's records still fit. Below the gate nothing is limited (a
+ *   busy but healthy host loses nothing); device and cadence records, which no user makes at
+ *   will, are never limited.
  * Drops are counted per category (gw_drops) and per (uid, category) (gw_uid_drops).
  *
  * Emit discipline: a submit that wakes the reader costs ~55x one that does not on a VM (the wakeup
@@ -174,7 +175,7 @@ static __always_inline bool gw_admit(__u32 category, __u32 uid)
 }
 
 /* Reserve a fixed-size record; a failure is counted as a drop of `category`. Categories that are
- * not limited (devices, cadence, tunnel) only. */
+ * not limited (devices, cadence) only. */
 static __always_inline void *gw_reserve(__u64 size, __u32 category)
 {
 	void *rec = bpf_ringbuf_reserve(&gw_events, size, 0);

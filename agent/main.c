@@ -88,10 +88,10 @@ static void usage(FILE *out)
 	      "  --proto-hooks=MODE      first bytes: auto (send/recv calls, then cgroup_skb),\n"
 	      "                          cgroup_skb (every packet)\n"
 	      "  --config=FILE           take detections.allow from a fleet config (read at start)\n"
-	      "  --uid-limit=RATE,BURST,GATE  once the ring is GATE% full, each uid may add RATE\n"
-	      "                          records/s (BURST at once) per category of connection, DNS,\n"
-	      "                          first-bytes, exec, exit, fork and tun-open records (default\n"
-	      "                          2000,1000,25; RATE 0 = no limit)\n"
+	      "  --uid-limit=RATE,BURST,GATE  once the ring is GATE% full, each uid may add\n"
+	      "                          RATE records/s (BURST at once) per category of\n"
+	      "                          connection, DNS, first-bytes, exec, exit, fork and\n"
+	      "                          tun-open records (default 2000,1000,25; RATE 0 = off)\n"
 	      "  --proc-table-bytes=BYTES  process table byte cap (default 16777216; 0 = none)\n"
 	      "\n"
 	      "run options:\n"
@@ -520,9 +520,9 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 
 			if (sscanf(optarg, "%u,%u,%u%c", &rate, &burst, &gate, &end) != 3 ||
 			    rate > 1000000 || !burst || burst > 10000000 || gate > 99) {
-				fprintf(stderr, "ghostwatch: --uid-limit: '%s' is not RATE,BURST,GATE "
-					"(RATE <= 1000000, 1 <= BURST <= 10000000, GATE <= 99)\n",
-					optarg);
+				fprintf(stderr, "ghostwatch: --uid-limit: '%s' is not "
+					"RATE,BURST,GATE (RATE <= 1000000, "
+					"1 <= BURST <= 10000000, GATE <= 99)\n", optarg);
 				return -1;
 			}
 			o->core.hooks.uid_rate = rate;

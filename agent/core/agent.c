@@ -42,7 +42,7 @@ void gw_options_defaults(struct gw_options *o)
 	o->hooks.wakeup_bytes = 256u << 10;
 	o->hooks.trace_forks = true;
 	o->hooks.process_flavour = GW_HOOK_AUTO;
-	/* a share no healthy host reaches: the gate keeps it off until the ring is a quarter full */
+	/* a share no healthy host reaches: off until the ring is a quarter full */
 	o->hooks.uid_rate = 2000;
 	o->hooks.uid_burst = 1000;
 	o->hooks.uid_gate_pct = 25;

@@ -96,7 +96,8 @@ static const struct config_key config_keys[] = {
 	{ "limits", "uid_burst", KIND_U32, F(limits_uid_burst), 1, 10000000 },
 	{ "limits", "uid_gate_percent", KIND_U32, F(limits_uid_gate_percent), 0, 99 },
 	{ "limits", "reserved_percent", KIND_U32, F(limits_reserved_percent), 0, 75 },
-	{ "limits", "proc_table_bytes", KIND_SIZE, F(limits_proc_table_bytes), 1u << 20, 1ull << 32 },
+	{ "limits", "proc_table_bytes", KIND_SIZE, F(limits_proc_table_bytes), 1u << 20,
+	  1ull << 32 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -105,7 +105,7 @@ struct gw_config {
 	struct gw_config_allow detections_allow[GW_CONFIG_MAX_ALLOW];
 	size_t n_detections_allow;
 	/* limits: what one user's flood may take (bpf/gw_bpf_common.h, core/proc_table.h) */
-	uint32_t limits_uid_rate;	  /* records/s per uid and category past the gate; 0 = off */
+	uint32_t limits_uid_rate;	  /* records/s per uid and category; 0 = off */
 	uint32_t limits_uid_burst;
 	uint32_t limits_uid_gate_percent; /* the ring this full turns the per-uid share on */
 	uint32_t limits_reserved_percent; /* of the ring, kept from network captures */

@@ -35,9 +35,9 @@ struct gw_hook_options {
 	uint64_t wakeup_bytes;		/* wake the reader once this much is pending */
 	bool trace_forks;
 	enum gw_hook_flavour process_flavour; /* AUTO: tp_btf, then raw_tp */
-	/* shares of the ring (gw_bpf_common.h): records/s and burst per (uid, category), applied once
-	 * the ring is uid_gate_pct full (uid_rate 0 turns it off); the last reserve_pct of the ring no
-	 * network capture may fill */
+	/* shares of the ring (gw_bpf_common.h): records/s and burst per (uid, category),
+	 * applied once the ring is uid_gate_pct full (uid_rate 0 turns it off); the last
+	 * reserve_pct of the ring no network capture may fill */
 	uint32_t uid_rate;
 	uint32_t uid_burst;
 	uint32_t uid_gate_pct;

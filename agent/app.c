@@ -98,6 +98,12 @@ int app_compose_config(struct gw_agent *a, const struct gw_config *cfg)
 	o.place.mdns = cfg->place_mdns;
 	o.net.hooks.proto_id = cfg->proto_id;
 	o.net.dns_max_ttl_s = cfg->dns_max_ttl_seconds;
+	/* core's own: read when the hooks load (agent_start) and as the table fills */
+	a->opt.hooks.uid_rate = cfg->limits_uid_rate;
+	a->opt.hooks.uid_burst = cfg->limits_uid_burst;
+	a->opt.hooks.uid_gate_pct = cfg->limits_uid_gate_percent;
+	a->opt.hooks.reserve_pct = cfg->limits_reserved_percent;
+	a->procs.max_bytes = cfg->limits_proc_table_bytes;
 	o.config = cfg;
 	return app_compose(a, &o);
 }

@@ -91,6 +91,11 @@ static void usage(FILE *out)
 	      "                          cgroup_skb (every packet)\n"
 	      "  --config=FILE           take detections.allow, metrics.listen and redact from a fleet\n"
 	      "                          config (read at start)\n"
+	      "  --uid-limit=RATE,BURST,GATE  once the ring is GATE% full, each uid may add\n"
+	      "                          RATE records/s (BURST at once) per category of\n"
+	      "                          connection, DNS, first-bytes, exec, exit, fork and\n"
+	      "                          tun-open records (default 2000,1000,25; RATE 0 = off)\n"
+	      "  --proc-table-bytes=BYTES  process table byte cap (default 16777216; 0 = none)\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -164,6 +169,8 @@ enum {
 	OPT_NO_PROTO_ID,
 	OPT_PROTO_HOOKS,
 	OPT_CONFIG,
+	OPT_UID_LIMIT,
+	OPT_PROC_BYTES,
 };
 
 static const struct option debug_options[] = {
@@ -209,6 +216,8 @@ static const struct option debug_options[] = {
 	{ "no-proto-id", no_argument, NULL, OPT_NO_PROTO_ID },
 	{ "proto-hooks", required_argument, NULL, OPT_PROTO_HOOKS },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "uid-limit", required_argument, NULL, OPT_UID_LIMIT },
+	{ "proc-table-bytes", required_argument, NULL, OPT_PROC_BYTES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -511,6 +520,27 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 			}
 			break;
 		}
+		case OPT_UID_LIMIT: {
+			unsigned int rate, burst, gate;
+			char end;
+
+			if (sscanf(optarg, "%u,%u,%u%c", &rate, &burst, &gate, &end) != 3 ||
+			    rate > 1000000 || !burst || burst > 10000000 || gate > 99) {
+				fprintf(stderr, "ghostwatch: --uid-limit: '%s' is not "
+					"RATE,BURST,GATE (RATE <= 1000000, "
+					"1 <= BURST <= 10000000, GATE <= 99)\n", optarg);
+				return -1;
+			}
+			o->core.hooks.uid_rate = rate;
+			o->core.hooks.uid_burst = burst;
+			o->core.hooks.uid_gate_pct = gate;
+			break;
+		}
+		case OPT_PROC_BYTES:
+			if (parse_u64("proc-table-bytes", optarg, 0, 1ull << 32, &n))
+				return -1;
+			o->core.proc_table_bytes = n;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);

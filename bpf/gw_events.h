@@ -72,6 +72,32 @@ enum gw_drop_category {
 	GW_DROP_CATEGORY_MAX = 16,
 };
 
+/*
+ * Flood limits (gw_bpf_common.h): a record of a limited category from a uid past its share is
+ * dropped, counted in gw_drops and in gw_uid_drops under (uid, category).
+ */
+struct gw_uid_key {
+	__u32 uid;
+	__u32 category;	/* enum gw_drop_category */
+};
+
+struct gw_uid_bucket {
+	__u64 credit;	/* records x 1e9: each record costs 1e9, a nanosecond refills `rate` */
+	__u64 last_ns;
+};
+
+/* gw_limits[0], written by the agent after load. rate 0: no limit. */
+struct gw_limits {
+	__u32 rate;		/* records per second per (uid, category) */
+	__u32 burst;		/* records a quiet uid may send at once */
+	__u32 gate_pct;		/* limits apply once the ring is this full (0: always) */
+	__u32 reserve_pct;	/* the last part of the ring no capture may fill */
+};
+
+_Static_assert(sizeof(struct gw_uid_key) == 8, "gw_uid_key layout");
+_Static_assert(sizeof(struct gw_uid_bucket) == 16, "gw_uid_bucket layout");
+_Static_assert(sizeof(struct gw_limits) == 16, "gw_limits layout");
+
 /* Flags on exec records. */
 #define GW_EXEC_ARGV_TRUNCATED (1u << 0)
 #define GW_EXEC_CWD_TRUNCATED  (1u << 1) /* deeper than GW_PATH_DEPTH or longer than GW_PATH_MAX */

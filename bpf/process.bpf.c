@@ -152,7 +152,7 @@ static __always_inline int handle_exec(void)
 	__u64 size = GW_EXEC_FIXED_SIZE + len;
 
 	gw_fill_hdr(&ev->hdr, GW_EV_EXEC, size);
-	gw_output(ev, size, GW_DROP_EXEC);
+	gw_output_uid(ev, size, GW_DROP_EXEC, ev->task.uid);
 	return 0;
 }
 
@@ -164,7 +164,8 @@ static __always_inline int handle_fork(struct task_struct *child)
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;
 
-	struct gw_fork_event *ev = gw_reserve(sizeof(*ev), GW_DROP_FORK);
+	struct gw_fork_event *ev = gw_reserve_uid(sizeof(*ev), GW_DROP_FORK,
+						      gw_current_uid());
 
 	if (!ev)
 		return 0;
@@ -182,7 +183,8 @@ static __always_inline int handle_exit(void)
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 
-	struct gw_exit_event *ev = gw_reserve(sizeof(*ev), GW_DROP_EXIT);
+	struct gw_exit_event *ev = gw_reserve_uid(sizeof(*ev), GW_DROP_EXIT,
+						      gw_current_uid());
 
 	if (!ev)
 		return 0;

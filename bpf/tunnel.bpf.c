@@ -34,7 +34,8 @@ int gw_tunnel_dev_open(struct bpf_cgroup_dev_ctx *ctx)
 	/* an mknod of the node is no open */
 	if (!((ctx->access_type >> 16) & (GW_DEVCG_ACC_READ | GW_DEVCG_ACC_WRITE)))
 		return 1;
-	e = gw_reserve(sizeof(*e), GW_DROP_TUNNEL);
+	/* any user may open /dev/net/tun in a loop: held to a share like an exec */
+	e = gw_reserve_uid(sizeof(*e), GW_DROP_TUNNEL, gw_current_uid());
 	if (!e)
 		return 1;
 	gw_fill_hdr(&e->hdr, GW_EV_TUNNEL_OPEN, sizeof(*e));

@@ -74,8 +74,7 @@ static struct bpf_object_skeleton *cadence_open(void *ctx, struct hook_chain *ch
 		bpf_program__set_autoload(s->progs.gw_cadence_bench_empty, false);
 		s->rodata->gw_wakeup_bytes = l->opt->wakeup_bytes;
 		s->rodata->cadence_idle_ns = l->idle_ns;
-		err = hooks_share_maps(l->h, s->maps.gw_events, s->maps.gw_drops,
-				       s->maps.gw_reader_idle);
+		err = hooks_share_maps(l->h, s->obj);
 		if (err) {
 			errno = err < 0 ? -err : err;
 			return NULL;

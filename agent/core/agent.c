@@ -42,9 +42,15 @@ void gw_options_defaults(struct gw_options *o)
 	o->hooks.wakeup_bytes = 256u << 10;
 	o->hooks.trace_forks = true;
 	o->hooks.process_flavour = GW_HOOK_AUTO;
+	/* a share no healthy host reaches: off until the ring is a quarter full */
+	o->hooks.uid_rate = 2000;
+	o->hooks.uid_burst = 1000;
+	o->hooks.uid_gate_pct = 25;
+	o->hooks.reserve_pct = 25;
 	o->tick_ms = 100;
 	o->stats_interval_s = 60;
 	o->proc_table_max = 65536;
+	o->proc_table_bytes = 16ull << 20;
 	o->proc_grace_s = 30;
 	o->ancestors_max = 8;
 	o->proc_root = "/proc";
@@ -58,6 +64,7 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt)
 	a->opt = *opt;
 	a->epoll_fd = a->timer_fd = a->signal_fd = -1;
 	a->hooks.events_fd = a->hooks.drops_fd = a->hooks.idle_fd = -1;
+	a->hooks.uid_drops_fd = a->hooks.uid_buckets_fd = a->hooks.limits_fd = -1;
 	a->next_event_id = 1;
 	a->started_ns = gw_now_boottime_ns();
 	a->realtime_offset_ns = (int64_t)(gw_now_realtime_ns() - a->started_ns);
@@ -72,6 +79,7 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt)
 			a->cgroup2_root[0] = '\0';
 	}
 	proc_table_init(&a->procs, opt->proc_table_max, (uint64_t)opt->proc_grace_s * 1000000000ULL);
+	a->procs.max_bytes = opt->proc_table_bytes;
 	uevents_init(&a->uevents);
 	if (gw_arena_init(&a->arena, ARENA_BYTES))
 		return -ENOMEM;

@@ -60,6 +60,7 @@ struct gw_options {
 	uint32_t stats_interval_s; /* 0: only at start and exit */
 	uint32_t duration_s;	   /* 0: until signalled */
 	uint32_t proc_table_max;
+	uint64_t proc_table_bytes; /* 0: entries only */
 	uint32_t proc_grace_s;
 	uint32_t ancestors_max;	   /* ancestry depth attached to exec events */
 	bool emit_forks;	   /* forks always update the process table; events only if asked */

@@ -87,8 +87,8 @@ struct stats_lists {
 	uint64_t events[GW_RECORD_TYPE_MAX + DOMAIN_COUNTERS_MAX];
 	const char *dnames[DROP_FIXED + DOMAIN_COUNTERS_MAX];
 	uint64_t drops[DROP_FIXED + DOMAIN_COUNTERS_MAX];
-	const char *xnames[2 + DOMAIN_COUNTERS_MAX];
-	uint64_t evictions[2 + DOMAIN_COUNTERS_MAX];
+	const char *xnames[3 + DOMAIN_COUNTERS_MAX];
+	uint64_t evictions[3 + DOMAIN_COUNTERS_MAX];
 	const char *nnames[DOMAIN_COUNTERS_MAX];
 	uint64_t network[DOMAIN_COUNTERS_MAX];
 	struct gw_stats_parts p;
@@ -119,6 +119,7 @@ static void collect_stats(struct gw_agent *a, struct stats_lists *s, bool summar
 	LIST(s->p.evictions, s->xnames, s->evictions, 0);
 	agent_stats_add(&s->p.evictions, "proc_exited", a->procs.evicted_exited);
 	agent_stats_add(&s->p.evictions, "proc_live", a->procs.evicted_live);
+	agent_stats_add(&s->p.evictions, "proc_bytes", a->procs.evicted_bytes);
 	LIST(s->p.network, s->nnames, s->network, 0);
 	for (int i = 0; i < a->n_domains; i++) {
 		const struct gw_domain *d = &a->domains[i];
@@ -140,6 +141,29 @@ static void collect_stats(struct gw_agent *a, struct stats_lists *s, bool summar
 	agent_stats_add(&s->p.drops, "argv_redact_failed", a->procs.redact.failed);
 }
 
+#define UID_DROPS_PER_CATEGORY 5
+
+/* The uids that lost most records, per category (hooks_read_uid_drops), in the arena. */
+static void uid_drops_proto(struct gw_agent *a, Ghostwatch__V1__AgentStats *st)
+{
+	struct gw_uid_drop d[GW_DROP_CATEGORY_MAX * UID_DROPS_PER_CATEGORY];
+	size_t n = hooks_read_uid_drops(&a->hooks, UID_DROPS_PER_CATEGORY, d,
+					sizeof(d) / sizeof(d[0]));
+
+	st->uid_drops = n ? gw_arena_alloc(&a->arena, n * sizeof(*st->uid_drops)) : NULL;
+	for (size_t i = 0; st->uid_drops && i < n; i++) {
+		Ghostwatch__V1__UidDrops *u = gw_arena_alloc(&a->arena, sizeof(*u));
+
+		if (!u || !drop_names[d[i].category])
+			continue;
+		ghostwatch__v1__uid_drops__init(u);
+		u->category = (char *)drop_names[d[i].category];
+		u->uid = d[i].uid;
+		u->value = d[i].value;
+		st->uid_drops[st->n_uid_drops++] = u;
+	}
+}
+
 gw_event_t *agent_build_stats(struct gw_agent *a)
 {
 	struct stats_lists *s = gw_arena_alloc(&a->arena, sizeof(*s));
@@ -151,6 +175,9 @@ gw_event_t *agent_build_stats(struct gw_agent *a)
 	memset(s, 0, sizeof(*s));
 	ghostwatch__v1__event__init(ev);
 	ghostwatch__v1__agent_stats__init(st);
+	/* before the per-category sums, which count each drop first: no uid shows more than its
+	 * category's total */
+	uid_drops_proto(a, st);
 	collect_stats(a, s, false);
 	st->bpf_programs = s->bpf_programs;
 	st->events = counters_proto(a, s->enames, s->events, s->p.events.n, &st->n_events, false);

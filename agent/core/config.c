@@ -98,6 +98,12 @@ static const struct config_key config_keys[] = {
 	{ "metrics", "listen", KIND_OPT_STR, F(metrics_listen), 0, 0 },
 	{ "network", "dns_max_ttl_seconds", KIND_U32, F(dns_max_ttl_seconds), 1, 604800 },
 	{ NULL, "redact", KIND_REDACT, F(redact_patterns), 0, 0 },
+	{ "limits", "uid_rate", KIND_U32, F(limits_uid_rate), 0, 1000000 },
+	{ "limits", "uid_burst", KIND_U32, F(limits_uid_burst), 1, 10000000 },
+	{ "limits", "uid_gate_percent", KIND_U32, F(limits_uid_gate_percent), 0, 99 },
+	{ "limits", "reserved_percent", KIND_U32, F(limits_reserved_percent), 0, 75 },
+	{ "limits", "proc_table_bytes", KIND_SIZE, F(limits_proc_table_bytes), 1u << 20,
+	  1ull << 32 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -142,6 +148,11 @@ int gw_config_defaults(struct gw_config *cfg)
 	cfg->exfil_removable_bytes = 100ull << 20;
 	cfg->exfil_removable_window_seconds = 600;
 	cfg->tamper_check_seconds = 60;
+	cfg->limits_uid_rate = 2000;
+	cfg->limits_uid_burst = 1000;
+	cfg->limits_uid_gate_percent = 25;
+	cfg->limits_reserved_percent = 25;
+	cfg->limits_proc_table_bytes = 16ull << 20;
 	cfg->latency_window_s = 60;
 	cfg->latency_far_rtt_ms = 100;
 	cfg->latency_no_input_minutes = 10;

@@ -112,6 +112,12 @@ struct gw_config {
 	/* secrets in command lines: patterns beside the shipped ones (config_redact.h) */
 	char *redact_patterns[GW_CONFIG_MAX_REDACT];
 	size_t n_redact_patterns;
+	/* limits: what one user's flood may take (bpf/gw_bpf_common.h, core/proc_table.h) */
+	uint32_t limits_uid_rate;	  /* records/s per uid and category; 0 = off */
+	uint32_t limits_uid_burst;
+	uint32_t limits_uid_gate_percent; /* the ring this full turns the per-uid share on */
+	uint32_t limits_reserved_percent; /* of the ring, kept from network captures */
+	uint64_t limits_proc_table_bytes; /* the process table's strings and entries */
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

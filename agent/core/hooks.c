@@ -71,15 +71,58 @@ bool hooks_have_kprobes(void)
 	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
 }
 
-int hooks_share_maps(const struct gw_hooks *h, struct bpf_map *events, struct bpf_map *drops,
-		     struct bpf_map *idle)
+/* The maps every object shares, by name (gw_bpf_common.h), and where the process object's fd is
+ * kept. */
+static int *shared_fd(struct gw_hooks *h, int i, const char **name)
 {
-	int err = bpf_map__reuse_fd(events, h->events_fd);
+	static const char *const names[] = {
+		"gw_events", "gw_drops", "gw_reader_idle",
+		"gw_uid_drops", "gw_uid_buckets", "gw_limits",
+	};
+	int *fds[] = {
+		&h->events_fd, &h->drops_fd, &h->idle_fd,
+		&h->uid_drops_fd, &h->uid_buckets_fd, &h->limits_fd,
+	};
 
-	if (!err)
-		err = bpf_map__reuse_fd(idle, h->idle_fd);
+	if (i < 0 || i >= (int)(sizeof(names) / sizeof(names[0])))
+		return NULL;
+	*name = names[i];
+	return fds[i];
+}
 
-	return err ? err : bpf_map__reuse_fd(drops, h->drops_fd);
+int hooks_take_maps(struct gw_hooks *h, struct bpf_object *obj, const struct gw_hook_options *opt)
+{
+	struct gw_limits lim = {
+		.rate = opt->uid_rate, .burst = opt->uid_burst, .gate_pct = opt->uid_gate_pct,
+		.reserve_pct = opt->reserve_pct,
+	};
+	uint32_t zero = 0;
+	const char *name;
+	int *fd;
+
+	for (int i = 0; (fd = shared_fd(h, i, &name)); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
+
+		*fd = m ? bpf_map__fd(m) : -1;
+		if (*fd < 0)
+			return -ENOENT;
+	}
+	return bpf_map_update_elem(h->limits_fd, &zero, &lim, BPF_ANY) ? -errno : 0;
+}
+
+int hooks_share_maps(const struct gw_hooks *h, struct bpf_object *obj)
+{
+	const char *name;
+	int *fd;
+
+	for (int i = 0; (fd = shared_fd((struct gw_hooks *)h, i, &name)); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
+		int err = m ? bpf_map__reuse_fd(m, *fd) : -ENOENT;
+
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 int hooks_open_ring(struct gw_hooks *h, ring_buffer_sample_fn on_record, void *ctx)
@@ -158,6 +201,46 @@ int hooks_read_drops(const struct gw_hooks *h, uint64_t out[GW_DROP_CATEGORY_MAX
 	}
 	free(vals);
 	return 0;
+}
+
+/* Keeps the `per` largest of one category in top[0..*n), largest first. */
+static void keep_top(struct gw_uid_drop *top, size_t *n, size_t per, const struct gw_uid_drop *d)
+{
+	size_t i;
+
+	if (*n == per && top[per - 1].value >= d->value)
+		return;
+	i = *n < per ? (*n)++ : per - 1;
+	for (; i > 0 && top[i - 1].value < d->value; i--)
+		top[i] = top[i - 1];
+	top[i] = *d;
+}
+
+size_t hooks_read_uid_drops(const struct gw_hooks *h, size_t per_category, struct gw_uid_drop *out,
+			    size_t max)
+{
+	struct gw_uid_drop top[GW_DROP_CATEGORY_MAX][8];
+	size_t n_top[GW_DROP_CATEGORY_MAX] = { 0 }, n = 0;
+	struct gw_uid_key key, next, *prev = NULL;
+
+	if (h->uid_drops_fd < 0 || !per_category)
+		return 0;
+	if (per_category > 8)
+		per_category = 8;
+	while (!bpf_map_get_next_key(h->uid_drops_fd, prev, &next)) {
+		struct gw_uid_drop d = { .uid = next.uid, .category = next.category };
+
+		key = next;
+		prev = &key;
+		if (next.category >= GW_DROP_CATEGORY_MAX ||
+		    bpf_map_lookup_elem(h->uid_drops_fd, &next, &d.value) || !d.value)
+			continue;
+		keep_top(top[next.category], &n_top[next.category], per_category, &d);
+	}
+	for (int c = 0; c < GW_DROP_CATEGORY_MAX; c++)
+		for (size_t i = 0; i < n_top[c] && n < max; i++)
+			out[n++] = top[c][i];
+	return n;
 }
 
 void hooks_close(struct gw_hooks *h)

@@ -7,8 +7,9 @@
  * never chosen by kernel version. What is live for each signal, and why a better flavour was
  * refused, is recorded as a status list that the agent prints at start and reports in its stats.
  *
- * The process object (process/process_hooks.c) owns the shared ring buffer and drop counters;
- * other domains' objects reuse them through hooks_share_maps() so the agent drains one ring.
+ * The process object (process/process_hooks.c) owns the shared maps (gw_bpf_common.h: the ring,
+ * the drop counters, the flood limits); other domains' objects reuse them through
+ * hooks_share_maps() so the agent drains one ring and reports one set of counters.
  */
 #ifndef GW_HOOKS_H
 #define GW_HOOKS_H
@@ -34,6 +35,13 @@ struct gw_hook_options {
 	uint64_t wakeup_bytes;		/* wake the reader once this much is pending */
 	bool trace_forks;
 	enum gw_hook_flavour process_flavour; /* AUTO: tp_btf, then raw_tp */
+	/* shares of the ring (gw_bpf_common.h): records/s and burst per (uid, category),
+	 * applied once the ring is uid_gate_pct full (uid_rate 0 turns it off); the last
+	 * reserve_pct of the ring no network capture may fill */
+	uint32_t uid_rate;
+	uint32_t uid_burst;
+	uint32_t uid_gate_pct;
+	uint32_t reserve_pct;
 };
 
 #define GW_HOOK_STATUS_MAX 32
@@ -57,6 +65,9 @@ struct gw_hooks {
 	int events_fd;
 	int drops_fd;
 	int idle_fd;	/* gw_reader_idle (gw_bpf_common.h) */
+	int uid_drops_fd;
+	int uid_buckets_fd;
+	int limits_fd;
 	struct gw_hook_status status[GW_HOOK_STATUS_MAX];
 	int n_status;
 	struct hook_chain_known known;	/* what every domain's chains learnt the kernel refuses */
@@ -76,10 +87,12 @@ int hooks_ensure_tracefs(bool *mounted);
  */
 bool hooks_have_kprobes(void);
 
-/* Before loading another domain's object: make it use the shared ring buffer, drop counters and
- * reader-idle flag (gw_bpf_common.h). */
-int hooks_share_maps(const struct gw_hooks *h, struct bpf_map *events, struct bpf_map *drops,
-		     struct bpf_map *idle);
+/* After loading the process object: keep the fds of the maps every object shares, and write the
+ * flood limits. 0 or -errno. */
+int hooks_take_maps(struct gw_hooks *h, struct bpf_object *obj, const struct gw_hook_options *opt);
+
+/* Before loading another domain's object: make it use the shared maps (gw_bpf_common.h). */
+int hooks_share_maps(const struct gw_hooks *h, struct bpf_object *obj);
 
 int hooks_open_ring(struct gw_hooks *h, ring_buffer_sample_fn on_record, void *ctx);
 
@@ -93,6 +106,19 @@ uint64_t hooks_recursion_misses(uint32_t *programs);
 
 /* Sums the per-CPU drop counters. */
 int hooks_read_drops(const struct gw_hooks *h, uint64_t out[GW_DROP_CATEGORY_MAX]);
+
+struct gw_uid_drop {
+	uint32_t uid;
+	uint32_t category;	/* enum gw_drop_category */
+	uint64_t value;
+};
+
+/*
+ * Drops charged to uids (gw_uid_drops), the `per_category` largest of each category, ordered by
+ * category then value; returns how many it wrote to out (at most max).
+ */
+size_t hooks_read_uid_drops(const struct gw_hooks *h, size_t per_category, struct gw_uid_drop *out,
+			    size_t max);
 
 void hooks_set_status(struct gw_hooks *h, const char *signal, const char *hook, const char *error);
 

@@ -16,7 +16,29 @@ static void entry_remove(struct proc_table *t, struct proc_entry *e)
 {
 	HASH_DEL(t->by_pid, e);
 	t->count--;
+	t->bytes -= e->bytes;
+	if (t->unweighed == e)
+		t->unweighed = NULL;
 	entry_free(e);
+}
+
+static size_t str_bytes(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static size_t entry_bytes(const struct proc_entry *e)
+{
+	size_t n = sizeof(*e) + str_bytes(e->exe) + str_bytes(e->cwd) + str_bytes(e->tty);
+	const char *p = e->argv;
+
+	for (uint32_t i = 0; p && i < e->argc; i++) {
+		size_t len = strlen(p) + 1;
+
+		n += len;
+		p += len;
+	}
+	return n;
 }
 
 void proc_table_init(struct proc_table *t, size_t max, uint64_t grace_ns)
@@ -64,10 +86,29 @@ static void make_room(struct proc_table *t)
 	}
 }
 
+/* Weighs the last entry put and evicts, oldest first, until the table is under its byte cap; the
+ * entry just weighed is the newest, so it is the last to go. */
+static void weigh_last(struct proc_table *t)
+{
+	struct proc_entry *e = t->unweighed;
+
+	if (!e)
+		return;
+	t->unweighed = NULL;
+	e->bytes = entry_bytes(e);
+	t->bytes += e->bytes;
+	while (t->max_bytes && t->bytes > t->max_bytes && t->count > 1) {
+		make_room(t);
+		t->evicted_bytes++;
+	}
+}
+
 struct proc_entry *proc_table_put(struct proc_table *t, uint32_t pid)
 {
-	struct proc_entry *e = proc_table_get(t, pid);
+	struct proc_entry *e;
 
+	weigh_last(t);
+	e = proc_table_get(t, pid);
 	if (e)
 		entry_remove(t, e);
 	if (t->count >= t->max)
@@ -78,6 +119,7 @@ struct proc_entry *proc_table_put(struct proc_table *t, uint32_t pid)
 	e->pid = pid;
 	HASH_ADD(hh, t->by_pid, pid, sizeof(e->pid), e);
 	t->count++;
+	t->unweighed = e;
 	return e;
 }
 
@@ -122,6 +164,7 @@ void proc_table_evict_expired(struct proc_table *t, uint64_t now_ns)
 {
 	struct proc_entry *e, *tmp;
 
+	weigh_last(t);
 	HASH_ITER(hh, t->by_pid, e, tmp) {
 		if (e->exited_ns && now_ns - e->exited_ns >= t->grace_ns) {
 			entry_remove(t, e);

@@ -6,6 +6,11 @@
  * an exited process stays for a grace period (late events still resolve), then is evicted; when
  * the table is full the oldest exited entry goes first, then the oldest live one. Each eviction
  * is counted. Command lines are redacted on the way in (redact.h): nothing reads a secret from it.
+ *
+ * Full means `max` entries or `max_bytes` of entries and their strings (argv is up to 4 KiB a
+ * process, so a user exec'ing long command lines would otherwise grow the table 20-fold). An entry
+ * is weighed when the next one is put (or at the eviction tick), once its strings are set, so the
+ * byte cap holds within one entry.
  */
 #ifndef GW_PROC_TABLE_H
 #define GW_PROC_TABLE_H
@@ -37,6 +42,7 @@ struct proc_entry {
 	bool argv_truncated, cwd_truncated, exe_truncated;
 	const char *source;	/* "exec", "fork", "procfs" */
 	uint64_t exited_ns;	/* 0 while alive */
+	size_t bytes;		/* weighed into the table's bytes; 0 until then */
 	/* the executable's identity (agent/process/exe_hash.h), set at exec */
 	char exe_sha256[65];	    /* lower-case hex, "" when not known */
 	bool exe_user_writable;
@@ -48,10 +54,14 @@ struct proc_table {
 	struct proc_entry *by_pid;
 	size_t count;
 	size_t max;
+	size_t bytes;		  /* weighed entries with their strings */
+	size_t max_bytes;	  /* 0: no byte cap */
+	struct proc_entry *unweighed; /* the last entry put, whose strings may still be set */
 	uint64_t grace_ns;
 	uint64_t evicted_exited;  /* after the grace period or to make room */
 	uint64_t evicted_live;    /* table full of live processes: identity lost */
 	struct redact redact;	  /* every argv stored goes through it */
+	uint64_t evicted_bytes;   /* of either kind, to keep under max_bytes */
 };
 
 void proc_table_init(struct proc_table *t, size_t max, uint64_t grace_ns);

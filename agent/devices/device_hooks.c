@@ -107,8 +107,7 @@ static struct bpf_object_skeleton *device_open(void *ctx, struct hook_chain *ch,
 		bpf_program__set_autoload(prog, wanted);
 	}
 	l->skel->rodata->gw_wakeup_bytes = l->opt->wakeup_bytes;
-	err = hooks_share_maps(l->h, l->skel->maps.gw_events, l->skel->maps.gw_drops,
-			       l->skel->maps.gw_reader_idle);
+	err = hooks_share_maps(l->h, l->skel->obj);
 	if (err) {
 		errno = err < 0 ? -err : err;
 		return NULL;

@@ -148,8 +148,7 @@ static struct gw_network *open_with(struct gw_hooks *h, const struct net_choice 
 	skel->rodata->gw_tcp_at_connect = c->tcp == GW_TCP_HOOK_CONNECT;
 	skel->rodata->gw_udp_peers = c->udp;
 	net_kernel_set(skel, c->kernel);
-	if (hooks_share_maps(h, skel->maps.gw_events, skel->maps.gw_drops,
-			       skel->maps.gw_reader_idle)) {
+	if (hooks_share_maps(h, skel->obj)) {
 		gw_network__destroy(skel);
 		return NULL;
 	}

@@ -234,8 +234,7 @@ int netif_tunnel_hooks_load(struct gw_agent *a, struct netif_tunnel_hooks *h)
 		return err;
 	}
 	h->skel->rodata->gw_wakeup_bytes = a->opt.hooks.wakeup_bytes;
-	err = hooks_share_maps(hooks, h->skel->maps.gw_events, h->skel->maps.gw_drops,
-			       h->skel->maps.gw_reader_idle);
+	err = hooks_share_maps(hooks, h->skel->obj);
 	if (!err)
 		err = gw_tunnel__load(h->skel);
 	if (!err) {

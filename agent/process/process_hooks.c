@@ -80,6 +80,7 @@ int process_hooks_load(struct gw_hooks *h, const struct gw_hook_options *opt, ch
 	int ret;
 
 	h->events_fd = h->drops_fd = h->idle_fd = -1;
+	h->uid_drops_fd = h->uid_buckets_fd = h->limits_fd = -1;
 	ret = hook_chain_load(ch, SIG_COUNT, &h->known, process_open, &l, err, err_size);
 	for (int sig = 0; !ret && sig <= SIG_EXIT; sig++) {
 		if (!hook_chain_current(&ch[sig])) {
@@ -94,9 +95,12 @@ int process_hooks_load(struct gw_hooks *h, const struct gw_hook_options *opt, ch
 	}
 	h->process = l.skel;
 	h->process_destroy = gw_process__destroy;
-	h->events_fd = bpf_map__fd(l.skel->maps.gw_events);
-	h->drops_fd = bpf_map__fd(l.skel->maps.gw_drops);
-	h->idle_fd = bpf_map__fd(l.skel->maps.gw_reader_idle);
+	ret = hooks_take_maps(h, l.skel->obj, opt);
+	if (ret) {
+		snprintf(err, err_size, "the shared maps: %s", strerror(-ret));
+		hooks_close(h);
+		return ret;
+	}
 	for (int sig = 0; sig < SIG_COUNT; sig++) {
 		const struct hook_flavour *f = hook_chain_current(&ch[sig]);
 		struct bpf_program *p;

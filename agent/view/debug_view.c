@@ -213,6 +213,11 @@ static void write_stats(struct debug_view *v, const Ghostwatch__V1__AgentStats *
 		if (s->drops[i]->value)
 			fprintf(v->out, " %s=%llu", s->drops[i]->name,
 				(unsigned long long)s->drops[i]->value);
+	if (s->n_uid_drops)
+		fputs(" by_uid", v->out);
+	for (size_t i = 0; i < s->n_uid_drops; i++)
+		fprintf(v->out, " %s:%u=%llu", s->uid_drops[i]->category, s->uid_drops[i]->uid,
+			(unsigned long long)s->uid_drops[i]->value);
 }
 
 static void write_finding(struct debug_view *v, const Ghostwatch__V1__Finding *f)

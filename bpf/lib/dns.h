@@ -44,9 +44,10 @@ static __always_inline __u64 dns_slice_len(__u64 len)
 	return ((len - 1) & (GW_DNS_PAYLOAD_MAX - 1)) + 1;
 }
 
-/* Sends the message copied into s->ev.data (n bytes of a len-byte one). */
+/* Sends the message copied into s->ev.data (n bytes of a len-byte one), within `uid`'s share. */
 static __always_inline void dns_emit(struct dns_scratch *s, __u16 type,
-				     const struct gw_net_tuple *tu, __u64 len, __u64 n, __u32 flags)
+				     const struct gw_net_tuple *tu, __u64 len, __u64 n, __u32 flags,
+				     __u32 uid)
 {
 	gw_fill_hdr(&s->ev.hdr, type, sizeof(s->ev));
 	s->ev.tuple = *tu;
@@ -54,7 +55,7 @@ static __always_inline void dns_emit(struct dns_scratch *s, __u16 type,
 	s->ev.captured_len = n;
 	s->ev.flags = flags;
 	/* fixed size keeps the verifier simple; DNS answers are few compared to connections */
-	gw_output(&s->ev, sizeof(s->ev), GW_DROP_DNS);
+	gw_output_uid(&s->ev, sizeof(s->ev), GW_DROP_DNS, uid);
 }
 
 /*
@@ -248,7 +249,7 @@ static __always_inline int dns_recv_capture(const struct sock *sk, int ret, __u6
 		return 0;
 	}
 	s->ev.uid = (__u32)bpf_get_current_uid_gid();
-	dns_emit(s, GW_EV_DNS_ANSWER, &tu, ret, n, flags);
+	dns_emit(s, GW_EV_DNS_ANSWER, &tu, ret, n, flags, s->ev.uid);
 	return 0;
 }
 

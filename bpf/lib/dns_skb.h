@@ -138,7 +138,8 @@ static __always_inline int dns_capture(struct __sk_buff *skb, bool egress)
 	if (bpf_skb_load_bytes(skb, payload_off, s->ev.data, n))
 		return 1;
 	s->ev.uid = asker ? *asker : bpf_get_socket_uid(skb);
-	dns_emit(s, egress ? GW_EV_DNS_QUERY : GW_EV_DNS_ANSWER, &tu, payload_len, n, flags);
+	dns_emit(s, egress ? GW_EV_DNS_QUERY : GW_EV_DNS_ANSWER, &tu, payload_len, n, flags,
+		 s->ev.uid);
 	return 1;
 }
 

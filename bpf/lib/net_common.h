@@ -284,7 +284,8 @@ static __always_inline void emit_tcp(const struct gw_net_tuple *tu, __u16 type,
 				     const struct conn_state *st, __u32 result, int sk_err,
 				     const struct tcp_counters *c, __u64 duration_ns)
 {
-	struct gw_tcp_event *e = gw_reserve(sizeof(*e), GW_DROP_TCP);
+	struct gw_tcp_event *e = gw_reserve_uid(sizeof(*e), GW_DROP_TCP,
+						   st->task.uid);
 
 	if (!e)
 		return;

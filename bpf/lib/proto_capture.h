@@ -153,7 +153,7 @@ static __always_inline int proto_syscall(const struct sock *sk, int ret, int fla
 		__sync_fetch_and_add(&gw_proto_unread, 1);
 		return 0;
 	}
-	e = gw_reserve(sizeof(*e), GW_DROP_PROTO);
+	e = gw_reserve_uid(sizeof(*e), GW_DROP_PROTO, gw_current_uid());
 	if (!e)
 		return 0;
 	if ((__u64)ret < len)
@@ -250,7 +250,7 @@ static __always_inline int proto_capture(struct __sk_buff *skb, bool egress)
 		return 1; /* counted after this program runs: set by an earlier data segment */
 	}
 	sk = (const struct sock *)tp;
-	e = gw_reserve(sizeof(*e), GW_DROP_PROTO);
+	e = gw_reserve_uid(sizeof(*e), GW_DROP_PROTO, bpf_get_socket_uid(skb));
 	if (!e)
 		return 1;
 	n = proto_slice_len(len);

@@ -88,7 +88,7 @@ static __always_inline void peer_seen_once(struct bpf_sock_addr *ctx, bool v6, _
 	if (!udp)
 		return;
 
-	e = gw_reserve(sizeof(*e), GW_DROP_UDP);
+	e = gw_reserve_uid(sizeof(*e), GW_DROP_UDP, gw_current_uid());
 	if (!e)
 		return;
 	gw_fill_hdr(&e->hdr, GW_EV_UDP_SEND, sizeof(*e));

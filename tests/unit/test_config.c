@@ -324,6 +324,32 @@ TEST(network_dns_max_ttl)
 	CHECK(rejected_at("network:\n  dns_max_ttl_seconds: 0\n", 2, "network.dns_max_ttl_seconds"));
 }
 
+TEST(limits_section)
+{
+	struct gw_config *cfg = parse("");
+
+	REQUIRE(cfg);
+	CHECK(cfg->limits_uid_rate == 2000 && cfg->limits_uid_burst == 1000);
+	CHECK(cfg->limits_uid_gate_percent == 25 && cfg->limits_reserved_percent == 25);
+	CHECK(cfg->limits_proc_table_bytes == 16ull << 20);
+	gw_config_free(cfg);
+	cfg = parse("limits:\n"
+		    "  uid_rate: 0\n"
+		    "  uid_burst: 50\n"
+		    "  uid_gate_percent: 0\n"
+		    "  reserved_percent: 50\n"
+		    "  proc_table_bytes: 64MiB\n");
+	REQUIRE(cfg);
+	CHECK(cfg->limits_uid_rate == 0 && cfg->limits_uid_burst == 50);
+	CHECK(cfg->limits_uid_gate_percent == 0 && cfg->limits_reserved_percent == 50);
+	CHECK(cfg->limits_proc_table_bytes == 64ull << 20);
+	gw_config_free(cfg);
+	CHECK(rejected_at("limits:\n  uid_burst: 0\n", 2, "limits.uid_burst"));
+	CHECK(rejected_at("limits:\n  reserved_percent: 90\n", 2, "limits.reserved_percent"));
+	CHECK(rejected_at("limits:\n  uid_gate_percent: 100\n", 2, "limits.uid_gate_percent"));
+	CHECK(rejected_at("limits:\n  proc_table_bytes: 1KiB\n", 2, "limits.proc_table_bytes"));
+}
+
 int main(void)
 {
 	RUN(empty_file_gives_defaults);
@@ -339,5 +365,6 @@ int main(void)
 	RUN(place_section);
 	RUN(network_proto_id);
 	RUN(network_dns_max_ttl);
+	RUN(limits_section);
 	return test_summary();
 }

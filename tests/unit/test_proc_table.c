@@ -78,11 +78,49 @@ TEST(argv_is_copied)
 	proc_table_free(&t);
 }
 
+/* A user exec'ing 4 KiB command lines fills the byte cap long before the entry cap. */
+TEST(byte_cap_evicts_oldest_exited_then_live)
+{
+	struct proc_table t;
+	static char argv[4000];
+	struct proc_entry *e;
+
+	memset(argv, 'a', sizeof(argv) - 1);
+	proc_table_init(&t, 1000, 1000000000ULL);
+	t.max_bytes = 3 * (sizeof(struct proc_entry) + sizeof(argv)) + 100;
+	e = proc_table_put(&t, 1); /* a live process with a short argv */
+	proc_entry_set_argv(e, "init", 5, 1);
+	for (uint32_t pid = 100; pid < 110; pid++) {
+		e = proc_table_put(&t, pid);
+		proc_entry_set_argv(e, argv, sizeof(argv), 1);
+		proc_table_mark_exited(&t, e, 1);
+	}
+	proc_table_evict_expired(&t, 2); /* weighs the last one put */
+	CHECK(t.bytes <= t.max_bytes);
+	CHECK(t.evicted_bytes >= 7);
+	CHECK(t.evicted_exited == t.evicted_bytes);
+	CHECK(t.evicted_live == 0);
+	CHECK(proc_table_get(&t, 1) != NULL);
+	CHECK(proc_table_get(&t, 109) != NULL);
+	CHECK(proc_table_get(&t, 100) == NULL);
+	/* live ones only: the oldest live goes */
+	t.max_bytes = sizeof(struct proc_entry) + sizeof(argv) + 100;
+	e = proc_table_put(&t, 200);
+	proc_entry_set_argv(e, argv, sizeof(argv), 1);
+	proc_table_evict_expired(&t, 3);
+	CHECK(t.bytes <= t.max_bytes);
+	CHECK(t.count == 1 && proc_table_get(&t, 200) != NULL);
+	CHECK(t.evicted_live == 1);
+	proc_table_free(&t);
+	CHECK(t.bytes == 0);
+}
+
 int main(void)
 {
 	RUN(put_get_replace);
 	RUN(exited_entries_evicted_after_grace);
 	RUN(full_table_evicts_exited_first_then_oldest_live);
 	RUN(argv_is_copied);
+	RUN(byte_cap_evicts_oldest_exited_then_live);
 	return test_summary();
 }

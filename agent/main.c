@@ -88,6 +88,8 @@ static void usage(FILE *out)
 	      "  --proto-hooks=MODE      first bytes: auto (send/recv calls, then cgroup_skb),\n"
 	      "                          cgroup_skb (every packet)\n"
 	      "  --config=FILE           take detections.allow from a fleet config (read at start)\n"
+	      "  --keep-privileges       keep every capability after the start (debugging; by\n"
+	      "                          default only those in docs/PRIVILEGES.md stay)\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -158,6 +160,7 @@ enum {
 	OPT_NO_PROTO_ID,
 	OPT_PROTO_HOOKS,
 	OPT_CONFIG,
+	OPT_KEEP_PRIVILEGES,
 };
 
 static const struct option debug_options[] = {
@@ -203,6 +206,7 @@ static const struct option debug_options[] = {
 	{ "no-proto-id", no_argument, NULL, OPT_NO_PROTO_ID },
 	{ "proto-hooks", required_argument, NULL, OPT_PROTO_HOOKS },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "keep-privileges", no_argument, NULL, OPT_KEEP_PRIVILEGES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -505,6 +509,9 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 			}
 			break;
 		}
+		case OPT_KEEP_PRIVILEGES:
+			o->core.keep_privileges = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -548,6 +555,8 @@ static int cmd_debug(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	if (opt.config && opt.config->keep_privileges)
+		opt.core.keep_privileges = true;
 
 	a = calloc(1, sizeof(*a));
 	if (!a || agent_init(a, &opt.core) || app_compose(a, &opt)) {

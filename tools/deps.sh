@@ -34,6 +34,8 @@ PKGS=(
 	chromium
 	# a real sshd for an SSH login over a delayed path (test_latency)
 	openssh-server
+	# the capability drop once the programs are attached (agent/core/privs.c)
+	libcap-dev
 )
 # make bench: execsnoop, tcplife, tcpstates, and auditd with its auditctl
 [[ ${1:-} != bench ]] || PKGS+=(libbpf-tools auditd)

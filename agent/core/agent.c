@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 
 #include "gw_events.h"
+#include "privs.h"
 #include "procfs.h"
 
 #define ARENA_BYTES (256 << 10)
@@ -224,6 +225,30 @@ void agent_tick(struct gw_agent *a, uint64_t now_ns)
 		a->stopping = true;
 }
 
+/* Everything is attached: from here the agent reads untrusted input, with what privs.h keeps. */
+static int drop_privileges(struct gw_agent *a)
+{
+	char why[256];
+	bool bounded;
+	int ret;
+
+	if (a->opt.keep_privileges) {
+		snprintf(a->privileges, sizeof(a->privileges), "all (kept on request)");
+		fprintf(stderr, "ghostwatch: privileges: every capability kept (keep_privileges)\n");
+		return 0;
+	}
+	ret = privs_drop(a->privileges, sizeof(a->privileges), &bounded, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, "ghostwatch: cannot drop privileges: %s (keep_privileges skips "
+				"the drop)\n", why);
+		return ret;
+	}
+	fprintf(stderr, "ghostwatch: privileges: kept %s%s, no_new_privs\n", a->privileges,
+		bounded ? ", bounding set the same" :
+			  "; bounding set left as it was (no CAP_SETPCAP)");
+	return 0;
+}
+
 int agent_start(struct gw_agent *a)
 {
 	int ret;
@@ -253,7 +278,7 @@ int agent_start(struct gw_agent *a)
 		fprintf(stderr, "ghostwatch: ring buffer: %s\n", strerror(-ret));
 		return ret;
 	}
-	return 0;
+	return drop_privileges(a);
 }
 
 /* No-op: the handler only exists so that a signal inherited as ignored (a daemon started with

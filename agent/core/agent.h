@@ -62,6 +62,7 @@ struct gw_options {
 	uint32_t proc_grace_s;
 	uint32_t ancestors_max;	   /* ancestry depth attached to exec events */
 	bool emit_forks;	   /* forks always update the process table; events only if asked */
+	bool keep_privileges;	   /* debugging: keep every capability after the start (privs.h) */
 	const char *proc_root;
 };
 
@@ -160,6 +161,7 @@ struct gw_agent {
 	void (*on_hangup)(struct gw_agent *a, void *ctx);
 	void *hangup_ctx;
 	struct gw_profile_source profile;
+	char privileges[160];	/* the capabilities kept after the start, as text (privs.h) */
 };
 
 uint64_t gw_now_boottime_ns(void);
@@ -167,7 +169,8 @@ uint64_t gw_now_realtime_ns(void);
 
 /* Sets up everything but the BPF hooks; 0 or -errno. */
 int agent_init(struct gw_agent *a, const struct gw_options *opt);
-/* Seeds the process table, loads the hooks; prints why on failure. */
+/* Seeds the process table, loads the hooks, then drops the capabilities the running agent does
+ * not need (unless opt.keep_privileges); prints why on failure. */
 int agent_start(struct gw_agent *a);
 int agent_add_sink(struct gw_agent *a, struct gw_sink sink);
 /* Before agent_start: 0, or -ENOSPC / -EEXIST (a record type already taken). */

@@ -92,6 +92,7 @@ static const struct config_key config_keys[] = {
 	{ "place", "mdns", KIND_BOOL, F(place_mdns), 0, 0 },
 	{ "network", "proto_id", KIND_BOOL, F(proto_id), 0, 0 },
 	{ "detections", "allow", KIND_ALLOW, F(detections_allow), 0, 0 },
+	{ "privileges", "keep", KIND_BOOL, F(keep_privileges), 0, 0 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))

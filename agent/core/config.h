@@ -104,6 +104,8 @@ struct gw_config {
 	/* the company's own tools: findings they match are counted, not raised */
 	struct gw_config_allow detections_allow[GW_CONFIG_MAX_ALLOW];
 	size_t n_detections_allow;
+	/* debugging: keep every capability after the start instead of the documented few */
+	bool keep_privileges;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

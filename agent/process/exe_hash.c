@@ -40,7 +40,7 @@ struct exe_hash {
 	struct lru_pool cache;
 	struct exe_hash_counts counts;
 	pthread_t worker;
-	bool worker_started;
+	bool worker_tried, worker_started;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stop;
@@ -175,7 +175,6 @@ static void *worker_main(void *arg)
 struct exe_hash *exe_hash_new(size_t capacity)
 {
 	struct exe_hash *h = calloc(1, sizeof(*h));
-	sigset_t all, old;
 
 	if (!h)
 		return NULL;
@@ -187,12 +186,24 @@ struct exe_hash *exe_hash_new(size_t capacity)
 	}
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->wake, NULL);
+	return h;
+}
+
+/*
+ * The worker starts with the first big file, not with the agent: capabilities are per thread and
+ * the agent drops its own while it is still one thread (core/privs.h), so a worker made at the
+ * start would keep them all.
+ */
+static void start_worker(struct exe_hash *h)
+{
+	sigset_t all, old;
+
+	h->worker_tried = true;
 	/* the worker blocks every signal: the agent's reach it only through its signalfd */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	h->worker_started = !pthread_create(&h->worker, NULL, worker_main, h);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return h;
 }
 
 void exe_hash_free(struct exe_hash *h)
@@ -217,6 +228,8 @@ static bool submit(struct exe_hash *h, const char *path, const struct exe_hash_k
 {
 	bool queued = false;
 
+	if (!h->worker_tried)
+		start_worker(h);
 	if (!h->worker_started || strlen(path) >= PATH_MAX)
 		return false;
 	pthread_mutex_lock(&h->lock);

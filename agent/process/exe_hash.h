@@ -50,7 +50,8 @@ struct exe_hash_counts {
 	uint64_t too_large;
 };
 
-/* A cache of `capacity` versions and a worker thread; NULL on failure. */
+/* A cache of `capacity` versions and a worker thread (started with the first big file); NULL on
+ * failure. */
 struct exe_hash *exe_hash_new(size_t capacity);
 void exe_hash_free(struct exe_hash *h);
 

@@ -59,6 +59,7 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt)
 	a->opt = *opt;
 	a->epoll_fd = a->timer_fd = a->signal_fd = -1;
 	a->hooks.events_fd = a->hooks.drops_fd = a->hooks.idle_fd = -1;
+	netns_iter_init(&a->netns_iter);
 	a->next_event_id = 1;
 	a->started_ns = gw_now_boottime_ns();
 	a->realtime_offset_ns = (int64_t)(gw_now_realtime_ns() - a->started_ns);
@@ -237,7 +238,12 @@ static int drop_privileges(struct gw_agent *a)
 		fprintf(stderr, "ghostwatch: privileges: every capability kept (keep_privileges)\n");
 		return 0;
 	}
-	ret = privs_drop(a->privileges, sizeof(a->privileges), &bounded, why, sizeof(why));
+	ret = netns_iter_start(&a->netns_iter);
+	if (ret)
+		fprintf(stderr, "ghostwatch: namespace helper: %s (open connections in other network "
+				"namespaces are counted at close only)\n", strerror(-ret));
+	ret = privs_drop(PRIVS_AGENT, a->privileges, sizeof(a->privileges), &bounded, why,
+			 sizeof(why));
 	if (ret) {
 		fprintf(stderr, "ghostwatch: cannot drop privileges: %s (keep_privileges skips "
 				"the drop)\n", why);
@@ -493,6 +499,7 @@ void agent_destroy(struct gw_agent *a)
 			a->domains[i].destroy(a, a->domains[i].state);
 	a->n_domains = 0;
 	uevents_close(&a->uevents);
+	netns_iter_stop(&a->netns_iter);
 	hooks_close(&a->hooks);
 	proc_table_free(&a->procs);
 	loaded_rules_free(&a->rules_files);

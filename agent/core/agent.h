@@ -16,7 +16,8 @@
  *    flow and every GW_IDLE_TICK_MS while the ring is empty, or sooner when its next_tick says;
  *  - its counters, drops and evictions go in AgentStats through its counters.
  * Core services for every domain: process_lookup.h (a pid's process), uevents.h (the kernel's
- * uevents per subsystem), hooks.h (loading BPF objects on the shared ring).
+ * uevents per subsystem), hooks.h (loading BPF objects on the shared ring), netns_iter.h
+ * (iterators made in another network namespace once the agent has dropped its privileges).
  */
 #ifndef GW_AGENT_H
 #define GW_AGENT_H
@@ -32,6 +33,7 @@
 #include "facts.h"
 #include "hooks.h"
 #include "loaded_rules.h"
+#include "netns_iter.h"
 #include "proc_id.h"
 #include "proc_table.h"
 #include "stop_sender.h"
@@ -162,6 +164,7 @@ struct gw_agent {
 	void *hangup_ctx;
 	struct gw_profile_source profile;
 	char privileges[160];	/* the capabilities kept after the start, as text (privs.h) */
+	struct netns_iter netns_iter; /* iterators in other network namespaces (netns_iter.h) */
 };
 
 uint64_t gw_now_boottime_ns(void);

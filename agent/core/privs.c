@@ -10,19 +10,25 @@
 #include <linux/securebits.h>
 #include <sys/capability.h>
 
-static const cap_value_t privs_kept[] = {
-	CAP_BPF,
-	CAP_SYS_PTRACE,
-	CAP_DAC_READ_SEARCH,
-	CAP_SYS_ADMIN,
+static const cap_value_t agent_kept[] = { CAP_BPF, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH };
+static const cap_value_t netns_helper_kept[] = { CAP_SYS_ADMIN };
+
+struct kept_set {
+	const cap_value_t *v;
+	size_t n;
 };
 
-#define N_KEPT (sizeof(privs_kept) / sizeof(privs_kept[0]))
-
-static bool kept(cap_value_t c)
+static struct kept_set kept_set(enum privs_role role)
 {
-	for (size_t i = 0; i < N_KEPT; i++)
-		if (privs_kept[i] == c)
+	if (role == PRIVS_NETNS_HELPER)
+		return (struct kept_set){ netns_helper_kept, 1 };
+	return (struct kept_set){ agent_kept, sizeof(agent_kept) / sizeof(agent_kept[0]) };
+}
+
+static bool kept(struct kept_set k, cap_value_t c)
+{
+	for (size_t i = 0; i < k.n; i++)
+		if (k.v[i] == c)
 			return true;
 	return false;
 }
@@ -43,10 +49,10 @@ static int count_threads(void)
 
 /* Empties the bounding set but for the kept capabilities and locks root's exec privileges off;
  * both need CAP_SETPCAP, dropped with the rest right after. */
-static int drop_bounding(char *why, size_t why_size)
+static int drop_bounding(struct kept_set k, char *why, size_t why_size)
 {
 	for (cap_value_t c = 0; c < (cap_value_t)cap_max_bits(); c++) {
-		if (kept(c))
+		if (kept(k, c))
 			continue;
 		if (cap_drop_bound(c)) {
 			snprintf(why, why_size, "dropping %s from the bounding set: %s",
@@ -62,7 +68,8 @@ static int drop_bounding(char *why, size_t why_size)
 	return 0;
 }
 
-static int set_kept(cap_t now, char *kept_text, size_t kept_size, char *why, size_t why_size)
+static int set_kept(struct kept_set k, cap_t now, char *kept_text, size_t kept_size, char *why,
+		    size_t why_size)
 {
 	cap_t next = cap_init();
 	char *text;
@@ -70,13 +77,13 @@ static int set_kept(cap_t now, char *kept_text, size_t kept_size, char *why, siz
 
 	if (!next)
 		return -ENOMEM;
-	for (size_t i = 0; i < N_KEPT; i++) {
+	for (size_t i = 0; i < k.n; i++) {
 		cap_flag_value_t have = CAP_CLEAR;
 
-		if (cap_get_flag(now, privs_kept[i], CAP_PERMITTED, &have) || have != CAP_SET)
+		if (cap_get_flag(now, k.v[i], CAP_PERMITTED, &have) || have != CAP_SET)
 			continue;
-		cap_set_flag(next, CAP_PERMITTED, 1, &privs_kept[i], CAP_SET);
-		cap_set_flag(next, CAP_EFFECTIVE, 1, &privs_kept[i], CAP_SET);
+		cap_set_flag(next, CAP_PERMITTED, 1, &k.v[i], CAP_SET);
+		cap_set_flag(next, CAP_EFFECTIVE, 1, &k.v[i], CAP_SET);
 	}
 	if (cap_set_proc(next)) {
 		err = -errno;
@@ -89,8 +96,10 @@ static int set_kept(cap_t now, char *kept_text, size_t kept_size, char *why, siz
 	return err;
 }
 
-int privs_drop(char *kept_text, size_t kept_size, bool *bounded, char *why, size_t why_size)
+int privs_drop(enum privs_role role, char *kept_text, size_t kept_size, bool *bounded, char *why,
+	       size_t why_size)
 {
+	struct kept_set k = kept_set(role);
 	cap_flag_value_t setpcap = CAP_CLEAR;
 	cap_t now;
 	int n, err;
@@ -116,13 +125,13 @@ int privs_drop(char *kept_text, size_t kept_size, bool *bounded, char *why, size
 	}
 	cap_get_flag(now, CAP_SETPCAP, CAP_EFFECTIVE, &setpcap);
 	*bounded = setpcap == CAP_SET;
-	err = *bounded ? drop_bounding(why, why_size) : 0;
+	err = *bounded ? drop_bounding(k, why, why_size) : 0;
 	if (!err && cap_reset_ambient() && errno != EINVAL) {
 		err = -errno;
 		snprintf(why, why_size, "clearing the ambient set: %s", strerror(errno));
 	}
 	if (!err)
-		err = set_kept(now, kept_text, kept_size, why, why_size);
+		err = set_kept(k, now, kept_text, kept_size, why, why_size);
 	cap_free(now);
 	return err;
 }

@@ -34,8 +34,8 @@ PKGS=(
 	chromium
 	# a real sshd for an SSH login over a delayed path (test_latency)
 	openssh-server
-	# the capability drop once the programs are attached (agent/core/privs.c)
-	libcap-dev
+	# the capability drop once the programs are attached (agent/core/privs.c); capsh for its test
+	libcap-dev libcap2-bin
 )
 # make bench: execsnoop, tcplife, tcpstates, and auditd with its auditctl
 [[ ${1:-} != bench ]] || PKGS+=(libbpf-tools auditd)

@@ -310,6 +310,20 @@ TEST(network_proto_id)
 	CHECK(rejected_at("network:\n  proto_id: maybe\n", 2, "network.proto_id"));
 }
 
+TEST(privileges_keep)
+{
+	struct gw_config *cfg = parse("");
+
+	REQUIRE(cfg);
+	CHECK(!cfg->keep_privileges);
+	gw_config_free(cfg);
+	cfg = parse("privileges:\n  keep: true\n");
+	REQUIRE(cfg);
+	CHECK(cfg->keep_privileges);
+	gw_config_free(cfg);
+	CHECK(rejected_at("privileges:\n  keep: sometimes\n", 2, "privileges.keep"));
+}
+
 int main(void)
 {
 	RUN(empty_file_gives_defaults);
@@ -324,5 +338,6 @@ int main(void)
 	RUN(exfil_section);
 	RUN(place_section);
 	RUN(network_proto_id);
+	RUN(privileges_keep);
 	return test_summary();
 }

@@ -211,8 +211,6 @@ int netns_iter_start(struct netns_iter *h)
 /* A helper that failed a request is not trusted to answer the next one in step: stopped. */
 static int helper_failed(struct netns_iter *h, int err)
 {
-	if (h->pid > 0)
-		kill(h->pid, SIGKILL);
 	netns_iter_stop(h);
 	fprintf(stderr, "ghostwatch: namespace helper: %s; other network namespaces are no longer "
 			"walked\n", strerror(-err));
@@ -253,7 +251,8 @@ void netns_iter_stop(struct netns_iter *h)
 	if (h->sock >= 0)
 		close(h->sock);
 	h->sock = -1;
-	if (h->pid > 0)
+	/* it holds nothing worth a clean exit: the agent's stop never waits on it */
+	if (h->pid > 0 && !kill(h->pid, SIGKILL))
 		waitpid(h->pid, NULL, 0);
 	h->pid = 0;
 	if (h->self_fd >= 0)

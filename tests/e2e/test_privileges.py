@@ -7,7 +7,7 @@ directory and reports the bytes of a connection inside another network namespace
 (the helper made the iterator there). `ghostwatch run` started as the unit's DynamicUser would be
 (uid 65534, the unit's AmbientCapabilities and bounding set, root-only config and keys) keeps the
 same set, ships an exec to the collector, reports and re-attaches a detached cgroup link, and
-reloads its config on SIGHUP.
+reloads its config on SIGHUP. --keep-privileges keeps everything and starts no helper.
 """
 import os
 import re
@@ -281,3 +281,15 @@ def test_the_units_user_runs_the_fleet_agent_with_only_what_it_keeps(tmp_path):
         agent.kill()
         assert col.stop() != 66, col.log_text()[-3000:]
         nats.stop()
+
+
+def test_keep_privileges_skips_the_drop(agent_factory):
+    a = agent_factory("--keep-privileges", "--no-network", "--cadence-window=0")
+    assert "privileges: every capability kept (keep_privileges)" in a.stderr, a.stderr
+    st, ours = status(a.proc.pid), status(os.getpid())
+    assert decode(st["CapEff"]) == decode(ours["CapEff"]) and "cap_sys_admin" in \
+        decode(st["CapEff"])
+    assert not [k for k in children(a.proc.pid)
+                if Path(f"/proc/{k}/comm").read_text().strip() == "gw-netns-iter"]
+    rc, _ = a.stop()
+    assert rc == 0, a.stderr[-3000:]

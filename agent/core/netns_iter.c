@@ -116,10 +116,11 @@ static int iter_in(int self_fd, int ns_fd, int link_fd, int *lost)
 	if (fd < 0)
 		err = -errno;
 	if (setns(self_fd, CLONE_NEWNET)) {
+		err = -errno;
 		*lost = 1;
 		if (fd >= 0)
 			close(fd);
-		return -errno;
+		return err;
 	}
 	return fd < 0 ? err : fd;
 }

@@ -33,6 +33,15 @@ static bool kept(struct kept_set k, cap_value_t c)
 	return false;
 }
 
+/* errno as -errno, with what failed and why in why. */
+static int fail(char *why, size_t why_size, const char *what)
+{
+	int err = errno ? errno : EPERM;
+
+	snprintf(why, why_size, "%s: %s", what, strerror(err));
+	return -err;
+}
+
 static int count_threads(void)
 {
 	DIR *d = opendir("/proc/self/task");
@@ -54,17 +63,12 @@ static int drop_bounding(struct kept_set k, char *why, size_t why_size)
 	for (cap_value_t c = 0; c < (cap_value_t)cap_max_bits(); c++) {
 		if (kept(k, c))
 			continue;
-		if (cap_drop_bound(c)) {
-			snprintf(why, why_size, "dropping %s from the bounding set: %s",
-				 cap_to_name(c), strerror(errno));
-			return -errno;
-		}
+		if (cap_drop_bound(c))
+			return fail(why, why_size, "dropping a capability from the bounding set");
 	}
 	if (cap_set_secbits(SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
-			    SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)) {
-		snprintf(why, why_size, "locking root's exec privileges off: %s", strerror(errno));
-		return -errno;
-	}
+			    SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED))
+		return fail(why, why_size, "locking root's exec privileges off");
 	return 0;
 }
 
@@ -85,10 +89,9 @@ static int set_kept(struct kept_set k, cap_t now, char *kept_text, size_t kept_s
 		cap_set_flag(next, CAP_PERMITTED, 1, &k.v[i], CAP_SET);
 		cap_set_flag(next, CAP_EFFECTIVE, 1, &k.v[i], CAP_SET);
 	}
-	if (cap_set_proc(next)) {
-		err = -errno;
-		snprintf(why, why_size, "setting the kept capabilities: %s", strerror(errno));
-	} else if ((text = cap_to_text(next, NULL))) {
+	if (cap_set_proc(next))
+		err = fail(why, why_size, "setting the kept capabilities");
+	else if ((text = cap_to_text(next, NULL))) {
 		snprintf(kept_text, kept_size, "%s", text[0] == '=' && !text[1] ? "none" : text);
 		cap_free(text);
 	}
@@ -114,22 +117,16 @@ int privs_drop(enum privs_role role, char *kept_text, size_t kept_size, bool *bo
 		snprintf(why, why_size, "%d threads already run and would keep every capability", n);
 		return -EBUSY;
 	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-		snprintf(why, why_size, "setting no_new_privs: %s", strerror(errno));
-		return -errno;
-	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return fail(why, why_size, "setting no_new_privs");
 	now = cap_get_proc();
-	if (!now) {
-		snprintf(why, why_size, "reading the capabilities: %s", strerror(errno));
-		return -errno;
-	}
+	if (!now)
+		return fail(why, why_size, "reading the capabilities");
 	cap_get_flag(now, CAP_SETPCAP, CAP_EFFECTIVE, &setpcap);
 	*bounded = setpcap == CAP_SET;
 	err = *bounded ? drop_bounding(k, why, why_size) : 0;
-	if (!err && cap_reset_ambient() && errno != EINVAL) {
-		err = -errno;
-		snprintf(why, why_size, "clearing the ambient set: %s", strerror(errno));
-	}
+	if (!err && cap_reset_ambient() && errno != EINVAL)
+		err = fail(why, why_size, "clearing the ambient set");
 	if (!err)
 		err = set_kept(k, now, kept_text, kept_size, why, why_size);
 	cap_free(now);

@@ -245,8 +245,8 @@ static int drop_privileges(struct gw_agent *a)
 	ret = privs_drop(PRIVS_AGENT, a->privileges, sizeof(a->privileges), &bounded, why,
 			 sizeof(why));
 	if (ret) {
-		fprintf(stderr, "ghostwatch: cannot drop privileges: %s (keep_privileges skips "
-				"the drop)\n", why);
+		fprintf(stderr, "ghostwatch: cannot drop privileges: %s (a domain starts its threads "
+				"in its started op, not in start; keep_privileges skips the drop)\n", why);
 		return ret;
 	}
 	fprintf(stderr, "ghostwatch: privileges: kept %s%s, no_new_privs\n", a->privileges,
@@ -284,7 +284,11 @@ int agent_start(struct gw_agent *a)
 		fprintf(stderr, "ghostwatch: ring buffer: %s\n", strerror(-ret));
 		return ret;
 	}
-	return drop_privileges(a);
+	ret = drop_privileges(a);
+	for (int i = 0; !ret && i < a->n_domains; i++)
+		if (a->domains[i].started)
+			ret = a->domains[i].started(a, a->domains[i].state);
+	return ret;
 }
 
 /* No-op: the handler only exists so that a signal inherited as ignored (a daemon started with

@@ -106,6 +106,10 @@ struct gw_domain {
 	uint8_t record_types[GW_DOMAIN_RECORD_TYPES]; /* GW_EV_* it handles; 0 ends the list */
 	bool events_in_summary; /* its event counters also go in the exit summary line */
 	int (*start)(struct gw_agent *a, void *state);
+	/* every domain has started and the agent has dropped its privileges (core/privs.h), in
+	 * registration order: a domain starts its threads here, never in start (capabilities are per
+	 * thread: one made before the drop would keep them all). 0, or -errno to stop the start. */
+	int (*started)(struct gw_agent *a, void *state);
 	/* a BPF record of one of its types: 0, or -1 for a malformed one */
 	int (*handle_record)(struct gw_agent *a, void *state, const void *data, size_t size);
 	void (*observe)(struct gw_agent *a, void *state, const struct gw_fact *f);

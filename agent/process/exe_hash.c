@@ -40,7 +40,7 @@ struct exe_hash {
 	struct lru_pool cache;
 	struct exe_hash_counts counts;
 	pthread_t worker;
-	bool worker_tried, worker_started;
+	bool worker_started;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stop;
@@ -189,21 +189,20 @@ struct exe_hash *exe_hash_new(size_t capacity)
 	return h;
 }
 
-/*
- * The worker starts with the first big file, not with the agent: capabilities are per thread and
- * the agent drops its own while it is still one thread (core/privs.h), so a worker made at the
- * start would keep them all.
- */
-static void start_worker(struct exe_hash *h)
+int exe_hash_start(struct exe_hash *h)
 {
 	sigset_t all, old;
+	int err;
 
-	h->worker_tried = true;
+	if (h->worker_started)
+		return 0;
 	/* the worker blocks every signal: the agent's reach it only through its signalfd */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	h->worker_started = !pthread_create(&h->worker, NULL, worker_main, h);
+	err = pthread_create(&h->worker, NULL, worker_main, h);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	h->worker_started = !err;
+	return -err;
 }
 
 void exe_hash_free(struct exe_hash *h)
@@ -228,8 +227,6 @@ static bool submit(struct exe_hash *h, const char *path, const struct exe_hash_k
 {
 	bool queued = false;
 
-	if (!h->worker_tried)
-		start_worker(h);
 	if (!h->worker_started || strlen(path) >= PATH_MAX)
 		return false;
 	pthread_mutex_lock(&h->lock);

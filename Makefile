@@ -41,6 +41,8 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 # LINK=shared links all of them dynamically instead: the distribution packages, whose libraries
 # get the distribution's security updates (use its own BUILD: make does not relink on a switch).
 STATIC_PART := -lbpf -lelf -lz -lyaml -lprotobuf-c -lnl-genl-3 -lnl-route-3 -lnl-3
+# libcap: the capability drop once the programs are attached (agent/core/privs.c)
+STATIC_PART += -lcap
 DYNAMIC_PART := -lnats -lssl -lcrypto -lpthread -lm -lsystemd
 # the ops endpoint (agent/ops): libmicrohttpd ships static too, but pulls GnuTLS in with it
 DYNAMIC_PART += -lmicrohttpd

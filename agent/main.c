@@ -96,6 +96,8 @@ static void usage(FILE *out)
 	      "                          connection, DNS, first-bytes, exec, exit, fork and\n"
 	      "                          tun-open records (default 2000,1000,25; RATE 0 = off)\n"
 	      "  --proc-table-bytes=BYTES  process table byte cap (default 16777216; 0 = none)\n"
+	      "  --keep-privileges       keep every capability after the start (debugging; by\n"
+	      "                          default only those in docs/PRIVILEGES.md stay)\n"
 	      "\n"
 	      "run options:\n"
 	      "  --config=FILE           YAML config (default /etc/ghostwatch/ghostwatch.yaml);\n"
@@ -171,6 +173,7 @@ enum {
 	OPT_CONFIG,
 	OPT_UID_LIMIT,
 	OPT_PROC_BYTES,
+	OPT_KEEP_PRIVILEGES,
 };
 
 static const struct option debug_options[] = {
@@ -218,6 +221,7 @@ static const struct option debug_options[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "uid-limit", required_argument, NULL, OPT_UID_LIMIT },
 	{ "proc-table-bytes", required_argument, NULL, OPT_PROC_BYTES },
+	{ "keep-privileges", no_argument, NULL, OPT_KEEP_PRIVILEGES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -541,6 +545,9 @@ static int parse_debug_args(int argc, char **argv, struct app_options *o, struct
 				return -1;
 			o->core.proc_table_bytes = n;
 			break;
+		case OPT_KEEP_PRIVILEGES:
+			o->core.keep_privileges = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -584,6 +591,8 @@ static int cmd_debug(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	if (opt.config && opt.config->keep_privileges)
+		opt.core.keep_privileges = true;
 
 	a = calloc(1, sizeof(*a));
 	if (!a || agent_init(a, &opt.core) || app_compose(a, &opt)) {

@@ -36,6 +36,8 @@ PKGS=(
 	openssh-server
 	# a real stub resolver under its own account (test_dns_uid: whose DNS answers the agent sees)
 	dnsmasq-base
+	# the capability drop once the programs are attached (agent/core/privs.c); capsh for its test
+	libcap-dev libcap2-bin
 )
 # make bench: execsnoop, tcplife, tcpstates, and auditd with its auditctl
 [[ ${1:-} != bench ]] || PKGS+=(libbpf-tools auditd)

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 
 #include "gw_events.h"
+#include "privs.h"
 #include "procfs.h"
 
 #define ARENA_BYTES (256 << 10)
@@ -65,6 +66,7 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt)
 	a->epoll_fd = a->timer_fd = a->signal_fd = -1;
 	a->hooks.events_fd = a->hooks.drops_fd = a->hooks.idle_fd = -1;
 	a->hooks.uid_drops_fd = a->hooks.uid_buckets_fd = a->hooks.limits_fd = -1;
+	netns_iter_init(&a->netns_iter);
 	a->next_event_id = 1;
 	a->started_ns = gw_now_boottime_ns();
 	a->realtime_offset_ns = (int64_t)(gw_now_realtime_ns() - a->started_ns);
@@ -232,6 +234,35 @@ void agent_tick(struct gw_agent *a, uint64_t now_ns)
 		a->stopping = true;
 }
 
+/* Everything is attached: from here the agent reads untrusted input, with what privs.h keeps. */
+static int drop_privileges(struct gw_agent *a)
+{
+	char why[256];
+	bool bounded;
+	int ret;
+
+	if (a->opt.keep_privileges) {
+		snprintf(a->privileges, sizeof(a->privileges), "all (kept on request)");
+		fprintf(stderr, "ghostwatch: privileges: every capability kept (keep_privileges)\n");
+		return 0;
+	}
+	ret = netns_iter_start(&a->netns_iter);
+	if (ret)
+		fprintf(stderr, "ghostwatch: namespace helper: %s (open connections in other network "
+				"namespaces are counted at close only)\n", strerror(-ret));
+	ret = privs_drop(PRIVS_AGENT, a->privileges, sizeof(a->privileges), &bounded, why,
+			 sizeof(why));
+	if (ret) {
+		fprintf(stderr, "ghostwatch: cannot drop privileges: %s (a domain starts its threads "
+				"in its started op, not in start; keep_privileges skips the drop)\n", why);
+		return ret;
+	}
+	fprintf(stderr, "ghostwatch: privileges: kept %s%s, no_new_privs\n", a->privileges,
+		bounded ? ", bounding set the same" :
+			  "; bounding set left as it was (no CAP_SETPCAP)");
+	return 0;
+}
+
 int agent_start(struct gw_agent *a)
 {
 	int ret;
@@ -261,7 +292,11 @@ int agent_start(struct gw_agent *a)
 		fprintf(stderr, "ghostwatch: ring buffer: %s\n", strerror(-ret));
 		return ret;
 	}
-	return 0;
+	ret = drop_privileges(a);
+	for (int i = 0; !ret && i < a->n_domains; i++)
+		if (a->domains[i].started)
+			ret = a->domains[i].started(a, a->domains[i].state);
+	return ret;
 }
 
 /* No-op: the handler only exists so that a signal inherited as ignored (a daemon started with
@@ -476,6 +511,7 @@ void agent_destroy(struct gw_agent *a)
 			a->domains[i].destroy(a, a->domains[i].state);
 	a->n_domains = 0;
 	uevents_close(&a->uevents);
+	netns_iter_stop(&a->netns_iter);
 	hooks_close(&a->hooks);
 	proc_table_free(&a->procs);
 	loaded_rules_free(&a->rules_files);

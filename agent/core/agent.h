@@ -16,7 +16,8 @@
  *    flow and every GW_IDLE_TICK_MS while the ring is empty, or sooner when its next_tick says;
  *  - its counters, drops and evictions go in AgentStats through its counters.
  * Core services for every domain: process_lookup.h (a pid's process), uevents.h (the kernel's
- * uevents per subsystem), hooks.h (loading BPF objects on the shared ring).
+ * uevents per subsystem), hooks.h (loading BPF objects on the shared ring), netns_iter.h
+ * (iterators made in another network namespace once the agent has dropped its privileges).
  */
 #ifndef GW_AGENT_H
 #define GW_AGENT_H
@@ -32,6 +33,7 @@
 #include "facts.h"
 #include "hooks.h"
 #include "loaded_rules.h"
+#include "netns_iter.h"
 #include "proc_id.h"
 #include "proc_table.h"
 #include "stop_sender.h"
@@ -64,6 +66,7 @@ struct gw_options {
 	uint32_t proc_grace_s;
 	uint32_t ancestors_max;	   /* ancestry depth attached to exec events */
 	bool emit_forks;	   /* forks always update the process table; events only if asked */
+	bool keep_privileges;	   /* debugging: keep every capability after the start (privs.h) */
 	const char *proc_root;
 };
 
@@ -105,6 +108,10 @@ struct gw_domain {
 	uint8_t record_types[GW_DOMAIN_RECORD_TYPES]; /* GW_EV_* it handles; 0 ends the list */
 	bool events_in_summary; /* its event counters also go in the exit summary line */
 	int (*start)(struct gw_agent *a, void *state);
+	/* every domain has started and the agent has dropped its privileges (core/privs.h), in
+	 * registration order: a domain starts its threads here, never in start (capabilities are per
+	 * thread: one made before the drop would keep them all). 0, or -errno to stop the start. */
+	int (*started)(struct gw_agent *a, void *state);
 	/* a BPF record of one of its types: 0, or -1 for a malformed one */
 	int (*handle_record)(struct gw_agent *a, void *state, const void *data, size_t size);
 	void (*observe)(struct gw_agent *a, void *state, const struct gw_fact *f);
@@ -163,6 +170,8 @@ struct gw_agent {
 	void *hangup_ctx;
 	struct gw_profile_source profile;
 	struct gw_transport_source transport; /* the fleet daemon's spool and connection */
+	char privileges[160];	/* the capabilities kept after the start, as text (privs.h) */
+	struct netns_iter netns_iter; /* iterators in other network namespaces (netns_iter.h) */
 };
 
 uint64_t gw_now_boottime_ns(void);
@@ -170,7 +179,8 @@ uint64_t gw_now_realtime_ns(void);
 
 /* Sets up everything but the BPF hooks; 0 or -errno. */
 int agent_init(struct gw_agent *a, const struct gw_options *opt);
-/* Seeds the process table, loads the hooks; prints why on failure. */
+/* Seeds the process table, loads the hooks, then drops the capabilities the running agent does
+ * not need (unless opt.keep_privileges); prints why on failure. */
 int agent_start(struct gw_agent *a);
 int agent_add_sink(struct gw_agent *a, struct gw_sink sink);
 /* Before agent_start: 0, or -ENOSPC / -EEXIST (a record type already taken). */

@@ -1,4 +1,4 @@
-/* attach_registry.c - the agent's BPF links by kernel id, checked still attached. See
+/* attach_registry.c - the agent's BPF links, held and checked still attached. See
  * attach_registry.h. */
 #include "attach_registry.h"
 
@@ -18,26 +18,39 @@ static int link_info(int fd, struct bpf_link_info *info)
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
 }
 
-static void prog_name(uint32_t prog_id, char *out, size_t size)
+static void prog_name(int prog_fd, uint32_t prog_id, char *out, size_t size)
 {
 	struct bpf_prog_info info;
 	__u32 len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(prog_id);
 
 	memset(&info, 0, sizeof(info));
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+	if (prog_fd >= 0 && !bpf_obj_get_info_by_fd(prog_fd, &info, &len))
 		snprintf(out, size, "%s", info.name);
 	else
 		snprintf(out, size, "prog#%u", prog_id);
-	if (fd >= 0)
-		close(fd);
+}
+
+static int dup_fd(int fd)
+{
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+static void entry_close(struct gw_attached *e)
+{
+	if (e->link_fd >= 0)
+		close(e->link_fd);
+	if (e->prog_fd >= 0)
+		close(e->prog_fd);
+	if (e->target_fd >= 0)
+		close(e->target_fd);
+	e->link_fd = e->prog_fd = e->target_fd = -1;
 }
 
 int attach_registry_add(struct gw_attach_registry *r, int link_fd, int target_fd)
 {
 	struct bpf_link_info info;
 	struct gw_attached *e;
-	int err;
+	int err, prog_fd;
 
 	if (r->n == GW_ATTACHED_MAX) {
 		r->not_registered++;
@@ -54,14 +67,24 @@ int attach_registry_add(struct gw_attach_registry *r, int link_fd, int target_fd
 	e->prog_id = info.prog_id;
 	e->type = info.type;
 	e->attach_type = info.type == BPF_LINK_TYPE_CGROUP ? info.cgroup.attach_type : 0;
-	e->own_fd = -1;
-	e->target_fd = -1;
-	if (info.type == BPF_LINK_TYPE_CGROUP && target_fd >= 0 &&
-	    (e->target_fd = fcntl(target_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-		r->not_registered++;
-		return -errno;
+	e->prog_fd = e->target_fd = -1;
+	e->link_fd = dup_fd(link_fd);
+	err = e->link_fd < 0 ? -errno : 0;
+	if (!err && info.type == BPF_LINK_TYPE_CGROUP && target_fd >= 0) {
+		e->target_fd = dup_fd(target_fd);
+		e->prog_fd = bpf_prog_get_fd_by_id(e->prog_id);
+		if (e->target_fd < 0 || e->prog_fd < 0)
+			err = -errno;
 	}
-	prog_name(e->prog_id, e->name, sizeof(e->name));
+	if (err) {
+		entry_close(e);
+		r->not_registered++;
+		return err;
+	}
+	prog_fd = e->prog_fd >= 0 ? e->prog_fd : bpf_prog_get_fd_by_id(e->prog_id);
+	prog_name(prog_fd, e->prog_id, e->name, sizeof(e->name));
+	if (prog_fd >= 0 && prog_fd != e->prog_fd)
+		close(prog_fd);
 	r->n++;
 	return 0;
 }
@@ -70,24 +93,13 @@ int attach_registry_add(struct gw_attach_registry *r, int link_fd, int target_fd
 static const char *loss_of(const struct gw_attached *e)
 {
 	struct bpf_link_info info;
-	int fd = bpf_link_get_fd_by_id(e->link_id), prog_fd;
-	const char *what = NULL;
 
-	if (fd < 0)
-		return "gone";
-	if (link_info(fd, &info))
-		what = "unreadable";
-	else if (info.prog_id != e->prog_id)
-		what = "running another program";
-	else if (info.type == BPF_LINK_TYPE_CGROUP && !info.cgroup.cgroup_id)
-		what = "detached from its cgroup";
-	close(fd);
-	if (what)
-		return what;
-	prog_fd = bpf_prog_get_fd_by_id(e->prog_id);
-	if (prog_fd < 0)
-		return "its program is gone";
-	close(prog_fd);
+	if (link_info(e->link_fd, &info))
+		return "unreadable";
+	if (info.prog_id != e->prog_id)
+		return "running another program";
+	if (info.type == BPF_LINK_TYPE_CGROUP && !info.cgroup.cgroup_id)
+		return "detached from its cgroup";
 	return NULL;
 }
 
@@ -95,24 +107,19 @@ static const char *loss_of(const struct gw_attached *e)
 static uint32_t reattach(struct gw_attached *e)
 {
 	struct bpf_link_info info;
-	int prog_fd, fd;
+	int fd;
 
-	if (e->type != BPF_LINK_TYPE_CGROUP || e->target_fd < 0)
+	if (e->type != BPF_LINK_TYPE_CGROUP || e->target_fd < 0 || e->prog_fd < 0)
 		return 0;
-	prog_fd = bpf_prog_get_fd_by_id(e->prog_id);
-	if (prog_fd < 0)
-		return 0;
-	fd = bpf_link_create(prog_fd, e->target_fd, e->attach_type, NULL);
-	close(prog_fd);
+	fd = bpf_link_create(e->prog_fd, e->target_fd, e->attach_type, NULL);
 	if (fd < 0)
 		return 0;
 	if (link_info(fd, &info)) {
 		close(fd);
 		return 0;
 	}
-	if (e->own_fd >= 0)
-		close(e->own_fd);
-	e->own_fd = fd;
+	close(e->link_fd);
+	e->link_fd = fd;
 	return info.id;
 }
 
@@ -139,11 +146,7 @@ int attach_registry_check(struct gw_attach_registry *r,
 
 void attach_registry_close(struct gw_attach_registry *r)
 {
-	for (int i = 0; i < r->n; i++) {
-		if (r->e[i].own_fd >= 0)
-			close(r->e[i].own_fd);
-		if (r->e[i].target_fd >= 0)
-			close(r->e[i].target_fd);
-	}
+	for (int i = 0; i < r->n; i++)
+		entry_close(&r->e[i]);
 	r->n = 0;
 }

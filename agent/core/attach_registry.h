@@ -2,10 +2,12 @@
  * attach_registry.h - the BPF links the agent attached, by kernel id, so that whoever checks the
  * agent is still attached (the tamper domain) need not reach into the domains that attached them.
  * Core's hooks_attach() registers its links; a domain attaching on its own registers them once
- * attached. A check reads each link and its program back from the kernel (bpf_link_get_fd_by_id,
- * bpf_prog_get_fd_by_id, bpf_obj_get_info_by_fd): a link gone, detached (a cgroup link detached
- * with `bpftool link detach` keeps its id but loses its cgroup) or running another program is
- * reported, and a detached cgroup link is attached again.
+ * attached. The registry holds its own descriptor of each link (and of a cgroup link's program
+ * and cgroup), taken at registration while the agent is still privileged, so a check needs no
+ * capability: it reads each link back through that descriptor (bpf_obj_get_info_by_fd). A link
+ * detached (a cgroup link detached with `bpftool link detach` keeps its id but loses its cgroup)
+ * or running another program is reported, and a detached cgroup link is attached again. The
+ * kernel cannot free a link the registry holds, so "gone" is not a state it needs to look for.
  */
 #ifndef GW_ATTACH_REGISTRY_H
 #define GW_ATTACH_REGISTRY_H
@@ -19,8 +21,9 @@ struct gw_attached {
 	char name[16];		 /* the program's name (BPF_OBJ_NAME_LEN) */
 	uint32_t link_id, prog_id;
 	uint32_t type, attach_type; /* enum bpf_link_type, enum bpf_attach_type */
+	int link_fd;		 /* the link: our dup, or the one this registry attached again */
+	int prog_fd;		 /* a cgroup link's program (to attach again), else -1 */
 	int target_fd;		 /* a cgroup link's cgroup (our own dup), else -1 */
-	int own_fd;		 /* the link this registry attached again, else -1 */
 };
 
 struct gw_attach_registry {
@@ -29,8 +32,9 @@ struct gw_attach_registry {
 	uint64_t not_registered; /* links past GW_ATTACHED_MAX or unreadable: not checked */
 };
 
-/* Registers the link behind link_fd; target_fd is the cgroup it was attached to (duplicated),
- * or -1. 0, or -errno (counted in not_registered). */
+/* Registers the link behind link_fd (duplicated); target_fd is the cgroup it was attached to
+ * (duplicated), or -1. Takes CAP_SYS_ADMIN for a cgroup link's program: call it before the
+ * agent drops its privileges. 0, or -errno (counted in not_registered). */
 int attach_registry_add(struct gw_attach_registry *r, int link_fd, int target_fd);
 
 /* What a check found wrong with one link, after trying to attach it again. */

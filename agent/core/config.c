@@ -104,6 +104,7 @@ static const struct config_key config_keys[] = {
 	{ "limits", "reserved_percent", KIND_U32, F(limits_reserved_percent), 0, 75 },
 	{ "limits", "proc_table_bytes", KIND_SIZE, F(limits_proc_table_bytes), 1u << 20,
 	  1ull << 32 },
+	{ "privileges", "keep", KIND_BOOL, F(keep_privileges), 0, 0 },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))

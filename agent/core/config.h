@@ -118,6 +118,8 @@ struct gw_config {
 	uint32_t limits_uid_gate_percent; /* the ring this full turns the per-uid share on */
 	uint32_t limits_reserved_percent; /* of the ring, kept from network captures */
 	uint64_t limits_proc_table_bytes; /* the process table's strings and entries */
+	/* debugging: keep every capability after the start instead of the documented few */
+	bool keep_privileges;
 };
 
 /* Fills every field with its default (strings are heap copies). Returns 0, -1 on ENOMEM. */

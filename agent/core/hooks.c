@@ -131,23 +131,22 @@ int hooks_open_ring(struct gw_hooks *h, ring_buffer_sample_fn on_record, void *c
 	return h->ring ? 0 : -errno;
 }
 
-/* Adds fd's prog_id (a program fd, or a link's program) to ids, once. */
-static void note_prog_id(int fd, uint32_t *ids, size_t *n, size_t max)
+/*
+ * fd's program id if fd is a program (not a link), else 0. The programs are read through the
+ * descriptors the agent holds: BPF_PROG_GET_FD_BY_ID would need CAP_SYS_ADMIN, which the running
+ * agent no longer has (privs.h).
+ */
+static uint32_t prog_fd_id(int fd)
 {
 	char path[64], buf[512], *p;
 	ssize_t len;
-	uint32_t id;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	len = gw_read_small_file(AT_FDCWD, path, 0, buf, sizeof(buf));
-	if (len <= 0 || !(p = strstr(buf, "prog_id:")))
-		return;
-	id = (uint32_t)strtoul(p + 8, NULL, 10);
-	for (size_t i = 0; i < *n; i++)
-		if (ids[i] == id)
-			return;
-	if (id && *n < max)
-		ids[(*n)++] = id;
+	if (len <= 0 || !strstr(buf, "prog_type:") || strstr(buf, "link_type:") ||
+	    !(p = strstr(buf, "prog_id:")))
+		return 0;
+	return (uint32_t)strtoul(p + 8, NULL, 10);
 }
 
 uint64_t hooks_recursion_misses(uint32_t *programs)
@@ -161,24 +160,25 @@ uint64_t hooks_recursion_misses(uint32_t *programs)
 	*programs = 0;
 	if (!d)
 		return 0;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			note_prog_id(atoi(de->d_name), ids, &n, sizeof(ids) / sizeof(ids[0]));
-	closedir(d);
-	for (size_t i = 0; i < n; i++) {
+	while ((de = readdir(d))) {
 		struct bpf_prog_info info;
 		__u32 len = sizeof(info);
-		int fd = bpf_prog_get_fd_by_id(ids[i]);
+		int fd = de->d_name[0] == '.' ? -1 : atoi(de->d_name);
+		uint32_t id = fd >= 0 && fd != dirfd(d) ? prog_fd_id(fd) : 0;
+		bool seen = false;
 
-		if (fd < 0)
+		for (size_t i = 0; id && i < n; i++)
+			seen |= ids[i] == id;
+		if (!id || seen || n == sizeof(ids) / sizeof(ids[0]))
 			continue;
+		ids[n++] = id;
 		memset(&info, 0, sizeof(info));
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
 			misses += info.recursion_misses;
 			(*programs)++;
 		}
-		close(fd);
 	}
+	closedir(d);
 	return misses;
 }
 

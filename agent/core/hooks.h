@@ -97,8 +97,8 @@ int hooks_share_maps(const struct gw_hooks *h, struct bpf_object *obj);
 int hooks_open_ring(struct gw_hooks *h, ring_buffer_sample_fn on_record, void *ctx);
 
 /*
- * Runs the kernel skipped, summed over every BPF program this process holds (found through the
- * prog_id of its program and link fds in /proc/self/fdinfo, so every domain's are counted). A
+ * Runs the kernel skipped, summed over every BPF program this process holds (read through its
+ * program fds, found in /proc/self/fdinfo, so every domain's are counted, with no capability). A
  * tracing program that fires again on a CPU where it is already running is not run at all: that
  * lost event is a drop like any other, and only the kernel counts it (recursion_misses, 5.12+).
  */

@@ -109,15 +109,15 @@ static void fleet_emit(struct gw_agent *a, const gw_event_t *ev, void *ctx)
 		return;
 	}
 	rc = gw_batch_add(&fl->builder, ev);
-	if (rc == 1) {
+	if (rc == 1 && fl->fwd) {
 		/* full: ev lives in the arena, so the stats for this cut must not reset it */
 		cut_batch(fl, a, false);
 		rc = gw_batch_add(&fl->builder, ev);
 	}
 	if (rc == -E2BIG)
 		fl->oversize_drops++;
-	else if (rc < 0)
-		fl->nomem_drops++;
+	else if (rc)
+		fl->nomem_drops++; /* or a batch full at the start, before the forwarder runs */
 }
 
 static void fleet_flush(struct gw_agent *a, void *ctx)
@@ -330,12 +330,13 @@ int fleet_run(const char *config_path, bool check_only,
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	fl.config_path = strdup(config_path);
-	if (!fl.config_path || start_forwarder(&fl, fl.cfg, NULL))
+	if (!fl.config_path)
 		goto out;
 
 	gw_options_defaults(&opt);
 	opt.hooks.ringbuf_bytes = fl.cfg->ringbuf_bytes;
 	opt.stats_interval_s = fl.cfg->stats_seconds;
+	opt.keep_privileges = fl.cfg->keep_privileges;
 	a = calloc(1, sizeof(*a));
 	if (!a || agent_init(a, &opt) || compose(a, fl.cfg)) {
 		gw_err(&fl.log, "cannot initialise: %s", strerror(errno));
@@ -347,7 +348,9 @@ int fleet_run(const char *config_path, bool check_only,
 	gw_batch_builder_init(&fl.builder, fl.cfg->batch_max_events, gw_now_realtime_ns());
 	fl.window_started_ns = gw_now_boottime_ns();
 	agent_add_sink(a, (struct gw_sink){ .emit = fleet_emit, .flush = fleet_flush, .ctx = &fl });
-	if (agent_start(a))
+	/* the forwarder's threads (and libnats') start after the agent has dropped its
+	 * capabilities, which are per thread: they inherit the reduced sets */
+	if (agent_start(a) || start_forwarder(&fl, fl.cfg, NULL))
 		goto out;
 	log_hooks(&fl, a);
 	ret = agent_run(a) ? 1 : 0;

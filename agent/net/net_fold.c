@@ -143,11 +143,11 @@ void net_fold_rotate(struct gw_net *n, bool drain_both, uint64_t now_ns)
 	}
 }
 
-static void walk_open_connections_here(void *ctx)
+static void walk_open_connections_in(int ns_fd, void *ctx)
 {
 	struct gw_net *n = ctx;
 
-	if (net_hooks_sample(&n->hooks))
+	if (net_hooks_sample_in(&n->hooks, &n->agent->netns_iter, ns_fd))
 		n->counters[NET_TCP_OPEN_SAMPLE_ERRORS]++;
 	else
 		n->counters[NET_TCP_OPEN_WALKS_OTHER_NETNS]++;
@@ -161,7 +161,6 @@ static void walk_open_connections_here(void *ctx)
 void net_fold_walk_open(struct gw_net *n, bool refresh)
 {
 	const char *proc_root = n->agent->opt.proc_root;
-	int ret;
 
 	if (net_hooks_sample(&n->hooks))
 		n->counters[NET_TCP_OPEN_SAMPLE_ERRORS]++;
@@ -174,11 +173,5 @@ void net_fold_walk_open(struct gw_net *n, bool refresh)
 			return;
 		n->counters[NET_NETNS_UNWALKED] = n->netns.missed;
 	}
-	ret = netns_set_each(&n->netns, proc_root, walk_open_connections_here, n);
-	if (ret < 0) {
-		/* never seen: the thread keeps its namespace fd open; but never walk again if so */
-		fprintf(stderr, "ghostwatch: returning to the agent's network namespace after a walk: "
-				"%s; other namespaces are no longer walked\n", strerror(-ret));
-		netns_set_close(&n->netns);
-	}
+	netns_set_each(&n->netns, proc_root, walk_open_connections_in, n);
 }

@@ -585,6 +585,16 @@ int net_hooks_sample(struct gw_net_hooks *nh)
 	return net_walks_run(nh->sample_link);
 }
 
+int net_hooks_sample_in(struct gw_net_hooks *nh, struct netns_iter *h, int ns_fd)
+{
+	int fd;
+
+	if (!nh->sample_link)
+		return -ENOENT;
+	fd = netns_iter_create(h, ns_fd, bpf_link__fd(nh->sample_link));
+	return fd < 0 ? fd : net_walks_read(fd);
+}
+
 int net_hooks_walk_owners(struct gw_net_hooks *nh)
 {
 	if (!nh->owner_walk[0])

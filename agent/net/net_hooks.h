@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "core/hooks.h"
+#include "core/netns_iter.h"
 #include "net_fold_slots.h"
 
 #define GW_NET_MAX_LINKS 14
@@ -124,6 +125,8 @@ void net_hooks_fold_set_live(struct gw_net_hooks *nh, unsigned int which);
 int net_walks_owners_attach(struct gw_network *skel, struct bpf_link *walk[2]);
 int net_walks_owners_run(struct gw_network *skel, struct bpf_link *walk[2]);
 int net_walks_run(struct bpf_link *link);
+/* Reads a new iterator to its end (that is what walks) and closes it: 0 or -errno. */
+int net_walks_read(int iter_fd);
 /* Fold lookups the kernel made in its fold map: another key held the key's array slot. */
 uint64_t net_hooks_fold_slot_taken(const struct gw_net_hooks *nh);
 /* Outbound connections whose owner the kernel kept in its hash map: their array slot was taken. */
@@ -135,6 +138,9 @@ uint64_t net_hooks_dns_unread(const struct gw_net_hooks *nh);
  * and with the connect flavour reports the results not reported yet of those still open.
  * 0, -ENOENT when the iterator is not live, or -errno. */
 int net_hooks_sample(struct gw_net_hooks *nh);
+/* The same walk inside the network namespace ns_fd, its iterator made by core's namespace
+ * helper (core/netns_iter.h). 0, -ENOENT, or -errno. */
+int net_hooks_sample_in(struct gw_net_hooks *nh, struct netns_iter *h, int ns_fd);
 /* The connect flavour's walk of the owner maps (owner_walk): reports the OK of outbound
  * connections still open and not reported yet, in any namespace. 0, -ENOENT, or -errno. */
 int net_hooks_walk_owners(struct gw_net_hooks *nh);

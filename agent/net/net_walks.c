@@ -45,18 +45,23 @@ int net_walks_owners_run(struct gw_network *skel, struct bpf_link *walk[2])
 	return ret;
 }
 
-int net_walks_run(struct bpf_link *link)
+int net_walks_read(int fd)
 {
 	char buf[64];
 	ssize_t n;
-	int fd;
+	int err;
 
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0)
-		return -errno;
 	/* the programs write nothing: reading to the end is what walks */
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		;
+	err = n < 0 ? -errno : 0;
 	close(fd);
-	return n < 0 ? -errno : 0;
+	return err;
+}
+
+int net_walks_run(struct bpf_link *link)
+{
+	int fd = bpf_iter_create(bpf_link__fd(link));
+
+	return fd < 0 ? -errno : net_walks_read(fd);
 }

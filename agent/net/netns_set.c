@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,8 +83,8 @@ int netns_set_refresh(struct netns_set *s, const char *proc_root)
 	return (int)s->n;
 }
 
-int netns_set_each(const struct netns_set *s, const char *proc_root, void (*fn)(void *ctx),
-		   void *ctx)
+int netns_set_each(const struct netns_set *s, const char *proc_root,
+		   void (*fn)(int ns_fd, void *ctx), void *ctx)
 {
 	char path[PATH_MAX];
 	int ran = 0;
@@ -98,15 +97,11 @@ int netns_set_each(const struct netns_set *s, const char *proc_root, void (*fn)(
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (fstat(fd, &st) || st.st_ino != s->v[i].ino || setns(fd, CLONE_NEWNET)) {
-			close(fd);
-			continue;
+		if (!fstat(fd, &st) && st.st_ino == s->v[i].ino) {
+			fn(fd, ctx);
+			ran++;
 		}
 		close(fd);
-		fn(ctx);
-		ran++;
-		if (setns(s->self_fd, CLONE_NEWNET))
-			return -errno;
 	}
 	return ran;
 }

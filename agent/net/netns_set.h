@@ -1,12 +1,13 @@
 /*
  * netns_set.h - the host's network namespaces other than the agent's own, each known through one
- * process in it, found from /proc; and running a function inside each in turn.
+ * process in it, found from /proc; and opening each in turn.
  *
  * A TCP iterator walks the sockets of the namespace it was made in, so the walk of open
  * connections (bytes so far, and in the connect flavour the results not reported yet) has to be
  * made once per namespace to see containers' connections. No namespace is held open between
- * walks: holding one would keep a stopped container's namespace alive; it is entered through its
- * process's /proc/<pid>/ns/net, checked to be the same namespace (the pid may have been reused).
+ * walks: holding one would keep a stopped container's namespace alive; it is opened through its
+ * process's /proc/<pid>/ns/net, checked to be the same namespace (the pid may have been reused),
+ * and the walk's iterator is made in it by core's namespace helper (core/netns_iter.h).
  */
 #ifndef GW_NETNS_SET_H
 #define GW_NETNS_SET_H
@@ -17,7 +18,7 @@
 #define NETNS_SET_MAX 256
 
 struct netns_set {
-	int self_fd;		/* the agent thread's own namespace, to come back to; -1: none */
+	int self_fd;		/* the agent thread's own namespace; -1: none (no walks) */
 	uint64_t self_ino;
 	size_t n;
 	uint64_t missed;	/* namespaces beyond NETNS_SET_MAX at the last refresh */
@@ -35,12 +36,11 @@ void netns_set_close(struct netns_set *s);
 int netns_set_refresh(struct netns_set *s, const char *proc_root);
 
 /*
- * Calls fn(ctx) inside each namespace of the set (for the calling thread only), then returns the
- * thread to its own. A namespace whose process is gone, or whose pid is now another namespace's
- * process, is skipped until the next refresh. Returns how many namespaces fn ran in, or -errno
- * when the thread could not come back to its own namespace (the caller must stop using it).
+ * Calls fn(ns_fd, ctx) with each namespace of the set opened (ns_fd is closed after). A namespace
+ * whose process is gone, or whose pid is now another namespace's process, is skipped until the
+ * next refresh. Returns how many namespaces fn was called with.
  */
-int netns_set_each(const struct netns_set *s, const char *proc_root, void (*fn)(void *ctx),
-		   void *ctx);
+int netns_set_each(const struct netns_set *s, const char *proc_root,
+		   void (*fn)(int ns_fd, void *ctx), void *ctx);
 
 #endif

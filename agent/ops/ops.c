@@ -151,7 +151,7 @@ int ops_register(struct gw_agent *a, const struct ops_options *opt)
 	ret = agent_register(a, &(struct gw_domain){
 		.name = "ops",
 		.state = o,
-		.start = ops_start,
+		.started = ops_start,
 		.tick = ops_tick,
 		.next_tick = ops_next_tick,
 		.counters = ops_counters,

@@ -175,7 +175,6 @@ static void *worker_main(void *arg)
 struct exe_hash *exe_hash_new(size_t capacity)
 {
 	struct exe_hash *h = calloc(1, sizeof(*h));
-	sigset_t all, old;
 
 	if (!h)
 		return NULL;
@@ -187,12 +186,23 @@ struct exe_hash *exe_hash_new(size_t capacity)
 	}
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->wake, NULL);
+	return h;
+}
+
+int exe_hash_start(struct exe_hash *h)
+{
+	sigset_t all, old;
+	int err;
+
+	if (h->worker_started)
+		return 0;
 	/* the worker blocks every signal: the agent's reach it only through its signalfd */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	h->worker_started = !pthread_create(&h->worker, NULL, worker_main, h);
+	err = pthread_create(&h->worker, NULL, worker_main, h);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return h;
+	h->worker_started = !err;
+	return -err;
 }
 
 void exe_hash_free(struct exe_hash *h)

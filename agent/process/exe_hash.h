@@ -50,8 +50,12 @@ struct exe_hash_counts {
 	uint64_t too_large;
 };
 
-/* A cache of `capacity` versions and a worker thread; NULL on failure. */
+/* A cache of `capacity` versions; NULL on failure. Big files wait for exe_hash_start. */
 struct exe_hash *exe_hash_new(size_t capacity);
+/* Starts the worker thread that hashes big files: once the agent has dropped its privileges
+ * (capabilities are per thread, core/privs.h). 0 or -errno; until then a big file is counted in
+ * queue_full and hashed at a later exec. */
+int exe_hash_start(struct exe_hash *h);
 void exe_hash_free(struct exe_hash *h);
 
 /* What is known of the file at `path` (an absolute path as the kernel resolved it). */

@@ -347,6 +347,19 @@ static int process_start(struct gw_agent *a, void *state)
 	return ret;
 }
 
+/* The hash worker's thread, made once the agent has dropped its privileges. */
+static int process_started(struct gw_agent *a, void *state)
+{
+	struct process_state *ps = state;
+	int err = ps->hash ? exe_hash_start(ps->hash) : 0;
+
+	(void)a;
+	if (err)
+		fprintf(stderr, "ghostwatch: executable hashes of big files off: %s\n",
+			strerror(-err));
+	return 0;
+}
+
 struct late_hash {
 	struct gw_agent *a;
 	struct process_state *ps;
@@ -436,6 +449,7 @@ int process_register(struct gw_agent *a)
 					.state = ps,
 					.record_types = { GW_EV_EXEC, GW_EV_FORK, GW_EV_EXIT },
 					.start = process_start,
+					.started = process_started,
 					.handle_record = handle_record,
 					.tick = process_tick,
 					.next_tick = process_next_tick,

@@ -350,6 +350,20 @@ TEST(limits_section)
 	CHECK(rejected_at("limits:\n  proc_table_bytes: 1KiB\n", 2, "limits.proc_table_bytes"));
 }
 
+TEST(privileges_keep)
+{
+	struct gw_config *cfg = parse("");
+
+	REQUIRE(cfg);
+	CHECK(!cfg->keep_privileges);
+	gw_config_free(cfg);
+	cfg = parse("privileges:\n  keep: true\n");
+	REQUIRE(cfg);
+	CHECK(cfg->keep_privileges);
+	gw_config_free(cfg);
+	CHECK(rejected_at("privileges:\n  keep: sometimes\n", 2, "privileges.keep"));
+}
+
 int main(void)
 {
 	RUN(empty_file_gives_defaults);
@@ -366,5 +380,6 @@ int main(void)
 	RUN(network_proto_id);
 	RUN(network_dns_max_ttl);
 	RUN(limits_section);
+	RUN(privileges_keep);
 	return test_summary();
 }

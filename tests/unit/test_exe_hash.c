@@ -102,7 +102,7 @@ TEST(big_file_through_the_worker)
 	char *data = calloc(1, len);
 	int fd;
 
-	REQUIRE(h && data);
+	REQUIRE(h && data && exe_hash_start(h) == 0);
 	snprintf(path, sizeof(path), "%s/big", dir);
 	put(path, data, len);
 	fd = open(path, O_RDONLY);

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "roster.h"
+
 #define FARM_RULE "GW-FLEET-LAPTOP-FARM"
 #define MAX_FARMS 64
 
@@ -30,7 +32,8 @@ static const char STYLE[] =
 	".muted{color:#8c959f}.loss{color:#cf222e;font-weight:700}"
 	".heat{border-collapse:collapse;width:auto;background:none}"
 	".heat td{width:7px;height:7px;padding:0;border:1px solid #fff}"
-	".heat th{font-size:9px;padding:0 3px;background:none;border:0}";
+	".heat th{font-size:9px;padding:0 3px;background:none;border:0}"
+	".roster tr.silent td{background:#fff8c5}";
 
 void fleet_html_escape(FILE *out, const char *s)
 {
@@ -236,7 +239,8 @@ static void host_row(const struct fleet_host *h, FILE *out, time_t now)
 	fputs("</td></tr>\n", out);
 }
 
-int fleet_html_write(struct fleet_view *v, FILE *out, uint64_t now_ns)
+int fleet_html_write(struct fleet_view *v, FILE *out, uint64_t now_ns,
+		     const struct roster_opts *ro)
 {
 	time_t now = (time_t)(now_ns / 1000000000ull);
 	struct tm tm;
@@ -267,6 +271,9 @@ int fleet_html_write(struct fleet_view *v, FILE *out, uint64_t now_ns)
 	      "employee's timezone)</th></tr>\n", out);
 	for (struct fleet_host *h = v->hosts; h; h = h->hh.next)
 		host_row(h, out, now);
-	fputs("</table>\n</body></html>\n", out);
+	fputs("</table>\n", out);
+	if (ro)
+		roster_report_html(v, out, now_ns, ro);
+	fputs("</body></html>\n", out);
 	return ferror(out) ? -1 : 0;
 }

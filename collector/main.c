@@ -362,7 +362,8 @@ static int report_load(struct fleet_view *v, const struct nats_conn_opts *no, co
 }
 
 /* The page written beside FILE and renamed over it, so a reader never sees half of it. */
-static int write_html(struct fleet_view *v, const char *path, uint64_t now_ns)
+static int write_html(struct fleet_view *v, const char *path, uint64_t now_ns,
+		      const struct roster_opts *ro)
 {
 	char tmp[4096];
 	FILE *f;
@@ -375,7 +376,7 @@ static int write_html(struct fleet_view *v, const char *path, uint64_t now_ns)
 		fprintf(stderr, "ghostwatch-collector report: %s: %s\n", tmp, strerror(errno));
 		return 1;
 	}
-	rc = fleet_html_write(v, f, now_ns);
+	rc = fleet_html_write(v, f, now_ns, ro);
 	if (fclose(f) || rc || rename(tmp, path)) {
 		fprintf(stderr, "ghostwatch-collector report: writing %s: %s\n", path,
 			strerror(errno));
@@ -489,7 +490,7 @@ static int cmd_report(int argc, char **argv)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		now_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 		if (html) {
-			rc = write_html(&v, html, now_ns);
+			rc = write_html(&v, html, now_ns, &ro);
 		} else if (json) {
 			report_json(&v, now_ns, &ro);
 		} else {

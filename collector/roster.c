@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/text.h"
+#include "fleet_html.h"
 #include "fleet_view.h"
 
 #define NS_PER_DAY (86400ull * 1000000000ull)
@@ -175,6 +176,66 @@ void roster_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns,
 		if (never_reported(v, en[i].host_id))
 			fprintf(out, "  %-24s NEVER REPORTED (certificate %s)\n", en[i].host_id,
 				en[i].file);
+	free(en);
+}
+
+void roster_report_html(struct fleet_view *v, FILE *out, uint64_t now_ns,
+			const struct roster_opts *o)
+{
+	struct enrolled *en = NULL;
+	int n_en = o->enrolled_dir ? read_enrolled(o->enrolled_dir, &en) : 0;
+	bool any = false;
+
+	fprintf(out, "<h2 id=\"roster\">Employees</h2>\n<p class=\"muted\">As the agents declare "
+		     "them (employee.id); silent: no host reported for %u days.</p>\n"
+		     "<table class=\"roster\"><tr><th>Employee</th><th>Hosts</th>"
+		     "<th>Last report</th></tr>\n", o->silent_days);
+	for (const struct fleet_host *h = v->hosts; h; h = h->hh.next) {
+		size_t n_hosts;
+		uint64_t last;
+		bool quiet;
+
+		if (!first_of_employee(v, h))
+			continue;
+		any = true;
+		last = employee_last_seen(v, h->tamper.employee_id, &n_hosts);
+		quiet = silent(last, now_ns, o);
+		fprintf(out, "<tr%s><td>", quiet ? " class=\"silent\"" : "");
+		fleet_html_escape(out, h->tamper.employee_id);
+		fputs("</td><td>", out);
+		for (const struct fleet_host *x = h; x; x = x->hh.next) {
+			if (!x->tamper.employee_id || strcmp(x->tamper.employee_id,
+							     h->tamper.employee_id))
+				continue;
+			fleet_html_escape(out, x->id);
+			fputc(' ', out);
+		}
+		fprintf(out, "</td><td>%" PRIu64 " h ago%s</td></tr>\n",
+			(uint64_t)(now_ns > last ? (now_ns - last) / 3600000000000ull : 0),
+			quiet ? " <b>SILENT</b>" : "");
+	}
+	if (!any)
+		fputs("<tr><td colspan=\"3\" class=\"muted\">No agent declared an employee.</td>"
+		      "</tr>\n", out);
+	fputs("</table>\n", out);
+	if (o->enrolled_dir) {
+		fputs("<h3>Enrolled, never reported</h3>\n<ul class=\"never\">\n", out);
+		if (n_en < 0) {
+			fputs("<li>cannot read ", out);
+			fleet_html_escape(out, o->enrolled_dir);
+			fputs("</li>\n", out);
+		}
+		for (int i = 0; i < n_en; i++) {
+			if (!never_reported(v, en[i].host_id))
+				continue;
+			fputs("<li><b>", out);
+			fleet_html_escape(out, en[i].host_id);
+			fputs("</b> (certificate ", out);
+			fleet_html_escape(out, en[i].file);
+			fputs(")</li>\n", out);
+		}
+		fputs("</ul>\n", out);
+	}
 	free(en);
 }
 

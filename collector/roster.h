@@ -23,6 +23,9 @@ struct roster_opts {
 /* The roster section after `report`'s table. */
 void roster_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns,
 			 const struct roster_opts *o);
+/* The same as a section of `report --html`'s page (every name HTML-escaped). */
+void roster_report_html(struct fleet_view *v, FILE *out, uint64_t now_ns,
+			const struct roster_opts *o);
 /* The same as a "roster" member of `report --json`'s object: `"roster":{...}`. */
 void roster_report_json(struct fleet_view *v, FILE *out, uint64_t now_ns,
 			const struct roster_opts *o);

@@ -394,8 +394,8 @@ static int exfil_start(struct gw_agent *a, void *state)
 				 "disabled by configuration");
 		return 0;
 	}
-	exfil_removable_load(&d->removable, &a->hooks.known, d->opt.sys_root, threshold,
-			     (uint64_t)d->opt.removable_window_s * NS_PER_S);
+	exfil_removable_load(&d->removable, &a->hooks.known, &a->hooks.attached, d->opt.sys_root,
+			     threshold, (uint64_t)d->opt.removable_window_s * NS_PER_S);
 	hooks_set_status(&a->hooks, "removable_storage", d->removable.live, d->removable.why);
 	return 0;
 }

@@ -50,7 +50,8 @@ static struct bpf_program *current_prog(struct gw_exfil *s, const struct hook_ch
 }
 
 void exfil_removable_load(struct exfil_removable *r, struct hook_chain_known *known,
-			  const char *sys_root, uint64_t threshold, uint64_t window_ns)
+			  struct gw_attach_registry *attached, const char *sys_root,
+			  uint64_t threshold, uint64_t window_ns)
 {
 	struct hook_chain chain = { "removable_storage", flavours, 2, 0, "" };
 	struct removable_load l = { 0 };
@@ -78,6 +79,7 @@ void exfil_removable_load(struct exfil_removable *r, struct hook_chain_known *kn
 		gw_exfil__destroy(l.skel);
 	} else {
 		r->skel = l.skel;
+		attach_registry_add(attached, bpf_link__fd(r->link), -1);
 		snprintf(r->live, sizeof(r->live), "%s", hook_chain_current(&chain)->name);
 	}
 	snprintf(r->why, sizeof(r->why), "%s", chain.why);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/attach_registry.h"
 #include "core/hook_chain.h"
 #include "exfil_upload.h"
 
@@ -53,9 +54,11 @@ struct exfil_removable_hit {
 };
 
 /* Loads and attaches; never fails as a whole (then live is "none" and why says why). `known` is
- * what the agent's hook chains learnt the kernel refuses (core/hook_chain.h). */
+ * what the agent's hook chains learnt the kernel refuses (core/hook_chain.h); the link joins
+ * `attached`, which the tamper domain checks (core/attach_registry.h). */
 void exfil_removable_load(struct exfil_removable *r, struct hook_chain_known *known,
-			  const char *sys_root, uint64_t threshold, uint64_t window_ns);
+			  struct gw_attach_registry *attached, const char *sys_root,
+			  uint64_t threshold, uint64_t window_ns);
 bool exfil_removable_live(const struct exfil_removable *r);
 /* Reads the kernel's sums; fn for each USB disk that crossed the threshold. */
 void exfil_removable_poll(struct exfil_removable *r, uint64_t now_realtime_ns,

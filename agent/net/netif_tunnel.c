@@ -246,6 +246,8 @@ int netif_tunnel_hooks_load(struct gw_agent *a, struct netif_tunnel_hooks *h)
 			h->link = bpf_program__attach_cgroup(h->skel->progs.gw_tunnel_dev_open, cg);
 			if (!h->link)
 				err = -errno;
+			else	/* checked still attached by the tamper domain */
+				attach_registry_add(&hooks->attached, bpf_link__fd(h->link), cg);
 			close(cg);
 		}
 	}

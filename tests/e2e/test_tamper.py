@@ -12,6 +12,7 @@ interval, and the agent attaches the program again. `report` lists the employees
 and the hosts whose certificate was issued but that never reported.
 """
 import hashlib
+import json
 import re
 import os
 import shutil
@@ -325,15 +326,29 @@ def cgroup_links(pid):
 
 @pytest.mark.skipif(shutil.which("bpftool") is None,
                     reason="SKIPPED LOUDLY: bpftool missing (make deps installs it)")
+def prog_name(prog_id):
+    out = subprocess.run(["bpftool", "-j", "prog", "show", "id", str(prog_id)],
+                         capture_output=True, text=True, timeout=10)
+    return json.loads(out.stdout).get("name", "") if out.returncode == 0 else ""
+
+
+@pytest.mark.parametrize("which", ["network", "tunnel"])
 def test_a_detached_program_is_reported_and_attached_again(tmp_path, pki, nats, collector,
-                                                           agents):
+                                                           agents, which):
+    """The network's cgroup links (core registers them) and the tunnel creator's cgroup/dev link
+    (the net domain's own object, registered when it attaches) are both checked."""
     col = collector()
     a = Agent(write_config(tmp_path, nats, pki, "tamper:\n  check_seconds: 2\n"))
     agents.append(a)
     a.wait_log("live hooks")
     before = cgroup_links(a.proc.pid)
     assert before, "the agent holds no cgroup link (the network hooks attach several here)"
-    victim = min(before)
+    if which == "network":
+        victim = min(before)
+    else:
+        tunnel = [l for l, (p, _) in before.items() if prog_name(p).startswith("gw_tunnel_dev_o")]
+        assert tunnel, f"no gw_tunnel_dev_open link among {before}: {a.log[-2000:]}"
+        victim = tunnel[0]
     prog_id = before[victim][0]
     detached = time.monotonic()
     r = subprocess.run(["bpftool", "link", "detach", "id", str(victim)], capture_output=True,
@@ -377,3 +392,8 @@ def test_report_lists_the_roster_and_hosts_that_never_reported(tmp_path, pki, na
     table = report_table(col, "--enrolled", str(enrolled))
     assert re.search(r"host-c +NEVER REPORTED \(certificate agent-host-c.pem\)", table), table
     assert re.search(r"emp-7 +1 host\(s\), last report 0 h ago: host-a", table), table
+    page = tmp_path / "fleet.html"
+    report_table(col, "--enrolled", str(enrolled), "--html", str(page))
+    html = page.read_text()
+    assert "<tr><td>emp-7</td><td>host-a </td><td>0 h ago</td></tr>" in html, html
+    assert "<li><b>host-c</b> (certificate agent-host-c.pem)</li>" in html, html

@@ -6,6 +6,7 @@
 
 #include "fleet_detect.h"
 #include "fleet_html.h"
+#include "roster.h"
 #include "testing.h"
 
 static char *render(struct fleet_view *v)
@@ -16,7 +17,7 @@ static char *render(struct fleet_view *v)
 
 	if (!out)
 		return NULL;
-	fleet_html_write(v, out, 1796601600ull * 1000000000ull);	/* 2026-12-07 00:00 UTC */
+	fleet_html_write(v, out, 1796601600ull * 1000000000ull, NULL);	/* 2026-12-07 00:00 UTC */
 	fclose(out);
 	return text;
 }
@@ -66,6 +67,39 @@ TEST(the_heat_map_is_in_the_employees_timezone)
 	CHECK(strstr(page, "title=\"Mon 00:00 60 min\""));
 	CHECK(strstr(page, "UTC (no declared timezone)"));
 	free(page);
+	fleet_view_free(&v);
+}
+
+TEST(the_roster_marks_silent_employees_and_escapes_their_ids)
+{
+	struct roster_opts o = { .silent_days = 7 };
+	uint64_t now = 1796601600ull * 1000000000ull, day = 86400ull * 1000000000ull;
+	struct fleet_view v;
+	struct fleet_host *a, *b;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	fleet_view_init(&v);
+	a = fleet_view_host(&v, "lap-1");
+	b = fleet_view_host(&v, "lap-2");
+	REQUIRE(a && b);
+	fleet_set_str(&a->tamper.employee_id, "emp<a>");
+	fleet_set_str(&b->tamper.employee_id, "emp-b");
+	a->last_seen_ns = now - 9 * day;
+	b->last_seen_ns = now - day;
+	a->batches = b->batches = 1;
+	out = open_memstream(&text, &len);
+	REQUIRE(out);
+	fleet_html_write(&v, out, now, &o);
+	fclose(out);
+	REQUIRE(text);
+	CHECK(strstr(text, "<h2 id=\"roster\">Employees</h2>"));
+	CHECK(strstr(text, "<tr class=\"silent\"><td>emp&lt;a&gt;</td><td>lap-1 </td><td>216 h ago "
+			   "<b>SILENT</b></td></tr>"));
+	CHECK(strstr(text, "<tr><td>emp-b</td><td>lap-2 </td><td>24 h ago</td></tr>"));
+	CHECK(!strstr(text, "emp<a>"));
+	free(text);
 	fleet_view_free(&v);
 }
 
@@ -173,6 +207,7 @@ TEST(the_servers_client_list_is_read)
 
 int main(void)
 {
+	RUN(the_roster_marks_silent_employees_and_escapes_their_ids);
 	RUN(agent_strings_are_escaped);
 	RUN(the_heat_map_is_in_the_employees_timezone);
 	RUN(a_farm_needs_two_employees_and_is_raised_once);

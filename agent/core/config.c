@@ -16,6 +16,7 @@
 #include "config_allow.h"
 #include "listen_addr.h"
 #include "config_redact.h"
+#include "config_values.h"
 
 /* Bigger files are not configs; refusing them keeps a mistaken path from eating memory. */
 #define CONFIG_MAX_FILE_BYTES (1u << 20)
@@ -210,87 +211,6 @@ struct parse_ctx {
 	unsigned long key_line[N_KEYS]; /* 0 = not given; also catches duplicates */
 };
 
-/* "512", "64K", "64KiB", "8M", "8MiB", "1G", "1GiB" (binary multiples; "B" suffix allowed). */
-static int parse_size(const char *s, uint64_t *out)
-{
-	static const struct {
-		const char *suffix;
-		unsigned shift;
-	} units[] = { { "", 0 },    { "B", 0 },	    { "K", 10 },  { "KB", 10 },	 { "KiB", 10 },
-		      { "M", 20 },  { "MB", 20 },   { "MiB", 20 }, { "G", 30 },	 { "GB", 30 },
-		      { "GiB", 30 }, { "T", 40 },   { "TiB", 40 } };
-	uint64_t v;
-	const char *p = yaml_parse_digits(s, &v);
-
-	if (!p)
-		return -1;
-	while (*p == ' ')
-		p++;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(p, units[i].suffix) == 0) {
-			if (units[i].shift && v > (UINT64_MAX >> units[i].shift))
-				return -1;
-			*out = v << units[i].shift;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static bool is_token_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '-' || c == '_';
-}
-
-static bool valid_token(const char *s)
-{
-	for (; *s; s++)
-		if (!is_token_char(*s))
-			return false;
-	return true;
-}
-
-static bool valid_subject_prefix(const char *s)
-{
-	bool token_empty = true;
-
-	for (; *s; s++) {
-		if (*s == '.') {
-			if (token_empty)
-				return false;
-			token_empty = true;
-		} else if (is_token_char(*s)) {
-			token_empty = false;
-		} else {
-			return false;
-		}
-	}
-	return !token_empty;
-}
-
-/* tls://host:port or nats://host:port; host may be [v6]; port 1-65535 required. */
-static const char *url_problem(const char *url)
-{
-	const char *rest, *colon, *p;
-	uint64_t port;
-
-	if (strncmp(url, "tls://", 6) == 0)
-		rest = url + 6;
-	else if (strncmp(url, "nats://", 7) == 0)
-		rest = url + 7;
-	else
-		return "must start with tls:// or nats:// (TLS is always used)";
-	for (p = rest; *p; p++)
-		if (isspace((unsigned char)*p) || *p == '@' || *p == '/' || *p == ',')
-			return "must be scheme://host:port with no credentials, path, spaces or commas";
-	colon = strrchr(rest, ':');
-	if (!colon || colon == rest || (rest[0] == '[' && colon[-1] != ']'))
-		return "needs a host and a port (host:port)";
-	if (!yaml_parse_u64(colon + 1, &port) || port == 0 || port > 65535)
-		return "port must be 1-65535";
-	return NULL;
-}
-
 static int apply_scalar(struct parse_ctx *pc, const struct config_key *k, yaml_node_t *node,
 			const char *key_text)
 {
@@ -315,11 +235,11 @@ static int apply_scalar(struct parse_ctx *pc, const struct config_key *k, yaml_n
 			return yaml_doc_fail(&pc->yd, line, "%s: must not be empty", key_text);
 		if (k->kind == KIND_PATH && s[0] != '/')
 			return yaml_doc_fail(&pc->yd, line, "%s: must be an absolute path, got \"%s\"", key_text, s);
-		if (k->kind == KIND_SUBJECT && !valid_subject_prefix(s))
+		if (k->kind == KIND_SUBJECT && !config_valid_subject_prefix(s))
 			return yaml_doc_fail(&pc->yd, line,
 				    "%s: must be dot-separated tokens of [A-Za-z0-9_-], got \"%s\"",
 				    key_text, s);
-		if (k->kind == KIND_TOKEN && (!valid_token(s) || strlen(s) > 64))
+		if (k->kind == KIND_TOKEN && (!config_valid_token(s) || strlen(s) > 64))
 			return yaml_doc_fail(&pc->yd, line, "%s: must be at most 64 of [A-Za-z0-9_-], got \"%s\"",
 				    key_text, s);
 		if (set_str(slot, s))
@@ -340,7 +260,7 @@ static int apply_scalar(struct parse_ctx *pc, const struct config_key *k, yaml_n
 	case KIND_SIZE:
 		if (!yaml_scalar_plain(node))
 			return yaml_doc_fail(&pc->yd, line, "%s: expected a number, got a quoted string", key_text);
-		if (k->kind == KIND_U32 ? !yaml_parse_u64(s, &v) : parse_size(s, &v) != 0)
+		if (k->kind == KIND_U32 ? !yaml_parse_u64(s, &v) : config_parse_size(s, &v) != 0)
 			return yaml_doc_fail(&pc->yd, line, "%s: expected %s, got \"%s\"", key_text,
 				    k->kind == KIND_U32 ? "a non-negative integer"
 							: "a size like 4096, 64KiB, 8MiB or 1GiB",
@@ -401,7 +321,7 @@ static int apply_urls(struct parse_ctx *pc, yaml_node_t *node, const char *key_t
 		s = yaml_scalar_text(items[i]);
 		if (!s)
 			return yaml_doc_fail(&pc->yd, yaml_node_line(items[i]), "%s: URL contains a NUL byte", key_text);
-		problem = url_problem(s);
+		problem = config_url_problem(s);
 		if (problem)
 			return yaml_doc_fail(&pc->yd, yaml_node_line(items[i]), "%s: \"%s\" %s", key_text, s, problem);
 	}
@@ -417,39 +337,6 @@ static int apply_urls(struct parse_ctx *pc, yaml_node_t *node, const char *key_t
 		cfg->n_collector_urls = i + 1;
 	}
 	return 0;
-}
-
-/* NULL if s is a host name, an address or a CIDR, else what is wrong with it. */
-static const char *remote_problem(const char *s)
-{
-	unsigned char addr[16];
-	char buf[256], *slash;
-	size_t n = strlen(s);
-
-	if (!n || n >= sizeof(buf))
-		return "must be 1 to 255 characters";
-	memcpy(buf, s, n + 1);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	if (inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1) {
-		unsigned long len, max = strchr(buf, ':') ? 128 : 32;
-		char *end;
-
-		if (!slash)
-			return NULL;
-		errno = 0;
-		len = strtoul(slash + 1, &end, 10);
-		return !isdigit((unsigned char)slash[1]) || *end || errno || len > max
-			       ? "has a bad prefix length"
-			       : NULL;
-	}
-	if (slash || buf[0] == '.' || buf[0] == '-' || strstr(buf, ".."))
-		return "is neither a host name nor an address or CIDR";
-	for (const char *p = buf; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
-			return "is neither a host name nor an address or CIDR";
-	return NULL;
 }
 
 static int apply_remotes(struct parse_ctx *pc, yaml_node_t *node, const char *key_text)
@@ -475,7 +362,7 @@ static int apply_remotes(struct parse_ctx *pc, yaml_node_t *node, const char *ke
 					     GW_CONFIG_MAX_REMOTES);
 		if (!s)
 			return yaml_doc_fail(&pc->yd, line, "%s: each entry must be a string", key_text);
-		problem = remote_problem(s);
+		problem = config_remote_problem(s);
 		if (problem)
 			return yaml_doc_fail(&pc->yd, line, "%s: \"%s\" %s", key_text, s, problem);
 		cfg->exfil_allowed_remotes[n] = strdup(s);

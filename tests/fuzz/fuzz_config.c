@@ -1,4 +1,4 @@
-// fuzz: agent/core/config.c agent/core/work_hours.c agent/core/config_allow.c agent/core/listen_addr.c common/log.c common/yaml_doc.c agent/core/config_redact.c agent/core/redact.c agent/core/redact_pattern.c
+// fuzz: agent/core/config.c agent/core/config_values.c agent/core/work_hours.c agent/core/config_allow.c agent/core/listen_addr.c common/log.c common/yaml_doc.c agent/core/config_redact.c agent/core/redact.c agent/core/redact_pattern.c
 /* libFuzzer target for the YAML config parser: any bytes must give a config or a "file:line:" error. */
 #include <stdint.h>
 #include <stdlib.h>

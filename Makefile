@@ -276,7 +276,7 @@ clean:
 COLLECTOR_SRCS     := $(wildcard collector/*.c)
 # It shares the agent's descriptor-driven JSON emitter, so its NDJSON has the shape of debug --json.
 COLLECTOR_LIB_SRCS := $(filter-out collector/main.c,$(COLLECTOR_SRCS)) common/json_emit.c common/log.c common/text.c \
-	$(PROTO_C)
+	common/http_reply.c $(PROTO_C)
 COLLECTOR_LIBS     := -lnats -lprotobuf-c -lz -lssl -lcrypto -lmicrohttpd
 COLLECTOR_TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 

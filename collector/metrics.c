@@ -12,6 +12,8 @@
 
 #include <microhttpd.h>
 
+#include "common/http_reply.h"
+
 #define PREFIX "ghostwatch_collector_"
 
 struct gwc_metrics {
@@ -209,24 +211,6 @@ void gwc_metrics_publish(struct gwc_metrics *m, struct fleet_view *v,
 	pthread_mutex_unlock(&m->lock);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
-			     char *body, size_t len)
-{
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **req_cls)
@@ -274,7 +258,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	pthread_mutex_unlock(&m->lock);
 	if (!body || (ssize_t)len < 0)
 		return MHD_NO;
-	return reply(conn, status, status == MHD_HTTP_OK && !strcmp(url, "/metrics") ?
+	return http_reply(conn, status, status == MHD_HTTP_OK && !strcmp(url, "/metrics") ?
 		     "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8",
 		     body, len);
 }

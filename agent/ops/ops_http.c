@@ -16,6 +16,8 @@
 
 #include <microhttpd.h>
 
+#include "common/http_reply.h"
+
 struct ops_http {
 	struct MHD_Daemon *daemon;
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "" for TCP */
@@ -47,24 +49,6 @@ void ops_http_publish(struct ops_http *h, char *text, size_t len, const char *wh
 	h->published_ns = mono_ns();
 	pthread_mutex_unlock(&h->lock);
 	free(old);
-}
-
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
-			     char *body, size_t len)
-{
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return ret;
 }
 
 /* Under h->lock: the body of a request and its status. */
@@ -130,7 +114,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	pthread_mutex_unlock(&h->lock);
 	if (!body)
 		return MHD_NO;
-	return reply(conn, status, status == MHD_HTTP_OK && !strcmp(url, "/metrics") ?
+	return http_reply(conn, status, status == MHD_HTTP_OK && !strcmp(url, "/metrics") ?
 		     "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8",
 		     body, len);
 }

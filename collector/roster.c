@@ -116,7 +116,7 @@ static uint64_t employee_last_seen(const struct fleet_view *v, const char *id, s
 
 	*n_hosts = 0;
 	for (const struct fleet_host *h = v->hosts; h; h = h->hh.next) {
-		if (!h->tamper.employee_id || strcmp(h->tamper.employee_id, id))
+		if (!h->employee_id || strcmp(h->employee_id, id))
 			continue;
 		(*n_hosts)++;
 		if (h->last_seen_ns > last)
@@ -128,10 +128,10 @@ static uint64_t employee_last_seen(const struct fleet_view *v, const char *id, s
 /* Whether h is the first host (in view order) of its employee: each employee once. */
 static bool first_of_employee(const struct fleet_view *v, const struct fleet_host *h)
 {
-	if (!h->tamper.employee_id || !*h->tamper.employee_id)
+	if (!h->employee_id || !*h->employee_id)
 		return false;
 	for (const struct fleet_host *o = v->hosts; o != h; o = o->hh.next)
-		if (o->tamper.employee_id && !strcmp(o->tamper.employee_id, h->tamper.employee_id))
+		if (o->employee_id && !strcmp(o->employee_id, h->employee_id))
 			return false;
 	return true;
 }
@@ -155,13 +155,13 @@ void roster_report_table(struct fleet_view *v, FILE *out, uint64_t now_ns,
 
 		if (!first_of_employee(v, h))
 			continue;
-		last = employee_last_seen(v, h->tamper.employee_id, &n_hosts);
+		last = employee_last_seen(v, h->employee_id, &n_hosts);
 		fprintf(out, "  %-24s %zu host(s), last report %" PRIu64 " h ago%s:",
-			h->tamper.employee_id, n_hosts,
+			h->employee_id, n_hosts,
 			(uint64_t)(now_ns > last ? (now_ns - last) / 3600000000000ull : 0),
 			silent(last, now_ns, o) ? " SILENT" : "");
 		for (const struct fleet_host *x = h; x; x = x->hh.next)
-			if (x->tamper.employee_id && !strcmp(x->tamper.employee_id, h->tamper.employee_id))
+			if (x->employee_id && !strcmp(x->employee_id, h->employee_id))
 				fprintf(out, " %s", x->id);
 		fputc('\n', out);
 	}
@@ -198,14 +198,14 @@ void roster_report_html(struct fleet_view *v, FILE *out, uint64_t now_ns,
 		if (!first_of_employee(v, h))
 			continue;
 		any = true;
-		last = employee_last_seen(v, h->tamper.employee_id, &n_hosts);
+		last = employee_last_seen(v, h->employee_id, &n_hosts);
 		quiet = silent(last, now_ns, o);
 		fprintf(out, "<tr%s><td>", quiet ? " class=\"silent\"" : "");
-		fleet_html_escape(out, h->tamper.employee_id);
+		fleet_html_escape(out, h->employee_id);
 		fputs("</td><td>", out);
 		for (const struct fleet_host *x = h; x; x = x->hh.next) {
-			if (!x->tamper.employee_id || strcmp(x->tamper.employee_id,
-							     h->tamper.employee_id))
+			if (!x->employee_id || strcmp(x->employee_id,
+							     h->employee_id))
 				continue;
 			fleet_html_escape(out, x->id);
 			fputc(' ', out);
@@ -261,15 +261,15 @@ void roster_report_json(struct fleet_view *v, FILE *out, uint64_t now_ns,
 
 		if (!first_of_employee(v, h))
 			continue;
-		last = employee_last_seen(v, h->tamper.employee_id, &n_hosts);
+		last = employee_last_seen(v, h->employee_id, &n_hosts);
 		fputs(first ? "{\"employee_id\":" : ",{\"employee_id\":", out);
 		first = false;
-		json_str(out, h->tamper.employee_id);
+		json_str(out, h->employee_id);
 		fprintf(out, ",\"last_seen_ns\":%" PRIu64 ",\"silent\":%s,\"hosts\":[", last,
 			silent(last, now_ns, o) ? "true" : "false");
 		for (const struct fleet_host *x = h; x; x = x->hh.next) {
-			if (!x->tamper.employee_id || strcmp(x->tamper.employee_id,
-							     h->tamper.employee_id))
+			if (!x->employee_id || strcmp(x->employee_id,
+							     h->employee_id))
 				continue;
 			fputs(first_host ? "" : ",", out);
 			first_host = false;

@@ -1,6 +1,6 @@
 /*
  * roster.h - who the fleet's devices are issued to, for `report`: the roster the agents declare
- * (HostIdentity.employee_id, kept per host in fleet_tamper), the employees none of whose hosts
+ * (HostIdentity.employee_id, kept per host in the fleet view), the employees none of whose hosts
  * reported for some days, and the hosts enrolled (a client certificate issued, CN = host id) that
  * never reported at all: the company laptop left unused while the work happens elsewhere.
  */

@@ -117,8 +117,6 @@ void tamper_on_batch(const struct tamper_opts *o, FILE *out, struct fleet_view *
 	for (size_t i = 0; i < b->n_events; i++)
 		if (b->events[i]->kind_case == GHOSTWATCH__V1__EVENT__KIND_INTEGRITY)
 			check_integrity(out, v, &h->tamper, b, b->events[i]->integrity, now_ns);
-	if (b->host->employee_id && *b->host->employee_id)
-		fleet_set_str(&h->tamper.employee_id, b->host->employee_id);
 }
 
 void tamper_free(struct fleet_tamper *t)
@@ -128,7 +126,6 @@ void tamper_free(struct fleet_tamper *t)
 	free(t->binary_sha256);
 	free(t->config_sha256);
 	free(t->rules_sha256);
-	free(t->employee_id);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -147,7 +144,6 @@ void tamper_to_msg(const struct fleet_tamper *t, Ghostwatch__V1__FleetTamperStat
 	m->binary_sha256 = or_empty(t->binary_sha256);
 	m->config_sha256 = or_empty(t->config_sha256);
 	m->rules_sha256 = or_empty(t->rules_sha256);
-	m->employee_id = or_empty(t->employee_id);
 }
 
 static void take(char **dst, const char *src)
@@ -168,5 +164,4 @@ void tamper_merge(struct fleet_tamper *t, const Ghostwatch__V1__FleetTamperState
 	take(&t->binary_sha256, m->binary_sha256);
 	take(&t->config_sha256, m->config_sha256);
 	take(&t->rules_sha256, m->rules_sha256);
-	take(&t->employee_id, m->employee_id);
 }

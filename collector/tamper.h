@@ -7,8 +7,6 @@
  *  - GW-FLEET-CONFIG-CHANGED: the agent's binary, config or rules hashes (AgentIntegrity, sent at
  *    each start) changed between starts while its version did not;
  *  - GW-FLEET-DETECTIONS-OFF: a run reports zero enabled rules.
- * It also keeps the roster (employee id -> hosts, from HostIdentity.employee_id), for `report`'s
- * silent employees and hosts enrolled (a certificate issued) that never reported.
  * Its per-host state is struct fleet_tamper in fleet_host, saved as FleetTamperState.
  */
 #ifndef GWC_TAMPER_H
@@ -28,7 +26,6 @@ struct fleet_tamper {
 	uint64_t window_end_ns;	 /* that run's latest window end */
 	char *agent_version;	 /* the version that reported the hashes below */
 	char *binary_sha256, *config_sha256, *rules_sha256;
-	char *employee_id;
 };
 
 struct tamper_opts {

@@ -84,8 +84,8 @@ TEST(the_roster_marks_silent_employees_and_escapes_their_ids)
 	a = fleet_view_host(&v, "lap-1");
 	b = fleet_view_host(&v, "lap-2");
 	REQUIRE(a && b);
-	fleet_set_str(&a->tamper.employee_id, "emp<a>");
-	fleet_set_str(&b->tamper.employee_id, "emp-b");
+	fleet_set_str(&a->employee_id, "emp<a>");
+	fleet_set_str(&b->employee_id, "emp-b");
 	a->last_seen_ns = now - 9 * day;
 	b->last_seen_ns = now - day;
 	a->batches = b->batches = 1;

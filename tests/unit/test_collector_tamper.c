@@ -167,7 +167,7 @@ TEST(the_bucket_value_keeps_the_latest_run)
 	CHECK_STR(t->boot_id, "boot-a");
 	CHECK(t->agent_start_ns == T0 && t->window_end_ns == T0 + 7 * S);
 	CHECK_STR(t->rules_sha256, "r1");
-	CHECK_STR(t->employee_id, "emp-42");
+	CHECK_STR(fleet_view_host(&back, "host-a")->employee_id, "emp-42");
 	free(buf);
 	fleet_view_free(&v);
 	fleet_view_free(&back);
@@ -190,7 +190,7 @@ TEST(an_employee_whose_hosts_are_all_quiet_for_days_is_silent)
 	for (int i = 0; i < 3; i++) {
 		struct fleet_host *h = fleet_view_host(&v, ids[i]);
 
-		fleet_set_str(&h->tamper.employee_id, emp[i]);
+		fleet_set_str(&h->employee_id, emp[i]);
 		h->last_seen_ns = now - seen_days_ago[i] * 86400 * S;
 		h->batches = 1;
 	}

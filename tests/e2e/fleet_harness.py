@@ -11,6 +11,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def collector_binary():
 
 
 PUBLISH = BUILD / "tools" / "gw-publish"
+AGENT = Path(os.environ.get("GW_AGENT", BUILD / "asan" / "ghostwatch"))
 HOSTS = ["host-a", "host-b", "host-c", "host-d"]
 
 
@@ -272,3 +274,43 @@ def make_rogue_server_pki(tmp_path, pki):
         "rogue-ca.key", "-CAcreateserial", "-sha256", "-days", "2", "-extfile", "server.ext",
         "-out", "server.pem")
     return out
+
+
+class RunAgent:
+    """`ghostwatch run --config FILE` (optionally under a wrapper command such as setpriv); its
+    stderr kept as it arrives."""
+
+    def __init__(self, config, wrapper=()):
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        self.lines = []
+        self.cond = threading.Condition()
+        self.proc = subprocess.Popen([*wrapper, str(AGENT), "run", "--config", str(config)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            with self.cond:
+                self.lines.append(raw.decode(errors="replace"))
+                self.cond.notify_all()
+
+    @property
+    def log(self):
+        with self.cond:
+            return "".join(self.lines)
+
+    def wait_log(self, needle, timeout=30):
+        wait_for(lambda: needle in self.log or self.proc.poll() is not None, timeout,
+                 f"'{needle}' in the agent log")
+        assert needle in self.log, self.log[-3000:]
+
+    def wait(self, timeout=30):
+        rc = self.proc.wait(timeout)
+        time.sleep(0.2)
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)

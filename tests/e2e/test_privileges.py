@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -24,8 +23,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import AGENT, ROOT  # noqa: E402
-from fleet_harness import Collector, make_pki, single_node, wait_for  # noqa: E402
+from conftest import ROOT  # noqa: E402
+from fleet_harness import Collector, RunAgent, make_pki, single_node, wait_for  # noqa: E402
 
 NOBODY = 65534
 UNIT = ROOT / "deploy" / "ghostwatch.service"
@@ -165,39 +164,6 @@ def test_the_running_agent_holds_only_the_documented_capabilities(agent_factory,
     assert not Path(f"/proc/{helper}").exists(), "the helper outlived the agent"
 
 
-class FleetAgent:
-    """`ghostwatch run --config FILE` under a wrapper command; stderr kept."""
-
-    def __init__(self, config, wrapper):
-        env = dict(os.environ)
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-        self.lines = []
-        self.cond = threading.Condition()
-        self.proc = subprocess.Popen([*wrapper, str(AGENT), "run", "--config", str(config)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for raw in self.proc.stderr:
-            with self.cond:
-                self.lines.append(raw.decode(errors="replace"))
-
-    @property
-    def log(self):
-        with self.cond:
-            return "".join(self.lines)
-
-    def wait_log(self, needle, timeout=30):
-        wait_for(lambda: needle in self.log or self.proc.poll() is not None, timeout,
-                 f"'{needle}' in the agent log")
-        assert needle in self.log, self.log[-3000:]
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
 def cgroup_links(pid):
     links = {}
     for f in Path(f"/proc/{pid}/fdinfo").iterdir():
@@ -241,7 +207,7 @@ def test_the_units_user_runs_the_fleet_agent_with_only_what_it_keeps(tmp_path):
     for f in (config, pki / "agent-host-a.key"):
         os.chmod(f, 0o600)
     caps = ",".join(f"+{c[4:]}" for c in sorted(ambient))
-    agent = FleetAgent(config, ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+    agent = RunAgent(config, ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
                                 "--clear-groups", f"--inh-caps={caps}",
                                 f"--ambient-caps={caps}", f"--bounding-set=-all,{caps}"])
     try:

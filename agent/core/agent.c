@@ -196,7 +196,10 @@ int agent_handle_own_record(struct gw_agent *a, const void *data, size_t size,
 
 static int on_ring_record(void *ctx, void *data, size_t size)
 {
-	return agent_dispatch_record(ctx, data, size);
+	struct gw_agent *a = ctx;
+
+	ring_audit_saw(&a->hooks.audit, size);
+	return agent_dispatch_record(a, data, size);
 }
 
 static void flush_sinks(struct gw_agent *a)

@@ -114,6 +114,8 @@ static void collect_stats(struct gw_agent *a, struct stats_lists *s, bool summar
 	LIST(s->p.drops, s->dnames, s->drops, GW_DROP_CATEGORY_MAX);
 	agent_stats_add(&s->p.drops, "bad_record", a->counters.bad_records);
 	agent_stats_add(&s->p.drops, "arena_full", a->arena.failed);
+	/* records another program consumed from the ring, as of the last tamper check */
+	agent_stats_add(&s->p.drops, "ring_bytes_taken", a->hooks.audit.taken);
 	agent_stats_add(&s->p.drops, "bpf_recursion_misses",
 		       hooks_recursion_misses(&s->bpf_programs));
 	LIST(s->p.evictions, s->xnames, s->evictions, 0);

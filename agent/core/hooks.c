@@ -107,6 +107,7 @@ int hooks_take_maps(struct gw_hooks *h, struct bpf_object *obj, const struct gw_
 		if (*fd < 0)
 			return -ENOENT;
 	}
+	h->limits = lim;
 	return bpf_map_update_elem(h->limits_fd, &zero, &lim, BPF_ANY) ? -errno : 0;
 }
 
@@ -127,8 +128,16 @@ int hooks_share_maps(const struct gw_hooks *h, struct bpf_object *obj)
 
 int hooks_open_ring(struct gw_hooks *h, ring_buffer_sample_fn on_record, void *ctx)
 {
+	int err;
+
 	h->ring = ring_buffer__new(h->events_fd, on_record, ctx, NULL);
-	return h->ring ? 0 : -errno;
+	if (!h->ring)
+		return -errno;
+	err = ring_audit_open(&h->audit, h->events_fd, h->limits_fd, &h->limits);
+	if (err)
+		fprintf(stderr, "ghostwatch: ring audit off: cannot map the ring's consumer page: %s\n",
+			strerror(-err));
+	return 0;
 }
 
 /*
@@ -249,6 +258,7 @@ void hooks_close(struct gw_hooks *h)
 		bpf_link__destroy(h->links[i]);
 	h->n_links = 0;
 	attach_registry_close(&h->attached);
+	ring_audit_close(&h->audit);
 	ring_buffer__free(h->ring);
 	h->ring = NULL;
 	if (h->process)

@@ -23,6 +23,7 @@
 
 #include "attach_registry.h"
 #include "gw_events.h"
+#include "ring_audit.h"
 
 enum gw_hook_flavour {
 	GW_HOOK_AUTO = 0,
@@ -72,6 +73,8 @@ struct gw_hooks {
 	int n_status;
 	struct hook_chain_known known;	/* what every domain's chains learnt the kernel refuses */
 	struct gw_attach_registry attached; /* every domain's links, by kernel id */
+	struct gw_limits limits;	/* as written to gw_limits */
+	struct gw_ring_audit audit;	/* who else reads the ring, what rewrote the limits */
 };
 
 /* Attaches `prog`, keeping the link so hooks_close() detaches it; 0 or -errno. */
@@ -94,6 +97,8 @@ int hooks_take_maps(struct gw_hooks *h, struct bpf_object *obj, const struct gw_
 /* Before loading another domain's object: make it use the shared maps (gw_bpf_common.h). */
 int hooks_share_maps(const struct gw_hooks *h, struct bpf_object *obj);
 
+/* Opens the reader of the shared ring and the audit of who else consumes it (ring_audit.h); the
+ * reader calls ring_audit_saw() for every record. */
 int hooks_open_ring(struct gw_hooks *h, ring_buffer_sample_fn on_record, void *ctx);
 
 /*

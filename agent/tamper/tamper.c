@@ -7,6 +7,7 @@
 
 #include "core/agent.h"
 #include "integrity.h"
+#include "tamper_ring.h"
 
 struct tamper {
 	struct tamper_options opt;
@@ -14,6 +15,7 @@ struct tamper {
 	uint64_t integrity_failed; /* events not built: the arena was full */
 	uint64_t checked_ns;	   /* CLOCK_BOOTTIME of the last attach check */
 	uint64_t links_lost, links_reattached;
+	struct tamper_ring ring;
 };
 
 static const struct gw_behaviour_rule stopped_rule = {
@@ -30,6 +32,17 @@ static const struct gw_behaviour_rule stopped_rule = {
 static const struct gw_behaviour_rule detached_rule = {
 	.id = "GW-AGENT-DETACHED",
 	.title = "Agent BPF program detached or replaced",
+	.vendor = "ghostwatch",
+	.technique = "T1562.001",
+	.category = "tamper",
+	.severity = "high",
+	.confidence = "high",
+	.source = "rules/README.md#built-in-behaviour-rules",
+};
+
+static const struct gw_behaviour_rule ring_rule = {
+	.id = "GW-AGENT-RING-TAMPERED",
+	.title = "Agent's records taken, refused or stopped while its programs stay attached",
 	.vendor = "ghostwatch",
 	.technique = "T1562.001",
 	.category = "tamper",
@@ -67,12 +80,14 @@ static void check_attached(struct gw_agent *a, struct tamper *t, uint64_t now_ns
 {
 	t->checked_ns = now_ns;
 	attach_registry_check(&a->hooks.attached, on_lost, a);
+	tamper_ring_check(a, &t->ring, now_ns, &ring_rule);
 }
 
 static void tamper_tick(struct gw_agent *a, void *state, uint64_t now_ns)
 {
 	struct tamper *t = state;
 
+	tamper_ring_tick(a, &t->ring, now_ns, &ring_rule);
 	if (t->opt.check_seconds &&
 	    now_ns - t->checked_ns >= (uint64_t)t->opt.check_seconds * 1000000000ull)
 		check_attached(a, t, now_ns);
@@ -81,11 +96,13 @@ static void tamper_tick(struct gw_agent *a, void *state, uint64_t now_ns)
 static uint64_t tamper_next_tick(const struct gw_agent *a, void *state, uint64_t now_ns)
 {
 	const struct tamper *t = state;
+	uint64_t check = t->opt.check_seconds ?
+		t->checked_ns + (uint64_t)t->opt.check_seconds * 1000000000ull : 0;
+	uint64_t canary = tamper_ring_next(&t->ring);
 
 	(void)a;
 	(void)now_ns;
-	return t->opt.check_seconds ? t->checked_ns + (uint64_t)t->opt.check_seconds * 1000000000ull
-				    : 0;
+	return !canary || (check && check < canary) ? check : canary;
 }
 
 static void tamper_finish(struct gw_agent *a, void *state)
@@ -156,6 +173,9 @@ static void tamper_counters(const struct gw_agent *a, void *state, struct gw_sta
 	agent_stats_add(&p->drops, "links_unchecked", a->hooks.attached.not_registered);
 	agent_stats_add(&p->events, "links_lost", t->links_lost);
 	agent_stats_add(&p->events, "links_reattached", t->links_reattached);
+	agent_stats_add(&p->events, "ring_canaries", t->ring.canaries);
+	agent_stats_add(&p->events, "ring_canaries_unseen", t->ring.silent);
+	agent_stats_add(&p->events, "ring_limits_rewritten", a->hooks.audit.limits_rewritten);
 }
 
 static void tamper_destroy(struct gw_agent *a, void *state)

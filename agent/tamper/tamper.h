@@ -6,7 +6,9 @@
  * with the digests of its executable, config and rules files (integrity.h). Every check_seconds
  * (and at start) it reads its BPF links back from the kernel (core/attach_registry.h): one gone,
  * detached or running another program is GW-AGENT-DETACHED, naming the program, and a detached
- * cgroup link is attached again.
+ * cgroup link is attached again. The same check asks whether the ring still brings what the
+ * programs make (tamper_ring.h): records consumed by another program, flood limits rewritten or
+ * an exit canary gone unseen are GW-AGENT-RING-TAMPERED.
  */
 #ifndef GW_TAMPER_H
 #define GW_TAMPER_H

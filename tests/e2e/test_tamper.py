@@ -19,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import AGENT, ROOT  # noqa: E402
-from fleet_harness import (Collector, make_pki, publish, published_counts,  # noqa: E402
+from fleet_harness import (Collector, RunAgent as Agent, make_pki, publish, published_counts,  # noqa: E402
                            report, report_table, single_node, wait_for)
 
 HOST = "host-a"
@@ -78,45 +77,6 @@ def write_config(tmp_path, nats, pki, extra=""):
         "batch:\n  window_seconds: 1\n"
         "log_level: debug\n" + extra)
     return path
-
-
-class Agent:
-    """`ghostwatch run --config FILE` (optionally under a wrapper command); stderr kept."""
-
-    def __init__(self, config, wrapper=()):
-        env = dict(os.environ)
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-        self.lines = []
-        self.cond = threading.Condition()
-        self.proc = subprocess.Popen([*wrapper, str(AGENT), "run", "--config", str(config)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for raw in self.proc.stderr:
-            with self.cond:
-                self.lines.append(raw.decode(errors="replace"))
-                self.cond.notify_all()
-
-    @property
-    def log(self):
-        with self.cond:
-            return "".join(self.lines)
-
-    def wait_log(self, needle, timeout=30):
-        wait_for(lambda: needle in self.log or self.proc.poll() is not None, timeout,
-                 f"'{needle}' in the agent log")
-        assert needle in self.log, self.log[-3000:]
-
-    def wait(self, timeout=30):
-        rc = self.proc.wait(timeout)
-        time.sleep(0.2)
-        return rc
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 @pytest.fixture
@@ -397,3 +357,117 @@ def test_report_lists_the_roster_and_hosts_that_never_reported(tmp_path, pki, na
     html = page.read_text()
     assert "<tr><td>emp-7</td><td>host-a </td><td>0 h ago</td></tr>" in html, html
     assert "<li><b>host-c</b> (certificate agent-host-c.pem)</li>" in html, html
+
+
+# A root user's program that consumes the agent's ring: it opens the map by id, maps the ring's
+# consumer page writable (the kernel allows it to anyone holding the map) and moves the consumer
+# position to the producer's as fast as it can, so records are gone before the agent is woken.
+THIEF = r"""
+import ctypes, mmap, struct, sys, time
+map_id, seconds = int(sys.argv[1]), float(sys.argv[2])
+libc = ctypes.CDLL(None, use_errno=True)
+attr = ctypes.create_string_buffer(struct.pack("=III", map_id, 0, 0), 128)
+fd = libc.syscall(321, 14, attr, 12)  # bpf(BPF_MAP_GET_FD_BY_ID)
+if fd < 0:
+    sys.exit(f"BPF_MAP_GET_FD_BY_ID {map_id}: errno {ctypes.get_errno()}")
+page = mmap.PAGESIZE
+cons = mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
+prod = mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ, offset=page)
+print("stealing", flush=True)
+taken, end = 0, time.monotonic() + seconds
+while time.monotonic() < end:
+    p, c = struct.unpack_from("=Q", prod)[0], struct.unpack_from("=Q", cons)[0]
+    if p > c:
+        struct.pack_into("=Q", cons, 0, p)
+        taken += p - c
+print(taken, flush=True)
+"""
+
+
+def agent_maps(pid):
+    """map id -> map_type of the BPF maps process pid holds, from its fdinfo."""
+    maps = {}
+    for f in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            info = dict(l.split(":\t", 1) for l in f.read_text().splitlines() if ":\t" in l)
+        except OSError:
+            continue
+        if "map_id" in info:
+            maps[int(info["map_id"])] = int(info["map_type"])
+    return maps
+
+
+def map_named(pid, name):
+    for map_id in agent_maps(pid):
+        out = subprocess.run(["bpftool", "-j", "map", "show", "id", str(map_id)],
+                             capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and json.loads(out.stdout).get("name") == name:
+            return map_id
+    raise AssertionError(f"agent {pid} holds no map named {name}")
+
+
+def ring_findings(col, what):
+    return [f for f in findings(col, "GW-AGENT-RING-TAMPERED") if what in f["finding"]["matched"]]
+
+
+def test_a_program_consuming_the_ring_is_reported(tmp_path, pki, nats, collector, agents):
+    """The thief takes every record, so the agent hears nothing: the consumer position says how
+    much it missed, and the exit canary a quiet interval starts goes unseen."""
+    col = collector()
+    a = Agent(write_config(tmp_path, nats, pki, "tamper:\n  check_seconds: 2\n"))
+    agents.append(a)
+    a.wait_log("live hooks")
+    ring = map_named(a.proc.pid, "gw_events")
+    thief = subprocess.Popen([sys.executable, "-c", THIEF, str(ring), "14"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert thief.stdout.readline().strip() == "stealing"
+        for _ in range(20):  # records to take: processes that start and exit
+            subprocess.run(["/bin/true"], check=True)
+        taken = wait_for(lambda: ring_findings(col, "consumed"), 20,
+                         f"a ring finding naming the bytes consumed; agent: {a.log[-2000:]}")
+        unseen = wait_for(lambda: ring_findings(col, "no exit record arrived"), 20,
+                          f"the canary unseen; agent: {a.log[-2000:]}")
+    finally:
+        thief.wait(30)
+    stolen = int(thief.stdout.readline())
+    f = taken[0]["finding"]
+    assert f["category"] == "tamper" and f["severity"] == "high"
+    n = int(re.search(r"consumed (\d+) bytes", f["matched"]).group(1))
+    assert 0 < n <= stolen, (n, stolen)
+    assert re.search(r"own child \(pid \d+\) exited \d+ s ago", unseen[0]["finding"]["matched"])
+    a.proc.send_signal(signal.SIGTERM)
+    assert a.wait() == 0, a.log[-3000:]
+    summary = re.search(r"ring_bytes_taken=(\d+)", a.log)
+    assert summary and int(summary.group(1)) >= n, a.log[-2000:]
+
+
+def test_rewritten_flood_limits_are_reported_and_written_back(tmp_path, pki, nats, collector,
+                                                              agents):
+    col = collector()
+    a = Agent(write_config(tmp_path, nats, pki, "tamper:\n  check_seconds: 2\n"))
+    agents.append(a)
+    a.wait_log("live hooks")
+    limits = map_named(a.proc.pid, "gw_limits")
+
+    def read():
+        out = subprocess.run(["bpftool", "-j", "map", "lookup", "id", str(limits), "key", "0", "0",
+                              "0", "0"], capture_output=True, text=True, timeout=10, check=True)
+        return [int(b, 16) for b in json.loads(out.stdout)["value"]]
+    written = read()
+    # rate 1 record/s, burst 1, from the first byte of the ring: every uid all but silenced
+    r = subprocess.run(["bpftool", "map", "update", "id", str(limits), "key", "0", "0", "0", "0",
+                        "value", *"1 0 0 0 1 0 0 0 0 0 0 0 0 0 0 0".split()],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    found = wait_for(lambda: ring_findings(col, "flood limits were rewritten"), 20,
+                     f"the limits finding; agent: {a.log[-2000:]}")
+    m = found[0]["finding"]["matched"]
+    assert "rate 1 burst 1 gate 0% reserve 0%" in m and m.endswith("written back"), m
+    assert read() == written
+    time.sleep(5)  # later checks find the agent's limits: nothing more
+    assert len(ring_findings(col, "flood limits")) == 1
+    assert not ring_findings(col, "consumed") and not ring_findings(col, "no exit record"), \
+        "a quiet agent's canaries came back and nobody else read its ring"
+    a.proc.send_signal(signal.SIGTERM)
+    assert a.wait() == 0, a.log[-3000:]

@@ -66,8 +66,10 @@ static void apply_host(struct fleet_host *h, void *closure)
 			continue;
 		if (q->verdict != BATCH_OK)
 			fleet_host_reject(h, q->verdict, o->wall);
-		else if (q->batch)
+		else if (q->batch) {
 			fleet_host_record(h, q->batch, q->bad_events, o->wall);
+			tamper_note_batch(&h->tamper, q->batch);
+		}
 		else
 			fleet_host_repeat(h, o->wall);
 	}

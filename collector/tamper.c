@@ -35,32 +35,42 @@ static void raise_finding(FILE *out, struct fleet_view *v, const char *host_id, 
 					     });
 }
 
-/* A run of the agent, by its start: a new one is checked against the previous run's end. */
-static void check_run(const struct tamper_opts *o, FILE *out, struct fleet_view *v,
-		      struct fleet_tamper *t, const Ghostwatch__V1__Batch *b, uint64_t now_ns)
+/* The run a batch belongs to, folded into the host's state: later runs and later windows win, so
+ * folding one batch twice, or onto a value another collector wrote since, changes nothing more. */
+static void note_run(struct fleet_tamper *t, const Ghostwatch__V1__Batch *b)
 {
 	const Ghostwatch__V1__HostIdentity *id = b->host;
-	char why[256];
 
 	if (!id->agent_start_ns || id->agent_start_ns < t->agent_start_ns)
 		return; /* an agent that does not say, or a late batch of an older run */
 	if (id->agent_start_ns > t->agent_start_ns) {
-		if (t->agent_start_ns && same(id->boot_id, t->boot_id) && t->window_end_ns &&
-		    id->agent_start_ns > t->window_end_ns + o->silenced_after_ns) {
-			uint64_t gap_s = (id->agent_start_ns - t->window_end_ns) / 1000000000ull;
-
-			snprintf(why, sizeof(why),
-				 "the agent was down %" PRIu64 " s while the host ran (boot id %s): "
-				 "gap_s=%" PRIu64, gap_s, id->boot_id, gap_s);
-			raise_finding(out, v, id->host_id, "GW-FLEET-SILENCED",
-			      "Agent silenced while the host ran", "high", why, now_ns);
-		}
 		t->agent_start_ns = id->agent_start_ns;
 		t->window_end_ns = 0;
 		fleet_set_str(&t->boot_id, id->boot_id);
 	}
 	if (b->window_end_ns > t->window_end_ns)
 		t->window_end_ns = b->window_end_ns;
+}
+
+/* A new run of the agent is checked against the previous run's end. */
+static void check_run(const struct tamper_opts *o, FILE *out, struct fleet_view *v,
+		      const struct fleet_tamper *t, const Ghostwatch__V1__Batch *b, uint64_t now_ns)
+{
+	const Ghostwatch__V1__HostIdentity *id = b->host;
+	uint64_t gap_s;
+	char why[256];
+
+	if (!id->agent_start_ns || id->agent_start_ns <= t->agent_start_ns || !t->agent_start_ns ||
+	    !same(id->boot_id, t->boot_id) || !t->window_end_ns ||
+	    id->agent_start_ns <= t->window_end_ns + o->silenced_after_ns)
+		return;
+	gap_s = (id->agent_start_ns - t->window_end_ns) / 1000000000ull;
+
+	snprintf(why, sizeof(why),
+		 "the agent was down %" PRIu64 " s while the host ran (boot id %s): gap_s=%" PRIu64,
+		 gap_s, id->boot_id, gap_s);
+	raise_finding(out, v, id->host_id, "GW-FLEET-SILENCED", "Agent silenced while the host ran",
+		      "high", why, now_ns);
 }
 
 /* "binary, rules" into out: what differs between the stored hashes and this start's. */
@@ -79,7 +89,7 @@ static void changed_parts(const struct fleet_tamper *t, const Ghostwatch__V1__Ag
 						len ? ", " : "", names[i], was[i], now[i]);
 }
 
-static void check_integrity(FILE *out, struct fleet_view *v, struct fleet_tamper *t,
+static void check_integrity(FILE *out, struct fleet_view *v, const struct fleet_tamper *t,
 			    const Ghostwatch__V1__Batch *b, const Ghostwatch__V1__AgentIntegrity *in,
 			    uint64_t now_ns)
 {
@@ -100,10 +110,25 @@ static void check_integrity(FILE *out, struct fleet_view *v, struct fleet_tamper
 		raise_finding(out, v, id->host_id, "GW-FLEET-DETECTIONS-OFF",
 		      "Agent runs with detections disabled", "high", why, now_ns);
 	}
-	fleet_set_str(&t->agent_version, id->agent_version);
+}
+
+static void note_integrity(struct fleet_tamper *t, const Ghostwatch__V1__Batch *b,
+			   const Ghostwatch__V1__AgentIntegrity *in)
+{
+	if (b->host->agent_start_ns < t->agent_start_ns)
+		return; /* an older run's digests */
+	fleet_set_str(&t->agent_version, b->host->agent_version);
 	fleet_set_str(&t->binary_sha256, in->binary_sha256);
 	fleet_set_str(&t->config_sha256, in->config_sha256);
 	fleet_set_str(&t->rules_sha256, in->rules_sha256);
+}
+
+void tamper_note_batch(struct fleet_tamper *t, const Ghostwatch__V1__Batch *b)
+{
+	note_run(t, b);
+	for (size_t i = 0; i < b->n_events; i++)
+		if (b->events[i]->kind_case == GHOSTWATCH__V1__EVENT__KIND_INTEGRITY)
+			note_integrity(t, b, b->events[i]->integrity);
 }
 
 void tamper_on_batch(const struct tamper_opts *o, FILE *out, struct fleet_view *v,
@@ -114,9 +139,12 @@ void tamper_on_batch(const struct tamper_opts *o, FILE *out, struct fleet_view *
 	if (!h)
 		return;
 	check_run(o, out, v, &h->tamper, b, now_ns);
+	note_run(&h->tamper, b);
 	for (size_t i = 0; i < b->n_events; i++)
-		if (b->events[i]->kind_case == GHOSTWATCH__V1__EVENT__KIND_INTEGRITY)
+		if (b->events[i]->kind_case == GHOSTWATCH__V1__EVENT__KIND_INTEGRITY) {
 			check_integrity(out, v, &h->tamper, b, b->events[i]->integrity, now_ns);
+			note_integrity(&h->tamper, b, b->events[i]->integrity);
+		}
 }
 
 void tamper_free(struct fleet_tamper *t)

@@ -41,6 +41,11 @@ void tamper_opts_default(struct tamper_opts *o);
 void tamper_on_batch(const struct tamper_opts *o, FILE *out, struct fleet_view *v,
 		     const Ghostwatch__V1__Batch *b, uint64_t now_ns);
 
+/* What a batch changes in the host's state, without checking: the fleet bucket's update folds it
+ * again into the value it writes, since a write that lost to another collector's starts over from
+ * that collector's value (fleet_kv.h). Folding a batch twice changes nothing. */
+void tamper_note_batch(struct fleet_tamper *t, const Ghostwatch__V1__Batch *b);
+
 void tamper_free(struct fleet_tamper *t);
 
 /* The state file's form: m points into t (t must outlive m); merge keeps the later run. */

@@ -173,6 +173,47 @@ TEST(the_bucket_value_keeps_the_latest_run)
 	fleet_view_free(&back);
 }
 
+/* A write that lost to another collector starts over from that collector's value: the batch's
+ * run and digests are folded in again, once, and an older run's batch changes nothing. */
+TEST(a_batch_folded_again_onto_another_collectors_value_keeps_its_run)
+{
+	struct fleet_view v, other;
+	struct tamper_opts o;
+	struct run r;
+	struct fleet_host *h;
+	char *t;
+
+	fleet_view_init(&v);
+	fleet_view_init(&other);
+	tamper_opts_default(&o);
+	batch(&r, "boot-a", T0, T0 + 5 * S);
+	free(feed(&v, &o, &r));
+	free(feed(&other, &o, &r));
+	/* ours: the next run, with its digests; the other collector saw only the first run */
+	batch(&r, "boot-a", T0 + 10 * S, T0 + 11 * S);
+	with_integrity(&r, "c1", "r2", 167);
+	free(feed(&v, &o, &r));
+	h = fleet_view_host(&other, "host-a");
+	REQUIRE(h);
+	tamper_note_batch(&h->tamper, &r.b);
+	tamper_note_batch(&h->tamper, &r.b);
+	CHECK(h->tamper.agent_start_ns == T0 + 10 * S && h->tamper.window_end_ns == T0 + 11 * S);
+	CHECK_STR(h->tamper.rules_sha256, "r2");
+	/* a late batch of the first run, folded onto the newer value */
+	batch(&r, "boot-a", T0, T0 + 6 * S);
+	with_integrity(&r, "c1", "r1", 167);
+	tamper_note_batch(&h->tamper, &r.b);
+	CHECK(h->tamper.agent_start_ns == T0 + 10 * S && h->tamper.window_end_ns == T0 + 11 * S);
+	CHECK_STR(h->tamper.rules_sha256, "r2");
+	/* the next window of the second run, checked against the folded value: no gap */
+	batch(&r, "boot-a", T0 + 10 * S, T0 + 12 * S);
+	t = feed(&other, &o, &r);
+	CHECK(!t[0]);
+	free(t);
+	fleet_view_free(&v);
+	fleet_view_free(&other);
+}
+
 TEST(an_employee_whose_hosts_are_all_quiet_for_days_is_silent)
 {
 	struct roster_opts o = { .silent_days = 7 };
@@ -209,6 +250,7 @@ int main(void)
 	RUN(same_boot_after_a_long_gap_is_silenced_a_new_boot_is_not);
 	RUN(changed_rules_without_a_version_change_and_no_rules_are_findings);
 	RUN(the_bucket_value_keeps_the_latest_run);
+	RUN(a_batch_folded_again_onto_another_collectors_value_keeps_its_run);
 	RUN(an_employee_whose_hosts_are_all_quiet_for_days_is_silent);
 	return test_summary();
 }

@@ -44,8 +44,8 @@ STATIC_PART := -lbpf -lelf -lz -lyaml -lprotobuf-c -lnl-genl-3 -lnl-route-3 -lnl
 # libcap: the capability drop once the programs are attached (agent/core/privs.c)
 STATIC_PART += -lcap
 DYNAMIC_PART := -lnats -lssl -lcrypto -lpthread -lm -lsystemd
-# the ops endpoint (agent/ops): libmicrohttpd ships static too, but pulls GnuTLS in with it
-DYNAMIC_PART += -lmicrohttpd
+# libmicrohttpd (the ops endpoint, the collector's --metrics) is not linked: common/mhd_api.c
+# loads it when an endpoint is configured, since it brings GnuTLS and its constructors with it
 LIBS        := $(STATIC_PART) $(DYNAMIC_PART)
 STATIC_LIBS := -Wl,-Bstatic $(STATIC_PART) -Wl,-Bdynamic $(DYNAMIC_PART)
 LINK        ?= static
@@ -276,8 +276,8 @@ clean:
 COLLECTOR_SRCS     := $(wildcard collector/*.c)
 # It shares the agent's descriptor-driven JSON emitter, so its NDJSON has the shape of debug --json.
 COLLECTOR_LIB_SRCS := $(filter-out collector/main.c,$(COLLECTOR_SRCS)) common/json_emit.c common/log.c common/text.c \
-	common/http_reply.c $(PROTO_C)
-COLLECTOR_LIBS     := -lnats -lprotobuf-c -lz -lssl -lcrypto -lmicrohttpd
+	common/http_reply.c common/mhd_api.c $(PROTO_C)
+COLLECTOR_LIBS     := -lnats -lprotobuf-c -lz -lssl -lcrypto
 COLLECTOR_TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
 all: $(BUILD)/ghostwatch-collector $(COLLECTOR_TOOLS)

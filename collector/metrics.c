@@ -17,6 +17,7 @@
 #define PREFIX "ghostwatch_collector_"
 
 struct gwc_metrics {
+	struct mhd_api mhd;
 	struct MHD_Daemon *daemon;
 	struct gw_log *log;
 	pthread_mutex_t lock;
@@ -258,7 +259,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	pthread_mutex_unlock(&m->lock);
 	if (!body || (ssize_t)len < 0)
 		return MHD_NO;
-	return http_reply(conn, status, status == MHD_HTTP_OK && !strcmp(url, "/metrics") ?
+	return http_reply(&m->mhd, conn, status, status == MHD_HTTP_OK && !strcmp(url, "/metrics") ?
 		     "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8",
 		     body, len);
 }
@@ -281,13 +282,17 @@ struct gwc_metrics *gwc_metrics_start(const char *addr, struct gw_log *log, char
 		snprintf(err, err_size, "out of memory");
 		return NULL;
 	}
+	if (mhd_api_load(&m->mhd, err, err_size)) {
+		free(m);
+		return NULL;
+	}
 	pthread_mutex_init(&m->lock, NULL);
 	m->log = log;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	errno = 0;
 	/* a scrape is small: few connections, short timeouts, nobody can hold the thread */
-	m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m,
+	m->daemon = m->mhd.start_daemon(flags, 0, NULL, NULL, on_request, m,
 				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)5,
@@ -319,7 +324,8 @@ void gwc_metrics_stop(struct gwc_metrics *m)
 {
 	if (!m)
 		return;
-	MHD_stop_daemon(m->daemon);
+	m->mhd.stop_daemon(m->daemon);
+	mhd_api_unload(&m->mhd);
 	pthread_mutex_destroy(&m->lock);
 	free(m->text);
 	free(m);

@@ -8,10 +8,10 @@
 
 #include <stddef.h>
 
-#include <microhttpd.h>
+#include "mhd_api.h"
 
 /* Queues body (malloc'd; the library frees it, or this does on failure) with `status`. */
-enum MHD_Result http_reply(struct MHD_Connection *conn, unsigned status, const char *type,
-			   char *body, size_t len);
+enum MHD_Result http_reply(const struct mhd_api *mhd, struct MHD_Connection *conn,
+			   unsigned status, const char *type, char *body, size_t len);
 
 #endif

@@ -19,6 +19,7 @@
 #include "common/http_reply.h"
 
 struct ops_http {
+	struct mhd_api mhd;
 	struct MHD_Daemon *daemon;
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "" for TCP */
 	pthread_mutex_t lock;
@@ -114,7 +115,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	pthread_mutex_unlock(&h->lock);
 	if (!body)
 		return MHD_NO;
-	return http_reply(conn, status, status == MHD_HTTP_OK && !strcmp(url, "/metrics") ?
+	return http_reply(&h->mhd, conn, status, status == MHD_HTTP_OK && !strcmp(url, "/metrics") ?
 		     "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8",
 		     body, len);
 }
@@ -185,8 +186,13 @@ struct ops_http *ops_http_start(const struct listen_addr *la, const char *name, 
 		snprintf(err, errlen, "metrics: out of memory");
 		return NULL;
 	}
+	if (mhd_api_load(&h->mhd, err, errlen)) {
+		free(h);
+		return NULL;
+	}
 	fd = listen_on(h, la, name, err, errlen);
 	if (fd < 0) {
+		mhd_api_unload(&h->mhd);
 		free(h);
 		return NULL;
 	}
@@ -197,7 +203,7 @@ struct ops_http *ops_http_start(const struct listen_addr *la, const char *name, 
 	 */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	h->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request, h,
+	h->daemon = h->mhd.start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request, h,
 				     MHD_OPTION_LISTEN_SOCKET, fd,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)5,
@@ -209,6 +215,7 @@ struct ops_http *ops_http_start(const struct listen_addr *la, const char *name, 
 		if (h->unix_path[0])
 			unlink(h->unix_path);
 		pthread_mutex_destroy(&h->lock);
+		mhd_api_unload(&h->mhd);
 		free(h);
 		return NULL;
 	}
@@ -219,7 +226,8 @@ void ops_http_stop(struct ops_http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->daemon); /* closes the listening socket too */
+	h->mhd.stop_daemon(h->daemon); /* closes the listening socket too */
+	mhd_api_unload(&h->mhd);
 	if (h->unix_path[0])
 		unlink(h->unix_path);
 	pthread_mutex_destroy(&h->lock);

@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import AGENT  # noqa: E402
+from conftest import AGENT, exec_of  # noqa: E402
 from natsjs import NatsServer, free_port, make_pki  # noqa: E402
 from test_fleet_agent import HOST, FleetAgent, client, write_config  # noqa: E402
 
@@ -260,9 +260,10 @@ def test_debug_agent_on_a_unix_socket(tmp_path, agent_factory):
     sock = tmp_path / "metrics.sock"
     cfg = tmp_path / "debug.yaml"
     cfg.write_text(f'metrics:\n  listen: "unix:{sock}"\n')
-    agent_factory("--config", str(cfg))
+    a = agent_factory("--config", str(cfg))
     wait_until(lambda: sock.exists() and unix_get(str(sock), "/metrics")[0] == 200, 15,
                "the first snapshot on the unix socket")
+    assert any(l.startswith("libmicrohttpd.so") for l in mapped_libraries(a.proc.pid))
     assert oct(sock.stat().st_mode & 0o777) == "0o600"
     status, body = unix_get(str(sock), "/metrics")
     samples = parse_prometheus(body)
@@ -278,6 +279,35 @@ def test_debug_agent_on_a_unix_socket(tmp_path, agent_factory):
     r = status_cmd(cfg)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "spool:  none (not the fleet daemon)" in r.stdout, r.stdout
+
+
+def mapped_libraries(pid):
+    return {Path(l.split()[-1]).name for l in Path(f"/proc/{pid}/maps").read_text().splitlines()
+            if l.split()[-1].startswith("/")}
+
+
+def test_no_endpoint_loads_no_http_library(agent):
+    """libmicrohttpd brings GnuTLS and p11-kit, whose constructors cost megabytes at every start:
+    it is loaded only for an endpoint."""
+    libs = mapped_libraries(agent.proc.pid)
+    assert not any(l.startswith(("libmicrohttpd", "libgnutls", "libp11-kit")) for l in libs), libs
+    assert any(l.startswith("libc.so") for l in libs), libs  # the maps were read
+
+
+def test_a_missing_http_library_leaves_the_agent_running_without_metrics(tmp_path,
+                                                                         agent_factory):
+    sock = tmp_path / "metrics.sock"
+    cfg = tmp_path / "debug.yaml"
+    cfg.write_text(f'metrics:\n  listen: "unix:{sock}"\n')
+    a = agent_factory("--config", str(cfg),
+                      env={"GW_MHD_LIBRARY": str(tmp_path / "libmicrohttpd.so.12")})
+    err = "".join(a.stderr_lines)
+    assert f"cannot load {tmp_path}/libmicrohttpd.so.12 (Debian: libmicrohttpd12)" in err, err
+    assert "; running without metrics" in err, err
+    assert not sock.exists()
+    p = subprocess.Popen(["/bin/true"])
+    p.wait(10)
+    a.wait_for(exec_of(p.pid), 10, "an exec event: the agent kept running")
 
 
 def test_metrics_listen_refused_off_loopback(tmp_path):

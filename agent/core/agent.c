@@ -1,6 +1,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -64,8 +65,7 @@ int agent_init(struct gw_agent *a, const struct gw_options *opt)
 	memset(a, 0, sizeof(*a));
 	a->opt = *opt;
 	a->epoll_fd = a->timer_fd = a->signal_fd = -1;
-	a->hooks.events_fd = a->hooks.drops_fd = a->hooks.idle_fd = -1;
-	a->hooks.uid_drops_fd = a->hooks.uid_buckets_fd = a->hooks.limits_fd = -1;
+	hooks_init(&a->hooks);
 	netns_iter_init(&a->netns_iter);
 	a->next_event_id = 1;
 	a->started_ns = gw_now_boottime_ns();
@@ -266,25 +266,83 @@ static int drop_privileges(struct gw_agent *a)
 	return 0;
 }
 
+struct loader {
+	struct gw_agent *a;
+	struct gw_domain *d;
+	int ret;
+};
+
+static void *loader_run(void *arg)
+{
+	struct loader *l = arg;
+
+	l->ret = l->d->load(l->a, l->d->state);
+	return NULL;
+}
+
+static int domain_start(struct gw_agent *a, int i, bool loaded)
+{
+	struct gw_domain *d = &a->domains[i];
+	int ret = 0;
+
+	a->hooks.rank = i;
+	if (d->load && !loaded)
+		ret = d->load(a, d->state);
+	if (!ret && d->start)
+		ret = d->start(a, d->state);
+	return ret;
+}
+
+/* Waits for the loader thread, then starts its domain; ret: how the others' starts went. */
+static int loader_join(struct gw_agent *a, struct loader *l, int i, int ret)
+{
+	pthread_join(a->hooks.loader, NULL);
+	pthread_mutex_lock(&a->hooks.lock);
+	a->hooks.loading = false;
+	pthread_mutex_unlock(&a->hooks.lock);
+	if (!ret)
+		ret = l->ret;
+	if (!ret)
+		ret = domain_start(a, i, true);
+	return ret;
+}
+
 int agent_start(struct gw_agent *a)
 {
-	int ret;
+	struct loader l = { a, NULL, 0 };
+	int ret = 0, loader = -1;
 
 	ret = procfs_seed(&a->procs, &a->boot, a->opt.proc_root, a->cgroup2_root);
 	if (ret < 0)
 		fprintf(stderr, "ghostwatch: reading %s: %s (continuing without a seed)\n",
 			a->opt.proc_root, strerror(-ret));
+	ret = 0;
 	/*
 	 * In the order registered: the first domain's object (process) holds the ring and the drop
 	 * counters the others share (hooks_share_maps); records wait in the ring until it is read.
+	 * After it, one domain's load may run on the loader thread meanwhile.
 	 */
-	for (int i = 0; i < a->n_domains; i++) {
-		if (!a->domains[i].start)
-			continue;
-		ret = a->domains[i].start(a, a->domains[i].state);
-		if (ret)
-			return ret;
+	for (int i = 0; !ret && i < a->n_domains; i++) {
+		struct gw_domain *d = &a->domains[i];
+
+		if (i > 0 && d->load && loader < 0) {
+			l.d = d;
+			pthread_mutex_lock(&a->hooks.lock);
+			a->hooks.loader_rank = i;
+			a->hooks.loading = !pthread_create(&a->hooks.loader, NULL, loader_run, &l);
+			pthread_mutex_unlock(&a->hooks.lock);
+			if (a->hooks.loading) {
+				loader = i;
+				continue;
+			}
+		}
+		ret = domain_start(a, i, false);
 	}
+	if (loader >= 0)
+		ret = loader_join(a, &l, loader, ret);
+	if (ret)
+		return ret;
+	hooks_sort_status(&a->hooks);
 	hook_chain_known_release(&a->hooks.known);
 	if (a->hooks.events_fd < 0) {
 		fprintf(stderr, "ghostwatch: no domain loaded the ring buffer\n");

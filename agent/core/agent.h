@@ -107,6 +107,15 @@ struct gw_domain {
 	void *state;
 	uint8_t record_types[GW_DOMAIN_RECORD_TYPES]; /* GW_EV_* it handles; 0 ends the list */
 	bool events_in_summary; /* its event counters also go in the exit summary line */
+	/*
+	 * The part of start that loads and attaches the domain's own BPF object, when it touches
+	 * nothing but its own state and the core's hooks (hooks.h: status, links, the registry and
+	 * the chains' knowledge, all taken under the hooks' lock). It runs on the loader thread while
+	 * the domains registered after it start, since the kernel's verification is most of the
+	 * start-up and a laptop has cores to spare; start runs on the loop's thread once it is done.
+	 * One domain has it at a time; a second one's load runs in place, just before its start.
+	 */
+	int (*load)(struct gw_agent *a, void *state);
 	int (*start)(struct gw_agent *a, void *state);
 	/* every domain has started and the agent has dropped its privileges (core/privs.h), in
 	 * registration order: a domain starts its threads here, never in start (capabilities are per

@@ -46,7 +46,7 @@ static void entry_close(struct gw_attached *e)
 	e->link_fd = e->prog_fd = e->target_fd = -1;
 }
 
-int attach_registry_add(struct gw_attach_registry *r, int link_fd, int target_fd)
+static int add_locked(struct gw_attach_registry *r, int link_fd, int target_fd)
 {
 	struct bpf_link_info info;
 	struct gw_attached *e;
@@ -89,6 +89,18 @@ int attach_registry_add(struct gw_attach_registry *r, int link_fd, int target_fd
 	return 0;
 }
 
+int attach_registry_add(struct gw_attach_registry *r, int link_fd, int target_fd)
+{
+	int err;
+
+	if (r->lock)
+		pthread_mutex_lock(r->lock);
+	err = add_locked(r, link_fd, target_fd);
+	if (r->lock)
+		pthread_mutex_unlock(r->lock);
+	return err;
+}
+
 /* What is wrong with e's link now, NULL if nothing. */
 static const char *loss_of(const struct gw_attached *e)
 {
@@ -126,9 +138,15 @@ static uint32_t reattach(struct gw_attached *e)
 int attach_registry_check(struct gw_attach_registry *r,
 			  void (*lost)(const struct gw_attach_loss *l, void *ctx), void *ctx)
 {
-	int n = 0;
+	int n = 0, registered;
 
-	for (int i = 0; i < r->n; i++) {
+	/* entries are only appended, and only this check changes one once added */
+	if (r->lock)
+		pthread_mutex_lock(r->lock);
+	registered = r->n;
+	if (r->lock)
+		pthread_mutex_unlock(r->lock);
+	for (int i = 0; i < registered; i++) {
 		struct gw_attached *e = &r->e[i];
 		struct gw_attached was = *e;
 		struct gw_attach_loss l = { &was, loss_of(e), 0 };

@@ -12,6 +12,7 @@
 #ifndef GW_ATTACH_REGISTRY_H
 #define GW_ATTACH_REGISTRY_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,6 +28,7 @@ struct gw_attached {
 };
 
 struct gw_attach_registry {
+	pthread_mutex_t *lock;	/* held to add and check: a domain may attach on the loader thread */
 	struct gw_attached e[GW_ATTACHED_MAX];
 	int n;
 	uint64_t not_registered; /* links past GW_ATTACHED_MAX or unreadable: not checked */

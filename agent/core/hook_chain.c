@@ -51,8 +51,21 @@ void hook_chain_refuse_attach(struct hook_chain *c, const struct bpf_program *pr
 	hook_chain_refuse(c, why);
 }
 
+static void known_lock(struct hook_chain_known *k)
+{
+	if (k->lock)
+		pthread_mutex_lock(k->lock);
+}
+
+static void known_unlock(struct hook_chain_known *k)
+{
+	if (k->lock)
+		pthread_mutex_unlock(k->lock);
+}
+
 void hook_chain_refuse_known(struct hook_chain *chains, int n, struct hook_chain_known *k)
 {
+	known_lock(k);
 	if (!k->probed) {
 		k->have_kprobes = hooks_have_kprobes();
 		k->probed = true;
@@ -82,6 +95,7 @@ void hook_chain_refuse_known(struct hook_chain *chains, int n, struct hook_chain
 			hook_chain_refuse(c, why);
 		}
 	}
+	known_unlock(k);
 }
 
 static int chain_of(struct hook_chain *chains, int n, const char *name);
@@ -112,13 +126,24 @@ static int probe_load(enum bpf_attach_type type, int btf_id)
 	return errno;
 }
 
-const struct btf *hook_chain_vmlinux(struct hook_chain_known *k)
+/* Under the lock: parsed once whichever thread asks first; read-only once parsed. */
+static const struct btf *vmlinux_locked(struct hook_chain_known *k)
 {
 	if (!k->vmlinux && !k->vmlinux_failed) {
 		k->vmlinux = btf__load_vmlinux_btf();
 		k->vmlinux_failed = !k->vmlinux;
 	}
 	return k->vmlinux;
+}
+
+const struct btf *hook_chain_vmlinux(struct hook_chain_known *k)
+{
+	const struct btf *btf;
+
+	known_lock(k);
+	btf = vmlinux_locked(k);
+	known_unlock(k);
+	return btf;
 }
 
 /*
@@ -144,7 +169,7 @@ static int probe_target(struct hook_chain_known *k, const struct bpf_program *pr
 	} else {
 		snprintf(full, sizeof(full), "%s", name);
 	}
-	id = hook_chain_vmlinux(k) ? btf__find_by_name_kind(k->vmlinux, full, kind) : -1;
+	id = vmlinux_locked(k) ? btf__find_by_name_kind(k->vmlinux, full, kind) : -1;
 	return id > 0 ? id : 0;
 }
 
@@ -186,7 +211,12 @@ static bool probe_refuses(struct hook_chain *chains, int n, struct hook_chain_kn
 		char why[HOOK_CHAIN_WHY_MAX];
 		int c, err;
 
-		if (!bpf_program__autoload(prog) || !(err = probe_program(k, prog)))
+		if (!bpf_program__autoload(prog))
+			continue;
+		known_lock(k);
+		err = probe_program(k, prog);
+		known_unlock(k);
+		if (!err)
 			continue;
 		c = chain_of(chains, n, bpf_program__name(prog));
 		if (c < 0)
@@ -287,13 +317,31 @@ static int chain_of(struct hook_chain *chains, int n, const char *name)
 	return -1;
 }
 
+/* libbpf has one printer for the process: the first load in progress installs the capture (whose
+ * words are per thread), the last one puts the agent's printer back. */
+static void capture_begin(struct hook_chain_known *k)
+{
+	known_lock(k);
+	if (!k->capturing++)
+		k->print_before = libbpf_set_print(capture_print);
+	known_unlock(k);
+}
+
+static void capture_end(struct hook_chain_known *k)
+{
+	known_lock(k);
+	if (!--k->capturing)
+		libbpf_set_print(k->print_before);
+	known_unlock(k);
+}
+
 int hook_chain_load(struct hook_chain *chains, int n, struct hook_chain_known *k,
 		    hook_chain_open_fn open, void *ctx, char *msg, size_t msg_size)
 {
-	libbpf_print_fn_t old = libbpf_set_print(capture_print);
 	struct load_words words;
 	int err = 0;
 
+	capture_begin(k);
 	/* each round refuses one flavour, so this ends */
 	for (;;) {
 		struct bpf_object_skeleton *skel;
@@ -335,7 +383,7 @@ int hook_chain_load(struct hook_chain *chains, int n, struct hook_chain_known *k
 		chains[c].load_err = -err;
 		hook_chain_refuse(&chains[c], why);
 	}
-	libbpf_set_print(old);
+	capture_end(k);
 	/*
 	 * Each load parsed the kernel's BTF, megabytes of heap that glibc keeps once freed (its mmap
 	 * threshold grows past such buffers): hand them back, or they stay in the agent's RSS.

@@ -12,6 +12,7 @@
 #ifndef GW_HOOK_CHAIN_H
 #define GW_HOOK_CHAIN_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -43,12 +44,16 @@ struct btf;
  * hook_chain_refuse_known() and the probes of hook_chain_load().
  */
 struct hook_chain_known {
+	pthread_mutex_t *lock;	/* held while it is read or learnt from; NULL: one thread only */
 	bool probed;
 	bool have_kprobes;
 	bool fentry_eperm;
 	bool fentry_probed;
 	struct btf *vmlinux;	/* the kernel's BTF, parsed once for the probes' attach points */
 	bool vmlinux_failed;
+	/* loads capturing libbpf's messages, on any thread, and the printer before the first */
+	int capturing;
+	libbpf_print_fn_t print_before;
 };
 
 /* The kernel's BTF, parsed on first use and kept until hook_chain_known_release(): every

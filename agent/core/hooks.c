@@ -16,33 +16,62 @@
 
 #include "small_file.h"
 
+void hooks_init(struct gw_hooks *h)
+{
+	pthread_mutex_init(&h->lock, NULL);
+	h->known.lock = &h->lock;
+	h->attached.lock = &h->lock;
+	h->events_fd = h->drops_fd = h->idle_fd = -1;
+	h->uid_drops_fd = h->uid_buckets_fd = h->limits_fd = -1;
+}
+
 void hooks_set_status(struct gw_hooks *h, const char *signal, const char *hook, const char *error)
 {
 	struct gw_hook_status *s = NULL;
 
+	pthread_mutex_lock(&h->lock);
 	for (int i = 0; i < h->n_status; i++)
 		if (!strcmp(h->status[i].signal, signal))
 			s = &h->status[i];
-	if (!s) {
-		if (h->n_status == GW_HOOK_STATUS_MAX)
-			return;
+	if (!s && h->n_status < GW_HOOK_STATUS_MAX)
 		s = &h->status[h->n_status++];
+	if (s) {
+		snprintf(s->signal, sizeof(s->signal), "%s", signal);
+		snprintf(s->hook, sizeof(s->hook), "%s", hook);
+		snprintf(s->error, sizeof(s->error), "%s", error ? error : "");
+		s->rank = h->loading && pthread_equal(pthread_self(), h->loader) ? h->loader_rank
+										    : h->rank;
 	}
-	snprintf(s->signal, sizeof(s->signal), "%s", signal);
-	snprintf(s->hook, sizeof(s->hook), "%s", hook);
-	snprintf(s->error, sizeof(s->error), "%s", error ? error : "");
+	pthread_mutex_unlock(&h->lock);
+}
+
+void hooks_sort_status(struct gw_hooks *h)
+{
+	for (int i = 1; i < h->n_status; i++) {
+		struct gw_hook_status s = h->status[i];
+		int j = i;
+
+		for (; j > 0 && h->status[j - 1].rank > s.rank; j--)
+			h->status[j] = h->status[j - 1];
+		h->status[j] = s;
+	}
 }
 
 int hooks_attach(struct gw_hooks *h, struct bpf_program *prog)
 {
 	struct bpf_link *link;
 
-	if (h->n_links == GW_HOOK_LINKS_MAX)
-		return -ENOSPC;
 	link = bpf_program__attach(prog);
 	if (!link)
 		return -errno;
+	pthread_mutex_lock(&h->lock);
+	if (h->n_links == GW_HOOK_LINKS_MAX) {
+		pthread_mutex_unlock(&h->lock);
+		bpf_link__destroy(link);
+		return -ENOSPC;
+	}
 	h->links[h->n_links++] = link;
+	pthread_mutex_unlock(&h->lock);
 	attach_registry_add(&h->attached, bpf_link__fd(link), -1);
 	return 0;
 }
@@ -265,4 +294,5 @@ void hooks_close(struct gw_hooks *h)
 		h->process_destroy(h->process);
 	h->process = NULL;
 	hook_chain_known_release(&h->known);
+	pthread_mutex_destroy(&h->lock);
 }

@@ -14,6 +14,7 @@
 #ifndef GW_HOOKS_H
 #define GW_HOOKS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -51,6 +52,7 @@ struct gw_hook_status {
 	char signal[24];
 	char hook[64];
 	char error[384];	/* HOOK_CHAIN_WHY_MAX: a signal's every refusal */
+	int rank;		/* the domain that set it, in registration order */
 };
 
 struct gw_process;
@@ -74,6 +76,15 @@ struct gw_hooks {
 	struct hook_chain_known known;	/* what every domain's chains learnt the kernel refuses */
 	struct gw_attach_registry attached; /* every domain's links, by kernel id */
 	struct gw_limits limits;	/* as written to gw_limits */
+	/*
+	 * A domain's object may load on the loader thread while other domains start (agent.h,
+	 * load): what they share here (status, links, the registry, what the chains learnt) is
+	 * taken under this lock. rank is the domain starting on the calling thread.
+	 */
+	pthread_mutex_t lock;
+	pthread_t loader;
+	bool loading;
+	int rank, loader_rank;
 	struct gw_ring_audit audit;	/* who else reads the ring, what rewrote the limits */
 };
 
@@ -126,6 +137,13 @@ size_t hooks_read_uid_drops(const struct gw_hooks *h, size_t per_category, struc
 			    size_t max);
 
 void hooks_set_status(struct gw_hooks *h, const char *signal, const char *hook, const char *error);
+
+/* Once every domain has started: the status list in registration order of the domains that set
+ * it, whichever thread finished first. */
+void hooks_sort_status(struct gw_hooks *h);
+
+/* Before any domain starts: the lock, and the chains' and the registry's use of it. */
+void hooks_init(struct gw_hooks *h);
 
 void hooks_close(struct gw_hooks *h);
 

@@ -9,12 +9,19 @@
 #include "core/agent.h"
 #include "network.h"
 
-static int net_domain_start(struct gw_agent *a, void *state)
+static int net_domain_load(struct gw_agent *a, void *state)
 {
 	(void)a;
 	/* network hooks failing leave the process hooks running: the status says why */
-	if (net_start(state))
+	if (net_load(state))
 		fprintf(stderr, "ghostwatch: network hooks unavailable, continuing without them\n");
+	return 0;
+}
+
+static int net_domain_start(struct gw_agent *a, void *state)
+{
+	(void)a;
+	net_start(state);
 	return 0;
 }
 
@@ -93,7 +100,8 @@ int net_register(struct gw_agent *a, const struct gw_net_options *o)
 								  GW_EV_TCP_CLOSE, GW_EV_UDP_SEND,
 								  GW_EV_DNS_ANSWER, GW_EV_DNS_QUERY,
 								  GW_EV_TCP_PROTO },
-						.start = net_domain_start,
+					.load = net_domain_load,
+					.start = net_domain_start,
 						.handle_record = net_domain_record,
 						.observe = net_domain_observe,
 						.tick = net_domain_tick,

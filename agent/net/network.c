@@ -79,7 +79,7 @@ int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *
 	return 0;
 }
 
-int net_start(struct gw_net *n)
+int net_load(struct gw_net *n)
 {
 	char err[256];
 	int ret;
@@ -96,13 +96,22 @@ int net_start(struct gw_net *n)
 		hooks_set_status(&n->agent->hooks, "dns", "none", err);
 		return ret;
 	}
+	n->loaded = true;
+	return 0;
+}
+
+void net_start(struct gw_net *n)
+{
+	int ret;
+
+	if (!n->loaded)
+		return;
 	/* after the hooks are attached, so a socket cannot fall between the scan and the hooks */
 	net_seed_from_procfs(n);
 	if (n->hooks.sample_link && (ret = netns_set_open(&n->netns)))
 		fprintf(stderr, "ghostwatch: opening this thread's network namespace: %s (open "
 				"connections in other namespaces are counted at close only)\n",
 			strerror(-ret));
-	return 0;
 }
 
 void net_destroy(struct gw_net *n)

@@ -116,6 +116,7 @@ struct gw_net {
 	struct dns_cache *dns;
 	struct dns_pending *queries;	/* questions asked, for verifying answers */
 	struct gw_agent *agent;		/* for the flow emit callback */
+	bool loaded;			/* its hooks are attached */
 	uint64_t dns_rejected[DNS_RESULT_MAX];	/* [DNS_OK] unused */
 	uint64_t counters[NET_COUNTER_MAX];
 	uint64_t fold_retired_ns[2];	/* when each fold map last stopped being live */
@@ -138,7 +139,11 @@ int net_register(struct gw_agent *a, const struct gw_net_options *o);
 
 int net_init(struct gw_net *n, struct gw_agent *a, const struct gw_net_options *o);
 /* Loads the hooks (after the process hooks). Failures are reported per signal; 0 or -errno. */
-int net_start(struct gw_net *n);
+/* Loads and attaches the hooks (the domain's load: it may run on the loader thread, agent.h);
+ * 0, or -errno with the status saying why. */
+int net_load(struct gw_net *n);
+/* Once loaded: the connections already open, this thread's network namespace. */
+void net_start(struct gw_net *n);
 void net_destroy(struct gw_net *n);
 
 /* Records of types 16-31; 0 handled, -1 malformed. */

@@ -1,0 +1,178 @@
+"""Login sessions from systemd-logind, in the systemd guest (issue 18).
+
+The build host runs no systemd, so tests/e2e/test_sessions.py can only test the utmp source. Here
+the guest's PID 1 is this host's systemd with dbus and systemd-logind (systemd_guest.py); a real
+`ssh` login to the guest's loopback sshd goes through PAM, pam_systemd registers it with logind,
+and the agent, left to choose its source (auto), must pick logind and report the session as logind
+knows it: compared field by field with what `loginctl` says. Its end comes when the login exits;
+its lock and unlock when the session's owner sets logind's LockedHint, as a screen locker does.
+"""
+import shlex
+import time
+
+import pytest
+
+USER = "gwlogind"
+KEY = "/root/gw-logind-key"
+SSH = ("ssh -tt -i {key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+       "-o BatchMode=yes -o LogLevel=ERROR {user}@{host} {cmd}")
+AGENT_ARGS = ["debug", "--json", "--no-network", "--cadence-window=0"]
+
+
+@pytest.fixture(scope="module")
+def world(logind_guest):
+    """The guest with a test user whose key the loopback sshd accepts ("*": no password at all)."""
+    g = logind_guest
+    g.check(f"id {USER} >/dev/null 2>&1 || useradd -m -s /bin/sh {USER}; usermod -p '*' {USER}; "
+            f"mkdir -p /home/{USER}/.ssh; [ -f {KEY} ] || ssh-keygen -q -t ed25519 -N '' -f {KEY}; "
+            f"cp {KEY}.pub /home/{USER}/.ssh/authorized_keys; chown -R {USER} /home/{USER}/.ssh",
+            timeout=60)
+    uid = int(g.check(f"id -u {USER}"))
+    return g, uid
+
+
+@pytest.fixture
+def lg(world):
+    """The world, with the agent stopped and leftover logins killed after each test."""
+    g, uid = world
+    yield g, uid
+    g.stop_agent()
+    g.sh(f"pkill -u {USER}; pkill -f 'ssh -tt'; true")
+
+
+def start_agent(g):
+    """Starts the agent with its default session source and returns its 'live hooks' line."""
+    g.start_agent(AGENT_ARGS)
+    deadline = time.monotonic() + 60
+    while "live hooks" not in g.agent_stderr():
+        if time.monotonic() > deadline or g.agent_exit_code() is not None:
+            raise AssertionError("agent did not start:\n" + g.agent_stderr()[-3000:])
+        time.sleep(0.1)
+    return next(l for l in g.agent_stderr().splitlines() if "live hooks" in l)
+
+
+def hooks(line):
+    return dict(kv.split("=", 1) for kv in line.split("live hooks:")[1].split())
+
+
+def ssh_login(g, host, cmd, tag):
+    """Starts an ssh login in the guest in the background; returns the file its output goes to."""
+    out = f"/tmp/gw-ssh-{tag}.out"
+    line = SSH.format(key=KEY, user=USER, host=host, cmd=shlex.quote(cmd))
+    g.check(f"rm -f {out}.rc; ( {line} </dev/null >{out} 2>&1; echo $? >{out}.rc ) >/dev/null 2>&1 &")
+    return out
+
+
+def wait_ssh_exit(g, out, timeout=60):
+    g.wait_sh(f"test -s {out}.rc", timeout=timeout)
+    return int(g.check(f"cat {out}.rc")), g.sh(f"cat {out}")[1]
+
+
+def session_event(state, sid=None):
+    return lambda e: (e.get("type") == "session" and e["session"]["state"] == state and
+                      e["session"]["user"] == USER and (sid is None or e["session"]["id"] == sid))
+
+
+def session_path(g, sid):
+    out = g.check("busctl call org.freedesktop.login1 /org/freedesktop/login1 "
+                  f"org.freedesktop.login1.Manager GetSession s {shlex.quote(sid)}")
+    return out.split('"')[1]  # o "/org/freedesktop/login1/session/_31"
+
+
+def logind_says(g, sid):
+    """The session as logind itself reports it; Timestamp in microseconds since the epoch."""
+    out = g.check(f"loginctl show-session {shlex.quote(sid)} -p Name -p User -p Remote "
+                  "-p RemoteHost -p Service -p TTY -p Leader -p Type -p Seat -p LockedHint")
+    truth = dict(l.split("=", 1) for l in out.splitlines() if "=" in l)
+    out = g.check(f"busctl get-property org.freedesktop.login1 {session_path(g, sid)} "
+                  "org.freedesktop.login1.Session Timestamp")  # t 1796656646930163
+    truth["Timestamp"] = int(out.split()[1])
+    return truth
+
+
+def last_stats(g):
+    stats = [e for e in g.agent_events() if e.get("type") == "stats"]
+    assert stats, "the agent printed no stats event"
+    s = stats[-1]["stats"]
+    return {part: {c["name"]: int(c["value"]) for c in s.get(part, [])}
+            for part in ("events", "drops")}
+
+
+def test_ssh_login_is_a_logind_session_with_its_end(lg):
+    g, uid = lg
+    line = start_agent(g)
+    # auto picks logind where systemd is init and logind runs: the line says which source won
+    assert hooks(line).get("sessions") == "logind", line
+    mark = len(g.agent_events())
+    out = ssh_login(g, "127.0.0.1", "sleep 8", "v4")
+    try:
+        start = g.wait_for_event(session_event("start"), timeout=60, after=mark,
+                                 what="logind session start")["session"]
+    except Exception:
+        raise AssertionError("no session start; ssh said: " + g.sh(f"cat {out}")[1])
+    truth = logind_says(g, start["id"])
+    assert start["source"] == "logind", start
+    assert (start["type"], start["remote_kind"]) == ("ssh", "service sshd"), start
+    assert start["user"] == truth["Name"] == USER and start["uid"] == int(truth["User"]) == uid
+    assert truth["Remote"] == "yes" and start["remote_host"] == truth["RemoteHost"] == "127.0.0.1"
+    assert start["remote_address"] == "127.0.0.1", start
+    assert start["service"] == truth["Service"] == "sshd", start
+    # logind 252 gives an ssh login no TTY (pam_systemd drops sshd's "ssh"), whatever utmp says
+    assert start["tty"] == truth["TTY"], (start, truth)
+    assert start["leader_pid"] == int(truth["Leader"]) > 0, (start, truth)
+    assert g.check(f"cat /proc/{start['leader_pid']}/comm").strip() == "sshd"
+    assert start["seat"] == truth["Seat"] == "" and not start["locked"], start
+    assert int(start["start_ns"]) == truth["Timestamp"] * 1000, (start, truth)
+    rc, said = wait_ssh_exit(g, out)
+    assert rc == 0, said
+    end = g.wait_for_event(session_event("end", start["id"]), timeout=30, after=mark,
+                           what="logind session end")["session"]
+    assert end["source"] == "logind" and end["leader_pid"] == start["leader_pid"], end
+    assert int(end["end_ns"]) >= int(start["start_ns"]), end
+    assert len([e for e in g.agent_events()[mark:] if session_event("start")(e)]) == 1
+    assert g.stop_agent() == 0, g.agent_stderr()[-2000:]
+    stats = last_stats(g)
+    assert stats["events"]["session_starts"] == 1 and stats["events"]["session_ends"] == 1, stats
+    assert stats["drops"]["logind_errors"] == 0, stats
+
+
+def set_locked_hint(g, sid, locked):
+    """What a screen locker in the session does: the session's owner tells logind. setpriv, not
+    runuser or su: those open a PAM session of their own, and its logind traffic would wake the
+    agent's monitor, which a real locker's call does not."""
+    g.check(f"/usr/bin/setpriv --reuid={USER} --regid={USER} --init-groups busctl call org.freedesktop.login1 {session_path(g, sid)} "
+            f"org.freedesktop.login1.Session SetLockedHint b {'true' if locked else 'false'}")
+    assert logind_says(g, sid)["LockedHint"] == ("yes" if locked else "no")
+
+
+def test_locked_hint_is_a_lock_then_an_unlock(lg):
+    """logind keeps LockedHint on the bus only, not in the session files its monitor watches: the
+    agent reads it with the sessions once a minute, so each change shows within about 60 s."""
+    g, uid = lg
+    assert hooks(start_agent(g)).get("sessions") == "logind"
+    mark = len(g.agent_events())
+    out = ssh_login(g, "::1", "sleep 600", "v6")
+    try:
+        start = g.wait_for_event(session_event("start"), timeout=60, after=mark,
+                                 what="logind session start")["session"]
+    except Exception:
+        raise AssertionError("no session start; ssh said: " + g.sh(f"cat {out}")[1])
+    assert start["remote_address"] == "::1" and start["type"] == "ssh", start
+    sid = start["id"]
+    t0 = time.monotonic()
+    set_locked_hint(g, sid, True)
+    lock = g.wait_for_event(session_event("lock", sid), timeout=75, after=mark,
+                            what="session lock")["session"]
+    g.timings["logind_lock_seen_s"] = time.monotonic() - t0
+    assert lock["locked"] is True and lock["source"] == "logind", lock
+    t0 = time.monotonic()
+    set_locked_hint(g, sid, False)
+    unlock = g.wait_for_event(session_event("unlock", sid), timeout=75, after=mark,
+                              what="session unlock")["session"]
+    g.timings["logind_unlock_seen_s"] = time.monotonic() - t0
+    assert unlock["locked"] is False, unlock
+    assert not [e for e in g.agent_events()[mark:] if session_event("end", sid)(e)]
+    assert g.stop_agent() == 0, g.agent_stderr()[-2000:]
+    stats = last_stats(g)
+    assert (stats["events"]["session_locks"], stats["events"]["session_unlocks"]) == (1, 1), stats
+    assert stats["drops"]["logind_errors"] == 0, stats

@@ -147,6 +147,7 @@ def logind_guest():
         yield g
     finally:
         _timings["session_with_systemd_guest_s"] = time.monotonic() - t0 + g.timings["boot_s"]
+        _timings.update({k: v for k, v in g.timings.items() if k.startswith("logind_")})
         g.shutdown()
 
 

@@ -130,8 +130,8 @@ def logind_guest():
     _fetch_kernel(env)
     r = _run_step([str(HERE / "build-initramfs.sh")], env, "build_initramfs_systemd_s")
     if r.returncode != 0:
-        pytest.fail(f"build-initramfs.sh (systemd) failed (rc {r.returncode}):\n{r.stdout}\n{r.stderr}",
-                    pytrace=False)
+        pytest.fail(f"build-initramfs.sh (systemd) failed (rc {r.returncode}):\n{r.stdout}\n"
+                    f"{r.stderr}", pytrace=False)
     _stop_other("busybox")
     g = SystemdGuest(agent=agent)
     try:
@@ -166,8 +166,8 @@ def vm(guest):
     """The session guest, cleaned up after the test (agent, devices, gadgets). A guest that an
     earlier test killed or wedged is rebooted first."""
     if not guest.running:
-        _recover(guest, "the guest is no longer running (an earlier test killed it, or logind_guest "
-                        "stopped it to boot the systemd guest)")
+        _recover(guest, "the guest is no longer running (an earlier test killed it, or "
+                        "logind_guest stopped it to boot the systemd guest)")
     yield guest
     if not guest.running:
         _recover(guest, "the guest died during the test")

@@ -22,7 +22,7 @@ class SystemdGuest(Guest):
     """A Guest whose root is the host's, with systemd as PID 1. `agent` is the agent binary as a
     host path: the guest sees the host's files at the same paths, libraries included."""
 
-    def __init__(self, agent=None, memory=1024, boot_timeout=180.0, **kw):
+    def __init__(self, agent=None, boot_timeout=180.0, **kw):
         self.agent = str(Path(agent or Path(os.environ.get("BUILD", ROOT / "build")) / "ghostwatch")
                          .resolve())
         # security_model=none: the guest reads as the owner of each file, as the host's root does;
@@ -30,9 +30,10 @@ class SystemdGuest(Guest):
         # whose inode numbers would otherwise collide in the guest.
         virtfs = ["-virtfs", "local,path=/,mount_tag=gwroot,readonly=on,security_model=none,"
                   "multidevs=remap"]
-        cmdline = f"systemd.unit={GUEST_UNIT} fstab=0 systemd.show_status=error " + kw.pop("cmdline", "")
+        cmdline = f"systemd.unit={GUEST_UNIT} fstab=0 systemd.show_status=error " + \
+            kw.pop("cmdline", "")
         super().__init__(initrd=kw.pop("initrd", CACHE / "initramfs-systemd.cpio.gz"),
-                         memory=memory, boot_timeout=boot_timeout, cmdline=cmdline,
+                         boot_timeout=boot_timeout, cmdline=cmdline,
                          qemu_args=virtfs + list(kw.pop("qemu_args", ())), **kw)
 
     def start_agent(self, args=("debug", "--json"), env=None, binary=None):

@@ -21,7 +21,8 @@ struct session_logind {
 	struct sd_bus *bus; /* NULL: no system bus, sessions without lock or idle hints */
 	int fd;
 	bool hints_changed; /* logind signalled a session's PropertiesChanged */
-	uint64_t errors; /* sessions that vanished or could not be read while listed */
+	/* sessions that vanished or could not be read while listed; a bus match not added */
+	uint64_t errors;
 };
 
 /* Whether this host runs logind (systemd as init and logind's runtime state present). */

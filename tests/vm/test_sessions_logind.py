@@ -5,7 +5,8 @@ the guest's PID 1 is this host's systemd with dbus and systemd-logind (systemd_g
 `ssh` login to the guest's loopback sshd goes through PAM, pam_systemd registers it with logind,
 and the agent, left to choose its source (auto), must pick logind and report the session as logind
 knows it: compared field by field with what `loginctl` says. Its end comes when the login exits;
-its lock and unlock when the session's owner sets logind's LockedHint, as a screen locker does.
+its lock and unlock from `loginctl lock-session`/`unlock-session` through a screen locker's part
+(logind signals Lock, the locker sets LockedHint as the session's owner).
 """
 import shlex
 import time
@@ -40,7 +41,7 @@ def lg(world):
     g, uid = world
     yield g, uid
     g.stop_agent()
-    g.sh(f"pkill -u {USER}; pkill -f 'ssh -tt'; true")
+    g.sh(f"pkill -f gw-locker.sh; pkill dbus-monitor; pkill -u {USER}; pkill -f 'ssh -tt'; true")
 
 
 def start_agent(g):
@@ -141,21 +142,36 @@ def test_ssh_login_is_a_logind_session_with_its_end(lg):
     assert stats["drops"]["logind_errors"] == 0, stats
 
 
-def set_hint(g, sid, hint, value):
-    """What a screen locker (LockedHint) or a desktop's idle watch (IdleHint) in the session does:
-    the session's owner tells logind. setpriv, not runuser or su: those open a PAM session of
-    their own, and its logind traffic would wake the agent's monitor, which a locker's call does
-    not."""
-    g.check(f"/usr/bin/setpriv --reuid={USER} --regid={USER} --init-groups busctl call "
-            f"org.freedesktop.login1 {session_path(g, sid)} org.freedesktop.login1.Session "
-            f"Set{hint} b {'true' if value else 'false'}")
-    out = g.check(f"loginctl show-session {shlex.quote(sid)} -p {hint}")
-    assert out.strip() == f"{hint}={'yes' if value else 'no'}", out
+def as_owner(g, sid, call):
+    """A call on the session's logind object by its owner. setpriv, not runuser or su: those open
+    a PAM session of their own, and its logind traffic would wake the agent's monitor."""
+    return (f"/usr/bin/setpriv --reuid={USER} --regid={USER} --init-groups busctl call "
+            f"org.freedesktop.login1 {session_path(g, sid)} org.freedesktop.login1.Session {call}")
 
 
-def test_locked_hint_is_a_lock_then_an_unlock(lg):
-    """logind keeps LockedHint (and IdleHint) on the bus only: it does not rewrite the session file
-    the agent's monitor watches. The agent hears logind's PropertiesChanged signal, so each change
+def start_locker(g, sid):
+    """What a screen locker in the session does, and all the test needs of one: on logind's Lock
+    and Unlock signals for the session (`loginctl lock-session`), it sets LockedHint as the
+    session's owner. logind itself only signals; without a locker the hint never changes."""
+    match = ("type='signal',sender='org.freedesktop.login1',"
+             f"interface='org.freedesktop.login1.Session',path='{session_path(g, sid)}'")
+    script = f"""dbus-monitor --system "{match}" | while read -r line; do
+	echo "$line" >>/tmp/gw-locker.log
+	case $line in
+	*member=Lock) {as_owner(g, sid, "SetLockedHint b true")} >>/tmp/gw-locker.log 2>&1 ;;
+	*member=Unlock) {as_owner(g, sid, "SetLockedHint b false")} >>/tmp/gw-locker.log 2>&1 ;;
+	esac
+done
+"""
+    g.put_file("/tmp/gw-locker.sh", script, 0o755)
+    g.check("rm -f /tmp/gw-locker.log; (setsid sh /tmp/gw-locker.sh >/dev/null 2>&1 &)")
+    g.wait_sh("grep -q NameAcquired /tmp/gw-locker.log", timeout=20)
+
+
+def test_lock_session_is_a_lock_then_an_unlock(lg):
+    """`loginctl lock-session` makes logind signal Lock; the session's locker sets LockedHint, which
+    logind keeps (as IdleHint) on the bus only: it does not rewrite the session file the agent's
+    monitor watches. The agent hears logind's PropertiesChanged signal, so each change
     shows in seconds; with the minute's re-read alone it took up to 60 s, and a lock undone within
     the minute was never reported (HINT_SEEN_S fails that)."""
     g, uid = lg
@@ -169,17 +185,24 @@ def test_locked_hint_is_a_lock_then_an_unlock(lg):
         raise AssertionError("no session start; ssh said: " + g.sh(f"cat {out}")[1])
     assert start["remote_address"] == "::1" and start["type"] == "ssh", start
     sid = start["id"]
+    start_locker(g, sid)
     for value, state in ((True, "lock"), (False, "unlock")):
         t0 = time.monotonic()
-        set_hint(g, sid, "LockedHint", value)
-        ev = g.wait_for_event(session_event(state, sid), timeout=HINT_SEEN_S, after=mark,
-                              what=f"session {state}")["session"]
+        g.check(f"loginctl {state}-session {shlex.quote(sid)}")
+        try:
+            ev = g.wait_for_event(session_event(state, sid), timeout=HINT_SEEN_S, after=mark,
+                                  what=f"session {state}")["session"]
+        except Exception as e:
+            raise AssertionError(f"{e}\n--- locker log ---\n"
+                                 f"{g.sh('cat /tmp/gw-locker.log')[1][-1500:]}") from None
         g.timings[f"logind_{state}_seen_s"] = time.monotonic() - t0
         assert ev["locked"] is value and ev["source"] == "logind", ev
+        hint = g.check(f"loginctl show-session {shlex.quote(sid)} -p LockedHint").strip()
+        assert hint == f"LockedHint={'yes' if value else 'no'}", hint
     # logind 252 refuses SetIdleHint on a tty session ("Idle hint control is not supported on
     # non-graphical sessions"): the idle path needs an x11/wayland session, which sshd cannot make
-    with pytest.raises(Exception, match="not supported on non-graphical sessions"):
-        set_hint(g, sid, "IdleHint", True)
+    rc, out = g.sh(as_owner(g, sid, "SetIdleHint b true"))
+    assert rc != 0 and "not supported on non-graphical sessions" in out, out
     assert not [e for e in g.agent_events()[mark:] if session_event("end", sid)(e)]
     assert g.stop_agent() == 0, g.agent_stderr()[-2000:]
     stats = last_stats(g)

@@ -252,10 +252,12 @@ bench:
 	[ "$${BENCH_CONNECT_AB:-0}" = 0 ] || bench/connect_ab.sh
 	[ "$${BENCH_FLEET:-0}" = 0 ] || $(PYTHON) bench/fleet.py
 
-# The QEMU test guest (tests/vm): Debian kernel fetched into tests/vm/cache, initramfs around the agent.
+# The QEMU test guest (tests/vm): Debian kernel fetched into tests/vm/cache, initramfs around the agent,
+# and the systemd flavour's (the logind tests: it boots this host's root, agent included).
 vm: $(BUILD)/ghostwatch
 	tests/vm/fetch-kernel.sh
 	GW_VM_AGENT=$(BUILD)/ghostwatch tests/vm/build-initramfs.sh
+	GW_VM_FLAVOUR=systemd tests/vm/build-initramfs.sh
 
 # Input cadence: native BPF cost per input event (BPF_PROG_TEST_RUN; BENCHMARKS.md "Input cadence").
 $(BUILD)/bench/cadence_cost: bench/cadence_cost.c $(BUILD)/bpf/cadence.skel.h | $(GENERATED)

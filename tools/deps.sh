@@ -30,6 +30,10 @@ PKGS=(
 	valgrind
 	# QEMU guest for the USB/HID tests
 	qemu-system-x86 busybox-static cpio xz-utils
+	# the systemd guest of the logind tests (tests/vm/test_sessions_logind.py) boots this host's
+	# root: its systemd runs this dbus, and this pam_systemd registers the sshd logins with logind
+	# (both only recommended by systemd, which --no-install-recommends leaves out)
+	dbus libpam-systemd
 	# the collector's HTML fleet report rendered in a real browser (test_collector_fleet)
 	chromium
 	# a real sshd for an SSH login over a delayed path (test_latency)
@@ -55,9 +59,10 @@ if ((${#missing[@]})); then
 	# Installing auditd or xrdp starts them: once the kernel's audit is enabled every new task pays
 	# for it until reboot (the bench starts auditd itself when it measures it), and xrdp would
 	# listen on every address (the tests start it on loopback). A policy-rc.d that refuses every
-	# start (unless the machine has one already) keeps the install inert; sshd likewise.
+	# start (unless the machine has one already) keeps the install inert; sshd and dbus likewise
+	# (only the systemd guest runs dbus).
 	policy=
-	if [[ " ${missing[*]} " =~ " "(auditd|xrdp|openssh-server)" " && ! -e /usr/sbin/policy-rc.d ]]; then
+	if [[ " ${missing[*]} " =~ " "(auditd|xrdp|openssh-server|dbus)" " && ! -e /usr/sbin/policy-rc.d ]]; then
 		policy=/usr/sbin/policy-rc.d
 		printf '#!/bin/sh\nexit 101\n' >"$policy"
 		chmod 755 "$policy"

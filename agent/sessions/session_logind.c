@@ -22,6 +22,26 @@ bool session_logind_available(void)
 	return sd_booted() > 0 && access("/run/systemd/seats", F_OK) == 0;
 }
 
+/*
+ * Locking the screen or going idle only sets LockedHint or IdleHint: logind does not rewrite the
+ * session file the monitor watches, so without the signal a lock waited for the minute's re-read
+ * and a lock undone within the minute was never reported.
+ */
+static int on_session_properties(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct session_logind *l = userdata;
+
+	(void)m;
+	(void)error;
+	l->hints_changed = true;
+	return 0;
+}
+
+#define SESSION_PROPERTIES_MATCH                                                               \
+	"type='signal',sender='org.freedesktop.login1',"                                       \
+	"interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"              \
+	"path_namespace='/org/freedesktop/login1/session',arg0='org.freedesktop.login1.Session'"
+
 int session_logind_open(struct session_logind *l)
 {
 	int rc;
@@ -38,10 +58,14 @@ int session_logind_open(struct session_logind *l)
 		return rc;
 	}
 	/* the calls are made from the event loop: a stuck logind must not stall it for 25 s */
-	if (sd_bus_open_system(&l->bus) < 0)
+	if (sd_bus_open_system(&l->bus) < 0) {
 		l->bus = NULL;
-	else
-		sd_bus_set_method_call_timeout(l->bus, 500000);
+		return 0;
+	}
+	sd_bus_set_method_call_timeout(l->bus, 500000);
+	/* without the match, hints are still read with the sessions and once a minute */
+	if (sd_bus_add_match(l->bus, NULL, SESSION_PROPERTIES_MATCH, on_session_properties, l) < 0)
+		l->errors++;
 	return 0;
 }
 
@@ -57,11 +81,25 @@ void session_logind_close(struct session_logind *l)
 bool session_logind_changed(struct session_logind *l)
 {
 	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
+	bool changed = false;
 
-	if (!l->mon || poll(&pfd, 1, 0) <= 0)
+	if (!l->mon)
 		return false;
-	sd_login_monitor_flush(l->mon);
-	return true;
+	if (poll(&pfd, 1, 0) > 0) {
+		sd_login_monitor_flush(l->mon);
+		changed = true;
+	}
+	/*
+	 * Dispatches the signals read so far, without blocking. Not gated on a poll of the bus fd:
+	 * the hint reads of read_hints() may have queued signals that the fd no longer shows.
+	 */
+	for (int i = 0; l->bus && i < 64 && sd_bus_process(l->bus, NULL) > 0; i++)
+		;
+	if (l->hints_changed) {
+		l->hints_changed = false;
+		changed = true;
+	}
+	return changed;
 }
 
 static void copy_value(char *dst, size_t size, const char *value)

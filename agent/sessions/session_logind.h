@@ -1,7 +1,8 @@
 /*
  * session_logind.h - login sessions from systemd-logind through libsystemd: sd-login lists them
  * and its monitor's fd says when one starts or ends; sd-bus reads the lock and idle hints logind
- * keeps only on the bus (asked when sessions change and once a minute, not on a faster timer).
+ * keeps only on the bus (asked when sessions change, when logind signals that a session's
+ * properties changed, and once a minute; not on a faster timer).
  */
 #ifndef GW_SESSION_LOGIND_H
 #define GW_SESSION_LOGIND_H
@@ -19,7 +20,9 @@ struct session_logind {
 	struct sd_login_monitor *mon;
 	struct sd_bus *bus; /* NULL: no system bus, sessions without lock or idle hints */
 	int fd;
-	uint64_t errors; /* sessions that vanished or could not be read while listed */
+	bool hints_changed; /* logind signalled a session's PropertiesChanged */
+	/* sessions that vanished or could not be read while listed; a bus match not added */
+	uint64_t errors;
 };
 
 /* Whether this host runs logind (systemd as init and logind's runtime state present). */

@@ -9,14 +9,20 @@
 #                      that one names the e2e tests' agent (ASan build) on this host.
 #   GW_VM_AGENT=none   no agent: an initramfs for working on the harness itself
 #   FORCE=1            rebuild even if nothing changed
+#   GW_VM_FLAVOUR=systemd  cache/initramfs-systemd.cpio.gz instead: a stage that mounts this host's
+#                      root (9p, read-only) under a tmpfs overlay and hands over to systemd
+#                      (init-systemd, systemd_guest.py). No agent or guest tools in it: the guest
+#                      runs them from the host's root.
 # Needs tests/vm/fetch-kernel.sh to have run (cache/KVER, cache/kernel-$KVER/).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${GW_VM_CACHE:-$HERE/cache}
+FLAVOUR=${GW_VM_FLAVOUR:-busybox}
 OUT=$CACHE/initramfs.cpio.gz
 STAMP=$CACHE/initramfs.stamp
+INIT=$HERE/init
 AGENT=${GW_VM_AGENT:-$ROOT/build/ghostwatch}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 
@@ -34,6 +40,23 @@ OPTIONAL_MODULES=(
 	usb_f_mass_storage usb_f_ecm usb_f_rndis usb-storage sd_mod usbnet cdc_ether rndis_host
 	uinput uhid
 )
+case $FLAVOUR in
+busybox) ;;
+systemd)
+	OUT=$CACHE/initramfs-systemd.cpio.gz
+	STAMP=$CACHE/initramfs-systemd.stamp
+	INIT=$HERE/init-systemd
+	AGENT=none
+	# the host's root over virtio 9p, and the overlay that makes it writable in the guest
+	REQUIRED_MODULES=(virtio_pci virtio_console 9pnet_virtio 9p overlay)
+	# systemd mounts its automounts with it; without it only a warning
+	OPTIONAL_MODULES=(autofs4)
+	;;
+*)
+	echo "build-initramfs: ERROR: GW_VM_FLAVOUR must be busybox or systemd, not $FLAVOUR" >&2
+	exit 1
+	;;
+esac
 
 say() { echo "build-initramfs: $*"; }
 die() { echo "build-initramfs: ERROR: $*" >&2; exit 1; }
@@ -121,6 +144,7 @@ TOOLS_SRC=$HERE/guest-tools
 TOOLS_OUT=$CACHE/guest-tools
 mkdir -p "$TOOLS_OUT"
 tool_srcs=("$TOOLS_SRC"/*.c)
+[[ $FLAVOUR == busybox ]] || tool_srcs=()
 for src in "${tool_srcs[@]}"; do
 	bin=$TOOLS_OUT/$(basename "$src" .c)
 	if [[ ! -x $bin || $src -nt $bin ]]; then
@@ -135,7 +159,7 @@ done
 content_hashes() { sha256sum "$@" | cut -d' ' -f1; }
 fingerprint=$({
 	echo "kver $KVER"
-	content_hashes "$0" "$HERE/init" "$BUSYBOX" "${tool_srcs[@]}"
+	content_hashes "$0" "$INIT" "$HERE/gw-serve" "$BUSYBOX" "${tool_srcs[@]}"
 	if [[ $AGENT == none ]]; then echo "agent none"; else content_hashes "$AGENT"; fi
 	if ((${#agent_libs[@]})); then content_hashes "${agent_libs[@]}"; fi
 	echo "$modlist"
@@ -146,11 +170,12 @@ if [[ -z ${FORCE:-} && -f $OUT && $(cat "$STAMP" 2>/dev/null) == "$fingerprint" 
 	exit 0
 fi
 
-STAGE=$CACHE/initramfs.d
+STAGE=$CACHE/initramfs$([[ $FLAVOUR == busybox ]] || echo "-$FLAVOUR").d
 rm -rf "$STAGE"
 mkdir -p "$STAGE"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,lib/modules,usr/bin,usr/sbin}
 cp "$BUSYBOX" "$STAGE/bin/busybox"
-install -m 0755 "$HERE/init" "$STAGE/init"
+install -m 0755 "$INIT" "$STAGE/init"
+install -m 0755 "$HERE/gw-serve" "$STAGE/bin/gw-serve"
 while read -r rel _; do
 	mkdir -p "$STAGE/lib/modules/$(dirname "$rel")"
 	cp "$MODROOT/$rel" "$STAGE/lib/modules/$rel"

@@ -3,6 +3,9 @@
 `guest` (session): fetches the Debian kernel, builds the initramfs around build/ghostwatch and boots
 ONE guest for every VM test. `vm` (per test): the same guest, put back in a clean state after the
 test (agent stopped, hot-plugged devices and gadgets removed), so tests do not leak into each other.
+`logind_guest` (session): the systemd flavour (systemd_guest.py), booted once when a test first
+asks for it. The host has two cores, so it shuts the busybox guest down first (a later `vm` test
+would boot that one again); the logind tests sort last, so in a full run neither boots twice.
 
     GW_SKIP_VM=1          skip the VM tests (loudly)
     GW_VM_AGENT=path      agent binary to put in the guest (default build/ghostwatch, the static
@@ -21,8 +24,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from guest import ROOT, Guest, GuestError  # noqa: E402
+from systemd_guest import SystemdGuest  # noqa: E402
 
 _timings = {}
+_booted = {}  # flavour -> the session's Guest, so one can stop the other
 
 
 def _banner(msg):
@@ -39,38 +44,49 @@ def _run_step(argv, env, what):
     return r
 
 
-@pytest.fixture(scope="session")
-def guest():
+def _skip(reason):
+    _banner("SKIPPED: " + reason)
+    pytest.skip(reason)
+
+
+def _check_qemu():
     if os.environ.get("GW_SKIP_VM"):
         _banner("SKIPPED because GW_SKIP_VM is set")
         pytest.skip("VM tests skipped: GW_SKIP_VM is set")
     if subprocess.run(["sh", "-c", "command -v qemu-system-x86_64"], capture_output=True).returncode:
-        reason = "qemu-system-x86_64 is not installed (make deps installs qemu-system-x86)"
-        _banner("SKIPPED: " + reason)
-        pytest.skip(reason)
+        _skip("qemu-system-x86_64 is not installed (make deps installs qemu-system-x86)")
+
+
+def _fetch_kernel(env):
+    r = _run_step([str(HERE / "fetch-kernel.sh")], env, "fetch_kernel_s")
+    if r.returncode != 0:
+        _skip(f"cannot get the Debian guest kernel (fetch-kernel.sh rc {r.returncode}): " +
+              (r.stderr or r.stdout).strip()[-600:])
+
+
+@pytest.fixture(scope="session")
+def guest():
+    _check_qemu()
     agent = os.environ.get("GW_VM_AGENT", str(Path(os.environ.get("BUILD", ROOT / "build")) / "ghostwatch"))
     if agent != "none" and not os.access(agent, os.X_OK):
         pytest.fail(f"{agent} missing: build the agent first (`make`), then `make vm` or run the tests; "
                     "GW_VM_AGENT=none boots a harness-only guest", pytrace=False)
     env = dict(os.environ, GW_VM_AGENT=agent)
 
-    r = _run_step([str(HERE / "fetch-kernel.sh")], env, "fetch_kernel_s")
-    if r.returncode != 0:
-        reason = f"cannot get the Debian guest kernel (fetch-kernel.sh rc {r.returncode}): " + \
-            (r.stderr or r.stdout).strip()[-600:]
-        _banner("SKIPPED: " + reason)
-        pytest.skip(reason)
+    _fetch_kernel(env)
     r = _run_step([str(HERE / "build-initramfs.sh")], env, "build_initramfs_s")
     if r.returncode != 0:
         pytest.fail(f"build-initramfs.sh failed (rc {r.returncode}):\n{r.stdout}\n{r.stderr}", pytrace=False)
 
     g = Guest()
     g.has_agent = agent != "none"
+    _stop_other("systemd")
     try:
         g.boot()
     except GuestError as e:
         g.shutdown()
         pytest.fail(f"guest did not boot: {e}", pytrace=False)
+    _booted["busybox"] = g
     _timings["boot_s"] = g.timings["boot_s"]
     _timings["run_dir"] = str(g.run_dir)
     t0 = time.monotonic()
@@ -79,6 +95,59 @@ def guest():
     finally:
         _timings["session_with_guest_s"] = time.monotonic() - t0 + g.timings["boot_s"]
         _timings.update({k: v for k, v in g.timings.items() if k not in _timings})
+        g.shutdown()
+
+
+def _stop_other(flavour):
+    other = _booted.get(flavour)
+    if other is not None and other.running:
+        other.shutdown()
+
+
+# What the systemd flavour runs from this host's root; without one of them there is no logind
+# world to test (tools/deps.sh installs them all).
+SYSTEMD_GUEST_NEEDS = {
+    "/lib/systemd/systemd": "systemd", "/lib/systemd/systemd-logind": "systemd",
+    "/usr/bin/dbus-daemon": "dbus", "/usr/sbin/sshd": "openssh-server",
+    "/usr/bin/ssh": "openssh-client", "/lib/x86_64-linux-gnu/security/pam_systemd.so":
+    "libpam-systemd",
+}
+
+
+@pytest.fixture(scope="session")
+def logind_guest():
+    """The systemd flavour, booted once: this host's systemd, dbus, logind and a loopback sshd with
+    PAM. Missing host packages skip loudly; a guest that does not boot fails."""
+    _check_qemu()
+    missing = sorted({pkg for path, pkg in SYSTEMD_GUEST_NEEDS.items() if not os.path.exists(path)})
+    if missing:
+        _skip(f"the systemd guest runs this host's {', '.join(missing)}: not installed "
+              "(tools/deps.sh installs them)")
+    agent = Path(os.environ.get("BUILD", ROOT / "build")) / "ghostwatch"
+    if not os.access(agent, os.X_OK):
+        pytest.fail(f"{agent} missing: build the agent first (`make`)", pytrace=False)
+    env = dict(os.environ, GW_VM_FLAVOUR="systemd")
+    _fetch_kernel(env)
+    r = _run_step([str(HERE / "build-initramfs.sh")], env, "build_initramfs_systemd_s")
+    if r.returncode != 0:
+        pytest.fail(f"build-initramfs.sh (systemd) failed (rc {r.returncode}):\n{r.stdout}\n"
+                    f"{r.stderr}", pytrace=False)
+    _stop_other("busybox")
+    g = SystemdGuest(agent=agent)
+    try:
+        g.boot()
+    except GuestError as e:
+        g.shutdown()
+        pytest.fail(f"systemd guest did not boot: {e}", pytrace=False)
+    _booted["systemd"] = g
+    _timings["systemd_boot_s"] = g.timings["boot_s"]
+    _timings["systemd_run_dir"] = str(g.run_dir)
+    t0 = time.monotonic()
+    try:
+        yield g
+    finally:
+        _timings["session_with_systemd_guest_s"] = time.monotonic() - t0 + g.timings["boot_s"]
+        _timings.update({k: v for k, v in g.timings.items() if k.startswith("logind_")})
         g.shutdown()
 
 
@@ -97,7 +166,8 @@ def vm(guest):
     """The session guest, cleaned up after the test (agent, devices, gadgets). A guest that an
     earlier test killed or wedged is rebooted first."""
     if not guest.running:
-        _recover(guest, "the guest is no longer running (an earlier test killed it?)")
+        _recover(guest, "the guest is no longer running (an earlier test killed it, or "
+                        "logind_guest stopped it to boot the systemd guest)")
     yield guest
     if not guest.running:
         _recover(guest, "the guest died during the test")

@@ -999,8 +999,13 @@ def _main():
     ap.add_argument("-c", dest="commands", action="append", default=[], help="guest command")
     ap.add_argument("--plug", action="append", default=[], help="QEMU USB device to hot-plug")
     ap.add_argument("--verbose-kernel", action="store_true", help="boot without 'quiet'")
+    ap.add_argument("--systemd", action="store_true",
+                    help="the systemd flavour (systemd_guest.py)")
     opts = ap.parse_args()
-    with Guest(quiet=not opts.verbose_kernel) as g:
+    cls = Guest
+    if opts.systemd:
+        from systemd_guest import SystemdGuest as cls
+    with cls(quiet=not opts.verbose_kernel) as g:
         print(f"guest up in {g.timings['boot_s']:.1f} s, kernel {g.kernel_release}, logs in {g.run_dir}")
         for i, driver in enumerate(opts.plug):
             g.device_add(driver, f"plug{i}")

@@ -67,18 +67,25 @@ one_run() {
 	log=$tmp/err.$1
 	run=$1
 	shift
+	# the line is read from a pipe as it comes: polling the log would spawn processes that take
+	# the CPU the agent's start-up needs
+	mkfifo "$tmp/fifo.$run"
 	start=$(now_ns)
-	"$GW" debug --json --stats-interval=0 "$@" >/dev/null 2>"$log" &
+	"$GW" debug --json --stats-interval=0 "$@" >/dev/null 2>"$tmp/fifo.$run" &
 	pid=$!
-	until grep -q "live hooks:" "$log" 2>/dev/null; do
-		if ! kill -0 "$pid" 2>/dev/null; then
+	exec 3<"$tmp/fifo.$run"
+	while :; do
+		if ! IFS= read -r line <&3; then
 			echo "fixed_costs: the agent exited before its hooks were live:" >&2
 			cat "$log" >&2
 			exit 1
 		fi
-		sleep 0.002
+		printf '%s\n' "$line" >>"$log"
+		case $line in *"live hooks:"*) break ;; esac
 	done
 	ready=$(now_ns)
+	cat <&3 >>"$log" &
+	exec 3<&-
 	# fields 14 and 15 of stat: utime, stime in ticks (the comm has no spaces here)
 	set -- $(cut -d' ' -f14,15 /proc/"$pid"/stat)
 	cpu_ms=$(((${1} + ${2}) * 1000 / hz))

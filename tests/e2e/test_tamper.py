@@ -363,7 +363,7 @@ def test_report_lists_the_roster_and_hosts_that_never_reported(tmp_path, pki, na
 # consumer page writable (the kernel allows it to anyone holding the map) and moves the consumer
 # position to the producer's as fast as it can, so records are gone before the agent is woken.
 THIEF = r"""
-import ctypes, mmap, struct, sys, time
+import ctypes, mmap, signal, struct, sys, time
 map_id, seconds = int(sys.argv[1]), float(sys.argv[2])
 libc = ctypes.CDLL(None, use_errno=True)
 attr = ctypes.create_string_buffer(struct.pack("=III", map_id, 0, 0), 128)
@@ -374,8 +374,9 @@ page = mmap.PAGESIZE
 cons = mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
 prod = mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ, offset=page)
 print("stealing", flush=True)
-taken, end = 0, time.monotonic() + seconds
-while time.monotonic() < end:
+taken, end, stop = 0, time.monotonic() + seconds, []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+while time.monotonic() < end and not stop:
     p, c = struct.unpack_from("=Q", prod)[0], struct.unpack_from("=Q", cons)[0]
     if p > c:
         struct.pack_into("=Q", cons, 0, p)
@@ -418,7 +419,7 @@ def test_a_program_consuming_the_ring_is_reported(tmp_path, pki, nats, collector
     agents.append(a)
     a.wait_log("live hooks")
     ring = map_named(a.proc.pid, "gw_events")
-    thief = subprocess.Popen([sys.executable, "-c", THIEF, str(ring), "14"],
+    thief = subprocess.Popen([sys.executable, "-c", THIEF, str(ring), "40"],
                              stdout=subprocess.PIPE, text=True)
     try:
         assert thief.stdout.readline().strip() == "stealing"
@@ -426,9 +427,12 @@ def test_a_program_consuming_the_ring_is_reported(tmp_path, pki, nats, collector
             subprocess.run(["/bin/true"], check=True)
         taken = wait_for(lambda: ring_findings(col, "consumed"), 20,
                          f"a ring finding naming the bytes consumed; agent: {a.log[-2000:]}")
-        unseen = wait_for(lambda: ring_findings(col, "no exit record arrived"), 20,
+        # a canary whose record the agent reads first, racing the thief, is seen: the next
+        # quiet interval tries again
+        unseen = wait_for(lambda: ring_findings(col, "no exit record arrived"), 30,
                           f"the canary unseen; agent: {a.log[-2000:]}")
     finally:
+        thief.terminate()
         thief.wait(30)
     stolen = int(thief.stdout.readline())
     f = taken[0]["finding"]

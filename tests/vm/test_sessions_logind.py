@@ -6,7 +6,9 @@ the guest's PID 1 is this host's systemd with dbus and systemd-logind (systemd_g
 and the agent, left to choose its source (auto), must pick logind and report the session as logind
 knows it: compared field by field with what `loginctl` says. Its end comes when the login exits;
 its lock and unlock from `loginctl lock-session`/`unlock-session` through a screen locker's part
-(logind signals Lock, the locker sets LockedHint as the session's owner).
+(logind signals Lock, the locker sets LockedHint as the session's owner); its idle and active
+spells from IdleHint, which logind lets only a graphical session set, so that test opens an x11
+session the way a display manager does (PAM with XDG_SESSION_TYPE=x11).
 """
 import shlex
 import time
@@ -21,6 +23,7 @@ AGENT_ARGS = ["debug", "--json", "--no-network", "--cadence-window=0"]
 # a lock or unlock must show well before the agent's minute re-read (measured: 2-4 s under TCG,
 # the busctl and loginctl calls included)
 HINT_SEEN_S = 20
+X11_UNIT = "gw-x11-session"
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,8 @@ def lg(world):
     g, uid = world
     yield g, uid
     g.stop_agent()
-    g.sh(f"pkill -f gw-locker.sh; pkill dbus-monitor; pkill -u {USER}; pkill -f 'ssh -tt'; true")
+    g.sh(f"pkill -f gw-locker.sh; pkill dbus-monitor; systemctl stop {X11_UNIT}; pkill -u {USER}; "
+         "pkill -f 'ssh -tt'; true")
 
 
 def start_agent(g):
@@ -209,4 +213,43 @@ def test_lock_session_is_a_lock_then_an_unlock(lg):
     counts = [stats["events"].get(k, 0)  # a counter still at 0 is not printed
               for k in ("session_locks", "session_unlocks", "session_idle", "session_active")]
     assert counts == [1, 1, 0, 0], stats
+    assert stats["drops"]["logind_errors"] == 0, stats
+
+
+def test_idle_hint_of_a_graphical_session_is_idle_then_active(lg):
+    """A display manager opens an x11 session through PAM with XDG_SESSION_TYPE=x11; here
+    systemd-run does (PAMName=, the unit's environment reaches pam_systemd), with no seat. logind
+    lets the owner of a graphical session set IdleHint, as a desktop's idle monitor does: each
+    change is an idle or active event in seconds, and the session's end comes when its unit
+    stops."""
+    g, uid = lg
+    assert hooks(start_agent(g)).get("sessions") == "logind"
+    mark = len(g.agent_events())
+    g.check(f"systemd-run --unit={X11_UNIT} -p PAMName=login -p User={USER} "
+            "-p Environment=XDG_SESSION_TYPE=x11 -p Environment=XDG_SESSION_CLASS=user "
+            "sleep 600", timeout=60)
+    start = g.wait_for_event(session_event("start"), timeout=60, after=mark,
+                             what="the x11 session's start")["session"]
+    sid = start["id"]
+    truth = logind_says(g, sid)
+    assert truth["Type"] == "x11" and truth["Remote"] == "no", truth
+    assert start["source"] == "logind" and start["type"] == "local", start
+    assert start["uid"] == uid and not start.get("remote_address"), start
+    for value, state in ((True, "idle"), (False, "active")):
+        t0 = time.monotonic()
+        g.check(as_owner(g, sid, f"SetIdleHint b {'true' if value else 'false'}"))
+        ev = g.wait_for_event(session_event(state, sid), timeout=HINT_SEEN_S, after=mark,
+                              what=f"session {state}")["session"]
+        g.timings[f"logind_{state}_seen_s"] = time.monotonic() - t0
+        assert ev["idle"] is value and ev["source"] == "logind", ev
+        hint = g.check(f"loginctl show-session {shlex.quote(sid)} -p IdleHint").strip()
+        assert hint == f"IdleHint={'yes' if value else 'no'}", hint
+    g.check(f"systemctl stop {X11_UNIT}")
+    g.wait_for_event(session_event("end", sid), timeout=60, after=mark,
+                     what="the x11 session's end")
+    assert g.stop_agent() == 0, g.agent_stderr()[-2000:]
+    stats = last_stats(g)
+    counts = [stats["events"].get(k, 0)  # a counter still at 0 is not printed
+              for k in ("session_starts", "session_ends", "session_idle", "session_active")]
+    assert counts == [1, 1, 1, 1], stats
     assert stats["drops"]["logind_errors"] == 0, stats

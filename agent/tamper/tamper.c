@@ -51,6 +51,19 @@ static const struct gw_behaviour_rule ring_rule = {
 	.source = "rules/README.md#built-in-behaviour-rules",
 };
 
+void tamper_raise(struct gw_agent *a, const struct gw_behaviour_rule *rule, const char *subject,
+		  const char *why)
+{
+	fprintf(stderr, "ghostwatch: tamper: %s\n", why);
+	gw_arena_reset(&a->arena);
+	agent_publish(a, &(struct gw_fact){
+				 .kind = GW_FACT_BEHAVIOUR,
+				 .behaviour = { rule, why, "agent" },
+				 .subject = subject,
+				 .time_ns = gw_now_realtime_ns(),
+			 });
+}
+
 static void on_lost(const struct gw_attach_loss *l, void *ctx)
 {
 	struct gw_agent *a = ctx;
@@ -66,14 +79,7 @@ static void on_lost(const struct gw_attach_loss *l, void *ctx)
 	else
 		snprintf(why, sizeof(why), "link %u of program %s (id %u) %s; not attached again",
 			 l->link->link_id, l->link->name, l->link->prog_id, l->what);
-	fprintf(stderr, "ghostwatch: tamper: %s\n", why);
-	gw_arena_reset(&a->arena);
-	agent_publish(a, &(struct gw_fact){
-				 .kind = GW_FACT_BEHAVIOUR,
-				 .behaviour = { &detached_rule, why, "agent" },
-				 .subject = l->link->name,
-				 .time_ns = gw_now_realtime_ns(),
-			 });
+	tamper_raise(a, &detached_rule, l->link->name, why);
 }
 
 static void check_attached(struct gw_agent *a, struct tamper *t, uint64_t now_ns)

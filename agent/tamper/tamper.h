@@ -28,4 +28,11 @@ struct tamper_options {
 
 int tamper_register(struct gw_agent *a, const struct tamper_options *o);
 
+struct gw_behaviour_rule;
+
+/* For the domain's own checks (tamper_ring.c): logs why and publishes it as `rule`'s finding
+ * about `subject`, shown by an "agent" evidence. */
+void tamper_raise(struct gw_agent *a, const struct gw_behaviour_rule *rule, const char *subject,
+		  const char *why);
+
 #endif

@@ -11,19 +11,7 @@
 
 #include "core/agent.h"
 #include "core/ring_audit.h"
-
-static void raise_finding(struct gw_agent *a, const struct gw_behaviour_rule *rule,
-			  const char *subject, const char *why)
-{
-	fprintf(stderr, "ghostwatch: tamper: %s\n", why);
-	gw_arena_reset(&a->arena);
-	agent_publish(a, &(struct gw_fact){
-				 .kind = GW_FACT_BEHAVIOUR,
-				 .behaviour = { rule, why, "agent" },
-				 .subject = subject,
-				 .time_ns = gw_now_realtime_ns(),
-			 });
-}
+#include "tamper.h"
 
 static uint64_t exit_records(const struct gw_agent *a)
 {
@@ -41,7 +29,7 @@ static uint64_t exit_drops(const struct gw_agent *a)
 static void audit(struct gw_agent *a, const struct gw_behaviour_rule *rule)
 {
 	struct gw_ring_audit_result r;
-	const struct gw_limits *w = &a->hooks.limits;
+	const struct gw_limits *w = &a->hooks.audit.limits;
 	char why[320];
 
 	ring_audit_check(&a->hooks.audit, &r);
@@ -49,7 +37,7 @@ static void audit(struct gw_agent *a, const struct gw_behaviour_rule *rule)
 		snprintf(why, sizeof(why), "another program consumed %" PRIu64 " bytes of the agent's "
 			 "ring buffer since the last check: records the agent never saw",
 			 r.taken_bytes);
-		raise_finding(a, rule, "ring buffer", why);
+		tamper_raise(a, rule, "ring buffer", why);
 	}
 	if (r.limits_changed) {
 		snprintf(why, sizeof(why), "the ring's flood limits were rewritten (rate %u burst %u "
@@ -57,7 +45,7 @@ static void audit(struct gw_agent *a, const struct gw_behaviour_rule *rule)
 			 "%u%%); %s", r.found.rate, r.found.burst, r.found.gate_pct,
 			 r.found.reserve_pct, w->rate, w->burst, w->gate_pct, w->reserve_pct,
 			 r.limits_restored ? "written back" : "could not write them back");
-		raise_finding(a, rule, "flood limits", why);
+		tamper_raise(a, rule, "flood limits", why);
 	}
 }
 
@@ -116,7 +104,7 @@ void tamper_ring_tick(struct gw_agent *a, struct tamper_ring *t, uint64_t now_ns
 			 "own child (pid %d) exited %" PRIu64 " s ago and no exit record arrived, none "
 			 "was counted as dropped", (int)t->canary,
 			 (uint64_t)((now_ns - t->canary_ns) / 1000000000ull));
-		raise_finding(a, rule, "process records", why);
+		tamper_raise(a, rule, "process records", why);
 	}
 	t->canary = 0;
 	t->exits = exits;

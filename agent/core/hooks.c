@@ -23,6 +23,7 @@ void hooks_init(struct gw_hooks *h)
 	h->attached.lock = &h->lock;
 	h->events_fd = h->drops_fd = h->idle_fd = -1;
 	h->uid_drops_fd = h->uid_buckets_fd = h->limits_fd = -1;
+	h->audit.limits_fd = -1;
 }
 
 void hooks_set_status(struct gw_hooks *h, const char *signal, const char *hook, const char *error)
@@ -136,7 +137,7 @@ int hooks_take_maps(struct gw_hooks *h, struct bpf_object *obj, const struct gw_
 		if (*fd < 0)
 			return -ENOENT;
 	}
-	h->limits = lim;
+	ring_audit_expect_limits(&h->audit, h->limits_fd, &lim);
 	return bpf_map_update_elem(h->limits_fd, &zero, &lim, BPF_ANY) ? -errno : 0;
 }
 
@@ -162,7 +163,7 @@ int hooks_open_ring(struct gw_hooks *h, ring_buffer_sample_fn on_record, void *c
 	h->ring = ring_buffer__new(h->events_fd, on_record, ctx, NULL);
 	if (!h->ring)
 		return -errno;
-	err = ring_audit_open(&h->audit, h->events_fd, h->limits_fd, &h->limits);
+	err = ring_audit_open(&h->audit, h->events_fd);
 	if (err)
 		fprintf(stderr, "ghostwatch: ring audit off: cannot map the ring's consumer page: %s\n",
 			strerror(-err));

@@ -75,7 +75,6 @@ struct gw_hooks {
 	int n_status;
 	struct hook_chain_known known;	/* what every domain's chains learnt the kernel refuses */
 	struct gw_attach_registry attached; /* every domain's links, by kernel id */
-	struct gw_limits limits;	/* as written to gw_limits */
 	/*
 	 * A domain's object may load on the loader thread while other domains start (agent.h,
 	 * load): what they share here (status, links, the registry, what the chains learnt) is

@@ -10,16 +10,18 @@
 
 #include <bpf/bpf.h>
 
-int ring_audit_open(struct gw_ring_audit *r, int events_fd, int limits_fd,
-		    const struct gw_limits *written)
+void ring_audit_expect_limits(struct gw_ring_audit *r, int limits_fd,
+			      const struct gw_limits *written)
+{
+	r->limits_fd = limits_fd;
+	r->limits = *written;
+}
+
+int ring_audit_open(struct gw_ring_audit *r, int events_fd)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	void *p;
 
-	memset(r, 0, sizeof(*r));
-	r->limits_fd = limits_fd;
-	if (written)
-		r->limits = *written;
 	if (page <= 0 || events_fd < 0)
 		return -EINVAL;
 	/* the consumer page is the ring's first; a read-only mapping needs no write permission on

@@ -28,7 +28,7 @@ struct gw_ring_audit {
 	uint64_t start;		/* the consumer position when the audit opened */
 	uint64_t seen;		/* bytes of the records the reader handed to the agent */
 	uint64_t taken;		/* bytes consumed by anyone else, in total */
-	int limits_fd;
+	int limits_fd;		/* -1: the limits are not checked */
 	struct gw_limits limits; /* as the agent wrote them */
 	uint64_t limits_rewritten;
 };
@@ -41,11 +41,13 @@ struct gw_ring_audit_result {
 	struct gw_limits found;	  /* what was there instead */
 };
 
-/* Before the first record is read: maps the consumer page of the ring behind events_fd and keeps
- * the limits the agent wrote to limits_fd. 0 or -errno (the audit is then off: checks find
- * nothing). */
-int ring_audit_open(struct gw_ring_audit *r, int events_fd, int limits_fd,
-		    const struct gw_limits *written);
+/* Once the agent wrote the flood limits to limits_fd: what a check expects to read back. */
+void ring_audit_expect_limits(struct gw_ring_audit *r, int limits_fd,
+			      const struct gw_limits *written);
+
+/* Before the first record is read: maps the consumer page of the ring behind events_fd. 0 or
+ * -errno (the consumer check is then off; the limits are still checked). */
+int ring_audit_open(struct gw_ring_audit *r, int events_fd);
 
 /* The reader was handed a record of `len` bytes: the ring moved by its header and padding too. */
 static inline void ring_audit_saw(struct gw_ring_audit *r, size_t len)

@@ -277,17 +277,19 @@ def make_rogue_server_pki(tmp_path, pki):
 
 
 class RunAgent:
-    """`ghostwatch run --config FILE` (optionally under a wrapper command such as setpriv); its
-    stderr kept as it arrives."""
+    """`ghostwatch run --config FILE` (optionally under a wrapper command such as setpriv, or
+    another agent binary); its stderr kept as it arrives."""
 
-    def __init__(self, config, wrapper=()):
-        env = dict(os.environ)
+    def __init__(self, config, wrapper=(), binary=None, env=None):
+        env = {**os.environ, **(env or {})}
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         self.lines = []
         self.cond = threading.Condition()
-        self.proc = subprocess.Popen([*wrapper, str(AGENT), "run", "--config", str(config)],
+        self.proc = subprocess.Popen([*wrapper, str(binary or AGENT), "run", "--config",
+                                      str(config)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self):
         for raw in self.proc.stderr:
@@ -300,17 +302,44 @@ class RunAgent:
         with self.cond:
             return "".join(self.lines)
 
-    def wait_log(self, needle, timeout=30):
-        wait_for(lambda: needle in self.log or self.proc.poll() is not None, timeout,
-                 f"'{needle}' in the agent log")
-        assert needle in self.log, self.log[-3000:]
+    def wait_log(self, needle, timeout=30, start=0):
+        """Until a line from the start-th on holds needle; fails if the agent exits first."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not any(needle in l for l in self.lines[start:]):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"no '{needle}' in agent log: "
+                                         f"{''.join(self.lines)[-3000:]}")
+                self.cond.wait(0.1)
 
     def wait(self, timeout=30):
         rc = self.proc.wait(timeout)
         time.sleep(0.2)
         return rc
 
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout)
+        self.reader.join(5)
+        return rc
+
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+def fdinfo(pid):
+    """What /proc/PID/fdinfo says of each descriptor process pid holds (BPF links, maps, ...)."""
+    for f in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            yield dict(l.split(":\t", 1) for l in f.read_text().splitlines() if ":\t" in l)
+        except OSError:
+            continue
+
+
+def cgroup_links(pid):
+    """link id -> (prog id, cgroup id) of the cgroup links process pid holds."""
+    return {int(i["link_id"]): (int(i["prog_id"]), int(i["cgroup_id"]))
+            for i in fdinfo(pid) if i.get("link_type") == "cgroup"}

@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 import zlib
@@ -24,7 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import AGENT, BUILD  # noqa: E402
-from fleet_harness import SYSTEM_BUNDLE, make_rogue_server_pki  # noqa: E402
+from fleet_harness import SYSTEM_BUNDLE, RunAgent, make_rogue_server_pki  # noqa: E402
 from natsjs import (STREAM, SUBJECT_PREFIX, NatsClient, NatsServer, decode_batch,  # noqa: E402
                     free_port, make_pki, nats_cluster)
 
@@ -80,45 +79,15 @@ def write_config(path: Path, server, pki, spool: Path, **over):
     return path
 
 
-class FleetAgent:
-    """A running `ghostwatch run --config FILE`; stderr collected as it arrives."""
+class FleetAgent(RunAgent):
+    """A running `ghostwatch run --config FILE`, started once its hooks are live."""
 
     def __init__(self, config: Path, binary=AGENT, env=None):
-        env = {**os.environ, **(env or {})}
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-        self.lines = []
-        self.cond = threading.Condition()
-        self.proc = subprocess.Popen([str(binary), "run", "--config", str(config)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        super().__init__(config, binary=binary, env=env)
         self.wait_log("live hooks", 30)
 
-    def _read(self):
-        for raw in self.proc.stderr:
-            with self.cond:
-                self.lines.append(raw.decode(errors="replace"))
-                self.cond.notify_all()
-
-    @property
-    def log(self):
-        with self.cond:
-            return "".join(self.lines)
-
     def wait_log(self, needle, timeout=10, start=0):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while not any(needle in l for l in self.lines[start:]):
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"no '{needle}' in agent log: {''.join(self.lines)[-3000:]}")
-                self.cond.wait(0.1)
-
-    def stop(self, sig=signal.SIGTERM, timeout=20):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        rc = self.proc.wait(timeout)
-        self.reader.join(5)
-        return rc
+        super().wait_log(needle, timeout, start)
 
 
 @pytest.fixture

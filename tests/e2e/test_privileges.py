@@ -24,7 +24,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import ROOT  # noqa: E402
-from fleet_harness import Collector, RunAgent, make_pki, single_node, wait_for  # noqa: E402
+from fleet_harness import (Collector, RunAgent, cgroup_links, make_pki, single_node,  # noqa: E402
+                           wait_for)
 
 NOBODY = 65534
 UNIT = ROOT / "deploy" / "ghostwatch.service"
@@ -162,18 +163,6 @@ def test_the_running_agent_holds_only_the_documented_capabilities(agent_factory,
     rc, _ = a.stop()
     assert rc == 0, a.stderr[-3000:]
     assert not Path(f"/proc/{helper}").exists(), "the helper outlived the agent"
-
-
-def cgroup_links(pid):
-    links = {}
-    for f in Path(f"/proc/{pid}/fdinfo").iterdir():
-        try:
-            info = dict(l.split(":\t", 1) for l in f.read_text().splitlines() if ":\t" in l)
-        except OSError:
-            continue
-        if info.get("link_type") == "cgroup":
-            links[int(info["link_id"])] = int(info["cgroup_id"])
-    return links
 
 
 @pytest.mark.skipif(shutil.which("nats-server") is None or shutil.which("bpftool") is None,

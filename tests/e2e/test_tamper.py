@@ -27,10 +27,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import AGENT, ROOT  # noqa: E402
-from fleet_harness import (Collector, RunAgent as Agent, make_pki, publish, published_counts,  # noqa: E402
-                           report, report_table, single_node, wait_for)
+from fleet_harness import (Collector, RunAgent as Agent, cgroup_links, fdinfo,  # noqa: E402
+                           make_pki, publish, published_counts, report, report_table,
+                           single_node, wait_for)
 
 HOST = "host-a"
+NEEDS_BPFTOOL = pytest.mark.skipif(shutil.which("bpftool") is None,
+                                   reason="SKIPPED LOUDLY: bpftool missing (make deps installs it)")
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="SKIPPED LOUDLY: tamper e2e needs root for BPF"),
@@ -271,27 +274,13 @@ def test_a_rules_file_edited_between_starts_is_a_config_change(tmp_path, pki, na
     assert f"0 of {second['rules_total']} rules" in off[0]["finding"]["matched"]
 
 
-def cgroup_links(pid):
-    """link id -> (prog id, cgroup id) of the cgroup links process pid holds, from its fdinfo."""
-    links = {}
-    for f in Path(f"/proc/{pid}/fdinfo").iterdir():
-        try:
-            info = dict(l.split(":\t", 1) for l in f.read_text().splitlines() if ":\t" in l)
-        except OSError:
-            continue
-        if info.get("link_type") == "cgroup":
-            links[int(info["link_id"])] = (int(info["prog_id"]), int(info["cgroup_id"]))
-    return links
-
-
-@pytest.mark.skipif(shutil.which("bpftool") is None,
-                    reason="SKIPPED LOUDLY: bpftool missing (make deps installs it)")
 def prog_name(prog_id):
     out = subprocess.run(["bpftool", "-j", "prog", "show", "id", str(prog_id)],
                          capture_output=True, text=True, timeout=10)
     return json.loads(out.stdout).get("name", "") if out.returncode == 0 else ""
 
 
+@NEEDS_BPFTOOL
 @pytest.mark.parametrize("which", ["network", "tunnel"])
 def test_a_detached_program_is_reported_and_attached_again(tmp_path, pki, nats, collector,
                                                            agents, which):
@@ -386,16 +375,8 @@ print(taken, flush=True)
 
 
 def agent_maps(pid):
-    """map id -> map_type of the BPF maps process pid holds, from its fdinfo."""
-    maps = {}
-    for f in Path(f"/proc/{pid}/fdinfo").iterdir():
-        try:
-            info = dict(l.split(":\t", 1) for l in f.read_text().splitlines() if ":\t" in l)
-        except OSError:
-            continue
-        if "map_id" in info:
-            maps[int(info["map_id"])] = int(info["map_type"])
-    return maps
+    """map id -> map_type of the BPF maps process pid holds."""
+    return {int(i["map_id"]): int(i["map_type"]) for i in fdinfo(pid) if "map_id" in i}
 
 
 def map_named(pid, name):
@@ -411,6 +392,7 @@ def ring_findings(col, what):
     return [f for f in findings(col, "GW-AGENT-RING-TAMPERED") if what in f["finding"]["matched"]]
 
 
+@NEEDS_BPFTOOL
 def test_a_program_consuming_the_ring_is_reported(tmp_path, pki, nats, collector, agents):
     """The thief takes every record, so the agent hears nothing: the consumer position says how
     much it missed, and the exit canary a quiet interval starts goes unseen."""
@@ -446,6 +428,7 @@ def test_a_program_consuming_the_ring_is_reported(tmp_path, pki, nats, collector
     assert summary and int(summary.group(1)) >= n, a.log[-2000:]
 
 
+@NEEDS_BPFTOOL
 def test_rewritten_flood_limits_are_reported_and_written_back(tmp_path, pki, nats, collector,
                                                               agents):
     col = collector()

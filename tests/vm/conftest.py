@@ -74,34 +74,42 @@ def guest():
     env = dict(os.environ, GW_VM_AGENT=agent)
 
     _fetch_kernel(env)
-    r = _run_step([str(HERE / "build-initramfs.sh")], env, "build_initramfs_s")
-    if r.returncode != 0:
-        pytest.fail(f"build-initramfs.sh failed (rc {r.returncode}):\n{r.stdout}\n{r.stderr}", pytrace=False)
-
+    _build_initramfs(env, "build_initramfs_s", "")
     g = Guest()
     g.has_agent = agent != "none"
-    _stop_other("systemd")
+    yield from _session_boot(g, "busybox", "", lambda k: k not in _timings)
+
+
+def _build_initramfs(env, step, what):
+    r = _run_step([str(HERE / "build-initramfs.sh")], env, step)
+    if r.returncode != 0:
+        pytest.fail(f"build-initramfs.sh{what} failed (rc {r.returncode}):\n{r.stdout}\n"
+                    f"{r.stderr}", pytrace=False)
+
+
+def _session_boot(g, flavour, prefix, keep):
+    """Boots g for the whole session, with the other flavour stopped first (one QEMU at a time on
+    this host), and shuts it down at the end; its timings go in the summary under prefix, and
+    those of its own that keep(name) admits. A guest that does not boot fails."""
+    other = _booted.get("systemd" if flavour == "busybox" else "busybox")
+    if other is not None and other.running:
+        other.shutdown()
     try:
         g.boot()
     except GuestError as e:
         g.shutdown()
-        pytest.fail(f"guest did not boot: {e}", pytrace=False)
-    _booted["busybox"] = g
-    _timings["boot_s"] = g.timings["boot_s"]
-    _timings["run_dir"] = str(g.run_dir)
+        pytest.fail(f"{'' if flavour == 'busybox' else flavour + ' '}guest did not boot: {e}",
+                    pytrace=False)
+    _booted[flavour] = g
+    _timings[prefix + "boot_s"] = g.timings["boot_s"]
+    _timings[prefix + "run_dir"] = str(g.run_dir)
     t0 = time.monotonic()
     try:
         yield g
     finally:
-        _timings["session_with_guest_s"] = time.monotonic() - t0 + g.timings["boot_s"]
-        _timings.update({k: v for k, v in g.timings.items() if k not in _timings})
+        _timings[f"session_with_{prefix}guest_s"] = time.monotonic() - t0 + g.timings["boot_s"]
+        _timings.update({k: v for k, v in g.timings.items() if keep(k)})
         g.shutdown()
-
-
-def _stop_other(flavour):
-    other = _booted.get(flavour)
-    if other is not None and other.running:
-        other.shutdown()
 
 
 # What the systemd flavour runs from this host's root; without one of them there is no logind
@@ -128,27 +136,9 @@ def logind_guest():
         pytest.fail(f"{agent} missing: build the agent first (`make`)", pytrace=False)
     env = dict(os.environ, GW_VM_FLAVOUR="systemd")
     _fetch_kernel(env)
-    r = _run_step([str(HERE / "build-initramfs.sh")], env, "build_initramfs_systemd_s")
-    if r.returncode != 0:
-        pytest.fail(f"build-initramfs.sh (systemd) failed (rc {r.returncode}):\n{r.stdout}\n"
-                    f"{r.stderr}", pytrace=False)
-    _stop_other("busybox")
-    g = SystemdGuest(agent=agent)
-    try:
-        g.boot()
-    except GuestError as e:
-        g.shutdown()
-        pytest.fail(f"systemd guest did not boot: {e}", pytrace=False)
-    _booted["systemd"] = g
-    _timings["systemd_boot_s"] = g.timings["boot_s"]
-    _timings["systemd_run_dir"] = str(g.run_dir)
-    t0 = time.monotonic()
-    try:
-        yield g
-    finally:
-        _timings["session_with_systemd_guest_s"] = time.monotonic() - t0 + g.timings["boot_s"]
-        _timings.update({k: v for k, v in g.timings.items() if k.startswith("logind_")})
-        g.shutdown()
+    _build_initramfs(env, "build_initramfs_systemd_s", " (systemd)")
+    yield from _session_boot(SystemdGuest(agent=agent), "systemd", "systemd_",
+                             lambda k: k.startswith("logind_"))
 
 
 def _recover(guest, why):

@@ -72,6 +72,17 @@ def ssh_login(g, host, cmd, tag):
     return out
 
 
+def login_started(g, host, cmd, tag, mark):
+    """An ssh login, and the agent's start event for it after its mark-th event: (the file the
+    login's output goes to, the session)."""
+    out = ssh_login(g, host, cmd, tag)
+    try:
+        return out, g.wait_for_event(session_event("start"), timeout=60, after=mark,
+                                     what="logind session start")["session"]
+    except Exception:
+        raise AssertionError("no session start; ssh said: " + g.sh(f"cat {out}")[1])
+
+
 def wait_ssh_exit(g, out, timeout=60):
     g.wait_sh(f"test -s {out}.rc", timeout=timeout)
     return int(g.check(f"cat {out}.rc")), g.sh(f"cat {out}")[1]
@@ -113,12 +124,7 @@ def test_ssh_login_is_a_logind_session_with_its_end(lg):
     # auto picks logind where systemd is init and logind runs: the line says which source won
     assert hooks(line).get("sessions") == "logind", line
     mark = len(g.agent_events())
-    out = ssh_login(g, "127.0.0.1", "sleep 8", "v4")
-    try:
-        start = g.wait_for_event(session_event("start"), timeout=60, after=mark,
-                                 what="logind session start")["session"]
-    except Exception:
-        raise AssertionError("no session start; ssh said: " + g.sh(f"cat {out}")[1])
+    out, start = login_started(g, "127.0.0.1", "sleep 8", "v4", mark)
     truth = logind_says(g, start["id"])
     assert start["source"] == "logind", start
     assert (start["type"], start["remote_kind"]) == ("ssh", "service sshd"), start
@@ -181,12 +187,7 @@ def test_lock_session_is_a_lock_then_an_unlock(lg):
     g, uid = lg
     assert hooks(start_agent(g)).get("sessions") == "logind"
     mark = len(g.agent_events())
-    out = ssh_login(g, "::1", "sleep 600", "v6")
-    try:
-        start = g.wait_for_event(session_event("start"), timeout=60, after=mark,
-                                 what="logind session start")["session"]
-    except Exception:
-        raise AssertionError("no session start; ssh said: " + g.sh(f"cat {out}")[1])
+    _, start = login_started(g, "::1", "sleep 600", "v6", mark)
     assert start["remote_address"] == "::1" and start["type"] == "ssh", start
     sid = start["id"]
     start_locker(g, sid)

@@ -1,8 +1,8 @@
 #include "agent.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -310,7 +310,7 @@ static int loader_join(struct gw_agent *a, struct loader *l, int i, int ret)
 int agent_start(struct gw_agent *a)
 {
 	struct loader l = { a, NULL, 0 };
-	int ret = 0, loader = -1;
+	int ret, loader = -1;
 
 	ret = procfs_seed(&a->procs, &a->boot, a->opt.proc_root, a->cgroup2_root);
 	if (ret < 0)
